@@ -1,0 +1,34 @@
+//! starfarm-prover: everything between a compiled Cairo 0 program and a verified proof.
+//!
+//! - [`program`]: load and check a `cairo-compile --proof_mode` program (builtins, proof mode)
+//!   and compute its program hash (the value cairo-lang's `cairo-hash-program` prints).
+//! - [`input`]: the program input convention (a JSON array of felts read by a project hint).
+//! - [`execute`]: run the program with cairo-vm in proof mode (step limit, output, resources).
+//! - [`profile`]: security profiles and the Stwo parameters they stand for.
+//! - [`prover`]: a long-lived [`Prover`] that keeps twiddles and the preprocessed-trace
+//!   commitment warm and proves with stwo-cairo.
+//! - [`artifact`] and [`verify`]: the versioned proof artifact, its fact, and verification.
+//!
+//! It knows nothing of blocks, jobs or chains: the sequencer, scheduler and L1 crates build on
+//! it, never the reverse.
+
+pub mod artifact;
+pub mod cpu;
+pub mod error;
+pub mod execute;
+pub mod fact;
+pub mod input;
+pub mod profile;
+pub mod program;
+pub mod prover;
+pub mod verify;
+
+pub use artifact::{ProofArtifact, ARTIFACT_FORMAT_VERSION};
+pub use error::{ArtifactError, ExecuteError, InputError, ProgramError, ProveError, VerifyError};
+pub use execute::{execute, Execution, ExecutionLimits};
+pub use input::ProgramInput;
+pub use profile::SecurityProfile;
+pub use program::CairoProgram;
+pub use prover::{Phase, Prover};
+pub use starknet_types_core::felt::Felt;
+pub use verify::{verify, Verified};

@@ -1,0 +1,264 @@
+//! A long-lived prover: twiddles and the preprocessed-trace commitment are computed once and
+//! reused for every proof (`prove_cairo_with_precompute`), and every proof is verified from its
+//! encoded bytes before it is returned.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use stwo::core::poly::circle::CanonicCoset;
+use stwo::core::utils::MaybeOwned;
+use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
+use stwo::prover::backend::simd::SimdBackend;
+use stwo::prover::mempool::BaseColumnPool;
+use stwo::prover::poly::circle::PolyOps;
+use stwo::prover::poly::twiddles::TwiddleTree;
+use stwo::prover::CommitmentTreeProver;
+use stwo_cairo_common::preprocessed_columns::preprocessed_trace::{
+    PreProcessedTrace, PreProcessedTraceVariant,
+};
+use stwo_cairo_prover::prover::{prove_cairo_with_precompute, ChannelHash, ProverParameters};
+use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
+
+use crate::artifact::{ArtifactHeader, PhaseTimings, ProofArtifact, ProofCodec};
+use crate::error::ProveError;
+use crate::execute::{execute, Execution, ExecutionLimits};
+use crate::fact::{fact, hex32};
+use crate::input::ProgramInput;
+use crate::profile::SecurityProfile;
+use crate::program::CairoProgram;
+use crate::verify::verify;
+
+/// A step of [`Prover::prove`], reported to the progress callback as it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Execute,
+    Adapt,
+    /// Computing twiddles and the preprocessed-trace commitment (first proof, or a proof that
+    /// needs another preprocessed trace than the previous one).
+    Precompute,
+    Prove,
+    Verify,
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Execute => "executing",
+            Phase::Adapt => "adapting the trace",
+            Phase::Precompute => "precomputing twiddles and the preprocessed trace (once)",
+            Phase::Prove => "proving",
+            Phase::Verify => "verifying",
+        })
+    }
+}
+
+/// What stays warm between proofs: valid for one preprocessed-trace variant.
+struct Precompute {
+    variant: PreProcessedTraceVariant,
+    twiddles: TwiddleTree<SimdBackend>,
+    pool: BaseColumnPool<SimdBackend>,
+    trace: Arc<PreProcessedTrace>,
+    tree: CommitmentTreeProver<SimdBackend, Blake2sMerkleChannel>,
+}
+
+/// Proves Cairo programs with one security profile, keeping precomputed data between proofs.
+///
+/// Holds one preprocessed trace at a time (~6 GiB for `CanonicalSmall`, ~16 GiB for
+/// `Canonical`): use one `Prover` per process.
+pub struct Prover {
+    profile: SecurityProfile,
+    limits: ExecutionLimits,
+    warm: Option<Precompute>,
+}
+
+impl Prover {
+    /// A prover for `profile`; nothing is computed until the first proof.
+    pub fn new(profile: SecurityProfile) -> Self {
+        Self {
+            profile,
+            limits: ExecutionLimits::default(),
+            warm: None,
+        }
+    }
+
+    pub fn with_limits(mut self, limits: ExecutionLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn profile(&self) -> SecurityProfile {
+        self.profile
+    }
+
+    /// Executes, proves and verifies `program` on `input`; `on_phase` hears each phase start.
+    pub fn prove(
+        &mut self,
+        program: &CairoProgram,
+        input: &ProgramInput,
+        on_phase: &mut dyn FnMut(Phase),
+    ) -> Result<ProofArtifact, ProveError> {
+        on_phase(Phase::Execute);
+        let execution = execute(program, input, self.limits)?;
+        self.prove_execution(program, &execution, on_phase)
+    }
+
+    /// Proves a finished run of `program`.
+    pub fn prove_execution(
+        &mut self,
+        program: &CairoProgram,
+        execution: &Execution,
+        on_phase: &mut dyn FnMut(Phase),
+    ) -> Result<ProofArtifact, ProveError> {
+        let mut timings = PhaseTimings {
+            execute_ms: ms(execution.duration),
+            ..PhaseTimings::default()
+        };
+        let variant = choose_variant(execution)?;
+
+        on_phase(Phase::Adapt);
+        let started = Instant::now();
+        let prover_input = execution.adapt()?;
+        timings.adapt_ms = ms(started.elapsed());
+
+        if self.warm.as_ref().map(|w| w.variant) != Some(variant) {
+            on_phase(Phase::Precompute);
+            let started = Instant::now();
+            self.warm = None; // free the old precompute before building the next one
+            self.warm = Some(precompute(variant, self.profile));
+            timings.precompute_ms = ms(started.elapsed());
+        }
+        let Some(warm) = self.warm.as_ref() else {
+            unreachable!("precompute was just stored");
+        };
+
+        on_phase(Phase::Prove);
+        let started = Instant::now();
+        let params = self.parameters(variant);
+        let proved = catch_unwind(AssertUnwindSafe(|| {
+            prove_cairo_with_precompute::<Blake2sMerkleChannel>(
+                &warm.pool,
+                &warm.twiddles,
+                warm.trace.clone(),
+                MaybeOwned::Borrowed(&warm.tree),
+                prover_input,
+                params,
+            )
+        }));
+        let proof = match proved {
+            Ok(Ok(proof)) => proof,
+            Ok(Err(e)) => return Err(ProveError::Stwo(e.to_string())),
+            Err(panic) => {
+                // A panic mid-proof may leave the shared pool in any state: rebuild next time.
+                self.warm = None;
+                return Err(ProveError::Stwo(panic_message(&panic)));
+            }
+        };
+        let proof_bytes = ProofCodec::encode(&proof.into()).map_err(ProveError::Stwo)?;
+        timings.prove_ms = ms(started.elapsed());
+
+        let output = execution.output.clone();
+        let header = ArtifactHeader {
+            format_version: crate::ARTIFACT_FORMAT_VERSION,
+            program_hash: program.hash(),
+            program_main: program.main(),
+            fact: hex32(&fact(program.hash(), &output)),
+            output,
+            profile: self.profile,
+            security_bits: params.pcs_config.security_bits(),
+            pcs_config: params.pcs_config,
+            preprocessed_trace: variant,
+            steps: execution.steps,
+            builtins: execution.builtins.clone(),
+            timings_ms: timings,
+            prover: format!("starfarm {} (stwo-cairo 1.3.0)", env!("CARGO_PKG_VERSION")),
+        };
+        let mut artifact = ProofArtifact {
+            header,
+            proof: proof_bytes,
+        };
+
+        on_phase(Phase::Verify);
+        let started = Instant::now();
+        verify(&artifact, 0).map_err(|e| ProveError::SelfCheck(e.to_string()))?;
+        artifact.header.timings_ms.verify_ms = ms(started.elapsed());
+        Ok(artifact)
+    }
+
+    fn parameters(&self, variant: PreProcessedTraceVariant) -> ProverParameters {
+        ProverParameters {
+            channel_hash: ChannelHash::Blake2s,
+            channel_salt: 0,
+            pcs_config: self.profile.pcs_config(),
+            preprocessed_trace: variant,
+            store_polynomials_coefficients: false,
+            include_all_preprocessed_columns: false,
+        }
+    }
+}
+
+/// Programs up to this many steps use the small preprocessed trace (max 2^20 rows per
+/// component; memory components outgrow the step count, hence the margin).
+const SMALL_TRACE_MAX_STEPS: u64 = 1 << 19;
+
+/// The cheapest preprocessed trace that supports what the run used. `CanonicalSmall` cannot
+/// prove ec_op; `CanonicalWithoutPedersen` cannot prove Pedersen; `Canonical` proves all but
+/// costs ~65 s to commit and ~16 GiB to hold.
+fn choose_variant(execution: &Execution) -> Result<PreProcessedTraceVariant, ProveError> {
+    use PreProcessedTraceVariant::*;
+    let needed = execution.steps.max(1).next_power_of_two().trailing_zeros();
+    let (pedersen, ec_op) = (execution.uses("pedersen"), execution.uses("ec_op"));
+    let variant = match (pedersen, ec_op) {
+        (true, true) => Canonical,
+        (_, false) if execution.steps <= SMALL_TRACE_MAX_STEPS => CanonicalSmall,
+        (true, false) => Canonical,
+        (false, _) => CanonicalWithoutPedersen,
+    };
+    let max = variant.max_log_trace_size();
+    if needed > max {
+        return Err(ProveError::TooLarge { needed, max });
+    }
+    Ok(variant)
+}
+
+/// Twiddles and the preprocessed-trace commitment, as stwo-cairo's `prove_cairo` builds them,
+/// but sized to the variant's largest trace instead of a 2^30 domain.
+fn precompute(variant: PreProcessedTraceVariant, profile: SecurityProfile) -> Precompute {
+    let config = profile.pcs_config();
+    let log_blowup = config.fri_config.log_blowup_factor;
+    let max_domain = variant.max_log_trace_size() + log_blowup;
+    let twiddles =
+        SimdBackend::precompute_twiddles(CanonicCoset::new(max_domain).circle_domain().half_coset);
+    let trace = Arc::new(variant.to_preprocessed_trace());
+    let polys = SimdBackend::interpolate_columns(gen_trace(trace.clone()), &twiddles);
+    let pool = BaseColumnPool::new();
+    let tree = CommitmentTreeProver::<SimdBackend, Blake2sMerkleChannel>::new(
+        polys,
+        log_blowup,
+        &twiddles,
+        false,
+        config.lifting_log_size,
+        &pool,
+    );
+    Precompute {
+        variant,
+        twiddles,
+        pool,
+        trace,
+        tree,
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panicked without a message".to_string()
+    }
+}

@@ -1,0 +1,173 @@
+//! The CLI commands over the prover crate.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use starfarm_prover::artifact::ArtifactHeader;
+use starfarm_prover::{
+    execute, verify as verify_artifact, CairoProgram, ExecutionLimits, ProgramInput, ProofArtifact,
+    Prover, SecurityProfile,
+};
+
+use crate::progress::PhaseProgress;
+use crate::ProgramArgs;
+
+fn load(args: &ProgramArgs) -> Result<(CairoProgram, ProgramInput)> {
+    let program = CairoProgram::from_file(&args.program)?;
+    let input = match &args.input {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read input file {}", path.display()))?;
+            ProgramInput::from_json(&bytes, &path.display().to_string())?
+        }
+        None => ProgramInput::default(),
+    };
+    Ok((program, input))
+}
+
+fn limits(args: &ProgramArgs) -> ExecutionLimits {
+    ExecutionLimits {
+        max_steps: args.max_steps,
+    }
+}
+
+pub fn run(args: &ProgramArgs, as_json: bool) -> Result<()> {
+    let (program, input) = load(args)?;
+    let execution = execute(&program, &input, limits(args))
+        .with_context(|| format!("running {}", args.program.display()))?;
+    if as_json {
+        let report = json!({
+            "program_hash": program.hash(),
+            "output": execution.output,
+            "steps": execution.steps,
+            "builtins": execution.builtins,
+        });
+        println!("{report:#}");
+        return Ok(());
+    }
+    println!("Program output:");
+    for felt in &execution.output {
+        println!("  {felt}");
+    }
+    println!("Steps: {}", execution.steps);
+    let builtins: Vec<String> = execution
+        .builtins
+        .iter()
+        .map(|(name, n)| format!("{name}={n}"))
+        .collect();
+    println!(
+        "Builtins used: {}",
+        if builtins.is_empty() {
+            "none".into()
+        } else {
+            builtins.join(" ")
+        }
+    );
+    println!("Program hash: {:#x}", program.hash());
+    Ok(())
+}
+
+pub fn prove(args: &ProgramArgs, profile: SecurityProfile, output: &Path) -> Result<()> {
+    let (program, input) = load(args)?;
+    let mut prover = Prover::new(profile).with_limits(limits(args));
+    let mut progress = PhaseProgress::new();
+    let artifact = prover
+        .prove(&program, &input, &mut |phase| progress.phase(phase))
+        .with_context(|| format!("proving {}", args.program.display()));
+    progress.finish();
+    let artifact = artifact?;
+    artifact
+        .write(output)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    print_summary(&artifact.header, artifact.proof.len());
+    println!("Verified and written to {}", output.display());
+    Ok(())
+}
+
+/// Exit status: 0 valid, 1 invalid, 2 unreadable.
+pub fn verify(path: &Path, min_security_bits: u32, as_json: bool) -> ExitCode {
+    let artifact = match read_artifact(path) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = verify_artifact(&artifact, min_security_bits);
+    if as_json {
+        let report = match &result {
+            Ok(v) => json!({"valid": true, "program_hash": v.program_hash, "output": v.output,
+                            "fact": v.fact, "security_bits": v.security_bits}),
+            Err(e) => json!({"valid": false, "reason": e.to_string()}),
+        };
+        println!("{report:#}");
+    }
+    match result {
+        Ok(v) => {
+            if !as_json {
+                println!(
+                    "valid proof: program {:#x}, {} output felts, fact {}, {} bits",
+                    v.program_hash,
+                    v.output.len(),
+                    v.fact,
+                    v.security_bits
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if !as_json {
+                println!("INVALID proof {}: {e}", path.display());
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub fn inspect(path: &Path, as_json: bool) -> Result<()> {
+    let artifact = read_artifact(path)?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&artifact.header)?);
+    } else {
+        print_summary(&artifact.header, artifact.proof.len());
+        println!("(not verified: run `starfarm verify {}`)", path.display());
+    }
+    Ok(())
+}
+
+fn read_artifact(path: &Path) -> Result<ProofArtifact> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    ProofArtifact::from_bytes(&bytes).with_context(|| format!("{} is not readable", path.display()))
+}
+
+fn print_summary(h: &ArtifactHeader, proof_bytes: usize) {
+    let t = &h.timings_ms;
+    println!("Program hash:   {:#x}", h.program_hash);
+    println!(
+        "Output:         [{}]",
+        h.output
+            .iter()
+            .map(|f| format!("{f:#x}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("Fact:           {}", h.fact);
+    println!(
+        "Security:       {} bits (profile {}, pow {} bits, log blowup {}, {} queries)",
+        h.security_bits,
+        h.profile,
+        h.pcs_config.pow_bits,
+        h.pcs_config.fri_config.log_blowup_factor,
+        h.pcs_config.fri_config.n_queries
+    );
+    println!("Preprocessed:   {:?}", h.preprocessed_trace);
+    println!("Steps:          {}", h.steps);
+    println!("Proof size:     {} bytes", proof_bytes);
+    println!(
+        "Timings (ms):   execute {} | adapt {} | precompute {} | prove {} | verify {}",
+        t.execute_ms, t.adapt_ms, t.precompute_ms, t.prove_ms, t.verify_ms
+    );
+    println!("Prover:         {}", h.prover);
+}

@@ -1,0 +1,121 @@
+//! The `starfarm` binary: parses arguments and wires the crates together.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use starfarm_prover::SecurityProfile;
+
+/// starfarm: a self-hostable proving farm for Cairo programs on the Stwo prover.
+#[derive(Parser)]
+#[command(version, about, propagate_version = true)]
+struct Cli {
+    /// More log output (-v: info, -vv: debug). RUST_LOG overrides it.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a compiled Cairo 0 program (proof mode) and print its output, steps and builtins.
+    Run {
+        #[command(flatten)]
+        program: ProgramArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Execute, prove and verify a program, and write the proof artifact.
+    Prove {
+        #[command(flatten)]
+        program: ProgramArgs,
+        /// Security profile: production (96 bits), production-fast (96 bits, less grinding)
+        /// or test (18 bits, NOT SECURE).
+        #[arg(long, default_value = "production")]
+        profile: SecurityProfile,
+        /// Where to write the proof artifact.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Verify a proof artifact. Exit status: 0 valid, 1 invalid, 2 unreadable or bad usage.
+    Verify {
+        /// The proof artifact (written by `starfarm prove`).
+        proof: PathBuf,
+        /// Refuse proofs with fewer bits of conjectured security.
+        #[arg(long, default_value_t = 0)]
+        min_security_bits: u32,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what a proof artifact claims, without verifying it.
+    Inspect {
+        /// The proof artifact.
+        proof: PathBuf,
+        /// Print the header as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A program and its input.
+#[derive(clap::Args)]
+struct ProgramArgs {
+    /// Compiled program: the JSON written by `cairo-compile --proof_mode`.
+    program: PathBuf,
+    /// Program input: a JSON array of felts (numbers, or decimal / 0x-hex strings).
+    #[arg(short, long)]
+    input: Option<PathBuf>,
+    /// Stop the run after this many Cairo steps.
+    #[arg(long, default_value_t = 1 << 24)]
+    max_steps: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    if let Err(message) = starfarm_prover::cpu::check_cpu() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
+    let result = match cli.command {
+        Command::Run { program, json } => commands::run(&program, json),
+        Command::Prove {
+            program,
+            profile,
+            output,
+        } => commands::prove(&program, profile, &output),
+        Command::Verify {
+            proof,
+            min_security_bits,
+            json,
+        } => return commands::verify(&proof, min_security_bits, json),
+        Command::Inspect { proof, json } => commands::inspect(&proof, json),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
