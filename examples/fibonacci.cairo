@@ -1,5 +1,5 @@
 // Fibonacci: input [n]; outputs n and the n-th Fibonacci number (mod the Cairo prime).
-// About 10 steps per iteration: n = 6500 gives ~2^16 steps, n = 26000 ~2^18, n = 105000 ~2^20.
+// About 6 steps per iteration: n = 11000 gives ~2^16 steps, n = 44000 ~2^18, n = 175000 ~2^20.
 %builtins output pedersen range_check ecdsa bitwise ec_op keccak poseidon range_check96 add_mod mul_mod
 
 from starkware.cairo.common.serialize import serialize_word

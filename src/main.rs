@@ -8,12 +8,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use starfarm_prover::SecurityProfile;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 /// starfarm: a self-hostable proving farm for Cairo programs on the Stwo prover.
 #[derive(Parser)]
 #[command(version, about, propagate_version = true)]
 struct Cli {
-    /// More log output (-v: info, -vv: debug). RUST_LOG overrides it.
+    /// More log output (-v: info with the duration of each prover step, -vv: debug).
+    /// RUST_LOG overrides the level.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     #[command(subcommand)]
@@ -114,8 +116,14 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let spans = if verbose > 0 {
+        FmtSpan::CLOSE
+    } else {
+        FmtSpan::NONE
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_span_events(spans)
         .with_writer(std::io::stderr)
         .init();
 }

@@ -1,11 +1,13 @@
 //! Proving benchmark: starfarm's warm `Prover` against stwo-cairo's own `prove_cairo`, called
 //! fresh for each proof (the anchor), on the same inputs, in the same run.
 //!
-//! Run: `scripts/patch-deps.sh && cargo bench -p starfarm-benches --profile dev --bench prove`
+//! Run: `scripts/patch-deps.sh && cargo bench --workspace --profile dev --bench prove`
+//! (the dev profile optimises everything that proves; `--workspace` keeps the features, and so
+//! the build, the same as the tests').
 //! Environment: STARFARM_BENCH_LOG_STEPS (default 16,18,20: fibonacci sized to about 2^k
 //! steps), STARFARM_BENCH_PROFILE (production), STARFARM_BENCH_REPS (warm proofs per size, 2),
 //! STARFARM_BENCH_ANCHOR=0 to skip the anchor. Prints a table; writes JSON to
-//! target/bench-prove.json.
+//! target/bench-prove-<profile>-<sizes>.json.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -18,9 +20,9 @@ use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
 use stwo_cairo_prover::prover::{prove_cairo, ChannelHash, ProverParameters};
 
-/// Fibonacci takes ~10 Cairo steps per iteration.
+/// Fibonacci takes ~6 Cairo steps per iteration (39,358 steps for n = 6,553).
 fn fib_input(log_steps: u32) -> ProgramInput {
-    ProgramInput::new(vec![Felt::from((1u64 << log_steps) / 10)])
+    ProgramInput::new(vec![Felt::from((1u64 << log_steps) / 6)])
 }
 
 fn main() -> Result<()> {
@@ -92,7 +94,12 @@ fn main() -> Result<()> {
     }
     let report =
         json!({"avx2": cfg!(target_feature = "avx2"), "profile": profile.name(), "rows": rows});
-    let out = root.join("target/bench-prove.json");
+    let sizes: Vec<String> = log_steps.iter().map(|k| k.to_string()).collect();
+    let out = root.join(format!(
+        "target/bench-prove-{}-{}.json",
+        profile.name(),
+        sizes.join("_")
+    ));
     std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
     println!("results written to {}", out.display());
     Ok(())
@@ -112,7 +119,7 @@ fn run_anchor(
         channel_salt: 0,
         pcs_config: profile.pcs_config(),
         preprocessed_trace: PreProcessedTraceVariant::Canonical,
-        store_polynomials_coefficients: false,
+        store_polynomials_coefficients: false, // stwo-cairo's default
         include_all_preprocessed_columns: false,
     };
     reset_peak_rss();

@@ -2,16 +2,32 @@
 
 use thiserror::Error;
 
+/// A file that is not valid JSON, with the position of the first problem.
+#[derive(Debug, Error)]
+#[error("{name}: not valid JSON (line {line}, column {column}): {reason}")]
+pub struct BadJson {
+    pub name: String,
+    pub line: usize,
+    pub column: usize,
+    pub reason: String,
+}
+
+impl BadJson {
+    pub fn new(name: &str, e: &serde_json::Error) -> Self {
+        Self {
+            name: name.to_string(),
+            line: e.line(),
+            column: e.column(),
+            reason: e.to_string(),
+        }
+    }
+}
+
 /// A compiled program that cannot be used.
 #[derive(Debug, Error)]
 pub enum ProgramError {
-    #[error("{name}: not valid JSON (line {line}, column {column}): {reason}")]
-    NotJson {
-        name: String,
-        line: usize,
-        column: usize,
-        reason: String,
-    },
+    #[error(transparent)]
+    NotJson(BadJson),
     #[error("{name}: not a compiled Cairo 0 program: {reason}")]
     Malformed { name: String, reason: String },
     #[error(
@@ -34,13 +50,8 @@ pub enum ProgramError {
 /// A program input that does not have the expected shape.
 #[derive(Debug, Error)]
 pub enum InputError {
-    #[error("{name}: not valid JSON (line {line}, column {column}): {reason}")]
-    NotJson {
-        name: String,
-        line: usize,
-        column: usize,
-        reason: String,
-    },
+    #[error(transparent)]
+    NotJson(BadJson),
     #[error("{name}: the input must be a JSON array of felts, e.g. [10, \"0x1f\"], not {found}")]
     NotArray { name: String, found: &'static str },
     #[error("{name}: element [{index}] is not a felt: {reason}")]

@@ -22,7 +22,7 @@ use cairo_vm::types::relocatable::MaybeRelocatable;
 use serde_json::Value;
 use starknet_types_core::felt::Felt;
 
-use crate::error::InputError;
+use crate::error::{BadJson, InputError};
 
 /// The hint body of `read_input` (as cairo-compile stores it, dedented).
 pub const INPUT_HINT: &str = "ids.input_len = len(program_input)\nids.input = segments.gen_arg([int(x, 0) if isinstance(x, str) else int(x) for x in program_input])";
@@ -40,12 +40,8 @@ impl ProgramInput {
 
     /// Parses a JSON array of felts; `name` (usually the file path) is used in errors.
     pub fn from_json(bytes: &[u8], name: &str) -> Result<Self, InputError> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| InputError::NotJson {
-            name: name.to_string(),
-            line: e.line(),
-            column: e.column(),
-            reason: e.to_string(),
-        })?;
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| InputError::NotJson(BadJson::new(name, &e)))?;
         let Value::Array(items) = value else {
             return Err(InputError::NotArray {
                 name: name.to_string(),
@@ -181,6 +177,9 @@ mod tests {
         let err = ProgramInput::from_json(format!("[\"{p}\"]").as_bytes(), "in.json").unwrap_err();
         assert!(err.to_string().contains("below the Cairo prime"), "{err}");
         let err = ProgramInput::from_json(b"[1,", "in.json").unwrap_err();
-        assert!(matches!(err, InputError::NotJson { line: 1, .. }), "{err}");
+        assert!(
+            matches!(&err, InputError::NotJson(j) if j.line == 1),
+            "{err}"
+        );
     }
 }

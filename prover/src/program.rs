@@ -5,7 +5,7 @@ use cairo_vm::types::relocatable::MaybeRelocatable;
 use starknet_types_core::felt::Felt;
 use starknet_types_core::hash::{Pedersen, StarkHash};
 
-use crate::error::ProgramError;
+use crate::error::{BadJson, ProgramError};
 
 /// The builtins every program must declare, in this order: the bootloader's builtin context,
 /// which the stwo-cairo adapter assumes.
@@ -57,12 +57,7 @@ impl CairoProgram {
         let name = name.to_string();
         // Parse once with serde_json first: its errors carry line and column.
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-            return Err(ProgramError::NotJson {
-                name,
-                line: e.line(),
-                column: e.column(),
-                reason: e.to_string(),
-            });
+            return Err(ProgramError::NotJson(BadJson::new(&name, &e)));
         }
         let program =
             Program::from_bytes(bytes, Some("main")).map_err(|e| ProgramError::Malformed {
@@ -191,7 +186,7 @@ mod tests {
     fn non_json_is_refused_with_its_position() {
         let err = CairoProgram::from_json(b"{\n  \"data\": [1,", "p.json").unwrap_err();
         assert!(
-            matches!(err, ProgramError::NotJson { line: 2, .. }),
+            matches!(&err, ProgramError::NotJson(j) if j.line == 2),
             "{err}"
         );
         assert!(

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use starfarm_prover::{
-    execute, CairoProgram, ExecuteError, ExecutionLimits, Felt, ProgramError, ProgramInput,
+    execute, CairoProgram, ExecuteError, Execution, ExecutionLimits, Felt, ProgramError,
+    ProgramInput,
 };
 
 fn repo(path: &str) -> PathBuf {
@@ -20,18 +21,17 @@ fn felts(values: &[u64]) -> ProgramInput {
     ProgramInput::new(values.iter().map(|v| Felt::from(*v)).collect())
 }
 
+fn run(path: &str, input: &[u64]) -> Result<Execution, ExecuteError> {
+    execute(&program(path), &felts(input), Default::default())
+}
+
 #[test]
 fn fibonacci_outputs_its_input_and_result() {
-    let run = execute(
-        &program("examples/fibonacci.json"),
-        &felts(&[10]),
-        Default::default(),
-    )
-    .expect("runs");
-    assert_eq!(run.output, vec![Felt::from(10u8), Felt::from(55u8)]);
-    assert!(run.steps > 50, "steps {}", run.steps);
-    assert_eq!(run.builtins.get("output"), Some(&2));
-    assert!(!run.uses("pedersen"));
+    let execution = run("examples/fibonacci.json", &[10]).expect("runs");
+    assert_eq!(execution.output, vec![Felt::from(10u8), Felt::from(55u8)]);
+    assert!(execution.steps > 50, "steps {}", execution.steps);
+    assert_eq!(execution.builtins.get("output"), Some(&2));
+    assert!(!execution.uses("pedersen"));
 }
 
 #[test]
@@ -75,12 +75,7 @@ fn step_limit_stops_the_run() {
 
 #[test]
 fn failing_assert_reports_the_cairo_location() {
-    let err = execute(
-        &program("tests/programs/failing_assert.json"),
-        &felts(&[42]),
-        Default::default(),
-    )
-    .unwrap_err();
+    let err = run("tests/programs/failing_assert.json", &[42]).unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, ExecuteError::Failed(_)), "{text}");
     assert!(
@@ -92,12 +87,7 @@ fn failing_assert_reports_the_cairo_location() {
 #[test]
 fn wrong_input_shape_fails_with_the_programs_own_check() {
     // fibonacci asserts `input_len = 1`.
-    let err = execute(
-        &program("examples/fibonacci.json"),
-        &felts(&[1, 2]),
-        Default::default(),
-    )
-    .unwrap_err();
+    let err = run("examples/fibonacci.json", &[1, 2]).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("fibonacci.cairo:"), "{text}");
     assert!(
@@ -108,11 +98,6 @@ fn wrong_input_shape_fails_with_the_programs_own_check() {
 
 #[test]
 fn empty_input_is_read_as_zero_felts() {
-    let run = execute(
-        &program("examples/pedersen_chain.json"),
-        &felts(&[]),
-        Default::default(),
-    )
-    .expect("runs");
-    assert_eq!(run.output, vec![Felt::ZERO, Felt::ZERO]);
+    let execution = run("examples/pedersen_chain.json", &[]).expect("runs");
+    assert_eq!(execution.output, vec![Felt::ZERO, Felt::ZERO]);
 }
