@@ -7,7 +7,8 @@
 //! Environment: STARFARM_BENCH_LOG_STEPS (default 16,18,20: fibonacci sized to about 2^k
 //! steps), STARFARM_BENCH_PROFILE (production), STARFARM_BENCH_REPS (warm proofs per size, 2),
 //! STARFARM_BENCH_ANCHOR=0 to skip the anchor. Prints a table; writes JSON to
-//! target/bench-prove-<profile>-<sizes>.json.
+//! target/bench-prove-<avx2|baseline>-<profile>-<sizes>.json. For the baseline (no AVX2)
+//! build: `RUSTFLAGS="-C target-cpu=x86-64" CARGO_TARGET_DIR=target/baseline cargo bench ...`.
 
 use std::path::PathBuf;
 use std::time::Instant;
