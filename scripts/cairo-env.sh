@@ -6,8 +6,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv"
 if [ ! -x "$venv/bin/cairo-compile" ]; then
   py=""
-  for candidate in python3.9 "$HOME/.pyenv/versions/3.9.18/bin/python"; do
-    if command -v "$candidate" >/dev/null 2>&1; then py=$(command -v "$candidate"); break; fi
+  # A pyenv shim answers `command -v` even when it cannot run: try each candidate for real.
+  for candidate in "$HOME"/.pyenv/versions/3.9.*/bin/python3.9 python3.9; do
+    if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 9)' >/dev/null 2>&1; then
+      py=$candidate
+      break
+    fi
   done
   [ -n "$py" ] || { echo "cairo-env: Python 3.9 is needed for cairo-lang 0.14.0.1 (e.g. pyenv install 3.9.18)" >&2; exit 1; }
   "$py" -m venv "$venv" >&2
