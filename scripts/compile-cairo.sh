@@ -9,6 +9,7 @@ cd "$root"
 check=0
 [ "${1:-}" = "--check" ] && check=1
 bin=$(scripts/cairo-env.sh)
+site=$("$bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 status=0
@@ -18,6 +19,16 @@ for src in examples/*.cairo tests/programs/*.cairo; do
   head -n 1 "$src" | grep -q '^// starfarm: no-proof-mode' && flags=()
   json="${src%.cairo}.json"
   "$bin/cairo-compile" "${flags[@]}" --cairo_path cairo "$src" --output "$out/compiled.json"
+  # Debug info names imported files by absolute path: make them relative to the repository
+  # and to site-packages, so the output does not depend on where the checkout lives.
+  "$bin/python" - "$out/compiled.json" "$site/" "$root/" <<'PY'
+import sys
+path, *prefixes = sys.argv[1:]
+text = open(path).read()
+for prefix in prefixes:
+    text = text.replace('"' + prefix, '"')
+open(path, "w").write(text)
+PY
   if [ $check = 1 ]; then
     if ! cmp -s "$out/compiled.json" "$json"; then
       echo "compile-cairo: $json differs from what $src compiles to; run scripts/compile-cairo.sh" >&2
