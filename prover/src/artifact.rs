@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use starknet_types_core::felt::Felt;
 use stwo::core::pcs::PcsConfig;
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleHasher;
-use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
+pub use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
 
 use crate::error::ArtifactError;
 use crate::profile::SecurityProfile;

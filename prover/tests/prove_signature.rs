@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use starfarm_prover::artifact::PreProcessedTraceVariant;
 use starfarm_prover::{verify, CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
 
 #[test]
@@ -25,4 +26,9 @@ fn signature_example_proves_valid_and_invalid_signatures() {
         .builtins
         .get("ec_op")
         .is_some_and(|n| *n > 0));
+    // ec_op rules out the small preprocessed trace; no Pedersen, so not the full one either.
+    assert_eq!(
+        artifact.header.preprocessed_trace,
+        PreProcessedTraceVariant::CanonicalWithoutPedersen
+    );
 }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::{LazyLock, Mutex};
 
-use starfarm_prover::artifact::ProofArtifact;
+use starfarm_prover::artifact::{PreProcessedTraceVariant, ProofArtifact};
 use starfarm_prover::fact::{fact, hex32};
 use starfarm_prover::{
     verify, ArtifactError, CairoProgram, Felt, ProgramInput, Prover, SecurityProfile, VerifyError,
@@ -51,6 +51,11 @@ fn fibonacci_proof_verifies_and_states_its_claims() {
     assert_eq!(h.security_bits, SecurityProfile::Test.security_bits());
     assert_eq!(h.profile, SecurityProfile::Test);
     assert!(h.steps > 1000);
+    // No ec_op and a small run: the smallest preprocessed trace (~1.6 GiB instead of ~16).
+    assert_eq!(
+        h.preprocessed_trace,
+        PreProcessedTraceVariant::CanonicalSmall
+    );
     // Survives encoding to bytes and back.
     let decoded =
         ProofArtifact::from_bytes(&artifact.to_bytes().expect("encodes")).expect("decodes");
