@@ -26,6 +26,11 @@ impl BadJson {
 /// A compiled program that cannot be used.
 #[derive(Debug, Error)]
 pub enum ProgramError {
+    #[error("{name}: cannot read the program: {source}")]
+    Io {
+        name: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     NotJson(BadJson),
     #[error("{name}: not a compiled Cairo 0 program: {reason}")]

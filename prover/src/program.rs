@@ -45,9 +45,9 @@ impl CairoProgram {
     /// Reads a compiled program from a file; errors name the file.
     pub fn from_file(path: &std::path::Path) -> Result<Self, ProgramError> {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| ProgramError::Malformed {
+        let bytes = std::fs::read(path).map_err(|source| ProgramError::Io {
             name: name.clone(),
-            reason: format!("cannot read the file: {e}"),
+            source,
         })?;
         Self::from_json(&bytes, &name)
     }

@@ -55,6 +55,7 @@ fn program_with_missing_builtins_is_refused() {
 #[test]
 fn missing_file_names_the_path() {
     let err = CairoProgram::from_file(&repo("examples/nope.json")).unwrap_err();
+    assert!(matches!(err, ProgramError::Io { .. }), "{err}");
     assert!(err.to_string().contains("nope.json"), "{err}");
 }
 
