@@ -96,8 +96,13 @@ fn main() -> Result<()> {
     let report =
         json!({"avx2": cfg!(target_feature = "avx2"), "profile": profile.name(), "rows": rows});
     let sizes: Vec<String> = log_steps.iter().map(|k| k.to_string()).collect();
+    let build = if cfg!(target_feature = "avx2") {
+        "avx2"
+    } else {
+        "baseline"
+    };
     let out = root.join(format!(
-        "target/bench-prove-{}-{}.json",
+        "target/bench-prove-{build}-{}-{}.json",
         profile.name(),
         sizes.join("_")
     ));
