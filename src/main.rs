@@ -2,6 +2,8 @@
 
 mod commands;
 mod progress;
+mod sequencer_cli;
+mod tx_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +57,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The sequencer: transactions, blocks, state, JSON-RPC.
+    #[command(subcommand)]
+    Sequencer(sequencer_cli::SequencerCommand),
+    /// Keys, signed transactions and statuses against a running sequencer.
+    Tx(tx_cli::TxArgs),
     /// Show what a proof artifact claims, without verifying it.
     Inspect {
         /// The proof artifact.
@@ -98,6 +105,8 @@ fn main() -> ExitCode {
             json,
         } => return commands::verify(&proof, min_security_bits, json),
         Command::Inspect { proof, json } => commands::inspect(&proof, json),
+        Command::Sequencer(command) => sequencer_cli::run(command),
+        Command::Tx(args) => tx_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

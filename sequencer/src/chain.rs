@@ -1,0 +1,127 @@
+//! What the sequencer's APIs read and write, as traits: the JSON-RPC server (`rpc`) is written
+//! against these, the sequencer service implements them, and a node (issue 8) can implement
+//! the read side too.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde::{Deserialize, Serialize};
+use starknet_types_core::felt::Felt;
+
+use crate::block::{Block, BlockHeader};
+use crate::execute::Receipt;
+use crate::state::AccountState;
+use crate::tx::Transaction;
+
+/// Starknet's finality statuses of a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TxStatus {
+    /// Admitted (and durably logged), waiting in the mempool.
+    Received,
+    /// Executed into the block being built.
+    PreConfirmed,
+    /// In a closed block.
+    AcceptedOnL2,
+    /// In a block settled on L1.
+    AcceptedOnL1,
+}
+
+/// Which state or block a read refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockId {
+    Latest,
+    PreConfirmed,
+    Number(u64),
+    Hash(Felt),
+}
+
+/// A transaction and what is known about it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxRecord {
+    pub transaction: Transaction,
+    pub status: TxStatus,
+    /// Present once executed (pre-confirmed or in a block).
+    pub receipt: Option<Receipt>,
+    /// Number and hash of the closed block holding it.
+    pub block: Option<(u64, Felt)>,
+}
+
+/// The pre-confirmed block: transactions executed since the last closed block.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PreConfirmed {
+    pub number: u64,
+    pub parent_hash: Felt,
+    pub timestamp: u64,
+    pub transactions: Vec<Transaction>,
+    pub receipts: Vec<Receipt>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+/// Read access to the chain.
+pub trait ChainReader: Send + Sync + 'static {
+    /// Header of the latest closed block (None before block 0 closes).
+    fn latest_header(&self) -> Result<Option<BlockHeader>, ReadError>;
+    fn block(&self, id: BlockId) -> Result<Option<Block>, ReadError>;
+    fn pre_confirmed(&self) -> Result<PreConfirmed, ReadError>;
+    fn transaction(&self, hash: Felt) -> Result<Option<TxRecord>, ReadError>;
+    /// Account state after block `id`; None when the block is unknown. An address that
+    /// never held anything reads as the empty account.
+    fn account(&self, address: Felt, id: BlockId) -> Result<Option<AccountState>, ReadError>;
+    /// Header of a closed block (None when unknown). Override to avoid reading the block.
+    fn header(&self, id: BlockId) -> Result<Option<BlockHeader>, ReadError> {
+        Ok(self.block(id)?.map(|block| block.header))
+    }
+    /// Number of the latest block settled on L1 (the `l1_accepted` block tag); None until
+    /// one is, or for readers that do not follow L1.
+    fn l1_accepted_number(&self) -> Result<Option<u64>, ReadError> {
+        Ok(None)
+    }
+}
+
+/// Why a transaction was refused at admission (each maps to a JSON-RPC error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdmissionError {
+    #[error("invalid transaction: {0}")]
+    Format(#[from] crate::tx::FormatError),
+    #[error("invalid signature")]
+    Signature,
+    #[error("account {0:#x} is not deployed")]
+    NotDeployed(Felt),
+    #[error("account {0:#x} is already deployed")]
+    AlreadyDeployed(Felt),
+    #[error("invalid nonce: account has nonce {expected}, transaction has {got}")]
+    NonceTooOld { expected: u64, got: u64 },
+    #[error("nonce {got} is too far ahead of the account's next nonce {expected} (limit {limit})")]
+    NonceTooFar { expected: u64, got: u64, limit: u64 },
+    #[error("insufficient balance: {balance:#x} < {amount:#x}")]
+    Balance { balance: u128, amount: u128 },
+    #[error("transaction {0:#x} is already known")]
+    Duplicate(Felt),
+    #[error("the mempool is full ({0} transactions); retry later")]
+    MempoolFull(usize),
+    #[error("deposits come only from L1 (or the authenticated admin method)")]
+    DepositNotAllowed,
+    #[error("the sequencer is shutting down")]
+    ShuttingDown,
+    #[error("storage error: {0}")]
+    Storage(String),
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Write access: admission of transactions and block control.
+pub trait TxSubmitter: Send + Sync + 'static {
+    /// Admits a signed transaction; resolves once it is durably logged.
+    fn submit(&self, tx: Transaction) -> BoxFuture<'_, Result<Felt, AdmissionError>>;
+    /// Admits a deposit (an L1→L2 message), for the L1 watcher or an admin.
+    fn submit_deposit(&self, tx: Transaction) -> BoxFuture<'_, Result<Felt, AdmissionError>>;
+    /// Closes the pre-confirmed block now; resolves with its header (None when empty and
+    /// empty blocks are not produced).
+    fn close_block(&self) -> BoxFuture<'_, Result<Option<BlockHeader>, AdmissionError>>;
+}

@@ -1,0 +1,25 @@
+//! The sequencer: admits signed transactions, orders and executes them natively against a
+//! Starknet-style state (Poseidon Merkle-Patricia tries), closes blocks, and publishes each
+//! block with the prover input that the Cairo block program (`sequencer/cairo/block.cairo`)
+//! re-executes. Formulas (hashes, addresses, roots, block hash, program input and output) are
+//! documented in `docs/sequencer.md`.
+
+pub mod block;
+pub mod chain;
+pub mod client;
+pub mod ecdsa;
+pub mod execute;
+pub mod hash;
+pub mod program_input;
+pub mod mempool;
+pub mod metrics;
+pub mod publish;
+pub mod rpc;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod state;
+pub mod trie;
+pub mod tx;
+
+pub use starknet_types_core::felt::Felt;

@@ -1,0 +1,151 @@
+//! The sequencer's JSON-RPC server: Starknet JSON-RPC **0.9.0** reads (the version
+//! starknet-rs 0.17 speaks, so its typed `JsonRpcClient` reads starfarm) and the project's
+//! `starfarm_*` write methods.
+//!
+//! # Transport
+//! JSON-RPC 2.0 over HTTP `POST` at `/`, `/rpc` and `/rpc/v0_9`. Single requests and batches
+//! (arrays, answered in order; at most [`RpcConfig::max_batch_len`] calls); requests without
+//! `id` are notifications and get no answer (HTTP 204 when nothing is left to answer).
+//! Params by position (the spec's order) or by name. Bodies above
+//! [`RpcConfig::max_body_bytes`] get HTTP 413 with a JSON-RPC `-32600` error.
+//!
+//! # Errors
+//! `-32700` parse error, `-32600` invalid request, `-32601` method not found, `-32602`
+//! invalid params (the message names the param and says what is wrong), `-32603` internal,
+//! `-32001` unauthorized (admin methods). Starknet's codes with the spec's messages:
+//! 1 FAILED_TO_RECEIVE_TXN (mempool full, shutting down), 20 CONTRACT_NOT_FOUND, 24
+//! BLOCK_NOT_FOUND, 27 INVALID_TXN_INDEX, 29 TXN_HASH_NOT_FOUND, 32 NO_BLOCKS, 52
+//! INVALID_TRANSACTION_NONCE, 54 INSUFFICIENT_ACCOUNT_BALANCE, 55 VALIDATION_FAILURE (bad
+//! format or signature, account not deployed or already deployed, deposit not allowed), 59
+//! DUPLICATE_TX, 63 UNEXPECTED_ERROR (storage). Every error carries its reason as a string
+//! in `data`.
+//!
+//! # Block ids
+//! `"latest"` (latest closed block), `"pre_confirmed"` (the block being built),
+//! `"l1_accepted"` (latest block settled on L1, [`ChainReader::l1_accepted_number`]),
+//! `{"block_number": n}`, `{"block_hash": "0x…"}`.
+//!
+//! # Read methods (Starknet 0.9.0 shapes; see `render` for how transactions map)
+//! - `starknet_specVersion()` → `"0.9.0"`.
+//! - `starknet_chainId()` → the chain id felt ([`RpcConfig::chain_id`]).
+//! - `starknet_syncing()` → `false`.
+//! - `starknet_blockNumber()`, `starknet_blockHashAndNumber()` → latest closed block, or 32.
+//! - `starknet_getBlockWithTxHashes(block_id)`, `starknet_getBlockWithTxs(block_id)`,
+//!   `starknet_getBlockWithReceipts(block_id)` → block (status `ACCEPTED_ON_L2`, or
+//!   `ACCEPTED_ON_L1` up to the L1-accepted block) or pre-confirmed block; 24 if unknown.
+//! - `starknet_getBlockTransactionCount(block_id)`,
+//!   `starknet_getTransactionByBlockIdAndIndex(block_id, index)` (27 out of range).
+//! - `starknet_getStateUpdate(block_id)` → `{block_hash, old_root, new_root, state_diff}`
+//!   (pre-confirmed: `{old_root, state_diff}` against the latest block). Storage key 0 is the
+//!   public key, key 1 the balance; `nonces`; `deployed_contracts` for class hash 0 →
+//!   non-zero. `old_root` of block 0 is the empty state's root `global_root(0)`.
+//! - `starknet_getTransactionStatus(transaction_hash)` → `finality_status` (`RECEIVED`,
+//!   `PRE_CONFIRMED`, `ACCEPTED_ON_L2`, `ACCEPTED_ON_L1`), plus `execution_status` and
+//!   `failure_reason` (when reverted) once executed; 29 if unknown.
+//! - `starknet_getTransactionByHash(transaction_hash)` → transaction; 29 if unknown.
+//! - `starknet_getTransactionReceipt(transaction_hash)` → receipt with `block_hash` and
+//!   `block_number` (pre-confirmed: `block_number` only); 29 if unknown or not yet executed.
+//! - `starknet_getNonce(block_id, contract_address)`,
+//!   `starknet_getStorageAt(contract_address, key, block_id)` → felt; 20 for an address
+//!   that holds nothing. `starknet_getClassHashAt(block_id, contract_address)` → the account
+//!   class hash; 20 unless deployed.
+//! - `starfarm_getAccount(address, block_id = "latest")` → `AccountState` JSON
+//!   (`{class_hash, public_key, balance, nonce}`; an unused address reads as zeros).
+//!
+//! # Write methods
+//! - `starfarm_addTransaction(transaction)` → `{transaction_hash}`: `transaction` is the
+//!   project's JSON (`crate::tx::Transaction`, e.g. `{"type": "TRANSFER", "sender": …}`);
+//!   resolves once durably logged. Refusals map as listed under Errors.
+//! - `starfarm_adminDeposit(deposit)` → `{transaction_hash}`: `deposit` is
+//!   `{l1_sender, recipient, amount, l1_nonce}`; needs `Authorization: Bearer <admin token>`.
+//! - `starfarm_closeBlock()` → the closed block's header JSON, or `null` when nothing was
+//!   closed; admin too.
+
+mod error;
+pub mod keccak;
+mod params;
+mod read;
+mod render;
+mod server;
+mod write;
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::routing::post;
+use axum::Router;
+use starknet_types_core::felt::Felt;
+
+use crate::chain::{ChainReader, TxSubmitter};
+pub use error::{codes, RpcError};
+
+/// The Starknet JSON-RPC specification version served.
+pub const SPEC_VERSION: &str = "0.9.0";
+
+/// Server settings.
+#[derive(Clone)]
+pub struct RpcConfig {
+    /// Bearer token of the admin methods; `None` disables them.
+    pub admin_token: Option<String>,
+    /// Largest accepted request body (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Most calls in one batch (default 1000).
+    pub max_batch_len: usize,
+    /// Answer of `starknet_chainId` (default `"SN_STARFARM"`).
+    pub chain_id: Felt,
+    /// `sequencer_address` of block headers (default 0).
+    pub sequencer_address: Felt,
+    /// `starknet_version` of block headers (default `"0.14.0"`, the Starknet version of
+    /// RPC 0.9).
+    pub starknet_version: String,
+}
+
+impl Default for RpcConfig {
+    fn default() -> Self {
+        RpcConfig {
+            admin_token: None,
+            max_body_bytes: 1 << 20,
+            max_batch_len: 1000,
+            chain_id: crate::tx::chain_id(),
+            sequencer_address: Felt::ZERO,
+            starknet_version: "0.14.0".to_string(),
+        }
+    }
+}
+
+impl fmt::Debug for RpcConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RpcConfig")
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_batch_len", &self.max_batch_len)
+            .field("chain_id", &format_args!("{:#x}", self.chain_id))
+            .field(
+                "sequencer_address",
+                &format_args!("{:#x}", self.sequencer_address),
+            )
+            .field("starknet_version", &self.starknet_version)
+            .finish()
+    }
+}
+
+/// The JSON-RPC service: `POST /`, `POST /rpc` and `POST /rpc/v0_9`.
+pub fn router(
+    reader: Arc<dyn ChainReader>,
+    submitter: Arc<dyn TxSubmitter>,
+    config: RpcConfig,
+) -> Router {
+    let state = Arc::new(server::RpcState {
+        reader,
+        submitter,
+        config: Arc::new(config),
+    });
+    Router::new()
+        .route("/", post(server::handle))
+        .route("/rpc", post(server::handle))
+        .route("/rpc/v0_9", post(server::handle))
+        .with_state(state)
+}

@@ -1,0 +1,407 @@
+//! Read methods: synchronous calls into a [`ChainReader`], run on tokio's blocking pool by
+//! the dispatcher. Shapes: `render`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use starknet_types_core::felt::Felt;
+
+use super::error::RpcError;
+use super::params::{block_ref, felt, u64_number, BlockRef, Params};
+use super::render::{self, hex, Place};
+use super::{RpcConfig, SPEC_VERSION};
+use crate::block::{AccountDiff, Block, BlockHeader};
+use crate::chain::{BlockId, ChainReader, PreConfirmed, TxRecord, TxStatus};
+use crate::execute::{touched, Receipt};
+use crate::state::{global_root, AccountState};
+use crate::tx::Transaction;
+
+/// What a read method sees.
+pub(crate) struct ReadCtx {
+    pub reader: Arc<dyn ChainReader>,
+    pub config: Arc<RpcConfig>,
+}
+
+pub(crate) type ReadFn = fn(&ReadCtx, &Params) -> Result<Value, RpcError>;
+
+/// The read method called `name`, if any.
+pub(crate) fn lookup(name: &str) -> Option<ReadFn> {
+    let method: ReadFn = match name {
+        "starknet_specVersion" => spec_version,
+        "starknet_chainId" => chain_id,
+        "starknet_syncing" => syncing,
+        "starknet_blockNumber" => block_number,
+        "starknet_blockHashAndNumber" => block_hash_and_number,
+        "starknet_getBlockWithTxHashes" => block_with_tx_hashes,
+        "starknet_getBlockWithTxs" => block_with_txs,
+        "starknet_getBlockWithReceipts" => block_with_receipts,
+        "starknet_getBlockTransactionCount" => block_transaction_count,
+        "starknet_getStateUpdate" => state_update,
+        "starknet_getTransactionStatus" => transaction_status,
+        "starknet_getTransactionByHash" => transaction_by_hash,
+        "starknet_getTransactionByBlockIdAndIndex" => transaction_by_block_and_index,
+        "starknet_getTransactionReceipt" => transaction_receipt,
+        "starknet_getNonce" => nonce,
+        "starknet_getStorageAt" => storage_at,
+        "starknet_getClassHashAt" => class_hash_at,
+        "starfarm_getAccount" => account,
+        _ => return None,
+    };
+    Some(method)
+}
+
+const NONE: &[&str] = &[];
+const BLOCK_ID: &[&str] = &["block_id"];
+const TX_HASH: &[&str] = &["transaction_hash"];
+
+fn spec_version(_: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    params.bind(NONE)?;
+    Ok(json!(SPEC_VERSION))
+}
+
+fn chain_id(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    params.bind(NONE)?;
+    Ok(hex(ctx.config.chain_id))
+}
+
+fn syncing(_: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    params.bind(NONE)?;
+    Ok(json!(false))
+}
+
+fn latest(ctx: &ReadCtx) -> Result<BlockHeader, RpcError> {
+    ctx.reader.latest_header()?.ok_or_else(RpcError::no_blocks)
+}
+
+fn block_number(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    params.bind(NONE)?;
+    Ok(json!(latest(ctx)?.number))
+}
+
+fn block_hash_and_number(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    params.bind(NONE)?;
+    let header = latest(ctx)?;
+    Ok(json!({ "block_hash": hex(header.block_hash), "block_number": header.number }))
+}
+
+/// A block id resolved to a closed block or the pre-confirmed one.
+enum Resolved {
+    Closed(Block),
+    PreConfirmed(PreConfirmed),
+}
+
+fn describe(id: BlockRef) -> String {
+    match id {
+        BlockRef::Latest => "no block has been closed yet".to_string(),
+        BlockRef::PreConfirmed => "no pre-confirmed block".to_string(),
+        BlockRef::L1Accepted => "no block has been accepted on L1 yet".to_string(),
+        BlockRef::Number(n) => format!("no block number {n}"),
+        BlockRef::Hash(h) => format!("no block with hash {h:#x}"),
+    }
+}
+
+/// The chain's id for a spec block id (`l1_accepted` becomes a number).
+fn chain_block_id(ctx: &ReadCtx, id: BlockRef) -> Result<BlockId, RpcError> {
+    Ok(match id {
+        BlockRef::Latest => BlockId::Latest,
+        BlockRef::PreConfirmed => BlockId::PreConfirmed,
+        BlockRef::Number(n) => BlockId::Number(n),
+        BlockRef::Hash(h) => BlockId::Hash(h),
+        BlockRef::L1Accepted => match ctx.reader.l1_accepted_number()? {
+            Some(n) => BlockId::Number(n),
+            None => return Err(RpcError::block_not_found(describe(id))),
+        },
+    })
+}
+
+fn resolve(ctx: &ReadCtx, id: BlockRef) -> Result<Resolved, RpcError> {
+    match chain_block_id(ctx, id)? {
+        BlockId::PreConfirmed => Ok(Resolved::PreConfirmed(ctx.reader.pre_confirmed()?)),
+        chain_id => match ctx.reader.block(chain_id)? {
+            Some(block) => Ok(Resolved::Closed(block)),
+            None => Err(RpcError::block_not_found(describe(id))),
+        },
+    }
+}
+
+fn block_status(ctx: &ReadCtx, number: u64) -> Result<TxStatus, RpcError> {
+    let on_l1 = ctx
+        .reader
+        .l1_accepted_number()?
+        .is_some_and(|l1| number <= l1);
+    Ok(if on_l1 {
+        TxStatus::AcceptedOnL1
+    } else {
+        TxStatus::AcceptedOnL2
+    })
+}
+
+/// A block's header fields and contents, ready to render.
+struct View<'a> {
+    header: Map<String, Value>,
+    transactions: &'a [Transaction],
+    receipts: &'a [Receipt],
+    finality: TxStatus,
+}
+
+impl View<'_> {
+    fn hash(&self, index: usize, tx: &Transaction) -> Felt {
+        self.receipts
+            .get(index)
+            .map_or_else(|| tx.hash(), |r| r.transaction_hash)
+    }
+}
+
+fn view<'a>(ctx: &ReadCtx, resolved: &'a Resolved) -> Result<View<'a>, RpcError> {
+    Ok(match resolved {
+        Resolved::Closed(block) => {
+            let status = block_status(ctx, block.header.number)?;
+            View {
+                header: render::block_header(&block.header, status, &ctx.config),
+                transactions: &block.transactions,
+                receipts: &block.receipts,
+                finality: status,
+            }
+        }
+        Resolved::PreConfirmed(block) => View {
+            header: render::pre_confirmed_header(block, &ctx.config),
+            transactions: &block.transactions,
+            receipts: &block.receipts,
+            finality: TxStatus::PreConfirmed,
+        },
+    })
+}
+
+/// A block object whose `transactions` member `contents` renders.
+fn block_with(
+    ctx: &ReadCtx,
+    params: &Params,
+    contents: fn(&View) -> Vec<Value>,
+) -> Result<Value, RpcError> {
+    let id = params.bind(BLOCK_ID)?.required("block_id", block_ref)?;
+    let resolved = resolve(ctx, id)?;
+    let view = view(ctx, &resolved)?;
+    let mut object = view.header.clone();
+    object.insert("transactions".into(), Value::Array(contents(&view)));
+    Ok(Value::Object(object))
+}
+
+fn block_with_tx_hashes(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    block_with(ctx, params, |view| {
+        view.transactions
+            .iter()
+            .enumerate()
+            .map(|(i, tx)| hex(view.hash(i, tx)))
+            .collect()
+    })
+}
+
+fn block_with_txs(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    block_with(ctx, params, |view| {
+        let txs = view.transactions.iter().enumerate();
+        txs.map(|(i, tx)| render::transaction(tx, Some(view.hash(i, tx))))
+            .collect()
+    })
+}
+
+fn block_with_receipts(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    block_with(ctx, params, |view| {
+        let pairs = view.transactions.iter().zip(view.receipts);
+        pairs
+            .map(|(tx, receipt)| {
+                json!({
+                    "transaction": render::transaction(tx, None),
+                    "receipt": render::receipt(tx, receipt, view.finality, None),
+                })
+            })
+            .collect()
+    })
+}
+
+fn block_transaction_count(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let id = params.bind(BLOCK_ID)?.required("block_id", block_ref)?;
+    let count = match resolve(ctx, id)? {
+        Resolved::Closed(block) => block.transactions.len(),
+        Resolved::PreConfirmed(block) => block.transactions.len(),
+    };
+    Ok(json!(count))
+}
+
+fn transaction_by_block_and_index(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let bound = params.bind(&["block_id", "index"])?;
+    let id = bound.required("block_id", block_ref)?;
+    let index = bound.required("index", u64_number)?;
+    let resolved = resolve(ctx, id)?;
+    let view = view(ctx, &resolved)?;
+    let position = usize::try_from(index).ok();
+    match position.and_then(|i| view.transactions.get(i).map(|tx| (i, tx))) {
+        Some((i, tx)) => Ok(render::transaction(tx, Some(view.hash(i, tx)))),
+        None => Err(RpcError::invalid_txn_index(index, view.transactions.len())),
+    }
+}
+
+/// The global root of the empty state (before block 0).
+fn empty_root() -> Felt {
+    global_root(Felt::ZERO)
+}
+
+/// The global root before block `number`.
+fn old_root(ctx: &ReadCtx, number: u64) -> Result<Felt, RpcError> {
+    let Some(parent) = number.checked_sub(1) else {
+        return Ok(empty_root());
+    };
+    match ctx.reader.header(BlockId::Number(parent))? {
+        Some(header) => Ok(header.state_root),
+        None => Err(RpcError::unexpected(format!(
+            "block {parent}, parent of {number}, is missing"
+        ))),
+    }
+}
+
+fn state_update(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let id = params.bind(BLOCK_ID)?.required("block_id", block_ref)?;
+    match resolve(ctx, id)? {
+        Resolved::Closed(block) => Ok(json!({
+            "block_hash": hex(block.header.block_hash),
+            "old_root": hex(old_root(ctx, block.header.number)?),
+            "new_root": hex(block.header.state_root),
+            "state_diff": render::state_diff(&block.state_diff.accounts),
+        })),
+        Resolved::PreConfirmed(block) => {
+            let old_root = ctx
+                .reader
+                .latest_header()?
+                .map_or_else(empty_root, |h| h.state_root);
+            Ok(json!({
+                "old_root": hex(old_root),
+                "state_diff": render::state_diff(&pre_confirmed_diff(ctx, &block)?),
+            }))
+        }
+    }
+}
+
+/// The accounts the pre-confirmed block changed, compared with the latest closed block.
+fn pre_confirmed_diff(ctx: &ReadCtx, block: &PreConfirmed) -> Result<Vec<AccountDiff>, RpcError> {
+    let addresses: BTreeSet<Felt> = block.transactions.iter().flat_map(touched).collect();
+    let mut diffs = Vec::new();
+    for address in addresses {
+        let before = ctx
+            .reader
+            .account(address, BlockId::Latest)?
+            .unwrap_or_default();
+        let after = ctx
+            .reader
+            .account(address, BlockId::PreConfirmed)?
+            .unwrap_or_default();
+        if before != after {
+            diffs.push(AccountDiff {
+                address,
+                before,
+                after,
+            });
+        }
+    }
+    Ok(diffs)
+}
+
+fn record(ctx: &ReadCtx, params: &Params) -> Result<(Felt, TxRecord), RpcError> {
+    let hash = params.bind(TX_HASH)?.required("transaction_hash", felt)?;
+    match ctx.reader.transaction(hash)? {
+        Some(record) => Ok((hash, record)),
+        None => Err(RpcError::txn_hash_not_found(hash, "is not known")),
+    }
+}
+
+fn transaction_status(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let (_, record) = record(ctx, params)?;
+    Ok(render::tx_status(&record))
+}
+
+fn transaction_by_hash(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let (hash, record) = record(ctx, params)?;
+    Ok(render::transaction(&record.transaction, Some(hash)))
+}
+
+fn transaction_receipt(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let (hash, record) = record(ctx, params)?;
+    let Some(receipt) = &record.receipt else {
+        return Err(RpcError::txn_hash_not_found(
+            hash,
+            "is received but not executed yet",
+        ));
+    };
+    let place = match record.block {
+        Some((number, block_hash)) => Place {
+            block_hash: Some(block_hash),
+            block_number: number,
+        },
+        None => Place {
+            block_hash: None,
+            block_number: ctx.reader.pre_confirmed()?.number,
+        },
+    };
+    let finality = match (record.status, record.block) {
+        (TxStatus::Received, _) | (_, None) => TxStatus::PreConfirmed,
+        (status, Some(_)) => status,
+    };
+    Ok(render::receipt(
+        &record.transaction,
+        receipt,
+        finality,
+        Some(place),
+    ))
+}
+
+/// The account at `address` after block `id`.
+fn account_at(ctx: &ReadCtx, address: Felt, id: BlockRef) -> Result<AccountState, RpcError> {
+    let chain_id = chain_block_id(ctx, id)?;
+    ctx.reader
+        .account(address, chain_id)?
+        .ok_or_else(|| RpcError::block_not_found(describe(id)))
+}
+
+/// An account that exists (anything non-zero), or CONTRACT_NOT_FOUND.
+fn existing(ctx: &ReadCtx, address: Felt, id: BlockRef) -> Result<AccountState, RpcError> {
+    let account = account_at(ctx, address, id)?;
+    if account.is_empty() {
+        return Err(RpcError::contract_not_found(address));
+    }
+    Ok(account)
+}
+
+fn nonce(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let bound = params.bind(&["block_id", "contract_address"])?;
+    let id = bound.required("block_id", block_ref)?;
+    let address = bound.required("contract_address", felt)?;
+    Ok(hex(Felt::from(existing(ctx, address, id)?.nonce)))
+}
+
+fn storage_at(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let bound = params.bind(&["contract_address", "key", "block_id"])?;
+    let address = bound.required("contract_address", felt)?;
+    let key = bound.required("key", felt)?;
+    let id = bound.required("block_id", block_ref)?;
+    Ok(hex(existing(ctx, address, id)?.storage_at(key)))
+}
+
+fn class_hash_at(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let bound = params.bind(&["block_id", "contract_address"])?;
+    let id = bound.required("block_id", block_ref)?;
+    let address = bound.required("contract_address", felt)?;
+    let account = account_at(ctx, address, id)?;
+    if !account.is_deployed() {
+        return Err(RpcError::contract_not_found(address));
+    }
+    Ok(hex(account.class_hash))
+}
+
+fn account(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let bound = params.bind(&["address", "block_id"])?;
+    let address = bound.required("address", felt)?;
+    let id = bound
+        .optional("block_id", block_ref)?
+        .unwrap_or(BlockRef::Latest);
+    let account = account_at(ctx, address, id)?;
+    serde_json::to_value(account).map_err(|e| RpcError::internal(e.to_string()))
+}

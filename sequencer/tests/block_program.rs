@@ -1,0 +1,557 @@
+//! The Cairo block program (`sequencer/cairo/block.json`, run with cairo-vm in proof mode)
+//! against native execution, on random blocks: every range's output must equal
+//! `RangeInput::expected_output()`, whose roots, commitments and block hash must equal those
+//! a plain native replay of the block computes here, and tampered inputs must make the
+//! program fail. `cargo test -p starfarm-sequencer --test block_program -- --nocapture`
+//! prints the Cairo steps per transaction kind.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use starfarm_prover::{execute, CairoProgram, ExecutionLimits, ProgramInput};
+use starfarm_sequencer::block::{block_hash, tx_commitment};
+use starfarm_sequencer::execute::{apply, touched, ExecutionStatus, Receipt};
+use starfarm_sequencer::program_input::{
+    BlockOutput, BlockProverInput, Outcome, ProgramInputError, ProofStep, RangeInput,
+};
+use starfarm_sequencer::state::{global_root, AccountState};
+use starfarm_sequencer::trie::{MemoryNodes, Node, Trie};
+use starfarm_sequencer::tx::{account_class_hash, Deposit, KeyPair, Transaction};
+use starfarm_sequencer::Felt;
+
+/// SplitMix64: deterministic, dependency-free randomness.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// A random key pair (private keys below 2^128, far below the curve order).
+    fn keys(&mut self) -> KeyPair {
+        let private = Felt::from(self.next()) * Felt::from(u64::MAX) + Felt::from(self.next());
+        KeyPair::from_private(private + Felt::ONE)
+    }
+
+    /// A random address (an account nobody deployed).
+    fn address(&mut self) -> Felt {
+        self.keys().address()
+    }
+
+    fn l1_address(&mut self) -> Felt {
+        Felt::from(self.next()) + Felt::ONE
+    }
+}
+
+fn program() -> &'static CairoProgram {
+    static PROGRAM: OnceLock<CairoProgram> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cairo/block.json");
+        CairoProgram::from_file(&path).expect("sequencer/cairo/block.json loads (scripts/compile-cairo.sh)")
+    })
+}
+
+/// Runs the program on a range: its parsed output and its steps, or cairo-vm's error.
+fn run(range: &RangeInput) -> Result<(BlockOutput, u64), String> {
+    let input = ProgramInput::new(range.to_felts());
+    let execution =
+        execute(program(), &input, ExecutionLimits::default()).map_err(|e| e.to_string())?;
+    let output = BlockOutput::from_felts(&execution.output).map_err(|e| e.to_string())?;
+    Ok((output, execution.steps))
+}
+
+/// Runs a range and checks its output against native execution; returns the steps.
+fn check_range(range: &RangeInput) -> u64 {
+    let (output, steps) = run(range).expect("the block program runs");
+    assert_eq!(output, range.expected_output(), "Cairo output differs from native execution");
+    steps
+}
+
+/// A chain held natively: the full contracts trie and every account's state.
+struct Chain {
+    trie: Trie<MemoryNodes>,
+    states: BTreeMap<Felt, AccountState>,
+    number: u64,
+    parent_hash: Felt,
+    timestamp: u64,
+}
+
+/// A block as a plain native replay computes it (independently of `program_input`).
+struct NativeBlock {
+    input: BlockProverInput,
+    receipts: Vec<Receipt>,
+    previous_state_root: Felt,
+    state_root: Felt,
+    tx_commitment: Felt,
+    block_hash: Felt,
+}
+
+impl Chain {
+    fn new() -> Self {
+        Self {
+            trie: Trie::empty(MemoryNodes::new()),
+            states: BTreeMap::new(),
+            number: 0,
+            parent_hash: Felt::ZERO,
+            timestamp: 1_700_000_000,
+        }
+    }
+
+    /// A chain whose state holds `n` deployed accounts with random balances and nonces.
+    fn with_accounts(rng: &mut Rng, n: usize) -> (Self, Vec<KeyPair>) {
+        let mut chain = Self::new();
+        let keys: Vec<KeyPair> = (0..n).map(|_| rng.keys()).collect();
+        let mut updates = Vec::new();
+        for k in &keys {
+            let state = AccountState {
+                class_hash: account_class_hash(),
+                public_key: k.public_key,
+                balance: 1_000_000 + u128::from(rng.next() % 1_000_000),
+                nonce: 1 + rng.next() % 5,
+            };
+            chain.states.insert(k.address(), state);
+            updates.push((k.address(), state.leaf()));
+        }
+        chain.trie.update(&updates).expect("genesis state");
+        (chain, keys)
+    }
+
+    fn nonce(&self, keys: &KeyPair) -> u64 {
+        self.states.get(&keys.address()).map_or(0, |s| s.nonce)
+    }
+
+    /// Executes a block natively and returns its prover input and results.
+    fn block(&mut self, transactions: Vec<Transaction>) -> NativeBlock {
+        let input = BlockProverInput::build(
+            &self.trie,
+            &self.states,
+            self.number,
+            self.parent_hash,
+            self.timestamp,
+            transactions.clone(),
+        )
+        .expect("the prover input builds");
+        let previous_state_root = global_root(self.trie.root());
+        let mut receipts = Vec::new();
+        let mut updated = Vec::new();
+        for tx in &transactions {
+            receipts.push(apply(&mut self.states, tx).expect("valid transaction"));
+            updated.extend(touched(tx));
+        }
+        let updates: Vec<(Felt, Felt)> =
+            updated.iter().map(|a| (*a, self.states.get(a).copied().unwrap_or_default().leaf())).collect();
+        self.trie.update(&updates).expect("native update");
+        let state_root = global_root(self.trie.root());
+        let commitment = tx_commitment(Felt::ZERO, transactions.iter().map(Transaction::hash));
+        let hash = block_hash(
+            self.number,
+            self.parent_hash,
+            self.timestamp,
+            state_root,
+            transactions.len() as u64,
+            commitment,
+        );
+        self.number += 1;
+        self.parent_hash = hash;
+        self.timestamp += 2;
+        NativeBlock {
+            input,
+            receipts,
+            previous_state_root,
+            state_root,
+            tx_commitment: commitment,
+            block_hash: hash,
+        }
+    }
+}
+
+/// Proves a whole block as one range; checks native agreement. Returns the range and steps.
+fn check_block(block: &NativeBlock) -> (RangeInput, u64) {
+    let range = block.input.range(0, block.input.tx_count()).expect("range");
+    let expected = range.expected_output();
+    assert_eq!(expected.previous_state_root, block.previous_state_root);
+    assert_eq!(expected.new_state_root, block.state_root);
+    assert_eq!(expected.tx_commitment_end, block.tx_commitment);
+    assert_eq!(expected.block_hash, block.block_hash);
+    assert_eq!(range.receipts, block.receipts);
+    let steps = check_range(&range);
+    (range, steps)
+}
+
+fn statuses(block: &NativeBlock) -> Vec<ExecutionStatus> {
+    block.receipts.iter().map(|r| r.execution_status).collect()
+}
+
+fn deposit(rng: &mut Rng, recipient: Felt, amount: u128) -> Transaction {
+    Transaction::Deposit(Deposit {
+        l1_sender: rng.l1_address(),
+        recipient,
+        amount,
+        l1_nonce: rng.next() % 1000,
+    })
+}
+
+#[test]
+fn empty_blocks() {
+    let mut chain = Chain::new();
+    let (range, _) = check_block(&chain.block(vec![]));
+    assert!(range.accounts.is_empty());
+    let mut rng = Rng(1);
+    let (mut chain, _) = Chain::with_accounts(&mut rng, 20);
+    let block = chain.block(vec![]);
+    let (_, steps) = check_block(&block);
+    eprintln!("empty block: {steps} steps");
+}
+
+#[test]
+fn deploys_into_an_empty_state_then_more() {
+    let mut rng = Rng(2);
+    let mut chain = Chain::new();
+    let keys: Vec<KeyPair> = (0..6).map(|_| rng.keys()).collect();
+    // The first leaf goes into the empty trie; the others split edges.
+    let block = chain.block(keys.iter().map(Transaction::deploy_account).collect());
+    assert!(statuses(&block).iter().all(|s| *s == ExecutionStatus::Succeeded));
+    check_block(&block);
+    let more: Vec<KeyPair> = (0..5).map(|_| rng.keys()).collect();
+    let block = chain.block(more.iter().map(Transaction::deploy_account).collect());
+    check_block(&block);
+    assert_eq!(chain.states.len(), 11);
+}
+
+#[test]
+fn transfers_among_existing_accounts() {
+    let mut rng = Rng(3);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 200);
+    let mut nonces: BTreeMap<Felt, u64> = BTreeMap::new();
+    let mut txs = Vec::new();
+    for _ in 0..40 {
+        // A small set of senders so that accounts are touched several times.
+        let from = &keys[rng.below(10)];
+        let to = keys[rng.below(keys.len())].address();
+        let nonce = nonces.entry(from.address()).or_insert_with(|| chain.nonce(from));
+        txs.push(Transaction::transfer(from, *nonce, to, 1 + u128::from(rng.next() % 50_000)));
+        *nonce += 1;
+    }
+    let block = chain.block(txs);
+    assert!(statuses(&block).iter().all(|s| *s == ExecutionStatus::Succeeded));
+    check_block(&block);
+}
+
+#[test]
+fn transfer_to_a_new_address_self_transfer_and_insufficient_balance() {
+    let mut rng = Rng(4);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 50);
+    let (a, b) = (&keys[0], &keys[1]);
+    let fresh = rng.address();
+    let other_fresh = rng.address();
+    let balance = chain.states[&a.address()].balance;
+    let n = chain.nonce(a);
+    let txs = vec![
+        // A new leaf with class 0.
+        Transaction::transfer(a, n, fresh, 1000),
+        // To oneself: only the nonce changes; then one beyond the balance (reverted).
+        Transaction::transfer(a, n + 1, a.address(), 10),
+        Transaction::transfer(a, n + 2, a.address(), balance + 1),
+        // More than the balance: reverted, the recipient (a new address) stays absent.
+        Transaction::transfer(a, n + 3, other_fresh, balance),
+        // Exactly the balance: succeeds.
+        Transaction::transfer(b, chain.nonce(b), a.address(), chain.states[&b.address()].balance),
+    ];
+    let block = chain.block(txs);
+    use ExecutionStatus::*;
+    assert_eq!(statuses(&block), vec![Succeeded, Succeeded, Reverted, Reverted, Succeeded]);
+    let (range, _) = check_block(&block);
+    let outcomes: Vec<Outcome> = range.transactions.iter().map(|t| t.outcome).collect();
+    assert_eq!(outcomes[2], Outcome::InsufficientBalance);
+    assert_eq!(outcomes[3], Outcome::InsufficientBalance);
+    assert_eq!(chain.states[&fresh].class_hash, Felt::ZERO);
+    assert!(chain.states.get(&other_fresh).is_none_or(|s| s.is_empty()));
+    // The untouched-but-listed absent account kept its absence proof.
+    assert!(range.accounts.iter().any(|e| e.address == other_fresh));
+}
+
+#[test]
+fn deposit_to_an_undeployed_address_then_deploy() {
+    let mut rng = Rng(5);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 30);
+    let newcomer = rng.keys();
+    let late = rng.keys();
+    // Same block: deposit, deploy, transfer out of the deposit.
+    let block = chain.block(vec![
+        deposit(&mut rng, newcomer.address(), 5000),
+        deposit(&mut rng, late.address(), 700),
+        Transaction::deploy_account(&newcomer),
+        Transaction::transfer(&newcomer, 1, keys[3].address(), 1200),
+    ]);
+    assert!(statuses(&block).iter().all(|s| *s == ExecutionStatus::Succeeded));
+    let (range, _) = check_block(&block);
+    assert_eq!(range.expected_output().messages_to_l2.len(), 2);
+    assert_eq!(chain.states[&newcomer.address()].balance, 3800);
+    // Next block: the other one deploys over its earlier deposit.
+    let block = chain.block(vec![Transaction::deploy_account(&late)]);
+    check_block(&block);
+    assert_eq!(chain.states[&late.address()].balance, 700);
+    assert_eq!(chain.states[&late.address()].nonce, 1);
+}
+
+#[test]
+fn withdrawals_send_messages() {
+    let mut rng = Rng(6);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 40);
+    let (a, b) = (&keys[5], &keys[6]);
+    let recipient = rng.l1_address();
+    let balance = chain.states[&b.address()].balance;
+    let block = chain.block(vec![
+        Transaction::withdraw(a, chain.nonce(a), recipient, 777),
+        Transaction::withdraw(b, chain.nonce(b), recipient, balance + 1),
+        Transaction::withdraw(a, chain.nonce(a) + 1, rng.l1_address(), 1),
+        deposit(&mut rng, a.address(), 3),
+    ]);
+    use ExecutionStatus::*;
+    assert_eq!(statuses(&block), vec![Succeeded, Reverted, Succeeded, Succeeded]);
+    let (range, _) = check_block(&block);
+    let output = range.expected_output();
+    assert_eq!(output.messages_to_l1.len(), 2);
+    assert_eq!(output.messages_to_l1[0].from_address, a.address());
+    assert_eq!(output.messages_to_l1[0].to_address, recipient);
+    assert_eq!(output.messages_to_l1[0].payload, vec![Felt::from(777u32)]);
+}
+
+#[test]
+fn balance_overflow_reverts() {
+    let mut rng = Rng(7);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 20);
+    let rich = rng.address();
+    let block = chain.block(vec![deposit(&mut rng, rich, u128::MAX - 5)]);
+    check_block(&block);
+    let a = &keys[0];
+    let block = chain.block(vec![
+        // Would reach 2^128: reverted, but the message is consumed.
+        deposit(&mut rng, rich, 6),
+        deposit(&mut rng, rich, 5),
+        Transaction::transfer(a, chain.nonce(a), rich, 1),
+        Transaction::transfer(a, chain.nonce(a) + 1, keys[1].address(), 1),
+    ]);
+    use ExecutionStatus::*;
+    assert_eq!(statuses(&block), vec![Reverted, Succeeded, Reverted, Succeeded]);
+    let (range, _) = check_block(&block);
+    assert_eq!(range.transactions[0].outcome, Outcome::BalanceOverflow);
+    assert_eq!(range.transactions[2].outcome, Outcome::BalanceOverflow);
+    assert_eq!(range.expected_output().messages_to_l2.len(), 2);
+    assert_eq!(chain.states[&rich].balance, u128::MAX);
+}
+
+/// A random mixed block over `keys`.
+fn mixed_block(rng: &mut Rng, chain: &Chain, keys: &[KeyPair], n: usize) -> Vec<Transaction> {
+    let mut nonces: BTreeMap<Felt, u64> = BTreeMap::new();
+    let mut txs = Vec::new();
+    for _ in 0..n {
+        let from = &keys[rng.below(keys.len())];
+        let nonce = nonces.entry(from.address()).or_insert_with(|| chain.nonce(from));
+        match rng.below(10) {
+            0 => {
+                let to = keys[rng.below(keys.len())].address();
+                let amount = 1 + u128::from(rng.next() % 9999);
+                txs.push(deposit(rng, to, amount));
+            }
+            1 => txs.push(Transaction::deploy_account(&rng.keys())),
+            2 => {
+                txs.push(Transaction::withdraw(from, *nonce, rng.l1_address(), u128::from(rng.next() % 3_000_000)));
+                *nonce += 1;
+            }
+            3 => {
+                txs.push(Transaction::transfer(from, *nonce, rng.address(), u128::from(rng.next() % 10_000)));
+                *nonce += 1;
+            }
+            _ => {
+                let to = keys[rng.below(keys.len())].address();
+                txs.push(Transaction::transfer(from, *nonce, to, u128::from(rng.next() % 3_000_000)));
+                *nonce += 1;
+            }
+        }
+    }
+    txs
+}
+
+#[test]
+fn ranges_of_a_block_chain() {
+    let mut rng = Rng(8);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 100);
+    let txs = mixed_block(&mut rng, &chain, &keys[..12], 30);
+    let block = chain.block(txs);
+    assert!(statuses(&block).contains(&ExecutionStatus::Reverted), "the mix should revert some");
+    let bounds = [0u64, 7, 7, 19, 30];
+    let mut previous: Option<BlockOutput> = None;
+    for pair in bounds.windows(2) {
+        let range = block.input.range(pair[0], pair[1]).expect("range");
+        check_range(&range);
+        let output = range.expected_output();
+        match &previous {
+            None => {
+                assert_eq!(output.previous_state_root, block.previous_state_root);
+                assert_eq!(output.tx_commitment_start, Felt::ZERO);
+            }
+            Some(p) => {
+                assert_eq!(output.previous_state_root, p.new_state_root);
+                assert_eq!(output.tx_commitment_start, p.tx_commitment_end);
+                assert_eq!(p.block_hash, Felt::ZERO);
+            }
+        }
+        previous = Some(output);
+    }
+    let last = previous.expect("ranges");
+    assert_eq!(last.new_state_root, block.state_root);
+    assert_eq!(last.block_hash, block.block_hash);
+    assert_eq!(last.tx_commitment_end, block.tx_commitment);
+    // The whole block in one range agrees too.
+    check_block(&block);
+    // And the next block starts from it.
+    let txs = mixed_block(&mut rng, &chain, &keys[..12], 10);
+    let next = chain.block(txs);
+    let (range, _) = check_block(&next);
+    assert_eq!(range.expected_output().parent_hash, block.block_hash);
+    assert_eq!(range.expected_output().previous_state_root, block.state_root);
+}
+
+#[test]
+fn prover_input_round_trips_as_json() {
+    let mut rng = Rng(9);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 30);
+    let txs = mixed_block(&mut rng, &chain, &keys, 12);
+    let block = chain.block(txs);
+    let json = serde_json::to_string(&block.input).expect("serializes");
+    let back: BlockProverInput = serde_json::from_str(&json).expect("parses");
+    assert_eq!(back, block.input);
+    let range = back.range(2, 9).expect("range");
+    let json = serde_json::to_string(&range).expect("serializes");
+    let again: RangeInput = serde_json::from_str(&json).expect("parses");
+    assert_eq!(again, range);
+    assert!(matches!(back.range(5, 13), Err(ProgramInputError::Range { .. })));
+}
+
+#[test]
+fn tampered_inputs_fail() {
+    let mut rng = Rng(10);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 60);
+    let (a, b, c) = (&keys[0], &keys[1], &keys[2]);
+    let mut bad_signature = Transaction::transfer(a, chain.nonce(a), b.address(), 10);
+    if let Transaction::Transfer(t) = &mut bad_signature {
+        t.signature.s += Felt::ONE;
+    }
+    let block = chain.block(vec![
+        Transaction::transfer(a, chain.nonce(a), b.address(), 10),
+        deposit(&mut rng, c.address(), 5),
+        deposit(&mut rng, c.address(), 6),
+    ]);
+    let honest = block.input.range(0, 3).expect("range");
+    check_range(&honest);
+    let fails = |range: &RangeInput, what: &str| {
+        let result = run(range);
+        assert!(result.is_err(), "{what}: the program accepted it");
+    };
+
+    // A bad signature (native replay does not check signatures; the program does).
+    let mut input = block.input.clone();
+    input.transactions[0] = bad_signature;
+    fails(&input.range(0, 3).expect("range"), "bad signature");
+
+    // A wrong sibling in a proof.
+    let mut range = honest.clone();
+    match &mut range.proofs[0].steps[0] {
+        ProofStep::Binary { left, right, bit } => {
+            if *bit {
+                *left += Felt::ONE;
+            } else {
+                *right += Felt::ONE;
+            }
+        }
+        ProofStep::Edge { path, .. } | ProofStep::EdgeLeaves { path, .. } => *path += Felt::ONE,
+    }
+    fails(&range, "wrong proof node");
+
+    // A start state that is not the one in the trie.
+    let mut range = honest.clone();
+    range.accounts[1].state.balance += 1;
+    fails(&range, "wrong start balance");
+
+    // A wrong outcome: a successful transfer claimed reverted.
+    let mut range = honest.clone();
+    range.transactions[0].outcome = Outcome::InsufficientBalance;
+    fails(&range, "wrong outcome");
+
+    // Both deposits credited from the same version of the recipient (a lost update).
+    let mut range = honest.clone();
+    range.transactions[2].previous_versions = range.transactions[1].previous_versions.clone();
+    fails(&range, "version consumed twice");
+
+    // A final version that is not the end of the account's chain.
+    let mut range = honest.clone();
+    let slot = range.accounts.iter().position(|e| e.address == c.address()).expect("listed");
+    range.proofs[slot].final_version = slot as u64;
+    fails(&range, "stale final version");
+
+    // A proof claiming absence of an existing account (its edge bits altered).
+    let mut range = honest.clone();
+    range.accounts[0].state = AccountState::default();
+    fails(&range, "present account claimed absent");
+
+    // Natively, a multiproof that misses nodes or states that do not match are refused.
+    let mut input = block.input.clone();
+    input.multiproof.retain(|n| !matches!(n, Node::Binary { .. }));
+    assert!(input.range(0, 3).is_err());
+    let mut input = block.input.clone();
+    input.accounts[0].state.nonce += 1;
+    assert!(matches!(input.range(0, 3), Err(ProgramInputError::StateMismatch(_))));
+}
+
+/// Steps per transaction on a state of 1000 accounts: 100 transfers, and 100 of each other
+/// kind, against an empty block.
+#[test]
+fn steps_per_transaction_on_1000_accounts() {
+    let mut rng = Rng(11);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 1000);
+    let (_, empty) = check_block(&chain.block(vec![]));
+
+    let mut nonces: BTreeMap<Felt, u64> = BTreeMap::new();
+    let mut txs = Vec::new();
+    for i in 0..100 {
+        let from = &keys[i];
+        let to = keys[100 + rng.below(900)].address();
+        let nonce = nonces.entry(from.address()).or_insert_with(|| chain.nonce(from));
+        txs.push(Transaction::transfer(from, *nonce, to, 1 + u128::from(rng.next() % 1000)));
+        *nonce += 1;
+    }
+    let block = chain.block(txs);
+    let (range, steps) = check_block(&block);
+    if let Ok(path) = std::env::var("DUMP_INPUT") {
+        std::fs::write(path, ProgramInput::new(range.to_felts()).to_json()).expect("dump");
+    }
+    let per_transfer = (steps - empty) / 100;
+    eprintln!(
+        "100 transfers, 1000 accounts ({} touched): {steps} steps, {per_transfer} per transfer (empty block: {empty})",
+        range.accounts.len()
+    );
+    assert!(per_transfer <= 2000, "{per_transfer} steps per transfer");
+
+    let txs: Vec<Transaction> = (0..100).map(|_| Transaction::deploy_account(&rng.keys())).collect();
+    let (_, steps) = check_block(&chain.block(txs));
+    eprintln!("100 deploys (new leaves): {} per deploy", (steps - empty) / 100);
+
+    let txs: Vec<Transaction> =
+        (0..100).map(|i| Transaction::withdraw(&keys[200 + i], chain.nonce(&keys[200 + i]), rng.l1_address(), 5)).collect();
+    let (_, steps) = check_block(&chain.block(txs));
+    eprintln!("100 withdrawals: {} per withdrawal", (steps - empty) / 100);
+
+    let txs: Vec<Transaction> = (0..100).map(|i| deposit(&mut rng, keys[300 + i].address(), 5)).collect();
+    let (_, steps) = check_block(&chain.block(txs));
+    eprintln!("100 deposits: {} per deposit", (steps - empty) / 100);
+}

@@ -1,0 +1,133 @@
+//! The sequencer service in-process: admission checks, block closing, state and statuses,
+//! and restart from the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use starfarm_sequencer::chain::{AdmissionError, BlockId, ChainReader, TxStatus, TxSubmitter};
+use starfarm_sequencer::execute::ExecutionStatus;
+use starfarm_sequencer::service::{Sequencer, SequencerConfig};
+use starfarm_sequencer::state::global_root;
+use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::Felt;
+
+fn config(dir: &std::path::Path) -> SequencerConfig {
+    let mut config = SequencerConfig::new(dir.to_path_buf());
+    // Blocks close only on demand in these tests.
+    config.block_time = Duration::from_secs(3600);
+    config
+}
+
+fn keys(i: u64) -> KeyPair {
+    KeyPair::from_private(Felt::from(1_000 + i))
+}
+
+fn deposit(to: Felt, amount: u128, l1_nonce: u64) -> Transaction {
+    Transaction::Deposit(Deposit { l1_sender: Felt::from(0xabcu32), recipient: to, amount, l1_nonce })
+}
+
+async fn funded(seq: &Arc<Sequencer>, who: &KeyPair, amount: u128, l1_nonce: u64) {
+    seq.submit_deposit(deposit(who.address(), amount, l1_nonce)).await.unwrap();
+    seq.submit(Transaction::deploy_account(who)).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transfers_close_into_a_block_with_the_right_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = Sequencer::start(config(dir.path()), None).unwrap();
+    let (alice, bob) = (keys(1), keys(2));
+    funded(&seq, &alice, 1_000, 0).await;
+    // Future nonces are held until the gap closes; each amount fits the balance at
+    // admission, but the third no longer does when it runs.
+    let t3 = seq.submit(Transaction::transfer(&alice, 3, bob.address(), 900)).await.unwrap();
+    let t2 = seq.submit(Transaction::transfer(&alice, 2, bob.address(), 5)).await.unwrap();
+    assert_eq!(seq.transaction(t3).unwrap().unwrap().status, TxStatus::Received);
+    let t1 = seq.submit(Transaction::transfer(&alice, 1, bob.address(), 300)).await.unwrap();
+
+    let header = seq.close_block().await.unwrap().expect("a block closes");
+    assert_eq!(header.number, 0);
+    assert_eq!(header.tx_count, 5);
+    assert_eq!(header.block_hash, header.compute_hash());
+    let block = seq.block(BlockId::Number(0)).unwrap().unwrap();
+    let status = |h: Felt| {
+        let i = block.receipts.iter().position(|r| r.transaction_hash == h).unwrap();
+        block.receipts[i].execution_status
+    };
+    assert_eq!(status(t1), ExecutionStatus::Succeeded);
+    assert_eq!(status(t2), ExecutionStatus::Succeeded);
+    assert_eq!(status(t3), ExecutionStatus::Reverted, "more than the balance left");
+    let a = seq.account(alice.address(), BlockId::Latest).unwrap().unwrap();
+    let b = seq.account(bob.address(), BlockId::Latest).unwrap().unwrap();
+    assert_eq!((a.balance, a.nonce), (695, 4));
+    assert_eq!((b.balance, b.nonce, b.is_deployed()), (305, 0, false));
+    assert_ne!(header.state_root, global_root(Felt::ZERO));
+    assert_eq!(seq.transaction(t3).unwrap().unwrap().status, TxStatus::AcceptedOnL2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_refuses_with_reasons_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = Sequencer::start(config(dir.path()), None).unwrap();
+    let (alice, bob) = (keys(1), keys(2));
+    funded(&seq, &alice, 100, 0).await;
+    let transfer = Transaction::transfer(&alice, 1, bob.address(), 50);
+    seq.submit(transfer.clone()).await.unwrap();
+
+    assert!(matches!(seq.submit(transfer).await, Err(AdmissionError::Duplicate(_))));
+    assert!(matches!(
+        seq.submit(Transaction::transfer(&alice, 1, bob.address(), 7)).await,
+        Err(AdmissionError::NonceTooOld { expected: 2, got: 1 })
+    ));
+    assert!(matches!(
+        seq.submit(Transaction::transfer(&alice, 500, bob.address(), 7)).await,
+        Err(AdmissionError::NonceTooFar { .. })
+    ));
+    assert!(matches!(
+        seq.submit(Transaction::transfer(&bob, 0, alice.address(), 1)).await,
+        Err(AdmissionError::NotDeployed(_))
+    ));
+    assert!(matches!(
+        seq.submit(Transaction::transfer(&alice, 2, bob.address(), 101)).await,
+        Err(AdmissionError::Balance { .. })
+    ));
+    let mut forged = Transaction::transfer(&alice, 2, bob.address(), 5);
+    if let Transaction::Transfer(t) = &mut forged {
+        t.amount = 6;
+    }
+    assert!(matches!(seq.submit(forged).await, Err(AdmissionError::Signature)));
+    assert!(matches!(
+        seq.submit(deposit(bob.address(), 5, 9)).await,
+        Err(AdmissionError::DepositNotAllowed)
+    ));
+    assert!(matches!(
+        seq.submit(Transaction::deploy_account(&alice)).await,
+        Err(AdmissionError::Duplicate(_))
+    ));
+
+    let header = seq.close_block().await.unwrap().unwrap();
+    assert_eq!(header.tx_count, 3, "only the deposit, the deploy and one transfer");
+    let a = seq.account(alice.address(), BlockId::Latest).unwrap().unwrap();
+    assert_eq!((a.balance, a.nonce), (50, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_blocks_and_logged_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice, bob) = (keys(1), keys(2));
+    let (root, pending) = {
+        let seq = Sequencer::start(config(dir.path()), None).unwrap();
+        funded(&seq, &alice, 100, 0).await;
+        let header = seq.close_block().await.unwrap().unwrap();
+        let pending = seq.submit(Transaction::transfer(&alice, 1, bob.address(), 40)).await.unwrap();
+        seq.shutdown().await;
+        (header.state_root, pending)
+    };
+    // A new instance on the same folder sees block 0 and the logged transfer.
+    let seq = Sequencer::start(config(dir.path()), None).unwrap();
+    assert_eq!(seq.latest_header().unwrap().unwrap().state_root, root);
+    assert_eq!(seq.transaction(pending).unwrap().unwrap().status, TxStatus::Received);
+    let header = seq.close_block().await.unwrap().unwrap();
+    assert_eq!((header.number, header.tx_count), (1, 1));
+    let b = seq.account(bob.address(), BlockId::Latest).unwrap().unwrap();
+    assert_eq!(b.balance, 40);
+}

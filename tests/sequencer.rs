@@ -1,0 +1,150 @@
+//! The `starfarm sequencer` process end to end: crash safety (SIGKILL after acknowledgements)
+//! and publishing to the object store.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use starfarm_sequencer::client::Client;
+use starfarm_sequencer::publish::Publisher;
+use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::Felt;
+
+const ADMIN: &str = "test-admin-token";
+
+/// A sequencer process; killed (SIGKILL) when dropped.
+struct SequencerProcess {
+    child: Child,
+    url: String,
+}
+
+impl SequencerProcess {
+    fn start(data: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_starfarm"))
+            .args(["sequencer", "run", "--rpc", "127.0.0.1:0", "--block-time-ms", "3600000"])
+            .arg("--data")
+            .arg(data.join("sequencer"))
+            .arg("--publish")
+            .arg(data.join("objects"))
+            .env("STARFARM_ADMIN_TOKEN", ADMIN)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starfarm starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("a first line");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        SequencerProcess { child, url }
+    }
+
+    fn client(&self) -> Client {
+        Client::new(self.url.clone()).with_admin_token(ADMIN)
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for SequencerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn keys(i: u64) -> KeyPair {
+    KeyPair::from_private(Felt::from(7_000 + i))
+}
+
+/// Funds and deploys `accounts`, then sends `per_account` transfers from each, concurrently;
+/// returns every acknowledged hash.
+async fn send_load(client: &Client, accounts: &[KeyPair], per_account: u64) -> Vec<Felt> {
+    let mut hashes = Vec::new();
+    for (i, k) in accounts.iter().enumerate() {
+        let deposit = Deposit { l1_sender: Felt::ONE, recipient: k.address(), amount: 1_000_000, l1_nonce: i as u64 };
+        hashes.push(client.admin_deposit(&deposit).await.unwrap());
+        hashes.push(client.add_transaction(&Transaction::deploy_account(k)).await.unwrap());
+    }
+    let sends = accounts.iter().map(|k| async move {
+        let mut acked = Vec::new();
+        for nonce in 1..=per_account {
+            let tx = Transaction::transfer(k, nonce, keys(99).address(), 3);
+            acked.push(client.add_transaction(&tx).await.unwrap());
+        }
+        acked
+    });
+    for acked in futures::future::join_all(sends).await {
+        hashes.extend(acked);
+    }
+    hashes
+}
+
+#[test]
+fn acknowledged_transactions_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let accounts: Vec<KeyPair> = (0..4).map(keys).collect();
+    let first = SequencerProcess::start(dir.path());
+    let acked = rt.block_on(send_load(&first.client(), &accounts, 25));
+    first.kill();
+
+    let second = SequencerProcess::start(dir.path());
+    let client = second.client();
+    rt.block_on(async {
+        for hash in &acked {
+            let status = client.status(*hash).await.unwrap_or_else(|e| panic!("{hash:#x} lost: {e}"));
+            assert!(
+                ["RECEIVED", "PRE_CONFIRMED"].contains(&status.finality_status.as_str()),
+                "{hash:#x}: {status:?}"
+            );
+        }
+        let header = client.close_block().await.unwrap().expect("a block");
+        assert_eq!(header.tx_count, acked.len() as u64, "every acknowledged transaction, once");
+        for hash in &acked {
+            let status = client.status(*hash).await.unwrap();
+            assert_eq!(status.finality_status, "ACCEPTED_ON_L2");
+            assert_eq!(status.execution_status.as_deref(), Some("SUCCEEDED"));
+        }
+        let sink = client.account(keys(99).address(), serde_json::json!("latest")).await.unwrap();
+        assert_eq!(sink.balance, 4 * 25 * 3);
+    });
+}
+
+#[test]
+fn closed_blocks_are_published_with_checked_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let process = SequencerProcess::start(dir.path());
+    let client = process.client();
+    let publisher = Publisher::from_location(dir.path().join("objects").to_str().unwrap()).unwrap();
+    rt.block_on(async {
+        send_load(&client, &[keys(1)], 3).await;
+        let header = client.close_block().await.unwrap().unwrap();
+        let manifest = loop {
+            if let Some(m) = publisher.manifest(0).await.unwrap() {
+                break m;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(manifest.block_hash, header.block_hash);
+        assert_eq!(manifest.state_root, header.state_root);
+        let block = publisher.block(&manifest).await.unwrap();
+        assert_eq!(block.header, header);
+        assert_eq!(block.transactions.len(), 5);
+        // A corrupted object is refused, not served.
+        let object = dir.path().join("objects").join(&manifest.block.path);
+        std::fs::write(&object, b"{}").unwrap();
+        assert!(publisher.block(&manifest).await.is_err());
+    });
+}
