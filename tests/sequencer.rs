@@ -148,3 +148,44 @@ fn closed_blocks_are_published_with_checked_hashes() {
         assert!(publisher.block(&manifest).await.is_err());
     });
 }
+
+/// `starfarm tx …` drives a running sequencer without any JSON written by hand.
+#[test]
+fn tx_commands_deploy_transfer_and_report_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = SequencerProcess::start(dir.path());
+    let tx = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_starfarm"))
+            .arg("tx")
+            .args(args)
+            .args(["--rpc", &process.url])
+            .env("STARFARM_ADMIN_TOKEN", ADMIN)
+            .current_dir(dir.path())
+            .output()
+            .expect("starfarm runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "tx {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        text
+    };
+    let keygen = tx(&["keygen", "--out", "alice.json"]);
+    let address = keygen.split_whitespace().nth(1).expect("address printed").to_string();
+    // Refuses to overwrite a key file.
+    let again = Command::new(env!("CARGO_BIN_EXE_starfarm"))
+        .args(["tx", "keygen", "--out", "alice.json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+
+    tx(&["deposit", "--to", &address, "--amount", "1000", "--l1-nonce", "1"]);
+    tx(&["deploy-account", "--key", "alice.json"]);
+    let hash = tx(&["transfer", "--key", "alice.json", "--to", "0x1234", "--amount", "250"]);
+    let hash = hash.trim();
+    assert!(tx(&["status", hash]).starts_with("RECEIVED") || tx(&["status", hash]).starts_with("PRE_CONFIRMED"));
+    let rt = runtime();
+    rt.block_on(process.client().close_block()).unwrap();
+    assert_eq!(tx(&["status", hash, "--wait", "ACCEPTED_ON_L2"]).lines().next(), Some("ACCEPTED_ON_L2 SUCCEEDED"));
+    let account: serde_json::Value = serde_json::from_str(&tx(&["account", &address])).unwrap();
+    assert_eq!(account["balance"], "0x2ee"); // 1000 - 250
+    assert_eq!(account["nonce"], "0x2");
+}

@@ -639,10 +639,13 @@ func climb{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     assert poseidon_ptr[1].input.s2 = two;
     tempvar bits = path * power;
     tempvar edge_power = pow2[length];
+    tempvar before_hash = poseidon_ptr[0].output.s0;
+    tempvar after_hash = poseidon_ptr[1].output.s0;
+    // The loop's variables, pushed in order (each a single instruction).
     tempvar node = node + EDGE_SIZE;
     tempvar n = n - 1;
-    tempvar before = poseidon_ptr[0].output.s0 + length;
-    tempvar after = poseidon_ptr[1].output.s0 + length;
+    tempvar before = before_hash + length;
+    tempvar after = after_hash + length;
     tempvar key = key + bits;
     tempvar power = power * edge_power;
     tempvar poseidon_ptr = poseidon_ptr + 2 * PoseidonBuiltin.SIZE;

@@ -82,6 +82,12 @@ pub trait ChainReader: Send + Sync + 'static {
     fn l1_accepted_number(&self) -> Result<Option<u64>, ReadError> {
         Ok(None)
     }
+    /// The nonce an account's next transaction needs, counting admitted transactions that
+    /// have not run yet (what a wallet signs with). Readers without a mempool answer the
+    /// pre-confirmed nonce.
+    fn next_nonce(&self, address: Felt) -> Result<u64, ReadError> {
+        Ok(self.account(address, BlockId::PreConfirmed)?.map_or(0, |a| a.nonce))
+    }
 }
 
 /// Why a transaction was refused at admission (each maps to a JSON-RPC error).

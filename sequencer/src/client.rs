@@ -100,12 +100,11 @@ impl Client {
         self.call("starfarm_getAccount", json!({ "address": address, "block_id": block_id })).await
     }
 
-    /// The nonce the account's next transaction needs (pre-confirmed state).
+    /// The nonce the account's next transaction needs (admitted transactions counted).
     pub async fn nonce(&self, address: Felt) -> Result<u64, ClientError> {
-        let nonce: Felt =
-            self.call("starknet_getNonce", json!({ "block_id": "pre_confirmed", "contract_address": address })).await?;
+        let nonce: Felt = self.call("starfarm_getNextNonce", json!({ "address": address })).await?;
         u64::try_from(nonce).map_err(|_| ClientError::Answer {
-            method: "starknet_getNonce".into(),
+            method: "starfarm_getNextNonce".into(),
             detail: format!("nonce {nonce:#x} does not fit 64 bits"),
         })
     }

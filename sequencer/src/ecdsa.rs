@@ -170,7 +170,7 @@ impl VerifyingKey {
 /// as little-endian limbs. `None` wherever starknet-crypto returns an error (read as "invalid").
 fn scalars(hash: Felt, r: Felt, s: Felt) -> Option<([u64; 4], [u64; 4])> {
     let in_range = |v: Felt| v < ELEMENT_UPPER_BOUND;
-    if r == Felt::ZERO || !in_range(r) || s == Felt::ZERO || !in_range(s) {
+    if !in_range(hash) || r == Felt::ZERO || !in_range(r) || s == Felt::ZERO || !in_range(s) {
         return None;
     }
     // All three are below 2^251 < n, so they are canonical residues mod n.
@@ -178,7 +178,7 @@ fn scalars(hash: Felt, r: Felt, s: Felt) -> Option<([u64; 4], [u64; 4])> {
     // n is prime and 0 < s < n, so the inverse exists; starknet-crypto still refuses a w at or
     // above 2^251 (top limb over 59 bits), so this must too.
     let w = scalar(s).inv().ok()?;
-    if w.representative().limbs[0] >> 59 != 0 && false {
+    if w.representative().limbs[0] >> 59 != 0 {
         return None;
     }
     let le_limbs = |v: Scalar| {
@@ -305,6 +305,7 @@ fn key_tables(q: &Affine) -> [[Affine; KEY_TABLE_LEN]; KEY_PARTS] {
     std::array::from_fn(|j| std::array::from_fn(|i| affine[j * KEY_TABLE_LEN + i]))
 }
 
+/// `rows[i][j] = (j + 1)·2^(7i)·G`: each window's multiples by repeated addition.
 fn build_generator_table() -> Vec<[Affine; GEN_TABLE_LEN]> {
     let mut points = Vec::with_capacity(GEN_WINDOWS * GEN_TABLE_LEN);
     let mut base = Jacobian::from(GENERATOR);

@@ -40,6 +40,8 @@ pub struct Mempool {
     next_nonce: HashMap<Felt, u64>,
     hashes: HashSet<Felt>,
     held: usize,
+    /// Amounts admitted but not yet executed, per account: (incoming, outgoing).
+    flows: HashMap<Felt, (u128, u128)>,
 }
 
 impl Mempool {
@@ -86,9 +88,37 @@ impl Mempool {
         Ok(())
     }
 
+    /// The balance an account will have once everything admitted has run, assuming it all
+    /// succeeds: what admission checks a new debit against.
+    pub fn projected_balance(&self, account: &Felt, balance: u128) -> u128 {
+        let (credit, debit) = self.flows.get(account).copied().unwrap_or_default();
+        balance.saturating_add(credit).saturating_sub(debit)
+    }
+
+    fn track_flows(&mut self, tx: &Transaction, sign: bool) {
+        let mut add = |account: Felt, amount: u128, incoming: bool| {
+            let flow = self.flows.entry(account).or_default();
+            let side = if incoming { &mut flow.0 } else { &mut flow.1 };
+            *side = if sign { side.saturating_add(amount) } else { side.saturating_sub(amount) };
+            if *flow == (0, 0) {
+                self.flows.remove(&account);
+            }
+        };
+        match tx {
+            Transaction::Transfer(t) => {
+                add(t.sender, t.amount, false);
+                add(t.recipient, t.amount, true);
+            }
+            Transaction::Withdraw(t) => add(t.sender, t.amount, false),
+            Transaction::Deposit(t) => add(t.recipient, t.amount, true),
+            Transaction::DeployAccount(_) => {}
+        }
+    }
+
     /// Admits a checked transaction.
     pub fn insert(&mut self, entry: Entry, state_nonce: u64) {
         self.hashes.insert(entry.hash);
+        self.track_flows(&entry.tx, true);
         let (Some(account), Some(nonce)) = (entry.tx.sender(), entry.tx.nonce()) else {
             self.ready.push_back(entry);
             return;
@@ -121,6 +151,7 @@ impl Mempool {
         let taken: Vec<Entry> = self.ready.drain(..n).collect();
         for entry in &taken {
             self.hashes.remove(&entry.hash);
+            self.track_flows(&entry.tx, false);
         }
         taken
     }
@@ -147,6 +178,16 @@ impl Mempool {
         self.future.retain(|_, q| !q.is_empty());
         self.held = held;
         self.hashes.retain(|h| !hashes.contains(h));
+        self.flows.clear();
+        let kept: Vec<Transaction> = self
+            .ready
+            .iter()
+            .chain(self.future.values().flat_map(|q| q.values()))
+            .map(|e| e.tx.clone())
+            .collect();
+        for tx in &kept {
+            self.track_flows(tx, true);
+        }
         // Recompute next nonces from what is still ready.
         self.next_nonce.clear();
         for entry in &self.ready {

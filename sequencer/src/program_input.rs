@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use starknet_types_core::felt::Felt;
 
 use crate::block::{block_hash, chain_commitment};
-use crate::execute::{apply, touched, ExecutionStatus, InvalidTx, MessageToL1, MessageToL2, Receipt};
+use crate::execute::{
+    apply, touched, ExecutionStatus, InvalidTx, MessageToL1, MessageToL2, Receipt,
+};
 use crate::hash::{address_upper_bound, h_many, short_string, ADDRESS_PREFIX};
 use crate::state::{global_root, AccountState};
 use crate::trie::{MemoryNodes, Node, NodeStore, Trie, TrieError, HEIGHT};
@@ -213,7 +215,10 @@ pub enum OutputError {
     #[error("block program output: {0} felts follow the messages")]
     Trailing(usize),
     #[error("block program output: the {segment} segment {reason}")]
-    Segment { segment: &'static str, reason: String },
+    Segment {
+        segment: &'static str,
+        reason: String,
+    },
 }
 
 impl BlockProverInput {
@@ -267,7 +272,11 @@ impl BlockProverInput {
         }
         let count = self.tx_count();
         if tx_start > tx_end || tx_end > count {
-            return Err(ProgramInputError::Range { start: tx_start, end: tx_end, count });
+            return Err(ProgramInputError::Range {
+                start: tx_start,
+                end: tx_end,
+                count,
+            });
         }
         let mut trie = Trie::new(
             MemoryNodes::from_nodes(self.multiproof.iter().copied()),
@@ -291,8 +300,10 @@ impl BlockProverInput {
         let mut commitment = Felt::ZERO;
         for (index, tx) in self.transactions[..start].iter().enumerate() {
             self.check_listed(index as u64, tx, &states)?;
-            apply(&mut states, tx)
-                .map_err(|source| ProgramInputError::InvalidTx { index: index as u64, source })?;
+            apply(&mut states, tx).map_err(|source| ProgramInputError::InvalidTx {
+                index: index as u64,
+                source,
+            })?;
             commitment = chain_commitment(commitment, tx.hash());
         }
         let changed: Vec<(Felt, Felt)> = self
@@ -310,10 +321,16 @@ impl BlockProverInput {
         let addresses: BTreeSet<Felt> = txs.iter().flat_map(touched).collect();
         let accounts: Vec<AccountEntry> = addresses
             .iter()
-            .map(|&address| AccountEntry { address, state: states[&address] })
+            .map(|&address| AccountEntry {
+                address,
+                state: states[&address],
+            })
             .collect();
-        let position: BTreeMap<Felt, usize> =
-            addresses.iter().enumerate().map(|(i, &address)| (address, i)).collect();
+        let position: BTreeMap<Felt, usize> = addresses
+            .iter()
+            .enumerate()
+            .map(|(i, &address)| (address, i))
+            .collect();
         let mut current: Vec<u64> = (0..accounts.len() as u64).collect();
         let mut next_version = accounts.len() as u64;
         let mut transactions = Vec::with_capacity(txs.len());
@@ -337,10 +354,17 @@ impl BlockProverInput {
             }
             commitment = chain_commitment(commitment, receipt.transaction_hash);
             let address_wrapped = match tx {
-                Transaction::DeployAccount(t) => address_hash(t.public_key) >= address_upper_bound(),
+                Transaction::DeployAccount(t) => {
+                    address_hash(t.public_key) >= address_upper_bound()
+                }
                 _ => false,
             };
-            transactions.push(RangeTx { transaction: tx.clone(), outcome, previous_versions, address_wrapped });
+            transactions.push(RangeTx {
+                transaction: tx.clone(),
+                outcome,
+                previous_versions,
+                address_wrapped,
+            });
             receipts.push(receipt);
         }
 
@@ -350,7 +374,10 @@ impl BlockProverInput {
             let nodes = trie.proof(entry.address)?;
             let steps = proof_steps(entry.address, &nodes)?;
             trie.update(&[(entry.address, states[&entry.address].leaf())])?;
-            proofs.push(AccountProof { final_version: current[slot], steps });
+            proofs.push(AccountProof {
+                final_version: current[slot],
+                steps,
+            });
         }
 
         Ok(RangeInput {
@@ -378,7 +405,10 @@ impl BlockProverInput {
         tx: &Transaction,
         states: &BTreeMap<Felt, AccountState>,
     ) -> Result<(), ProgramInputError> {
-        match touched(tx).into_iter().find(|address| !states.contains_key(address)) {
+        match touched(tx)
+            .into_iter()
+            .find(|address| !states.contains_key(address))
+        {
             Some(address) => Err(ProgramInputError::MissingAccount { index, address }),
             None => Ok(()),
         }
@@ -400,7 +430,9 @@ fn outcome(tx: &Transaction, states: &BTreeMap<Felt, AccountState>) -> Outcome {
         Transaction::Transfer(t) => {
             if t.amount > balance(&t.sender) {
                 Outcome::InsufficientBalance
-            } else if t.recipient != t.sender && balance(&t.recipient).checked_add(t.amount).is_none() {
+            } else if t.recipient != t.sender
+                && balance(&t.recipient).checked_add(t.amount).is_none()
+            {
                 Outcome::BalanceOverflow
             } else {
                 Outcome::Succeeded
@@ -428,7 +460,10 @@ fn address_hash(public_key: Felt) -> Felt {
 /// The program's view of `address`'s proof `nodes` (root-down): key bits at binary nodes,
 /// and the split of the edge the key leaves, if it is absent.
 fn proof_steps(address: Felt, nodes: &[Node]) -> Result<Vec<ProofStep>, ProgramInputError> {
-    let bad = |reason: &str| TrieError::BadProof { key: address, reason: reason.to_string() };
+    let bad = |reason: &str| TrieError::BadProof {
+        key: address,
+        reason: reason.to_string(),
+    };
     let key = Word::from_felt(&address);
     let height = u32::from(HEIGHT);
     let mut depth = 0u32;
@@ -439,10 +474,18 @@ fn proof_steps(address: Felt, nodes: &[Node]) -> Result<Vec<ProofStep>, ProgramI
                 if depth >= height {
                     return Err(bad("binary node below the leaves").into());
                 }
-                steps.push(ProofStep::Binary { left, right, bit: key.bit(height - 1 - depth) });
+                steps.push(ProofStep::Binary {
+                    left,
+                    right,
+                    bit: key.bit(height - 1 - depth),
+                });
                 depth += 1;
             }
-            Node::Edge { child, path, length } => {
+            Node::Edge {
+                child,
+                path,
+                length,
+            } => {
                 let len = u32::from(length);
                 if len == 0 || depth + len > height {
                     return Err(bad("edge length out of range").into());
@@ -450,7 +493,11 @@ fn proof_steps(address: Felt, nodes: &[Node]) -> Result<Vec<ProofStep>, ProgramI
                 let segment = key.shr(height - depth - len).low(len);
                 let path_bits = Word::from_felt(&path);
                 if segment == path_bits {
-                    steps.push(ProofStep::Edge { child, path, length });
+                    steps.push(ProofStep::Edge {
+                        child,
+                        path,
+                        length,
+                    });
                     depth += len;
                     continue;
                 }
@@ -492,7 +539,10 @@ impl Word {
         let mut low = [0u8; 16];
         high.copy_from_slice(&bytes[..16]);
         low.copy_from_slice(&bytes[16..]);
-        Self { high: u128::from_be_bytes(high), low: u128::from_be_bytes(low) }
+        Self {
+            high: u128::from_be_bytes(high),
+            low: u128::from_be_bytes(low),
+        }
     }
 
     fn to_felt(self) -> Felt {
@@ -505,19 +555,37 @@ impl Word {
     fn shr(self, n: u32) -> Self {
         match n {
             0 => self,
-            1..=127 => Self { high: self.high >> n, low: (self.low >> n) | (self.high << (128 - n)) },
-            128..=255 => Self { high: 0, low: self.high >> (n - 128) },
+            1..=127 => Self {
+                high: self.high >> n,
+                low: (self.low >> n) | (self.high << (128 - n)),
+            },
+            128..=255 => Self {
+                high: 0,
+                low: self.high >> (n - 128),
+            },
             _ => Self { high: 0, low: 0 },
         }
     }
 
     /// The low `n` bits.
     fn low(self, n: u32) -> Self {
-        let mask = |bits: u32| if bits >= 128 { u128::MAX } else { (1u128 << bits) - 1 };
+        let mask = |bits: u32| {
+            if bits >= 128 {
+                u128::MAX
+            } else {
+                (1u128 << bits) - 1
+            }
+        };
         if n >= 128 {
-            Self { high: self.high & mask(n - 128), low: self.low }
+            Self {
+                high: self.high & mask(n - 128),
+                low: self.low,
+            }
         } else {
-            Self { high: 0, low: self.low & mask(n) }
+            Self {
+                high: 0,
+                low: self.low & mask(n),
+            }
         }
     }
 
@@ -526,7 +594,10 @@ impl Word {
     }
 
     fn xor(self, other: Self) -> Self {
-        Self { high: self.high ^ other.high, low: self.low ^ other.low }
+        Self {
+            high: self.high ^ other.high,
+            low: self.low ^ other.low,
+        }
     }
 
     fn bit_len(self) -> u32 {
@@ -689,8 +760,16 @@ impl RangeInput {
             tx_count: self.tx_count,
             tx_commitment_start: self.tx_commitment_start,
             tx_commitment_end: self.tx_commitment_end,
-            messages_to_l1: self.receipts.iter().flat_map(|r| r.messages_sent.clone()).collect(),
-            messages_to_l2: self.receipts.iter().filter_map(|r| r.message_consumed.clone()).collect(),
+            messages_to_l1: self
+                .receipts
+                .iter()
+                .flat_map(|r| r.messages_sent.clone())
+                .collect(),
+            messages_to_l2: self
+                .receipts
+                .iter()
+                .filter_map(|r| r.message_consumed.clone())
+                .collect(),
         }
     }
 }
@@ -757,7 +836,11 @@ impl BlockOutput {
             let from_address = l1.felt("message sender")?;
             let to_address = l1.felt("message recipient")?;
             let payload = l1.payload()?;
-            messages_to_l1.push(MessageToL1 { from_address, to_address, payload });
+            messages_to_l1.push(MessageToL1 {
+                from_address,
+                to_address,
+                payload,
+            });
         }
 
         let segment = "messages-to-L2";
@@ -769,7 +852,13 @@ impl BlockOutput {
             let nonce = l2.u64("message nonce")?;
             let selector = l2.felt("message selector")?;
             let payload = l2.payload()?;
-            messages_to_l2.push(MessageToL2 { from_address, to_address, nonce, selector, payload });
+            messages_to_l2.push(MessageToL2 {
+                from_address,
+                to_address,
+                nonce,
+                selector,
+                payload,
+            });
         }
         if !reader.done() {
             return Err(OutputError::Trailing(felts.len() - reader.at));
@@ -804,7 +893,10 @@ impl<'a> Reader<'a> {
     }
 
     fn felt(&mut self, what: &'static str) -> Result<Felt, OutputError> {
-        let felt = *self.felts.get(self.at).ok_or(OutputError::Truncated(what))?;
+        let felt = *self
+            .felts
+            .get(self.at)
+            .ok_or(OutputError::Truncated(what))?;
         self.at += 1;
         Ok(felt)
     }
@@ -849,15 +941,21 @@ mod tests {
 
     #[test]
     fn words_shift_mask_and_round_trip() {
-        let x = Felt::from_hex("0x7f0123456789abcdef0123456789abcdef0123456789abcdef0123456789ab")
+        let x = Felt::from_hex("0x7f0123456789abcdeff0123456789abcdeff0123456789abcdeff0123456789")
             .expect("hex");
         let w = Word::from_felt(&x);
         assert_eq!(w.to_felt(), x);
         assert_eq!(w.bit_len(), 251);
         assert_eq!(w.shr(250).to_felt(), Felt::ONE);
-        assert_eq!(w.shr(4).to_felt(), x.floor_div(&Felt::from(16u8).try_into().expect("nonzero")));
-        assert_eq!(w.low(8).to_felt(), Felt::from(0xabu8));
-        assert_eq!(w.low(130).shr(128).to_felt(), Felt::from((w.high & 3) as u8));
+        assert_eq!(
+            w.shr(4).to_felt(),
+            x.floor_div(&Felt::from(16u8).try_into().expect("nonzero"))
+        );
+        assert_eq!(w.low(8).to_felt(), Felt::from(0x89u8));
+        assert_eq!(
+            w.low(130).shr(128).to_felt(),
+            Felt::from((w.high & 3) as u8)
+        );
         let [high, low] = split(x);
         assert_eq!(high * Felt::from(2u8).pow(128u32) + low, x);
     }
@@ -898,7 +996,13 @@ mod tests {
         ));
         let mut longer = felts.clone();
         longer.push(Felt::ZERO);
-        assert_eq!(BlockOutput::from_felts(&longer), Err(OutputError::Trailing(1)));
-        assert_eq!(BlockOutput::from_felts(&felts[..5]), Err(OutputError::Truncated("timestamp")));
+        assert_eq!(
+            BlockOutput::from_felts(&longer),
+            Err(OutputError::Trailing(1))
+        );
+        assert_eq!(
+            BlockOutput::from_felts(&felts[..5]),
+            Err(OutputError::Truncated("timestamp"))
+        );
     }
 }

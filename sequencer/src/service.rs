@@ -18,7 +18,7 @@ use crate::chain::{
     TxSubmitter,
 };
 use crate::ecdsa::VerifyingKey;
-use crate::execute::{apply, touched, Receipt};
+use crate::execute::{apply_hashed, touched, Receipt};
 use crate::mempool::{Entry, Limits, Mempool};
 use crate::metrics::SequencerMetrics;
 use crate::publish::Publisher;
@@ -313,10 +313,12 @@ impl Sequencer {
         if !account.is_deployed() && !self.keys.read().unwrap_or_else(|e| e.into_inner()).contains_key(&sender) {
             return Err(AdmissionError::NotDeployed(sender));
         }
-        // Checked against the current (pre-confirmed) state; a transfer that still lacks
-        // funds when it runs is REVERTED (its nonce is used).
-        if amount > account.balance {
-            return Err(AdmissionError::Balance { balance: account.balance, amount });
+        // Checked against what the account will hold once everything admitted before has
+        // run (deposits and transfers to it included); if that does not materialise, the
+        // transaction is REVERTED when it runs (its nonce is used).
+        let projected = chain.mempool.projected_balance(&sender, account.balance);
+        if amount > projected {
+            return Err(AdmissionError::Balance { balance: projected, amount });
         }
         Ok(())
     }
@@ -470,7 +472,7 @@ impl Sequencer {
                     chain.pre.accounts.insert(address, state);
                 }
             }
-            match apply(&mut chain.pre.accounts, &entry.tx) {
+            match apply_hashed(&mut chain.pre.accounts, &entry.tx, entry.hash) {
                 Ok(receipt) => {
                     let pre = &mut chain.pre;
                     if pre.started.is_none() {
@@ -592,6 +594,16 @@ fn read_err(e: StoreError) -> ReadError {
 impl ChainReader for Sequencer {
     fn latest_header(&self) -> Result<Option<BlockHeader>, ReadError> {
         Ok(self.lock().latest.clone())
+    }
+
+    fn l1_accepted_number(&self) -> Result<Option<u64>, ReadError> {
+        Ok(self.lock().l1_accepted)
+    }
+
+    fn next_nonce(&self, address: Felt) -> Result<u64, ReadError> {
+        let chain = self.lock();
+        let state = self.current_account(&chain, &address).map_err(read_err)?.nonce;
+        Ok(chain.mempool.next_nonce(&address, state))
     }
 
     fn block(&self, id: BlockId) -> Result<Option<Block>, ReadError> {

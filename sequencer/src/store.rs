@@ -126,9 +126,12 @@ impl Store {
                 .insert(felt_key(&commit.block.header.block_hash), number)
                 .map_err(db_err)?;
             let mut txs = txn.open_table(TXS).map_err(db_err)?;
-            for record in &commit.records {
+            let mut wal = txn.open_table(WAL).map_err(db_err)?;
+            for (record, receipt) in commit.records.iter().zip(&commit.block.receipts) {
+                let key = felt_key(&receipt.transaction_hash);
                 let bytes = serde_json::to_vec(record).map_err(db_err)?;
-                txs.insert(felt_key(&record.transaction.hash()), bytes.as_slice()).map_err(db_err)?;
+                txs.insert(key, bytes.as_slice()).map_err(db_err)?;
+                wal.remove(key).map_err(db_err)?;
             }
             let mut accounts = txn.open_table(ACCOUNTS).map_err(db_err)?;
             for (address, state) in &commit.accounts {
@@ -138,10 +141,6 @@ impl Store {
             let mut nodes = txn.open_table(NODES).map_err(db_err)?;
             for (hash, node) in &commit.nodes {
                 nodes.insert(felt_key(hash), node.to_bytes().as_slice()).map_err(db_err)?;
-            }
-            let mut wal = txn.open_table(WAL).map_err(db_err)?;
-            for record in &commit.records {
-                wal.remove(felt_key(&record.transaction.hash())).map_err(db_err)?;
             }
         }
         txn.commit().map_err(db_err)

@@ -56,7 +56,8 @@ fn program() -> &'static CairoProgram {
     static PROGRAM: OnceLock<CairoProgram> = OnceLock::new();
     PROGRAM.get_or_init(|| {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cairo/block.json");
-        CairoProgram::from_file(&path).expect("sequencer/cairo/block.json loads (scripts/compile-cairo.sh)")
+        CairoProgram::from_file(&path)
+            .expect("sequencer/cairo/block.json loads (scripts/compile-cairo.sh)")
     })
 }
 
@@ -72,7 +73,11 @@ fn run(range: &RangeInput) -> Result<(BlockOutput, u64), String> {
 /// Runs a range and checks its output against native execution; returns the steps.
 fn check_range(range: &RangeInput) -> u64 {
     let (output, steps) = run(range).expect("the block program runs");
-    assert_eq!(output, range.expected_output(), "Cairo output differs from native execution");
+    assert_eq!(
+        output,
+        range.expected_output(),
+        "Cairo output differs from native execution"
+    );
     steps
 }
 
@@ -147,8 +152,10 @@ impl Chain {
             receipts.push(apply(&mut self.states, tx).expect("valid transaction"));
             updated.extend(touched(tx));
         }
-        let updates: Vec<(Felt, Felt)> =
-            updated.iter().map(|a| (*a, self.states.get(a).copied().unwrap_or_default().leaf())).collect();
+        let updates: Vec<(Felt, Felt)> = updated
+            .iter()
+            .map(|a| (*a, self.states.get(a).copied().unwrap_or_default().leaf()))
+            .collect();
         self.trie.update(&updates).expect("native update");
         let state_root = global_root(self.trie.root());
         let commitment = tx_commitment(Felt::ZERO, transactions.iter().map(Transaction::hash));
@@ -219,7 +226,9 @@ fn deploys_into_an_empty_state_then_more() {
     let keys: Vec<KeyPair> = (0..6).map(|_| rng.keys()).collect();
     // The first leaf goes into the empty trie; the others split edges.
     let block = chain.block(keys.iter().map(Transaction::deploy_account).collect());
-    assert!(statuses(&block).iter().all(|s| *s == ExecutionStatus::Succeeded));
+    assert!(statuses(&block)
+        .iter()
+        .all(|s| *s == ExecutionStatus::Succeeded));
     check_block(&block);
     let more: Vec<KeyPair> = (0..5).map(|_| rng.keys()).collect();
     let block = chain.block(more.iter().map(Transaction::deploy_account).collect());
@@ -237,12 +246,21 @@ fn transfers_among_existing_accounts() {
         // A small set of senders so that accounts are touched several times.
         let from = &keys[rng.below(10)];
         let to = keys[rng.below(keys.len())].address();
-        let nonce = nonces.entry(from.address()).or_insert_with(|| chain.nonce(from));
-        txs.push(Transaction::transfer(from, *nonce, to, 1 + u128::from(rng.next() % 50_000)));
+        let nonce = nonces
+            .entry(from.address())
+            .or_insert_with(|| chain.nonce(from));
+        txs.push(Transaction::transfer(
+            from,
+            *nonce,
+            to,
+            1 + u128::from(rng.next() % 50_000),
+        ));
         *nonce += 1;
     }
     let block = chain.block(txs);
-    assert!(statuses(&block).iter().all(|s| *s == ExecutionStatus::Succeeded));
+    assert!(statuses(&block)
+        .iter()
+        .all(|s| *s == ExecutionStatus::Succeeded));
     check_block(&block);
 }
 
@@ -264,11 +282,19 @@ fn transfer_to_a_new_address_self_transfer_and_insufficient_balance() {
         // More than the balance: reverted, the recipient (a new address) stays absent.
         Transaction::transfer(a, n + 3, other_fresh, balance),
         // Exactly the balance: succeeds.
-        Transaction::transfer(b, chain.nonce(b), a.address(), chain.states[&b.address()].balance),
+        Transaction::transfer(
+            b,
+            chain.nonce(b),
+            a.address(),
+            chain.states[&b.address()].balance,
+        ),
     ];
     let block = chain.block(txs);
     use ExecutionStatus::*;
-    assert_eq!(statuses(&block), vec![Succeeded, Succeeded, Reverted, Reverted, Succeeded]);
+    assert_eq!(
+        statuses(&block),
+        vec![Succeeded, Succeeded, Reverted, Reverted, Succeeded]
+    );
     let (range, _) = check_block(&block);
     let outcomes: Vec<Outcome> = range.transactions.iter().map(|t| t.outcome).collect();
     assert_eq!(outcomes[2], Outcome::InsufficientBalance);
@@ -292,7 +318,9 @@ fn deposit_to_an_undeployed_address_then_deploy() {
         Transaction::deploy_account(&newcomer),
         Transaction::transfer(&newcomer, 1, keys[3].address(), 1200),
     ]);
-    assert!(statuses(&block).iter().all(|s| *s == ExecutionStatus::Succeeded));
+    assert!(statuses(&block)
+        .iter()
+        .all(|s| *s == ExecutionStatus::Succeeded));
     let (range, _) = check_block(&block);
     assert_eq!(range.expected_output().messages_to_l2.len(), 2);
     assert_eq!(chain.states[&newcomer.address()].balance, 3800);
@@ -317,7 +345,10 @@ fn withdrawals_send_messages() {
         deposit(&mut rng, a.address(), 3),
     ]);
     use ExecutionStatus::*;
-    assert_eq!(statuses(&block), vec![Succeeded, Reverted, Succeeded, Succeeded]);
+    assert_eq!(
+        statuses(&block),
+        vec![Succeeded, Reverted, Succeeded, Succeeded]
+    );
     let (range, _) = check_block(&block);
     let output = range.expected_output();
     assert_eq!(output.messages_to_l1.len(), 2);
@@ -342,7 +373,10 @@ fn balance_overflow_reverts() {
         Transaction::transfer(a, chain.nonce(a) + 1, keys[1].address(), 1),
     ]);
     use ExecutionStatus::*;
-    assert_eq!(statuses(&block), vec![Reverted, Succeeded, Reverted, Succeeded]);
+    assert_eq!(
+        statuses(&block),
+        vec![Reverted, Succeeded, Reverted, Succeeded]
+    );
     let (range, _) = check_block(&block);
     assert_eq!(range.transactions[0].outcome, Outcome::BalanceOverflow);
     assert_eq!(range.transactions[2].outcome, Outcome::BalanceOverflow);
@@ -356,7 +390,9 @@ fn mixed_block(rng: &mut Rng, chain: &Chain, keys: &[KeyPair], n: usize) -> Vec<
     let mut txs = Vec::new();
     for _ in 0..n {
         let from = &keys[rng.below(keys.len())];
-        let nonce = nonces.entry(from.address()).or_insert_with(|| chain.nonce(from));
+        let nonce = nonces
+            .entry(from.address())
+            .or_insert_with(|| chain.nonce(from));
         match rng.below(10) {
             0 => {
                 let to = keys[rng.below(keys.len())].address();
@@ -365,16 +401,31 @@ fn mixed_block(rng: &mut Rng, chain: &Chain, keys: &[KeyPair], n: usize) -> Vec<
             }
             1 => txs.push(Transaction::deploy_account(&rng.keys())),
             2 => {
-                txs.push(Transaction::withdraw(from, *nonce, rng.l1_address(), u128::from(rng.next() % 3_000_000)));
+                txs.push(Transaction::withdraw(
+                    from,
+                    *nonce,
+                    rng.l1_address(),
+                    u128::from(rng.next() % 3_000_000),
+                ));
                 *nonce += 1;
             }
             3 => {
-                txs.push(Transaction::transfer(from, *nonce, rng.address(), u128::from(rng.next() % 10_000)));
+                txs.push(Transaction::transfer(
+                    from,
+                    *nonce,
+                    rng.address(),
+                    u128::from(rng.next() % 10_000),
+                ));
                 *nonce += 1;
             }
             _ => {
                 let to = keys[rng.below(keys.len())].address();
-                txs.push(Transaction::transfer(from, *nonce, to, u128::from(rng.next() % 3_000_000)));
+                txs.push(Transaction::transfer(
+                    from,
+                    *nonce,
+                    to,
+                    u128::from(rng.next() % 3_000_000),
+                ));
                 *nonce += 1;
             }
         }
@@ -388,7 +439,10 @@ fn ranges_of_a_block_chain() {
     let (mut chain, keys) = Chain::with_accounts(&mut rng, 100);
     let txs = mixed_block(&mut rng, &chain, &keys[..12], 30);
     let block = chain.block(txs);
-    assert!(statuses(&block).contains(&ExecutionStatus::Reverted), "the mix should revert some");
+    assert!(
+        statuses(&block).contains(&ExecutionStatus::Reverted),
+        "the mix should revert some"
+    );
     let bounds = [0u64, 7, 7, 19, 30];
     let mut previous: Option<BlockOutput> = None;
     for pair in bounds.windows(2) {
@@ -419,7 +473,10 @@ fn ranges_of_a_block_chain() {
     let next = chain.block(txs);
     let (range, _) = check_block(&next);
     assert_eq!(range.expected_output().parent_hash, block.block_hash);
-    assert_eq!(range.expected_output().previous_state_root, block.state_root);
+    assert_eq!(
+        range.expected_output().previous_state_root,
+        block.state_root
+    );
 }
 
 #[test]
@@ -435,7 +492,10 @@ fn prover_input_round_trips_as_json() {
     let json = serde_json::to_string(&range).expect("serializes");
     let again: RangeInput = serde_json::from_str(&json).expect("parses");
     assert_eq!(again, range);
-    assert!(matches!(back.range(5, 13), Err(ProgramInputError::Range { .. })));
+    assert!(matches!(
+        back.range(5, 13),
+        Err(ProgramInputError::Range { .. })
+    ));
 }
 
 #[test]
@@ -457,6 +517,9 @@ fn tampered_inputs_fail() {
     let fails = |range: &RangeInput, what: &str| {
         let result = run(range);
         assert!(result.is_err(), "{what}: the program accepted it");
+        if let Err(e) = &result {
+            eprintln!("{what}: {}", e.lines().next().unwrap_or_default());
+        }
     };
 
     // A bad signature (native replay does not check signatures; the program does).
@@ -495,22 +558,37 @@ fn tampered_inputs_fail() {
 
     // A final version that is not the end of the account's chain.
     let mut range = honest.clone();
-    let slot = range.accounts.iter().position(|e| e.address == c.address()).expect("listed");
+    let slot = range
+        .accounts
+        .iter()
+        .position(|e| e.address == c.address())
+        .expect("listed");
     range.proofs[slot].final_version = slot as u64;
     fails(&range, "stale final version");
 
-    // A proof claiming absence of an existing account (its edge bits altered).
+    // Two accounts' proofs swapped.
+    let mut range = honest.clone();
+    let first = range.proofs[0].steps.clone();
+    range.proofs[0].steps = std::mem::replace(&mut range.proofs[1].steps, first);
+    fails(&range, "proofs swapped");
+
+    // A present account claimed absent (its start state zeroed).
     let mut range = honest.clone();
     range.accounts[0].state = AccountState::default();
     fails(&range, "present account claimed absent");
 
     // Natively, a multiproof that misses nodes or states that do not match are refused.
     let mut input = block.input.clone();
-    input.multiproof.retain(|n| !matches!(n, Node::Binary { .. }));
+    input
+        .multiproof
+        .retain(|n| !matches!(n, Node::Binary { .. }));
     assert!(input.range(0, 3).is_err());
     let mut input = block.input.clone();
     input.accounts[0].state.nonce += 1;
-    assert!(matches!(input.range(0, 3), Err(ProgramInputError::StateMismatch(_))));
+    assert!(matches!(
+        input.range(0, 3),
+        Err(ProgramInputError::StateMismatch(_))
+    ));
 }
 
 /// Steps per transaction on a state of 1000 accounts: 100 transfers, and 100 of each other
@@ -526,15 +604,19 @@ fn steps_per_transaction_on_1000_accounts() {
     for i in 0..100 {
         let from = &keys[i];
         let to = keys[100 + rng.below(900)].address();
-        let nonce = nonces.entry(from.address()).or_insert_with(|| chain.nonce(from));
-        txs.push(Transaction::transfer(from, *nonce, to, 1 + u128::from(rng.next() % 1000)));
+        let nonce = nonces
+            .entry(from.address())
+            .or_insert_with(|| chain.nonce(from));
+        txs.push(Transaction::transfer(
+            from,
+            *nonce,
+            to,
+            1 + u128::from(rng.next() % 1000),
+        ));
         *nonce += 1;
     }
     let block = chain.block(txs);
     let (range, steps) = check_block(&block);
-    if let Ok(path) = std::env::var("DUMP_INPUT") {
-        std::fs::write(path, ProgramInput::new(range.to_felts()).to_json()).expect("dump");
-    }
     let per_transfer = (steps - empty) / 100;
     eprintln!(
         "100 transfers, 1000 accounts ({} touched): {steps} steps, {per_transfer} per transfer (empty block: {empty})",
@@ -542,16 +624,31 @@ fn steps_per_transaction_on_1000_accounts() {
     );
     assert!(per_transfer <= 2000, "{per_transfer} steps per transfer");
 
-    let txs: Vec<Transaction> = (0..100).map(|_| Transaction::deploy_account(&rng.keys())).collect();
+    let txs: Vec<Transaction> = (0..100)
+        .map(|_| Transaction::deploy_account(&rng.keys()))
+        .collect();
     let (_, steps) = check_block(&chain.block(txs));
-    eprintln!("100 deploys (new leaves): {} per deploy", (steps - empty) / 100);
+    eprintln!(
+        "100 deploys (new leaves): {} per deploy",
+        (steps - empty) / 100
+    );
 
-    let txs: Vec<Transaction> =
-        (0..100).map(|i| Transaction::withdraw(&keys[200 + i], chain.nonce(&keys[200 + i]), rng.l1_address(), 5)).collect();
+    let txs: Vec<Transaction> = (0..100)
+        .map(|i| {
+            Transaction::withdraw(
+                &keys[200 + i],
+                chain.nonce(&keys[200 + i]),
+                rng.l1_address(),
+                5,
+            )
+        })
+        .collect();
     let (_, steps) = check_block(&chain.block(txs));
     eprintln!("100 withdrawals: {} per withdrawal", (steps - empty) / 100);
 
-    let txs: Vec<Transaction> = (0..100).map(|i| deposit(&mut rng, keys[300 + i].address(), 5)).collect();
+    let txs: Vec<Transaction> = (0..100)
+        .map(|i| deposit(&mut rng, keys[300 + i].address(), 5))
+        .collect();
     let (_, steps) = check_block(&chain.block(txs));
     eprintln!("100 deposits: {} per deposit", (steps - empty) / 100);
 }

@@ -60,8 +60,15 @@ fn a_100_transfer_block_proves_and_verifies() {
             Transaction::transfer(&keys[i], 1, to, 1 + u128::from(rng.next() % 1000))
         })
         .collect();
-    let input = BlockProverInput::build(&trie, &states, 7, Felt::from(99u8), 1_700_000_000, txs.clone())
-        .expect("prover input");
+    let input = BlockProverInput::build(
+        &trie,
+        &states,
+        7,
+        Felt::from(99u8),
+        1_700_000_000,
+        txs.clone(),
+    )
+    .expect("prover input");
 
     // Native block.
     let mut touched = Vec::new();
@@ -73,7 +80,14 @@ fn a_100_transfer_block_proves_and_verifies() {
     trie.update(&updates).expect("native update");
     let state_root = global_root(trie.root());
     let commitment = tx_commitment(Felt::ZERO, txs.iter().map(Transaction::hash));
-    let hash = block_hash(7, Felt::from(99u8), 1_700_000_000, state_root, 100, commitment);
+    let hash = block_hash(
+        7,
+        Felt::from(99u8),
+        1_700_000_000,
+        state_root,
+        100,
+        commitment,
+    );
 
     let range = input.range(0, 100).expect("range");
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cairo/block.json");
@@ -81,9 +95,11 @@ fn a_100_transfer_block_proves_and_verifies() {
     let mut prover = Prover::new(SecurityProfile::Test);
     let started = Instant::now();
     let artifact = prover
-        .prove(&program, &ProgramInput::new(range.to_felts()), &mut |phase| {
-            eprintln!("{:>6.1} s: {phase}", started.elapsed().as_secs_f64())
-        })
+        .prove(
+            &program,
+            &ProgramInput::new(range.to_felts()),
+            &mut |phase| eprintln!("{:>6.1} s: {phase}", started.elapsed().as_secs_f64()),
+        )
         .expect("proves");
     eprintln!(
         "proved {} steps in {:.1} s; timings {:?}; builtins {:?}",

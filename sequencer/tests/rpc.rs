@@ -1384,3 +1384,38 @@ async fn raw_batches_and_notifications() {
     let (status, body) = post(server.addr, notifications.to_string().as_bytes(), &[]).await;
     assert_eq!((status, body.as_str()), (204, ""));
 }
+
+#[tokio::test]
+async fn raw_hostile_inputs_get_answers() {
+    let server = Server::start().await;
+    let long_hex = format!("0x{}", "f".repeat(70));
+    let huge_decimal = "9".repeat(200);
+    let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let bodies: Vec<Vec<u8>> = vec![
+        b"\xff\xfe\x00garbage".to_vec(),
+        nested.into_bytes(),
+        br#"{"jsonrpc":"2.0","id":1,"method":"starknet_getBlockWithTxs","params":[{"block_number":1e400}]}"#.to_vec(),
+        call("starknet_getBlockWithTxs", json!([{ "block_number": 1, "block_hash": "0x1" }])).to_string().into_bytes(),
+        call("starknet_getNonce", json!(["latest", long_hex])).to_string().into_bytes(),
+        call("starknet_getNonce", json!(["latest", huge_decimal])).to_string().into_bytes(),
+        call("starknet_getNonce", json!(["latest", "-5"])).to_string().into_bytes(),
+        call("starknet_getTransactionByBlockIdAndIndex", json!(["latest", u64::MAX])).to_string().into_bytes(),
+        call(
+            "starfarm_addTransaction",
+            json!([{ "type": "TRANSFER", "sender": long_hex, "nonce": "0x1", "recipient": "0x2",
+                     "amount": huge_decimal, "signature": { "r": "0x1", "s": "0x2" } }]),
+        )
+        .to_string()
+        .into_bytes(),
+        call("starfarm_addTransaction", json!([{ "type": "DEPLOY_ACCOUNT", "public_key": "", "signature": {} }]))
+            .to_string()
+            .into_bytes(),
+    ];
+    for body in bodies {
+        let (status, text) = post(server.addr, &body, &[]).await;
+        assert_eq!(status, 200, "{text}");
+        let answer: Value = serde_json::from_str(&text).expect("JSON answer");
+        let (code, _) = error_of(&answer);
+        assert!([-32700, -32600, -32602, 27].contains(&code), "{answer}");
+    }
+}

@@ -31,37 +31,52 @@ async fn funded(seq: &Arc<Sequencer>, who: &KeyPair, amount: u128, l1_nonce: u64
     seq.submit(Transaction::deploy_account(who)).await.unwrap();
 }
 
+async fn wait_executed(seq: &Arc<Sequencer>, hash: Felt) -> ExecutionStatus {
+    for _ in 0..500 {
+        if let Some(receipt) = seq.transaction(hash).unwrap().and_then(|r| r.receipt) {
+            return receipt.execution_status;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{hash:#x} was not executed within 5 s");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfers_close_into_a_block_with_the_right_state() {
     let dir = tempfile::tempdir().unwrap();
     let seq = Sequencer::start(config(dir.path()), None).unwrap();
-    let (alice, bob) = (keys(1), keys(2));
+    let (alice, bob, carol) = (keys(1), keys(2), keys(3));
     funded(&seq, &alice, 1_000, 0).await;
-    // Future nonces are held until the gap closes; each amount fits the balance at
-    // admission, but the third no longer does when it runs.
-    let t3 = seq.submit(Transaction::transfer(&alice, 3, bob.address(), 900)).await.unwrap();
-    let t2 = seq.submit(Transaction::transfer(&alice, 2, bob.address(), 5)).await.unwrap();
-    assert_eq!(seq.transaction(t3).unwrap().unwrap().status, TxStatus::Received);
-    let t1 = seq.submit(Transaction::transfer(&alice, 1, bob.address(), 300)).await.unwrap();
+    seq.submit(Transaction::deploy_account(&bob)).await.unwrap();
+    // Alice's nonce 2 is held until nonce 1 arrives; admission counts its 600 as coming to
+    // Bob, so Bob may spend them — but his transfer runs first and is REVERTED.
+    let a2 = seq.submit(Transaction::transfer(&alice, 2, bob.address(), 600)).await.unwrap();
+    assert_eq!(seq.transaction(a2).unwrap().unwrap().status, TxStatus::Received);
+    let b1 = seq.submit(Transaction::transfer(&bob, 1, carol.address(), 600)).await.unwrap();
+    assert_eq!(wait_executed(&seq, b1).await, ExecutionStatus::Reverted);
+    assert_eq!(seq.transaction(b1).unwrap().unwrap().status, TxStatus::PreConfirmed);
+    let a1 = seq.submit(Transaction::transfer(&alice, 1, bob.address(), 100)).await.unwrap();
+    assert_eq!(wait_executed(&seq, a2).await, ExecutionStatus::Succeeded);
 
     let header = seq.close_block().await.unwrap().expect("a block closes");
     assert_eq!(header.number, 0);
-    assert_eq!(header.tx_count, 5);
+    assert_eq!(header.tx_count, 6);
     assert_eq!(header.block_hash, header.compute_hash());
     let block = seq.block(BlockId::Number(0)).unwrap().unwrap();
     let status = |h: Felt| {
         let i = block.receipts.iter().position(|r| r.transaction_hash == h).unwrap();
         block.receipts[i].execution_status
     };
-    assert_eq!(status(t1), ExecutionStatus::Succeeded);
-    assert_eq!(status(t2), ExecutionStatus::Succeeded);
-    assert_eq!(status(t3), ExecutionStatus::Reverted, "more than the balance left");
+    assert_eq!(status(a1), ExecutionStatus::Succeeded);
+    assert_eq!(status(b1), ExecutionStatus::Reverted);
     let a = seq.account(alice.address(), BlockId::Latest).unwrap().unwrap();
     let b = seq.account(bob.address(), BlockId::Latest).unwrap().unwrap();
-    assert_eq!((a.balance, a.nonce), (695, 4));
-    assert_eq!((b.balance, b.nonce, b.is_deployed()), (305, 0, false));
+    let c = seq.account(carol.address(), BlockId::Latest).unwrap().unwrap();
+    assert_eq!((a.balance, a.nonce), (300, 3));
+    assert_eq!((b.balance, b.nonce, b.is_deployed()), (700, 2, true));
+    assert!(c.is_empty(), "the reverted transfer left nothing");
     assert_ne!(header.state_root, global_root(Felt::ZERO));
-    assert_eq!(seq.transaction(t3).unwrap().unwrap().status, TxStatus::AcceptedOnL2);
+    assert_eq!(seq.transaction(b1).unwrap().unwrap().status, TxStatus::AcceptedOnL2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

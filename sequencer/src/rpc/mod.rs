@@ -51,6 +51,8 @@
 //!   class hash; 20 unless deployed.
 //! - `starfarm_getAccount(address, block_id = "latest")` → `AccountState` JSON
 //!   (`{class_hash, public_key, balance, nonce}`; an unused address reads as zeros).
+//! - `starfarm_getNextNonce(address)` → the nonce the account's next transaction needs,
+//!   counting admitted transactions that have not run yet (what a wallet signs with).
 //!
 //! # Write methods
 //! - `starfarm_addTransaction(transaction)` → `{transaction_hash}`: `transaction` is the

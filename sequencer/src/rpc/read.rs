@@ -46,6 +46,7 @@ pub(crate) fn lookup(name: &str) -> Option<ReadFn> {
         "starknet_getStorageAt" => storage_at,
         "starknet_getClassHashAt" => class_hash_at,
         "starfarm_getAccount" => account,
+        "starfarm_getNextNonce" => next_nonce,
         _ => return None,
     };
     Some(method)
@@ -404,4 +405,9 @@ fn account(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
         .unwrap_or(BlockRef::Latest);
     let account = account_at(ctx, address, id)?;
     serde_json::to_value(account).map_err(|e| RpcError::internal(e.to_string()))
+}
+
+fn next_nonce(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let address = params.bind(&["address"])?.required("address", felt)?;
+    Ok(hex(Felt::from(ctx.reader.next_nonce(address)?)))
 }

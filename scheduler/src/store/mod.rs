@@ -1,0 +1,317 @@
+//! The job store: one trait ([`JobStore`]), two implementations ([`SqliteStore`], embedded;
+//! [`PostgresStore`], shared by several machines), one test suite (`tests/store.rs`).
+//!
+//! Both implementations run the same state machine (`engine.rs`) over the same SQL
+//! (`sql.rs`); they differ only in how they open a database, start a transaction and lock
+//! rows (`sqlite.rs`, `postgres.rs`).
+//!
+//! Rules every implementation follows:
+//! - Submission is idempotent on [`JobSpec::idempotency_key`]: while a job with the key is
+//!   queued, active or done, submitting again returns it (`created: false`, the rest of the
+//!   new spec ignored); once it failed or was cancelled, a new submission creates a new job.
+//! - A claim takes the queued job with the highest priority, then the lowest id (oldest
+//!   submission), whose dependencies are all done, whose backoff has passed and whose memory,
+//!   backend and kind fit the worker. Each claim is one attempt and increments the fencing
+//!   token.
+//! - Every worker write presents its [`Lease`]; it is refused with [`StoreError::Fenced`]
+//!   unless the job is active under that exact token and worker and the lease has not expired
+//!   (even if the expiry sweep has not run yet).
+//! - A failure (retryable, or an expired lease found by [`JobStore::expire_leases`]) re-queues
+//!   the job with exponential backoff while attempts are left; otherwise the job fails.
+//!   An expired lease counts as a failed attempt, so a job that kills its workers ends.
+//! - When a job fails or is cancelled, every queued job that depends on it (transitively)
+//!   fails too, with the reason naming the dependency: it could never run.
+
+mod engine;
+mod migrations;
+mod postgres;
+mod sql;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use crate::clock::{Clock, SystemClock};
+use crate::job::WorkerCapabilities;
+use crate::job::{ContentHash, Job, JobId, JobKind, JobSpec, JobState, Lease, Phase};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a store operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("job {0} not found")]
+    NotFound(JobId),
+    /// The lease presented is no longer the job's current one: it expired, the job was
+    /// cancelled, or another worker claimed it since. The worker must stop and drop its result.
+    #[error("job {job}: the lease with fencing token {token} is no longer current")]
+    Fenced { job: JobId, token: i64 },
+    #[error("job {job} cannot go from {from} to {to}")]
+    InvalidTransition {
+        job: JobId,
+        from: JobState,
+        to: JobState,
+    },
+    #[error("invalid job spec: {0}")]
+    InvalidSpec(String),
+    #[error("dependency {0} does not exist")]
+    UnknownDependency(JobId),
+    #[error("dependency {dependency} is {state}: it will never be done")]
+    DependencyFailed { dependency: JobId, state: JobState },
+    /// A stored row the store cannot read back (written by a newer version, or edited by hand).
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
+    #[error("migrating the job store failed: {0}")]
+    Migration(String),
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+/// Settings shared by both stores.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// Where "now" comes from (leases, backoff, timestamps).
+    pub clock: Arc<dyn Clock>,
+    /// Delay before the first retry; doubles with every further attempt.
+    pub retry_base: Duration,
+    /// Longest delay between two attempts.
+    pub retry_max: Duration,
+    /// Failure reasons are cut to this many bytes (a panic message can be huge).
+    pub max_error_len: usize,
+    /// Connections in the pool (for SQLite: readers; writes go through one connection).
+    pub max_connections: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(300),
+            max_error_len: 4096,
+            max_connections: 8,
+        }
+    }
+}
+
+/// The answer to a submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    pub job: Job,
+    /// False when an existing job with the same idempotency key was returned.
+    pub created: bool,
+}
+
+/// Which jobs [`JobStore::list`] returns: newest first, `limit` at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobFilter {
+    pub state: Option<JobState>,
+    pub kind: Option<JobKind>,
+    /// Clamped to 1..=[`JobFilter::MAX_LIMIT`].
+    pub limit: u32,
+    /// Only jobs with a smaller id: the `next` of the previous page.
+    pub before: Option<JobId>,
+}
+
+impl JobFilter {
+    pub const MAX_LIMIT: u32 = 1000;
+}
+
+impl Default for JobFilter {
+    fn default() -> Self {
+        Self {
+            state: None,
+            kind: None,
+            limit: 100,
+            before: None,
+        }
+    }
+}
+
+/// One page of [`JobStore::list`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobPage {
+    pub jobs: Vec<Job>,
+    /// Cursor for the next page (`JobFilter::before`), if there may be more.
+    pub next: Option<JobId>,
+}
+
+/// Whether a job can be claimed now, and if not, what it waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Readiness {
+    /// Queued, dependencies done, backoff passed: the next fitting worker takes it.
+    Ready,
+    /// Queued, but these dependencies are not done yet.
+    Waiting { dependencies: Vec<JobId> },
+    /// Queued after a failure; claimable from this instant.
+    BackingOff { until_ms: i64 },
+    /// Not queued (active or terminal).
+    NotQueued { state: JobState },
+}
+
+/// The farm's job store. Every operation is one transaction. Held by the REST server as
+/// `Arc<dyn JobStore>`.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Adds a job, or returns the live job with the same idempotency key (see module docs).
+    /// Dependencies must exist and must not have failed or been cancelled.
+    async fn submit(&self, spec: JobSpec) -> Result<Submission, StoreError>;
+
+    async fn get(&self, id: JobId) -> Result<Job, StoreError>;
+
+    async fn list(&self, filter: &JobFilter) -> Result<JobPage, StoreError>;
+
+    /// Cancels a queued or active job (its lease can no longer write) and fails its queued
+    /// dependents. Cancelling a cancelled job returns it unchanged; a done or failed job
+    /// gives [`StoreError::InvalidTransition`].
+    async fn cancel(&self, id: JobId) -> Result<Job, StoreError>;
+
+    /// Leases the best job that fits `worker` for `lease_duration`, or `None` if none fits.
+    async fn claim(
+        &self,
+        worker_id: &str,
+        worker: &WorkerCapabilities,
+        lease_duration: Duration,
+    ) -> Result<Option<(Job, Lease)>, StoreError>;
+
+    /// Extends the lease by the duration it was claimed with; returns the renewed lease.
+    async fn heartbeat(&self, lease: &Lease) -> Result<Lease, StoreError>;
+
+    /// Reports progress: leased → proving → verifying (repeating a phase is accepted).
+    async fn set_phase(&self, lease: &Lease, phase: Phase) -> Result<Job, StoreError>;
+
+    /// Finishes the job with its artifact's content hash and the worker's result.
+    async fn complete(
+        &self,
+        lease: &Lease,
+        artifact: &ContentHash,
+        result: serde_json::Value,
+    ) -> Result<Job, StoreError>;
+
+    /// Gives the job back after an error: re-queued with backoff if `retryable` and attempts
+    /// are left, failed otherwise. Returns the job in its new state.
+    async fn fail(&self, lease: &Lease, reason: &str, retryable: bool) -> Result<Job, StoreError>;
+
+    /// Takes back every lease that expired by the store's clock (re-queue or fail, as for a
+    /// retryable failure) and returns how many; the scheduler calls it periodically.
+    async fn expire_leases(&self) -> Result<u64, StoreError>;
+
+    /// Number of jobs in each state (every state present, zero included).
+    async fn counts(&self) -> Result<BTreeMap<JobState, u64>, StoreError>;
+
+    /// Jobs that declared `id` as a dependency.
+    async fn dependents(&self, id: JobId) -> Result<Vec<JobId>, StoreError>;
+
+    async fn readiness(&self, id: JobId) -> Result<Readiness, StoreError>;
+
+    /// Closes the store's connections; later calls fail.
+    async fn close(&self);
+}
+
+/// Implements [`JobStore`] for a type whose `engine` field runs the shared state machine.
+macro_rules! delegate_job_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::JobStore for $store {
+            async fn submit(
+                &self,
+                spec: $crate::job::JobSpec,
+            ) -> Result<$crate::store::Submission, $crate::store::StoreError> {
+                self.engine.submit(spec).await
+            }
+            async fn get(
+                &self,
+                id: $crate::job::JobId,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                self.engine.get(id).await
+            }
+            async fn list(
+                &self,
+                filter: &$crate::store::JobFilter,
+            ) -> Result<$crate::store::JobPage, $crate::store::StoreError> {
+                self.engine.list(filter).await
+            }
+            async fn cancel(
+                &self,
+                id: $crate::job::JobId,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                self.engine.cancel(id).await
+            }
+            async fn claim(
+                &self,
+                worker_id: &str,
+                worker: &$crate::job::WorkerCapabilities,
+                lease_duration: std::time::Duration,
+            ) -> Result<Option<($crate::job::Job, $crate::job::Lease)>, $crate::store::StoreError>
+            {
+                self.engine.claim(worker_id, worker, lease_duration).await
+            }
+            async fn heartbeat(
+                &self,
+                lease: &$crate::job::Lease,
+            ) -> Result<$crate::job::Lease, $crate::store::StoreError> {
+                self.engine.heartbeat(lease).await
+            }
+            async fn set_phase(
+                &self,
+                lease: &$crate::job::Lease,
+                phase: $crate::job::Phase,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                self.engine.set_phase(lease, phase).await
+            }
+            async fn complete(
+                &self,
+                lease: &$crate::job::Lease,
+                artifact: &$crate::job::ContentHash,
+                result: serde_json::Value,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                self.engine.complete(lease, artifact, result).await
+            }
+            async fn fail(
+                &self,
+                lease: &$crate::job::Lease,
+                reason: &str,
+                retryable: bool,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                self.engine.fail(lease, reason, retryable).await
+            }
+            async fn expire_leases(&self) -> Result<u64, $crate::store::StoreError> {
+                self.engine.expire_leases().await
+            }
+            async fn counts(
+                &self,
+            ) -> Result<
+                std::collections::BTreeMap<$crate::job::JobState, u64>,
+                $crate::store::StoreError,
+            > {
+                self.engine.counts().await
+            }
+            async fn dependents(
+                &self,
+                id: $crate::job::JobId,
+            ) -> Result<Vec<$crate::job::JobId>, $crate::store::StoreError> {
+                self.engine.dependents(id).await
+            }
+            async fn readiness(
+                &self,
+                id: $crate::job::JobId,
+            ) -> Result<$crate::store::Readiness, $crate::store::StoreError> {
+                self.engine.readiness(id).await
+            }
+            async fn close(&self) {
+                self.engine.close().await
+            }
+        }
+    };
+}
+pub(crate) use delegate_job_store;

@@ -1,0 +1,335 @@
+//! The SQL both stores run, and the small interface each backend provides to run it.
+//!
+//! Statements use `$1`-style parameters, which SQLite (through sqlx) and Postgres both
+//! accept. The few places where the two dialects differ — row locks and lists bound as one
+//! parameter — are filled in by [`Dialect`].
+
+use super::StoreError;
+use crate::job::{ContentHash, Job, JobId, JobSpec, JobState, WorkerCapabilities};
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Decode, Row, Type};
+
+/// One bound parameter. Lists travel as one parameter: a JSON array for SQLite (read with
+/// `json_each`), an array for Postgres (read with `ANY`).
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    I32(i32),
+    I64(i64),
+    OptI64(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+    I64List(Vec<i64>),
+    TextList(Vec<String>),
+}
+
+/// An open transaction; dropping it without [`SqlTx::commit`] rolls it back.
+#[async_trait]
+pub(crate) trait SqlTx: Send {
+    /// Runs a statement; returns the number of rows it changed.
+    async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, StoreError>;
+    /// Runs a query whose columns are [`JOB_COLUMNS`].
+    async fn jobs(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<JobRow>, StoreError>;
+    /// Runs a query whose first column is an integer.
+    async fn ints(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<i64>, StoreError>;
+    /// Runs a query whose first two columns are integers.
+    async fn int_pairs(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<(i64, i64)>, StoreError>;
+    /// Runs a query whose first column is text and second an integer.
+    async fn text_ints(
+        &mut self,
+        sql: &str,
+        args: &[Arg],
+    ) -> Result<Vec<(String, i64)>, StoreError>;
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// A database the engine can run on.
+#[async_trait]
+pub(crate) trait SqlBackend: Send + Sync + 'static {
+    /// A transaction that may write; it holds the locks its statements take (SQLite: the
+    /// whole database, Postgres: the rows it locks) until commit.
+    async fn write(&self) -> Result<Box<dyn SqlTx>, StoreError>;
+    /// A transaction that only reads.
+    async fn read(&self) -> Result<Box<dyn SqlTx>, StoreError>;
+    fn dialect(&self) -> &Dialect;
+    async fn close(&self);
+}
+
+/// The statements whose text differs between SQLite and Postgres.
+#[derive(Debug, Clone)]
+pub(crate) struct Dialect {
+    /// A job by id, locked for update: `$1` id.
+    pub job_for_update: String,
+    /// A job by id, locked against updates but not against other sharers: `$1` id.
+    pub job_for_share: String,
+    /// Leases the best claimable job; see [`claim_args`] for the parameters.
+    pub claim: String,
+    /// Active jobs whose lease expired, locked: `$1` now, `$2` batch size.
+    pub expired: String,
+    /// Dependencies of several jobs: `$1` list of job ids.
+    pub deps_of_many: String,
+}
+
+impl Dialect {
+    /// `in_list(column, n)` is a condition that `column` is in the list bound at `$n`;
+    /// `for_update`, `for_share` and `skip_locked` are row-lock clauses ("" where the whole
+    /// transaction is already exclusive).
+    pub fn new(
+        in_list: fn(&str, u32) -> String,
+        for_update: &str,
+        for_share: &str,
+        skip_locked: &str,
+    ) -> Self {
+        Self {
+            job_for_update: format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{for_update}"),
+            job_for_share: format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{for_share}"),
+            claim: claim_sql(
+                in_list("j.required_backend", 6),
+                in_list("j.kind", 7),
+                skip_locked,
+            ),
+            expired: format!(
+                "SELECT {JOB_COLUMNS} FROM jobs \
+                 WHERE state IN ('leased', 'proving', 'verifying') AND lease_expires_at <= $1 \
+                 ORDER BY id LIMIT $2{skip_locked}"
+            ),
+            deps_of_many: format!(
+                "SELECT job_id, depends_on FROM job_deps WHERE {} ORDER BY job_id, depends_on",
+                in_list("job_id", 1)
+            ),
+        }
+    }
+}
+
+/// The claim is one statement: pick the best queued job (locked, skipping rows other
+/// claimers hold) and lease it. `$4` (now) is used twice: the claim time and the backoff
+/// check.
+fn claim_sql(backend_in: String, kind_in: String, skip_locked: &str) -> String {
+    format!(
+        "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
+             fencing_token = fencing_token + 1, worker_id = $1, lease_expires_at = $2, \
+             lease_duration_ms = $3, updated_at = $4 \
+         WHERE id = ( \
+             SELECT j.id FROM jobs j \
+             WHERE j.state = 'queued' AND j.next_attempt_at <= $4 \
+               AND j.required_memory_bytes <= $5 \
+               AND (j.required_backend IS NULL OR {backend_in}) \
+               AND {kind_in} \
+               AND NOT EXISTS ( \
+                   SELECT 1 FROM job_deps d JOIN jobs p ON p.id = d.depends_on \
+                   WHERE d.job_id = j.id AND p.state <> 'done') \
+             ORDER BY j.priority DESC, j.id \
+             LIMIT 1{skip_locked}) \
+         RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// Parameters of [`Dialect::claim`]. A worker that lists no kinds takes every kind.
+pub(crate) fn claim_args(
+    worker_id: &str,
+    worker: &WorkerCapabilities,
+    now: i64,
+    lease_ms: i64,
+) -> Vec<Arg> {
+    let kinds = if worker.kinds.is_empty() {
+        crate::job::JobKind::ALL.to_vec()
+    } else {
+        worker.kinds.clone()
+    };
+    vec![
+        Arg::Text(worker_id.to_owned()),
+        Arg::I64(now.saturating_add(lease_ms)),
+        Arg::I64(lease_ms),
+        Arg::I64(now),
+        Arg::I64(i64::try_from(worker.memory_bytes).unwrap_or(i64::MAX)),
+        Arg::TextList(worker.backends.clone()),
+        Arg::TextList(kinds.iter().map(|k| k.as_str().to_owned()).collect()),
+    ]
+}
+
+/// The columns every job query returns, in the order [`decode_job`] reads them.
+pub(crate) const JOB_COLUMNS: &str = "id, kind, idempotency_key, program_hash, input_hash, \
+    profile, priority, max_attempts, required_memory_bytes, required_backend, payload, state, \
+    attempts, fencing_token, worker_id, lease_expires_at, lease_duration_ms, next_attempt_at, \
+    last_error, artifact_hash, result, created_at, updated_at, finished_at";
+
+/// Inserts a job unless a live one has its idempotency key: then nothing is returned (on
+/// Postgres this also waits for a concurrent insert of the same key to commit or abort).
+pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (kind, idempotency_key, program_hash, \
+    input_hash, profile, priority, max_attempts, required_memory_bytes, required_backend, \
+    payload, state, next_attempt_at, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11) \
+    ON CONFLICT (idempotency_key) WHERE state NOT IN ('failed', 'cancelled') DO NOTHING \
+    RETURNING id";
+
+pub(crate) const INSERT_DEP: &str = "INSERT INTO job_deps (job_id, depends_on) VALUES ($1, $2)";
+
+pub(crate) fn job_by_key() -> String {
+    format!(
+        "SELECT {JOB_COLUMNS} FROM jobs \
+         WHERE idempotency_key = $1 AND state NOT IN ('failed', 'cancelled')"
+    )
+}
+
+pub(crate) fn job_by_id() -> String {
+    format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1")
+}
+
+/// `$1` state or NULL, `$2` kind or NULL, `$3` cursor or NULL, `$4` limit.
+pub(crate) fn list_jobs() -> String {
+    format!(
+        "SELECT {JOB_COLUMNS} FROM jobs \
+         WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR kind = $2) \
+           AND ($3 IS NULL OR id < $3) \
+         ORDER BY id DESC LIMIT $4"
+    )
+}
+
+pub(crate) const DEPS_OF: &str =
+    "SELECT depends_on FROM job_deps WHERE job_id = $1 ORDER BY depends_on";
+
+pub(crate) const DEPENDENTS_OF: &str =
+    "SELECT job_id FROM job_deps WHERE depends_on = $1 ORDER BY job_id";
+
+pub(crate) const PENDING_DEPS_OF: &str = "SELECT d.depends_on FROM job_deps d \
+    JOIN jobs p ON p.id = d.depends_on \
+    WHERE d.job_id = $1 AND p.state <> 'done' ORDER BY d.depends_on";
+
+pub(crate) const COUNT_BY_STATE: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
+
+/// `$1` id, `$2` lease_expires_at, `$3` now.
+pub(crate) fn renew_lease() -> String {
+    format!(
+        "UPDATE jobs SET lease_expires_at = $2, updated_at = $3 WHERE id = $1 \
+         RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// `$1` id, `$2` state, `$3` now.
+pub(crate) fn set_state() -> String {
+    format!("UPDATE jobs SET state = $2, updated_at = $3 WHERE id = $1 RETURNING {JOB_COLUMNS}")
+}
+
+/// `$1` id, `$2` artifact hash, `$3` result JSON, `$4` now. The worker id stays: who proved it.
+pub(crate) fn complete_job() -> String {
+    format!(
+        "UPDATE jobs SET state = 'done', artifact_hash = $2, result = $3, \
+             lease_expires_at = NULL, updated_at = $4, finished_at = $4 \
+         WHERE id = $1 RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// `$1` id, `$2` next_attempt_at, `$3` reason, `$4` fencing-token increment, `$5` now.
+pub(crate) fn requeue_job() -> String {
+    format!(
+        "UPDATE jobs SET state = 'queued', next_attempt_at = $2, last_error = $3, \
+             fencing_token = fencing_token + $4, lease_expires_at = NULL, updated_at = $5 \
+         WHERE id = $1 RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// `$1` id, `$2` reason, `$3` fencing-token increment, `$4` now.
+pub(crate) fn fail_job() -> String {
+    format!(
+        "UPDATE jobs SET state = 'failed', last_error = $2, \
+             fencing_token = fencing_token + $3, lease_expires_at = NULL, \
+             updated_at = $4, finished_at = $4 \
+         WHERE id = $1 RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// `$1` id, `$2` now. The token moves so that the lease of a running worker is dead.
+pub(crate) fn cancel_job() -> String {
+    format!(
+        "UPDATE jobs SET state = 'cancelled', fencing_token = fencing_token + 1, \
+             lease_expires_at = NULL, updated_at = $2, finished_at = $2 \
+         WHERE id = $1 RETURNING {JOB_COLUMNS}"
+    )
+}
+
+/// Fails the queued direct dependents of `$1`, with reason `$2` at `$3`; returns their ids.
+pub(crate) const FAIL_DEPENDENTS: &str = "UPDATE jobs SET state = 'failed', last_error = $2, \
+    updated_at = $3, finished_at = $3 \
+    WHERE state = 'queued' AND id IN (SELECT job_id FROM job_deps WHERE depends_on = $1) \
+    RETURNING id";
+
+/// A job row as stored: the job (without its dependencies, which live in `job_deps`) and the
+/// lease duration heartbeats renew by.
+#[derive(Debug, Clone)]
+pub(crate) struct JobRow {
+    pub job: Job,
+    pub lease_duration_ms: Option<i64>,
+}
+
+/// Reads a row of [`JOB_COLUMNS`]; shared by both backends.
+pub(crate) fn decode_job<R>(row: &R) -> Result<JobRow, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> i32: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let spec = JobSpec {
+        kind: parse_name(row.try_get("kind")?)?,
+        program_hash: hash(row.try_get("program_hash")?)?,
+        input_hash: hash(row.try_get("input_hash")?)?,
+        profile: row.try_get("profile")?,
+        priority: row.try_get("priority")?,
+        max_attempts: non_negative(row.try_get::<i32, _>("max_attempts")?.into())?,
+        depends_on: Vec::new(),
+        required_memory_bytes: non_negative(row.try_get("required_memory_bytes")?)?,
+        required_backend: row.try_get("required_backend")?,
+        payload: json(row.try_get("payload")?)?,
+    };
+    let job = Job {
+        id: JobId(row.try_get("id")?),
+        spec,
+        idempotency_key: row.try_get("idempotency_key")?,
+        state: parse_name(row.try_get("state")?)?,
+        attempts: non_negative(row.try_get::<i32, _>("attempts")?.into())?,
+        fencing_token: row.try_get("fencing_token")?,
+        worker_id: row.try_get("worker_id")?,
+        lease_expires_at_ms: row.try_get("lease_expires_at")?,
+        next_attempt_at_ms: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        artifact_hash: row
+            .try_get::<Option<String>, _>("artifact_hash")?
+            .map(hash)
+            .transpose()?,
+        result: row
+            .try_get::<Option<String>, _>("result")?
+            .map(json)
+            .transpose()?,
+        created_at_ms: row.try_get("created_at")?,
+        updated_at_ms: row.try_get("updated_at")?,
+        finished_at_ms: row.try_get("finished_at")?,
+    };
+    Ok(JobRow {
+        job,
+        lease_duration_ms: row.try_get("lease_duration_ms")?,
+    })
+}
+
+fn parse_name<T: std::str::FromStr<Err = crate::job::UnknownName>>(
+    s: String,
+) -> Result<T, StoreError> {
+    s.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))
+}
+
+fn hash(s: String) -> Result<ContentHash, StoreError> {
+    ContentHash::parse(&s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn json(s: String) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("stored JSON: {e}")))
+}
+
+fn non_negative<T: TryFrom<i64>>(v: i64) -> Result<T, StoreError> {
+    T::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative or too large count {v}")))
+}
+
+/// Reads `state` names from [`COUNT_BY_STATE`].
+pub(crate) fn state_of(name: &str) -> Result<JobState, StoreError> {
+    name.parse()
+        .map_err(|e: crate::job::UnknownName| StoreError::Corrupt(e.to_string()))
+}
