@@ -8,4 +8,12 @@ scripts/patch-deps.sh
 scripts/compile-cairo.sh --check
 export STARFARM_CAIRO_LANG_BIN
 STARFARM_CAIRO_LANG_BIN=$(scripts/cairo-env.sh)
+# The job store's tests also run on Postgres: start a local one unless given a URL.
+if [ -z "${STARFARM_TEST_POSTGRES_URL:-}" ]; then
+  STARFARM_TEST_POSTGRES_URL=$(scripts/postgres.sh) || {
+    [ "${STARFARM_REQUIRE_POSTGRES:-}" != 1 ] || exit 1
+    echo "test.sh: no Postgres, the job store's Postgres tests will be skipped" >&2
+  }
+fi
+export STARFARM_TEST_POSTGRES_URL
 cargo test --workspace "$@"

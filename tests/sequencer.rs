@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use starfarm_sequencer::client::Client;
+use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
@@ -142,6 +143,14 @@ fn closed_blocks_are_published_with_checked_hashes() {
         let block = publisher.block(&manifest).await.unwrap();
         assert_eq!(block.header, header);
         assert_eq!(block.transactions.len(), 5);
+        // The prover input replays natively to the block's root and hash, also when split.
+        let input_ref = manifest.prover_input.clone().expect("a prover input is published");
+        let input: BlockProverInput = serde_json::from_slice(&publisher.get_object(&input_ref).await.unwrap()).unwrap();
+        let whole = input.range(0, 5).unwrap().expected_output();
+        assert_eq!((whole.new_state_root, whole.block_hash), (header.state_root, header.block_hash));
+        let (first, second) = (input.range(0, 2).unwrap().expected_output(), input.range(2, 5).unwrap().expected_output());
+        assert_eq!(first.new_state_root, second.previous_state_root);
+        assert_eq!(second.new_state_root, header.state_root);
         // A corrupted object is refused, not served.
         let object = dir.path().join("objects").join(&manifest.block.path);
         std::fs::write(&object, b"{}").unwrap();

@@ -3,6 +3,10 @@
 //! database at `STARFARM_TEST_POSTGRES_URL`; skipped without it unless
 //! `STARFARM_REQUIRE_POSTGRES=1`). Time is a manual clock: nothing sleeps.
 
+// The cases are test code, but not `#[test]` functions themselves (the macro's wrappers
+// are), so clippy's allow-unwrap-in-tests does not reach them.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use starfarm_scheduler::{

@@ -528,7 +528,9 @@ func update_accounts{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
 // paths are those of a real trie (path < 2^length). `power` = 2^height (height: the key bits
 // below the current node) must end at 2^251 (2 has order > 2^247 and the height stays far
 // below that), and the key bits taken (the binary nodes' kinds, the edges' paths) must spell
-// the address: the proof follows the address's path from the root to its leaf.
+// the address: the proof follows the address's path from the root to its leaf. Accounts
+// never become empty again, so no leaf is deleted: `new_leaf` is 0 only for an absent account
+// that stays absent, and then the root does not change.
 func update_account{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     address, old_leaf, new_leaf, root, node: felt*, n, tables: Tables*
 ) -> (root: felt, end: felt*) {

@@ -318,6 +318,9 @@ impl BlockProverInput {
 
         // The range: its accounts, then the transactions with their hints.
         let txs = &self.transactions[start..end];
+        for (offset, tx) in txs.iter().enumerate() {
+            self.check_listed((start + offset) as u64, tx, &states)?;
+        }
         let addresses: BTreeSet<Felt> = txs.iter().flat_map(touched).collect();
         let accounts: Vec<AccountEntry> = addresses
             .iter()
@@ -337,7 +340,6 @@ impl BlockProverInput {
         let mut receipts = Vec::with_capacity(txs.len());
         for (offset, tx) in txs.iter().enumerate() {
             let index = (start + offset) as u64;
-            self.check_listed(index, tx, &states)?;
             let outcome = outcome(tx, &states);
             let mut previous_versions = Vec::with_capacity(2);
             for address in slots(tx) {

@@ -384,6 +384,45 @@ fn balance_overflow_reverts() {
     assert_eq!(chain.states[&rich].balance, u128::MAX);
 }
 
+/// Addresses sharing long prefixes: edges in the middle of paths, absent keys leaving edges
+/// after many common bits, splits right above a leaf.
+#[test]
+fn clustered_addresses_exercise_trie_shapes() {
+    let mut rng = Rng(12);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 8);
+    let base = Felt::from(rng.next()) * Felt::from(2u8).pow(180u32) + Felt::from(rng.next());
+    let near = |bit: u32| base + Felt::from(2u8).pow(bit);
+    let first: Vec<Transaction> = [0u32, 1, 60, 127, 128, 200, 240]
+        .iter()
+        .map(|b| deposit(&mut rng, near(*b), 10))
+        .collect();
+    check_block(&chain.block(first));
+    let mut second: Vec<Transaction> = [2u32, 3, 61, 129, 201, 241, 248]
+        .iter()
+        .map(|b| deposit(&mut rng, near(*b), 20))
+        .collect();
+    second.push(deposit(&mut rng, base, 5));
+    second.push(deposit(&mut rng, near(0), 1));
+    check_block(&chain.block(second));
+    let a = &keys[0];
+    let third = vec![
+        Transaction::transfer(a, chain.nonce(a), near(126), 3),
+        Transaction::transfer(a, chain.nonce(a) + 1, near(1) + Felt::ONE, 4),
+        Transaction::transfer(a, chain.nonce(a) + 2, near(60), 5),
+    ];
+    let (range, _) = check_block(&chain.block(third));
+    let leaves = range
+        .proofs
+        .iter()
+        .flat_map(|p| p.steps.iter())
+        .filter(|s| matches!(s, ProofStep::EdgeLeaves { common, .. } if *common > 0))
+        .count();
+    assert!(
+        leaves > 0,
+        "some absent key should leave an edge after common bits"
+    );
+}
+
 /// A random mixed block over `keys`.
 fn mixed_block(rng: &mut Rng, chain: &Chain, keys: &[KeyPair], n: usize) -> Vec<Transaction> {
     let mut nonces: BTreeMap<Felt, u64> = BTreeMap::new();
@@ -583,6 +622,12 @@ fn tampered_inputs_fail() {
         .multiproof
         .retain(|n| !matches!(n, Node::Binary { .. }));
     assert!(input.range(0, 3).is_err());
+    let mut input = block.input.clone();
+    input.accounts.remove(0);
+    assert!(matches!(
+        input.range(0, 3),
+        Err(ProgramInputError::MissingAccount { .. })
+    ));
     let mut input = block.input.clone();
     input.accounts[0].state.nonce += 1;
     assert!(matches!(
