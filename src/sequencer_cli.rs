@@ -64,19 +64,30 @@ async fn serve(args: RunArgs) -> Result<()> {
     config.max_block_txs = args.max_block_txs;
     config.max_block_steps = args.max_block_steps;
     config.empty_blocks = args.empty_blocks;
-    config.mempool = Limits { capacity: args.mempool_capacity, ..Limits::default() };
+    config.mempool = Limits {
+        capacity: args.mempool_capacity,
+        ..Limits::default()
+    };
     let publisher = Publisher::from_location(&args.publish)
         .with_context(|| format!("cannot open the object store {}", args.publish))?;
     let publisher = server::with_prover_inputs(publisher);
     let sequencer = Sequencer::start(config, Some(publisher))
         .with_context(|| format!("cannot start the sequencer on {}", args.data.display()))?;
-    let rpc = RpcConfig { admin_token: args.admin_token, max_body_bytes: args.max_body_bytes, ..RpcConfig::default() };
+    let rpc = RpcConfig {
+        admin_token: args.admin_token,
+        max_body_bytes: args.max_body_bytes,
+        ..RpcConfig::default()
+    };
     let listener = tokio::net::TcpListener::bind(args.rpc)
         .await
         .with_context(|| format!("cannot listen on {}", args.rpc))?;
     let address = listener.local_addr()?;
     // One line a supervisor or test can parse to find the port.
-    println!("sequencer listening on http://{address} (data {}, objects {})", args.data.display(), args.publish);
+    println!(
+        "sequencer listening on http://{address} (data {}, objects {})",
+        args.data.display(),
+        args.publish
+    );
     server::serve(listener, Arc::clone(&sequencer), rpc, shutdown_signal()).await?;
     eprintln!("sequencer stopped");
     Ok(())
@@ -86,10 +97,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

@@ -12,7 +12,12 @@ use starfarm_sequencer::Felt;
 #[derive(clap::Args)]
 pub struct TxArgs {
     /// The sequencer's JSON-RPC URL.
-    #[arg(long, global = true, env = "STARFARM_RPC", default_value = "http://127.0.0.1:9545")]
+    #[arg(
+        long,
+        global = true,
+        env = "STARFARM_RPC",
+        default_value = "http://127.0.0.1:9545"
+    )]
     rpc: String,
     #[command(subcommand)]
     command: TxCommand,
@@ -74,9 +79,7 @@ enum TxCommand {
         timeout_secs: u64,
     },
     /// Show an account's state (key, balance, nonce).
-    Account {
-        address: Felt,
-    },
+    Account { address: Felt },
 }
 
 #[derive(clap::Args)]
@@ -113,12 +116,16 @@ fn amount(text: &str) -> Result<u128> {
 }
 
 fn load_key(path: &Path) -> Result<KeyPair> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read key file {}", path.display()))?;
-    let file: KeyFile =
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is not a starfarm key file", path.display()))?;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read key file {}", path.display()))?;
+    let file: KeyFile = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a starfarm key file", path.display()))?;
     let keys = KeyPair::from_private(file.private_key);
     if keys.public_key != file.public_key {
-        bail!("{}: the public key does not match the private key", path.display());
+        bail!(
+            "{}: the public key does not match the private key",
+            path.display()
+        );
     }
     Ok(keys)
 }
@@ -131,25 +138,65 @@ async fn dispatch(args: TxArgs) -> Result<()> {
             let keys = load_key(&signed.key)?;
             send(&client, &Transaction::deploy_account(&keys), signed.wait).await
         }
-        TxCommand::Transfer { signed, to, amount: a } => {
+        TxCommand::Transfer {
+            signed,
+            to,
+            amount: a,
+        } => {
             let keys = load_key(&signed.key)?;
             let nonce = next_nonce(&client, &keys, signed.nonce).await?;
-            send(&client, &Transaction::transfer(&keys, nonce, to, amount(&a)?), signed.wait).await
+            send(
+                &client,
+                &Transaction::transfer(&keys, nonce, to, amount(&a)?),
+                signed.wait,
+            )
+            .await
         }
-        TxCommand::Withdraw { signed, l1_recipient, amount: a } => {
+        TxCommand::Withdraw {
+            signed,
+            l1_recipient,
+            amount: a,
+        } => {
             let keys = load_key(&signed.key)?;
             let nonce = next_nonce(&client, &keys, signed.nonce).await?;
-            send(&client, &Transaction::withdraw(&keys, nonce, l1_recipient, amount(&a)?), signed.wait).await
+            send(
+                &client,
+                &Transaction::withdraw(&keys, nonce, l1_recipient, amount(&a)?),
+                signed.wait,
+            )
+            .await
         }
-        TxCommand::Deposit { to, amount: a, l1_sender, l1_nonce, admin_token } => {
-            let deposit = Deposit { l1_sender, recipient: to, amount: amount(&a)?, l1_nonce };
-            let hash = client.with_admin_token(admin_token).admin_deposit(&deposit).await?;
+        TxCommand::Deposit {
+            to,
+            amount: a,
+            l1_sender,
+            l1_nonce,
+            admin_token,
+        } => {
+            let deposit = Deposit {
+                l1_sender,
+                recipient: to,
+                amount: amount(&a)?,
+                l1_nonce,
+            };
+            let hash = client
+                .with_admin_token(admin_token)
+                .admin_deposit(&deposit)
+                .await?;
             println!("{hash:#x}");
             Ok(())
         }
-        TxCommand::Status { hash, wait, timeout_secs } => {
+        TxCommand::Status {
+            hash,
+            wait,
+            timeout_secs,
+        } => {
             let status = match wait {
-                Some(target) => client.wait_for(hash, &target, Duration::from_secs(timeout_secs)).await?,
+                Some(target) => {
+                    client
+                        .wait_for(hash, &target, Duration::from_secs(timeout_secs))
+                        .await?
+                }
                 None => client.status(hash).await?,
             };
             let execution = status.execution_status.unwrap_or_else(|| "-".into());
@@ -160,7 +207,9 @@ async fn dispatch(args: TxArgs) -> Result<()> {
             Ok(())
         }
         TxCommand::Account { address } => {
-            let account = client.account(address, serde_json::json!("pre_confirmed")).await?;
+            let account = client
+                .account(address, serde_json::json!("pre_confirmed"))
+                .await?;
             println!("{}", serde_json::to_string_pretty(&account)?);
             Ok(())
         }
@@ -172,15 +221,26 @@ fn keygen(out: &Path) -> Result<()> {
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
     bytes[0] &= 0x03; // below 2^250 < the curve order
     let keys = KeyPair::from_private(Felt::from_bytes_be(&bytes));
-    let file = KeyFile { private_key: keys.private_key, public_key: keys.public_key, address: keys.address() };
+    let file = KeyFile {
+        private_key: keys.private_key,
+        public_key: keys.public_key,
+        address: keys.address(),
+    };
     let json = serde_json::to_string_pretty(&file)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(out).with_context(|| format!("cannot create {} (it must not exist yet)", out.display()))?;
+    let mut f = options
+        .open(out)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", out.display()))?;
     std::io::Write::write_all(&mut f, json.as_bytes())?;
-    println!("address {:#x}\npublic key {:#x}\nkey file {} (keep it secret)", file.address, file.public_key, out.display());
+    println!(
+        "address {:#x}\npublic key {:#x}\nkey file {} (keep it secret)",
+        file.address,
+        file.public_key,
+        out.display()
+    );
     Ok(())
 }
 
@@ -195,8 +255,14 @@ async fn send(client: &Client, tx: &Transaction, wait: bool) -> Result<()> {
     let hash = client.add_transaction(tx).await?;
     println!("{hash:#x}");
     if wait {
-        let status = client.wait_for(hash, "ACCEPTED_ON_L2", Duration::from_secs(300)).await?;
-        println!("{} {}", status.finality_status, status.execution_status.unwrap_or_default());
+        let status = client
+            .wait_for(hash, "ACCEPTED_ON_L2", Duration::from_secs(300))
+            .await?;
+        println!(
+            "{} {}",
+            status.finality_status,
+            status.execution_status.unwrap_or_default()
+        );
     }
     Ok(())
 }

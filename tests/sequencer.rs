@@ -23,7 +23,14 @@ struct SequencerProcess {
 impl SequencerProcess {
     fn start(data: &Path) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_starfarm"))
-            .args(["sequencer", "run", "--rpc", "127.0.0.1:0", "--block-time-ms", "3600000"])
+            .args([
+                "sequencer",
+                "run",
+                "--rpc",
+                "127.0.0.1:0",
+                "--block-time-ms",
+                "3600000",
+            ])
             .arg("--data")
             .arg(data.join("sequencer"))
             .arg("--publish")
@@ -34,7 +41,9 @@ impl SequencerProcess {
             .expect("starfarm starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("a first line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("a first line");
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))
@@ -61,7 +70,11 @@ impl Drop for SequencerProcess {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("ok")
 }
 
 fn keys(i: u64) -> KeyPair {
@@ -73,15 +86,25 @@ fn keys(i: u64) -> KeyPair {
 async fn send_load(client: &Client, accounts: &[KeyPair], per_account: u64) -> Vec<Felt> {
     let mut hashes = Vec::new();
     for (i, k) in accounts.iter().enumerate() {
-        let deposit = Deposit { l1_sender: Felt::ONE, recipient: k.address(), amount: 1_000_000, l1_nonce: i as u64 };
-        hashes.push(client.admin_deposit(&deposit).await.unwrap());
-        hashes.push(client.add_transaction(&Transaction::deploy_account(k)).await.unwrap());
+        let deposit = Deposit {
+            l1_sender: Felt::ONE,
+            recipient: k.address(),
+            amount: 1_000_000,
+            l1_nonce: i as u64,
+        };
+        hashes.push(client.admin_deposit(&deposit).await.expect("ok"));
+        hashes.push(
+            client
+                .add_transaction(&Transaction::deploy_account(k))
+                .await
+                .expect("ok"),
+        );
     }
     let sends = accounts.iter().map(|k| async move {
         let mut acked = Vec::new();
         for nonce in 1..=per_account {
             let tx = Transaction::transfer(k, nonce, keys(99).address(), 3);
-            acked.push(client.add_transaction(&tx).await.unwrap());
+            acked.push(client.add_transaction(&tx).await.expect("ok"));
         }
         acked
     });
@@ -104,20 +127,30 @@ fn acknowledged_transactions_survive_sigkill() {
     let client = second.client();
     rt.block_on(async {
         for hash in &acked {
-            let status = client.status(*hash).await.unwrap_or_else(|e| panic!("{hash:#x} lost: {e}"));
+            let status = client
+                .status(*hash)
+                .await
+                .unwrap_or_else(|e| panic!("{hash:#x} lost: {e}"));
             assert!(
                 ["RECEIVED", "PRE_CONFIRMED"].contains(&status.finality_status.as_str()),
                 "{hash:#x}: {status:?}"
             );
         }
         let header = client.close_block().await.unwrap().expect("a block");
-        assert_eq!(header.tx_count, acked.len() as u64, "every acknowledged transaction, once");
+        assert_eq!(
+            header.tx_count,
+            acked.len() as u64,
+            "every acknowledged transaction, once"
+        );
         for hash in &acked {
             let status = client.status(*hash).await.unwrap();
             assert_eq!(status.finality_status, "ACCEPTED_ON_L2");
             assert_eq!(status.execution_status.as_deref(), Some("SUCCEEDED"));
         }
-        let sink = client.account(keys(99).address(), serde_json::json!("latest")).await.unwrap();
+        let sink = client
+            .account(keys(99).address(), serde_json::json!("latest"))
+            .await
+            .unwrap();
         assert_eq!(sink.balance, 4 * 25 * 3);
     });
 }
@@ -144,11 +177,21 @@ fn closed_blocks_are_published_with_checked_hashes() {
         assert_eq!(block.header, header);
         assert_eq!(block.transactions.len(), 5);
         // The prover input replays natively to the block's root and hash, also when split.
-        let input_ref = manifest.prover_input.clone().expect("a prover input is published");
-        let input: BlockProverInput = serde_json::from_slice(&publisher.get_object(&input_ref).await.unwrap()).unwrap();
+        let input_ref = manifest
+            .prover_input
+            .clone()
+            .expect("a prover input is published");
+        let input: BlockProverInput =
+            serde_json::from_slice(&publisher.get_object(&input_ref).await.unwrap()).unwrap();
         let whole = input.range(0, 5).unwrap().expected_output();
-        assert_eq!((whole.new_state_root, whole.block_hash), (header.state_root, header.block_hash));
-        let (first, second) = (input.range(0, 2).unwrap().expected_output(), input.range(2, 5).unwrap().expected_output());
+        assert_eq!(
+            (whole.new_state_root, whole.block_hash),
+            (header.state_root, header.block_hash)
+        );
+        let (first, second) = (
+            input.range(0, 2).unwrap().expected_output(),
+            input.range(2, 5).unwrap().expected_output(),
+        );
         assert_eq!(first.new_state_root, second.previous_state_root);
         assert_eq!(second.new_state_root, header.state_root);
         // A corrupted object is refused, not served.
@@ -173,11 +216,19 @@ fn tx_commands_deploy_transfer_and_report_status() {
             .output()
             .expect("starfarm runs");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(out.status.success(), "tx {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tx {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         text
     };
     let keygen = tx(&["keygen", "--out", "alice.json"]);
-    let address = keygen.split_whitespace().nth(1).expect("address printed").to_string();
+    let address = keygen
+        .split_whitespace()
+        .nth(1)
+        .expect("address printed")
+        .to_string();
     // Refuses to overwrite a key file.
     let again = Command::new(env!("CARGO_BIN_EXE_starfarm"))
         .args(["tx", "keygen", "--out", "alice.json"])
@@ -186,14 +237,38 @@ fn tx_commands_deploy_transfer_and_report_status() {
         .unwrap();
     assert!(!again.status.success());
 
-    tx(&["deposit", "--to", &address, "--amount", "1000", "--l1-nonce", "1"]);
+    tx(&[
+        "deposit",
+        "--to",
+        &address,
+        "--amount",
+        "1000",
+        "--l1-nonce",
+        "1",
+    ]);
     tx(&["deploy-account", "--key", "alice.json"]);
-    let hash = tx(&["transfer", "--key", "alice.json", "--to", "0x1234", "--amount", "250"]);
+    let hash = tx(&[
+        "transfer",
+        "--key",
+        "alice.json",
+        "--to",
+        "0x1234",
+        "--amount",
+        "250",
+    ]);
     let hash = hash.trim();
-    assert!(tx(&["status", hash]).starts_with("RECEIVED") || tx(&["status", hash]).starts_with("PRE_CONFIRMED"));
+    assert!(
+        tx(&["status", hash]).starts_with("RECEIVED")
+            || tx(&["status", hash]).starts_with("PRE_CONFIRMED")
+    );
     let rt = runtime();
     rt.block_on(process.client().close_block()).unwrap();
-    assert_eq!(tx(&["status", hash, "--wait", "ACCEPTED_ON_L2"]).lines().next(), Some("ACCEPTED_ON_L2 SUCCEEDED"));
+    assert_eq!(
+        tx(&["status", hash, "--wait", "ACCEPTED_ON_L2"])
+            .lines()
+            .next(),
+        Some("ACCEPTED_ON_L2 SUCCEEDED")
+    );
     let account: serde_json::Value = serde_json::from_str(&tx(&["account", &address])).unwrap();
     assert_eq!(account["balance"], "0x2ee"); // 1000 - 250
     assert_eq!(account["nonce"], "0x2");

@@ -3,7 +3,8 @@
 //! skipped without it, `scripts/postgres.sh` starts one). Anchor, same database, same run: a
 //! bare queue (one table, one `UPDATE … RETURNING` per claim, `SKIP LOCKED` on Postgres),
 //! the least a claim can cost; the store adds priorities, dependencies, routing, fencing
-//! and reading the whole job back.
+//! and reading the whole job back. Postgres tables are ANALYZEd after filling, as
+//! autovacuum keeps a live table.
 //!
 //! Run: `cargo bench --workspace --profile dev --bench store_claims`
 //! Environment: STARFARM_BENCH_JOBS (jobs per measurement, default 1000),
@@ -55,7 +56,9 @@ async fn main() -> Result<()> {
     let mut rows = Vec::new();
     for backend in [Backend::Sqlite, Backend::Postgres] {
         if matches!(backend, Backend::Postgres) && setup.pg_url.is_none() {
-            println!("postgres: skipped (set STARFARM_TEST_POSTGRES_URL, e.g. from scripts/postgres.sh)");
+            println!(
+                "postgres: skipped (set STARFARM_TEST_POSTGRES_URL, e.g. from scripts/postgres.sh)"
+            );
             continue;
         }
         for &c in &claimers {
@@ -155,6 +158,17 @@ impl Db {
         }
     }
 
+    /// Gives Postgres's planner the statistics autovacuum keeps on a live table (a table
+    /// filled a moment ago has none, and gets sorted instead of walked by index).
+    async fn analyze(&self, table: &str) -> Result<()> {
+        if let Anchor::Postgres(pool) = &self.anchor {
+            sqlx::query(&format!("ANALYZE {table}"))
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn cleanup(self) -> Result<()> {
         self.store.close().await;
         match self.anchor {
@@ -184,6 +198,7 @@ async fn store_claims(db: &Db, jobs: u32, claimers: u32) -> Result<f64> {
         spec.priority = (i % 4) as i32;
         db.store.submit(spec).await?;
     }
+    db.analyze("jobs").await?;
     let worker = WorkerCapabilities {
         memory_bytes: 64 << 30,
         backends: vec!["cpu".into()],
@@ -208,9 +223,11 @@ async fn store_claims(db: &Db, jobs: u32, claimers: u32) -> Result<f64> {
 async fn bare_claims(db: &Db, jobs: u32, claimers: u32) -> Result<f64> {
     match &db.anchor {
         Anchor::Sqlite(pool) => {
-            sqlx::query("CREATE TABLE bare (id INTEGER PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0)")
-                .execute(pool)
-                .await?;
+            sqlx::query(
+                "CREATE TABLE bare (id INTEGER PRIMARY KEY, taken INTEGER NOT NULL DEFAULT 0)",
+            )
+            .execute(pool)
+            .await?;
             let mut tx = pool.begin().await?;
             for id in 1..=i64::from(jobs) {
                 sqlx::query("INSERT INTO bare (id) VALUES ($1)")
@@ -234,13 +251,16 @@ async fn bare_claims(db: &Db, jobs: u32, claimers: u32) -> Result<f64> {
             .await
         }
         Anchor::Postgres(pool) => {
-            sqlx::query("CREATE TABLE bare (id BIGINT PRIMARY KEY, taken BOOLEAN NOT NULL DEFAULT false)")
-                .execute(pool)
-                .await?;
+            sqlx::query(
+                "CREATE TABLE bare (id BIGINT PRIMARY KEY, taken BOOLEAN NOT NULL DEFAULT false)",
+            )
+            .execute(pool)
+            .await?;
             sqlx::query("INSERT INTO bare (id) SELECT generate_series(1, $1)")
                 .bind(i64::from(jobs))
                 .execute(pool)
                 .await?;
+            db.analyze("bare").await?;
             let claim = "UPDATE bare SET taken = true WHERE id = \
                 (SELECT id FROM bare WHERE NOT taken ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
                 RETURNING id";

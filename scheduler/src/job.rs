@@ -300,7 +300,8 @@ pub struct Job {
     /// Incremented by every claim, lease expiry and cancellation: only the holder of the
     /// current token may write.
     pub fencing_token: i64,
-    /// The worker holding the lease, while the job is active.
+    /// The worker holding the lease while the job is active; afterwards, the last one that
+    /// held it (for a done job: the worker that proved it).
     pub worker_id: Option<String>,
     pub lease_expires_at_ms: Option<i64>,
     /// Earliest time of the next claim (retry backoff).

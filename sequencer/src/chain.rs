@@ -86,7 +86,9 @@ pub trait ChainReader: Send + Sync + 'static {
     /// have not run yet (what a wallet signs with). Readers without a mempool answer the
     /// pre-confirmed nonce.
     fn next_nonce(&self, address: Felt) -> Result<u64, ReadError> {
-        Ok(self.account(address, BlockId::PreConfirmed)?.map_or(0, |a| a.nonce))
+        Ok(self
+            .account(address, BlockId::PreConfirmed)?
+            .map_or(0, |a| a.nonce))
     }
 }
 

@@ -61,7 +61,11 @@ pub enum InvalidTx {
     #[error("account {0:#x} is not deployed")]
     NotDeployed(Felt),
     #[error("account {account:#x} has nonce {expected}, transaction has nonce {got}")]
-    Nonce { account: Felt, expected: u64, got: u64 },
+    Nonce {
+        account: Felt,
+        expected: u64,
+        got: u64,
+    },
     #[error("account {0:#x} is already deployed")]
     AlreadyDeployed(Felt),
 }
@@ -157,7 +161,11 @@ fn bump_nonce(
         return Err(InvalidTx::NotDeployed(sender));
     }
     if account.nonce != nonce {
-        return Err(InvalidTx::Nonce { account: sender, expected: account.nonce, got: nonce });
+        return Err(InvalidTx::Nonce {
+            account: sender,
+            expected: account.nonce,
+            got: nonce,
+        });
     }
     account.nonce += 1;
     Ok(())
@@ -178,7 +186,10 @@ fn move_funds(
         if to == from {
             return Ok(());
         }
-        let credited = accounts.get(&to).map_or(0, |a| a.balance).checked_add(amount);
+        let credited = accounts
+            .get(&to)
+            .map_or(0, |a| a.balance)
+            .checked_add(amount);
         accounts.entry(to).or_default().balance = credited.ok_or_else(|| balance_overflow(to))?;
     }
     accounts.entry(from).or_default().balance = balance - amount;

@@ -17,8 +17,8 @@ pub mod publish;
 pub mod rpc;
 pub mod server;
 pub mod service;
-pub mod store;
 pub mod state;
+pub mod store;
 pub mod trie;
 pub mod tx;
 

@@ -27,7 +27,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { capacity: 100_000, max_nonce_gap: 64 }
+        Limits {
+            capacity: 100_000,
+            max_nonce_gap: 64,
+        }
     }
 }
 
@@ -46,7 +49,10 @@ pub struct Mempool {
 
 impl Mempool {
     pub fn new(limits: Limits) -> Self {
-        Mempool { limits, ..Default::default() }
+        Mempool {
+            limits,
+            ..Default::default()
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -64,11 +70,20 @@ impl Mempool {
     /// The nonce the account's next transaction must have, given `state_nonce` (the nonce
     /// in the executed state) and what is already admitted.
     pub fn next_nonce(&self, account: &Felt, state_nonce: u64) -> u64 {
-        self.next_nonce.get(account).copied().unwrap_or(state_nonce).max(state_nonce)
+        self.next_nonce
+            .get(account)
+            .copied()
+            .unwrap_or(state_nonce)
+            .max(state_nonce)
     }
 
     /// Checks that `tx` may be admitted, without admitting it.
-    pub fn check(&self, tx: &Transaction, hash: Felt, state_nonce: u64) -> Result<(), AdmissionError> {
+    pub fn check(
+        &self,
+        tx: &Transaction,
+        hash: Felt,
+        state_nonce: u64,
+    ) -> Result<(), AdmissionError> {
         if self.hashes.contains(&hash) {
             return Err(AdmissionError::Duplicate(hash));
         }
@@ -80,10 +95,17 @@ impl Mempool {
         };
         let expected = self.next_nonce(&account, state_nonce);
         if nonce < expected {
-            return Err(AdmissionError::NonceTooOld { expected, got: nonce });
+            return Err(AdmissionError::NonceTooOld {
+                expected,
+                got: nonce,
+            });
         }
         if nonce - expected > self.limits.max_nonce_gap {
-            return Err(AdmissionError::NonceTooFar { expected, got: nonce, limit: self.limits.max_nonce_gap });
+            return Err(AdmissionError::NonceTooFar {
+                expected,
+                got: nonce,
+                limit: self.limits.max_nonce_gap,
+            });
         }
         Ok(())
     }
@@ -99,7 +121,11 @@ impl Mempool {
         let mut add = |account: Felt, amount: u128, incoming: bool| {
             let flow = self.flows.entry(account).or_default();
             let side = if incoming { &mut flow.0 } else { &mut flow.1 };
-            *side = if sign { side.saturating_add(amount) } else { side.saturating_sub(amount) };
+            *side = if sign {
+                side.saturating_add(amount)
+            } else {
+                side.saturating_sub(amount)
+            };
             if *flow == (0, 0) {
                 self.flows.remove(&account);
             }
@@ -202,7 +228,8 @@ impl Mempool {
     pub fn forget_idle(&mut self) {
         if self.ready.is_empty() {
             let future = &self.future;
-            self.next_nonce.retain(|account, _| future.contains_key(account));
+            self.next_nonce
+                .retain(|account, _| future.contains_key(account));
         }
     }
 }

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use prometheus::{Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
 
 use crate::block::Block;
 use crate::execute::ExecutionStatus;
@@ -22,25 +25,39 @@ impl SequencerMetrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let txs = IntCounterVec::new(
-            Opts::new("starfarm_sequencer_transactions_total", "Transactions by admission or execution outcome"),
+            Opts::new(
+                "starfarm_sequencer_transactions_total",
+                "Transactions by admission or execution outcome",
+            ),
             &["status"],
         )
         .expect("static metric definition");
         let received = txs.with_label_values(&["received"]);
         let rejected = txs.with_label_values(&["rejected"]);
-        let mempool_depth =
-            IntGauge::new("starfarm_sequencer_mempool_depth", "Admitted transactions waiting for a block")
-                .expect("static metric definition");
-        let latest_block = IntGauge::new("starfarm_sequencer_latest_block", "Number of the latest closed block")
-            .expect("static metric definition");
+        let mempool_depth = IntGauge::new(
+            "starfarm_sequencer_mempool_depth",
+            "Admitted transactions waiting for a block",
+        )
+        .expect("static metric definition");
+        let latest_block = IntGauge::new(
+            "starfarm_sequencer_latest_block",
+            "Number of the latest closed block",
+        )
+        .expect("static metric definition");
         let block_build_seconds = Histogram::with_opts(
-            HistogramOpts::new("starfarm_sequencer_block_build_seconds", "Time to close a block (trie update and commit)")
-                .buckets(prometheus::exponential_buckets(0.001, 2.0, 14).expect("static buckets")),
+            HistogramOpts::new(
+                "starfarm_sequencer_block_build_seconds",
+                "Time to close a block (trie update and commit)",
+            )
+            .buckets(prometheus::exponential_buckets(0.001, 2.0, 14).expect("static buckets")),
         )
         .expect("static metric definition");
         let block_transactions = Histogram::with_opts(
-            HistogramOpts::new("starfarm_sequencer_block_transactions", "Transactions per closed block")
-                .buckets(prometheus::exponential_buckets(1.0, 2.0, 14).expect("static buckets")),
+            HistogramOpts::new(
+                "starfarm_sequencer_block_transactions",
+                "Transactions per closed block",
+            )
+            .buckets(prometheus::exponential_buckets(1.0, 2.0, 14).expect("static buckets")),
         )
         .expect("static metric definition");
         for c in [
@@ -74,7 +91,8 @@ impl SequencerMetrics {
         }
         self.latest_block.set(block.header.number as i64);
         self.block_build_seconds.observe(took.as_secs_f64());
-        self.block_transactions.observe(block.transactions.len() as f64);
+        self.block_transactions
+            .observe(block.transactions.len() as f64);
     }
 
     /// The text exposition format.

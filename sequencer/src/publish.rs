@@ -24,7 +24,11 @@ pub enum PublishError {
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
     #[error("{path}: content hash {actual} does not match the manifest's {expected}")]
-    Corrupt { path: String, expected: String, actual: String },
+    Corrupt {
+        path: String,
+        expected: String,
+        actual: String,
+    },
     #[error("{0}: {1}")]
     Decode(String, serde_json::Error),
     #[error(transparent)]
@@ -70,19 +74,25 @@ impl Publisher {
     /// A folder path, or an object_store URL (`file:///…`, `memory:///`, and the cloud
     /// schemes the build enables).
     pub fn from_location(location: &str) -> Result<Self, PublishError> {
-        let bad = |e: &dyn std::fmt::Display| PublishError::Location(location.to_string(), e.to_string());
+        let bad =
+            |e: &dyn std::fmt::Display| PublishError::Location(location.to_string(), e.to_string());
         if location.contains("://") {
             let url = url::Url::parse(location).map_err(|e| bad(&e))?;
             let (store, prefix) = object_store::parse_url(&url).map_err(|e| bad(&e))?;
             return Ok(Self::new(Arc::from(store), prefix));
         }
         std::fs::create_dir_all(location).map_err(|e| bad(&e))?;
-        let store = object_store::local::LocalFileSystem::new_with_prefix(location).map_err(|e| bad(&e))?;
+        let store =
+            object_store::local::LocalFileSystem::new_with_prefix(location).map_err(|e| bad(&e))?;
         Ok(Self::new(Arc::new(store), Path::default()))
     }
 
     pub fn new(store: Arc<dyn ObjectStore>, prefix: Path) -> Self {
-        Publisher { store, prefix, prover_input: None }
+        Publisher {
+            store,
+            prefix,
+            prover_input: None,
+        }
     }
 
     /// Publishes each block's prover input too, built by `source`.
@@ -104,25 +114,45 @@ impl Publisher {
         if self.store.head(&path).await.is_err() {
             self.store.put(&path, PutPayload::from(bytes)).await?;
         }
-        Ok(ObjectRef { path: relative, sha256, size })
+        Ok(ObjectRef {
+            path: relative,
+            sha256,
+            size,
+        })
     }
 
     /// Reads an object and checks its hash.
     pub async fn get_object(&self, object: &ObjectRef) -> Result<Vec<u8>, PublishError> {
-        let bytes = self.store.get(&self.path(&object.path)).await?.bytes().await?.to_vec();
+        let bytes = self
+            .store
+            .get(&self.path(&object.path))
+            .await?
+            .bytes()
+            .await?
+            .to_vec();
         let actual = hex::encode(Sha256::digest(&bytes));
         if actual != object.sha256 {
-            return Err(PublishError::Corrupt { path: object.path.clone(), expected: object.sha256.clone(), actual });
+            return Err(PublishError::Corrupt {
+                path: object.path.clone(),
+                expected: object.sha256.clone(),
+                actual,
+            });
         }
         Ok(bytes)
     }
 
-    pub async fn publish_block(&self, db: &Store, block: &Block) -> Result<BlockManifest, PublishError> {
-        let bytes = serde_json::to_vec(block).map_err(|e| PublishError::Decode("block".into(), e))?;
+    pub async fn publish_block(
+        &self,
+        db: &Store,
+        block: &Block,
+    ) -> Result<BlockManifest, PublishError> {
+        let bytes =
+            serde_json::to_vec(block).map_err(|e| PublishError::Decode("block".into(), e))?;
         let block_ref = self.put_object(bytes).await?;
         let prover_input = match &self.prover_input {
             Some(source) => {
-                let bytes = source(db, block).map_err(|e| PublishError::ProverInput(block.header.number, e))?;
+                let bytes = source(db, block)
+                    .map_err(|e| PublishError::ProverInput(block.header.number, e))?;
                 Some(self.put_object(bytes).await?)
             }
             None => None,
@@ -138,8 +168,14 @@ impl Publisher {
             block: block_ref,
             prover_input,
         };
-        let bytes = serde_json::to_vec_pretty(&manifest).map_err(|e| PublishError::Decode("manifest".into(), e))?;
-        self.store.put(&self.path(&manifest_name(h.number)), PutPayload::from(bytes)).await?;
+        let bytes = serde_json::to_vec_pretty(&manifest)
+            .map_err(|e| PublishError::Decode("manifest".into(), e))?;
+        self.store
+            .put(
+                &self.path(&manifest_name(h.number)),
+                PutPayload::from(bytes),
+            )
+            .await?;
         Ok(manifest)
     }
 
@@ -162,7 +198,9 @@ impl Publisher {
         match self.store.get(&self.path(&name)).await {
             Ok(r) => {
                 let bytes = r.bytes().await?;
-                serde_json::from_slice(&bytes).map(Some).map_err(|e| PublishError::Decode(name, e))
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| PublishError::Decode(name, e))
             }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
@@ -172,7 +210,8 @@ impl Publisher {
     /// The block a manifest names, hash-checked.
     pub async fn block(&self, manifest: &BlockManifest) -> Result<Block, PublishError> {
         let bytes = self.get_object(&manifest.block).await?;
-        serde_json::from_slice(&bytes).map_err(|e| PublishError::Decode(manifest.block.path.clone(), e))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| PublishError::Decode(manifest.block.path.clone(), e))
     }
 }
 

@@ -15,11 +15,11 @@ use crate::block::Block;
 use crate::execute::touched;
 use crate::program_input::BlockProverInput;
 use crate::publish::Publisher;
+use crate::rpc::{router, RpcConfig};
+use crate::service::Sequencer;
 use crate::state::AccountState;
 use crate::store::{Store, StoreError};
 use crate::trie::Trie;
-use crate::rpc::{router, RpcConfig};
-use crate::service::Sequencer;
 
 /// The whole HTTP application of a sequencer.
 pub fn app(sequencer: Arc<Sequencer>, rpc: RpcConfig) -> Router {
@@ -41,7 +41,9 @@ pub async fn serve(
     rpc: RpcConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(sequencer, rpc)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(sequencer, rpc))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A publisher that also publishes each block's prover input.
@@ -68,7 +70,11 @@ pub enum ProverInputError {
 pub fn block_prover_input(db: &Store, block: &Block) -> Result<BlockProverInput, ProverInputError> {
     let number = block.header.number;
     let previous = match number.checked_sub(1) {
-        Some(n) => Some(db.block(n)?.ok_or(ProverInputError::MissingBlock(n))?.header),
+        Some(n) => Some(
+            db.block(n)?
+                .ok_or(ProverInputError::MissingBlock(n))?
+                .header,
+        ),
         None => None,
     };
     let root = previous.as_ref().map_or(Felt::ZERO, |h| h.contracts_root);

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use starknet_types_core::felt::Felt;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::block::{tx_commitment, AccountDiff, Block, BlockHeader, StateDiff, BLOCK_FORMAT_VERSION};
+use crate::block::{
+    tx_commitment, AccountDiff, Block, BlockHeader, StateDiff, BLOCK_FORMAT_VERSION,
+};
 use crate::chain::{
     AdmissionError, BlockId, BoxFuture, ChainReader, PreConfirmed, ReadError, TxRecord, TxStatus,
     TxSubmitter,
@@ -119,8 +121,12 @@ pub enum StartError {
 impl Sequencer {
     /// Opens (or creates) the database under `data_dir`, restores the mempool from the log,
     /// and starts the admission writer and the block producer on the current tokio runtime.
-    pub fn start(config: SequencerConfig, publisher: Option<Publisher>) -> Result<Arc<Self>, StartError> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+    pub fn start(
+        config: SequencerConfig,
+        publisher: Option<Publisher>,
+    ) -> Result<Arc<Self>, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
         let store = Store::open(&config.data_dir.join("sequencer.redb"))?;
         let latest = store.latest_block()?.map(|b| b.header);
         let l1_accepted = store.meta(META_L1_ACCEPTED)?;
@@ -132,7 +138,12 @@ impl Sequencer {
             pre.parent_hash = h.block_hash;
         }
         let seq = Arc::new(Sequencer {
-            chain: Mutex::new(Chain { mempool: Mempool::new(config.mempool), pre, latest, l1_accepted }),
+            chain: Mutex::new(Chain {
+                mempool: Mempool::new(config.mempool),
+                pre,
+                latest,
+                l1_accepted,
+            }),
             config,
             store,
             keys: RwLock::new(HashMap::new()),
@@ -201,11 +212,14 @@ impl Sequencer {
             }
         }
         drop(chain);
-        self.next_log_number.store(last.map_or(0, |n| n + 1), Ordering::SeqCst);
+        self.next_log_number
+            .store(last.map_or(0, |n| n + 1), Ordering::SeqCst);
         if !stale.is_empty() {
             self.store.unlog(&stale)?;
         }
-        self.metrics.mempool_depth.set(self.lock().mempool.len() as i64);
+        self.metrics
+            .mempool_depth
+            .set(self.lock().mempool.len() as i64);
         Ok(())
     }
 
@@ -233,7 +247,10 @@ impl Sequencer {
 
     fn remember_key(&self, address: Felt, public_key: Felt) -> Option<Arc<VerifyingKey>> {
         let key = Arc::new(VerifyingKey::from_public_key(public_key).ok()?);
-        self.keys.write().unwrap_or_else(|e| e.into_inner()).insert(address, Arc::clone(&key));
+        self.keys
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(address, Arc::clone(&key));
         Some(key)
     }
 
@@ -248,7 +265,12 @@ impl Sequencer {
         let Some(address) = tx.sender() else {
             return Err(AdmissionError::DepositNotAllowed);
         };
-        if let Some(key) = self.keys.read().unwrap_or_else(|e| e.into_inner()).get(&address) {
+        if let Some(key) = self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&address)
+        {
             return Ok(Arc::clone(key));
         }
         let account = {
@@ -258,7 +280,8 @@ impl Sequencer {
         if !account.is_deployed() {
             return Err(AdmissionError::NotDeployed(address));
         }
-        self.remember_key(address, account.public_key).ok_or(AdmissionError::Signature)
+        self.remember_key(address, account.public_key)
+            .ok_or(AdmissionError::Signature)
     }
 
     async fn admit(&self, tx: Transaction) -> Result<Felt, AdmissionError> {
@@ -276,7 +299,10 @@ impl Sequencer {
             }
         }
         let (done, answer) = oneshot::channel();
-        self.admit.send(Admit { tx, hash, done }).await.map_err(|_| AdmissionError::ShuttingDown)?;
+        self.admit
+            .send(Admit { tx, hash, done })
+            .await
+            .map_err(|_| AdmissionError::ShuttingDown)?;
         let result = answer.await.map_err(|_| AdmissionError::ShuttingDown)?;
         match &result {
             Ok(_) => self.metrics.received.inc(),
@@ -286,9 +312,16 @@ impl Sequencer {
     }
 
     /// State checks for one transaction under the chain lock.
-    fn check_state(&self, chain: &Chain, tx: &Transaction, hash: Felt) -> Result<u64, AdmissionError> {
+    fn check_state(
+        &self,
+        chain: &Chain,
+        tx: &Transaction,
+        hash: Felt,
+    ) -> Result<u64, AdmissionError> {
         let storage = |e: StoreError| AdmissionError::Storage(e.to_string());
-        if chain.pre.hashes.contains(&hash) || self.store.transaction(&hash).map_err(storage)?.is_some() {
+        if chain.pre.hashes.contains(&hash)
+            || self.store.transaction(&hash).map_err(storage)?.is_some()
+        {
             return Err(AdmissionError::Duplicate(hash));
         }
         let state_nonce = self.state_nonce(chain, tx).map_err(storage)?;
@@ -296,7 +329,11 @@ impl Sequencer {
         match tx {
             Transaction::DeployAccount(_) => {
                 let address = tx.sender().unwrap_or_default();
-                if self.current_account(chain, &address).map_err(storage)?.is_deployed() {
+                if self
+                    .current_account(chain, &address)
+                    .map_err(storage)?
+                    .is_deployed()
+                {
                     return Err(AdmissionError::AlreadyDeployed(address));
                 }
             }
@@ -307,10 +344,22 @@ impl Sequencer {
         Ok(state_nonce)
     }
 
-    fn check_balance(&self, chain: &Chain, sender: Felt, amount: u128) -> Result<(), AdmissionError> {
-        let account =
-            self.current_account(chain, &sender).map_err(|e| AdmissionError::Storage(e.to_string()))?;
-        if !account.is_deployed() && !self.keys.read().unwrap_or_else(|e| e.into_inner()).contains_key(&sender) {
+    fn check_balance(
+        &self,
+        chain: &Chain,
+        sender: Felt,
+        amount: u128,
+    ) -> Result<(), AdmissionError> {
+        let account = self
+            .current_account(chain, &sender)
+            .map_err(|e| AdmissionError::Storage(e.to_string()))?;
+        if !account.is_deployed()
+            && !self
+                .keys
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(&sender)
+        {
             return Err(AdmissionError::NotDeployed(sender));
         }
         // Checked against what the account will hold once everything admitted before has
@@ -318,7 +367,10 @@ impl Sequencer {
         // transaction is REVERTED when it runs (its nonce is used).
         let projected = chain.mempool.projected_balance(&sender, account.balance);
         if amount > projected {
-            return Err(AdmissionError::Balance { balance: projected, amount });
+            return Err(AdmissionError::Balance {
+                balance: projected,
+                amount,
+            });
         }
         Ok(())
     }
@@ -354,7 +406,13 @@ impl Sequencer {
         for admit in batch {
             match self.check_state(&chain, &admit.tx, admit.hash) {
                 Ok(state_nonce) => {
-                    chain.mempool.insert(Entry { tx: admit.tx.clone(), hash: admit.hash }, state_nonce);
+                    chain.mempool.insert(
+                        Entry {
+                            tx: admit.tx.clone(),
+                            hash: admit.hash,
+                        },
+                        state_nonce,
+                    );
                     accepted.push(admit);
                 }
                 Err(e) => {
@@ -365,7 +423,9 @@ impl Sequencer {
         if accepted.is_empty() {
             return;
         }
-        let first = self.next_log_number.fetch_add(accepted.len() as u64, Ordering::SeqCst);
+        let first = self
+            .next_log_number
+            .fetch_add(accepted.len() as u64, Ordering::SeqCst);
         let records: Vec<(Felt, &Transaction)> = accepted.iter().map(|a| (a.hash, &a.tx)).collect();
         let logged = self.store.log_transactions(first, &records);
         if let Err(e) = &logged {
@@ -396,7 +456,9 @@ type CloseRequest = oneshot::Sender<Result<Option<BlockHeader>, AdmissionError>>
 const TICK: Duration = Duration::from_millis(20);
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Sequencer {
@@ -415,7 +477,8 @@ impl Sequencer {
             let this = Arc::clone(&self);
             let forced = request.is_some();
             let result = tokio::task::spawn_blocking(move || this.produce(forced)).await;
-            let result = result.unwrap_or_else(|_| Err(AdmissionError::Storage("block producer panicked".into())));
+            let result = result
+                .unwrap_or_else(|_| Err(AdmissionError::Storage("block producer panicked".into())));
             if let Err(e) = &result {
                 tracing::error!("block production: {e}");
             }
@@ -428,10 +491,13 @@ impl Sequencer {
     /// Executes ready transactions, then closes the block if a limit is reached (or `forced`).
     fn produce(&self, forced: bool) -> Result<Option<BlockHeader>, AdmissionError> {
         let mut chain = self.lock();
-        self.execute_ready(&mut chain).map_err(|e| AdmissionError::Storage(e.to_string()))?;
+        self.execute_ready(&mut chain)
+            .map_err(|e| AdmissionError::Storage(e.to_string()))?;
         let pre = &chain.pre;
         let has_txs = !pre.transactions.is_empty();
-        let timer = pre.started.is_some_and(|s| s.elapsed() >= self.config.block_time);
+        let timer = pre
+            .started
+            .is_some_and(|s| s.elapsed() >= self.config.block_time);
         let full = pre.transactions.len() >= self.config.max_block_txs
             || pre.steps >= self.config.max_block_steps;
         let empty_due = self.config.empty_blocks && !has_txs && {
@@ -444,16 +510,23 @@ impl Sequencer {
         if !close {
             return Ok(None);
         }
-        self.seal(&mut chain).map(Some).map_err(|e| AdmissionError::Storage(e.to_string()))
+        self.seal(&mut chain)
+            .map(Some)
+            .map_err(|e| AdmissionError::Storage(e.to_string()))
     }
 
     fn execute_ready(&self, chain: &mut Chain) -> Result<(), StoreError> {
-        let room = self.config.max_block_txs.saturating_sub(chain.pre.transactions.len());
+        let room = self
+            .config
+            .max_block_txs
+            .saturating_sub(chain.pre.transactions.len());
         let mut taken = Vec::new();
         let mut steps = chain.pre.steps;
         // Respect the step budget too: stop taking once it would be exceeded.
         while taken.len() < room && steps < self.config.max_block_steps {
-            let Some(entry) = chain.mempool.take_ready(1).pop() else { break };
+            let Some(entry) = chain.mempool.take_ready(1).pop() else {
+                break;
+            };
             steps += estimated_steps(&entry.tx);
             taken.push(entry);
         }
@@ -497,21 +570,35 @@ impl Sequencer {
     fn seal(&self, chain: &mut Chain) -> Result<BlockHeader, StoreError> {
         let started = Instant::now();
         let pre = std::mem::take(&mut chain.pre);
-        let prev_contracts_root = chain.latest.as_ref().map_or(Felt::ZERO, |h| h.contracts_root);
+        let prev_contracts_root = chain
+            .latest
+            .as_ref()
+            .map_or(Felt::ZERO, |h| h.contracts_root);
         let diffs: Vec<AccountDiff> = pre
             .accounts
             .iter()
             .filter_map(|(address, after)| {
                 let before = pre.before.get(address).copied().unwrap_or_default();
-                (before != *after).then_some(AccountDiff { address: *address, before, after: *after })
+                (before != *after).then_some(AccountDiff {
+                    address: *address,
+                    before,
+                    after: *after,
+                })
             })
             .collect();
-        let updates: Vec<(Felt, Felt)> = diffs.iter().map(|d| (d.address, d.after.leaf())).collect();
+        let updates: Vec<(Felt, Felt)> =
+            diffs.iter().map(|d| (d.address, d.after.leaf())).collect();
         let db_nodes = self.store.nodes()?;
         let mut trie = Trie::new(Overlay::new(&db_nodes), prev_contracts_root);
-        let contracts_root = trie.update(&updates).map_err(|e| StoreError(e.to_string()))?;
+        let contracts_root = trie
+            .update(&updates)
+            .map_err(|e| StoreError(e.to_string()))?;
         let nodes = trie.into_store().into_new_nodes();
-        let timestamp = if pre.started.is_some() { pre.timestamp } else { now_secs() };
+        let timestamp = if pre.started.is_some() {
+            pre.timestamp
+        } else {
+            now_secs()
+        };
         let tx_count = pre.transactions.len() as u64;
         let mut header = BlockHeader {
             number: pre.number,
@@ -520,7 +607,10 @@ impl Sequencer {
             state_root: global_root(contracts_root),
             contracts_root,
             tx_count,
-            tx_commitment: tx_commitment(Felt::ZERO, pre.receipts.iter().map(|r| r.transaction_hash)),
+            tx_commitment: tx_commitment(
+                Felt::ZERO,
+                pre.receipts.iter().map(|r| r.transaction_hash),
+            ),
             block_hash: Felt::ZERO,
         };
         header.block_hash = header.compute_hash();
@@ -542,11 +632,25 @@ impl Sequencer {
                 block: Some((header.number, header.block_hash)),
             })
             .collect();
-        let accounts = block.state_diff.accounts.iter().map(|d| (d.address, d.after)).collect();
-        self.store.commit_block(BlockCommit { block: &block, records, accounts, nodes })?;
+        let accounts = block
+            .state_diff
+            .accounts
+            .iter()
+            .map(|d| (d.address, d.after))
+            .collect();
+        self.store.commit_block(BlockCommit {
+            block: &block,
+            records,
+            accounts,
+            nodes,
+        })?;
         self.metrics.observe_block(&block, started.elapsed());
         chain.latest = Some(header.clone());
-        chain.pre = PreBlock { number: header.number + 1, parent_hash: header.block_hash, ..Default::default() };
+        chain.pre = PreBlock {
+            number: header.number + 1,
+            parent_hash: header.block_hash,
+            ..Default::default()
+        };
         tracing::info!(
             number = header.number,
             txs = tx_count,
@@ -570,7 +674,9 @@ impl Sequencer {
 
     /// Publishes closed blocks to the object store in order, resuming from the stored cursor.
     async fn run_publisher(self: Arc<Self>) {
-        let Some(publisher) = &self.publisher else { return };
+        let Some(publisher) = &self.publisher else {
+            return;
+        };
         loop {
             let pause = match publisher.publish_pending(&self.store).await {
                 Ok(_) => Duration::from_millis(200),
@@ -602,7 +708,10 @@ impl ChainReader for Sequencer {
 
     fn next_nonce(&self, address: Felt) -> Result<u64, ReadError> {
         let chain = self.lock();
-        let state = self.current_account(&chain, &address).map_err(read_err)?.nonce;
+        let state = self
+            .current_account(&chain, &address)
+            .map_err(read_err)?
+            .nonce;
         Ok(chain.mempool.next_nonce(&address, state))
     }
 
@@ -627,7 +736,11 @@ impl ChainReader for Sequencer {
         Ok(PreConfirmed {
             number: chain.pre.number,
             parent_hash: chain.pre.parent_hash,
-            timestamp: if chain.pre.started.is_some() { chain.pre.timestamp } else { now_secs() },
+            timestamp: if chain.pre.started.is_some() {
+                chain.pre.timestamp
+            } else {
+                now_secs()
+            },
             transactions: chain.pre.transactions.clone(),
             receipts: chain.pre.receipts.clone(),
         })
@@ -636,10 +749,19 @@ impl ChainReader for Sequencer {
     fn transaction(&self, hash: Felt) -> Result<Option<TxRecord>, ReadError> {
         let chain = self.lock();
         if let Some(tx) = chain.mempool.find(&hash) {
-            return Ok(Some(TxRecord { transaction: tx.clone(), status: TxStatus::Received, receipt: None, block: None }));
+            return Ok(Some(TxRecord {
+                transaction: tx.clone(),
+                status: TxStatus::Received,
+                receipt: None,
+                block: None,
+            }));
         }
         if chain.pre.hashes.contains(&hash) {
-            let i = chain.pre.receipts.iter().position(|r| r.transaction_hash == hash);
+            let i = chain
+                .pre
+                .receipts
+                .iter()
+                .position(|r| r.transaction_hash == hash);
             if let Some(i) = i {
                 return Ok(Some(TxRecord {
                     transaction: chain.pre.transactions[i].clone(),
@@ -663,7 +785,12 @@ impl ChainReader for Sequencer {
     fn account(&self, address: Felt, id: BlockId) -> Result<Option<AccountState>, ReadError> {
         let chain = self.lock();
         let number = match id {
-            BlockId::PreConfirmed => return self.current_account(&chain, &address).map(Some).map_err(read_err),
+            BlockId::PreConfirmed => {
+                return self
+                    .current_account(&chain, &address)
+                    .map(Some)
+                    .map_err(read_err)
+            }
             BlockId::Latest => match Self::latest_number(&chain) {
                 Some(n) => n,
                 None => return Ok(Some(AccountState::default())),
@@ -680,7 +807,10 @@ impl ChainReader for Sequencer {
             },
         };
         drop(chain);
-        self.store.account(&address, number).map(Some).map_err(read_err)
+        self.store
+            .account(&address, number)
+            .map(Some)
+            .map_err(read_err)
     }
 }
 
@@ -706,7 +836,10 @@ impl TxSubmitter for Sequencer {
     fn close_block(&self) -> BoxFuture<'_, Result<Option<BlockHeader>, AdmissionError>> {
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();
-            self.close.send(reply).await.map_err(|_| AdmissionError::ShuttingDown)?;
+            self.close
+                .send(reply)
+                .await
+                .map_err(|_| AdmissionError::ShuttingDown)?;
             answer.await.map_err(|_| AdmissionError::ShuttingDown)?
         })
     }

@@ -65,7 +65,13 @@ impl AccountState {
         if self.is_empty() {
             return Felt::ZERO;
         }
-        h(h(h(self.class_hash, self.storage_root()), Felt::from(self.nonce)), Felt::ZERO)
+        h(
+            h(
+                h(self.class_hash, self.storage_root()),
+                Felt::from(self.nonce),
+            ),
+            Felt::ZERO,
+        )
     }
 }
 

@@ -46,7 +46,6 @@ pub struct BlockCommit<'a> {
     pub records: Vec<TxRecord>,
     pub accounts: Vec<(Felt, AccountState)>,
     pub nodes: Vec<(Felt, Node)>,
-
 }
 
 pub struct Store {
@@ -71,14 +70,19 @@ impl Store {
 
     /// Logs admitted transactions (numbered from `first` in admission order) in one fsync'd
     /// commit.
-    pub fn log_transactions(&self, first: u64, txs: &[(Felt, &Transaction)]) -> Result<(), StoreError> {
+    pub fn log_transactions(
+        &self,
+        first: u64,
+        txs: &[(Felt, &Transaction)],
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db_err)?;
         {
             let mut wal = txn.open_table(WAL).map_err(db_err)?;
             for (i, (hash, tx)) in txs.iter().enumerate() {
                 let mut bytes = (first + i as u64).to_be_bytes().to_vec();
                 serde_json::to_writer(&mut bytes, tx).map_err(db_err)?;
-                wal.insert(felt_key(hash), bytes.as_slice()).map_err(db_err)?;
+                wal.insert(felt_key(hash), bytes.as_slice())
+                    .map_err(db_err)?;
             }
         }
         txn.commit().map_err(db_err)
@@ -93,7 +97,9 @@ impl Store {
         for entry in wal.iter().map_err(db_err)? {
             let (_, v) = entry.map_err(db_err)?;
             let bytes = v.value();
-            let (number, json) = bytes.split_at_checked(8).ok_or_else(|| db_err("short log record"))?;
+            let (number, json) = bytes
+                .split_at_checked(8)
+                .ok_or_else(|| db_err("short log record"))?;
             let number = u64::from_be_bytes(number.try_into().map_err(db_err)?);
             out.push((number, serde_json::from_slice(json).map_err(db_err)?));
         }
@@ -120,7 +126,10 @@ impl Store {
         let txn = self.db.begin_write().map_err(db_err)?;
         {
             let bytes = serde_json::to_vec(commit.block).map_err(db_err)?;
-            txn.open_table(BLOCKS).map_err(db_err)?.insert(number, bytes.as_slice()).map_err(db_err)?;
+            txn.open_table(BLOCKS)
+                .map_err(db_err)?
+                .insert(number, bytes.as_slice())
+                .map_err(db_err)?;
             txn.open_table(BLOCK_BY_HASH)
                 .map_err(db_err)?
                 .insert(felt_key(&commit.block.header.block_hash), number)
@@ -136,11 +145,15 @@ impl Store {
             let mut accounts = txn.open_table(ACCOUNTS).map_err(db_err)?;
             for (address, state) in &commit.accounts {
                 let bytes = serde_json::to_vec(state).map_err(db_err)?;
-                accounts.insert((felt_key(address), number), bytes.as_slice()).map_err(db_err)?;
+                accounts
+                    .insert((felt_key(address), number), bytes.as_slice())
+                    .map_err(db_err)?;
             }
             let mut nodes = txn.open_table(NODES).map_err(db_err)?;
             for (hash, node) in &commit.nodes {
-                nodes.insert(felt_key(hash), node.to_bytes().as_slice()).map_err(db_err)?;
+                nodes
+                    .insert(felt_key(hash), node.to_bytes().as_slice())
+                    .map_err(db_err)?;
             }
         }
         txn.commit().map_err(db_err)
@@ -168,7 +181,10 @@ impl Store {
     pub fn block_number_of(&self, hash: &Felt) -> Result<Option<u64>, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;
         let table = txn.open_table(BLOCK_BY_HASH).map_err(db_err)?;
-        Ok(table.get(felt_key(hash)).map_err(db_err)?.map(|v| v.value()))
+        Ok(table
+            .get(felt_key(hash))
+            .map_err(db_err)?
+            .map(|v| v.value()))
     }
 
     pub fn transaction(&self, hash: &Felt) -> Result<Option<TxRecord>, StoreError> {
@@ -203,14 +219,19 @@ impl Store {
 
     pub fn set_meta(&self, key: &str, value: u64) -> Result<(), StoreError> {
         let txn = self.db.begin_write().map_err(db_err)?;
-        txn.open_table(META).map_err(db_err)?.insert(key, value).map_err(db_err)?;
+        txn.open_table(META)
+            .map_err(db_err)?
+            .insert(key, value)
+            .map_err(db_err)?;
         txn.commit().map_err(db_err)
     }
 
     /// A read-only view of the trie nodes for building proofs and updates.
     pub fn nodes(&self) -> Result<DbNodes, StoreError> {
         let txn = self.db.begin_read().map_err(db_err)?;
-        Ok(DbNodes { table: txn.open_table(NODES).map_err(db_err)? })
+        Ok(DbNodes {
+            table: txn.open_table(NODES).map_err(db_err)?,
+        })
     }
 }
 
@@ -229,6 +250,8 @@ impl NodeStore for DbNodes {
     }
 
     fn put(&mut self, _hash: Felt, _node: Node) -> Result<(), TrieError> {
-        Err(TrieError::Store("the database node view is read-only; write through an overlay".into()))
+        Err(TrieError::Store(
+            "the database node view is read-only; write through an overlay".into(),
+        ))
     }
 }

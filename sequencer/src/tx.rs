@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use starknet_crypto::{get_public_key, sign, verify};
 use starknet_types_core::felt::{Felt, NonZeroFelt};
 
-use crate::hash::{address_upper_bound, h_many, short_string, ACCOUNT_CLASS, ADDRESS_PREFIX, CHAIN_ID};
+use crate::hash::{
+    address_upper_bound, h_many, short_string, ACCOUNT_CLASS, ADDRESS_PREFIX, CHAIN_ID,
+};
 
 /// Version of the transaction hash formulas.
 pub const TX_VERSION: u64 = 1;
@@ -160,7 +162,13 @@ impl Transaction {
                 Ok(())
             }
         };
-        let amount = |value: u128| if value == 0 { Err(FormatError::ZeroAmount) } else { Ok(()) };
+        let amount = |value: u128| {
+            if value == 0 {
+                Err(FormatError::ZeroAmount)
+            } else {
+                Ok(())
+            }
+        };
         match self {
             Transaction::DeployAccount(t) => {
                 if t.public_key == Felt::ZERO {
@@ -229,7 +237,10 @@ pub struct KeyPair {
 
 impl KeyPair {
     pub fn from_private(private_key: Felt) -> Self {
-        KeyPair { private_key, public_key: get_public_key(&private_key) }
+        KeyPair {
+            private_key,
+            public_key: get_public_key(&private_key),
+        }
     }
 
     pub fn address(&self) -> Felt {
@@ -252,7 +263,10 @@ pub fn verify_reference(public_key: Felt, hash: Felt, signature: &Signature) -> 
 /// Builders that sign: what a client library needs.
 impl Transaction {
     pub fn deploy_account(keys: &KeyPair) -> Self {
-        let mut tx = DeployAccount { public_key: keys.public_key, signature: zero_signature() };
+        let mut tx = DeployAccount {
+            public_key: keys.public_key,
+            signature: zero_signature(),
+        };
         tx.signature = keys.sign(Transaction::DeployAccount(tx.clone()).hash());
         Transaction::DeployAccount(tx)
     }
@@ -283,7 +297,10 @@ impl Transaction {
 }
 
 fn zero_signature() -> Signature {
-    Signature { r: Felt::ZERO, s: Felt::ZERO }
+    Signature {
+        r: Felt::ZERO,
+        s: Felt::ZERO,
+    }
 }
 
 /// Serde for integers as `0x` hex strings (Starknet's JSON convention); decimal strings and

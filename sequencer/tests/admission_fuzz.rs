@@ -36,7 +36,7 @@ fn mutate(value: &mut Value, rng: &mut Rng, with: Value) {
         let keys: Vec<String> = map.keys().cloned().collect();
         let key = rng.pick(&keys).clone();
         let field = map.get_mut(&key).expect("key exists");
-        if field.is_object() && rng.next() % 2 == 0 {
+        if field.is_object() && rng.next().is_multiple_of(2) {
             mutate(field, rng, with);
         } else {
             *field = with;
@@ -66,11 +66,22 @@ fn bad_values(rng: &mut Rng) -> Value {
 }
 
 async fn post(http: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Value) {
-    try_post(http, url, body).await.expect("the server answers every request")
+    try_post(http, url, body)
+        .await
+        .expect("the server answers every request")
 }
 
-async fn try_post(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(u16, Value), reqwest::Error> {
-    let answer = http.post(url).header("content-type", "application/json").body(body).send().await?;
+async fn try_post(
+    http: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+) -> Result<(u16, Value), reqwest::Error> {
+    let answer = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
     let status = answer.status().as_u16();
     let bytes = answer.bytes().await?;
     let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
@@ -78,9 +89,14 @@ async fn try_post(http: &reqwest::Client, url: &str, body: Vec<u8>) -> Result<(u
 }
 
 fn assert_reasoned_error(status: u16, answer: &Value, what: &str) {
-    let error = answer.get("error").unwrap_or_else(|| panic!("{what}: no error in {answer} (HTTP {status})"));
+    let error = answer
+        .get("error")
+        .unwrap_or_else(|| panic!("{what}: no error in {answer} (HTTP {status})"));
     let message = error.get("message").and_then(Value::as_str).unwrap_or("");
-    assert!(error.get("code").and_then(Value::as_i64).is_some(), "{what}: no code in {answer}");
+    assert!(
+        error.get("code").and_then(Value::as_i64).is_some(),
+        "{what}: no code in {answer}"
+    );
     assert!(!message.is_empty(), "{what}: empty message in {answer}");
 }
 
@@ -91,15 +107,30 @@ async fn fuzzed_admission_gets_reasoned_errors_and_changes_nothing() {
     config.block_time = Duration::from_secs(3600);
     let seq = Sequencer::start(config, None).unwrap();
     let alice = KeyPair::from_private(Felt::from(4242u32));
-    let deposit = Deposit { l1_sender: Felt::ONE, recipient: alice.address(), amount: 1_000, l1_nonce: 0 };
-    seq.submit_deposit(Transaction::Deposit(deposit)).await.unwrap();
-    seq.submit(Transaction::deploy_account(&alice)).await.unwrap();
+    let deposit = Deposit {
+        l1_sender: Felt::ONE,
+        recipient: alice.address(),
+        amount: 1_000,
+        l1_nonce: 0,
+    };
+    seq.submit_deposit(Transaction::Deposit(deposit))
+        .await
+        .unwrap();
+    seq.submit(Transaction::deploy_account(&alice))
+        .await
+        .unwrap();
     seq.close_block().await.unwrap();
-    let before = seq.account(alice.address(), BlockId::PreConfirmed).unwrap().unwrap();
+    let before = seq
+        .account(alice.address(), BlockId::PreConfirmed)
+        .unwrap()
+        .unwrap();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let rpc = RpcConfig { max_body_bytes: 64 * 1024, ..RpcConfig::default() };
+    let rpc = RpcConfig {
+        max_body_bytes: 64 * 1024,
+        ..RpcConfig::default()
+    };
     let app = server::app(Arc::clone(&seq), rpc);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
@@ -127,7 +158,7 @@ async fn fuzzed_admission_gets_reasoned_errors_and_changes_nothing() {
             3 => {
                 let mut bytes = serde_json::to_vec(&request(tx)).unwrap();
                 let at = (rng.next() as usize) % bytes.len();
-                if rng.next() % 2 == 0 {
+                if rng.next().is_multiple_of(2) {
                     bytes.truncate(at);
                 } else {
                     bytes[at] = (rng.next() % 256) as u8;
@@ -145,11 +176,19 @@ async fn fuzzed_admission_gets_reasoned_errors_and_changes_nothing() {
         if answer.get("result").is_some() {
             // A byte flip can land in a place that leaves the request valid (e.g. the id);
             // then it is the valid transfer itself, which is fine exactly once.
-            assert_eq!(answer["result"]["transaction_hash"], json!(format!("{:#x}", valid.hash())), "round {round}");
+            assert_eq!(
+                answer["result"]["transaction_hash"],
+                json!(format!("{:#x}", valid.hash())),
+                "round {round}"
+            );
             continue;
         }
         if status == 413 {
-            assert_eq!(round % 5, 4, "round {round}: only huge payloads are too large");
+            assert_eq!(
+                round % 5,
+                4,
+                "round {round}: only huge payloads are too large"
+            );
         }
         assert_reasoned_error(status, &answer, &format!("round {round}"));
     }
@@ -163,14 +202,25 @@ async fn fuzzed_admission_gets_reasoned_errors_and_changes_nothing() {
     }
 
     // Nothing but (at most) the valid transfer was admitted; the state is unchanged.
-    let after = seq.account(alice.address(), BlockId::PreConfirmed).unwrap().unwrap();
+    let after = seq
+        .account(alice.address(), BlockId::PreConfirmed)
+        .unwrap()
+        .unwrap();
     let sent_valid = seq.transaction(valid.hash()).unwrap().is_some();
-    assert_eq!(after.balance, before.balance - if sent_valid { 10 } else { 0 });
+    assert_eq!(
+        after.balance,
+        before.balance - if sent_valid { 10 } else { 0 }
+    );
     let header = seq.close_block().await.unwrap();
     assert_eq!(header.map_or(0, |h| h.tx_count), u64::from(sent_valid));
     // The server still admits a valid transaction.
     let next = Transaction::transfer(&alice, 1 + u64::from(sent_valid), Felt::from(78u32), 1);
-    let (_, answer) = post(&http, &url, serde_json::to_vec(&request(serde_json::to_value(&next).unwrap())).unwrap()).await;
+    let (_, answer) = post(
+        &http,
+        &url,
+        serde_json::to_vec(&request(serde_json::to_value(&next).unwrap())).unwrap(),
+    )
+    .await;
     assert!(answer.get("result").is_some(), "{answer}");
     seq.shutdown().await;
 }

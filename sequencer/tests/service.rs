@@ -23,17 +23,30 @@ fn keys(i: u64) -> KeyPair {
 }
 
 fn deposit(to: Felt, amount: u128, l1_nonce: u64) -> Transaction {
-    Transaction::Deposit(Deposit { l1_sender: Felt::from(0xabcu32), recipient: to, amount, l1_nonce })
+    Transaction::Deposit(Deposit {
+        l1_sender: Felt::from(0xabcu32),
+        recipient: to,
+        amount,
+        l1_nonce,
+    })
 }
 
 async fn funded(seq: &Arc<Sequencer>, who: &KeyPair, amount: u128, l1_nonce: u64) {
-    seq.submit_deposit(deposit(who.address(), amount, l1_nonce)).await.unwrap();
-    seq.submit(Transaction::deploy_account(who)).await.unwrap();
+    seq.submit_deposit(deposit(who.address(), amount, l1_nonce))
+        .await
+        .expect("deposit admitted");
+    seq.submit(Transaction::deploy_account(who))
+        .await
+        .expect("deploy admitted");
 }
 
 async fn wait_executed(seq: &Arc<Sequencer>, hash: Felt) -> ExecutionStatus {
     for _ in 0..500 {
-        if let Some(receipt) = seq.transaction(hash).unwrap().and_then(|r| r.receipt) {
+        if let Some(receipt) = seq
+            .transaction(hash)
+            .expect("readable")
+            .and_then(|r| r.receipt)
+        {
             return receipt.execution_status;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -50,12 +63,27 @@ async fn transfers_close_into_a_block_with_the_right_state() {
     seq.submit(Transaction::deploy_account(&bob)).await.unwrap();
     // Alice's nonce 2 is held until nonce 1 arrives; admission counts its 600 as coming to
     // Bob, so Bob may spend them — but his transfer runs first and is REVERTED.
-    let a2 = seq.submit(Transaction::transfer(&alice, 2, bob.address(), 600)).await.unwrap();
-    assert_eq!(seq.transaction(a2).unwrap().unwrap().status, TxStatus::Received);
-    let b1 = seq.submit(Transaction::transfer(&bob, 1, carol.address(), 600)).await.unwrap();
+    let a2 = seq
+        .submit(Transaction::transfer(&alice, 2, bob.address(), 600))
+        .await
+        .unwrap();
+    assert_eq!(
+        seq.transaction(a2).unwrap().unwrap().status,
+        TxStatus::Received
+    );
+    let b1 = seq
+        .submit(Transaction::transfer(&bob, 1, carol.address(), 600))
+        .await
+        .unwrap();
     assert_eq!(wait_executed(&seq, b1).await, ExecutionStatus::Reverted);
-    assert_eq!(seq.transaction(b1).unwrap().unwrap().status, TxStatus::PreConfirmed);
-    let a1 = seq.submit(Transaction::transfer(&alice, 1, bob.address(), 100)).await.unwrap();
+    assert_eq!(
+        seq.transaction(b1).unwrap().unwrap().status,
+        TxStatus::PreConfirmed
+    );
+    let a1 = seq
+        .submit(Transaction::transfer(&alice, 1, bob.address(), 100))
+        .await
+        .unwrap();
     assert_eq!(wait_executed(&seq, a2).await, ExecutionStatus::Succeeded);
 
     let header = seq.close_block().await.unwrap().expect("a block closes");
@@ -64,19 +92,35 @@ async fn transfers_close_into_a_block_with_the_right_state() {
     assert_eq!(header.block_hash, header.compute_hash());
     let block = seq.block(BlockId::Number(0)).unwrap().unwrap();
     let status = |h: Felt| {
-        let i = block.receipts.iter().position(|r| r.transaction_hash == h).unwrap();
+        let i = block
+            .receipts
+            .iter()
+            .position(|r| r.transaction_hash == h)
+            .unwrap();
         block.receipts[i].execution_status
     };
     assert_eq!(status(a1), ExecutionStatus::Succeeded);
     assert_eq!(status(b1), ExecutionStatus::Reverted);
-    let a = seq.account(alice.address(), BlockId::Latest).unwrap().unwrap();
-    let b = seq.account(bob.address(), BlockId::Latest).unwrap().unwrap();
-    let c = seq.account(carol.address(), BlockId::Latest).unwrap().unwrap();
+    let a = seq
+        .account(alice.address(), BlockId::Latest)
+        .unwrap()
+        .unwrap();
+    let b = seq
+        .account(bob.address(), BlockId::Latest)
+        .unwrap()
+        .unwrap();
+    let c = seq
+        .account(carol.address(), BlockId::Latest)
+        .unwrap()
+        .unwrap();
     assert_eq!((a.balance, a.nonce), (300, 3));
     assert_eq!((b.balance, b.nonce, b.is_deployed()), (700, 2, true));
     assert!(c.is_empty(), "the reverted transfer left nothing");
     assert_ne!(header.state_root, global_root(Felt::ZERO));
-    assert_eq!(seq.transaction(b1).unwrap().unwrap().status, TxStatus::AcceptedOnL2);
+    assert_eq!(
+        seq.transaction(b1).unwrap().unwrap().status,
+        TxStatus::AcceptedOnL2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,28 +132,41 @@ async fn admission_refuses_with_reasons_and_changes_nothing() {
     let transfer = Transaction::transfer(&alice, 1, bob.address(), 50);
     seq.submit(transfer.clone()).await.unwrap();
 
-    assert!(matches!(seq.submit(transfer).await, Err(AdmissionError::Duplicate(_))));
     assert!(matches!(
-        seq.submit(Transaction::transfer(&alice, 1, bob.address(), 7)).await,
-        Err(AdmissionError::NonceTooOld { expected: 2, got: 1 })
+        seq.submit(transfer).await,
+        Err(AdmissionError::Duplicate(_))
     ));
     assert!(matches!(
-        seq.submit(Transaction::transfer(&alice, 500, bob.address(), 7)).await,
+        seq.submit(Transaction::transfer(&alice, 1, bob.address(), 7))
+            .await,
+        Err(AdmissionError::NonceTooOld {
+            expected: 2,
+            got: 1
+        })
+    ));
+    assert!(matches!(
+        seq.submit(Transaction::transfer(&alice, 500, bob.address(), 7))
+            .await,
         Err(AdmissionError::NonceTooFar { .. })
     ));
     assert!(matches!(
-        seq.submit(Transaction::transfer(&bob, 0, alice.address(), 1)).await,
+        seq.submit(Transaction::transfer(&bob, 0, alice.address(), 1))
+            .await,
         Err(AdmissionError::NotDeployed(_))
     ));
     assert!(matches!(
-        seq.submit(Transaction::transfer(&alice, 2, bob.address(), 101)).await,
+        seq.submit(Transaction::transfer(&alice, 2, bob.address(), 101))
+            .await,
         Err(AdmissionError::Balance { .. })
     ));
     let mut forged = Transaction::transfer(&alice, 2, bob.address(), 5);
     if let Transaction::Transfer(t) = &mut forged {
         t.amount = 6;
     }
-    assert!(matches!(seq.submit(forged).await, Err(AdmissionError::Signature)));
+    assert!(matches!(
+        seq.submit(forged).await,
+        Err(AdmissionError::Signature)
+    ));
     assert!(matches!(
         seq.submit(deposit(bob.address(), 5, 9)).await,
         Err(AdmissionError::DepositNotAllowed)
@@ -120,8 +177,14 @@ async fn admission_refuses_with_reasons_and_changes_nothing() {
     ));
 
     let header = seq.close_block().await.unwrap().unwrap();
-    assert_eq!(header.tx_count, 3, "only the deposit, the deploy and one transfer");
-    let a = seq.account(alice.address(), BlockId::Latest).unwrap().unwrap();
+    assert_eq!(
+        header.tx_count, 3,
+        "only the deposit, the deploy and one transfer"
+    );
+    let a = seq
+        .account(alice.address(), BlockId::Latest)
+        .unwrap()
+        .unwrap();
     assert_eq!((a.balance, a.nonce), (50, 2));
 }
 
@@ -133,16 +196,25 @@ async fn restart_keeps_blocks_and_logged_transactions() {
         let seq = Sequencer::start(config(dir.path()), None).unwrap();
         funded(&seq, &alice, 100, 0).await;
         let header = seq.close_block().await.unwrap().unwrap();
-        let pending = seq.submit(Transaction::transfer(&alice, 1, bob.address(), 40)).await.unwrap();
+        let pending = seq
+            .submit(Transaction::transfer(&alice, 1, bob.address(), 40))
+            .await
+            .unwrap();
         seq.shutdown().await;
         (header.state_root, pending)
     };
     // A new instance on the same folder sees block 0 and the logged transfer.
     let seq = Sequencer::start(config(dir.path()), None).unwrap();
     assert_eq!(seq.latest_header().unwrap().unwrap().state_root, root);
-    assert_eq!(seq.transaction(pending).unwrap().unwrap().status, TxStatus::Received);
+    assert_eq!(
+        seq.transaction(pending).unwrap().unwrap().status,
+        TxStatus::Received
+    );
     let header = seq.close_block().await.unwrap().unwrap();
     assert_eq!((header.number, header.tx_count), (1, 1));
-    let b = seq.account(bob.address(), BlockId::Latest).unwrap().unwrap();
+    let b = seq
+        .account(bob.address(), BlockId::Latest)
+        .unwrap()
+        .unwrap();
     assert_eq!(b.balance, 40);
 }

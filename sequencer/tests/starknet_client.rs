@@ -23,64 +23,141 @@ async fn starknet_rs_reads_the_real_sequencer() {
     config.block_time = Duration::from_secs(3600);
     let seq = Sequencer::start(config, None).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = Url::parse(&format!("http://{}/rpc/v0_9", listener.local_addr().unwrap())).unwrap();
+    let url = Url::parse(&format!(
+        "http://{}/rpc/v0_9",
+        listener.local_addr().unwrap()
+    ))
+    .unwrap();
     let app = server::app(Arc::clone(&seq), RpcConfig::default());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = JsonRpcClient::new(HttpTransport::new(url));
 
-    let (alice, bob) = (KeyPair::from_private(Felt::from(11u32)), KeyPair::from_private(Felt::from(12u32)));
-    let deposit = Deposit { l1_sender: Felt::from(0xe7u32), recipient: alice.address(), amount: 1_000, l1_nonce: 5 };
-    let d = seq.submit_deposit(Transaction::Deposit(deposit)).await.unwrap();
-    seq.submit(Transaction::deploy_account(&alice)).await.unwrap();
+    let (alice, bob) = (
+        KeyPair::from_private(Felt::from(11u32)),
+        KeyPair::from_private(Felt::from(12u32)),
+    );
+    let deposit = Deposit {
+        l1_sender: Felt::from(0xe7u32),
+        recipient: alice.address(),
+        amount: 1_000,
+        l1_nonce: 5,
+    };
+    let d = seq
+        .submit_deposit(Transaction::Deposit(deposit))
+        .await
+        .unwrap();
+    seq.submit(Transaction::deploy_account(&alice))
+        .await
+        .unwrap();
     let block0 = seq.close_block().await.unwrap().unwrap();
-    let t1 = seq.submit(Transaction::transfer(&alice, 1, bob.address(), 400)).await.unwrap();
-    let w = seq.submit(Transaction::withdraw(&alice, 2, Felt::from(0xbeefu32), 100)).await.unwrap();
+    let t1 = seq
+        .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
+        .await
+        .unwrap();
+    let w = seq
+        .submit(Transaction::withdraw(&alice, 2, Felt::from(0xbeefu32), 100))
+        .await
+        .unwrap();
     let block1 = seq.close_block().await.unwrap().unwrap();
 
     assert_eq!(client.block_number().await.unwrap(), 1);
-    assert_eq!(client.chain_id().await.unwrap(), starfarm_sequencer::tx::chain_id());
+    assert_eq!(
+        client.chain_id().await.unwrap(),
+        starfarm_sequencer::tx::chain_id()
+    );
     let latest = client.block_hash_and_number().await.unwrap();
-    assert_eq!((latest.block_number, latest.block_hash), (1, block1.block_hash));
+    assert_eq!(
+        (latest.block_number, latest.block_hash),
+        (1, block1.block_hash)
+    );
 
-    let sn::MaybePreConfirmedBlockWithTxHashes::Block(b1) =
-        client.get_block_with_tx_hashes(sn::BlockId::Number(1)).await.unwrap()
+    let sn::MaybePreConfirmedBlockWithTxHashes::Block(b1) = client
+        .get_block_with_tx_hashes(sn::BlockId::Number(1))
+        .await
+        .unwrap()
     else {
         panic!("block 1 is closed");
     };
-    assert_eq!((b1.parent_hash, b1.new_root), (block0.block_hash, block1.state_root));
+    assert_eq!(
+        (b1.parent_hash, b1.new_root),
+        (block0.block_hash, block1.state_root)
+    );
     assert_eq!(b1.transactions, vec![t1, w]);
-    let sn::MaybePreConfirmedBlockWithTxs::Block(b0) = client.get_block_with_txs(sn::BlockId::Number(0)).await.unwrap()
+    let sn::MaybePreConfirmedBlockWithTxs::Block(b0) = client
+        .get_block_with_txs(sn::BlockId::Number(0))
+        .await
+        .unwrap()
     else {
         panic!("block 0 is closed");
     };
     assert_eq!(b0.transactions.len(), 2);
     assert!(matches!(b0.transactions[0], sn::Transaction::L1Handler(_)));
 
-    let sn::MaybePreConfirmedStateUpdate::Update(update) =
-        client.get_state_update(sn::BlockId::Number(0)).await.unwrap()
+    let sn::MaybePreConfirmedStateUpdate::Update(update) = client
+        .get_state_update(sn::BlockId::Number(0))
+        .await
+        .unwrap()
     else {
         panic!("block 0 has a state update");
     };
-    assert_eq!((update.old_root, update.new_root), (global_root(Felt::ZERO), block0.state_root));
+    assert_eq!(
+        (update.old_root, update.new_root),
+        (global_root(Felt::ZERO), block0.state_root)
+    );
     assert_eq!(update.state_diff.deployed_contracts.len(), 1);
-    assert_eq!(update.state_diff.deployed_contracts[0].address, alice.address());
+    assert_eq!(
+        update.state_diff.deployed_contracts[0].address,
+        alice.address()
+    );
 
     let latest_id = sn::BlockId::Tag(sn::BlockTag::Latest);
-    assert_eq!(client.get_nonce(latest_id, alice.address()).await.unwrap(), Felt::from(3u32));
-    assert_eq!(client.get_storage_at(bob.address(), Felt::ONE, latest_id).await.unwrap(), Felt::from(400u32));
-    assert_eq!(client.get_storage_at(alice.address(), Felt::ZERO, latest_id).await.unwrap(), alice.public_key);
-    assert_eq!(client.get_class_hash_at(latest_id, alice.address()).await.unwrap(), account_class_hash());
-    let native = seq.account(alice.address(), BlockId::Latest).unwrap().unwrap();
+    assert_eq!(
+        client.get_nonce(latest_id, alice.address()).await.unwrap(),
+        Felt::from(3u32)
+    );
+    assert_eq!(
+        client
+            .get_storage_at(bob.address(), Felt::ONE, latest_id)
+            .await
+            .unwrap(),
+        Felt::from(400u32)
+    );
+    assert_eq!(
+        client
+            .get_storage_at(alice.address(), Felt::ZERO, latest_id)
+            .await
+            .unwrap(),
+        alice.public_key
+    );
+    assert_eq!(
+        client
+            .get_class_hash_at(latest_id, alice.address())
+            .await
+            .unwrap(),
+        account_class_hash()
+    );
+    let native = seq
+        .account(alice.address(), BlockId::Latest)
+        .unwrap()
+        .unwrap();
     assert_eq!(native.balance, 500);
 
     let status = client.get_transaction_status(w).await.unwrap();
-    assert_eq!(status.finality_status(), sn::SequencerTransactionStatus::AcceptedOnL2);
+    assert_eq!(
+        status.finality_status(),
+        sn::SequencerTransactionStatus::AcceptedOnL2
+    );
     let receipt = client.get_transaction_receipt(w).await.unwrap();
-    let sn::TransactionReceipt::Invoke(invoke) = receipt.receipt else { panic!("an invoke receipt") };
+    let sn::TransactionReceipt::Invoke(invoke) = receipt.receipt else {
+        panic!("an invoke receipt")
+    };
     assert_eq!(invoke.messages_sent.len(), 1);
     assert_eq!(invoke.messages_sent[0].to_address, Felt::from(0xbeefu32));
     let deposit_receipt = client.get_transaction_receipt(d).await.unwrap();
-    assert!(matches!(deposit_receipt.receipt, sn::TransactionReceipt::L1Handler(_)));
+    assert!(matches!(
+        deposit_receipt.receipt,
+        sn::TransactionReceipt::L1Handler(_)
+    ));
     assert!(matches!(
         client.get_transaction_by_hash(t1).await.unwrap(),
         sn::Transaction::Invoke(_)

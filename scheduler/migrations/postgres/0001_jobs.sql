@@ -57,8 +57,9 @@ CREATE TABLE jobs (
 -- leave the key free for a new attempt.
 CREATE UNIQUE INDEX jobs_idempotency ON jobs (idempotency_key)
     WHERE state NOT IN ('failed', 'cancelled');
--- The claim's order among queued jobs.
-CREATE INDEX jobs_claim_order ON jobs (priority DESC, id) WHERE state = 'queued';
+-- The claim's order among queued jobs (as in the SQLite schema, where a partial index on
+-- state = 'queued' made the planner sort every queued job on each claim).
+CREATE INDEX jobs_claim_order ON jobs (state, priority DESC, id);
 -- The expiry sweep.
 CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at)
     WHERE state IN ('leased', 'proving', 'verifying');

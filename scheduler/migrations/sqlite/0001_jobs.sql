@@ -56,8 +56,10 @@ CREATE TABLE jobs (
 -- leave the key free for a new attempt.
 CREATE UNIQUE INDEX jobs_idempotency ON jobs (idempotency_key)
     WHERE state NOT IN ('failed', 'cancelled');
--- The claim's order among queued jobs.
-CREATE INDEX jobs_claim_order ON jobs (priority DESC, id) WHERE state = 'queued';
+-- The claim's order among queued jobs. Not a partial index on state = 'queued': SQLite's
+-- planner then prefers jobs_state and sorts every queued job on each claim (49 claims/s
+-- with 20 000 queued, against 2 400/s with this index).
+CREATE INDEX jobs_claim_order ON jobs (state, priority DESC, id);
 -- The expiry sweep.
 CREATE INDEX jobs_lease_expiry ON jobs (lease_expires_at)
     WHERE state IN ('leased', 'proving', 'verifying');

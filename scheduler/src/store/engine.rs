@@ -1,6 +1,6 @@
 //! The job state machine, written once over [`SqlBackend`] and run by both stores.
 
-use super::sql::{self, Arg, JobRow, SqlBackend, SqlTx};
+use super::sql::{self, Arg, Dialect, JobRow, SqlBackend, SqlTx};
 use super::{JobFilter, JobPage, Readiness, StoreConfig, StoreError, Submission};
 use crate::job::{ContentHash, Job, JobId, JobSpec, JobState, Lease, Phase, WorkerCapabilities};
 use std::collections::BTreeMap;
@@ -18,6 +18,15 @@ pub(crate) struct Engine<B> {
     config: StoreConfig,
 }
 
+/// How a read locks the job row (Postgres; a SQLite write transaction holds the database).
+#[derive(Debug, Clone, Copy)]
+enum Lock {
+    None,
+    /// Against updates, not against other sharers.
+    Share,
+    Update,
+}
+
 /// What happens to a job whose attempt failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum AfterFailure {
@@ -30,8 +39,17 @@ impl<B: SqlBackend> Engine<B> {
         Self { backend, config }
     }
 
+    #[cfg(test)]
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
     fn now(&self) -> i64 {
         self.config.clock.now_ms()
+    }
+
+    fn sql(&self) -> &Dialect {
+        self.backend.dialect()
     }
 
     pub async fn close(&self) {
@@ -51,9 +69,8 @@ impl<B: SqlBackend> Engine<B> {
         }
         self.check_dependencies(tx.as_mut(), &spec.depends_on)
             .await?;
-        let inserted = tx
-            .ints(sql::INSERT_JOB, &insert_args(&spec, &key, self.now())?)
-            .await?;
+        let args = insert_args(&spec, &key, self.now())?;
+        let inserted = tx.ints(sql::INSERT_JOB, &args).await?;
         let Some(&id) = inserted.first() else {
             // A concurrent submission of the same key committed first (Postgres).
             let job = self.live_job_with_key(tx.as_mut(), &key).await?;
@@ -67,10 +84,10 @@ impl<B: SqlBackend> Engine<B> {
             });
         };
         for dep in &spec.depends_on {
-            tx.execute(sql::INSERT_DEP, &[Arg::I64(id), Arg::I64(dep.0)])
-                .await?;
+            let args = [Arg::I64(id), Arg::I64(dep.0)];
+            tx.execute(sql::INSERT_DEP, &args).await?;
         }
-        let job = load(tx.as_mut(), &sql::job_by_id(), JobId(id)).await?.job;
+        let job = self.load(tx.as_mut(), Lock::None, JobId(id)).await?.job;
         tx.commit().await?;
         Ok(Submission { job, created: true })
     }
@@ -81,12 +98,9 @@ impl<B: SqlBackend> Engine<B> {
         key: &str,
     ) -> Result<Option<Job>, StoreError> {
         let rows = tx
-            .jobs(&sql::job_by_key(), &[Arg::Text(key.to_owned())])
+            .jobs(&self.sql().job_by_key, &[Arg::Text(key.to_owned())])
             .await?;
-        match rows.into_iter().next() {
-            Some(row) => Ok(Some(with_deps(tx, row).await?.job)),
-            None => Ok(None),
-        }
+        Ok(rows.into_iter().next().map(|row| row.job))
     }
 
     /// Dependencies must exist and be able to finish. They are locked against updates until
@@ -97,11 +111,12 @@ impl<B: SqlBackend> Engine<B> {
         tx: &mut dyn SqlTx,
         deps: &[JobId],
     ) -> Result<(), StoreError> {
-        let lookup = &self.backend.dialect().job_for_share;
         for &dep in deps {
-            let rows = tx.jobs(lookup, &[Arg::I64(dep.0)]).await?;
-            let row = rows.first().ok_or(StoreError::UnknownDependency(dep))?;
-            let state = row.job.state;
+            let state = match self.load(tx, Lock::Share, dep).await {
+                Ok(row) => row.job.state,
+                Err(StoreError::NotFound(_)) => return Err(StoreError::UnknownDependency(dep)),
+                Err(e) => return Err(e),
+            };
             if matches!(state, JobState::Failed | JobState::Cancelled) {
                 return Err(StoreError::DependencyFailed {
                     dependency: dep,
@@ -114,7 +129,7 @@ impl<B: SqlBackend> Engine<B> {
 
     pub async fn get(&self, id: JobId) -> Result<Job, StoreError> {
         let mut tx = self.backend.read().await?;
-        let job = load(tx.as_mut(), &sql::job_by_id(), id).await?.job;
+        let job = self.load(tx.as_mut(), Lock::None, id).await?.job;
         tx.commit().await?;
         Ok(job)
     }
@@ -128,14 +143,9 @@ impl<B: SqlBackend> Engine<B> {
             Arg::I64(i64::from(limit)),
         ];
         let mut tx = self.backend.read().await?;
-        let rows = tx.jobs(&sql::list_jobs(), &args).await?;
-        let mut jobs: Vec<Job> = rows.into_iter().map(|r| r.job).collect();
-        let ids = jobs.iter().map(|j| j.id.0).collect();
-        let pairs = tx
-            .int_pairs(&self.backend.dialect().deps_of_many, &[Arg::I64List(ids)])
-            .await?;
+        let rows = tx.jobs(&self.sql().list, &args).await?;
         tx.commit().await?;
-        attach_dependencies(&mut jobs, &pairs);
+        let jobs: Vec<Job> = rows.into_iter().map(|r| r.job).collect();
         // A full page may have a successor; a short one is the last.
         let next = (jobs.len() == limit as usize)
             .then(|| jobs.last().map(|j| j.id))
@@ -145,33 +155,27 @@ impl<B: SqlBackend> Engine<B> {
 
     pub async fn cancel(&self, id: JobId) -> Result<Job, StoreError> {
         let mut tx = self.backend.write().await?;
-        let row = load(tx.as_mut(), &self.backend.dialect().job_for_update, id).await?;
-        match row.job.state {
+        let job = self.load(tx.as_mut(), Lock::Update, id).await?.job;
+        match job.state {
             JobState::Cancelled => {
                 tx.commit().await?;
-                return Ok(row.job);
+                return Ok(job);
             }
             from @ (JobState::Done | JobState::Failed) => {
-                return Err(StoreError::InvalidTransition {
-                    job: id,
-                    from,
-                    to: JobState::Cancelled,
-                })
+                let to = JobState::Cancelled;
+                return Err(StoreError::InvalidTransition { job: id, from, to });
             }
             _ => {}
         }
         let now = self.now();
-        let updated = update(
-            tx.as_mut(),
-            &sql::cancel_job(),
-            &[Arg::I64(id.0), Arg::I64(now)],
-        )
-        .await?;
+        let args = [Arg::I64(id.0), Arg::I64(now)];
+        let cancelled = update(tx.as_mut(), &self.sql().cancel, &args).await?;
         fail_dependents(tx.as_mut(), id, "was cancelled", now).await?;
         tx.commit().await?;
-        Ok(keep_deps(updated, row.job))
+        Ok(cancelled)
     }
 
+    /// One statement, committed on its own: the hot path of every worker.
     pub async fn claim(
         &self,
         worker_id: &str,
@@ -180,16 +184,14 @@ impl<B: SqlBackend> Engine<B> {
     ) -> Result<Option<(Job, Lease)>, StoreError> {
         let lease_ms = i64::try_from(lease_duration.as_millis()).unwrap_or(i64::MAX);
         let args = sql::claim_args(worker_id, worker, self.now(), lease_ms);
-        let mut tx = self.backend.write().await?;
-        let rows = tx.jobs(&self.backend.dialect().claim, &args).await?;
-        let Some(row) = rows.into_iter().next() else {
-            tx.commit().await?;
-            return Ok(None);
-        };
-        let job = with_deps(tx.as_mut(), row).await?.job;
-        tx.commit().await?;
-        let lease = lease_of(&job)?;
-        Ok(Some((job, lease)))
+        let rows = self.backend.write_one(&self.sql().claim, &args).await?;
+        match rows.into_iter().next() {
+            Some(row) => {
+                let lease = lease_of(&row.job)?;
+                Ok(Some((row.job, lease)))
+            }
+            None => Ok(None),
+        }
     }
 
     pub async fn heartbeat(&self, lease: &Lease) -> Result<Lease, StoreError> {
@@ -201,29 +203,27 @@ impl<B: SqlBackend> Engine<B> {
             Arg::I64(now.saturating_add(duration)),
             Arg::I64(now),
         ];
-        let updated = update(tx.as_mut(), &sql::renew_lease(), &args).await?;
+        let renewed = update(tx.as_mut(), &self.sql().renew_lease, &args).await?;
         tx.commit().await?;
-        lease_of(&updated)
+        lease_of(&renewed)
     }
 
     pub async fn set_phase(&self, lease: &Lease, phase: Phase) -> Result<Job, StoreError> {
         let now = self.now();
         let (mut tx, row) = self.leased(lease, now).await?;
-        if !phase.allowed_from(row.job.state) {
-            return Err(StoreError::InvalidTransition {
-                job: lease.job_id,
-                from: row.job.state,
-                to: phase.state(),
-            });
+        let from = row.job.state;
+        if !phase.allowed_from(from) {
+            let (job, to) = (lease.job_id, phase.state());
+            return Err(StoreError::InvalidTransition { job, from, to });
         }
         let args = [
             Arg::I64(lease.job_id.0),
             Arg::Text(phase.state().as_str().to_owned()),
             Arg::I64(now),
         ];
-        let updated = update(tx.as_mut(), &sql::set_state(), &args).await?;
+        let updated = update(tx.as_mut(), &self.sql().set_state, &args).await?;
         tx.commit().await?;
-        Ok(keep_deps(updated, row.job))
+        Ok(updated)
     }
 
     pub async fn complete(
@@ -233,16 +233,16 @@ impl<B: SqlBackend> Engine<B> {
         result: serde_json::Value,
     ) -> Result<Job, StoreError> {
         let now = self.now();
-        let (mut tx, row) = self.leased(lease, now).await?;
+        let (mut tx, _) = self.leased(lease, now).await?;
         let args = [
             Arg::I64(lease.job_id.0),
             Arg::Text(artifact.as_str().to_owned()),
             Arg::Text(result.to_string()),
             Arg::I64(now),
         ];
-        let updated = update(tx.as_mut(), &sql::complete_job(), &args).await?;
+        let done = update(tx.as_mut(), &self.sql().complete, &args).await?;
         tx.commit().await?;
-        Ok(keep_deps(updated, row.job))
+        Ok(done)
     }
 
     pub async fn fail(
@@ -260,7 +260,7 @@ impl<B: SqlBackend> Engine<B> {
             .end_attempt(tx.as_mut(), &row.job, retryable, &reason, 0, now)
             .await?;
         tx.commit().await?;
-        Ok(keep_deps(updated, row.job))
+        Ok(updated)
     }
 
     pub async fn expire_leases(&self) -> Result<u64, StoreError> {
@@ -269,7 +269,7 @@ impl<B: SqlBackend> Engine<B> {
             let now = self.now();
             let mut tx = self.backend.write().await?;
             let args = [Arg::I64(now), Arg::I64(EXPIRY_BATCH)];
-            let rows = tx.jobs(&self.backend.dialect().expired, &args).await?;
+            let rows = tx.jobs(&self.sql().expired, &args).await?;
             for row in &rows {
                 let worker = row.job.worker_id.as_deref().unwrap_or("?");
                 let reason = format!("lease of worker {worker} expired");
@@ -300,7 +300,7 @@ impl<B: SqlBackend> Engine<B> {
 
     pub async fn dependents(&self, id: JobId) -> Result<Vec<JobId>, StoreError> {
         let mut tx = self.backend.read().await?;
-        load(tx.as_mut(), &sql::job_by_id(), id).await?;
+        self.load(tx.as_mut(), Lock::None, id).await?;
         let ids = tx.ints(sql::DEPENDENTS_OF, &[Arg::I64(id.0)]).await?;
         tx.commit().await?;
         Ok(ids.into_iter().map(JobId).collect())
@@ -308,7 +308,7 @@ impl<B: SqlBackend> Engine<B> {
 
     pub async fn readiness(&self, id: JobId) -> Result<Readiness, StoreError> {
         let mut tx = self.backend.read().await?;
-        let job = load(tx.as_mut(), &sql::job_by_id(), id).await?.job;
+        let job = self.load(tx.as_mut(), Lock::None, id).await?.job;
         let pending = tx.ints(sql::PENDING_DEPS_OF, &[Arg::I64(id.0)]).await?;
         tx.commit().await?;
         Ok(if job.state != JobState::Queued {
@@ -326,6 +326,17 @@ impl<B: SqlBackend> Engine<B> {
         })
     }
 
+    /// Reads one job, locked as asked.
+    async fn load(&self, tx: &mut dyn SqlTx, lock: Lock, id: JobId) -> Result<JobRow, StoreError> {
+        let query = match lock {
+            Lock::None => &self.sql().job_by_id,
+            Lock::Share => &self.sql().job_for_share,
+            Lock::Update => &self.sql().job_for_update,
+        };
+        let rows = tx.jobs(query, &[Arg::I64(id.0)]).await?;
+        rows.into_iter().next().ok_or(StoreError::NotFound(id))
+    }
+
     /// Opens a write transaction holding the job of `lease`, if the lease is current.
     async fn leased(
         &self,
@@ -333,12 +344,7 @@ impl<B: SqlBackend> Engine<B> {
         now: i64,
     ) -> Result<(Box<dyn SqlTx>, JobRow), StoreError> {
         let mut tx = self.backend.write().await?;
-        let row = load(
-            tx.as_mut(),
-            &self.backend.dialect().job_for_update,
-            lease.job_id,
-        )
-        .await?;
+        let row = self.load(tx.as_mut(), Lock::Update, lease.job_id).await?;
         check_lease(&row.job, lease, now)?;
         Ok((tx, row))
     }
@@ -365,11 +371,11 @@ impl<B: SqlBackend> Engine<B> {
                     Arg::I64(token_bump),
                     Arg::I64(now),
                 ];
-                update(tx, &sql::requeue_job(), &args).await
+                update(tx, &self.sql().requeue, &args).await
             }
             AfterFailure::GiveUp => {
                 let args = [id, reason, Arg::I64(token_bump), Arg::I64(now)];
-                let failed = update(tx, &sql::fail_job(), &args).await?;
+                let failed = update(tx, &self.sql().fail, &args).await?;
                 fail_dependents(tx, job.id, "failed", now).await?;
                 Ok(failed)
             }
@@ -421,19 +427,6 @@ fn insert_args(spec: &JobSpec, key: &str, now: i64) -> Result<Vec<Arg>, StoreErr
     ])
 }
 
-/// Reads one job (with its dependencies) by `query` (`$1` = id).
-async fn load(tx: &mut dyn SqlTx, query: &str, id: JobId) -> Result<JobRow, StoreError> {
-    let rows = tx.jobs(query, &[Arg::I64(id.0)]).await?;
-    let row = rows.into_iter().next().ok_or(StoreError::NotFound(id))?;
-    with_deps(tx, row).await
-}
-
-async fn with_deps(tx: &mut dyn SqlTx, mut row: JobRow) -> Result<JobRow, StoreError> {
-    let deps = tx.ints(sql::DEPS_OF, &[Arg::I64(row.job.id.0)]).await?;
-    row.job.spec.depends_on = deps.into_iter().map(JobId).collect();
-    Ok(row)
-}
-
 /// Runs an UPDATE … RETURNING of one job that the caller knows exists (it holds it locked).
 async fn update(tx: &mut dyn SqlTx, query: &str, args: &[Arg]) -> Result<Job, StoreError> {
     let rows = tx.jobs(query, args).await?;
@@ -441,23 +434,6 @@ async fn update(tx: &mut dyn SqlTx, query: &str, args: &[Arg]) -> Result<Job, St
         .next()
         .map(|r| r.job)
         .ok_or_else(|| StoreError::Database("a locked job disappeared during an update".into()))
-}
-
-/// Dependencies never change after submission: carry them over from the job read before an
-/// update instead of reading them again.
-fn keep_deps(mut updated: Job, before: Job) -> Job {
-    updated.spec.depends_on = before.spec.depends_on;
-    updated
-}
-
-fn attach_dependencies(jobs: &mut [Job], pairs: &[(i64, i64)]) {
-    let mut by_job: BTreeMap<i64, Vec<JobId>> = BTreeMap::new();
-    for &(job, dep) in pairs {
-        by_job.entry(job).or_default().push(JobId(dep));
-    }
-    for job in jobs {
-        job.spec.depends_on = by_job.remove(&job.id.0).unwrap_or_default();
-    }
 }
 
 /// Fails, transitively, every queued job that depends on `root`: none of them can run.

@@ -30,6 +30,8 @@ mod sqlite;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+/// Options for [`PostgresStore::connect_with`] (TLS, timeouts…), so callers need no sqlx.
+pub use sqlx::postgres::PgConnectOptions;
 
 use crate::clock::{Clock, SystemClock};
 use crate::job::WorkerCapabilities;

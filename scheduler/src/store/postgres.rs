@@ -86,7 +86,10 @@ fn dialect() -> Dialect {
     fn in_list(column: &str, n: u32) -> String {
         format!("{column} = ANY(${n})")
     }
+    let deps = "COALESCE((SELECT json_agg(depends_on ORDER BY depends_on) FROM job_deps \
+        WHERE job_id = jobs.id)::text, '[]')";
     Dialect::new(
+        deps,
         in_list,
         " FOR UPDATE",
         " FOR SHARE",
@@ -109,6 +112,12 @@ impl SqlBackend for PostgresBackend {
         Ok(Box::new(PgTx(self.pool.begin().await?)))
     }
 
+    /// Outside BEGIN … COMMIT: a single statement is its own transaction, one round trip.
+    async fn write_one(&self, sql: &str, args: &[Arg]) -> Result<Vec<JobRow>, StoreError> {
+        let rows = bind(sql, args).fetch_all(&self.pool).await?;
+        rows.iter().map(decode_job).collect()
+    }
+
     fn dialect(&self) -> &Dialect {
         &self.dialect
     }
@@ -129,7 +138,6 @@ fn bind<'q>(sql: &'q str, args: &'q [Arg]) -> Query<'q, Postgres, PgArguments> {
             Arg::OptI64(v) => query.bind(*v),
             Arg::Text(v) => query.bind(v.as_str()),
             Arg::OptText(v) => query.bind(v.as_deref()),
-            Arg::I64List(v) => query.bind(v.as_slice()),
             Arg::TextList(v) => query.bind(v.as_slice()),
         };
     }
@@ -162,11 +170,6 @@ impl SqlTx for PgTx {
             .iter()
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()?)
-    }
-
-    async fn int_pairs(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<(i64, i64)>, StoreError> {
-        let rows = bind(sql, args).fetch_all(&mut *self.0).await?;
-        Ok(rows.iter().map(pair).collect::<Result<_, _>>()?)
     }
 
     async fn text_ints(

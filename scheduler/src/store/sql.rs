@@ -1,8 +1,8 @@
 //! The SQL both stores run, and the small interface each backend provides to run it.
 //!
 //! Statements use `$1`-style parameters, which SQLite (through sqlx) and Postgres both
-//! accept. The few places where the two dialects differ — row locks and lists bound as one
-//! parameter — are filled in by [`Dialect`].
+//! accept. The few places where the two dialects differ — row locks, lists bound as one
+//! parameter, aggregating a job's dependencies — are filled in by [`Dialect`].
 
 use super::StoreError;
 use crate::job::{ContentHash, Job, JobId, JobSpec, JobState, WorkerCapabilities};
@@ -18,7 +18,6 @@ pub(crate) enum Arg {
     OptI64(Option<i64>),
     Text(String),
     OptText(Option<String>),
-    I64List(Vec<i64>),
     TextList(Vec<String>),
 }
 
@@ -27,12 +26,10 @@ pub(crate) enum Arg {
 pub(crate) trait SqlTx: Send {
     /// Runs a statement; returns the number of rows it changed.
     async fn execute(&mut self, sql: &str, args: &[Arg]) -> Result<u64, StoreError>;
-    /// Runs a query whose columns are [`JOB_COLUMNS`].
+    /// Runs a query whose columns are the job columns (see [`Dialect`]).
     async fn jobs(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<JobRow>, StoreError>;
     /// Runs a query whose first column is an integer.
     async fn ints(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<i64>, StoreError>;
-    /// Runs a query whose first two columns are integers.
-    async fn int_pairs(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<(i64, i64)>, StoreError>;
     /// Runs a query whose first column is text and second an integer.
     async fn text_ints(
         &mut self,
@@ -50,51 +47,100 @@ pub(crate) trait SqlBackend: Send + Sync + 'static {
     async fn write(&self) -> Result<Box<dyn SqlTx>, StoreError>;
     /// A transaction that only reads.
     async fn read(&self) -> Result<Box<dyn SqlTx>, StoreError>;
+    /// Runs one statement returning the job columns (see [`Dialect`]) as a write transaction
+    /// of its own, in as few round trips as the database allows (the claim's hot path).
+    async fn write_one(&self, sql: &str, args: &[Arg]) -> Result<Vec<JobRow>, StoreError>;
     fn dialect(&self) -> &Dialect;
     async fn close(&self);
 }
 
-/// The statements whose text differs between SQLite and Postgres.
+/// The statements whose text differs between SQLite and Postgres, built once per store.
+/// Every statement that returns jobs returns the job columns: [`COLUMNS`] plus `deps`, the
+/// job's dependencies as a JSON array, so that one query reads a whole job.
 #[derive(Debug, Clone)]
 pub(crate) struct Dialect {
+    /// A job by id: `$1` id.
+    pub job_by_id: String,
     /// A job by id, locked for update: `$1` id.
     pub job_for_update: String,
     /// A job by id, locked against updates but not against other sharers: `$1` id.
     pub job_for_share: String,
+    /// The live job with an idempotency key: `$1` key.
+    pub job_by_key: String,
+    /// `$1` state or NULL, `$2` kind or NULL, `$3` cursor or NULL, `$4` limit.
+    pub list: String,
     /// Leases the best claimable job; see [`claim_args`] for the parameters.
     pub claim: String,
     /// Active jobs whose lease expired, locked: `$1` now, `$2` batch size.
     pub expired: String,
-    /// Dependencies of several jobs: `$1` list of job ids.
-    pub deps_of_many: String,
+    /// `$1` id, `$2` lease_expires_at, `$3` now.
+    pub renew_lease: String,
+    /// `$1` id, `$2` state, `$3` now.
+    pub set_state: String,
+    /// `$1` id, `$2` artifact hash, `$3` result JSON, `$4` now. The worker id stays: who
+    /// proved it.
+    pub complete: String,
+    /// `$1` id, `$2` next_attempt_at, `$3` reason, `$4` fencing-token increment, `$5` now.
+    pub requeue: String,
+    /// `$1` id, `$2` reason, `$3` fencing-token increment, `$4` now.
+    pub fail: String,
+    /// `$1` id, `$2` now. The token moves so that the lease of a running worker is dead.
+    pub cancel: String,
 }
 
 impl Dialect {
-    /// `in_list(column, n)` is a condition that `column` is in the list bound at `$n`;
-    /// `for_update`, `for_share` and `skip_locked` are row-lock clauses ("" where the whole
+    /// `deps` is an expression giving the dependencies of the current row of `jobs` as JSON
+    /// array text; `in_list(column, n)` a condition that `column` is in the list bound at
+    /// `$n`; `for_update`, `for_share` and `skip_locked` row-lock clauses ("" where the whole
     /// transaction is already exclusive).
     pub fn new(
+        deps: &str,
         in_list: fn(&str, u32) -> String,
         for_update: &str,
         for_share: &str,
         skip_locked: &str,
     ) -> Self {
+        let cols = format!("{COLUMNS}, {deps} AS deps");
+        let select = format!("SELECT {cols} FROM jobs");
+        let update = |set: &str| format!("UPDATE jobs SET {set} WHERE id = $1 RETURNING {cols}");
         Self {
-            job_for_update: format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{for_update}"),
-            job_for_share: format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{for_share}"),
+            job_by_id: format!("{select} WHERE id = $1"),
+            job_for_update: format!("{select} WHERE id = $1{for_update}"),
+            job_for_share: format!("{select} WHERE id = $1{for_share}"),
+            job_by_key: format!(
+                "{select} WHERE idempotency_key = $1 AND state NOT IN ('failed', 'cancelled')"
+            ),
+            list: format!(
+                "{select} WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR kind = $2) \
+                 AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+            ),
             claim: claim_sql(
+                &cols,
                 in_list("j.required_backend", 6),
                 in_list("j.kind", 7),
                 skip_locked,
             ),
             expired: format!(
-                "SELECT {JOB_COLUMNS} FROM jobs \
-                 WHERE state IN ('leased', 'proving', 'verifying') AND lease_expires_at <= $1 \
-                 ORDER BY id LIMIT $2{skip_locked}"
+                "{select} WHERE state IN ('leased', 'proving', 'verifying') \
+                 AND lease_expires_at <= $1 ORDER BY id LIMIT $2{skip_locked}"
             ),
-            deps_of_many: format!(
-                "SELECT job_id, depends_on FROM job_deps WHERE {} ORDER BY job_id, depends_on",
-                in_list("job_id", 1)
+            renew_lease: update("lease_expires_at = $2, updated_at = $3"),
+            set_state: update("state = $2, updated_at = $3"),
+            complete: update(
+                "state = 'done', artifact_hash = $2, result = $3, lease_expires_at = NULL, \
+                 updated_at = $4, finished_at = $4",
+            ),
+            requeue: update(
+                "state = 'queued', next_attempt_at = $2, last_error = $3, \
+                 fencing_token = fencing_token + $4, lease_expires_at = NULL, updated_at = $5",
+            ),
+            fail: update(
+                "state = 'failed', last_error = $2, fencing_token = fencing_token + $3, \
+                 lease_expires_at = NULL, updated_at = $4, finished_at = $4",
+            ),
+            cancel: update(
+                "state = 'cancelled', fencing_token = fencing_token + 1, \
+                 lease_expires_at = NULL, updated_at = $2, finished_at = $2",
             ),
         }
     }
@@ -103,7 +149,7 @@ impl Dialect {
 /// The claim is one statement: pick the best queued job (locked, skipping rows other
 /// claimers hold) and lease it. `$4` (now) is used twice: the claim time and the backoff
 /// check.
-fn claim_sql(backend_in: String, kind_in: String, skip_locked: &str) -> String {
+fn claim_sql(cols: &str, backend_in: String, kind_in: String, skip_locked: &str) -> String {
     format!(
         "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
              fencing_token = fencing_token + 1, worker_id = $1, lease_expires_at = $2, \
@@ -119,7 +165,7 @@ fn claim_sql(backend_in: String, kind_in: String, skip_locked: &str) -> String {
                    WHERE d.job_id = j.id AND p.state <> 'done') \
              ORDER BY j.priority DESC, j.id \
              LIMIT 1{skip_locked}) \
-         RETURNING {JOB_COLUMNS}"
+         RETURNING {cols}"
     )
 }
 
@@ -146,8 +192,8 @@ pub(crate) fn claim_args(
     ]
 }
 
-/// The columns every job query returns, in the order [`decode_job`] reads them.
-pub(crate) const JOB_COLUMNS: &str = "id, kind, idempotency_key, program_hash, input_hash, \
+/// The stored columns of a job; queries return them plus `deps` (see [`Dialect`]).
+pub(crate) const COLUMNS: &str = "id, kind, idempotency_key, program_hash, input_hash, \
     profile, priority, max_attempts, required_memory_bytes, required_backend, payload, state, \
     attempts, fencing_token, worker_id, lease_expires_at, lease_duration_ms, next_attempt_at, \
     last_error, artifact_hash, result, created_at, updated_at, finished_at";
@@ -163,30 +209,6 @@ pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (kind, idempotency_key, pr
 
 pub(crate) const INSERT_DEP: &str = "INSERT INTO job_deps (job_id, depends_on) VALUES ($1, $2)";
 
-pub(crate) fn job_by_key() -> String {
-    format!(
-        "SELECT {JOB_COLUMNS} FROM jobs \
-         WHERE idempotency_key = $1 AND state NOT IN ('failed', 'cancelled')"
-    )
-}
-
-pub(crate) fn job_by_id() -> String {
-    format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1")
-}
-
-/// `$1` state or NULL, `$2` kind or NULL, `$3` cursor or NULL, `$4` limit.
-pub(crate) fn list_jobs() -> String {
-    format!(
-        "SELECT {JOB_COLUMNS} FROM jobs \
-         WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR kind = $2) \
-           AND ($3 IS NULL OR id < $3) \
-         ORDER BY id DESC LIMIT $4"
-    )
-}
-
-pub(crate) const DEPS_OF: &str =
-    "SELECT depends_on FROM job_deps WHERE job_id = $1 ORDER BY depends_on";
-
 pub(crate) const DEPENDENTS_OF: &str =
     "SELECT job_id FROM job_deps WHERE depends_on = $1 ORDER BY job_id";
 
@@ -196,71 +218,20 @@ pub(crate) const PENDING_DEPS_OF: &str = "SELECT d.depends_on FROM job_deps d \
 
 pub(crate) const COUNT_BY_STATE: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
 
-/// `$1` id, `$2` lease_expires_at, `$3` now.
-pub(crate) fn renew_lease() -> String {
-    format!(
-        "UPDATE jobs SET lease_expires_at = $2, updated_at = $3 WHERE id = $1 \
-         RETURNING {JOB_COLUMNS}"
-    )
-}
-
-/// `$1` id, `$2` state, `$3` now.
-pub(crate) fn set_state() -> String {
-    format!("UPDATE jobs SET state = $2, updated_at = $3 WHERE id = $1 RETURNING {JOB_COLUMNS}")
-}
-
-/// `$1` id, `$2` artifact hash, `$3` result JSON, `$4` now. The worker id stays: who proved it.
-pub(crate) fn complete_job() -> String {
-    format!(
-        "UPDATE jobs SET state = 'done', artifact_hash = $2, result = $3, \
-             lease_expires_at = NULL, updated_at = $4, finished_at = $4 \
-         WHERE id = $1 RETURNING {JOB_COLUMNS}"
-    )
-}
-
-/// `$1` id, `$2` next_attempt_at, `$3` reason, `$4` fencing-token increment, `$5` now.
-pub(crate) fn requeue_job() -> String {
-    format!(
-        "UPDATE jobs SET state = 'queued', next_attempt_at = $2, last_error = $3, \
-             fencing_token = fencing_token + $4, lease_expires_at = NULL, updated_at = $5 \
-         WHERE id = $1 RETURNING {JOB_COLUMNS}"
-    )
-}
-
-/// `$1` id, `$2` reason, `$3` fencing-token increment, `$4` now.
-pub(crate) fn fail_job() -> String {
-    format!(
-        "UPDATE jobs SET state = 'failed', last_error = $2, \
-             fencing_token = fencing_token + $3, lease_expires_at = NULL, \
-             updated_at = $4, finished_at = $4 \
-         WHERE id = $1 RETURNING {JOB_COLUMNS}"
-    )
-}
-
-/// `$1` id, `$2` now. The token moves so that the lease of a running worker is dead.
-pub(crate) fn cancel_job() -> String {
-    format!(
-        "UPDATE jobs SET state = 'cancelled', fencing_token = fencing_token + 1, \
-             lease_expires_at = NULL, updated_at = $2, finished_at = $2 \
-         WHERE id = $1 RETURNING {JOB_COLUMNS}"
-    )
-}
-
 /// Fails the queued direct dependents of `$1`, with reason `$2` at `$3`; returns their ids.
 pub(crate) const FAIL_DEPENDENTS: &str = "UPDATE jobs SET state = 'failed', last_error = $2, \
     updated_at = $3, finished_at = $3 \
     WHERE state = 'queued' AND id IN (SELECT job_id FROM job_deps WHERE depends_on = $1) \
     RETURNING id";
 
-/// A job row as stored: the job (without its dependencies, which live in `job_deps`) and the
-/// lease duration heartbeats renew by.
+/// A job row: the job and the lease duration heartbeats renew by.
 #[derive(Debug, Clone)]
 pub(crate) struct JobRow {
     pub job: Job,
     pub lease_duration_ms: Option<i64>,
 }
 
-/// Reads a row of [`JOB_COLUMNS`]; shared by both backends.
+/// Reads a row of the job columns (see [`Dialect`]); shared by both backends.
 pub(crate) fn decode_job<R>(row: &R) -> Result<JobRow, StoreError>
 where
     R: Row,
@@ -276,7 +247,7 @@ where
         profile: row.try_get("profile")?,
         priority: row.try_get("priority")?,
         max_attempts: non_negative(row.try_get::<i32, _>("max_attempts")?.into())?,
-        depends_on: Vec::new(),
+        depends_on: dependencies(row.try_get("deps")?)?,
         required_memory_bytes: non_negative(row.try_get("required_memory_bytes")?)?,
         required_backend: row.try_get("required_backend")?,
         payload: json(row.try_get("payload")?)?,
@@ -318,6 +289,12 @@ fn parse_name<T: std::str::FromStr<Err = crate::job::UnknownName>>(
 
 fn hash(s: String) -> Result<ContentHash, StoreError> {
     ContentHash::parse(&s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn dependencies(s: String) -> Result<Vec<JobId>, StoreError> {
+    let ids: Vec<i64> = serde_json::from_str(&s)
+        .map_err(|e| StoreError::Corrupt(format!("dependency list {s:?}: {e}")))?;
+    Ok(ids.into_iter().map(JobId).collect())
 }
 
 fn json(s: String) -> Result<serde_json::Value, StoreError> {

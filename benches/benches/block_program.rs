@@ -1,0 +1,376 @@
+//! Block program benchmark: Cairo steps per transfer of the sequencer's block program
+//! (`sequencer/cairo/block.json`), and proving a block with starfarm's warm `Prover` against
+//! stwo-cairo's own `prove_cairo` (the anchor, fresh for each proof, as in `prove.rs`) on the
+//! same adapted input, in the same run.
+//!
+//! The state holds STARFARM_BENCH_ACCOUNTS accounts, made by a genesis of deposits and
+//! deploys applied natively into a contracts trie; each block of T transfers starts from that
+//! state, its senders random existing accounts, its recipients random existing accounts or,
+//! one in ten, new addresses. Each block is proven as one range (the whole block).
+//!
+//! Run: `scripts/patch-deps.sh && cargo bench --workspace --profile dev --bench block_program`.
+//! Environment: STARFARM_BENCH_TRANSFERS (default 100,1000), STARFARM_BENCH_ACCOUNTS (1000),
+//! STARFARM_BENCH_PROFILE (production), STARFARM_BENCH_REPS (warm proofs per size after the
+//! first, 1), STARFARM_BENCH_ANCHOR=0 to skip the anchor, STARFARM_BENCH_ANCHOR_TRACE
+//! (`canonical`, stwo-cairo's default as in `prove.rs`, or `without-pedersen`, the one
+//! starfarm picks for this program), STARFARM_BENCH_PROVE=0 to count steps only. Prints the steps and a proving
+//! table; writes JSON to target/bench-block-program-<sizes>.json.
+//!
+//! Memory: a 1,000-transfer block is ~1.43M steps (a 2^21 trace); with the production profile
+//! the anchor (Canonical preprocessed trace) may not fit in 24 GiB.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{ensure, Context, Result};
+use cairo_air::verifier::verify_cairo;
+use serde_json::json;
+use starfarm_benches::{env_list, median, peak_rss_mib, reset_peak_rss};
+use starfarm_prover::{
+    execute, CairoProgram, ExecutionLimits, ProgramInput, Prover, SecurityProfile,
+};
+use starfarm_sequencer::execute::{apply, touched, ExecutionStatus};
+use starfarm_sequencer::program_input::{BlockOutput, BlockProverInput, RangeInput};
+use starfarm_sequencer::state::AccountState;
+use starfarm_sequencer::trie::{MemoryNodes, Trie};
+use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::Felt;
+use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
+use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
+use stwo_cairo_prover::prover::{prove_cairo, ChannelHash, ProverParameters};
+
+/// Goal for the block program's marginal cost of a transfer.
+const STEPS_PER_TRANSFER_GOAL: u64 = 2_000;
+const BLOCK_NUMBER: u64 = 7;
+const TIMESTAMP: u64 = 1_700_000_000;
+
+/// SplitMix64: deterministic, dependency-free randomness (as in the sequencer's tests).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    /// A random key pair (private keys below 2^128, far below the curve order).
+    fn keys(&mut self) -> KeyPair {
+        let private = Felt::from(self.next()) * Felt::from(u64::MAX) + Felt::from(self.next());
+        KeyPair::from_private(private + Felt::ONE)
+    }
+}
+
+/// The pre-block state: the contracts trie, every account's state and the deployed keys.
+struct State {
+    trie: Trie<MemoryNodes>,
+    states: BTreeMap<Felt, AccountState>,
+    keys: Vec<KeyPair>,
+}
+
+/// `n` accounts, each funded by an L1 deposit and then deployed, applied natively.
+fn genesis(rng: &mut Rng, n: usize) -> Result<State> {
+    let keys: Vec<KeyPair> = (0..n).map(|_| rng.keys()).collect();
+    let mut states = BTreeMap::new();
+    let mut updated = Vec::new();
+    for (i, k) in keys.iter().enumerate() {
+        let deposit = Transaction::Deposit(Deposit {
+            l1_sender: Felt::from(rng.next()) + Felt::ONE,
+            recipient: k.address(),
+            amount: 1_000_000 + u128::from(rng.next() % 1_000_000),
+            l1_nonce: i as u64,
+        });
+        for tx in [deposit, Transaction::deploy_account(k)] {
+            let receipt = apply(&mut states, &tx).context("genesis transaction")?;
+            ensure!(receipt.execution_status == ExecutionStatus::Succeeded);
+            updated.extend(touched(&tx));
+        }
+    }
+    let updates: Vec<(Felt, Felt)> = updated
+        .iter()
+        .map(|a| (*a, states.get(a).copied().unwrap_or_default().leaf()))
+        .collect();
+    let mut trie = Trie::empty(MemoryNodes::new());
+    trie.update(&updates).context("genesis trie")?;
+    Ok(State { trie, states, keys })
+}
+
+/// `n` transfers from random existing accounts, to random existing accounts or (one in ten)
+/// to new addresses; amounts far below the balances, so none reverts.
+fn transfers(rng: &mut Rng, state: &State, n: usize) -> Vec<Transaction> {
+    let mut nonces: BTreeMap<Felt, u64> = BTreeMap::new();
+    (0..n)
+        .map(|_| {
+            let from = &state.keys[rng.below(state.keys.len())];
+            let to = if rng.below(10) == 0 {
+                rng.keys().address()
+            } else {
+                state.keys[rng.below(state.keys.len())].address()
+            };
+            let nonce = nonces
+                .entry(from.address())
+                .or_insert_with(|| state.states[&from.address()].nonce);
+            let tx = Transaction::transfer(from, *nonce, to, 1 + u128::from(rng.next() % 1000));
+            *nonce += 1;
+            tx
+        })
+        .collect()
+}
+
+/// The whole block as one range.
+fn block_range(state: &State, txs: Vec<Transaction>) -> Result<RangeInput> {
+    let input = BlockProverInput::build(
+        &state.trie,
+        &state.states,
+        BLOCK_NUMBER,
+        Felt::from(99u8),
+        TIMESTAMP,
+        txs,
+    )?;
+    Ok(input.range(0, input.tx_count())?)
+}
+
+/// Runs the block program on a range, checks its output against native execution; returns
+/// the steps and the run's seconds.
+fn run_steps(program: &CairoProgram, range: &RangeInput) -> Result<(u64, f64)> {
+    let execution = execute(
+        program,
+        &ProgramInput::new(range.to_felts()),
+        ExecutionLimits::default(),
+    )?;
+    let output = BlockOutput::from_felts(&execution.output)?;
+    ensure!(
+        output == range.expected_output(),
+        "the block program's output differs from native execution"
+    );
+    Ok((execution.steps, execution.duration.as_secs_f64()))
+}
+
+fn main() -> Result<()> {
+    let sizes = env_list("STARFARM_BENCH_TRANSFERS", &[100, 1000]);
+    let n_accounts = env_list("STARFARM_BENCH_ACCOUNTS", &[1000])[0].max(1) as usize;
+    let profile: SecurityProfile = std::env::var("STARFARM_BENCH_PROFILE")
+        .unwrap_or_else(|_| "production".into())
+        .parse()
+        .map_err(anyhow::Error::msg)?;
+    let reps = env_list("STARFARM_BENCH_REPS", &[1])[0];
+    let anchor_on = std::env::var("STARFARM_BENCH_ANCHOR").map_or(true, |v| v != "0");
+    let anchor_variant = match std::env::var("STARFARM_BENCH_ANCHOR_TRACE").as_deref() {
+        Ok("without-pedersen") => PreProcessedTraceVariant::CanonicalWithoutPedersen,
+        Ok("canonical") | Err(_) => PreProcessedTraceVariant::Canonical,
+        Ok(other) => {
+            anyhow::bail!("STARFARM_BENCH_ANCHOR_TRACE={other}: canonical or without-pedersen")
+        }
+    };
+    let prove_on = std::env::var("STARFARM_BENCH_PROVE").map_or(true, |v| v != "0");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let program = CairoProgram::from_file(&root.join("sequencer/cairo/block.json"))
+        .context("sequencer/cairo/block.json (scripts/compile-cairo.sh)")?;
+    println!(
+        "avx2 build: {}, profile {profile} ({} bits), {} threads, {n_accounts} accounts",
+        cfg!(target_feature = "avx2"),
+        profile.security_bits(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    );
+
+    let started = Instant::now();
+    let mut rng = Rng(42);
+    let state = genesis(&mut rng, n_accounts)?;
+    println!(
+        "genesis: {n_accounts} deposits + deploys in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // 1. Steps: an empty range on the state, then each block.
+    let (empty_steps, _) = run_steps(&program, &block_range(&state, vec![])?)?;
+    println!("empty range: {empty_steps} steps");
+    let mut blocks = Vec::new();
+    for &t in &sizes {
+        let txs = transfers(&mut rng, &state, t as usize);
+        let range = block_range(&state, txs)?;
+        let reverted = range
+            .receipts
+            .iter()
+            .filter(|r| r.execution_status != ExecutionStatus::Succeeded)
+            .count();
+        let (steps, run_secs) = run_steps(&program, &range)?;
+        let per_transfer = steps.saturating_sub(empty_steps) / u64::from(t.max(1));
+        println!(
+            "{t} transfers ({} accounts touched, {reverted} reverted): {steps} steps (2^{} trace), \
+             {per_transfer} per transfer (goal <= {STEPS_PER_TRANSFER_GOAL}: {}), run {run_secs:.1} s",
+            range.accounts.len(),
+            steps.max(1).next_power_of_two().trailing_zeros(),
+            if per_transfer <= STEPS_PER_TRANSFER_GOAL { "met" } else { "MISSED" },
+        );
+        blocks.push((t, range, steps, per_transfer, run_secs));
+    }
+
+    // 2. Proving. The anchor first, one size at a time: it holds its own preprocessed trace,
+    // and running it beside a warm starfarm prover could exceed the machine's memory.
+    let mut anchor = Vec::new();
+    if prove_on && anchor_on {
+        for (t, range, ..) in &blocks {
+            let row = run_anchor(&program, range, *t, profile, anchor_variant)
+                .with_context(|| format!("anchor, {t} transfers"))?;
+            anchor.push(row);
+        }
+    }
+
+    let mut rows = Vec::new();
+    let mut prover = prove_on.then(|| Prover::new(profile));
+    for (t, range, steps, per_transfer, run_secs) in &blocks {
+        let mut row = json!({
+            "transfers": t,
+            "accounts_touched": range.accounts.len(),
+            "steps": steps,
+            "steps_per_transfer": per_transfer,
+            "execute_seconds": run_secs,
+        });
+        if let Some(prover) = prover.as_mut() {
+            let proving = prove_ours(prover, &program, range, reps)
+                .with_context(|| format!("starfarm prover, {t} transfers"))?;
+            let anchor_row = anchor.iter().find(|a| a["transfers"] == *t);
+            let anchor_secs = anchor_row.and_then(|a| a["seconds"].as_f64());
+            let warm = proving["warm_seconds"].as_f64();
+            row["proving"] = proving;
+            row["anchor"] = json!(anchor_row);
+            row["speedup_vs_anchor"] = json!(anchor_secs.zip(warm).map(|(a, w)| a / w));
+            print_row(&row);
+        }
+        rows.push(row);
+    }
+
+    let report = json!({
+        "avx2": cfg!(target_feature = "avx2"),
+        "profile": profile.name(),
+        "accounts": n_accounts,
+        "empty_range_steps": empty_steps,
+        "steps_per_transfer_goal": STEPS_PER_TRANSFER_GOAL,
+        "anchor_preprocessed_trace": format!("{anchor_variant:?}"),
+        "rows": rows,
+    });
+    let names: Vec<String> = sizes.iter().map(|t| t.to_string()).collect();
+    let out = root.join(format!(
+        "target/bench-block-program-{}.json",
+        names.join("_")
+    ));
+    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
+    println!("results written to {}", out.display());
+    Ok(())
+}
+
+/// A cold proof (it pays for the precompute when the prover is not warm yet for this
+/// preprocessed trace), then `reps` warm ones; each verified by the prover, each output checked
+/// against native execution.
+fn prove_ours(
+    prover: &mut Prover,
+    program: &CairoProgram,
+    range: &RangeInput,
+    reps: u32,
+) -> Result<serde_json::Value> {
+    let input = ProgramInput::new(range.to_felts());
+    let expected = range.expected_output();
+    reset_peak_rss();
+    let mut first = None;
+    let mut times = Vec::new();
+    let mut last = None;
+    for rep in 0..=reps {
+        let started = Instant::now();
+        let artifact = prover.prove(program, &input, &mut |_| {})?;
+        let secs = started.elapsed().as_secs_f64();
+        ensure!(
+            BlockOutput::from_felts(&artifact.header.output)? == expected,
+            "the proven output differs from native execution"
+        );
+        let precompute_ms = artifact.header.timings_ms.precompute_ms;
+        if rep == 0 && precompute_ms > 0 {
+            first = Some(json!({"seconds": secs, "precompute_ms": precompute_ms,
+                "phases_ms": artifact.header.timings_ms}));
+        } else {
+            times.push(secs);
+        }
+        last = Some(artifact);
+    }
+    let artifact = last.context("no proof")?;
+    let h = &artifact.header;
+    Ok(json!({
+        "warm_seconds": (!times.is_empty()).then(|| median(&mut times)),
+        "warm_proofs": times.len(),
+        "cold_first_proof": first,
+        "preprocessed_trace": format!("{:?}", h.preprocessed_trace),
+        "phases_ms": h.timings_ms,
+        "peak_rss_mib": peak_rss_mib(),
+        "proof_bytes": artifact.proof.len(),
+        "builtins": h.builtins,
+    }))
+}
+
+/// stwo-cairo's `prove_cairo`, fresh (twiddles + preprocessed trace + proof) with the same PCS
+/// parameters, on the adapted run of the same range; the proof verified with cairo-air's
+/// `verify_cairo`.
+fn run_anchor(
+    program: &CairoProgram,
+    range: &RangeInput,
+    t: u32,
+    profile: SecurityProfile,
+    variant: PreProcessedTraceVariant,
+) -> Result<serde_json::Value> {
+    let execution = execute(
+        program,
+        &ProgramInput::new(range.to_felts()),
+        Default::default(),
+    )?;
+    let steps = execution.steps;
+    let input = execution.adapt()?;
+    drop(execution);
+    let params = ProverParameters {
+        channel_hash: ChannelHash::Blake2s,
+        channel_salt: 0,
+        pcs_config: profile.pcs_config(),
+        preprocessed_trace: variant,
+        store_polynomials_coefficients: false, // stwo-cairo's default
+        include_all_preprocessed_columns: false,
+    };
+    reset_peak_rss();
+    let started = Instant::now();
+    let proof = prove_cairo::<Blake2sMerkleChannel>(input, params)?;
+    let secs = started.elapsed().as_secs_f64();
+    let peak = peak_rss_mib();
+    let started = Instant::now();
+    verify_cairo::<Blake2sMerkleChannel>(proof.into())
+        .map_err(|e| anyhow::anyhow!("anchor proof does not verify: {e:?}"))?;
+    let verify_secs = started.elapsed().as_secs_f64();
+    println!(
+        "anchor prove_cairo ({variant:?}), {t} transfers ({steps} steps): {secs:.1} s, \
+         verified in {verify_secs:.2} s, peak {peak:?} MiB"
+    );
+    Ok(
+        json!({"transfers": t, "steps": steps, "preprocessed_trace": format!("{variant:?}"),
+        "seconds": secs, "verify_seconds": verify_secs, "peak_rss_mib": peak}),
+    )
+}
+
+fn print_row(r: &serde_json::Value) {
+    let p = &r["proving"];
+    println!(
+        "{} transfers ({} steps): warm {} s | cold first {} | anchor {} s | speedup {} | \
+         peak {} MiB | proof {} B | {} | phases {}",
+        r["transfers"],
+        r["steps"],
+        p["warm_seconds"],
+        p["cold_first_proof"],
+        r["anchor"]["seconds"],
+        r["speedup_vs_anchor"],
+        p["peak_rss_mib"],
+        p["proof_bytes"],
+        p["preprocessed_trace"].as_str().unwrap_or("?"),
+        p["phases_ms"],
+    );
+}
