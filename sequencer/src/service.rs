@@ -171,7 +171,8 @@ impl Sequencer {
     /// Stops admission, block production and publishing, and waits for them; the database
     /// closes when the last handle is dropped. Acknowledged transactions stay in the log.
     pub async fn shutdown(&self) {
-        let _ = self.stop.send(true);
+        // send_replace: `send` would drop the value while no task happens to be waiting.
+        self.stop.send_replace(true);
         let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
         for task in tasks {
             let _ = task.await;

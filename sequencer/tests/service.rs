@@ -218,3 +218,99 @@ async fn restart_keeps_blocks_and_logged_transactions() {
         .unwrap();
     assert_eq!(b.balance, 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocks_close_on_count_step_budget_and_timer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.max_block_txs = 3;
+    let seq = Sequencer::start(cfg, None).unwrap();
+    for n in 0..7 {
+        seq.submit_deposit(deposit(keys(1).address(), 1, n))
+            .await
+            .unwrap();
+    }
+    // 7 deposits with room for 3 per block: two full blocks close by themselves.
+    let mut waited = 0;
+    while seq.latest_header().unwrap().map(|h| h.number) != Some(1) && waited < 500 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        seq.block(BlockId::Number(0))
+            .unwrap()
+            .unwrap()
+            .header
+            .tx_count,
+        3
+    );
+    assert_eq!(
+        seq.block(BlockId::Number(1))
+            .unwrap()
+            .unwrap()
+            .header
+            .tx_count,
+        3
+    );
+    seq.shutdown().await;
+    drop(seq);
+
+    // Step budget: a deposit is estimated at 800 steps, so a 2,000-step budget closes
+    // blocks of 3 (the transaction that crosses the budget is the last one).
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.max_block_steps = 2_000;
+    let seq = Sequencer::start(cfg, None).unwrap();
+    for n in 0..3 {
+        seq.submit_deposit(deposit(keys(1).address(), 1, n))
+            .await
+            .unwrap();
+    }
+    let mut waited = 0;
+    while seq.latest_header().unwrap().is_none() && waited < 500 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        waited += 1;
+    }
+    assert_eq!(seq.latest_header().unwrap().map(|h| h.tx_count), Some(3));
+    seq.shutdown().await;
+    drop(seq);
+
+    // Timer: a block closes by itself `block_time` after its first transaction.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.block_time = Duration::from_millis(200);
+    let seq = Sequencer::start(cfg, None).unwrap();
+    seq.submit_deposit(deposit(keys(1).address(), 1, 0))
+        .await
+        .unwrap();
+    assert!(seq.latest_header().unwrap().is_none());
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(seq.latest_header().unwrap().map(|h| h.tx_count), Some(1));
+    seq.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_while_admission_is_busy() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let seq = Sequencer::start(config(dir.path()), None).unwrap();
+        let senders: Vec<_> = (0..64u64)
+            .map(|i| {
+                let seq = Arc::clone(&seq);
+                tokio::spawn(async move {
+                    for n in 0..20 {
+                        let _ = seq
+                            .submit_deposit(deposit(keys(i).address(), 1, i * 100 + n))
+                            .await;
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(5 * round)).await;
+        let stopped = tokio::time::timeout(Duration::from_secs(10), seq.shutdown()).await;
+        assert!(stopped.is_ok(), "round {round}: shutdown hung");
+        for s in senders {
+            s.abort();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Every error the API returns: an HTTP status and `{"error": {"code": "...", "reason": "..."}}`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::blobs::BlobError;
+use crate::store::StoreError;
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable machine-readable `code` and a human-readable `reason`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code, e.g. `unauthorized`, `payload_too_large`, `invalid_program`,
+    /// `invalid_input`, `invalid_profile`, `invalid_request`, `not_found`, `no_route`,
+    /// `method_not_allowed`, `conflict`, `not_done`, `internal`.
+    #[schema(example = "invalid_program")]
+    pub code: String,
+    /// What is wrong, naming the offending field or value.
+    pub reason: String,
+}
+
+/// An error response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, reason)
+    }
+
+    pub fn unauthorized(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", reason)
+    }
+
+    pub fn internal(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason)
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                reason: self.reason.clone(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.reason)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, reason = %self.reason, "request failed");
+        }
+        let mut response = (self.status, Json(self.body())).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let reason = e.to_string();
+        match e {
+            StoreError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", reason),
+            StoreError::InvalidTransition { .. } | StoreError::Fenced { .. } => {
+                Self::new(StatusCode::CONFLICT, "conflict", reason)
+            }
+            StoreError::InvalidSpec(_)
+            | StoreError::UnknownDependency(_)
+            | StoreError::DependencyFailed { .. } => Self::bad_request("invalid_request", reason),
+            StoreError::Corrupt(_) | StoreError::Migration(_) | StoreError::Database(_) => {
+                Self::internal(reason)
+            }
+        }
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        Self::internal(e.to_string())
+    }
+}
