@@ -33,6 +33,7 @@ use starfarm_prover::{
 use starfarm_sequencer::execute::{apply, touched, ExecutionStatus};
 use starfarm_sequencer::program_input::{BlockOutput, BlockProverInput, RangeInput};
 use starfarm_sequencer::state::AccountState;
+use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::trie::{MemoryNodes, Trie};
 use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
@@ -44,29 +45,6 @@ use stwo_cairo_prover::prover::{prove_cairo, ChannelHash, ProverParameters};
 const STEPS_PER_TRANSFER_GOAL: u64 = 2_000;
 const BLOCK_NUMBER: u64 = 7;
 const TIMESTAMP: u64 = 1_700_000_000;
-
-/// SplitMix64: deterministic, dependency-free randomness (as in the sequencer's tests).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// A random key pair (private keys below 2^128, far below the curve order).
-    fn keys(&mut self) -> KeyPair {
-        let private = Felt::from(self.next()) * Felt::from(u64::MAX) + Felt::from(self.next());
-        KeyPair::from_private(private + Felt::ONE)
-    }
-}
 
 /// The pre-block state: the contracts trie, every account's state and the deployed keys.
 struct State {

@@ -38,7 +38,12 @@ fn config(dir: &std::path::Path, max_block_txs: usize) -> SequencerConfig {
 /// Deposits to and deploys `accounts`, then closes a block so they are in the state.
 async fn setup_accounts(seq: &Sequencer, accounts: &[KeyPair]) -> Result<()> {
     for (i, k) in accounts.iter().enumerate() {
-        let deposit = Deposit { l1_sender: Felt::ONE, recipient: k.address(), amount: u64::MAX as u128, l1_nonce: i as u64 };
+        let deposit = Deposit {
+            l1_sender: Felt::ONE,
+            recipient: k.address(),
+            amount: u64::MAX as u128,
+            l1_nonce: i as u64,
+        };
         seq.submit_deposit(Transaction::Deposit(deposit)).await?;
         seq.submit(Transaction::deploy_account(k)).await?;
     }
@@ -50,7 +55,11 @@ async fn setup_accounts(seq: &Sequencer, accounts: &[KeyPair]) -> Result<()> {
 fn signed_transfers(accounts: &[KeyPair], per_sender: u64) -> Vec<Vec<Transaction>> {
     accounts
         .par_iter()
-        .map(|k| (1..=per_sender).map(|n| Transaction::transfer(k, n, keys(999_999).address(), 1)).collect())
+        .map(|k| {
+            (1..=per_sender)
+                .map(|n| Transaction::transfer(k, n, keys(999_999).address(), 1))
+                .collect()
+        })
         .collect()
 }
 
@@ -101,7 +110,9 @@ fn signature_ceiling(batches: &[Vec<Transaction>]) -> Result<f64> {
         .iter()
         .flat_map(|b| b.iter().take(50))
         .map(|tx| {
-            let Transaction::Transfer(t) = tx else { unreachable!("transfers only") };
+            let Transaction::Transfer(t) = tx else {
+                unreachable!("transfers only")
+            };
             let key = VerifyingKey::from_public_key(keys_of(t.sender)).expect("valid key");
             (key, tx.clone())
         })
@@ -117,7 +128,10 @@ fn signature_ceiling(batches: &[Vec<Transaction>]) -> Result<f64> {
 
 /// The public key of one of the bench accounts, by address.
 fn keys_of(address: Felt) -> Felt {
-    (0..10_000).map(keys).find(|k| k.address() == address).map_or(Felt::ZERO, |k| k.public_key)
+    (0..10_000)
+        .map(keys)
+        .find(|k| k.address() == address)
+        .map_or(Felt::ZERO, |k| k.public_key)
 }
 
 async fn admission(txs: u32, senders: u32) -> Result<serde_json::Value> {
@@ -128,7 +142,8 @@ async fn admission(txs: u32, senders: u32) -> Result<serde_json::Value> {
     let dir = tempfile::tempdir()?;
     let seq = Sequencer::start(config(dir.path(), 5_000), None)?;
     setup_accounts(&seq, &accounts).await?;
-    let in_process = admit_in_process(Arc::clone(&seq), signed_transfers(&accounts, per_sender)).await?;
+    let in_process =
+        admit_in_process(Arc::clone(&seq), signed_transfers(&accounts, per_sender)).await?;
     seq.shutdown().await;
     drop(seq);
 
@@ -143,7 +158,9 @@ async fn admission(txs: u32, senders: u32) -> Result<serde_json::Value> {
     seq.shutdown().await;
 
     println!("admission: {in_process:.0} tx/s in process, {rpc:.0} tx/s over JSON-RPC ({senders} senders, {} transfers); signature checks alone: {ceiling:.0}/s on 2 threads", per_sender * senders as u64);
-    Ok(json!({"in_process_tx_per_s": in_process, "json_rpc_tx_per_s": rpc, "signature_ceiling_per_s": ceiling, "senders": senders, "transfers": per_sender * senders as u64}))
+    Ok(
+        json!({"in_process_tx_per_s": in_process, "json_rpc_tx_per_s": rpc, "signature_ceiling_per_s": ceiling, "senders": senders, "transfers": per_sender * senders as u64}),
+    )
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
@@ -171,7 +188,11 @@ async fn block_close(transfers: u32) -> Result<serde_json::Value> {
     let start = Instant::now();
     let header = seq.close_block().await?.context("a block")?;
     let took = start.elapsed().as_secs_f64();
-    anyhow::ensure!(header.tx_count == transfers as u64, "block has {} transactions", header.tx_count);
+    anyhow::ensure!(
+        header.tx_count == transfers as u64,
+        "block has {} transactions",
+        header.tx_count
+    );
     seq.shutdown().await;
     println!("block of {transfers} transfers (200 accounts touched, 100 new leaves per 100 txs): closed in {:.1} ms", took * 1e3);
     Ok(json!({"transfers": transfers, "close_ms": took * 1e3}))
@@ -181,11 +202,14 @@ fn main() -> Result<()> {
     let txs = env_list("STARFARM_BENCH_TXS", &[20_000])[0];
     let senders = env_list("STARFARM_BENCH_SENDERS", &[64])[0].max(1);
     let block = env_list("STARFARM_BENCH_BLOCK", &[1_000])[0].max(1);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let admission = rt.block_on(admission(txs, senders))?;
     let close = rt.block_on(block_close(block))?;
     let out = json!({"avx2": cfg!(target_feature = "avx2"), "admission": admission, "block_close": close});
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-sequencer.json");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench-sequencer.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&out)?)?;
     println!("wrote {}", path.display());
     Ok(())

@@ -3,11 +3,19 @@
 //! dependencies between jobs (a block's chunk proofs before its aggregation), idempotent
 //! submission and queue metrics, on SQLite (embedded default) or Postgres (several machines).
 //!
-//! The REST API, the worker loop and block planning build on [`JobStore`], holding it as
-//! `Arc<dyn JobStore>`. This crate stores content hashes of inputs and artifacts, never
-//! their bytes (those live in the object store), and must not depend on the prover or the
-//! sequencer: it stays light enough for every process that schedules or watches jobs.
+//! The REST API ([`api`]), the worker loop and block planning build on [`JobStore`], holding
+//! it as `Arc<dyn JobStore>`. The store keeps content hashes of inputs and artifacts, never
+//! their bytes: those live in the object store ([`blobs`]).
+//!
+//! Feature `api` (default) adds the REST API and the blob store; it is the only part that
+//! depends on the prover (to validate submitted programs). Without it the crate is the
+//! store alone, light enough for every process that schedules or watches jobs. Nothing here
+//! depends on the sequencer.
 
+#[cfg(feature = "api")]
+pub mod api;
+#[cfg(feature = "api")]
+pub mod blobs;
 pub mod clock;
 pub mod job;
 pub mod store;

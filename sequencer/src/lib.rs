@@ -19,6 +19,7 @@ pub mod server;
 pub mod service;
 pub mod state;
 pub mod store;
+pub mod testing;
 pub mod trie;
 pub mod tx;
 

@@ -10,25 +10,9 @@ use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
 use starfarm_sequencer::rpc::RpcConfig;
 use starfarm_sequencer::server;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
+use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
-
-/// splitmix64: a tiny deterministic generator (seeded, so failures reproduce).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-}
 
 /// Replaces one field (found by path) of a JSON value with `with`.
 fn mutate(value: &mut Value, rng: &mut Rng, with: Value) {

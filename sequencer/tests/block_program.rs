@@ -16,41 +16,10 @@ use starfarm_sequencer::program_input::{
     BlockOutput, BlockProverInput, Outcome, ProgramInputError, ProofStep, RangeInput,
 };
 use starfarm_sequencer::state::{global_root, AccountState};
+use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::trie::{MemoryNodes, Node, Trie};
 use starfarm_sequencer::tx::{account_class_hash, Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
-
-/// SplitMix64: deterministic, dependency-free randomness.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// A random key pair (private keys below 2^128, far below the curve order).
-    fn keys(&mut self) -> KeyPair {
-        let private = Felt::from(self.next()) * Felt::from(u64::MAX) + Felt::from(self.next());
-        KeyPair::from_private(private + Felt::ONE)
-    }
-
-    /// A random address (an account nobody deployed).
-    fn address(&mut self) -> Felt {
-        self.keys().address()
-    }
-
-    fn l1_address(&mut self) -> Felt {
-        Felt::from(self.next()) + Felt::ONE
-    }
-}
 
 fn program() -> &'static CairoProgram {
     static PROGRAM: OnceLock<CairoProgram> = OnceLock::new();

@@ -13,22 +13,10 @@ use starfarm_sequencer::block::{block_hash, tx_commitment};
 use starfarm_sequencer::execute::apply;
 use starfarm_sequencer::program_input::{BlockOutput, BlockProverInput};
 use starfarm_sequencer::state::{global_root, AccountState};
+use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::trie::{MemoryNodes, Trie};
 use starfarm_sequencer::tx::{account_class_hash, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
-
-/// SplitMix64: deterministic, dependency-free randomness.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
 
 #[test]
 fn a_100_transfer_block_proves_and_verifies() {

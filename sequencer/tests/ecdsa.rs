@@ -2,6 +2,7 @@
 //! answer must equal the reference's (errors read as `false`), and genuine signatures must pass.
 
 use starfarm_sequencer::ecdsa::{verify_many, EcdsaError, SignatureCheck, VerifyingKey};
+use starfarm_sequencer::testing::Rng;
 use starknet_types_core::felt::Felt;
 
 const VALID: usize = 2_000;
@@ -11,43 +12,6 @@ const EC_ORDER: Felt =
     Felt::from_hex_unchecked("0x800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f");
 const TWO_POW_251: Felt =
     Felt::from_hex_unchecked("0x800000000000000000000000000000000000000000000000000000000000000");
-
-/// splitmix64: a seeded generator, enough for test vectors.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn bytes(&mut self) -> [u8; 32] {
-        let mut out = [0u8; 32];
-        for chunk in out.chunks_exact_mut(8) {
-            chunk.copy_from_slice(&self.next().to_be_bytes());
-        }
-        out
-    }
-
-    /// Uniform below 2^251: a valid hash, r, s or private key.
-    fn small_felt(&mut self) -> Felt {
-        let mut b = self.bytes();
-        b[0] &= 0x07;
-        Felt::from_bytes_be(&b)
-    }
-
-    /// Any 256 bits, reduced into the field.
-    fn any_felt(&mut self) -> Felt {
-        Felt::from_bytes_be(&self.bytes())
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 struct Signed {
     public_key: Felt,
@@ -59,12 +23,12 @@ struct Signed {
 /// A genuine signature with an RFC 6979 k; private keys and hashes from `rng`.
 fn signed(rng: &mut Rng, i: usize) -> Signed {
     loop {
-        let private_key = rng.small_felt();
+        let private_key = rng.felt_below_2_251();
         // Some hashes at the edges: zero (u1 = 0) and tiny.
         let hash = match i % 97 {
             0 => Felt::ZERO,
             1 => Felt::from(i as u64),
-            _ => rng.small_felt(),
+            _ => rng.felt_below_2_251(),
         };
         if private_key == Felt::ZERO {
             continue;
@@ -138,9 +102,9 @@ fn ecdsa_valid_signatures_verify() {
 fn mutate(rng: &mut Rng, kind: usize, sig: &Signed, other_key: Felt) -> (Felt, Felt, Felt, Felt) {
     let (pk, h, r, s) = (sig.public_key, sig.hash, sig.r, sig.s);
     match kind {
-        0 => (pk, flip_bit(h, rng.below(256)), r, s),
-        1 => (pk, h, flip_bit(r, rng.below(256)), s),
-        2 => (pk, h, r, flip_bit(s, rng.below(256))),
+        0 => (pk, flip_bit(h, rng.below(256) as u64), r, s),
+        1 => (pk, h, flip_bit(r, rng.below(256) as u64), s),
+        2 => (pk, h, r, flip_bit(s, rng.below(256) as u64)),
         3 => (other_key, h, r, s),
         4 => (pk, h, Felt::ZERO, s),
         5 => (pk, h, r, Felt::ZERO),
@@ -149,12 +113,12 @@ fn mutate(rng: &mut Rng, kind: usize, sig: &Signed, other_key: Felt) -> (Felt, F
         8 => (pk, h + TWO_POW_251, r, s),
         // Malleated: -R has R's x, so both implementations accept it when n − s < 2^251.
         9 => (pk, h, r, EC_ORDER - s),
-        10 => (pk, h, rng.small_felt(), rng.small_felt()),
+        10 => (pk, h, rng.felt_below_2_251(), rng.felt_below_2_251()),
         11 => (pk, h, s, r),
         12 => (pk, h, Felt::MAX, s),
         13 => (pk, rng.any_felt(), rng.any_felt(), rng.any_felt()),
         // A key flipped in one bit: off the curve about half the time.
-        14 => (flip_bit(pk, rng.below(251)), h, r, s),
+        14 => (flip_bit(pk, rng.below(251) as u64), h, r, s),
         _ => (rng.any_felt(), h, r, s),
     }
 }
@@ -235,7 +199,7 @@ fn sub_n(x: Felt, y: Felt) -> Felt {
 /// `r = x(k·G)`, and the hash that makes it hold, `z = s·k − r·d mod n`. `None` where r or z
 /// falls out of starknet-crypto's range.
 fn forge(rng: &mut Rng, s: Felt) -> Option<Signed> {
-    let (d, k) = (rng.small_felt(), rng.small_felt());
+    let (d, k) = (rng.felt_below_2_251(), rng.felt_below_2_251());
     let r = starknet_crypto::get_public_key(&k);
     let hash = sub_n(mul_n(s, k), mul_n(r, d));
     let usable = |v: Felt| v != Felt::ZERO && v < TWO_POW_251;
@@ -301,8 +265,8 @@ fn ecdsa_sums_at_infinity_are_refused_where_the_reference_panics() {
     let mut rng = Rng(0x5eed_0005);
     let mut cases = 0;
     while cases < 6 {
-        let d = rng.small_felt();
-        let (r, s) = (rng.small_felt(), rng.small_felt());
+        let d = rng.felt_below_2_251();
+        let (r, s) = (rng.felt_below_2_251(), rng.felt_below_2_251());
         let rd = mul_n(r, d);
         let z = if cases % 2 == 0 { EC_ORDER - rd } else { rd };
         if d == Felt::ZERO || r == Felt::ZERO || s == Felt::ZERO || z >= TWO_POW_251 {

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use starfarm_sequencer::hash::short_string;
 use starfarm_sequencer::state::AccountState;
+use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::trie::{
     verify_proof, MemoryNodes, Node, NodeStore, Overlay, Trie, TrieError, HEIGHT,
 };
@@ -20,44 +21,19 @@ use starknet_crypto::poseidon_hash as h;
 // Helpers: a deterministic generator, an independent reference root, a shape checker.
 // ---------------------------------------------------------------------------------------
 
-/// SplitMix64: deterministic, dependency-free randomness.
-struct Rng(u64);
+/// Trie keys: a third of them cluster (shared high bits, long edges).
+trait TrieKeys {
+    fn key(&mut self) -> Felt;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn felt(&mut self) -> Felt {
-        Felt::from(self.next()) + Felt::from(self.next()) * Felt::from(u64::MAX)
-    }
-
-    /// A key below 2^251; a third of them cluster (shared high bits, long edges).
+impl TrieKeys for Rng {
     fn key(&mut self) -> Felt {
-        let mut bytes = [0u8; 32];
-        for chunk in bytes.chunks_exact_mut(8) {
-            chunk.copy_from_slice(&self.next().to_be_bytes());
-        }
+        let mut bytes = self.bytes();
         bytes[0] &= 0x07;
         if self.below(3) == 0 {
             bytes[..28].copy_from_slice(&[0x03; 28]);
         }
         Felt::from_bytes_be(&bytes)
-    }
-
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            let j = self.below(i + 1);
-            items.swap(i, j);
-        }
     }
 }
 

@@ -1,0 +1,498 @@
+//! `/v1/jobs`: submit, read, list, cancel, wait for and download proving jobs.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use starfarm_prover::{CairoProgram, ProgramInput, SecurityProfile};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{ApiError, AppState, Authenticated, ErrorBody};
+use crate::job::{ContentHash, Job, JobId, JobKind, JobSpec, JobState};
+use crate::store::{JobFilter, JobPage};
+
+/// A proving request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The compiled program: the JSON object written by `cairo-compile --proof_mode`.
+    #[schema(value_type = Object)]
+    pub program: Value,
+    /// The program input: an array of felts (numbers, or decimal / 0x-hex strings).
+    /// Absent for none.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>, example = json!([10, "0x1f"]))]
+    pub input: Option<Value>,
+    /// Security profile: `production`, `production-fast` or `test` (NOT SECURE).
+    #[serde(default = "default_profile")]
+    #[schema(example = "production")]
+    pub profile: String,
+    /// Higher is proven first; 0 when absent.
+    #[serde(default)]
+    pub priority: Option<i32>,
+}
+
+fn default_profile() -> String {
+    SecurityProfile::Production.name().to_owned()
+}
+
+fn state_schema() -> impl Into<RefOr<Schema>> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(JobState::ALL.map(JobState::as_str)))
+}
+
+fn kind_schema() -> impl Into<RefOr<Schema>> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(JobKind::ALL.map(JobKind::as_str)))
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobView {
+    pub id: i64,
+    #[schema(schema_with = kind_schema)]
+    pub kind: JobKind,
+    #[schema(schema_with = state_schema)]
+    pub state: JobState,
+    pub profile: String,
+    pub priority: i32,
+    /// SHA-256 of the stored (canonical JSON) program.
+    #[schema(value_type = String)]
+    pub program_hash: ContentHash,
+    /// SHA-256 of the stored (canonical JSON) input.
+    #[schema(value_type = String)]
+    pub input_hash: ContentHash,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// Ids of jobs that must be done first.
+    pub depends_on: Vec<i64>,
+    /// The worker holding the job, or the last one that did.
+    pub worker_id: Option<String>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// SHA-256 of the proof artifact, once done (download it from `/v1/jobs/{id}/artifact`).
+    #[schema(value_type = Option<String>)]
+    pub artifact_hash: Option<ContentHash>,
+    /// What the worker reported with the artifact, once done.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+    /// Kind-specific parameters (for `cairo_proof`: the program's Cairo hash).
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+impl From<Job> for JobView {
+    fn from(job: Job) -> Self {
+        Self {
+            id: job.id.0,
+            kind: job.spec.kind,
+            state: job.state,
+            profile: job.spec.profile,
+            priority: job.spec.priority,
+            program_hash: job.spec.program_hash,
+            input_hash: job.spec.input_hash,
+            attempts: job.attempts,
+            max_attempts: job.spec.max_attempts,
+            depends_on: job.spec.depends_on.iter().map(|d| d.0).collect(),
+            worker_id: job.worker_id,
+            last_error: job.last_error,
+            artifact_hash: job.artifact_hash,
+            result: job.result,
+            payload: job.spec.payload,
+            created_at_ms: job.created_at_ms,
+            updated_at_ms: job.updated_at_ms,
+            finished_at_ms: job.finished_at_ms,
+        }
+    }
+}
+
+/// One page of jobs, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+    /// Pass as `before` for the next page; absent on the last page.
+    pub next: Option<i64>,
+}
+
+impl From<JobPage> for JobList {
+    fn from(page: JobPage) -> Self {
+        Self {
+            jobs: page.jobs.into_iter().map(JobView::from).collect(),
+            next: page.next.map(|id| id.0),
+        }
+    }
+}
+
+/// The answer to a long-poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WaitResponse {
+    /// The job reached a terminal state (done, failed or cancelled); false when the wait
+    /// timed out first.
+    pub finished: bool,
+    pub job: JobView,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Only jobs in this state.
+    #[param(schema_with = state_schema)]
+    pub state: Option<String>,
+    /// Only jobs of this kind.
+    #[param(schema_with = kind_schema)]
+    pub kind: Option<String>,
+    /// Page size (1 to 1000, default 100).
+    pub limit: Option<u32>,
+    /// Only jobs with a smaller id: the `next` of the previous page.
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WaitParams {
+    /// Seconds to wait at most (default 30; capped by the server, 300 by default).
+    pub timeout_secs: Option<u64>,
+}
+
+fn job_id(path: Result<Path<i64>, PathRejection>) -> Result<JobId, ApiError> {
+    path.map(|Path(id)| JobId(id)).map_err(|e| {
+        ApiError::bad_request("invalid_request", format!("bad job id: {}", e.body_text()))
+    })
+}
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))
+}
+
+/// The same JSON with every object's keys sorted: equal programs get equal hashes whatever
+/// order the client wrote their keys in.
+fn canonical(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), canonical(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
+        other => other.clone(),
+    }
+}
+
+/// What a submission checks and stores, computed off the async threads (programs are big).
+struct Checked {
+    program: Vec<u8>,
+    cairo_hash: String,
+    input: Vec<u8>,
+}
+
+fn check_submission(program: &Value, input: Option<&Value>) -> Result<Checked, ApiError> {
+    if !program.is_object() {
+        return Err(ApiError::bad_request(
+            "invalid_program",
+            "`program` must be the JSON object written by `cairo-compile --proof_mode`",
+        ));
+    }
+    let program_bytes = serde_json::to_vec(&canonical(program))
+        .map_err(|e| ApiError::internal(format!("cannot encode the program: {e}")))?;
+    let parsed = CairoProgram::from_json(&program_bytes, "program")
+        .map_err(|e| ApiError::bad_request("invalid_program", e.to_string()))?;
+    let input_bytes = match input {
+        Some(input) => serde_json::to_vec(input)
+            .map_err(|e| ApiError::internal(format!("cannot encode the input: {e}")))?,
+        None => b"[]".to_vec(),
+    };
+    let parsed_input = ProgramInput::from_json(&input_bytes, "input")
+        .map_err(|e| ApiError::bad_request("invalid_input", e.to_string()))?;
+    Ok(Checked {
+        program: program_bytes,
+        cairo_hash: format!("{:#x}", parsed.hash()),
+        input: parsed_input.to_json().into_bytes(),
+    })
+}
+
+/// Submit a program for proving. Idempotent: the same program, input and profile return the
+/// live job that already has them (200) instead of a new one (201).
+#[utoipa::path(
+    post,
+    path = "/v1/jobs",
+    tag = "jobs",
+    request_body = SubmitRequest,
+    security(("api_key" = [])),
+    responses(
+        (status = 201, description = "A new job", body = JobView),
+        (status = 200, description = "The existing job for this program, input and profile", body = JobView),
+        (status = 400, description = "Malformed request, program, input or profile", body = ErrorBody),
+        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
+        (status = 500, description = "Store failure", body = ErrorBody)
+    )
+)]
+pub async fn submit_job(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let result = submit(&state, body).await;
+    let label = match &result {
+        Ok((StatusCode::CREATED, _)) => "created",
+        Ok(_) => "existing",
+        Err(_) => "rejected",
+    };
+    state.metrics.submissions.with_label_values(&[label]).inc();
+    result
+}
+
+async fn submit(
+    state: &AppState,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the request body is larger than this server's limit of {} bytes",
+                    state.config.max_body_bytes
+                ),
+            )
+        } else {
+            ApiError::new(e.status(), "invalid_request", e.body_text())
+        }
+    })?;
+    let request: SubmitRequest = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request("invalid_request", format!("not a valid submission: {e}"))
+    })?;
+    let profile: SecurityProfile = request
+        .profile
+        .parse()
+        .map_err(|e: String| ApiError::bad_request("invalid_profile", e))?;
+    let checked = tokio::task::spawn_blocking(move || {
+        check_submission(&request.program, request.input.as_ref())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("program check panicked: {e}")))??;
+
+    let program_hash = state.blobs.put(checked.program).await?;
+    let input_hash = state.blobs.put(checked.input).await?;
+    let mut spec = JobSpec::new(JobKind::CairoProof, program_hash, input_hash, profile.name());
+    spec.priority = request.priority.unwrap_or(0);
+    spec.max_attempts = state.config.max_attempts;
+    spec.payload = serde_json::json!({ "cairo_program_hash": checked.cairo_hash });
+    let submission = state.store.submit(spec).await?;
+    let status = if submission.created {
+        tracing::info!(job = %submission.job.id, "job submitted");
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(submission.job.into())))
+}
+
+/// List jobs, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs",
+    tag = "jobs",
+    params(ListParams),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "One page of jobs", body = JobList),
+        (status = 400, description = "Bad filter", body = ErrorBody),
+        (status = 401, description = "Missing or invalid API key", body = ErrorBody)
+    )
+)]
+pub async fn list_jobs(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<JobList>, ApiError> {
+    let params = query(params)?;
+    let state_filter = params
+        .state
+        .as_deref()
+        .map(str::parse::<JobState>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_request", format!("state: {e}")))?;
+    let kind = params
+        .kind
+        .as_deref()
+        .map(str::parse::<JobKind>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_request", format!("kind: {e}")))?;
+    let filter = JobFilter {
+        state: state_filter,
+        kind,
+        limit: params
+            .limit
+            .unwrap_or(JobFilter::default().limit)
+            .clamp(1, JobFilter::MAX_LIMIT),
+        before: params.before.map(JobId),
+    };
+    Ok(Json(state.store.list(&filter).await?.into()))
+}
+
+/// One job.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}",
+    tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The job", body = JobView),
+        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody)
+    )
+)]
+pub async fn get_job(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let id = job_id(id)?;
+    Ok(Json(state.store.get(id).await?.into()))
+}
+
+/// Cancel a queued or active job (a worker holding it can no longer write). Cancelling a
+/// cancelled job returns it unchanged; a done or failed job gives 409.
+#[utoipa::path(
+    post,
+    path = "/v1/jobs/{id}/cancel",
+    tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The cancelled job", body = JobView),
+        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "The job is already done or failed", body = ErrorBody)
+    )
+)]
+pub async fn cancel_job(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let id = job_id(id)?;
+    let result = state.store.cancel(id).await;
+    let label = if result.is_ok() { "cancelled" } else { "refused" };
+    state.metrics.cancellations.with_label_values(&[label]).inc();
+    let job = result?;
+    state.job_changed();
+    Ok(Json(job.into()))
+}
+
+/// Wait (long-poll) until the job is done, failed or cancelled, or the timeout passes;
+/// answers with the job either way.
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/wait",
+    tag = "jobs",
+    params(("id" = i64, Path, description = "Job id"), WaitParams),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The job, finished or not", body = WaitResponse),
+        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody)
+    )
+)]
+pub async fn wait_job(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+    params: Result<Query<WaitParams>, QueryRejection>,
+) -> Result<Json<WaitResponse>, ApiError> {
+    let id = job_id(id)?;
+    let params = query(params)?;
+    let timeout = params
+        .timeout_secs
+        .map(Duration::from_secs)
+        .unwrap_or(state.config.default_wait)
+        .min(state.config.max_wait);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        // Registered before the read, so a change between the read and the sleep wakes us.
+        let changed = state.changes.notified();
+        let job = state.store.get(id).await?;
+        let finished = job.state.is_terminal();
+        let now = tokio::time::Instant::now();
+        if finished || now >= deadline {
+            return Ok(Json(WaitResponse {
+                finished,
+                job: job.into(),
+            }));
+        }
+        let nap = state.config.poll_interval.min(deadline - now);
+        tokio::select! {
+            _ = changed => {}
+            _ = tokio::time::sleep(nap) => {}
+        }
+    }
+}
+
+/// The proof artifact of a done job (verified by the worker before it completed the job).
+#[utoipa::path(
+    get,
+    path = "/v1/jobs/{id}/artifact",
+    tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")),
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The artifact bytes; header `x-starfarm-sha256` is their SHA-256", content_type = "application/octet-stream"),
+        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "The job is not done", body = ErrorBody)
+    )
+)]
+pub async fn get_artifact(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    id: Result<Path<i64>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let id = job_id(id)?;
+    let job = state.store.get(id).await?;
+    if job.state != JobState::Done {
+        let mut reason = format!("job {id} is {}, not done", job.state);
+        if let Some(error) = &job.last_error {
+            reason.push_str(&format!(" (last error: {error})"));
+        }
+        return Err(ApiError::new(StatusCode::CONFLICT, "not_done", reason));
+    }
+    let hash = job
+        .artifact_hash
+        .ok_or_else(|| ApiError::internal(format!("job {id} is done but has no artifact")))?;
+    let bytes = state.blobs.get(&hash).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"job-{id}.proof\""),
+            ),
+            (header::HeaderName::from_static("x-starfarm-sha256"), hash.to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,335 @@
+//! The scheduler's REST API (axum), documented by the OpenAPI document it serves at
+//! `/openapi.json` (utoipa).
+//!
+//! # Routes
+//! | route | what |
+//! | --- | --- |
+//! | `POST /v1/jobs` | submit a compiled program + input + profile; 201 new job, 200 existing |
+//! | `GET /v1/jobs?state=&kind=&limit=&before=` | list jobs, newest first, with a cursor |
+//! | `GET /v1/jobs/{id}` | one job |
+//! | `POST /v1/jobs/{id}/cancel` | cancel a queued or active job |
+//! | `GET /v1/jobs/{id}/wait?timeout_secs=` | long-poll until the job is done, failed or cancelled |
+//! | `GET /v1/jobs/{id}/artifact` | the proof artifact of a done job (409 otherwise) |
+//! | `GET /openapi.json` | this API's OpenAPI 3.1 document |
+//! | `GET /metrics` | Prometheus metrics |
+//! | `GET /health` | liveness |
+//!
+//! Every `/v1` route needs `Authorization: Bearer <API key>`, checked against
+//! [`ApiConfig::api_keys`]. Every error is JSON: `{"error": {"code": "...", "reason": "..."}}`
+//! ([`ErrorBody`]). Request bodies above [`ApiConfig::max_body_bytes`] get 413.
+//!
+//! # Adding routes
+//! Routes are registered once, in [`api_router`], from handlers annotated with
+//! `#[utoipa::path]`: the router and the document come from the same list, so the document
+//! covers every route. The worker-facing endpoints are meant to be another module whose
+//! handlers take the same [`AppState`] and are added there with `.routes(routes!(...))`.
+
+mod error;
+pub mod jobs;
+pub mod metrics;
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use jobs::{JobList, JobView, SubmitRequest, WaitResponse};
+pub use metrics::Metrics;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::blobs::BlobStore;
+use crate::store::JobStore;
+
+/// The name of the bearer-key security scheme in the OpenAPI document.
+pub const SECURITY_SCHEME: &str = "api_key";
+
+/// API keys, kept as SHA-256 digests (a lookup by digest does not leak a key's bytes
+/// through timing, and the process holds no key in the clear).
+#[derive(Clone, Default)]
+pub struct ApiKeys(HashSet<[u8; 32]>);
+
+impl ApiKeys {
+    /// Empty keys are ignored.
+    pub fn new<K: AsRef<str>>(keys: impl IntoIterator<Item = K>) -> Self {
+        Self(
+            keys.into_iter()
+                .map(|k| k.as_ref().trim().to_owned())
+                .filter(|k| !k.is_empty())
+                .map(|k| Sha256::digest(k.as_bytes()).into())
+                .collect(),
+        )
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.contains(&<[u8; 32]>::from(Sha256::digest(key.as_bytes())))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for ApiKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiKeys({} keys)", self.0.len())
+    }
+}
+
+/// Settings of the API.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Keys accepted on `/v1` routes; with none, every `/v1` request gets 401.
+    pub api_keys: ApiKeys,
+    /// Largest request body accepted (413 above it).
+    pub max_body_bytes: usize,
+    /// Longest long-poll of `/v1/jobs/{id}/wait`.
+    pub max_wait: Duration,
+    /// Long-poll wait when the client gives no timeout.
+    pub default_wait: Duration,
+    /// How often a long-poll re-reads the store (other processes change jobs too).
+    pub poll_interval: Duration,
+    /// Attempts given to each submitted job.
+    pub max_attempts: u32,
+}
+
+impl ApiConfig {
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 16 << 20;
+
+    pub fn new(api_keys: ApiKeys) -> Self {
+        Self {
+            api_keys,
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            max_wait: Duration::from_secs(300),
+            default_wait: Duration::from_secs(30),
+            poll_interval: Duration::from_millis(100),
+            max_attempts: 3,
+        }
+    }
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn JobStore>,
+    pub blobs: BlobStore,
+    pub config: Arc<ApiConfig>,
+    pub metrics: Arc<Metrics>,
+    /// Woken whenever this process changes a job, so that long-polls answer at once (they
+    /// also re-read the store every [`ApiConfig::poll_interval`]).
+    pub changes: Arc<Notify>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn JobStore>, blobs: BlobStore, config: ApiConfig) -> Self {
+        Self {
+            store,
+            blobs,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+            changes: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Tells long-polls that a job changed.
+    pub fn job_changed(&self) {
+        self.changes.notify_waiters();
+    }
+}
+
+/// A request that presented a valid API key (`Authorization: Bearer <key>`); as a handler
+/// argument, it answers 401 otherwise.
+pub struct Authenticated;
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::unauthorized(
+                "missing `Authorization: Bearer <API key>` header",
+            ));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <API key>`")
+            })?;
+        if state.config.api_keys.contains(key) {
+            Ok(Authenticated)
+        } else {
+            Err(ApiError::unauthorized("the API key is not valid"))
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "starfarm scheduler",
+        description = "Submit Cairo programs to the starfarm proving farm, follow their jobs and \
+                       download verified proof artifacts. Errors are JSON: \
+                       `{\"error\": {\"code\": \"...\", \"reason\": \"...\"}}`."
+    ),
+    modifiers(&BearerKey),
+    tags(
+        (name = "jobs", description = "Proving jobs"),
+        (name = "service", description = "Document, metrics and health")
+    )
+)]
+struct ApiDoc;
+
+struct BearerKey;
+
+impl utoipa::Modify for BearerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            SECURITY_SCHEME,
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Every route, with its documentation: the single list the router and the document are
+/// built from.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(jobs::submit_job, jobs::list_jobs))
+        .routes(routes!(jobs::get_job))
+        .routes(routes!(jobs::cancel_job))
+        .routes(routes!(jobs::wait_job))
+        .routes(routes!(jobs::get_artifact))
+        .routes(routes!(openapi_json))
+        .routes(routes!(metrics))
+        .routes(routes!(health))
+}
+
+/// The OpenAPI document of [`router`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (router, document) = api_router().split_for_parts();
+    let document = Arc::new(document);
+    router
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(document))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Takes back expired leases every `every` (what a scheduler process runs beside the API).
+pub fn spawn_lease_sweeper(
+    store: Arc<dyn JobStore>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match store.expire_leases().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "took back expired leases"),
+                Err(e) => tracing::warn!(error = %e, "lease sweep failed"),
+            }
+        }
+    })
+}
+
+async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        format!("no route for {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not accept {method}", uri.path()),
+    )
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "service",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json"))
+)]
+async fn openapi_json(
+    Extension(document): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Result<Response, ApiError> {
+    let json = document
+        .to_json()
+        .map_err(|e| ApiError::internal(format!("cannot render the document: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// Prometheus metrics: `starfarm_jobs{state}`, `starfarm_queue_depth`, and what this process
+/// served.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses(
+        (status = 200, description = "Prometheus text exposition", content_type = "text/plain", body = String),
+        (status = 500, description = "The job store could not be read", body = ErrorBody)
+    )
+)]
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    state.metrics.refresh(state.store.as_ref()).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response())
+}
+
+/// Liveness: `ok` while the process serves.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    responses((status = 200, description = "The process is up", content_type = "text/plain", body = String))
+)]
+async fn health() -> &'static str {
+    "ok"
+}

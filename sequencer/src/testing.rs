@@ -1,0 +1,76 @@
+//! Deterministic test data for the tests and benchmarks of the workspace: a seeded generator
+//! (SplitMix64), so a failing case reproduces from its seed.
+
+use starknet_types_core::felt::Felt;
+
+use crate::tx::KeyPair;
+
+/// SplitMix64: dependency-free, seeded randomness (not for keys that protect anything).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform-ish in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.below(i + 1);
+            items.swap(i, j);
+        }
+    }
+
+    pub fn bytes(&mut self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for chunk in out.chunks_exact_mut(8) {
+            chunk.copy_from_slice(&self.next().to_be_bytes());
+        }
+        out
+    }
+
+    /// A felt of about 128 bits.
+    pub fn felt(&mut self) -> Felt {
+        Felt::from(self.next()) + Felt::from(self.next()) * Felt::from(u64::MAX)
+    }
+
+    /// Uniform below 2^251: a valid hash, signature part, trie key or private key.
+    pub fn felt_below_2_251(&mut self) -> Felt {
+        let mut b = self.bytes();
+        b[0] &= 0x07;
+        Felt::from_bytes_be(&b)
+    }
+
+    /// Any 256 bits, reduced into the field.
+    pub fn any_felt(&mut self) -> Felt {
+        Felt::from_bytes_be(&self.bytes())
+    }
+
+    /// A key pair (private keys below 2^128, far below the curve order).
+    pub fn keys(&mut self) -> KeyPair {
+        let private = Felt::from(self.next()) * Felt::from(u64::MAX) + Felt::from(self.next());
+        KeyPair::from_private(private + Felt::ONE)
+    }
+
+    /// The address of a fresh key (an account nobody deployed).
+    pub fn address(&mut self) -> Felt {
+        self.keys().address()
+    }
+
+    /// A non-zero 64-bit L1 address.
+    pub fn l1_address(&mut self) -> Felt {
+        Felt::from(self.next()) + Felt::ONE
+    }
+}
