@@ -143,27 +143,18 @@ async fn dispatch(args: TxArgs) -> Result<()> {
             to,
             amount: a,
         } => {
-            let keys = load_key(&signed.key)?;
-            let nonce = next_nonce(&client, &keys, signed.nonce).await?;
-            send(
-                &client,
-                &Transaction::transfer(&keys, nonce, to, amount(&a)?),
-                signed.wait,
-            )
-            .await
+            let a = amount(&a)?;
+            send_signed(&client, &signed, |k, n| Transaction::transfer(k, n, to, a)).await
         }
         TxCommand::Withdraw {
             signed,
             l1_recipient,
             amount: a,
         } => {
-            let keys = load_key(&signed.key)?;
-            let nonce = next_nonce(&client, &keys, signed.nonce).await?;
-            send(
-                &client,
-                &Transaction::withdraw(&keys, nonce, l1_recipient, amount(&a)?),
-                signed.wait,
-            )
+            let a = amount(&a)?;
+            send_signed(&client, &signed, |k, n| {
+                Transaction::withdraw(k, n, l1_recipient, a)
+            })
             .await
         }
         TxCommand::Deposit {
@@ -242,6 +233,17 @@ fn keygen(out: &Path) -> Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// Signs with the key file's key at the right nonce, sends, and optionally waits.
+async fn send_signed(
+    client: &Client,
+    signed: &Signed,
+    build: impl FnOnce(&KeyPair, u64) -> Transaction,
+) -> Result<()> {
+    let keys = load_key(&signed.key)?;
+    let nonce = next_nonce(client, &keys, signed.nonce).await?;
+    send(client, &build(&keys, nonce), signed.wait).await
 }
 
 async fn next_nonce(client: &Client, keys: &KeyPair, given: Option<u64>) -> Result<u64> {

@@ -295,7 +295,12 @@ async fn submit(
 
     let program_hash = state.blobs.put(checked.program).await?;
     let input_hash = state.blobs.put(checked.input).await?;
-    let mut spec = JobSpec::new(JobKind::CairoProof, program_hash, input_hash, profile.name());
+    let mut spec = JobSpec::new(
+        JobKind::CairoProof,
+        program_hash,
+        input_hash,
+        profile.name(),
+    );
     spec.priority = request.priority.unwrap_or(0);
     spec.max_attempts = state.config.max_attempts;
     spec.payload = serde_json::json!({ "cairo_program_hash": checked.cairo_hash });
@@ -396,8 +401,16 @@ pub async fn cancel_job(
 ) -> Result<Json<JobView>, ApiError> {
     let id = job_id(id)?;
     let result = state.store.cancel(id).await;
-    let label = if result.is_ok() { "cancelled" } else { "refused" };
-    state.metrics.cancellations.with_label_values(&[label]).inc();
+    let label = if result.is_ok() {
+        "cancelled"
+    } else {
+        "refused"
+    };
+    state
+        .metrics
+        .cancellations
+        .with_label_values(&[label])
+        .inc();
     let job = result?;
     state.job_changed();
     Ok(Json(job.into()))
@@ -490,7 +503,10 @@ pub async fn get_artifact(
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"job-{id}.proof\""),
             ),
-            (header::HeaderName::from_static("x-starfarm-sha256"), hash.to_string()),
+            (
+                header::HeaderName::from_static("x-starfarm-sha256"),
+                hash.to_string(),
+            ),
         ],
         bytes,
     )

@@ -74,7 +74,8 @@ impl ApiKeys {
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.0.contains(&<[u8; 32]>::from(Sha256::digest(key.as_bytes())))
+        self.0
+            .contains(&<[u8; 32]>::from(Sha256::digest(key.as_bytes())))
     }
 
     pub fn len(&self) -> usize {

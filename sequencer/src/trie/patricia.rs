@@ -76,29 +76,33 @@ impl<S: NodeStore> Trie<S> {
         while depth < HEIGHT && hash != Felt::ZERO {
             let node = load(&self.store, hash, depth)?;
             visit(node);
-            match node {
-                Node::Binary { left, right } => {
-                    hash = if bits.bit_at_depth(depth) {
-                        right
-                    } else {
-                        left
-                    };
-                    depth += 1;
-                }
-                Node::Edge {
-                    child,
-                    path,
-                    length,
-                } => {
-                    if bits.segment(depth, length) != Bits::from_felt(&path) {
-                        return Ok(Felt::ZERO);
-                    }
-                    hash = child;
-                    depth += length;
-                }
+            match descend(node, &bits, depth) {
+                Some(next) => (hash, depth) = next,
+                None => return Ok(Felt::ZERO),
             }
         }
         // At depth 251 the "hash" is the leaf's value.
         Ok(hash)
+    }
+}
+
+/// One step down a key's path: the child's hash and depth, or None where an edge leaves the
+/// path (the key is absent).
+pub(super) fn descend(node: Node, bits: &Bits, depth: u8) -> Option<(Felt, u8)> {
+    match node {
+        Node::Binary { left, right } => {
+            let next = if bits.bit_at_depth(depth) {
+                right
+            } else {
+                left
+            };
+            Some((next, depth + 1))
+        }
+        Node::Edge {
+            child,
+            path,
+            length,
+        } => (bits.segment(depth, length) == Bits::from_felt(&path))
+            .then_some((child, depth + length)),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use starknet_types_core::felt::Felt;
 
 use super::bits::Bits;
-use super::patricia::Trie;
+use super::patricia::{descend, Trie};
 use super::update::{self, Planner};
 use super::{check_shape, key_bits, load, Node, NodeStore, TrieError, HEIGHT};
 
@@ -112,26 +112,9 @@ pub fn verify_proof(root: Felt, key: Felt, proof: &[Node]) -> Result<Felt, TrieE
             return Err(bad(format!("node {index} does not hash to {expected:#x}")));
         }
         check_shape(node, depth).map_err(|reason| bad(format!("node {index}: {reason}")))?;
-        match *node {
-            Node::Binary { left, right } => {
-                expected = if bits.bit_at_depth(depth) {
-                    right
-                } else {
-                    left
-                };
-                depth += 1;
-            }
-            Node::Edge {
-                child,
-                path,
-                length,
-            } => {
-                if bits.segment(depth, length) != Bits::from_felt(&path) {
-                    return absent_at(index, proof.len()).map_err(bad);
-                }
-                expected = child;
-                depth += length;
-            }
+        match descend(*node, &bits, depth) {
+            Some(next) => (expected, depth) = next,
+            None => return absent_at(index, proof.len()).map_err(bad),
         }
     }
     match (depth, expected) {
