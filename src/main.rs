@@ -2,7 +2,9 @@
 
 mod commands;
 mod progress;
+mod scheduler_cli;
 mod sequencer_cli;
+mod submit_cli;
 mod tx_cli;
 
 use std::path::PathBuf;
@@ -62,6 +64,10 @@ enum Command {
     Sequencer(sequencer_cli::SequencerCommand),
     /// Keys, signed transactions and statuses against a running sequencer.
     Tx(tx_cli::TxArgs),
+    /// The scheduler: job store and REST API (OpenAPI at /openapi.json).
+    Scheduler(scheduler_cli::SchedulerArgs),
+    /// Submit a program to a scheduler; optionally wait and download the proof.
+    Submit(submit_cli::SubmitArgs),
     /// Show what a proof artifact claims, without verifying it.
     Inspect {
         /// The proof artifact.
@@ -107,6 +113,8 @@ fn main() -> ExitCode {
         Command::Inspect { proof, json } => commands::inspect(&proof, json),
         Command::Sequencer(command) => sequencer_cli::run(command),
         Command::Tx(args) => tx_cli::run(args),
+        Command::Scheduler(args) => scheduler_cli::run(args),
+        Command::Submit(args) => submit_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

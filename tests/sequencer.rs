@@ -269,6 +269,22 @@ fn tx_commands_deploy_transfer_and_report_status() {
             .next(),
         Some("ACCEPTED_ON_L2 SUCCEEDED")
     );
+    let metrics = rt
+        .block_on(async {
+            reqwest::get(format!("{}/metrics", process.url))
+                .await?
+                .text()
+                .await
+        })
+        .unwrap();
+    assert!(
+        metrics.contains("starfarm_sequencer_transactions_total{status=\"succeeded\"} 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("starfarm_sequencer_latest_block 0"),
+        "{metrics}"
+    );
     let account: serde_json::Value = serde_json::from_str(&tx(&["account", &address])).unwrap();
     assert_eq!(account["balance"], "0x2ee"); // 1000 - 250
     assert_eq!(account["nonce"], "0x2");
