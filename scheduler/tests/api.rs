@@ -325,13 +325,19 @@ async fn unknown_jobs_and_routes_are_404() {
 }
 
 /// Every route the router serves, by method and path template.
-const ROUTES: [(&str, &str); 9] = [
+const ROUTES: [(&str, &str); 15] = [
     ("post", "/v1/jobs"),
     ("get", "/v1/jobs"),
     ("get", "/v1/jobs/{id}"),
     ("post", "/v1/jobs/{id}/cancel"),
     ("get", "/v1/jobs/{id}/wait"),
     ("get", "/v1/jobs/{id}/artifact"),
+    ("post", "/v1/workers/claim"),
+    ("post", "/v1/workers/heartbeat"),
+    ("post", "/v1/workers/phase"),
+    ("post", "/v1/workers/complete"),
+    ("post", "/v1/workers/fail"),
+    ("get", "/v1/blobs/{sha256}"),
     ("get", "/openapi.json"),
     ("get", "/metrics"),
     ("get", "/health"),
@@ -360,6 +366,9 @@ async fn openapi_document_covers_every_route() {
         "JobView",
         "JobList",
         "WaitResponse",
+        "ClaimRequest",
+        "ClaimResponse",
+        "LeaseView",
         "ErrorBody",
     ] {
         assert!(

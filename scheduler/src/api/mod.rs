@@ -10,12 +10,18 @@
 //! | `POST /v1/jobs/{id}/cancel` | cancel a queued or active job |
 //! | `GET /v1/jobs/{id}/wait?timeout_secs=` | long-poll until the job is done, failed or cancelled |
 //! | `GET /v1/jobs/{id}/artifact` | the proof artifact of a done job (409 otherwise) |
+//! | `POST /v1/workers/claim` | a worker leases a job that fits it (204 when none) |
+//! | `POST /v1/workers/heartbeat` | extend a lease (409 `fenced` when stale) |
+//! | `POST /v1/workers/phase` | report proving / verifying |
+//! | `POST /v1/workers/complete?job_id=&fencing_token=` | hand in a proof artifact, verified here |
+//! | `POST /v1/workers/fail` | give a job back (retryable or not) |
+//! | `GET /v1/blobs/{sha256}` | a stored program, input or artifact |
 //! | `GET /openapi.json` | this API's OpenAPI 3.1 document |
 //! | `GET /metrics` | Prometheus metrics |
 //! | `GET /health` | liveness |
 //!
 //! Every `/v1` route needs `Authorization: Bearer <API key>`, checked against
-//! [`ApiConfig::api_keys`]. Every error is JSON: `{"error": {"code": "...", "reason": "..."}}`
+//! [`ApiConfig::api_keys`] (worker keys are API keys for now). Every error is JSON: `{"error": {"code": "...", "reason": "..."}}`
 //! ([`ErrorBody`]). Request bodies above [`ApiConfig::max_body_bytes`] get 413.
 //!
 //! # Adding routes
@@ -27,6 +33,7 @@
 mod error;
 pub mod jobs;
 pub mod metrics;
+pub mod workers;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use jobs::{JobList, JobView, SubmitRequest, WaitResponse};
@@ -194,6 +201,7 @@ impl FromRequestParts<AppState> for Authenticated {
     modifiers(&BearerKey),
     tags(
         (name = "jobs", description = "Proving jobs"),
+        (name = "workers", description = "Worker leases and blobs (worker keys are API keys)"),
         (name = "service", description = "Document, metrics and health")
     )
 )]
@@ -220,6 +228,12 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::cancel_job))
         .routes(routes!(jobs::wait_job))
         .routes(routes!(jobs::get_artifact))
+        .routes(routes!(workers::claim))
+        .routes(routes!(workers::heartbeat))
+        .routes(routes!(workers::set_phase))
+        .routes(routes!(workers::complete))
+        .routes(routes!(workers::fail))
+        .routes(routes!(workers::get_blob))
         .routes(routes!(openapi_json))
         .routes(routes!(metrics))
         .routes(routes!(health))

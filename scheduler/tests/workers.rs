@@ -1,0 +1,314 @@
+//! The worker-facing endpoints over a real socket: a SQLite store driven by a manual clock,
+//! blobs in a folder. Nothing is proven here, so a successful `complete` (which needs a real,
+//! verifying artifact) is left to the worker-process test.
+#![cfg(feature = "api")]
+// Helpers outside `#[test]` functions unwrap too (clippy's allow-unwrap-in-tests does not reach them).
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use starfarm_scheduler::api::{self, ApiConfig, ApiKeys, AppState};
+use starfarm_scheduler::blobs::BlobStore;
+use starfarm_scheduler::{JobStore, ManualClock, SqliteStore, StoreConfig};
+
+const KEY: &str = "worker-key";
+const T0: i64 = 1_800_000_000_000;
+
+struct Server {
+    url: String,
+    client: reqwest::Client,
+    store: Arc<dyn JobStore>,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = ManualClock::new(T0);
+        let config = StoreConfig {
+            clock: Arc::new(clock.clone()),
+            retry_base: Duration::from_secs(1),
+            retry_max: Duration::from_secs(1),
+            ..StoreConfig::default()
+        };
+        let store: Arc<dyn JobStore> = Arc::new(
+            SqliteStore::open(dir.path().join("jobs.sqlite"), config)
+                .await
+                .unwrap(),
+        );
+        let blobs = BlobStore::open(dir.path().join("blobs").to_str().unwrap()).unwrap();
+        let state = AppState::new(store.clone(), blobs, ApiConfig::new(ApiKeys::new([KEY])));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(api::serve(listener, state, std::future::pending()));
+        Self {
+            url,
+            client: reqwest::Client::new(),
+            store,
+            clock,
+            _dir: dir,
+        }
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(KEY)
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(KEY)
+    }
+
+    async fn submit(&self) -> Value {
+        let response = self
+            .post("/v1/jobs")
+            .json(&fibonacci())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    async fn claim(&self, worker: &str) -> reqwest::Response {
+        self.post("/v1/workers/claim")
+            .json(&json!({
+                "worker_id": worker,
+                "capabilities": {"memory_bytes": 1u64 << 34, "backends": ["cpu"], "kinds": []},
+                "lease_secs": 30,
+            }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn job(&self, id: i64) -> Value {
+        let response = self.get(&format!("/v1/jobs/{id}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+
+    async fn complete(&self, lease: &Value, body: Vec<u8>) -> reqwest::Response {
+        self.post(&format!(
+            "/v1/workers/complete?job_id={}&fencing_token={}",
+            lease["job_id"], lease["fencing_token"]
+        ))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+    }
+}
+
+fn repo_file(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+}
+
+fn json_file(path: &str) -> Value {
+    serde_json::from_slice(&std::fs::read(repo_file(path)).unwrap()).unwrap()
+}
+
+fn fibonacci() -> Value {
+    json!({
+        "program": json_file("examples/fibonacci.json"),
+        "input": json_file("examples/fibonacci.input.json"),
+        "profile": "test",
+    })
+}
+
+/// Asserts the JSON error shape and returns the reason.
+async fn error(response: reqwest::Response, status: StatusCode, code: &str) -> String {
+    assert_eq!(response.status(), status);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body["error"]["reason"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_heartbeat_phase_and_a_bad_artifact() {
+    let s = Server::start().await;
+    let submitted = s.submit().await;
+    let id = submitted["id"].as_i64().unwrap();
+
+    let response = s.claim("w1").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let claimed: Value = response.json().await.unwrap();
+    assert_eq!(claimed["job"]["id"], id);
+    assert_eq!(claimed["job"]["state"], "leased");
+    let lease = claimed["lease"].clone();
+    assert_eq!(lease["job_id"], id);
+    assert_eq!(lease["worker_id"], "w1");
+    assert_eq!(lease["expires_at_ms"], T0 + 30_000);
+    assert_eq!(claimed["program_hash"], submitted["program_hash"]);
+    assert_eq!(claimed["input_hash"], submitted["input_hash"]);
+    assert_eq!(
+        claimed["program_url"],
+        format!("/v1/blobs/{}", submitted["program_hash"].as_str().unwrap())
+    );
+
+    // Nothing else to claim.
+    assert_eq!(s.claim("w2").await.status(), StatusCode::NO_CONTENT);
+
+    s.clock.advance(10_000);
+    let response = s
+        .post("/v1/workers/heartbeat")
+        .json(&json!({ "lease": lease }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let renewed: Value = response.json().await.unwrap();
+    assert_eq!(renewed["expires_at_ms"], T0 + 40_000);
+    assert_eq!(renewed["fencing_token"], lease["fencing_token"]);
+
+    let response = s
+        .post("/v1/workers/phase")
+        .json(&json!({ "lease": renewed, "phase": "proving" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["state"], "proving");
+
+    // Garbage is refused with a reason; the job stays with its worker.
+    let reason = error(
+        s.complete(&renewed, b"not a proof artifact".to_vec()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_artifact",
+    )
+    .await;
+    assert!(reason.contains("not a proof artifact"), "{reason}");
+    let job = s.job(id).await;
+    assert_eq!(job["state"], "proving");
+    assert_eq!(job["worker_id"], "w1");
+    assert!(job["artifact_hash"].is_null());
+
+    // The lease still works: the worker gives up for good.
+    let response = s
+        .post("/v1/workers/fail")
+        .json(&json!({ "lease": renewed, "reason": "out of memory", "retryable": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["state"], "failed");
+    assert!(job["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("out of memory"));
+    assert_eq!(s.job(id).await["state"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_is_fenced() {
+    let s = Server::start().await;
+    let id = s.submit().await["id"].as_i64().unwrap();
+    let first: Value = s.claim("w1").await.json().await.unwrap();
+    let old = first["lease"].clone();
+
+    // The lease runs out, the sweep takes the job back, and another worker claims it.
+    s.clock.advance(31_000);
+    assert_eq!(s.store.expire_leases().await.unwrap(), 1);
+    s.clock.advance(2_000);
+    let response = s.claim("w2").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let second: Value = response.json().await.unwrap();
+    assert_eq!(second["job"]["id"], id);
+    let new = second["lease"].clone();
+    assert!(new["fencing_token"].as_i64() > old["fencing_token"].as_i64());
+
+    let response = s
+        .post("/v1/workers/heartbeat")
+        .json(&json!({ "lease": old }))
+        .send()
+        .await
+        .unwrap();
+    error(response, StatusCode::CONFLICT, "fenced").await;
+    let response = s
+        .post("/v1/workers/phase")
+        .json(&json!({ "lease": old, "phase": "verifying" }))
+        .send()
+        .await
+        .unwrap();
+    error(response, StatusCode::CONFLICT, "fenced").await;
+    error(
+        s.complete(&old, b"whatever".to_vec()).await,
+        StatusCode::CONFLICT,
+        "fenced",
+    )
+    .await;
+    let response = s
+        .post("/v1/workers/fail")
+        .json(&json!({ "lease": old, "reason": "late", "retryable": false }))
+        .send()
+        .await
+        .unwrap();
+    error(response, StatusCode::CONFLICT, "fenced").await;
+
+    // None of that touched the new holder's job.
+    let job = s.job(id).await;
+    assert_eq!(job["state"], "leased");
+    assert_eq!(job["worker_id"], "w2");
+    assert!(job["artifact_hash"].is_null());
+    let response = s
+        .post("/v1/workers/heartbeat")
+        .json(&json!({ "lease": new }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blobs_are_served_by_hash() {
+    let s = Server::start().await;
+    let submitted = s.submit().await;
+    for field in ["program_hash", "input_hash"] {
+        let hash = submitted[field].as_str().unwrap();
+        let response = s.get(&format!("/v1/blobs/{hash}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{field}");
+        let bytes = response.bytes().await.unwrap();
+        assert_eq!(hex::encode(Sha256::digest(&bytes)), hash, "{field}");
+    }
+    let program: Value = serde_json::from_slice(
+        &s.get(&format!(
+            "/v1/blobs/{}",
+            submitted["program_hash"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(program.is_object());
+
+    let unknown = "0".repeat(64);
+    let response = s.get(&format!("/v1/blobs/{unknown}")).send().await.unwrap();
+    error(response, StatusCode::NOT_FOUND, "not_found").await;
+    let response = s.get("/v1/blobs/not-a-hash").send().await.unwrap();
+    error(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    let response = s
+        .client
+        .get(format!("{}/v1/blobs/{unknown}", s.url))
+        .send()
+        .await
+        .unwrap();
+    error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
