@@ -166,10 +166,32 @@ fn main() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    // The report is rewritten after each measurement, so that what was measured survives a
+    // run killed for memory ("complete": false until the end).
+    let names: Vec<String> = sizes.iter().map(|t| t.to_string()).collect();
+    let out = root.join(format!(
+        "target/bench-block-program-{}.json",
+        names.join("_")
+    ));
+    let mut report = json!({
+        "avx2": cfg!(target_feature = "avx2"),
+        "profile": profile.name(),
+        "accounts": n_accounts,
+        "steps_per_transfer_goal": STEPS_PER_TRANSFER_GOAL,
+        "anchor_preprocessed_trace": (prove_on && anchor_on).then(|| format!("{anchor_variant:?}")),
+        "complete": false,
+        "rows": [],
+    });
+    let save = |report: &serde_json::Value| -> Result<()> {
+        std::fs::write(&out, serde_json::to_string_pretty(report)?)?;
+        Ok(())
+    };
+
     // 1. Steps: an empty range on the state, then each block.
     let (empty_steps, _) = run_steps(&program, &block_range(&state, vec![])?)?;
     println!("empty range: {empty_steps} steps");
-    let mut blocks = Vec::new();
+    report["empty_range_steps"] = json!(empty_steps);
+    let mut ranges = Vec::new();
     for &t in &sizes {
         let txs = transfers(&mut rng, &state, t as usize);
         let range = block_range(&state, txs)?;
@@ -187,59 +209,47 @@ fn main() -> Result<()> {
             steps.max(1).next_power_of_two().trailing_zeros(),
             if per_transfer <= STEPS_PER_TRANSFER_GOAL { "met" } else { "MISSED" },
         );
-        blocks.push((t, range, steps, per_transfer, run_secs));
-    }
-
-    // 2. Proving. The anchor first, one size at a time: it holds its own preprocessed trace,
-    // and running it beside a warm starfarm prover could exceed the machine's memory.
-    let mut anchor = Vec::new();
-    if prove_on && anchor_on {
-        for (t, range, ..) in &blocks {
-            let row = run_anchor(&program, range, *t, profile, anchor_variant)
-                .with_context(|| format!("anchor, {t} transfers"))?;
-            anchor.push(row);
-        }
-    }
-
-    let mut rows = Vec::new();
-    let mut prover = prove_on.then(|| Prover::new(profile));
-    for (t, range, steps, per_transfer, run_secs) in &blocks {
-        let mut row = json!({
+        rows_of(&mut report).push(json!({
             "transfers": t,
             "accounts_touched": range.accounts.len(),
+            "reverted": reverted,
             "steps": steps,
             "steps_per_transfer": per_transfer,
             "execute_seconds": run_secs,
-        });
-        if let Some(prover) = prover.as_mut() {
-            let proving = prove_ours(prover, &program, range, reps)
-                .with_context(|| format!("starfarm prover, {t} transfers"))?;
-            let anchor_row = anchor.iter().find(|a| a["transfers"] == *t);
-            let anchor_secs = anchor_row.and_then(|a| a["seconds"].as_f64());
-            let warm = proving["warm_seconds"].as_f64();
-            row["proving"] = proving;
-            row["anchor"] = json!(anchor_row);
-            row["speedup_vs_anchor"] = json!(anchor_secs.zip(warm).map(|(a, w)| a / w));
-            print_row(&row);
+        }));
+        ranges.push(range);
+    }
+    save(&report)?;
+
+    // 2. Proving. The anchor first, one size at a time: it holds its own preprocessed trace,
+    // and running it beside a warm starfarm prover could exceed the machine's memory.
+    if prove_on && anchor_on {
+        for (i, (&t, range)) in sizes.iter().zip(&ranges).enumerate() {
+            let row = run_anchor(&program, range, t, profile, anchor_variant)
+                .with_context(|| format!("anchor, {t} transfers"))?;
+            rows_of(&mut report)[i]["anchor"] = row;
+            save(&report)?;
         }
-        rows.push(row);
     }
 
-    let report = json!({
-        "avx2": cfg!(target_feature = "avx2"),
-        "profile": profile.name(),
-        "accounts": n_accounts,
-        "empty_range_steps": empty_steps,
-        "steps_per_transfer_goal": STEPS_PER_TRANSFER_GOAL,
-        "anchor_preprocessed_trace": format!("{anchor_variant:?}"),
-        "rows": rows,
-    });
-    let names: Vec<String> = sizes.iter().map(|t| t.to_string()).collect();
-    let out = root.join(format!(
-        "target/bench-block-program-{}.json",
-        names.join("_")
-    ));
-    std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
+    let mut prover = prove_on.then(|| Prover::new(profile));
+    for (i, (&t, range)) in sizes.iter().zip(&ranges).enumerate() {
+        let Some(prover) = prover.as_mut() else {
+            break;
+        };
+        let proving = prove_ours(prover, &program, range, reps)
+            .with_context(|| format!("starfarm prover, {t} transfers"))?;
+        let row = &mut rows_of(&mut report)[i];
+        let anchor_secs = row["anchor"]["seconds"].as_f64();
+        let warm = proving["warm_seconds"].as_f64();
+        row["proving"] = proving;
+        row["speedup_vs_anchor"] = json!(anchor_secs.zip(warm).map(|(a, w)| a / w));
+        print_row(row);
+        save(&report)?;
+    }
+
+    report["complete"] = json!(true);
+    save(&report)?;
     println!("results written to {}", out.display());
     Ok(())
 }
@@ -333,6 +343,13 @@ fn run_anchor(
         json!({"transfers": t, "steps": steps, "preprocessed_trace": format!("{variant:?}"),
         "seconds": secs, "verify_seconds": verify_secs, "peak_rss_mib": peak}),
     )
+}
+
+fn rows_of(report: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
+    match &mut report["rows"] {
+        serde_json::Value::Array(rows) => rows,
+        _ => unreachable!("the report's rows are an array"),
+    }
 }
 
 fn print_row(r: &serde_json::Value) {

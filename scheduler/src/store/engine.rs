@@ -213,6 +213,7 @@ impl<B: SqlBackend> Engine<B> {
         let (mut tx, row) = self.leased(lease, now).await?;
         let from = row.job.state;
         if !phase.allowed_from(from) {
+            tx.commit().await?; // nothing written: release the row lock at once
             let (job, to) = (lease.job_id, phase.state());
             return Err(StoreError::InvalidTransition { job, from, to });
         }
@@ -345,7 +346,12 @@ impl<B: SqlBackend> Engine<B> {
     ) -> Result<(Box<dyn SqlTx>, JobRow), StoreError> {
         let mut tx = self.backend.write().await?;
         let row = self.load(tx.as_mut(), Lock::Update, lease.job_id).await?;
-        check_lease(&row.job, lease, now)?;
+        if let Err(fenced) = check_lease(&row.job, lease, now) {
+            // End the transaction now: a dropped sqlx transaction rolls back only later, and
+            // until then its row lock hides the job from `SKIP LOCKED` sweeps and claims.
+            tx.commit().await?;
+            return Err(fenced);
+        }
         Ok((tx, row))
     }
 
