@@ -13,11 +13,14 @@
 //! STARFARM_BENCH_PROFILE (production), STARFARM_BENCH_REPS (warm proofs per size after the
 //! first, 1), STARFARM_BENCH_ANCHOR=0 to skip the anchor, STARFARM_BENCH_ANCHOR_TRACE
 //! (`canonical`, stwo-cairo's default as in `prove.rs`, or `without-pedersen`, the one
-//! starfarm picks for this program), STARFARM_BENCH_PROVE=0 to count steps only. Prints the steps and a proving
-//! table; writes JSON to target/bench-block-program-<sizes>.json.
+//! starfarm picks for this program), STARFARM_BENCH_PROVE=0 to count steps only. Prints the
+//! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
+//! after each measurement ("complete": false until the run ends).
 //!
-//! Memory: a 1,000-transfer block is ~1.43M steps (a 2^21 trace); with the production profile
-//! the anchor (Canonical preprocessed trace) may not fit in 24 GiB.
+//! Memory (measured on a 2-core 24 GiB machine): 100 transfers (141k steps, 300 ec_op, 6.7k
+//! Poseidon) peak at ~19 GiB with the warm prover and ~21.7 GiB with the anchor, against
+//! ~10.7 GiB for a 2^20-step Fibonacci (prove.rs); 200 transfers (264k steps) ran out of memory
+//! with the `test` profile, and 1,000 too. Prove large blocks as several ranges.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -289,6 +292,7 @@ fn prove_ours(
     let artifact = last.context("no proof")?;
     let h = &artifact.header;
     Ok(json!({
+        "warm_seconds_each": times.clone(),
         "warm_seconds": (!times.is_empty()).then(|| median(&mut times)),
         "warm_proofs": times.len(),
         "cold_first_proof": first,
