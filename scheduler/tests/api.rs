@@ -4,7 +4,6 @@
 // Helpers outside `#[test]` functions unwrap too (clippy's allow-unwrap-in-tests does not reach them).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +12,10 @@ use serde_json::{json, Value};
 use starfarm_scheduler::api::{self, ApiConfig, ApiKeys, AppState};
 use starfarm_scheduler::blobs::BlobStore;
 use starfarm_scheduler::{JobStore, SqliteStore, StoreConfig};
+
+#[path = "support/http.rs"]
+mod http;
+use http::{error, fibonacci, json_file};
 
 const KEY: &str = "test-key";
 const BODY_LIMIT: usize = 512 * 1024;
@@ -56,32 +59,6 @@ impl Server {
             .post(format!("{}{path}", self.url))
             .bearer_auth(KEY)
     }
-}
-
-fn repo_file(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
-}
-
-fn json_file(path: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(repo_file(path)).unwrap()).unwrap()
-}
-
-fn fibonacci() -> Value {
-    json!({
-        "program": json_file("examples/fibonacci.json"),
-        "input": json_file("examples/fibonacci.input.json"),
-        "profile": "test",
-    })
-}
-
-/// Asserts the JSON error shape and returns the reason.
-async fn error(response: reqwest::Response, status: StatusCode, code: &str) -> String {
-    assert_eq!(response.status(), status);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], code, "{body}");
-    body["error"]["reason"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

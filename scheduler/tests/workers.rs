@@ -5,7 +5,6 @@
 // Helpers outside `#[test]` functions unwrap too (clippy's allow-unwrap-in-tests does not reach them).
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +14,10 @@ use sha2::{Digest, Sha256};
 use starfarm_scheduler::api::{self, ApiConfig, ApiKeys, AppState};
 use starfarm_scheduler::blobs::BlobStore;
 use starfarm_scheduler::{JobStore, ManualClock, SqliteStore, StoreConfig};
+
+#[path = "support/http.rs"]
+mod http;
+use http::{error, fibonacci};
 
 const KEY: &str = "worker-key";
 const T0: i64 = 1_800_000_000_000;
@@ -108,32 +111,6 @@ impl Server {
         .await
         .unwrap()
     }
-}
-
-fn repo_file(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join(path)
-}
-
-fn json_file(path: &str) -> Value {
-    serde_json::from_slice(&std::fs::read(repo_file(path)).unwrap()).unwrap()
-}
-
-fn fibonacci() -> Value {
-    json!({
-        "program": json_file("examples/fibonacci.json"),
-        "input": json_file("examples/fibonacci.input.json"),
-        "profile": "test",
-    })
-}
-
-/// Asserts the JSON error shape and returns the reason.
-async fn error(response: reqwest::Response, status: StatusCode, code: &str) -> String {
-    assert_eq!(response.status(), status);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["error"]["code"], code, "{body}");
-    body["error"]["reason"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
