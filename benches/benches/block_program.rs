@@ -13,7 +13,9 @@
 //! STARFARM_BENCH_PROFILE (production), STARFARM_BENCH_REPS (warm proofs per size after the
 //! first, 1), STARFARM_BENCH_ANCHOR=0 to skip the anchor, STARFARM_BENCH_ANCHOR_TRACE
 //! (`canonical`, stwo-cairo's default as in `prove.rs`, or `without-pedersen`, the one
-//! starfarm picks for this program), STARFARM_BENCH_PROVE=0 to count steps only. Prints the
+//! starfarm picks for this program), STARFARM_BENCH_PROVE=0 to count steps only,
+//! STARFARM_BENCH_SPLIT=<n> to prove each block as chained ranges of n transfers instead of
+//! one proof (for blocks that do not fit in memory whole). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
@@ -107,6 +109,12 @@ fn transfers(rng: &mut Rng, state: &State, n: usize) -> Vec<Transaction> {
 
 /// The whole block as one range.
 fn block_range(state: &State, txs: Vec<Transaction>) -> Result<RangeInput> {
+    Ok(split_block(state, txs, u64::MAX)?.remove(0))
+}
+
+/// The block as consecutive ranges of at most `chunk` transactions (how the farm proves
+/// blocks too large for one proof).
+fn split_block(state: &State, txs: Vec<Transaction>, chunk: u64) -> Result<Vec<RangeInput>> {
     let input = BlockProverInput::build(
         &state.trie,
         &state.states,
@@ -115,7 +123,58 @@ fn block_range(state: &State, txs: Vec<Transaction>) -> Result<RangeInput> {
         TIMESTAMP,
         txs,
     )?;
-    Ok(input.range(0, input.tx_count())?)
+    let n = input.tx_count();
+    let mut ranges = Vec::new();
+    let mut start: u64 = 0;
+    loop {
+        let end = start.saturating_add(chunk).min(n);
+        ranges.push(input.range(start, end)?);
+        if end == n {
+            return Ok(ranges);
+        }
+        start = end;
+    }
+}
+
+/// Proves a block of `t` transfers as ranges of `chunk` with one warm prover: each proof
+/// verified, its output equal to native execution, and consecutive ranges chained.
+fn prove_split(
+    prover: &mut Prover,
+    program: &CairoProgram,
+    ranges: &[RangeInput],
+) -> Result<serde_json::Value> {
+    let mut seconds = Vec::new();
+    let mut previous: Option<BlockOutput> = None;
+    reset_peak_rss();
+    for range in ranges {
+        let started = Instant::now();
+        let artifact = prover.prove(program, &ProgramInput::new(range.to_felts()), &mut |_| {})?;
+        seconds.push(started.elapsed().as_secs_f64());
+        let output = BlockOutput::from_felts(&artifact.header.output)?;
+        ensure!(
+            output == range.expected_output(),
+            "a range's output differs from native"
+        );
+        if let Some(p) = &previous {
+            ensure!(
+                p.new_state_root == output.previous_state_root,
+                "ranges do not chain"
+            );
+        }
+        println!(
+            "  range {}..{}: {:.1} s",
+            output.tx_start,
+            output.tx_end,
+            seconds.last().copied().unwrap_or(0.0)
+        );
+        previous = Some(output);
+    }
+    Ok(json!({
+        "ranges": ranges.len(),
+        "seconds_each": seconds,
+        "total_seconds": seconds.iter().sum::<f64>(),
+        "peak_rss_mib": peak_rss_mib(),
+    }))
 }
 
 /// Runs the block program on a range, checks its output against native execution; returns
@@ -151,6 +210,9 @@ fn main() -> Result<()> {
         }
     };
     let prove_on = std::env::var("STARFARM_BENCH_PROVE").map_or(true, |v| v != "0");
+    let split = std::env::var("STARFARM_BENCH_SPLIT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let program = CairoProgram::from_file(&root.join("sequencer/cairo/block.json"))
         .context("sequencer/cairo/block.json (scripts/compile-cairo.sh)")?;
@@ -237,8 +299,8 @@ fn main() -> Result<()> {
 
     let mut prover = prove_on.then(|| Prover::new(profile));
     for (i, (&t, range)) in sizes.iter().zip(&ranges).enumerate() {
-        let Some(prover) = prover.as_mut() else {
-            break;
+        let Some(prover) = prover.as_mut().filter(|_| split.is_none()) else {
+            break; // with STARFARM_BENCH_SPLIT the blocks are proven in ranges below
         };
         let proving = prove_ours(prover, &program, range, reps)
             .with_context(|| format!("starfarm prover, {t} transfers"))?;
@@ -249,6 +311,23 @@ fn main() -> Result<()> {
         row["speedup_vs_anchor"] = json!(anchor_secs.zip(warm).map(|(a, w)| a / w));
         print_row(row);
         save(&report)?;
+    }
+
+    // 3. Blocks too large for one proof here, proven as chained ranges
+    // (STARFARM_BENCH_SPLIT = transfers per range; off by default).
+    if let (Some(chunk), Some(prover)) = (split, prover.as_mut()) {
+        for (i, &t) in sizes.iter().enumerate() {
+            let mut rng = Rng(7 + u64::from(t));
+            let ranges = split_block(&state, transfers(&mut rng, &state, t as usize), chunk)?;
+            println!("{t} transfers as {} ranges of <= {chunk}:", ranges.len());
+            let row = prove_split(prover, &program, &ranges)?;
+            println!(
+                "  total {:.1} s",
+                row["total_seconds"].as_f64().unwrap_or(0.0)
+            );
+            rows_of(&mut report)[i]["split"] = row;
+            save(&report)?;
+        }
     }
 
     report["complete"] = json!(true);
