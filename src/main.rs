@@ -6,6 +6,7 @@ mod scheduler_cli;
 mod sequencer_cli;
 mod submit_cli;
 mod tx_cli;
+mod worker_cli;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,8 @@ enum Command {
     Scheduler(scheduler_cli::SchedulerArgs),
     /// Submit a program to a scheduler; optionally wait and download the proof.
     Submit(submit_cli::SubmitArgs),
+    /// A proving worker: claim jobs from a scheduler, prove, verify and hand them in.
+    Worker(worker_cli::WorkerArgs),
     /// Show what a proof artifact claims, without verifying it.
     Inspect {
         /// The proof artifact.
@@ -115,6 +118,7 @@ fn main() -> ExitCode {
         Command::Tx(args) => tx_cli::run(args),
         Command::Scheduler(args) => scheduler_cli::run(args),
         Command::Submit(args) => submit_cli::run(args),
+        Command::Worker(args) => worker_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,7 +8,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use starfarm_scheduler::api::{self, ApiConfig, ApiKeys, AppState};
 use starfarm_scheduler::blobs::BlobStore;
+use starfarm_scheduler::blocks::{self, IngestConfig, Ingestor};
 use starfarm_scheduler::{JobStore, PostgresStore, SqliteStore, StoreConfig};
+use starfarm_sequencer::publish::Publisher;
+use tokio::task::JoinHandle;
 
 #[derive(clap::Args)]
 pub struct SchedulerArgs {
@@ -36,6 +39,20 @@ pub struct SchedulerArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = ApiConfig::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// The sequencer's object store (a folder or URL, as given to its `--publish`): follow
+    /// its blocks, submit their chunk and aggregate jobs, and aggregate them here. Off when
+    /// not given.
+    #[arg(long)]
+    sequencer_store: Option<String>,
+    /// Target of estimated Cairo steps per block chunk.
+    #[arg(long, default_value_t = blocks::DEFAULT_CHUNK_STEPS)]
+    chunk_steps: u64,
+    /// Security profile block chunks are proven with.
+    #[arg(long, default_value = "production")]
+    block_profile: starfarm_prover::SecurityProfile,
+    /// How often leases of silent workers are looked for and taken back, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..))]
+    lease_sweep_ms: u64,
 }
 
 pub fn run(args: SchedulerArgs) -> anyhow::Result<()> {
@@ -71,7 +88,8 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let mut config = ApiConfig::new(keys);
     config.max_body_bytes = args.max_body_bytes;
     let state = AppState::new(Arc::clone(&store), blobs, config);
-    let sweeper = api::spawn_lease_sweeper(Arc::clone(&store), Duration::from_secs(5));
+    let block_tasks = start_blocks(&args, &state).await?;
+    let sweeper = api::spawn_lease_sweeper(&state, Duration::from_millis(args.lease_sweep_ms));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -79,11 +97,53 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
         "scheduler listening on http://{} (OpenAPI at /openapi.json)",
         listener.local_addr()?
     );
-    api::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    api::serve(listener, state, async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
     })
     .await?;
     sweeper.abort();
+    block_tasks.iter().for_each(JoinHandle::abort);
     store.close().await;
     Ok(())
+}
+
+/// Starts block ingestion (cursor in `<data>/ingest-cursor`) and the aggregator when
+/// `--sequencer-store` is given.
+async fn start_blocks(
+    args: &SchedulerArgs,
+    state: &AppState,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let Some(location) = &args.sequencer_store else {
+        return Ok(Vec::new());
+    };
+    let publisher = Publisher::from_location(location)
+        .with_context(|| format!("cannot open the sequencer's object store {location}"))?;
+    let config = IngestConfig {
+        profile: args.block_profile,
+        chunk_steps: args.chunk_steps,
+        ..IngestConfig::default()
+    };
+    let ingestor = Ingestor::new(
+        publisher,
+        state.blobs.clone(),
+        Arc::clone(&state.store),
+        config,
+    )
+    .await
+    .context("preparing block ingestion")?;
+    let cursor = args.data.join("ingest-cursor");
+    eprintln!(
+        "ingesting blocks from {location} (cursor {})",
+        cursor.display()
+    );
+    let every = Duration::from_secs(1);
+    Ok(vec![
+        blocks::spawn_ingest(ingestor, cursor, every),
+        blocks::spawn_aggregator(Arc::clone(&state.store), state.blobs.clone(), every),
+    ])
 }

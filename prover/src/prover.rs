@@ -91,6 +91,26 @@ impl Prover {
         self.profile
     }
 
+    /// Proves with `profile` from now on. The precompute depends only on the blowup factor
+    /// and lifting size, so it stays warm across profiles that share them (all built-in
+    /// profiles do).
+    pub fn set_profile(&mut self, profile: SecurityProfile) {
+        let shape = |p: SecurityProfile| {
+            let config = p.pcs_config();
+            (config.fri_config.log_blowup_factor, config.lifting_log_size)
+        };
+        if shape(profile) != shape(self.profile) {
+            self.warm = None;
+        }
+        self.profile = profile;
+    }
+
+    /// Whether the next proof of a program that uses the same preprocessed trace skips the
+    /// precompute.
+    pub fn is_warm(&self) -> bool {
+        self.warm.is_some()
+    }
+
     /// Executes, proves and verifies `program` on `input`; `on_phase` hears each phase start.
     pub fn prove(
         &mut self,
@@ -188,6 +208,31 @@ impl Prover {
     }
 }
 
+/// Memory a proof of `execution` needs: see [`memory_for`].
+pub fn memory_estimate(execution: &Execution) -> Result<u64, ProveError> {
+    memory_for(
+        execution.steps,
+        execution.uses("pedersen"),
+        execution.uses("ec_op"),
+    )
+}
+
+/// Memory a proof of a run of `steps` steps needs, for routing jobs to workers that have it:
+/// the preprocessed trace it uses (held warm) plus the trace of the run, rounded up from
+/// measurements on 2 cores: small programs (`CanonicalSmall`) stay under 6 GiB; the warm
+/// block program (`CanonicalWithoutPedersen`) holds ~6.4 GiB, and a 100-transfer range of it
+/// (1.0–1.6·10^5 steps) peaked at 17.4–19.1 GiB.
+pub fn memory_for(steps: u64, uses_pedersen: bool, uses_ec_op: bool) -> Result<u64, ProveError> {
+    const GIB: u64 = 1 << 30;
+    const PER_STEP: u64 = 96 << 10;
+    let base = match variant_for(steps, uses_pedersen, uses_ec_op)? {
+        PreProcessedTraceVariant::CanonicalSmall => 6 * GIB,
+        PreProcessedTraceVariant::CanonicalWithoutPedersen => 7 * GIB,
+        _ => 16 * GIB,
+    };
+    Ok(base.saturating_add(steps.saturating_mul(PER_STEP)))
+}
+
 fn parameters(profile: SecurityProfile, variant: PreProcessedTraceVariant) -> ProverParameters {
     ProverParameters {
         channel_hash: ChannelHash::Blake2s,
@@ -209,12 +254,23 @@ const SMALL_TRACE_MAX_STEPS: u64 = 1 << 19;
 /// prove ec_op; `CanonicalWithoutPedersen` cannot prove Pedersen; `Canonical` proves all but
 /// costs ~65 s to commit and ~16 GiB to hold.
 fn choose_variant(execution: &Execution) -> Result<PreProcessedTraceVariant, ProveError> {
+    variant_for(
+        execution.steps,
+        execution.uses("pedersen"),
+        execution.uses("ec_op"),
+    )
+}
+
+fn variant_for(
+    steps: u64,
+    pedersen: bool,
+    ec_op: bool,
+) -> Result<PreProcessedTraceVariant, ProveError> {
     use PreProcessedTraceVariant::*;
-    let needed = execution.steps.max(1).next_power_of_two().trailing_zeros();
-    let (pedersen, ec_op) = (execution.uses("pedersen"), execution.uses("ec_op"));
+    let needed = steps.max(1).next_power_of_two().trailing_zeros();
     let variant = match (pedersen, ec_op) {
         (true, true) => Canonical,
-        (_, false) if execution.steps <= SMALL_TRACE_MAX_STEPS => CanonicalSmall,
+        (_, false) if steps <= SMALL_TRACE_MAX_STEPS => CanonicalSmall,
         (true, false) => Canonical,
         (false, _) => CanonicalWithoutPedersen,
     };

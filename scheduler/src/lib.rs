@@ -9,16 +9,23 @@
 //!
 //! Feature `api` (default) adds the REST API and the blob store; it is the only part that
 //! depends on the prover (to validate submitted programs). Without it the crate is the
-//! store alone, light enough for every process that schedules or watches jobs. Nothing here
-//! depends on the sequencer.
+//! store alone, light enough for every process that schedules or watches jobs.
+//!
+//! Feature `blocks` (implies `api`) adds [`blocks`]: ingestion of the sequencer's published
+//! blocks into chunk and aggregate jobs, and the aggregator that marks blocks proven. It is
+//! the one part that depends on the sequencer.
 
 #[cfg(feature = "api")]
 pub mod api;
 #[cfg(feature = "api")]
 pub mod blobs;
+#[cfg(feature = "blocks")]
+pub mod blocks;
 pub mod clock;
 pub mod job;
 pub mod store;
+#[cfg(feature = "api")]
+pub mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use job::{

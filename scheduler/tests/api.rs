@@ -4,60 +4,27 @@
 // Helpers outside `#[test]` functions unwrap too (clippy's allow-unwrap-in-tests does not reach them).
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use starfarm_scheduler::api::{self, ApiConfig, ApiKeys, AppState};
-use starfarm_scheduler::blobs::BlobStore;
-use starfarm_scheduler::{JobStore, SqliteStore, StoreConfig};
+use starfarm_scheduler::StoreConfig;
 
 #[path = "support/http.rs"]
 mod http;
-use http::{error, fibonacci, json_file};
+use http::{error, fibonacci, json_file, Api};
 
 const KEY: &str = "test-key";
 const BODY_LIMIT: usize = 512 * 1024;
 
-struct Server {
-    url: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+struct Server;
 
 impl Server {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn JobStore> = Arc::new(
-            SqliteStore::open(dir.path().join("jobs.sqlite"), StoreConfig::default())
-                .await
-                .unwrap(),
-        );
-        let blobs = BlobStore::open(dir.path().join("blobs").to_str().unwrap()).unwrap();
-        let mut config = ApiConfig::new(ApiKeys::new([KEY]));
-        config.max_body_bytes = BODY_LIMIT;
-        let state = AppState::new(store, blobs, config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(api::serve(listener, state, std::future::pending()));
-        Self {
-            url,
-            client: reqwest::Client::new(),
-            _dir: dir,
-        }
-    }
-
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(KEY)
-    }
-
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(KEY)
+    async fn start() -> Api {
+        Api::start(KEY, StoreConfig::default(), |config| {
+            config.max_body_bytes = BODY_LIMIT
+        })
+        .await
     }
 }
 
@@ -150,6 +117,18 @@ async fn malformed_submissions_are_400_with_a_reason() {
     )
     .await;
     assert!(reason.contains("[1]"), "{reason}");
+
+    // Programs run at submission: one that fails is refused before it becomes a job.
+    let mut body = fibonacci();
+    body["program"] = json_file("tests/programs/failing_assert.json");
+    body["input"] = json!([42]);
+    let reason = error(
+        submit(serde_json::to_vec(&body).unwrap()).await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "program_failed",
+    )
+    .await;
+    assert!(reason.contains("the program failed"), "{reason}");
 
     let mut body = fibonacci();
     body["profile"] = json!("fastest");
@@ -302,7 +281,7 @@ async fn unknown_jobs_and_routes_are_404() {
 }
 
 /// Every route the router serves, by method and path template.
-const ROUTES: [(&str, &str); 15] = [
+const ROUTES: [(&str, &str); 16] = [
     ("post", "/v1/jobs"),
     ("get", "/v1/jobs"),
     ("get", "/v1/jobs/{id}"),
@@ -314,6 +293,7 @@ const ROUTES: [(&str, &str); 15] = [
     ("post", "/v1/workers/phase"),
     ("post", "/v1/workers/complete"),
     ("post", "/v1/workers/fail"),
+    ("post", "/v1/workers/release"),
     ("get", "/v1/blobs/{sha256}"),
     ("get", "/openapi.json"),
     ("get", "/metrics"),

@@ -29,6 +29,7 @@ store_tests!(
     retries_back_off_then_fail,
     expired_lease_requeues_and_fences_old_worker,
     expired_lease_on_last_attempt_fails,
+    released_job_keeps_its_attempts,
     cancellation,
     phases_and_completion,
     concurrent_claimers_take_each_job_once,
@@ -392,6 +393,35 @@ async fn expired_lease_on_last_attempt_fails(h: &mut Harness) {
     assert_eq!(state(s, id).await, JobState::Failed);
     assert_eq!(state(s, dependent).await, JobState::Failed);
     assert_eq!(s.expire_leases().await.unwrap(), 0);
+}
+
+async fn released_job_keeps_its_attempts(h: &mut Harness) {
+    let s = h.store();
+    let mut once = spec("handed back");
+    once.max_attempts = 1;
+    let id = submit(s, once).await.id;
+    let (_, lease) = claim(s, "leaving").await;
+    s.set_phase(&lease, Phase::Proving).await.unwrap();
+    let job = s.release(&lease, "worker shutting down").await.unwrap();
+    assert_eq!(job.state, JobState::Queued);
+    assert_eq!(job.attempts, 0, "a hand-back is not a failed attempt");
+    assert_eq!(job.next_attempt_at_ms, clock_now(h), "no backoff");
+    assert_eq!(job.last_error.as_deref(), Some("worker shutting down"));
+    assert_fenced(s.heartbeat(&lease).await);
+    assert_fenced(s.release(&lease, "twice").await);
+
+    let (job, next) = claim(s, "next").await;
+    assert_eq!(
+        (job.id, job.attempts),
+        (id, 1),
+        "its only attempt is still there"
+    );
+    assert!(next.fencing_token > lease.fencing_token);
+    assert_fenced(
+        s.complete(&lease, &ContentHash::of(b"late"), serde_json::Value::Null)
+            .await,
+    );
+    assert_eq!(finish(s, &next).await.state, JobState::Done);
 }
 
 async fn cancellation(h: &mut Harness) {

@@ -11,28 +11,31 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use starfarm_scheduler::api::{self, ApiConfig, ApiKeys, AppState};
-use starfarm_scheduler::blobs::BlobStore;
-use starfarm_scheduler::{JobStore, ManualClock, SqliteStore, StoreConfig};
+use starfarm_scheduler::{ManualClock, StoreConfig};
 
 #[path = "support/http.rs"]
 mod http;
-use http::{error, fibonacci};
+use http::{error, fibonacci, Api};
 
 const KEY: &str = "worker-key";
 const T0: i64 = 1_800_000_000_000;
 
+/// The API over a store whose clock the test moves.
 struct Server {
-    url: String,
-    client: reqwest::Client,
-    store: Arc<dyn JobStore>,
+    api: Api,
     clock: ManualClock,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 impl Server {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new(T0);
         let config = StoreConfig {
             clock: Arc::new(clock.clone()),
@@ -40,35 +43,8 @@ impl Server {
             retry_max: Duration::from_secs(1),
             ..StoreConfig::default()
         };
-        let store: Arc<dyn JobStore> = Arc::new(
-            SqliteStore::open(dir.path().join("jobs.sqlite"), config)
-                .await
-                .unwrap(),
-        );
-        let blobs = BlobStore::open(dir.path().join("blobs").to_str().unwrap()).unwrap();
-        let state = AppState::new(store.clone(), blobs, ApiConfig::new(ApiKeys::new([KEY])));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(api::serve(listener, state, std::future::pending()));
-        Self {
-            url,
-            client: reqwest::Client::new(),
-            store,
-            clock,
-            _dir: dir,
-        }
-    }
-
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(KEY)
-    }
-
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .post(format!("{}{path}", self.url))
-            .bearer_auth(KEY)
+        let api = Api::start(KEY, config, |_| {}).await;
+        Self { api, clock }
     }
 
     async fn submit(&self) -> Value {
@@ -188,6 +164,111 @@ async fn claim_heartbeat_phase_and_a_bad_artifact() {
         .unwrap()
         .contains("out of memory"));
     assert_eq!(s.job(id).await["state"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_claim_gets_a_job_submitted_meanwhile() {
+    let s = Server::start().await;
+    let claim = s
+        .post("/v1/workers/claim")
+        .json(&json!({
+            "worker_id": "patient",
+            "capabilities": {"memory_bytes": 1u64 << 34, "backends": ["cpu"]},
+            "wait_secs": 20,
+        }))
+        .send();
+    let (claimed, submitted) = tokio::join!(claim, async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        s.submit().await
+    });
+    let claimed = claimed.unwrap();
+    assert_eq!(
+        claimed.status(),
+        StatusCode::OK,
+        "the claim waited for the job"
+    );
+    let claimed: Value = claimed.json().await.unwrap();
+    assert_eq!(claimed["job"]["id"], submitted["id"]);
+
+    // Nothing left: a short wait ends with 204.
+    let response = s
+        .post("/v1/workers/claim")
+        .json(&json!({
+            "worker_id": "patient",
+            "capabilities": {"memory_bytes": 1u64 << 34},
+            "wait_secs": 1,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_go_only_to_workers_with_enough_memory() {
+    let s = Server::start().await;
+    let job = s.submit().await;
+    let needed = job["required_memory_bytes"].as_u64().unwrap();
+    assert!(needed >= 1 << 30, "sized from its run: {job}");
+    assert!(job["payload"]["steps"].as_u64().unwrap() > 0, "{job}");
+    let claim = |memory: u64| {
+        s.post("/v1/workers/claim")
+            .json(&json!({"worker_id": "w", "capabilities": {"memory_bytes": memory}}))
+            .send()
+    };
+    assert_eq!(
+        claim(needed - 1).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(claim(needed).await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_released_job_is_claimed_again_with_its_attempts_intact() {
+    let s = Server::start().await;
+    let id = s.submit().await["id"].as_i64().unwrap();
+    let first: Value = s.claim("leaving").await.json().await.unwrap();
+    let lease = first["lease"].clone();
+    let response = s
+        .post("/v1/workers/release")
+        .json(&json!({ "lease": lease, "reason": "worker shutting down" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let job: Value = response.json().await.unwrap();
+    assert_eq!(job["state"], "queued");
+    assert_eq!(job["attempts"], 0);
+    assert_eq!(job["last_error"], "worker shutting down");
+
+    let again = s
+        .post("/v1/workers/release")
+        .json(&json!({ "lease": lease, "reason": "twice" }))
+        .send()
+        .await
+        .unwrap();
+    error(again, StatusCode::CONFLICT, "fenced").await;
+    let second: Value = s.claim("staying").await.json().await.unwrap();
+    assert_eq!(
+        (
+            second["job"]["id"].as_i64(),
+            second["job"]["attempts"].as_u64()
+        ),
+        (Some(id), Some(1))
+    );
+    let metrics = s
+        .client
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"starfarm_job_retries_total{cause="released"} 1"#),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

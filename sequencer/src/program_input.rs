@@ -32,6 +32,15 @@ pub const PROGRAM_INPUT_VERSION: u64 = 1;
 /// Felts of the output header before the messages-to-L1 segment.
 pub const OUTPUT_HEADER_LEN: usize = 11;
 
+/// The compiled block program (`cairo/block.cairo`, `cairo-compile --proof_mode`): the
+/// program whose input and output this module lays out, embedded so that whoever proves a
+/// published block (the scheduler) proves the program this build's input format is for.
+pub const BLOCK_PROGRAM_JSON: &[u8] = include_bytes!("../cairo/block.json");
+
+/// Cairo steps the block program spends on a range besides its transactions (header, output,
+/// the empty pass 2; `docs/sequencer.md`, "Cost": ~300, measured on an empty block).
+pub const RANGE_OVERHEAD_STEPS: u64 = 300;
+
 /// An account and its state (all zero when absent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountEntry {

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use starfarm_prover::{CairoProgram, ProgramInput, SecurityProfile};
+use starfarm_prover::{
+    execute, memory_estimate, CairoProgram, ExecutionLimits, ProgramInput, SecurityProfile,
+};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
@@ -78,6 +80,10 @@ pub struct JobView {
     pub depends_on: Vec<i64>,
     /// The worker holding the job, or the last one that did.
     pub worker_id: Option<String>,
+    /// Only workers with this much memory take the job.
+    pub required_memory_bytes: u64,
+    /// Only workers with this backend take the job; any when absent.
+    pub required_backend: Option<String>,
     /// The last failure.
     pub last_error: Option<String>,
     /// SHA-256 of the proof artifact, once done (download it from `/v1/jobs/{id}/artifact`).
@@ -86,7 +92,7 @@ pub struct JobView {
     /// What the worker reported with the artifact, once done.
     #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
-    /// Kind-specific parameters (for `cairo_proof`: the program's Cairo hash).
+    /// Kind-specific parameters (for `cairo_proof`: the program's Cairo hash and steps).
     #[schema(value_type = Object)]
     pub payload: Value,
     pub created_at_ms: i64,
@@ -108,6 +114,8 @@ impl From<Job> for JobView {
             max_attempts: job.spec.max_attempts,
             depends_on: job.spec.depends_on.iter().map(|d| d.0).collect(),
             worker_id: job.worker_id,
+            required_memory_bytes: job.spec.required_memory_bytes,
+            required_backend: job.spec.required_backend,
             last_error: job.last_error,
             artifact_hash: job.artifact_hash,
             result: job.result,
@@ -181,7 +189,7 @@ fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 
 /// The same JSON with every object's keys sorted: equal programs get equal hashes whatever
 /// order the client wrote their keys in.
-fn canonical(value: &Value) -> Value {
+pub(crate) fn canonical(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<_> = map.iter().collect();
@@ -203,6 +211,10 @@ struct Checked {
     program: Vec<u8>,
     cairo_hash: String,
     input: Vec<u8>,
+    /// Steps of the run, and the memory proving it takes (routes the job to workers that
+    /// have it).
+    steps: u64,
+    memory_bytes: u64,
 }
 
 fn check_submission(program: &Value, input: Option<&Value>) -> Result<Checked, ApiError> {
@@ -223,10 +235,18 @@ fn check_submission(program: &Value, input: Option<&Value>) -> Result<Checked, A
     };
     let parsed_input = ProgramInput::from_json(&input_bytes, "input")
         .map_err(|e| ApiError::bad_request("invalid_input", e.to_string()))?;
+    // Running it here turns a program that fails into a 400 now rather than a failed job
+    // later, and sizes the job.
+    let execution = execute(&parsed, &parsed_input, ExecutionLimits::default())
+        .map_err(|e| ApiError::bad_request("program_failed", e.to_string()))?;
+    let memory_bytes = memory_estimate(&execution)
+        .map_err(|e| ApiError::bad_request("too_large", e.to_string()))?;
     Ok(Checked {
         program: program_bytes,
         cairo_hash: format!("{:#x}", parsed.hash()),
         input: parsed_input.to_json().into_bytes(),
+        steps: execution.steps,
+        memory_bytes,
     })
 }
 
@@ -303,7 +323,11 @@ async fn submit(
     );
     spec.priority = request.priority.unwrap_or(0);
     spec.max_attempts = state.config.max_attempts;
-    spec.payload = serde_json::json!({ "cairo_program_hash": checked.cairo_hash });
+    spec.required_memory_bytes = checked.memory_bytes;
+    spec.payload = serde_json::json!({
+        "cairo_program_hash": checked.cairo_hash,
+        "steps": checked.steps,
+    });
     let submission = state.store.submit(spec).await?;
     let status = if submission.created {
         tracing::info!(job = %submission.job.id, "job submitted");

@@ -2,7 +2,11 @@
 //! the store at every scrape (the store is shared by every scheduler process, so these are
 //! farm-wide numbers); counters count what this process did.
 
-use prometheus::{Encoder, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
+};
+use serde_json::Value;
 
 use crate::job::JobState;
 use crate::store::{JobStore, StoreError};
@@ -18,6 +22,19 @@ pub struct Metrics {
     pub submissions: IntCounterVec,
     /// `starfarm_api_cancellations_total`.
     pub cancellations: IntCounterVec,
+    /// `starfarm_proofs_total{kind,backend}`: verified proofs accepted.
+    pub proofs: IntCounterVec,
+    /// `starfarm_proven_steps_total{backend}`: Cairo steps of those proofs.
+    pub proven_steps: IntCounterVec,
+    /// `starfarm_proof_phase_seconds{phase}`: how long each phase of an accepted proof took
+    /// on its worker (execute, adapt, precompute, prove, verify).
+    pub phase_seconds: HistogramVec,
+    /// `starfarm_artifacts_total{result}`: artifacts handed in: accepted, fenced, invalid.
+    pub artifacts: IntCounterVec,
+    /// `starfarm_lease_expiries_total`: leases taken back from silent workers.
+    pub lease_expiries: IntCounter,
+    /// `starfarm_job_retries_total{cause}`: jobs queued again (`worker_error`, `released`).
+    pub retries: IntCounterVec,
 }
 
 impl Metrics {
@@ -46,11 +63,53 @@ impl Metrics {
             &["result"],
         )
         .expect("static metric");
+        let proofs = counter_vec(
+            "starfarm_proofs_total",
+            "Verified proofs accepted, by job kind and prover backend",
+            &["kind", "backend"],
+        );
+        let proven_steps = counter_vec(
+            "starfarm_proven_steps_total",
+            "Cairo steps of the accepted proofs, by prover backend",
+            &["backend"],
+        );
+        let phase_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "starfarm_proof_phase_seconds",
+                "Duration of each phase of accepted proofs, as the worker measured it",
+            )
+            .buckets(vec![
+                0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0,
+            ]),
+            &["phase"],
+        )
+        .expect("static metric");
+        let artifacts = counter_vec(
+            "starfarm_artifacts_total",
+            "Proof artifacts handed in by workers, by result (accepted, fenced, invalid)",
+            &["result"],
+        );
+        let lease_expiries = IntCounter::new(
+            "starfarm_lease_expiries_total",
+            "Leases taken back from workers that stopped heartbeating",
+        )
+        .expect("static metric");
+        let retries = counter_vec(
+            "starfarm_job_retries_total",
+            "Jobs queued again after a worker gave them back, by cause",
+            &["cause"],
+        );
         for collector in [
             Box::new(jobs.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(queue_depth.clone()),
             Box::new(submissions.clone()),
             Box::new(cancellations.clone()),
+            Box::new(proofs.clone()),
+            Box::new(proven_steps.clone()),
+            Box::new(phase_seconds.clone()),
+            Box::new(artifacts.clone()),
+            Box::new(lease_expiries.clone()),
+            Box::new(retries.clone()),
         ] {
             registry.register(collector).expect("distinct metric names");
         }
@@ -63,6 +122,36 @@ impl Metrics {
             queue_depth,
             submissions,
             cancellations,
+            proofs,
+            proven_steps,
+            phase_seconds,
+            artifacts,
+            lease_expiries,
+            retries,
+        }
+    }
+
+    /// Counts an accepted proof from the result its job records (`steps`, `timings_ms`).
+    pub fn record_proof(&self, kind: &str, backend: &str, result: &Value) {
+        self.proofs.with_label_values(&[kind, backend]).inc();
+        self.artifacts.with_label_values(&["accepted"]).inc();
+        if let Some(steps) = result.get("steps").and_then(Value::as_u64) {
+            self.proven_steps
+                .with_label_values(&[backend])
+                .inc_by(steps);
+        }
+        let Some(timings) = result.get("timings_ms").and_then(Value::as_object) else {
+            return;
+        };
+        for (name, ms) in timings {
+            if let (Some(phase), Some(ms)) = (name.strip_suffix("_ms"), ms.as_u64()) {
+                if phase == "precompute" && ms == 0 {
+                    continue; // the prover was warm: nothing was precomputed
+                }
+                self.phase_seconds
+                    .with_label_values(&[phase])
+                    .observe(ms as f64 / 1000.0);
+            }
         }
     }
 
@@ -86,6 +175,10 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
     }
+}
+
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("static metric")
 }
 
 impl Default for Metrics {

@@ -10,11 +10,12 @@
 //! | `POST /v1/jobs/{id}/cancel` | cancel a queued or active job |
 //! | `GET /v1/jobs/{id}/wait?timeout_secs=` | long-poll until the job is done, failed or cancelled |
 //! | `GET /v1/jobs/{id}/artifact` | the proof artifact of a done job (409 otherwise) |
-//! | `POST /v1/workers/claim` | a worker leases a job that fits it (204 when none) |
+//! | `POST /v1/workers/claim` | a worker leases a job that fits it (long-poll; 204 when none) |
 //! | `POST /v1/workers/heartbeat` | extend a lease (409 `fenced` when stale) |
 //! | `POST /v1/workers/phase` | report proving / verifying |
 //! | `POST /v1/workers/complete?job_id=&fencing_token=` | hand in a proof artifact, verified here |
-//! | `POST /v1/workers/fail` | give a job back (retryable or not) |
+//! | `POST /v1/workers/fail` | give a job back after an error (retryable or not) |
+//! | `POST /v1/workers/release` | hand a job back untouched (shutdown; attempt not counted) |
 //! | `GET /v1/blobs/{sha256}` | a stored program, input or artifact |
 //! | `GET /openapi.json` | this API's OpenAPI 3.1 document |
 //! | `GET /metrics` | Prometheus metrics |
@@ -233,6 +234,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(workers::set_phase))
         .routes(routes!(workers::complete))
         .routes(routes!(workers::fail))
+        .routes(routes!(workers::release))
         .routes(routes!(workers::get_blob))
         .routes(routes!(openapi_json))
         .routes(routes!(metrics))
@@ -267,11 +269,12 @@ pub async fn serve(
         .await
 }
 
-/// Takes back expired leases every `every` (what a scheduler process runs beside the API).
-pub fn spawn_lease_sweeper(
-    store: Arc<dyn JobStore>,
-    every: Duration,
-) -> tokio::task::JoinHandle<()> {
+/// Takes back expired leases every `every` (what a scheduler process runs beside the API),
+/// counting them in `state`'s metrics.
+pub fn spawn_lease_sweeper(state: &AppState, every: Duration) -> tokio::task::JoinHandle<()> {
+    let store = Arc::clone(&state.store);
+    let metrics = Arc::clone(&state.metrics);
+    let changes = Arc::clone(&state.changes);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -279,7 +282,11 @@ pub fn spawn_lease_sweeper(
             ticks.tick().await;
             match store.expire_leases().await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(expired = n, "took back expired leases"),
+                Ok(n) => {
+                    metrics.lease_expiries.inc_by(n);
+                    changes.notify_waiters(); // the jobs are claimable again
+                    tracing::info!(expired = n, "took back expired leases");
+                }
                 Err(e) => tracing::warn!(error = %e, "lease sweep failed"),
             }
         }

@@ -22,8 +22,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, AppState, Authenticated, ErrorBody, JobView};
 use crate::blobs::BlobError;
-use crate::job::{ContentHash, Job, JobId, JobKind, Lease, Phase, WorkerCapabilities};
+use crate::job::{ContentHash, Job, JobId, JobKind, JobState, Lease, Phase, WorkerCapabilities};
 use crate::store::StoreError;
+
+/// Longest claim long-poll.
+pub const MAX_CLAIM_WAIT: Duration = Duration::from_secs(30);
 
 /// Lease length when the worker asks for none.
 pub const DEFAULT_LEASE_SECS: u64 = 60;
@@ -97,6 +100,10 @@ pub struct ClaimRequest {
     /// Lease length in seconds (default 60, 1 to 3600).
     #[serde(default)]
     pub lease_secs: Option<u64>,
+    /// Wait up to this many seconds (at most 30) for a job that fits instead of answering
+    /// 204 at once (long-poll).
+    #[serde(default)]
+    pub wait_secs: Option<u64>,
 }
 
 /// A claimed job, its lease and where to fetch its program and input.
@@ -129,6 +136,14 @@ pub struct PhaseRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    pub lease: LeaseView,
+    /// Why the job is handed back, e.g. "worker shutting down".
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct FailRequest {
     pub lease: LeaseView,
     pub reason: String,
@@ -141,6 +156,9 @@ pub struct FailRequest {
 pub struct CompleteParams {
     pub job_id: i64,
     pub fencing_token: i64,
+    /// The backend that proved the artifact (`cpu`, `cuda`, `wgpu`), for metrics.
+    #[serde(default)]
+    pub backend: Option<String>,
 }
 
 /// Store errors, with a stale lease reported as code `fenced`.
@@ -196,15 +214,28 @@ pub async fn claim(
         .lease_secs
         .unwrap_or(DEFAULT_LEASE_SECS)
         .clamp(MIN_LEASE_SECS, MAX_LEASE_SECS);
-    let claimed = state
-        .store
-        .claim(
-            &request.worker_id,
-            &request.capabilities.into(),
-            Duration::from_secs(secs),
-        )
-        .await
-        .map_err(store_error)?;
+    let wait = Duration::from_secs(request.wait_secs.unwrap_or(0)).min(MAX_CLAIM_WAIT);
+    let capabilities = request.capabilities.into();
+    let deadline = tokio::time::Instant::now() + wait;
+    let claimed = loop {
+        // Registered before the claim, so a submission in between wakes us.
+        let changed = state.changes.notified();
+        let claimed = state
+            .store
+            .claim(&request.worker_id, &capabilities, Duration::from_secs(secs))
+            .await
+            .map_err(store_error)?;
+        let now = tokio::time::Instant::now();
+        if claimed.is_some() || now >= deadline {
+            break claimed;
+        }
+        // Jobs also become claimable without a change here (backoff ends, another scheduler
+        // process): re-read every poll interval.
+        tokio::select! {
+            _ = changed => {}
+            _ = tokio::time::sleep(state.config.poll_interval.min(deadline - now)) => {}
+        }
+    };
     let Some((job, lease)) = claimed else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
@@ -311,6 +342,33 @@ pub async fn complete(
     let params = params
         .map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request("invalid_request", e.body_text()))?;
+    let backend = params.backend.clone().unwrap_or_else(|| "cpu".to_owned());
+    let outcome = complete_job(&state, params, body).await;
+    let metrics = &state.metrics;
+    match &outcome {
+        Ok(job) => {
+            let result = job.result.as_ref().unwrap_or(&Value::Null);
+            metrics.record_proof(job.spec.kind.as_str(), &backend, result);
+        }
+        Err(e) if e.code == "fenced" || e.code == "invalid_artifact" => {
+            let label = if e.code == "fenced" {
+                "fenced"
+            } else {
+                "invalid"
+            };
+            metrics.artifacts.with_label_values(&[label]).inc();
+        }
+        Err(_) => {}
+    }
+    outcome.map(|job| Json(job.into()))
+}
+
+/// Checks and stores a handed-in artifact and completes its job.
+async fn complete_job(
+    state: &AppState,
+    params: CompleteParams,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Job, ApiError> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -361,7 +419,7 @@ pub async fn complete(
         .map_err(store_error)?;
     state.job_changed();
     tracing::info!(job = %job.id, artifact = %hash, "job done");
-    Ok(Json(job.into()))
+    Ok(job)
 }
 
 /// Parses and verifies `bytes` off the async threads, and checks that they prove `job`'s
@@ -409,6 +467,11 @@ async fn check_artifact(job: &Job, bytes: Vec<u8>) -> Result<Value, ApiError> {
             )))
         }
     }
+    // Block chunks know their output in advance (native execution): a proof of anything
+    // else, even of the right program, proves the wrong state transition.
+    if let Some(expected) = job.spec.payload.get("expected_output") {
+        check_expected_output(job.id, expected, &verified.output)?;
+    }
     Ok(json!({
         "program_hash": proven,
         "output": verified.output.iter().map(|f| format!("{f:#x}")).collect::<Vec<_>>(),
@@ -419,6 +482,71 @@ async fn check_artifact(job: &Job, bytes: Vec<u8>) -> Result<Value, ApiError> {
         "prover": artifact.header.prover,
         "timings_ms": serde_json::to_value(artifact.header.timings_ms).unwrap_or(Value::Null),
     }))
+}
+
+/// Refuses an output other than the job's `expected_output` (hex felts), naming the first
+/// felt that differs.
+fn check_expected_output(
+    job: JobId,
+    expected: &Value,
+    actual: &[starfarm_prover::Felt],
+) -> Result<(), ApiError> {
+    let malformed = || ApiError::internal(format!("job {job}: `expected_output` is not hex felts"));
+    let expected: Vec<starfarm_prover::Felt> = expected
+        .as_array()
+        .ok_or_else(malformed)?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| starfarm_prover::Felt::from_hex(s).ok())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(malformed)?;
+    let show =
+        |f: Option<&starfarm_prover::Felt>| f.map_or("nothing".into(), |f| format!("{f:#x}"));
+    match (0..expected.len().max(actual.len())).find(|&i| expected.get(i) != actual.get(i)) {
+        None => Ok(()),
+        Some(i) => Err(invalid_artifact(format!(
+            "output felt {i} is {}, the job expects {} ({} felts proven, {} expected)",
+            show(actual.get(i)),
+            show(expected.get(i)),
+            actual.len(),
+            expected.len()
+        ))),
+    }
+}
+
+/// Hand the job back untouched (the worker is shutting down): queued again at once, the
+/// attempt not counted.
+#[utoipa::path(
+    post,
+    path = "/v1/workers/release",
+    tag = "workers",
+    request_body = ReleaseRequest,
+    security(("api_key" = [])),
+    responses(
+        (status = 200, description = "The job, queued again", body = JobView),
+        (status = 400, description = "Malformed request", body = ErrorBody),
+        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "`fenced`: the lease is no longer current", body = ErrorBody)
+    )
+)]
+pub async fn release(
+    _auth: Authenticated,
+    State(state): State<AppState>,
+    body: Result<Json<ReleaseRequest>, JsonRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let request = json_body(body)?;
+    let job = state
+        .store
+        .release(&request.lease.into(), &request.reason)
+        .await
+        .map_err(store_error)?;
+    state.job_changed();
+    state.metrics.retries.with_label_values(&["released"]).inc();
+    tracing::info!(job = %job.id, reason = %request.reason, "job handed back");
+    Ok(Json(job.into()))
 }
 
 /// Give the job back after an error: re-queued with backoff if `retryable` and attempts are
@@ -449,6 +577,13 @@ pub async fn fail(
         .await
         .map_err(store_error)?;
     state.job_changed();
+    if job.state == JobState::Queued {
+        state
+            .metrics
+            .retries
+            .with_label_values(&["worker_error"])
+            .inc();
+    }
     tracing::info!(job = %job.id, state = %job.state, "job given back");
     Ok(Json(job.into()))
 }

@@ -264,6 +264,16 @@ impl<B: SqlBackend> Engine<B> {
         Ok(updated)
     }
 
+    pub async fn release(&self, lease: &Lease, reason: &str) -> Result<Job, StoreError> {
+        let now = self.now();
+        let (mut tx, _) = self.leased(lease, now).await?;
+        let reason = truncate(reason, self.config.max_error_len);
+        let args = [Arg::I64(lease.job_id.0), Arg::Text(reason), Arg::I64(now)];
+        let released = update(tx.as_mut(), &self.sql().release, &args).await?;
+        tx.commit().await?;
+        Ok(released)
+    }
+
     pub async fn expire_leases(&self) -> Result<u64, StoreError> {
         let mut total = 0;
         loop {

@@ -204,6 +204,10 @@ pub trait JobStore: Send + Sync {
     /// are left, failed otherwise. Returns the job in its new state.
     async fn fail(&self, lease: &Lease, reason: &str, retryable: bool) -> Result<Job, StoreError>;
 
+    /// Hands the job back untouched (a worker shutting down): queued again at once, the
+    /// attempt not counted, no backoff. The reason is kept as the job's last error.
+    async fn release(&self, lease: &Lease, reason: &str) -> Result<Job, StoreError>;
+
     /// Takes back every lease that expired by the store's clock (re-queue or fail, as for a
     /// retryable failure) and returns how many; the scheduler calls it periodically.
     async fn expire_leases(&self) -> Result<u64, StoreError>;
@@ -286,6 +290,13 @@ macro_rules! delegate_job_store {
                 retryable: bool,
             ) -> Result<$crate::job::Job, $crate::store::StoreError> {
                 self.engine.fail(lease, reason, retryable).await
+            }
+            async fn release(
+                &self,
+                lease: &$crate::job::Lease,
+                reason: &str,
+            ) -> Result<$crate::job::Job, $crate::store::StoreError> {
+                self.engine.release(lease, reason).await
             }
             async fn expire_leases(&self) -> Result<u64, $crate::store::StoreError> {
                 self.engine.expire_leases().await

@@ -84,6 +84,8 @@ pub(crate) struct Dialect {
     pub requeue: String,
     /// `$1` id, `$2` reason, `$3` fencing-token increment, `$4` now.
     pub fail: String,
+    /// `$1` id, `$2` reason, `$3` now. The attempt is given back with the job.
+    pub release: String,
     /// `$1` id, `$2` now. The token moves so that the lease of a running worker is dead.
     pub cancel: String,
 }
@@ -137,6 +139,10 @@ impl Dialect {
             fail: update(
                 "state = 'failed', last_error = $2, fencing_token = fencing_token + $3, \
                  lease_expires_at = NULL, updated_at = $4, finished_at = $4",
+            ),
+            release: update(
+                "state = 'queued', attempts = attempts - 1, next_attempt_at = $3, \
+                 last_error = $2, lease_expires_at = NULL, updated_at = $3",
             ),
             cancel: update(
                 "state = 'cancelled', fencing_token = fencing_token + 1, \

@@ -1,0 +1,146 @@
+//! Chunk planning, pure: which contiguous transaction ranges of a block are proven as one
+//! block-program run each, from the sequencer's per-transaction step estimates.
+
+use serde::{Deserialize, Serialize};
+use starfarm_sequencer::program_input::{BlockProverInput, RANGE_OVERHEAD_STEPS};
+use starfarm_sequencer::service::estimated_steps;
+
+/// Default target of estimated Cairo steps per chunk: 2^17, so that a chunk of the block
+/// program (~19 GiB to prove, [`chunk_memory_bytes`]) fits a 24 GiB worker. Machines with more
+/// memory prove larger chunks (fewer proofs per block): raise it with `--chunk-steps`.
+pub const DEFAULT_CHUNK_STEPS: u64 = 1 << 17;
+
+/// A contiguous range `tx_start..tx_end` of a block's transactions and its estimated steps
+/// (including the per-range overhead).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxRange {
+    pub tx_start: u64,
+    pub tx_end: u64,
+    pub estimated_steps: u64,
+}
+
+impl TxRange {
+    fn empty_at(tx_start: u64) -> Self {
+        Self {
+            tx_start,
+            tx_end: tx_start,
+            estimated_steps: RANGE_OVERHEAD_STEPS,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tx_start == self.tx_end
+    }
+}
+
+/// Splits transactions with the given step estimates into contiguous ranges of at most
+/// `target_steps` each (overhead included). A transaction that alone exceeds the target gets
+/// a range of its own. No transactions give one empty range `0..0`: the block program proves
+/// an empty block (its header and roots), which settlement needs like any other.
+pub fn plan_ranges(tx_steps: &[u64], target_steps: u64) -> Vec<TxRange> {
+    let mut ranges = Vec::new();
+    let mut current = TxRange::empty_at(0);
+    for (index, &steps) in (0u64..).zip(tx_steps) {
+        if !current.is_empty() && current.estimated_steps.saturating_add(steps) > target_steps {
+            ranges.push(current);
+            current = TxRange::empty_at(index);
+        }
+        current.tx_end = index + 1;
+        current.estimated_steps = current.estimated_steps.saturating_add(steps);
+    }
+    ranges.push(current);
+    ranges
+}
+
+/// The ranges of a published block, from [`estimated_steps`] of each transaction.
+pub fn plan_block(input: &BlockProverInput, target_steps: u64) -> Vec<TxRange> {
+    let steps: Vec<u64> = input.transactions.iter().map(estimated_steps).collect();
+    plan_ranges(&steps, target_steps)
+}
+
+/// Memory a worker needs to prove a chunk of `steps` estimated steps: the block program uses
+/// ec_op and no Pedersen.
+pub fn chunk_memory_bytes(steps: u64) -> u64 {
+    starfarm_prover::memory_for(steps, false, true).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bounds(ranges: &[TxRange]) -> Vec<(u64, u64)> {
+        ranges.iter().map(|r| (r.tx_start, r.tx_end)).collect()
+    }
+
+    /// Every range is contiguous with the next and together they cover `0..n` once.
+    fn assert_covers(ranges: &[TxRange], n: u64) {
+        assert_eq!(ranges.first().map(|r| r.tx_start), Some(0));
+        assert_eq!(ranges.last().map(|r| r.tx_end), Some(n));
+        for pair in ranges.windows(2) {
+            assert_eq!(pair[0].tx_end, pair[1].tx_start);
+            assert!(!pair[0].is_empty() && !pair[1].is_empty());
+        }
+    }
+
+    #[test]
+    fn an_empty_block_is_one_empty_range() {
+        let ranges = plan_ranges(&[], DEFAULT_CHUNK_STEPS);
+        assert_eq!(
+            ranges,
+            vec![TxRange {
+                tx_start: 0,
+                tx_end: 0,
+                estimated_steps: RANGE_OVERHEAD_STEPS
+            }]
+        );
+    }
+
+    #[test]
+    fn ranges_fill_up_to_the_target_with_the_overhead() {
+        let steps = [1_000; 10];
+        // 300 + 3 * 1000 fits 3300; a fourth would not.
+        let ranges = plan_ranges(&steps, 3_300);
+        assert_eq!(bounds(&ranges), vec![(0, 3), (3, 6), (6, 9), (9, 10)]);
+        assert_eq!(ranges[0].estimated_steps, 3_300);
+        assert_eq!(ranges[3].estimated_steps, 1_300);
+        assert_covers(&ranges, 10);
+        assert!(ranges.iter().all(|r| r.estimated_steps <= 3_300));
+        assert_eq!(
+            bounds(&plan_ranges(&steps, 3_299)),
+            vec![(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
+        );
+    }
+
+    #[test]
+    fn a_transaction_over_the_target_gets_its_own_range() {
+        let ranges = plan_ranges(&[100, 5_000, 100, 100], 1_000);
+        assert_eq!(bounds(&ranges), vec![(0, 1), (1, 2), (2, 4)]);
+        assert_eq!(ranges[1].estimated_steps, 5_300);
+        // Even a target below the overhead makes progress: one transaction per range.
+        assert_eq!(bounds(&plan_ranges(&[1, 1], 0)), vec![(0, 1), (1, 2)]);
+    }
+
+    #[test]
+    fn the_default_target_keeps_a_large_block_whole_or_splits_it_evenly() {
+        let small = vec![2_000; 60];
+        assert_eq!(
+            bounds(&plan_ranges(&small, DEFAULT_CHUNK_STEPS)),
+            vec![(0, 60)]
+        );
+        let large = vec![2_000; 150];
+        let ranges = plan_ranges(&large, DEFAULT_CHUNK_STEPS);
+        assert_covers(&ranges, 150);
+        assert_eq!(ranges.len(), 3);
+        assert_eq!(
+            ranges[0].tx_end,
+            (DEFAULT_CHUNK_STEPS - RANGE_OVERHEAD_STEPS) / 2_000
+        );
+    }
+
+    #[test]
+    fn memory_grows_with_steps() {
+        assert!(chunk_memory_bytes(0) >= 6 << 30);
+        assert!(chunk_memory_bytes(DEFAULT_CHUNK_STEPS) > chunk_memory_bytes(1_000));
+        assert_eq!(chunk_memory_bytes(u64::MAX), u64::MAX);
+    }
+}

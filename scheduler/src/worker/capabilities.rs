@@ -1,0 +1,59 @@
+//! What this machine offers a scheduler: memory for one job, CPU cores, prover backends.
+
+use crate::job::{JobKind, WorkerCapabilities};
+
+/// Memory a job may use when the operator does not say: what the OS reports as available,
+/// less a margin for the worker itself and the rest of the machine.
+pub fn detect_memory_bytes() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib =
+        meminfo_kib(&meminfo, "MemAvailable:").or_else(|| meminfo_kib(&meminfo, "MemTotal:"))?;
+    Some(kib.saturating_mul(1024) / 10 * 9)
+}
+
+fn meminfo_kib(meminfo: &str, key: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+pub fn cpu_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A CPU worker's capabilities: `memory_bytes` for one job, the `cpu` backend, `kinds` (all
+/// when empty).
+pub fn cpu(memory_bytes: u64, kinds: Vec<JobKind>) -> WorkerCapabilities {
+    WorkerCapabilities {
+        memory_bytes,
+        backends: vec!["cpu".to_owned()],
+        kinds,
+    }
+}
+
+/// A name for this worker: host name and process id.
+pub fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".to_owned());
+    format!("{host}-{}", std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_meminfo_lines() {
+        let sample = "MemTotal:       24576000 kB\nMemFree:  100 kB\nMemAvailable:   20000000 kB\n";
+        assert_eq!(meminfo_kib(sample, "MemTotal:"), Some(24_576_000));
+        assert_eq!(meminfo_kib(sample, "MemAvailable:"), Some(20_000_000));
+        assert_eq!(meminfo_kib(sample, "SwapTotal:"), None);
+    }
+}

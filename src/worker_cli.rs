@@ -1,0 +1,157 @@
+//! `starfarm worker`: a proving worker that claims jobs from a scheduler until stopped.
+//!
+//! SIGTERM or Ctrl-C once: claim nothing more, finish the current job (within
+//! `--drain-timeout-secs`, else hand it back). Twice: hand it back now.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use starfarm_scheduler::worker::{
+    capabilities, Outcome, SchedulerClient, Stop, Worker, WorkerConfig,
+};
+use starfarm_scheduler::JobKind;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
+
+#[derive(clap::Args)]
+pub struct WorkerArgs {
+    /// The scheduler's URL.
+    #[arg(long, env = "STARFARM_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Worker key (an API key of the scheduler).
+    #[arg(long, env = "STARFARM_API_KEY", hide_env_values = true)]
+    api_key: String,
+    /// This worker's name (default: host name and process id).
+    #[arg(long)]
+    id: Option<String>,
+    /// Memory one job may use, in GiB (default: 90% of what the OS reports available).
+    /// Jobs that need more are left to other workers.
+    #[arg(long)]
+    memory_gib: Option<f64>,
+    /// Job kinds to take: cairo_proof, block_chunk (default: both).
+    #[arg(long, value_delimiter = ',')]
+    kinds: Vec<String>,
+    /// Lease length asked for, in seconds; heartbeats go out every third of it.
+    #[arg(long, default_value_t = 60)]
+    lease_secs: u64,
+    /// On SIGTERM, how long the current job may still run before it is handed back.
+    #[arg(long, default_value_t = 600)]
+    drain_timeout_secs: u64,
+    /// Stop after this many jobs.
+    #[arg(long)]
+    max_jobs: Option<u64>,
+}
+
+pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let result = runtime.block_on(work(args));
+    // A proof handed back on shutdown may still be running on a blocking thread: do not
+    // wait for it.
+    runtime.shutdown_background();
+    result
+}
+
+async fn work(args: WorkerArgs) -> anyhow::Result<()> {
+    let config = config(&args)?;
+    let client = SchedulerClient::new(&args.url, &args.api_key)?;
+    let (stop_tx, stop) = watch::channel(Stop::Run);
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    tokio::spawn(async move {
+        for next in [Stop::Drain, Stop::Now] {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+            let what = if next == Stop::Drain {
+                "finishing the current job (signal again to hand it back now)"
+            } else {
+                "handing the current job back"
+            };
+            eprintln!("worker: stopping: {what}");
+            stop_tx.send_replace(next);
+        }
+    });
+    eprintln!(
+        "worker {} proving for {} ({:.1} GiB per job, {} cores)",
+        config.worker_id,
+        client.base_url(),
+        config.capabilities.memory_bytes as f64 / (1u64 << 30) as f64,
+        capabilities::cpu_cores(),
+    );
+    let summary = Worker::new(client, config)
+        .run(stop, |outcome| eprintln!("{}", describe(outcome)))
+        .await;
+    eprintln!(
+        "worker stopped: {} proven, {} failed, {} fenced, {} handed back",
+        summary.done, summary.failed, summary.fenced, summary.released
+    );
+    Ok(())
+}
+
+fn config(args: &WorkerArgs) -> anyhow::Result<WorkerConfig> {
+    let memory_bytes = match args.memory_gib {
+        Some(gib) if gib.is_finite() && gib > 0.0 => (gib * (1u64 << 30) as f64) as u64,
+        Some(gib) => bail!("--memory-gib must be a positive number, not {gib}"),
+        None => capabilities::detect_memory_bytes()
+            .context("cannot read /proc/meminfo: pass --memory-gib")?,
+    };
+    let kinds = args
+        .kinds
+        .iter()
+        .map(|k| match k.parse::<JobKind>() {
+            Ok(JobKind::BlockAggregate) | Err(_) => {
+                bail!("--kinds: {k:?} is not a kind a worker proves (cairo_proof, block_chunk)")
+            }
+            Ok(kind) => Ok(kind),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Aggregation runs inside the scheduler: a worker never takes it.
+    let kinds = if kinds.is_empty() {
+        vec![JobKind::CairoProof, JobKind::BlockChunk]
+    } else {
+        kinds
+    };
+    if args.lease_secs < 3 {
+        bail!("--lease-secs must be at least 3 (heartbeats go out every third of it)");
+    }
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(capabilities::default_worker_id);
+    let mut config = WorkerConfig::new(id, capabilities::cpu(memory_bytes, kinds));
+    config.lease = Duration::from_secs(args.lease_secs);
+    config.drain_timeout = Duration::from_secs(args.drain_timeout_secs);
+    config.max_jobs = args.max_jobs;
+    Ok(config)
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Done {
+            job_id,
+            artifact,
+            timings,
+        } => format!(
+            "job {job_id}: proven in {:.1} s (proof {:.1} s), artifact {artifact}",
+            timings.total.as_secs_f64(),
+            timings.prove.as_secs_f64()
+        ),
+        Outcome::Failed {
+            job_id,
+            reason,
+            retryable,
+        } => {
+            let next = if *retryable {
+                "will be retried"
+            } else {
+                "failed for good"
+            };
+            format!("job {job_id}: {reason} ({next})")
+        }
+        Outcome::Fenced { job_id } => {
+            format!("job {job_id}: lease lost to another worker; result dropped")
+        }
+        Outcome::Released { job_id } => format!("job {job_id}: handed back"),
+    }
+}

@@ -1,0 +1,421 @@
+//! The farm with real processes: a `starfarm scheduler` and `starfarm worker`s proving
+//! submitted programs (Test profile), killed, frozen and restarted on purpose. Each test
+//! bounds its waits and kills what it started (by PID) when it ends.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use starfarm_prover::ProofArtifact;
+
+const KEY: &str = "farm-test-key";
+/// Long enough for any wait below on a loaded 2-core machine.
+const PATIENCE: Duration = Duration::from_secs(240);
+
+/// A child process whose stderr lines are collected; SIGKILLed when dropped.
+struct Proc {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_starfarm"))
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starfarm starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().expect("lines").push(line);
+            }
+        });
+        Self { child, lines }
+    }
+
+    fn output(&self) -> String {
+        self.lines.lock().expect("lines").join("\n")
+    }
+
+    /// Waits for a stderr line containing `needle` and returns it.
+    async fn line_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let found = self
+                .lines
+                .lock()
+                .expect("lines")
+                .iter()
+                .find(|l| l.contains(needle))
+                .cloned();
+            if let Some(line) = found {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line with {needle:?} in:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    fn sigkill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Waits for the process to exit by itself; its exit status.
+    async fn exited(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Scheduler {
+    proc: Proc,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Scheduler {
+    /// A scheduler on `listen` (127.0.0.1:0 for a free port) with its data in `data`,
+    /// sweeping expired leases every 200 ms.
+    async fn start(data: &Path, listen: &str) -> Self {
+        let data = data.to_str().expect("UTF-8 path");
+        let proc = Proc::spawn(&[
+            "scheduler",
+            "--listen",
+            listen,
+            "--data",
+            data,
+            "--api-key",
+            KEY,
+            "--lease-sweep-ms",
+            "200",
+        ]);
+        let line = proc.line_with("listening on http://").await;
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("URL")
+            .to_owned();
+        Self {
+            proc,
+            url,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn address(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    fn worker(&self, id: &str, extra: &[&str]) -> Proc {
+        let mut args = vec![
+            "worker",
+            "--url",
+            &self.url,
+            "--api-key",
+            KEY,
+            "--id",
+            id,
+            "--memory-gib",
+            "8",
+        ];
+        args.extend_from_slice(extra);
+        Proc::spawn(&args)
+    }
+
+    async fn submit(&self, n: u64) -> Value {
+        let program: Value = serde_json::from_slice(
+            &std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/examples/fibonacci.json"
+            ))
+            .expect("example"),
+        )
+        .expect("JSON");
+        let body = json!({"program": program, "input": [n], "profile": "test"});
+        let response = self
+            .http
+            .post(format!("{}/v1/jobs", self.url))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send()
+            .await
+            .expect("submit");
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json().await.expect("job")
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .expect("GET");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.expect("JSON")
+    }
+
+    async fn job(&self, id: i64) -> Value {
+        self.get(&format!("/v1/jobs/{id}")).await
+    }
+
+    /// Polls until the job is in `state`.
+    async fn until_state(&self, id: i64, state: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let job = self.job(id).await;
+            if job["state"] == state {
+                return job;
+            }
+            assert!(Instant::now() < deadline, "job {id} never {state}: {job}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The artifact of a done job, verified here.
+    async fn verified_artifact(&self, id: i64) -> ProofArtifact {
+        let bytes = self
+            .http
+            .get(format!("{}/v1/jobs/{id}/artifact", self.url))
+            .bearer_auth(KEY)
+            .send()
+            .await
+            .expect("artifact")
+            .bytes()
+            .await
+            .expect("bytes");
+        let artifact = ProofArtifact::from_bytes(&bytes).expect("an artifact");
+        starfarm_prover::verify(&artifact, 0).expect("the stored proof verifies");
+        artifact
+    }
+
+    async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+}
+
+/// The value of a metric line (`name{labels} value`), 0 when absent.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn id(job: &Value) -> i64 {
+    job["id"].as_i64().expect("job id")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_proof_loses_its_lease_and_another_finishes_the_job() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scheduler = Scheduler::start(dir.path(), "127.0.0.1:0").await;
+    let job = id(&scheduler.submit(30).await);
+
+    let mut doomed = scheduler.worker("doomed", &["--lease-secs", "3"]);
+    scheduler.until_state(job, "proving").await;
+    doomed.sigkill();
+
+    let rescuer = scheduler.worker("rescuer", &["--lease-secs", "30"]);
+    let done = scheduler.until_state(job, "done").await;
+    assert_eq!(done["worker_id"], "rescuer");
+    assert_eq!(done["attempts"], 2, "the killed worker's claim counted");
+    let error = done["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("doomed") && error.contains("expired"),
+        "{error}"
+    );
+    let artifact = scheduler.verified_artifact(job).await;
+    assert_eq!(artifact.header.output.len(), 2);
+    let metrics = scheduler.metrics().await;
+    assert!(
+        metric(&metrics, "starfarm_lease_expiries_total") >= 1.0,
+        "{metrics}"
+    );
+    drop(rescuer);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_worker_is_fenced_out_and_its_late_result_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scheduler = Scheduler::start(dir.path(), "127.0.0.1:0").await;
+    let job = id(&scheduler.submit(31).await);
+
+    let mut frozen = scheduler.worker("frozen", &["--lease-secs", "3", "--max-jobs", "1"]);
+    scheduler.until_state(job, "proving").await;
+    frozen.signal("STOP");
+    let mut other = scheduler.worker("other", &["--lease-secs", "30", "--max-jobs", "1"]);
+    let done = scheduler.until_state(job, "done").await;
+    assert_eq!(done["worker_id"], "other");
+    let artifact_hash = done["artifact_hash"].clone();
+
+    frozen.signal("CONT");
+    assert!(frozen.exited().await.success(), "{}", frozen.output());
+    assert!(other.exited().await.success());
+    let log = frozen.output();
+    assert!(
+        log.contains("lease lost to another worker; result dropped"),
+        "the frozen worker must learn it was fenced out:\n{log}"
+    );
+    assert!(log.contains("0 proven"), "{log}");
+    let after = scheduler.job(job).await;
+    assert_eq!(after["state"], "done");
+    assert_eq!(
+        after["worker_id"], "other",
+        "the late worker overwrote nothing"
+    );
+    assert_eq!(after["artifact_hash"], artifact_hash);
+    scheduler.verified_artifact(job).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduler_killed_and_restarted_loses_and_duplicates_no_job() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut scheduler = Scheduler::start(dir.path(), "127.0.0.1:0").await;
+    let address = scheduler.address().to_owned();
+    let mut jobs = Vec::new();
+    for n in 40..44 {
+        jobs.push(id(&scheduler.submit(n).await));
+    }
+    let worker = scheduler.worker("steady", &["--lease-secs", "60"]);
+    scheduler.until_state(jobs[0], "done").await;
+
+    scheduler.proc.sigkill();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let scheduler = Scheduler::start(dir.path(), &address).await;
+
+    for (n, &job) in (40..44).zip(&jobs) {
+        let resubmitted = scheduler.submit(n).await;
+        assert_eq!(
+            id(&resubmitted),
+            job,
+            "the job survived the crash and is not submitted twice"
+        );
+    }
+    for &job in &jobs {
+        let done = scheduler.until_state(job, "done").await;
+        assert_eq!(done["attempts"], 1, "job {job} proven once: {done}");
+        scheduler.verified_artifact(job).await;
+    }
+    let listed = scheduler.get("/v1/jobs").await;
+    assert_eq!(listed["jobs"].as_array().map(Vec::len), Some(jobs.len()));
+    drop(worker);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_prove_every_job_exactly_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scheduler = Scheduler::start(dir.path(), "127.0.0.1:0").await;
+    let mut jobs = Vec::new();
+    for n in 50..56 {
+        jobs.push(id(&scheduler.submit(n).await));
+    }
+    let mut workers = [
+        scheduler.worker("left", &["--lease-secs", "60"]),
+        scheduler.worker("right", &["--lease-secs", "60"]),
+    ];
+    for &job in &jobs {
+        let done = scheduler.until_state(job, "done").await;
+        assert_eq!(done["attempts"], 1, "{done}");
+        scheduler.verified_artifact(job).await;
+    }
+    let mut proven = 0;
+    for worker in &mut workers {
+        worker.signal("TERM");
+        assert!(worker.exited().await.success(), "{}", worker.output());
+        let summary = worker.line_with("worker stopped:").await;
+        let count: u64 = summary
+            .split_whitespace()
+            .nth(2)
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        proven += count;
+    }
+    assert_eq!(
+        proven,
+        jobs.len() as u64,
+        "every job proven by exactly one worker"
+    );
+    let metrics = scheduler.metrics().await;
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"starfarm_proofs_total{backend="cpu",kind="cairo_proof"}"#
+        ),
+        jobs.len() as f64,
+        "{metrics}"
+    );
+    assert!(metric(&metrics, r#"starfarm_proven_steps_total{backend="cpu"}"#) > 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_the_current_job_or_hands_it_back_after_the_drain_timeout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scheduler = Scheduler::start(dir.path(), "127.0.0.1:0").await;
+    let first = id(&scheduler.submit(60).await);
+    let mut patient = scheduler.worker("patient", &[]);
+    scheduler.until_state(first, "proving").await;
+    patient.signal("TERM");
+    assert!(patient.exited().await.success(), "{}", patient.output());
+    let job = scheduler.job(first).await;
+    assert_eq!(job["state"], "done", "the job in hand was finished: {job}");
+
+    let second = id(&scheduler.submit(61).await);
+    let mut hasty = scheduler.worker("hasty", &["--drain-timeout-secs", "0"]);
+    scheduler.until_state(second, "proving").await;
+    hasty.signal("TERM");
+    assert!(hasty.exited().await.success(), "{}", hasty.output());
+    let job = scheduler.job(second).await;
+    assert_eq!(job["state"], "queued", "handed back: {job}");
+    assert_eq!(job["attempts"], 0, "a hand-back costs no attempt");
+    assert_eq!(job["last_error"], "worker shutting down");
+}
