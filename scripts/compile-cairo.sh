@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compiles the project's Cairo 0 programs (examples/, tests/programs/, sequencer/cairo/) with cairo-lang 0.14.0.1 (`cairo-compile --proof_mode`)
+# Compiles the project's Cairo 0 programs (examples/, tests/programs/, sequencer/cairo/, prover/cairo/) with cairo-lang 0.14.0.1 (`cairo-compile --proof_mode`)
 # into the .json beside each source. With --check, compiles into a temporary folder and fails if
 # any committed .json differs (run by CI). A source whose first line is
 # `// starfarm: no-proof-mode` is compiled without --proof_mode (a test of refusal).
@@ -13,7 +13,7 @@ site=$("$bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 status=0
-for src in examples/*.cairo tests/programs/*.cairo sequencer/cairo/*.cairo; do
+for src in examples/*.cairo tests/programs/*.cairo sequencer/cairo/*.cairo prover/cairo/*.cairo; do
   [ -e "$src" ] || continue
   flags=(--proof_mode)
   head -n 1 "$src" | grep -q '^// starfarm: no-proof-mode' && flags=()

@@ -21,7 +21,8 @@ pub struct SchedulerArgs {
     /// Data folder: the SQLite job store (`jobs.sqlite`) and, by default, the blobs.
     #[arg(long, default_value = "data/scheduler")]
     data: PathBuf,
-    /// Use the Postgres job store at this URL instead of SQLite (several schedulers).
+    /// Use the Postgres job store at this URL instead of SQLite (several schedulers); add
+    /// `?sslmode=require` (or `verify-full`) for TLS.
     #[arg(long, env = "STARFARM_POSTGRES_URL")]
     postgres_url: Option<String>,
     /// Where programs, inputs and artifacts go: a folder or an object_store URL

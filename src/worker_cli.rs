@@ -40,6 +40,9 @@ pub struct WorkerArgs {
     /// Stop after this many jobs.
     #[arg(long)]
     max_jobs: Option<u64>,
+    /// Most small submitted programs proven together in one proof (1: every job alone).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
+    batch_size: u64,
 }
 
 pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
@@ -123,6 +126,7 @@ fn config(args: &WorkerArgs) -> anyhow::Result<WorkerConfig> {
     config.lease = Duration::from_secs(args.lease_secs);
     config.drain_timeout = Duration::from_secs(args.drain_timeout_secs);
     config.max_jobs = args.max_jobs;
+    config.batch_size = args.batch_size as usize;
     Ok(config)
 }
 
@@ -132,11 +136,19 @@ fn describe(outcome: &Outcome) -> String {
             job_id,
             artifact,
             timings,
-        } => format!(
-            "job {job_id}: proven in {:.1} s (proof {:.1} s), artifact {artifact}",
-            timings.total.as_secs_f64(),
-            timings.prove.as_secs_f64()
-        ),
+            batch,
+        } => {
+            let shared = if *batch > 1 {
+                format!(", shared by a batch of {batch}")
+            } else {
+                String::new()
+            };
+            format!(
+                "job {job_id}: proven in {:.1} s (proof {:.1} s{shared}), artifact {artifact}",
+                timings.total.as_secs_f64(),
+                timings.prove.as_secs_f64()
+            )
+        }
         Outcome::Failed {
             job_id,
             reason,

@@ -10,16 +10,16 @@
 //! target/bench-prove-<avx2|baseline>-<profile>-<sizes>.json. For the baseline (no AVX2)
 //! build: `RUSTFLAGS="-C target-cpu=x86-64" CARGO_TARGET_DIR=target/baseline cargo bench ...`.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use starfarm_benches::{env_list, median, peak_rss_mib, reset_peak_rss};
+use starfarm_benches::{
+    anchor_parameters, env_list, median, peak_rss_mib, profile_from_env, repo_root, reset_peak_rss,
+};
 use starfarm_prover::{execute, CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
-use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
-use stwo_cairo_prover::prover::{prove_cairo, ChannelHash, ProverParameters};
+use stwo_cairo_prover::prover::prove_cairo;
 
 /// Fibonacci takes ~6 Cairo steps per iteration (39,358 steps for n = 6,553).
 fn fib_input(log_steps: u32) -> ProgramInput {
@@ -28,13 +28,10 @@ fn fib_input(log_steps: u32) -> ProgramInput {
 
 fn main() -> Result<()> {
     let log_steps = env_list("STARFARM_BENCH_LOG_STEPS", &[16, 18, 20]);
-    let profile: SecurityProfile = std::env::var("STARFARM_BENCH_PROFILE")
-        .unwrap_or_else(|_| "production".into())
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let profile = profile_from_env()?;
     let reps = env_list("STARFARM_BENCH_REPS", &[2])[0].max(1);
     let anchor_on = std::env::var("STARFARM_BENCH_ANCHOR").map_or(true, |v| v != "0");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = repo_root();
     let program = CairoProgram::from_file(&root.join("examples/fibonacci.json"))?;
     println!(
         "avx2 build: {}, profile {profile} ({} bits), {} threads",
@@ -120,14 +117,7 @@ fn run_anchor(
 ) -> Result<serde_json::Value> {
     let execution = execute(program, &fib_input(k), Default::default())?;
     let input = execution.adapt()?;
-    let params = ProverParameters {
-        channel_hash: ChannelHash::Blake2s,
-        channel_salt: 0,
-        pcs_config: profile.pcs_config(),
-        preprocessed_trace: PreProcessedTraceVariant::Canonical,
-        store_polynomials_coefficients: false, // stwo-cairo's default
-        include_all_preprocessed_columns: false,
-    };
+    let params = anchor_parameters(profile);
     reset_peak_rss();
     let started = Instant::now();
     let proof = prove_cairo::<Blake2sMerkleChannel>(input, params)?;

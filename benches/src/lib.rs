@@ -29,3 +29,33 @@ pub fn env_list(name: &str, default: &[u32]) -> Vec<u32> {
         .filter(|v: &Vec<u32>| !v.is_empty())
         .unwrap_or_else(|| default.to_vec())
 }
+
+/// The repository root (benchmarks read `examples/` and write `target/` there).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The security profile named by STARFARM_BENCH_PROFILE (default `production`).
+pub fn profile_from_env() -> anyhow::Result<starfarm_prover::SecurityProfile> {
+    std::env::var("STARFARM_BENCH_PROFILE")
+        .unwrap_or_else(|_| "production".into())
+        .parse()
+        .map_err(anyhow::Error::msg)
+}
+
+/// The parameters of the `prove_cairo` anchor: stwo-cairo's defaults (its own preprocessed
+/// trace, `Canonical`, and no stored coefficients) with the profile's PCS configuration.
+pub fn anchor_parameters(
+    profile: starfarm_prover::SecurityProfile,
+) -> stwo_cairo_prover::prover::ProverParameters {
+    use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
+    use stwo_cairo_prover::prover::{ChannelHash, ProverParameters};
+    ProverParameters {
+        channel_hash: ChannelHash::Blake2s,
+        channel_salt: 0,
+        pcs_config: profile.pcs_config(),
+        preprocessed_trace: PreProcessedTraceVariant::Canonical,
+        store_polynomials_coefficients: false, // stwo-cairo's default
+        include_all_preprocessed_columns: false,
+    }
+}

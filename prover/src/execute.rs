@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 
 use cairo_vm::cairo_run::{cairo_run_program, CairoRunConfig};
 use cairo_vm::hint_processor::builtin_hint_processor::builtin_hint_processor_definition::BuiltinHintProcessor;
+use cairo_vm::hint_processor::hint_processor_definition::HintProcessor;
 use cairo_vm::types::layout_name::LayoutName;
 use cairo_vm::types::relocatable::Relocatable;
 use cairo_vm::vm::runners::builtin_runner::BuiltinRunner;
-use cairo_vm::vm::runners::cairo_runner::{CairoRunner, ResourceTracker, RunResources};
+use cairo_vm::vm::runners::cairo_runner::{CairoRunner, RunResources};
 use starknet_types_core::felt::Felt;
 use stwo_cairo_adapter::ProverInput;
 
@@ -69,6 +70,18 @@ pub fn execute(
     input: &ProgramInput,
     limits: ExecutionLimits,
 ) -> Result<Execution, ExecuteError> {
+    let max_steps = usize::try_from(limits.max_steps).unwrap_or(usize::MAX);
+    let mut hints = BuiltinHintProcessor::new(Default::default(), RunResources::new(max_steps));
+    hints.add_hint(INPUT_HINT.to_string(), input.hint());
+    execute_with(program, &mut hints, limits)
+}
+
+/// Runs `program` with `hints` (which enforce the step limit); `limits` is only reported.
+pub(crate) fn execute_with(
+    program: &CairoProgram,
+    hints: &mut dyn HintProcessor,
+    limits: ExecutionLimits,
+) -> Result<Execution, ExecuteError> {
     let started = Instant::now();
     let config = CairoRunConfig {
         trace_enabled: true,
@@ -80,10 +93,7 @@ pub fn execute(
         disable_trace_padding: true,
         ..CairoRunConfig::default()
     };
-    let max_steps = usize::try_from(limits.max_steps).unwrap_or(usize::MAX);
-    let mut hints = BuiltinHintProcessor::new(Default::default(), RunResources::new(max_steps));
-    hints.add_hint(INPUT_HINT.to_string(), input.hint());
-    let runner = cairo_run_program(program.vm_program(), &config, &mut hints).map_err(|e| {
+    let runner = cairo_run_program(program.vm_program(), &config, hints).map_err(|e| {
         if hints.consumed() {
             ExecuteError::StepLimit {
                 limit: limits.max_steps,

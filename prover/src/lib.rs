@@ -7,12 +7,14 @@
 //! - [`profile`]: security profiles and the Stwo parameters they stand for.
 //! - [`prover`]: a long-lived [`Prover`] that keeps twiddles and the preprocessed-trace
 //!   commitment warm and proves with stwo-cairo.
+//! - [`batch`]: several programs in one run (and one proof) of the batch program.
 //! - [`artifact`] and [`verify`]: the versioned proof artifact, its fact, and verification.
 //!
 //! It knows nothing of blocks, jobs or chains: the sequencer, scheduler and L1 crates build on
 //! it, never the reverse.
 
 pub mod artifact;
+pub mod batch;
 pub mod cpu;
 pub mod error;
 pub mod execute;

@@ -53,13 +53,14 @@ impl std::fmt::Display for Phase {
     }
 }
 
-/// What stays warm between proofs: valid for one preprocessed-trace variant.
-struct Precompute {
-    variant: PreProcessedTraceVariant,
-    twiddles: TwiddleTree<SimdBackend>,
-    pool: BaseColumnPool<SimdBackend>,
-    trace: Arc<PreProcessedTrace>,
-    tree: CommitmentTreeProver<SimdBackend, Blake2sMerkleChannel>,
+/// What stays warm between proofs: valid for one preprocessed-trace variant. Public for
+/// benchmarks that time `prove_cairo_with_precompute` alone.
+pub struct Precompute {
+    pub variant: PreProcessedTraceVariant,
+    pub twiddles: TwiddleTree<SimdBackend>,
+    pub pool: BaseColumnPool<SimdBackend>,
+    pub trace: Arc<PreProcessedTrace>,
+    pub tree: CommitmentTreeProver<SimdBackend, Blake2sMerkleChannel>,
 }
 
 /// Proves Cairo programs with one security profile, keeping precomputed data between proofs.
@@ -233,7 +234,8 @@ pub fn memory_for(steps: u64, uses_pedersen: bool, uses_ec_op: bool) -> Result<u
     Ok(base.saturating_add(steps.saturating_mul(PER_STEP)))
 }
 
-fn parameters(profile: SecurityProfile, variant: PreProcessedTraceVariant) -> ProverParameters {
+/// stwo-cairo's parameters for a proof with `profile` on `variant`, as [`Prover`] uses them.
+pub fn parameters(profile: SecurityProfile, variant: PreProcessedTraceVariant) -> ProverParameters {
     ProverParameters {
         channel_hash: ChannelHash::Blake2s,
         channel_salt: 0,
@@ -283,7 +285,7 @@ fn variant_for(
 
 /// Twiddles and the preprocessed-trace commitment, as stwo-cairo's `prove_cairo` builds them,
 /// but sized to the variant's largest trace instead of a 2^30 domain.
-fn precompute(variant: PreProcessedTraceVariant, profile: SecurityProfile) -> Precompute {
+pub fn precompute(variant: PreProcessedTraceVariant, profile: SecurityProfile) -> Precompute {
     let config = profile.pcs_config();
     let log_blowup = config.fri_config.log_blowup_factor;
     let max_domain = variant.max_log_trace_size() + log_blowup;

@@ -201,14 +201,7 @@ async fn jobs_life_cycle_without_workers() {
         .unwrap();
     error(response, StatusCode::CONFLICT, "not_done").await;
 
-    let metrics = s
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("starfarm_jobs{state=\"queued\"} 1"),
         "{metrics}"
@@ -237,14 +230,7 @@ async fn jobs_life_cycle_without_workers() {
     assert_eq!(waited["finished"], true);
     assert_eq!(waited["job"]["state"], "cancelled");
 
-    let metrics = s
-        .get("/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("starfarm_jobs{state=\"cancelled\"} 1"),
         "{metrics}"

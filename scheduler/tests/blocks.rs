@@ -30,7 +30,8 @@ use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::server::with_prover_inputs;
 use starfarm_sequencer::service::{estimated_steps, Sequencer, SequencerConfig};
-use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::testing::open_account;
+use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 
 /// Deposit 800 + deploy 1,500 + 300 overhead + one transfer (2,000) fit; then two transfers.
@@ -59,16 +60,7 @@ async fn publish_block(dir: &Path) -> (Arc<Sequencer>, BlockHeader) {
         KeyPair::from_private(Felt::from(501u32)),
         KeyPair::from_private(Felt::from(502u32)),
     );
-    let deposit = Deposit {
-        l1_sender: Felt::from(0xabcu32),
-        recipient: alice.address(),
-        amount: 1_000,
-        l1_nonce: 0,
-    };
-    seq.submit_deposit(Transaction::Deposit(deposit))
-        .await
-        .unwrap();
-    seq.submit(Transaction::deploy_account(&alice))
+    open_account(seq.as_ref(), &alice, 1_000, Felt::from(0xabcu32), 0)
         .await
         .unwrap();
     for nonce in 1..=3 {

@@ -256,15 +256,7 @@ async fn a_released_job_is_claimed_again_with_its_attempts_intact() {
         ),
         (Some(id), Some(1))
     );
-    let metrics = s
-        .client
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains(r#"starfarm_job_retries_total{cause="released"} 1"#),
         "{metrics}"
@@ -369,4 +361,109 @@ async fn blobs_are_served_by_hash() {
         .await
         .unwrap();
     error(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+/// Submits the Fibonacci example on `input`.
+async fn submit_fibonacci(s: &Server, input: u64) -> Value {
+    let mut body = fibonacci();
+    body["input"] = json!([input]);
+    let response = s.post("/v1/jobs").json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    response.json().await.unwrap()
+}
+
+/// A real batch proof (Test profile) of the Fibonacci example on each input.
+async fn prove_fibonacci_batch(inputs: &[u64]) -> Vec<u8> {
+    let inputs = inputs.to_vec();
+    tokio::task::spawn_blocking(move || {
+        use starfarm_prover::batch::{batch_program, execute_batch, BatchTask};
+        use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
+        let bytes = serde_json::to_vec(&http::json_file("examples/fibonacci.json")).unwrap();
+        let program = CairoProgram::from_json(&bytes, "fibonacci").unwrap();
+        let inputs: Vec<ProgramInput> = inputs
+            .iter()
+            .map(|n| ProgramInput::new(vec![Felt::from(*n)]))
+            .collect();
+        let tasks: Vec<BatchTask> = inputs
+            .iter()
+            .map(|input| BatchTask {
+                program: &program,
+                input,
+            })
+            .collect();
+        let execution = execute_batch(&tasks, Default::default()).unwrap();
+        let mut prover = Prover::new(SecurityProfile::Test);
+        let artifact = prover
+            .prove_execution(&batch_program().unwrap(), &execution, &mut |_| {})
+            .unwrap();
+        artifact.to_bytes().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_proof_completes_each_job_only_as_its_own_task() {
+    let s = Server::start().await;
+    let five = submit_fibonacci(&s, 5).await;
+    let six = submit_fibonacci(&s, 6).await;
+    let first: Value = s.claim("batcher").await.json().await.unwrap();
+    let second: Value = s.claim("batcher").await.json().await.unwrap();
+    assert_eq!(first["job"]["id"], five["id"]);
+    assert_eq!(second["job"]["id"], six["id"]);
+    let artifact = prove_fibonacci_batch(&[5, 6]).await;
+
+    let complete = |lease: &Value, index: u32| {
+        s.post(&format!(
+            "/v1/workers/complete?job_id={}&fencing_token={}&task_index={index}",
+            lease["job_id"], lease["fencing_token"]
+        ))
+        .header("content-type", "application/octet-stream")
+        .body(artifact.clone())
+        .send()
+    };
+    // Same code, other input: the output gives it away.
+    let reason = error(
+        complete(&first["lease"], 1).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_artifact",
+    )
+    .await;
+    assert!(reason.contains("on its input"), "{reason}");
+    let reason = error(
+        complete(&second["lease"], 2).await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_artifact",
+    )
+    .await;
+    assert!(reason.contains("no task 2"), "{reason}");
+    // Without a task index the batch proof proves the wrong program.
+    error(
+        s.complete(&first["lease"], artifact.clone()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_artifact",
+    )
+    .await;
+
+    for (claimed, index, fib) in [(&first, 0, "0x5"), (&second, 1, "0x8")] {
+        let response = complete(&claimed["lease"], index).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let job: Value = response.json().await.unwrap();
+        assert_eq!(job["state"], "done");
+        assert_eq!(job["result"]["batch"]["task_index"], index);
+        assert_eq!(job["result"]["batch"]["tasks"], 2);
+        assert_eq!(job["result"]["output"][1], fib, "{job}");
+        assert_eq!(
+            job["result"]["program_hash"],
+            five["payload"]["cairo_program_hash"]
+        );
+    }
+    let (a, b) = (
+        s.job(five["id"].as_i64().unwrap()).await,
+        s.job(six["id"].as_i64().unwrap()).await,
+    );
+    assert_eq!(
+        a["artifact_hash"], b["artifact_hash"],
+        "one proof, stored once"
+    );
 }

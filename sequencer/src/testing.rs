@@ -3,7 +3,28 @@
 
 use starknet_types_core::felt::Felt;
 
-use crate::tx::KeyPair;
+use crate::chain::{AdmissionError, TxSubmitter};
+use crate::tx::{Deposit, KeyPair, Transaction};
+
+/// Opens `key`'s account on `seq`: an L1 deposit of `amount` (from `l1_sender`, nonce
+/// `l1_nonce`) and the account's deployment. Returns both transaction hashes.
+pub async fn open_account(
+    seq: &dyn TxSubmitter,
+    key: &KeyPair,
+    amount: u128,
+    l1_sender: Felt,
+    l1_nonce: u64,
+) -> Result<(Felt, Felt), AdmissionError> {
+    let deposit = Deposit {
+        l1_sender,
+        recipient: key.address(),
+        amount,
+        l1_nonce,
+    };
+    let deposit = seq.submit_deposit(Transaction::Deposit(deposit)).await?;
+    let deploy = seq.submit(Transaction::deploy_account(key)).await?;
+    Ok((deposit, deploy))
+}
 
 /// SplitMix64: dependency-free, seeded randomness (not for keys that protect anything).
 pub struct Rng(pub u64);

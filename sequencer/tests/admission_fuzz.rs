@@ -10,8 +10,8 @@ use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
 use starfarm_sequencer::rpc::RpcConfig;
 use starfarm_sequencer::server;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
-use starfarm_sequencer::testing::Rng;
-use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::testing::{open_account, Rng};
+use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 
 /// Replaces one field (found by path) of a JSON value with `with`.
@@ -91,16 +91,7 @@ async fn fuzzed_admission_gets_reasoned_errors_and_changes_nothing() {
     config.block_time = Duration::from_secs(3600);
     let seq = Sequencer::start(config, None).unwrap();
     let alice = KeyPair::from_private(Felt::from(4242u32));
-    let deposit = Deposit {
-        l1_sender: Felt::ONE,
-        recipient: alice.address(),
-        amount: 1_000,
-        l1_nonce: 0,
-    };
-    seq.submit_deposit(Transaction::Deposit(deposit))
-        .await
-        .unwrap();
-    seq.submit(Transaction::deploy_account(&alice))
+    open_account(seq.as_ref(), &alice, 1_000, Felt::ONE, 0)
         .await
         .unwrap();
     seq.close_block().await.unwrap();

@@ -10,7 +10,8 @@ use starfarm_sequencer::rpc::RpcConfig;
 use starfarm_sequencer::server;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 use starfarm_sequencer::state::global_root;
-use starfarm_sequencer::tx::{account_class_hash, Deposit, KeyPair, Transaction};
+use starfarm_sequencer::testing::open_account;
+use starfarm_sequencer::tx::{account_class_hash, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 use starknet::core::types as sn;
 use starknet::providers::jsonrpc::HttpTransport;
@@ -36,17 +37,7 @@ async fn starknet_rs_reads_the_real_sequencer() {
         KeyPair::from_private(Felt::from(11u32)),
         KeyPair::from_private(Felt::from(12u32)),
     );
-    let deposit = Deposit {
-        l1_sender: Felt::from(0xe7u32),
-        recipient: alice.address(),
-        amount: 1_000,
-        l1_nonce: 5,
-    };
-    let d = seq
-        .submit_deposit(Transaction::Deposit(deposit))
-        .await
-        .unwrap();
-    seq.submit(Transaction::deploy_account(&alice))
+    let (d, _) = open_account(seq.as_ref(), &alice, 1_000, Felt::from(0xe7u32), 5)
         .await
         .unwrap();
     let block0 = seq.close_block().await.unwrap().unwrap();

@@ -206,6 +206,17 @@ pub(crate) fn canonical(value: &Value) -> Value {
     }
 }
 
+/// SHA-256 over the output felts, 32 big-endian bytes each: binds a job's proof to the output
+/// its program gives on its input (a hint-fed input is not part of the proof).
+pub fn output_sha256(output: &[starfarm_prover::Felt]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for felt in output {
+        hasher.update(felt.to_bytes_be());
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// What a submission checks and stores, computed off the async threads (programs are big).
 struct Checked {
     program: Vec<u8>,
@@ -215,6 +226,8 @@ struct Checked {
     /// have it).
     steps: u64,
     memory_bytes: u64,
+    /// What the program outputs on this input: an artifact must prove exactly this.
+    output_sha256: String,
 }
 
 fn check_submission(program: &Value, input: Option<&Value>) -> Result<Checked, ApiError> {
@@ -247,6 +260,7 @@ fn check_submission(program: &Value, input: Option<&Value>) -> Result<Checked, A
         input: parsed_input.to_json().into_bytes(),
         steps: execution.steps,
         memory_bytes,
+        output_sha256: output_sha256(&execution.output),
     })
 }
 
@@ -313,8 +327,10 @@ async fn submit(
     .await
     .map_err(|e| ApiError::internal(format!("program check panicked: {e}")))??;
 
-    let program_hash = state.blobs.put(checked.program).await?;
-    let input_hash = state.blobs.put(checked.input).await?;
+    let (program_hash, input_hash) = tokio::try_join!(
+        state.blobs.put(checked.program),
+        state.blobs.put(checked.input)
+    )?;
     let mut spec = JobSpec::new(
         JobKind::CairoProof,
         program_hash,
@@ -327,8 +343,10 @@ async fn submit(
     spec.payload = serde_json::json!({
         "cairo_program_hash": checked.cairo_hash,
         "steps": checked.steps,
+        "output_sha256": checked.output_sha256,
     });
     let submission = state.store.submit(spec).await?;
+    state.job_changed(); // wakes workers waiting in a claim
     let status = if submission.created {
         tracing::info!(job = %submission.job.id, "job submitted");
         StatusCode::CREATED

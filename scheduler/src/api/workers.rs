@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use starfarm_prover::{ProofArtifact, SecurityProfile};
+use starfarm_prover::{batch, CairoProgram, ProofArtifact, SecurityProfile, Verified};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiError, AppState, Authenticated, ErrorBody, JobView};
@@ -159,6 +159,10 @@ pub struct CompleteParams {
     /// The backend that proved the artifact (`cpu`, `cuda`, `wgpu`), for metrics.
     #[serde(default)]
     pub backend: Option<String>,
+    /// The artifact proves a batch (`prover/cairo/batch.cairo`) and this job is its task at
+    /// this index.
+    #[serde(default)]
+    pub task_index: Option<u32>,
 }
 
 /// Store errors, with a stale lease reported as code `fenced`.
@@ -407,10 +411,13 @@ async fn complete_job(
         expires_at_ms,
     };
 
-    let result = check_artifact(&job, body.to_vec()).await?;
+    let result = match params.task_index {
+        None => check_artifact(&job, body.to_vec()).await?,
+        Some(index) => check_batch_artifact(state, &job, body.to_vec(), index).await?,
+    };
 
-    // Re-checks the lease against the store's clock right before anything is stored.
-    let lease = state.store.heartbeat(&lease).await.map_err(store_error)?;
+    // `complete` checks the lease again (token and expiry) in the transaction that stores
+    // the result; a blob stored for a job fenced meanwhile is only an unreferenced object.
     let hash = state.blobs.put(body.to_vec()).await?;
     let job = state
         .store
@@ -425,32 +432,13 @@ async fn complete_job(
 /// Parses and verifies `bytes` off the async threads, and checks that they prove `job`'s
 /// program under its profile; returns what the job records as its result.
 async fn check_artifact(job: &Job, bytes: Vec<u8>) -> Result<Value, ApiError> {
-    let profile: SecurityProfile = job
-        .spec
-        .profile
-        .parse()
-        .map_err(|e: String| ApiError::internal(format!("job {}: {e}", job.id)))?;
     let expected_program = job
         .spec
         .payload
         .get("cairo_program_hash")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let (artifact, verified) = tokio::task::spawn_blocking(move || {
-        let artifact = ProofArtifact::from_bytes(&bytes)
-            .map_err(|e| invalid_artifact(format!("not a proof artifact: {e}")))?;
-        if artifact.header.profile != profile {
-            return Err(invalid_artifact(format!(
-                "the artifact was proven with profile {}, the job asks for {profile}",
-                artifact.header.profile
-            )));
-        }
-        let verified = starfarm_prover::verify(&artifact, profile.security_bits())
-            .map_err(|e| invalid_artifact(format!("the artifact does not verify: {e}")))?;
-        Ok((artifact, verified))
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("artifact verification panicked: {e}")))??;
+    let (artifact, verified) = verify_for(job, bytes).await?;
 
     let proven = format!("{:#x}", verified.program_hash);
     match expected_program {
@@ -467,11 +455,7 @@ async fn check_artifact(job: &Job, bytes: Vec<u8>) -> Result<Value, ApiError> {
             )))
         }
     }
-    // Block chunks know their output in advance (native execution): a proof of anything
-    // else, even of the right program, proves the wrong state transition.
-    if let Some(expected) = job.spec.payload.get("expected_output") {
-        check_expected_output(job.id, expected, &verified.output)?;
-    }
+    check_output(job, &verified.output)?;
     Ok(json!({
         "program_hash": proven,
         "output": verified.output.iter().map(|f| format!("{f:#x}")).collect::<Vec<_>>(),
@@ -482,6 +466,112 @@ async fn check_artifact(job: &Job, bytes: Vec<u8>) -> Result<Value, ApiError> {
         "prover": artifact.header.prover,
         "timings_ms": serde_json::to_value(artifact.header.timings_ms).unwrap_or(Value::Null),
     }))
+}
+
+/// Parses `bytes` and verifies them off the async threads with `job`'s profile.
+async fn verify_for(job: &Job, bytes: Vec<u8>) -> Result<(ProofArtifact, Verified), ApiError> {
+    let profile: SecurityProfile = job
+        .spec
+        .profile
+        .parse()
+        .map_err(|e: String| ApiError::internal(format!("job {}: {e}", job.id)))?;
+    tokio::task::spawn_blocking(move || {
+        let artifact = ProofArtifact::from_bytes(&bytes)
+            .map_err(|e| invalid_artifact(format!("not a proof artifact: {e}")))?;
+        if artifact.header.profile != profile {
+            return Err(invalid_artifact(format!(
+                "the artifact was proven with profile {}, the job asks for {profile}",
+                artifact.header.profile
+            )));
+        }
+        let verified = starfarm_prover::verify(&artifact, profile.security_bits())
+            .map_err(|e| invalid_artifact(format!("the artifact does not verify: {e}")))?;
+        Ok((artifact, verified))
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("artifact verification panicked: {e}")))?
+}
+
+/// Checks a batch artifact for the job that is its task `index`: it verifies, proves the
+/// batch program, and its task `index` ran the job's program code (by task hash).
+async fn check_batch_artifact(
+    state: &AppState,
+    job: &Job,
+    bytes: Vec<u8>,
+    index: u32,
+) -> Result<Value, ApiError> {
+    let batch_hash = batch::batch_program()
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .hash();
+    let (artifact, verified) = verify_for(job, bytes).await?;
+    if verified.program_hash != batch_hash {
+        return Err(invalid_artifact(format!(
+            "a task index was given but the artifact proves {:#x}, not the batch program {batch_hash:#x}",
+            verified.program_hash
+        )));
+    }
+    let tasks = batch::parse_batch_output(&verified.output)
+        .map_err(|e| invalid_artifact(format!("not a batch output: {e}")))?;
+    let task = tasks.get(index as usize).ok_or_else(|| {
+        invalid_artifact(format!(
+            "the batch has {} tasks, no task {index}",
+            tasks.len()
+        ))
+    })?;
+    let program_bytes = state.blobs.get(&job.spec.program_hash).await?;
+    let program = CairoProgram::from_json(&program_bytes, &format!("job {} program", job.id))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if batch::task_hash(&program) != task.task_hash {
+        return Err(invalid_artifact(format!(
+            "task {index} of the batch ran other code than job {}'s program",
+            job.id
+        )));
+    }
+    check_output(job, &task.output)?;
+    let hex = |felts: &[starfarm_prover::Felt]| -> Vec<String> {
+        felts.iter().map(|f| format!("{f:#x}")).collect()
+    };
+    Ok(json!({
+        "program_hash": format!("{:#x}", program.hash()),
+        "output": hex(&task.output),
+        "batch": {
+            "program_hash": format!("{batch_hash:#x}"),
+            "task_index": index,
+            "task_hash": format!("{:#x}", task.task_hash),
+            "tasks": tasks.len(),
+            "fact": verified.fact,
+        },
+        "security_bits": verified.security_bits,
+        "profile": artifact.header.profile.name(),
+        "steps": job.spec.payload.get("steps").cloned().unwrap_or(json!(artifact.header.steps)),
+        "prover": artifact.header.prover,
+        "timings_ms": serde_json::to_value(artifact.header.timings_ms).unwrap_or(Value::Null),
+    }))
+}
+
+/// The output must be the one the job's program gives on the job's input, known in advance
+/// from a native run: block chunks list it (`expected_output`), submitted programs give its
+/// hash (`output_sha256`). A proof of the right program with any other output (another input)
+/// proves something else.
+fn check_output(job: &Job, output: &[starfarm_prover::Felt]) -> Result<(), ApiError> {
+    if let Some(expected) = job.spec.payload.get("expected_output") {
+        check_expected_output(job.id, expected, output)?;
+    }
+    if let Some(expected) = job
+        .spec
+        .payload
+        .get("output_sha256")
+        .and_then(Value::as_str)
+    {
+        if super::jobs::output_sha256(output) != expected {
+            return Err(invalid_artifact(format!(
+                "the proven output ({} felts) is not what job {}'s program outputs on its input",
+                output.len(),
+                job.id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Refuses an output other than the job's `expected_output` (hex felts), naming the first

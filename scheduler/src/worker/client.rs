@@ -119,22 +119,28 @@ impl SchedulerClient {
     }
 
     /// Hands in a verified artifact; the scheduler verifies it again before the job is done.
+    /// `task_index`: the artifact proves a batch and this job is that task.
     pub async fn complete(
         &self,
         lease: &LeaseView,
         backend: &str,
+        task_index: Option<u32>,
         artifact: Vec<u8>,
     ) -> Result<JobView, ClientError> {
         let call = "complete";
+        let mut query = vec![
+            ("job_id", lease.job_id.to_string()),
+            ("fencing_token", lease.fencing_token.to_string()),
+            ("backend", backend.to_owned()),
+        ];
+        if let Some(index) = task_index {
+            query.push(("task_index", index.to_string()));
+        }
         let response = self
             .http
             .post(self.url("/v1/workers/complete"))
             .bearer_auth(&self.key)
-            .query(&[
-                ("job_id", lease.job_id.to_string()),
-                ("fencing_token", lease.fencing_token.to_string()),
-                ("backend", backend.to_owned()),
-            ])
+            .query(&query)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(artifact)
             .send()

@@ -5,6 +5,12 @@
 //! - [`client`]: the HTTP calls.
 //! - [`capabilities`]: what this machine offers (memory, backends).
 //! - [`lease`]: the heartbeat task that keeps a lease and notices when it is lost.
+//! - `prove`: proving claimed jobs, alone or batched, and reporting each one's outcome.
+//!
+//! Batching: when the job it claims is a small submitted program, the worker claims more
+//! small ones (up to `batch_size`) and proves them all in one run of the batch program
+//! (`starfarm_prover::batch`); each job is then completed with the shared artifact and its
+//! task index. A batch whose run fails is proven job by job instead.
 //!
 //! Shutdown ([`Stop`]): `Drain` stops claiming and lets the current job finish within the
 //! drain timeout, then hands it back; `Now` hands it back at once. A handed-back job is
@@ -14,20 +20,22 @@
 pub mod capabilities;
 pub mod client;
 mod lease;
+mod prove;
 
 use std::time::Duration;
 
-use starfarm_prover::{
-    CairoProgram, Phase as ProverPhase, ProgramInput, ProofArtifact, ProveError, Prover,
-    SecurityProfile,
-};
-use tokio::sync::{mpsc, watch};
+use serde_json::Value;
+use starfarm_prover::Prover;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::api::workers::{CapabilitiesView, ClaimRequest, ClaimResponse, LeaseView};
-use crate::job::{ContentHash, Phase, WorkerCapabilities};
+use crate::api::workers::{CapabilitiesView, ClaimRequest, ClaimResponse};
+use crate::job::{ContentHash, JobKind, WorkerCapabilities};
 pub use client::{ClientError, SchedulerClient};
-use lease::LeaseKeeper;
+
+/// Jobs of at most this many steps are batched: ~1.5 s of proving alone on 2 cores, so the
+/// per-proof floor (~5-10 s) dominates them.
+pub const BATCH_MAX_TASK_STEPS: u64 = 1 << 14;
 
 /// What the worker is asked to do about stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +63,8 @@ pub struct WorkerConfig {
     pub drain_timeout: Duration,
     /// Stop after this many jobs (proven, failed or dropped); `None` to run until stopped.
     pub max_jobs: Option<u64>,
+    /// Most jobs proven in one batch; 1 proves every job alone.
+    pub batch_size: usize,
 }
 
 impl WorkerConfig {
@@ -67,6 +77,7 @@ impl WorkerConfig {
             claim_wait: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(600),
             max_jobs: None,
+            batch_size: 8,
         }
     }
 }
@@ -79,6 +90,8 @@ pub enum Outcome {
         job_id: i64,
         artifact: ContentHash,
         timings: JobTimings,
+        /// Proven in a batch of this many jobs (1: alone).
+        batch: usize,
     },
     /// Given back as failed (`retryable`: the scheduler may try it again).
     Failed {
@@ -97,7 +110,8 @@ pub enum Outcome {
 pub struct JobTimings {
     /// Fetching the program and input and parsing them.
     pub prepare: Duration,
-    /// `Prover::prove`: execution, adaptation, precompute if cold, proving, verification.
+    /// `Prover::prove`: execution, adaptation, precompute if cold, proving, verification
+    /// (of the whole batch for a batched job).
     pub prove: Duration,
     /// Handing the artifact in (the scheduler verifies it again and stores it).
     pub hand_in: Duration,
@@ -129,47 +143,7 @@ impl Summary {
     }
 }
 
-/// Why a job could not be proven: what the scheduler is told.
-struct JobError {
-    reason: String,
-    retryable: bool,
-}
-
-impl JobError {
-    fn permanent(reason: impl Into<String>) -> Self {
-        Self {
-            reason: reason.into(),
-            retryable: false,
-        }
-    }
-
-    fn transient(reason: impl Into<String>) -> Self {
-        Self {
-            reason: reason.into(),
-            retryable: true,
-        }
-    }
-}
-
-impl From<ProveError> for JobError {
-    fn from(e: ProveError) -> Self {
-        // The program or its size is at fault: no other worker would do better.
-        let retryable = matches!(e, ProveError::Stwo(_) | ProveError::SelfCheck(_));
-        Self {
-            reason: e.to_string(),
-            retryable,
-        }
-    }
-}
-
-/// A claimed job, fetched and parsed.
-struct Prepared {
-    program: CairoProgram,
-    input: ProgramInput,
-    profile: SecurityProfile,
-}
-
-/// One worker: one warm prover, one job at a time.
+/// One worker: one warm prover, one job or batch at a time.
 pub struct Worker {
     client: SchedulerClient,
     config: WorkerConfig,
@@ -208,9 +182,15 @@ impl Worker {
             match claimed {
                 Ok(Some(claim)) => {
                     unreachable_since = None;
-                    let outcome = self.work_on(claim, &mut stop).await;
-                    summary.count(&outcome);
-                    on_outcome(&outcome);
+                    let room = self
+                        .config
+                        .max_jobs
+                        .map_or(u64::MAX, |max| max - summary.jobs());
+                    let claims = self.gather_batch(claim, room).await;
+                    for outcome in self.work_on(claims, &mut stop).await {
+                        summary.count(&outcome);
+                        on_outcome(&outcome);
+                    }
                 }
                 Ok(None) => unreachable_since = None,
                 Err(e) => {
@@ -240,248 +220,45 @@ impl Worker {
         }
     }
 
-    /// Proves one claimed job and reports the result, keeping the lease meanwhile.
-    async fn work_on(&mut self, claim: ClaimResponse, stop: &mut watch::Receiver<Stop>) -> Outcome {
-        let job_id = claim.lease.job_id;
-        let claimed_at = Instant::now();
-        tracing::info!(job = job_id, kind = ?claim.job.kind, profile = %claim.job.profile, attempt = claim.job.attempts, "claimed");
-        let keeper = LeaseKeeper::spawn(
-            self.client.clone(),
-            claim.lease.clone(),
-            self.config.lease / 3,
-        );
-        let outcome = match self.prove_job(&claim, &keeper, stop).await {
-            Ok(Some((artifact, timings))) => {
-                self.hand_in(&keeper, artifact, timings, claimed_at).await
-            }
-            Ok(None) => {
-                let lease = keeper.current();
-                match self.client.release(&lease, "worker shutting down").await {
-                    Ok(_) => Outcome::Released { job_id },
-                    // Nothing lost: the lease expires and the job is taken back.
-                    Err(e) => {
-                        tracing::warn!(job = job_id, error = %e, "could not hand the job back; its lease will expire");
-                        Outcome::Released { job_id }
-                    }
-                }
-            }
-            Err(e) if keeper.lost() => {
-                tracing::warn!(job = job_id, reason = %e.reason, "lease lost while failing");
-                Outcome::Fenced { job_id }
-            }
-            Err(e) => self.give_up(&keeper, e).await,
-        };
-        keeper.stop();
-        tracing::info!(job = job_id, ?outcome, "job handled");
-        outcome
-    }
-
-    /// Fetches, proves and verifies the job; `None` when the worker was stopped first.
-    async fn prove_job(
-        &mut self,
-        claim: &ClaimResponse,
-        keeper: &LeaseKeeper,
-        stop: &mut watch::Receiver<Stop>,
-    ) -> Result<Option<(ProofArtifact, JobTimings)>, JobError> {
-        let started = Instant::now();
-        let prepared = self.prepare(claim).await?;
-        let mut timings = JobTimings {
-            prepare: started.elapsed(),
-            ..JobTimings::default()
-        };
-        self.report_phase(keeper, Phase::Proving).await;
-        let mut prover = self
-            .prover
-            .take()
-            .unwrap_or_else(|| Prover::new(prepared.profile));
-        prover.set_profile(prepared.profile);
-        let (phases_tx, mut phases) = mpsc::unbounded_channel();
-        let proving_since = Instant::now();
-        let mut proving = tokio::task::spawn_blocking(move || {
-            let result = prover.prove(&prepared.program, &prepared.input, &mut |phase| {
-                let _ = phases_tx.send(phase);
-            });
-            (prover, result)
-        });
-        let mut stop_open = true;
-        loop {
-            let deadline = self.drain_deadline(*stop.borrow());
-            tokio::select! {
-                joined = &mut proving => {
-                    let (prover, result) = joined
-                        .map_err(|e| JobError::transient(format!("the prover panicked: {e}")))?;
-                    self.prover = Some(prover);
-                    timings.prove = proving_since.elapsed();
-                    return Ok(Some((result?, timings)));
-                }
-                Some(phase) = phases.recv() => {
-                    tracing::debug!(job = claim.lease.job_id, %phase, "phase");
-                    if phase == ProverPhase::Verify {
-                        self.report_phase(keeper, Phase::Verifying).await;
-                    }
-                }
-                changed = stop.changed(), if stop_open => {
-                    stop_open = changed.is_ok();
-                    if *stop.borrow() == Stop::Drain {
-                        self.drain_since.get_or_insert_with(Instant::now);
-                    }
-                }
-                _ = sleep_until(deadline) => {
-                    // The proof thread cannot be interrupted; the process is about to exit.
-                    tracing::warn!(job = claim.lease.job_id, "stopping before the proof finished; handing the job back");
-                    return Ok(None);
-                }
-            }
+    /// `first`, and if it is small, more small jobs of its profile that are queued now (at
+    /// most `batch_size` and `room` in all).
+    async fn gather_batch(&self, first: ClaimResponse, room: u64) -> Vec<ClaimResponse> {
+        let limit = (self.config.batch_size as u64).min(room) as usize;
+        if limit <= 1 || !batchable(&first) {
+            return vec![first];
         }
-    }
-
-    /// When the current job must be handed back: now for `Stop::Now`, at the end of the
-    /// drain timeout for `Stop::Drain`, never while running.
-    fn drain_deadline(&mut self, stop: Stop) -> Option<Instant> {
-        match stop {
-            Stop::Run => None,
-            Stop::Now => Some(Instant::now()),
-            Stop::Drain => {
-                let since = *self.drain_since.get_or_insert_with(Instant::now);
-                Some(since + self.config.drain_timeout)
+        let mut request = self.claim_request();
+        request.wait_secs = Some(0);
+        request.capabilities.kinds = vec![JobKind::CairoProof];
+        // Only jobs the size of a batchable one come back (memory grows with steps).
+        let small = starfarm_prover::memory_for(BATCH_MAX_TASK_STEPS, true, false).unwrap_or(0);
+        request.capabilities.memory_bytes = request.capabilities.memory_bytes.min(small);
+        let mut claims = vec![first];
+        while claims.len() < limit {
+            let Ok(Some(claim)) = self.client.claim(&request, Duration::ZERO).await else {
+                break;
+            };
+            if batchable(&claim) && claim.job.profile == claims[0].job.profile {
+                claims.push(claim);
+                continue;
             }
-        }
-    }
-
-    async fn prepare(&self, claim: &ClaimResponse) -> Result<Prepared, JobError> {
-        let profile: SecurityProfile = claim
-            .job
-            .profile
-            .parse()
-            .map_err(|e: String| JobError::permanent(e))?;
-        let program_hash = hash_of(&claim.program_hash)?;
-        let input_hash = hash_of(&claim.input_hash)?;
-        let program_bytes = self.fetch(&program_hash).await?;
-        let input_bytes = self.fetch(&input_hash).await?;
-        let job = claim.lease.job_id;
-        let program = CairoProgram::from_json(&program_bytes, &format!("job {job} program"))
-            .map_err(|e| JobError::permanent(e.to_string()))?;
-        let input = ProgramInput::from_json(&input_bytes, &format!("job {job} input"))
-            .map_err(|e| JobError::permanent(e.to_string()))?;
-        Ok(Prepared {
-            program,
-            input,
-            profile,
-        })
-    }
-
-    async fn fetch(&self, hash: &ContentHash) -> Result<Vec<u8>, JobError> {
-        self.client.blob(hash).await.map_err(|e| match e {
-            ClientError::Api { status: 404, .. } => JobError::permanent(e.to_string()),
-            e => JobError::transient(e.to_string()),
-        })
-    }
-
-    /// Tells the scheduler the job's phase. Only informative: a lost lease is noticed by the
-    /// heartbeats, anything else is logged.
-    async fn report_phase(&self, keeper: &LeaseKeeper, phase: Phase) {
-        if let Err(e) = self.client.phase(&keeper.current(), phase).await {
-            tracing::warn!(job = keeper.current().job_id, error = %e, "cannot report the phase");
-        }
-    }
-
-    /// Hands in a verified artifact, retrying while the scheduler is unreachable and the
-    /// lease is held.
-    async fn hand_in(
-        &self,
-        keeper: &LeaseKeeper,
-        artifact: ProofArtifact,
-        mut timings: JobTimings,
-        claimed_at: Instant,
-    ) -> Outcome {
-        let job_id = keeper.current().job_id;
-        let started = Instant::now();
-        if keeper.lost() {
-            return Outcome::Fenced { job_id };
-        }
-        let bytes = match artifact.to_bytes() {
-            Ok(bytes) => bytes,
-            Err(e) => {
-                return self
-                    .give_up(keeper, JobError::transient(e.to_string()))
-                    .await
+            let reason = "handed back: not batchable with the worker's current batch";
+            if let Err(e) = self.client.release(&claim.lease, reason).await {
+                tracing::warn!(job = claim.lease.job_id, error = %e, "cannot hand back; its lease will expire");
             }
-        };
-        let artifact_hash = ContentHash::of(&bytes);
-        let mut delay = Duration::from_millis(250);
-        loop {
-            let lease = keeper.current();
-            match self
-                .client
-                .complete(&lease, &self.config.backend, bytes.clone())
-                .await
-            {
-                Ok(_) => {
-                    timings.hand_in = started.elapsed();
-                    timings.total = claimed_at.elapsed();
-                    return Outcome::Done {
-                        job_id,
-                        artifact: artifact_hash,
-                        timings,
-                    };
-                }
-                Err(ClientError::Fenced { .. }) => return Outcome::Fenced { job_id },
-                Err(e) if e.is_transient() && !keeper.lost() => {
-                    tracing::warn!(job = job_id, error = %e, "cannot hand in the proof; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(10));
-                }
-                // Refused although it verified here: another worker may agree with the
-                // scheduler (e.g. a different build).
-                Err(e) => {
-                    return self
-                        .give_up(keeper, JobError::transient(e.to_string()))
-                        .await
-                }
-            }
+            break;
         }
-    }
-
-    /// Reports the job failed (re-queued by the scheduler when retryable).
-    async fn give_up(&self, keeper: &LeaseKeeper, error: JobError) -> Outcome {
-        let lease: LeaseView = keeper.current();
-        let job_id = lease.job_id;
-        tracing::warn!(job = job_id, reason = %error.reason, retryable = error.retryable, "job failed");
-        match self
-            .client
-            .fail(&lease, &error.reason, error.retryable)
-            .await
-        {
-            Err(ClientError::Fenced { .. }) => Outcome::Fenced { job_id },
-            Err(e) => {
-                tracing::warn!(job = job_id, error = %e, "cannot report the failure; its lease will expire");
-                Outcome::Failed {
-                    job_id,
-                    reason: error.reason,
-                    retryable: true,
-                }
-            }
-            Ok(_) => Outcome::Failed {
-                job_id,
-                reason: error.reason,
-                retryable: error.retryable,
-            },
-        }
+        claims
     }
 }
 
-fn hash_of(s: &str) -> Result<ContentHash, JobError> {
-    ContentHash::parse(s).map_err(|e| JobError::permanent(e.to_string()))
+/// A submitted program small enough to share a proof.
+fn batchable(claim: &ClaimResponse) -> bool {
+    let steps = claim.job.payload.get("steps").and_then(Value::as_u64);
+    claim.job.kind == JobKind::CairoProof && steps.is_some_and(|s| s <= BATCH_MAX_TASK_STEPS)
 }
 
 /// Resolves when `stop` asks the worker to stop (or its sender is gone).
 async fn stop_requested(stop: &mut watch::Receiver<Stop>) {
     let _ = stop.wait_for(|s| *s != Stop::Run).await;
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }

@@ -57,6 +57,17 @@ impl Api {
             .bearer_auth(self.key)
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// An authenticated POST to `path`.
     pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
         self.client

@@ -1,0 +1,449 @@
+//! Proving claimed jobs: fetch, prove on the warm prover (one job, or a batch in one proof),
+//! hand the verified artifact in, or report why not; leases kept alive throughout.
+
+use starfarm_prover::batch::{batch_program, execute_batch, BatchTask};
+use starfarm_prover::{
+    CairoProgram, ExecutionLimits, Phase as ProverPhase, ProgramInput, ProofArtifact, ProveError,
+    Prover, SecurityProfile,
+};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::lease::LeaseKeeper;
+use super::{ClientError, JobTimings, Outcome, Stop, Worker};
+use crate::api::workers::{ClaimResponse, LeaseView};
+use crate::job::{ContentHash, Phase};
+
+/// Why a job could not be proven: what the scheduler is told.
+pub(super) struct JobError {
+    reason: String,
+    retryable: bool,
+}
+
+impl JobError {
+    fn permanent(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            retryable: false,
+        }
+    }
+
+    fn transient(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+            retryable: true,
+        }
+    }
+}
+
+impl From<ProveError> for JobError {
+    fn from(e: ProveError) -> Self {
+        // The program or its size is at fault: no other worker would do better.
+        let retryable = matches!(e, ProveError::Stwo(_) | ProveError::SelfCheck(_));
+        Self {
+            reason: e.to_string(),
+            retryable,
+        }
+    }
+}
+
+/// A claimed job whose lease is kept, with its program and input once fetched.
+struct Held {
+    claim: ClaimResponse,
+    keeper: LeaseKeeper,
+    claimed_at: Instant,
+    prepare: std::time::Duration,
+}
+
+struct Prepared {
+    program: CairoProgram,
+    input: ProgramInput,
+    profile: SecurityProfile,
+}
+
+/// What proving gave: the verified artifact's bytes and how long proving took, or nothing
+/// because the worker was told to stop.
+type Proven = Option<(Arc<[u8]>, std::time::Duration)>;
+
+impl Worker {
+    /// Proves `claims` (one job, or a batch) and reports each one; one outcome per claim.
+    pub(super) async fn work_on(
+        &mut self,
+        claims: Vec<ClaimResponse>,
+        stop: &mut watch::Receiver<Stop>,
+    ) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(claims.len());
+        let mut ready = Vec::new();
+        for claim in claims {
+            let held = self.hold(claim);
+            let started = Instant::now();
+            match self.prepare(&held.claim).await {
+                Ok(prepared) => ready.push((
+                    Held {
+                        prepare: started.elapsed(),
+                        ..held
+                    },
+                    prepared,
+                )),
+                Err(e) => outcomes.push(self.give_up(held, e).await),
+            }
+        }
+        if ready.len() == 1 {
+            let (held, prepared) = ready.remove(0);
+            outcomes.push(self.prove_alone(held, prepared, stop).await);
+        } else if !ready.is_empty() {
+            outcomes.extend(self.prove_batch(ready, stop).await);
+        }
+        outcomes
+    }
+
+    fn hold(&self, claim: ClaimResponse) -> Held {
+        tracing::info!(job = claim.lease.job_id, kind = ?claim.job.kind, profile = %claim.job.profile, attempt = claim.job.attempts, "claimed");
+        let keeper = LeaseKeeper::spawn(
+            self.client.clone(),
+            claim.lease.clone(),
+            self.config.lease / 3,
+        );
+        Held {
+            claim,
+            keeper,
+            claimed_at: Instant::now(),
+            prepare: std::time::Duration::ZERO,
+        }
+    }
+
+    async fn prove_alone(
+        &mut self,
+        held: Held,
+        job: Prepared,
+        stop: &mut watch::Receiver<Stop>,
+    ) -> Outcome {
+        self.report_phase(&held.keeper, Phase::Proving).await;
+        let proven = self
+            .run_prover(
+                job.profile,
+                &[&held.keeper],
+                stop,
+                move |prover, on_phase| prover.prove(&job.program, &job.input, on_phase),
+            )
+            .await;
+        self.finish(held, proven, None, 1).await
+    }
+
+    /// Proves the jobs in one run of the batch program; if that run fails (a task failed),
+    /// proves them one by one so that only the failing job fails.
+    async fn prove_batch(
+        &mut self,
+        jobs: Vec<(Held, Prepared)>,
+        stop: &mut watch::Receiver<Stop>,
+    ) -> Vec<Outcome> {
+        for (held, _) in &jobs {
+            self.report_phase(&held.keeper, Phase::Proving).await;
+        }
+        let (held, prepared): (Vec<Held>, Vec<Prepared>) = jobs.into_iter().unzip();
+        let profile = prepared[0].profile;
+        let keepers: Vec<&LeaseKeeper> = held.iter().map(|h| &h.keeper).collect();
+        let tasks = Arc::new(prepared);
+        let run = Arc::clone(&tasks);
+        let proven = self
+            .run_prover(profile, &keepers, stop, move |prover, on_phase| {
+                prove_tasks(prover, &run, on_phase)
+            })
+            .await;
+        // The run is over, so the prover thread no longer shares the jobs.
+        if let (Err(e), Ok(prepared)) = (&proven, Arc::try_unwrap(tasks)) {
+            if !e.retryable {
+                tracing::warn!(reason = %e.reason, "the batch failed; proving its jobs one by one");
+                let mut outcomes = Vec::new();
+                for (held, job) in held.into_iter().zip(prepared) {
+                    outcomes.push(self.prove_alone(held, job, stop).await);
+                }
+                return outcomes;
+            }
+        }
+        let size = held.len();
+        let mut outcomes = Vec::with_capacity(size);
+        for (index, held) in held.into_iter().enumerate() {
+            let proven = match &proven {
+                Ok(p) => Ok(p.clone()),
+                Err(e) => Err(JobError {
+                    reason: e.reason.clone(),
+                    retryable: e.retryable,
+                }),
+            };
+            outcomes.push(self.finish(held, proven, Some(index as u32), size).await);
+        }
+        outcomes
+    }
+
+    /// Runs `work` on the warm prover in a blocking thread, telling the scheduler when the
+    /// jobs move on to verification and handing them back if the worker must stop first.
+    async fn run_prover<F>(
+        &mut self,
+        profile: SecurityProfile,
+        keepers: &[&LeaseKeeper],
+        stop: &mut watch::Receiver<Stop>,
+        work: F,
+    ) -> Result<Proven, JobError>
+    where
+        F: FnOnce(&mut Prover, &mut dyn FnMut(ProverPhase)) -> Result<ProofArtifact, ProveError>
+            + Send
+            + 'static,
+    {
+        let mut prover = self.prover.take().unwrap_or_else(|| Prover::new(profile));
+        prover.set_profile(profile);
+        let (phases_tx, mut phases) = mpsc::unbounded_channel();
+        let started = Instant::now();
+        let mut proving = tokio::task::spawn_blocking(move || {
+            let result = work(&mut prover, &mut |phase| {
+                let _ = phases_tx.send(phase);
+            });
+            (prover, result)
+        });
+        let mut stop_open = true;
+        loop {
+            let deadline = self.drain_deadline(*stop.borrow());
+            tokio::select! {
+                joined = &mut proving => {
+                    let (prover, result) = joined
+                        .map_err(|e| JobError::transient(format!("the prover panicked: {e}")))?;
+                    self.prover = Some(prover);
+                    let elapsed = started.elapsed();
+                    let bytes = result?
+                        .to_bytes()
+                        .map_err(|e| JobError::transient(e.to_string()))?;
+                    return Ok(Some((bytes.into(), elapsed)));
+                }
+                Some(phase) = phases.recv() => {
+                    tracing::debug!(%phase, "phase");
+                    if phase == ProverPhase::Verify {
+                        for keeper in keepers {
+                            self.report_phase(keeper, Phase::Verifying).await;
+                        }
+                    }
+                }
+                changed = stop.changed(), if stop_open => {
+                    stop_open = changed.is_ok();
+                    if *stop.borrow() == Stop::Drain {
+                        self.drain_since.get_or_insert_with(Instant::now);
+                    }
+                }
+                _ = sleep_until(deadline) => {
+                    // The proof thread cannot be interrupted; the process is about to exit.
+                    tracing::warn!("stopping before the proof finished; handing the jobs back");
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// When the current work must be handed back: now for `Stop::Now`, at the end of the
+    /// drain timeout for `Stop::Drain`, never while running.
+    fn drain_deadline(&mut self, stop: Stop) -> Option<Instant> {
+        match stop {
+            Stop::Run => None,
+            Stop::Now => Some(Instant::now()),
+            Stop::Drain => {
+                let since = *self.drain_since.get_or_insert_with(Instant::now);
+                Some(since + self.config.drain_timeout)
+            }
+        }
+    }
+
+    /// Reports what became of one job: hands in its artifact (as batch task `task_index`),
+    /// hands it back, or reports its failure.
+    async fn finish(
+        &self,
+        held: Held,
+        proven: Result<Proven, JobError>,
+        task_index: Option<u32>,
+        batch: usize,
+    ) -> Outcome {
+        let job_id = held.claim.lease.job_id;
+        let outcome = match proven {
+            Ok(Some((bytes, prove))) => {
+                let timings = JobTimings {
+                    prepare: held.prepare,
+                    prove,
+                    ..JobTimings::default()
+                };
+                self.hand_in(&held, bytes, task_index, timings, batch).await
+            }
+            Ok(None) => self.release(&held).await,
+            Err(e) if held.keeper.lost() => {
+                tracing::warn!(job = job_id, reason = %e.reason, "lease lost while failing");
+                Outcome::Fenced { job_id }
+            }
+            Err(e) => return self.give_up(held, e).await,
+        };
+        held.keeper.stop();
+        tracing::info!(job = job_id, ?outcome, "job handled");
+        outcome
+    }
+
+    async fn release(&self, held: &Held) -> Outcome {
+        let job_id = held.claim.lease.job_id;
+        let lease = held.keeper.current();
+        if let Err(e) = self.client.release(&lease, "worker shutting down").await {
+            // Nothing lost: the lease expires and the job is taken back.
+            tracing::warn!(job = job_id, error = %e, "could not hand the job back; its lease will expire");
+        }
+        Outcome::Released { job_id }
+    }
+
+    async fn prepare(&self, claim: &ClaimResponse) -> Result<Prepared, JobError> {
+        let profile: SecurityProfile = claim
+            .job
+            .profile
+            .parse()
+            .map_err(|e: String| JobError::permanent(e))?;
+        let program_hash = hash_of(&claim.program_hash)?;
+        let input_hash = hash_of(&claim.input_hash)?;
+        let (program_bytes, input_bytes) =
+            tokio::try_join!(self.fetch(&program_hash), self.fetch(&input_hash))?;
+        let job = claim.lease.job_id;
+        let program = CairoProgram::from_json(&program_bytes, &format!("job {job} program"))
+            .map_err(|e| JobError::permanent(e.to_string()))?;
+        let input = ProgramInput::from_json(&input_bytes, &format!("job {job} input"))
+            .map_err(|e| JobError::permanent(e.to_string()))?;
+        Ok(Prepared {
+            program,
+            input,
+            profile,
+        })
+    }
+
+    async fn fetch(&self, hash: &ContentHash) -> Result<Vec<u8>, JobError> {
+        self.client.blob(hash).await.map_err(|e| match e {
+            ClientError::Api { status: 404, .. } => JobError::permanent(e.to_string()),
+            e => JobError::transient(e.to_string()),
+        })
+    }
+
+    /// Tells the scheduler the job's phase. Only informative: a lost lease is noticed by the
+    /// heartbeats, anything else is logged.
+    async fn report_phase(&self, keeper: &LeaseKeeper, phase: Phase) {
+        if let Err(e) = self.client.phase(&keeper.current(), phase).await {
+            tracing::warn!(job = keeper.current().job_id, error = %e, "cannot report the phase");
+        }
+    }
+
+    /// Hands in a verified artifact, retrying while the scheduler is unreachable and the
+    /// lease is held.
+    async fn hand_in(
+        &self,
+        held: &Held,
+        bytes: Arc<[u8]>,
+        task_index: Option<u32>,
+        mut timings: JobTimings,
+        batch: usize,
+    ) -> Outcome {
+        let keeper = &held.keeper;
+        let job_id = keeper.current().job_id;
+        if keeper.lost() {
+            return Outcome::Fenced { job_id };
+        }
+        let artifact_hash = ContentHash::of(&bytes);
+        let started = Instant::now();
+        let mut delay = std::time::Duration::from_millis(250);
+        loop {
+            let lease = keeper.current();
+            let backend = &self.config.backend;
+            match self
+                .client
+                .complete(&lease, backend, task_index, bytes.to_vec())
+                .await
+            {
+                Ok(_) => {
+                    timings.hand_in = started.elapsed();
+                    timings.total = held.claimed_at.elapsed();
+                    return Outcome::Done {
+                        job_id,
+                        artifact: artifact_hash,
+                        timings,
+                        batch,
+                    };
+                }
+                Err(ClientError::Fenced { .. }) => return Outcome::Fenced { job_id },
+                Err(e) if e.is_transient() && !keeper.lost() => {
+                    tracing::warn!(job = job_id, error = %e, "cannot hand in the proof; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                }
+                // Refused although it verified here: another worker may agree with the
+                // scheduler (e.g. a different build).
+                Err(e) => {
+                    return self
+                        .report_failure(keeper, JobError::transient(e.to_string()))
+                        .await
+                }
+            }
+        }
+    }
+
+    async fn give_up(&self, held: Held, error: JobError) -> Outcome {
+        let outcome = self.report_failure(&held.keeper, error).await;
+        held.keeper.stop();
+        outcome
+    }
+
+    /// Reports the job failed (re-queued by the scheduler when retryable).
+    async fn report_failure(&self, keeper: &LeaseKeeper, error: JobError) -> Outcome {
+        let lease: LeaseView = keeper.current();
+        let job_id = lease.job_id;
+        tracing::warn!(job = job_id, reason = %error.reason, retryable = error.retryable, "job failed");
+        match self
+            .client
+            .fail(&lease, &error.reason, error.retryable)
+            .await
+        {
+            Err(ClientError::Fenced { .. }) => Outcome::Fenced { job_id },
+            Err(e) => {
+                tracing::warn!(job = job_id, error = %e, "cannot report the failure; its lease will expire");
+                Outcome::Failed {
+                    job_id,
+                    reason: error.reason,
+                    retryable: true,
+                }
+            }
+            Ok(_) => Outcome::Failed {
+                job_id,
+                reason: error.reason,
+                retryable: error.retryable,
+            },
+        }
+    }
+}
+
+/// Runs the batch program over `jobs` and proves it. A failed run is a permanent error: the
+/// caller then proves the jobs one by one to find the culprit.
+fn prove_tasks(
+    prover: &mut Prover,
+    jobs: &[Prepared],
+    on_phase: &mut dyn FnMut(ProverPhase),
+) -> Result<ProofArtifact, ProveError> {
+    let tasks: Vec<BatchTask> = jobs
+        .iter()
+        .map(|job| BatchTask {
+            program: &job.program,
+            input: &job.input,
+        })
+        .collect();
+    on_phase(ProverPhase::Execute);
+    let execution = execute_batch(&tasks, ExecutionLimits::default())?;
+    let program = batch_program().map_err(|e| ProveError::Stwo(e.to_string()))?;
+    prover.prove_execution(&program, &execution, on_phase)
+}
+
+fn hash_of(s: &str) -> Result<ContentHash, JobError> {
+    ContentHash::parse(s).map_err(|e| JobError::permanent(e.to_string()))
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
