@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): prepares the patched dependency and the
-# cairo-lang tools the tests compare against, checks the compiled Cairo programs, then runs
-# every test of the workspace.
+# cairo-lang tools the tests compare against, checks the compiled Cairo programs and Solidity
+# contracts against their sources, then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/patch-deps.sh
 scripts/compile-cairo.sh --check
+l1/contracts/build.sh --check
 export STARFARM_CAIRO_LANG_BIN
 STARFARM_CAIRO_LANG_BIN=$(scripts/cairo-env.sh)
 # The job store's tests also run on Postgres: start a local one unless given a URL.
@@ -16,4 +17,12 @@ if [ -z "${STARFARM_TEST_POSTGRES_URL:-}" ]; then
   }
 fi
 export STARFARM_TEST_POSTGRES_URL
+# starfarm-l1's settlement tests run against anvil (a local Ethereum node): install it unless given.
+if [ -z "${STARFARM_ANVIL:-}" ]; then
+  STARFARM_ANVIL=$(scripts/anvil.sh) || {
+    [ "${STARFARM_REQUIRE_ANVIL:-}" != 1 ] || exit 1
+    echo "test.sh: no anvil, starfarm-l1's settlement tests will be skipped" >&2
+  }
+fi
+export STARFARM_ANVIL
 cargo test --workspace "$@"

@@ -9,6 +9,7 @@ use std::time::Duration;
 use starfarm_sequencer::client::Client;
 use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
+use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 
@@ -67,14 +68,6 @@ impl Drop for SequencerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("ok")
 }
 
 fn keys(i: u64) -> KeyPair {

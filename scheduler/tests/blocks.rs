@@ -30,7 +30,7 @@ use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::server::with_prover_inputs;
 use starfarm_sequencer::service::{estimated_steps, Sequencer, SequencerConfig};
-use starfarm_sequencer::testing::open_account;
+use starfarm_sequencer::testing::{open_account, runtime};
 use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 
@@ -38,14 +38,6 @@ use starfarm_sequencer::Felt;
 const CHUNK_STEPS: u64 = 4_600;
 const KEY: &str = "test-key";
 const LEASE: Duration = Duration::from_secs(60);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Starts a sequencer publishing (with prover inputs) under `dir/objects`, makes block 0 of
 /// a deposit, a deploy and three transfers, and waits until it is published.

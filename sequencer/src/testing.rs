@@ -6,6 +6,15 @@ use starknet_types_core::felt::Felt;
 use crate::chain::{AdmissionError, TxSubmitter};
 use crate::tx::{Deposit, KeyPair, Transaction};
 
+/// A two-thread runtime for tests that drive async code from `#[test]` functions.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
 /// Opens `key`'s account on `seq`: an L1 deposit of `amount` (from `l1_sender`, nonce
 /// `l1_nonce`) and the account's deployment. Returns both transaction hashes.
 pub async fn open_account(

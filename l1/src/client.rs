@@ -1,0 +1,497 @@
+//! [`L1Client`]: one wallet on one Ethereum node, talking to one deployment of the
+//! contracts. Every write waits for its receipt and returns its gas ([`TxOutcome`]); a revert
+//! becomes [`L1Error::Reverted`] with the contract's reason; transient RPC errors (rate
+//! limits, unavailable, connection trouble) are retried a few times.
+
+use std::future::IntoFuture;
+use std::time::Duration;
+
+use alloy::contract::{CallBuilder, CallDecoder};
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, Bytes, TxHash, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::transports::{RpcError, TransportError, TransportErrorKind};
+use starknet_types_core::felt::Felt;
+
+use crate::attest;
+use crate::contracts::{AttestedFactRegistry, StarfarmBridge, StarfarmCore};
+use crate::error::L1Error;
+use crate::fact::{address_to_felt, felt_to_u256, output_words, u256_to_felt};
+
+/// Attempts of a call whose failure is transient.
+const ATTEMPTS: u32 = 4;
+const BACKOFF: Duration = Duration::from_millis(250);
+/// Receipt polling (anvil mines at once; a real chain takes a block or more).
+const RECEIPT_POLL: Duration = Duration::from_millis(50);
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Addresses of one deployment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deployment {
+    pub registry: Address,
+    pub core: Address,
+    pub bridge: Address,
+}
+
+/// The settled state as `StarfarmCore` holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct L1State {
+    /// Global root after the last settled range.
+    pub state_root: Felt,
+    /// The block the next range belongs to (one past the last fully settled block).
+    pub next_block_number: u64,
+    /// Hash of the last fully settled block (0 before the first).
+    pub block_hash: Felt,
+    /// Transactions of block `next_block_number` settled so far (0: none in progress).
+    pub tx_index: u64,
+    /// tx_commitment after them (0 when none).
+    pub tx_commitment: Felt,
+}
+
+impl L1State {
+    /// The last fully settled block, if any.
+    pub fn last_block(&self) -> Option<u64> {
+        self.next_block_number.checked_sub(1)
+    }
+}
+
+/// A mined transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxOutcome {
+    pub tx_hash: TxHash,
+    pub gas_used: u64,
+    pub block_number: Option<u64>,
+}
+
+/// An L1→L2 message, as `LogMessageToL2` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageToL2 {
+    pub from_address: Address,
+    pub to_address: Felt,
+    pub selector: Felt,
+    pub payload: Vec<Felt>,
+    pub nonce: u64,
+    pub fee: U256,
+}
+
+impl MessageToL2 {
+    /// `from` as L2 sees it (the deposit transaction's `l1_sender`).
+    pub fn from_felt(&self) -> Felt {
+        address_to_felt(self.from_address)
+    }
+
+    /// Its key in `l1ToL2Messages`.
+    pub fn hash(&self) -> B256 {
+        crate::fact::l1_to_l2_message_hash(
+            self.from_address,
+            self.to_address,
+            self.nonce,
+            self.selector,
+            &self.payload,
+        )
+    }
+}
+
+/// A wallet on an Ethereum node, with (once deployed or attached) the contracts' addresses.
+#[derive(Clone)]
+pub struct L1Client {
+    provider: DynProvider,
+    address: Address,
+    chain_id: u64,
+    deployment: Option<Deployment>,
+}
+
+impl L1Client {
+    /// Connects to `rpc_url` (http or https) with the wallet of `private_key` (hex).
+    pub async fn connect(rpc_url: &str, private_key: &str) -> Result<Self, L1Error> {
+        // reqwest is built with rustls but no crypto provider: use ring's (the workspace's).
+        // An error only means a provider is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let url = rpc_url.parse().map_err(|e| L1Error::Url {
+            url: rpc_url.to_string(),
+            message: format!("{e}"),
+        })?;
+        let signer: PrivateKeySigner = private_key
+            .trim()
+            .parse()
+            .map_err(|e| L1Error::Key(format!("{e}")))?;
+        let address = signer.address();
+        // Nonces come from the node for every transaction: a cached nonce manager keeps the
+        // nonce of a call that reverted at estimation, and every later transaction waits
+        // behind the gap. So one client sends one transaction at a time.
+        let provider = ProviderBuilder::new()
+            .disable_recommended_fillers()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(url)
+            .erased();
+        let chain_id = retry("eth_chainId", || provider.get_chain_id()).await?;
+        Ok(Self {
+            provider,
+            address,
+            chain_id,
+            deployment: None,
+        })
+    }
+
+    /// Uses an existing deployment.
+    pub fn attach(mut self, deployment: Deployment) -> Self {
+        self.deployment = Some(deployment);
+        self
+    }
+
+    pub fn address(&self) -> Address {
+        self.address
+    }
+
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    pub fn deployment(&self) -> Result<Deployment, L1Error> {
+        self.deployment.ok_or(L1Error::NotDeployed)
+    }
+
+    /// Deploys registry (owned by this wallet, with `signers` registered), core (accepting
+    /// `program_hash`'s output, starting at `initial_state_root`: the global root before block
+    /// 0) and bridge, and attaches to them.
+    pub async fn deploy(
+        &mut self,
+        program_hash: Felt,
+        initial_state_root: Felt,
+        signers: &[Address],
+    ) -> Result<Deployment, L1Error> {
+        let p = &self.provider;
+        let registry = AttestedFactRegistry::deploy_builder(p, self.address);
+        let registry = deployed("deploy AttestedFactRegistry", p, &registry).await?;
+        let core = StarfarmCore::deploy_builder(
+            p,
+            felt_to_u256(&program_hash),
+            registry,
+            felt_to_u256(&initial_state_root),
+        );
+        let core = deployed("deploy StarfarmCore", p, &core).await?;
+        let bridge = StarfarmBridge::deploy_builder(p, core);
+        let bridge = deployed("deploy StarfarmBridge", p, &bridge).await?;
+        let registry_contract = AttestedFactRegistry::new(registry, p.clone());
+        for signer in signers {
+            transact("addSigner", p, &registry_contract.addSigner(*signer)).await?;
+        }
+        let deployment = Deployment {
+            registry,
+            core,
+            bridge,
+        };
+        self.deployment = Some(deployment);
+        Ok(deployment)
+    }
+
+    /// Registers `fact` at `security_bits` with an attestation signed by `signer` (which must
+    /// be a registered prover key). This wallet only pays for the transaction.
+    pub async fn register_fact(
+        &self,
+        signer: &PrivateKeySigner,
+        fact: B256,
+        security_bits: u32,
+    ) -> Result<TxOutcome, L1Error> {
+        let registry = self.deployment()?.registry;
+        let signature = attest::sign(signer, self.chain_id, registry, fact, security_bits)?;
+        self.register_signed_fact(fact, security_bits, signature)
+            .await
+    }
+
+    /// Registers `fact` with a ready attestation.
+    pub async fn register_signed_fact(
+        &self,
+        fact: B256,
+        security_bits: u32,
+        signature: Bytes,
+    ) -> Result<TxOutcome, L1Error> {
+        let registry =
+            AttestedFactRegistry::new(self.deployment()?.registry, self.provider.clone());
+        let call = registry.registerFact(fact, security_bits, signature);
+        transact("registerFact", &self.provider, &call).await
+    }
+
+    /// Whether the registry holds `fact` (at or above its floor).
+    pub async fn is_fact_valid(&self, fact: B256) -> Result<bool, L1Error> {
+        let registry =
+            AttestedFactRegistry::new(self.deployment()?.registry, self.provider.clone());
+        let call = registry.isValid(fact);
+        retry("isValid", || call.call()).await
+    }
+
+    /// Settles one range of a block from its block-program output.
+    pub async fn update_state(&self, output: &[Felt]) -> Result<TxOutcome, L1Error> {
+        let core = StarfarmCore::new(self.deployment()?.core, self.provider.clone());
+        let call = core.updateState(output_words(output));
+        transact("updateState", &self.provider, &call).await
+    }
+
+    /// The settled state.
+    pub async fn state(&self) -> Result<L1State, L1Error> {
+        let core = StarfarmCore::new(self.deployment()?.core, self.provider.clone());
+        let (root, next, hash, index, commitment) = (
+            core.stateRoot(),
+            core.nextBlockNumber(),
+            core.stateBlockHash(),
+            core.txIndex(),
+            core.txCommitment(),
+        );
+        Ok(L1State {
+            state_root: u256_to_felt(retry("stateRoot", || root.call()).await?),
+            next_block_number: to_u64(retry("nextBlockNumber", || next.call()).await?)?,
+            block_hash: u256_to_felt(retry("stateBlockHash", || hash.call()).await?),
+            tx_index: to_u64(retry("txIndex", || index.call()).await?)?,
+            tx_commitment: u256_to_felt(retry("txCommitment", || commitment.call()).await?),
+        })
+    }
+
+    /// Deposits `wei` for `l2_recipient` through the bridge; returns the L1→L2 message the
+    /// core emitted (its `from` is the bridge), which the sequencer turns into a DEPOSIT.
+    pub async fn deposit(
+        &self,
+        l2_recipient: Felt,
+        wei: U256,
+    ) -> Result<(TxOutcome, MessageToL2), L1Error> {
+        let deployment = self.deployment()?;
+        let bridge = StarfarmBridge::new(deployment.bridge, self.provider.clone());
+        let call = bridge.deposit(felt_to_u256(&l2_recipient)).value(wei);
+        let (outcome, receipt) = transact_receipt("deposit", &self.provider, &call).await?;
+        let message = message_to_l2(&receipt, deployment.core)?;
+        Ok((outcome, message))
+    }
+
+    /// Consumes, as its recipient (this wallet), the L2→L1 message `from_l2 → self` with
+    /// `payload` (a withdrawal: `[amount]`).
+    pub async fn consume_message_from_l2(
+        &self,
+        from_l2: Felt,
+        payload: &[Felt],
+    ) -> Result<TxOutcome, L1Error> {
+        let core = StarfarmCore::new(self.deployment()?.core, self.provider.clone());
+        let call = core.consumeMessageFromL2(felt_to_u256(&from_l2), output_words(payload));
+        transact("consumeMessageFromL2", &self.provider, &call).await
+    }
+
+    /// Consumes a withdrawal of `amount` by L2 account `l2_sender` to this wallet.
+    pub async fn consume_withdrawal(
+        &self,
+        l2_sender: Felt,
+        amount: u128,
+    ) -> Result<TxOutcome, L1Error> {
+        self.consume_message_from_l2(l2_sender, &[Felt::from(amount)])
+            .await
+    }
+
+    /// How many `from_l2 → to_l1` messages with `payload` wait to be consumed.
+    pub async fn pending_messages_to_l1(
+        &self,
+        from_l2: Felt,
+        to_l1: Address,
+        payload: &[Felt],
+    ) -> Result<u64, L1Error> {
+        let core = StarfarmCore::new(self.deployment()?.core, self.provider.clone());
+        let hash = crate::fact::l2_to_l1_message_hash(from_l2, to_l1, payload);
+        let call = core.l2ToL1Messages(hash);
+        to_u64(retry("l2ToL1Messages", || call.call()).await?)
+    }
+
+    /// Whether an L1→L2 message is still waiting to be consumed by a settled block.
+    pub async fn is_message_to_l2_pending(&self, message_hash: B256) -> Result<bool, L1Error> {
+        let core = StarfarmCore::new(self.deployment()?.core, self.provider.clone());
+        let call = core.l1ToL2Messages(message_hash);
+        Ok(!retry("l1ToL2Messages", || call.call()).await?.is_zero())
+    }
+}
+
+fn to_u64(word: U256) -> Result<u64, L1Error> {
+    u64::try_from(word).map_err(|_| L1Error::Range(format!("{word} does not fit 64 bits")))
+}
+
+/// The `LogMessageToL2` the core emitted in `receipt`.
+fn message_to_l2(receipt: &TransactionReceipt, core: Address) -> Result<MessageToL2, L1Error> {
+    let event = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|log| log.address() == core)
+        .find_map(|log| log.log_decode::<StarfarmCore::LogMessageToL2>().ok())
+        .ok_or(L1Error::Receipt {
+            call: "deposit",
+            what: "a LogMessageToL2 event from the core",
+        })?;
+    let event = event.inner.data;
+    Ok(MessageToL2 {
+        from_address: event.fromAddress,
+        to_address: u256_to_felt(event.toAddress),
+        selector: u256_to_felt(event.selector),
+        payload: event.payload.into_iter().map(u256_to_felt).collect(),
+        nonce: to_u64(event.nonce)?,
+        fee: event.fee,
+    })
+}
+
+/// Sends a contract creation and returns the new contract's address.
+async fn deployed<D: CallDecoder>(
+    call_name: &'static str,
+    provider: &DynProvider,
+    call: &CallBuilder<&DynProvider, D>,
+) -> Result<Address, L1Error> {
+    let (_, receipt) = transact_receipt(call_name, provider, call).await?;
+    receipt.contract_address.ok_or(L1Error::Receipt {
+        call: call_name,
+        what: "a contract address",
+    })
+}
+
+async fn transact<D: CallDecoder>(
+    call_name: &'static str,
+    provider: &DynProvider,
+    call: &CallBuilder<&DynProvider, D>,
+) -> Result<TxOutcome, L1Error> {
+    Ok(transact_receipt(call_name, provider, call).await?.0)
+}
+
+/// Sends `call` (gas estimation surfaces reverts before anything is mined), then waits for
+/// its receipt; a failed status is an error.
+async fn transact_receipt<D: CallDecoder>(
+    call_name: &'static str,
+    provider: &DynProvider,
+    call: &CallBuilder<&DynProvider, D>,
+) -> Result<(TxOutcome, TransactionReceipt), L1Error> {
+    let pending = retry(call_name, || call.send()).await?;
+    let tx_hash = *pending.tx_hash();
+    let receipt = wait_receipt(call_name, provider, tx_hash).await?;
+    if !receipt.status() {
+        return Err(L1Error::Failed {
+            call: call_name,
+            tx: tx_hash.to_string(),
+        });
+    }
+    let outcome = TxOutcome {
+        tx_hash,
+        gas_used: receipt.gas_used,
+        block_number: receipt.block_number,
+    };
+    tracing::debug!(call = call_name, %tx_hash, gas = receipt.gas_used, "mined");
+    Ok((outcome, receipt))
+}
+
+async fn wait_receipt(
+    call_name: &'static str,
+    provider: &DynProvider,
+    tx_hash: TxHash,
+) -> Result<TransactionReceipt, L1Error> {
+    let deadline = tokio::time::Instant::now() + RECEIPT_TIMEOUT;
+    loop {
+        let receipt = retry(call_name, || provider.get_transaction_receipt(tx_hash)).await?;
+        if let Some(receipt) = receipt {
+            return Ok(receipt);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(L1Error::Receipt {
+                call: call_name,
+                what: "a receipt before the timeout",
+            });
+        }
+        tokio::time::sleep(RECEIPT_POLL).await;
+    }
+}
+
+/// Errors the retry loop understands.
+trait RpcFailure: std::fmt::Display {
+    fn transport(&self) -> Option<&TransportError>;
+    fn revert_data(&self) -> Option<Bytes>;
+}
+
+impl RpcFailure for alloy::contract::Error {
+    fn transport(&self) -> Option<&TransportError> {
+        match self {
+            Self::TransportError(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn revert_data(&self) -> Option<Bytes> {
+        self.as_revert_data()
+    }
+}
+
+impl RpcFailure for TransportError {
+    fn transport(&self) -> Option<&TransportError> {
+        Some(self)
+    }
+
+    fn revert_data(&self) -> Option<Bytes> {
+        self.as_error_resp().and_then(|e| e.as_revert_data())
+    }
+}
+
+/// Rate limits, unavailability and connection trouble (not reverts, not bad requests).
+fn is_transient(error: &TransportError) -> bool {
+    match error {
+        RpcError::Transport(kind) => {
+            kind.is_retry_err()
+                || matches!(
+                    kind,
+                    TransportErrorKind::Custom(_) | TransportErrorKind::BackendGone
+                )
+        }
+        RpcError::ErrorResp(payload) => payload.is_retry_err(),
+        _ => false,
+    }
+}
+
+/// Runs `f` up to [`ATTEMPTS`] times while it fails transiently; maps the last error.
+async fn retry<T, E, F, Fut>(call_name: &'static str, mut f: F) -> Result<T, L1Error>
+where
+    E: RpcFailure,
+    F: FnMut() -> Fut,
+    Fut: IntoFuture<Output = Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        match f().await {
+            Ok(value) => return Ok(value),
+            Err(e) if attempt < ATTEMPTS && e.transport().is_some_and(is_transient) => {
+                tracing::warn!(call = call_name, attempt, error = %e, "transient L1 RPC error, retrying");
+                tokio::time::sleep(BACKOFF * attempt).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(map_error(call_name, &e)),
+        }
+    }
+}
+
+fn map_error(call: &'static str, error: &impl RpcFailure) -> L1Error {
+    match error.revert_data() {
+        Some(data) => L1Error::Reverted {
+            call,
+            reason: revert_reason(&data),
+        },
+        None => L1Error::Rpc {
+            call,
+            message: error.to_string(),
+        },
+    }
+}
+
+/// `require`'s message (`Error(string)`), else alloy's description (panics, custom errors),
+/// else the raw data.
+fn revert_reason(data: &[u8]) -> String {
+    use alloy::sol_types::{Revert, SolError};
+    match Revert::abi_decode(data) {
+        Ok(revert) => revert.reason,
+        Err(_) => alloy::sol_types::decode_revert_reason(data)
+            .unwrap_or_else(|| format!("undecoded revert data {}", Bytes::copy_from_slice(data))),
+    }
+}

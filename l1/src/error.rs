@@ -1,0 +1,41 @@
+//! Errors of the L1 client.
+
+/// What can go wrong talking to Ethereum.
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    /// The node refused the call because the contract reverted; `reason` is the decoded
+    /// `require` message (e.g. `FACT_NOT_REGISTERED`) or a description of the raw data.
+    #[error("{call} reverted: {reason}")]
+    Reverted { call: &'static str, reason: String },
+    /// The transaction was mined but failed (status 0).
+    #[error("{call}: transaction {tx} failed on chain (status 0)")]
+    Failed { call: &'static str, tx: String },
+    /// Transport, RPC or ABI trouble that retrying did not cure.
+    #[error("{call}: {message}")]
+    Rpc { call: &'static str, message: String },
+    #[error("invalid RPC URL {url}: {message}")]
+    Url { url: String, message: String },
+    #[error("invalid private key: {0}")]
+    Key(String),
+    #[error("signing failed: {0}")]
+    Signer(String),
+    #[error("the client has no deployment: deploy the contracts or attach to some first")]
+    NotDeployed,
+    #[error("{call}: the receipt lacks {what}")]
+    Receipt {
+        call: &'static str,
+        what: &'static str,
+    },
+    #[error("value out of range: {0}")]
+    Range(String),
+}
+
+impl L1Error {
+    /// The revert reason, when the contract reverted.
+    pub fn revert_reason(&self) -> Option<&str> {
+        match self {
+            Self::Reverted { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+}

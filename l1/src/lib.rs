@@ -1,0 +1,25 @@
+//! starfarm's Ethereum settlement, Rust side. This crate owns:
+//!
+//! - the bindings of the Solidity contracts in `l1/contracts/` ([`contracts`]), generated at
+//!   compile time from the committed artifacts `l1/contracts/out/<Name>.json`;
+//! - the fact of a block-program output, as `StarfarmCore` computes it ([`fact`]), and the
+//!   hashes of L1↔L2 messages;
+//! - attestations of facts for the TRUSTED `AttestedFactRegistry` (EIP-712, [`attest`]);
+//! - [`client::L1Client`]: deploys the contracts, registers facts, settles the ranges of a
+//!   block (`updateState`), reads the settled state, deposits through the bridge and
+//!   consumes withdrawals, waiting for receipts and mapping reverts to [`L1Error::Reverted`].
+//!
+//! It does not depend on the sequencer: outputs are plain felts (`docs/sequencer.md`,
+//! "Block program output"), converted to `uint256` big-endian.
+
+pub mod attest;
+pub mod client;
+pub mod contracts;
+pub mod error;
+pub mod fact;
+
+pub use alloy::primitives::{Address, B256, U256};
+pub use alloy::signers::local::PrivateKeySigner;
+pub use client::{Deployment, L1Client, L1State, MessageToL2, TxOutcome};
+pub use error::L1Error;
+pub use starknet_types_core::felt::Felt;
