@@ -1,6 +1,7 @@
 //! The `starfarm` binary: parses arguments and wires the crates together.
 
 mod commands;
+mod l1_cli;
 mod progress;
 mod scheduler_cli;
 mod sequencer_cli;
@@ -71,6 +72,9 @@ enum Command {
     Submit(submit_cli::SubmitArgs),
     /// A proving worker: claim jobs from a scheduler, prove, verify and hand them in.
     Worker(worker_cli::WorkerArgs),
+    /// Ethereum settlement: deploy the contracts, show the settled state, settle proven blocks.
+    #[command(subcommand)]
+    L1(l1_cli::L1Command),
     /// Show what a proof artifact claims, without verifying it.
     Inspect {
         /// The proof artifact.
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Command::Scheduler(args) => scheduler_cli::run(args),
         Command::Submit(args) => submit_cli::run(args),
         Command::Worker(args) => worker_cli::run(args),
+        Command::L1(command) => l1_cli::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -50,6 +50,8 @@ pub struct RunArgs {
     /// Largest JSON-RPC request body, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_body_bytes: usize,
+    #[command(flatten)]
+    l1: crate::l1_cli::WatchArgs,
 }
 
 pub fn run(command: SequencerCommand) -> Result<()> {
@@ -73,6 +75,7 @@ async fn serve(args: RunArgs) -> Result<()> {
     let publisher = server::with_prover_inputs(publisher);
     let sequencer = Sequencer::start(config, Some(publisher))
         .with_context(|| format!("cannot start the sequencer on {}", args.data.display()))?;
+    let watcher = crate::l1_cli::spawn_watcher(&args.l1, Arc::clone(&sequencer)).await?;
     let rpc = RpcConfig {
         admin_token: args.admin_token,
         max_body_bytes: args.max_body_bytes,
@@ -89,6 +92,9 @@ async fn serve(args: RunArgs) -> Result<()> {
         args.publish
     );
     server::serve(listener, Arc::clone(&sequencer), rpc, shutdown_signal()).await?;
+    if let Some(watcher) = watcher {
+        watcher.abort();
+    }
     eprintln!("sequencer stopped");
     Ok(())
 }

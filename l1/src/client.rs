@@ -28,7 +28,7 @@ const RECEIPT_POLL: Duration = Duration::from_millis(50);
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Addresses of one deployment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Deployment {
     pub registry: Address,
     pub core: Address,
@@ -221,6 +221,11 @@ impl L1Client {
         transact("registerFact", &self.provider, &call).await
     }
 
+    /// L1's latest block number.
+    pub async fn block_number(&self) -> Result<u64, L1Error> {
+        retry("eth_blockNumber", || self.provider.get_block_number()).await
+    }
+
     /// Whether the registry holds `fact` (at or above its floor).
     pub async fn is_fact_valid(&self, fact: B256) -> Result<bool, L1Error> {
         let registry =
@@ -329,15 +334,20 @@ fn message_to_l2(receipt: &TransactionReceipt, core: Address) -> Result<MessageT
             call: "deposit",
             what: "a LogMessageToL2 event from the core",
         })?;
-    let event = event.inner.data;
-    Ok(MessageToL2 {
-        from_address: event.fromAddress,
-        to_address: u256_to_felt(event.toAddress),
-        selector: u256_to_felt(event.selector),
-        payload: event.payload.into_iter().map(u256_to_felt).collect(),
-        nonce: to_u64(event.nonce)?,
-        fee: event.fee,
-    })
+    MessageToL2::from_event(event.inner.data)
+}
+
+impl MessageToL2 {
+    pub(crate) fn from_event(event: StarfarmCore::LogMessageToL2) -> Result<Self, L1Error> {
+        Ok(MessageToL2 {
+            from_address: event.fromAddress,
+            to_address: u256_to_felt(event.toAddress),
+            selector: u256_to_felt(event.selector),
+            payload: event.payload.into_iter().map(u256_to_felt).collect(),
+            nonce: to_u64(event.nonce)?,
+            fee: event.fee,
+        })
+    }
 }
 
 /// Sends a contract creation and returns the new contract's address.
@@ -408,7 +418,7 @@ async fn wait_receipt(
 }
 
 /// Errors the retry loop understands.
-trait RpcFailure: std::fmt::Display {
+pub(crate) trait RpcFailure: std::fmt::Display {
     fn transport(&self) -> Option<&TransportError>;
     fn revert_data(&self) -> Option<Bytes>;
 }
@@ -452,7 +462,7 @@ fn is_transient(error: &TransportError) -> bool {
 }
 
 /// Runs `f` up to [`ATTEMPTS`] times while it fails transiently; maps the last error.
-async fn retry<T, E, F, Fut>(call_name: &'static str, mut f: F) -> Result<T, L1Error>
+pub(crate) async fn retry<T, E, F, Fut>(call_name: &'static str, mut f: F) -> Result<T, L1Error>
 where
     E: RpcFailure,
     F: FnMut() -> Fut,

@@ -7,7 +7,9 @@
 //! - attestations of facts for the TRUSTED `AttestedFactRegistry` (EIP-712, [`attest`]);
 //! - [`client::L1Client`]: deploys the contracts, registers facts, settles the ranges of a
 //!   block (`updateState`), reads the settled state, deposits through the bridge and
-//!   consumes withdrawals, waiting for receipts and mapping reverts to [`L1Error::Reverted`].
+//!   consumes withdrawals, waiting for receipts and mapping reverts to [`L1Error::Reverted`];
+//! - [`settle::Settler`]: the settlement line, proven ranges onto L1 in order, each once;
+//! - [`watch::Watcher`]: L1's settled blocks and bridge deposits, handed to L2.
 //!
 //! It does not depend on the sequencer: outputs are plain felts (`docs/sequencer.md`,
 //! "Block program output"), converted to `uint256` big-endian.
@@ -17,6 +19,8 @@ pub mod client;
 pub mod contracts;
 pub mod error;
 pub mod fact;
+pub mod settle;
+pub mod watch;
 
 pub use alloy::primitives::{Address, B256, U256};
 pub use alloy::signers::local::PrivateKeySigner;

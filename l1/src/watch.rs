@@ -1,0 +1,196 @@
+//! The L1 watcher: follows the core contract's events and tells L2 what happened on L1:
+//! blocks settled (`LogStateUpdate`: their transactions become ACCEPTED_ON_L1) and deposits
+//! made through the bridge (`LogMessageToL2`: they become DEPOSIT transactions).
+//!
+//! Only messages sent by the bridge, with the `"deposit"` selector and a one-felt payload,
+//! are deposits: `sendMessageToL2` is open to anyone, and only the bridge holds the value.
+//! Events are delivered at least once (a restarted watcher reads again from its start
+//! block, and a poll whose delivery failed is repeated): an [`L2Sink`] must be idempotent,
+//! as the sequencer is (a deposit's transaction hash is known once admitted).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use alloy::primitives::Address;
+use alloy::providers::Provider;
+use starknet_types_core::felt::Felt;
+
+use crate::client::{retry, L1Client, MessageToL2};
+use crate::contracts::StarfarmCore;
+use crate::L1Error;
+
+/// The deposit selector: the Cairo short string `"deposit"`.
+pub const DEPOSIT_SELECTOR: Felt = Felt::from_hex_unchecked("0x6465706f736974");
+
+/// A deposit made on L1, as the sequencer admits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L1Deposit {
+    /// The bridge (the message's sender), as a felt.
+    pub l1_sender: Felt,
+    pub recipient: Felt,
+    pub amount: u128,
+    pub nonce: u64,
+}
+
+pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// What L2 is told. Both calls may repeat for the same event.
+pub trait L2Sink: Send + Sync {
+    /// Block `number` (and so every block before it) is settled on L1.
+    fn settled(&self, number: u64) -> SinkFuture<'_>;
+    /// A deposit to include on L2.
+    fn deposit(&self, deposit: L1Deposit) -> SinkFuture<'_>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    #[error("L2 refused an L1 event: {0}")]
+    Sink(String),
+}
+
+/// What one poll saw.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// The last block settled in the polled range.
+    pub settled: Option<u64>,
+    pub deposits: usize,
+    /// Messages to L2 that are not bridge deposits.
+    pub ignored: usize,
+}
+
+/// Follows one deployment from an L1 block on, `confirmations` blocks behind the head.
+pub struct Watcher {
+    client: L1Client,
+    next_block: u64,
+    confirmations: u64,
+    /// Most L1 blocks read per poll (RPC providers limit log ranges).
+    pub max_range: u64,
+}
+
+impl Watcher {
+    pub fn new(client: L1Client, from_block: u64, confirmations: u64) -> Self {
+        Self {
+            client,
+            next_block: from_block,
+            confirmations,
+            max_range: 2_000,
+        }
+    }
+
+    /// The first L1 block the next poll reads.
+    pub fn next_block(&self) -> u64 {
+        self.next_block
+    }
+
+    /// Reads the confirmed events since the last poll and hands them to `sink`; the
+    /// watcher moves on only once `sink` took them all.
+    pub async fn poll(&mut self, sink: &dyn L2Sink) -> Result<Seen, WatchError> {
+        let provider = self.client.provider().clone();
+        let head = retry("eth_blockNumber", || provider.get_block_number()).await?;
+        let Some(confirmed) = head.checked_sub(self.confirmations) else {
+            return Ok(Seen::default());
+        };
+        if confirmed < self.next_block {
+            return Ok(Seen::default());
+        }
+        let (from, to) = (
+            self.next_block,
+            confirmed.min(self.next_block + self.max_range.max(1) - 1),
+        );
+        let deployment = self.client.deployment()?;
+        let core = StarfarmCore::new(deployment.core, provider);
+        let messages = core.LogMessageToL2_filter().from_block(from).to_block(to);
+        let messages = retry("LogMessageToL2", || messages.query()).await?;
+        let updates = core.LogStateUpdate_filter().from_block(from).to_block(to);
+        let updates = retry("LogStateUpdate", || updates.query()).await?;
+
+        let mut seen = Seen::default();
+        for (event, _) in messages {
+            match bridge_deposit(MessageToL2::from_event(event)?, deployment.bridge) {
+                Some(deposit) => {
+                    sink.deposit(deposit).await.map_err(WatchError::Sink)?;
+                    seen.deposits += 1;
+                }
+                None => seen.ignored += 1,
+            }
+        }
+        for (event, _) in updates {
+            let Ok(number) = u64::try_from(event.blockNumber) else {
+                continue; // -1: nothing settled (never emitted)
+            };
+            sink.settled(number).await.map_err(WatchError::Sink)?;
+            seen.settled = Some(number);
+        }
+        self.next_block = to + 1;
+        Ok(seen)
+    }
+}
+
+/// The deposit a message stands for, if it is one the bridge sent.
+fn bridge_deposit(message: MessageToL2, bridge: Address) -> Option<L1Deposit> {
+    let [amount] = message.payload.as_slice() else {
+        return None;
+    };
+    if message.from_address != bridge || message.selector != DEPOSIT_SELECTOR {
+        return None;
+    }
+    Some(L1Deposit {
+        l1_sender: message.from_felt(),
+        recipient: message.to_address,
+        amount: u128::try_from(amount.to_biguint()).ok()?,
+        nonce: message.nonce,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::U256;
+
+    fn message(from: Address, selector: Felt, payload: Vec<Felt>) -> MessageToL2 {
+        MessageToL2 {
+            from_address: from,
+            to_address: Felt::from(7u8),
+            selector,
+            payload,
+            nonce: 3,
+            fee: U256::ZERO,
+        }
+    }
+
+    #[test]
+    fn only_bridge_deposits_with_one_amount_are_deposits() {
+        let bridge = Address::repeat_byte(0xb1);
+        let amount = vec![Felt::from(500u32)];
+        let deposit = bridge_deposit(message(bridge, DEPOSIT_SELECTOR, amount.clone()), bridge);
+        assert_eq!(
+            deposit,
+            Some(L1Deposit {
+                l1_sender: crate::fact::address_to_felt(bridge),
+                recipient: Felt::from(7u8),
+                amount: 500,
+                nonce: 3,
+            })
+        );
+        let stranger = Address::repeat_byte(0x51);
+        assert_eq!(
+            bridge_deposit(message(stranger, DEPOSIT_SELECTOR, amount.clone()), bridge),
+            None
+        );
+        assert_eq!(
+            bridge_deposit(message(bridge, Felt::ONE, amount), bridge),
+            None
+        );
+        assert_eq!(
+            bridge_deposit(message(bridge, DEPOSIT_SELECTOR, vec![]), bridge),
+            None
+        );
+        let huge = vec![Felt::from(u128::MAX) + Felt::ONE];
+        assert_eq!(
+            bridge_deposit(message(bridge, DEPOSIT_SELECTOR, huge), bridge),
+            None
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! `starfarm l1 …`: deploy the settlement contracts, show the settled state, and run the
+//! settlement line (proven blocks of the farm onto L1). The L1 watcher runs inside
+//! `starfarm sequencer run --l1-deployment …` ([`spawn_watcher`]).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use starfarm_l1::settle::{ProvenFuture, ProvenRanges, Settler, Step};
+use starfarm_l1::watch::{L1Deposit, L2Sink, SinkFuture, Watcher};
+use starfarm_l1::{Address, Deployment, Felt, L1Client, PrivateKeySigner};
+use starfarm_prover::CairoProgram;
+use starfarm_scheduler::{blocks, JobStore, PostgresStore, SqliteStore, StoreConfig};
+use starfarm_sequencer::chain::{AdmissionError, TxSubmitter};
+use starfarm_sequencer::program_input::BLOCK_PROGRAM_JSON;
+use starfarm_sequencer::service::Sequencer;
+use starfarm_sequencer::state::global_root;
+use starfarm_sequencer::tx::{Deposit, Transaction};
+
+#[derive(clap::Subcommand)]
+pub enum L1Command {
+    /// Deploy the fact registry, core contract and bridge for this build's block program.
+    Deploy {
+        #[command(flatten)]
+        l1: L1Args,
+        /// Prover keys whose attestations the registry accepts (addresses; repeatable).
+        /// Default: the address of --attest-key, else of the wallet.
+        #[arg(long = "signer")]
+        signers: Vec<Address>,
+        /// The key that will attest facts (its address becomes a signer).
+        #[arg(long, env = "STARFARM_ATTEST_KEY", hide_env_values = true)]
+        attest_key: Option<String>,
+    },
+    /// Show the settled state.
+    Status {
+        #[command(flatten)]
+        l1: L1Args,
+    },
+    /// Settle the farm's proven blocks on L1, in order, as they become proven.
+    Settle(SettleArgs),
+}
+
+#[derive(clap::Args)]
+pub struct L1Args {
+    /// Ethereum JSON-RPC endpoint.
+    #[arg(long, env = "STARFARM_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    rpc: String,
+    /// The wallet's private key (hex) that pays for transactions.
+    #[arg(long, env = "STARFARM_L1_KEY", hide_env_values = true)]
+    key: String,
+    /// The deployment file (`l1 deploy` writes it).
+    #[arg(long, default_value = "data/l1-deployment.json")]
+    deployment: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct SettleArgs {
+    #[command(flatten)]
+    l1: L1Args,
+    /// The prover key that attests facts (a signer of the registry).
+    #[arg(long, env = "STARFARM_ATTEST_KEY", hide_env_values = true)]
+    attest_key: String,
+    /// Security bits attested for each fact (the registry's floor is 96).
+    #[arg(long, default_value_t = 96)]
+    security_bits: u32,
+    /// The scheduler's data folder (its SQLite job store holds the proven blocks).
+    #[arg(long, default_value = "data/scheduler")]
+    scheduler_data: PathBuf,
+    /// The scheduler's Postgres job store instead.
+    #[arg(long, env = "STARFARM_POSTGRES_URL")]
+    postgres_url: Option<String>,
+    /// Wait between checks for newly proven blocks, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    every_ms: u64,
+    /// Settle what is proven now, then exit.
+    #[arg(long)]
+    once: bool,
+}
+
+/// What `l1 deploy` records.
+#[derive(Serialize, Deserialize)]
+struct DeploymentFile {
+    chain_id: u64,
+    #[serde(flatten)]
+    contracts: Deployment,
+    program_hash: Felt,
+    /// The L1 block the contracts were deployed at: where the watcher starts.
+    from_block: u64,
+}
+
+pub fn run(command: L1Command) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        match command {
+            L1Command::Deploy {
+                l1,
+                signers,
+                attest_key,
+            } => deploy(l1, signers, attest_key).await,
+            L1Command::Status { l1 } => status(l1).await,
+            L1Command::Settle(args) => settle(args).await,
+        }
+    })
+}
+
+fn block_program_hash() -> Result<Felt> {
+    let program = CairoProgram::from_json(BLOCK_PROGRAM_JSON, "block program")?;
+    Ok(program.hash())
+}
+
+fn signer(key: &str) -> Result<PrivateKeySigner> {
+    key.trim()
+        .parse()
+        .map_err(|e| anyhow::anyhow!("not a secp256k1 private key (hex): {e}"))
+}
+
+async fn deploy(l1: L1Args, mut signers: Vec<Address>, attest_key: Option<String>) -> Result<()> {
+    let mut client = L1Client::connect(&l1.rpc, &l1.key).await?;
+    if signers.is_empty() {
+        signers.push(match &attest_key {
+            Some(key) => signer(key)?.address(),
+            None => client.address(),
+        });
+    }
+    let program_hash = block_program_hash()?;
+    let from_block = client.block_number().await?;
+    let contracts = client
+        .deploy(program_hash, global_root(Felt::ZERO), &signers)
+        .await?;
+    let file = DeploymentFile {
+        chain_id: client.chain_id(),
+        contracts,
+        program_hash,
+        from_block,
+    };
+    if let Some(parent) = l1.deployment.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(&l1.deployment, serde_json::to_string_pretty(&file)? + "\n")
+        .with_context(|| format!("writing {}", l1.deployment.display()))?;
+    println!(
+        "deployed on chain {}: core {}, registry {}, bridge {} (block program {program_hash:#x}); written to {}",
+        file.chain_id,
+        contracts.core,
+        contracts.registry,
+        contracts.bridge,
+        l1.deployment.display()
+    );
+    Ok(())
+}
+
+fn read_deployment(path: &Path) -> Result<DeploymentFile> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading {} (run `starfarm l1 deploy` first)", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a deployment file", path.display()))
+}
+
+/// A client on the deployment `l1` names, checked to be on the same chain.
+async fn attached(l1: &L1Args) -> Result<(L1Client, DeploymentFile)> {
+    let file = read_deployment(&l1.deployment)?;
+    let client = L1Client::connect(&l1.rpc, &l1.key)
+        .await?
+        .attach(file.contracts);
+    if client.chain_id() != file.chain_id {
+        bail!(
+            "{} was deployed on chain {}, but {} is chain {}",
+            l1.deployment.display(),
+            file.chain_id,
+            l1.rpc,
+            client.chain_id()
+        );
+    }
+    Ok((client, file))
+}
+
+async fn status(l1: L1Args) -> Result<()> {
+    let (client, _) = attached(&l1).await?;
+    let state = client.state().await?;
+    match state.last_block() {
+        Some(block) => println!("last settled block: {block} (hash {:#x})", state.block_hash),
+        None => println!("no block settled yet"),
+    }
+    println!("state root: {:#x}", state.state_root);
+    if state.tx_index > 0 {
+        println!(
+            "block {} in progress: settled up to transaction {}",
+            state.next_block_number, state.tx_index
+        );
+    }
+    Ok(())
+}
+
+/// The farm's proven blocks, from the scheduler's job store.
+struct FarmBlocks(Arc<dyn JobStore>);
+
+impl ProvenRanges for FarmBlocks {
+    fn ranges(&self, number: u64) -> ProvenFuture<'_> {
+        Box::pin(async move {
+            let blocks = blocks::proven_blocks(self.0.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            let block = blocks.into_iter().find(|b| b.record.block_number == number);
+            Ok(block.map(|b| b.record.chunks.into_iter().map(|c| c.output).collect()))
+        })
+    }
+}
+
+async fn settle(args: SettleArgs) -> Result<()> {
+    let (client, file) = attached(&args.l1).await?;
+    let store: Arc<dyn JobStore> = match &args.postgres_url {
+        Some(url) => Arc::new(PostgresStore::connect(url, StoreConfig::default()).await?),
+        None => {
+            let path = args.scheduler_data.join("jobs.sqlite");
+            Arc::new(
+                SqliteStore::open(&path, StoreConfig::default())
+                    .await
+                    .with_context(|| format!("opening {}", path.display()))?,
+            )
+        }
+    };
+    let settler = Settler {
+        client: &client,
+        signer: signer(&args.attest_key)?,
+        program_hash: file.program_hash,
+        security_bits: args.security_bits,
+    };
+    let source = FarmBlocks(store);
+    loop {
+        // A range that cannot settle stops the line with its reason (never skipped).
+        match settler.step(&source).await? {
+            Step::Settled {
+                block,
+                tx_start,
+                tx_end,
+                gas: (register, update),
+            } => eprintln!(
+                "settled block {block}, transactions {tx_start}..{tx_end} (gas: fact {register}, update {update})"
+            ),
+            Step::Waiting { block } if args.once => {
+                eprintln!("block {block} is not proven yet; stopping (--once)");
+                return Ok(());
+            }
+            Step::Waiting { .. } => tokio::time::sleep(Duration::from_millis(args.every_ms)).await,
+        }
+    }
+}
+
+/// Settings of the watcher inside `starfarm sequencer run`.
+#[derive(clap::Args)]
+pub struct WatchArgs {
+    /// Follow this L1 deployment (a `starfarm l1 deploy` file): mark settled blocks
+    /// ACCEPTED_ON_L1 and admit bridge deposits. Off when not given.
+    #[arg(long = "l1-deployment")]
+    deployment: Option<PathBuf>,
+    /// Ethereum JSON-RPC endpoint of that deployment.
+    #[arg(long = "l1-rpc", env = "STARFARM_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    rpc: String,
+    /// Blocks behind L1's head before an event counts.
+    #[arg(long = "l1-confirmations", default_value_t = 0)]
+    confirmations: u64,
+}
+
+/// Starts the L1 watcher for `sequencer` when `--l1-deployment` is given.
+pub async fn spawn_watcher(
+    args: &WatchArgs,
+    sequencer: Arc<Sequencer>,
+) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(path) = &args.deployment else {
+        return Ok(None);
+    };
+    let file = read_deployment(path)?;
+    // Reads only: a throwaway key signs nothing.
+    let key = format!("{:#x}", starfarm_l1::B256::repeat_byte(0x11));
+    let client = L1Client::connect(&args.rpc, &key)
+        .await?
+        .attach(file.contracts);
+    let mut watcher = Watcher::new(client, file.from_block, args.confirmations);
+    let sink = SequencerSink(sequencer);
+    Ok(Some(tokio::spawn(async move {
+        loop {
+            match watcher.poll(&sink).await {
+                Ok(seen) if seen.deposits > 0 || seen.settled.is_some() => {
+                    tracing::info!(?seen, "L1 events handed to the sequencer")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "L1 watcher: will retry"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })))
+}
+
+/// The sequencer as the watcher drives it: deposits admitted once, settled blocks marked.
+struct SequencerSink(Arc<Sequencer>);
+
+impl L2Sink for SequencerSink {
+    fn settled(&self, number: u64) -> SinkFuture<'_> {
+        let marked = self.0.mark_accepted_on_l1(number);
+        Box::pin(async move { marked.map_err(|e| e.to_string()) })
+    }
+
+    fn deposit(&self, deposit: L1Deposit) -> SinkFuture<'_> {
+        let tx = Transaction::Deposit(Deposit {
+            l1_sender: deposit.l1_sender,
+            recipient: deposit.recipient,
+            amount: deposit.amount,
+            l1_nonce: deposit.nonce,
+        });
+        Box::pin(async move {
+            match self.0.submit_deposit(tx).await {
+                Ok(_) | Err(AdmissionError::Duplicate(_)) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}
