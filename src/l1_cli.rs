@@ -152,8 +152,12 @@ async fn deploy(l1: L1Args, mut signers: Vec<Address>, attest_key: Option<String
 }
 
 fn read_deployment(path: &Path) -> Result<DeploymentFile> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("reading {} (run `starfarm l1 deploy` first)", path.display()))?;
+    let bytes = std::fs::read(path).with_context(|| {
+        format!(
+            "reading {} (run `starfarm l1 deploy` first)",
+            path.display()
+        )
+    })?;
     serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a deployment file", path.display()))
 }
@@ -256,7 +260,11 @@ pub struct WatchArgs {
     #[arg(long = "l1-deployment")]
     deployment: Option<PathBuf>,
     /// Ethereum JSON-RPC endpoint of that deployment.
-    #[arg(long = "l1-rpc", env = "STARFARM_L1_RPC", default_value = "http://127.0.0.1:8545")]
+    #[arg(
+        long = "l1-rpc",
+        env = "STARFARM_L1_RPC",
+        default_value = "http://127.0.0.1:8545"
+    )]
     rpc: String,
     /// Blocks behind L1's head before an event counts.
     #[arg(long = "l1-confirmations", default_value_t = 0)]
@@ -283,10 +291,10 @@ pub async fn spawn_watcher(
         loop {
             match watcher.poll(&sink).await {
                 Ok(seen) if seen.deposits > 0 || seen.settled.is_some() => {
-                    tracing::info!(?seen, "L1 events handed to the sequencer")
+                    eprintln!("L1: {seen:?} handed to the sequencer")
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "L1 watcher: will retry"),
+                Err(e) => eprintln!("L1 watcher: {e}; will retry"),
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
