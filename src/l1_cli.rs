@@ -8,16 +8,18 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
-use starfarm_l1::settle::{ProvenFuture, ProvenRanges, Settler, Step};
+use starfarm_l1::metrics::SettleMetrics;
+use starfarm_l1::settle::{CountFuture, ProvenFuture, ProvenRanges, Settler, Step};
 use starfarm_l1::watch::{L1Deposit, L2Sink, SinkFuture, Watcher};
 use starfarm_l1::{Address, Deployment, Felt, L1Client, PrivateKeySigner};
 use starfarm_prover::CairoProgram;
-use starfarm_scheduler::{blocks, JobStore, PostgresStore, SqliteStore, StoreConfig};
-use starfarm_sequencer::chain::{AdmissionError, TxSubmitter};
+use starfarm_scheduler::{blocks, JobStore};
+
+use crate::scheduler_cli::open_job_store;
 use starfarm_sequencer::program_input::BLOCK_PROGRAM_JSON;
 use starfarm_sequencer::service::Sequencer;
 use starfarm_sequencer::state::global_root;
-use starfarm_sequencer::tx::{Deposit, Transaction};
+use starfarm_sequencer::tx::Deposit;
 
 #[derive(clap::Subcommand)]
 pub enum L1Command {
@@ -59,12 +61,8 @@ pub struct L1Args {
 pub struct SettleArgs {
     #[command(flatten)]
     l1: L1Args,
-    /// The prover key that attests facts (a signer of the registry).
-    #[arg(long, env = "STARFARM_ATTEST_KEY", hide_env_values = true)]
-    attest_key: String,
-    /// Security bits attested for each fact (the registry's floor is 96).
-    #[arg(long, default_value_t = 96)]
-    security_bits: u32,
+    #[command(flatten)]
+    attest: AttestArgs,
     /// The scheduler's data folder (its SQLite job store holds the proven blocks).
     #[arg(long, default_value = "data/scheduler")]
     scheduler_data: PathBuf,
@@ -77,6 +75,48 @@ pub struct SettleArgs {
     /// Settle what is proven now, then exit.
     #[arg(long)]
     once: bool,
+}
+
+/// How facts are attested and transactions confirmed.
+#[derive(clap::Args)]
+pub struct AttestArgs {
+    /// The prover key that attests facts (a signer of the registry).
+    #[arg(long, env = "STARFARM_ATTEST_KEY", hide_env_values = true)]
+    attest_key: Option<String>,
+    /// Security bits attested for each fact (the registry's floor is 96).
+    #[arg(long, default_value_t = 96)]
+    security_bits: u32,
+    /// Blocks on top of a settlement transaction before it counts (1: mined).
+    #[arg(long = "l1-confirmations", default_value_t = 1)]
+    l1_confirmations: u64,
+}
+
+/// The L1 node of a deployment the sequencer or scheduler follows.
+#[derive(clap::Args)]
+pub struct L1Rpc {
+    /// Ethereum JSON-RPC endpoint of that deployment.
+    #[arg(
+        long = "l1-rpc",
+        env = "STARFARM_L1_RPC",
+        default_value = "http://127.0.0.1:8545"
+    )]
+    l1_rpc: String,
+}
+
+/// The settlement line inside `starfarm scheduler`: its metrics join the scheduler's.
+#[derive(clap::Args)]
+pub struct SchedulerSettleArgs {
+    /// Settle the proven blocks on this L1 deployment (a `starfarm l1 deploy` file).
+    /// Off when not given.
+    #[arg(long = "settle")]
+    settle: Option<PathBuf>,
+    #[command(flatten)]
+    l1_rpc: L1Rpc,
+    /// The wallet's private key (hex) that pays for settlement.
+    #[arg(long = "l1-key", env = "STARFARM_L1_KEY", hide_env_values = true)]
+    l1_key: Option<String>,
+    #[command(flatten)]
+    attest: AttestArgs,
 }
 
 /// What `l1 deploy` records.
@@ -162,18 +202,15 @@ fn read_deployment(path: &Path) -> Result<DeploymentFile> {
         .with_context(|| format!("{} is not a deployment file", path.display()))
 }
 
-/// A client on the deployment `l1` names, checked to be on the same chain.
-async fn attached(l1: &L1Args) -> Result<(L1Client, DeploymentFile)> {
-    let file = read_deployment(&l1.deployment)?;
-    let client = L1Client::connect(&l1.rpc, &l1.key)
-        .await?
-        .attach(file.contracts);
+/// A client of `key` on the deployment in `path`, checked to be on the same chain.
+async fn attached(rpc: &str, key: &str, path: &Path) -> Result<(L1Client, DeploymentFile)> {
+    let file = read_deployment(path)?;
+    let client = L1Client::connect(rpc, key).await?.attach(file.contracts);
     if client.chain_id() != file.chain_id {
         bail!(
-            "{} was deployed on chain {}, but {} is chain {}",
-            l1.deployment.display(),
+            "{} was deployed on chain {}, but {rpc} is chain {}",
+            path.display(),
             file.chain_id,
-            l1.rpc,
             client.chain_id()
         );
     }
@@ -181,7 +218,7 @@ async fn attached(l1: &L1Args) -> Result<(L1Client, DeploymentFile)> {
 }
 
 async fn status(l1: L1Args) -> Result<()> {
-    let (client, _) = attached(&l1).await?;
+    let (client, _) = attached(&l1.rpc, &l1.key, &l1.deployment).await?;
     let state = client.state().await?;
     match state.last_block() {
         Some(block) => println!("last settled block: {block} (hash {:#x})", state.block_hash),
@@ -200,40 +237,65 @@ async fn status(l1: L1Args) -> Result<()> {
 /// The farm's proven blocks, from the scheduler's job store.
 struct FarmBlocks(Arc<dyn JobStore>);
 
+impl FarmBlocks {
+    async fn proven(&self) -> Result<Vec<blocks::ProvenBlock>, String> {
+        blocks::proven_blocks(self.0.as_ref())
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 impl ProvenRanges for FarmBlocks {
     fn ranges(&self, number: u64) -> ProvenFuture<'_> {
         Box::pin(async move {
-            let blocks = blocks::proven_blocks(self.0.as_ref())
-                .await
-                .map_err(|e| e.to_string())?;
-            let block = blocks.into_iter().find(|b| b.record.block_number == number);
+            let block = self
+                .proven()
+                .await?
+                .into_iter()
+                .find(|b| b.record.block_number == number);
             Ok(block.map(|b| b.record.chunks.into_iter().map(|c| c.output).collect()))
+        })
+    }
+
+    fn proven_from(&self, from: u64) -> CountFuture<'_> {
+        Box::pin(async move {
+            let proven = self.proven().await?;
+            Ok(proven
+                .iter()
+                .filter(|b| b.record.block_number >= from)
+                .count() as u64)
         })
     }
 }
 
+impl AttestArgs {
+    fn signer(&self) -> Result<PrivateKeySigner> {
+        let key = self
+            .attest_key
+            .as_deref()
+            .context("no attesting key: pass --attest-key or set STARFARM_ATTEST_KEY")?;
+        signer(key)
+    }
+}
+
 async fn settle(args: SettleArgs) -> Result<()> {
-    let (client, file) = attached(&args.l1).await?;
-    let store: Arc<dyn JobStore> = match &args.postgres_url {
-        Some(url) => Arc::new(PostgresStore::connect(url, StoreConfig::default()).await?),
-        None => {
-            let path = args.scheduler_data.join("jobs.sqlite");
-            Arc::new(
-                SqliteStore::open(&path, StoreConfig::default())
-                    .await
-                    .with_context(|| format!("opening {}", path.display()))?,
-            )
-        }
-    };
-    let settler = Settler {
-        client: &client,
-        signer: signer(&args.attest_key)?,
-        program_hash: file.program_hash,
-        security_bits: args.security_bits,
-    };
+    let (client, file) = attached(&args.l1.rpc, &args.l1.key, &args.l1.deployment).await?;
+    let client = client.with_confirmations(args.attest.l1_confirmations);
+    let store = open_job_store(args.postgres_url.as_deref(), &args.scheduler_data).await?;
+    let signer = args.attest.signer()?;
+    let settler = Settler::new(
+        &client,
+        signer,
+        file.program_hash,
+        args.attest.security_bits,
+    );
     let source = FarmBlocks(store);
+    if !args.once {
+        settler
+            .run(&source, Duration::from_millis(args.every_ms))
+            .await;
+    }
     loop {
-        // A range that cannot settle stops the line with its reason (never skipped).
         match settler.step(&source).await? {
             Step::Settled {
                 block,
@@ -243,13 +305,52 @@ async fn settle(args: SettleArgs) -> Result<()> {
             } => eprintln!(
                 "settled block {block}, transactions {tx_start}..{tx_end} (gas: fact {register}, update {update})"
             ),
-            Step::Waiting { block } if args.once => {
+            Step::Waiting { block } => {
                 eprintln!("block {block} is not proven yet; stopping (--once)");
                 return Ok(());
             }
-            Step::Waiting { .. } => tokio::time::sleep(Duration::from_millis(args.every_ms)).await,
+            Step::InFlight { transactions } => {
+                eprintln!("{transactions} L1 transaction(s) of this wallet still in flight; waiting");
+                tokio::time::sleep(Duration::from_millis(args.every_ms)).await;
+            }
         }
     }
+}
+
+/// Starts the settlement line inside the scheduler when `--settle` is given; its metrics
+/// join the scheduler's.
+pub async fn spawn_settler(
+    args: &SchedulerSettleArgs,
+    store: Arc<dyn JobStore>,
+    scheduler_metrics: &starfarm_scheduler::api::Metrics,
+) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(path) = &args.settle else {
+        return Ok(None);
+    };
+    let key = args
+        .l1_key
+        .as_deref()
+        .context("--settle needs the paying wallet: pass --l1-key or set STARFARM_L1_KEY")?;
+    let (client, file) = attached(&args.l1_rpc.l1_rpc, key, path).await?;
+    let client = client.with_confirmations(args.attest.l1_confirmations);
+    let metrics =
+        SettleMetrics::register(&scheduler_metrics.registry).context("registering L1 metrics")?;
+    let signer = args.attest.signer()?;
+    let bits = args.attest.security_bits;
+    eprintln!(
+        "settling proven blocks on L1 ({} via {})",
+        path.display(),
+        args.l1_rpc.l1_rpc
+    );
+    Ok(Some(tokio::spawn(async move {
+        let settler = Settler {
+            metrics,
+            ..Settler::new(&client, signer, file.program_hash, bits)
+        };
+        settler
+            .run(&FarmBlocks(store), Duration::from_secs(1))
+            .await;
+    })))
 }
 
 /// Settings of the watcher inside `starfarm sequencer run`.
@@ -258,17 +359,12 @@ pub struct WatchArgs {
     /// Follow this L1 deployment (a `starfarm l1 deploy` file): mark settled blocks
     /// ACCEPTED_ON_L1 and admit bridge deposits. Off when not given.
     #[arg(long = "l1-deployment")]
-    deployment: Option<PathBuf>,
-    /// Ethereum JSON-RPC endpoint of that deployment.
-    #[arg(
-        long = "l1-rpc",
-        env = "STARFARM_L1_RPC",
-        default_value = "http://127.0.0.1:8545"
-    )]
-    rpc: String,
+    l1_deployment: Option<PathBuf>,
+    #[command(flatten)]
+    l1_rpc: L1Rpc,
     /// Blocks behind L1's head before an event counts.
     #[arg(long = "l1-confirmations", default_value_t = 0)]
-    confirmations: u64,
+    l1_confirmations: u64,
 }
 
 /// Starts the L1 watcher for `sequencer` when `--l1-deployment` is given.
@@ -276,25 +372,38 @@ pub async fn spawn_watcher(
     args: &WatchArgs,
     sequencer: Arc<Sequencer>,
 ) -> Result<Option<tokio::task::JoinHandle<()>>> {
-    let Some(path) = &args.deployment else {
+    let Some(path) = &args.l1_deployment else {
         return Ok(None);
     };
     let file = read_deployment(path)?;
     // Reads only: a throwaway key signs nothing.
     let key = format!("{:#x}", starfarm_l1::B256::repeat_byte(0x11));
-    let client = L1Client::connect(&args.rpc, &key)
+    let client = L1Client::connect(&args.l1_rpc.l1_rpc, &key)
         .await?
         .attach(file.contracts);
-    let mut watcher = Watcher::new(client, file.from_block, args.confirmations);
+    // The watcher's position survives restarts (per core contract: a new deployment starts
+    // over); events before it were handed to the sequencer already.
+    let cursor = format!("l1_watch_next_block:{:#x}", file.contracts.core);
+    let stored = sequencer.store().meta(&cursor)?;
+    let from = stored.unwrap_or(0).max(file.from_block);
+    let mut watcher = Watcher::new(client, from, args.l1_confirmations);
     let sink = SequencerSink(sequencer);
+    eprintln!(
+        "following L1 deployment {} from L1 block {from}",
+        path.display()
+    );
     Ok(Some(tokio::spawn(async move {
         loop {
             match watcher.poll(&sink).await {
-                Ok(seen) if seen.deposits > 0 || seen.settled.is_some() => {
-                    eprintln!("L1: {seen:?} handed to the sequencer")
+                Ok(seen) => {
+                    if seen.deposits > 0 || seen.settled.is_some() {
+                        tracing::info!(?seen, "L1 events handed to the sequencer");
+                    }
+                    if let Err(e) = sink.0.store().set_meta(&cursor, watcher.next_block()) {
+                        tracing::warn!(error = %e, "saving the L1 watcher's position");
+                    }
                 }
-                Ok(_) => {}
-                Err(e) => eprintln!("L1 watcher: {e}; will retry"),
+                Err(e) => tracing::warn!(error = %e, "L1 watcher; will retry"),
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -311,17 +420,19 @@ impl L2Sink for SequencerSink {
     }
 
     fn deposit(&self, deposit: L1Deposit) -> SinkFuture<'_> {
-        let tx = Transaction::Deposit(Deposit {
-            l1_sender: deposit.l1_sender,
-            recipient: deposit.recipient,
-            amount: deposit.amount,
-            l1_nonce: deposit.nonce,
-        });
         Box::pin(async move {
-            match self.0.submit_deposit(tx).await {
-                Ok(_) | Err(AdmissionError::Duplicate(_)) => Ok(()),
-                Err(e) => Err(e.to_string()),
-            }
+            let admitted = self.0.admit_l1_deposit(l2_deposit(deposit)).await;
+            admitted.map_err(|e| e.to_string())
         })
+    }
+}
+
+/// The DEPOSIT transaction an L1 deposit becomes.
+fn l2_deposit(deposit: L1Deposit) -> Deposit {
+    Deposit {
+        l1_sender: deposit.l1_sender,
+        recipient: deposit.recipient,
+        amount: deposit.amount,
+        l1_nonce: deposit.nonce,
     }
 }

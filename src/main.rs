@@ -136,7 +136,8 @@ fn main() -> ExitCode {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // Settlement progress is worth seeing by default.
+        0 => "warn,starfarm_l1=info,starfarm::l1_cli=info",
         1 => "info",
         _ => "debug",
     };
@@ -152,4 +153,69 @@ fn init_tracing(verbose: u8) {
         .with_span_events(spans)
         .with_writer(std::io::stderr)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::Cli;
+
+    fn parses(args: &[&str]) {
+        if let Err(e) = Cli::try_parse_from(args) {
+            panic!("{args:?}: {e}");
+        }
+    }
+
+    /// Every subcommand's arguments are consistent, and the flattened L1 options do not
+    /// collide with the commands' own (clap reports a shared id only when both are given).
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+        parses(&[
+            "starfarm",
+            "sequencer",
+            "run",
+            "--rpc",
+            "127.0.0.1:0",
+            "--l1-rpc",
+            "http://127.0.0.1:1",
+            "--l1-deployment",
+            "d.json",
+            "--l1-confirmations",
+            "2",
+        ]);
+        parses(&[
+            "starfarm",
+            "scheduler",
+            "--api-key",
+            "k",
+            "--settle",
+            "d.json",
+            "--l1-rpc",
+            "http://127.0.0.1:1",
+            "--l1-key",
+            "0x01",
+            "--attest-key",
+            "0x02",
+            "--security-bits",
+            "100",
+            "--l1-confirmations",
+            "2",
+        ]);
+        parses(&[
+            "starfarm",
+            "l1",
+            "settle",
+            "--rpc",
+            "http://127.0.0.1:1",
+            "--key",
+            "0x01",
+            "--attest-key",
+            "0x02",
+            "--l1-confirmations",
+            "2",
+            "--once",
+        ]);
+    }
 }

@@ -1,7 +1,7 @@
 //! `starfarm scheduler`: the job store and the REST API on one port.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +54,8 @@ pub struct SchedulerArgs {
     /// How often leases of silent workers are looked for and taken back, in milliseconds.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..))]
     lease_sweep_ms: u64,
+    #[command(flatten)]
+    settle: crate::l1_cli::SchedulerSettleArgs,
 }
 
 pub fn run(args: SchedulerArgs) -> anyhow::Result<()> {
@@ -66,21 +68,7 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     if keys.is_empty() {
         bail!("no API key: pass --api-key KEY or set STARFARM_API_KEYS");
     }
-    let store: Arc<dyn JobStore> = match &args.postgres_url {
-        Some(url) => Arc::new(
-            PostgresStore::connect(url, StoreConfig::default())
-                .await
-                .context("connecting to the Postgres job store")?,
-        ),
-        None => {
-            let path = args.data.join("jobs.sqlite");
-            Arc::new(
-                SqliteStore::open(&path, StoreConfig::default())
-                    .await
-                    .with_context(|| format!("opening {}", path.display()))?,
-            )
-        }
-    };
+    let store = open_job_store(args.postgres_url.as_deref(), &args.data).await?;
     let blobs_location = args
         .blobs
         .clone()
@@ -89,7 +77,10 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let mut config = ApiConfig::new(keys);
     config.max_body_bytes = args.max_body_bytes;
     let state = AppState::new(Arc::clone(&store), blobs, config);
-    let block_tasks = start_blocks(&args, &state).await?;
+    let mut block_tasks = start_blocks(&args, &state).await?;
+    let settler =
+        crate::l1_cli::spawn_settler(&args.settle, Arc::clone(&store), &state.metrics).await?;
+    block_tasks.extend(settler);
     let sweeper = api::spawn_lease_sweeper(&state, Duration::from_millis(args.lease_sweep_ms));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -111,6 +102,28 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     block_tasks.iter().for_each(JoinHandle::abort);
     store.close().await;
     Ok(())
+}
+
+/// The Postgres job store at `postgres_url`, else the SQLite one in `data`.
+pub async fn open_job_store(
+    postgres_url: Option<&str>,
+    data: &Path,
+) -> anyhow::Result<Arc<dyn JobStore>> {
+    Ok(match postgres_url {
+        Some(url) => Arc::new(
+            PostgresStore::connect(url, StoreConfig::default())
+                .await
+                .context("connecting to the Postgres job store")?,
+        ),
+        None => {
+            let path = data.join("jobs.sqlite");
+            Arc::new(
+                SqliteStore::open(&path, StoreConfig::default())
+                    .await
+                    .with_context(|| format!("opening {}", path.display()))?,
+            )
+        }
+    })
 }
 
 /// Starts block ingestion (cursor in `<data>/ingest-cursor`) and the aggregator when

@@ -101,6 +101,8 @@ pub struct L1Client {
     address: Address,
     chain_id: u64,
     deployment: Option<Deployment>,
+    /// Blocks a receipt must be buried under (1: mined is enough).
+    confirmations: u64,
 }
 
 impl L1Client {
@@ -135,7 +137,31 @@ impl L1Client {
             address,
             chain_id,
             deployment: None,
+            confirmations: 1,
         })
+    }
+
+    /// Every write waits until its block has `confirmations` blocks on top of it, itself
+    /// included (1, the default: mined; 0 counts as 1).
+    pub fn with_confirmations(mut self, confirmations: u64) -> Self {
+        self.confirmations = confirmations.max(1);
+        self
+    }
+
+    /// Transactions this wallet sent that are not mined yet (its pending nonce minus its
+    /// latest one): a settler restarted after a crash waits for them instead of sending a
+    /// range twice.
+    pub async fn in_flight(&self) -> Result<u64, L1Error> {
+        let p = &self.provider;
+        let latest = retry("eth_getTransactionCount", || {
+            p.get_transaction_count(self.address).latest()
+        })
+        .await?;
+        let pending = retry("eth_getTransactionCount", || {
+            p.get_transaction_count(self.address).pending()
+        })
+        .await?;
+        Ok(pending.saturating_sub(latest))
     }
 
     /// Uses an existing deployment.
@@ -171,19 +197,19 @@ impl L1Client {
     ) -> Result<Deployment, L1Error> {
         let p = &self.provider;
         let registry = AttestedFactRegistry::deploy_builder(p, self.address);
-        let registry = deployed("deploy AttestedFactRegistry", p, &registry).await?;
+        let registry = deployed("deploy AttestedFactRegistry", self, &registry).await?;
         let core = StarfarmCore::deploy_builder(
             p,
             felt_to_u256(&program_hash),
             registry,
             felt_to_u256(&initial_state_root),
         );
-        let core = deployed("deploy StarfarmCore", p, &core).await?;
+        let core = deployed("deploy StarfarmCore", self, &core).await?;
         let bridge = StarfarmBridge::deploy_builder(p, core);
-        let bridge = deployed("deploy StarfarmBridge", p, &bridge).await?;
+        let bridge = deployed("deploy StarfarmBridge", self, &bridge).await?;
         let registry_contract = AttestedFactRegistry::new(registry, p.clone());
         for signer in signers {
-            transact("addSigner", p, &registry_contract.addSigner(*signer)).await?;
+            transact("addSigner", self, &registry_contract.addSigner(*signer)).await?;
         }
         let deployment = Deployment {
             registry,
@@ -218,7 +244,7 @@ impl L1Client {
         let registry =
             AttestedFactRegistry::new(self.deployment()?.registry, self.provider.clone());
         let call = registry.registerFact(fact, security_bits, signature);
-        transact("registerFact", &self.provider, &call).await
+        transact("registerFact", self, &call).await
     }
 
     /// L1's latest block number.
@@ -238,7 +264,7 @@ impl L1Client {
     pub async fn update_state(&self, output: &[Felt]) -> Result<TxOutcome, L1Error> {
         let core = StarfarmCore::new(self.deployment()?.core, self.provider.clone());
         let call = core.updateState(output_words(output));
-        transact("updateState", &self.provider, &call).await
+        transact("updateState", self, &call).await
     }
 
     /// The settled state.
@@ -270,7 +296,7 @@ impl L1Client {
         let deployment = self.deployment()?;
         let bridge = StarfarmBridge::new(deployment.bridge, self.provider.clone());
         let call = bridge.deposit(felt_to_u256(&l2_recipient)).value(wei);
-        let (outcome, receipt) = transact_receipt("deposit", &self.provider, &call).await?;
+        let (outcome, receipt) = transact_receipt("deposit", self, &call).await?;
         let message = message_to_l2(&receipt, deployment.core)?;
         Ok((outcome, message))
     }
@@ -284,7 +310,7 @@ impl L1Client {
     ) -> Result<TxOutcome, L1Error> {
         let core = StarfarmCore::new(self.deployment()?.core, self.provider.clone());
         let call = core.consumeMessageFromL2(felt_to_u256(&from_l2), output_words(payload));
-        transact("consumeMessageFromL2", &self.provider, &call).await
+        transact("consumeMessageFromL2", self, &call).await
     }
 
     /// Consumes a withdrawal of `amount` by L2 account `l2_sender` to this wallet.
@@ -351,36 +377,45 @@ impl MessageToL2 {
 }
 
 /// Sends a contract creation and returns the new contract's address.
-async fn deployed<D: CallDecoder>(
+async fn deployed<D: CallDecoder + Clone>(
     call_name: &'static str,
-    provider: &DynProvider,
+    client: &L1Client,
     call: &CallBuilder<&DynProvider, D>,
 ) -> Result<Address, L1Error> {
-    let (_, receipt) = transact_receipt(call_name, provider, call).await?;
+    let (_, receipt) = transact_receipt(call_name, client, call).await?;
     receipt.contract_address.ok_or(L1Error::Receipt {
         call: call_name,
         what: "a contract address",
     })
 }
 
-async fn transact<D: CallDecoder>(
+async fn transact<D: CallDecoder + Clone>(
     call_name: &'static str,
-    provider: &DynProvider,
+    client: &L1Client,
     call: &CallBuilder<&DynProvider, D>,
 ) -> Result<TxOutcome, L1Error> {
-    Ok(transact_receipt(call_name, provider, call).await?.0)
+    Ok(transact_receipt(call_name, client, call).await?.0)
 }
 
-/// Sends `call` (gas estimation surfaces reverts before anything is mined), then waits for
-/// its receipt; a failed status is an error.
-async fn transact_receipt<D: CallDecoder>(
+/// Pre-flights `call` with `eth_call` (a revert surfaces with its reason and costs nothing),
+/// sends it, then waits for its receipt and the client's confirmations; a failed status is
+/// an error. The nonce is fixed before sending, so a send retried after a transient error
+/// can never become a second transaction.
+async fn transact_receipt<D: CallDecoder + Clone>(
     call_name: &'static str,
-    provider: &DynProvider,
+    client: &L1Client,
     call: &CallBuilder<&DynProvider, D>,
 ) -> Result<(TxOutcome, TransactionReceipt), L1Error> {
+    retry(call_name, || call.call_raw()).await?;
+    let p = &client.provider;
+    let nonce = retry("eth_getTransactionCount", || {
+        p.get_transaction_count(client.address).pending()
+    })
+    .await?;
+    let call = call.clone().nonce(nonce);
     let pending = retry(call_name, || call.send()).await?;
     let tx_hash = *pending.tx_hash();
-    let receipt = wait_receipt(call_name, provider, tx_hash).await?;
+    let receipt = wait_receipt(call_name, client, tx_hash).await?;
     if !receipt.status() {
         return Err(L1Error::Failed {
             call: call_name,
@@ -396,21 +431,27 @@ async fn transact_receipt<D: CallDecoder>(
     Ok((outcome, receipt))
 }
 
+/// The receipt of `tx_hash` once its block has the client's confirmations.
 async fn wait_receipt(
     call_name: &'static str,
-    provider: &DynProvider,
+    client: &L1Client,
     tx_hash: TxHash,
 ) -> Result<TransactionReceipt, L1Error> {
+    let provider = &client.provider;
     let deadline = tokio::time::Instant::now() + RECEIPT_TIMEOUT;
     loop {
         let receipt = retry(call_name, || provider.get_transaction_receipt(tx_hash)).await?;
         if let Some(receipt) = receipt {
-            return Ok(receipt);
+            let mined = receipt.block_number.unwrap_or(u64::MAX);
+            let head = client.block_number().await?;
+            if head.saturating_add(1) >= mined.saturating_add(client.confirmations) {
+                return Ok(receipt);
+            }
         }
         if tokio::time::Instant::now() >= deadline {
             return Err(L1Error::Receipt {
                 call: call_name,
-                what: "a receipt before the timeout",
+                what: "enough confirmations before the timeout",
             });
         }
         tokio::time::sleep(RECEIPT_POLL).await;

@@ -8,17 +8,22 @@
 //! - [`client::L1Client`]: deploys the contracts, registers facts, settles the ranges of a
 //!   block (`updateState`), reads the settled state, deposits through the bridge and
 //!   consumes withdrawals, waiting for receipts and mapping reverts to [`L1Error::Reverted`];
-//! - [`settle::Settler`]: the settlement line, proven ranges onto L1 in order, each once;
+//! - [`settle::Settler`]: the settlement line, proven ranges onto L1 in order, each once, with
+//!   its Prometheus [`metrics`];
 //! - [`watch::Watcher`]: L1's settled blocks and bridge deposits, handed to L2.
+//!
+//! - [`anvil::Anvil`]: a local Ethereum node for tests and the devnet.
 //!
 //! It does not depend on the sequencer: outputs are plain felts (`docs/sequencer.md`,
 //! "Block program output"), converted to `uint256` big-endian.
 
+pub mod anvil;
 pub mod attest;
 pub mod client;
 pub mod contracts;
 pub mod error;
 pub mod fact;
+pub mod metrics;
 pub mod settle;
 pub mod watch;
 

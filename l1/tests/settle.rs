@@ -13,17 +13,17 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use alloy::providers::Provider;
+use starfarm_l1::anvil::{Anvil, DEV_KEYS};
 use starfarm_l1::fact::{address_to_felt, fact, felt_to_u256, output_words};
-use starfarm_l1::settle::{ProvenFuture, ProvenRanges, SettleError, Settler, Step};
+use starfarm_l1::settle::{CountFuture, ProvenFuture, ProvenRanges, SettleError, Settler, Step};
 use starfarm_l1::watch::{L1Deposit, L2Sink, Seen, SinkFuture, Watcher, DEPOSIT_SELECTOR};
 use starfarm_l1::{attest, L1Client, L1State, MessageToL2, PrivateKeySigner, B256, U256};
 use starfarm_sequencer::block::BlockHeader;
-use starfarm_sequencer::chain::{AdmissionError, ChainReader, TxSubmitter};
+use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
 use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::server::with_prover_inputs;
@@ -33,83 +33,14 @@ use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 
-/// anvil's first two default accounts (mnemonic "test test … junk").
-const OPERATOR_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
-const USER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const OPERATOR_KEY: &str = DEV_KEYS[0];
+const USER_KEY: &str = DEV_KEYS[1];
 /// Any constant: the attested registry does not look at programs.
 const PROGRAM_HASH: &str = "0x5ea1ed";
 const BITS: u32 = 96;
 
-/// A running anvil, killed (by its PID) on drop.
-struct Anvil {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts anvil, or returns None (the test is skipped) when STARFARM_ANVIL is unset.
 fn anvil() -> Option<Anvil> {
-    let Some(bin) = std::env::var_os("STARFARM_ANVIL").filter(|v| !v.is_empty()) else {
-        assert!(
-            std::env::var("STARFARM_REQUIRE_ANVIL").as_deref() != Ok("1"),
-            "STARFARM_REQUIRE_ANVIL=1 but STARFARM_ANVIL is unset (run scripts/anvil.sh)"
-        );
-        // Straight to the process's stderr: the harness captures eprintln! of passing tests.
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED: STARFARM_ANVIL is unset; starfarm-l1's settlement tests need anvil \
-             (STARFARM_ANVIL=$(scripts/anvil.sh)) ***\n"
-        );
-        return None;
-    };
-    for _ in 0..3 {
-        // A free port: bind, read, release (anvil gets it a moment later).
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&bin)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--silent",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn anvil");
-        let mut anvil = Anvil {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        if wait_listening(&mut anvil, port) {
-            return Some(anvil);
-        }
-    }
-    panic!("anvil did not start on three ports");
-}
-
-fn wait_listening(anvil: &mut Anvil, port: u16) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if anvil.child.try_wait().unwrap().is_some() {
-            return false; // exited: probably lost the port
-        }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
+    Anvil::for_tests()
 }
 
 fn prover_key() -> PrivateKeySigner {
@@ -515,6 +446,55 @@ impl ProvenRanges for Proven {
         let ranges = self.0.lock().unwrap().get(&number).cloned();
         Box::pin(async move { Ok(ranges) })
     }
+
+    fn proven_from(&self, from: u64) -> CountFuture<'_> {
+        let count = self
+            .0
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|&&b| b >= from)
+            .count();
+        Box::pin(async move { Ok(count as u64) })
+    }
+}
+
+impl Setup {
+    fn settler(&self) -> Settler<'_> {
+        Settler::new(&self.operator, prover_key(), program_hash(), BITS)
+    }
+
+    /// Calls an anvil-only RPC method.
+    async fn anvil_rpc(&self, method: &'static str, params: serde_json::Value) {
+        let provider = self.operator.provider();
+        let _: serde_json::Value = provider.raw_request(method.into(), params).await.unwrap();
+    }
+
+    /// Transactions of the operator sent so far (its mined nonce).
+    async fn operator_nonce(&self) -> u64 {
+        let provider = self.operator.provider();
+        let address = self.operator.address();
+        provider.get_transaction_count(address).await.unwrap()
+    }
+
+    /// The ranges settled so far (`LogRangeSettled`), as (block, tx_start, tx_end).
+    async fn settled_ranges(&self) -> Vec<(u64, u64, u64)> {
+        let core = starfarm_l1::contracts::StarfarmCore::new(
+            self.operator.deployment().unwrap().core,
+            self.operator.provider().clone(),
+        );
+        let events = core
+            .LogRangeSettled_filter()
+            .from_block(0)
+            .query()
+            .await
+            .unwrap();
+        let word = |w: U256| u64::try_from(w).unwrap();
+        events
+            .into_iter()
+            .map(|(e, _)| (word(e.blockNumber), word(e.txStart), word(e.txEnd)))
+            .collect()
+    }
 }
 
 #[test]
@@ -523,25 +503,25 @@ fn the_settler_settles_proven_ranges_in_order_once_and_stops_on_a_broken_chain()
     runtime().block_on(async {
         let s = Setup::start(anvil).await;
         let (alice, bob) = keys();
-        let settler = Settler {
-            client: &s.operator,
-            signer: prover_key(),
-            program_hash: program_hash(),
-            security_bits: BITS,
-        };
+        let settler = s.settler();
         let proven = Proven::default();
         assert_eq!(settler.step(&proven).await.unwrap(), Step::Waiting { block: 0 });
+        assert_eq!(settler.metrics.last_settled.get(), -1);
 
         let (header0, ranges0) = s.block0(&alice, &bob).await;
         proven.insert(0, ranges0);
         assert_eq!(settler.catch_up(&proven).await.unwrap(), 2, "both ranges of block 0");
         assert_eq!(s.operator.state().await.unwrap(), settled(&header0));
+        let m = &settler.metrics;
+        assert_eq!(m.last_settled.get(), 0);
+        for call in ["registerFact", "updateState"] {
+            assert_eq!(m.submissions.with_label_values(&[call, "mined"]).get(), 2);
+            assert!(m.gas_used.with_label_values(&[call]).get() > 40_000);
+        }
         // Progress lives on L1: another settler (a restart) finds nothing left to do.
-        let restarted = Settler {
-            signer: prover_key(),
-            ..settler
-        };
+        let restarted = s.settler();
         assert_eq!(restarted.catch_up(&proven).await.unwrap(), 0);
+        assert_eq!(restarted.metrics.pending_blocks.get(), 0);
 
         s.chain
             .submit(Transaction::transfer(&alice, 3, bob.address(), 5))
@@ -565,6 +545,8 @@ fn the_settler_settles_proven_ranges_in_order_once_and_stops_on_a_broken_chain()
         proven.insert(2, vec![broken]);
         let err = restarted.step(&proven).await.unwrap_err();
         assert!(matches!(err, SettleError::RootMismatch { block: 2, .. }), "{err}");
+        assert!(err.stops_the_line());
+        assert_eq!(restarted.metrics.pending_blocks.get(), 1);
         assert_eq!(s.operator.state().await.unwrap(), settled(&header1));
         s.chain.seq.shutdown().await;
     });
@@ -585,17 +567,15 @@ impl L2Sink for SequencerSink<'_> {
 
     fn deposit(&self, deposit: L1Deposit) -> SinkFuture<'_> {
         self.deposits.lock().unwrap().push(deposit.clone());
-        let tx = Transaction::Deposit(Deposit {
+        let deposit = Deposit {
             l1_sender: deposit.l1_sender,
             recipient: deposit.recipient,
             amount: deposit.amount,
             l1_nonce: deposit.nonce,
-        });
+        };
         Box::pin(async move {
-            match self.chain.seq.submit_deposit(tx).await {
-                Ok(_) | Err(AdmissionError::Duplicate(_)) => Ok(()),
-                Err(e) => Err(e.to_string()),
-            }
+            let admitted = self.chain.seq.admit_l1_deposit(deposit).await;
+            admitted.map_err(|e| e.to_string())
         })
     }
 }
@@ -642,12 +622,78 @@ fn the_watcher_admits_bridge_deposits_once_and_reports_settled_blocks() {
         assert_eq!(sink.deposits.lock().unwrap().len(), 2, "delivered twice");
         let (header, input) = s.chain.close().await;
         assert_eq!(header.tx_count, 1, "admitted once");
+        let account = s.chain.seq.account(alice.address(), BlockId::Latest);
+        assert_eq!(
+            account.unwrap().map(|a| a.balance),
+            Some(1_000),
+            "the deposit reached L2"
+        );
         assert_eq!(watcher.poll(&sink).await.unwrap(), Seen::default());
 
         s.settle(&range_output(&input, 0, 1)).await;
         let seen = watcher.poll(&sink).await.unwrap();
         assert_eq!(seen.settled, Some(0));
         assert_eq!(s.chain.seq.l1_accepted_number().unwrap(), Some(0));
+        s.chain.seq.shutdown().await;
+    });
+}
+
+/// The settler killed while its `updateState` waits to be mined (anvil not mining): the
+/// restarted one waits for that transaction instead of sending the range again, then goes
+/// on. Every range settles once, and no transaction is wasted.
+#[test]
+fn a_settler_killed_mid_submission_settles_each_range_once_after_restart() {
+    let Some(anvil) = anvil() else { return };
+    runtime().block_on(async {
+        let s = Setup::start(anvil).await;
+        let (alice, bob) = keys();
+        let (header0, ranges0) = s.block0(&alice, &bob).await;
+        let proven = Proven::default();
+        proven.insert(0, ranges0);
+        let sent_before = s.operator_nonce().await;
+
+        s.anvil_rpc("evm_setAutomine", serde_json::json!([false]))
+            .await;
+        {
+            let settler = s.settler();
+            let step = settler.step(&proven);
+            tokio::pin!(step);
+            // Mine the fact registration by hand, then stop at the update in flight.
+            let mut mined = 0;
+            loop {
+                tokio::select! {
+                    done = &mut step => panic!("the step finished without mining: {done:?}"),
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                }
+                if s.operator.in_flight().await.unwrap() == 0 {
+                    continue;
+                }
+                if mined == 1 {
+                    break;
+                }
+                s.anvil_rpc("evm_mine", serde_json::json!([])).await;
+                mined += 1;
+            }
+        } // the settler "crashes" here: its step is dropped with updateState unmined
+
+        let restarted = s.settler();
+        let step = restarted.step(&proven).await.unwrap();
+        assert_eq!(step, Step::InFlight { transactions: 1 });
+        s.anvil_rpc("evm_setAutomine", serde_json::json!([true]))
+            .await;
+        s.anvil_rpc("evm_mine", serde_json::json!([])).await;
+        assert_eq!(
+            restarted.catch_up(&proven).await.unwrap(),
+            1,
+            "only range 2..4 was left"
+        );
+        assert_eq!(s.operator.state().await.unwrap(), settled(&header0));
+        assert_eq!(s.settled_ranges().await, vec![(0, 0, 2), (0, 2, 4)]);
+        assert_eq!(
+            s.operator_nonce().await - sent_before,
+            4,
+            "2 facts + 2 updates, nothing wasted"
+        );
         s.chain.seq.shutdown().await;
     });
 }

@@ -1,0 +1,281 @@
+//! Settlement end to end with real processes: anvil, `starfarm l1 deploy`, a sequencer that
+//! follows L1 (`--l1-deployment`), a scheduler that ingests, aggregates and settles
+//! (`--settle`), and a CPU worker proving block chunks (Test profile). A bridge deposit made
+//! on L1 reaches an L2 balance; transfers and a withdrawal made on L2 are proven, settled and
+//! become ACCEPTED_ON_L1; L1's state equals the sequencer's; the withdrawal is consumable on
+//! L1. Needs anvil (`STARFARM_ANVIL`, as l1/tests/settle.rs); skipped loudly without it.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use starfarm_l1::anvil::{Anvil, DEV_KEYS};
+use starfarm_l1::fact::address_to_felt;
+use starfarm_l1::{Deployment, L1Client, U256};
+use starfarm_sequencer::client::Client;
+use starfarm_sequencer::testing::runtime;
+use starfarm_sequencer::tx::{KeyPair, Transaction};
+use starfarm_sequencer::Felt;
+use support::{Proc, PATIENCE};
+
+mod support;
+
+const API_KEY: &str = "settlement-test-key";
+/// Signs attestations (a registered signer of the deployment's registry).
+const ATTEST_KEY: &str = "0x4242424242424242424242424242424242424242424242424242424242424242";
+
+/// The whole line, started in `dir`.
+struct Line {
+    sequencer: Proc,
+    scheduler: Proc,
+    scheduler_url: String,
+    _worker: Proc,
+    l2: Client,
+    operator_deployment: Deployment,
+    _anvil: Anvil,
+}
+
+fn url_in(line: &str) -> String {
+    let url = line.split_whitespace().find(|w| w.starts_with("http://"));
+    url.expect("a URL").to_owned()
+}
+
+impl Line {
+    async fn start(anvil: Anvil, dir: &std::path::Path) -> Self {
+        let path = |name: &str| dir.join(name).display().to_string();
+        let deployment = path("l1-deployment.json");
+        let deploy = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
+            .args(["l1", "deploy", "--rpc", &anvil.url, "--key", DEV_KEYS[0]])
+            .args(["--deployment", &deployment, "--attest-key", ATTEST_KEY])
+            .output()
+            .expect("starfarm runs");
+        assert!(
+            deploy.status.success(),
+            "l1 deploy: {}",
+            String::from_utf8_lossy(&deploy.stderr)
+        );
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&deployment).expect("deployment file"))
+                .expect("JSON");
+        let operator_deployment = serde_json::from_value(file).expect("addresses");
+
+        let sequencer = Proc::spawn(&[
+            "sequencer",
+            "run",
+            "--rpc",
+            "127.0.0.1:0",
+            "--block-time-ms",
+            "1500",
+            "--data",
+            &path("sequencer"),
+            "--publish",
+            &path("objects"),
+            "--l1-deployment",
+            &deployment,
+            "--l1-rpc",
+            &anvil.url,
+        ]);
+        let l2 = Client::new(url_in(&sequencer.line_with("listening on http://").await));
+        let scheduler = Proc::spawn(&[
+            "scheduler",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            &path("scheduler"),
+            "--api-key",
+            API_KEY,
+            "--sequencer-store",
+            &path("objects"),
+            "--block-profile",
+            "test",
+            "--lease-sweep-ms",
+            "500",
+            "--settle",
+            &deployment,
+            "--l1-rpc",
+            &anvil.url,
+            "--l1-key",
+            DEV_KEYS[0],
+            "--attest-key",
+            ATTEST_KEY,
+        ]);
+        let scheduler_url = url_in(&scheduler.line_with("listening on http://").await);
+        let worker = Proc::spawn(&[
+            "worker",
+            "--url",
+            &scheduler_url,
+            "--api-key",
+            API_KEY,
+            "--id",
+            "cpu-0",
+            "--memory-gib",
+            "12",
+        ]);
+        Line {
+            sequencer,
+            scheduler,
+            scheduler_url,
+            _worker: worker,
+            l2,
+            operator_deployment,
+            _anvil: anvil,
+        }
+    }
+
+    fn output(&self) -> String {
+        format!(
+            "--- sequencer:\n{}\n--- scheduler:\n{}",
+            self.sequencer.output(),
+            self.scheduler.output()
+        )
+    }
+
+    /// Polls `check` until it holds, for at most [`PATIENCE`].
+    async fn until<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = Instant::now() + PATIENCE;
+        while !check().await {
+            assert!(
+                Instant::now() < deadline,
+                "never {what}:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// A sample of the scheduler's `/metrics` (`name{labels}` as written there).
+    async fn metric(&self, series: &str) -> Option<f64> {
+        let url = format!("{}/metrics", self.scheduler_url);
+        let text = reqwest::get(url).await.ok()?.text().await.ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    }
+
+    async fn balance(&self, address: Felt) -> u128 {
+        match self.l2.account(address, json!("latest")).await {
+            Ok(account) => account.balance,
+            Err(_) => 0,
+        }
+    }
+}
+
+#[test]
+fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() {
+    let Some(anvil) = Anvil::for_tests() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    runtime().block_on(async {
+        let started = Instant::now();
+        let rpc = anvil.url.clone();
+        let line = Line::start(anvil, dir.path()).await;
+        let user = L1Client::connect(&rpc, DEV_KEYS[1])
+            .await
+            .expect("L1 user")
+            .attach(line.operator_deployment);
+        let operator = L1Client::connect(&rpc, DEV_KEYS[0])
+            .await
+            .expect("L1 operator")
+            .attach(line.operator_deployment);
+        let alice = KeyPair::from_private(Felt::from(9_001u32));
+        let bob = KeyPair::from_private(Felt::from(9_002u32));
+
+        // L1 → L2: the watcher admits the bridge deposit; it lands in a block.
+        user.deposit(alice.address(), U256::from(1_000u32))
+            .await
+            .expect("bridge deposit");
+        line.until("the deposit reached L2", || async {
+            line.balance(alice.address()).await == 1_000
+        })
+        .await;
+        let to_l2 = started.elapsed();
+
+        // L2: deploy, two transfers, a withdrawal to the user's L1 address.
+        let l1_recipient = address_to_felt(user.address());
+        let txs = [
+            Transaction::deploy_account(&alice),
+            Transaction::transfer(&alice, 1, bob.address(), 10),
+            Transaction::transfer(&alice, 2, bob.address(), 20),
+            Transaction::withdraw(&alice, 3, l1_recipient, 100),
+        ];
+        let mut hashes = Vec::new();
+        for tx in &txs {
+            hashes.push(line.l2.add_transaction(tx).await.expect("admitted"));
+        }
+        // Every transaction (the deposit's block included) becomes ACCEPTED_ON_L1.
+        for hash in &hashes {
+            line.until("ACCEPTED_ON_L1", || async {
+                let status = line.l2.status(*hash).await;
+                status.is_ok_and(|s| s.finality_status == "ACCEPTED_ON_L1")
+            })
+            .await;
+        }
+        let to_l1 = started.elapsed();
+
+        // L1 holds the sequencer's latest root, number and hash.
+        let latest: serde_json::Value = line
+            .l2
+            .call("starknet_blockHashAndNumber", json!([]))
+            .await
+            .expect("latest block");
+        let update: serde_json::Value = line
+            .l2
+            .call("starknet_getStateUpdate", json!({"block_id": "latest"}))
+            .await
+            .expect("latest state update");
+        let felt = |v: &serde_json::Value| Felt::from_hex(v.as_str().expect("hex")).expect("felt");
+        let state = operator.state().await.expect("L1 state");
+        assert_eq!(
+            state.last_block(),
+            latest["block_number"].as_u64(),
+            "{state:?}"
+        );
+        assert_eq!(state.block_hash, felt(&latest["block_hash"]));
+        assert_eq!(state.state_root, felt(&update["new_root"]));
+        assert_eq!(state.tx_index, 0);
+        // The settlement line's metrics, on the scheduler.
+        let last = latest["block_number"].as_u64().map(|n| n as f64);
+        line.until("the metrics caught up", || async {
+            line.metric("starfarm_l1_last_settled_block").await == last
+        })
+        .await;
+        let updates = r#"starfarm_l1_submissions_total{call="updateState",result="mined"}"#;
+        assert!(
+            line.metric(updates).await >= Some(2.0),
+            "a block per deposit and per L2 batch"
+        );
+        assert_eq!(
+            line.metric(r#"starfarm_l1_submissions_total{call="updateState",result="reverted"}"#)
+                .await,
+            None
+        );
+        assert_eq!(
+            line.metric("starfarm_l1_blocks_pending_settlement").await,
+            Some(0.0)
+        );
+        assert_eq!(
+            line.metric("starfarm_l1_settlement_stopped").await,
+            Some(0.0)
+        );
+        // Balances on L2; the withdrawal is consumable on L1, once.
+        assert_eq!(line.balance(alice.address()).await, 1_000 - 10 - 20 - 100);
+        assert_eq!(line.balance(bob.address()).await, 30);
+        user.consume_withdrawal(alice.address(), 100)
+            .await
+            .expect("the withdrawal is consumable after settlement");
+        let again = user.consume_withdrawal(alice.address(), 100).await;
+        assert_eq!(
+            again.expect_err("consumed once").revert_reason(),
+            Some("INVALID_MESSAGE_TO_CONSUME")
+        );
+        eprintln!(
+            "deposit on L2 after {:.1} s; all {} transactions ACCEPTED_ON_L1 after {:.1} s",
+            to_l2.as_secs_f64(),
+            hashes.len(),
+            to_l1.as_secs_f64()
+        );
+    });
+}
