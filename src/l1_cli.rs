@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use starfarm_l1::metrics::SettleMetrics;
-use starfarm_l1::settle::{CountFuture, ProvenFuture, ProvenRanges, Settler, Step};
+use starfarm_l1::settle::{BlockRanges, CountFuture, ProvenFuture, ProvenRanges, Settler, Step};
 use starfarm_l1::watch::{L1Deposit, L2Sink, SinkFuture, Watcher};
 use starfarm_l1::{Address, Deployment, Felt, L1Client, PrivateKeySigner};
-use starfarm_prover::CairoProgram;
+use starfarm_prover::{CairoProgram, SecurityProfile};
 use starfarm_scheduler::{blocks, JobStore};
 
 use crate::scheduler_cli::open_job_store;
@@ -24,17 +24,7 @@ use starfarm_sequencer::tx::Deposit;
 #[derive(clap::Subcommand)]
 pub enum L1Command {
     /// Deploy the fact registry, core contract and bridge for this build's block program.
-    Deploy {
-        #[command(flatten)]
-        l1: L1Args,
-        /// Prover keys whose attestations the registry accepts (addresses; repeatable).
-        /// Default: the address of --attest-key, else of the wallet.
-        #[arg(long = "signer")]
-        signers: Vec<Address>,
-        /// The key that will attest facts (its address becomes a signer).
-        #[arg(long, env = "STARFARM_ATTEST_KEY", hide_env_values = true)]
-        attest_key: Option<String>,
-    },
+    Deploy(DeployArgs),
     /// Show the settled state.
     Status {
         #[command(flatten)]
@@ -45,16 +35,36 @@ pub enum L1Command {
 }
 
 #[derive(clap::Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub l1: L1Args,
+    /// Prover keys whose attestations the registry accepts (addresses; repeatable).
+    /// Default: the address of --attest-key, else of the wallet.
+    #[arg(long = "signer")]
+    pub signers: Vec<Address>,
+    /// The key that will attest facts (its address becomes a signer).
+    #[arg(long, env = "STARFARM_ATTEST_KEY", hide_env_values = true)]
+    pub attest_key: Option<String>,
+    /// The registry's security floor: facts attested below it are refused. The production
+    /// profile has 96 bits; the test profile's 18 needs `--min-security-bits 18` (NOT secure).
+    #[arg(long, default_value_t = 96, value_parser = clap::value_parser!(u32).range(1..))]
+    pub min_security_bits: u32,
+    /// Replace an existing deployment file (the old deployment is forgotten).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(clap::Args)]
 pub struct L1Args {
     /// Ethereum JSON-RPC endpoint.
     #[arg(long, env = "STARFARM_L1_RPC", default_value = "http://127.0.0.1:8545")]
-    rpc: String,
+    pub rpc: String,
     /// The wallet's private key (hex) that pays for transactions.
     #[arg(long, env = "STARFARM_L1_KEY", hide_env_values = true)]
-    key: String,
+    pub key: String,
     /// The deployment file (`l1 deploy` writes it).
     #[arg(long, default_value = "data/l1-deployment.json")]
-    deployment: PathBuf,
+    pub deployment: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -83,9 +93,6 @@ pub struct AttestArgs {
     /// The prover key that attests facts (a signer of the registry).
     #[arg(long, env = "STARFARM_ATTEST_KEY", hide_env_values = true)]
     attest_key: Option<String>,
-    /// Security bits attested for each fact (the registry's floor is 96).
-    #[arg(long, default_value_t = 96)]
-    security_bits: u32,
     /// Blocks on top of a settlement transaction before it counts (1: mined).
     #[arg(long = "l1-confirmations", default_value_t = 1)]
     l1_confirmations: u64,
@@ -134,11 +141,7 @@ pub fn run(command: L1Command) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         match command {
-            L1Command::Deploy {
-                l1,
-                signers,
-                attest_key,
-            } => deploy(l1, signers, attest_key).await,
+            L1Command::Deploy(args) => deploy(args).await,
             L1Command::Status { l1 } => status(l1).await,
             L1Command::Settle(args) => settle(args).await,
         }
@@ -156,7 +159,21 @@ fn signer(key: &str) -> Result<PrivateKeySigner> {
         .map_err(|e| anyhow::anyhow!("not a secp256k1 private key (hex): {e}"))
 }
 
-async fn deploy(l1: L1Args, mut signers: Vec<Address>, attest_key: Option<String>) -> Result<()> {
+/// Deploys the contracts and writes the deployment file.
+pub async fn deploy(args: DeployArgs) -> Result<()> {
+    let DeployArgs {
+        l1,
+        mut signers,
+        attest_key,
+        min_security_bits,
+        force,
+    } = args;
+    if l1.deployment.exists() && !force {
+        bail!(
+            "{} exists already (a deployment); pass --force to deploy anew and forget it",
+            l1.deployment.display()
+        );
+    }
     let mut client = L1Client::connect(&l1.rpc, &l1.key).await?;
     if signers.is_empty() {
         signers.push(match &attest_key {
@@ -169,6 +186,9 @@ async fn deploy(l1: L1Args, mut signers: Vec<Address>, attest_key: Option<String
     let contracts = client
         .deploy(program_hash, global_root(Felt::ZERO), &signers)
         .await?;
+    if min_security_bits != DEFAULT_MIN_SECURITY_BITS {
+        client.set_min_security_bits(min_security_bits).await?;
+    }
     let file = DeploymentFile {
         chain_id: client.chain_id(),
         contracts,
@@ -253,7 +273,7 @@ impl ProvenRanges for FarmBlocks {
                 .await?
                 .into_iter()
                 .find(|b| b.record.block_number == number);
-            Ok(block.map(|b| b.record.chunks.into_iter().map(|c| c.output).collect()))
+            block.map(|b| block_ranges(b.record)).transpose()
         })
     }
 
@@ -268,6 +288,18 @@ impl ProvenRanges for FarmBlocks {
     }
 }
 
+/// A proven block's ranges, attested at its profile's conjectured security.
+fn block_ranges(record: blocks::BlockProven) -> Result<BlockRanges, String> {
+    let profile: SecurityProfile = record
+        .profile
+        .parse()
+        .map_err(|e| format!("block {}: {e}", record.block_number))?;
+    Ok(BlockRanges {
+        outputs: record.chunks.into_iter().map(|c| c.output).collect(),
+        security_bits: profile.security_bits(),
+    })
+}
+
 impl AttestArgs {
     fn signer(&self) -> Result<PrivateKeySigner> {
         let key = self
@@ -278,17 +310,15 @@ impl AttestArgs {
     }
 }
 
+/// The registry's floor at deployment (`AttestedFactRegistry.DEFAULT_MIN_SECURITY_BITS`).
+const DEFAULT_MIN_SECURITY_BITS: u32 = 96;
+
 async fn settle(args: SettleArgs) -> Result<()> {
     let (client, file) = attached(&args.l1.rpc, &args.l1.key, &args.l1.deployment).await?;
     let client = client.with_confirmations(args.attest.l1_confirmations);
     let store = open_job_store(args.postgres_url.as_deref(), &args.scheduler_data).await?;
     let signer = args.attest.signer()?;
-    let settler = Settler::new(
-        &client,
-        signer,
-        file.program_hash,
-        args.attest.security_bits,
-    );
+    let settler = Settler::new(&client, signer, file.program_hash);
     let source = FarmBlocks(store);
     if !args.once {
         settler
@@ -336,7 +366,6 @@ pub async fn spawn_settler(
     let metrics =
         SettleMetrics::register(&scheduler_metrics.registry).context("registering L1 metrics")?;
     let signer = args.attest.signer()?;
-    let bits = args.attest.security_bits;
     eprintln!(
         "settling proven blocks on L1 ({} via {})",
         path.display(),
@@ -345,7 +374,7 @@ pub async fn spawn_settler(
     Ok(Some(tokio::spawn(async move {
         let settler = Settler {
             metrics,
-            ..Settler::new(&client, signer, file.program_hash, bits)
+            ..Settler::new(&client, signer, file.program_hash)
         };
         settler
             .run(&FarmBlocks(store), Duration::from_secs(1))

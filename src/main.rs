@@ -161,9 +161,10 @@ mod tests {
 
     use super::Cli;
 
-    fn parses(args: &[&str]) {
-        if let Err(e) = Cli::try_parse_from(args) {
-            panic!("{args:?}: {e}");
+    /// Parses a command line (words separated by spaces).
+    fn parses(line: &str) {
+        if let Err(e) = Cli::try_parse_from(line.split_whitespace()) {
+            panic!("{line}: {e}");
         }
     }
 
@@ -172,50 +173,21 @@ mod tests {
     #[test]
     fn the_command_line_is_well_formed() {
         Cli::command().debug_assert();
-        parses(&[
-            "starfarm",
-            "sequencer",
-            "run",
-            "--rpc",
-            "127.0.0.1:0",
-            "--l1-rpc",
-            "http://127.0.0.1:1",
-            "--l1-deployment",
-            "d.json",
-            "--l1-confirmations",
-            "2",
-        ]);
-        parses(&[
-            "starfarm",
-            "scheduler",
-            "--api-key",
-            "k",
-            "--settle",
-            "d.json",
-            "--l1-rpc",
-            "http://127.0.0.1:1",
-            "--l1-key",
-            "0x01",
-            "--attest-key",
-            "0x02",
-            "--security-bits",
-            "100",
-            "--l1-confirmations",
-            "2",
-        ]);
-        parses(&[
-            "starfarm",
-            "l1",
-            "settle",
-            "--rpc",
-            "http://127.0.0.1:1",
-            "--key",
-            "0x01",
-            "--attest-key",
-            "0x02",
-            "--l1-confirmations",
-            "2",
-            "--once",
-        ]);
+        parses(
+            "starfarm sequencer run --rpc 127.0.0.1:0 --l1-rpc http://127.0.0.1:1 \
+             --l1-deployment d.json --l1-confirmations 2",
+        );
+        parses(
+            "starfarm scheduler --api-key k --settle d.json --l1-rpc http://127.0.0.1:1 \
+             --l1-key 0x01 --attest-key 0x02 --l1-confirmations 2",
+        );
+        parses(
+            "starfarm l1 settle --rpc http://127.0.0.1:1 --key 0x01 --attest-key 0x02 \
+             --l1-confirmations 2 --once",
+        );
+        parses(
+            "starfarm l1 deploy --rpc http://127.0.0.1:1 --key 0x01 --min-security-bits 18 \
+             --force",
+        );
     }
 }

@@ -46,12 +46,25 @@ impl Line {
         let deploy = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
             .args(["l1", "deploy", "--rpc", &anvil.url, "--key", DEV_KEYS[0]])
             .args(["--deployment", &deployment, "--attest-key", ATTEST_KEY])
+            // The blocks are proven with the test profile (18 bits, NOT secure).
+            .args(["--min-security-bits", "18"])
             .output()
             .expect("starfarm runs");
         assert!(
             deploy.status.success(),
             "l1 deploy: {}",
             String::from_utf8_lossy(&deploy.stderr)
+        );
+        // A second deploy does not forget the first.
+        let again = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
+            .args(["l1", "deploy", "--rpc", &anvil.url, "--key", DEV_KEYS[0]])
+            .args(["--deployment", &deployment])
+            .output()
+            .expect("starfarm runs");
+        let refusal = String::from_utf8_lossy(&again.stderr);
+        assert!(
+            !again.status.success() && refusal.contains("exists already"),
+            "{refusal}"
         );
         let file: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&deployment).expect("deployment file"))

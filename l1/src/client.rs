@@ -247,6 +247,19 @@ impl L1Client {
         transact("registerFact", self, &call).await
     }
 
+    /// Sets the registry's security floor (owner only). Facts below it are refused, and
+    /// raising it invalidates those registered below.
+    pub async fn set_min_security_bits(&self, bits: u32) -> Result<TxOutcome, L1Error> {
+        let registry =
+            AttestedFactRegistry::new(self.deployment()?.registry, self.provider.clone());
+        transact(
+            "setMinSecurityBits",
+            self,
+            &registry.setMinSecurityBits(bits),
+        )
+        .await
+    }
+
     /// L1's latest block number.
     pub async fn block_number(&self) -> Result<u64, L1Error> {
         retry("eth_blockNumber", || self.provider.get_block_number()).await

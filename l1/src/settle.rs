@@ -20,15 +20,25 @@ use crate::{L1Error, PrivateKeySigner};
 
 /// Where the proven ranges come from (the farm's proven blocks, in production).
 pub trait ProvenRanges: Send + Sync {
-    /// The block-program outputs of block `number`'s ranges, in transaction order, once
-    /// every range is proven and verified; `None` until then.
+    /// Block `number`'s proven ranges, once every range is proven and verified; `None`
+    /// until then.
     fn ranges(&self, number: u64) -> ProvenFuture<'_>;
     /// How many blocks numbered `from` or above are proven (for the pending-blocks metric).
     fn proven_from(&self, from: u64) -> CountFuture<'_>;
 }
 
 pub type ProvenFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Option<Vec<Vec<Felt>>>, String>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = Result<Option<BlockRanges>, String>> + Send + 'a>>;
+
+/// The proven ranges of one block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockRanges {
+    /// Their block-program outputs, in transaction order.
+    pub outputs: Vec<Vec<Felt>>,
+    /// The conjectured security of the weakest of their proofs: what the facts are
+    /// attested at (the registry refuses bits below its floor).
+    pub security_bits: u32,
+}
 pub type CountFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, String>> + Send + 'a>>;
 
 /// Why the line stopped.
@@ -86,23 +96,16 @@ pub struct Settler<'a> {
     pub client: &'a L1Client,
     pub signer: PrivateKeySigner,
     pub program_hash: Felt,
-    pub security_bits: u32,
     pub metrics: SettleMetrics,
 }
 
 impl<'a> Settler<'a> {
     /// A settler whose metrics are exported nowhere (replace `metrics` to export them).
-    pub fn new(
-        client: &'a L1Client,
-        signer: PrivateKeySigner,
-        program_hash: Felt,
-        security_bits: u32,
-    ) -> Self {
+    pub fn new(client: &'a L1Client, signer: PrivateKeySigner, program_hash: Felt) -> Self {
         Self {
             client,
             signer,
             program_hash,
-            security_bits,
             metrics: SettleMetrics::unregistered(),
         }
     }
@@ -123,14 +126,14 @@ impl<'a> Settler<'a> {
         else {
             return Ok(Step::Waiting { block });
         };
-        let output = next_range(&ranges, &state)?;
+        let output = next_range(&ranges.outputs, &state)?;
         let fact = fact(self.program_hash, output);
         let register_gas = if self.client.is_fact_valid(fact).await? {
             0
         } else {
             let registered = self
                 .client
-                .register_fact(&self.signer, fact, self.security_bits)
+                .register_fact(&self.signer, fact, ranges.security_bits)
                 .await;
             self.metrics.submitted("registerFact", &registered);
             registered?.gas_used

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use alloy::providers::Provider;
 use starfarm_l1::anvil::{Anvil, DEV_KEYS};
 use starfarm_l1::fact::{address_to_felt, fact, felt_to_u256, output_words};
-use starfarm_l1::settle::{CountFuture, ProvenFuture, ProvenRanges, SettleError, Settler, Step};
+use starfarm_l1::settle::{
+    BlockRanges, CountFuture, ProvenFuture, ProvenRanges, SettleError, Settler, Step,
+};
 use starfarm_l1::watch::{L1Deposit, L2Sink, Seen, SinkFuture, Watcher, DEPOSIT_SELECTOR};
 use starfarm_l1::{attest, L1Client, L1State, MessageToL2, PrivateKeySigner, B256, U256};
 use starfarm_sequencer::block::BlockHeader;
@@ -433,10 +435,18 @@ fn refuses_unknown_signer() {
 
 /// Proven ranges kept in memory, per block (the farm's proven blocks, in production).
 #[derive(Default)]
-struct Proven(Mutex<HashMap<u64, Vec<Vec<Felt>>>>);
+struct Proven(Mutex<HashMap<u64, BlockRanges>>);
 
 impl Proven {
-    fn insert(&self, block: u64, ranges: Vec<Vec<Felt>>) {
+    fn insert(&self, block: u64, outputs: Vec<Vec<Felt>>) {
+        self.insert_at(block, outputs, BITS);
+    }
+
+    fn insert_at(&self, block: u64, outputs: Vec<Vec<Felt>>, security_bits: u32) {
+        let ranges = BlockRanges {
+            outputs,
+            security_bits,
+        };
         self.0.lock().unwrap().insert(block, ranges);
     }
 }
@@ -461,7 +471,7 @@ impl ProvenRanges for Proven {
 
 impl Setup {
     fn settler(&self) -> Settler<'_> {
-        Settler::new(&self.operator, prover_key(), program_hash(), BITS)
+        Settler::new(&self.operator, prover_key(), program_hash())
     }
 
     /// Calls an anvil-only RPC method.
@@ -535,19 +545,33 @@ fn the_settler_settles_proven_ranges_in_order_once_and_stops_on_a_broken_chain()
         );
         assert_eq!(s.operator.state().await.unwrap(), settled(&header1));
 
-        // A proven range that does not continue L1's root stops the line; nothing is sent.
+        // A block proven below the registry's floor stops the line until the owner lowers
+        // the floor (the devnet's test profile: 18 bits).
         s.chain
             .submit(Transaction::transfer(&alice, 4, bob.address(), 5))
             .await;
-        let (_, input2) = s.chain.close().await;
-        let mut broken = range_output(&input2, 0, 1);
-        broken[0] += Felt::ONE;
-        proven.insert(2, vec![broken]);
+        let (header2, input2) = s.chain.close().await;
+        proven.insert_at(2, vec![range_output(&input2, 0, 1)], 18);
         let err = restarted.step(&proven).await.unwrap_err();
-        assert!(matches!(err, SettleError::RootMismatch { block: 2, .. }), "{err}");
+        assert_eq!(err.to_string(), "registerFact reverted: SECURITY_BITS_TOO_LOW");
+        assert!(err.stops_the_line());
+        s.operator.set_min_security_bits(18).await.unwrap();
+        restarted.step(&proven).await.unwrap();
+        assert_eq!(s.operator.state().await.unwrap(), settled(&header2));
+
+        // A proven range that does not continue L1's root stops the line; nothing is sent.
+        s.chain
+            .submit(Transaction::transfer(&alice, 5, bob.address(), 5))
+            .await;
+        let (_, input3) = s.chain.close().await;
+        let mut broken = range_output(&input3, 0, 1);
+        broken[0] += Felt::ONE;
+        proven.insert(3, vec![broken]);
+        let err = restarted.step(&proven).await.unwrap_err();
+        assert!(matches!(err, SettleError::RootMismatch { block: 3, .. }), "{err}");
         assert!(err.stops_the_line());
         assert_eq!(restarted.metrics.pending_blocks.get(), 1);
-        assert_eq!(s.operator.state().await.unwrap(), settled(&header1));
+        assert_eq!(s.operator.state().await.unwrap(), settled(&header2));
         s.chain.seq.shutdown().await;
     });
 }
