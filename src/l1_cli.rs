@@ -30,6 +30,30 @@ pub enum L1Command {
         #[command(flatten)]
         l1: L1Args,
     },
+    /// Deposit ETH (wei) through the bridge to an L2 account; the sequencer admits it once
+    /// L1 has the deposit.
+    Deposit {
+        #[command(flatten)]
+        l1: L1Args,
+        /// The L2 account that receives it.
+        #[arg(long)]
+        to: Felt,
+        /// Amount in wei.
+        #[arg(long)]
+        amount: u128,
+    },
+    /// Withdraw on L1 what an L2 account sent to this wallet (`WITHDRAW` on L2), once its
+    /// block is settled.
+    Withdraw {
+        #[command(flatten)]
+        l1: L1Args,
+        /// The L2 account that withdrew.
+        #[arg(long)]
+        from: Felt,
+        /// Amount in wei.
+        #[arg(long)]
+        amount: u128,
+    },
     /// Settle the farm's proven blocks on L1, in order, as they become proven.
     Settle(SettleArgs),
 }
@@ -59,9 +83,9 @@ pub struct L1Args {
     /// Ethereum JSON-RPC endpoint.
     #[arg(long, env = "STARFARM_L1_RPC", default_value = "http://127.0.0.1:8545")]
     pub rpc: String,
-    /// The wallet's private key (hex) that pays for transactions.
+    /// The wallet's private key (hex) that pays for transactions (not needed to read).
     #[arg(long, env = "STARFARM_L1_KEY", hide_env_values = true)]
-    pub key: String,
+    pub key: Option<String>,
     /// The deployment file (`l1 deploy` writes it).
     #[arg(long, default_value = "data/l1-deployment.json")]
     pub deployment: PathBuf,
@@ -128,13 +152,13 @@ pub struct SchedulerSettleArgs {
 
 /// What `l1 deploy` records.
 #[derive(Serialize, Deserialize)]
-struct DeploymentFile {
-    chain_id: u64,
+pub struct DeploymentFile {
+    pub chain_id: u64,
     #[serde(flatten)]
-    contracts: Deployment,
-    program_hash: Felt,
+    pub contracts: Deployment,
+    pub program_hash: Felt,
     /// The L1 block the contracts were deployed at: where the watcher starts.
-    from_block: u64,
+    pub from_block: u64,
 }
 
 pub fn run(command: L1Command) -> Result<()> {
@@ -143,6 +167,8 @@ pub fn run(command: L1Command) -> Result<()> {
         match command {
             L1Command::Deploy(args) => deploy(args).await,
             L1Command::Status { l1 } => status(l1).await,
+            L1Command::Deposit { l1, to, amount } => deposit(l1, to, amount).await,
+            L1Command::Withdraw { l1, from, amount } => withdraw(l1, from, amount).await,
             L1Command::Settle(args) => settle(args).await,
         }
     })
@@ -174,7 +200,7 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
             l1.deployment.display()
         );
     }
-    let mut client = L1Client::connect(&l1.rpc, &l1.key).await?;
+    let mut client = L1Client::connect(&l1.rpc, l1.paying_key()?).await?;
     if signers.is_empty() {
         signers.push(match &attest_key {
             Some(key) => signer(key)?.address(),
@@ -211,7 +237,7 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
     Ok(())
 }
 
-fn read_deployment(path: &Path) -> Result<DeploymentFile> {
+pub fn read_deployment(path: &Path) -> Result<DeploymentFile> {
     let bytes = std::fs::read(path).with_context(|| {
         format!(
             "reading {} (run `starfarm l1 deploy` first)",
@@ -237,8 +263,69 @@ async fn attached(rpc: &str, key: &str, path: &Path) -> Result<(L1Client, Deploy
     Ok((client, file))
 }
 
+/// Checks that the deployment in `path` exists on the chain at `rpc` (its core has code).
+pub async fn check_deployed(rpc: &str, path: &Path) -> Result<()> {
+    let (client, file) = attached(rpc, &read_only_key(), path).await?;
+    let code = client.code_at(file.contracts.core).await?;
+    if code.is_empty() {
+        bail!("no contract at {} on {rpc}", file.contracts.core);
+    }
+    Ok(())
+}
+
+/// Reads only: a throwaway key signs nothing.
+fn read_only_key() -> String {
+    format!("{:#x}", starfarm_l1::B256::repeat_byte(0x11))
+}
+
+impl L1Args {
+    /// The paying wallet's key, for commands that send transactions.
+    fn paying_key(&self) -> Result<&str> {
+        self.key
+            .as_deref()
+            .context("this command sends L1 transactions: pass --key or set STARFARM_L1_KEY")
+    }
+
+    /// A client on the deployment: with the paying key, or a read-only one.
+    async fn attached(&self, pays: bool) -> Result<(L1Client, DeploymentFile)> {
+        let key = match pays {
+            true => self.paying_key()?.to_owned(),
+            false => read_only_key(),
+        };
+        attached(&self.rpc, &key, &self.deployment).await
+    }
+}
+
+async fn deposit(l1: L1Args, to: Felt, amount: u128) -> Result<()> {
+    let (client, _) = l1.attached(true).await?;
+    let (tx, message) = client.deposit(to, starfarm_l1::U256::from(amount)).await?;
+    println!(
+        "deposited {amount} wei for {to:#x} (L1 tx {}, message nonce {}); the sequencer admits it as a DEPOSIT",
+        tx.tx_hash, message.nonce
+    );
+    Ok(())
+}
+
+async fn withdraw(l1: L1Args, from: Felt, amount: u128) -> Result<()> {
+    let (client, _) = l1.attached(true).await?;
+    let tx = client.consume_withdrawal(from, amount).await.map_err(|e| {
+        match e.revert_reason() {
+            Some("INVALID_MESSAGE_TO_CONSUME") => anyhow::anyhow!(
+                "no withdrawal of {amount} wei from {from:#x} to {} waits on L1: is its block settled yet (`starfarm l1 status`)?",
+                client.address()
+            ),
+            _ => e.into(),
+        }
+    })?;
+    println!(
+        "withdrew {amount} wei from {from:#x} (L1 tx {})",
+        tx.tx_hash
+    );
+    Ok(())
+}
+
 async fn status(l1: L1Args) -> Result<()> {
-    let (client, _) = attached(&l1.rpc, &l1.key, &l1.deployment).await?;
+    let (client, _) = l1.attached(false).await?;
     let state = client.state().await?;
     match state.last_block() {
         Some(block) => println!("last settled block: {block} (hash {:#x})", state.block_hash),
@@ -314,7 +401,7 @@ impl AttestArgs {
 const DEFAULT_MIN_SECURITY_BITS: u32 = 96;
 
 async fn settle(args: SettleArgs) -> Result<()> {
-    let (client, file) = attached(&args.l1.rpc, &args.l1.key, &args.l1.deployment).await?;
+    let (client, file) = args.l1.attached(true).await?;
     let client = client.with_confirmations(args.attest.l1_confirmations);
     let store = open_job_store(args.postgres_url.as_deref(), &args.scheduler_data).await?;
     let signer = args.attest.signer()?;
@@ -396,6 +483,13 @@ pub struct WatchArgs {
     l1_confirmations: u64,
 }
 
+impl WatchArgs {
+    /// Whether the sequencer follows an L1 deployment.
+    pub fn follows_l1(&self) -> bool {
+        self.l1_deployment.is_some()
+    }
+}
+
 /// Starts the L1 watcher for `sequencer` when `--l1-deployment` is given.
 pub async fn spawn_watcher(
     args: &WatchArgs,
@@ -405,9 +499,7 @@ pub async fn spawn_watcher(
         return Ok(None);
     };
     let file = read_deployment(path)?;
-    // Reads only: a throwaway key signs nothing.
-    let key = format!("{:#x}", starfarm_l1::B256::repeat_byte(0x11));
-    let client = L1Client::connect(&args.l1_rpc.l1_rpc, &key)
+    let client = L1Client::connect(&args.l1_rpc.l1_rpc, &read_only_key())
         .await?
         .attach(file.contracts);
     // The watcher's position survives restarts (per core contract: a new deployment starts

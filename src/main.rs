@@ -1,7 +1,9 @@
 //! The `starfarm` binary: parses arguments and wires the crates together.
 
 mod commands;
+mod devnet;
 mod l1_cli;
+mod load_cli;
 mod progress;
 mod scheduler_cli;
 mod sequencer_cli;
@@ -30,6 +32,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Everything on this machine in one command: a local L1 (anvil), the contracts, the
+    /// sequencer, the scheduler and CPU workers; blocks are proven and settled.
+    Devnet(devnet::DevnetArgs),
+    /// Load a chain that settles on L1: accounts funded by bridge deposits, transfers at a
+    /// target rate, withdrawals; waits until all is ACCEPTED_ON_L1 and reports latencies.
+    Load(load_cli::LoadArgs),
     /// Run a compiled Cairo 0 program (proof mode) and print its output, steps and builtins.
     Run {
         #[command(flatten)]
@@ -124,6 +132,8 @@ fn main() -> ExitCode {
         Command::Submit(args) => submit_cli::run(args),
         Command::Worker(args) => worker_cli::run(args),
         Command::L1(command) => l1_cli::run(command),
+        Command::Devnet(args) => devnet::run(args),
+        Command::Load(args) => load_cli::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -78,6 +78,7 @@ async fn serve(args: RunArgs) -> Result<()> {
     let watcher = crate::l1_cli::spawn_watcher(&args.l1, Arc::clone(&sequencer)).await?;
     let rpc = RpcConfig {
         admin_token: args.admin_token,
+        admin_deposits: !args.l1.follows_l1(),
         max_body_bytes: args.max_body_bytes,
         ..RpcConfig::default()
     };

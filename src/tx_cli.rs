@@ -207,11 +207,16 @@ async fn dispatch(args: TxArgs) -> Result<()> {
     }
 }
 
-fn keygen(out: &Path) -> Result<()> {
+/// A fresh key pair from the system's randomness.
+pub fn random_keys() -> Result<KeyPair> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
     bytes[0] &= 0x03; // below 2^250 < the curve order
-    let keys = KeyPair::from_private(Felt::from_bytes_be(&bytes));
+    Ok(KeyPair::from_private(Felt::from_bytes_be(&bytes)))
+}
+
+fn keygen(out: &Path) -> Result<()> {
+    let keys = random_keys()?;
     let file = KeyFile {
         private_key: keys.private_key,
         public_key: keys.public_key,

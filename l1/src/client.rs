@@ -260,6 +260,11 @@ impl L1Client {
         .await
     }
 
+    /// The code deployed at `address` (empty: no contract).
+    pub async fn code_at(&self, address: Address) -> Result<Bytes, L1Error> {
+        retry("eth_getCode", || self.provider.get_code_at(address)).await
+    }
+
     /// L1's latest block number.
     pub async fn block_number(&self) -> Result<u64, L1Error> {
         retry("eth_blockNumber", || self.provider.get_block_number()).await

@@ -140,17 +140,18 @@ impl<'a> Settler<'a> {
         };
         let updated = self.client.update_state(output).await;
         self.metrics.submitted("updateState", &updated);
+        let update_gas = updated?.gas_used;
         let (tx_start, tx_end) = (word(output, TX_START)?, word(output, TX_END)?);
         if word(output, TX_COUNT)? == tx_end {
-            self.metrics
-                .last_settled
-                .set(i64::try_from(block).unwrap_or(i64::MAX));
+            let number = i64::try_from(block).unwrap_or(i64::MAX);
+            self.metrics.last_settled.set(number);
+            self.metrics.pending_blocks.dec();
         }
         Ok(Step::Settled {
             block,
             tx_start,
             tx_end,
-            gas: (register_gas, updated?.gas_used),
+            gas: (register_gas, update_gas),
         })
     }
 

@@ -41,7 +41,7 @@ impl SequencerMetrics {
         .expect("static metric definition");
         let latest_block = IntGauge::new(
             "starfarm_sequencer_latest_block",
-            "Number of the latest closed block",
+            "Number of the latest closed block (-1: none yet)",
         )
         .expect("static metric definition");
         let block_build_seconds = Histogram::with_opts(

@@ -137,6 +137,10 @@ impl Sequencer {
             pre.number = h.number + 1;
             pre.parent_hash = h.block_hash;
         }
+        let metrics = SequencerMetrics::new();
+        // -1: no block yet (block 0 is a block).
+        let latest_number = latest.as_ref().map_or(-1, |h| h.number as i64);
+        metrics.latest_block.set(latest_number);
         let seq = Arc::new(Sequencer {
             chain: Mutex::new(Chain {
                 mempool: Mempool::new(config.mempool),
@@ -153,7 +157,7 @@ impl Sequencer {
             publisher,
             stop: tokio::sync::watch::channel(false).0,
             tasks: Mutex::new(Vec::new()),
-            metrics: SequencerMetrics::new(),
+            metrics,
         });
         seq.restore_log()?;
         crate::ecdsa::warm_up();

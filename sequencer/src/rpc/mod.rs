@@ -59,7 +59,8 @@
 //!   project's JSON (`crate::tx::Transaction`, e.g. `{"type": "TRANSFER", "sender": …}`);
 //!   resolves once durably logged. Refusals map as listed under Errors.
 //! - `starfarm_adminDeposit(deposit)` → `{transaction_hash}`: `deposit` is
-//!   `{l1_sender, recipient, amount, l1_nonce}`; needs `Authorization: Bearer <admin token>`.
+//!   `{l1_sender, recipient, amount, l1_nonce}`; needs `Authorization: Bearer <admin token>`,
+//!   and is refused on a chain that follows L1 (`RpcConfig::admin_deposits`).
 //! - `starfarm_closeBlock()` → the closed block's header JSON, or `null` when nothing was
 //!   closed; admin too.
 
@@ -89,6 +90,9 @@ pub const SPEC_VERSION: &str = "0.9.0";
 pub struct RpcConfig {
     /// Bearer token of the admin methods; `None` disables them.
     pub admin_token: Option<String>,
+    /// Whether `starfarm_adminDeposit` is allowed (not on a chain that settles on L1: its
+    /// deposits must come from the bridge, or the block that holds them cannot settle).
+    pub admin_deposits: bool,
     /// Largest accepted request body (default 1 MiB).
     pub max_body_bytes: usize,
     /// Most calls in one batch (default 1000).
@@ -106,6 +110,7 @@ impl Default for RpcConfig {
     fn default() -> Self {
         RpcConfig {
             admin_token: None,
+            admin_deposits: true,
             max_body_bytes: 1 << 20,
             max_batch_len: 1000,
             chain_id: crate::tx::chain_id(),

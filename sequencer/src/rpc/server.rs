@@ -285,6 +285,12 @@ async fn dispatch(
             if write.is_admin() {
                 admin.require(name)?;
             }
+            if write == WriteMethod::AdminDeposit && !state.config.admin_deposits {
+                return Err(RpcError::unauthorized(
+                    "this chain settles on L1: deposits come from the L1 bridge \
+                     (`starfarm l1 deposit`); an admin deposit could never settle",
+                ));
+            }
             write.call(state.submitter.as_ref(), &params).await
         }
     }

@@ -1,0 +1,409 @@
+//! `starfarm devnet`: the whole system on one machine, from one command, with no account
+//! anywhere. A supervisor of child processes (this same binary, plus anvil):
+//!
+//! anvil (L1, state kept in `<data>/anvil`) → contracts deployed once → sequencer (JSON-RPC,
+//! L1 watcher) → scheduler (SQLite job store, local blobs, block ingestion, aggregation,
+//! settlement) → N CPU workers.
+//!
+//! Everything lives under `--data` (default `./data`): a restart resumes from it. Ctrl-C or
+//! SIGTERM stops the children in order (workers first, anvil last, so that it saves its
+//! chain); a devnet killed outright takes its children with it.
+
+mod children;
+mod secrets;
+mod status;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use children::{OnParentDeath, Proc};
+use starfarm_l1::anvil::DEV_KEYS;
+use starfarm_prover::SecurityProfile;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::l1_cli::{self, DeployArgs, L1Args};
+
+#[derive(clap::Args)]
+pub struct DevnetArgs {
+    /// Where everything is kept; a restart resumes from it.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// CPU proving workers to start.
+    #[arg(long, default_value_t = 1)]
+    workers: u32,
+    /// Memory each worker may use, in GiB (default: an equal share of 90% of what is
+    /// available).
+    #[arg(long)]
+    worker_memory_gib: Option<f64>,
+    /// Security profile blocks are proven with: test (18 bits, fast, NOT secure) or
+    /// production (96 bits; a first proof needs about a minute of set-up and 8+ GiB).
+    #[arg(long, default_value = "test")]
+    profile: SecurityProfile,
+    /// Sequencer JSON-RPC address (also /metrics).
+    #[arg(long, default_value = "127.0.0.1:9545")]
+    rpc: SocketAddr,
+    /// Scheduler REST address (also /metrics).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Port of the local anvil (0: any free port).
+    #[arg(long, default_value_t = 8545)]
+    l1_port: u16,
+    /// The anvil binary (default: $STARFARM_ANVIL, `anvil` on the PATH, or the copy
+    /// `scripts/anvil.sh` installs).
+    #[arg(long, env = "STARFARM_ANVIL")]
+    anvil: Option<PathBuf>,
+    /// Block time of the sequencer, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    block_time_ms: u64,
+    /// Target of estimated Cairo steps per proof of a block range (default: the most a
+    /// worker's memory allows, up to 2^17).
+    #[arg(long)]
+    chunk_steps: Option<u64>,
+}
+
+/// What the devnet serves, once started.
+struct Endpoints {
+    l1_rpc: String,
+    sequencer: String,
+    scheduler: String,
+    worker_memory: u64,
+    chunk_steps: u64,
+}
+
+pub fn run(args: DevnetArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // The children are spawned by this (the main) thread: they die with it.
+    runtime.block_on(supervise(args))
+}
+
+async fn supervise(args: DevnetArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating {}", args.data.display()))?;
+    let data = args.data.canonicalize()?;
+    let secrets = secrets::load_or_create(&data.join("devnet.json"))?;
+    let logs = data.join("logs");
+    let mut procs: Vec<Proc> = Vec::new();
+    let result = start_and_watch(&args, &data, &secrets, &logs, &mut procs).await;
+    eprintln!("\nstopping the devnet…");
+    // Workers first (they hand back what they hold), anvil last (it saves the chain).
+    for proc in procs.iter_mut().rev() {
+        proc.stop(Duration::from_secs(20)).await;
+    }
+    eprintln!("devnet stopped; its state is in {}", data.display());
+    result
+}
+
+async fn start_and_watch(
+    args: &DevnetArgs,
+    data: &Path,
+    secrets: &secrets::Secrets,
+    logs: &Path,
+    procs: &mut Vec<Proc>,
+) -> Result<()> {
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    let stopped = async {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    };
+    tokio::pin!(stopped);
+    let endpoints = tokio::select! {
+        started = start(args, data, secrets, logs, procs) => started?,
+        _ = &mut stopped => return Ok(()),
+    };
+    print_endpoints(&endpoints, secrets, data, args);
+    tokio::select! {
+        failed = watch(procs, &endpoints) => failed,
+        _ = &mut stopped => Ok(()),
+    }
+}
+
+async fn start(
+    args: &DevnetArgs,
+    data: &Path,
+    secrets: &secrets::Secrets,
+    logs: &Path,
+    procs: &mut Vec<Proc>,
+) -> Result<Endpoints> {
+    let exe = std::env::current_exe().context("locating the starfarm binary")?;
+    let worker_memory = worker_memory(args)?;
+    let chunk_steps = match args.chunk_steps {
+        Some(steps) => steps,
+        None => chunk_steps_within(worker_memory)?,
+    };
+    let l1_rpc = start_anvil(args, data, logs, procs).await?;
+    let deployment = data.join("l1-deployment.json");
+    deploy_once(&l1_rpc, &deployment, secrets, args.profile).await?;
+
+    let mut sequencer = Command::new(&exe);
+    sequencer
+        .args(["sequencer", "run", "--rpc", &args.rpc.to_string()])
+        .arg("--data")
+        .arg(data.join("sequencer"))
+        .arg("--publish")
+        .arg(data.join("objects"))
+        .args(["--block-time-ms", &args.block_time_ms.to_string()])
+        .arg("--l1-deployment")
+        .arg(&deployment)
+        .args(["--l1-rpc", &l1_rpc])
+        .env("STARFARM_ADMIN_TOKEN", &secrets.admin_token);
+    let sequencer = listening(procs, "sequencer", sequencer, logs).await?;
+
+    let mut scheduler = Command::new(&exe);
+    scheduler
+        .args(["scheduler", "--listen", &args.listen.to_string()])
+        .arg("--data")
+        .arg(data.join("scheduler"))
+        .arg("--sequencer-store")
+        .arg(data.join("objects"))
+        .args(["--block-profile", args.profile.name()])
+        .args(["--chunk-steps", &chunk_steps.to_string()])
+        .arg("--settle")
+        .arg(&deployment)
+        .args(["--l1-rpc", &l1_rpc])
+        .env("STARFARM_API_KEYS", &secrets.api_key)
+        .env("STARFARM_L1_KEY", DEV_KEYS[0])
+        .env("STARFARM_ATTEST_KEY", &secrets.attest_key);
+    let scheduler = listening(procs, "scheduler", scheduler, logs).await?;
+
+    for i in 0..args.workers {
+        let mut worker = Command::new(&exe);
+        worker
+            .args([
+                "worker",
+                "--url",
+                &scheduler,
+                "--id",
+                &format!("devnet-cpu-{i}"),
+            ])
+            .args(["--drain-timeout-secs", "15"])
+            .args([
+                "--memory-gib",
+                &format!("{:.2}", worker_memory as f64 / GIB),
+            ])
+            .env("STARFARM_API_KEY", &secrets.api_key);
+        let name = format!("worker-{i}");
+        procs.push(Proc::spawn(&name, worker, logs, OnParentDeath::Kill)?);
+    }
+    Ok(Endpoints {
+        l1_rpc,
+        sequencer,
+        scheduler,
+        worker_memory,
+        chunk_steps,
+    })
+}
+
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Memory of one worker: `--worker-memory-gib`, or an equal share of what is available.
+fn worker_memory(args: &DevnetArgs) -> Result<u64> {
+    if let Some(gib) = args.worker_memory_gib {
+        return Ok((gib * GIB) as u64);
+    }
+    let available = starfarm_scheduler::worker::capabilities::detect_memory_bytes()
+        .context("cannot read the available memory: pass --worker-memory-gib")?;
+    Ok(available / u64::from(args.workers.max(1)))
+}
+
+/// The largest chunk target (a power of two, up to the scheduler's default) whose proof
+/// fits in `memory`: a chunk no worker can take would wait forever.
+fn chunk_steps_within(memory: u64) -> Result<u64> {
+    let mut steps = starfarm_scheduler::blocks::DEFAULT_CHUNK_STEPS;
+    while starfarm_scheduler::blocks::chunk_memory_bytes(steps) > memory {
+        if steps <= 1 << 10 {
+            bail!(
+                "a worker gets {:.1} GiB, too little to prove blocks (8 GiB at least): \
+                 start fewer workers or free memory",
+                memory as f64 / GIB
+            );
+        }
+        steps /= 2;
+    }
+    Ok(steps)
+}
+
+/// Starts anvil with its chain kept in `<data>/anvil/state.json`; its URL.
+async fn start_anvil(
+    args: &DevnetArgs,
+    data: &Path,
+    logs: &Path,
+    procs: &mut Vec<Proc>,
+) -> Result<String> {
+    let bin = find_anvil(args.anvil.as_deref())?;
+    let port = match args.l1_port {
+        0 => TcpListener::bind("127.0.0.1:0")?.local_addr()?.port(),
+        port => port,
+    };
+    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        bail!("port {port} is taken: another node runs there (stop it, or pass --l1-port)");
+    }
+    let state = data.join("anvil");
+    std::fs::create_dir_all(&state)?;
+    let mut command = Command::new(&bin);
+    command
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .arg("--state")
+        .arg(state.join("state.json"))
+        // Saved every second too: a devnet killed outright loses at most a second of L1.
+        .args(["--state-interval", "1"]);
+    let mut anvil = Proc::spawn("anvil", command, logs, OnParentDeath::Terminate)?;
+    let url = format!("http://127.0.0.1:{port}");
+    let ready = anvil
+        .line_with("Listening on", 0, Duration::from_secs(30))
+        .await;
+    procs.push(anvil);
+    ready?;
+    Ok(url)
+}
+
+/// `--anvil`, else `anvil` on the PATH, else the copy `scripts/anvil.sh` installs.
+fn find_anvil(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path.to_owned());
+    }
+    let on_path: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("anvil"))
+                .collect()
+        })
+        .unwrap_or_default();
+    let cached = std::env::var_os("HOME").map(|home| {
+        PathBuf::from(home)
+            .join(".cache/starfarm/npm/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil")
+    });
+    on_path
+        .into_iter()
+        .chain(cached)
+        .find(|p| p.is_file())
+        .context(
+            "anvil (a local Ethereum node) was not found. Install it with \
+             `scripts/anvil.sh` (npm @foundry-rs/anvil) or `npm install -g @foundry-rs/anvil`, \
+             or pass --anvil PATH",
+        )
+}
+
+/// Deploys the contracts unless `deployment` exists and L1 still has them.
+async fn deploy_once(
+    l1_rpc: &str,
+    deployment: &Path,
+    secrets: &secrets::Secrets,
+    profile: SecurityProfile,
+) -> Result<()> {
+    if deployment.exists() {
+        return l1_cli::check_deployed(l1_rpc, deployment)
+            .await
+            .with_context(|| {
+                format!(
+                    "{} names contracts that L1 does not have (was {} removed?). Start over \
+                 with an empty --data folder",
+                    deployment.display(),
+                    deployment.with_file_name("anvil").display()
+                )
+            });
+    }
+    eprintln!("deploying the contracts on L1…");
+    l1_cli::deploy(DeployArgs {
+        l1: L1Args {
+            rpc: l1_rpc.to_owned(),
+            key: Some(DEV_KEYS[0].to_owned()),
+            deployment: deployment.to_owned(),
+        },
+        signers: Vec::new(),
+        attest_key: Some(secrets.attest_key.clone()),
+        min_security_bits: profile.security_bits(),
+        force: false,
+    })
+    .await
+}
+
+/// Spawns a server and waits for its "listening on http://…" line; its URL.
+async fn listening(
+    procs: &mut Vec<Proc>,
+    name: &str,
+    command: Command,
+    logs: &Path,
+) -> Result<String> {
+    let skip = children::read_lines(&logs.join(format!("{name}.log"))).len();
+    let mut proc = Proc::spawn(name, command, logs, OnParentDeath::Kill)?;
+    let line = proc
+        .line_with("listening on http://", skip, Duration::from_secs(120))
+        .await;
+    procs.push(proc);
+    let line = line?;
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .context("no URL in the listening line")?;
+    Ok(url.to_owned())
+}
+
+fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args: &DevnetArgs) {
+    println!(
+        "starfarm devnet is up: {} worker(s) of {:.1} GiB, block chunks of up to {} steps, {} profile",
+        args.workers,
+        e.worker_memory as f64 / GIB,
+        e.chunk_steps,
+        args.profile.name()
+    );
+    println!(
+        "  L2 JSON-RPC   {}        (metrics {}/metrics)",
+        e.sequencer, e.sequencer
+    );
+    println!(
+        "  proving REST  {}        (metrics {}/metrics, OpenAPI /openapi.json)",
+        e.scheduler, e.scheduler
+    );
+    println!(
+        "  L1 RPC        {}        (anvil, chain id 31337)",
+        e.l1_rpc
+    );
+    println!("  API key       {}", secrets.api_key);
+    println!(
+        "  data, logs    {}, {}",
+        data.display(),
+        data.join("logs").display()
+    );
+    if args.profile == SecurityProfile::Test {
+        println!(
+            "  proofs use the test profile: 18 bits, NOT secure (--profile production for 96)"
+        );
+    }
+    println!(
+        "Ctrl-C stops it; starting it again resumes from {}.",
+        data.display()
+    );
+    println!(
+        "Load it: starfarm load --rpc {} --l1-rpc {} --l1-key {} --deployment {} --scheduler {} --api-key {}",
+        e.sequencer,
+        e.l1_rpc,
+        DEV_KEYS[1],
+        data.join("l1-deployment.json").display(),
+        e.scheduler,
+        secrets.api_key
+    );
+}
+
+/// Shows the status line until a child exits (an error: the devnet stops).
+async fn watch(procs: &mut [Proc], endpoints: &Endpoints) -> Result<()> {
+    let mut line = status::StatusLine::new(&endpoints.sequencer, &endpoints.scheduler);
+    loop {
+        for proc in procs.iter_mut() {
+            if let Some(status) = proc.exited() {
+                line.finish();
+                bail!(
+                    "{} exited ({status}); its last lines:\n{}",
+                    proc.name,
+                    proc.tail(20)
+                );
+            }
+        }
+        line.refresh().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
