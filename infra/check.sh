@@ -119,9 +119,12 @@ if command -v promtool >/dev/null 2>&1; then
   tmp=$(mktemp -d)
   sed "s|/etc/prometheus/alerts.yml|$here/prometheus/alerts.yml|" "$here/prometheus/prometheus.yml" >"$tmp/prometheus.yml"
   run "promtool check config" promtool check config "$tmp/prometheus.yml"
+  "$py" "$here/dashboard_metrics.py" --as-rules "$tmp/exprs.yml" >/dev/null
+  run "promtool parses every dashboard and alert expression ($(grep -c 'record:' "$tmp/exprs.yml"))" \
+    promtool check rules "$tmp/exprs.yml"
   rm -rf "$tmp"
 else
-  skip "promtool check: promtool is not installed (structural rule check above only)"
+  skip "promtool check: promtool is not installed (apt: prometheus; structural rule check above only)"
 fi
 
 section "Dockerfiles"

@@ -4,6 +4,9 @@
     dashboard_metrics.py                  print the metric names used (one per line)
     dashboard_metrics.py --check-known    also check them, and the label names they select or
                                           group by, against EXPORTED below (exit 1 if not)
+    dashboard_metrics.py --as-rules FILE  write every dashboard and alert expression as a
+                                          recording rule into FILE (for `promtool check rules`,
+                                          which parses PromQL)
     dashboard_metrics.py --scrape FILE... [--allow-missing NAME[,NAME…]]…
                                           check that every name used appears in the scraped
                                           Prometheus text of running processes (exit 1 and
@@ -159,11 +162,24 @@ def scraped_names(paths):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check-known", action="store_true")
+    ap.add_argument("--as-rules", metavar="FILE")
     ap.add_argument("--scrape", nargs="+", metavar="FILE")
     ap.add_argument("--allow-missing", action="append", default=[], metavar="NAME[,NAME…]")
     args = ap.parse_args()
 
     used = used_names()
+    if args.as_rules:
+        rules = []
+        for i, (where, expr) in enumerate(expressions()):
+            # Grafana's interval variables, should a panel use them.
+            expr = re.sub(r"\$__(rate_)?interval|\$__range", "5m", expr)
+            rules.append(f"      - record: starfarm_check:expr_{i}\n"
+                         f"        # {where}\n"
+                         f"        expr: {json.dumps(expr)}\n")
+        with open(args.as_rules, "w") as f:
+            f.write("groups:\n  - name: dashboard-and-alert-expressions\n    rules:\n" + "".join(rules))
+        print(f"{len(rules)} expressions written to {args.as_rules}")
+        return 0
     if args.check_known:
         problems = check_known()
         for p in problems:
