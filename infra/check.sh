@@ -7,7 +7,10 @@
 #   infra/check.sh --metrics FILE...    check that every starfarm_* metric the dashboards and
 #       [--allow-missing NAME[,NAME…]]  alert rules use appears in FILEs: Prometheus text
 #                                       scraped from running processes (the sequencer's and the
-#                                       scheduler's /metrics). Labelled families appear only
+#                                       scheduler's /metrics), and that the label names of
+#                                       the scraped starfarm_* families are the ones
+#                                       infra/dashboard_metrics.py's EXPORTED table (which the
+#                                       static label check uses) says. Labelled families appear only
 #                                       after their first event (the prometheus crate exports
 #                                       no empty vector): allow the ones a run does not cause.
 #
