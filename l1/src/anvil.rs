@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -60,6 +60,16 @@ impl Anvil {
     /// it is unset. With `STARFARM_REQUIRE_ANVIL=1` (CI) a missing anvil panics instead.
     #[allow(clippy::panic)]
     pub fn for_tests() -> Option<Self> {
+        let bin = Self::binary_for_tests()?;
+        match Self::start(&bin) {
+            Ok(anvil) => Some(anvil),
+            Err(e) => panic!("starting anvil {}: {e}", bin.display()),
+        }
+    }
+
+    /// For tests that start anvil through something else (the devnet): its path from
+    /// `STARFARM_ANVIL`, with [`Anvil::for_tests`]'s skip rule.
+    pub fn binary_for_tests() -> Option<PathBuf> {
         let Some(bin) = std::env::var_os("STARFARM_ANVIL").filter(|v| !v.is_empty()) else {
             assert!(
                 std::env::var("STARFARM_REQUIRE_ANVIL").as_deref() != Ok("1"),
@@ -73,10 +83,7 @@ impl Anvil {
             );
             return None;
         };
-        match Self::start(Path::new(&bin)) {
-            Ok(anvil) => Some(anvil),
-            Err(e) => panic!("starting anvil {}: {e}", Path::new(&bin).display()),
-        }
+        Some(PathBuf::from(bin))
     }
 
     /// Whether anvil answers on `port` within 30 s (false: it exited, probably losing the port).

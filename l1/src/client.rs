@@ -265,6 +265,11 @@ impl L1Client {
         retry("eth_getCode", || self.provider.get_code_at(address)).await
     }
 
+    /// The ETH (wei) `address` holds.
+    pub async fn balance_of(&self, address: Address) -> Result<U256, L1Error> {
+        retry("eth_getBalance", || self.provider.get_balance(address)).await
+    }
+
     /// L1's latest block number.
     pub async fn block_number(&self) -> Result<u64, L1Error> {
         retry("eth_blockNumber", || self.provider.get_block_number()).await

@@ -58,6 +58,10 @@ pub struct DevnetArgs {
     /// Block time of the sequencer, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     block_time_ms: u64,
+    /// Also send traffic: a `starfarm load` of a few accounts and transfers (its summary is
+    /// printed when everything is on L1; its log is logs/load.log).
+    #[arg(long)]
+    demo: bool,
     /// Target of estimated Cairo steps per proof of a block range (default: the most a
     /// worker's memory allows, up to 2^17).
     #[arg(long)]
@@ -116,10 +120,41 @@ async fn start_and_watch(
         _ = &mut stopped => return Ok(()),
     };
     print_endpoints(&endpoints, secrets, data, args);
+    let demo = match args.demo {
+        true => Some(Proc::spawn(
+            "load",
+            demo_load(&endpoints, secrets, data)?,
+            logs,
+            OnParentDeath::Kill,
+        )?),
+        false => None,
+    };
     tokio::select! {
-        failed = watch(procs, &endpoints) => failed,
+        failed = watch(procs, demo, &endpoints) => failed,
         _ = &mut stopped => Ok(()),
     }
+}
+
+/// The `--demo` traffic: a small load, paced so that blocks keep coming for a while.
+fn demo_load(e: &Endpoints, secrets: &secrets::Secrets, data: &Path) -> Result<Command> {
+    let mut load = Command::new(std::env::current_exe()?);
+    load.args(["load", "--rpc", &e.sequencer, "--l1-rpc", &e.l1_rpc])
+        .arg("--deployment")
+        .arg(data.join("l1-deployment.json"))
+        .args(["--scheduler", &e.scheduler])
+        .args([
+            "--accounts",
+            "4",
+            "--transfers",
+            "120",
+            "--withdrawals",
+            "2",
+            "--rate",
+            "2",
+        ])
+        .env("STARFARM_L1_KEY", DEV_KEYS[1])
+        .env("STARFARM_API_KEY", &secrets.api_key);
+    Ok(load)
 }
 
 async fn start(
@@ -389,8 +424,9 @@ fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args:
     );
 }
 
-/// Shows the status line until a child exits (an error: the devnet stops).
-async fn watch(procs: &mut [Proc], endpoints: &Endpoints) -> Result<()> {
+/// Shows the status line until a child exits (an error: the devnet stops). The demo load
+/// may end: its summary is shown then.
+async fn watch(procs: &mut [Proc], mut demo: Option<Proc>, endpoints: &Endpoints) -> Result<()> {
     let mut line = status::StatusLine::new(&endpoints.sequencer, &endpoints.scheduler);
     loop {
         for proc in procs.iter_mut() {
@@ -402,6 +438,14 @@ async fn watch(procs: &mut [Proc], endpoints: &Endpoints) -> Result<()> {
                     proc.tail(20)
                 );
             }
+        }
+        if let Some(status) = demo.as_mut().and_then(Proc::exited) {
+            let outcome = if status.success() { "done" } else { "FAILED" };
+            line.println(format!(
+                "demo load {outcome}:\n{}",
+                demo.as_ref().map(|d| d.tail(6)).unwrap_or_default()
+            ));
+            demo = None;
         }
         line.refresh().await;
         tokio::time::sleep(Duration::from_secs(1)).await;

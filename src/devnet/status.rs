@@ -47,6 +47,14 @@ impl StatusLine {
         self.last = line;
     }
 
+    /// Prints `text` above the status line.
+    pub fn println(&self, text: String) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => println!("{text}"),
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish();

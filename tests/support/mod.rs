@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Long enough for any wait of a test on a loaded 2-core machine.
-pub const PATIENCE: Duration = Duration::from_secs(240);
+pub const PATIENCE: Duration = Duration::from_secs(480);
 
 /// A child process whose output lines (stdout and stderr) are collected; SIGKILLed when
 /// dropped.
@@ -41,7 +41,7 @@ impl Proc {
 
     /// Waits for an output line containing `needle` and returns it.
     pub async fn line_with(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let found = self
                 .lines
