@@ -144,3 +144,106 @@ pub fn words_from_hashes(hashes: &[Blake2sHash]) -> Vec<u32> {
         .map(|w| u32::from_le(*w))
         .collect()
 }
+
+/// The device operations a kernel-launch backend provides; [`merkle_leaves_with`],
+/// [`merkle_next_layer_with`] and [`grind_batch_with`] drive the kernels through it, so every
+/// backend built on it (CUDA, and the CPU emulation of the CUDA source in the tests) runs the
+/// same host logic.
+pub trait Launcher {
+    /// A device buffer of `u32` words.
+    type Buffer;
+    fn upload(&self, words: &[u32]) -> Result<Self::Buffer>;
+    fn zeros(&self, words: usize) -> Result<Self::Buffer>;
+    fn download(&self, buffer: &Self::Buffer) -> Result<Vec<u32>>;
+    /// `merkle_leaves(params, descs, data, states)` over `rows` threads.
+    fn launch_leaves(
+        &self,
+        params: &Self::Buffer,
+        descs: &Self::Buffer,
+        data: &Self::Buffer,
+        states: &mut Self::Buffer,
+        rows: u32,
+    ) -> Result<()>;
+    /// `merkle_next_layer(rows, children, parents)` over `rows` threads.
+    fn launch_next_layer(
+        &self,
+        rows: u32,
+        children: &Self::Buffer,
+        parents: &mut Self::Buffer,
+    ) -> Result<()>;
+    /// `grind(params, best)` over `n_tries` threads.
+    fn launch_grind(
+        &self,
+        params: &Self::Buffer,
+        best: &mut Self::Buffer,
+        n_tries: u32,
+    ) -> Result<()>;
+}
+
+/// [`GpuBackend::merkle_leaves`] on a [`Launcher`].
+pub fn merkle_leaves_with<L: Launcher>(
+    launcher: &L,
+    budget: MemoryBudget,
+    columns: &[&[u32]],
+    lifting_log_size: u32,
+) -> Result<Vec<Blake2sHash>> {
+    if columns.is_empty() {
+        return Ok(empty_leaves());
+    }
+    let lens: Vec<usize> = columns.iter().map(|c| c.len()).collect();
+    let log_sizes = crate::plan::column_log_sizes(&lens, lifting_log_size)?;
+    let tiles = crate::plan::plan_leaves(&log_sizes, lifting_log_size, budget)?;
+    let mut out = Vec::with_capacity(1 << lifting_log_size);
+    for tile in &tiles {
+        let mut states = launcher.zeros(8 * tile.rows)?;
+        for pass in &tile.passes {
+            let params = crate::plan::LeafParams::new(tile, pass, lifting_log_size, columns.len());
+            let params = launcher.upload(bytemuck::cast_slice(bytemuck::bytes_of(&params)))?;
+            let descs = launcher.upload(bytemuck::cast_slice(&pass.descs(&log_sizes)))?;
+            let data = launcher.upload(&pass.gather(columns))?;
+            launcher.launch_leaves(&params, &descs, &data, &mut states, tile.rows as u32)?;
+        }
+        out.extend(hashes_from_words(&launcher.download(&states)?));
+    }
+    Ok(out)
+}
+
+/// [`GpuBackend::merkle_next_layer`] on a [`Launcher`].
+pub fn merkle_next_layer_with<L: Launcher>(
+    launcher: &L,
+    budget: MemoryBudget,
+    children: &[Blake2sHash],
+) -> Result<Vec<Blake2sHash>> {
+    let n_parents = parent_count(children)?;
+    let chunk = parents_per_chunk(n_parents, budget)?;
+    let words = words_from_hashes(children);
+    let mut out = Vec::with_capacity(n_parents);
+    for first in (0..n_parents).step_by(chunk) {
+        let rows = chunk.min(n_parents - first);
+        let input = launcher.upload(&words[16 * first..16 * (first + rows)])?;
+        let mut output = launcher.zeros(8 * rows)?;
+        launcher.launch_next_layer(rows as u32, &input, &mut output)?;
+        out.extend(hashes_from_words(&launcher.download(&output)?));
+    }
+    Ok(out)
+}
+
+/// [`GpuBackend::grind_batch`] on a [`Launcher`].
+pub fn grind_batch_with<L: Launcher>(
+    launcher: &L,
+    prefixed_digest: [u32; 8],
+    hi_base: u32,
+    n_tries: u32,
+    pow_bits: u32,
+) -> Result<Option<u32>> {
+    let mut params = [0u32; 12];
+    params[..8].copy_from_slice(&prefixed_digest);
+    params[8] = hi_base;
+    params[9] = n_tries;
+    params[10] = pow_bits;
+    let params = launcher.upload(&params)?;
+    let mut best = launcher.upload(&[u32::MAX])?;
+    launcher.launch_grind(&params, &mut best, n_tries)?;
+    let best = launcher.download(&best)?;
+    Ok(best.first().copied().filter(|&b| b != u32::MAX))
+}

@@ -12,22 +12,16 @@ use cudarc::driver::{
 };
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 
-use crate::backend::{self, GpuBackend};
-use crate::blake2s;
+use crate::backend::{self, GpuBackend, Launcher};
 use crate::error::{KernelError, Result};
-use crate::plan::{self, LeafParams, MemoryBudget};
+use crate::plan::MemoryBudget;
 
 const BACKEND: &str = "cuda";
 const BLOCK_SIZE: u32 = 256;
 /// Share of the free device memory (at start-up) one call may use.
 const FREE_MEMORY_SHARE: f64 = 0.8;
 
-const SOURCE: &str = include_str!("shaders/blake2s.cu");
-
-/// Full CUDA C source of the kernels (the generated Blake2s rounds substituted).
-pub fn cuda_source() -> String {
-    blake2s::render(SOURCE)
-}
+pub use crate::cuda_src::cuda_source;
 
 pub struct CudaBackend {
     ctx: Arc<CudaContext>,
@@ -117,13 +111,65 @@ impl CudaBackend {
         self.budget = MemoryBudget { total, max_buffer };
         self
     }
+}
+
+impl Launcher for CudaBackend {
+    type Buffer = CudaSlice<u32>;
 
     fn upload(&self, words: &[u32]) -> Result<CudaSlice<u32>> {
         self.stream.clone_htod(words).map_err(device_error)
     }
 
-    fn download(&self, slice: &CudaSlice<u32>) -> Result<Vec<u32>> {
-        self.stream.clone_dtoh(slice).map_err(device_error)
+    fn zeros(&self, words: usize) -> Result<CudaSlice<u32>> {
+        self.stream.alloc_zeros(words).map_err(device_error)
+    }
+
+    fn download(&self, buffer: &CudaSlice<u32>) -> Result<Vec<u32>> {
+        self.stream.clone_dtoh(buffer).map_err(device_error)
+    }
+
+    fn launch_leaves(
+        &self,
+        params: &CudaSlice<u32>,
+        descs: &CudaSlice<u32>,
+        data: &CudaSlice<u32>,
+        states: &mut CudaSlice<u32>,
+        rows: u32,
+    ) -> Result<()> {
+        let mut launch = self.stream.launch_builder(&self.leaves);
+        launch.arg(params).arg(descs).arg(data).arg(states);
+        // SAFETY: merkle_leaves(const LeafParams*, const ColumnDesc*, const uint32_t*,
+        // uint32_t*): `merkle_leaves_with` passes one LeafParams (8 words), one ColumnDesc
+        // (4 words) per column of the pass, the pass's slices, and 8 state words per row.
+        unsafe { launch.launch(launch_config(rows)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_next_layer(
+        &self,
+        rows: u32,
+        children: &CudaSlice<u32>,
+        parents: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        let mut launch = self.stream.launch_builder(&self.next_layer);
+        launch.arg(&rows).arg(children).arg(parents);
+        // SAFETY: merkle_next_layer(uint32_t rows, const uint32_t* children (16 words per row),
+        // uint32_t* parents (8 words per row)).
+        unsafe { launch.launch(launch_config(rows)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_grind(
+        &self,
+        params: &CudaSlice<u32>,
+        best: &mut CudaSlice<u32>,
+        n_tries: u32,
+    ) -> Result<()> {
+        let mut launch = self.stream.launch_builder(&self.grind);
+        launch.arg(params).arg(best);
+        // SAFETY: grind(const GrindParams* (12 words), uint32_t* best (1 word)).
+        unsafe { launch.launch(launch_config(n_tries)) }.map_err(device_error)?;
+        Ok(())
     }
 }
 
@@ -134,7 +180,7 @@ impl GpuBackend for CudaBackend {
 
     fn describe(&self) -> String {
         format!(
-            "cuda device \"{}\" (context {:?})",
+            "cuda device \"{}\" (ordinal {})",
             self.name,
             self.ctx.ordinal()
         )
@@ -145,54 +191,11 @@ impl GpuBackend for CudaBackend {
     }
 
     fn merkle_leaves(&self, columns: &[&[u32]], lifting_log_size: u32) -> Result<Vec<Blake2sHash>> {
-        if columns.is_empty() {
-            return Ok(backend::empty_leaves());
-        }
-        let lens: Vec<usize> = columns.iter().map(|c| c.len()).collect();
-        let log_sizes = plan::column_log_sizes(&lens, lifting_log_size)?;
-        let tiles = plan::plan_leaves(&log_sizes, lifting_log_size, self.budget)?;
-        let mut out = Vec::with_capacity(1 << lifting_log_size);
-        for tile in &tiles {
-            let mut states: CudaSlice<u32> = self
-                .stream
-                .alloc_zeros(8 * tile.rows)
-                .map_err(device_error)?;
-            for pass in &tile.passes {
-                let params = LeafParams::new(tile, pass, lifting_log_size, columns.len());
-                let params = self.upload(bytemuck::cast_slice(bytemuck::bytes_of(&params)))?;
-                let descs = self.upload(bytemuck::cast_slice(&pass.descs(&log_sizes)))?;
-                let data = self.upload(&pass.gather(columns))?;
-                let mut launch = self.stream.launch_builder(&self.leaves);
-                launch.arg(&params).arg(&descs).arg(&data).arg(&mut states);
-                // SAFETY: merkle_leaves(const LeafParams*, const ColumnDesc*, const uint32_t*,
-                // uint32_t*): params holds one LeafParams, descs one ColumnDesc per column of
-                // the pass, data the pass's slices, states 8 words per tile row.
-                unsafe { launch.launch(launch_config(tile.rows as u32)) }.map_err(device_error)?;
-            }
-            out.extend(backend::hashes_from_words(&self.download(&states)?));
-        }
-        Ok(out)
+        backend::merkle_leaves_with(self, self.budget, columns, lifting_log_size)
     }
 
     fn merkle_next_layer(&self, children: &[Blake2sHash]) -> Result<Vec<Blake2sHash>> {
-        let n_parents = backend::parent_count(children)?;
-        let chunk = backend::parents_per_chunk(n_parents, self.budget)?;
-        let words = backend::words_from_hashes(children);
-        let mut out = Vec::with_capacity(n_parents);
-        for first in (0..n_parents).step_by(chunk) {
-            let rows = chunk.min(n_parents - first);
-            let input = self.upload(&words[16 * first..16 * (first + rows)])?;
-            let mut output: CudaSlice<u32> =
-                self.stream.alloc_zeros(8 * rows).map_err(device_error)?;
-            let rows_arg = rows as u32;
-            let mut launch = self.stream.launch_builder(&self.next_layer);
-            launch.arg(&rows_arg).arg(&input).arg(&mut output);
-            // SAFETY: merkle_next_layer(uint32_t rows, const uint32_t* children (16 words per
-            // row), uint32_t* parents (8 words per row)).
-            unsafe { launch.launch(launch_config(rows_arg)) }.map_err(device_error)?;
-            out.extend(backend::hashes_from_words(&self.download(&output)?));
-        }
-        Ok(out)
+        backend::merkle_next_layer_with(self, self.budget, children)
     }
 
     fn grind_batch(
@@ -202,18 +205,6 @@ impl GpuBackend for CudaBackend {
         n_tries: u32,
         pow_bits: u32,
     ) -> Result<Option<u32>> {
-        let mut params = [0u32; 12];
-        params[..8].copy_from_slice(&prefixed_digest);
-        params[8] = hi_base;
-        params[9] = n_tries;
-        params[10] = pow_bits;
-        let params = self.upload(&params)?;
-        let mut best = self.upload(&[u32::MAX])?;
-        let mut launch = self.stream.launch_builder(&self.grind);
-        launch.arg(&params).arg(&mut best);
-        // SAFETY: grind(const GrindParams* (12 words), uint32_t* best (1 word)).
-        unsafe { launch.launch(launch_config(n_tries)) }.map_err(device_error)?;
-        let best = self.download(&best)?;
-        Ok(best.first().copied().filter(|&b| b != u32::MAX))
+        backend::grind_batch_with(self, prefixed_digest, hi_base, n_tries, pow_bits)
     }
 }

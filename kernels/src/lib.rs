@@ -14,6 +14,7 @@ pub mod blake2s;
 pub mod channel;
 #[cfg(feature = "cuda")]
 pub mod cuda_backend;
+pub mod cuda_src;
 pub mod device;
 pub mod error;
 pub mod merkle;

@@ -228,5 +228,23 @@ pub fn check_grind(gpu: &dyn GpuBackend) -> usize {
             n += 1;
         }
     }
-    n
+    // A nonce past the first batch: high word >= 1 and low word >= 2^19 (found with SIMD).
+    let pow_bits = 20;
+    let channel = (0u64..)
+        .map(|seed| {
+            let mut channel = Blake2sChannel::default();
+            channel.mix_u64(seed);
+            channel
+        })
+        .find(|channel| {
+            let nonce = <SimdBackend as GrindOps<Blake2sChannel>>::grind(channel, pow_bits);
+            nonce >> 32 >= 1 && nonce & 0xFFFF_FFFF >= 1 << 19
+        })
+        .expect("some seed");
+    let expected = <SimdBackend as GrindOps<Blake2sChannel>>::grind(&channel, pow_bits);
+    let got = gpu
+        .grind(pow_prefixed_digest(&channel, pow_bits), pow_bits)
+        .expect("gpu grind");
+    assert_eq!(got, expected, "nonce {expected:#x} past the first batch");
+    n + 1
 }
