@@ -27,7 +27,8 @@ pub struct CudaBackend {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     name: String,
-    budget: MemoryBudget,
+    /// Fixed budget (tests); `None`: a share of the memory free at each call.
+    budget_override: Option<MemoryBudget>,
     leaves: CudaFunction,
     next_layer: CudaFunction,
     grind: CudaFunction,
@@ -83,12 +84,6 @@ impl CudaBackend {
         }
         let ctx = CudaContext::new(ordinal).map_err(|e| no_device(format!("{e:?}")))?;
         let name = ctx.name().map_err(device_error)?;
-        let (free, _total) = ctx.mem_get_info().map_err(device_error)?;
-        let total = (free as f64 * FREE_MEMORY_SHARE) as u64;
-        let budget = MemoryBudget {
-            total,
-            max_buffer: total,
-        };
         let ptx = cudarc::nvrtc::compile_ptx(cuda_source()).map_err(|e| KernelError::Compile {
             backend: BACKEND,
             message: format!("{e:?}"),
@@ -102,14 +97,25 @@ impl CudaBackend {
             grind: function("grind")?,
             ctx,
             name,
-            budget,
+            budget_override: None,
         })
     }
 
     /// Replaces the memory budget (e.g. to force chunking in tests).
     pub fn with_memory_budget(mut self, total: u64, max_buffer: u64) -> Self {
-        self.budget = MemoryBudget { total, max_buffer };
+        self.budget_override = Some(MemoryBudget::new(total, max_buffer));
         self
+    }
+
+    /// The budget for the next call: [`FREE_MEMORY_SHARE`] of the device memory free now
+    /// (other users of the GPU, e.g. a prover holding its trace there, are left alone).
+    fn current_budget(&self) -> Result<MemoryBudget> {
+        if let Some(budget) = self.budget_override {
+            return Ok(budget);
+        }
+        let (free, _total) = self.ctx.mem_get_info().map_err(device_error)?;
+        let total = (free as f64 * FREE_MEMORY_SHARE) as u64;
+        Ok(MemoryBudget::new(total, total))
     }
 }
 
@@ -187,15 +193,15 @@ impl GpuBackend for CudaBackend {
     }
 
     fn memory_budget(&self) -> MemoryBudget {
-        self.budget
+        self.current_budget().unwrap_or(MemoryBudget::new(0, 0))
     }
 
     fn merkle_leaves(&self, columns: &[&[u32]], lifting_log_size: u32) -> Result<Vec<Blake2sHash>> {
-        backend::merkle_leaves_with(self, self.budget, columns, lifting_log_size)
+        backend::merkle_leaves_with(self, self.current_budget()?, columns, lifting_log_size)
     }
 
     fn merkle_next_layer(&self, children: &[Blake2sHash]) -> Result<Vec<Blake2sHash>> {
-        backend::merkle_next_layer_with(self, self.budget, children)
+        backend::merkle_next_layer_with(self, self.current_budget()?, children)
     }
 
     fn grind_batch(

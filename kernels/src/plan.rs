@@ -37,6 +37,20 @@ pub struct MemoryBudget {
     pub max_buffer: u64,
 }
 
+/// Largest buffer whose words the kernels can index with `u32` offsets.
+pub const MAX_INDEXABLE_BYTES: u64 = 4 * u32::MAX as u64;
+
+impl MemoryBudget {
+    /// A budget of `total` bytes with buffers of at most `max_buffer` bytes (and never more than
+    /// `total` or [`MAX_INDEXABLE_BYTES`]).
+    pub fn new(total: u64, max_buffer: u64) -> Self {
+        Self {
+            total,
+            max_buffer: max_buffer.min(total).min(MAX_INDEXABLE_BYTES),
+        }
+    }
+}
+
 /// Column `col` (index in the commitment), as laid out in a pass's data buffer: the slice
 /// `[start, start + len)` of the column sits at word `offset`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -319,6 +333,59 @@ mod tests {
         assert!(column_log_sizes(&[6], 3).is_err());
         assert!(column_log_sizes(&[16], 3).is_err());
         assert_eq!(column_log_sizes(&[2, 8], 3).ok(), Some(vec![1, 3]));
+    }
+
+    #[test]
+    fn plans_never_exceed_the_budget() {
+        let mut seed = 5u64;
+        let mut next = move |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let mut planned = 0;
+        for _ in 0..200 {
+            let lifting = 1 + next(14) as u32;
+            let mut logs: Vec<u32> = (0..1 + next(60))
+                .map(|_| 1 + next(lifting as u64) as u32)
+                .collect();
+            logs.sort();
+            let total = 1 << (8 + next(14));
+            let budget = MemoryBudget::new(total, total >> next(3));
+            let Ok(tiles) = plan_leaves(&logs, lifting, budget) else {
+                continue;
+            };
+            let mut rows_seen = 0;
+            for tile in &tiles {
+                rows_seen += tile.rows;
+                let state = STATE_BYTES * tile.rows as u64;
+                let mut col = 0;
+                for pass in &tile.passes {
+                    assert_eq!(pass.col_begin, col);
+                    col = pass.col_end;
+                    let data = 4 * pass.data_words as u64;
+                    let descs = DESC_BYTES * (pass.col_end - pass.col_begin) as u64;
+                    assert!(state <= budget.max_buffer && data <= budget.max_buffer);
+                    assert!(
+                        state + data + descs + PARAMS_BYTES <= budget.total,
+                        "{budget:?}"
+                    );
+                    for s in &pass.slices {
+                        assert!(s.start + s.len <= 1 << logs[s.col]);
+                    }
+                }
+                assert_eq!(col, logs.len());
+            }
+            assert_eq!(rows_seen, 1 << lifting);
+            planned += 1;
+        }
+        assert!(planned > 100, "only {planned} shapes fit");
+        let tiny = MemoryBudget::new(64, 64);
+        assert!(matches!(
+            plan_leaves(&[4; 16], 4, tiny),
+            Err(KernelError::OutOfMemory(_))
+        ));
     }
 
     #[test]

@@ -88,12 +88,12 @@ impl WgpuBackend {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(DEFAULT_MEMORY_BYTES);
-        let budget = MemoryBudget {
+        let budget = MemoryBudget::new(
             total,
-            max_buffer: limits
+            limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),
-        };
+        );
         let scope = ErrorScopes::push(&device);
         let pipeline = |src: &str, entry: &str| {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -130,10 +130,7 @@ impl WgpuBackend {
 
     /// Replaces the memory budget (e.g. to force chunking in tests).
     pub fn with_memory_budget(mut self, total: u64, max_buffer: u64) -> Self {
-        self.budget = MemoryBudget {
-            total,
-            max_buffer: max_buffer.min(self.budget.max_buffer),
-        };
+        self.budget = MemoryBudget::new(total, max_buffer.min(self.budget.max_buffer));
         self
     }
 
