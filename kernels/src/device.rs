@@ -1,8 +1,10 @@
 //! The process-wide GPU the Stwo glue ([`crate::merkle`], [`crate::channel`]) dispatches to,
 //! when to use it, and counters that show what actually ran.
 //!
-//! `STARFARM_GPU` picks the device once, on first use: `auto` (default: CUDA, then wgpu),
-//! `cuda`, `wgpu`, or `off`. Work below the thresholds stays on the CPU, where a dispatch
+//! `STARFARM_GPU` picks the device once, on first use: `auto` (default: CUDA, then a hardware
+//! wgpu adapter), `cuda`, `wgpu` (any adapter, CPU implementations such as lavapipe included),
+//! `any` (CUDA, then any wgpu adapter), or `off`. [`init_global`] picks it in code instead.
+//! Work below the thresholds stays on the CPU, where a dispatch
 //! would cost more than it saves: `STARFARM_GPU_MIN_LOG_ROWS` (default 12) for Merkle layers,
 //! `STARFARM_GPU_MIN_POW_BITS` (default 16) for grinding; [`set_thresholds`] overrides both.
 
@@ -15,8 +17,12 @@ use crate::error::{KernelError, Result};
 /// Which device to open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceChoice {
+    /// CUDA, then a hardware wgpu adapter: never a CPU implementation of Vulkan.
     Auto,
+    /// CUDA, then any wgpu adapter (tests on machines with only lavapipe).
+    Any,
     Cuda,
+    /// Any wgpu adapter, CPU implementations included.
     Wgpu,
     Off,
 }
@@ -28,9 +34,10 @@ impl DeviceChoice {
             Err(_) | Ok("") | Ok("auto") => Self::Auto,
             Ok("cuda") => Self::Cuda,
             Ok("wgpu") => Self::Wgpu,
+            Ok("any") => Self::Any,
             Ok("off") | Ok("cpu") => Self::Off,
             Ok(other) => {
-                eprintln!("starfarm-kernels: STARFARM_GPU={other:?} is not auto|cuda|wgpu|off; using the CPU");
+                eprintln!("starfarm-kernels: STARFARM_GPU={other:?} is not auto|any|cuda|wgpu|off; using the CPU");
                 Self::Off
             }
         }
@@ -46,9 +53,19 @@ pub fn open(choice: DeviceChoice) -> Result<Box<dyn GpuBackend>> {
     match choice {
         DeviceChoice::Off => Err(off()),
         DeviceChoice::Cuda => open_cuda(),
-        DeviceChoice::Wgpu => open_wgpu(),
-        DeviceChoice::Auto => open_cuda().or_else(|_| open_wgpu()),
+        DeviceChoice::Wgpu => open_wgpu(true),
+        DeviceChoice::Auto => cuda_then_wgpu(false),
+        DeviceChoice::Any => cuda_then_wgpu(true),
     }
+}
+
+fn cuda_then_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
+    open_cuda().or_else(|cuda| {
+        open_wgpu(allow_cpu).map_err(|wgpu| KernelError::NoDevice {
+            backend: "any",
+            reason: format!("{cuda}; {wgpu}"),
+        })
+    })
 }
 
 #[cfg(feature = "cuda")]
@@ -65,12 +82,17 @@ fn open_cuda() -> Result<Box<dyn GpuBackend>> {
 }
 
 #[cfg(feature = "wgpu")]
-fn open_wgpu() -> Result<Box<dyn GpuBackend>> {
-    Ok(Box::new(crate::wgpu_backend::WgpuBackend::new()?))
+fn open_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
+    use crate::wgpu_backend::WgpuBackend;
+    Ok(Box::new(if allow_cpu {
+        WgpuBackend::new()?
+    } else {
+        WgpuBackend::new_hardware()?
+    }))
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn open_wgpu() -> Result<Box<dyn GpuBackend>> {
+fn open_wgpu(_allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
     Err(KernelError::NoDevice {
         backend: "wgpu",
         reason: "built without the `wgpu` feature".into(),
@@ -79,11 +101,17 @@ fn open_wgpu() -> Result<Box<dyn GpuBackend>> {
 
 static DEVICE: OnceLock<Option<Box<dyn GpuBackend>>> = OnceLock::new();
 
-/// The process-wide device, opened on first call; `None` if there is none (said once on
-/// stderr).
+/// The process-wide device, opened on first call (`STARFARM_GPU`); `None` if there is none
+/// (said once on stderr).
 pub fn global() -> Option<&'static dyn GpuBackend> {
+    init_global(DeviceChoice::from_env())
+}
+
+/// Opens the process-wide device with `choice` unless it is already open (then `choice` is
+/// ignored), and returns it.
+pub fn init_global(choice: DeviceChoice) -> Option<&'static dyn GpuBackend> {
     DEVICE
-        .get_or_init(|| match open(DeviceChoice::from_env()) {
+        .get_or_init(|| match open(choice) {
             Ok(device) => Some(device),
             Err(e) => {
                 eprintln!(

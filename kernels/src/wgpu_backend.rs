@@ -45,29 +45,50 @@ fn device_error(e: impl std::fmt::Display) -> KernelError {
 }
 
 impl WgpuBackend {
-    /// Opens the first adapter wgpu offers (high-performance preferred) and compiles the
-    /// kernels. `Err(NoDevice)` when there is none.
+    /// Opens the best adapter wgpu offers (discrete, integrated, virtual, other, then CPU
+    /// implementations such as Mesa's lavapipe) and compiles the kernels. `Err(NoDevice)` when
+    /// there is none.
     pub fn new() -> Result<Self> {
-        pollster::block_on(Self::new_async())
+        pollster::block_on(Self::open(true))
     }
 
-    async fn new_async() -> Result<Self> {
+    /// Like [`Self::new`], but never a CPU implementation of the API (lavapipe, SwiftShader):
+    /// for production, where Stwo's SIMD code beats them.
+    pub fn new_hardware() -> Result<Self> {
+        pollster::block_on(Self::open(false))
+    }
+
+    async fn open(allow_cpu: bool) -> Result<Self> {
         let mut desc = wgpu::InstanceDescriptor::new_without_display_handle_from_env();
         if std::env::var_os("WGPU_BACKEND").is_none() {
             desc.backends = wgpu::Backends::PRIMARY;
         }
+        let backends = desc.backends;
         let instance = wgpu::Instance::new(desc);
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::HighPerformance,
-                force_fallback_adapter: false,
-                compatible_surface: None,
-                ..Default::default()
-            })
+        let rank = |t: wgpu::DeviceType| match t {
+            wgpu::DeviceType::DiscreteGpu => 0,
+            wgpu::DeviceType::IntegratedGpu => 1,
+            wgpu::DeviceType::VirtualGpu => 2,
+            wgpu::DeviceType::Other => 3,
+            wgpu::DeviceType::Cpu => 4,
+        };
+        let mut adapters: Vec<wgpu::Adapter> = instance
+            .enumerate_adapters(backends)
             .await
-            .map_err(|e| KernelError::NoDevice {
+            .into_iter()
+            .filter(|a| allow_cpu || a.get_info().device_type != wgpu::DeviceType::Cpu)
+            .collect();
+        adapters.sort_by_key(|a| rank(a.get_info().device_type));
+        let adapter = adapters
+            .into_iter()
+            .next()
+            .ok_or_else(|| KernelError::NoDevice {
                 backend: BACKEND,
-                reason: e.to_string(),
+                reason: if allow_cpu {
+                    "no adapter (Vulkan, Metal or DX12)".into()
+                } else {
+                    "no hardware adapter (Vulkan, Metal or DX12); CPU adapters are not used".into()
+                },
             })?;
         let info = adapter.get_info();
         let limits = adapter.limits();

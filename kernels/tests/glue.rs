@@ -1,6 +1,6 @@
 //! The Stwo glue: `GpuBlake2sHasher` / `GpuBlake2sMerkleChannel` through Stwo's own Merkle
-//! prover and verifier. Runs on the process-wide device (`STARFARM_GPU`, default: CUDA, then
-//! wgpu); without one it checks the CPU fallback and says so.
+//! prover and verifier. Runs on the process-wide device (`common::test_device`); without one
+//! it checks the CPU fallback and says so.
 
 mod common;
 
@@ -14,22 +14,7 @@ use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::vcs_lifted::prover::MerkleProverLifted;
 
 fn setup() -> bool {
-    device::set_thresholds(0, 0);
-    match device::global() {
-        Some(gpu) => {
-            eprintln!("glue tests run on: {}", gpu.describe());
-            true
-        }
-        None if common::required("STARFARM_REQUIRE_WGPU")
-            || common::required("STARFARM_REQUIRE_CUDA") =>
-        {
-            panic!("a GPU is required but none was found")
-        }
-        None => {
-            eprintln!("SKIPPED (GPU part): no device; checking the CPU fallback only");
-            false
-        }
-    }
+    common::test_device("glue test").is_some()
 }
 
 #[test]

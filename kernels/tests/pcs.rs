@@ -68,11 +68,7 @@ where
 
 #[test]
 fn gpu_channel_proof_is_byte_identical_and_verifies() {
-    device::set_thresholds(0, 0);
-    match device::global() {
-        Some(gpu) => eprintln!("pcs test runs on: {}", gpu.describe()),
-        None => eprintln!("SKIPPED (GPU part): no device; the proof is made by the CPU fallback"),
-    }
+    let on_gpu = common::test_device("pcs test").is_some();
     let before = device::stats();
     let config = PcsConfig {
         pow_bits: 12,
@@ -94,7 +90,7 @@ fn gpu_channel_proof_is_byte_identical_and_verifies() {
         .verify_values(sampled_points(sizes.len()), proof, &mut channel)
         .expect("stock verifier accepts the GPU proof");
     let after = device::stats();
-    if device::global().is_some() {
+    if on_gpu {
         assert!(after.gpu_calls > before.gpu_calls);
         assert_eq!(after.fallbacks, before.fallbacks);
     }

@@ -33,6 +33,32 @@ impl Rng {
     }
 }
 
+/// The process-wide device the glue tests use: `STARFARM_GPU` if set, otherwise CUDA, then any
+/// wgpu adapter (lavapipe included). Thresholds are lowered so every call goes to the device.
+/// `None` (with a message) when there is none, a panic if `STARFARM_REQUIRE_WGPU=1` or
+/// `STARFARM_REQUIRE_CUDA=1`.
+pub fn test_device(test: &str) -> Option<&'static dyn GpuBackend> {
+    use starfarm_kernels::device::{self, DeviceChoice};
+    device::set_thresholds(0, 0);
+    let choice = match std::env::var_os("STARFARM_GPU") {
+        Some(_) => DeviceChoice::from_env(),
+        None => DeviceChoice::Any,
+    };
+    match device::init_global(choice) {
+        Some(gpu) => {
+            eprintln!("{test} runs on: {}", gpu.describe());
+            Some(gpu)
+        }
+        None if required("STARFARM_REQUIRE_WGPU") || required("STARFARM_REQUIRE_CUDA") => {
+            panic!("{test}: a GPU is required but none was found")
+        }
+        None => {
+            eprintln!("SKIPPED (GPU part of {test}): no device; checking the CPU fallback only");
+            None
+        }
+    }
+}
+
 /// Whether env `name` is `1`.
 pub fn required(name: &str) -> bool {
     std::env::var(name).as_deref() == Ok("1")
