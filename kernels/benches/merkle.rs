@@ -1,10 +1,14 @@
 //! Lifted Blake2s Merkle commitment: GPU backends vs Stwo's `SimdBackend` on the same input in
 //! the same run. Reports input GB/s (column bytes / time to the full tree) for each.
 //! `STARFARM_BENCH_LOG_ROWS` (default 16) and `STARFARM_BENCH_COLS` (default 32) size the input.
+//! Then proof-of-work grinding at `STARFARM_BENCH_POW_BITS` (default 20) bits, same nonce
+//! required.
 
 use std::time::{Duration, Instant};
 
+use stwo::core::channel::{Blake2sChannel, Channel};
 use stwo::core::fields::m31::BaseField;
+use stwo::core::proof_of_work::GrindOps;
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleHasher;
 use stwo::prover::backend::simd::column::BaseColumn;
 use stwo::prover::backend::simd::SimdBackend;
@@ -95,6 +99,25 @@ fn main() {
                 );
             }
             Err(e) => println!("{choice:?}: failed: {e}"),
+        }
+        let pow_bits = env("STARFARM_BENCH_POW_BITS", 20);
+        let mut channel = Blake2sChannel::default();
+        channel.mix_u64(0x5eed);
+        let (simd_grind, expected) = best(runs, || {
+            <SimdBackend as GrindOps<Blake2sChannel>>::grind(&channel, pow_bits)
+        });
+        let prefixed = starfarm_kernels::channel::pow_prefixed_digest(&channel, pow_bits);
+        let (gpu_grind, nonce) = best(runs, || gpu.grind(prefixed, pow_bits));
+        match nonce {
+            Ok(nonce) => {
+                assert_eq!(nonce, expected, "{choice:?} nonce differs from SimdBackend");
+                println!(
+                    "grind {pow_bits} bits (nonce {nonce:#x}): SimdBackend {:.2} ms, {choice:?} {:.2} ms",
+                    simd_grind.as_secs_f64() * 1e3,
+                    gpu_grind.as_secs_f64() * 1e3
+                );
+            }
+            Err(e) => println!("{choice:?}: grind failed: {e}"),
         }
     }
 }

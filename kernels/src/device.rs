@@ -197,3 +197,34 @@ pub(crate) fn run<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Option<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_errors_and_panics_fall_back() {
+        let before = stats();
+        assert_eq!(run("ok", || Ok(1)), Some(1));
+        let failed: Option<u32> = run("error", || {
+            Err(KernelError::Device {
+                backend: "test",
+                message: "lost".into(),
+            })
+        });
+        assert_eq!(failed, None);
+        let panicked: Option<u32> = run("panic", || panic!("driver bug"));
+        assert_eq!(panicked, None);
+        let after = stats();
+        assert!(after.gpu_calls > before.gpu_calls);
+        assert!(after.fallbacks >= before.fallbacks + 2);
+    }
+
+    #[test]
+    fn off_opens_nothing() {
+        assert!(matches!(
+            open(DeviceChoice::Off),
+            Err(KernelError::NoDevice { .. })
+        ));
+    }
+}

@@ -84,7 +84,7 @@ extern "C" __global__ void merkle_leaves(const LeafParams* params_ptr, const Col
         }
     }
     for (uint32_t c = params.col_begin; c < params.col_end; c += 16u) {
-        uint32_t block_end = min(c + 16u, params.n_cols);
+        uint32_t block_end = c + 16u < params.n_cols ? c + 16u : params.n_cols;
         uint32_t m[16];
 #pragma unroll
         for (uint32_t j = 0u; j < 16u; j++) {

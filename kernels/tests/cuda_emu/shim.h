@@ -30,4 +30,3 @@ static inline unsigned int atomicMin(unsigned int* address, unsigned int value) 
     if (value < old) *address = value;
     return old;
 }
-using std::min;
