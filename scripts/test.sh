@@ -25,4 +25,9 @@ if [ -z "${STARFARM_ANVIL:-}" ]; then
   }
 fi
 export STARFARM_ANVIL
+# starfarm-kernels' wgpu tests run on Mesa's lavapipe where no GPU is present.
+scripts/lavapipe.sh || {
+  [ "${STARFARM_REQUIRE_WGPU:-}" != 1 ] || exit 1
+  echo "test.sh: no lavapipe, starfarm-kernels' wgpu tests will be skipped" >&2
+}
 cargo test --workspace "$@"

@@ -1,0 +1,129 @@
+//! Lifted Blake2s Merkle commitment: GPU backends vs Stwo's `SimdBackend` on the same input in
+//! the same run. Reports input GB/s (column bytes / time to the full tree) for each.
+//! `STARFARM_BENCH_LOG_ROWS` (default 16) and `STARFARM_BENCH_COLS` (default 32) size the input.
+//! Then proof-of-work grinding at `STARFARM_BENCH_POW_BITS` (default 20) bits, same nonce
+//! required.
+
+use std::time::{Duration, Instant};
+
+use stwo::core::channel::{Blake2sChannel, Channel};
+use stwo::core::fields::m31::BaseField;
+use stwo::core::proof_of_work::GrindOps;
+use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleHasher;
+use stwo::prover::backend::simd::column::BaseColumn;
+use stwo::prover::backend::simd::SimdBackend;
+use stwo::prover::vcs_lifted::prover::MerkleProverLifted;
+
+fn env(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Best of `runs` timings of `f`.
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
+    let mut out = None;
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let value = f();
+        best = best.min(start.elapsed());
+        out = Some(value);
+    }
+    (best, out.expect("runs > 0"))
+}
+
+fn main() {
+    let log_rows = env("STARFARM_BENCH_LOG_ROWS", 16);
+    let n_cols = env("STARFARM_BENCH_COLS", 32) as usize;
+    let runs = env("STARFARM_BENCH_RUNS", 3) as usize;
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let columns: Vec<BaseColumn> = (0..n_cols)
+        .map(|_| {
+            let values: Vec<BaseField> = (0..1usize << log_rows)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    BaseField::from((state >> 33) as u32 % 0x7FFF_FFFF)
+                })
+                .collect();
+            BaseColumn::from_cpu(&values)
+        })
+        .collect();
+    let bytes = (n_cols as f64) * 4.0 * f64::from(1u32 << log_rows);
+    println!(
+        "input: {n_cols} columns x 2^{log_rows} rows = {:.1} MiB, best of {runs}",
+        bytes / (1 << 20) as f64
+    );
+
+    let refs: Vec<&BaseColumn> = columns.iter().collect();
+    let (simd_time, simd) = best(runs, || {
+        MerkleProverLifted::<SimdBackend, Blake2sMerkleHasher>::commit(refs.clone(), log_rows, 0)
+            .layers
+    });
+    println!(
+        "SimdBackend ({} rayon threads): {:>9.2} ms  {:>6.3} GB/s",
+        stwo_threads(),
+        simd_time.as_secs_f64() * 1e3,
+        bytes / simd_time.as_secs_f64() / 1e9
+    );
+
+    let words: Vec<&[u32]> = columns
+        .iter()
+        .map(|c| bytemuck::cast_slice::<BaseField, u32>(c.as_slice()))
+        .collect();
+    for choice in [
+        starfarm_kernels::device::DeviceChoice::Wgpu,
+        starfarm_kernels::device::DeviceChoice::Cuda,
+    ] {
+        let gpu = match starfarm_kernels::device::open(choice) {
+            Ok(gpu) => gpu,
+            Err(e) => {
+                println!("{choice:?}: skipped ({e})");
+                continue;
+            }
+        };
+        let (time, layers) = best(runs, || gpu.merkle_commit(&words, log_rows));
+        match layers {
+            Ok(layers) => {
+                assert_eq!(layers, simd, "{choice:?} tree differs from SimdBackend");
+                println!(
+                    "{:<28} {:>9.2} ms  {:>6.3} GB/s  ({:.2}x SIMD; {})",
+                    format!("{choice:?}:"),
+                    time.as_secs_f64() * 1e3,
+                    bytes / time.as_secs_f64() / 1e9,
+                    simd_time.as_secs_f64() / time.as_secs_f64(),
+                    gpu.describe()
+                );
+            }
+            Err(e) => println!("{choice:?}: failed: {e}"),
+        }
+        let pow_bits = env("STARFARM_BENCH_POW_BITS", 20);
+        let mut channel = Blake2sChannel::default();
+        channel.mix_u64(0x5eed);
+        let (simd_grind, expected) = best(runs, || {
+            <SimdBackend as GrindOps<Blake2sChannel>>::grind(&channel, pow_bits)
+        });
+        let prefixed = starfarm_kernels::channel::pow_prefixed_digest(&channel, pow_bits);
+        let (gpu_grind, nonce) = best(runs, || gpu.grind(prefixed, pow_bits));
+        match nonce {
+            Ok(nonce) => {
+                assert_eq!(nonce, expected, "{choice:?} nonce differs from SimdBackend");
+                println!(
+                    "grind {pow_bits} bits (nonce {nonce:#x}): SimdBackend {:.2} ms, {choice:?} {:.2} ms",
+                    simd_grind.as_secs_f64() * 1e3,
+                    gpu_grind.as_secs_f64() * 1e3
+                );
+            }
+            Err(e) => println!("{choice:?}: grind failed: {e}"),
+        }
+    }
+}
+
+fn stwo_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}

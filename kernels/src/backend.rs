@@ -1,0 +1,249 @@
+//! The interface both device backends implement, and the host logic they share (planning,
+//! the grind search order, the empty commitment).
+
+use stwo::core::vcs::blake2_hash::Blake2sHash;
+
+use crate::blake2s;
+use crate::error::{KernelError, Result};
+use crate::plan::MemoryBudget;
+
+/// Nonce bits searched per `hi` value, as in Stwo's `SimdBackend` grind.
+pub const GRIND_LOW_BITS: u32 = 20;
+/// Largest number of `hi` values tried in one dispatch (`n_tries` must fit a `u32`).
+pub const GRIND_MAX_HI_PER_DISPATCH: u32 = 16;
+
+/// A device that runs the Blake2s Merkle and proof-of-work kernels. Results are bit-identical
+/// to Stwo's `SimdBackend` for `Blake2sMerkleHasher` / `Blake2sChannel`.
+pub trait GpuBackend: Send + Sync {
+    /// "wgpu" or "cuda".
+    fn kind(&self) -> &'static str;
+    /// The device, in words (adapter name, driver).
+    fn describe(&self) -> String;
+    /// Device memory one call may use; inputs larger than this are processed in pieces.
+    fn memory_budget(&self) -> MemoryBudget;
+
+    /// Leaf hashes of the lifted Merkle commitment of `columns` (Stwo's
+    /// `MerkleOpsLifted::build_leaves`): columns sorted by increasing length, lengths powers of
+    /// two `>= 2` and `<= 2^lifting_log_size`. Returns `2^lifting_log_size` hashes, or the hash
+    /// of the empty message if there are no columns.
+    fn merkle_leaves(&self, columns: &[&[u32]], lifting_log_size: u32) -> Result<Vec<Blake2sHash>>;
+
+    /// The parent layer of `children` (`2^k` hashes, `k >= 1`): `Blake2s(left || right)`.
+    fn merkle_next_layer(&self, children: &[Blake2sHash]) -> Result<Vec<Blake2sHash>>;
+
+    /// Tries nonces `((hi_base + i / 2^20) << 32) | (i % 2^20)` for `i < n_tries` and returns
+    /// the smallest `i` whose hash has `pow_bits` trailing zeros.
+    fn grind_batch(
+        &self,
+        prefixed_digest: [u32; 8],
+        hi_base: u32,
+        n_tries: u32,
+        pow_bits: u32,
+    ) -> Result<Option<u32>>;
+
+    /// Stwo's proof of work for a `Blake2sChannel` whose
+    /// `H(POW_PREFIX, [0; 12], digest, pow_bits)` is `prefixed_digest`: the same nonce as
+    /// `SimdBackend::grind` (smallest `hi`, then smallest `lo < 2^20`).
+    fn grind(&self, prefixed_digest: [u32; 8], pow_bits: u32) -> Result<u64> {
+        if pow_bits > 32 {
+            return Err(KernelError::InvalidInput(format!(
+                "pow_bits {pow_bits} > 32"
+            )));
+        }
+        let mut hi = 0u32;
+        let mut n_hi = 1u32;
+        // Stwo requires hi < 2^31 - 1 (an M31 value).
+        while hi < (1 << 31) - 1 {
+            let n = n_hi.min((1 << 31) - 1 - hi);
+            if let Some(i) = self.grind_batch(prefixed_digest, hi, n << GRIND_LOW_BITS, pow_bits)? {
+                let nonce_hi = hi + (i >> GRIND_LOW_BITS);
+                let nonce_lo = i & ((1 << GRIND_LOW_BITS) - 1);
+                return Ok((u64::from(nonce_hi) << 32) | u64::from(nonce_lo));
+            }
+            hi += n;
+            n_hi = (n_hi * 2).min(GRIND_MAX_HI_PER_DISPATCH);
+        }
+        Err(KernelError::InvalidInput(format!(
+            "no nonce with {pow_bits} bits of work"
+        )))
+    }
+
+    /// All layers of a lifted Merkle tree, root layer first (Stwo's `MerkleProverLifted::layers`).
+    fn merkle_commit(
+        &self,
+        columns: &[&[u32]],
+        lifting_log_size: u32,
+    ) -> Result<Vec<Vec<Blake2sHash>>> {
+        let mut layers = vec![self.merkle_leaves(columns, lifting_log_size)?];
+        if columns.is_empty() {
+            return Ok(layers);
+        }
+        for _ in 0..lifting_log_size {
+            let next = match layers.last() {
+                Some(prev) => self.merkle_next_layer(prev)?,
+                None => break,
+            };
+            layers.push(next);
+        }
+        layers.reverse();
+        Ok(layers)
+    }
+}
+
+/// The leaf "layer" of a commitment to no columns: one hash of the empty message.
+pub fn empty_leaves() -> Vec<Blake2sHash> {
+    vec![Blake2sHash(blake2s::state_to_bytes(&blake2s::hash_words(
+        &[],
+    )))]
+}
+
+/// Checks a layer handed to `merkle_next_layer`; returns the parent count.
+pub fn parent_count(children: &[Blake2sHash]) -> Result<usize> {
+    if children.len() < 2 || !children.len().is_power_of_two() {
+        return Err(KernelError::InvalidInput(format!(
+            "a Merkle layer has a power-of-two length >= 2, got {}",
+            children.len()
+        )));
+    }
+    Ok(children.len() / 2)
+}
+
+/// Parents per dispatch of the next-layer kernel under `budget` (96 bytes per parent).
+pub fn parents_per_chunk(n_parents: usize, budget: MemoryBudget) -> Result<usize> {
+    let mut rows = n_parents;
+    while rows > 1
+        && (64 * rows as u64 > budget.max_buffer
+            || 96 * rows as u64 + crate::plan::PARAMS_BYTES > budget.total)
+    {
+        rows = rows.div_ceil(2);
+    }
+    if 96 * rows as u64 + crate::plan::PARAMS_BYTES > budget.total {
+        return Err(KernelError::OutOfMemory(format!(
+            "one Merkle node needs more than {budget:?}"
+        )));
+    }
+    Ok(rows)
+}
+
+/// Reads the state words of `hashes` out of device words.
+pub fn hashes_from_words(words: &[u32]) -> Vec<Blake2sHash> {
+    words
+        .chunks_exact(8)
+        .map(|w| {
+            let mut h = [0u32; 8];
+            h.copy_from_slice(w);
+            Blake2sHash(blake2s::state_to_bytes(&h))
+        })
+        .collect()
+}
+
+/// Device words of `hashes` (each hash is 8 little-endian `u32`s).
+pub fn words_from_hashes(hashes: &[Blake2sHash]) -> Vec<u32> {
+    bytemuck::cast_slice::<Blake2sHash, u32>(hashes)
+        .iter()
+        .map(|w| u32::from_le(*w))
+        .collect()
+}
+
+/// The device operations a kernel-launch backend provides; [`merkle_leaves_with`],
+/// [`merkle_next_layer_with`] and [`grind_batch_with`] drive the kernels through it, so every
+/// backend built on it (CUDA, and the CPU emulation of the CUDA source in the tests) runs the
+/// same host logic.
+pub trait Launcher {
+    /// A device buffer of `u32` words.
+    type Buffer;
+    fn upload(&self, words: &[u32]) -> Result<Self::Buffer>;
+    fn zeros(&self, words: usize) -> Result<Self::Buffer>;
+    fn download(&self, buffer: &Self::Buffer) -> Result<Vec<u32>>;
+    /// `merkle_leaves(params, descs, data, states)` over `rows` threads.
+    fn launch_leaves(
+        &self,
+        params: &Self::Buffer,
+        descs: &Self::Buffer,
+        data: &Self::Buffer,
+        states: &mut Self::Buffer,
+        rows: u32,
+    ) -> Result<()>;
+    /// `merkle_next_layer(rows, children, parents)` over `rows` threads.
+    fn launch_next_layer(
+        &self,
+        rows: u32,
+        children: &Self::Buffer,
+        parents: &mut Self::Buffer,
+    ) -> Result<()>;
+    /// `grind(params, best)` over `n_tries` threads.
+    fn launch_grind(
+        &self,
+        params: &Self::Buffer,
+        best: &mut Self::Buffer,
+        n_tries: u32,
+    ) -> Result<()>;
+}
+
+/// [`GpuBackend::merkle_leaves`] on a [`Launcher`].
+pub fn merkle_leaves_with<L: Launcher>(
+    launcher: &L,
+    budget: MemoryBudget,
+    columns: &[&[u32]],
+    lifting_log_size: u32,
+) -> Result<Vec<Blake2sHash>> {
+    if columns.is_empty() {
+        return Ok(empty_leaves());
+    }
+    let lens: Vec<usize> = columns.iter().map(|c| c.len()).collect();
+    let log_sizes = crate::plan::column_log_sizes(&lens, lifting_log_size)?;
+    let tiles = crate::plan::plan_leaves(&log_sizes, lifting_log_size, budget)?;
+    let mut out = Vec::with_capacity(1 << lifting_log_size);
+    for tile in &tiles {
+        let mut states = launcher.zeros(8 * tile.rows)?;
+        for pass in &tile.passes {
+            let params = crate::plan::LeafParams::new(tile, pass, lifting_log_size, columns.len());
+            let params = launcher.upload(bytemuck::cast_slice(bytemuck::bytes_of(&params)))?;
+            let descs = launcher.upload(bytemuck::cast_slice(&pass.descs(&log_sizes)))?;
+            let data = launcher.upload(&pass.gather(columns))?;
+            launcher.launch_leaves(&params, &descs, &data, &mut states, tile.rows as u32)?;
+        }
+        out.extend(hashes_from_words(&launcher.download(&states)?));
+    }
+    Ok(out)
+}
+
+/// [`GpuBackend::merkle_next_layer`] on a [`Launcher`].
+pub fn merkle_next_layer_with<L: Launcher>(
+    launcher: &L,
+    budget: MemoryBudget,
+    children: &[Blake2sHash],
+) -> Result<Vec<Blake2sHash>> {
+    let n_parents = parent_count(children)?;
+    let chunk = parents_per_chunk(n_parents, budget)?;
+    let words = words_from_hashes(children);
+    let mut out = Vec::with_capacity(n_parents);
+    for first in (0..n_parents).step_by(chunk) {
+        let rows = chunk.min(n_parents - first);
+        let input = launcher.upload(&words[16 * first..16 * (first + rows)])?;
+        let mut output = launcher.zeros(8 * rows)?;
+        launcher.launch_next_layer(rows as u32, &input, &mut output)?;
+        out.extend(hashes_from_words(&launcher.download(&output)?));
+    }
+    Ok(out)
+}
+
+/// [`GpuBackend::grind_batch`] on a [`Launcher`].
+pub fn grind_batch_with<L: Launcher>(
+    launcher: &L,
+    prefixed_digest: [u32; 8],
+    hi_base: u32,
+    n_tries: u32,
+    pow_bits: u32,
+) -> Result<Option<u32>> {
+    let mut params = [0u32; 12];
+    params[..8].copy_from_slice(&prefixed_digest);
+    params[8] = hi_base;
+    params[9] = n_tries;
+    params[10] = pow_bits;
+    let params = launcher.upload(&params)?;
+    let mut best = launcher.upload(&[u32::MAX])?;
+    launcher.launch_grind(&params, &mut best, n_tries)?;
+    let best = launcher.download(&best)?;
+    Ok(best.first().copied().filter(|&b| b != u32::MAX))
+}

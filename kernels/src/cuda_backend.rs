@@ -1,0 +1,216 @@
+//! The CUDA backend: `shaders/blake2s.cu` compiled with NVRTC at run time, the driver and
+//! NVRTC loaded dynamically (cudarc `dynamic-loading`), so this builds on machines without the
+//! CUDA toolkit and fails at run time with `NoDevice` where there is no driver or GPU.
+// Kernel launches are `unsafe` in cudarc: the argument list must match the kernel signature.
+// Each launch below is checked against `shaders/blake2s.cu` by its SAFETY comment.
+#![allow(unsafe_code)]
+
+use std::sync::Arc;
+
+use cudarc::driver::{
+    CudaContext, CudaFunction, CudaSlice, CudaStream, LaunchConfig, PushKernelArg,
+};
+use stwo::core::vcs::blake2_hash::Blake2sHash;
+
+use crate::backend::{self, GpuBackend, Launcher};
+use crate::error::{KernelError, Result};
+use crate::plan::MemoryBudget;
+
+const BACKEND: &str = "cuda";
+const BLOCK_SIZE: u32 = 256;
+/// Share of the free device memory (at start-up) one call may use.
+const FREE_MEMORY_SHARE: f64 = 0.8;
+
+pub use crate::cuda_src::cuda_source;
+
+pub struct CudaBackend {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    name: String,
+    /// Fixed budget (tests); `None`: a share of the memory free at each call.
+    budget_override: Option<MemoryBudget>,
+    leaves: CudaFunction,
+    next_layer: CudaFunction,
+    grind: CudaFunction,
+}
+
+fn device_error(e: impl std::fmt::Debug) -> KernelError {
+    KernelError::Device {
+        backend: BACKEND,
+        message: format!("{e:?}"),
+    }
+}
+
+fn no_device(reason: impl Into<String>) -> KernelError {
+    KernelError::NoDevice {
+        backend: BACKEND,
+        reason: reason.into(),
+    }
+}
+
+fn launch_config(n: u32) -> LaunchConfig {
+    LaunchConfig {
+        grid_dim: (n.div_ceil(BLOCK_SIZE).max(1), 1, 1),
+        block_dim: (BLOCK_SIZE, 1, 1),
+        shared_mem_bytes: 0,
+    }
+}
+
+impl CudaBackend {
+    /// Opens GPU `ordinal` and compiles the kernels with NVRTC.
+    pub fn new(ordinal: usize) -> Result<Self> {
+        // SAFETY: only probes whether the shared libraries can be opened; cudarc would panic on
+        // first use otherwise.
+        let libs = unsafe {
+            (
+                cudarc::driver::sys::is_culib_present(),
+                cudarc::nvrtc::sys::is_culib_present(),
+            )
+        };
+        match libs {
+            (false, _) => {
+                return Err(no_device(
+                    "the CUDA driver library (libcuda) is not installed",
+                ))
+            }
+            (_, false) => return Err(no_device("the NVRTC library is not installed")),
+            _ => {}
+        }
+        let count = CudaContext::device_count().map_err(|e| no_device(format!("{e:?}")))?;
+        if count <= ordinal as i32 {
+            return Err(no_device(format!(
+                "{count} CUDA devices, wanted #{ordinal}"
+            )));
+        }
+        let ctx = CudaContext::new(ordinal).map_err(|e| no_device(format!("{e:?}")))?;
+        let name = ctx.name().map_err(device_error)?;
+        let ptx = cudarc::nvrtc::compile_ptx(cuda_source()).map_err(|e| KernelError::Compile {
+            backend: BACKEND,
+            message: format!("{e:?}"),
+        })?;
+        let module = ctx.load_module(ptx).map_err(device_error)?;
+        let function = |name: &str| module.load_function(name).map_err(device_error);
+        Ok(Self {
+            stream: ctx.default_stream(),
+            leaves: function("merkle_leaves")?,
+            next_layer: function("merkle_next_layer")?,
+            grind: function("grind")?,
+            ctx,
+            name,
+            budget_override: None,
+        })
+    }
+
+    /// Replaces the memory budget (e.g. to force chunking in tests).
+    pub fn with_memory_budget(mut self, total: u64, max_buffer: u64) -> Self {
+        self.budget_override = Some(MemoryBudget::new(total, max_buffer));
+        self
+    }
+
+    /// The budget for the next call: [`FREE_MEMORY_SHARE`] of the device memory free now
+    /// (other users of the GPU, e.g. a prover holding its trace there, are left alone).
+    fn current_budget(&self) -> Result<MemoryBudget> {
+        if let Some(budget) = self.budget_override {
+            return Ok(budget);
+        }
+        let (free, _total) = self.ctx.mem_get_info().map_err(device_error)?;
+        let total = (free as f64 * FREE_MEMORY_SHARE) as u64;
+        Ok(MemoryBudget::new(total, total))
+    }
+}
+
+impl Launcher for CudaBackend {
+    type Buffer = CudaSlice<u32>;
+
+    fn upload(&self, words: &[u32]) -> Result<CudaSlice<u32>> {
+        self.stream.clone_htod(words).map_err(device_error)
+    }
+
+    fn zeros(&self, words: usize) -> Result<CudaSlice<u32>> {
+        self.stream.alloc_zeros(words).map_err(device_error)
+    }
+
+    fn download(&self, buffer: &CudaSlice<u32>) -> Result<Vec<u32>> {
+        self.stream.clone_dtoh(buffer).map_err(device_error)
+    }
+
+    fn launch_leaves(
+        &self,
+        params: &CudaSlice<u32>,
+        descs: &CudaSlice<u32>,
+        data: &CudaSlice<u32>,
+        states: &mut CudaSlice<u32>,
+        rows: u32,
+    ) -> Result<()> {
+        let mut launch = self.stream.launch_builder(&self.leaves);
+        launch.arg(params).arg(descs).arg(data).arg(states);
+        // SAFETY: merkle_leaves(const LeafParams*, const ColumnDesc*, const uint32_t*,
+        // uint32_t*): `merkle_leaves_with` passes one LeafParams (8 words), one ColumnDesc
+        // (4 words) per column of the pass, the pass's slices, and 8 state words per row.
+        unsafe { launch.launch(launch_config(rows)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_next_layer(
+        &self,
+        rows: u32,
+        children: &CudaSlice<u32>,
+        parents: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        let mut launch = self.stream.launch_builder(&self.next_layer);
+        launch.arg(&rows).arg(children).arg(parents);
+        // SAFETY: merkle_next_layer(uint32_t rows, const uint32_t* children (16 words per row),
+        // uint32_t* parents (8 words per row)).
+        unsafe { launch.launch(launch_config(rows)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_grind(
+        &self,
+        params: &CudaSlice<u32>,
+        best: &mut CudaSlice<u32>,
+        n_tries: u32,
+    ) -> Result<()> {
+        let mut launch = self.stream.launch_builder(&self.grind);
+        launch.arg(params).arg(best);
+        // SAFETY: grind(const GrindParams* (12 words), uint32_t* best (1 word)).
+        unsafe { launch.launch(launch_config(n_tries)) }.map_err(device_error)?;
+        Ok(())
+    }
+}
+
+impl GpuBackend for CudaBackend {
+    fn kind(&self) -> &'static str {
+        BACKEND
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "cuda device \"{}\" (ordinal {})",
+            self.name,
+            self.ctx.ordinal()
+        )
+    }
+
+    fn memory_budget(&self) -> MemoryBudget {
+        self.current_budget().unwrap_or(MemoryBudget::new(0, 0))
+    }
+
+    fn merkle_leaves(&self, columns: &[&[u32]], lifting_log_size: u32) -> Result<Vec<Blake2sHash>> {
+        backend::merkle_leaves_with(self, self.current_budget()?, columns, lifting_log_size)
+    }
+
+    fn merkle_next_layer(&self, children: &[Blake2sHash]) -> Result<Vec<Blake2sHash>> {
+        backend::merkle_next_layer_with(self, self.current_budget()?, children)
+    }
+
+    fn grind_batch(
+        &self,
+        prefixed_digest: [u32; 8],
+        hi_base: u32,
+        n_tries: u32,
+        pow_bits: u32,
+    ) -> Result<Option<u32>> {
+        backend::grind_batch_with(self, prefixed_digest, hi_base, n_tries, pow_bits)
+    }
+}

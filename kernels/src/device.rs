@@ -1,0 +1,230 @@
+//! The process-wide GPU the Stwo glue ([`crate::merkle`], [`crate::channel`]) dispatches to,
+//! when to use it, and counters that show what actually ran.
+//!
+//! `STARFARM_GPU` picks the device once, on first use: `auto` (default: CUDA, then a hardware
+//! wgpu adapter), `cuda`, `wgpu` (any adapter, CPU implementations such as lavapipe included),
+//! `any` (CUDA, then any wgpu adapter), or `off`. [`init_global`] picks it in code instead.
+//! Work below the thresholds stays on the CPU, where a dispatch
+//! would cost more than it saves: `STARFARM_GPU_MIN_LOG_ROWS` (default 12) for Merkle layers,
+//! `STARFARM_GPU_MIN_POW_BITS` (default 16) for grinding; [`set_thresholds`] overrides both.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use crate::backend::GpuBackend;
+use crate::error::{KernelError, Result};
+
+/// Which device to open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// CUDA, then a hardware wgpu adapter: never a CPU implementation of Vulkan.
+    Auto,
+    /// CUDA, then any wgpu adapter (tests on machines with only lavapipe).
+    Any,
+    Cuda,
+    /// Any wgpu adapter, CPU implementations included.
+    Wgpu,
+    Off,
+}
+
+impl DeviceChoice {
+    /// Parses `STARFARM_GPU`; unknown values mean `Off` (with a message).
+    pub fn from_env() -> Self {
+        match std::env::var("STARFARM_GPU").as_deref() {
+            Err(_) | Ok("") | Ok("auto") => Self::Auto,
+            Ok("cuda") => Self::Cuda,
+            Ok("wgpu") => Self::Wgpu,
+            Ok("any") => Self::Any,
+            Ok("off") | Ok("cpu") => Self::Off,
+            Ok(other) => {
+                eprintln!("starfarm-kernels: STARFARM_GPU={other:?} is not auto|any|cuda|wgpu|off; using the CPU");
+                Self::Off
+            }
+        }
+    }
+}
+
+/// Opens a device of the given kind.
+pub fn open(choice: DeviceChoice) -> Result<Box<dyn GpuBackend>> {
+    let off = || KernelError::NoDevice {
+        backend: "any",
+        reason: "disabled (STARFARM_GPU=off) or no backend feature compiled in".into(),
+    };
+    match choice {
+        DeviceChoice::Off => Err(off()),
+        DeviceChoice::Cuda => open_cuda(),
+        DeviceChoice::Wgpu => open_wgpu(true),
+        DeviceChoice::Auto => cuda_then_wgpu(false),
+        DeviceChoice::Any => cuda_then_wgpu(true),
+    }
+}
+
+fn cuda_then_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
+    open_cuda().or_else(|cuda| {
+        open_wgpu(allow_cpu).map_err(|wgpu| KernelError::NoDevice {
+            backend: "any",
+            reason: format!("{cuda}; {wgpu}"),
+        })
+    })
+}
+
+#[cfg(feature = "cuda")]
+fn open_cuda() -> Result<Box<dyn GpuBackend>> {
+    Ok(Box::new(crate::cuda_backend::CudaBackend::new(0)?))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn open_cuda() -> Result<Box<dyn GpuBackend>> {
+    Err(KernelError::NoDevice {
+        backend: "cuda",
+        reason: "built without the `cuda` feature".into(),
+    })
+}
+
+#[cfg(feature = "wgpu")]
+fn open_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
+    use crate::wgpu_backend::WgpuBackend;
+    Ok(Box::new(if allow_cpu {
+        WgpuBackend::new()?
+    } else {
+        WgpuBackend::new_hardware()?
+    }))
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn open_wgpu(_allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
+    Err(KernelError::NoDevice {
+        backend: "wgpu",
+        reason: "built without the `wgpu` feature".into(),
+    })
+}
+
+static DEVICE: OnceLock<Option<Box<dyn GpuBackend>>> = OnceLock::new();
+
+/// The process-wide device, opened on first call (`STARFARM_GPU`); `None` if there is none
+/// (said once on stderr).
+pub fn global() -> Option<&'static dyn GpuBackend> {
+    init_global(DeviceChoice::from_env())
+}
+
+/// Opens the process-wide device with `choice` unless it is already open (then `choice` is
+/// ignored), and returns it.
+pub fn init_global(choice: DeviceChoice) -> Option<&'static dyn GpuBackend> {
+    DEVICE
+        .get_or_init(|| match open(choice) {
+            Ok(device) => Some(device),
+            Err(e) => {
+                eprintln!(
+                    "starfarm-kernels: no GPU, Merkle hashing and grinding stay on the CPU: {e}"
+                );
+                None
+            }
+        })
+        .as_deref()
+}
+
+fn env_u32(name: &str, default: u32) -> u32 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+static MIN_LOG_ROWS: AtomicU32 = AtomicU32::new(u32::MAX);
+static MIN_POW_BITS: AtomicU32 = AtomicU32::new(u32::MAX);
+
+/// Sets the smallest Merkle layer (log2 of its hashes) and the smallest proof of work that go
+/// to the GPU.
+pub fn set_thresholds(min_log_rows: u32, min_pow_bits: u32) {
+    MIN_LOG_ROWS.store(min_log_rows, Ordering::Relaxed);
+    MIN_POW_BITS.store(min_pow_bits, Ordering::Relaxed);
+}
+
+fn threshold(cell: &AtomicU32, env: &str, default: u32) -> u32 {
+    match cell.load(Ordering::Relaxed) {
+        u32::MAX => {
+            let value = env_u32(env, default);
+            let _ = cell.compare_exchange(u32::MAX, value, Ordering::Relaxed, Ordering::Relaxed);
+            cell.load(Ordering::Relaxed)
+        }
+        value => value,
+    }
+}
+
+pub(crate) fn min_log_rows() -> u32 {
+    threshold(&MIN_LOG_ROWS, "STARFARM_GPU_MIN_LOG_ROWS", 12)
+}
+
+pub(crate) fn min_pow_bits() -> u32 {
+    threshold(&MIN_POW_BITS, "STARFARM_GPU_MIN_POW_BITS", 16)
+}
+
+/// How many calls of the Stwo glue ran on the GPU, and how many fell back to the CPU after a
+/// device error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DispatchStats {
+    pub gpu_calls: u64,
+    pub fallbacks: u64,
+}
+
+static GPU_CALLS: AtomicU64 = AtomicU64::new(0);
+static FALLBACKS: AtomicU64 = AtomicU64::new(0);
+
+pub fn stats() -> DispatchStats {
+    DispatchStats {
+        gpu_calls: GPU_CALLS.load(Ordering::Relaxed),
+        fallbacks: FALLBACKS.load(Ordering::Relaxed),
+    }
+}
+
+/// Runs `f` on the device; `None` (after saying why) if it fails or panics, so the caller
+/// falls back to the CPU.
+pub(crate) fn run<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Option<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(Ok(value)) => {
+            GPU_CALLS.fetch_add(1, Ordering::Relaxed);
+            Some(value)
+        }
+        Ok(Err(e)) => {
+            FALLBACKS.fetch_add(1, Ordering::Relaxed);
+            eprintln!("starfarm-kernels: {what} on the GPU failed, using the CPU: {e}");
+            None
+        }
+        Err(_) => {
+            FALLBACKS.fetch_add(1, Ordering::Relaxed);
+            eprintln!("starfarm-kernels: {what} on the GPU panicked, using the CPU");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_errors_and_panics_fall_back() {
+        let before = stats();
+        assert_eq!(run("ok", || Ok(1)), Some(1));
+        let failed: Option<u32> = run("error", || {
+            Err(KernelError::Device {
+                backend: "test",
+                message: "lost".into(),
+            })
+        });
+        assert_eq!(failed, None);
+        let panicked: Option<u32> = run("panic", || panic!("driver bug"));
+        assert_eq!(panicked, None);
+        let after = stats();
+        assert!(after.gpu_calls > before.gpu_calls);
+        assert!(after.fallbacks >= before.fallbacks + 2);
+    }
+
+    #[test]
+    fn off_opens_nothing() {
+        assert!(matches!(
+            open(DeviceChoice::Off),
+            Err(KernelError::NoDevice { .. })
+        ));
+    }
+}

@@ -1,0 +1,69 @@
+// Runs one kernel launch of blake2s.cu on the CPU: every block and thread of the grid, in order.
+// Buffers are files of little-endian u32 words; output buffers are written back in place.
+
+static std::vector<uint32_t> emu_read(const char* path) {
+    std::vector<uint32_t> words;
+    FILE* f = std::fopen(path, "rb");
+    if (!f) { std::perror(path); std::exit(2); }
+    uint32_t w;
+    while (std::fread(&w, 4, 1, f) == 1) words.push_back(w);
+    std::fclose(f);
+    return words;
+}
+
+static void emu_write(const char* path, const std::vector<uint32_t>& words) {
+    FILE* f = std::fopen(path, "wb");
+    if (!f) { std::perror(path); std::exit(2); }
+    if (!words.empty()) std::fwrite(words.data(), 4, words.size(), f);
+    std::fclose(f);
+}
+
+template <typename F>
+static void emu_launch(unsigned int threads, F kernel) {
+    const unsigned int block = 256u;
+    unsigned int grid = (threads + block - 1u) / block;
+    if (grid == 0u) grid = 1u;
+    blockDim = {block, 1u, 1u};
+    for (unsigned int b = 0; b < grid; b++) {
+        for (unsigned int t = 0; t < block; t++) {
+            blockIdx = {b, 0u, 0u};
+            threadIdx = {t, 0u, 0u};
+            kernel();
+        }
+    }
+}
+
+int main(int argc, char** argv) {
+    if (argc < 2) return 2;
+    std::string kernel = argv[1];
+    if (kernel == "leaves" && argc == 7) {
+        auto params = emu_read(argv[2]);
+        auto descs = emu_read(argv[3]);
+        auto data = emu_read(argv[4]);
+        auto states = emu_read(argv[5]);
+        unsigned int rows = (unsigned int)std::strtoul(argv[6], nullptr, 10);
+        emu_launch(rows, [&] {
+            merkle_leaves((const LeafParams*)params.data(), (const ColumnDesc*)descs.data(), data.data(), states.data());
+        });
+        emu_write(argv[5], states);
+        return 0;
+    }
+    if (kernel == "next_layer" && argc == 5) {
+        unsigned int rows = (unsigned int)std::strtoul(argv[2], nullptr, 10);
+        auto children = emu_read(argv[3]);
+        auto parents = emu_read(argv[4]);
+        emu_launch(rows, [&] { merkle_next_layer(rows, children.data(), parents.data()); });
+        emu_write(argv[4], parents);
+        return 0;
+    }
+    if (kernel == "grind" && argc == 5) {
+        auto params = emu_read(argv[2]);
+        auto best = emu_read(argv[3]);
+        unsigned int n_tries = (unsigned int)std::strtoul(argv[4], nullptr, 10);
+        emu_launch(n_tries, [&] { grind((const GrindParams*)params.data(), best.data()); });
+        emu_write(argv[3], best);
+        return 0;
+    }
+    std::fprintf(stderr, "usage: leaves|next_layer|grind ...\n");
+    return 2;
+}

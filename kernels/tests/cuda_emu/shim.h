@@ -1,0 +1,32 @@
+// Just enough of CUDA's device environment to compile blake2s.cu as ordinary C++ and run
+// every "thread" of a launch in a loop (tests/cuda_emulated.rs). Semantics follow the CUDA
+// programming guide for the intrinsics used.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+struct EmuDim3 {
+    unsigned int x, y, z;
+};
+static EmuDim3 blockIdx, blockDim, threadIdx;
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+
+// Funnel shift right: the low 32 bits of (hi:lo) >> (shift & 31).
+static inline unsigned int __funnelshift_r(unsigned int lo, unsigned int hi, unsigned int shift) {
+    shift &= 31u;
+    return shift == 0u ? lo : (lo >> shift) | (hi << (32u - shift));
+}
+// Position of the least significant set bit, 1-based; 0 for 0.
+static inline int __ffs(int x) { return __builtin_ffs(x); }
+static inline unsigned int atomicMin(unsigned int* address, unsigned int value) {
+    unsigned int old = *address;
+    if (value < old) *address = value;
+    return old;
+}

@@ -1,0 +1,59 @@
+//! The WGSL kernels against Stwo's `SimdBackend`. Skipped, with a message, when wgpu finds no
+//! adapter, unless `STARFARM_REQUIRE_WGPU=1` (CI, with Mesa's lavapipe installed).
+#![cfg(feature = "wgpu")]
+
+mod common;
+
+use starfarm_kernels::wgpu_backend::WgpuBackend;
+use starfarm_kernels::GpuBackend;
+
+fn backend() -> Option<WgpuBackend> {
+    match WgpuBackend::new() {
+        Ok(b) => {
+            eprintln!("wgpu tests run on: {}", b.describe());
+            Some(b)
+        }
+        Err(e) if common::required("STARFARM_REQUIRE_WGPU") => {
+            panic!("STARFARM_REQUIRE_WGPU=1 but no wgpu device: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no wgpu adapter ({e}); install a Vulkan driver (e.g. mesa-vulkan-drivers)");
+            None
+        }
+    }
+}
+
+#[test]
+fn wgpu_leaves_match_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_leaves(&gpu);
+    eprintln!("wgpu leaves: {n} shapes bit-identical to SimdBackend");
+}
+
+#[test]
+fn wgpu_chunked_leaves_match_simd() {
+    let Some(gpu) = backend() else { return };
+    let budget = common::tiny_budget();
+    let gpu = gpu.with_memory_budget(budget.total, budget.max_buffer);
+    common::check_chunked_leaves(&gpu);
+}
+
+#[test]
+fn wgpu_next_layer_matches_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_next_layer(&gpu);
+    eprintln!("wgpu next layer: {n} sizes bit-identical to SimdBackend");
+}
+
+#[test]
+fn wgpu_commit_matches_simd() {
+    let Some(gpu) = backend() else { return };
+    common::check_commit(&gpu);
+}
+
+#[test]
+fn wgpu_grind_matches_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_grind(&gpu);
+    eprintln!("wgpu grind: {n} (channel, pow_bits) pairs give SimdBackend's nonce");
+}
