@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/patch-deps.sh
 scripts/compile-cairo.sh --check
 l1/contracts/build.sh --check
+# Deployment files: dashboards, compose, Helm, Prometheus (tools used when installed).
+infra/check.sh
 export STARFARM_CAIRO_LANG_BIN
 STARFARM_CAIRO_LANG_BIN=$(scripts/cairo-env.sh)
 # The job store's tests also run on Postgres: start a local one unless given a URL.

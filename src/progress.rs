@@ -6,6 +6,17 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 use starfarm_prover::Phase;
 
+/// A spinner with the elapsed time and a message.
+pub fn spinner() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(150));
+    bar
+}
+
 pub struct PhaseProgress {
     bar: Option<ProgressBar>,
     started: Instant,
@@ -13,15 +24,7 @@ pub struct PhaseProgress {
 
 impl PhaseProgress {
     pub fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
+        let bar = std::io::stderr().is_terminal().then(spinner);
         Self {
             bar,
             started: Instant::now(),

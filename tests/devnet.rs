@@ -123,25 +123,7 @@ async fn summary(mut load: Proc) -> Value {
 
 /// L1 holds the sequencer's latest block (number, hash, root).
 async fn assert_l1_matches_l2(devnet: &Devnet, l1: &L1Client) {
-    let l2 = Client::new(devnet.sequencer.clone());
-    let latest: Value = l2
-        .call("starknet_blockHashAndNumber", json!([]))
-        .await
-        .expect("latest");
-    let update: Value = l2
-        .call("starknet_getStateUpdate", json!({"block_id": "latest"}))
-        .await
-        .expect("state update");
-    let felt = |v: &Value| Felt::from_hex(v.as_str().expect("hex")).expect("felt");
-    let state = l1.state().await.expect("L1 state");
-    assert_eq!(
-        state.last_block(),
-        latest["block_number"].as_u64(),
-        "{state:?}"
-    );
-    assert_eq!(state.block_hash, felt(&latest["block_hash"]));
-    assert_eq!(state.state_root, felt(&update["new_root"]));
-    assert_eq!(state.tx_index, 0);
+    support::assert_l1_matches_l2(&Client::new(devnet.sequencer.clone()), l1).await;
 }
 
 /// The ranges settled on L1 (`LogRangeSettled`), as (block, tx_start, tx_end).
@@ -193,6 +175,7 @@ fn the_devnet_proves_and_settles_a_load_of_transfers_deposits_and_a_withdrawal()
     let Some(anvil) = starfarm_l1::anvil::Anvil::binary_for_tests() else {
         return;
     };
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     runtime().block_on(async {
@@ -291,6 +274,7 @@ fn a_devnet_killed_mid_run_resumes_and_the_load_completes_with_nothing_settled_t
     let Some(anvil) = starfarm_l1::anvil::Anvil::binary_for_tests() else {
         return;
     };
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let (rpc, listen, l1_port) = (

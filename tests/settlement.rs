@@ -229,28 +229,9 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
         let to_l1 = started.elapsed();
 
         // L1 holds the sequencer's latest root, number and hash.
-        let latest: serde_json::Value = line
-            .l2
-            .call("starknet_blockHashAndNumber", json!([]))
-            .await
-            .expect("latest block");
-        let update: serde_json::Value = line
-            .l2
-            .call("starknet_getStateUpdate", json!({"block_id": "latest"}))
-            .await
-            .expect("latest state update");
-        let felt = |v: &serde_json::Value| Felt::from_hex(v.as_str().expect("hex")).expect("felt");
-        let state = operator.state().await.expect("L1 state");
-        assert_eq!(
-            state.last_block(),
-            latest["block_number"].as_u64(),
-            "{state:?}"
-        );
-        assert_eq!(state.block_hash, felt(&latest["block_hash"]));
-        assert_eq!(state.state_root, felt(&update["new_root"]));
-        assert_eq!(state.tx_index, 0);
+        let number = support::assert_l1_matches_l2(&line.l2, &operator).await;
         // The settlement line's metrics, on the scheduler.
-        let last = latest["block_number"].as_u64().map(|n| n as f64);
+        let last = Some(number as f64);
         line.until("the metrics caught up", || async {
             line.metric("starfarm_l1_last_settled_block").await == last
         })

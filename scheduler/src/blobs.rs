@@ -31,22 +31,17 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    /// A folder path (created if missing), or an object_store URL (`file:///…`, `memory:///`,
-    /// and whichever cloud schemes the build enables).
+    /// A folder or an object_store URL, as [`starfarm_sequencer::publish::open_location`]
+    /// reads it (S3 included).
     pub fn open(location: &str) -> Result<Self, BlobError> {
-        let bad = |e: &dyn std::fmt::Display| BlobError::Location {
-            location: location.to_owned(),
-            reason: e.to_string(),
-        };
-        if location.contains("://") {
-            let url = url::Url::parse(location).map_err(|e| bad(&e))?;
-            let (store, prefix) = object_store::parse_url(&url).map_err(|e| bad(&e))?;
-            return Ok(Self::new(Arc::from(store), prefix));
-        }
-        std::fs::create_dir_all(location).map_err(|e| bad(&e))?;
-        let store =
-            object_store::local::LocalFileSystem::new_with_prefix(location).map_err(|e| bad(&e))?;
-        Ok(Self::new(Arc::new(store), Path::default()))
+        let (store, prefix) =
+            starfarm_sequencer::publish::open_location(location).map_err(|reason| {
+                BlobError::Location {
+                    location: location.to_owned(),
+                    reason,
+                }
+            })?;
+        Ok(Self::new(store, prefix))
     }
 
     /// Blobs under `prefix` of `store`.

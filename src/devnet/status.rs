@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 pub struct StatusLine {
     bar: Option<ProgressBar>,
@@ -17,15 +17,9 @@ pub struct StatusLine {
 
 impl StatusLine {
     pub fn new(sequencer: &str, scheduler: &str) -> Self {
-        let bar = std::io::stdout().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(200));
-            bar
-        });
+        let bar = std::io::stdout()
+            .is_terminal()
+            .then(crate::progress::spinner);
         Self {
             bar,
             http: reqwest::Client::new(),

@@ -106,3 +106,29 @@ fn collect(stream: impl std::io::Read + Send + 'static, lines: Arc<Mutex<Vec<Str
         }
     });
 }
+
+/// Asserts that L1 holds the sequencer's latest block (number, hash, state root) and no
+/// range in progress; returns the latest block number.
+pub async fn assert_l1_matches_l2(
+    l2: &starfarm_sequencer::client::Client,
+    l1: &starfarm_l1::L1Client,
+) -> u64 {
+    use serde_json::{json, Value};
+    use starfarm_sequencer::Felt;
+    let latest: Value = l2
+        .call("starknet_blockHashAndNumber", json!([]))
+        .await
+        .expect("latest block");
+    let update: Value = l2
+        .call("starknet_getStateUpdate", json!({"block_id": "latest"}))
+        .await
+        .expect("latest state update");
+    let felt = |v: &Value| Felt::from_hex(v.as_str().expect("hex")).expect("felt");
+    let number = latest["block_number"].as_u64().expect("a block number");
+    let state = l1.state().await.expect("L1 state");
+    assert_eq!(state.last_block(), Some(number), "{state:?}");
+    assert_eq!(state.block_hash, felt(&latest["block_hash"]));
+    assert_eq!(state.state_root, felt(&update["new_root"]));
+    assert_eq!(state.tx_index, 0);
+    number
+}
