@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod program_input;
 pub mod publish;
 pub mod rpc;
+pub mod seal;
 pub mod server;
 pub mod service;
 pub mod state;

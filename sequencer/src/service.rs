@@ -12,9 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use starknet_types_core::felt::Felt;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::block::{
-    tx_commitment, AccountDiff, Block, BlockHeader, StateDiff, BLOCK_FORMAT_VERSION,
-};
+use crate::block::{Block, BlockHeader};
 use crate::chain::{
     AdmissionError, BlockId, BoxFuture, ChainReader, PreConfirmed, ReadError, TxRecord, TxStatus,
     TxSubmitter,
@@ -24,9 +22,9 @@ use crate::execute::{apply_hashed, touched, Receipt};
 use crate::mempool::{Entry, Limits, Mempool};
 use crate::metrics::SequencerMetrics;
 use crate::publish::Publisher;
-use crate::state::{global_root, AccountState};
-use crate::store::{BlockCommit, Store, StoreError, META_L1_ACCEPTED};
-use crate::trie::{Overlay, Trie};
+use crate::seal::{self, BlockPosition, Executed};
+use crate::state::AccountState;
+use crate::store::{Store, StoreError, META_L1_ACCEPTED};
 use crate::tx::{Deposit, Transaction};
 
 /// Estimated Cairo steps of the block program per transaction kind (measured; see
@@ -575,80 +573,33 @@ impl Sequencer {
     fn seal(&self, chain: &mut Chain) -> Result<BlockHeader, StoreError> {
         let started = Instant::now();
         let pre = std::mem::take(&mut chain.pre);
-        let prev_contracts_root = chain
-            .latest
-            .as_ref()
-            .map_or(Felt::ZERO, |h| h.contracts_root);
-        let diffs: Vec<AccountDiff> = pre
-            .accounts
-            .iter()
-            .filter_map(|(address, after)| {
-                let before = pre.before.get(address).copied().unwrap_or_default();
-                (before != *after).then_some(AccountDiff {
-                    address: *address,
-                    before,
-                    after: *after,
-                })
-            })
-            .collect();
-        let updates: Vec<(Felt, Felt)> =
-            diffs.iter().map(|d| (d.address, d.after.leaf())).collect();
-        let db_nodes = self.store.nodes()?;
-        let mut trie = Trie::new(Overlay::new(&db_nodes), prev_contracts_root);
-        let contracts_root = trie
-            .update(&updates)
-            .map_err(|e| StoreError(e.to_string()))?;
-        let nodes = trie.into_store().into_new_nodes();
         let timestamp = if pre.started.is_some() {
             pre.timestamp
         } else {
             now_secs()
         };
-        let tx_count = pre.transactions.len() as u64;
-        let mut header = BlockHeader {
+        let position = BlockPosition {
             number: pre.number,
             parent_hash: pre.parent_hash,
+            prev_contracts_root: chain
+                .latest
+                .as_ref()
+                .map_or(Felt::ZERO, |h| h.contracts_root),
             timestamp,
-            state_root: global_root(contracts_root),
-            contracts_root,
-            tx_count,
-            tx_commitment: tx_commitment(
-                Felt::ZERO,
-                pre.receipts.iter().map(|r| r.transaction_hash),
-            ),
-            block_hash: Felt::ZERO,
         };
-        header.block_hash = header.compute_hash();
-        let block = Block {
-            format_version: BLOCK_FORMAT_VERSION,
-            header: header.clone(),
+        let executed = Executed {
+            before: pre.before,
+            after: pre.accounts,
             transactions: pre.transactions,
             receipts: pre.receipts,
-            state_diff: StateDiff { accounts: diffs },
         };
-        let records = block
-            .transactions
-            .iter()
-            .zip(&block.receipts)
-            .map(|(tx, receipt)| TxRecord {
-                transaction: tx.clone(),
-                status: TxStatus::AcceptedOnL2,
-                receipt: Some(receipt.clone()),
-                block: Some((header.number, header.block_hash)),
-            })
-            .collect();
-        let accounts = block
-            .state_diff
-            .accounts
-            .iter()
-            .map(|d| (d.address, d.after))
-            .collect();
-        self.store.commit_block(BlockCommit {
-            block: &block,
-            records,
-            accounts,
-            nodes,
-        })?;
+        let db_nodes = self.store.nodes()?;
+        let sealed =
+            seal::seal(&db_nodes, position, executed).map_err(|e| StoreError(e.to_string()))?;
+        self.store.commit_block(sealed.commit())?;
+        let block = sealed.block;
+        let header = block.header.clone();
+        let tx_count = header.tx_count;
         self.metrics.observe_block(&block, started.elapsed());
         chain.latest = Some(header.clone());
         chain.pre = PreBlock {
