@@ -57,6 +57,32 @@ pub struct PreConfirmed {
     pub receipts: Vec<Receipt>,
 }
 
+/// How far a reader is behind the chain it follows (`starfarm_syncStatus`,
+/// `starknet_syncing`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    /// `sequencer`, or the node's mode (`replay`, `l2`).
+    pub mode: String,
+    /// The block this process started syncing from (its first block to apply).
+    pub starting_block: u64,
+    /// Latest block applied and served (None before block 0).
+    pub synced_block: Option<u64>,
+    /// Highest block the source is known to hold.
+    pub highest_block: Option<u64>,
+    /// Blocks known at the source and not applied yet.
+    pub blocks_behind: u64,
+    /// A block refused (its computed root or hash differs from the published one): syncing
+    /// stopped there and the state stays at `synced_block`.
+    pub refused: Option<Refusal>,
+}
+
+/// A block a node refused to apply, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub block_number: u64,
+    pub reason: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
     #[error("storage error: {0}")]
@@ -90,6 +116,18 @@ pub trait ChainReader: Send + Sync + 'static {
             .account(address, BlockId::PreConfirmed)?
             .map_or(0, |a| a.nonce))
     }
+    /// Sync progress; the default is a chain's producer, never behind itself.
+    fn sync_status(&self) -> Result<SyncStatus, ReadError> {
+        let synced = self.latest_header()?.map(|h| h.number);
+        Ok(SyncStatus {
+            mode: "sequencer".to_string(),
+            starting_block: 0,
+            synced_block: synced,
+            highest_block: synced,
+            blocks_behind: 0,
+            refused: None,
+        })
+    }
 }
 
 /// Why a transaction was refused at admission (each maps to a JSON-RPC error).
@@ -117,6 +155,9 @@ pub enum AdmissionError {
     DepositNotAllowed,
     #[error("the sequencer is shutting down")]
     ShuttingDown,
+    /// A node serves reads only.
+    #[error("{0}")]
+    ReadOnly(String),
     #[error("storage error: {0}")]
     Storage(String),
 }

@@ -11,6 +11,7 @@ pub mod ecdsa;
 pub mod execute;
 pub mod hash;
 pub mod mempool;
+pub mod node;
 pub mod metrics;
 pub mod program_input;
 pub mod publish;

@@ -221,6 +221,26 @@ impl Publisher {
         }
     }
 
+    /// The highest block number with a manifest (None when nothing is published). Lists the
+    /// manifests: a reader calls it to size its catch-up, then probes `manifest(n + 1)`.
+    pub async fn highest_published(&self) -> Result<Option<u64>, PublishError> {
+        use futures::TryStreamExt;
+        let prefix = self.path("blocks");
+        let mut highest = None;
+        let mut listing = self.store.list(Some(&prefix));
+        while let Some(meta) = listing.try_next().await? {
+            let number = meta
+                .location
+                .filename()
+                .and_then(|name| name.strip_suffix(".json"))
+                .and_then(|digits| digits.parse::<u64>().ok());
+            if let Some(number) = number {
+                highest = highest.max(Some(number));
+            }
+        }
+        Ok(highest)
+    }
+
     /// The block a manifest names, hash-checked.
     pub async fn block(&self, manifest: &BlockManifest) -> Result<Block, PublishError> {
         let bytes = self.get_object(&manifest.block).await?;

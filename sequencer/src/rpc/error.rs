@@ -164,6 +164,7 @@ impl From<AdmissionError> for RpcError {
             | E::NotDeployed(_)
             | E::AlreadyDeployed(_)
             | E::DepositNotAllowed => (codes::VALIDATION_FAILURE, "Account validation failed"),
+            E::ReadOnly(_) => (codes::UNAUTHORIZED, "Unsupported on this server"),
             E::MempoolFull(_) | E::ShuttingDown => {
                 (codes::FAILED_TO_RECEIVE_TXN, "Failed to write transaction")
             }

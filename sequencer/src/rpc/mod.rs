@@ -28,7 +28,13 @@
 //! # Read methods (Starknet 0.9.0 shapes; see `render` for how transactions map)
 //! - `starknet_specVersion()` → `"0.9.0"`.
 //! - `starknet_chainId()` → the chain id felt ([`RpcConfig::chain_id`]).
-//! - `starknet_syncing()` → `false`.
+//! - `starknet_syncing()` → `false` when caught up (always on a sequencer); on a node that is
+//!   behind, `{starting_block_hash, starting_block_num, current_block_hash,
+//!   current_block_num, highest_block_hash, highest_block_num}` (hashes of blocks not
+//!   applied yet read `0x0`).
+//! - `starfarm_syncStatus()` → `{mode, starting_block, synced_block, highest_block,
+//!   blocks_behind, refused}` ([`crate::chain::SyncStatus`]; `mode` is `sequencer`, `replay`
+//!   or `l2`; `refused` is `{block_number, reason}` once a node refused a block).
 //! - `starknet_blockNumber()`, `starknet_blockHashAndNumber()` → latest closed block, or 32.
 //! - `starknet_getBlockWithTxHashes(block_id)`, `starknet_getBlockWithTxs(block_id)`,
 //!   `starknet_getBlockWithReceipts(block_id)` → block (status `ACCEPTED_ON_L2`, or
@@ -63,6 +69,7 @@
 //!   and is refused on a chain that follows L1 (`RpcConfig::admin_deposits`).
 //! - `starfarm_closeBlock()` → the closed block's header JSON, or `null` when nothing was
 //!   closed; admin too.
+//! - On a node, every write method answers `-32001` (the node serves reads only).
 
 mod error;
 pub mod keccak;

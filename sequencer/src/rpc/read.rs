@@ -47,6 +47,7 @@ pub(crate) fn lookup(name: &str) -> Option<ReadFn> {
         "starknet_getClassHashAt" => class_hash_at,
         "starfarm_getAccount" => account,
         "starfarm_getNextNonce" => next_nonce,
+        "starfarm_syncStatus" => sync_status,
         _ => return None,
     };
     Some(method)
@@ -66,9 +67,37 @@ fn chain_id(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
     Ok(hex(ctx.config.chain_id))
 }
 
-fn syncing(_: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+/// `false` when caught up (a sequencer always is), else Starknet's `SYNC_STATUS`.
+fn syncing(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
     params.bind(NONE)?;
-    Ok(json!(false))
+    let status = ctx.reader.sync_status()?;
+    let (Some(highest), false) = (status.highest_block, status.blocks_behind == 0) else {
+        return Ok(json!(false));
+    };
+    let hash_of = |number: Option<u64>| -> Result<Value, RpcError> {
+        let header = match number {
+            Some(n) => ctx.reader.header(BlockId::Number(n))?,
+            None => None,
+        };
+        // Blocks not applied yet have no known hash: Starknet's clients accept 0x0.
+        Ok(hex(header.map_or(Felt::ZERO, |h| h.block_hash)))
+    };
+    let current = status.synced_block;
+    Ok(json!({
+        "starting_block_hash": hash_of(status.starting_block.checked_sub(1))?,
+        "starting_block_num": status.starting_block,
+        "current_block_hash": hash_of(current)?,
+        "current_block_num": current.unwrap_or(0),
+        "highest_block_hash": hash_of(Some(highest))?,
+        "highest_block_num": highest,
+    }))
+}
+
+/// The reader's `SyncStatus` as JSON (mode, synced and highest block, blocks behind,
+/// refused block).
+fn sync_status(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    params.bind(NONE)?;
+    serde_json::to_value(ctx.reader.sync_status()?).map_err(|e| RpcError::internal(e.to_string()))
 }
 
 fn latest(ctx: &ReadCtx) -> Result<BlockHeader, RpcError> {

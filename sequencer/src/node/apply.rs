@@ -1,0 +1,253 @@
+//! Verifying and committing one published block, per mode. Every check compares what the
+//! node computed with what was published; any difference refuses the block before anything
+//! is written, so the database only ever holds verified blocks.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use starknet_types_core::felt::Felt;
+
+use super::{Mode, Node, Published};
+use crate::block::{Block, BlockHeader};
+use crate::ecdsa::{verify_many, SignatureCheck, VerifyingKey};
+use crate::seal::{self, execute_block, BlockPosition, ExecuteError, Sealed};
+use crate::store::StoreError;
+use crate::trie::TrieError;
+use crate::tx::Transaction;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The published block is not what the node computes: refuse it.
+    #[error("{0}")]
+    Mismatch(String),
+    /// The node's own storage failed: retry later, nothing was written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("trie: {0}")]
+    Trie(#[from] TrieError),
+}
+
+fn mismatch(reason: impl Into<String>) -> ApplyError {
+    ApplyError::Mismatch(reason.into())
+}
+
+/// Compares one field; the reason names it with both values.
+fn same<T: PartialEq + fmt::LowerHex>(
+    what: &str,
+    computed: T,
+    published: T,
+) -> Result<(), ApplyError> {
+    if computed == published {
+        return Ok(());
+    }
+    Err(mismatch(format!(
+        "{what}: computed {computed:#x}, published {published:#x}"
+    )))
+}
+
+impl Node {
+    /// Verifies block `expected` (the next one) and commits it; its header.
+    pub fn apply(&self, published: &Published) -> Result<BlockHeader, ApplyError> {
+        let started = Instant::now();
+        let latest = self.latest();
+        let block = &published.block;
+        let position = BlockPosition::after(latest.as_ref(), block.header.timestamp);
+        check_envelope(published, &position)?;
+        let nodes = self.store.nodes()?;
+        let sealed = match self.mode {
+            Mode::Replay => {
+                let executed = execute_block(
+                    &self.store,
+                    latest.as_ref().map(|h| h.number),
+                    block.transactions.clone(),
+                )
+                .map_err(|e| match e {
+                    ExecuteError::Store(e) => ApplyError::Store(e),
+                    invalid => mismatch(invalid.to_string()),
+                })?;
+                self.check_signatures(&block.transactions, &executed.after)?;
+                seal::seal(&nodes, position, executed)?
+            }
+            Mode::L2 => {
+                self.check_diff_before(block, latest.as_ref())?;
+                check_tx_hashes(block)?;
+                seal::seal_diff(
+                    &nodes,
+                    position,
+                    block.transactions.clone(),
+                    block.receipts.clone(),
+                    block.state_diff.clone(),
+                )?
+            }
+        };
+        drop(nodes);
+        compare(&sealed.block, block)?;
+        self.commit(&sealed)?;
+        self.metrics
+            .observe_block(block.transactions.len(), started.elapsed());
+        self.set_latest(sealed.block.header.clone());
+        Ok(sealed.block.header)
+    }
+
+    fn commit(&self, sealed: &Sealed) -> Result<(), StoreError> {
+        self.store.commit_block(sealed.commit())
+    }
+
+    /// l2: the diff's `before` states must be the node's states, addresses sorted and unique
+    /// (otherwise the diff does not describe a transition from this state).
+    fn check_diff_before(
+        &self,
+        block: &Block,
+        latest: Option<&BlockHeader>,
+    ) -> Result<(), ApplyError> {
+        let mut previous: Option<Felt> = None;
+        for diff in &block.state_diff.accounts {
+            if previous.is_some_and(|p| p >= diff.address) {
+                return Err(mismatch(format!(
+                    "state diff: addresses not strictly increasing at {:#x}",
+                    diff.address
+                )));
+            }
+            previous = Some(diff.address);
+            let current = match latest {
+                Some(h) => self.store.account(&diff.address, h.number)?,
+                None => Default::default(),
+            };
+            if current != diff.before {
+                return Err(mismatch(format!(
+                    "state diff: account {:#x} is {current:?} here, the diff says it was {:?}",
+                    diff.address, diff.before
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// replay: every signed transaction is signed by its account's key (admission checked it
+    /// on the sequencer; a node trusts nothing it can recompute). Keys never change after
+    /// deployment, so the block's final states hold the signing keys.
+    fn check_signatures(
+        &self,
+        transactions: &[Transaction],
+        after: &std::collections::BTreeMap<Felt, crate::state::AccountState>,
+    ) -> Result<(), ApplyError> {
+        let mut keys: Vec<(usize, Felt, Arc<VerifyingKey>)> = Vec::new();
+        for (index, tx) in transactions.iter().enumerate() {
+            if tx.signature().is_none() {
+                continue;
+            }
+            let public_key = match tx {
+                Transaction::DeployAccount(d) => d.public_key,
+                _ => tx
+                    .sender()
+                    .and_then(|a| after.get(&a))
+                    .map_or(Felt::ZERO, |a| a.public_key),
+            };
+            let key = self
+                .verifying_key(public_key)
+                .ok_or_else(|| mismatch(format!("transaction {index}: invalid public key")))?;
+            keys.push((index, tx.hash(), key));
+        }
+        let checks: Vec<SignatureCheck<'_>> = keys
+            .iter()
+            .filter_map(|(index, hash, key)| {
+                let signature = transactions.get(*index)?.signature()?;
+                Some(SignatureCheck {
+                    key,
+                    hash: *hash,
+                    r: signature.r,
+                    s: signature.s,
+                })
+            })
+            .collect();
+        let valid = verify_many(&checks);
+        match valid.iter().position(|ok| !ok) {
+            Some(i) => Err(mismatch(format!(
+                "transaction {} ({:#x}): invalid signature",
+                keys[i].0, keys[i].1
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The manifest agrees with the block, and the block follows the node's latest block.
+fn check_envelope(published: &Published, position: &BlockPosition) -> Result<(), ApplyError> {
+    let m = &published.manifest;
+    let h = &published.block.header;
+    same(
+        "block number",
+        Felt::from(position.number),
+        Felt::from(h.number),
+    )?;
+    same(
+        "manifest block number",
+        Felt::from(h.number),
+        Felt::from(m.number),
+    )?;
+    same("manifest block hash", h.block_hash, m.block_hash)?;
+    same("manifest parent hash", h.parent_hash, m.parent_hash)?;
+    same("manifest state root", h.state_root, m.state_root)?;
+    same(
+        "manifest tx count",
+        Felt::from(h.tx_count),
+        Felt::from(m.tx_count),
+    )?;
+    same("parent hash", position.parent_hash, h.parent_hash)?;
+    let block = &published.block;
+    if block.transactions.len() != block.receipts.len() {
+        return Err(mismatch(format!(
+            "{} transactions but {} receipts",
+            block.transactions.len(),
+            block.receipts.len()
+        )));
+    }
+    Ok(())
+}
+
+/// l2: receipts name their transactions' hashes (the commitment is computed over them), and
+/// no transaction appears twice.
+fn check_tx_hashes(block: &Block) -> Result<(), ApplyError> {
+    let mut seen = HashSet::new();
+    for (index, (tx, receipt)) in block.transactions.iter().zip(&block.receipts).enumerate() {
+        let hash = tx.hash();
+        same(
+            &format!("transaction {index} hash"),
+            hash,
+            receipt.transaction_hash,
+        )?;
+        if !seen.insert(hash) {
+            return Err(mismatch(format!("transaction {hash:#x} appears twice")));
+        }
+    }
+    Ok(())
+}
+
+/// The computed block against the published one, field by field so that the refusal says
+/// what differs (roots first: the alert operators look for).
+fn compare(computed: &Block, published: &Block) -> Result<(), ApplyError> {
+    let (c, p) = (&computed.header, &published.header);
+    same("state root", c.state_root, p.state_root)?;
+    same("contracts root", c.contracts_root, p.contracts_root)?;
+    same("tx commitment", c.tx_commitment, p.tx_commitment)?;
+    same("tx count", Felt::from(c.tx_count), Felt::from(p.tx_count))?;
+    same("block hash", c.block_hash, p.block_hash)?;
+    if computed.receipts != published.receipts {
+        let index = computed
+            .receipts
+            .iter()
+            .zip(&published.receipts)
+            .position(|(a, b)| a != b)
+            .unwrap_or(computed.receipts.len());
+        return Err(mismatch(format!("receipt {index} differs")));
+    }
+    if computed.state_diff != published.state_diff {
+        return Err(mismatch("state diff differs from the re-executed one"));
+    }
+    if computed != published {
+        return Err(mismatch("block differs (format version or header)"));
+    }
+    Ok(())
+}

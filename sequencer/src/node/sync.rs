@@ -1,0 +1,188 @@
+//! Where a node reads blocks (`BlockSource`: the sequencer's object store through
+//! `Publisher`; its JSON-RPC or L1 can implement it later) and the catch-up loop.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{ApplyError, Node};
+use crate::block::Block;
+use crate::chain::{BoxFuture, Refusal};
+use crate::publish::{BlockManifest, PublishError, Publisher};
+
+/// A block as a source publishes it.
+#[derive(Clone, Debug)]
+pub struct Published {
+    pub manifest: BlockManifest,
+    pub block: Block,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The source cannot be read now (network, permissions): retry.
+    #[error("source unavailable: {0}")]
+    Unavailable(String),
+    /// What the source holds is malformed or fails its content hash: refuse the block.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<PublishError> for SourceError {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::Corrupt { .. } | PublishError::Decode(..) => {
+                SourceError::Invalid(e.to_string())
+            }
+            other => SourceError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Published blocks, by number.
+pub trait BlockSource: Send + Sync + 'static {
+    /// The highest block number the source holds (None when empty).
+    fn highest(&self) -> BoxFuture<'_, Result<Option<u64>, SourceError>>;
+    /// Block `number`, or None when not published yet.
+    fn fetch(&self, number: u64) -> BoxFuture<'_, Result<Option<Published>, SourceError>>;
+}
+
+impl BlockSource for Publisher {
+    fn highest(&self) -> BoxFuture<'_, Result<Option<u64>, SourceError>> {
+        Box::pin(async move { Ok(self.highest_published().await?) })
+    }
+
+    fn fetch(&self, number: u64) -> BoxFuture<'_, Result<Option<Published>, SourceError>> {
+        Box::pin(async move {
+            let Some(manifest) = self.manifest(number).await? else {
+                return Ok(None);
+            };
+            let block = self.block(&manifest).await?;
+            Ok(Some(Published { manifest, block }))
+        })
+    }
+}
+
+/// Where a catch-up stands, reported after each applied block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub synced: Option<u64>,
+    pub highest: Option<u64>,
+    /// Blocks and transactions applied by this catch-up.
+    pub blocks: u64,
+    pub transactions: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Source(SourceError),
+    #[error(transparent)]
+    Apply(ApplyError),
+    /// The block was refused: syncing stopped for good (the node keeps serving).
+    #[error("block {} refused: {}", .0.block_number, .0.reason)]
+    Refused(Refusal),
+    #[error("the apply task failed: {0}")]
+    Task(String),
+}
+
+/// Follows a source into a node.
+pub struct Syncer {
+    node: Arc<Node>,
+    source: Arc<dyn BlockSource>,
+    /// Pause between polls once caught up (and after a transient error).
+    pub poll: Duration,
+}
+
+impl Syncer {
+    pub fn new(node: Arc<Node>, source: Arc<dyn BlockSource>) -> Self {
+        Syncer {
+            node,
+            source,
+            poll: Duration::from_millis(500),
+        }
+    }
+
+    /// Refreshes the highest block the source holds.
+    pub async fn refresh_highest(&self) -> Result<Option<u64>, SyncError> {
+        let highest = self.source.highest().await.map_err(SyncError::Source)?;
+        self.node.set_highest(highest);
+        Ok(highest)
+    }
+
+    /// Applies every block the source holds after the node's latest, in order; `on_block`
+    /// sees the progress after each. Stops at the first block not published yet, or at a
+    /// refusal (then `SyncError::Refused`, and every later call refuses at once).
+    pub async fn catch_up(
+        &self,
+        on_block: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<Progress, SyncError> {
+        if let Some(refusal) = self.node.refused() {
+            return Err(SyncError::Refused(refusal));
+        }
+        let mut progress = Progress {
+            synced: self.node.latest().map(|h| h.number),
+            highest: self.refresh_highest().await?,
+            ..Progress::default()
+        };
+        let mut next = progress.synced.map_or(0, |n| n + 1);
+        // The next block is fetched while the current one is applied.
+        let mut fetched = self.source.fetch(next).await;
+        loop {
+            let published = match fetched {
+                Ok(Some(published)) => published,
+                Ok(None) => return Ok(progress),
+                Err(SourceError::Invalid(reason)) => return Err(self.refuse(next, reason)),
+                Err(e) => return Err(SyncError::Source(e)),
+            };
+            let node = Arc::clone(&self.node);
+            let apply = tokio::task::spawn_blocking(move || {
+                let txs = published.block.transactions.len() as u64;
+                node.apply(&published).map(|header| (header, txs))
+            });
+            let (applied, prefetch) = tokio::join!(apply, self.source.fetch(next + 1));
+            fetched = prefetch;
+            match applied.map_err(|e| SyncError::Task(e.to_string()))? {
+                Ok((header, txs)) => {
+                    progress.synced = Some(header.number);
+                    progress.highest = progress.highest.max(Some(header.number));
+                    progress.blocks += 1;
+                    progress.transactions += txs;
+                    on_block(progress);
+                }
+                Err(ApplyError::Mismatch(reason)) => return Err(self.refuse(next, reason)),
+                Err(e) => return Err(SyncError::Apply(e)),
+            }
+            next += 1;
+        }
+    }
+
+    fn refuse(&self, number: u64, reason: String) -> SyncError {
+        let refusal = Refusal {
+            block_number: number,
+            reason,
+        };
+        self.node.refuse(refusal.clone());
+        SyncError::Refused(refusal)
+    }
+
+    /// Catches up, then polls the source for new blocks until `stop` resolves. Transient
+    /// errors are logged and retried; a refusal ends syncing (the caller keeps serving).
+    pub async fn run(
+        &self,
+        stop: impl Future<Output = ()>,
+        on_block: &mut (dyn FnMut(Progress) + Send),
+    ) -> Result<(), SyncError> {
+        tokio::pin!(stop);
+        loop {
+            match self.catch_up(on_block).await {
+                Ok(_) => {}
+                Err(refused @ SyncError::Refused(_)) => return Err(refused),
+                Err(e) => tracing::warn!("syncing: {e} (will retry)"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.poll) => {}
+                _ = &mut stop => return Ok(()),
+            }
+        }
+    }
+}
