@@ -4,6 +4,7 @@ mod commands;
 mod devnet;
 mod l1_cli;
 mod load_cli;
+mod node_cli;
 mod progress;
 mod scheduler_cli;
 mod sequencer_cli;
@@ -72,6 +73,9 @@ enum Command {
     /// The sequencer: transactions, blocks, state, JSON-RPC.
     #[command(subcommand)]
     Sequencer(sequencer_cli::SequencerCommand),
+    /// A node: follows the sequencer's published chain (replay or l2 mode), checks every
+    /// block's root and hash, serves the same JSON-RPC reads.
+    Node(node_cli::NodeArgs),
     /// Keys, signed transactions and statuses against a running sequencer.
     Tx(tx_cli::TxArgs),
     /// The scheduler: job store and REST API (OpenAPI at /openapi.json).
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         } => return commands::verify(&proof, min_security_bits, json),
         Command::Inspect { proof, json } => commands::inspect(&proof, json),
         Command::Sequencer(command) => sequencer_cli::run(command),
+        Command::Node(args) => node_cli::run(args),
         Command::Tx(args) => tx_cli::run(args),
         Command::Scheduler(args) => scheduler_cli::run(args),
         Command::Submit(args) => submit_cli::run(args),

@@ -1,0 +1,180 @@
+//! `starfarm node`: follows a sequencer's published chain (re-executing it, or applying its
+//! state diffs) and serves the same JSON-RPC reads.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use starfarm_sequencer::node::{self, Mode, Node, Progress, SyncError, Syncer};
+use starfarm_sequencer::publish::Publisher;
+use starfarm_sequencer::rpc::RpcConfig;
+
+#[derive(clap::Args)]
+pub struct NodeArgs {
+    /// replay: re-execute every transaction; l2: apply the published state diffs (l1: not
+    /// yet). Either refuses a block whose computed root or hash differs from the published.
+    #[arg(long)]
+    mode: Mode,
+    /// The sequencer's object store: a folder, or a URL (file:///…, s3://…).
+    #[arg(long, default_value = "data/objects")]
+    source: String,
+    /// Folder of the node's database (one per mode).
+    #[arg(long, default_value = "data/node")]
+    data: PathBuf,
+    /// Address of the JSON-RPC server (also serves /metrics and /health).
+    #[arg(long, default_value = "127.0.0.1:9546")]
+    rpc: SocketAddr,
+    /// Milliseconds between polls of the source once caught up.
+    #[arg(long, default_value_t = 500)]
+    poll_ms: u64,
+}
+
+pub fn run(args: NodeArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: NodeArgs) -> Result<()> {
+    let node = Node::open(args.data.clone(), args.mode)
+        .with_context(|| format!("cannot open the node on {}", args.data.display()))?;
+    let source = Publisher::from_location(&args.source)
+        .with_context(|| format!("cannot open the object store {}", args.source))?;
+    let listener = tokio::net::TcpListener::bind(args.rpc)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.rpc))?;
+    let address = listener.local_addr()?;
+    let resumed = node.latest().map(|h| h.number);
+    // One line a supervisor or test can parse to find the port.
+    println!(
+        "node listening on http://{address} (mode {}, data {}, source {}, {})",
+        args.mode,
+        args.data.display(),
+        args.source,
+        match resumed {
+            Some(n) => format!("resuming after block {n}"),
+            None => "starting from block 0".to_string(),
+        }
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server_stop = stop_rx.clone();
+    let server = tokio::spawn(node::serve(
+        listener,
+        Arc::clone(&node),
+        RpcConfig::default(),
+        async move {
+            let _ = server_stop.wait_for(|s| *s).await;
+        },
+    ));
+    let mut syncer = Syncer::new(Arc::clone(&node), Arc::new(source));
+    syncer.poll = Duration::from_millis(args.poll_ms);
+    let signal = async move {
+        crate::sequencer_cli::shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    tokio::pin!(signal);
+    let synced = tokio::select! {
+        result = follow(&syncer, stop_rx.clone()) => result,
+        _ = &mut signal => Ok(()),
+    };
+    if let Err(e) = synced {
+        // A refused block: keep serving the last good state until stopped.
+        eprintln!("node: {e}");
+        signal.await;
+    }
+    server.await.context("the server task failed")??;
+    eprintln!("node stopped");
+    Ok(())
+}
+
+/// The first catch-up with a progress bar and a summary line, then polling.
+async fn follow(
+    syncer: &Syncer,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), SyncError> {
+    let started = Instant::now();
+    let bar = CatchUpBar::new();
+    let mut on_block = |p: Progress| bar.update(p);
+    let progress = loop {
+        match syncer.catch_up(&mut on_block).await {
+            Ok(progress) => break progress,
+            Err(refused @ SyncError::Refused(_)) => {
+                bar.finish();
+                return Err(refused);
+            }
+            Err(e) => {
+                tracing::warn!("syncing: {e} (will retry)");
+                tokio::time::sleep(syncer.poll).await;
+            }
+        }
+    };
+    bar.finish();
+    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+    println!(
+        "node caught up at block {} ({} blocks, {} transactions in {seconds:.2}s: {:.1} blocks/s, {:.1} tx/s)",
+        progress.synced.map_or_else(|| "none".to_string(), |n| n.to_string()),
+        progress.blocks,
+        progress.transactions,
+        progress.blocks as f64 / seconds,
+        progress.transactions as f64 / seconds,
+    );
+    let mut stop = stop;
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let mut log_block = |p: Progress| {
+        if let Some(n) = p.synced {
+            tracing::info!("applied block {n}");
+        }
+    };
+    syncer.run(stopped, &mut log_block).await
+}
+
+/// A bar on a terminal, a line every 100 blocks otherwise.
+struct CatchUpBar {
+    bar: Option<ProgressBar>,
+}
+
+impl CatchUpBar {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} blocks [{elapsed_precise}, {per_sec}, eta {eta}] {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        CatchUpBar { bar }
+    }
+
+    fn update(&self, p: Progress) {
+        let synced = p.synced.map_or(0, |n| n + 1);
+        let highest = p.highest.map_or(0, |n| n + 1).max(synced);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(highest);
+                bar.set_position(synced);
+                bar.set_message(format!("{} tx", p.transactions));
+            }
+            None if synced.is_multiple_of(100) || synced == highest => {
+                eprintln!(
+                    "node: synced {synced}/{highest} blocks, {} tx",
+                    p.transactions
+                )
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! `starfarm node` end to end with real processes: a sequencer publishes blocks to a folder;
+//! a replay node and an l2 node follow it, serve the same reads block for block, resume
+//! after a restart, and refuse blocks whose published state diff or root was tampered with.
+
+// The helpers run only inside tests: a panic there is the test's failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use starfarm_sequencer::client::{Client, ClientError};
+use starfarm_sequencer::publish::{manifest_name, Publisher};
+use starfarm_sequencer::testing::runtime;
+use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::Felt;
+use support::Proc;
+
+mod support;
+
+const ADMIN: &str = "test-admin-token";
+const MODES: [&str; 2] = ["replay", "l2"];
+
+fn url_in(line: &str) -> String {
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string()
+}
+
+async fn sequencer(dir: &Path) -> (Proc, Client) {
+    let data = dir.join("sequencer");
+    let objects = dir.join("objects");
+    let proc = Proc::spawn(&[
+        "sequencer",
+        "run",
+        "--rpc",
+        "127.0.0.1:0",
+        "--block-time-ms",
+        "3600000",
+        "--admin-token",
+        ADMIN,
+        "--data",
+        data.to_str().unwrap(),
+        "--publish",
+        objects.to_str().unwrap(),
+    ]);
+    let url = url_in(&proc.line_with("sequencer listening on").await);
+    (proc, Client::new(url).with_admin_token(ADMIN))
+}
+
+async fn node(mode: &str, source: &Path, data: &Path) -> (Proc, Client) {
+    let proc = Proc::spawn(&[
+        "node",
+        "--mode",
+        mode,
+        "--source",
+        source.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--rpc",
+        "127.0.0.1:0",
+        "--poll-ms",
+        "100",
+    ]);
+    let url = url_in(&proc.line_with("node listening on").await);
+    (proc, Client::new(url))
+}
+
+fn keys(i: u64) -> KeyPair {
+    KeyPair::from_private(Felt::from(9_000 + i))
+}
+
+/// Block: a deposit and the deployment of each account.
+async fn open_accounts(seq: &Client, accounts: &[KeyPair]) {
+    for (i, k) in accounts.iter().enumerate() {
+        let deposit = Deposit {
+            l1_sender: Felt::ONE,
+            recipient: k.address(),
+            amount: 1_000_000,
+            l1_nonce: i as u64,
+        };
+        seq.admin_deposit(&deposit).await.unwrap();
+        seq.add_transaction(&Transaction::deploy_account(k))
+            .await
+            .unwrap();
+    }
+    seq.close_block().await.unwrap().expect("a block");
+}
+
+/// Block: two transfers per account (to the next account and to a fresh address) and a
+/// withdrawal.
+async fn transfers(seq: &Client, accounts: &[KeyPair], round: u64) {
+    for (i, k) in accounts.iter().enumerate() {
+        let nonce = seq.nonce(k.address()).await.unwrap();
+        let next = accounts[(i + 1) % accounts.len()].address();
+        let fresh = Felt::from(0x5000 + round * 100 + i as u64);
+        for (j, to) in [next, fresh].into_iter().enumerate() {
+            let tx = Transaction::transfer(k, nonce + j as u64, to, 10 + round as u128);
+            seq.add_transaction(&tx).await.unwrap();
+        }
+        if i == 0 {
+            let tx = Transaction::withdraw(k, nonce + 2, Felt::from(0xabcu64), 7);
+            seq.add_transaction(&tx).await.unwrap();
+        }
+    }
+    seq.close_block().await.unwrap().expect("a block");
+}
+
+async fn wait_published(objects: &Path, number: u64) {
+    let publisher = Publisher::from_location(objects.to_str().unwrap()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while publisher.highest_published().await.unwrap() < Some(number) {
+        assert!(Instant::now() < deadline, "block {number} not published");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn sync_status(node: &Client) -> Value {
+    node.call("starfarm_syncStatus", json!([])).await.unwrap()
+}
+
+/// Waits until the node holds block `number` and knows of nothing newer.
+async fn wait_synced(node: &Client, proc: &Proc, number: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = sync_status(node).await;
+        if status["synced_block"] == json!(number) && status["blocks_behind"] == json!(0) {
+            return status;
+        }
+        assert!(
+            status["refused"].is_null(),
+            "refused: {status}\n{}",
+            proc.output()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "not synced to {number}: {status}\n{}",
+            proc.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the node refused a block; its status.
+async fn wait_refused(node: &Client, proc: &Proc) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let status = sync_status(node).await;
+        if !status["refused"].is_null() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing refused: {status}\n{}",
+            proc.output()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The node answers every read of blocks `0..=last` exactly as the sequencer does.
+async fn assert_same_chain(seq: &Client, node: &Client, last: u64) {
+    for n in 0..=last {
+        let id = json!({ "block_number": n });
+        for method in [
+            "starknet_getStateUpdate",
+            "starknet_getBlockWithReceipts",
+            "starknet_getBlockWithTxHashes",
+        ] {
+            let expected: Value = seq.call(method, json!([id])).await.unwrap();
+            let got: Value = node.call(method, json!([id])).await.unwrap();
+            assert_eq!(got, expected, "{method} of block {n}");
+        }
+    }
+    let block: Value = seq
+        .call(
+            "starknet_getBlockWithTxHashes",
+            json!([{ "block_number": last }]),
+        )
+        .await
+        .unwrap();
+    let latest: Value = node
+        .call("starknet_blockHashAndNumber", json!([]))
+        .await
+        .unwrap();
+    assert_eq!(
+        latest,
+        json!({ "block_hash": block["block_hash"], "block_number": last })
+    );
+    for i in 0..4 {
+        let address = keys(i).address();
+        let expected: Value = seq
+            .call(
+                "starfarm_getAccount",
+                json!([address, { "block_number": last }]),
+            )
+            .await
+            .unwrap();
+        let got: Value = node
+            .call("starfarm_getAccount", json!([address, "latest"]))
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "account {i}");
+    }
+}
+
+fn applied_blocks(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with("starfarm_node_applied_blocks_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no applied-blocks metric in {metrics}"))
+}
+
+async fn metrics(proc: &Proc) -> String {
+    let base = url_in(&proc.line_with("node listening on").await);
+    reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[test]
+fn nodes_follow_the_sequencer_and_resume_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = dir.path().join("objects");
+    let accounts: Vec<KeyPair> = (0..4).map(keys).collect();
+    runtime().block_on(async {
+        let (_seq_proc, seq) = sequencer(dir.path()).await;
+        open_accounts(&seq, &accounts).await;
+        for round in 1..=3 {
+            transfers(&seq, &accounts, round).await;
+        }
+        wait_published(&objects, 3).await;
+
+        let mut nodes = Vec::new();
+        for mode in MODES {
+            nodes.push(node(mode, &objects, &dir.path().join(mode)).await);
+        }
+        for (mode, (proc, client)) in MODES.iter().zip(&nodes) {
+            let status = wait_synced(client, proc, 3).await;
+            assert_eq!(status["mode"], json!(mode));
+            assert_eq!(status["highest_block"], json!(3));
+            let syncing: Value = client.call("starknet_syncing", json!([])).await.unwrap();
+            assert_eq!(syncing, json!(false), "{mode}");
+            assert_same_chain(&seq, client, 3).await;
+            // Reads only: a transaction sent to a node is refused with a clear reason.
+            let tx = Transaction::transfer(&accounts[0], 99, Felt::from(5u64), 1);
+            match client.add_transaction(&tx).await {
+                Err(ClientError::Rpc { code, data, .. }) => {
+                    assert_eq!(code, -32001);
+                    assert!(format!("{data:?}").contains("read-only node"), "{data:?}");
+                }
+                other => panic!("{mode}: a node took a transaction: {other:?}"),
+            }
+            assert_eq!(applied_blocks(&metrics(proc).await), 4, "{mode}");
+        }
+
+        // Stopped nodes resume where they stopped: only the new blocks are applied.
+        for (proc, _) in &mut nodes {
+            proc.signal("TERM");
+            assert!(proc.exited().await.success(), "{}", proc.output());
+        }
+        transfers(&seq, &accounts, 4).await;
+        transfers(&seq, &accounts, 5).await;
+        wait_published(&objects, 5).await;
+        for mode in MODES {
+            let (proc, client) = node(mode, &objects, &dir.path().join(mode)).await;
+            assert!(
+                proc.line_with("node listening on")
+                    .await
+                    .contains("resuming after block 3"),
+                "{}",
+                proc.output()
+            );
+            wait_synced(&client, &proc, 5).await;
+            assert_same_chain(&seq, &client, 5).await;
+            assert_eq!(applied_blocks(&metrics(&proc).await), 2, "{mode}");
+        }
+    });
+}
+
+/// Copies a folder tree.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Rewrites block `number` in the object store at `objects` as `edit` changes it, with valid
+/// content hashes (what someone with write access to the store could do).
+async fn tamper(objects: &Path, number: u64, edit: impl FnOnce(&mut Value)) {
+    let publisher = Publisher::from_location(objects.to_str().unwrap()).unwrap();
+    let mut manifest = publisher.manifest(number).await.unwrap().unwrap();
+    let block = publisher.block(&manifest).await.unwrap();
+    let mut value = serde_json::to_value(&block).unwrap();
+    edit(&mut value);
+    let bytes = serde_json::to_vec(&value).unwrap();
+    manifest.block = publisher.put_object(bytes).await.unwrap();
+    manifest.state_root = Felt::from_hex(value["header"]["state_root"].as_str().unwrap()).unwrap();
+    std::fs::write(
+        objects.join(manifest_name(number)),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn nodes_refuse_blocks_whose_state_diff_or_root_was_altered() {
+    let dir = tempfile::tempdir().unwrap();
+    let objects = dir.path().join("objects");
+    let accounts: Vec<KeyPair> = (0..4).map(keys).collect();
+    runtime().block_on(async {
+        let (_seq_proc, seq) = sequencer(dir.path()).await;
+        open_accounts(&seq, &accounts).await;
+        transfers(&seq, &accounts, 1).await;
+        transfers(&seq, &accounts, 2).await;
+        wait_published(&objects, 2).await;
+
+        // Block 2's state diff credits someone more; or its state root is another one.
+        let diff_store = dir.path().join("objects-diff");
+        copy_tree(&objects, &diff_store);
+        tamper(&diff_store, 2, |block| {
+            block["state_diff"]["accounts"][0]["after"]["balance"] = json!("0xffffff");
+        })
+        .await;
+        let root_store = dir.path().join("objects-root");
+        copy_tree(&objects, &root_store);
+        tamper(&root_store, 2, |block| {
+            block["header"]["state_root"] = json!("0x1234");
+        })
+        .await;
+
+        let mut running = Vec::new();
+        for (name, store) in [("diff", &diff_store), ("root", &root_store)] {
+            for mode in MODES {
+                let data = dir.path().join(format!("{mode}-{name}"));
+                running.push((name, mode, node(mode, store, &data).await));
+            }
+        }
+        for (name, mode, (proc, client)) in &running {
+            let status = wait_refused(client, proc).await;
+            assert_eq!(status["refused"]["block_number"], json!(2), "{name} {mode}");
+            assert_eq!(status["synced_block"], json!(1), "{name} {mode}: {status}");
+            // Still serving the last good state, identical to the sequencer's.
+            assert_same_chain(&seq, client, 1).await;
+            let metrics = metrics(proc).await;
+            assert!(
+                metrics
+                    .lines()
+                    .any(|l| l.starts_with("starfarm_node_refused_block") && l.ends_with(" 2")),
+                "{metrics}"
+            );
+            assert!(
+                proc.output().contains("REFUSED block 2"),
+                "{}",
+                proc.output()
+            );
+        }
+    });
+}
