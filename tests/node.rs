@@ -355,6 +355,10 @@ fn nodes_refuse_blocks_whose_state_diff_or_root_was_altered() {
             assert_eq!(status["synced_block"], json!(1), "{name} {mode}: {status}");
             // Still serving the last good state, identical to the sequencer's.
             assert_same_chain(&seq, client, 1).await;
+            // Behind by the refused block: Starknet's sync object, not `false`.
+            let syncing: Value = client.call("starknet_syncing", json!([])).await.unwrap();
+            assert_eq!(syncing["current_block_num"], json!(1), "{syncing}");
+            assert_eq!(syncing["highest_block_num"], json!(2), "{syncing}");
             let metrics = metrics(proc).await;
             assert!(
                 metrics

@@ -1,5 +1,5 @@
 //! What the sequencer's APIs read and write, as traits: the JSON-RPC server (`rpc`) is written
-//! against these, the sequencer service implements them, and a node (issue 8) can implement
+//! against these, the sequencer service implements them, and a node (`crate::node`) implements
 //! the read side too.
 
 use std::future::Future;

@@ -2,7 +2,8 @@
 //! Starknet-style state (Poseidon Merkle-Patricia tries), closes blocks, and publishes each
 //! block with the prover input that the Cairo block program (`sequencer/cairo/block.cairo`)
 //! re-executes. Formulas (hashes, addresses, roots, block hash, program input and output) are
-//! documented in `docs/sequencer.md`.
+//! documented in `docs/sequencer.md`. `node` follows a sequencer's published chain (replay or
+//! state diffs, `docs/node.md`) and serves the same JSON-RPC reads through `ChainReader`.
 
 pub mod block;
 pub mod chain;
@@ -11,8 +12,8 @@ pub mod ecdsa;
 pub mod execute;
 pub mod hash;
 pub mod mempool;
-pub mod node;
 pub mod metrics;
+pub mod node;
 pub mod program_input;
 pub mod publish;
 pub mod rpc;

@@ -47,6 +47,9 @@ fn both_modes_reproduce_every_block_and_resume() {
             let data = dir.path().join(mode.as_str());
             let node = Node::open(data.clone(), mode).unwrap();
             let syncer = Syncer::new(Arc::clone(&node), Arc::new(publisher.clone()));
+            syncer.refresh_highest().await.unwrap();
+            let behind = node.sync_status().unwrap();
+            assert_eq!((behind.synced_block, behind.blocks_behind), (None, 4));
             let progress = syncer.catch_up(&mut |_| {}).await.unwrap();
             assert_eq!((progress.synced, progress.blocks), (Some(3), 4), "{mode}");
             for n in 0..4 {

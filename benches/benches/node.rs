@@ -1,0 +1,124 @@
+//! Node catch-up benchmark: a sequencer (in process) produces a chain of blocks of signed
+//! transfers and publishes it to a folder; then a fresh node of each mode catches up from
+//! that folder. Anchor in the same run: the sequencer's own production rate (admission,
+//! execution, sealing and commit of the same blocks).
+//!
+//! Run: `cargo bench --workspace --profile dev --bench node`.
+//! Environment: STARFARM_BENCH_BLOCKS (default 200), STARFARM_BENCH_BLOCK_TXS (transfers per
+//! block, default 50). Writes target/bench-node.json.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde_json::json;
+use starfarm_benches::env_list;
+use starfarm_sequencer::chain::TxSubmitter;
+use starfarm_sequencer::node::{Mode, Node, Syncer};
+use starfarm_sequencer::publish::Publisher;
+use starfarm_sequencer::service::{Sequencer, SequencerConfig};
+use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::Felt;
+
+fn keys(i: u64) -> KeyPair {
+    KeyPair::from_private(Felt::from(70_000 + i))
+}
+
+fn main() -> Result<()> {
+    let blocks = u64::from(env_list("STARFARM_BENCH_BLOCKS", &[200])[0]);
+    let per_block = u64::from(env_list("STARFARM_BENCH_BLOCK_TXS", &[50])[0]);
+    let dir = tempfile::tempdir()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let publisher =
+            Publisher::from_location(dir.path().join("objects").to_str().context("UTF-8 path")?)?;
+        let mut config = SequencerConfig::new(dir.path().join("sequencer"));
+        config.block_time = Duration::from_secs(3600);
+        let seq = Sequencer::start(config, Some(publisher.clone()))?;
+        // One sender per transfer of a block: each block holds one transfer per account.
+        let accounts: Vec<KeyPair> = (0..per_block).map(keys).collect();
+        for (i, k) in accounts.iter().enumerate() {
+            let deposit = Deposit {
+                l1_sender: Felt::ONE,
+                recipient: k.address(),
+                amount: u64::MAX as u128,
+                l1_nonce: i as u64,
+            };
+            seq.submit_deposit(Transaction::Deposit(deposit)).await?;
+            seq.submit(Transaction::deploy_account(k)).await?;
+        }
+        seq.close_block().await?;
+        let signed: Vec<Vec<Transaction>> = (1..blocks)
+            .map(|round| {
+                accounts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| {
+                        let to = keys((i as u64 + round) % per_block).address();
+                        Transaction::transfer(k, round, to, 1)
+                    })
+                    .collect()
+            })
+            .collect();
+        let started = Instant::now();
+        let mut txs = 2 * per_block;
+        for block in signed {
+            txs += block.len() as u64;
+            for tx in block {
+                seq.submit(tx).await?;
+            }
+            seq.close_block().await?;
+        }
+        let produce = started.elapsed().as_secs_f64();
+        while publisher.highest_published().await? < Some(blocks - 1) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        seq.shutdown().await;
+        let mut rows = vec![json!({
+            "who": "sequencer (admission + production)",
+            "blocks": blocks - 1,
+            "seconds": produce,
+            "blocks_per_s": (blocks - 1) as f64 / produce,
+            "tx_per_s": (txs - 2 * per_block) as f64 / produce,
+        })];
+        println!(
+            "sequencer: {} blocks in {produce:.2}s ({:.1} blocks/s, {:.0} tx/s)",
+            blocks - 1,
+            (blocks - 1) as f64 / produce,
+            (txs - 2 * per_block) as f64 / produce
+        );
+        for mode in [Mode::Replay, Mode::L2] {
+            let node = Node::open(dir.path().join(mode.as_str()), mode)?;
+            let syncer = Syncer::new(Arc::clone(&node), Arc::new(publisher.clone()));
+            let started = Instant::now();
+            let progress = syncer.catch_up(&mut |_| {}).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            anyhow::ensure!(progress.synced == Some(blocks - 1), "{mode}: {progress:?}");
+            println!(
+                "node {mode}: {} blocks, {} tx in {seconds:.2}s ({:.1} blocks/s, {:.0} tx/s)",
+                progress.blocks,
+                progress.transactions,
+                progress.blocks as f64 / seconds,
+                progress.transactions as f64 / seconds
+            );
+            rows.push(json!({
+                "who": format!("node {mode}"),
+                "blocks": progress.blocks,
+                "transactions": progress.transactions,
+                "seconds": seconds,
+                "blocks_per_s": progress.blocks as f64 / seconds,
+                "tx_per_s": progress.transactions as f64 / seconds,
+            }));
+        }
+        let out = starfarm_benches::repo_root().join("target/bench-node.json");
+        if let Some(parent) = out.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(
+            &out,
+            serde_json::to_vec_pretty(&json!({ "results": rows }))?,
+        )?;
+        println!("wrote {}", out.display());
+        Ok(())
+    })
+}
