@@ -56,8 +56,10 @@ pub struct Sealed {
 
 impl Sealed {
     /// What `Store::commit_block` writes: the block, its transaction records (ACCEPTED_ON_L2),
-    /// the accounts' new states and the new trie nodes.
-    pub fn commit(&self) -> BlockCommit<'_> {
+    /// the accounts' new states and the new trie nodes (moved out, not copied: closing a
+    /// block is on the sequencer's latency path).
+    pub fn commit(&mut self) -> BlockCommit<'_> {
+        let nodes = std::mem::take(&mut self.nodes);
         let header = &self.block.header;
         let records = self
             .block
@@ -82,7 +84,7 @@ impl Sealed {
             block: &self.block,
             records,
             accounts,
-            nodes: self.nodes.clone(),
+            nodes,
         }
     }
 }

@@ -594,7 +594,7 @@ impl Sequencer {
             receipts: pre.receipts,
         };
         let db_nodes = self.store.nodes()?;
-        let sealed =
+        let mut sealed =
             seal::seal(&db_nodes, position, executed).map_err(|e| StoreError(e.to_string()))?;
         self.store.commit_block(sealed.commit())?;
         let block = sealed.block;

@@ -12,7 +12,7 @@ use starknet_types_core::felt::Felt;
 use super::{Mode, Node, Published};
 use crate::block::{Block, BlockHeader};
 use crate::ecdsa::{verify_many, SignatureCheck, VerifyingKey};
-use crate::seal::{self, execute_block, BlockPosition, ExecuteError, Sealed};
+use crate::seal::{self, execute_block, BlockPosition, ExecuteError};
 use crate::store::StoreError;
 use crate::trie::TrieError;
 use crate::tx::Transaction;
@@ -56,7 +56,7 @@ impl Node {
         let position = BlockPosition::after(latest.as_ref(), block.header.timestamp);
         check_envelope(published, &position)?;
         let nodes = self.store.nodes()?;
-        let sealed = match self.mode {
+        let mut sealed = match self.mode {
             Mode::Replay => {
                 let executed = execute_block(
                     &self.store,
@@ -84,15 +84,11 @@ impl Node {
         };
         drop(nodes);
         compare(&sealed.block, block)?;
-        self.commit(&sealed)?;
+        self.store.commit_block(sealed.commit())?;
         self.metrics
             .observe_block(block.transactions.len(), started.elapsed());
         self.set_latest(sealed.block.header.clone());
         Ok(sealed.block.header)
-    }
-
-    fn commit(&self, sealed: &Sealed) -> Result<(), StoreError> {
-        self.store.commit_block(sealed.commit())
     }
 
     /// l2: the diff's `before` states must be the node's states, addresses sorted and unique
