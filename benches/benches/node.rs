@@ -17,7 +17,8 @@ use starfarm_sequencer::chain::TxSubmitter;
 use starfarm_sequencer::node::{Mode, Node, Syncer};
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
-use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::testing::open_account;
+use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 
 fn keys(i: u64) -> KeyPair {
@@ -38,14 +39,7 @@ fn main() -> Result<()> {
         // One sender per transfer of a block: each block holds one transfer per account.
         let accounts: Vec<KeyPair> = (0..per_block).map(keys).collect();
         for (i, k) in accounts.iter().enumerate() {
-            let deposit = Deposit {
-                l1_sender: Felt::ONE,
-                recipient: k.address(),
-                amount: u64::MAX as u128,
-                l1_nonce: i as u64,
-            };
-            seq.submit_deposit(Transaction::Deposit(deposit)).await?;
-            seq.submit(Transaction::deploy_account(k)).await?;
+            open_account(seq.as_ref(), k, u64::MAX as u128, Felt::ONE, i as u64).await?;
         }
         seq.close_block().await?;
         let signed: Vec<Vec<Transaction>> = (1..blocks)

@@ -20,7 +20,8 @@ use starfarm_sequencer::ecdsa::VerifyingKey;
 use starfarm_sequencer::rpc::RpcConfig;
 use starfarm_sequencer::server;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
-use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::testing::open_account;
+use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 
 fn keys(i: u64) -> KeyPair {
@@ -38,14 +39,7 @@ fn config(dir: &std::path::Path, max_block_txs: usize) -> SequencerConfig {
 /// Deposits to and deploys `accounts`, then closes a block so they are in the state.
 async fn setup_accounts(seq: &Sequencer, accounts: &[KeyPair]) -> Result<()> {
     for (i, k) in accounts.iter().enumerate() {
-        let deposit = Deposit {
-            l1_sender: Felt::ONE,
-            recipient: k.address(),
-            amount: u64::MAX as u128,
-            l1_nonce: i as u64,
-        };
-        seq.submit_deposit(Transaction::Deposit(deposit)).await?;
-        seq.submit(Transaction::deploy_account(k)).await?;
+        open_account(seq, k, u64::MAX as u128, Felt::ONE, i as u64).await?;
     }
     seq.close_block().await?;
     Ok(())
