@@ -40,6 +40,8 @@ EXPORTED = {
     "starfarm_artifacts_total": ("counter", {"result"}),
     "starfarm_lease_expiries_total": ("counter", set()),
     "starfarm_job_retries_total": ("counter", {"cause"}),
+    "starfarm_gpu_kernel_calls_total": ("counter", {"backend"}),
+    "starfarm_gpu_fallbacks_total": ("counter", {"backend"}),
     # scheduler /metrics with --settle (settlement line)
     "starfarm_l1_submissions_total": ("counter", {"call", "result"}),
     "starfarm_l1_gas_used_total": ("counter", {"call"}),
@@ -55,7 +57,9 @@ EXPORTED = {
 }
 # Labelled families the prometheus crate leaves out of /metrics until their first event
 # (an empty vector is not exported). starfarm_jobs is set for every state at start-up.
-LAZY = {name for name, (_, labels) in EXPORTED.items() if labels and name != "starfarm_jobs"}
+# The GPU counters are set to 0 for every backend at start-up too.
+EAGER = {"starfarm_jobs", "starfarm_gpu_kernel_calls_total", "starfarm_gpu_fallbacks_total"}
+LAZY = {name for name, (_, labels) in EXPORTED.items() if labels and name not in EAGER}
 
 SUFFIXES = ("_bucket", "_sum", "_count")
 NAME = re.compile(r"\bstarfarm_[A-Za-z0-9_]*[A-Za-z0-9]")

@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use serde_json::json;
 use starfarm_prover::artifact::ArtifactHeader;
 use starfarm_prover::{
-    execute, verify as verify_artifact, CairoProgram, ExecutionLimits, ProgramInput, ProofArtifact,
-    Prover, SecurityProfile,
+    execute, verify as verify_artifact, Backend, BackendChoice, CairoProgram, ExecutionLimits,
+    ProgramInput, ProofArtifact, Prover, SecurityProfile,
 };
 
 use crate::progress::PhaseProgress;
@@ -69,9 +69,17 @@ pub fn run(args: &ProgramArgs, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn prove(args: &ProgramArgs, profile: SecurityProfile, output: &Path) -> Result<()> {
+pub fn prove(
+    args: &ProgramArgs,
+    profile: SecurityProfile,
+    backend: BackendChoice,
+    output: &Path,
+) -> Result<()> {
     let (program, input) = load(args)?;
-    let mut prover = Prover::new(profile).with_limits(limits(args));
+    let backend = select_backend(backend)?;
+    let mut prover = Prover::new(profile)
+        .with_limits(limits(args))
+        .with_backend(backend);
     let mut progress = PhaseProgress::new();
     let artifact = prover
         .prove(&program, &input, &mut |phase| progress.phase(phase))
@@ -84,6 +92,13 @@ pub fn prove(args: &ProgramArgs, profile: SecurityProfile, output: &Path) -> Res
     print_summary(&artifact.header, artifact.proof.len());
     println!("Verified and written to {}", output.display());
     Ok(())
+}
+
+/// Resolves `--backend` and says on stderr what was picked and why.
+pub fn select_backend(choice: BackendChoice) -> Result<Backend> {
+    let selection = starfarm_prover::backend::select(choice)?;
+    eprintln!("backend: {} ({})", selection.backend, selection.reason);
+    Ok(selection.backend)
 }
 
 /// Exit status: 0 valid, 1 invalid, 2 unreadable.
@@ -170,4 +185,15 @@ fn print_summary(h: &ArtifactHeader, proof_bytes: usize) {
         t.execute_ms, t.adapt_ms, t.precompute_ms, t.prove_ms, t.verify_ms
     );
     println!("Prover:         {}", h.prover);
+    println!("Backend:        {}{}", h.backend, gpu_use(h));
+}
+
+fn gpu_use(h: &ArtifactHeader) -> String {
+    if !h.backend.is_gpu() {
+        return String::new();
+    }
+    format!(
+        " ({} GPU kernel calls, {} redone on the CPU)",
+        h.gpu.calls, h.gpu.fallbacks
+    )
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use starfarm_prover::SecurityProfile;
+use starfarm_prover::{BackendChoice, SecurityProfile};
 use tracing_subscriber::fmt::format::FmtSpan;
 
 /// starfarm: a self-hostable proving farm for Cairo programs on the Stwo prover.
@@ -58,6 +58,11 @@ enum Command {
         /// Where to write the proof artifact.
         #[arg(short, long)]
         output: PathBuf,
+        /// Where Merkle hashing and grinding run: auto (CUDA, then a hardware wgpu adapter,
+        /// then the CPU), cpu, cuda or wgpu (any adapter, lavapipe included). Same proof bytes
+        /// on every backend.
+        #[arg(long, env = "STARFARM_BACKEND", default_value = "auto")]
+        backend: BackendChoice,
     },
     /// Verify a proof artifact. Exit status: 0 valid, 1 invalid, 2 unreadable or bad usage.
     Verify {
@@ -123,7 +128,8 @@ fn main() -> ExitCode {
             program,
             profile,
             output,
-        } => commands::prove(&program, profile, &output),
+            backend,
+        } => commands::prove(&program, profile, backend, &output),
         Command::Verify {
             proof,
             min_security_bits,

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use starfarm_prover::BackendChoice;
 use starfarm_scheduler::worker::{
     capabilities, Outcome, SchedulerClient, Stop, Worker, WorkerConfig,
 };
@@ -40,6 +41,11 @@ pub struct WorkerArgs {
     /// Stop after this many jobs.
     #[arg(long)]
     max_jobs: Option<u64>,
+    /// Where Merkle hashing and grinding run: auto (CUDA, then a hardware wgpu adapter, then
+    /// the CPU), cpu, cuda or wgpu. A kernel call that fails on the GPU is redone on the CPU
+    /// (counted in the scheduler's `starfarm_gpu_fallbacks_total`).
+    #[arg(long, env = "STARFARM_BACKEND", default_value = "auto")]
+    backend: BackendChoice,
     /// Most small submitted programs proven together in one proof (1: every job alone).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     batch_size: u64,
@@ -76,11 +82,12 @@ async fn work(args: WorkerArgs) -> anyhow::Result<()> {
         }
     });
     eprintln!(
-        "worker {} proving for {} ({:.1} GiB per job, {} cores)",
+        "worker {} proving for {} ({:.1} GiB per job, {} cores, backend {})",
         config.worker_id,
         client.base_url(),
         config.capabilities.memory_bytes as f64 / (1u64 << 30) as f64,
         capabilities::cpu_cores(),
+        config.backend,
     );
     let summary = Worker::new(client, config)
         .run(stop, |outcome| eprintln!("{}", describe(outcome)))
@@ -122,7 +129,9 @@ fn config(args: &WorkerArgs) -> anyhow::Result<WorkerConfig> {
         .id
         .clone()
         .unwrap_or_else(capabilities::default_worker_id);
-    let mut config = WorkerConfig::new(id, capabilities::cpu(memory_bytes, kinds));
+    let backend = crate::commands::select_backend(args.backend)?;
+    let mut config = WorkerConfig::new(id, capabilities::for_backend(memory_bytes, backend, kinds));
+    config.backend = backend;
     config.lease = Duration::from_secs(args.lease_secs);
     config.drain_timeout = Duration::from_secs(args.drain_timeout_secs);
     config.max_jobs = args.max_jobs;

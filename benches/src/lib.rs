@@ -59,3 +59,118 @@ pub fn anchor_parameters(
         include_all_preprocessed_columns: false,
     }
 }
+
+pub mod spans {
+    //! Where a proof's time goes: the exclusive (self) wall time of every tracing span that
+    //! stwo and stwo-cairo open on the proving thread, by span name (or `class` field when the
+    //! span has no name). Spans opened on other threads (rayon's) are left out: their time is
+    //! already inside a span of the proving thread, and counting it again would add up
+    //! thread time, not wall time.
+
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    use std::thread::{self, ThreadId};
+    use std::time::{Duration, Instant};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id};
+    use tracing::Subscriber;
+    use tracing_subscriber::layer::Context;
+    use tracing_subscriber::registry::LookupSpan;
+    use tracing_subscriber::Layer;
+
+    #[derive(Clone)]
+    pub struct SelfTime {
+        thread: ThreadId,
+        totals: Arc<Mutex<HashMap<String, Duration>>>,
+    }
+
+    struct Timing {
+        key: String,
+        opened: Instant,
+        children: Duration,
+    }
+
+    #[derive(Default)]
+    struct Class(Option<String>);
+
+    impl Visit for Class {
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "class" {
+                self.0 = Some(value.to_owned());
+            }
+        }
+        fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+    }
+
+    impl SelfTime {
+        /// Times the spans opened on the calling thread.
+        pub fn for_this_thread() -> Self {
+            Self {
+                thread: thread::current().id(),
+                totals: Arc::default(),
+            }
+        }
+
+        /// The totals so far, largest first, and clears them.
+        pub fn take(&self) -> Vec<(String, Duration)> {
+            let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+            let mut out: Vec<_> = totals.drain().collect();
+            out.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+            out
+        }
+    }
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SelfTime {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+            if thread::current().id() != self.thread {
+                return;
+            }
+            let Some(span) = ctx.span(id) else { return };
+            let key = match span.name() {
+                "" => {
+                    let mut class = Class::default();
+                    attrs.record(&mut class);
+                    class.0.unwrap_or_else(|| "(unnamed)".into())
+                }
+                name => name.to_owned(),
+            };
+            span.extensions_mut().insert(Timing {
+                key,
+                opened: Instant::now(),
+                children: Duration::ZERO,
+            });
+        }
+
+        fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+            let Some(span) = ctx.span(&id) else { return };
+            let Some(timing) = span.extensions_mut().remove::<Timing>() else {
+                return;
+            };
+            let total = timing.opened.elapsed();
+            if let Some(parent) = span.parent() {
+                if let Some(p) = parent.extensions_mut().get_mut::<Timing>() {
+                    p.children += total;
+                }
+            }
+            let mut totals = self.totals.lock().unwrap_or_else(|e| e.into_inner());
+            *totals.entry(timing.key).or_default() += total.saturating_sub(timing.children);
+        }
+    }
+
+    /// The stage of a proof a span belongs to, for the summary (`None`: shown by name only).
+    pub fn stage(span: &str) -> &'static str {
+        match span {
+            "Write base trace" | "Write interaction trace" => "witness generation",
+            "Interpolation for commitment" | "iFFT" | "rFFT" | "Extension" => {
+                "FFT (interpolate, extend)"
+            }
+            "Merkle" | "MerkleCommitment" => "Merkle hashing",
+            "Composition" | "ConstraintEvaluation" => "constraints (composition)",
+            "Compute FRI quotients" | "commit" | "decommit" => "FRI (quotients, folding)",
+            "Grind" | "Simd Blake2s Grind" => "proof of work",
+            "Evaluate columns out of domain" => "out-of-domain sampling",
+            _ => "other",
+        }
+    }
+}

@@ -118,6 +118,10 @@ def prover():
     b.timeseries("Cairo steps/s by backend", [
         ("sum by (backend) (rate(starfarm_proven_steps_total[5m]))", "{{backend}}")],
         unit="short", description="Cairo steps of accepted proofs per second")
+    b.timeseries("GPU kernel calls/s and CPU fallbacks/s by backend", [
+        ("sum by (backend) (rate(starfarm_gpu_kernel_calls_total[5m]))", "calls {{backend}}"),
+        ("sum by (backend) (rate(starfarm_gpu_fallbacks_total[5m]))", "fallbacks {{backend}}")],
+        unit="ops", description="Kernel calls that failed on the GPU (out of memory, device lost) are redone on the CPU: the proof goes on")
     b.timeseries("Artifacts handed in by result", [
         ("sum by (result) (rate(starfarm_artifacts_total[5m]))", "{{result}}")], unit="ops")
     b.row("Queue and jobs")

@@ -99,7 +99,7 @@ fn open_wgpu(_allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
     })
 }
 
-static DEVICE: OnceLock<Option<Box<dyn GpuBackend>>> = OnceLock::new();
+static DEVICE: OnceLock<std::result::Result<Box<dyn GpuBackend>, String>> = OnceLock::new();
 
 /// The process-wide device, opened on first call (`STARFARM_GPU`); `None` if there is none
 /// (said once on stderr).
@@ -108,19 +108,26 @@ pub fn global() -> Option<&'static dyn GpuBackend> {
 }
 
 /// Opens the process-wide device with `choice` unless it is already open (then `choice` is
-/// ignored), and returns it.
+/// ignored), and returns it; `None` if there is none (said once on stderr).
 pub fn init_global(choice: DeviceChoice) -> Option<&'static dyn GpuBackend> {
-    DEVICE
-        .get_or_init(|| match open(choice) {
-            Ok(device) => Some(device),
-            Err(e) => {
-                eprintln!(
-                    "starfarm-kernels: no GPU, Merkle hashing and grinding stay on the CPU: {e}"
-                );
-                None
-            }
-        })
-        .as_deref()
+    let first = DEVICE.get().is_none();
+    let selected = select(choice);
+    if let (true, Err(reason)) = (first, &selected) {
+        eprintln!(
+            "starfarm-kernels: no GPU, Merkle hashing and grinding stay on the CPU: {reason}"
+        );
+    }
+    selected.ok()
+}
+
+/// Opens the process-wide device with `choice` unless one was already chosen (then `choice`
+/// is ignored), and returns it or why there is none. The device is chosen once per process:
+/// the Stwo glue has no other way to reach it.
+pub fn select(choice: DeviceChoice) -> std::result::Result<&'static dyn GpuBackend, &'static str> {
+    match DEVICE.get_or_init(|| open(choice).map_err(|e| e.to_string())) {
+        Ok(device) => Ok(device.as_ref()),
+        Err(reason) => Err(reason.as_str()),
+    }
 }
 
 fn env_u32(name: &str, default: u32) -> u32 {

@@ -22,8 +22,10 @@ use serde::{Deserialize, Serialize};
 use starknet_types_core::felt::Felt;
 use stwo::core::pcs::PcsConfig;
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleHasher;
+use stwo::core::vcs_lifted::merkle_hasher::MerkleHasherLifted;
 pub use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
 
+use crate::backend::{Backend, GpuUse};
 use crate::error::ArtifactError;
 use crate::profile::SecurityProfile;
 
@@ -70,6 +72,12 @@ pub struct ArtifactHeader {
     pub builtins: BTreeMap<String, u64>,
     pub timings_ms: PhaseTimings,
     pub prover: String,
+    /// The backend that made the proof (`cpu` in artifacts from before GPU proving).
+    #[serde(default)]
+    pub backend: Backend,
+    /// GPU kernel calls of the proof, and how many of them were redone on the CPU.
+    #[serde(default)]
+    pub gpu: GpuUse,
 }
 
 /// A header and its encoded proof.
@@ -186,7 +194,14 @@ impl ProofCodec {
         bincode::DefaultOptions::new().with_fixint_encoding()
     }
 
-    pub fn encode(proof: &CairoProof) -> Result<Vec<u8>, String> {
+    /// Encodes a proof. Generic over the hasher type so that proofs made with the GPU channel
+    /// (whose hasher serialises exactly like `Blake2sMerkleHasher`) encode to the same bytes.
+    pub fn encode<H: MerkleHasherLifted>(
+        proof: &CairoProofForRustVerifier<H>,
+    ) -> Result<Vec<u8>, String>
+    where
+        CairoProofForRustVerifier<H>: Serialize,
+    {
         Self::options().serialize(proof).map_err(|e| e.to_string())
     }
 

@@ -91,6 +91,8 @@ pub enum ProveError {
     Stwo(String),
     #[error("the proof just produced did not verify (a prover bug): {0}")]
     SelfCheck(String),
+    #[error("{0}")]
+    Backend(String),
 }
 
 /// A proof artifact that cannot be read at all (truncated, not an artifact, unknown version).

@@ -7,6 +7,8 @@
 //! - [`profile`]: security profiles and the Stwo parameters they stand for.
 //! - [`prover`]: a long-lived [`Prover`] that keeps twiddles and the preprocessed-trace
 //!   commitment warm and proves with stwo-cairo.
+//! - [`backend`]: `--backend auto|cpu|cuda|wgpu`, resolved to the device the proofs' Merkle
+//!   hashing and grinding run on (`starfarm-kernels`).
 //! - [`batch`]: several programs in one run (and one proof) of the batch program.
 //! - [`artifact`] and [`verify`]: the versioned proof artifact, its fact, and verification.
 //!
@@ -14,6 +16,7 @@
 //! it, never the reverse.
 
 pub mod artifact;
+pub mod backend;
 pub mod batch;
 pub mod cpu;
 pub mod error;
@@ -26,6 +29,7 @@ pub mod prover;
 pub mod verify;
 
 pub use artifact::{ProofArtifact, ARTIFACT_FORMAT_VERSION};
+pub use backend::{Backend, BackendChoice};
 pub use error::{ArtifactError, ExecuteError, InputError, ProgramError, ProveError, VerifyError};
 pub use execute::{execute, Execution, ExecutionLimits};
 pub use input::ProgramInput;

@@ -1,19 +1,26 @@
 //! A long-lived prover: twiddles and the preprocessed-trace commitment are computed once and
 //! reused for every proof (`prove_cairo_with_precompute`), and every proof is verified from its
-//! encoded bytes before it is returned.
+//! encoded bytes before it is returned. On a GPU [`Backend`] the same flow runs with
+//! `GpuBlake2sMerkleChannel` (see [`crate::backend`]): the proof bytes do not change.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cairo_air::CairoProofForRustVerifier;
+use starfarm_kernels::device;
+use starfarm_kernels::GpuBlake2sMerkleChannel;
+use stwo::core::channel::MerkleChannel;
 use stwo::core::poly::circle::CanonicCoset;
 use stwo::core::utils::MaybeOwned;
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 use stwo::prover::backend::simd::SimdBackend;
+use stwo::prover::backend::BackendForChannel;
 use stwo::prover::mempool::BaseColumnPool;
 use stwo::prover::poly::circle::PolyOps;
 use stwo::prover::poly::twiddles::TwiddleTree;
 use stwo::prover::CommitmentTreeProver;
+use stwo_cairo_adapter::ProverInput;
 use stwo_cairo_common::preprocessed_columns::preprocessed_trace::{
     PreProcessedTrace, PreProcessedTraceVariant,
 };
@@ -21,6 +28,7 @@ use stwo_cairo_prover::prover::{prove_cairo_with_precompute, ChannelHash, Prover
 use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 
 use crate::artifact::{ArtifactHeader, PhaseTimings, ProofArtifact, ProofCodec};
+use crate::backend::{Backend, GpuUse};
 use crate::error::ProveError;
 use crate::execute::{execute, Execution, ExecutionLimits};
 use crate::fact::{fact, hex32};
@@ -53,14 +61,69 @@ impl std::fmt::Display for Phase {
     }
 }
 
-/// What stays warm between proofs: valid for one preprocessed-trace variant. Public for
-/// benchmarks that time `prove_cairo_with_precompute` alone.
-pub struct Precompute {
+/// What stays warm between proofs: valid for one preprocessed-trace variant and one Merkle
+/// channel. Public for benchmarks that time `prove_cairo_with_precompute` alone.
+pub struct Precompute<MC: MerkleChannel = Blake2sMerkleChannel>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
     pub variant: PreProcessedTraceVariant,
     pub twiddles: TwiddleTree<SimdBackend>,
     pub pool: BaseColumnPool<SimdBackend>,
     pub trace: Arc<PreProcessedTrace>,
-    pub tree: CommitmentTreeProver<SimdBackend, Blake2sMerkleChannel>,
+    pub tree: CommitmentTreeProver<SimdBackend, MC>,
+}
+
+/// The warm precompute of the prover's backend.
+enum Warm {
+    Cpu(Precompute<Blake2sMerkleChannel>),
+    Gpu(Precompute<GpuBlake2sMerkleChannel>),
+}
+
+impl Warm {
+    fn new(backend: Backend, variant: PreProcessedTraceVariant, profile: SecurityProfile) -> Self {
+        if backend.is_gpu() {
+            Self::Gpu(precompute(variant, profile))
+        } else {
+            Self::Cpu(precompute(variant, profile))
+        }
+    }
+
+    fn variant(&self) -> PreProcessedTraceVariant {
+        match self {
+            Self::Cpu(p) => p.variant,
+            Self::Gpu(p) => p.variant,
+        }
+    }
+
+    /// Proves and encodes the proof.
+    fn prove(&self, input: ProverInput, params: ProverParameters) -> Result<Vec<u8>, ProveError> {
+        match self {
+            Self::Cpu(p) => prove_encoded(p, input, params),
+            Self::Gpu(p) => prove_encoded(p, input, params),
+        }
+    }
+}
+
+fn prove_encoded<MC: MerkleChannel>(
+    warm: &Precompute<MC>,
+    input: ProverInput,
+    params: ProverParameters,
+) -> Result<Vec<u8>, ProveError>
+where
+    SimdBackend: BackendForChannel<MC>,
+    CairoProofForRustVerifier<MC::H>: serde::Serialize,
+{
+    let proof = prove_cairo_with_precompute::<MC>(
+        &warm.pool,
+        &warm.twiddles,
+        warm.trace.clone(),
+        MaybeOwned::Borrowed(&warm.tree),
+        input,
+        params,
+    )
+    .map_err(|e| ProveError::Stwo(e.to_string()))?;
+    ProofCodec::encode(&CairoProofForRustVerifier::from(proof)).map_err(ProveError::Stwo)
 }
 
 /// Proves Cairo programs with one security profile, keeping precomputed data between proofs.
@@ -70,7 +133,8 @@ pub struct Precompute {
 pub struct Prover {
     profile: SecurityProfile,
     limits: ExecutionLimits,
-    warm: Option<Precompute>,
+    backend: Backend,
+    warm: Option<Warm>,
 }
 
 impl Prover {
@@ -79,8 +143,23 @@ impl Prover {
         Self {
             profile,
             limits: ExecutionLimits::default(),
+            backend: Backend::Cpu,
             warm: None,
         }
+    }
+
+    /// Proves on `backend`, as [`crate::backend::select`] resolved it (a GPU backend whose
+    /// device was not opened proves on the CPU, through the GPU channel's fallback).
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        if backend != self.backend {
+            self.warm = None;
+        }
+        self.backend = backend;
+        self
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     pub fn with_limits(mut self, limits: ExecutionLimits) -> Self {
@@ -142,42 +221,37 @@ impl Prover {
         let prover_input = execution.adapt()?;
         timings.adapt_ms = ms(started.elapsed());
 
-        if self.warm.as_ref().is_some_and(|w| w.variant != variant) {
+        if self.warm.as_ref().is_some_and(|w| w.variant() != variant) {
             self.warm = None; // free the old precompute before building the next one
         }
         if self.warm.is_none() {
             on_phase(Phase::Precompute);
         }
         let started = Instant::now();
-        let profile = self.profile;
+        let (profile, backend) = (self.profile, self.backend);
         let warm = self
             .warm
-            .get_or_insert_with(|| precompute(variant, profile));
+            .get_or_insert_with(|| Warm::new(backend, variant, profile));
         timings.precompute_ms = ms(started.elapsed());
 
         on_phase(Phase::Prove);
         let started = Instant::now();
         let params = parameters(profile, variant);
-        let proved = catch_unwind(AssertUnwindSafe(|| {
-            prove_cairo_with_precompute::<Blake2sMerkleChannel>(
-                &warm.pool,
-                &warm.twiddles,
-                warm.trace.clone(),
-                MaybeOwned::Borrowed(&warm.tree),
-                prover_input,
-                params,
-            )
-        }));
-        let proof = match proved {
-            Ok(Ok(proof)) => proof,
-            Ok(Err(e)) => return Err(ProveError::Stwo(e.to_string())),
+        let gpu_before = device::stats();
+        let proved = catch_unwind(AssertUnwindSafe(|| warm.prove(prover_input, params)));
+        let proof_bytes = match proved {
+            Ok(result) => result?,
             Err(panic) => {
                 // A panic mid-proof may leave the shared pool in any state: rebuild next time.
                 self.warm = None;
                 return Err(ProveError::Stwo(panic_message(&panic)));
             }
         };
-        let proof_bytes = ProofCodec::encode(&proof.into()).map_err(ProveError::Stwo)?;
+        let gpu = if backend.is_gpu() {
+            GpuUse::since(gpu_before)
+        } else {
+            GpuUse::default()
+        };
         timings.prove_ms = ms(started.elapsed());
 
         let output = execution.output.clone();
@@ -195,6 +269,8 @@ impl Prover {
             builtins: execution.builtins.clone(),
             timings_ms: timings,
             prover: format!("starfarm {} (stwo-cairo 1.3.0)", env!("CARGO_PKG_VERSION")),
+            backend,
+            gpu,
         };
         let mut artifact = ProofArtifact {
             header,
@@ -285,7 +361,13 @@ fn variant_for(
 
 /// Twiddles and the preprocessed-trace commitment, as stwo-cairo's `prove_cairo` builds them,
 /// but sized to the variant's largest trace instead of a 2^30 domain.
-pub fn precompute(variant: PreProcessedTraceVariant, profile: SecurityProfile) -> Precompute {
+pub fn precompute<MC: MerkleChannel>(
+    variant: PreProcessedTraceVariant,
+    profile: SecurityProfile,
+) -> Precompute<MC>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
     let config = profile.pcs_config();
     let log_blowup = config.fri_config.log_blowup_factor;
     let max_domain = variant.max_log_trace_size() + log_blowup;
@@ -294,7 +376,7 @@ pub fn precompute(variant: PreProcessedTraceVariant, profile: SecurityProfile) -
     let trace = Arc::new(variant.to_preprocessed_trace());
     let polys = SimdBackend::interpolate_columns(gen_trace(trace.clone()), &twiddles);
     let pool = BaseColumnPool::new();
-    let tree = CommitmentTreeProver::<SimdBackend, Blake2sMerkleChannel>::new(
+    let tree = CommitmentTreeProver::<SimdBackend, MC>::new(
         polys,
         log_blowup,
         &twiddles,

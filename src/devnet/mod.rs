@@ -3,7 +3,7 @@
 //!
 //! anvil (L1, state kept in `<data>/anvil`) → contracts deployed once → sequencer (JSON-RPC,
 //! L1 watcher) → scheduler (SQLite job store, local blobs, block ingestion, aggregation,
-//! settlement) → N CPU workers.
+//! settlement) → N workers (GPU when present: `--backend auto`).
 //!
 //! Everything lives under `--data` (default `./data`): a restart resumes from it. Ctrl-C or
 //! SIGTERM stops the children in order (workers first, anvil last, so that it saves its
@@ -31,9 +31,14 @@ pub struct DevnetArgs {
     /// Where everything is kept; a restart resumes from it.
     #[arg(long, default_value = "data")]
     data: PathBuf,
-    /// CPU proving workers to start.
+    /// Proving workers to start.
     #[arg(long, default_value_t = 1)]
     workers: u32,
+    /// Where the workers' Merkle hashing and grinding run: auto (CUDA, then a hardware wgpu
+    /// adapter, then the CPU), cpu, cuda or wgpu. Each worker logs what it picked and why
+    /// (logs/worker-N.log).
+    #[arg(long, default_value = "auto")]
+    backend: starfarm_prover::BackendChoice,
     /// Memory each worker may use, in GiB (default: an equal share of 90% of what is
     /// available).
     #[arg(long)]
@@ -213,8 +218,9 @@ async fn start(
                 "--url",
                 &scheduler,
                 "--id",
-                &format!("devnet-cpu-{i}"),
+                &format!("devnet-{i}"),
             ])
+            .args(["--backend", args.backend.as_str()])
             .args(["--drain-timeout-secs", "15"])
             .args([
                 "--memory-gib",
@@ -380,8 +386,9 @@ async fn listening(
 
 fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args: &DevnetArgs) {
     println!(
-        "starfarm devnet is up: {} worker(s) of {:.1} GiB, block chunks of up to {} steps, {} profile",
+        "starfarm devnet is up: {} worker(s) of {:.1} GiB (backend {}), block chunks of up to {} steps, {} profile",
         args.workers,
+        args.backend,
         e.worker_memory as f64 / GIB,
         e.chunk_steps,
         args.profile.name()

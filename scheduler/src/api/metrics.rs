@@ -35,6 +35,11 @@ pub struct Metrics {
     pub lease_expiries: IntCounter,
     /// `starfarm_job_retries_total{cause}`: jobs queued again (`worker_error`, `released`).
     pub retries: IntCounterVec,
+    /// `starfarm_gpu_kernel_calls_total{backend}` and `starfarm_gpu_fallbacks_total{backend}`:
+    /// GPU kernel calls of the accepted proofs, and those redone on the CPU after a device
+    /// error.
+    pub gpu_calls: IntCounterVec,
+    pub gpu_fallbacks: IntCounterVec,
 }
 
 impl Metrics {
@@ -99,6 +104,16 @@ impl Metrics {
             "Jobs queued again after a worker gave them back, by cause",
             &["cause"],
         );
+        let gpu_calls = counter_vec(
+            "starfarm_gpu_kernel_calls_total",
+            "GPU kernel calls (Merkle layers, grinding) of the accepted proofs, by backend",
+            &["backend"],
+        );
+        let gpu_fallbacks = counter_vec(
+            "starfarm_gpu_fallbacks_total",
+            "GPU kernel calls of the accepted proofs that failed on the device and were redone on the CPU, by backend",
+            &["backend"],
+        );
         for collector in [
             Box::new(jobs.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(queue_depth.clone()),
@@ -110,11 +125,18 @@ impl Metrics {
             Box::new(artifacts.clone()),
             Box::new(lease_expiries.clone()),
             Box::new(retries.clone()),
+            Box::new(gpu_calls.clone()),
+            Box::new(gpu_fallbacks.clone()),
         ] {
             registry.register(collector).expect("distinct metric names");
         }
         for state in JobState::ALL {
             jobs.with_label_values(&[state.as_str()]).set(0);
+        }
+        // Present (at 0) before any GPU proof, so that dashboards and alerts see them.
+        for backend in ["cpu", "cuda", "wgpu"] {
+            gpu_calls.with_label_values(&[backend]);
+            gpu_fallbacks.with_label_values(&[backend]);
         }
         Self {
             registry,
@@ -128,6 +150,8 @@ impl Metrics {
             artifacts,
             lease_expiries,
             retries,
+            gpu_calls,
+            gpu_fallbacks,
         }
     }
 
@@ -139,6 +163,15 @@ impl Metrics {
             self.proven_steps
                 .with_label_values(&[backend])
                 .inc_by(steps);
+        }
+        if let Some(gpu) = result.get("gpu") {
+            let count = |name| gpu.get(name).and_then(Value::as_u64).unwrap_or(0);
+            self.gpu_calls
+                .with_label_values(&[backend])
+                .inc_by(count("calls"));
+            self.gpu_fallbacks
+                .with_label_values(&[backend])
+                .inc_by(count("fallbacks"));
         }
         let Some(timings) = result.get("timings_ms").and_then(Value::as_object) else {
             return;

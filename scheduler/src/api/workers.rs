@@ -464,6 +464,8 @@ async fn check_artifact(job: &Job, bytes: Vec<u8>) -> Result<Value, ApiError> {
         "profile": artifact.header.profile.name(),
         "steps": artifact.header.steps,
         "prover": artifact.header.prover,
+        "backend": artifact.header.backend,
+        "gpu": artifact.header.gpu,
         "timings_ms": serde_json::to_value(artifact.header.timings_ms).unwrap_or(Value::Null),
     }))
 }
@@ -545,6 +547,8 @@ async fn check_batch_artifact(
         "profile": artifact.header.profile.name(),
         "steps": job.spec.payload.get("steps").cloned().unwrap_or(json!(artifact.header.steps)),
         "prover": artifact.header.prover,
+        "backend": artifact.header.backend,
+        "gpu": artifact.header.gpu,
         "timings_ms": serde_json::to_value(artifact.header.timings_ms).unwrap_or(Value::Null),
     }))
 }

@@ -1,5 +1,7 @@
 //! What this machine offers a scheduler: memory for one job, CPU cores, prover backends.
 
+use starfarm_prover::Backend;
+
 use crate::job::{JobKind, WorkerCapabilities};
 
 /// Memory a job may use when the operator does not say: what the OS reports as available,
@@ -28,9 +30,19 @@ pub fn cpu_cores() -> usize {
 /// A CPU worker's capabilities: `memory_bytes` for one job, the `cpu` backend, `kinds` (all
 /// when empty).
 pub fn cpu(memory_bytes: u64, kinds: Vec<JobKind>) -> WorkerCapabilities {
+    for_backend(memory_bytes, Backend::Cpu, kinds)
+}
+
+/// A worker's capabilities when it proves on `backend`: a GPU worker also advertises `cpu`,
+/// since the CPU is always there (and takes over any kernel call the GPU fails).
+pub fn for_backend(memory_bytes: u64, backend: Backend, kinds: Vec<JobKind>) -> WorkerCapabilities {
+    let mut backends = vec![backend.as_str().to_owned()];
+    if backend.is_gpu() {
+        backends.push(Backend::Cpu.as_str().to_owned());
+    }
     WorkerCapabilities {
         memory_bytes,
-        backends: vec!["cpu".to_owned()],
+        backends,
         kinds,
     }
 }
@@ -55,5 +67,18 @@ mod tests {
         assert_eq!(meminfo_kib(sample, "MemTotal:"), Some(24_576_000));
         assert_eq!(meminfo_kib(sample, "MemAvailable:"), Some(20_000_000));
         assert_eq!(meminfo_kib(sample, "SwapTotal:"), None);
+    }
+
+    #[test]
+    fn gpu_workers_advertise_their_gpu_and_the_cpu() {
+        assert_eq!(cpu(1, vec![]).backends, ["cpu"]);
+        assert_eq!(
+            for_backend(1, Backend::Cuda, vec![]).backends,
+            ["cuda", "cpu"]
+        );
+        assert_eq!(
+            for_backend(1, Backend::Wgpu, vec![]).backends,
+            ["wgpu", "cpu"]
+        );
     }
 }

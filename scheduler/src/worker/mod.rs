@@ -25,7 +25,7 @@ mod prove;
 use std::time::Duration;
 
 use serde_json::Value;
-use starfarm_prover::Prover;
+use starfarm_prover::{Backend, Prover};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -53,8 +53,9 @@ pub struct WorkerConfig {
     /// Unique among the scheduler's workers; shows in the jobs it proves.
     pub worker_id: String,
     pub capabilities: WorkerCapabilities,
-    /// The backend named in metrics for the proofs made here.
-    pub backend: String,
+    /// The backend proofs are made with here (resolved by `starfarm_prover::backend::select`);
+    /// named in the scheduler's metrics.
+    pub backend: Backend,
     /// Lease length asked for; heartbeats go out every third of it.
     pub lease: Duration,
     /// Long-poll length of one claim.
@@ -72,7 +73,7 @@ impl WorkerConfig {
         Self {
             worker_id: worker_id.into(),
             capabilities,
-            backend: "cpu".to_owned(),
+            backend: Backend::Cpu,
             lease: Duration::from_secs(60),
             claim_wait: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(600),

@@ -192,7 +192,11 @@ impl Worker {
             + Send
             + 'static,
     {
-        let mut prover = self.prover.take().unwrap_or_else(|| Prover::new(profile));
+        let backend = self.config.backend;
+        let mut prover = self
+            .prover
+            .take()
+            .unwrap_or_else(|| Prover::new(profile).with_backend(backend));
         prover.set_profile(profile);
         let (phases_tx, mut phases) = mpsc::unbounded_channel();
         let started = Instant::now();
@@ -350,7 +354,7 @@ impl Worker {
         let mut delay = std::time::Duration::from_millis(250);
         loop {
             let lease = keeper.current();
-            let backend = &self.config.backend;
+            let backend = self.config.backend.as_str();
             match self
                 .client
                 .complete(&lease, backend, task_index, bytes.to_vec())

@@ -130,6 +130,8 @@ spec:
             - http://{{ include "starfarm.fullname" $root }}-scheduler:{{ $root.Values.scheduler.port }}
             - --memory-gib
             - {{ $w.memoryGib | quote }}
+            - --backend
+            - {{ $w.backend | default "auto" | quote }}
             - --batch-size
             - {{ $w.batchSize | quote }}
             - --lease-secs
