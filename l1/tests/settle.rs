@@ -176,9 +176,12 @@ impl Setup {
     /// Registers the output's fact (signed by the prover key) and settles it; returns the
     /// gas of both.
     async fn settle(&self, output: &[Felt]) -> (u64, u64) {
-        let registered = self.register(output).await;
-        let updated = self.operator.update_state(output).await.unwrap();
-        (registered, updated.gas_used)
+        let key = prover_key();
+        let settled = self
+            .operator
+            .settle_attested(&key, program_hash(), output, BITS);
+        let (registered, updated) = settled.await.unwrap();
+        (registered.gas_used, updated.gas_used)
     }
 
     /// Registers the output's fact, signed by the prover key; returns the gas.

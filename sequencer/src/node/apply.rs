@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use starknet_types_core::felt::Felt;
 
-use super::{Mode, Node, Published};
+use super::{Mode, Node, Published, Settled};
 use crate::block::{Block, BlockHeader};
 use crate::ecdsa::{verify_many, SignatureCheck, VerifyingKey};
 use crate::seal::{self, execute_block, BlockPosition, ExecuteError};
@@ -70,7 +70,7 @@ impl Node {
                 self.check_signatures(&block.transactions, &executed.after)?;
                 seal::seal(&nodes, position, executed)?
             }
-            Mode::L2 => {
+            Mode::L2 | Mode::L1 => {
                 self.check_diff_before(block, latest.as_ref())?;
                 check_tx_hashes(block)?;
                 seal::seal_diff(
@@ -83,6 +83,9 @@ impl Node {
             }
         };
         drop(nodes);
+        if self.mode == Mode::L1 {
+            check_settled(&sealed.block.header, published.settled.as_ref())?;
+        }
         compare(&sealed.block, block)?;
         self.store.commit_block(sealed.commit())?;
         self.metrics
@@ -91,8 +94,10 @@ impl Node {
         Ok(sealed.block.header)
     }
 
-    /// l2: the diff's `before` states must be the node's states, addresses sorted and unique
-    /// (otherwise the diff does not describe a transition from this state).
+    /// l2, l1: the diff's `before` states must be the node's states, addresses sorted and
+    /// unique, and every entry must change its account (otherwise the diff does not describe
+    /// a transition from this state, or not the only one that reaches its root: see
+    /// docs/node.md, "Why the root binds the diff").
     fn check_diff_before(
         &self,
         block: &Block,
@@ -107,6 +112,12 @@ impl Node {
                 )));
             }
             previous = Some(diff.address);
+            if diff.before == diff.after {
+                return Err(mismatch(format!(
+                    "state diff: account {:#x} is listed but unchanged",
+                    diff.address
+                )));
+            }
             let current = match latest {
                 Some(h) => self.store.account(&diff.address, h.number)?,
                 None => Default::default(),
@@ -201,6 +212,32 @@ fn check_envelope(published: &Published, position: &BlockPosition) -> Result<(),
         )));
     }
     Ok(())
+}
+
+/// l1: the computed block is the one L1 settled (its global root and its block hash, which
+/// commits to the whole header).
+fn check_settled(computed: &BlockHeader, settled: Option<&Settled>) -> Result<(), ApplyError> {
+    let Some(settled) = settled else {
+        return Err(mismatch(format!(
+            "block {} is not settled on L1",
+            computed.number
+        )));
+    };
+    same(
+        "block number settled on L1",
+        Felt::from(computed.number),
+        Felt::from(settled.number),
+    )?;
+    same(
+        "state root settled on L1",
+        computed.state_root,
+        settled.state_root,
+    )?;
+    same(
+        "block hash settled on L1",
+        computed.block_hash,
+        settled.block_hash,
+    )
 }
 
 /// l2: receipts name their transactions' hashes (the commitment is computed over them), and

@@ -8,7 +8,9 @@
 //!   from the published one in any field.
 //! - `l2`: applies the published state diff (each account's `before` must equal the node's
 //!   state) and refuses a block whose computed roots, commitment or hash differ.
-//! - `l1` (not yet): apply a block only once L1 settled it, against what L1 committed to.
+//! - `l1`: applies the published state diff, as `l2`, but only once L1 settled the block
+//!   (`L1Gate` over a `SettledBlocks`, implemented by starfarm-l1), and refuses it unless
+//!   its computed global root and block hash are the ones L1 recorded.
 //!
 //! A refused block stops syncing; the node keeps serving the last good state and reports the
 //! refusal in `starfarm_syncStatus`, its logs and the `starfarm_node_refused_block` gauge.
@@ -42,13 +44,17 @@ use crate::tx::Transaction;
 
 pub use apply::ApplyError;
 pub use metrics::NodeMetrics;
-pub use sync::{BlockSource, Progress, Published, SourceError, SyncError, Syncer};
+pub use sync::{
+    BlockSource, L1Gate, Progress, Published, Settled, SettledBlocks, SourceError, SyncError,
+    Syncer,
+};
 
 /// How a node checks what it applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Replay,
     L2,
+    L1,
 }
 
 impl Mode {
@@ -56,6 +62,7 @@ impl Mode {
         match self {
             Mode::Replay => "replay",
             Mode::L2 => "l2",
+            Mode::L1 => "l1",
         }
     }
 
@@ -65,6 +72,7 @@ impl Mode {
         match self {
             Mode::Replay => 1,
             Mode::L2 => 2,
+            Mode::L1 => 3,
         }
     }
 
@@ -72,6 +80,7 @@ impl Mode {
         match code {
             1 => Some(Mode::Replay),
             2 => Some(Mode::L2),
+            3 => Some(Mode::L1),
             _ => None,
         }
     }
@@ -90,12 +99,8 @@ impl FromStr for Mode {
         match s {
             "replay" => Ok(Mode::Replay),
             "l2" => Ok(Mode::L2),
-            "l1" => Err(
-                "mode l1 is not implemented yet (needs the block program output to \
-                         commit to the state diff)"
-                    .to_string(),
-            ),
-            other => Err(format!("unknown mode {other:?}: expected replay or l2")),
+            "l1" => Ok(Mode::L1),
+            other => Err(format!("unknown mode {other:?}: expected replay, l2 or l1")),
         }
     }
 }

@@ -1,7 +1,8 @@
-//! A node in process against an in-process sequencer publishing to a folder: both modes
-//! reproduce every block, resume on reopen, and refuse a block whose diff was altered.
+//! A node in process against an in-process sequencer publishing to a folder: every mode
+//! reproduces every block, resumes on reopen, and refuses a block whose diff was altered; an
+//! l1 node applies only the blocks a (fake) L1 settled, and refuses one L1 disagrees with.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
@@ -111,10 +112,23 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
     let dir = tempfile::tempdir().unwrap();
     runtime().block_on(async {
         let (seq, publisher) = chain(dir.path(), 3).await;
-        let edits: [Edit; 3] = [
+        let edits: [Edit; 5] = [
             ("diff", |b| b.state_diff.accounts[0].after.balance += 1),
             ("root", |b| b.header.state_root += Felt::ONE),
             ("tx", |b| b.transactions.swap(0, 1)),
+            // Leaves the root as it is: refused for the diff's sake alone.
+            ("no-op", |b| {
+                let unchanged = crate::block::AccountDiff {
+                    address: Felt::MAX,
+                    before: Default::default(),
+                    after: Default::default(),
+                };
+                b.state_diff.accounts.push(unchanged);
+            }),
+            ("duplicate", |b| {
+                let first = b.state_diff.accounts[0].clone();
+                b.state_diff.accounts.insert(0, first);
+            }),
         ];
         for (name, edit) in edits {
             for mode in [Mode::Replay, Mode::L2] {
@@ -139,6 +153,86 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
                 assert!(node.store().block(2).unwrap().is_none());
             }
         }
+        seq.shutdown().await;
+    });
+}
+
+/// L1 as a list of settled blocks the test extends.
+#[derive(Default)]
+struct FakeL1(Mutex<Vec<Settled>>);
+
+impl FakeL1 {
+    fn settle(&self, header: &crate::block::BlockHeader) {
+        self.0.lock().unwrap().push(Settled {
+            number: header.number,
+            state_root: header.state_root,
+            block_hash: header.block_hash,
+        });
+    }
+}
+
+impl SettledBlocks for FakeL1 {
+    fn last_settled(&self) -> BoxFuture<'_, Result<Option<u64>, SourceError>> {
+        let last = self.0.lock().unwrap().last().map(|s| s.number);
+        Box::pin(async move { Ok(last) })
+    }
+
+    fn settled(&self, number: u64) -> BoxFuture<'_, Result<Option<Settled>, SourceError>> {
+        let found = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.number == number)
+            .copied();
+        Box::pin(async move { Ok(found) })
+    }
+}
+
+fn header(seq: &Sequencer, number: u64) -> crate::block::BlockHeader {
+    seq.block(BlockId::Number(number)).unwrap().unwrap().header
+}
+
+#[test]
+fn an_l1_node_applies_only_settled_blocks_and_refuses_what_l1_disagrees_with() {
+    let dir = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        let (seq, publisher) = chain(dir.path(), 4).await;
+        let l1 = Arc::new(FakeL1::default());
+        let node = Node::open(dir.path().join("l1"), Mode::L1).unwrap();
+        let gate = L1Gate {
+            source: Arc::new(publisher.clone()),
+            l1: Arc::clone(&l1) as Arc<dyn SettledBlocks>,
+        };
+        let syncer = Syncer::new(Arc::clone(&node), Arc::new(gate));
+        let progress = syncer.catch_up(&mut |_| {}).await.unwrap();
+        assert_eq!((progress.synced, progress.highest), (None, None));
+        for n in 0..2 {
+            l1.settle(&header(&seq, n));
+        }
+        let progress = syncer.catch_up(&mut |_| {}).await.unwrap();
+        assert_eq!((progress.synced, progress.highest), (Some(1), Some(1)));
+        assert_eq!(node.sync_status().unwrap().blocks_behind, 0);
+        l1.settle(&header(&seq, 2));
+        assert_eq!(syncer.catch_up(&mut |_| {}).await.unwrap().synced, Some(2));
+        assert_eq!(
+            node.block(BlockId::Number(2)).unwrap(),
+            seq.block(BlockId::Number(2)).unwrap()
+        );
+        // L1 recorded another root for block 3: the published block is refused.
+        let mut other = header(&seq, 3);
+        other.state_root += Felt::ONE;
+        l1.settle(&other);
+        let Err(SyncError::Refused(refusal)) = syncer.catch_up(&mut |_| {}).await else {
+            panic!("block 3 applied against L1's root");
+        };
+        assert_eq!(refusal.block_number, 3);
+        assert!(
+            refusal.reason.contains("settled on L1"),
+            "{}",
+            refusal.reason
+        );
+        assert_eq!(node.latest().map(|h| h.number), Some(2));
         seq.shutdown().await;
     });
 }
