@@ -12,8 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use starfarm_l1::settled::SettledLog;
 use starfarm_sequencer::chain::BoxFuture;
 use starfarm_sequencer::node::{
-    self, BlockSource, L1Gate, Mode, Node, Progress, Settled, SettledBlocks, SourceError,
-    SyncError, Syncer,
+    self, BlockSource, L1Gate, Mode, Node, Progress, RpcSource, Settled, SettledBlocks,
+    SourceError, SyncError, Syncer,
 };
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::rpc::RpcConfig;
@@ -27,7 +27,8 @@ pub struct NodeArgs {
     /// computed root or hash differs from the published one (l1: from L1's).
     #[arg(long)]
     mode: Mode,
-    /// The sequencer's object store: a folder, or a URL (file:///…, s3://…).
+    /// Where blocks come from: the sequencer's object store (a folder, file:///…, s3://…),
+    /// or its JSON-RPC (http://… or https://…).
     #[arg(long, default_value = "data/objects")]
     source: String,
     /// Folder of the node's database (one per mode).
@@ -99,19 +100,25 @@ async fn serve(args: NodeArgs) -> Result<()> {
     Ok(())
 }
 
-/// The object store, behind L1's settled blocks in l1 mode.
+/// The object store or JSON-RPC, behind L1's settled blocks in l1 mode.
 async fn block_source(args: &NodeArgs) -> Result<Arc<dyn BlockSource>> {
-    let published = Publisher::from_location(&args.source)
-        .with_context(|| format!("cannot open the object store {}", args.source))?;
+    let source: Arc<dyn BlockSource> =
+        if args.source.starts_with("http://") || args.source.starts_with("https://") {
+            Arc::new(RpcSource::new(&args.source))
+        } else {
+            let published = Publisher::from_location(&args.source)
+                .with_context(|| format!("cannot open the object store {}", args.source))?;
+            Arc::new(published)
+        };
     match (args.mode, args.l1.follows_l1()) {
         (Mode::L1, true) => {}
         (Mode::L1, false) => bail!("--mode l1 needs --l1-deployment (a `starfarm l1 deploy` file)"),
         (mode, true) => bail!("--l1-deployment is for --mode l1, not {mode}"),
-        (_, false) => return Ok(Arc::new(published)),
+        (_, false) => return Ok(source),
     }
     let log = args.l1.settled_log().await?;
     Ok(Arc::new(L1Gate {
-        source: Arc::new(published),
+        source,
         l1: Arc::new(L1Settled(log)),
     }))
 }

@@ -59,17 +59,17 @@ async fn sequencer(dir: &Path) -> (Proc, Client) {
 }
 
 async fn node(mode: &str, source: &Path, data: &Path) -> (Proc, Client) {
-    node_with(mode, source, data, &[]).await
+    node_with(mode, source.to_str().unwrap(), data, &[]).await
 }
 
-/// A node with more arguments (`extra`).
-async fn node_with(mode: &str, source: &Path, data: &Path, extra: &[&str]) -> (Proc, Client) {
+/// A node reading `source` (a folder or URL), with more arguments (`extra`).
+async fn node_with(mode: &str, source: &str, data: &Path, extra: &[&str]) -> (Proc, Client) {
     let mut args = vec![
         "node",
         "--mode",
         mode,
         "--source",
-        source.to_str().unwrap(),
+        source,
         "--data",
         data.to_str().unwrap(),
         "--rpc",
@@ -285,6 +285,14 @@ fn nodes_follow_the_sequencer_and_resume_after_a_restart() {
             assert_eq!(applied_blocks(&metrics(proc).await), 4, "{mode}");
         }
 
+        // The sequencer's JSON-RPC as the source, instead of its object store.
+        let seq_url = url_in(&seq_proc.line_with("sequencer listening on").await);
+        let data = dir.path().join("l2-rpc");
+        let (rpc_proc, rpc_node) = node_with("l2", &seq_url, &data, &[]).await;
+        wait_synced(&rpc_node, &rpc_proc, 3).await;
+        assert_same_chain(&seq, &rpc_node, 3).await;
+        drop(rpc_proc);
+
         // Stopped nodes resume where they stopped: only the new blocks are applied.
         for (proc, _) in &mut nodes {
             proc.signal("TERM");
@@ -494,7 +502,7 @@ impl L1 {
             "--l1-rpc",
             &self.anvil.url,
         ];
-        node_with("l1", source, data, &l1).await
+        node_with("l1", source.to_str().unwrap(), data, &l1).await
     }
 }
 

@@ -12,6 +12,7 @@ use starknet_types_core::felt::Felt;
 use super::{Mode, Node, Published, Settled};
 use crate::block::{Block, BlockHeader};
 use crate::ecdsa::{verify_many, SignatureCheck, VerifyingKey};
+use crate::publish::BlockManifest;
 use crate::seal::{self, execute_block, BlockPosition, ExecuteError};
 use crate::store::StoreError;
 use crate::trie::TrieError;
@@ -180,15 +181,30 @@ impl Node {
     }
 }
 
-/// The manifest agrees with the block, and the block follows the node's latest block.
+/// The manifest (if any) agrees with the block, and the block follows the node's latest block.
 fn check_envelope(published: &Published, position: &BlockPosition) -> Result<(), ApplyError> {
-    let m = &published.manifest;
     let h = &published.block.header;
     same(
         "block number",
         Felt::from(position.number),
         Felt::from(h.number),
     )?;
+    if let Some(m) = &published.manifest {
+        check_manifest(m, h)?;
+    }
+    same("parent hash", position.parent_hash, h.parent_hash)?;
+    let block = &published.block;
+    if block.transactions.len() != block.receipts.len() {
+        return Err(mismatch(format!(
+            "{} transactions but {} receipts",
+            block.transactions.len(),
+            block.receipts.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_manifest(m: &BlockManifest, h: &BlockHeader) -> Result<(), ApplyError> {
     same(
         "manifest block number",
         Felt::from(h.number),
@@ -201,17 +217,7 @@ fn check_envelope(published: &Published, position: &BlockPosition) -> Result<(),
         "manifest tx count",
         Felt::from(h.tx_count),
         Felt::from(m.tx_count),
-    )?;
-    same("parent hash", position.parent_hash, h.parent_hash)?;
-    let block = &published.block;
-    if block.transactions.len() != block.receipts.len() {
-        return Err(mismatch(format!(
-            "{} transactions but {} receipts",
-            block.transactions.len(),
-            block.receipts.len()
-        )));
-    }
-    Ok(())
+    )
 }
 
 /// l1: the computed block is the one L1 settled (its global root and its block hash, which

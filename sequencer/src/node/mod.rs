@@ -15,10 +15,11 @@
 //! A refused block stops syncing; the node keeps serving the last good state and reports the
 //! refusal in `starfarm_syncStatus`, its logs and the `starfarm_node_refused_block` gauge.
 //! Layout: `apply` (verification and commit of one block), `sync` (sources and the catch-up
-//! loop), `metrics`.
+//! loop), `rpc_source` (the sequencer's JSON-RPC as a source), `metrics`.
 
 mod apply;
 mod metrics;
+mod rpc_source;
 mod sync;
 
 use std::fmt;
@@ -44,6 +45,7 @@ use crate::tx::Transaction;
 
 pub use apply::ApplyError;
 pub use metrics::NodeMetrics;
+pub use rpc_source::RpcSource;
 pub use sync::{
     BlockSource, L1Gate, Progress, Published, Settled, SettledBlocks, SourceError, SyncError,
     Syncer,

@@ -1,6 +1,6 @@
 //! Where a node reads blocks (`BlockSource`: the sequencer's object store through
-//! `Publisher`; `L1Gate` holds a source's blocks back until L1 settled them) and the
-//! catch-up loop.
+//! `Publisher`, or its JSON-RPC through `RpcSource`; `L1Gate` holds a source's blocks back
+//! until L1 settled them) and the catch-up loop.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,7 +16,8 @@ use crate::publish::{BlockManifest, PublishError, Publisher};
 /// A block as a source publishes it.
 #[derive(Clone, Debug)]
 pub struct Published {
-    pub manifest: BlockManifest,
+    /// The object store's manifest (None from a JSON-RPC source, which has none).
+    pub manifest: Option<BlockManifest>,
     pub block: Block,
     /// What L1 recorded for the block (through `L1Gate`; None from other sources).
     pub settled: Option<Settled>,
@@ -106,7 +107,7 @@ impl BlockSource for Publisher {
             };
             let block = self.block(&manifest).await?;
             Ok(Some(Published {
-                manifest,
+                manifest: Some(manifest),
                 block,
                 settled: None,
             }))

@@ -236,3 +236,46 @@ fn an_l1_node_applies_only_settled_blocks_and_refuses_what_l1_disagrees_with() {
         seq.shutdown().await;
     });
 }
+
+/// The sequencer's JSON-RPC server on a free port; its URL.
+async fn serve_rpc(seq: &Arc<Sequencer>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = crate::server::app(Arc::clone(seq), RpcConfig::default());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+#[test]
+fn a_node_syncs_over_the_sequencers_json_rpc() {
+    let dir = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        // No block yet: nothing to apply, and no error.
+        let mut config = SequencerConfig::new(dir.path().join("empty"));
+        config.block_time = Duration::from_secs(3600);
+        let empty = Sequencer::start(config, None).unwrap();
+        let node = Node::open(dir.path().join("rpc-empty"), Mode::L2).unwrap();
+        let source = RpcSource::new(serve_rpc(&empty).await);
+        let syncer = Syncer::new(Arc::clone(&node), Arc::new(source));
+        let progress = syncer.catch_up(&mut |_| {}).await.unwrap();
+        assert_eq!((progress.synced, progress.highest), (None, None));
+
+        let (seq, _) = chain(dir.path(), 3).await;
+        for mode in [Mode::Replay, Mode::L2] {
+            let node = Node::open(dir.path().join(format!("rpc-{mode}")), mode).unwrap();
+            let source = RpcSource::new(serve_rpc(&seq).await);
+            let syncer = Syncer::new(Arc::clone(&node), Arc::new(source));
+            let progress = syncer.catch_up(&mut |_| {}).await.unwrap();
+            assert_eq!((progress.synced, progress.highest), (Some(2), Some(2)));
+            for n in 0..3 {
+                assert_eq!(
+                    node.block(BlockId::Number(n)).unwrap(),
+                    seq.block(BlockId::Number(n)).unwrap(),
+                    "{mode} block {n}"
+                );
+            }
+        }
+        seq.shutdown().await;
+        empty.shutdown().await;
+    });
+}
