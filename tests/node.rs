@@ -349,6 +349,17 @@ async fn tamper(objects: &Path, number: u64, edit: impl FnOnce(&mut Value)) {
     .unwrap();
 }
 
+/// A copy of the store at `objects` in `to`, with block `number` altered by `edit`.
+async fn altered_copy(objects: &Path, to: &Path, number: u64, edit: impl FnOnce(&mut Value)) {
+    copy_tree(objects, to);
+    tamper(to, number, edit).await;
+}
+
+/// Credits the first account of a block's state diff more.
+fn credit_more(block: &mut Value) {
+    block["state_diff"]["accounts"][0]["after"]["balance"] = json!("0xffffff");
+}
+
 #[test]
 fn nodes_refuse_blocks_whose_state_diff_or_root_was_altered() {
     let dir = tempfile::tempdir().unwrap();
@@ -363,14 +374,9 @@ fn nodes_refuse_blocks_whose_state_diff_or_root_was_altered() {
 
         // Block 2's state diff credits someone more; or its state root is another one.
         let diff_store = dir.path().join("objects-diff");
-        copy_tree(&objects, &diff_store);
-        tamper(&diff_store, 2, |block| {
-            block["state_diff"]["accounts"][0]["after"]["balance"] = json!("0xffffff");
-        })
-        .await;
+        altered_copy(&objects, &diff_store, 2, credit_more).await;
         let root_store = dir.path().join("objects-root");
-        copy_tree(&objects, &root_store);
-        tamper(&root_store, 2, |block| {
+        altered_copy(&objects, &root_store, 2, |block| {
             block["header"]["state_root"] = json!("0x1234");
         })
         .await;
@@ -524,11 +530,7 @@ fn an_l1_node_follows_exactly_the_settled_blocks_and_refuses_a_diff_l1_disagrees
         wait_published(&objects, 3).await;
         // A copy of the store whose block 3 credits someone more (not settled yet).
         let tampered = dir.path().join("objects-tampered");
-        copy_tree(&objects, &tampered);
-        tamper(&tampered, 3, |block| {
-            block["state_diff"]["accounts"][0]["after"]["balance"] = json!("0xffffff");
-        })
-        .await;
+        altered_copy(&objects, &tampered, 3, credit_more).await;
         for n in 0..=1 {
             l1.settle(&objects, n).await;
         }

@@ -116,6 +116,8 @@ pub enum NodeError {
     DataDir(PathBuf, std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot read the refusal recorded in {0}: {1} (delete it to retry that block)")]
+    Refusal(PathBuf, String),
     #[error("data folder {path} belongs to a node in mode {stored}, not {requested}")]
     ModeMismatch {
         path: PathBuf,
@@ -136,6 +138,8 @@ struct Tracking {
 pub struct Node {
     mode: Mode,
     store: Store,
+    /// Where a refusal is recorded, so that a restarted node keeps refusing (`refused.json`).
+    refusal_file: PathBuf,
     state: RwLock<Tracking>,
     /// Verifying keys by public key (their tables cost more than a verification).
     keys: Mutex<std::collections::HashMap<Felt, Arc<VerifyingKey>>>,
@@ -163,14 +167,21 @@ impl Node {
         let latest = store.latest_block()?.map(|b| b.header);
         let metrics = NodeMetrics::new(mode);
         metrics.set_synced(latest.as_ref().map(|h| h.number));
+        let refusal_file = data_dir.join(REFUSAL_FILE);
+        let refused = read_refusal(&refusal_file)?;
+        if let Some(refusal) = &refused {
+            metrics.refused_block.set(refusal.block_number as i64);
+        }
         Ok(Arc::new(Node {
             mode,
             state: RwLock::new(Tracking {
                 starting_block: latest.as_ref().map_or(0, |h| h.number + 1),
                 latest,
+                refused,
                 ..Tracking::default()
             }),
             store,
+            refusal_file,
             keys: Mutex::new(Default::default()),
             metrics,
         }))
@@ -225,6 +236,12 @@ impl Node {
             refusal.reason
         );
         self.metrics.refused_block.set(refusal.block_number as i64);
+        if let Err(e) = write_refusal(&self.refusal_file, &refusal) {
+            tracing::warn!(
+                "cannot record the refusal in {}: {e}",
+                self.refusal_file.display()
+            );
+        }
         self.write_state().refused = Some(refusal);
     }
 
@@ -245,6 +262,28 @@ impl Node {
             BlockId::Hash(h) => self.store.block_number_of(&h).map_err(read_err)?,
         })
     }
+}
+
+/// The refusal file in a node's data folder: a refused block stays refused across restarts
+/// until an operator deletes it.
+pub const REFUSAL_FILE: &str = "refused.json";
+
+fn read_refusal(path: &std::path::Path) -> Result<Option<Refusal>, NodeError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(NodeError::Refusal(path.to_path_buf(), e.to_string())),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| NodeError::Refusal(path.to_path_buf(), e.to_string()))
+}
+
+/// Written whole (a temporary file renamed), so that a crash leaves no half refusal.
+fn write_refusal(path: &std::path::Path, refusal: &Refusal) -> std::io::Result<()> {
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, serde_json::to_vec_pretty(refusal)?)?;
+    std::fs::rename(&temporary, path)
 }
 
 fn read_err(e: StoreError) -> ReadError {

@@ -133,7 +133,7 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
         for (name, edit) in edits {
             for mode in [Mode::Replay, Mode::L2] {
                 let data = dir.path().join(format!("{mode}-{name}"));
-                let node = Node::open(data, mode).unwrap();
+                let node = Node::open(data.clone(), mode).unwrap();
                 let source = Altered {
                     inner: publisher.clone(),
                     number: 2,
@@ -151,6 +151,14 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
                 // Refused for good: a later catch-up does not apply it either.
                 assert!(syncer.catch_up(&mut |_| {}).await.is_err());
                 assert!(node.store().block(2).unwrap().is_none());
+                // Still refused after a restart, until the refusal file is deleted.
+                drop((syncer, node));
+                let node = Node::open(data.clone(), mode).unwrap();
+                assert_eq!(node.refused(), Some(refusal), "{mode} {name}");
+                assert_eq!(node.metrics.refused_block.get(), 2);
+                drop(node);
+                std::fs::remove_file(data.join(REFUSAL_FILE)).unwrap();
+                assert_eq!(Node::open(data, mode).unwrap().refused(), None);
             }
         }
         seq.shutdown().await;
