@@ -291,6 +291,7 @@ fn nodes_follow_the_sequencer_and_resume_after_a_restart() {
         let (rpc_proc, rpc_node) = node_with("l2", &seq_url, &data, &[]).await;
         wait_synced(&rpc_node, &rpc_proc, 3).await;
         assert_same_chain(&seq, &rpc_node, 3).await;
+        assert_starknet_rs_reads_the_same(&seq_proc, &rpc_proc, 3).await;
         drop(rpc_proc);
 
         // Stopped nodes resume where they stopped: only the new blocks are applied.
