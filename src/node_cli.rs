@@ -50,9 +50,9 @@ pub fn run(args: NodeArgs) -> Result<()> {
 }
 
 async fn serve(args: NodeArgs) -> Result<()> {
+    let source = block_source(&args).await?;
     let node = Node::open(args.data.clone(), args.mode)
         .with_context(|| format!("cannot open the node on {}", args.data.display()))?;
-    let source = block_source(&args).await?;
     let listener = tokio::net::TcpListener::bind(args.rpc)
         .await
         .with_context(|| format!("cannot listen on {}", args.rpc))?;

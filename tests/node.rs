@@ -575,3 +575,44 @@ fn an_l1_node_follows_exactly_the_settled_blocks_and_refuses_a_diff_l1_disagrees
         assert!(tampered_proc.output().contains("REFUSED block 3"));
     });
 }
+
+/// `starfarm node` with `args` exits unsuccessfully and says `expected`.
+fn refuses(args: &[&str], expected: &str) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains(expected),
+        "{args:?}: {stderr}"
+    );
+}
+
+#[test]
+fn l1_flags_go_with_mode_l1_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (objects, data) = (dir.path().join("objects"), dir.path().join("node"));
+    let (objects, data) = (objects.to_str().unwrap(), data.to_str().unwrap());
+    let node = [
+        "node",
+        "--source",
+        objects,
+        "--data",
+        data,
+        "--rpc",
+        "127.0.0.1:0",
+    ];
+    let l1 = [node.as_slice(), &["--mode", "l1"]].concat();
+    refuses(&l1, "--mode l1 needs --l1-deployment");
+    let l2 = [
+        node.as_slice(),
+        &["--mode", "l2", "--l1-deployment", "d.json"],
+    ]
+    .concat();
+    refuses(&l2, "--l1-deployment is for --mode l1, not l2");
+    let missing = [l1.as_slice(), &["--l1-deployment", "missing.json"]].concat();
+    refuses(&missing, "missing.json");
+    // Nothing was opened: the folder is still free for any mode.
+    assert!(!dir.path().join("node").join("node.redb").exists());
+}
