@@ -12,6 +12,7 @@ use starknet_types_core::felt::Felt;
 use super::{Mode, Node, Published, Settled};
 use crate::block::{Block, BlockHeader};
 use crate::ecdsa::{verify_many, SignatureCheck, VerifyingKey};
+use crate::hash::address_upper_bound;
 use crate::publish::BlockManifest;
 use crate::seal::{self, execute_block, BlockPosition, ExecuteError};
 use crate::store::StoreError;
@@ -113,6 +114,13 @@ impl Node {
                 )));
             }
             previous = Some(diff.address);
+            // Else the trie fails on it, which would read as the node's own trouble.
+            if diff.address == Felt::ZERO || diff.address >= address_upper_bound() {
+                return Err(mismatch(format!(
+                    "state diff: {:#x} is not an L2 address (non-zero, below 2^251 - 256)",
+                    diff.address
+                )));
+            }
             if diff.before == diff.after {
                 return Err(mismatch(format!(
                     "state diff: account {:#x} is listed but unchanged",

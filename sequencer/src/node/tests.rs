@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
+use crate::hash::address_upper_bound;
 use crate::publish::Publisher;
 use crate::service::{Sequencer, SequencerConfig};
 use crate::testing::{open_account, runtime};
@@ -112,18 +113,22 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
     let dir = tempfile::tempdir().unwrap();
     runtime().block_on(async {
         let (seq, publisher) = chain(dir.path(), 3).await;
-        let edits: [Edit; 5] = [
+        let edits: [Edit; 6] = [
             ("diff", |b| b.state_diff.accounts[0].after.balance += 1),
             ("root", |b| b.header.state_root += Felt::ONE),
             ("tx", |b| b.transactions.swap(0, 1)),
             // Leaves the root as it is: refused for the diff's sake alone.
             ("no-op", |b| {
-                let unchanged = crate::block::AccountDiff {
-                    address: Felt::MAX,
+                b.state_diff.accounts.push(crate::block::AccountDiff {
+                    address: address_upper_bound() - Felt::ONE,
                     before: Default::default(),
                     after: Default::default(),
-                };
-                b.state_diff.accounts.push(unchanged);
+                });
+            }),
+            ("address", |b| {
+                let mut beyond = b.state_diff.accounts[0].clone();
+                beyond.address = Felt::MAX;
+                b.state_diff.accounts.push(beyond);
             }),
             ("duplicate", |b| {
                 let first = b.state_diff.accounts[0].clone();
@@ -145,6 +150,13 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
                     panic!("{mode} {name}: {err}");
                 };
                 assert_eq!(refusal.block_number, 2, "{mode} {name}");
+                let expected = match (mode, name) {
+                    (Mode::L2, "no-op") => "listed but unchanged",
+                    (Mode::L2, "duplicate") => "not strictly increasing",
+                    (Mode::L2, "address") => "not an L2 address",
+                    _ => "",
+                };
+                assert!(refusal.reason.contains(expected), "{}", refusal.reason);
                 assert_eq!(node.latest().map(|h| h.number), Some(1), "{mode} {name}");
                 assert_eq!(node.metrics.refused_block.get(), 2);
                 assert!(node.sync_status().unwrap().refused.is_some());
