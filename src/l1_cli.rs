@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use starfarm_l1::metrics::SettleMetrics;
 use starfarm_l1::settle::{BlockRanges, CountFuture, ProvenFuture, ProvenRanges, Settler, Step};
+use starfarm_l1::settled::SettledLog;
 use starfarm_l1::watch::{L1Deposit, L2Sink, SinkFuture, Watcher};
 use starfarm_l1::{Address, Deployment, Felt, L1Client, PrivateKeySigner};
 use starfarm_prover::{CairoProgram, SecurityProfile};
@@ -263,14 +264,15 @@ async fn attached(rpc: &str, key: &str, path: &Path) -> Result<(L1Client, Deploy
     Ok((client, file))
 }
 
-/// Checks that the deployment in `path` exists on the chain at `rpc` (its core has code).
-pub async fn check_deployed(rpc: &str, path: &Path) -> Result<()> {
+/// Checks that the deployment in `path` exists on the chain at `rpc` (its core has code); a
+/// read-only client on it.
+pub async fn check_deployed(rpc: &str, path: &Path) -> Result<(L1Client, DeploymentFile)> {
     let (client, file) = attached(rpc, &read_only_key(), path).await?;
     let code = client.code_at(file.contracts.core).await?;
     if code.is_empty() {
         bail!("no contract at {} on {rpc}", file.contracts.core);
     }
-    Ok(())
+    Ok((client, file))
 }
 
 /// Reads only: a throwaway key signs nothing.
@@ -469,11 +471,13 @@ pub async fn spawn_settler(
     })))
 }
 
-/// Settings of the watcher inside `starfarm sequencer run`.
+/// The L1 deployment that `starfarm sequencer run` (its watcher) or `starfarm node --mode l1`
+/// follows.
 #[derive(clap::Args)]
 pub struct WatchArgs {
-    /// Follow this L1 deployment (a `starfarm l1 deploy` file): mark settled blocks
-    /// ACCEPTED_ON_L1 and admit bridge deposits. Off when not given.
+    /// Follow this L1 deployment (a `starfarm l1 deploy` file): the sequencer marks settled
+    /// blocks ACCEPTED_ON_L1 and admits bridge deposits; an l1 node applies only the blocks
+    /// settled there. Off when not given.
     #[arg(long = "l1-deployment")]
     l1_deployment: Option<PathBuf>,
     #[command(flatten)]
@@ -487,6 +491,20 @@ impl WatchArgs {
     /// Whether the sequencer follows an L1 deployment.
     pub fn follows_l1(&self) -> bool {
         self.l1_deployment.is_some()
+    }
+
+    /// The deployment's settled blocks (an l1 node's gate), read from its deployment block.
+    pub async fn settled_log(&self) -> Result<SettledLog> {
+        let path = self
+            .l1_deployment
+            .as_deref()
+            .context("no --l1-deployment given")?;
+        let (client, file) = check_deployed(&self.l1_rpc.l1_rpc, path).await?;
+        Ok(SettledLog::new(
+            client,
+            file.from_block,
+            self.l1_confirmations,
+        ))
     }
 }
 

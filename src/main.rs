@@ -78,7 +78,7 @@ enum Command {
     /// The sequencer: transactions, blocks, state, JSON-RPC.
     #[command(subcommand)]
     Sequencer(sequencer_cli::SequencerCommand),
-    /// A node: follows the sequencer's published chain (replay or l2 mode), checks every
+    /// A node: follows the sequencer's published chain (replay, l2 or l1 mode), checks every
     /// block's root and hash, serves the same JSON-RPC reads.
     Node(node_cli::NodeArgs),
     /// Keys, signed transactions and statuses against a running sequencer.
@@ -210,5 +210,10 @@ mod tests {
             "starfarm l1 deploy --rpc http://127.0.0.1:1 --key 0x01 --min-security-bits 18 \
              --force",
         );
+        parses(
+            "starfarm node --mode l1 --source objects --data node --rpc 127.0.0.1:0 \
+             --l1-deployment d.json --l1-rpc http://127.0.0.1:1 --l1-confirmations 2",
+        );
+        assert!(Cli::try_parse_from(["starfarm", "node", "--mode", "l3"]).is_err());
     }
 }

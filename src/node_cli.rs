@@ -1,5 +1,5 @@
 //! `starfarm node`: follows a sequencer's published chain (re-executing it, or applying its
-//! state diffs) and serves the same JSON-RPC reads.
+//! state diffs, in l1 mode only once L1 settled them) and serves the same JSON-RPC reads.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -7,19 +7,28 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use starfarm_sequencer::node::{self, Mode, Node, Progress, SyncError, Syncer};
+use starfarm_l1::settled::SettledLog;
+use starfarm_sequencer::chain::BoxFuture;
+use starfarm_sequencer::node::{
+    self, BlockSource, L1Gate, Mode, Node, Progress, RpcSource, Settled, SettledBlocks,
+    SourceError, SyncError, Syncer,
+};
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::rpc::RpcConfig;
 
+use crate::l1_cli::WatchArgs;
+
 #[derive(clap::Args)]
 pub struct NodeArgs {
-    /// replay: re-execute every transaction; l2: apply the published state diffs (l1: not
-    /// yet). Either refuses a block whose computed root or hash differs from the published.
+    /// replay: re-execute every transaction; l2: apply the published state diffs; l1: apply
+    /// them once L1 settled the block (needs --l1-deployment). Each refuses a block whose
+    /// computed root or hash differs from the published one (l1: from L1's).
     #[arg(long)]
     mode: Mode,
-    /// The sequencer's object store: a folder, or a URL (file:///…, s3://…).
+    /// Where blocks come from: the sequencer's object store (a folder, file:///…, s3://…),
+    /// or its JSON-RPC (http://… or https://…).
     #[arg(long, default_value = "data/objects")]
     source: String,
     /// Folder of the node's database (one per mode).
@@ -31,6 +40,8 @@ pub struct NodeArgs {
     /// Milliseconds between polls of the source once caught up.
     #[arg(long, default_value_t = 500)]
     poll_ms: u64,
+    #[command(flatten)]
+    l1: WatchArgs,
 }
 
 pub fn run(args: NodeArgs) -> Result<()> {
@@ -39,10 +50,9 @@ pub fn run(args: NodeArgs) -> Result<()> {
 }
 
 async fn serve(args: NodeArgs) -> Result<()> {
+    let source = block_source(&args).await?;
     let node = Node::open(args.data.clone(), args.mode)
         .with_context(|| format!("cannot open the node on {}", args.data.display()))?;
-    let source = Publisher::from_location(&args.source)
-        .with_context(|| format!("cannot open the object store {}", args.source))?;
     let listener = tokio::net::TcpListener::bind(args.rpc)
         .await
         .with_context(|| format!("cannot listen on {}", args.rpc))?;
@@ -69,7 +79,7 @@ async fn serve(args: NodeArgs) -> Result<()> {
             let _ = server_stop.wait_for(|s| *s).await;
         },
     ));
-    let mut syncer = Syncer::new(Arc::clone(&node), Arc::new(source));
+    let mut syncer = Syncer::new(Arc::clone(&node), source);
     syncer.poll = Duration::from_millis(args.poll_ms);
     let signal = async move {
         crate::sequencer_cli::shutdown_signal().await;
@@ -88,6 +98,53 @@ async fn serve(args: NodeArgs) -> Result<()> {
     server.await.context("the server task failed")??;
     eprintln!("node stopped");
     Ok(())
+}
+
+/// The object store or JSON-RPC, behind L1's settled blocks in l1 mode.
+async fn block_source(args: &NodeArgs) -> Result<Arc<dyn BlockSource>> {
+    let source: Arc<dyn BlockSource> =
+        if args.source.starts_with("http://") || args.source.starts_with("https://") {
+            Arc::new(RpcSource::new(&args.source))
+        } else {
+            let published = Publisher::from_location(&args.source)
+                .with_context(|| format!("cannot open the object store {}", args.source))?;
+            Arc::new(published)
+        };
+    match (args.mode, args.l1.follows_l1()) {
+        (Mode::L1, true) => {}
+        (Mode::L1, false) => bail!("--mode l1 needs --l1-deployment (a `starfarm l1 deploy` file)"),
+        (mode, true) => bail!("--l1-deployment is for --mode l1, not {mode}"),
+        (_, false) => return Ok(source),
+    }
+    let log = args.l1.settled_log().await?;
+    Ok(Arc::new(L1Gate {
+        source,
+        l1: Arc::new(L1Settled(log)),
+    }))
+}
+
+/// The blocks settled on L1, as the node's gate reads them.
+struct L1Settled(SettledLog);
+
+fn unavailable(e: starfarm_l1::L1Error) -> SourceError {
+    SourceError::Unavailable(format!("L1: {e}"))
+}
+
+impl SettledBlocks for L1Settled {
+    fn last_settled(&self) -> BoxFuture<'_, Result<Option<u64>, SourceError>> {
+        Box::pin(async move { self.0.refresh().await.map_err(unavailable) })
+    }
+
+    fn settled(&self, number: u64) -> BoxFuture<'_, Result<Option<Settled>, SourceError>> {
+        Box::pin(async move {
+            let update = self.0.get(number).await.map_err(unavailable)?;
+            Ok(update.map(|u| Settled {
+                number: u.block_number,
+                state_root: u.global_root,
+                block_hash: u.block_hash,
+            }))
+        })
+    }
 }
 
 /// The first catch-up with a progress bar and a summary line, then polling.

@@ -15,13 +15,11 @@ use starfarm_sequencer::client::Client;
 use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
-use support::{Proc, PATIENCE};
+use support::{deploy_l1, Proc, ATTEST_KEY, PATIENCE};
 
 mod support;
 
 const API_KEY: &str = "settlement-test-key";
-/// Signs attestations (a registered signer of the deployment's registry).
-const ATTEST_KEY: &str = "0x4242424242424242424242424242424242424242424242424242424242424242";
 
 /// The whole line, started in `dir`.
 struct Line {
@@ -43,18 +41,8 @@ impl Line {
     async fn start(anvil: Anvil, dir: &std::path::Path) -> Self {
         let path = |name: &str| dir.join(name).display().to_string();
         let deployment = path("l1-deployment.json");
-        let deploy = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
-            .args(["l1", "deploy", "--rpc", &anvil.url, "--key", DEV_KEYS[0]])
-            .args(["--deployment", &deployment, "--attest-key", ATTEST_KEY])
-            // The blocks are proven with the test profile (18 bits, NOT secure).
-            .args(["--min-security-bits", "18"])
-            .output()
-            .expect("starfarm runs");
-        assert!(
-            deploy.status.success(),
-            "l1 deploy: {}",
-            String::from_utf8_lossy(&deploy.stderr)
-        );
+        // The blocks are proven with the test profile (18 bits, NOT secure).
+        let file = deploy_l1(&anvil.url, &deployment);
         // A second deploy does not forget the first.
         let again = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
             .args(["l1", "deploy", "--rpc", &anvil.url, "--key", DEV_KEYS[0]])
@@ -66,9 +54,6 @@ impl Line {
             !again.status.success() && refusal.contains("exists already"),
             "{refusal}"
         );
-        let file: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&deployment).expect("deployment file"))
-                .expect("JSON");
         let operator_deployment = serde_json::from_value(file).expect("addresses");
 
         let sequencer = Proc::spawn(&[

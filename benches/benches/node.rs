@@ -1,6 +1,7 @@
 //! Node catch-up benchmark: a sequencer (in process) produces a chain of blocks of signed
 //! transfers and publishes it to a folder; then a fresh node of each mode catches up from
-//! that folder. Anchor in the same run: the sequencer's own production rate (admission,
+//! that folder (l1: with every block settled, L1's roots and hashes taken from the
+//! manifests, so no Ethereum node's latency). Anchor in the same run: the sequencer's own production rate (admission,
 //! execution, sealing and commit of the same blocks).
 //!
 //! Run: `cargo bench --workspace --profile dev --bench node`.
@@ -13,8 +14,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::json;
 use starfarm_benches::env_list;
+use starfarm_sequencer::chain::BoxFuture;
 use starfarm_sequencer::chain::TxSubmitter;
-use starfarm_sequencer::node::{Mode, Node, Syncer};
+use starfarm_sequencer::node::{
+    BlockSource, L1Gate, Mode, Node, Settled, SettledBlocks, SourceError, Syncer,
+};
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 use starfarm_sequencer::testing::open_account;
@@ -23,6 +27,38 @@ use starfarm_sequencer::Felt;
 
 fn keys(i: u64) -> KeyPair {
     KeyPair::from_private(Felt::from(70_000 + i))
+}
+
+/// L1 that settled every published block, with the manifests' roots and hashes: the l1
+/// mode's own cost (the gate, L1's checks), without an Ethereum node's latency.
+struct AllSettled(Publisher);
+
+impl SettledBlocks for AllSettled {
+    fn last_settled(&self) -> BoxFuture<'_, Result<Option<u64>, SourceError>> {
+        BlockSource::highest(&self.0)
+    }
+
+    fn settled(&self, number: u64) -> BoxFuture<'_, Result<Option<Settled>, SourceError>> {
+        Box::pin(async move {
+            let manifest = self.0.manifest(number).await?;
+            Ok(manifest.map(|m| Settled {
+                number: m.number,
+                state_root: m.state_root,
+                block_hash: m.block_hash,
+            }))
+        })
+    }
+}
+
+fn source(mode: Mode, publisher: &Publisher) -> Arc<dyn BlockSource> {
+    let published = Arc::new(publisher.clone());
+    match mode {
+        Mode::L1 => Arc::new(L1Gate {
+            source: published,
+            l1: Arc::new(AllSettled(publisher.clone())),
+        }),
+        _ => published,
+    }
 }
 
 fn main() -> Result<()> {
@@ -81,9 +117,9 @@ fn main() -> Result<()> {
             (blocks - 1) as f64 / produce,
             (txs - 2 * per_block) as f64 / produce
         );
-        for mode in [Mode::Replay, Mode::L2] {
+        for mode in [Mode::Replay, Mode::L2, Mode::L1] {
             let node = Node::open(dir.path().join(mode.as_str()), mode)?;
-            let syncer = Syncer::new(Arc::clone(&node), Arc::new(publisher.clone()));
+            let syncer = Syncer::new(Arc::clone(&node), source(mode, &publisher));
             let started = Instant::now();
             let progress = syncer.catch_up(&mut |_| {}).await?;
             let seconds = started.elapsed().as_secs_f64();

@@ -234,6 +234,21 @@ impl L1Client {
             .await
     }
 
+    /// Settles one range without a proof: registers the fact of `output` (under
+    /// `program_hash`) attested by `signer` at `security_bits`, then `updateState`. For tests
+    /// and the devnet, where a registered key vouches for the output. Both transactions.
+    pub async fn settle_attested(
+        &self,
+        signer: &PrivateKeySigner,
+        program_hash: Felt,
+        output: &[Felt],
+        security_bits: u32,
+    ) -> Result<(TxOutcome, TxOutcome), L1Error> {
+        let fact = crate::fact::fact(program_hash, output);
+        let registered = self.register_fact(signer, fact, security_bits).await?;
+        Ok((registered, self.update_state(output).await?))
+    }
+
     /// Registers `fact` with a ready attestation.
     pub async fn register_signed_fact(
         &self,

@@ -10,7 +10,9 @@
 //!   consumes withdrawals, waiting for receipts and mapping reverts to [`L1Error::Reverted`];
 //! - [`settle::Settler`]: the settlement line, proven ranges onto L1 in order, each once, with
 //!   its Prometheus [`metrics`];
-//! - [`watch::Watcher`]: L1's settled blocks and bridge deposits, handed to L2.
+//! - [`watch::Watcher`]: L1's settled blocks and bridge deposits, handed to L2;
+//! - [`settled::SettledLog`]: the settled blocks with their roots and hashes (an l1 node's
+//!   gate).
 //!
 //! - [`anvil::Anvil`]: a local Ethereum node for tests and the devnet.
 //!
@@ -25,6 +27,7 @@ pub mod error;
 pub mod fact;
 pub mod metrics;
 pub mod settle;
+pub mod settled;
 pub mod watch;
 
 pub use alloy::primitives::{Address, B256, U256};

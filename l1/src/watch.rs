@@ -17,6 +17,8 @@ use starknet_types_core::felt::Felt;
 
 use crate::client::{retry, L1Client, MessageToL2};
 use crate::contracts::StarfarmCore;
+use crate::fact::u256_to_felt;
+use crate::settled::StateUpdate;
 use crate::L1Error;
 
 /// The deposit selector: the Cairo short string `"deposit"`.
@@ -87,24 +89,20 @@ impl Watcher {
     /// Reads the confirmed events since the last poll and hands them to `sink`; the
     /// watcher moves on only once `sink` took them all.
     pub async fn poll(&mut self, sink: &dyn L2Sink) -> Result<Seen, WatchError> {
-        let provider = self.client.provider().clone();
-        let head = retry("eth_blockNumber", || provider.get_block_number()).await?;
-        let Some(confirmed) = head.checked_sub(self.confirmations) else {
+        let range = confirmed_range(
+            &self.client,
+            self.next_block,
+            self.confirmations,
+            self.max_range,
+        );
+        let Some((from, to)) = range.await? else {
             return Ok(Seen::default());
         };
-        if confirmed < self.next_block {
-            return Ok(Seen::default());
-        }
-        let (from, to) = (
-            self.next_block,
-            confirmed.min(self.next_block + self.max_range.max(1) - 1),
-        );
         let deployment = self.client.deployment()?;
-        let core = StarfarmCore::new(deployment.core, provider);
+        let core = StarfarmCore::new(deployment.core, self.client.provider().clone());
         let messages = core.LogMessageToL2_filter().from_block(from).to_block(to);
         let messages = retry("LogMessageToL2", || messages.query()).await?;
-        let updates = core.LogStateUpdate_filter().from_block(from).to_block(to);
-        let updates = retry("LogStateUpdate", || updates.query()).await?;
+        let updates = state_updates(&self.client, from, to).await?;
 
         let mut seen = Seen::default();
         for (event, _) in messages {
@@ -116,16 +114,59 @@ impl Watcher {
                 None => seen.ignored += 1,
             }
         }
-        for (event, _) in updates {
-            let Ok(number) = u64::try_from(event.blockNumber) else {
-                continue; // -1: nothing settled (never emitted)
-            };
-            sink.settled(number).await.map_err(WatchError::Sink)?;
-            seen.settled = Some(number);
+        for update in updates {
+            sink.settled(update.block_number)
+                .await
+                .map_err(WatchError::Sink)?;
+            seen.settled = Some(update.block_number);
         }
         self.next_block = to + 1;
         Ok(seen)
     }
+}
+
+/// The L1 blocks a reader that stands at `next_block` reads next: up to `confirmations`
+/// blocks behind the head, at most `max_range` of them; None when none is confirmed yet.
+pub(crate) async fn confirmed_range(
+    client: &L1Client,
+    next_block: u64,
+    confirmations: u64,
+    max_range: u64,
+) -> Result<Option<(u64, u64)>, L1Error> {
+    let provider = client.provider();
+    let head = retry("eth_blockNumber", || provider.get_block_number()).await?;
+    let Some(confirmed) = head.checked_sub(confirmations) else {
+        return Ok(None);
+    };
+    if confirmed < next_block {
+        return Ok(None);
+    }
+    Ok(Some((
+        next_block,
+        confirmed.min(next_block + max_range.max(1) - 1),
+    )))
+}
+
+/// The blocks the core settled in L1 blocks `from..=to` (`LogStateUpdate`), in order.
+pub(crate) async fn state_updates(
+    client: &L1Client,
+    from: u64,
+    to: u64,
+) -> Result<Vec<StateUpdate>, L1Error> {
+    let core = StarfarmCore::new(client.deployment()?.core, client.provider().clone());
+    let updates = core.LogStateUpdate_filter().from_block(from).to_block(to);
+    let updates = retry("LogStateUpdate", || updates.query()).await?;
+    Ok(updates
+        .into_iter()
+        // -1 (nothing settled) is never emitted.
+        .filter_map(|(event, _)| {
+            Some(StateUpdate {
+                block_number: u64::try_from(event.blockNumber).ok()?,
+                global_root: u256_to_felt(event.globalRoot),
+                block_hash: u256_to_felt(event.blockHash),
+            })
+        })
+        .collect())
 }
 
 /// The deposit a message stands for, if it is one the bridge sent.

@@ -22,6 +22,7 @@ use starfarm_l1::fact::{address_to_felt, fact, felt_to_u256, output_words};
 use starfarm_l1::settle::{
     BlockRanges, CountFuture, ProvenFuture, ProvenRanges, SettleError, Settler, Step,
 };
+use starfarm_l1::settled::{SettledLog, StateUpdate};
 use starfarm_l1::watch::{L1Deposit, L2Sink, Seen, SinkFuture, Watcher, DEPOSIT_SELECTOR};
 use starfarm_l1::{attest, L1Client, L1State, MessageToL2, PrivateKeySigner, B256, U256};
 use starfarm_sequencer::block::BlockHeader;
@@ -176,9 +177,12 @@ impl Setup {
     /// Registers the output's fact (signed by the prover key) and settles it; returns the
     /// gas of both.
     async fn settle(&self, output: &[Felt]) -> (u64, u64) {
-        let registered = self.register(output).await;
-        let updated = self.operator.update_state(output).await.unwrap();
-        (registered, updated.gas_used)
+        let key = prover_key();
+        let settled = self
+            .operator
+            .settle_attested(&key, program_hash(), output, BITS);
+        let (registered, updated) = settled.await.unwrap();
+        (registered.gas_used, updated.gas_used)
     }
 
     /// Registers the output's fact, signed by the prover key; returns the gas.
@@ -247,6 +251,9 @@ fn settles_blocks_ranges_and_messages() {
         assert_eq!(mid.state_root, ranges0[0][1]);
         assert_eq!((mid.next_block_number, mid.tx_index), (0, 2));
         assert_eq!(mid.tx_commitment, ranges0[0][10]);
+        // A block is settled (LogStateUpdate) only once its last range is.
+        let log = SettledLog::new(s.operator.clone(), 0, 0);
+        assert_eq!(log.refresh().await.unwrap(), None);
         report(
             "block 0 range 2..4",
             &ranges0[1],
@@ -272,6 +279,16 @@ fn settles_blocks_ranges_and_messages() {
         );
         report("block 1 (withdrawal)", &output1, s.settle(&output1).await);
         assert_eq!(s.operator.state().await.unwrap(), settled(&header1));
+        assert_eq!(log.refresh().await.unwrap(), Some(1));
+        for header in [&header0, &header1] {
+            let update = StateUpdate {
+                block_number: header.number,
+                global_root: header.state_root,
+                block_hash: header.block_hash,
+            };
+            assert_eq!(log.get(header.number).await.unwrap(), Some(update));
+        }
+        assert_eq!(log.get(2).await.unwrap(), None);
         let pending = s
             .user
             .pending_messages_to_l1(alice.address(), s.user.address(), &payload);

@@ -339,6 +339,7 @@ async fn deploy_once(
     if deployment.exists() {
         return l1_cli::check_deployed(l1_rpc, deployment)
             .await
+            .map(|_| ())
             .with_context(|| {
                 format!(
                     "{} names contracts that L1 does not have (was {} removed?). Start over \

@@ -107,6 +107,28 @@ fn collect(stream: impl std::io::Read + Send + 'static, lines: Arc<Mutex<Vec<Str
     });
 }
 
+/// Signs attestations: a registered signer of the deployments [`deploy_l1`] makes.
+pub const ATTEST_KEY: &str = "0x4242424242424242424242424242424242424242424242424242424242424242";
+
+/// `starfarm l1 deploy` on the Ethereum node at `rpc` into the file `deployment`, paid by the
+/// operator (anvil's first dev key), [`ATTEST_KEY`] registered and 18 bits minimum (the
+/// test profile, NOT secure); the deployment file as JSON.
+pub fn deploy_l1(rpc: &str, deployment: &str) -> serde_json::Value {
+    let deploy = Command::new(env!("CARGO_BIN_EXE_starfarm"))
+        .args(["l1", "deploy", "--rpc", rpc])
+        .args(["--key", starfarm_l1::anvil::DEV_KEYS[0]])
+        .args(["--deployment", deployment, "--attest-key", ATTEST_KEY])
+        .args(["--min-security-bits", "18"])
+        .output()
+        .expect("starfarm runs");
+    assert!(
+        deploy.status.success(),
+        "l1 deploy: {}",
+        String::from_utf8_lossy(&deploy.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(deployment).expect("deployment file")).expect("JSON")
+}
+
 /// Asserts that L1 holds the sequencer's latest block (number, hash, state root) and no
 /// range in progress; returns the latest block number.
 pub async fn assert_l1_matches_l2(

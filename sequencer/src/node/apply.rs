@@ -9,9 +9,11 @@ use std::time::Instant;
 
 use starknet_types_core::felt::Felt;
 
-use super::{Mode, Node, Published};
+use super::{Mode, Node, Published, Settled};
 use crate::block::{Block, BlockHeader};
 use crate::ecdsa::{verify_many, SignatureCheck, VerifyingKey};
+use crate::hash::address_upper_bound;
+use crate::publish::BlockManifest;
 use crate::seal::{self, execute_block, BlockPosition, ExecuteError};
 use crate::store::StoreError;
 use crate::trie::TrieError;
@@ -70,7 +72,7 @@ impl Node {
                 self.check_signatures(&block.transactions, &executed.after)?;
                 seal::seal(&nodes, position, executed)?
             }
-            Mode::L2 => {
+            Mode::L2 | Mode::L1 => {
                 self.check_diff_before(block, latest.as_ref())?;
                 check_tx_hashes(block)?;
                 seal::seal_diff(
@@ -83,6 +85,9 @@ impl Node {
             }
         };
         drop(nodes);
+        if self.mode == Mode::L1 {
+            check_settled(&sealed.block.header, published.settled.as_ref())?;
+        }
         compare(&sealed.block, block)?;
         self.store.commit_block(sealed.commit())?;
         self.metrics
@@ -91,8 +96,10 @@ impl Node {
         Ok(sealed.block.header)
     }
 
-    /// l2: the diff's `before` states must be the node's states, addresses sorted and unique
-    /// (otherwise the diff does not describe a transition from this state).
+    /// l2, l1: the diff's `before` states must be the node's states, addresses sorted and
+    /// unique, and every entry must change its account (otherwise the diff does not describe
+    /// a transition from this state, or not the only one that reaches its root: see
+    /// docs/node.md, "Why the root binds the diff").
     fn check_diff_before(
         &self,
         block: &Block,
@@ -107,6 +114,19 @@ impl Node {
                 )));
             }
             previous = Some(diff.address);
+            // Else the trie fails on it, which would read as the node's own trouble.
+            if diff.address == Felt::ZERO || diff.address >= address_upper_bound() {
+                return Err(mismatch(format!(
+                    "state diff: {:#x} is not an L2 address (non-zero, below 2^251 - 256)",
+                    diff.address
+                )));
+            }
+            if diff.before == diff.after {
+                return Err(mismatch(format!(
+                    "state diff: account {:#x} is listed but unchanged",
+                    diff.address
+                )));
+            }
             let current = match latest {
                 Some(h) => self.store.account(&diff.address, h.number)?,
                 None => Default::default(),
@@ -169,15 +189,30 @@ impl Node {
     }
 }
 
-/// The manifest agrees with the block, and the block follows the node's latest block.
+/// The manifest (if any) agrees with the block, and the block follows the node's latest block.
 fn check_envelope(published: &Published, position: &BlockPosition) -> Result<(), ApplyError> {
-    let m = &published.manifest;
     let h = &published.block.header;
     same(
         "block number",
         Felt::from(position.number),
         Felt::from(h.number),
     )?;
+    if let Some(m) = &published.manifest {
+        check_manifest(m, h)?;
+    }
+    same("parent hash", position.parent_hash, h.parent_hash)?;
+    let block = &published.block;
+    if block.transactions.len() != block.receipts.len() {
+        return Err(mismatch(format!(
+            "{} transactions but {} receipts",
+            block.transactions.len(),
+            block.receipts.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_manifest(m: &BlockManifest, h: &BlockHeader) -> Result<(), ApplyError> {
     same(
         "manifest block number",
         Felt::from(h.number),
@@ -190,17 +225,33 @@ fn check_envelope(published: &Published, position: &BlockPosition) -> Result<(),
         "manifest tx count",
         Felt::from(h.tx_count),
         Felt::from(m.tx_count),
-    )?;
-    same("parent hash", position.parent_hash, h.parent_hash)?;
-    let block = &published.block;
-    if block.transactions.len() != block.receipts.len() {
+    )
+}
+
+/// l1: the computed block is the one L1 settled (its global root and its block hash, which
+/// commits to the whole header).
+fn check_settled(computed: &BlockHeader, settled: Option<&Settled>) -> Result<(), ApplyError> {
+    let Some(settled) = settled else {
         return Err(mismatch(format!(
-            "{} transactions but {} receipts",
-            block.transactions.len(),
-            block.receipts.len()
+            "block {} is not settled on L1",
+            computed.number
         )));
-    }
-    Ok(())
+    };
+    same(
+        "block number settled on L1",
+        Felt::from(computed.number),
+        Felt::from(settled.number),
+    )?;
+    same(
+        "state root settled on L1",
+        computed.state_root,
+        settled.state_root,
+    )?;
+    same(
+        "block hash settled on L1",
+        computed.block_hash,
+        settled.block_hash,
+    )
 }
 
 /// l2: receipts name their transactions' hashes (the commitment is computed over them), and

@@ -8,15 +8,18 @@
 //!   from the published one in any field.
 //! - `l2`: applies the published state diff (each account's `before` must equal the node's
 //!   state) and refuses a block whose computed roots, commitment or hash differ.
-//! - `l1` (not yet): apply a block only once L1 settled it, against what L1 committed to.
+//! - `l1`: applies the published state diff, as `l2`, but only once L1 settled the block
+//!   (`L1Gate` over a `SettledBlocks`, implemented by starfarm-l1), and refuses it unless
+//!   its computed global root and block hash are the ones L1 recorded.
 //!
 //! A refused block stops syncing; the node keeps serving the last good state and reports the
 //! refusal in `starfarm_syncStatus`, its logs and the `starfarm_node_refused_block` gauge.
 //! Layout: `apply` (verification and commit of one block), `sync` (sources and the catch-up
-//! loop), `metrics`.
+//! loop), `rpc_source` (the sequencer's JSON-RPC as a source), `metrics`.
 
 mod apply;
 mod metrics;
+mod rpc_source;
 mod sync;
 
 use std::fmt;
@@ -42,13 +45,18 @@ use crate::tx::Transaction;
 
 pub use apply::ApplyError;
 pub use metrics::NodeMetrics;
-pub use sync::{BlockSource, Progress, Published, SourceError, SyncError, Syncer};
+pub use rpc_source::RpcSource;
+pub use sync::{
+    BlockSource, L1Gate, Progress, Published, Settled, SettledBlocks, SourceError, SyncError,
+    Syncer,
+};
 
 /// How a node checks what it applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Replay,
     L2,
+    L1,
 }
 
 impl Mode {
@@ -56,6 +64,7 @@ impl Mode {
         match self {
             Mode::Replay => "replay",
             Mode::L2 => "l2",
+            Mode::L1 => "l1",
         }
     }
 
@@ -65,6 +74,7 @@ impl Mode {
         match self {
             Mode::Replay => 1,
             Mode::L2 => 2,
+            Mode::L1 => 3,
         }
     }
 
@@ -72,6 +82,7 @@ impl Mode {
         match code {
             1 => Some(Mode::Replay),
             2 => Some(Mode::L2),
+            3 => Some(Mode::L1),
             _ => None,
         }
     }
@@ -90,12 +101,8 @@ impl FromStr for Mode {
         match s {
             "replay" => Ok(Mode::Replay),
             "l2" => Ok(Mode::L2),
-            "l1" => Err(
-                "mode l1 is not implemented yet (needs the block program output to \
-                         commit to the state diff)"
-                    .to_string(),
-            ),
-            other => Err(format!("unknown mode {other:?}: expected replay or l2")),
+            "l1" => Ok(Mode::L1),
+            other => Err(format!("unknown mode {other:?}: expected replay, l2 or l1")),
         }
     }
 }
@@ -109,6 +116,8 @@ pub enum NodeError {
     DataDir(PathBuf, std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot read the refusal recorded in {0}: {1} (delete it to retry that block)")]
+    Refusal(PathBuf, String),
     #[error("data folder {path} belongs to a node in mode {stored}, not {requested}")]
     ModeMismatch {
         path: PathBuf,
@@ -129,6 +138,8 @@ struct Tracking {
 pub struct Node {
     mode: Mode,
     store: Store,
+    /// Where a refusal is recorded, so that a restarted node keeps refusing (`refused.json`).
+    refusal_file: PathBuf,
     state: RwLock<Tracking>,
     /// Verifying keys by public key (their tables cost more than a verification).
     keys: Mutex<std::collections::HashMap<Felt, Arc<VerifyingKey>>>,
@@ -156,14 +167,21 @@ impl Node {
         let latest = store.latest_block()?.map(|b| b.header);
         let metrics = NodeMetrics::new(mode);
         metrics.set_synced(latest.as_ref().map(|h| h.number));
+        let refusal_file = data_dir.join(REFUSAL_FILE);
+        let refused = read_refusal(&refusal_file)?;
+        if let Some(refusal) = &refused {
+            metrics.refused_block.set(refusal.block_number as i64);
+        }
         Ok(Arc::new(Node {
             mode,
             state: RwLock::new(Tracking {
                 starting_block: latest.as_ref().map_or(0, |h| h.number + 1),
                 latest,
+                refused,
                 ..Tracking::default()
             }),
             store,
+            refusal_file,
             keys: Mutex::new(Default::default()),
             metrics,
         }))
@@ -218,6 +236,12 @@ impl Node {
             refusal.reason
         );
         self.metrics.refused_block.set(refusal.block_number as i64);
+        if let Err(e) = write_refusal(&self.refusal_file, &refusal) {
+            tracing::warn!(
+                "cannot record the refusal in {}: {e}",
+                self.refusal_file.display()
+            );
+        }
         self.write_state().refused = Some(refusal);
     }
 
@@ -238,6 +262,28 @@ impl Node {
             BlockId::Hash(h) => self.store.block_number_of(&h).map_err(read_err)?,
         })
     }
+}
+
+/// The refusal file in a node's data folder: a refused block stays refused across restarts
+/// until an operator deletes it.
+pub const REFUSAL_FILE: &str = "refused.json";
+
+fn read_refusal(path: &std::path::Path) -> Result<Option<Refusal>, NodeError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(NodeError::Refusal(path.to_path_buf(), e.to_string())),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| NodeError::Refusal(path.to_path_buf(), e.to_string()))
+}
+
+/// Written whole (a temporary file renamed), so that a crash leaves no half refusal.
+fn write_refusal(path: &std::path::Path, refusal: &Refusal) -> std::io::Result<()> {
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, serde_json::to_vec_pretty(refusal)?)?;
+    std::fs::rename(&temporary, path)
 }
 
 fn read_err(e: StoreError) -> ReadError {

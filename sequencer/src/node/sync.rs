@@ -1,9 +1,12 @@
 //! Where a node reads blocks (`BlockSource`: the sequencer's object store through
-//! `Publisher`; its JSON-RPC or L1 can implement it later) and the catch-up loop.
+//! `Publisher`, or its JSON-RPC through `RpcSource`; `L1Gate` holds a source's blocks back
+//! until L1 settled them) and the catch-up loop.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+
+use starknet_types_core::felt::Felt;
 
 use super::{ApplyError, Node};
 use crate::block::Block;
@@ -13,8 +16,54 @@ use crate::publish::{BlockManifest, PublishError, Publisher};
 /// A block as a source publishes it.
 #[derive(Clone, Debug)]
 pub struct Published {
-    pub manifest: BlockManifest,
+    /// The object store's manifest (None from a JSON-RPC source, which has none).
+    pub manifest: Option<BlockManifest>,
     pub block: Block,
+    /// What L1 recorded for the block (through `L1Gate`; None from other sources).
+    pub settled: Option<Settled>,
+}
+
+/// A block as L1 recorded it when its settlement completed (`LogStateUpdate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settled {
+    pub number: u64,
+    /// The global root after the block.
+    pub state_root: Felt,
+    pub block_hash: Felt,
+}
+
+/// The blocks settled on L1 (implemented by starfarm-l1, which depends on this crate).
+pub trait SettledBlocks: Send + Sync + 'static {
+    /// The last block settled (None before the first).
+    fn last_settled(&self) -> BoxFuture<'_, Result<Option<u64>, SourceError>>;
+    /// What L1 recorded for block `number`, or None while it is not settled.
+    fn settled(&self, number: u64) -> BoxFuture<'_, Result<Option<Settled>, SourceError>>;
+}
+
+/// The source of an l1 node: `source`'s blocks, each only once L1 settled it (with what L1
+/// recorded, checked when the block is applied); its highest block is L1's last settled.
+pub struct L1Gate {
+    pub source: Arc<dyn BlockSource>,
+    pub l1: Arc<dyn SettledBlocks>,
+}
+
+impl BlockSource for L1Gate {
+    fn highest(&self) -> BoxFuture<'_, Result<Option<u64>, SourceError>> {
+        self.l1.last_settled()
+    }
+
+    fn fetch(&self, number: u64) -> BoxFuture<'_, Result<Option<Published>, SourceError>> {
+        Box::pin(async move {
+            let Some(settled) = self.l1.settled(number).await? else {
+                return Ok(None);
+            };
+            let published = self.source.fetch(number).await?;
+            Ok(published.map(|p| Published {
+                settled: Some(settled),
+                ..p
+            }))
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +106,11 @@ impl BlockSource for Publisher {
                 return Ok(None);
             };
             let block = self.block(&manifest).await?;
-            Ok(Some(Published { manifest, block }))
+            Ok(Some(Published {
+                manifest: Some(manifest),
+                block,
+                settled: None,
+            }))
         })
     }
 }

@@ -59,6 +59,10 @@
 //!   (`{class_hash, public_key, balance, nonce}`; an unused address reads as zeros).
 //! - `starfarm_getNextNonce(address)` → the nonce the account's next transaction needs,
 //!   counting admitted transactions that have not run yet (what a wallet signs with).
+//! - `starfarm_getBlock(block_id)` → a closed block as the sequencer publishes it
+//!   (`crate::block::Block` JSON: header, transactions, receipts, state diff with each
+//!   account's state before and after); 24 if unknown or pre-confirmed. A node's JSON-RPC
+//!   source (`node::RpcSource`).
 //!
 //! # Write methods
 //! - `starfarm_addTransaction(transaction)` → `{transaction_hash}`: `transaction` is the

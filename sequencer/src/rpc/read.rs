@@ -48,6 +48,7 @@ pub(crate) fn lookup(name: &str) -> Option<ReadFn> {
         "starfarm_getAccount" => account,
         "starfarm_getNextNonce" => next_nonce,
         "starfarm_syncStatus" => sync_status,
+        "starfarm_getBlock" => published_block,
         _ => return None,
     };
     Some(method)
@@ -98,6 +99,21 @@ fn syncing(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
 fn sync_status(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
     params.bind(NONE)?;
     serde_json::to_value(ctx.reader.sync_status()?).map_err(|e| RpcError::internal(e.to_string()))
+}
+
+/// A closed block as the sequencer publishes it (header, transactions, receipts and the state
+/// diff with each account's state before and after): what a node syncing over JSON-RPC
+/// applies, as it would the object store's.
+fn published_block(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+    let id = params.bind(BLOCK_ID)?.required("block_id", block_ref)?;
+    match resolve(ctx, id)? {
+        Resolved::Closed(block) => {
+            serde_json::to_value(block).map_err(|e| RpcError::internal(e.to_string()))
+        }
+        Resolved::PreConfirmed(_) => Err(RpcError::block_not_found(
+            "the pre-confirmed block is not closed: ask for a closed one",
+        )),
+    }
 }
 
 fn latest(ctx: &ReadCtx) -> Result<BlockHeader, RpcError> {
