@@ -2,7 +2,9 @@
 //! the same run. Reports input GB/s (column bytes / time to the full tree) for each.
 //! `STARFARM_BENCH_LOG_ROWS` (default 16) and `STARFARM_BENCH_COLS` (default 32) size the input.
 //! Then proof-of-work grinding at `STARFARM_BENCH_POW_BITS` (default 20) bits, same nonce
-//! required.
+//! required; then the circle FFT (evaluation of one polynomial of 2^`STARFARM_BENCH_FFT_LOG`
+//! coefficients, default 20, on a domain twice as large), same values required, timed with its
+//! transfers to and from the device.
 
 use std::time::{Duration, Instant};
 
@@ -119,6 +121,47 @@ fn main() {
             }
             Err(e) => println!("{choice:?}: grind failed: {e}"),
         }
+        bench_fft(gpu.as_ref(), env("STARFARM_BENCH_FFT_LOG", 20), runs);
+    }
+}
+
+fn bench_fft(gpu: &dyn starfarm_kernels::GpuBackend, log: u32, runs: usize) {
+    use stwo::core::poly::circle::CanonicCoset;
+    use stwo::prover::backend::cpu::CpuBackend;
+    use stwo::prover::backend::Column;
+    use stwo::prover::poly::circle::{CircleCoefficients, PolyOps};
+
+    let domain = CanonicCoset::new(log + 1).circle_domain();
+    let simd_tree = SimdBackend::precompute_twiddles(domain.half_coset);
+    let cpu_tree = CpuBackend::precompute_twiddles(domain.half_coset);
+    let coeffs: Vec<BaseField> = (0..1u32 << log)
+        .map(|i| BaseField::from(i.wrapping_mul(0x9E37_79B9) % 0x7FFF_FFFF))
+        .collect();
+    let poly = CircleCoefficients::<SimdBackend>::new(coeffs.iter().copied().collect());
+    let (simd_time, expected) = best(runs, || poly.evaluate_with_twiddles(domain, &simd_tree));
+    let (gpu_time, got) = best(runs, || {
+        starfarm_kernels::fft::evaluate(gpu, &coeffs, domain, &cpu_tree)
+    });
+    let bytes = 4.0 * domain.size() as f64;
+    match got {
+        Ok(values) => {
+            assert_eq!(
+                values,
+                expected.values.to_cpu(),
+                "FFT differs from SimdBackend"
+            );
+            println!(
+                "FFT 2^{log} -> 2^{} points: SimdBackend {:.2} ms ({:.3} GB/s), {} {:.2} ms ({:.3} GB/s, {:.2}x SIMD, transfers included)",
+                log + 1,
+                simd_time.as_secs_f64() * 1e3,
+                bytes / simd_time.as_secs_f64() / 1e9,
+                gpu.kind(),
+                gpu_time.as_secs_f64() * 1e3,
+                bytes / gpu_time.as_secs_f64() / 1e9,
+                simd_time.as_secs_f64() / gpu_time.as_secs_f64()
+            );
+        }
+        Err(e) => println!("{}: FFT failed: {e}", gpu.kind()),
     }
 }
 

@@ -5,6 +5,7 @@ use stwo::core::vcs::blake2_hash::Blake2sHash;
 
 use crate::blake2s;
 use crate::error::{KernelError, Result};
+use crate::fft::FftLayer;
 use crate::plan::MemoryBudget;
 
 /// Nonce bits searched per `hi` value, as in Stwo's `SimdBackend` grind.
@@ -67,6 +68,11 @@ pub trait GpuBackend: Send + Sync {
             "no nonce with {pow_bits} bits of work"
         )))
     }
+
+    /// Runs `layers` of Stwo's circle-FFT butterflies (and scalings) on one column of
+    /// canonical M31 words, in order, and returns the column ([`crate::fft`] plans them).
+    /// The column and its largest twiddle layer must fit the device at once.
+    fn fft_layers(&self, values: &[u32], layers: &[FftLayer]) -> Result<Vec<u32>>;
 
     /// All layers of a lifted Merkle tree, root layer first (Stwo's `MerkleProverLifted::layers`).
     fn merkle_commit(
@@ -178,6 +184,31 @@ pub trait Launcher {
         best: &mut Self::Buffer,
         n_tries: u32,
     ) -> Result<()>;
+    /// `circle_fft_layer(params, twiddles, values)` over `n_half` threads.
+    fn launch_fft_layer(
+        &self,
+        params: &Self::Buffer,
+        twiddles: &Self::Buffer,
+        values: &mut Self::Buffer,
+        n_half: u32,
+    ) -> Result<()>;
+}
+
+/// [`GpuBackend::fft_layers`] on a [`Launcher`]: the column stays on the device across layers.
+pub fn fft_layers_with<L: Launcher>(
+    launcher: &L,
+    budget: MemoryBudget,
+    values: &[u32],
+    layers: &[FftLayer],
+) -> Result<Vec<u32>> {
+    let n_half = crate::fft::check_column(values, layers, budget.total)?;
+    let mut column = launcher.upload(values)?;
+    for layer in layers {
+        let params = launcher.upload(&layer.params(n_half))?;
+        let twiddles = launcher.upload(layer.twiddle_words())?;
+        launcher.launch_fft_layer(&params, &twiddles, &mut column, n_half)?;
+    }
+    launcher.download(&column)
 }
 
 /// [`GpuBackend::merkle_leaves`] on a [`Launcher`].

@@ -1,4 +1,4 @@
-//! The CUDA backend: `shaders/blake2s.cu` compiled with NVRTC at run time, the driver and
+//! The CUDA backend: `shaders/blake2s.cu` and `shaders/circle_fft.cu` compiled with NVRTC at run time, the driver and
 //! NVRTC loaded dynamically (cudarc `dynamic-loading`), so this builds on machines without the
 //! CUDA toolkit and fails at run time with `NoDevice` where there is no driver or GPU.
 // Kernel launches are `unsafe` in cudarc: the argument list must match the kernel signature.
@@ -32,6 +32,7 @@ pub struct CudaBackend {
     leaves: CudaFunction,
     next_layer: CudaFunction,
     grind: CudaFunction,
+    fft_layer: CudaFunction,
 }
 
 fn device_error(e: impl std::fmt::Debug) -> KernelError {
@@ -95,6 +96,7 @@ impl CudaBackend {
             leaves: function("merkle_leaves")?,
             next_layer: function("merkle_next_layer")?,
             grind: function("grind")?,
+            fft_layer: function("circle_fft_layer")?,
             ctx,
             name,
             budget_override: None,
@@ -177,6 +179,22 @@ impl Launcher for CudaBackend {
         unsafe { launch.launch(launch_config(n_tries)) }.map_err(device_error)?;
         Ok(())
     }
+
+    fn launch_fft_layer(
+        &self,
+        params: &CudaSlice<u32>,
+        twiddles: &CudaSlice<u32>,
+        values: &mut CudaSlice<u32>,
+        n_half: u32,
+    ) -> Result<()> {
+        let mut launch = self.stream.launch_builder(&self.fft_layer);
+        launch.arg(params).arg(twiddles).arg(values);
+        // SAFETY: circle_fft_layer(const FftParams* (4 words), const uint32_t* twiddles,
+        // uint32_t* values (2 * n_half words)); `fft_layers_with` checked that the twiddles
+        // cover every butterfly of the layer.
+        unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
+        Ok(())
+    }
 }
 
 impl GpuBackend for CudaBackend {
@@ -212,5 +230,9 @@ impl GpuBackend for CudaBackend {
         pow_bits: u32,
     ) -> Result<Option<u32>> {
         backend::grind_batch_with(self, prefixed_digest, hi_base, n_tries, pow_bits)
+    }
+
+    fn fft_layers(&self, values: &[u32], layers: &[crate::fft::FftLayer]) -> Result<Vec<u32>> {
+        backend::fft_layers_with(self, self.current_budget()?, values, layers)
     }
 }

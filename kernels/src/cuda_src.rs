@@ -3,8 +3,10 @@
 //! shim, see `tests/cuda_emulated.rs`).
 
 const SOURCE: &str = include_str!("shaders/blake2s.cu");
+const FFT: &str = include_str!("shaders/circle_fft.cu");
 
-/// Full CUDA C source of the kernels (the generated Blake2s rounds substituted).
+/// Full CUDA C source of the kernels (the generated Blake2s rounds substituted; the circle FFT
+/// layer after them: it uses `uint32_t` from the Blake2s prelude).
 pub fn cuda_source() -> String {
-    crate::blake2s::render(SOURCE)
+    format!("{}\n{FFT}", crate::blake2s::render(SOURCE))
 }

@@ -20,6 +20,8 @@ const COMMON: &str = include_str!("shaders/blake2s_common.wgsl");
 const LEAVES: &str = include_str!("shaders/merkle_leaves.wgsl");
 const NEXT_LAYER: &str = include_str!("shaders/merkle_next_layer.wgsl");
 const GRIND: &str = include_str!("shaders/grind.wgsl");
+/// Self-contained (no Blake2s prelude).
+const FFT: &str = include_str!("shaders/circle_fft.wgsl");
 
 /// Full WGSL source of one kernel (shared Blake2s prelude + the kernel).
 pub fn wgsl_source(kernel: &str) -> String {
@@ -35,6 +37,7 @@ pub struct WgpuBackend {
     leaves: wgpu::ComputePipeline,
     next_layer: wgpu::ComputePipeline,
     grind: wgpu::ComputePipeline,
+    fft_layer: wgpu::ComputePipeline,
 }
 
 fn device_error(e: impl std::fmt::Display) -> KernelError {
@@ -116,10 +119,10 @@ impl WgpuBackend {
                 .min(limits.max_buffer_size),
         );
         let scope = ErrorScopes::push(&device);
-        let pipeline = |src: &str, entry: &str| {
+        let pipeline = |src: String, entry: &str| {
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(entry),
-                source: wgpu::ShaderSource::Wgsl(wgsl_source(src).into()),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
             });
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(entry),
@@ -130,9 +133,10 @@ impl WgpuBackend {
                 cache: None,
             })
         };
-        let leaves = pipeline(LEAVES, "merkle_leaves");
-        let next_layer = pipeline(NEXT_LAYER, "merkle_next_layer");
-        let grind = pipeline(GRIND, "grind");
+        let leaves = pipeline(wgsl_source(LEAVES), "merkle_leaves");
+        let next_layer = pipeline(wgsl_source(NEXT_LAYER), "merkle_next_layer");
+        let grind = pipeline(wgsl_source(GRIND), "grind");
+        let fft_layer = pipeline(FFT.to_owned(), "circle_fft_layer");
         scope.pop().await.map_err(|message| KernelError::Compile {
             backend: BACKEND,
             message,
@@ -146,6 +150,7 @@ impl WgpuBackend {
             leaves,
             next_layer,
             grind,
+            fft_layer,
         })
     }
 
@@ -359,6 +364,28 @@ impl GpuBackend for WgpuBackend {
             self.dispatch(&self.grind, &[&params, &best], n_tries);
             let best = self.read(&best, 1)?;
             Ok(best.first().copied().filter(|&b| b != u32::MAX))
+        })
+    }
+
+    fn fft_layers(&self, values: &[u32], layers: &[crate::fft::FftLayer]) -> Result<Vec<u32>> {
+        let n_half = crate::fft::check_column(values, layers, self.budget.total)?;
+        if 4 * values.len() as u64 > self.budget.max_buffer {
+            return Err(KernelError::OutOfMemory(format!(
+                "an FFT column of {} values exceeds the largest buffer ({} bytes)",
+                values.len(),
+                self.budget.max_buffer
+            )));
+        }
+        self.scoped(|| {
+            let column = self.storage("fft column", bytemuck::cast_slice(values));
+            for layer in layers {
+                let params =
+                    self.storage("fft params", bytemuck::cast_slice(&layer.params(n_half)));
+                let twiddles =
+                    self.storage("fft twiddles", bytemuck::cast_slice(layer.twiddle_words()));
+                self.dispatch(&self.fft_layer, &[&params, &twiddles, &column], n_half);
+            }
+            self.read(&column, values.len())
         })
     }
 }

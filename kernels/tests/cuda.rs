@@ -57,3 +57,10 @@ fn cuda_grind_matches_simd() {
     let n = common::check_grind(&gpu);
     eprintln!("cuda grind: {n} (channel, pow_bits) pairs give SimdBackend's nonce");
 }
+
+#[test]
+fn cuda_circle_fft_matches_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_fft(&gpu, 16);
+    eprintln!("cuda circle FFT: {n} evaluations and interpolations bit-identical to SimdBackend");
+}

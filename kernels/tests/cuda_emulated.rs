@@ -166,6 +166,32 @@ impl Launcher for Emulated {
         let _ = std::fs::remove_file(p);
         Ok(())
     }
+    fn launch_fft_layer(
+        &self,
+        params: &Buf,
+        twiddles: &Buf,
+        values: &mut Buf,
+        n_half: u32,
+    ) -> Result<()> {
+        let files = [
+            self.file(&params.0),
+            self.file(&twiddles.0),
+            self.file(&values.0),
+        ];
+        let n = n_half.to_string();
+        self.run(&[
+            "fft_layer".as_ref(),
+            files[0].as_os_str(),
+            files[1].as_os_str(),
+            files[2].as_os_str(),
+            n.as_ref(),
+        ])?;
+        values.0 = Self::read_back(&files[2]);
+        for f in &files[..2] {
+            let _ = std::fs::remove_file(f);
+        }
+        Ok(())
+    }
 }
 
 impl GpuBackend for Emulated {
@@ -192,6 +218,13 @@ impl GpuBackend for Emulated {
         pow_bits: u32,
     ) -> Result<Option<u32>> {
         backend::grind_batch_with(self, prefixed_digest, hi_base, n_tries, pow_bits)
+    }
+    fn fft_layers(
+        &self,
+        values: &[u32],
+        layers: &[starfarm_kernels::fft::FftLayer],
+    ) -> Result<Vec<u32>> {
+        backend::fft_layers_with(self, self.budget, values, layers)
     }
 }
 
@@ -236,4 +269,13 @@ fn cuda_source_grind_matches_simd() {
     let Some(gpu) = backend() else { return };
     let n = common::check_grind(&gpu);
     eprintln!("emulated CUDA grind: {n} (channel, pow_bits) pairs give SimdBackend's nonce");
+}
+
+#[test]
+fn cuda_source_circle_fft_matches_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_fft(&gpu, 8);
+    eprintln!(
+        "cuda_source circle FFT: {n} evaluations and interpolations bit-identical to SimdBackend"
+    );
 }

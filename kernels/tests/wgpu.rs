@@ -57,3 +57,10 @@ fn wgpu_grind_matches_simd() {
     let n = common::check_grind(&gpu);
     eprintln!("wgpu grind: {n} (channel, pow_bits) pairs give SimdBackend's nonce");
 }
+
+#[test]
+fn wgpu_circle_fft_matches_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_fft(&gpu, 12);
+    eprintln!("wgpu circle FFT: {n} evaluations and interpolations bit-identical to SimdBackend");
+}

@@ -274,3 +274,53 @@ pub fn check_grind(gpu: &dyn GpuBackend) -> usize {
     assert_eq!(got, expected, "nonce {expected:#x} past the first batch");
     n + 1
 }
+
+/// Stwo's circle FFT on `gpu` against `SimdBackend`, word for word: evaluations of random
+/// polynomials of 2^1..=2^max_log coefficients on domains 1 and 2 sizes larger (a blowup, as
+/// the prover extends them), and interpolations back, with twiddle trees rooted at the
+/// domain and at a larger coset (as the prover's tree is). Returns the cases checked.
+pub fn check_fft(gpu: &dyn GpuBackend, max_log: u32) -> usize {
+    use starfarm_kernels::fft;
+    use stwo::core::poly::circle::CanonicCoset;
+    use stwo::prover::backend::cpu::CpuBackend;
+    use stwo::prover::backend::Column;
+    use stwo::prover::poly::circle::{CircleCoefficients, PolyOps};
+
+    let mut rng = Rng::new(0xff7);
+    let mut cases = 0;
+    for log in 1..=max_log {
+        for blowup in [0, 1, 2] {
+            let domain = CanonicCoset::new(log + blowup).circle_domain();
+            for root_extra in [0, 2] {
+                let root = CanonicCoset::new(log + blowup + root_extra).half_coset();
+                let simd_tree = SimdBackend::precompute_twiddles(root);
+                let cpu_tree = CpuBackend::precompute_twiddles(root);
+                let coeffs: Vec<BaseField> =
+                    (0..1 << log).map(|_| BaseField::from(rng.m31())).collect();
+                let poly = CircleCoefficients::<SimdBackend>::new(coeffs.iter().copied().collect());
+                let expected = poly.evaluate_with_twiddles(domain, &simd_tree);
+                let got = fft::evaluate(gpu, &coeffs, domain, &cpu_tree).expect("evaluate");
+                assert_eq!(
+                    raw(&got),
+                    raw(&expected.values.to_cpu()),
+                    "evaluate: 2^{log} coefficients on 2^{} points",
+                    log + blowup
+                );
+                let back = fft::interpolate(gpu, &got, domain, &cpu_tree).expect("interpolate");
+                let simd_back = SimdBackend::interpolate(expected, &simd_tree);
+                assert_eq!(
+                    raw(&back),
+                    raw(&simd_back.coeffs.to_cpu()),
+                    "interpolate: 2^{} points",
+                    log + blowup
+                );
+                cases += 2;
+            }
+        }
+    }
+    cases
+}
+
+fn raw(values: &[BaseField]) -> Vec<u32> {
+    values.iter().map(|v| v.0).collect()
+}

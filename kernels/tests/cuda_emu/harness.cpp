@@ -64,6 +64,17 @@ int main(int argc, char** argv) {
         emu_write(argv[3], best);
         return 0;
     }
-    std::fprintf(stderr, "usage: leaves|next_layer|grind ...\n");
+    if (kernel == "fft_layer" && argc == 6) {
+        auto params = emu_read(argv[2]);
+        auto twiddles = emu_read(argv[3]);
+        auto values = emu_read(argv[4]);
+        unsigned int n_half = (unsigned int)std::strtoul(argv[5], nullptr, 10);
+        emu_launch(n_half, [&] {
+            circle_fft_layer((const FftParams*)params.data(), twiddles.data(), values.data());
+        });
+        emu_write(argv[4], values);
+        return 0;
+    }
+    std::fprintf(stderr, "usage: leaves|next_layer|grind|fft_layer ...\n");
     return 2;
 }
