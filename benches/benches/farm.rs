@@ -62,10 +62,9 @@ use starfarm_scheduler::worker::{
     capabilities, JobTimings, Outcome, SchedulerClient, Stop, Worker, WorkerConfig,
 };
 use starfarm_scheduler::{JobStore, SqliteStore, StoreConfig};
-use stwo::core::utils::MaybeOwned;
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
-use stwo_cairo_prover::prover::{prove_cairo, prove_cairo_with_precompute};
+use stwo_cairo_prover::prover::prove_cairo;
 
 const KEY: &str = "bench-key";
 const FIRST_INPUT: u64 = 100;
@@ -382,20 +381,13 @@ fn run_bare(
         adapted.push(execute(program, &fib_input(n), Default::default())?.adapt()?);
     }
     let started = Instant::now();
-    let warm = precompute(variant, profile);
+    let warm = precompute::<Blake2sMerkleChannel>(variant, profile);
     let precompute = started.elapsed().as_secs_f64();
     let params = parameters(profile, variant);
     let mut proofs = Vec::new();
     for input in adapted {
         let started = Instant::now();
-        let proof = prove_cairo_with_precompute::<Blake2sMerkleChannel>(
-            &warm.pool,
-            &warm.twiddles,
-            warm.trace.clone(),
-            MaybeOwned::Borrowed(&warm.tree),
-            input,
-            params,
-        )?;
+        let proof = warm.prove(input, params)?;
         proofs.push(started.elapsed().as_secs_f64());
         drop(proof);
     }

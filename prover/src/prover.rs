@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cairo_air::CairoProofForRustVerifier;
+use cairo_air::{CairoProof, CairoProofForRustVerifier};
 use starfarm_kernels::device;
 use starfarm_kernels::GpuBlake2sMerkleChannel;
 use stwo::core::channel::MerkleChannel;
@@ -19,7 +19,7 @@ use stwo::prover::backend::BackendForChannel;
 use stwo::prover::mempool::BaseColumnPool;
 use stwo::prover::poly::circle::PolyOps;
 use stwo::prover::poly::twiddles::TwiddleTree;
-use stwo::prover::CommitmentTreeProver;
+use stwo::prover::{CommitmentTreeProver, ProvingError};
 use stwo_cairo_adapter::ProverInput;
 use stwo_cairo_common::preprocessed_columns::preprocessed_trace::{
     PreProcessedTrace, PreProcessedTraceVariant,
@@ -74,6 +74,27 @@ where
     pub tree: CommitmentTreeProver<SimdBackend, MC>,
 }
 
+impl<MC: MerkleChannel> Precompute<MC>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
+    /// stwo-cairo's `prove_cairo_with_precompute` with this precompute.
+    pub fn prove(
+        &self,
+        input: ProverInput,
+        params: ProverParameters,
+    ) -> Result<CairoProof<MC::H>, ProvingError> {
+        prove_cairo_with_precompute::<MC>(
+            &self.pool,
+            &self.twiddles,
+            self.trace.clone(),
+            MaybeOwned::Borrowed(&self.tree),
+            input,
+            params,
+        )
+    }
+}
+
 /// The warm precompute of the prover's backend.
 enum Warm {
     Cpu(Precompute<Blake2sMerkleChannel>),
@@ -114,15 +135,9 @@ where
     SimdBackend: BackendForChannel<MC>,
     CairoProofForRustVerifier<MC::H>: serde::Serialize,
 {
-    let proof = prove_cairo_with_precompute::<MC>(
-        &warm.pool,
-        &warm.twiddles,
-        warm.trace.clone(),
-        MaybeOwned::Borrowed(&warm.tree),
-        input,
-        params,
-    )
-    .map_err(|e| ProveError::Stwo(e.to_string()))?;
+    let proof = warm
+        .prove(input, params)
+        .map_err(|e| ProveError::Stwo(e.to_string()))?;
     ProofCodec::encode(&CairoProofForRustVerifier::from(proof)).map_err(ProveError::Stwo)
 }
 
