@@ -166,10 +166,14 @@ pub mod spans {
                 "FFT (interpolate, extend)"
             }
             "Merkle" | "MerkleCommitment" => "Merkle hashing",
-            "Composition" | "ConstraintEvaluation" => "constraints (composition)",
+            "Composition" | "ConstraintEvaluation" | "Constraint point-wise eval" => {
+                "constraints (composition)"
+            }
+            "cairo run" => "execution (cairo-vm)",
             "Compute FRI quotients" | "commit" | "decommit" => "FRI (quotients, folding)",
             "Grind" | "Simd Blake2s Grind" => "proof of work",
             "Evaluate columns out of domain" => "out-of-domain sampling",
+            // stwo-cairo's own glue (claims, lookup data, channel mixing) and stwo's driver.
             _ => "other",
         }
     }

@@ -47,7 +47,7 @@ impl DeviceChoice {
 /// Opens a device of the given kind.
 pub fn open(choice: DeviceChoice) -> Result<Box<dyn GpuBackend>> {
     let off = || KernelError::NoDevice {
-        backend: "any",
+        backend: "GPU",
         reason: "disabled (STARFARM_GPU=off) or no backend feature compiled in".into(),
     };
     match choice {
@@ -62,7 +62,7 @@ pub fn open(choice: DeviceChoice) -> Result<Box<dyn GpuBackend>> {
 fn cuda_then_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
     open_cuda().or_else(|cuda| {
         open_wgpu(allow_cpu).map_err(|wgpu| KernelError::NoDevice {
-            backend: "any",
+            backend: "GPU",
             reason: format!("{cuda}; {wgpu}"),
         })
     })

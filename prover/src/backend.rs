@@ -121,7 +121,7 @@ pub fn select(choice: BackendChoice) -> Result<Selection, ProveError> {
         }
         (BackendChoice::Auto, Err(reason)) => Ok(Selection {
             backend: Backend::Cpu,
-            reason: format!("auto: no usable GPU ({reason})"),
+            reason: format!("auto: {reason}"),
         }),
         (_, Ok((_, describe))) => Err(ProveError::Backend(format!(
             "--backend {choice}: this process already uses another device ({describe})"
