@@ -23,38 +23,15 @@ use starfarm_sequencer::Felt;
 use starknet::core::types as sn;
 use starknet::providers::jsonrpc::HttpTransport;
 use starknet::providers::{JsonRpcClient, Provider, Url};
-use support::{deploy_l1, Proc, ATTEST_KEY};
+use support::{deploy_l1, start_sequencer, url_in, Proc, ATTEST_KEY};
 
 mod support;
 
 const ADMIN: &str = "test-admin-token";
 const MODES: [&str; 2] = ["replay", "l2"];
 
-fn url_in(line: &str) -> String {
-    line.split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string()
-}
-
 async fn sequencer(dir: &Path) -> (Proc, Client) {
-    let data = dir.join("sequencer");
-    let objects = dir.join("objects");
-    let proc = Proc::spawn(&[
-        "sequencer",
-        "run",
-        "--rpc",
-        "127.0.0.1:0",
-        "--block-time-ms",
-        "3600000",
-        "--admin-token",
-        ADMIN,
-        "--data",
-        data.to_str().unwrap(),
-        "--publish",
-        objects.to_str().unwrap(),
-    ]);
-    let url = url_in(&proc.line_with("sequencer listening on").await);
+    let (proc, url) = start_sequencer(dir, ADMIN).await;
     (proc, Client::new(url).with_admin_token(ADMIN))
 }
 

@@ -1,9 +1,7 @@
 //! The `starfarm sequencer` process end to end: crash safety (SIGKILL after acknowledgements)
 //! and publishing to the object store.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use starfarm_sequencer::client::Client;
@@ -12,61 +10,31 @@ use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
+use support::{start_sequencer, Proc};
+
+mod support;
 
 const ADMIN: &str = "test-admin-token";
 
 /// A sequencer process; killed (SIGKILL) when dropped.
 struct SequencerProcess {
-    child: Child,
+    _proc: Proc,
     url: String,
 }
 
 impl SequencerProcess {
     fn start(data: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_starfarm"))
-            .args([
-                "sequencer",
-                "run",
-                "--rpc",
-                "127.0.0.1:0",
-                "--block-time-ms",
-                "3600000",
-            ])
-            .arg("--data")
-            .arg(data.join("sequencer"))
-            .arg("--publish")
-            .arg(data.join("objects"))
-            .env("STARFARM_ADMIN_TOKEN", ADMIN)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starfarm starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("a first line");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_string();
-        SequencerProcess { child, url }
+        let (proc, url) = runtime().block_on(start_sequencer(data, ADMIN));
+        SequencerProcess { _proc: proc, url }
     }
 
     fn client(&self) -> Client {
         Client::new(self.url.clone()).with_admin_token(ADMIN)
     }
 
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for SequencerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    /// SIGKILL, and waits until the process is gone.
+    fn kill(self) {
+        drop(self);
     }
 }
 

@@ -92,6 +92,38 @@ impl Proc {
     }
 }
 
+/// The first `http://` URL in `line` (a "… listening on http://…" line).
+pub fn url_in(line: &str) -> String {
+    line.split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string()
+}
+
+/// `starfarm sequencer run` on a free port, keeping its state in `dir/sequencer` and
+/// publishing to `dir/objects`, with admin token `admin` and an hour-long block time (blocks
+/// close when a test asks); and its URL.
+pub async fn start_sequencer(dir: &std::path::Path, admin: &str) -> (Proc, String) {
+    let data = dir.join("sequencer");
+    let objects = dir.join("objects");
+    let proc = Proc::spawn(&[
+        "sequencer",
+        "run",
+        "--rpc",
+        "127.0.0.1:0",
+        "--block-time-ms",
+        "3600000",
+        "--admin-token",
+        admin,
+        "--data",
+        data.to_str().expect("UTF-8 path"),
+        "--publish",
+        objects.to_str().expect("UTF-8 path"),
+    ]);
+    let url = url_in(&proc.line_with("sequencer listening on").await);
+    (proc, url)
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.child.kill();
