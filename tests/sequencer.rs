@@ -2,6 +2,7 @@
 //! and publishing to the object store.
 
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use starfarm_sequencer::client::Client;
