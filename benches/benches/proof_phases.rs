@@ -11,7 +11,9 @@
 //! Environment: STARFARM_BENCH_LOG_STEPS (default 18), STARFARM_BENCH_PROFILE (production),
 //! STARFARM_BENCH_REPS (warm proofs per backend, 2), STARFARM_BENCH_GPU (auto: CUDA, then a
 //! hardware wgpu adapter; `wgpu` also takes lavapipe; `off`), STARFARM_BENCH_ANCHOR=0 to skip
-//! the anchor. Writes target/bench-proof-phases-<profile>-<k>.json.
+//! the anchor. The GPU backend runs with the default work split (`device::work_split`: Merkle on
+//! the GPU only on hosts of at most 4 threads); `STARFARM_GPU_MIN_LOG_ROWS=12` puts it there on
+//! any host. Writes target/bench-proof-phases-<profile>-<k>.json.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

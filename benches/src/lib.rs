@@ -173,6 +173,15 @@ pub mod spans {
             "Compute FRI quotients" | "commit" | "decommit" => "FRI (quotients, folding)",
             "Grind" | "Simd Blake2s Grind" => "proof of work",
             "Evaluate columns out of domain" => "out-of-domain sampling",
+            // starfarm-kernels' device steps (inside the Merkle and grind spans above).
+            "GPU gather"
+            | "GPU upload"
+            | "GPU alloc"
+            | "GPU launch"
+            | "GPU wait and download"
+            | "GPU convert"
+            | "GPU plan"
+            | "GPU check" => "GPU transfers and kernels",
             // stwo-cairo's own glue (claims, lookup data, channel mixing) and stwo's driver.
             _ => "other",
         }

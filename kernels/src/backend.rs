@@ -2,10 +2,12 @@
 //! the grind search order, the empty commitment).
 
 use stwo::core::vcs::blake2_hash::Blake2sHash;
+use tracing::trace_span;
 
 use crate::blake2s;
 use crate::error::{KernelError, Result};
 use crate::fft::FftLayer;
+use crate::fri::FoldPass;
 use crate::plan::MemoryBudget;
 
 /// Nonce bits searched per `hi` value, as in Stwo's `SimdBackend` grind.
@@ -74,6 +76,11 @@ pub trait GpuBackend: Send + Sync {
     /// The column and its largest twiddle layer must fit the device at once.
     fn fft_layers(&self, values: &[u32], layers: &[FftLayer]) -> Result<Vec<u32>>;
 
+    /// Runs FRI fold `passes` ([`crate::fri`] plans them) on a secure-field column by
+    /// coordinates (4 columns of `2^k` canonical M31 words, one after the other); each pass
+    /// halves it. Returns the folded column, laid out the same way.
+    fn fri_fold(&self, coords: &[u32], passes: &[FoldPass]) -> Result<Vec<u32>>;
+
     /// All layers of a lifted Merkle tree, root layer first (Stwo's `MerkleProverLifted::layers`).
     fn merkle_commit(
         &self,
@@ -131,10 +138,12 @@ pub fn parents_per_chunk(n_parents: usize, budget: MemoryBudget) -> Result<usize
     Ok(rows)
 }
 
-/// Reads the state words of `hashes` out of device words.
+/// Reads the state words of `hashes` out of device words. On all host threads: a proof's
+/// layers are gigabytes, and one thread took longer than the whole round trip to the GPU.
 pub fn hashes_from_words(words: &[u32]) -> Vec<Blake2sHash> {
+    use rayon::prelude::*;
     words
-        .chunks_exact(8)
+        .par_chunks_exact(8)
         .map(|w| {
             let mut h = [0u32; 8];
             h.copy_from_slice(w);
@@ -143,10 +152,11 @@ pub fn hashes_from_words(words: &[u32]) -> Vec<Blake2sHash> {
         .collect()
 }
 
-/// Device words of `hashes` (each hash is 8 little-endian `u32`s).
+/// Device words of `hashes` (each hash is 8 little-endian `u32`s), on all host threads.
 pub fn words_from_hashes(hashes: &[Blake2sHash]) -> Vec<u32> {
+    use rayon::prelude::*;
     bytemuck::cast_slice::<Blake2sHash, u32>(hashes)
-        .iter()
+        .par_iter()
         .map(|w| u32::from_le(*w))
         .collect()
 }
@@ -159,6 +169,12 @@ pub trait Launcher {
     /// A device buffer of `u32` words.
     type Buffer;
     fn upload(&self, words: &[u32]) -> Result<Self::Buffer>;
+    /// `pass`'s column slices in one buffer, laid out as [`crate::plan::Pass::gather`] lays
+    /// them out. By default gathered on the host, then uploaded.
+    fn upload_pass(&self, pass: &crate::plan::Pass, columns: &[&[u32]]) -> Result<Self::Buffer> {
+        let data = trace_span!("GPU gather").in_scope(|| pass.gather(columns));
+        self.upload(&data)
+    }
     fn zeros(&self, words: usize) -> Result<Self::Buffer>;
     fn download(&self, buffer: &Self::Buffer) -> Result<Vec<u32>>;
     /// `merkle_leaves(params, descs, data, states)` over `rows` threads.
@@ -192,6 +208,51 @@ pub trait Launcher {
         values: &mut Self::Buffer,
         n_half: u32,
     ) -> Result<()>;
+    /// `fri_fold(params, twiddles, src, dst)` over `n_half` threads.
+    fn launch_fri_fold(
+        &self,
+        params: &Self::Buffer,
+        twiddles: &Self::Buffer,
+        src: &Self::Buffer,
+        dst: &mut Self::Buffer,
+        n_half: u32,
+    ) -> Result<()>;
+}
+
+/// [`GpuBackend::fri_fold`] on a [`Launcher`]: each pass's output stays on the device as the
+/// next pass's input.
+pub fn fri_fold_with<L: Launcher>(
+    launcher: &L,
+    budget: MemoryBudget,
+    coords: &[u32],
+    passes: &[FoldPass],
+) -> Result<Vec<u32>> {
+    let mut n_half = crate::fri::check_fold(coords, passes, budget.total)?;
+    let mut src = upload(launcher, coords)?;
+    for pass in passes {
+        let params = upload(launcher, &pass.params(n_half))?;
+        let twiddles = upload(launcher, &pass.twiddles)?;
+        let mut dst = zeros(launcher, 4 * n_half as usize)?;
+        let _launch = trace_span!("GPU launch").entered();
+        launcher.launch_fri_fold(&params, &twiddles, &src, &mut dst, n_half)?;
+        src = dst;
+        n_half /= 2;
+    }
+    download(launcher, &src)
+}
+
+// The launcher steps under tracing spans, so that a profile (benches/proof_phases) shows where
+// device time goes. Launches are asynchronous: a download also waits for the kernels before it.
+fn upload<L: Launcher>(launcher: &L, words: &[u32]) -> Result<L::Buffer> {
+    trace_span!("GPU upload").in_scope(|| launcher.upload(words))
+}
+
+fn zeros<L: Launcher>(launcher: &L, words: usize) -> Result<L::Buffer> {
+    trace_span!("GPU alloc").in_scope(|| launcher.zeros(words))
+}
+
+fn download<L: Launcher>(launcher: &L, buffer: &L::Buffer) -> Result<Vec<u32>> {
+    trace_span!("GPU wait and download").in_scope(|| launcher.download(buffer))
 }
 
 /// [`GpuBackend::fft_layers`] on a [`Launcher`]: the column stays on the device across layers.
@@ -202,13 +263,14 @@ pub fn fft_layers_with<L: Launcher>(
     layers: &[FftLayer],
 ) -> Result<Vec<u32>> {
     let n_half = crate::fft::check_column(values, layers, budget.total)?;
-    let mut column = launcher.upload(values)?;
+    let mut column = upload(launcher, values)?;
     for layer in layers {
-        let params = launcher.upload(&layer.params(n_half))?;
-        let twiddles = launcher.upload(layer.twiddle_words())?;
+        let params = upload(launcher, &layer.params(n_half))?;
+        let twiddles = upload(launcher, layer.twiddle_words())?;
+        let _launch = trace_span!("GPU launch").entered();
         launcher.launch_fft_layer(&params, &twiddles, &mut column, n_half)?;
     }
-    launcher.download(&column)
+    download(launcher, &column)
 }
 
 /// [`GpuBackend::merkle_leaves`] on a [`Launcher`].
@@ -221,20 +283,26 @@ pub fn merkle_leaves_with<L: Launcher>(
     if columns.is_empty() {
         return Ok(empty_leaves());
     }
-    let lens: Vec<usize> = columns.iter().map(|c| c.len()).collect();
-    let log_sizes = crate::plan::column_log_sizes(&lens, lifting_log_size)?;
-    let tiles = crate::plan::plan_leaves(&log_sizes, lifting_log_size, budget)?;
+    let (log_sizes, tiles) = trace_span!("GPU plan").in_scope(|| -> Result<_> {
+        let lens: Vec<usize> = columns.iter().map(|c| c.len()).collect();
+        let log_sizes = crate::plan::column_log_sizes(&lens, lifting_log_size)?;
+        let tiles = crate::plan::plan_leaves(&log_sizes, lifting_log_size, budget)?;
+        Ok((log_sizes, tiles))
+    })?;
     let mut out = Vec::with_capacity(1 << lifting_log_size);
     for tile in &tiles {
-        let mut states = launcher.zeros(8 * tile.rows)?;
+        let mut states = zeros(launcher, 8 * tile.rows)?;
         for pass in &tile.passes {
             let params = crate::plan::LeafParams::new(tile, pass, lifting_log_size, columns.len());
-            let params = launcher.upload(bytemuck::cast_slice(bytemuck::bytes_of(&params)))?;
-            let descs = launcher.upload(bytemuck::cast_slice(&pass.descs(&log_sizes)))?;
-            let data = launcher.upload(&pass.gather(columns))?;
+            let params = upload(launcher, bytemuck::cast_slice(bytemuck::bytes_of(&params)))?;
+            let descs = upload(launcher, bytemuck::cast_slice(&pass.descs(&log_sizes)))?;
+            let data =
+                trace_span!("GPU upload").in_scope(|| launcher.upload_pass(pass, columns))?;
+            let _launch = trace_span!("GPU launch").entered();
             launcher.launch_leaves(&params, &descs, &data, &mut states, tile.rows as u32)?;
         }
-        out.extend(hashes_from_words(&launcher.download(&states)?));
+        let states = download(launcher, &states)?;
+        trace_span!("GPU convert").in_scope(|| out.extend(hashes_from_words(&states)));
     }
     Ok(out)
 }
@@ -247,14 +315,16 @@ pub fn merkle_next_layer_with<L: Launcher>(
 ) -> Result<Vec<Blake2sHash>> {
     let n_parents = parent_count(children)?;
     let chunk = parents_per_chunk(n_parents, budget)?;
-    let words = words_from_hashes(children);
+    let words = trace_span!("GPU convert").in_scope(|| words_from_hashes(children));
     let mut out = Vec::with_capacity(n_parents);
     for first in (0..n_parents).step_by(chunk) {
         let rows = chunk.min(n_parents - first);
-        let input = launcher.upload(&words[16 * first..16 * (first + rows)])?;
-        let mut output = launcher.zeros(8 * rows)?;
-        launcher.launch_next_layer(rows as u32, &input, &mut output)?;
-        out.extend(hashes_from_words(&launcher.download(&output)?));
+        let input = upload(launcher, &words[16 * first..16 * (first + rows)])?;
+        let mut output = zeros(launcher, 8 * rows)?;
+        trace_span!("GPU launch")
+            .in_scope(|| launcher.launch_next_layer(rows as u32, &input, &mut output))?;
+        let output = download(launcher, &output)?;
+        trace_span!("GPU convert").in_scope(|| out.extend(hashes_from_words(&output)));
     }
     Ok(out)
 }
@@ -272,9 +342,9 @@ pub fn grind_batch_with<L: Launcher>(
     params[8] = hi_base;
     params[9] = n_tries;
     params[10] = pow_bits;
-    let params = launcher.upload(&params)?;
-    let mut best = launcher.upload(&[u32::MAX])?;
-    launcher.launch_grind(&params, &mut best, n_tries)?;
-    let best = launcher.download(&best)?;
+    let params = upload(launcher, &params)?;
+    let mut best = upload(launcher, &[u32::MAX])?;
+    trace_span!("GPU launch").in_scope(|| launcher.launch_grind(&params, &mut best, n_tries))?;
+    let best = download(launcher, &best)?;
     Ok(best.first().copied().filter(|&b| b != u32::MAX))
 }

@@ -1,4 +1,4 @@
-//! The CUDA backend: `shaders/blake2s.cu` and `shaders/circle_fft.cu` compiled with NVRTC at run time, the driver and
+//! The CUDA backend: the kernels of `shaders/*.cu` ([`cuda_source`]) compiled with NVRTC at run time, the driver and
 //! NVRTC loaded dynamically (cudarc `dynamic-loading`), so this builds on machines without the
 //! CUDA toolkit and fails at run time with `NoDevice` where there is no driver or GPU.
 // Kernel launches are `unsafe` in cudarc: the argument list must match the kernel signature.
@@ -14,7 +14,7 @@ use stwo::core::vcs::blake2_hash::Blake2sHash;
 
 use crate::backend::{self, GpuBackend, Launcher};
 use crate::error::{KernelError, Result};
-use crate::plan::MemoryBudget;
+use crate::plan::{MemoryBudget, Pass};
 
 const BACKEND: &str = "cuda";
 const BLOCK_SIZE: u32 = 256;
@@ -33,6 +33,7 @@ pub struct CudaBackend {
     next_layer: CudaFunction,
     grind: CudaFunction,
     fft_layer: CudaFunction,
+    fri_fold: CudaFunction,
 }
 
 fn device_error(e: impl std::fmt::Debug) -> KernelError {
@@ -85,11 +86,16 @@ impl CudaBackend {
         }
         let ctx = CudaContext::new(ordinal).map_err(|e| no_device(format!("{e:?}")))?;
         let name = ctx.name().map_err(device_error)?;
-        let ptx = cudarc::nvrtc::compile_ptx(cuda_source()).map_err(|e| KernelError::Compile {
-            backend: BACKEND,
-            message: format!("{e:?}"),
-        })?;
-        let module = ctx.load_module(ptx).map_err(device_error)?;
+        keep_freed_memory(&ctx)?;
+        let ptx = tracing::info_span!("CUDA compile (NVRTC)")
+            .in_scope(|| cudarc::nvrtc::compile_ptx(cuda_source()))
+            .map_err(|e| KernelError::Compile {
+                backend: BACKEND,
+                message: format!("{e:?}"),
+            })?;
+        let module = tracing::info_span!("CUDA module load")
+            .in_scope(|| ctx.load_module(ptx))
+            .map_err(device_error)?;
         let function = |name: &str| module.load_function(name).map_err(device_error);
         Ok(Self {
             stream: ctx.default_stream(),
@@ -97,6 +103,7 @@ impl CudaBackend {
             next_layer: function("merkle_next_layer")?,
             grind: function("grind")?,
             fft_layer: function("circle_fft_layer")?,
+            fri_fold: function("fri_fold")?,
             ctx,
             name,
             budget_override: None,
@@ -109,15 +116,76 @@ impl CudaBackend {
         self
     }
 
-    /// The budget for the next call: [`FREE_MEMORY_SHARE`] of the device memory free now
-    /// (other users of the GPU, e.g. a prover holding its trace there, are left alone).
+    /// The budget for the next call: [`FREE_MEMORY_SHARE`] of the device memory free now,
+    /// counting what our pool keeps idle (other users of the GPU, e.g. a prover holding its
+    /// trace there, are left alone).
     fn current_budget(&self) -> Result<MemoryBudget> {
         if let Some(budget) = self.budget_override {
             return Ok(budget);
         }
         let (free, _total) = self.ctx.mem_get_info().map_err(device_error)?;
+        let free = free as u64 + pool_idle_bytes(&self.ctx);
         let total = (free as f64 * FREE_MEMORY_SHARE) as u64;
         Ok(MemoryBudget::new(total, total))
+    }
+}
+
+/// The device's default memory pool, which cudarc allocates from; `None` where the device has
+/// no memory pools (cudarc then allocates synchronously).
+fn default_pool(ctx: &CudaContext) -> Option<cudarc::driver::sys::CUmemoryPool> {
+    use cudarc::driver::sys;
+    if !ctx.has_async_alloc() {
+        return None;
+    }
+    let mut pool = std::ptr::null_mut();
+    // SAFETY: `pool` receives the handle of the device's default pool.
+    let status = unsafe { sys::cuDeviceGetDefaultMemPool(&mut pool, ctx.cu_device()) };
+    (status == sys::CUresult::CUDA_SUCCESS).then_some(pool)
+}
+
+/// The pool by default gives freed memory back to the driver at each synchronisation, so every
+/// Merkle commitment would map its gigabytes afresh: keep it in the pool instead (the process
+/// owns the GPU while it proves; [`pool_idle_bytes`] counts it as free in the budget).
+fn keep_freed_memory(ctx: &CudaContext) -> Result<()> {
+    use cudarc::driver::sys;
+    let Some(pool) = default_pool(ctx) else {
+        return Ok(());
+    };
+    let mut threshold = u64::MAX;
+    // SAFETY: the attribute takes a `cuuint64_t` by pointer, which `threshold` is.
+    let status = unsafe {
+        sys::cuMemPoolSetAttribute(
+            pool,
+            sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
+            (&mut threshold as *mut u64).cast(),
+        )
+    };
+    match status {
+        sys::CUresult::CUDA_SUCCESS => Ok(()),
+        error => Err(device_error(error)),
+    }
+}
+
+/// Memory the pool holds that no allocation uses: free for our next call, though the driver
+/// counts it as taken.
+fn pool_idle_bytes(ctx: &CudaContext) -> u64 {
+    use cudarc::driver::sys::{self, CUmemPool_attribute as Attr};
+    let Some(pool) = default_pool(ctx) else {
+        return 0;
+    };
+    let read = |attribute: Attr| {
+        let mut value = 0u64;
+        // SAFETY: both attributes are `cuuint64_t`, read into `value`.
+        let status =
+            unsafe { sys::cuMemPoolGetAttribute(pool, attribute, (&mut value as *mut u64).cast()) };
+        (status == sys::CUresult::CUDA_SUCCESS).then_some(value)
+    };
+    match (
+        read(Attr::CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT),
+        read(Attr::CU_MEMPOOL_ATTR_USED_MEM_CURRENT),
+    ) {
+        (Some(reserved), Some(used)) => reserved.saturating_sub(used),
+        _ => 0,
     }
 }
 
@@ -126,6 +194,22 @@ impl Launcher for CudaBackend {
 
     fn upload(&self, words: &[u32]) -> Result<CudaSlice<u32>> {
         self.stream.clone_htod(words).map_err(device_error)
+    }
+
+    /// Copies each column slice straight to its place on the device: no host-side gather.
+    fn upload_pass(&self, pass: &Pass, columns: &[&[u32]]) -> Result<CudaSlice<u32>> {
+        // SAFETY: the slices tile [0, data_words) (offsets are running sums of the lengths),
+        // so every word is written below before a kernel reads it.
+        let mut data =
+            unsafe { self.stream.alloc::<u32>(pass.data_words.max(1)) }.map_err(device_error)?;
+        for s in &pass.slices {
+            let src = &columns[s.col][s.start..s.start + s.len];
+            let mut dst = data.slice_mut(s.offset..s.offset + s.len);
+            self.stream
+                .memcpy_htod(src, &mut dst)
+                .map_err(device_error)?;
+        }
+        Ok(data)
     }
 
     fn zeros(&self, words: usize) -> Result<CudaSlice<u32>> {
@@ -195,6 +279,23 @@ impl Launcher for CudaBackend {
         unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
         Ok(())
     }
+
+    fn launch_fri_fold(
+        &self,
+        params: &CudaSlice<u32>,
+        twiddles: &CudaSlice<u32>,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+        n_half: u32,
+    ) -> Result<()> {
+        let mut launch = self.stream.launch_builder(&self.fri_fold);
+        launch.arg(params).arg(twiddles).arg(src).arg(dst);
+        // SAFETY: fri_fold(const FoldParams* (8 words), const uint32_t* twiddles (n_half),
+        // const uint32_t* src (8 * n_half), uint32_t* dst (4 * n_half)), as `fri_fold_with`
+        // (after `fri::check_fold`) allocates them.
+        unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
+        Ok(())
+    }
 }
 
 impl GpuBackend for CudaBackend {
@@ -234,5 +335,9 @@ impl GpuBackend for CudaBackend {
 
     fn fft_layers(&self, values: &[u32], layers: &[crate::fft::FftLayer]) -> Result<Vec<u32>> {
         backend::fft_layers_with(self, self.current_budget()?, values, layers)
+    }
+
+    fn fri_fold(&self, coords: &[u32], passes: &[crate::fri::FoldPass]) -> Result<Vec<u32>> {
+        backend::fri_fold_with(self, self.current_budget()?, coords, passes)
     }
 }

@@ -3,10 +3,12 @@
 //! shim, see `tests/cuda_emulated.rs`).
 
 const SOURCE: &str = include_str!("shaders/blake2s.cu");
+const M31: &str = include_str!("shaders/m31.cu");
 const FFT: &str = include_str!("shaders/circle_fft.cu");
+const FRI: &str = include_str!("shaders/fri_fold.cu");
 
-/// Full CUDA C source of the kernels (the generated Blake2s rounds substituted; the circle FFT
-/// layer after them: it uses `uint32_t` from the Blake2s prelude).
+/// Full CUDA C source of the kernels (the generated Blake2s rounds substituted; the M31 field
+/// kernels after them: they use `uint32_t` from the Blake2s prelude).
 pub fn cuda_source() -> String {
-    format!("{}\n{FFT}", crate::blake2s::render(SOURCE))
+    format!("{}\n{M31}\n{FFT}\n{FRI}", crate::blake2s::render(SOURCE))
 }

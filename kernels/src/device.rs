@@ -5,8 +5,10 @@
 //! wgpu adapter), `cuda`, `wgpu` (any adapter, CPU implementations such as lavapipe included),
 //! `any` (CUDA, then any wgpu adapter), or `off`. [`init_global`] picks it in code instead.
 //! Work below the thresholds stays on the CPU, where a dispatch
-//! would cost more than it saves: `STARFARM_GPU_MIN_LOG_ROWS` (default 12) for Merkle layers,
-//! `STARFARM_GPU_MIN_POW_BITS` (default 16) for grinding; [`set_thresholds`] overrides both.
+//! would cost more than it saves: `STARFARM_GPU_MIN_LOG_ROWS` for Merkle layers (default 12 on
+//! hosts of at most [`MERKLE_GPU_MAX_HOST_THREADS`] threads, else off: see there),
+//! `STARFARM_GPU_MIN_POW_BITS` (default 16) for grinding; [`set_thresholds`] overrides both;
+//! [`work_split`] says what goes where.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -158,8 +160,44 @@ fn threshold(cell: &AtomicU32, env: &str, default: u32) -> u32 {
     }
 }
 
+/// Host threads above which Merkle hashing stays on the CPU unless `STARFARM_GPU_MIN_LOG_ROWS`
+/// says otherwise. Measured on an H200 with 16 host threads (docs/architecture.md, "As built:
+/// GPU backends"): the leaf kernel hashes 1 TB/s, but the columns live in host memory, and
+/// sending them over PCIe and the hashes back took longer than Stwo's SIMD hashing on 16
+/// threads. Until the trace lives on the GPU, only small hosts gain.
+pub const MERKLE_GPU_MAX_HOST_THREADS: usize = 4;
+
+/// A Merkle threshold no layer reaches.
+const NEVER: u32 = 64;
+
+fn default_min_log_rows() -> u32 {
+    if rayon::current_num_threads() > MERKLE_GPU_MAX_HOST_THREADS {
+        NEVER
+    } else {
+        12
+    }
+}
+
 pub(crate) fn min_log_rows() -> u32 {
-    threshold(&MIN_LOG_ROWS, "STARFARM_GPU_MIN_LOG_ROWS", 12)
+    threshold(
+        &MIN_LOG_ROWS,
+        "STARFARM_GPU_MIN_LOG_ROWS",
+        default_min_log_rows(),
+    )
+}
+
+/// What the glue sends to the GPU, in words (for the start-up log).
+pub fn work_split() -> String {
+    let pow = format!("proof of work of {}+ bits on the GPU", min_pow_bits());
+    match min_log_rows() {
+        rows if rows >= NEVER => format!(
+            "{pow}; Merkle hashing on the CPU ({} host threads > {MERKLE_GPU_MAX_HOST_THREADS}, \
+             where Stwo's SIMD hashing beats the PCIe round trip; STARFARM_GPU_MIN_LOG_ROWS=12 \
+             sends it to the GPU)",
+            rayon::current_num_threads()
+        ),
+        rows => format!("{pow}, Merkle layers of 2^{rows}+ rows too"),
+    }
 }
 
 pub(crate) fn min_pow_bits() -> u32 {
@@ -225,6 +263,18 @@ mod tests {
         let after = stats();
         assert!(after.gpu_calls > before.gpu_calls);
         assert!(after.fallbacks >= before.fallbacks + 2);
+    }
+
+    #[test]
+    fn merkle_stays_on_the_cpu_of_large_hosts_by_default() {
+        let on = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map(|pool| pool.install(default_min_log_rows))
+        };
+        assert_eq!(on(MERKLE_GPU_MAX_HOST_THREADS).ok(), Some(12));
+        assert_eq!(on(MERKLE_GPU_MAX_HOST_THREADS + 1).ok(), Some(NEVER));
     }
 
     #[test]

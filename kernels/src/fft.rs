@@ -2,7 +2,8 @@
 //! runs ([`GpuBackend::fft_layers`]), with the twiddles of Stwo's own twiddle tree (the CPU
 //! backend's layout: per line layer, the bit-reversed x coordinates; the circle layer derived
 //! from the first line layer as Stwo derives it). The device results equal `SimdBackend`'s
-//! word for word (`tests/fft.rs`).
+//! word for word (`tests/common`, `check_fft`), coefficients in `SimdBackend`'s own order
+//! ([`simd_coefficient_order`]).
 //!
 //! Not yet used by the prover: Stwo's FFTs run inside `SimdBackend`'s `PolyOps`, which only a
 //! GPU-resident backend type could replace (docs/architecture.md, "GPU").
@@ -11,6 +12,8 @@ use stwo::core::fields::m31::BaseField;
 use stwo::core::poly::circle::CircleDomain;
 use stwo::core::poly::utils::domain_line_twiddles_from_tree;
 use stwo::prover::backend::cpu::CpuBackend;
+use stwo::prover::backend::simd::fft::CACHED_FFT_LOG_SIZE;
+use stwo::prover::backend::simd::m31::LOG_N_LANES;
 use stwo::prover::poly::circle::{CircleCoefficients, CircleEvaluation};
 use stwo::prover::poly::twiddles::TwiddleTree;
 use stwo::prover::poly::BitReversedOrder;
@@ -70,12 +73,39 @@ fn words(values: &[BaseField]) -> Vec<u32> {
 
 /// Layer 0's twiddles from layer 1's: every 4 consecutive points of a coset in bit-reversed
 /// order are `[(x, y), (−x, −y), (y, −x), (−y, x)]`, whose y coordinates are `[y, −y, −x, x]`.
-fn circle_layer(first_line: &[BaseField]) -> Vec<u32> {
+pub(crate) fn circle_layer(first_line: &[BaseField]) -> Vec<u32> {
     first_line
         .chunks_exact(2)
         .flat_map(|c| [c[1], -c[1], -c[0], c[0]])
         .map(|v| v.0)
         .collect()
+}
+
+/// Moves coefficients between natural order and `SimdBackend`'s order, in place (the
+/// permutation is its own inverse). `SimdBackend` keeps the coefficients of a polynomial of more
+/// than 2^`CACHED_FFT_LOG_SIZE` coefficients transposed: its FFT swaps the index bits `abc` of
+/// the 16-value vectors to `cba` (|a| = |c|, |b| ≤ 1) half-way and does not swap them back
+/// (Stwo's `transpose_vecs`). Smaller polynomials are in natural order: nothing moves.
+pub fn simd_coefficient_order(values: &mut [u32]) {
+    let log_size = values.len().ilog2();
+    if !values.len().is_power_of_two() || log_size <= CACHED_FFT_LOG_SIZE {
+        return;
+    }
+    let log_n_vecs = log_size - LOG_N_LANES;
+    let half = log_n_vecs / 2;
+    let lanes = 1 << LOG_N_LANES;
+    for a in 0..1usize << half {
+        for b in 0..1usize << (log_n_vecs & 1) {
+            for c in 0..1usize << half {
+                let i = (a << (log_n_vecs - half)) | (b << half) | c;
+                let j = (c << (log_n_vecs - half)) | (b << half) | a;
+                if i < j {
+                    let (low, high) = values.split_at_mut(j * lanes);
+                    low[i * lanes..(i + 1) * lanes].swap_with_slice(&mut high[..lanes]);
+                }
+            }
+        }
+    }
 }
 
 /// Smallest domain the layered FFT handles; Stwo special-cases 2 and 4 points.
@@ -142,8 +172,9 @@ pub fn interpolate_layers(
     Ok(layers)
 }
 
-/// `PolyOps::evaluate`: the values of the polynomial with `coeffs` on `domain`, in
-/// bit-reversed order, computed on `gpu` (domains of 2 or 4 points on the host).
+/// `PolyOps::evaluate`: the values of the polynomial with `coeffs` (in `SimdBackend`'s order)
+/// on `domain`, in bit-reversed order, computed on `gpu` (domains of 2 or 4 points on the
+/// host).
 pub fn evaluate(
     gpu: &dyn GpuBackend,
     coeffs: &[BaseField],
@@ -164,12 +195,14 @@ pub fn evaluate(
     }
     let mut values = vec![0; domain.size()];
     values[..coeffs.len()].copy_from_slice(&words(coeffs));
+    simd_coefficient_order(&mut values[..coeffs.len()]);
     let out = gpu.fft_layers(&values, &evaluate_layers(domain, tree)?)?;
     Ok(out.into_iter().map(BaseField::from_u32_unchecked).collect())
 }
 
-/// `PolyOps::interpolate`: the coefficients of the polynomial whose values on `domain` (in
-/// bit-reversed order) are `values`, computed on `gpu` (domains of 2 or 4 points on the host).
+/// `PolyOps::interpolate`: the coefficients (in `SimdBackend`'s order) of the polynomial whose
+/// values on `domain` (in bit-reversed order) are `values`, computed on `gpu` (domains of 2 or
+/// 4 points on the host).
 pub fn interpolate(
     gpu: &dyn GpuBackend,
     values: &[BaseField],
@@ -190,7 +223,8 @@ pub fn interpolate(
         );
         return Ok(eval.interpolate().coeffs);
     }
-    let out = gpu.fft_layers(&words(values), &interpolate_layers(domain, tree)?)?;
+    let mut out = gpu.fft_layers(&words(values), &interpolate_layers(domain, tree)?)?;
+    simd_coefficient_order(&mut out);
     Ok(out.into_iter().map(BaseField::from_u32_unchecked).collect())
 }
 

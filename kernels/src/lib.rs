@@ -5,8 +5,8 @@
 //! loaded dynamically) and wgpu ([`wgpu_backend`], WGSL); the process-wide device
 //! ([`device`]); and [`GpuBlake2sMerkleChannel`], a `MerkleChannel` whose `SimdBackend`
 //! Merkle/grind operations run on that device and whose proofs are byte-identical to
-//! `Blake2sMerkleChannel`'s; and Stwo's circle FFT as device butterfly layers ([`fft`], not
-//! yet used by the prover). Every kernel reproduces Stwo's CPU results bit for bit.
+//! `Blake2sMerkleChannel`'s; and Stwo's circle FFT as device butterfly layers ([`fft`]) and its FRI folds ([`fri`]),
+//! neither yet used by the prover. Every kernel reproduces Stwo's CPU results bit for bit.
 //!
 //! Must not import: the prover crate or stwo-cairo (this crate depends on `stwo` only).
 
@@ -19,6 +19,7 @@ pub mod cuda_src;
 pub mod device;
 pub mod error;
 pub mod fft;
+pub mod fri;
 pub mod merkle;
 pub mod plan;
 #[cfg(feature = "wgpu")]

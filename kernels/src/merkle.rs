@@ -77,6 +77,7 @@ impl MerkleOpsLifted<GpuBlake2sHasher> for SimdBackend {
                 let leaves = device::run("Merkle leaves", || {
                     let leaves = gpu.merkle_leaves(&words, lifting_log_size)?;
                     // A broken device must not produce a wrong proof: spot-check two leaves.
+                    let _check = tracing::trace_span!("GPU check").entered();
                     let last = leaves.len().saturating_sub(1);
                     for leaf in [0, last] {
                         if leaves.get(leaf) != Some(&host_leaf(&words, lifting_log_size, leaf)) {

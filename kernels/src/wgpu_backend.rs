@@ -21,7 +21,9 @@ const LEAVES: &str = include_str!("shaders/merkle_leaves.wgsl");
 const NEXT_LAYER: &str = include_str!("shaders/merkle_next_layer.wgsl");
 const GRIND: &str = include_str!("shaders/grind.wgsl");
 /// Self-contained (no Blake2s prelude).
+const M31: &str = include_str!("shaders/m31.wgsl");
 const FFT: &str = include_str!("shaders/circle_fft.wgsl");
+const FRI: &str = include_str!("shaders/fri_fold.wgsl");
 
 /// Full WGSL source of one kernel (shared Blake2s prelude + the kernel).
 pub fn wgsl_source(kernel: &str) -> String {
@@ -38,6 +40,7 @@ pub struct WgpuBackend {
     next_layer: wgpu::ComputePipeline,
     grind: wgpu::ComputePipeline,
     fft_layer: wgpu::ComputePipeline,
+    fri_fold: wgpu::ComputePipeline,
 }
 
 fn device_error(e: impl std::fmt::Display) -> KernelError {
@@ -136,7 +139,8 @@ impl WgpuBackend {
         let leaves = pipeline(wgsl_source(LEAVES), "merkle_leaves");
         let next_layer = pipeline(wgsl_source(NEXT_LAYER), "merkle_next_layer");
         let grind = pipeline(wgsl_source(GRIND), "grind");
-        let fft_layer = pipeline(FFT.to_owned(), "circle_fft_layer");
+        let fft_layer = pipeline(format!("{M31}\n{FFT}"), "circle_fft_layer");
+        let fri_fold = pipeline(format!("{M31}\n{FRI}"), "fri_fold");
         scope.pop().await.map_err(|message| KernelError::Compile {
             backend: BACKEND,
             message,
@@ -151,6 +155,7 @@ impl WgpuBackend {
             next_layer,
             grind,
             fft_layer,
+            fri_fold,
         })
     }
 
@@ -386,6 +391,29 @@ impl GpuBackend for WgpuBackend {
                 self.dispatch(&self.fft_layer, &[&params, &twiddles, &column], n_half);
             }
             self.read(&column, values.len())
+        })
+    }
+
+    fn fri_fold(&self, coords: &[u32], passes: &[crate::fri::FoldPass]) -> Result<Vec<u32>> {
+        let mut n_half = crate::fri::check_fold(coords, passes, self.budget.total)?;
+        if 4 * coords.len() as u64 > self.budget.max_buffer {
+            return Err(KernelError::OutOfMemory(format!(
+                "a FRI column of {} words exceeds the largest buffer ({} bytes)",
+                coords.len(),
+                self.budget.max_buffer
+            )));
+        }
+        self.scoped(|| {
+            let mut src = self.storage("fri source", bytemuck::cast_slice(coords));
+            for pass in passes {
+                let params = self.storage("fri params", bytemuck::cast_slice(&pass.params(n_half)));
+                let twiddles = self.storage("fri twiddles", bytemuck::cast_slice(&pass.twiddles));
+                let dst = self.storage_zeroed("fri fold", 16 * u64::from(n_half));
+                self.dispatch(&self.fri_fold, &[&params, &twiddles, &src, &dst], n_half);
+                src = dst;
+                n_half /= 2;
+            }
+            self.read(&src, coords.len() >> passes.len())
         })
     }
 }

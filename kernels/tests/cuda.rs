@@ -64,3 +64,10 @@ fn cuda_circle_fft_matches_simd() {
     let n = common::check_fft(&gpu, 16);
     eprintln!("cuda circle FFT: {n} evaluations and interpolations bit-identical to SimdBackend");
 }
+
+#[test]
+fn cuda_fri_folds_match_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_fri(&gpu, 16);
+    eprintln!("cuda FRI folds: {n} folds bit-identical to SimdBackend");
+}

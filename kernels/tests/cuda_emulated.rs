@@ -192,6 +192,31 @@ impl Launcher for Emulated {
         }
         Ok(())
     }
+    fn launch_fri_fold(
+        &self,
+        params: &Buf,
+        twiddles: &Buf,
+        src: &Buf,
+        dst: &mut Buf,
+        n_half: u32,
+    ) -> Result<()> {
+        let files = [
+            self.file(&params.0),
+            self.file(&twiddles.0),
+            self.file(&src.0),
+            self.file(&dst.0),
+        ];
+        let n = n_half.to_string();
+        let mut args: Vec<&std::ffi::OsStr> = vec!["fri_fold".as_ref()];
+        args.extend(files.iter().map(|f| f.as_os_str()));
+        args.push(n.as_ref());
+        self.run(&args)?;
+        dst.0 = Self::read_back(&files[3]);
+        for f in &files[..3] {
+            let _ = std::fs::remove_file(f);
+        }
+        Ok(())
+    }
 }
 
 impl GpuBackend for Emulated {
@@ -225,6 +250,13 @@ impl GpuBackend for Emulated {
         layers: &[starfarm_kernels::fft::FftLayer],
     ) -> Result<Vec<u32>> {
         backend::fft_layers_with(self, self.budget, values, layers)
+    }
+    fn fri_fold(
+        &self,
+        coords: &[u32],
+        passes: &[starfarm_kernels::fri::FoldPass],
+    ) -> Result<Vec<u32>> {
+        backend::fri_fold_with(self, self.budget, coords, passes)
     }
 }
 
@@ -278,4 +310,18 @@ fn cuda_source_circle_fft_matches_simd() {
     eprintln!(
         "cuda_source circle FFT: {n} evaluations and interpolations bit-identical to SimdBackend"
     );
+}
+
+#[test]
+fn cuda_source_fri_folds_match_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_fri(&gpu, 8);
+    eprintln!("cuda_source FRI folds: {n} folds bit-identical to SimdBackend");
+}
+
+#[test]
+fn cuda_source_circle_fft_matches_simd_above_its_transpose_size() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_fft_transposed(&gpu);
+    eprintln!("cuda_source circle FFT: {n} large cases bit-identical to SimdBackend");
 }

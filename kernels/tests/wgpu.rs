@@ -64,3 +64,17 @@ fn wgpu_circle_fft_matches_simd() {
     let n = common::check_fft(&gpu, 12);
     eprintln!("wgpu circle FFT: {n} evaluations and interpolations bit-identical to SimdBackend");
 }
+
+#[test]
+fn wgpu_fri_folds_match_simd() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_fri(&gpu, 12);
+    eprintln!("wgpu FRI folds: {n} folds bit-identical to SimdBackend");
+}
+
+#[test]
+fn wgpu_circle_fft_matches_simd_above_its_transpose_size() {
+    let Some(gpu) = backend() else { return };
+    let n = common::check_fft_transposed(&gpu);
+    eprintln!("wgpu circle FFT: {n} large cases bit-identical to SimdBackend");
+}

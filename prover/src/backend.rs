@@ -116,7 +116,7 @@ pub fn select(choice: BackendChoice) -> Result<Selection, ProveError> {
         {
             Ok(Selection {
                 backend,
-                reason: format!("{choice}: {describe}"),
+                reason: format!("{choice}: {describe}; {}", device::work_split()),
             })
         }
         (BackendChoice::Auto, Err(reason)) => Ok(Selection {

@@ -3,7 +3,7 @@
 // idx0 = ((p >> i) << (i + 1)) + (p & (2^i - 1)) and idx1 = idx0 + 2^i with twiddle
 // twiddles[p >> i]. Mode 0: butterfly (v0 + v1·t, v0 − v1·t); mode 1: inverse butterfly
 // (v0 + v1, (v0 − v1)·t); mode 2: both values times `scale`. Values are canonical M31 words
-// (< 2^31 − 1) and stay canonical.
+// (< 2^31 − 1) and stay canonical. Needs m31.wgsl before it.
 
 struct FftParams {
     n_half: u32,
@@ -15,37 +15,6 @@ struct FftParams {
 @group(0) @binding(0) var<storage, read> params: FftParams;
 @group(0) @binding(1) var<storage, read> twiddles: array<u32>;
 @group(0) @binding(2) var<storage, read_write> values: array<u32>;
-
-const P: u32 = 0x7fffffffu;
-
-// x mod P for any u32 (2^31 ≡ 1).
-fn reduce32(x: u32) -> u32 {
-    let r = (x & P) + (x >> 31u);
-    return select(r, r - P, r >= P);
-}
-
-fn m31_add(a: u32, b: u32) -> u32 {
-    return reduce32(a + b);
-}
-
-fn m31_sub(a: u32, b: u32) -> u32 {
-    return select(a + P - b, a - b, a >= b);
-}
-
-// a·b mod P without 64-bit integers: 16-bit limbs, 2^32 ≡ 2.
-fn m31_mul(a: u32, b: u32) -> u32 {
-    let a0 = a & 0xffffu;
-    let a1 = a >> 16u;
-    let b0 = b & 0xffffu;
-    let b1 = b >> 16u;
-    let hi = a1 * b1;              // < 2^30, weight 2^32
-    let mid = a1 * b0 + a0 * b1;   // < 2^32, weight 2^16
-    let lo = a0 * b0;              // < 2^32
-    let mid_hi = mid >> 16u;       // weight 2^32
-    let mid_lo = (mid & 0xffffu) << 16u;
-    let top = reduce32(2u * hi + 2u * mid_hi);
-    return m31_add(m31_add(top, reduce32(mid_lo)), reduce32(lo));
-}
 
 @compute @workgroup_size(64)
 fn circle_fft_layer(@builtin(global_invocation_id) gid: vec3<u32>,

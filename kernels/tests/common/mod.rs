@@ -280,47 +280,131 @@ pub fn check_grind(gpu: &dyn GpuBackend) -> usize {
 /// the prover extends them), and interpolations back, with twiddle trees rooted at the
 /// domain and at a larger coset (as the prover's tree is). Returns the cases checked.
 pub fn check_fft(gpu: &dyn GpuBackend, max_log: u32) -> usize {
-    use starfarm_kernels::fft;
-    use stwo::core::poly::circle::CanonicCoset;
-    use stwo::prover::backend::cpu::CpuBackend;
-    use stwo::prover::backend::Column;
-    use stwo::prover::poly::circle::{CircleCoefficients, PolyOps};
-
     let mut rng = Rng::new(0xff7);
     let mut cases = 0;
     for log in 1..=max_log {
         for blowup in [0, 1, 2] {
-            let domain = CanonicCoset::new(log + blowup).circle_domain();
             for root_extra in [0, 2] {
-                let root = CanonicCoset::new(log + blowup + root_extra).half_coset();
-                let simd_tree = SimdBackend::precompute_twiddles(root);
-                let cpu_tree = CpuBackend::precompute_twiddles(root);
-                let coeffs: Vec<BaseField> =
-                    (0..1 << log).map(|_| BaseField::from(rng.m31())).collect();
-                let poly = CircleCoefficients::<SimdBackend>::new(coeffs.iter().copied().collect());
-                let expected = poly.evaluate_with_twiddles(domain, &simd_tree);
-                let got = fft::evaluate(gpu, &coeffs, domain, &cpu_tree).expect("evaluate");
-                assert_eq!(
-                    raw(&got),
-                    raw(&expected.values.to_cpu()),
-                    "evaluate: 2^{log} coefficients on 2^{} points",
-                    log + blowup
-                );
-                let back = fft::interpolate(gpu, &got, domain, &cpu_tree).expect("interpolate");
-                let simd_back = SimdBackend::interpolate(expected, &simd_tree);
-                assert_eq!(
-                    raw(&back),
-                    raw(&simd_back.coeffs.to_cpu()),
-                    "interpolate: 2^{} points",
-                    log + blowup
-                );
-                cases += 2;
+                cases += fft_case(gpu, &mut rng, log, blowup, root_extra);
             }
         }
     }
     cases
 }
 
+/// The FFT above `SimdBackend`'s `CACHED_FFT_LOG_SIZE` (2^16), where it keeps coefficients
+/// transposed: 2^17 coefficients evaluated on 2^18 points and interpolated back.
+pub fn check_fft_transposed(gpu: &dyn GpuBackend) -> usize {
+    fft_case(gpu, &mut Rng::new(0x7a5), 17, 1, 0)
+}
+
+/// Evaluates random coefficients on a domain `blowup` sizes larger and interpolates back, both
+/// checked against `SimdBackend`; the twiddle tree is `root_extra` sizes larger than the domain.
+fn fft_case(gpu: &dyn GpuBackend, rng: &mut Rng, log: u32, blowup: u32, root_extra: u32) -> usize {
+    use starfarm_kernels::fft;
+    use stwo::core::poly::circle::CanonicCoset;
+    use stwo::prover::backend::cpu::CpuBackend;
+    use stwo::prover::backend::Column;
+    use stwo::prover::poly::circle::{CircleCoefficients, PolyOps};
+
+    let domain = CanonicCoset::new(log + blowup).circle_domain();
+    let root = CanonicCoset::new(log + blowup + root_extra).half_coset();
+    let simd_tree = SimdBackend::precompute_twiddles(root);
+    let cpu_tree = CpuBackend::precompute_twiddles(root);
+    let coeffs: Vec<BaseField> = (0..1 << log).map(|_| BaseField::from(rng.m31())).collect();
+    let poly = CircleCoefficients::<SimdBackend>::new(coeffs.iter().copied().collect());
+    let expected = poly.evaluate_with_twiddles(domain, &simd_tree);
+    let got = fft::evaluate(gpu, &coeffs, domain, &cpu_tree).expect("evaluate");
+    assert_eq!(
+        raw(&got),
+        raw(&expected.values.to_cpu()),
+        "evaluate: 2^{log} coefficients on 2^{} points",
+        log + blowup
+    );
+    let back = fft::interpolate(gpu, &got, domain, &cpu_tree).expect("interpolate");
+    let simd_back = SimdBackend::interpolate(expected, &simd_tree);
+    assert_eq!(
+        raw(&back),
+        raw(&simd_back.coeffs.to_cpu()),
+        "interpolate: 2^{} points",
+        log + blowup
+    );
+    2
+}
+
 fn raw(values: &[BaseField]) -> Vec<u32> {
     values.iter().map(|v| v.0).collect()
+}
+
+/// Stwo's FRI folds on `gpu` against `SimdBackend`, word for word: `fold_circle_into_line` of
+/// random secure evaluations on circle domains of 2^1..=2^max_log points, then `fold_line` of
+/// the result with 1 to 3 folding steps, with twiddle trees rooted at the domain and at a larger
+/// coset (as the prover's tree is). Returns the cases checked.
+pub fn check_fri(gpu: &dyn GpuBackend, max_log: u32) -> usize {
+    use starfarm_kernels::fri;
+    use stwo::core::fields::qm31::SecureField;
+    use stwo::core::poly::circle::CanonicCoset;
+    use stwo::prover::backend::cpu::CpuBackend;
+    use stwo::prover::backend::simd::column::BaseColumn;
+    use stwo::prover::fri::FriOps;
+    use stwo::prover::line::LineEvaluation;
+    use stwo::prover::poly::circle::{PolyOps, SecureEvaluation};
+    use stwo::prover::secure_column::SecureColumnByCoords;
+
+    let mut rng = Rng::new(0xf21);
+    let mut cases = 0;
+    for log in 1..=max_log {
+        for root_extra in [0, 2] {
+            let domain = CanonicCoset::new(log).circle_domain();
+            let root = CanonicCoset::new(log + root_extra).half_coset();
+            let simd_tree = SimdBackend::precompute_twiddles(root);
+            let cpu_tree = CpuBackend::precompute_twiddles(root);
+            let coords: fri::Coords = std::array::from_fn(|_| {
+                (0..1 << log).map(|_| BaseField::from(rng.m31())).collect()
+            });
+            let alpha = SecureField::from_m31_array(std::array::from_fn(|_| rng.m31().into()));
+            let simd_values = SecureColumnByCoords::<SimdBackend> {
+                columns: coords
+                    .clone()
+                    .map(|c| c.into_iter().collect::<BaseColumn>()),
+            };
+            let simd_line = SimdBackend::fold_circle_into_line(
+                &SecureEvaluation::new(domain, simd_values),
+                alpha,
+                &simd_tree,
+            );
+            let line = fri::fold_circle_into_line(gpu, &coords, domain, alpha, &cpu_tree)
+                .expect("fold_circle_into_line");
+            assert_eq!(
+                raw_coords(&line),
+                raw_coords(&simd_line.values.to_cpu().columns),
+                "fold_circle_into_line: 2^{log} points, tree 2^{}",
+                log + root_extra
+            );
+            cases += 1;
+            let line_domain = fri::line_domain_of_circle(log);
+            for fold_step in 1..=line_domain.log_size().min(3) {
+                let expected = SimdBackend::fold_line(
+                    &LineEvaluation::new(line_domain, simd_line.values.clone()),
+                    alpha,
+                    &simd_tree,
+                    fold_step,
+                );
+                let got = fri::fold_line(gpu, &line, line_domain, alpha, &cpu_tree, fold_step)
+                    .expect("fold_line");
+                assert_eq!(
+                    raw_coords(&got),
+                    raw_coords(&expected.values.to_cpu().columns),
+                    "fold_line: 2^{} points, {fold_step} steps",
+                    line_domain.log_size()
+                );
+                cases += 1;
+            }
+        }
+    }
+    cases
+}
+
+fn raw_coords(coords: &[Vec<BaseField>; 4]) -> Vec<Vec<u32>> {
+    coords.iter().map(|c| raw(c)).collect()
 }

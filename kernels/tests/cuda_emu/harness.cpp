@@ -75,6 +75,18 @@ int main(int argc, char** argv) {
         emu_write(argv[4], values);
         return 0;
     }
-    std::fprintf(stderr, "usage: leaves|next_layer|grind|fft_layer ...\n");
+    if (kernel == "fri_fold" && argc == 7) {
+        auto params = emu_read(argv[2]);
+        auto twiddles = emu_read(argv[3]);
+        auto src = emu_read(argv[4]);
+        auto dst = emu_read(argv[5]);
+        unsigned int n_half = (unsigned int)std::strtoul(argv[6], nullptr, 10);
+        emu_launch(n_half, [&] {
+            fri_fold((const FoldParams*)params.data(), twiddles.data(), src.data(), dst.data());
+        });
+        emu_write(argv[5], dst);
+        return 0;
+    }
+    std::fprintf(stderr, "usage: leaves|next_layer|grind|fft_layer|fri_fold ...\n");
     return 2;
 }
