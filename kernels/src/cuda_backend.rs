@@ -86,7 +86,10 @@ impl CudaBackend {
         }
         let ctx = CudaContext::new(ordinal).map_err(|e| no_device(format!("{e:?}")))?;
         let name = ctx.name().map_err(device_error)?;
-        keep_freed_memory(&ctx)?;
+        if let Err(e) = keep_freed_memory(&ctx) {
+            // Only slower without it: every commitment maps its memory afresh.
+            tracing::warn!("CUDA: freed device memory goes back to the driver: {e}");
+        }
         let ptx = tracing::info_span!("CUDA compile (NVRTC)")
             .in_scope(|| cudarc::nvrtc::compile_ptx(cuda_source()))
             .map_err(|e| KernelError::Compile {

@@ -415,7 +415,8 @@ async fn a_batch_proof_completes_each_job_only_as_its_own_task() {
 
     let complete = |lease: &Value, index: u32| {
         s.post(&format!(
-            "/v1/workers/complete?job_id={}&fencing_token={}&task_index={index}",
+            // The worker claims a GPU; the artifact's header says the CPU proved it.
+            "/v1/workers/complete?job_id={}&fencing_token={}&task_index={index}&backend=cuda",
             lease["job_id"], lease["fencing_token"]
         ))
         .header("content-type", "application/octet-stream")
@@ -466,4 +467,10 @@ async fn a_batch_proof_completes_each_job_only_as_its_own_task() {
         a["artifact_hash"], b["artifact_hash"],
         "one proof, stored once"
     );
+    let metrics = s.metrics().await;
+    let proofs = |backend: &str| {
+        format!("starfarm_proofs_total{{backend=\"{backend}\",kind=\"cairo_proof\"}} 2")
+    };
+    assert!(metrics.contains(&proofs("cpu")), "{metrics}");
+    assert!(!metrics.contains(&proofs("cuda")), "{metrics}");
 }

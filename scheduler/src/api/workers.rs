@@ -352,7 +352,14 @@ pub async fn complete(
     match &outcome {
         Ok(job) => {
             let result = job.result.as_ref().unwrap_or(&Value::Null);
-            metrics.record_proof(job.spec.kind.as_str(), &backend, result);
+            // The verified artifact's header names the backend that proved it; the query
+            // parameter is only what the worker says.
+            let proved_on = result.get("backend").and_then(Value::as_str);
+            metrics.record_proof(
+                job.spec.kind.as_str(),
+                proved_on.unwrap_or(&backend),
+                result,
+            );
         }
         Err(e) if e.code == "fenced" || e.code == "invalid_artifact" => {
             let label = if e.code == "fenced" {
