@@ -94,6 +94,27 @@ impl Emulated {
         Ok(())
     }
 
+    /// Runs `harness KERNEL INPUT... OUTPUT THREADS`: the buffers go through files, and the
+    /// output buffer (read and written by the kernel) comes back.
+    fn launch(&self, kernel: &str, inputs: &[&Buf], output: &mut Buf, threads: u32) -> Result<()> {
+        let inputs: Vec<PathBuf> = inputs.iter().map(|b| self.file(&b.0)).collect();
+        let out = self.file(&output.0);
+        let threads = threads.to_string();
+        let mut args: Vec<&std::ffi::OsStr> = vec![kernel.as_ref()];
+        args.extend(inputs.iter().map(|f| f.as_os_str()));
+        args.extend([out.as_os_str(), threads.as_ref()]);
+        let ran = self.run(&args);
+        for f in &inputs {
+            let _ = std::fs::remove_file(f);
+        }
+        if let Err(e) = ran {
+            let _ = std::fs::remove_file(&out);
+            return Err(e);
+        }
+        output.0 = Self::read_back(&out);
+        Ok(())
+    }
+
     fn read_back(path: &Path) -> Vec<u32> {
         let bytes = std::fs::read(path).expect("read buffer");
         let _ = std::fs::remove_file(path);
@@ -124,47 +145,13 @@ impl Launcher for Emulated {
         states: &mut Buf,
         rows: u32,
     ) -> Result<()> {
-        let files = [
-            self.file(&params.0),
-            self.file(&descs.0),
-            self.file(&data.0),
-            self.file(&states.0),
-        ];
-        let rows = rows.to_string();
-        self.run(&[
-            "leaves".as_ref(),
-            files[0].as_os_str(),
-            files[1].as_os_str(),
-            files[2].as_os_str(),
-            files[3].as_os_str(),
-            rows.as_ref(),
-        ])?;
-        states.0 = Self::read_back(&files[3]);
-        for f in &files[..3] {
-            let _ = std::fs::remove_file(f);
-        }
-        Ok(())
+        self.launch("leaves", &[params, descs, data], states, rows)
     }
     fn launch_next_layer(&self, rows: u32, children: &Buf, parents: &mut Buf) -> Result<()> {
-        let (c, p) = (self.file(&children.0), self.file(&parents.0));
-        let rows = rows.to_string();
-        self.run(&[
-            "next_layer".as_ref(),
-            rows.as_ref(),
-            c.as_os_str(),
-            p.as_os_str(),
-        ])?;
-        parents.0 = Self::read_back(&p);
-        let _ = std::fs::remove_file(c);
-        Ok(())
+        self.launch("next_layer", &[children], parents, rows)
     }
     fn launch_grind(&self, params: &Buf, best: &mut Buf, n_tries: u32) -> Result<()> {
-        let (p, b) = (self.file(&params.0), self.file(&best.0));
-        let n = n_tries.to_string();
-        self.run(&["grind".as_ref(), p.as_os_str(), b.as_os_str(), n.as_ref()])?;
-        best.0 = Self::read_back(&b);
-        let _ = std::fs::remove_file(p);
-        Ok(())
+        self.launch("grind", &[params], best, n_tries)
     }
     fn launch_fft_layer(
         &self,
@@ -173,24 +160,7 @@ impl Launcher for Emulated {
         values: &mut Buf,
         n_half: u32,
     ) -> Result<()> {
-        let files = [
-            self.file(&params.0),
-            self.file(&twiddles.0),
-            self.file(&values.0),
-        ];
-        let n = n_half.to_string();
-        self.run(&[
-            "fft_layer".as_ref(),
-            files[0].as_os_str(),
-            files[1].as_os_str(),
-            files[2].as_os_str(),
-            n.as_ref(),
-        ])?;
-        values.0 = Self::read_back(&files[2]);
-        for f in &files[..2] {
-            let _ = std::fs::remove_file(f);
-        }
-        Ok(())
+        self.launch("fft_layer", &[params, twiddles], values, n_half)
     }
     fn launch_fri_fold(
         &self,
@@ -200,22 +170,7 @@ impl Launcher for Emulated {
         dst: &mut Buf,
         n_half: u32,
     ) -> Result<()> {
-        let files = [
-            self.file(&params.0),
-            self.file(&twiddles.0),
-            self.file(&src.0),
-            self.file(&dst.0),
-        ];
-        let n = n_half.to_string();
-        let mut args: Vec<&std::ffi::OsStr> = vec!["fri_fold".as_ref()];
-        args.extend(files.iter().map(|f| f.as_os_str()));
-        args.push(n.as_ref());
-        self.run(&args)?;
-        dst.0 = Self::read_back(&files[3]);
-        for f in &files[..3] {
-            let _ = std::fs::remove_file(f);
-        }
-        Ok(())
+        self.launch("fri_fold", &[params, twiddles, src], dst, n_half)
     }
 }
 

@@ -1,5 +1,6 @@
-// Runs one kernel launch of blake2s.cu on the CPU: every block and thread of the grid, in order.
-// Buffers are files of little-endian u32 words; output buffers are written back in place.
+// Runs one kernel launch of the CUDA source on the CPU: every block and thread of the grid, in
+// order. Arguments: KERNEL INPUT... OUTPUT THREADS. Buffers are files of little-endian u32
+// words; the output buffer is written back in place.
 
 static std::vector<uint32_t> emu_read(const char* path) {
     std::vector<uint32_t> words;
@@ -49,11 +50,11 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (kernel == "next_layer" && argc == 5) {
-        unsigned int rows = (unsigned int)std::strtoul(argv[2], nullptr, 10);
-        auto children = emu_read(argv[3]);
-        auto parents = emu_read(argv[4]);
+        auto children = emu_read(argv[2]);
+        auto parents = emu_read(argv[3]);
+        unsigned int rows = (unsigned int)std::strtoul(argv[4], nullptr, 10);
         emu_launch(rows, [&] { merkle_next_layer(rows, children.data(), parents.data()); });
-        emu_write(argv[4], parents);
+        emu_write(argv[3], parents);
         return 0;
     }
     if (kernel == "grind" && argc == 5) {
@@ -87,6 +88,6 @@ int main(int argc, char** argv) {
         emu_write(argv[5], dst);
         return 0;
     }
-    std::fprintf(stderr, "usage: leaves|next_layer|grind|fft_layer|fri_fold ...\n");
+    std::fprintf(stderr, "usage: leaves|next_layer|grind|fft_layer|fri_fold INPUT... OUTPUT THREADS\n");
     return 2;
 }
