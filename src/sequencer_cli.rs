@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use starfarm_sequencer::endpoint;
 use starfarm_sequencer::mempool::Limits;
+use starfarm_sequencer::program_input::with_prover_inputs;
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::rpc::RpcConfig;
-use starfarm_sequencer::server;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 
 #[derive(clap::Subcommand)]
@@ -72,7 +73,7 @@ async fn serve(args: RunArgs) -> Result<()> {
     };
     let publisher = Publisher::from_location(&args.publish)
         .with_context(|| format!("cannot open the object store {}", args.publish))?;
-    let publisher = server::with_prover_inputs(publisher);
+    let publisher = with_prover_inputs(publisher);
     let sequencer = Sequencer::start(config, Some(publisher))
         .with_context(|| format!("cannot start the sequencer on {}", args.data.display()))?;
     let watcher = crate::l1_cli::spawn_watcher(&args.l1, Arc::clone(&sequencer)).await?;
@@ -92,7 +93,7 @@ async fn serve(args: RunArgs) -> Result<()> {
         args.data.display(),
         args.publish
     );
-    server::serve(listener, Arc::clone(&sequencer), rpc, shutdown_signal()).await?;
+    endpoint::serve(listener, Arc::clone(&sequencer), rpc, shutdown_signal()).await?;
     if let Some(watcher) = watcher {
         watcher.abort();
     }

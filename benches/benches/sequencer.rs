@@ -17,8 +17,8 @@ use starfarm_benches::env_list;
 use starfarm_sequencer::chain::TxSubmitter;
 use starfarm_sequencer::client::Client;
 use starfarm_sequencer::ecdsa::VerifyingKey;
+use starfarm_sequencer::endpoint;
 use starfarm_sequencer::rpc::RpcConfig;
-use starfarm_sequencer::server;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 use starfarm_sequencer::testing::open_account;
 use starfarm_sequencer::tx::{KeyPair, Transaction};
@@ -146,7 +146,7 @@ async fn admission(txs: u32, senders: u32) -> Result<serde_json::Value> {
     setup_accounts(&seq, &accounts).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let app = server::app(Arc::clone(&seq), RpcConfig::default());
+    let app = endpoint::app(Arc::clone(&seq), RpcConfig::default());
     tokio::spawn(async move { axum_serve(listener, app).await });
     let rpc = admit_over_rpc(Client::new(url), signed_transfers(&accounts, per_sender)).await?;
     seq.shutdown().await;

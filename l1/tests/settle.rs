@@ -27,9 +27,9 @@ use starfarm_l1::watch::{L1Deposit, L2Sink, Seen, SinkFuture, Watcher, DEPOSIT_S
 use starfarm_l1::{attest, L1Client, L1State, MessageToL2, PrivateKeySigner, B256, U256};
 use starfarm_sequencer::block::BlockHeader;
 use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
+use starfarm_sequencer::program_input::with_prover_inputs;
 use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
-use starfarm_sequencer::server::with_prover_inputs;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 use starfarm_sequencer::state::global_root;
 use starfarm_sequencer::testing::runtime;

@@ -26,9 +26,9 @@ use starfarm_scheduler::{
 };
 use starfarm_sequencer::block::BlockHeader;
 use starfarm_sequencer::chain::TxSubmitter;
+use starfarm_sequencer::program_input::with_prover_inputs;
 use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
-use starfarm_sequencer::server::with_prover_inputs;
 use starfarm_sequencer::service::{estimated_steps, Sequencer, SequencerConfig};
 use starfarm_sequencer::testing::{open_account, runtime};
 use starfarm_sequencer::tx::{KeyPair, Transaction};

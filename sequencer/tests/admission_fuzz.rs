@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
+use starfarm_sequencer::endpoint;
 use starfarm_sequencer::rpc::RpcConfig;
-use starfarm_sequencer::server;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 use starfarm_sequencer::testing::{open_account, Rng};
 use starfarm_sequencer::tx::{KeyPair, Transaction};
@@ -106,7 +106,7 @@ async fn fuzzed_admission_gets_reasoned_errors_and_changes_nothing() {
         max_body_bytes: 64 * 1024,
         ..RpcConfig::default()
     };
-    let app = server::app(Arc::clone(&seq), rpc);
+    let app = endpoint::app(Arc::clone(&seq), rpc);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
     let valid = Transaction::transfer(&alice, 1, Felt::from(77u32), 10);

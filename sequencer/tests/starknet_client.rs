@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
+use starfarm_sequencer::endpoint;
 use starfarm_sequencer::rpc::RpcConfig;
-use starfarm_sequencer::server;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 use starfarm_sequencer::state::global_root;
 use starfarm_sequencer::testing::open_account;
@@ -29,7 +29,7 @@ async fn starknet_rs_reads_the_real_sequencer() {
         listener.local_addr().unwrap()
     ))
     .unwrap();
-    let app = server::app(Arc::clone(&seq), RpcConfig::default());
+    let app = endpoint::app(Arc::clone(&seq), RpcConfig::default());
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = JsonRpcClient::new(HttpTransport::new(url));
 

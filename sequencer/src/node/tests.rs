@@ -261,7 +261,7 @@ fn an_l1_node_applies_only_settled_blocks_and_refuses_what_l1_disagrees_with() {
 async fn serve_rpc(seq: &Arc<Sequencer>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = crate::server::app(Arc::clone(seq), RpcConfig::default());
+    let app = crate::endpoint::app(Arc::clone(seq), RpcConfig::default());
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }

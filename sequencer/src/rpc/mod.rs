@@ -80,7 +80,7 @@ pub mod keccak;
 mod params;
 mod read;
 mod render;
-mod server;
+mod transport;
 mod write;
 
 use std::fmt;
@@ -156,14 +156,14 @@ pub fn router(
     submitter: Arc<dyn TxSubmitter>,
     config: RpcConfig,
 ) -> Router {
-    let state = Arc::new(server::RpcState {
+    let state = Arc::new(transport::RpcState {
         reader,
         submitter,
         config: Arc::new(config),
     });
     Router::new()
-        .route("/", post(server::handle))
-        .route("/rpc", post(server::handle))
-        .route("/rpc/v0_9", post(server::handle))
+        .route("/", post(transport::handle))
+        .route("/rpc", post(transport::handle))
+        .route("/rpc/v0_9", post(transport::handle))
         .with_state(state)
 }

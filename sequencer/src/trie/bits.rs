@@ -1,6 +1,8 @@
 //! Keys and edge paths as plain 256-bit integers. Felts are Montgomery-encoded, so reading
 //! bits straight from them would cost a conversion per bit; the trie converts each key once
-//! and then works on these limbs.
+//! and then works on these limbs. The crate's one 256-bit helper: the block program's input
+//! (`program_input::proof_steps`, `program_input::encode`) uses it for the same key and path
+//! arithmetic and to split numbers into 128-bit halves.
 
 use starknet_types_core::felt::Felt;
 

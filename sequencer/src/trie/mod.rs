@@ -5,16 +5,16 @@
 //! readable; a store filled only with proof nodes is a partial trie that can still be
 //! updated along the proven paths.
 //!
-//! Layout: `bits` (key arithmetic), `memory` and `overlay` (stores), `update` (batch
-//! updates), `proof` (proofs, multiproofs, witnesses and their verification), `patricia`
-//! (the `Trie` handle tying them together).
+//! Layout: `bits` (key arithmetic, also the program input's), `memory` and `overlay`
+//! (stores), `update` (batch updates), `proof` (proofs, multiproofs, witnesses and their
+//! verification), `patricia` (the `Trie` handle tying them together).
 
 use serde::{Deserialize, Serialize};
 use starknet_types_core::felt::Felt;
 
 use crate::hash::h;
 
-mod bits;
+pub(crate) mod bits;
 mod memory;
 mod overlay;
 mod patricia;

@@ -1,50 +1,18 @@
-//! The sequencer's HTTP endpoint (JSON-RPC, `/metrics`, `/health` on one port) and the
-//! prover input published with each block.
+//! The prover input of a closed block, rebuilt from the sequencer's database, and the
+//! publisher hook that publishes it with each block.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
 use starknet_types_core::felt::Felt;
-use tokio::net::TcpListener;
 
+use super::input::{BlockProverInput, ProgramInputError};
 use crate::block::Block;
 use crate::execute::touched;
-use crate::program_input::BlockProverInput;
 use crate::publish::Publisher;
-use crate::rpc::{router, RpcConfig};
-use crate::service::Sequencer;
 use crate::state::AccountState;
 use crate::store::{Store, StoreError};
 use crate::trie::Trie;
-
-/// The whole HTTP application of a sequencer.
-pub fn app(sequencer: Arc<Sequencer>, rpc: RpcConfig) -> Router {
-    let probes = Router::new()
-        .route("/metrics", get(metrics))
-        .route("/health", get(|| async { "ok" }))
-        .with_state(Arc::clone(&sequencer));
-    router(sequencer.clone(), sequencer, rpc).merge(probes)
-}
-
-async fn metrics(State(sequencer): State<Arc<Sequencer>>) -> String {
-    sequencer.metrics.render()
-}
-
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(
-    listener: TcpListener,
-    sequencer: Arc<Sequencer>,
-    rpc: RpcConfig,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app(sequencer, rpc))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
 
 /// A publisher that also publishes each block's prover input.
 pub fn with_prover_inputs(publisher: Publisher) -> Publisher {
@@ -59,7 +27,7 @@ pub enum ProverInputError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Input(#[from] crate::program_input::ProgramInputError),
+    Input(#[from] ProgramInputError),
     #[error("block {0} is not in the database")]
     MissingBlock(u64),
 }

@@ -1,5 +1,6 @@
-//! HTTP handling: the body limit, the JSON-RPC envelope (single, batch, notification), admin
-//! authentication and dispatch to the read and write methods.
+//! JSON-RPC over HTTP (the "Transport" of the `rpc` module's doc): the body limit, the
+//! envelope (single, batch, notification), admin authentication and dispatch to the read and
+//! write methods.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,160 @@
+//! A range's input as the felts the block program reads (`docs/sequencer.md`, "Block
+//! program input").
+
+use starknet_types_core::felt::Felt;
+
+use super::input::{ProofStep, RangeInput};
+use crate::trie::bits::Bits;
+use crate::tx::Transaction;
+
+/// First felt of the program input: the version of its layout.
+pub const PROGRAM_INPUT_VERSION: u64 = 1;
+
+/// `x = high * 2^128 + low`, as the program reads bounded numbers.
+fn split(x: Felt) -> [Felt; 2] {
+    let bits = Bits::from_felt(&x);
+    [bits.shr(128).to_felt(), bits.low(128).to_felt()]
+}
+
+impl RangeInput {
+    /// The program input (`docs/sequencer.md`, "Block program input").
+    pub fn to_felts(&self) -> Vec<Felt> {
+        let mut felts = vec![
+            Felt::from(PROGRAM_INPUT_VERSION),
+            Felt::from(self.block_number),
+            self.parent_hash,
+            Felt::from(self.timestamp),
+            Felt::from(self.tx_count),
+            Felt::from(self.tx_start),
+            self.tx_commitment_start,
+            self.previous_contracts_root,
+            Felt::from(self.accounts.len()),
+        ];
+        for entry in &self.accounts {
+            let s = &entry.state;
+            let [high, low] = split(entry.address);
+            felts.extend([
+                entry.address,
+                high,
+                low,
+                s.class_hash,
+                s.public_key,
+                Felt::from(s.balance),
+                Felt::from(s.nonce),
+            ]);
+        }
+        felts.push(Felt::from(self.transactions.len()));
+        for tx in &self.transactions {
+            let status = Felt::from(tx.outcome.code());
+            let prev = |i: usize| Felt::from(tx.previous_versions.get(i).copied().unwrap_or(0));
+            let kind = Felt::from(tx.transaction.kind());
+            match &tx.transaction {
+                Transaction::DeployAccount(t) => felts.extend([
+                    kind,
+                    t.public_key,
+                    t.signature.r,
+                    t.signature.s,
+                    Felt::from(u8::from(tx.address_wrapped)),
+                    prev(0),
+                ]),
+                Transaction::Transfer(t) => felts.extend([
+                    kind,
+                    t.sender,
+                    Felt::from(t.nonce),
+                    t.recipient,
+                    Felt::from(t.amount),
+                    t.signature.r,
+                    t.signature.s,
+                    status,
+                    prev(0),
+                    prev(1),
+                ]),
+                Transaction::Withdraw(t) => felts.extend([
+                    kind,
+                    t.sender,
+                    Felt::from(t.nonce),
+                    t.l1_recipient,
+                    Felt::from(t.amount),
+                    t.signature.r,
+                    t.signature.s,
+                    status,
+                    prev(0),
+                ]),
+                Transaction::Deposit(t) => felts.extend([
+                    kind,
+                    t.l1_sender,
+                    t.recipient,
+                    Felt::from(t.amount),
+                    Felt::from(t.l1_nonce),
+                    status,
+                    prev(0),
+                ]),
+            }
+        }
+        for proof in &self.proofs {
+            felts.push(Felt::from(proof.final_version));
+            felts.push(Felt::from(proof.steps.len()));
+            // Bottom-up: the program climbs from the leaf (or the edge the key leaves).
+            for step in proof.steps.iter().rev() {
+                match *step {
+                    ProofStep::Binary { left, right, bit } => {
+                        let sibling = if bit { left } else { right };
+                        felts.extend([Felt::from(u8::from(bit)), sibling]);
+                    }
+                    ProofStep::Edge { path, length, .. } => {
+                        felts.extend([Felt::TWO, path, Felt::from(length)]);
+                    }
+                    ProofStep::EdgeLeaves {
+                        child,
+                        path,
+                        length,
+                        common,
+                        bit,
+                        new_length,
+                        common_path,
+                        old_rest,
+                        new_rest,
+                    } => {
+                        felts.extend([
+                            Felt::THREE,
+                            child,
+                            path,
+                            Felt::from(length),
+                            Felt::from(common),
+                            Felt::from(u8::from(bit)),
+                            Felt::from(new_length),
+                        ]);
+                        felts.extend(split(common_path));
+                        felts.extend(split(old_rest));
+                        felts.extend(split(new_rest));
+                    }
+                }
+            }
+        }
+        felts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_shift_mask_and_split_round_trip() {
+        let x = Felt::from_hex("0x7f0123456789abcdeff0123456789abcdeff0123456789abcdeff0123456789")
+            .expect("hex");
+        let w = Bits::from_felt(&x);
+        assert_eq!(w.to_felt(), x);
+        assert_eq!(w.bit_len(), 251);
+        assert_eq!(w.shr(250).to_felt(), Felt::ONE);
+        assert_eq!(
+            w.shr(4).to_felt(),
+            x.floor_div(&Felt::from(16u8).try_into().expect("nonzero"))
+        );
+        assert_eq!(w.low(8).to_felt(), Felt::from(0x89u8));
+        // Bits 128 and 129 of x: its high half, 0x7f…89ab, ends in 0b11.
+        assert_eq!(w.low(130).shr(128).to_felt(), Felt::from(3u8));
+        let [high, low] = split(x);
+        assert_eq!(high * Felt::from(2u8).pow(128u32) + low, x);
+    }
+}
