@@ -11,6 +11,7 @@ pub mod client;
 pub mod ecdsa;
 pub mod execute;
 pub mod hash;
+pub mod l1_sink;
 pub mod mempool;
 pub mod metrics;
 pub mod node;
