@@ -260,6 +260,16 @@ mod tests {
         unreadable: bool,
     }
 
+    impl Proven {
+        fn insert(&self, block: u64, outputs: Vec<Vec<Felt>>, security_bits: u32) {
+            let ranges = BlockRanges {
+                outputs,
+                security_bits,
+            };
+            self.blocks.lock().unwrap().insert(block, ranges);
+        }
+    }
+
     impl ProvenRanges for Proven {
         type Error = std::io::Error;
 
@@ -306,13 +316,7 @@ mod tests {
             Step::Waiting { block: 0 }
         );
         let ranges = vec![output(0, (0, 2, 3), 1, 2), output(0, (2, 3, 3), 2, 3)];
-        proven.blocks.lock().unwrap().insert(
-            0,
-            BlockRanges {
-                outputs: ranges.clone(),
-                security_bits: 96,
-            },
-        );
+        proven.insert(0, ranges.clone(), 96);
         assert_eq!(settler.catch_up(&proven).await.unwrap(), 2);
         assert_eq!(settler.catch_up(&proven).await.unwrap(), 0, "nothing twice");
         let l1 = settler.client.l1();
@@ -340,13 +344,7 @@ mod tests {
 
         let proven = Proven::default();
         let range = output(0, (0, 1, 1), 1, 2);
-        proven.blocks.lock().unwrap().insert(
-            0,
-            BlockRanges {
-                outputs: vec![range.clone()],
-                security_bits: 96,
-            },
-        );
+        proven.insert(0, vec![range.clone()], 96);
         let rpc = L1Error::Rpc {
             call: "updateState",
             message: "connection reset".into(),
@@ -371,9 +369,8 @@ mod tests {
             "{step:?}"
         );
         assert_eq!(settler.catch_up(&proven).await.unwrap(), 0);
-        let l1 = settler.client.l1();
-        assert_eq!((l1.registered.len(), l1.settled.clone()), (1, vec![range]));
-        drop(l1);
+        assert_eq!(settler.client.l1().registered.len(), 1);
+        assert_eq!(settler.client.l1().settled, vec![range]);
         let m = &settler.metrics;
         assert_eq!(
             m.submissions
@@ -390,13 +387,7 @@ mod tests {
 
         // A refused fact stops the line; the range is not sent.
         let next = output(1, (0, 1, 1), 2, 3);
-        proven.blocks.lock().unwrap().insert(
-            1,
-            BlockRanges {
-                outputs: vec![next],
-                security_bits: 18,
-            },
-        );
+        proven.insert(1, vec![next], 18);
         let revert = L1Error::Reverted {
             call: "registerFact",
             reason: "SECURITY_BITS_TOO_LOW".into(),
@@ -412,13 +403,7 @@ mod tests {
         let settler = settler();
         let proven = Proven::default();
         let broken = output(0, (0, 1, 1), 5, 6);
-        proven.blocks.lock().unwrap().insert(
-            0,
-            BlockRanges {
-                outputs: vec![broken],
-                security_bits: 96,
-            },
-        );
+        proven.insert(0, vec![broken], 96);
         let err = settler.step(&proven).await.unwrap_err();
         assert!(
             matches!(err, SettleError::RootMismatch { block: 0, .. }),
