@@ -9,18 +9,19 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use starfarm_l1::metrics::SettleMetrics;
-use starfarm_l1::settle::{BlockRanges, CountFuture, ProvenFuture, ProvenRanges, Settler, Step};
-use starfarm_l1::settled::SettledLog;
-use starfarm_l1::watch::{L1Deposit, L2Sink, SinkFuture, Watcher};
+use starfarm_l1::settled_log::SettledLog;
+use starfarm_l1::settlement::{AttestedSettlement, Settler, Step};
+use starfarm_l1::watch::Watcher;
 use starfarm_l1::{Address, Deployment, Felt, L1Client, PrivateKeySigner};
-use starfarm_prover::{CairoProgram, SecurityProfile};
-use starfarm_scheduler::{blocks, JobStore};
+use starfarm_prover::CairoProgram;
+use starfarm_scheduler::blocks::farm_blocks::FarmBlocks;
+use starfarm_scheduler::JobStore;
 
 use crate::scheduler_cli::open_job_store;
+use starfarm_sequencer::l1_sink::SequencerSink;
 use starfarm_sequencer::program_input::BLOCK_PROGRAM_JSON;
 use starfarm_sequencer::service::Sequencer;
 use starfarm_sequencer::state::global_root;
-use starfarm_sequencer::tx::Deposit;
 
 #[derive(clap::Subcommand)]
 pub enum L1Command {
@@ -343,52 +344,6 @@ async fn status(l1: L1Args) -> Result<()> {
     Ok(())
 }
 
-/// The farm's proven blocks, from the scheduler's job store.
-struct FarmBlocks(Arc<dyn JobStore>);
-
-impl FarmBlocks {
-    async fn proven(&self) -> Result<Vec<blocks::ProvenBlock>, String> {
-        blocks::proven_blocks(self.0.as_ref())
-            .await
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl ProvenRanges for FarmBlocks {
-    fn ranges(&self, number: u64) -> ProvenFuture<'_> {
-        Box::pin(async move {
-            let block = self
-                .proven()
-                .await?
-                .into_iter()
-                .find(|b| b.record.block_number == number);
-            block.map(|b| block_ranges(b.record)).transpose()
-        })
-    }
-
-    fn proven_from(&self, from: u64) -> CountFuture<'_> {
-        Box::pin(async move {
-            let proven = self.proven().await?;
-            Ok(proven
-                .iter()
-                .filter(|b| b.record.block_number >= from)
-                .count() as u64)
-        })
-    }
-}
-
-/// A proven block's ranges, attested at its profile's conjectured security.
-fn block_ranges(record: blocks::BlockProven) -> Result<BlockRanges, String> {
-    let profile: SecurityProfile = record
-        .profile
-        .parse()
-        .map_err(|e| format!("block {}: {e}", record.block_number))?;
-    Ok(BlockRanges {
-        outputs: record.chunks.into_iter().map(|c| c.output).collect(),
-        security_bits: profile.security_bits(),
-    })
-}
-
 impl AttestArgs {
     fn signer(&self) -> Result<PrivateKeySigner> {
         let key = self
@@ -407,7 +362,7 @@ async fn settle(args: SettleArgs) -> Result<()> {
     let client = client.with_confirmations(args.attest.l1_confirmations);
     let store = open_job_store(args.postgres_url.as_deref(), &args.scheduler_data).await?;
     let signer = args.attest.signer()?;
-    let settler = Settler::new(&client, signer, file.program_hash);
+    let settler = Settler::new(AttestedSettlement::new(client, signer), file.program_hash);
     let source = FarmBlocks(store);
     if !args.once {
         settler
@@ -463,7 +418,7 @@ pub async fn spawn_settler(
     Ok(Some(tokio::spawn(async move {
         let settler = Settler {
             metrics,
-            ..Settler::new(&client, signer, file.program_hash)
+            ..Settler::new(AttestedSettlement::new(client, signer), file.program_hash)
         };
         settler
             .run(&FarmBlocks(store), Duration::from_secs(1))
@@ -526,7 +481,7 @@ pub async fn spawn_watcher(
     let stored = sequencer.store().meta(&cursor)?;
     let from = stored.unwrap_or(0).max(file.from_block);
     let mut watcher = Watcher::new(client, from, args.l1_confirmations);
-    let sink = SequencerSink(sequencer);
+    let sink = SequencerSink(sequencer.clone());
     eprintln!(
         "following L1 deployment {} from L1 block {from}",
         path.display()
@@ -538,7 +493,7 @@ pub async fn spawn_watcher(
                     if seen.deposits > 0 || seen.settled.is_some() {
                         tracing::info!(?seen, "L1 events handed to the sequencer");
                     }
-                    if let Err(e) = sink.0.store().set_meta(&cursor, watcher.next_block()) {
+                    if let Err(e) = sequencer.store().set_meta(&cursor, watcher.next_block()) {
                         tracing::warn!(error = %e, "saving the L1 watcher's position");
                     }
                 }
@@ -547,31 +502,4 @@ pub async fn spawn_watcher(
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     })))
-}
-
-/// The sequencer as the watcher drives it: deposits admitted once, settled blocks marked.
-struct SequencerSink(Arc<Sequencer>);
-
-impl L2Sink for SequencerSink {
-    fn settled(&self, number: u64) -> SinkFuture<'_> {
-        let marked = self.0.mark_accepted_on_l1(number);
-        Box::pin(async move { marked.map_err(|e| e.to_string()) })
-    }
-
-    fn deposit(&self, deposit: L1Deposit) -> SinkFuture<'_> {
-        Box::pin(async move {
-            let admitted = self.0.admit_l1_deposit(l2_deposit(deposit)).await;
-            admitted.map_err(|e| e.to_string())
-        })
-    }
-}
-
-/// The DEPOSIT transaction an L1 deposit becomes.
-fn l2_deposit(deposit: L1Deposit) -> Deposit {
-    Deposit {
-        l1_sender: deposit.l1_sender,
-        recipient: deposit.recipient,
-        amount: deposit.amount,
-        l1_nonce: deposit.nonce,
-    }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use starfarm_l1::settled::SettledLog;
+use starfarm_l1::settled_log::SettledLog;
 use starfarm_sequencer::chain::BoxFuture;
 use starfarm_sequencer::node::{
     self, BlockSource, L1Gate, Mode, Node, Progress, RpcSource, Settled, SettledBlocks,

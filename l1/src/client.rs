@@ -36,7 +36,7 @@ pub struct Deployment {
 }
 
 /// The settled state as `StarfarmCore` holds it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct L1State {
     /// Global root after the last settled range.
     pub state_root: Felt,

@@ -8,9 +8,6 @@
 //! block, and a poll whose delivery failed is repeated): an [`L2Sink`] must be idempotent,
 //! as the sequencer is (a deposit's transaction hash is known once admitted).
 
-use std::future::Future;
-use std::pin::Pin;
-
 use alloy::primitives::Address;
 use alloy::providers::Provider;
 use starknet_types_core::felt::Felt;
@@ -18,38 +15,28 @@ use starknet_types_core::felt::Felt;
 use crate::client::{retry, L1Client, MessageToL2};
 use crate::contracts::StarfarmCore;
 use crate::fact::u256_to_felt;
-use crate::settled::StateUpdate;
+use crate::settled_log::StateUpdate;
 use crate::L1Error;
 
 /// The deposit selector: the Cairo short string `"deposit"`.
 pub const DEPOSIT_SELECTOR: Felt = Felt::from_hex_unchecked("0x6465706f736974");
 
-/// A deposit made on L1, as the sequencer admits it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct L1Deposit {
-    /// The bridge (the message's sender), as a felt.
-    pub l1_sender: Felt,
-    pub recipient: Felt,
-    pub amount: u128,
-    pub nonce: u64,
-}
-
-pub type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
-
-/// What L2 is told. Both calls may repeat for the same event.
-pub trait L2Sink: Send + Sync {
-    /// Block `number` (and so every block before it) is settled on L1.
-    fn settled(&self, number: u64) -> SinkFuture<'_>;
-    /// A deposit to include on L2.
-    fn deposit(&self, deposit: L1Deposit) -> SinkFuture<'_>;
-}
+/// What L2 is told (the sequencer implements it), and the deposits it is told of.
+pub use starfarm_common::settlement::{L1Deposit, L2Sink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
     #[error(transparent)]
     L1(#[from] L1Error),
+    /// The sink's own error, boxed (its message is part of this one's, so not a source).
     #[error("L2 refused an L1 event: {0}")]
-    Sink(String),
+    Sink(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl WatchError {
+    fn sink(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Sink(Box::new(e))
+    }
 }
 
 /// What one poll saw.
@@ -88,7 +75,7 @@ impl Watcher {
 
     /// Reads the confirmed events since the last poll and hands them to `sink`; the
     /// watcher moves on only once `sink` took them all.
-    pub async fn poll(&mut self, sink: &dyn L2Sink) -> Result<Seen, WatchError> {
+    pub async fn poll<S: L2Sink>(&mut self, sink: &S) -> Result<Seen, WatchError> {
         let range = confirmed_range(
             &self.client,
             self.next_block,
@@ -108,7 +95,7 @@ impl Watcher {
         for (event, _) in messages {
             match bridge_deposit(MessageToL2::from_event(event)?, deployment.bridge) {
                 Some(deposit) => {
-                    sink.deposit(deposit).await.map_err(WatchError::Sink)?;
+                    sink.deposit(deposit).await.map_err(WatchError::sink)?;
                     seen.deposits += 1;
                 }
                 None => seen.ignored += 1,
@@ -117,7 +104,7 @@ impl Watcher {
         for update in updates {
             sink.settled(update.block_number)
                 .await
-                .map_err(WatchError::Sink)?;
+                .map_err(WatchError::sink)?;
             seen.settled = Some(update.block_number);
         }
         self.next_block = to + 1;

@@ -19,14 +19,15 @@ use std::time::{Duration, Instant};
 use alloy::providers::Provider;
 use starfarm_l1::anvil::{Anvil, DEV_KEYS};
 use starfarm_l1::fact::{address_to_felt, fact, felt_to_u256, output_words};
-use starfarm_l1::settle::{
-    BlockRanges, CountFuture, ProvenFuture, ProvenRanges, SettleError, Settler, Step,
+use starfarm_l1::settled_log::{SettledLog, StateUpdate};
+use starfarm_l1::settlement::{
+    AttestedSettlement, BlockRanges, ProvenRanges, SettleError, Settler, Step,
 };
-use starfarm_l1::settled::{SettledLog, StateUpdate};
-use starfarm_l1::watch::{L1Deposit, L2Sink, Seen, SinkFuture, Watcher, DEPOSIT_SELECTOR};
+use starfarm_l1::watch::{L1Deposit, L2Sink, Seen, Watcher, DEPOSIT_SELECTOR};
 use starfarm_l1::{attest, L1Client, L1State, MessageToL2, PrivateKeySigner, B256, U256};
 use starfarm_sequencer::block::BlockHeader;
 use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
+use starfarm_sequencer::l1_sink::{SequencerSink, SinkError};
 use starfarm_sequencer::program_input::with_prover_inputs;
 use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
@@ -469,26 +470,22 @@ impl Proven {
 }
 
 impl ProvenRanges for Proven {
-    fn ranges(&self, number: u64) -> ProvenFuture<'_> {
-        let ranges = self.0.lock().unwrap().get(&number).cloned();
-        Box::pin(async move { Ok(ranges) })
+    type Error = std::convert::Infallible;
+
+    async fn ranges(&self, number: u64) -> Result<Option<BlockRanges>, Self::Error> {
+        Ok(self.0.lock().unwrap().get(&number).cloned())
     }
 
-    fn proven_from(&self, from: u64) -> CountFuture<'_> {
-        let count = self
-            .0
-            .lock()
-            .unwrap()
-            .keys()
-            .filter(|&&b| b >= from)
-            .count();
-        Box::pin(async move { Ok(count as u64) })
+    async fn proven_from(&self, from: u64) -> Result<u64, Self::Error> {
+        let proven = self.0.lock().unwrap();
+        Ok(proven.keys().filter(|&&b| b >= from).count() as u64)
     }
 }
 
 impl Setup {
-    fn settler(&self) -> Settler<'_> {
-        Settler::new(&self.operator, prover_key(), program_hash())
+    fn settler(&self) -> Settler<AttestedSettlement> {
+        let client = AttestedSettlement::new(self.operator.clone(), prover_key());
+        Settler::new(client, program_hash())
     }
 
     /// Calls an anvil-only RPC method.
@@ -593,31 +590,23 @@ fn the_settler_settles_proven_ranges_in_order_once_and_stops_on_a_broken_chain()
     });
 }
 
-/// L2 as the watcher drives it: the sequencer admits deposits (a repeated one is known
-/// already) and learns which blocks L1 settled.
-struct SequencerSink<'a> {
-    chain: &'a Chain,
+/// L2 as the watcher drives it (the sequencer's own sink: it admits deposits, a repeated
+/// one is known already, and learns which blocks L1 settled), counting the deliveries.
+struct RecordingSink {
+    sink: SequencerSink,
     deposits: Mutex<Vec<L1Deposit>>,
 }
 
-impl L2Sink for SequencerSink<'_> {
-    fn settled(&self, number: u64) -> SinkFuture<'_> {
-        let marked = self.chain.seq.mark_accepted_on_l1(number);
-        Box::pin(async move { marked.map_err(|e| e.to_string()) })
+impl L2Sink for RecordingSink {
+    type Error = SinkError;
+
+    async fn settled(&self, number: u64) -> Result<(), SinkError> {
+        self.sink.settled(number).await
     }
 
-    fn deposit(&self, deposit: L1Deposit) -> SinkFuture<'_> {
+    async fn deposit(&self, deposit: L1Deposit) -> Result<(), SinkError> {
         self.deposits.lock().unwrap().push(deposit.clone());
-        let deposit = Deposit {
-            l1_sender: deposit.l1_sender,
-            recipient: deposit.recipient,
-            amount: deposit.amount,
-            l1_nonce: deposit.nonce,
-        };
-        Box::pin(async move {
-            let admitted = self.chain.seq.admit_l1_deposit(deposit).await;
-            admitted.map_err(|e| e.to_string())
-        })
+        self.sink.deposit(deposit).await
     }
 }
 
@@ -627,8 +616,8 @@ fn the_watcher_admits_bridge_deposits_once_and_reports_settled_blocks() {
     runtime().block_on(async {
         let s = Setup::start(anvil).await;
         let (alice, _) = keys();
-        let sink = SequencerSink {
-            chain: &s.chain,
+        let sink = RecordingSink {
+            sink: SequencerSink(s.chain.seq.clone()),
             deposits: Mutex::new(Vec::new()),
         };
         let mut watcher = Watcher::new(s.operator.clone(), 0, 0);

@@ -21,7 +21,8 @@ pub mod batch;
 pub mod cpu;
 pub mod error;
 pub mod execute;
-pub mod fact;
+/// The fact an artifact records: the project's one formula, in `starfarm-common`.
+pub use starfarm_common::fact;
 pub mod input;
 pub mod profile;
 pub mod program;

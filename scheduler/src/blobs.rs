@@ -5,13 +5,17 @@
 use crate::job::ContentHash;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use starfarm_common::location::{open_location, LocationError};
 use std::sync::Arc;
 
 /// Why a blob could not be stored or read.
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     #[error("blob store location {location:?} cannot be used: {reason}")]
-    Location { location: String, reason: String },
+    Location {
+        location: String,
+        reason: LocationError,
+    },
     #[error("blob {0} not found")]
     NotFound(ContentHash),
     #[error("blob {expected} is corrupt: its bytes hash to {actual}")]
@@ -31,16 +35,12 @@ pub struct BlobStore {
 }
 
 impl BlobStore {
-    /// A folder or an object_store URL, as [`starfarm_sequencer::publish::open_location`]
-    /// reads it (S3 included).
+    /// A folder or an object_store URL, as [`open_location`] reads it (S3 included).
     pub fn open(location: &str) -> Result<Self, BlobError> {
-        let (store, prefix) =
-            starfarm_sequencer::publish::open_location(location).map_err(|reason| {
-                BlobError::Location {
-                    location: location.to_owned(),
-                    reason,
-                }
-            })?;
+        let (store, prefix) = open_location(location).map_err(|reason| BlobError::Location {
+            location: location.to_owned(),
+            reason,
+        })?;
         Ok(Self::new(store, prefix))
     }
 

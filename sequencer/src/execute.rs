@@ -42,6 +42,20 @@ pub struct MessageToL2 {
     pub payload: Vec<Felt>,
 }
 
+impl MessageToL2 {
+    /// Its hash as the L1 core contract keys it (`l1ToL2Messages`), Starknet's formula
+    /// ([`starfarm_common::message::l1_to_l2_message_hash`]).
+    pub fn hash(&self) -> [u8; 32] {
+        starfarm_common::message::l1_to_l2_message_hash(
+            self.from_address,
+            self.to_address,
+            self.nonce,
+            self.selector,
+            &self.payload,
+        )
+    }
+}
+
 /// What executing one transaction did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {

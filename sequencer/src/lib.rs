@@ -36,6 +36,7 @@ pub mod ecdsa;
 pub mod endpoint;
 pub mod execute;
 pub mod hash;
+pub mod l1_sink;
 pub mod mempool;
 pub mod metrics;
 pub mod node;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use object_store::{path::Path, ObjectStore, ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use starfarm_common::location::{open_location, LocationError};
 use starknet_types_core::felt::Felt;
 
 use crate::block::Block;
@@ -20,7 +21,7 @@ pub const MANIFEST_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("object store location {0:?}: {1}")]
-    Location(String, String),
+    Location(String, LocationError),
     #[error("object store: {0}")]
     Store(#[from] object_store::Error),
     #[error("{path}: content hash {actual} does not match the manifest's {expected}")]
@@ -63,28 +64,6 @@ pub struct BlockManifest {
 /// Builds the prover input of a closed block (the block program's witness), as JSON bytes.
 pub type ProverInputSource = dyn Fn(&Store, &Block) -> Result<Vec<u8>, String> + Send + Sync;
 
-/// The object store a location names: a folder (created if missing), or an object_store
-/// URL: `file:///…`, `memory:///`, `s3://bucket/prefix`. S3 settings come from the
-/// environment as the AWS tools name them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-/// `AWS_REGION`, `AWS_ENDPOINT` for MinIO and other S3-compatible stores, `AWS_ALLOW_HTTP`).
-pub fn open_location(location: &str) -> Result<(Arc<dyn ObjectStore>, Path), String> {
-    if location.contains("://") {
-        // https needs a rustls crypto provider; an error only means one is installed.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let url = url::Url::parse(location).map_err(|e| e.to_string())?;
-        let options = std::env::vars()
-            .filter(|(key, _)| key.starts_with("AWS_"))
-            .map(|(key, value)| (key.to_ascii_lowercase(), value));
-        let (store, prefix) =
-            object_store::parse_url_opts(&url, options).map_err(|e| e.to_string())?;
-        return Ok((Arc::from(store), prefix));
-    }
-    std::fs::create_dir_all(location).map_err(|e| e.to_string())?;
-    let store = object_store::local::LocalFileSystem::new_with_prefix(location)
-        .map_err(|e| e.to_string())?;
-    Ok((Arc::new(store), Path::default()))
-}
-
 #[derive(Clone)]
 pub struct Publisher {
     store: Arc<dyn ObjectStore>,
@@ -93,8 +72,8 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    /// A folder path, or an object_store URL (`file:///…`, `memory:///`, and the cloud
-    /// schemes the build enables).
+    /// A folder path, or an object_store URL (`file:///…`, `memory:///`, `s3://…`), as
+    /// [`open_location`] reads it.
     pub fn from_location(location: &str) -> Result<Self, PublishError> {
         let (store, prefix) =
             open_location(location).map_err(|e| PublishError::Location(location.to_string(), e))?;
@@ -252,25 +231,4 @@ impl Publisher {
 /// `blocks/<number, 12 digits>.json`: sorts by number in listings.
 pub fn manifest_name(number: u64) -> String {
     format!("blocks/{number:012}.json")
-}
-
-#[cfg(test)]
-mod location_tests {
-    use super::*;
-
-    /// S3 locations are understood (settings from the environment); what is not a location
-    /// says why.
-    #[test]
-    fn s3_urls_open_and_bad_locations_explain() {
-        let (_, prefix) = open_location("s3://blocks/devnet/objects").expect("an S3 store");
-        assert_eq!(prefix.as_ref(), "devnet/objects");
-        let err = open_location("nosuch://bucket")
-            .map(|_| ())
-            .expect_err("unknown scheme");
-        assert!(err.contains("nosuch"), "{err}");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let folder = dir.path().join("objects");
-        open_location(folder.to_str().expect("UTF-8")).expect("a folder store");
-        assert!(folder.is_dir());
-    }
 }

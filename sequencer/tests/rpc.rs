@@ -16,7 +16,6 @@ use starfarm_sequencer::chain::{
 };
 use starfarm_sequencer::execute::{apply, deposit_selector, touched, Receipt};
 use starfarm_sequencer::hash::short_string;
-use starfarm_sequencer::rpc::keccak::l1_to_l2_message_hash;
 use starfarm_sequencer::rpc::{router, RpcConfig};
 use starfarm_sequencer::state::{global_root, AccountState};
 use starfarm_sequencer::trie::{MemoryNodes, Trie};
@@ -1023,7 +1022,7 @@ fn message_hash_matches_starknet_core() {
             payload,
             nonce: 775_628,
         };
-        assert_eq!(l1_to_l2_message_hash(&ours), *theirs.hash().as_bytes());
+        assert_eq!(ours.hash(), *theirs.hash().as_bytes());
     }
 }
 

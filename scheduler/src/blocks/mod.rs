@@ -13,6 +13,7 @@
 //! [`AggregatePayload`], [`ChunkPlan`]).
 
 pub mod aggregate;
+pub mod farm_blocks;
 pub mod ingest;
 pub mod plan;
 

@@ -76,7 +76,6 @@
 //! - On a node, every write method answers `-32001` (the node serves reads only).
 
 mod error;
-pub mod keccak;
 mod params;
 mod read;
 mod render;

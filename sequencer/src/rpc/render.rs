@@ -22,9 +22,9 @@
 use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
+use starfarm_common::fact::hex32;
 use starknet_types_core::felt::Felt;
 
-use super::keccak::l1_to_l2_message_hash;
 use super::RpcConfig;
 use crate::block::{AccountDiff, BlockHeader};
 use crate::chain::{PreConfirmed, TxRecord, TxStatus};
@@ -268,9 +268,7 @@ fn message_hash(deposit: &Deposit, receipt: &Receipt) -> Value {
             selector: deposit_selector(),
             payload: vec![Felt::from(deposit.amount)],
         });
-    let digest = l1_to_l2_message_hash(&message);
-    let digits: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    Value::String(format!("0x{digits}"))
+    Value::String(hex32(&message.hash()))
 }
 
 /// `TXN_STATUS_RESULT`: `finality_status`, plus `execution_status` (and `failure_reason`

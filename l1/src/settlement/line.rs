@@ -7,47 +7,29 @@
 //! with an error instead of being skipped. A restarted settler first waits for the wallet's
 //! transactions still in flight (sent before a crash), so it never sends a range twice.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use starknet_types_core::felt::Felt;
 
-use crate::client::{L1Client, L1State};
+use super::SettlementClient;
+use crate::client::L1State;
 use crate::fact::fact;
 use crate::metrics::SettleMetrics;
-use crate::{L1Error, PrivateKeySigner};
+use crate::L1Error;
 
-/// Where the proven ranges come from (the farm's proven blocks, in production).
-pub trait ProvenRanges: Send + Sync {
-    /// Block `number`'s proven ranges, once every range is proven and verified; `None`
-    /// until then.
-    fn ranges(&self, number: u64) -> ProvenFuture<'_>;
-    /// How many blocks numbered `from` or above are proven (for the pending-blocks metric).
-    fn proven_from(&self, from: u64) -> CountFuture<'_>;
-}
-
-pub type ProvenFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Option<BlockRanges>, String>> + Send + 'a>>;
-
-/// The proven ranges of one block.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlockRanges {
-    /// Their block-program outputs, in transaction order.
-    pub outputs: Vec<Vec<Felt>>,
-    /// The conjectured security of the weakest of their proofs: what the facts are
-    /// attested at (the registry refuses bits below its floor).
-    pub security_bits: u32,
-}
-pub type CountFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, String>> + Send + 'a>>;
+pub use starfarm_common::settlement::{BlockRanges, ProvenRanges};
 
 /// Why the line stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SettleError {
     #[error(transparent)]
     L1(#[from] L1Error),
-    #[error("reading the proven ranges of block {block}: {reason}")]
-    Source { block: u64, reason: String },
+    /// The source's own error, boxed (its message is part of this one's, so not a source).
+    #[error("reading the proven ranges of block {block}: {error}")]
+    Source {
+        block: u64,
+        error: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("block {block} has no proven range starting at transaction {tx_index}")]
     NoRange { block: u64, tx_index: u64 },
     #[error("block {block}, range from tx {tx_index}: its previous root {proven:#x} is not L1's root {settled:#x}")]
@@ -91,27 +73,26 @@ pub enum Step {
     InFlight { transactions: u64 },
 }
 
-/// Settles with one wallet (`client`) and one attesting prover key.
-pub struct Settler<'a> {
-    pub client: &'a L1Client,
-    pub signer: PrivateKeySigner,
+/// Settles the outputs of the block program `program_hash` through `client` (one wallet,
+/// and one way of making facts valid).
+pub struct Settler<C> {
+    pub client: C,
     pub program_hash: Felt,
     pub metrics: SettleMetrics,
 }
 
-impl<'a> Settler<'a> {
+impl<C: SettlementClient> Settler<C> {
     /// A settler whose metrics are exported nowhere (replace `metrics` to export them).
-    pub fn new(client: &'a L1Client, signer: PrivateKeySigner, program_hash: Felt) -> Self {
+    pub fn new(client: C, program_hash: Felt) -> Self {
         Self {
             client,
-            signer,
             program_hash,
             metrics: SettleMetrics::unregistered(),
         }
     }
 
     /// Settles the range L1 expects next, if it is proven.
-    pub async fn step(&self, source: &dyn ProvenRanges) -> Result<Step, SettleError> {
+    pub async fn step<S: ProvenRanges>(&self, source: &S) -> Result<Step, SettleError> {
         let transactions = self.client.in_flight().await?;
         if transactions > 0 {
             return Ok(Step::InFlight { transactions });
@@ -122,7 +103,7 @@ impl<'a> Settler<'a> {
         let Some(ranges) = source
             .ranges(block)
             .await
-            .map_err(|reason| SettleError::Source { block, reason })?
+            .map_err(|e| source_error(block, e))?
         else {
             return Ok(Step::Waiting { block });
         };
@@ -131,10 +112,7 @@ impl<'a> Settler<'a> {
         let register_gas = if self.client.is_fact_valid(fact).await? {
             0
         } else {
-            let registered = self
-                .client
-                .register_fact(&self.signer, fact, ranges.security_bits)
-                .await;
+            let registered = self.client.register_fact(fact, ranges.security_bits).await;
             self.metrics.submitted("registerFact", &registered);
             registered?.gas_used
         };
@@ -157,7 +135,7 @@ impl<'a> Settler<'a> {
 
     /// Settles every proven range in order; returns how many, stopping at the first block
     /// that is not proven yet (or behind transactions still in flight).
-    pub async fn catch_up(&self, source: &dyn ProvenRanges) -> Result<u64, SettleError> {
+    pub async fn catch_up<S: ProvenRanges>(&self, source: &S) -> Result<u64, SettleError> {
         let mut settled = 0;
         while let Step::Settled { .. } = self.step(source).await? {
             settled += 1;
@@ -168,7 +146,7 @@ impl<'a> Settler<'a> {
     /// Settles forever: a step every `every` while there is nothing to do. An error is
     /// logged and the same range tried again after `every` (never skipped); one that stops
     /// the line raises `starfarm_l1_settlement_stopped` until the range settles.
-    pub async fn run(&self, source: &dyn ProvenRanges, every: Duration) {
+    pub async fn run<S: ProvenRanges>(&self, source: &S, every: Duration) {
         loop {
             match self.step(source).await {
                 Ok(Step::Settled {
@@ -203,7 +181,11 @@ impl<'a> Settler<'a> {
     }
 
     /// Brings the last-settled and pending gauges up to date with L1 and the source.
-    async fn observe(&self, state: &L1State, source: &dyn ProvenRanges) -> Result<(), SettleError> {
+    async fn observe<S: ProvenRanges>(
+        &self,
+        state: &L1State,
+        source: &S,
+    ) -> Result<(), SettleError> {
         let last = state
             .last_block()
             .map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX));
@@ -212,11 +194,18 @@ impl<'a> Settler<'a> {
         let pending = source
             .proven_from(block)
             .await
-            .map_err(|reason| SettleError::Source { block, reason })?;
+            .map_err(|e| source_error(block, e))?;
         self.metrics
             .pending_blocks
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
         Ok(())
+    }
+}
+
+fn source_error(block: u64, e: impl std::error::Error + Send + Sync + 'static) -> SettleError {
+    SettleError::Source {
+        block,
+        error: Box::new(e),
     }
 }
 
@@ -254,4 +243,174 @@ fn word(output: &[Felt], index: usize) -> Result<u64, SettleError> {
         .get(index)
         .ok_or(SettleError::Malformed(output.len()))?;
     u64::try_from(felt.to_biguint()).map_err(|_| SettleError::Malformed(output.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::settlement::mock::MockSettlement;
+
+    /// Proven ranges in memory; `unreadable` makes every read fail.
+    #[derive(Default)]
+    struct Proven {
+        blocks: Mutex<HashMap<u64, BlockRanges>>,
+        unreadable: bool,
+    }
+
+    impl Proven {
+        fn insert(&self, block: u64, outputs: Vec<Vec<Felt>>, security_bits: u32) {
+            let ranges = BlockRanges {
+                outputs,
+                security_bits,
+            };
+            self.blocks.lock().unwrap().insert(block, ranges);
+        }
+    }
+
+    impl ProvenRanges for Proven {
+        type Error = std::io::Error;
+
+        async fn ranges(&self, number: u64) -> Result<Option<BlockRanges>, std::io::Error> {
+            if self.unreadable {
+                return Err(std::io::Error::other("job store unreachable"));
+            }
+            Ok(self.blocks.lock().unwrap().get(&number).cloned())
+        }
+
+        async fn proven_from(&self, from: u64) -> Result<u64, std::io::Error> {
+            if self.unreadable {
+                return Err(std::io::Error::other("job store unreachable"));
+            }
+            let blocks = self.blocks.lock().unwrap();
+            Ok(blocks.keys().filter(|&&b| b >= from).count() as u64)
+        }
+    }
+
+    /// The block-program output of transactions `start..end` of block `block` (of `count`),
+    /// from root `from` to root `to` (docs/sequencer.md, "Block program output").
+    fn output(block: u64, (start, end, count): (u64, u64, u64), from: u64, to: u64) -> Vec<Felt> {
+        let hash = if end == count { 0xb0 + block } else { 0 };
+        [
+            from, to, block, 0, hash, 1, start, end, count, start, end, 0, 0,
+        ]
+        .map(Felt::from)
+        .to_vec()
+    }
+
+    fn settler() -> Settler<MockSettlement> {
+        Settler::new(
+            MockSettlement::new(Felt::from(7u8), Felt::ONE),
+            Felt::from(7u8),
+        )
+    }
+
+    #[tokio::test]
+    async fn settles_each_range_once_in_order_against_the_mock() {
+        let settler = settler();
+        let proven = Proven::default();
+        assert_eq!(
+            settler.step(&proven).await.unwrap(),
+            Step::Waiting { block: 0 }
+        );
+        let ranges = vec![output(0, (0, 2, 3), 1, 2), output(0, (2, 3, 3), 2, 3)];
+        proven.insert(0, ranges.clone(), 96);
+        assert_eq!(settler.catch_up(&proven).await.unwrap(), 2);
+        assert_eq!(settler.catch_up(&proven).await.unwrap(), 0, "nothing twice");
+        let l1 = settler.client.l1();
+        assert_eq!(l1.settled, ranges);
+        assert_eq!(l1.registered.len(), 2);
+        assert_eq!((l1.state.next_block_number, l1.state.tx_index), (1, 0));
+        assert_eq!(l1.state.state_root, Felt::from(3u8));
+        assert_eq!(settler.metrics.last_settled.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn failures_are_typed_and_nothing_settles_twice() {
+        let settler = settler();
+        let unreadable = Proven {
+            unreadable: true,
+            ..Proven::default()
+        };
+        let err = settler.step(&unreadable).await.unwrap_err();
+        assert!(matches!(err, SettleError::Source { block: 0, .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "reading the proven ranges of block 0: job store unreachable"
+        );
+        assert!(!err.stops_the_line(), "a source error is retried");
+
+        let proven = Proven::default();
+        let range = output(0, (0, 1, 1), 1, 2);
+        proven.insert(0, vec![range.clone()], 96);
+        let rpc = L1Error::Rpc {
+            call: "updateState",
+            message: "connection reset".into(),
+        };
+        settler.client.fail_once("updateState", rpc);
+        let err = settler.step(&proven).await.unwrap_err();
+        assert!(matches!(err, SettleError::L1(L1Error::Rpc { .. })), "{err}");
+        assert!(!err.stops_the_line());
+        assert!(settler.client.l1().settled.is_empty());
+        // The retry finds the fact valid (registered once) and settles the range once.
+        let step = settler.step(&proven).await.unwrap();
+        assert!(
+            matches!(
+                step,
+                Step::Settled {
+                    block: 0,
+                    tx_start: 0,
+                    tx_end: 1,
+                    gas: (0, _)
+                }
+            ),
+            "{step:?}"
+        );
+        assert_eq!(settler.catch_up(&proven).await.unwrap(), 0);
+        assert_eq!(settler.client.l1().registered.len(), 1);
+        assert_eq!(settler.client.l1().settled, vec![range]);
+        let m = &settler.metrics;
+        assert_eq!(
+            m.submissions
+                .with_label_values(&["updateState", "error"])
+                .get(),
+            1
+        );
+        assert_eq!(
+            m.submissions
+                .with_label_values(&["updateState", "mined"])
+                .get(),
+            1
+        );
+
+        // A refused fact stops the line; the range is not sent.
+        let next = output(1, (0, 1, 1), 2, 3);
+        proven.insert(1, vec![next], 18);
+        let revert = L1Error::Reverted {
+            call: "registerFact",
+            reason: "SECURITY_BITS_TOO_LOW".into(),
+        };
+        settler.client.fail_once("registerFact", revert);
+        let err = settler.step(&proven).await.unwrap_err();
+        assert!(err.stops_the_line(), "{err}");
+        assert_eq!(settler.client.l1().settled.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_range_off_l1_root_stops_the_line_unsent() {
+        let settler = settler();
+        let proven = Proven::default();
+        let broken = output(0, (0, 1, 1), 5, 6);
+        proven.insert(0, vec![broken], 96);
+        let err = settler.step(&proven).await.unwrap_err();
+        assert!(
+            matches!(err, SettleError::RootMismatch { block: 0, .. }),
+            "{err}"
+        );
+        assert!(err.stops_the_line());
+        let l1 = settler.client.l1();
+        assert!(l1.registered.is_empty() && l1.settled.is_empty());
+    }
 }

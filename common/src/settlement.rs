@@ -1,0 +1,57 @@
+//! The ports of settlement, free of any L1 client: what the settlement line reads
+//! ([`ProvenRanges`]: the farm's proven blocks, implemented by the scheduler) and what the L1
+//! watcher tells L2 ([`L2Sink`]: implemented by the sequencer). `starfarm-l1` drives both;
+//! each implementation names its own error type.
+
+use std::future::Future;
+
+use starknet_types_core::felt::Felt;
+
+/// The proven ranges of one block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockRanges {
+    /// Their block-program outputs, in transaction order.
+    pub outputs: Vec<Vec<Felt>>,
+    /// The conjectured security of the weakest of their proofs: what the facts are
+    /// attested at (the registry refuses bits below its floor).
+    pub security_bits: u32,
+}
+
+/// Where the proven ranges come from (the farm's proven blocks, in production).
+pub trait ProvenRanges: Send + Sync {
+    /// Why the source could not be read (the settlement line retries).
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Block `number`'s proven ranges, once every range is proven and verified; `None`
+    /// until then.
+    fn ranges(
+        &self,
+        number: u64,
+    ) -> impl Future<Output = Result<Option<BlockRanges>, Self::Error>> + Send;
+
+    /// How many blocks numbered `from` or above are proven (for the pending-blocks metric).
+    fn proven_from(&self, from: u64) -> impl Future<Output = Result<u64, Self::Error>> + Send;
+}
+
+/// A deposit made on L1, as the sequencer admits it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct L1Deposit {
+    /// The bridge (the message's sender), as a felt.
+    pub l1_sender: Felt,
+    pub recipient: Felt,
+    pub amount: u128,
+    pub nonce: u64,
+}
+
+/// What L2 is told. Both calls may repeat for the same event: an implementation must be
+/// idempotent.
+pub trait L2Sink: Send + Sync {
+    /// Why L2 refused an event (the watcher delivers it again).
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Block `number` (and so every block before it) is settled on L1.
+    fn settled(&self, number: u64) -> impl Future<Output = Result<(), Self::Error>> + Send;
+
+    /// A deposit to include on L2.
+    fn deposit(&self, deposit: L1Deposit) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
