@@ -507,27 +507,31 @@ mod tests {
 
     #[test]
     fn a_broken_chain_names_the_chunk_and_the_field() {
-        let reason = |chunks: &[CheckedChunk]| check_chain(chunks, &block()).unwrap_err();
-        assert_eq!(
-            reason(&[chunk(1, 2, 1, 2), chunk(2, 4, 2, 3)]),
-            "chunk 0 does not start the block: its tx_start is 1, it must be 0"
-        );
-        assert_eq!(
-            reason(&[chunk(0, 2, 1, 2), chunk(2, 4, 5, 3)]),
-            "chunk 1 does not chain onto chunk 0: its previous state root is 0x5, it must be 0x2"
-        );
-        assert_eq!(
-            reason(&[chunk(0, 2, 1, 2), chunk(3, 4, 2, 3)]),
-            "chunk 1 does not chain onto chunk 0: its tx_start is 3, it must be 2"
-        );
-        assert_eq!(
-            reason(&[chunk(0, 2, 1, 2), chunk(2, 4, 2, 4)]),
-            "chunk 1 does not end block 3: its new state root is 0x4, it must be 0x3"
-        );
-        assert_eq!(
-            reason(&[chunk(0, 2, 1, 2)]),
-            "chunk 0 does not end block 3: its tx_end is 2, it must be 4"
-        );
-        assert_eq!(reason(&[]), "block 3 has no chunks");
+        let cases = [
+            (
+                vec![chunk(1, 2, 1, 2), chunk(2, 4, 2, 3)],
+                "chunk 0 does not start the block: its tx_start is 1, it must be 0",
+            ),
+            (
+                vec![chunk(0, 2, 1, 2), chunk(2, 4, 5, 3)],
+                "chunk 1 does not chain onto chunk 0: its previous state root is 0x5, it must be 0x2",
+            ),
+            (
+                vec![chunk(0, 2, 1, 2), chunk(3, 4, 2, 3)],
+                "chunk 1 does not chain onto chunk 0: its tx_start is 3, it must be 2",
+            ),
+            (
+                vec![chunk(0, 2, 1, 2), chunk(2, 4, 2, 4)],
+                "chunk 1 does not end block 3: its new state root is 0x4, it must be 0x3",
+            ),
+            (
+                vec![chunk(0, 2, 1, 2)],
+                "chunk 0 does not end block 3: its tx_end is 2, it must be 4",
+            ),
+            (vec![], "block 3 has no chunks"),
+        ];
+        for (chunks, reason) in cases {
+            assert_eq!(check_chain(&chunks, &block()), Err(reason.to_owned()));
+        }
     }
 }

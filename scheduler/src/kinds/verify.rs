@@ -207,10 +207,8 @@ impl Accepted {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{ContentHash, JobId, JobKind};
-    use crate::kinds::{
-        output_sha256, AggregatePayload, CairoProofPayload, ChunkPayload, KindPayload,
-    };
+    use crate::job::{JobId, JobKind};
+    use crate::kinds::{output_sha256, AggregatePayload, CairoProofPayload, ChunkPayload};
     use std::sync::OnceLock;
 
     /// A Fibonacci program (the repository's example) and one real Test-profile proof of it
@@ -251,22 +249,20 @@ mod tests {
         }
     }
 
+    fn json(payload: impl serde::Serialize) -> Value {
+        serde_json::to_value(payload).expect("a payload encodes")
+    }
+
     fn cairo_payload(program_hash: Felt, output_sha256: Option<String>) -> Value {
-        CairoProofPayload {
+        json(CairoProofPayload {
             cairo_program_hash: format!("{program_hash:#x}"),
             steps: 100,
             output_sha256,
-        }
-        .spec(
-            ContentHash::of(b"program"),
-            ContentHash::of(b"input"),
-            "test",
-        )
-        .payload
+        })
     }
 
     fn chunk_payload(program_hash: Felt, expected_output: Vec<Felt>) -> Value {
-        ChunkPayload {
+        json(ChunkPayload {
             cairo_program_hash: format!("{program_hash:#x}"),
             block_number: 0,
             block_hash: Felt::ZERO,
@@ -276,19 +272,36 @@ mod tests {
             tx_end: 0,
             estimated_steps: 100,
             expected_output,
-        }
-        .spec(
-            ContentHash::of(b"program"),
-            ContentHash::of(b"input"),
-            "test",
-        )
-        .payload
+        })
     }
 
     fn refusal(result: Result<Accepted, Refusal>) -> String {
         match result {
             Err(Refusal::Invalid(reason)) => reason,
             other => panic!("expected an invalid artifact, got {other:?}"),
+        }
+    }
+
+    /// Why the fixture's artifact is refused for a Test-profile job of `kind` with `payload`.
+    fn refused(kind: JobKind, payload: &Value, proves: Proves<'_>) -> String {
+        let job = terms(kind, "test", payload);
+        refusal(verify_for_job(job, &fixture().artifact, proves))
+    }
+
+    /// Asserts that each `(payload, proves, reason)` is refused for a job of `kind`, with a
+    /// reason that contains `reason`.
+    fn assert_refused(kind: JobKind, cases: &[(Value, Proves<'_>, &str)]) {
+        for (payload, proves, expected) in cases {
+            let reason = refused(kind, payload, *proves);
+            assert!(reason.contains(expected), "{reason}");
+        }
+    }
+
+    /// The fixture's proof handed in as task 0 of a batch.
+    fn as_task() -> Proves<'static> {
+        Proves::Task {
+            index: 0,
+            program: &fixture().program,
         }
     }
 
@@ -316,9 +329,10 @@ mod tests {
     #[test]
     fn cairo_proof_accepts_its_program_with_its_output_only() {
         let f = fixture();
+        let kind = JobKind::CairoProof;
         let sha = Some(output_sha256(&f.output));
         let good = cairo_payload(f.program.hash(), sha.clone());
-        let job = terms(JobKind::CairoProof, "test", &good);
+        let job = terms(kind, "test", &good);
         let accepted = verify_for_job(job, &f.artifact, Proves::Alone).expect("accepted");
         assert_eq!(accepted.claims.output, f.output);
         let result = accepted.result(job);
@@ -326,79 +340,53 @@ mod tests {
         assert_eq!(result["profile"], "test");
 
         let other_program = cairo_payload(Felt::from(7u64), sha);
-        let reason = refusal(verify_for_job(
-            terms(JobKind::CairoProof, "test", &other_program),
-            &f.artifact,
-            Proves::Alone,
-        ));
-        assert!(reason.contains("the job's program is 0x7"), "{reason}");
         let other_output = cairo_payload(f.program.hash(), Some(output_sha256(&[])));
-        let reason = refusal(verify_for_job(
-            terms(JobKind::CairoProof, "test", &other_output),
-            &f.artifact,
-            Proves::Alone,
-        ));
-        assert!(reason.contains("on its input"), "{reason}");
-        // Not a batch proof: a task index is refused.
-        let reason = refusal(verify_for_job(
-            job,
-            &f.artifact,
-            Proves::Task {
-                index: 0,
-                program: &f.program,
-            },
-        ));
-        assert!(reason.contains("not the batch program"), "{reason}");
+        assert_refused(
+            kind,
+            &[
+                (other_program, Proves::Alone, "the job's program is 0x7"),
+                (other_output, Proves::Alone, "on its input"),
+                // Not a batch proof: a task index is refused.
+                (good, as_task(), "not the batch program"),
+            ],
+        );
     }
 
     #[test]
     fn block_chunk_accepts_its_expected_output_only_and_never_a_batch() {
         let f = fixture();
+        let kind = JobKind::BlockChunk;
         let good = chunk_payload(f.program.hash(), f.output.clone());
-        let job = terms(JobKind::BlockChunk, "test", &good);
+        let job = terms(kind, "test", &good);
         assert!(verify_for_job(job, &f.artifact, Proves::Alone).is_ok());
 
-        let mut expected = f.output.clone();
-        expected[1] += Felt::ONE;
-        let wrong = chunk_payload(f.program.hash(), expected);
-        let reason = refusal(verify_for_job(
-            terms(JobKind::BlockChunk, "test", &wrong),
-            &f.artifact,
-            Proves::Alone,
-        ));
-        assert!(reason.contains("wrong output: output felt 1"), "{reason}");
-        let longer = chunk_payload(
-            f.program.hash(),
-            [f.output.clone(), vec![Felt::ONE]].concat(),
+        let mut other_output = f.output.clone();
+        other_output[1] += Felt::ONE;
+        let longer = [f.output.clone(), vec![Felt::ONE]].concat();
+        let program = f.program.hash();
+        assert_refused(
+            kind,
+            &[
+                (
+                    chunk_payload(program, other_output),
+                    Proves::Alone,
+                    "wrong output: output felt 1",
+                ),
+                (chunk_payload(program, longer), Proves::Alone, "is nothing"),
+                (
+                    chunk_payload(Felt::from(7u64), f.output.clone()),
+                    Proves::Alone,
+                    "the job's program is 0x7",
+                ),
+                (good, as_task(), "not proven in batches"),
+            ],
         );
-        let reason = refusal(verify_for_job(
-            terms(JobKind::BlockChunk, "test", &longer),
-            &f.artifact,
-            Proves::Alone,
-        ));
-        assert!(reason.contains("is nothing"), "{reason}");
-        let other_program = chunk_payload(Felt::from(7u64), f.output.clone());
-        let reason = refusal(verify_for_job(
-            terms(JobKind::BlockChunk, "test", &other_program),
-            &f.artifact,
-            Proves::Alone,
-        ));
-        assert!(reason.contains("the job's program is 0x7"), "{reason}");
-        let reason = refusal(verify_for_job(
-            job,
-            &f.artifact,
-            Proves::Task {
-                index: 0,
-                program: &f.program,
-            },
-        ));
-        assert!(reason.contains("not proven in batches"), "{reason}");
     }
 
     #[test]
     fn block_aggregate_accepts_no_artifact() {
         let f = fixture();
-        let payload = AggregatePayload {
+        let payload = json(AggregatePayload {
             block_number: 0,
             block_hash: Felt::ZERO,
             parent_hash: Felt::ZERO,
@@ -407,15 +395,8 @@ mod tests {
             new_state_root: Felt::ZERO,
             cairo_program_hash: format!("{:#x}", f.program.hash()),
             chunk_jobs: vec![],
-        }
-        .spec(
-            ContentHash::of(b"program"),
-            ContentHash::of(b"input"),
-            "test",
-        )
-        .payload;
-        let job = terms(JobKind::BlockAggregate, "test", &payload);
-        let reason = refusal(verify_for_job(job, &f.artifact, Proves::Alone));
+        });
+        let reason = refused(JobKind::BlockAggregate, &payload, Proves::Alone);
         assert!(reason.contains("aggregator"), "{reason}");
     }
 }
