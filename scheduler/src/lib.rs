@@ -10,7 +10,7 @@
 //! | storing jobs: claim, heartbeat, complete, fail, expiry | [`store`] ([`JobStore`]; SQLite, Postgres) |
 //! | time (real or manual in tests) | [`clock`] |
 //! | what each job kind means: typed payload, who proves it, batching | `kinds` (one module per kind) |
-//! | accepting a proof artifact for a job (API, aggregator) | `kinds::verify_for_job` |
+//! | accepting a proof artifact for a job (API, aggregator; the worker before upload) | `kinds::verify_for_job`, `kinds::check_claims` |
 //! | request/response bodies shared by the API and its clients | `wire` |
 //! | the REST API: one module per resource (jobs, workers, complete, blobs), metrics | `api` |
 //! | inputs and artifacts by content hash | `blobs` |

@@ -32,8 +32,8 @@
 //! # Adding routes
 //! Routes are registered once, in [`api_router`], from handlers annotated with
 //! `#[utoipa::path]`: the router and the document come from the same list, so the document
-//! covers every route. The worker-facing endpoints are meant to be another module whose
-//! handlers take the same [`AppState`] and are added there with `.routes(routes!(...))`.
+//! covers every route. A new resource is a new module whose handlers take the same
+//! [`AppState`], added there with `.routes(routes!(...))`; its bodies go in [`crate::wire`].
 
 pub mod blobs;
 pub mod complete;

@@ -9,7 +9,9 @@
 //!
 //! Whoever accepts an artifact for a job (the API's `complete`, the block aggregator) calls
 //! [`verify_for_job`]: it verifies the proof under the job's profile and asks the kind's
-//! handler whether what it proves ([`Claims`]) is what the job asks for. Every other
+//! handler whether what it proves ([`Claims`]) is what the job asks for. The worker, whose
+//! prover verified the proof already, runs the same [`check_claims`] before it uploads
+//! one, so that a proof the scheduler would refuse never leaves the machine. Every other
 //! kind-specific decision (which kinds a worker proves, which it may batch, what a payload
 //! holds) is asked of [`handler`] or a payload's [`KindPayload`] impl, never matched on
 //! [`JobKind`] elsewhere.

@@ -4,7 +4,7 @@
 //!
 //! - [`client`]: the HTTP calls.
 //! - [`capabilities`]: what this machine offers (memory, backends).
-//! - [`lease`]: the heartbeat task that keeps a lease and notices when it is lost.
+//! - `lease`: the heartbeat task that keeps a lease and notices when it is lost.
 //! - `prove`: proving claimed jobs, alone or batched, checking each proof against what the
 //!   scheduler accepts for its kind ([`crate::kinds::check_claims`]), and reporting each
 //!   one's outcome.
