@@ -10,7 +10,7 @@ use starfarm_prover::BackendChoice;
 use starfarm_scheduler::worker::{
     capabilities, Outcome, SchedulerClient, Stop, Worker, WorkerConfig,
 };
-use starfarm_scheduler::JobKind;
+use starfarm_scheduler::{kinds, JobKind};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
@@ -29,7 +29,7 @@ pub struct WorkerArgs {
     /// Jobs that need more are left to other workers.
     #[arg(long)]
     memory_gib: Option<f64>,
-    /// Job kinds to take: cairo_proof, block_chunk (default: both).
+    /// Job kinds to take: cairo_proof, block_chunk (default: every kind workers prove).
     #[arg(long, value_delimiter = ',')]
     kinds: Vec<String>,
     /// Lease length asked for, in seconds; heartbeats go out every third of it.
@@ -106,22 +106,23 @@ fn config(args: &WorkerArgs) -> anyhow::Result<WorkerConfig> {
         None => capabilities::detect_memory_bytes()
             .context("cannot read /proc/meminfo: pass --memory-gib")?,
     };
+    // Some kinds run inside the scheduler (aggregation): a worker never takes them.
+    let provable = kinds::proven_by_workers();
     let kinds = args
         .kinds
         .iter()
         .map(|k| match k.parse::<JobKind>() {
-            Ok(JobKind::BlockAggregate) | Err(_) => {
-                bail!("--kinds: {k:?} is not a kind a worker proves (cairo_proof, block_chunk)")
+            Ok(kind) if provable.contains(&kind) => Ok(kind),
+            _ => {
+                let names: Vec<_> = provable.iter().map(|k| k.as_str()).collect();
+                bail!(
+                    "--kinds: {k:?} is not a kind a worker proves ({})",
+                    names.join(", ")
+                )
             }
-            Ok(kind) => Ok(kind),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    // Aggregation runs inside the scheduler: a worker never takes it.
-    let kinds = if kinds.is_empty() {
-        vec![JobKind::CairoProof, JobKind::BlockChunk]
-    } else {
-        kinds
-    };
+    let kinds = if kinds.is_empty() { provable } else { kinds };
     if args.lease_secs < 3 {
         bail!("--lease-secs must be at least 3 (heartbeats go out every third of it)");
     }

@@ -3,15 +3,34 @@
 //! dependencies between jobs (a block's chunk proofs before its aggregation), idempotent
 //! submission and queue metrics, on SQLite (embedded default) or Postgres (several machines).
 //!
-//! The REST API ([`api`]), the worker loop and block planning build on [`JobStore`], holding
-//! it as `Arc<dyn JobStore>`. The store keeps content hashes of inputs and artifacts, never
-//! their bytes: those live in the object store ([`blobs`]).
+//! # Who owns what
+//! | behaviour | owner |
+//! | --- | --- |
+//! | jobs, states, leases, content hashes | [`job`] |
+//! | storing jobs: claim, heartbeat, complete, fail, expiry | [`store`] ([`JobStore`]; SQLite, Postgres) |
+//! | time (real or manual in tests) | [`clock`] |
+//! | what each job kind means: typed payload, who proves it, batching | `kinds` (one module per kind) |
+//! | accepting a proof artifact for a job (API, aggregator; the worker before upload) | `kinds::verify_for_job`, `kinds::check_claims` |
+//! | request/response bodies shared by the API and its clients | `wire` |
+//! | the REST API: one module per resource (jobs, workers, complete, blobs), metrics | `api` |
+//! | inputs and artifacts by content hash | `blobs` |
+//! | the proving worker: claim, prove (alone or batched), hand in | `worker` |
+//! | splitting a block into chunks by estimated steps | `blocks::chunking` |
+//! | turning published blocks into chunk and aggregate jobs | `blocks::ingest` |
+//! | aggregating a block's chunk proofs into a proven block | `blocks::aggregate` |
 //!
-//! Feature `api` (default) adds the REST API and the blob store; it is the only part that
-//! depends on the prover (to validate submitted programs). Without it the crate is the
-//! store alone, light enough for every process that schedules or watches jobs.
+//! The REST API, the worker loop and block planning build on [`JobStore`], holding it as
+//! `Arc<dyn JobStore>`. The store keeps content hashes of inputs and artifacts, never their
+//! bytes: those live in the object store (`blobs`).
 //!
-//! Feature `blocks` (implies `api`) adds [`blocks`]: ingestion of the sequencer's published
+//! Feature `api` (default) adds the REST API, the blob store, the job-kind handlers, the wire
+//! types and the worker; it is the only part that depends on the prover (to validate
+//! submitted programs and verify artifacts). Without it the crate is the store alone, light
+//! enough for every process that schedules or watches jobs. `worker` must not import `api`
+//! (both speak through `wire`), and nothing outside `kinds` decides by matching on a
+//! [`JobKind`].
+//!
+//! Feature `blocks` (implies `api`) adds `blocks`: ingestion of the sequencer's published
 //! blocks into chunk and aggregate jobs, and the aggregator that marks blocks proven. It is
 //! the one part that depends on the sequencer.
 
@@ -23,7 +42,11 @@ pub mod blobs;
 pub mod blocks;
 pub mod clock;
 pub mod job;
+#[cfg(feature = "api")]
+pub mod kinds;
 pub mod store;
+#[cfg(feature = "api")]
+pub mod wire;
 #[cfg(feature = "api")]
 pub mod worker;
 

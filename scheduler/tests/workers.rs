@@ -1,6 +1,6 @@
 //! The worker-facing endpoints over a real socket: a SQLite store driven by a manual clock,
-//! blobs in a folder. Nothing is proven here, so a successful `complete` (which needs a real,
-//! verifying artifact) is left to the worker-process test.
+//! blobs in a folder; then the worker itself, in-process, against them (Test-profile proofs
+//! of the Fibonacci example).
 #![cfg(feature = "api")]
 // Helpers outside `#[test]` functions unwrap too (clippy's allow-unwrap-in-tests does not reach them).
 #![allow(clippy::unwrap_used)]
@@ -11,7 +11,13 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use starfarm_scheduler::{ManualClock, StoreConfig};
+use starfarm_prover::Felt;
+use starfarm_scheduler::kinds::{ChunkPayload, KindPayload};
+use starfarm_scheduler::worker::{
+    capabilities, Outcome, SchedulerClient, Stop, Worker, WorkerConfig,
+};
+use starfarm_scheduler::{ContentHash, ManualClock, StoreConfig};
+use tokio::sync::watch;
 
 #[path = "support/http.rs"]
 mod http;
@@ -473,4 +479,93 @@ async fn a_batch_proof_completes_each_job_only_as_its_own_task() {
     };
     assert!(metrics.contains(&proofs("cpu")), "{metrics}");
     assert!(!metrics.contains(&proofs("cuda")), "{metrics}");
+}
+
+/// Runs an in-process worker (over HTTP, CPU, every kind) until it has handled `jobs` jobs.
+async fn run_worker(s: &Server, jobs: u64) -> Vec<Outcome> {
+    let client = SchedulerClient::new(&s.url, KEY).unwrap();
+    let mut config = WorkerConfig::new("in-process", capabilities::cpu(1 << 34, vec![]));
+    config.max_jobs = Some(jobs);
+    config.claim_wait = Duration::from_secs(1);
+    let (_stop, stop) = watch::channel(Stop::Run);
+    let mut outcomes = Vec::new();
+    Worker::new(client, config)
+        .run(stop, |o| outcomes.push(o.clone()))
+        .await;
+    outcomes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_proves_small_jobs_in_one_batch_each_as_its_task() {
+    let s = Server::start().await;
+    let five = submit_fibonacci(&s, 5).await;
+    let six = submit_fibonacci(&s, 6).await;
+    let outcomes = run_worker(&s, 2).await;
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Done { batch: 2, .. })),
+        "{outcomes:?}"
+    );
+    for (submitted, index) in [(five, 0), (six, 1)] {
+        let job = s.job(submitted["id"].as_i64().unwrap()).await;
+        assert_eq!(job["state"], "done");
+        assert_eq!(job["result"]["batch"]["task_index"], index);
+    }
+}
+
+/// A block chunk whose expected output is not what its program gives: the worker proves it,
+/// sees that the scheduler would refuse the proof, and reports that instead of uploading it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_does_not_hand_in_a_proof_its_job_would_refuse() {
+    let s = Server::start().await;
+    let submitted = s.submit().await;
+    let id = submitted["id"].as_i64().unwrap();
+    s.post(&format!("/v1/jobs/{id}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    let payload = ChunkPayload {
+        cairo_program_hash: submitted["payload"]["cairo_program_hash"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        block_number: 0,
+        block_hash: Felt::ZERO,
+        chunk_index: 0,
+        chunk_count: 1,
+        tx_start: 0,
+        tx_end: 0,
+        estimated_steps: 100,
+        expected_output: vec![Felt::from(12_345u64)],
+    };
+    let hash = |field: &str| ContentHash::parse(submitted[field].as_str().unwrap()).unwrap();
+    let spec = payload.spec(hash("program_hash"), hash("input_hash"), "test");
+    let chunk = s.store.submit(spec).await.unwrap().job;
+
+    let outcomes = run_worker(&s, 1).await;
+    let [Outcome::Failed {
+        job_id,
+        reason,
+        retryable: true,
+    }] = outcomes.as_slice()
+    else {
+        panic!("one retryable failure: {outcomes:?}");
+    };
+    assert_eq!(*job_id, chunk.id.0);
+    // Refused here, not by the scheduler's `complete` (whose refusal reads "complete: HTTP 422").
+    assert!(
+        reason.starts_with("the proof is not what the job asks for"),
+        "{reason}"
+    );
+    assert!(reason.contains("wrong output: output felt 0"), "{reason}");
+    let job = s.job(chunk.id.0).await;
+    assert!(job["artifact_hash"].is_null());
+    assert!(job["last_error"].as_str().unwrap().contains("wrong output"));
+    let metrics = s.metrics().await;
+    assert!(
+        !metrics.contains("starfarm_artifacts_total{result=\"invalid\"}"),
+        "nothing was handed in: {metrics}"
+    );
 }

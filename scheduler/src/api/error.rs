@@ -1,5 +1,7 @@
 //! Every error the API returns: an HTTP status and `{"error": {"code": "...", "reason": "..."}}`.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -54,6 +56,31 @@ impl ApiError {
 
     pub fn internal(reason: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", reason)
+    }
+
+    /// A store error on a worker's write, with a stale lease reported as code `fenced`.
+    pub fn lease(e: StoreError) -> Self {
+        let fenced = matches!(e, StoreError::Fenced { .. });
+        let mut error = Self::from(e);
+        if fenced {
+            error.code = "fenced";
+        }
+        error
+    }
+
+    /// A raw request body, or why it could not be read (413 above `limit` bytes).
+    pub fn raw_body(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, Self> {
+        body.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Self::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the request body is larger than this server's limit of {limit} bytes"),
+                )
+            } else {
+                Self::new(e.status(), "invalid_request", e.body_text())
+            }
+        })
     }
 
     pub fn body(&self) -> ErrorBody {

@@ -8,150 +8,18 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use starfarm_prover::{
     execute, memory_estimate, CairoProgram, ExecutionLimits, ProgramInput, SecurityProfile,
 };
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
-use utoipa::openapi::RefOr;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use super::{ApiError, AppState, Authenticated, ErrorBody};
-use crate::job::{ContentHash, Job, JobId, JobKind, JobSpec, JobState};
-use crate::store::{JobFilter, JobPage};
-
-/// A proving request.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SubmitRequest {
-    /// The compiled program: the JSON object written by `cairo-compile --proof_mode`.
-    #[schema(value_type = Object)]
-    pub program: Value,
-    /// The program input: an array of felts (numbers, or decimal / 0x-hex strings).
-    /// Absent for none.
-    #[serde(default)]
-    #[schema(value_type = Option<Vec<Object>>, example = json!([10, "0x1f"]))]
-    pub input: Option<Value>,
-    /// Security profile: `production`, `production-fast` or `test` (NOT SECURE).
-    #[serde(default = "default_profile")]
-    #[schema(example = "production")]
-    pub profile: String,
-    /// Higher is proven first; 0 when absent.
-    #[serde(default)]
-    pub priority: Option<i32>,
-}
-
-fn default_profile() -> String {
-    SecurityProfile::Production.name().to_owned()
-}
-
-fn state_schema() -> impl Into<RefOr<Schema>> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(JobState::ALL.map(JobState::as_str)))
-}
-
-fn kind_schema() -> impl Into<RefOr<Schema>> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(JobKind::ALL.map(JobKind::as_str)))
-}
-
-/// A job as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct JobView {
-    pub id: i64,
-    #[schema(schema_with = kind_schema)]
-    pub kind: JobKind,
-    #[schema(schema_with = state_schema)]
-    pub state: JobState,
-    pub profile: String,
-    pub priority: i32,
-    /// SHA-256 of the stored (canonical JSON) program.
-    #[schema(value_type = String)]
-    pub program_hash: ContentHash,
-    /// SHA-256 of the stored (canonical JSON) input.
-    #[schema(value_type = String)]
-    pub input_hash: ContentHash,
-    pub attempts: u32,
-    pub max_attempts: u32,
-    /// Ids of jobs that must be done first.
-    pub depends_on: Vec<i64>,
-    /// The worker holding the job, or the last one that did.
-    pub worker_id: Option<String>,
-    /// Only workers with this much memory take the job.
-    pub required_memory_bytes: u64,
-    /// Only workers with this backend take the job; any when absent.
-    pub required_backend: Option<String>,
-    /// The last failure.
-    pub last_error: Option<String>,
-    /// SHA-256 of the proof artifact, once done (download it from `/v1/jobs/{id}/artifact`).
-    #[schema(value_type = Option<String>)]
-    pub artifact_hash: Option<ContentHash>,
-    /// What the worker reported with the artifact, once done.
-    #[schema(value_type = Option<Object>)]
-    pub result: Option<Value>,
-    /// Kind-specific parameters (for `cairo_proof`: the program's Cairo hash and steps).
-    #[schema(value_type = Object)]
-    pub payload: Value,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
-    pub finished_at_ms: Option<i64>,
-}
-
-impl From<Job> for JobView {
-    fn from(job: Job) -> Self {
-        Self {
-            id: job.id.0,
-            kind: job.spec.kind,
-            state: job.state,
-            profile: job.spec.profile,
-            priority: job.spec.priority,
-            program_hash: job.spec.program_hash,
-            input_hash: job.spec.input_hash,
-            attempts: job.attempts,
-            max_attempts: job.spec.max_attempts,
-            depends_on: job.spec.depends_on.iter().map(|d| d.0).collect(),
-            worker_id: job.worker_id,
-            required_memory_bytes: job.spec.required_memory_bytes,
-            required_backend: job.spec.required_backend,
-            last_error: job.last_error,
-            artifact_hash: job.artifact_hash,
-            result: job.result,
-            payload: job.spec.payload,
-            created_at_ms: job.created_at_ms,
-            updated_at_ms: job.updated_at_ms,
-            finished_at_ms: job.finished_at_ms,
-        }
-    }
-}
-
-/// One page of jobs, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct JobList {
-    pub jobs: Vec<JobView>,
-    /// Pass as `before` for the next page; absent on the last page.
-    pub next: Option<i64>,
-}
-
-impl From<JobPage> for JobList {
-    fn from(page: JobPage) -> Self {
-        Self {
-            jobs: page.jobs.into_iter().map(JobView::from).collect(),
-            next: page.next.map(|id| id.0),
-        }
-    }
-}
-
-/// The answer to a long-poll.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct WaitResponse {
-    /// The job reached a terminal state (done, failed or cancelled); false when the wait
-    /// timed out first.
-    pub finished: bool,
-    pub job: JobView,
-}
+use crate::job::{JobId, JobKind, JobState};
+use crate::kinds::{output_sha256, CairoProofPayload, KindPayload};
+use crate::store::JobFilter;
+use crate::wire::{kind_schema, state_schema, JobList, JobView, SubmitRequest, WaitResponse};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -204,17 +72,6 @@ pub(crate) fn canonical(value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(canonical).collect()),
         other => other.clone(),
     }
-}
-
-/// SHA-256 over the output felts, 32 big-endian bytes each: binds a job's proof to the output
-/// its program gives on its input (a hint-fed input is not part of the proof).
-pub fn output_sha256(output: &[starfarm_prover::Felt]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for felt in output {
-        hasher.update(felt.to_bytes_be());
-    }
-    hex::encode(hasher.finalize())
 }
 
 /// What a submission checks and stores, computed off the async threads (programs are big).
@@ -300,20 +157,7 @@ async fn submit(
     state: &AppState,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!(
-                    "the request body is larger than this server's limit of {} bytes",
-                    state.config.max_body_bytes
-                ),
-            )
-        } else {
-            ApiError::new(e.status(), "invalid_request", e.body_text())
-        }
-    })?;
+    let body = ApiError::raw_body(body, state.config.max_body_bytes)?;
     let request: SubmitRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request("invalid_request", format!("not a valid submission: {e}"))
     })?;
@@ -331,20 +175,15 @@ async fn submit(
         state.blobs.put(checked.program),
         state.blobs.put(checked.input)
     )?;
-    let mut spec = JobSpec::new(
-        JobKind::CairoProof,
-        program_hash,
-        input_hash,
-        profile.name(),
-    );
+    let payload = CairoProofPayload {
+        cairo_program_hash: checked.cairo_hash,
+        steps: checked.steps,
+        output_sha256: Some(checked.output_sha256),
+    };
+    let mut spec = payload.spec(program_hash, input_hash, profile.name());
     spec.priority = request.priority.unwrap_or(0);
     spec.max_attempts = state.config.max_attempts;
     spec.required_memory_bytes = checked.memory_bytes;
-    spec.payload = serde_json::json!({
-        "cairo_program_hash": checked.cairo_hash,
-        "steps": checked.steps,
-        "output_sha256": checked.output_sha256,
-    });
     let submission = state.store.submit(spec).await?;
     state.job_changed(); // wakes workers waiting in a claim
     let status = if submission.created {

@@ -13,7 +13,7 @@
 //! | `POST /v1/workers/claim` | a worker leases a job that fits it (long-poll; 204 when none) |
 //! | `POST /v1/workers/heartbeat` | extend a lease (409 `fenced` when stale) |
 //! | `POST /v1/workers/phase` | report proving / verifying |
-//! | `POST /v1/workers/complete?job_id=&fencing_token=` | hand in a proof artifact, verified here |
+//! | `POST /v1/workers/complete?job_id=&fencing_token=` | hand in a proof artifact, verified here ([`complete`], [`crate::kinds::verify_for_job`]) |
 //! | `POST /v1/workers/fail` | give a job back after an error (retryable or not) |
 //! | `POST /v1/workers/release` | hand a job back untouched (shutdown; attempt not counted) |
 //! | `GET /v1/blobs/{sha256}` | a stored program, input or artifact |
@@ -25,19 +25,24 @@
 //! [`ApiConfig::api_keys`] (worker keys are API keys for now). Every error is JSON: `{"error": {"code": "...", "reason": "..."}}`
 //! ([`ErrorBody`]). Request bodies above [`ApiConfig::max_body_bytes`] get 413.
 //!
+//! Request and response bodies are [`crate::wire`]'s, shared with the worker's client.
+//! One module per resource: [`jobs`] (`/v1/jobs`), [`workers`] (leases: claim, heartbeat,
+//! phase, fail, release), [`complete`] (hand-in), [`blobs`] (`/v1/blobs`).
+//!
 //! # Adding routes
 //! Routes are registered once, in [`api_router`], from handlers annotated with
 //! `#[utoipa::path]`: the router and the document come from the same list, so the document
-//! covers every route. The worker-facing endpoints are meant to be another module whose
-//! handlers take the same [`AppState`] and are added there with `.routes(routes!(...))`.
+//! covers every route. A new resource is a new module whose handlers take the same
+//! [`AppState`], added there with `.routes(routes!(...))`; its bodies go in [`crate::wire`].
 
+pub mod blobs;
+pub mod complete;
 mod error;
 pub mod jobs;
 pub mod metrics;
 pub mod workers;
 
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use jobs::{JobList, JobView, SubmitRequest, WaitResponse};
 pub use metrics::Metrics;
 
 use std::collections::HashSet;
@@ -232,10 +237,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(workers::claim))
         .routes(routes!(workers::heartbeat))
         .routes(routes!(workers::set_phase))
-        .routes(routes!(workers::complete))
+        .routes(routes!(complete::complete))
         .routes(routes!(workers::fail))
         .routes(routes!(workers::release))
-        .routes(routes!(workers::get_blob))
+        .routes(routes!(blobs::get_blob))
         .routes(routes!(openapi_json))
         .routes(routes!(metrics))
         .routes(routes!(health))

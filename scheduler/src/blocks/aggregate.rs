@@ -1,6 +1,7 @@
-//! Block aggregation, run inside the scheduler: claims [`JobKind::BlockAggregate`] jobs (their
-//! chunk jobs are done by then), verifies every chunk's proof artifact, checks that each
-//! proves the output native execution expects and that consecutive chunks chain (state root,
+//! Block aggregation, run inside the scheduler: claims `block_aggregate` jobs (their chunk
+//! jobs are done by then), checks every chunk's proof artifact again with
+//! [`verify_for_job`] (it proves the output native execution expects), checks that
+//! consecutive chunks chain (state root,
 //! transaction commitment and range) from the block's previous root to its own root and hash,
 //! then records the block as proven ([`BlockProven`], a blob named by the aggregate job's
 //! artifact hash) for settlement to pick up ([`proven_blocks`]).
@@ -12,15 +13,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use starfarm_prover::{ProofArtifact, SecurityProfile};
+use starfarm_prover::SecurityProfile;
 use starfarm_sequencer::execute::{MessageToL1, MessageToL2};
 use starfarm_sequencer::program_input::BlockOutput;
 use starfarm_sequencer::Felt;
 use tokio::task::JoinHandle;
 
-use super::{AggregatePayload, ChunkPayload, AGGREGATOR_BACKEND};
 use crate::blobs::{BlobError, BlobStore};
-use crate::job::{ContentHash, Job, JobId, JobKind, JobState, Lease, WorkerCapabilities};
+use crate::job::{ContentHash, Job, JobId, JobState, Lease, WorkerCapabilities};
+use crate::kinds::{
+    verify_for_job, AggregatePayload, ChunkPayload, JobTerms, KindPayload, Proves,
+    AGGREGATOR_BACKEND,
+};
 use crate::store::{JobFilter, JobStore, StoreError};
 
 /// The worker id the aggregator claims under.
@@ -117,7 +121,7 @@ pub async fn aggregate_once(
     let capabilities = WorkerCapabilities {
         memory_bytes: u64::MAX,
         backends: vec![AGGREGATOR_BACKEND.to_owned()],
-        kinds: vec![JobKind::BlockAggregate],
+        kinds: vec![AggregatePayload::KIND],
     };
     let Some((job, lease)) = store.claim(AGGREGATOR_ID, &capabilities, LEASE).await? else {
         return Ok(None);
@@ -154,8 +158,8 @@ async fn aggregate(
     blobs: &BlobStore,
     job: &Job,
 ) -> Result<(BlockProven, ContentHash), AggregateError> {
-    let block: AggregatePayload = serde_json::from_value(job.spec.payload.clone())
-        .map_err(|e| AggregateError::Check(format!("malformed aggregate payload: {e}")))?;
+    let block = AggregatePayload::of(JobTerms::from(job))
+        .map_err(|e| AggregateError::Check(e.to_string()))?;
     let profile: SecurityProfile = job.spec.profile.parse().map_err(AggregateError::Check)?;
     let mut chunks = Vec::with_capacity(block.chunk_jobs.len());
     for (index, &id) in block.chunk_jobs.iter().enumerate() {
@@ -185,19 +189,25 @@ async fn check_chunk(
 ) -> Result<CheckedChunk, AggregateError> {
     let name = format!("chunk {index} (job {id})");
     let job = store.get(id).await?;
-    if job.spec.kind != JobKind::BlockChunk || job.state != JobState::Done {
+    if job.spec.kind != ChunkPayload::KIND || job.state != JobState::Done {
         return check(format!(
             "{name} is a {} job in state {}, not a done block chunk",
             job.spec.kind.as_str(),
             job.state
         ));
     }
-    let payload: ChunkPayload = serde_json::from_value(job.spec.payload.clone())
-        .map_err(|e| AggregateError::Check(format!("{name}: malformed payload: {e}")))?;
+    let payload = ChunkPayload::of(JobTerms::from(&job))
+        .map_err(|e| AggregateError::Check(format!("{name}: {e}")))?;
     if payload.cairo_program_hash != block.cairo_program_hash {
         return check(format!(
             "{name} is for program {}, the block's is {}",
             payload.cairo_program_hash, block.cairo_program_hash
+        ));
+    }
+    if job.spec.profile != profile.name() {
+        return check(format!(
+            "{name} is proven with profile {}, the block asks for {profile}",
+            job.spec.profile
         ));
     }
     let name = format!(
@@ -213,17 +223,16 @@ async fn check_chunk(
         }
         other => other?,
     };
-    let expected_program = payload.cairo_program_hash.clone();
-    let verified = tokio::task::spawn_blocking(move || verify(&bytes, profile, &expected_program))
-        .await?
-        .map_err(|e| AggregateError::Check(format!("{name}: {e}")))?;
+    // The same check the API made when the chunk was handed in: the artifact may have been
+    // recorded without it (another process, a store edited by hand).
+    let accepted = tokio::task::spawn_blocking(move || {
+        verify_for_job(JobTerms::from(&job), &bytes, Proves::Alone)
+    })
+    .await?
+    .map_err(|e| AggregateError::Check(format!("{name}: {e}")))?;
+    let verified = accepted.verified;
     let output = BlockOutput::from_felts(&verified.output)
         .map_err(|e| AggregateError::Check(format!("{name}: {e}")))?;
-    let expected = BlockOutput::from_felts(&payload.expected_output)
-        .map_err(|e| AggregateError::Check(format!("{name}: expected output: {e}")))?;
-    if let Some(difference) = first_difference(&output, &expected) {
-        return check(format!("{name} proves the wrong output: {difference}"));
-    }
     Ok(CheckedChunk {
         proven: ProvenChunk {
             job_id: id,
@@ -237,174 +246,120 @@ async fn check_chunk(
     })
 }
 
-/// Verifies an artifact's proof under `profile` and that it proves `program`.
-fn verify(
-    bytes: &[u8],
-    profile: SecurityProfile,
-    program: &str,
-) -> Result<starfarm_prover::Verified, String> {
-    let artifact =
-        ProofArtifact::from_bytes(bytes).map_err(|e| format!("not a proof artifact: {e}"))?;
-    if artifact.header.profile != profile {
-        return Err(format!(
-            "proven with profile {}, the block asks for {profile}",
-            artifact.header.profile
-        ));
-    }
-    let verified = starfarm_prover::verify(&artifact, profile.security_bits())
-        .map_err(|e| format!("the proof does not verify: {e}"))?;
-    let proven = format!("{:#x}", verified.program_hash);
-    if proven != program {
-        return Err(format!(
-            "the artifact proves program {proven}, not {program}"
-        ));
-    }
-    Ok(verified)
+/// The fields of a block-program output that chunks are checked on, named as the reasons
+/// say them: the one place that reads them.
+#[derive(Clone, Copy, Debug)]
+enum Field {
+    PreviousStateRoot,
+    NewStateRoot,
+    BlockNumber,
+    ParentHash,
+    BlockHash,
+    Timestamp,
+    TxStart,
+    TxEnd,
+    TxCount,
+    TxCommitmentStart,
+    TxCommitmentEnd,
 }
 
-/// The fields of a block-program output, named, for reasons that say what differs.
-fn fields(o: &BlockOutput) -> [(&'static str, String); 13] {
-    [
-        (
-            "previous state root",
-            format!("{:#x}", o.previous_state_root),
-        ),
-        ("new state root", format!("{:#x}", o.new_state_root)),
-        ("block number", o.block_number.to_string()),
-        ("parent hash", format!("{:#x}", o.parent_hash)),
-        ("block hash", format!("{:#x}", o.block_hash)),
-        ("timestamp", o.timestamp.to_string()),
-        ("tx_start", o.tx_start.to_string()),
-        ("tx_end", o.tx_end.to_string()),
-        ("tx_count", o.tx_count.to_string()),
-        (
-            "tx commitment before tx_start",
-            format!("{:#x}", o.tx_commitment_start),
-        ),
-        (
-            "tx commitment after tx_end",
-            format!("{:#x}", o.tx_commitment_end),
-        ),
-        ("messages to L1", format!("{:?}", o.messages_to_l1)),
-        ("messages to L2", format!("{:?}", o.messages_to_l2)),
-    ]
+impl Field {
+    fn name(self) -> &'static str {
+        match self {
+            Self::PreviousStateRoot => "previous state root",
+            Self::NewStateRoot => "new state root",
+            Self::BlockNumber => "block number",
+            Self::ParentHash => "parent hash",
+            Self::BlockHash => "block hash",
+            Self::Timestamp => "timestamp",
+            Self::TxStart => "tx_start",
+            Self::TxEnd => "tx_end",
+            Self::TxCount => "tx_count",
+            Self::TxCommitmentStart => "tx commitment before tx_start",
+            Self::TxCommitmentEnd => "tx commitment after tx_end",
+        }
+    }
+
+    /// The field's value in `o` as reasons show it: felts in hex, numbers in decimal.
+    fn of(self, o: &BlockOutput) -> String {
+        match self {
+            Self::PreviousStateRoot => hex(o.previous_state_root),
+            Self::NewStateRoot => hex(o.new_state_root),
+            Self::BlockNumber => o.block_number.to_string(),
+            Self::ParentHash => hex(o.parent_hash),
+            Self::BlockHash => hex(o.block_hash),
+            Self::Timestamp => o.timestamp.to_string(),
+            Self::TxStart => o.tx_start.to_string(),
+            Self::TxEnd => o.tx_end.to_string(),
+            Self::TxCount => o.tx_count.to_string(),
+            Self::TxCommitmentStart => hex(o.tx_commitment_start),
+            Self::TxCommitmentEnd => hex(o.tx_commitment_end),
+        }
+    }
 }
 
-/// The first field where `actual` differs from `expected`, described.
-fn first_difference(actual: &BlockOutput, expected: &BlockOutput) -> Option<String> {
-    fields(actual)
-        .into_iter()
-        .zip(fields(expected))
-        .find(|((_, a), (_, e))| a != e)
-        .map(|((field, a), (_, e))| format!("{field} is {a}, expected {e}"))
+fn hex(felt: Felt) -> String {
+    format!("{felt:#x}")
+}
+
+/// Requires each `(field, value)` of `output`; the first that differs is an error under
+/// `what`.
+fn require(what: &str, output: &BlockOutput, required: &[(Field, String)]) -> Result<(), String> {
+    match required
+        .iter()
+        .find(|(field, value)| field.of(output) != *value)
+    {
+        Some((field, value)) => Err(format!(
+            "{what}: its {} is {}, it must be {value}",
+            field.name(),
+            field.of(output)
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Consecutive chunks chain, the first starts the block and the last ends it.
 fn check_chain(chunks: &[CheckedChunk], block: &AggregatePayload) -> Result<(), String> {
+    use Field::*;
     let (Some(first), Some(last)) = (chunks.first(), chunks.last()) else {
         return Err(format!("block {} has no chunks", block.block_number));
     };
-    let start = &first.output;
     let starts = [
-        ("tx_start", start.tx_start.to_string(), "0".to_owned()),
-        (
-            "tx commitment before tx_start",
-            format!("{:#x}", start.tx_commitment_start),
-            "0x0".to_owned(),
-        ),
-        (
-            "previous state root",
-            format!("{:#x}", start.previous_state_root),
-            format!("{:#x}", block.previous_state_root),
-        ),
+        (TxStart, "0".to_owned()),
+        (TxCommitmentStart, hex(Felt::ZERO)),
+        (PreviousStateRoot, hex(block.previous_state_root)),
     ];
-    ends("chunk 0 does not start the block", &starts)?;
+    require("chunk 0 does not start the block", &first.output, &starts)?;
+    // Each chunk's field on the left must equal the previous chunk's on the right.
+    let links = [
+        (PreviousStateRoot, NewStateRoot),
+        (TxStart, TxEnd),
+        (TxCommitmentStart, TxCommitmentEnd),
+        (BlockNumber, BlockNumber),
+        (ParentHash, ParentHash),
+        (Timestamp, Timestamp),
+        (TxCount, TxCount),
+    ];
     for (index, pair) in chunks.windows(2).enumerate() {
         let (a, b) = (&pair[0].output, &pair[1].output);
-        let links = [
-            (
-                "previous state root",
-                format!("{:#x}", b.previous_state_root),
-                format!("{:#x}", a.new_state_root),
-            ),
-            ("tx_start", b.tx_start.to_string(), a.tx_end.to_string()),
-            (
-                "tx commitment before tx_start",
-                format!("{:#x}", b.tx_commitment_start),
-                format!("{:#x}", a.tx_commitment_end),
-            ),
-            (
-                "block number",
-                b.block_number.to_string(),
-                a.block_number.to_string(),
-            ),
-            (
-                "parent hash",
-                format!("{:#x}", b.parent_hash),
-                format!("{:#x}", a.parent_hash),
-            ),
-            (
-                "timestamp",
-                b.timestamp.to_string(),
-                a.timestamp.to_string(),
-            ),
-            ("tx_count", b.tx_count.to_string(), a.tx_count.to_string()),
-        ];
-        ends(
-            &format!("chunk {} does not chain onto chunk {index}", index + 1),
-            &links,
-        )?;
+        let required = links.map(|(field, previous)| (field, previous.of(a)));
+        let what = format!("chunk {} does not chain onto chunk {index}", index + 1);
+        require(&what, b, &required)?;
     }
-    let end = &last.output;
-    let finals = [
-        (
-            "block number",
-            end.block_number.to_string(),
-            block.block_number.to_string(),
-        ),
-        (
-            "parent hash",
-            format!("{:#x}", end.parent_hash),
-            format!("{:#x}", block.parent_hash),
-        ),
-        ("tx_end", end.tx_end.to_string(), block.tx_count.to_string()),
-        (
-            "tx_count",
-            end.tx_count.to_string(),
-            block.tx_count.to_string(),
-        ),
-        (
-            "new state root",
-            format!("{:#x}", end.new_state_root),
-            format!("{:#x}", block.new_state_root),
-        ),
-        (
-            "block hash",
-            format!("{:#x}", end.block_hash),
-            format!("{:#x}", block.block_hash),
-        ),
+    let ends = [
+        (BlockNumber, block.block_number.to_string()),
+        (ParentHash, hex(block.parent_hash)),
+        (TxEnd, block.tx_count.to_string()),
+        (TxCount, block.tx_count.to_string()),
+        (NewStateRoot, hex(block.new_state_root)),
+        (BlockHash, hex(block.block_hash)),
     ];
-    ends(
-        &format!(
-            "chunk {} does not end block {}",
-            chunks.len() - 1,
-            block.block_number
-        ),
-        &finals,
-    )
-}
-
-/// The first `(field, actual, required)` whose values differ, as an error under `what`.
-fn ends(what: &str, checks: &[(&str, String, String)]) -> Result<(), String> {
-    match checks
-        .iter()
-        .find(|(_, actual, required)| actual != required)
-    {
-        Some((field, actual, required)) => Err(format!(
-            "{what}: its {field} is {actual}, it must be {required}"
-        )),
-        None => Ok(()),
-    }
+    let what = format!(
+        "chunk {} does not end block {}",
+        chunks.len() - 1,
+        block.block_number
+    );
+    require(&what, &last.output, &ends)
 }
 
 fn record(
@@ -459,7 +414,7 @@ pub fn spawn_aggregator(
 pub async fn proven_blocks(store: &dyn JobStore) -> Result<Vec<ProvenBlock>, StoreError> {
     let mut filter = JobFilter {
         state: Some(JobState::Done),
-        kind: Some(JobKind::BlockAggregate),
+        kind: Some(AggregatePayload::KIND),
         limit: JobFilter::MAX_LIMIT,
         before: None,
     };
@@ -492,4 +447,91 @@ fn proven_block(job: Job) -> Result<ProvenBlock, StoreError> {
         record_hash,
         record,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLOCK: u64 = 3;
+
+    /// A chunk of block 3 (4 transactions) over `tx_start..tx_end`, moving the state root
+    /// from `before` to `after`; tx commitments are the range bounds.
+    fn chunk(tx_start: u64, tx_end: u64, before: u64, after: u64) -> CheckedChunk {
+        let output = BlockOutput {
+            previous_state_root: Felt::from(before),
+            new_state_root: Felt::from(after),
+            block_number: BLOCK,
+            parent_hash: Felt::from(9u64),
+            block_hash: Felt::from(0x77u64),
+            timestamp: 100,
+            tx_start,
+            tx_end,
+            tx_count: 4,
+            tx_commitment_start: Felt::from(tx_start),
+            tx_commitment_end: Felt::from(tx_end),
+            messages_to_l1: Vec::new(),
+            messages_to_l2: Vec::new(),
+        };
+        CheckedChunk {
+            proven: ProvenChunk {
+                job_id: JobId(tx_start as i64),
+                tx_start,
+                tx_end,
+                artifact_hash: ContentHash::of(b"artifact"),
+                fact: String::new(),
+                output: Vec::new(),
+            },
+            output,
+        }
+    }
+
+    fn block() -> AggregatePayload {
+        AggregatePayload {
+            block_number: BLOCK,
+            block_hash: Felt::from(0x77u64),
+            parent_hash: Felt::from(9u64),
+            tx_count: 4,
+            previous_state_root: Felt::ONE,
+            new_state_root: Felt::from(3u64),
+            cairo_program_hash: "0x1".into(),
+            chunk_jobs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn chunks_that_chain_from_the_previous_root_to_the_block_pass() {
+        let chunks = [chunk(0, 2, 1, 2), chunk(2, 4, 2, 3)];
+        assert_eq!(check_chain(&chunks, &block()), Ok(()));
+    }
+
+    #[test]
+    fn a_broken_chain_names_the_chunk_and_the_field() {
+        let cases = [
+            (
+                vec![chunk(1, 2, 1, 2), chunk(2, 4, 2, 3)],
+                "chunk 0 does not start the block: its tx_start is 1, it must be 0",
+            ),
+            (
+                vec![chunk(0, 2, 1, 2), chunk(2, 4, 5, 3)],
+                "chunk 1 does not chain onto chunk 0: its previous state root is 0x5, it must be 0x2",
+            ),
+            (
+                vec![chunk(0, 2, 1, 2), chunk(3, 4, 2, 3)],
+                "chunk 1 does not chain onto chunk 0: its tx_start is 3, it must be 2",
+            ),
+            (
+                vec![chunk(0, 2, 1, 2), chunk(2, 4, 2, 4)],
+                "chunk 1 does not end block 3: its new state root is 0x4, it must be 0x3",
+            ),
+            (
+                vec![chunk(0, 2, 1, 2)],
+                "chunk 0 does not end block 3: its tx_end is 2, it must be 4",
+            ),
+            (vec![], "block 3 has no chunks"),
+        ];
+        for (chunks, reason) in cases {
+            assert_eq!(check_chain(&chunks, &block()), Err(reason.to_owned()));
+        }
+    }
 }

@@ -17,10 +17,11 @@ use starfarm_sequencer::publish::{BlockManifest, PublishError, Publisher};
 use starfarm_sequencer::Felt;
 use tokio::task::JoinHandle;
 
-use super::plan::{chunk_memory_bytes, plan_block, TxRange, DEFAULT_CHUNK_STEPS};
+use super::chunking::{chunk_memory_bytes, plan_block, TxRange, DEFAULT_CHUNK_STEPS};
 use super::{AggregatePayload, ChunkPayload, ChunkPlan, AGGREGATOR_BACKEND};
 use crate::blobs::{BlobError, BlobStore};
-use crate::job::{ContentHash, Job, JobKind, JobSpec};
+use crate::job::{ContentHash, Job, JobSpec};
+use crate::kinds::KindPayload;
 use crate::store::{JobStore, StoreError};
 
 /// Why a block could not be ingested (the loop retries the same block).
@@ -228,7 +229,7 @@ impl Ingestor {
             estimated_steps: range.estimated_steps,
             expected_output: expected_output.clone(),
         };
-        let mut spec = self.spec(JobKind::BlockChunk, input_hash.clone(), to_value(&payload));
+        let mut spec = self.spec(&payload, input_hash.clone());
         spec.required_memory_bytes = chunk_memory_bytes(range.estimated_steps);
         let plan = ChunkPlan {
             index: to_u32(index),
@@ -264,21 +265,20 @@ impl Ingestor {
             cairo_program_hash: self.program.cairo_hash.clone(),
             chunk_jobs: chunks.iter().map(|j| j.id).collect(),
         };
-        let mut spec = self.spec(JobKind::BlockAggregate, input_hash, to_value(&payload));
+        let mut spec = self.spec(&payload, input_hash);
         spec.depends_on = chunks.iter().map(|j| j.id).collect();
         spec.required_backend = Some(AGGREGATOR_BACKEND.to_owned());
         Ok(spec)
     }
 
-    fn spec(&self, kind: JobKind, input_hash: ContentHash, payload: Value) -> JobSpec {
-        let mut spec = JobSpec::new(
-            kind,
+    /// A job of `payload`'s kind on the block program.
+    fn spec(&self, payload: &impl KindPayload, input_hash: ContentHash) -> JobSpec {
+        let mut spec = payload.spec(
             self.program.hash.clone(),
             input_hash,
             self.config.profile.name(),
         );
         spec.max_attempts = self.config.max_attempts;
-        spec.payload = payload;
         spec
     }
 
@@ -349,11 +349,6 @@ fn prepare(
         }
     }
     Ok(chunks)
-}
-
-fn to_value<T: serde::Serialize>(value: &T) -> Value {
-    // Plain structs of numbers, strings and felts: serializing them cannot fail.
-    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 fn to_u32(n: usize) -> u32 {

@@ -8,12 +8,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::workers::{
-    ClaimRequest, ClaimResponse, FailRequest, HeartbeatRequest, LeaseView, PhaseRequest,
-    ReleaseRequest,
-};
-use crate::api::JobView;
 use crate::job::{ContentHash, Phase};
+use crate::wire::{
+    ClaimRequest, ClaimResponse, CompleteParams, FailRequest, HeartbeatRequest, JobView, LeaseView,
+    PhaseRequest, ReleaseRequest,
+};
 
 /// Why a call to the scheduler did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -128,14 +127,12 @@ impl SchedulerClient {
         artifact: Vec<u8>,
     ) -> Result<JobView, ClientError> {
         let call = "complete";
-        let mut query = vec![
-            ("job_id", lease.job_id.to_string()),
-            ("fencing_token", lease.fencing_token.to_string()),
-            ("backend", backend.to_owned()),
-        ];
-        if let Some(index) = task_index {
-            query.push(("task_index", index.to_string()));
-        }
+        let query = CompleteParams {
+            job_id: lease.job_id,
+            fencing_token: lease.fencing_token,
+            backend: Some(backend.to_owned()),
+            task_index,
+        };
         let response = self
             .http
             .post(self.url("/v1/workers/complete"))

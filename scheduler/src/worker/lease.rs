@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::client::{ClientError, SchedulerClient};
-use crate::api::workers::LeaseView;
+use crate::wire::LeaseView;
 
 pub(crate) struct LeaseKeeper {
     lease: Arc<Mutex<LeaseView>>,

@@ -4,8 +4,10 @@
 //!
 //! - [`client`]: the HTTP calls.
 //! - [`capabilities`]: what this machine offers (memory, backends).
-//! - [`lease`]: the heartbeat task that keeps a lease and notices when it is lost.
-//! - `prove`: proving claimed jobs, alone or batched, and reporting each one's outcome.
+//! - `lease`: the heartbeat task that keeps a lease and notices when it is lost.
+//! - `prove`: proving claimed jobs, alone or batched, checking each proof against what the
+//!   scheduler accepts for its kind ([`crate::kinds::check_claims`]), and reporting each
+//!   one's outcome.
 //!
 //! Batching: when the job it claims is a small submitted program, the worker claims more
 //! small ones (up to `batch_size`) and proves them all in one run of the batch program
@@ -24,13 +26,13 @@ mod prove;
 
 use std::time::Duration;
 
-use serde_json::Value;
 use starfarm_prover::{Backend, Prover};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::api::workers::{CapabilitiesView, ClaimRequest, ClaimResponse};
-use crate::job::{ContentHash, JobKind, WorkerCapabilities};
+use crate::job::{ContentHash, WorkerCapabilities};
+use crate::kinds;
+use crate::wire::{CapabilitiesView, ClaimRequest, ClaimResponse};
 pub use client::{ClientError, SchedulerClient};
 
 /// Jobs of at most this many steps are batched: ~1.5 s of proving alone on 2 cores, so the
@@ -211,11 +213,7 @@ impl Worker {
         let caps = &self.config.capabilities;
         ClaimRequest {
             worker_id: self.config.worker_id.clone(),
-            capabilities: CapabilitiesView {
-                memory_bytes: caps.memory_bytes,
-                backends: caps.backends.clone(),
-                kinds: caps.kinds.clone(),
-            },
+            capabilities: CapabilitiesView::from(caps),
             lease_secs: Some(self.config.lease.as_secs().max(1)),
             wait_secs: Some(self.config.claim_wait.as_secs()),
         }
@@ -230,7 +228,7 @@ impl Worker {
         }
         let mut request = self.claim_request();
         request.wait_secs = Some(0);
-        request.capabilities.kinds = vec![JobKind::CairoProof];
+        request.capabilities.kinds = kinds::batched_kinds();
         // Only jobs the size of a batchable one come back (memory grows with steps).
         let small = starfarm_prover::memory_for(BATCH_MAX_TASK_STEPS, true, false).unwrap_or(0);
         request.capabilities.memory_bytes = request.capabilities.memory_bytes.min(small);
@@ -253,10 +251,13 @@ impl Worker {
     }
 }
 
-/// A submitted program small enough to share a proof.
+/// A job of a kind that batches, small enough to share a proof.
 fn batchable(claim: &ClaimResponse) -> bool {
-    let steps = claim.job.payload.get("steps").and_then(Value::as_u64);
-    claim.job.kind == JobKind::CairoProof && steps.is_some_and(|s| s <= BATCH_MAX_TASK_STEPS)
+    let handler = kinds::handler(claim.job.kind);
+    handler.batches()
+        && handler
+            .batch_steps(&claim.job.payload)
+            .is_some_and(|s| s <= BATCH_MAX_TASK_STEPS)
 }
 
 /// Resolves when `stop` asks the worker to stop (or its sender is gone).

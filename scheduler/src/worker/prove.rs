@@ -3,8 +3,8 @@
 
 use starfarm_prover::batch::{batch_program, execute_batch, BatchTask};
 use starfarm_prover::{
-    CairoProgram, ExecutionLimits, Phase as ProverPhase, ProgramInput, ProofArtifact, ProveError,
-    Prover, SecurityProfile,
+    CairoProgram, ExecutionLimits, Felt, Phase as ProverPhase, ProgramInput, ProofArtifact,
+    ProveError, Prover, SecurityProfile,
 };
 use std::sync::Arc;
 
@@ -13,8 +13,9 @@ use tokio::time::Instant;
 
 use super::lease::LeaseKeeper;
 use super::{ClientError, JobTimings, Outcome, Stop, Worker};
-use crate::api::workers::{ClaimResponse, LeaseView};
 use crate::job::{ContentHash, Phase};
+use crate::kinds::{check_claims, JobTerms, Proves};
+use crate::wire::{ClaimResponse, LeaseView};
 
 /// Why a job could not be proven: what the scheduler is told.
 pub(super) struct JobError {
@@ -63,9 +64,19 @@ struct Prepared {
     profile: SecurityProfile,
 }
 
-/// What proving gave: the verified artifact's bytes and how long proving took, or nothing
-/// because the worker was told to stop.
-type Proven = Option<(Arc<[u8]>, std::time::Duration)>;
+/// A proof made (and verified) here.
+#[derive(Clone)]
+struct Proof {
+    bytes: Arc<[u8]>,
+    /// What it proves, from its (verified) header.
+    program_hash: Felt,
+    output: Arc<[Felt]>,
+    /// How long proving took.
+    elapsed: std::time::Duration,
+}
+
+/// What proving gave: a proof, or nothing because the worker was told to stop.
+type Proven = Option<Proof>;
 
 impl Worker {
     /// Proves `claims` (one job, or a batch) and reports each one; one outcome per claim.
@@ -129,7 +140,7 @@ impl Worker {
                 move |prover, on_phase| prover.prove(&job.program, &job.input, on_phase),
             )
             .await;
-        self.finish(held, proven, None, 1).await
+        self.finish(held, proven, Proves::Alone, 1).await
     }
 
     /// Proves the jobs in one run of the batch program; if that run fails (a task failed),
@@ -145,23 +156,27 @@ impl Worker {
         let (held, prepared): (Vec<Held>, Vec<Prepared>) = jobs.into_iter().unzip();
         let profile = prepared[0].profile;
         let keepers: Vec<&LeaseKeeper> = held.iter().map(|h| &h.keeper).collect();
-        let tasks = Arc::new(prepared);
+        let mut tasks = Arc::new(prepared);
         let run = Arc::clone(&tasks);
         let proven = self
             .run_prover(profile, &keepers, stop, move |prover, on_phase| {
                 prove_tasks(prover, &run, on_phase)
             })
             .await;
-        // The run is over, so the prover thread no longer shares the jobs.
-        if let (Err(e), Ok(prepared)) = (&proven, Arc::try_unwrap(tasks)) {
-            if !e.retryable {
-                tracing::warn!(reason = %e.reason, "the batch failed; proving its jobs one by one");
-                let mut outcomes = Vec::new();
-                for (held, job) in held.into_iter().zip(prepared) {
-                    outcomes.push(self.prove_alone(held, job, stop).await);
+        match &proven {
+            // The run is over, so the prover thread no longer shares the jobs.
+            Err(e) if !e.retryable => match Arc::try_unwrap(tasks) {
+                Ok(prepared) => {
+                    tracing::warn!(reason = %e.reason, "the batch failed; proving its jobs one by one");
+                    let mut outcomes = Vec::new();
+                    for (held, job) in held.into_iter().zip(prepared) {
+                        outcomes.push(self.prove_alone(held, job, stop).await);
+                    }
+                    return outcomes;
                 }
-                return outcomes;
-            }
+                Err(shared) => tasks = shared,
+            },
+            _ => {}
         }
         let size = held.len();
         let mut outcomes = Vec::with_capacity(size);
@@ -173,7 +188,11 @@ impl Worker {
                     retryable: e.retryable,
                 }),
             };
-            outcomes.push(self.finish(held, proven, Some(index as u32), size).await);
+            let task = Proves::Task {
+                index: index as u32,
+                program: &tasks[index].program,
+            };
+            outcomes.push(self.finish(held, proven, task, size).await);
         }
         outcomes
     }
@@ -215,10 +234,16 @@ impl Worker {
                         .map_err(|e| JobError::transient(format!("the prover panicked: {e}")))?;
                     self.prover = Some(prover);
                     let elapsed = started.elapsed();
-                    let bytes = result?
+                    let artifact = result?;
+                    let bytes = artifact
                         .to_bytes()
                         .map_err(|e| JobError::transient(e.to_string()))?;
-                    return Ok(Some((bytes.into(), elapsed)));
+                    return Ok(Some(Proof {
+                        bytes: bytes.into(),
+                        program_hash: artifact.header.program_hash,
+                        output: artifact.header.output.into(),
+                        elapsed,
+                    }));
                 }
                 Some(phase) = phases.recv() => {
                     tracing::debug!(%phase, "phase");
@@ -256,24 +281,33 @@ impl Worker {
         }
     }
 
-    /// Reports what became of one job: hands in its artifact (as batch task `task_index`),
-    /// hands it back, or reports its failure.
+    /// Reports what became of one job: hands in its artifact (alone or as a batch task, as
+    /// `proves` says), hands it back, or reports its failure.
     async fn finish(
         &self,
         held: Held,
         proven: Result<Proven, JobError>,
-        task_index: Option<u32>,
+        proves: Proves<'_>,
         batch: usize,
     ) -> Outcome {
         let job_id = held.claim.lease.job_id;
+        let proven = proven.and_then(|p| match p {
+            Some(proof) => accepts(&held.claim, &proof, proves).map(|()| Some(proof)),
+            None => Ok(None),
+        });
         let outcome = match proven {
-            Ok(Some((bytes, prove))) => {
+            Ok(Some(proof)) => {
                 let timings = JobTimings {
                     prepare: held.prepare,
-                    prove,
+                    prove: proof.elapsed,
                     ..JobTimings::default()
                 };
-                self.hand_in(&held, bytes, task_index, timings, batch).await
+                let task_index = match proves {
+                    Proves::Alone => None,
+                    Proves::Task { index, .. } => Some(index),
+                };
+                self.hand_in(&held, proof.bytes, task_index, timings, batch)
+                    .await
             }
             Ok(None) => self.release(&held).await,
             Err(e) if held.keeper.lost() => {
@@ -439,6 +473,21 @@ fn prove_tasks(
     let execution = execute_batch(&tasks, ExecutionLimits::default())?;
     let program = batch_program().map_err(|e| ProveError::Stwo(e.to_string()))?;
     prover.prove_execution(&program, &execution, on_phase)
+}
+
+/// Checks the proof against what the scheduler will accept for the job (the same
+/// [`check_claims`] its `verify_for_job` runs; the proof itself was verified by the prover),
+/// so that a proof it would refuse is not uploaded. A refusal is reported like the
+/// scheduler's would be: retryable.
+fn accepts(claim: &ClaimResponse, proof: &Proof, proves: Proves<'_>) -> Result<(), JobError> {
+    check_claims(
+        JobTerms::from(&claim.job),
+        proof.program_hash,
+        &proof.output,
+        proves,
+    )
+    .map(|_| ())
+    .map_err(|e| JobError::transient(format!("the proof is not what the job asks for: {e}")))
 }
 
 fn hash_of(s: &str) -> Result<ContentHash, JobError> {

@@ -1,0 +1,292 @@
+//! The REST API's request and response bodies: what the server ([`crate::api`]) and its
+//! clients (the worker's [`crate::worker::client`], tests, benches) exchange as JSON. Both
+//! sides import them from here, so neither depends on the other.
+//!
+//! The OpenAPI document names these schemas (`JobView`, `ClaimRequest`, ...): renaming one
+//! changes the document.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use starfarm_prover::SecurityProfile;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::job::{ContentHash, Job, JobId, JobKind, JobState, Lease, Phase, WorkerCapabilities};
+use crate::store::JobPage;
+
+/// A proving request (`POST /v1/jobs`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The compiled program: the JSON object written by `cairo-compile --proof_mode`.
+    #[schema(value_type = Object)]
+    pub program: Value,
+    /// The program input: an array of felts (numbers, or decimal / 0x-hex strings).
+    /// Absent for none.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>, example = json!([10, "0x1f"]))]
+    pub input: Option<Value>,
+    /// Security profile: `production`, `production-fast` or `test` (NOT SECURE).
+    #[serde(default = "default_profile")]
+    #[schema(example = "production")]
+    pub profile: String,
+    /// Higher is proven first; 0 when absent.
+    #[serde(default)]
+    pub priority: Option<i32>,
+}
+
+fn default_profile() -> String {
+    SecurityProfile::Production.name().to_owned()
+}
+
+/// The OpenAPI schema of a [`JobState`]: its stored names.
+pub(crate) fn state_schema() -> impl Into<RefOr<Schema>> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(JobState::ALL.map(JobState::as_str)))
+}
+
+/// The OpenAPI schema of a [`JobKind`]: its stored names.
+pub(crate) fn kind_schema() -> impl Into<RefOr<Schema>> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(JobKind::ALL.map(JobKind::as_str)))
+}
+
+/// A job as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobView {
+    pub id: i64,
+    #[schema(schema_with = kind_schema)]
+    pub kind: JobKind,
+    #[schema(schema_with = state_schema)]
+    pub state: JobState,
+    pub profile: String,
+    pub priority: i32,
+    /// SHA-256 of the stored (canonical JSON) program.
+    #[schema(value_type = String)]
+    pub program_hash: ContentHash,
+    /// SHA-256 of the stored (canonical JSON) input.
+    #[schema(value_type = String)]
+    pub input_hash: ContentHash,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    /// Ids of jobs that must be done first.
+    pub depends_on: Vec<i64>,
+    /// The worker holding the job, or the last one that did.
+    pub worker_id: Option<String>,
+    /// Only workers with this much memory take the job.
+    pub required_memory_bytes: u64,
+    /// Only workers with this backend take the job; any when absent.
+    pub required_backend: Option<String>,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// SHA-256 of the proof artifact, once done (download it from `/v1/jobs/{id}/artifact`).
+    #[schema(value_type = Option<String>)]
+    pub artifact_hash: Option<ContentHash>,
+    /// What the worker reported with the artifact, once done.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+    /// Kind-specific parameters (for `cairo_proof`: the program's Cairo hash and steps).
+    #[schema(value_type = Object)]
+    pub payload: Value,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+}
+
+impl From<Job> for JobView {
+    fn from(job: Job) -> Self {
+        Self {
+            id: job.id.0,
+            kind: job.spec.kind,
+            state: job.state,
+            profile: job.spec.profile,
+            priority: job.spec.priority,
+            program_hash: job.spec.program_hash,
+            input_hash: job.spec.input_hash,
+            attempts: job.attempts,
+            max_attempts: job.spec.max_attempts,
+            depends_on: job.spec.depends_on.iter().map(|d| d.0).collect(),
+            worker_id: job.worker_id,
+            required_memory_bytes: job.spec.required_memory_bytes,
+            required_backend: job.spec.required_backend,
+            last_error: job.last_error,
+            artifact_hash: job.artifact_hash,
+            result: job.result,
+            payload: job.spec.payload,
+            created_at_ms: job.created_at_ms,
+            updated_at_ms: job.updated_at_ms,
+            finished_at_ms: job.finished_at_ms,
+        }
+    }
+}
+
+/// One page of jobs, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobList {
+    pub jobs: Vec<JobView>,
+    /// Pass as `before` for the next page; absent on the last page.
+    pub next: Option<i64>,
+}
+
+impl From<JobPage> for JobList {
+    fn from(page: JobPage) -> Self {
+        Self {
+            jobs: page.jobs.into_iter().map(JobView::from).collect(),
+            next: page.next.map(|id| id.0),
+        }
+    }
+}
+
+/// The answer to a long-poll.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WaitResponse {
+    /// The job reached a terminal state (done, failed or cancelled); false when the wait
+    /// timed out first.
+    pub finished: bool,
+    pub job: JobView,
+}
+
+/// What a worker can run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct CapabilitiesView {
+    /// Memory the worker can give one job.
+    pub memory_bytes: u64,
+    /// Prover backends the worker runs, e.g. `cpu`, `cuda`.
+    #[serde(default)]
+    pub backends: Vec<String>,
+    /// Job kinds the worker handles (`cairo_proof`, ...); empty for all.
+    #[serde(default)]
+    #[schema(value_type = Vec<String>)]
+    pub kinds: Vec<JobKind>,
+}
+
+impl From<CapabilitiesView> for WorkerCapabilities {
+    fn from(c: CapabilitiesView) -> Self {
+        Self {
+            memory_bytes: c.memory_bytes,
+            backends: c.backends,
+            kinds: c.kinds,
+        }
+    }
+}
+
+impl From<&WorkerCapabilities> for CapabilitiesView {
+    fn from(c: &WorkerCapabilities) -> Self {
+        Self {
+            memory_bytes: c.memory_bytes,
+            backends: c.backends.clone(),
+            kinds: c.kinds.clone(),
+        }
+    }
+}
+
+/// A worker's lease on a job: present it with every write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseView {
+    pub job_id: i64,
+    pub worker_id: String,
+    /// Only the holder of the job's current token may write.
+    pub fencing_token: i64,
+    /// The lease is valid until this instant (milliseconds since the epoch, store's clock);
+    /// heartbeat before it.
+    pub expires_at_ms: i64,
+}
+
+impl From<Lease> for LeaseView {
+    fn from(l: Lease) -> Self {
+        Self {
+            job_id: l.job_id.0,
+            worker_id: l.worker_id,
+            fencing_token: l.fencing_token,
+            expires_at_ms: l.expires_at_ms,
+        }
+    }
+}
+
+impl From<LeaseView> for Lease {
+    fn from(l: LeaseView) -> Self {
+        Self {
+            job_id: JobId(l.job_id),
+            worker_id: l.worker_id,
+            fencing_token: l.fencing_token,
+            expires_at_ms: l.expires_at_ms,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    pub worker_id: String,
+    pub capabilities: CapabilitiesView,
+    /// Lease length in seconds (default 60, 1 to 3600).
+    #[serde(default)]
+    pub lease_secs: Option<u64>,
+    /// Wait up to this many seconds (at most 30) for a job that fits instead of answering
+    /// 204 at once (long-poll).
+    #[serde(default)]
+    pub wait_secs: Option<u64>,
+}
+
+/// A claimed job, its lease and where to fetch its program and input.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClaimResponse {
+    pub job: JobView,
+    pub lease: LeaseView,
+    /// SHA-256 of the program (canonical JSON); fetch it from `program_url`.
+    pub program_hash: String,
+    pub program_url: String,
+    /// SHA-256 of the input (JSON array of felts); fetch it from `input_url`.
+    pub input_hash: String,
+    pub input_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeartbeatRequest {
+    pub lease: LeaseView,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseRequest {
+    pub lease: LeaseView,
+    /// `proving` or `verifying`.
+    #[schema(value_type = String, example = "proving")]
+    pub phase: Phase,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    pub lease: LeaseView,
+    /// Why the job is handed back, e.g. "worker shutting down".
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailRequest {
+    pub lease: LeaseView,
+    pub reason: String,
+    /// Re-queue the job (with backoff, while attempts are left) instead of failing it.
+    pub retryable: bool,
+}
+
+/// The query of `POST /v1/workers/complete` (the body is the artifact's bytes).
+#[derive(Debug, Clone, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CompleteParams {
+    pub job_id: i64,
+    pub fencing_token: i64,
+    /// The backend that proved the artifact (`cpu`, `cuda`, `wgpu`), for metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The artifact proves a batch (`prover/cairo/batch.cairo`) and this job is its task at
+    /// this index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_index: Option<u32>,
+}
