@@ -18,6 +18,7 @@
 //! | splitting a block into chunks by estimated steps | `blocks::chunking` |
 //! | turning published blocks into chunk and aggregate jobs | `blocks::ingest` |
 //! | aggregating a block's chunk proofs into a proven block | `blocks::aggregate` |
+//! | handing proven blocks to the settlement line (`ProvenRanges`) | `blocks::farm_blocks` |
 //!
 //! The REST API, the worker loop and block planning build on [`JobStore`], holding it as
 //! `Arc<dyn JobStore>`. The store keeps content hashes of inputs and artifacts, never their
