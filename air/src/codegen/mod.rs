@@ -1,0 +1,17 @@
+//! Code generators: the IR's constraints for other targets. `generated_files` is the single
+//! list of what air/generated/ holds.
+
+pub mod cuda;
+pub mod solidity;
+
+use crate::dump::dump;
+use crate::ir::Air;
+
+/// (path under air/generated/, contents) of every generated file.
+pub fn generated_files(air: &Air) -> Vec<(String, String)> {
+    vec![
+        ("cairo_air.txt".into(), dump(air)),
+        ("cuda/cairo_air.cu".into(), cuda::generate(air)),
+        ("solidity/CairoAir.sol".into(), solidity::generate(air)),
+    ]
+}
