@@ -52,7 +52,12 @@ pub struct Instance {
 /// Sees every component's `Eval`: `make(log_size, claim_param)` builds it (arguments it does
 /// not use are ignored, see [`Shape`]).
 pub trait Visitor {
-    fn visit<E: FrameworkEval + Sync>(&mut self, name: &'static str, shape: Shape, make: impl Fn(u32, u32) -> E);
+    fn visit<E: FrameworkEval + Sync>(
+        &mut self,
+        name: &'static str,
+        shape: Shape,
+        make: impl Fn(u32, u32) -> E,
+    );
 }
 
 macro_rules! registry {
@@ -207,7 +212,12 @@ struct Extractor {
 }
 
 impl Visitor for Extractor {
-    fn visit<E: FrameworkEval + Sync>(&mut self, name: &'static str, shape: Shape, make: impl Fn(u32, u32) -> E) {
+    fn visit<E: FrameworkEval + Sync>(
+        &mut self,
+        name: &'static str,
+        shape: Shape,
+        make: impl Fn(u32, u32) -> E,
+    ) {
         let Ok(components) = &mut self.components else {
             return;
         };
@@ -243,7 +253,10 @@ fn extract_one<E: FrameworkEval>(
     make: impl Fn(u32, u32) -> E,
     relations: &mut Vec<Relation>,
 ) -> Result<Component, ExtractError> {
-    let (ea, eb) = (make(LOG_SIZES.0, SENTINELS.0), make(LOG_SIZES.1, SENTINELS.1));
+    let (ea, eb) = (
+        make(LOG_SIZES.0, SENTINELS.0),
+        make(LOG_SIZES.1, SENTINELS.1),
+    );
     let (log_size, claim_params, sentinel) = match shape {
         Shape::Fixed => (LogSize::Fixed(ea.log_size()), vec![], None),
         Shape::Sized => (LogSize::Claimed, vec![], None),
@@ -281,7 +294,12 @@ fn extract_one<E: FrameworkEval>(
     let degree_bounds = xa.constraint_degree_bounds();
     let mut lowering = Lowering::new(name, &xa, &xb, pair, columns[0].len(), relations);
     let mut constraints = vec![];
-    for ((ca, cb), degree) in xa.constraints.iter().zip(&xb.constraints).zip(degree_bounds) {
+    for ((ca, cb), degree) in xa
+        .constraints
+        .iter()
+        .zip(&xb.constraints)
+        .zip(degree_bounds)
+    {
         let node = lowering.ext(ca, cb)?;
         let node = lowering.lift(node);
         constraints.push(Constraint {

@@ -91,7 +91,10 @@ pub enum Op {
     /// Ext: the logup `z` of relation `relation` (index into [`Air::relations`]).
     RelationZ(u32),
     /// Ext: `alpha^power` of relation `relation`.
-    RelationAlpha { relation: u32, power: u32 },
+    RelationAlpha {
+        relation: u32,
+        power: u32,
+    },
     /// Ext: the component's claimed logup sum.
     ClaimedSum,
     /// Ext from a base value.

@@ -103,12 +103,9 @@ impl<'a> Lowering<'a> {
 
     fn ext_const(&self, id: NodeId) -> Option<QM31> {
         match self.op(id) {
-            Op::ExtConst([a, b, c, d]) => Some(QM31::from_m31_array([
-                m31(*a),
-                m31(*b),
-                m31(*c),
-                m31(*d),
-            ])),
+            Op::ExtConst([a, b, c, d]) => {
+                Some(QM31::from_m31_array([m31(*a), m31(*b), m31(*c), m31(*d)]))
+            }
             _ => None,
         }
     }

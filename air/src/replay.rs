@@ -148,10 +148,13 @@ impl Oods {
             .iter()
             .map(|r| {
                 if r.name
-                    != <CommonLookupElements as stwo_constraint_framework::Relation<QM31, QM31>>::get_name(elements)
-                {
-                    return Err(InterpretError::Relation(0));
-                }
+                        != <CommonLookupElements as stwo_constraint_framework::Relation<
+                            QM31,
+                            QM31,
+                        >>::get_name(elements)
+                    {
+                        return Err(InterpretError::Relation(0));
+                    }
                 Ok(lookup(elements, r.size as usize))
             })
             .collect::<Result<_, _>>()?;

@@ -11,7 +11,9 @@ use num_traits::Zero;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use starfarm_air::extract::{visit_components, Instance, Shape, Visitor, LOG_SIZES, SENTINELS};
-use starfarm_air::interpret::{composition_at_point, evaluate_constraints, Lookup, Mask, OodsInputs, Params};
+use starfarm_air::interpret::{
+    composition_at_point, evaluate_constraints, Lookup, Mask, OodsInputs, Params,
+};
 use starfarm_air::ir::{Air, Component, LogSize, Op, Ty};
 use starfarm_air::replay::lookup;
 use starfarm_air::COMPONENT_NAMES;
@@ -45,15 +47,27 @@ fn every_component_of_cairo_components_is_extracted_in_order() {
                 Op::Combine(p) => p.to_vec(),
                 _ => vec![],
             };
-            assert!(operands.iter().all(|o| (*o as usize) < i), "{} n{i} is topological", c.name);
+            assert!(
+                operands.iter().all(|o| (*o as usize) < i),
+                "{} n{i} is topological",
+                c.name
+            );
         }
         for k in &c.constraints {
-            assert_eq!(c.node(k.node).ty, Ty::Ext, "{}: constraints are ext", c.name);
+            assert_eq!(
+                c.node(k.node).ty,
+                Ty::Ext,
+                "{}: constraints are ext",
+                c.name
+            );
         }
     }
     // Every variant the prover uses is there, and what it supports includes the opcodes.
     let variants: Vec<&str> = air.variants.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(variants, ["Canonical", "CanonicalWithoutPedersen", "CanonicalSmall"]);
+    assert_eq!(
+        variants,
+        ["Canonical", "CanonicalWithoutPedersen", "CanonicalSmall"]
+    );
     for v in &air.variants {
         assert!(v.components.iter().any(|c| c == "add_opcode"), "{}", v.name);
     }
@@ -77,7 +91,11 @@ impl Mask for AssignedMask<'_> {
     fn trace(&self, interaction: u32, column: u32, position: usize) -> QM31 {
         let offsets = &self.component.columns[interaction as usize - 1][column as usize];
         let idx = column as usize
-            + if interaction == 2 { self.component.columns[0].len() } else { 0 };
+            + if interaction == 2 {
+                self.component.columns[0].len()
+            } else {
+                0
+            };
         self.cols[&(interaction as usize, idx, offsets[position] as isize)].into()
     }
     fn preprocessed(&self, index: u32) -> QM31 {
@@ -86,13 +104,20 @@ impl Mask for AssignedMask<'_> {
 }
 
 impl Visitor for AgainstExprEvaluator<'_> {
-    fn visit<E: FrameworkEval + Sync>(&mut self, name: &'static str, shape: Shape, make: impl Fn(u32, u32) -> E) {
+    fn visit<E: FrameworkEval + Sync>(
+        &mut self,
+        name: &'static str,
+        shape: Shape,
+        make: impl Fn(u32, u32) -> E,
+    ) {
         let component = self.air.component(name).expect("in the IR");
         let eval = make(LOG_SIZES.0, SENTINELS.0);
         let expr = eval.evaluate(ExprEvaluator::new());
         let mut assignment = expr.random_assignment();
         // The IR's column size is the real one, 2^log_size: recompute the intermediates with it.
-        assignment.1.insert("column_size".into(), M31::from(1u32 << eval.log_size()));
+        assignment
+            .1
+            .insert("column_size".into(), M31::from(1u32 << eval.log_size()));
         let n = expr.intermediates.len() + expr.ext_intermediates.len();
         for k in 0..n {
             let name = format!("intermediate{k}");
@@ -104,7 +129,11 @@ impl Visitor for AgainstExprEvaluator<'_> {
                 assignment.2.insert(name, v);
             }
         }
-        let expected: Vec<QM31> = expr.constraints.iter().map(|c| c.assign(&assignment)).collect();
+        let expected: Vec<QM31> = expr
+            .constraints
+            .iter()
+            .map(|c| c.assign(&assignment))
+            .collect();
 
         let relation = &self.air.relations[0];
         let alpha_powers = (0..relation.size)
@@ -147,7 +176,11 @@ fn each_constraint_equals_expr_evaluator_on_a_random_assignment() {
     let mut check = AgainstExprEvaluator { air, checked: 0 };
     visit_components(&CommonLookupElements::dummy(), &mut check);
     assert_eq!(check.checked, air.n_constraints());
-    eprintln!("{} constraints of {} components checked", check.checked, air.components.len());
+    eprintln!(
+        "{} constraints of {} components checked",
+        check.checked,
+        air.components.len()
+    );
 }
 
 /// For one preprocessed-trace variant: each supported component, placed as the verifier places
@@ -165,7 +198,12 @@ struct AgainstPointEvaluator<'a> {
 }
 
 impl Visitor for AgainstPointEvaluator<'_> {
-    fn visit<E: FrameworkEval + Sync>(&mut self, name: &'static str, shape: Shape, make: impl Fn(u32, u32) -> E) {
+    fn visit<E: FrameworkEval + Sync>(
+        &mut self,
+        name: &'static str,
+        shape: Shape,
+        make: impl Fn(u32, u32) -> E,
+    ) {
         let air = self.air;
         let variant = air
             .variants
@@ -217,7 +255,11 @@ impl Visitor for AgainstPointEvaluator<'_> {
             _ => vec![],
         };
         let instance = Instance {
-            component: air.components.iter().position(|c| c.name == name).expect("index"),
+            component: air
+                .components
+                .iter()
+                .position(|c| c.name == name)
+                .expect("index"),
             log_size,
             claim_params,
             claimed_sum,
@@ -237,7 +279,11 @@ impl Visitor for AgainstPointEvaluator<'_> {
         )
         .expect("interprets");
         assert_eq!(got, expected, "{name} in {:?}", self.variant);
-        assert_ne!(expected, QM31::zero(), "{name}: random values violate the constraints");
+        assert_ne!(
+            expected,
+            QM31::zero(),
+            "{name}: random values violate the constraints"
+        );
         self.checked.push(name);
     }
 }

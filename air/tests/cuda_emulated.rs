@@ -30,7 +30,9 @@ use stwo::prover::backend::Column;
 use stwo::prover::poly::circle::{CircleEvaluation, PolyOps};
 use stwo::prover::poly::BitReversedOrder;
 use stwo::prover::{ComponentProver, DomainEvaluationAccumulator, EvaluationMode, Poly, Trace};
-use stwo_constraint_framework::{FrameworkComponent, FrameworkEval, InfoEvaluator, TraceLocationAllocator};
+use stwo_constraint_framework::{
+    FrameworkComponent, FrameworkEval, InfoEvaluator, TraceLocationAllocator,
+};
 
 const TRACE_LOG: u32 = 3;
 
@@ -80,7 +82,11 @@ int main(int argc, char** argv) {{
     let dir = std::env::temp_dir().join(format!("starfarm-air-cuda-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let src = dir.join("air.cpp");
-    std::fs::write(&src, format!("{shim}\n{m31}\n{}\n{harness}", generated_cuda())).expect("write");
+    std::fs::write(
+        &src,
+        format!("{shim}\n{m31}\n{}\n{harness}", generated_cuda()),
+    )
+    .expect("write");
     let exe = dir.join("air");
     let compilers: Vec<String> = std::env::var("CXX")
         .into_iter()
@@ -101,7 +107,10 @@ int main(int argc, char** argv) {{
             "{cxx} rejects the generated CUDA (+ shim):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        eprintln!("generated CUDA compiled for the CPU with {cxx} in {:?}", started.elapsed());
+        eprintln!(
+            "generated CUDA compiled for the CPU with {cxx} in {:?}",
+            started.elapsed()
+        );
         return Some(exe);
     }
     eprintln!("SKIPPED: CUDA emulation of the generated constraints, no C++ compiler (set CXX)");
@@ -146,7 +155,11 @@ impl Case {
             cols: (0..n_cols)
                 .map(|_| (0..1 << eval_log).map(|_| m31(rng)).collect())
                 .collect(),
-            claim_params: c.claim_params.iter().map(|_| rng.gen_range(0..1 << 30)).collect(),
+            claim_params: c
+                .claim_params
+                .iter()
+                .map(|_| rng.gen_range(0..1 << 30))
+                .collect(),
             claimed_sum: rng.gen(),
             relations: air
                 .relations
@@ -191,7 +204,11 @@ impl Mask for RowMask<'_> {
         let offset = c.columns[interaction as usize - 1][column as usize][position];
         let index = c.preprocessed.len()
             + column as usize
-            + if interaction == 2 { c.columns[0].len() } else { 0 };
+            + if interaction == 2 {
+                c.columns[0].len()
+            } else {
+                0
+            };
         let row = offset_bit_reversed_circle_domain_index(
             self.row,
             TRACE_LOG,
@@ -277,9 +294,18 @@ fn generated_cuda_equals_interpreter_row_by_row_for_every_component() {
         let cols: Vec<u32> = case.cols.iter().flatten().map(|m| m.0).collect();
         let initial: Vec<u32> = (0..4 * n).map(|_| rng.gen_range(0..0x7fff_ffff)).collect();
         let got = run_kernel(exe, &c.name, &cols, &case.params_words(), &initial);
-        assert_eq!(got, expected(&case, c, &initial), "{}: accumulator words", c.name);
+        assert_eq!(
+            got,
+            expected(&case, c, &initial),
+            "{}: accumulator words",
+            c.name
+        );
     }
-    eprintln!("{} components evaluated on {} rows each", air.components.len(), 1 << (TRACE_LOG + 1));
+    eprintln!(
+        "{} components evaluated on {} rows each",
+        air.components.len(),
+        1 << (TRACE_LOG + 1)
+    );
 }
 
 /// Each component (those of fixed size up to 2^12 rows; the others at 2^5 rows, where stwo
@@ -294,7 +320,12 @@ struct AgainstSimd<'a> {
 }
 
 impl Visitor for AgainstSimd<'_> {
-    fn visit<E: FrameworkEval + Sync>(&mut self, name: &'static str, shape: Shape, make: impl Fn(u32, u32) -> E) {
+    fn visit<E: FrameworkEval + Sync>(
+        &mut self,
+        name: &'static str,
+        shape: Shape,
+        make: impl Fn(u32, u32) -> E,
+    ) {
         let air = &*AIR;
         let c = air.component(name).expect("in the IR");
         let trace_log = match c.log_size {
@@ -325,8 +356,11 @@ impl Visitor for AgainstSimd<'_> {
                 ),
             )
         };
-        let preprocessed: Vec<Poly<SimdBackend>> =
-            info.preprocessed_columns.iter().map(|_| random_poly(rng)).collect();
+        let preprocessed: Vec<Poly<SimdBackend>> = info
+            .preprocessed_columns
+            .iter()
+            .map(|_| random_poly(rng))
+            .collect();
         let trees: Vec<Vec<Poly<SimdBackend>>> = c
             .columns
             .iter()
@@ -379,9 +413,10 @@ impl Visitor for AgainstSimd<'_> {
             params.extend(qm31_words(*a));
         }
         // Constraint i gets random_coeff^(n - 1 - i), as the accumulator hands them out.
-        let mut powers: Vec<QM31> = std::iter::successors(Some(QM31::one()), |p| Some(*p * random_coeff))
-            .take(n)
-            .collect();
+        let mut powers: Vec<QM31> =
+            std::iter::successors(Some(QM31::one()), |p| Some(*p * random_coeff))
+                .take(n)
+                .collect();
         powers.reverse();
         for p in powers {
             params.extend(qm31_words(p));
@@ -432,6 +467,12 @@ fn generated_cuda_equals_simd_backend_composition() {
         checked: 0,
     };
     visit_components(&elements, &mut check);
-    eprintln!("{} components equal to SimdBackend's composition", check.checked);
-    assert!(check.checked > 50, "most components are checked against SimdBackend");
+    eprintln!(
+        "{} components equal to SimdBackend's composition",
+        check.checked
+    );
+    assert!(
+        check.checked > 50,
+        "most components are checked against SimdBackend"
+    );
 }

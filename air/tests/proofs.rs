@@ -48,7 +48,9 @@ fn check(artifact: &ProofArtifact) -> Vec<String> {
         oods.committed_composition(sampled),
         "a valid proof's composition matches its commitment"
     );
-    let interpreted = oods.interpreted_composition(air, sampled).expect("interprets");
+    let interpreted = oods
+        .interpreted_composition(air, sampled)
+        .expect("interprets");
     assert_eq!(interpreted, stwo, "interpreter equals stwo's verifier");
 
     // One sampled value changed, in the preprocessed, trace and interaction trees: a column
@@ -63,8 +65,13 @@ fn check(artifact: &ProofArtifact) -> Vec<String> {
             if expected == stwo {
                 continue;
             }
-            let value = oods.interpreted_composition(air, &changed).expect("interprets");
-            assert_ne!(value, interpreted, "tree {tree}: a changed sample changes the value");
+            let value = oods
+                .interpreted_composition(air, &changed)
+                .expect("interprets");
+            assert_ne!(
+                value, interpreted,
+                "tree {tree}: a changed sample changes the value"
+            );
             assert_eq!(value, expected, "tree {tree}: still equals stwo's");
             found = true;
             break;
@@ -81,9 +88,14 @@ fn check(artifact: &ProofArtifact) -> Vec<String> {
 #[test]
 fn fibonacci_and_pedersen_proofs_composition_equals_stwo_verifier() {
     let fib = prove("fibonacci", felts(&[300]));
-    assert_eq!(fib.header.preprocessed_trace, PreProcessedTraceVariant::CanonicalSmall);
+    assert_eq!(
+        fib.header.preprocessed_trace,
+        PreProcessedTraceVariant::CanonicalSmall
+    );
     let used = check(&fib);
-    assert!(used.iter().any(|c| c == "add_opcode_small" || c == "add_opcode"));
+    assert!(used
+        .iter()
+        .any(|c| c == "add_opcode_small" || c == "add_opcode"));
 
     let pedersen = prove("pedersen_chain", felts(&[1, 2, 3]));
     let used = check(&pedersen);

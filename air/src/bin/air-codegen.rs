@@ -38,8 +38,32 @@ fn main() -> Result<()> {
             std::fs::create_dir_all(path.parent().unwrap_or(&dir))?;
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         }
-        eprintln!("{name}: {} bytes", text.len());
+        if !name.starts_with("solidity/Air_") {
+            eprintln!("{name}: {} bytes", text.len());
+        }
     }
+    // Files no generator writes any more.
+    for path in files_under(&dir) {
+        let name = path
+            .strip_prefix(&dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        if files.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        if args.check {
+            stale.push(format!("{name} (no longer generated)"));
+        } else {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    let solidity: usize = files
+        .iter()
+        .filter(|(n, _)| n.ends_with(".sol"))
+        .map(|(_, t)| t.len())
+        .sum();
+    eprintln!("solidity/*.sol: {solidity} bytes in all");
     if !stale.is_empty() {
         bail!(
             "stale generated files (run `cargo run -p starfarm-air --bin air-codegen` and commit): {}",
@@ -47,4 +71,21 @@ fn main() -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
 }

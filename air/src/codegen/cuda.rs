@@ -143,9 +143,7 @@ fn kernel(out: &mut String, air: &Air, c: &Component) {
                 column,
                 offset,
             } => {
-                let col = n_pre
-                    + *column as usize
-                    + if *interaction == 2 { n_trace } else { 0 };
+                let col = n_pre + *column as usize + if *interaction == 2 { n_trace } else { 0 };
                 if *offset == 0 {
                     format!("cols[{col}u * n + row]")
                 } else {

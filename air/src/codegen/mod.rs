@@ -9,9 +9,14 @@ use crate::ir::Air;
 
 /// (path under air/generated/, contents) of every generated file.
 pub fn generated_files(air: &Air) -> Vec<(String, String)> {
-    vec![
+    let mut files = vec![
         ("cairo_air.txt".into(), dump(air)),
         ("cuda/cairo_air.cu".into(), cuda::generate(air)),
-        ("solidity/CairoAir.sol".into(), solidity::generate(air)),
-    ]
+    ];
+    files.extend(
+        solidity::generate(air)
+            .into_iter()
+            .map(|(name, text)| (format!("solidity/{name}"), text)),
+    );
+    files
 }
