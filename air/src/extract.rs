@@ -18,8 +18,8 @@ use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTra
 use stwo_constraint_framework::expr::{ExprEvaluator, ExtExpr};
 use stwo_constraint_framework::{FrameworkComponent, FrameworkEval, InfoEvaluator};
 
-use crate::ir::{Air, Component, Constraint, LogSize, LogupEntry, Relation, Ty, Variant};
-use crate::lower::{Lowering, Pair};
+use crate::ir::{Air, Component, Constraint, LogSize, LogupEntry, NodeId, Relation, Ty, Variant};
+use crate::lower::{prune, Lowering, Pair};
 use crate::ExtractError;
 
 /// The two evaluations' log sizes and claim-value sentinels (see `lower`).
@@ -329,7 +329,25 @@ fn extract_one<E: FrameworkEval>(
             values,
         });
     }
-    let (nodes, preprocessed) = (lowering.nodes, lowering.preprocessed);
+    let roots: Vec<NodeId> = constraints
+        .iter()
+        .map(|c| c.node)
+        .chain(
+            logup
+                .iter()
+                .flat_map(|e| e.values.iter().copied().chain([e.multiplicity])),
+        )
+        .collect();
+    let (nodes, remap) = prune(&lowering.nodes, &roots);
+    let renumber = |id: &mut NodeId| *id = remap[*id as usize].unwrap_or(*id);
+    for c in &mut constraints {
+        renumber(&mut c.node);
+    }
+    for e in &mut logup {
+        renumber(&mut e.multiplicity);
+        e.values.iter_mut().for_each(renumber);
+    }
+    let preprocessed = lowering.preprocessed;
     Ok(Component {
         name: name.into(),
         log_size,

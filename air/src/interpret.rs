@@ -171,7 +171,7 @@ pub fn composition_at_point(air: &Air, inputs: &OodsInputs) -> Result<QM31, Inte
                     .ok_or(InterpretError::Preprocessed(id))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        check_shape(component, instance, inputs.sampled_values)?;
+        check_shape(component, instance, &preprocessed, inputs.sampled_values)?;
         let mask = SampledMask {
             sampled: inputs.sampled_values,
             first_column: instance.first_column,
@@ -190,12 +190,28 @@ pub fn composition_at_point(air: &Air, inputs: &OodsInputs) -> Result<QM31, Inte
     Ok(acc)
 }
 
-/// The sampled values hold the component's columns with as many samples as its mask.
+/// The sampled values hold the component's columns with as many samples as its mask, and a
+/// sample of each preprocessed column it reads (`preprocessed`: their indices in tree 0).
 fn check_shape(
     component: &Component,
     instance: &Instance,
+    preprocessed: &[usize],
     sampled: &TreeVec<Vec<Vec<QM31>>>,
 ) -> Result<(), InterpretError> {
+    for column in preprocessed {
+        if sampled
+            .first()
+            .and_then(|t| t.get(*column))
+            .map(|c| c.len())
+            != Some(1)
+        {
+            return Err(InterpretError::SampledShape {
+                component: component.name.clone(),
+                tree: 0,
+                column: *column,
+            });
+        }
+    }
     for (tree, columns) in component.columns.iter().enumerate() {
         for (j, offsets) in columns.iter().enumerate() {
             let column = instance.first_column[tree] + j;

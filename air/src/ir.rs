@@ -138,6 +138,32 @@ pub struct Variant {
     pub components: Vec<String>,
 }
 
+impl Op {
+    /// The nodes this operation reads.
+    pub fn operands(&self) -> Vec<NodeId> {
+        match self {
+            Op::Lift(x) | Op::Neg(x) | Op::Inv(x) => vec![*x],
+            Op::Add(x, y) | Op::Sub(x, y) | Op::Mul(x, y) => vec![*x, *y],
+            Op::Combine(parts) => parts.to_vec(),
+            _ => vec![],
+        }
+    }
+
+    /// The same operation on renumbered operands.
+    pub fn map_operands(&self, f: impl Fn(NodeId) -> NodeId) -> Op {
+        match self {
+            Op::Lift(x) => Op::Lift(f(*x)),
+            Op::Neg(x) => Op::Neg(f(*x)),
+            Op::Inv(x) => Op::Inv(f(*x)),
+            Op::Add(x, y) => Op::Add(f(*x), f(*y)),
+            Op::Sub(x, y) => Op::Sub(f(*x), f(*y)),
+            Op::Mul(x, y) => Op::Mul(f(*x), f(*y)),
+            Op::Combine(parts) => Op::Combine(parts.map(f)),
+            other => other.clone(),
+        }
+    }
+}
+
 impl Component {
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id as usize]

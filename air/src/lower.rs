@@ -492,3 +492,103 @@ impl<'a> Lowering<'a> {
         Ok((relation, values))
     }
 }
+
+/// The nodes `roots` depend on (folding leaves constants and lifts nobody reads), renumbered
+/// in order; `remap[old]` is the new id of a kept node.
+pub fn prune(nodes: &[Node], roots: &[NodeId]) -> (Vec<Node>, Vec<Option<NodeId>>) {
+    let mut live = vec![false; nodes.len()];
+    for r in roots {
+        live[*r as usize] = true;
+    }
+    for i in (0..nodes.len()).rev() {
+        if live[i] {
+            for o in nodes[i].op.operands() {
+                live[o as usize] = true;
+            }
+        }
+    }
+    let mut remap = vec![None; nodes.len()];
+    let mut kept = vec![];
+    for (i, node) in nodes.iter().enumerate() {
+        if live[i] {
+            remap[i] = Some(kept.len() as NodeId);
+            let op = node.op.map_operands(|o| remap[o as usize].unwrap_or(o));
+            kept.push(Node { ty: node.ty, op });
+        }
+    }
+    (kept, remap)
+}
+
+#[cfg(test)]
+mod tests {
+    use stwo::core::fields::m31::M31;
+    use stwo_constraint_framework::expr::{BaseExpr, ExprEvaluator, ExtExpr};
+
+    use super::{prune, Lowering, Pair};
+    use crate::ir::{Op, Ty};
+
+    fn col(idx: usize) -> BaseExpr {
+        use stwo_constraint_framework::EvalAtRow;
+        let mut e = ExprEvaluator::new();
+        e.cur_var_index = idx;
+        e.next_trace_mask()
+    }
+
+    fn with_lowering(f: impl FnOnce(&mut Lowering)) {
+        let (a, b) = (ExprEvaluator::new(), ExprEvaluator::new());
+        let pair = Pair {
+            log_size: (13, 17),
+            sentinel: Some((1000, 2000)),
+        };
+        let mut relations = vec![];
+        let mut lowering = Lowering::new("test", &a, &b, pair, 4, &mut relations);
+        f(&mut lowering);
+    }
+
+    #[test]
+    fn identical_subexpressions_are_one_node_and_identities_fold() {
+        with_lowering(|l| {
+            let x = col(0) * col(1);
+            let e = x.clone()
+                + x.clone() * BaseExpr::from(M31::from(1u32))
+                + BaseExpr::from(M31::from(0u32));
+            let id = l.base(&e, &e).expect("lowers");
+            // x (three nodes: two columns, one product) and x + x: nothing else is read.
+            let (nodes, remap) = prune(&l.nodes, &[id]);
+            assert_eq!(nodes.len(), 4);
+            let id = remap[id as usize].expect("kept");
+            assert!(matches!(nodes[id as usize].op, Op::Add(p, q) if p == q));
+        });
+    }
+
+    #[test]
+    fn base_operations_under_a_lift_stay_in_the_base_field() {
+        with_lowering(|l| {
+            let (x, y) = (ExtExpr::from(col(0)), ExtExpr::from(col(1)));
+            let id = l.ext(&(x.clone() * y.clone()), &(x * y)).expect("lowers");
+            let node = &l.nodes[id as usize];
+            assert_eq!(node.ty, Ty::Ext);
+            let Op::Lift(inner) = node.op else {
+                panic!("a lift of the base product, not {:?}", node.op)
+            };
+            assert!(matches!(l.nodes[inner as usize].op, Op::Mul(..)));
+        });
+    }
+
+    #[test]
+    fn differences_between_the_evaluations_become_parameters_or_fail() {
+        with_lowering(|l| {
+            let c = |v: u32| BaseExpr::from(M31::from_u32_unchecked(v));
+            let id = l.base(&c(1000), &c(2000)).expect("the sentinel");
+            assert_eq!(l.nodes[id as usize].op, Op::ClaimParam(0));
+            let id = l.base(&c(3 << 13), &c(3 << 17)).expect("3 * 2^log_size");
+            assert!(matches!(l.nodes[id as usize].op, Op::Mul(..)));
+            let seq = |n: u32| BaseExpr::Param(format!("seq_{n}"));
+            let id = l.base(&seq(13), &seq(17)).expect("a sized column");
+            assert_eq!(l.nodes[id as usize].op, Op::Preprocessed(0));
+            assert_eq!(l.preprocessed, ["seq_{log_size}"]);
+            assert!(l.base(&c(5), &c(6)).is_err(), "any other difference fails");
+            assert!(l.base(&seq(13), &seq(16)).is_err());
+        });
+    }
+}

@@ -33,8 +33,18 @@ pub struct Oods {
     pub variant_name: String,
 }
 
-/// Replays the channel of `proof` up to the out-of-domain point.
-pub fn replay<MC: MerkleChannel>(proof: &CairoProofForRustVerifier<MC::H>) -> Oods {
+/// Replays the channel of `proof` up to the out-of-domain point. The claim is trusted to be
+/// consistent (cairo-air's `CairoComponents::new` panics on a claim without its interaction
+/// claim); a proof without its four commitments is an error.
+pub fn replay<MC: MerkleChannel>(
+    proof: &CairoProofForRustVerifier<MC::H>,
+) -> Result<Oods, InterpretError> {
+    if proof.stark_proof.commitments.len() != 4 {
+        return Err(InterpretError::Layout(format!(
+            "{} commitments, a Cairo proof has 4",
+            proof.stark_proof.commitments.len()
+        )));
+    }
     let channel = &mut MC::C::default();
     channel.mix_felts(&[proof.channel_salt.into()]);
     let stark = &proof.stark_proof;
@@ -71,14 +81,14 @@ pub fn replay<MC: MerkleChannel>(proof: &CairoProofForRustVerifier<MC::H>) -> Oo
         let max_log_degree_bound = lifting - config.fri_config.log_blowup_factor;
         let random_coeff = channel.draw_secure_felt();
         scheme.commit(
-            *stark.commitments.last().expect("a proof has commitments"),
+            stark.commitments[3],
             &[max_log_degree_bound; 2 * SECURE_EXTENSION_DEGREE],
             channel,
         );
         let point = CirclePoint::<QM31>::get_random_point(channel);
         (random_coeff, point, max_log_degree_bound)
     };
-    Oods {
+    Ok(Oods {
         claim: claim.clone(),
         lookup_elements,
         components,
@@ -87,7 +97,7 @@ pub fn replay<MC: MerkleChannel>(proof: &CairoProofForRustVerifier<MC::H>) -> Oo
         max_log_degree_bound,
         n_preprocessed_columns,
         variant_name: format!("{:?}", proof.preprocessed_trace_variant),
-    }
+    })
 }
 
 impl Oods {

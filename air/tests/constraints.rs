@@ -14,7 +14,7 @@ use starfarm_air::extract::{visit_components, Instance, Shape, Visitor, LOG_SIZE
 use starfarm_air::interpret::{
     composition_at_point, evaluate_constraints, Lookup, Mask, OodsInputs, Params,
 };
-use starfarm_air::ir::{Air, Component, LogSize, Op, Ty};
+use starfarm_air::ir::{Air, Component, LogSize, Ty};
 use starfarm_air::replay::lookup;
 use starfarm_air::COMPONENT_NAMES;
 use stwo::core::air::accumulation::PointEvaluationAccumulator;
@@ -41,12 +41,7 @@ fn every_component_of_cairo_components_is_extracted_in_order() {
         assert!(!c.constraints.is_empty(), "{} has constraints", c.name);
         assert!(!c.logup.is_empty(), "{} uses logup", c.name);
         for (i, node) in c.nodes.iter().enumerate() {
-            let operands: Vec<u32> = match &node.op {
-                Op::Lift(x) | Op::Neg(x) | Op::Inv(x) => vec![*x],
-                Op::Add(x, y) | Op::Sub(x, y) | Op::Mul(x, y) => vec![*x, *y],
-                Op::Combine(p) => p.to_vec(),
-                _ => vec![],
-            };
+            let operands = node.op.operands();
             assert!(
                 operands.iter().all(|o| (*o as usize) < i),
                 "{} n{i} is topological",

@@ -39,7 +39,7 @@ fn felts(values: &[u64]) -> ProgramInput {
 fn check(artifact: &ProofArtifact) -> Vec<String> {
     let air = &*AIR;
     let proof = ProofCodec::decode(&artifact.proof).expect("decodes");
-    let oods = replay::<Blake2sMerkleChannel>(&proof);
+    let oods = replay::<Blake2sMerkleChannel>(&proof).expect("replays");
     let sampled = &proof.stark_proof.sampled_values;
 
     let stwo = oods.stwo_composition(sampled);

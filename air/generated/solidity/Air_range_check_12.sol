@@ -4,14 +4,14 @@ pragma solidity ^0.8.28;
 
 import {AirField} from "./AirField.sol";
 
-/// range_check_12: 1 constraints, 36 nodes, 10 mask values.
+/// range_check_12: 1 constraints, 33 nodes, 10 mask values.
 contract Air_range_check_12 {
     function constraints(uint256[] calldata mask, uint256[] calldata params)
         external
         pure
         returns (uint256[] memory out)
     {
-        uint256[] memory v = new uint256[](36);
+        uint256[] memory v = new uint256[](33);
         v[0] = mask[3];
         v[1] = mask[5];
         v[2] = mask[7];
@@ -23,32 +23,29 @@ contract Air_range_check_12 {
         v[8] = mask[8];
         v[9] = AirField.combine(v[5], v[6], v[7], v[8]);
         v[10] = AirField.sub(v[4], v[9]);
-        v[11] = 0;
-        v[12] = AirField.pack(0, 0, 0, 0);
-        v[13] = params[1];
-        v[14] = 1 << params[0];
-        v[15] = AirField.inv(v[14]);
-        v[16] = v[15];
-        v[17] = AirField.mul(v[13], v[16]);
-        v[18] = AirField.add(v[10], v[17]);
-        v[19] = params[3];
-        v[20] = 941275232;
-        v[21] = AirField.pack(941275232, 0, 0, 0);
-        v[22] = AirField.mul(v[19], v[21]);
-        v[23] = params[4];
-        v[24] = mask[0];
-        v[25] = v[24];
-        v[26] = AirField.mul(v[23], v[25]);
-        v[27] = AirField.add(v[22], v[26]);
-        v[28] = params[2];
-        v[29] = AirField.sub(v[27], v[28]);
-        v[30] = AirField.mul(v[18], v[29]);
-        v[31] = mask[1];
-        v[32] = v[31];
-        v[33] = AirField.neg(v[31]);
-        v[34] = v[33];
-        v[35] = AirField.sub(v[30], v[34]);
+        v[11] = params[1];
+        v[12] = 1 << params[0];
+        v[13] = AirField.inv(v[12]);
+        v[14] = v[13];
+        v[15] = AirField.mul(v[11], v[14]);
+        v[16] = AirField.add(v[10], v[15]);
+        v[17] = params[3];
+        v[18] = 941275232;
+        v[19] = AirField.pack(941275232, 0, 0, 0);
+        v[20] = AirField.mul(v[17], v[19]);
+        v[21] = params[4];
+        v[22] = mask[0];
+        v[23] = v[22];
+        v[24] = AirField.mul(v[21], v[23]);
+        v[25] = AirField.add(v[20], v[24]);
+        v[26] = params[2];
+        v[27] = AirField.sub(v[25], v[26]);
+        v[28] = AirField.mul(v[16], v[27]);
+        v[29] = mask[1];
+        v[30] = AirField.neg(v[29]);
+        v[31] = v[30];
+        v[32] = AirField.sub(v[28], v[31]);
         out = new uint256[](1);
-        out[0] = v[35];
+        out[0] = v[32];
     }
 }

@@ -4,14 +4,14 @@ pragma solidity ^0.8.28;
 
 import {AirField} from "./AirField.sol";
 
-/// range_check_18: 1 constraints, 49 nodes, 11 mask values.
+/// range_check_18: 1 constraints, 45 nodes, 11 mask values.
 contract Air_range_check_18 {
     function constraints(uint256[] calldata mask, uint256[] calldata params)
         external
         pure
         returns (uint256[] memory out)
     {
-        uint256[] memory v = new uint256[](49);
+        uint256[] memory v = new uint256[](45);
         v[0] = mask[4];
         v[1] = mask[6];
         v[2] = mask[8];
@@ -23,45 +23,41 @@ contract Air_range_check_18 {
         v[8] = mask[9];
         v[9] = AirField.combine(v[5], v[6], v[7], v[8]);
         v[10] = AirField.sub(v[4], v[9]);
-        v[11] = 0;
-        v[12] = AirField.pack(0, 0, 0, 0);
-        v[13] = params[1];
-        v[14] = 1 << params[0];
-        v[15] = AirField.inv(v[14]);
-        v[16] = v[15];
-        v[17] = AirField.mul(v[13], v[16]);
-        v[18] = AirField.add(v[10], v[17]);
-        v[19] = params[3];
-        v[20] = 1109051422;
-        v[21] = AirField.pack(1109051422, 0, 0, 0);
-        v[22] = AirField.mul(v[19], v[21]);
-        v[23] = params[4];
-        v[24] = mask[0];
-        v[25] = v[24];
-        v[26] = AirField.mul(v[23], v[25]);
-        v[27] = AirField.add(v[22], v[26]);
-        v[28] = params[2];
-        v[29] = AirField.sub(v[27], v[28]);
-        v[30] = 1424798916;
-        v[31] = AirField.pack(1424798916, 0, 0, 0);
-        v[32] = AirField.mul(v[19], v[31]);
-        v[33] = AirField.add(v[32], v[26]);
-        v[34] = AirField.sub(v[33], v[28]);
-        v[35] = AirField.mul(v[29], v[34]);
-        v[36] = AirField.mul(v[18], v[35]);
-        v[37] = mask[1];
-        v[38] = v[37];
-        v[39] = AirField.neg(v[37]);
-        v[40] = v[39];
-        v[41] = AirField.mul(v[34], v[40]);
-        v[42] = mask[2];
-        v[43] = v[42];
-        v[44] = AirField.neg(v[42]);
-        v[45] = v[44];
-        v[46] = AirField.mul(v[29], v[45]);
-        v[47] = AirField.add(v[41], v[46]);
-        v[48] = AirField.sub(v[36], v[47]);
+        v[11] = params[1];
+        v[12] = 1 << params[0];
+        v[13] = AirField.inv(v[12]);
+        v[14] = v[13];
+        v[15] = AirField.mul(v[11], v[14]);
+        v[16] = AirField.add(v[10], v[15]);
+        v[17] = params[3];
+        v[18] = 1109051422;
+        v[19] = AirField.pack(1109051422, 0, 0, 0);
+        v[20] = AirField.mul(v[17], v[19]);
+        v[21] = params[4];
+        v[22] = mask[0];
+        v[23] = v[22];
+        v[24] = AirField.mul(v[21], v[23]);
+        v[25] = AirField.add(v[20], v[24]);
+        v[26] = params[2];
+        v[27] = AirField.sub(v[25], v[26]);
+        v[28] = 1424798916;
+        v[29] = AirField.pack(1424798916, 0, 0, 0);
+        v[30] = AirField.mul(v[17], v[29]);
+        v[31] = AirField.add(v[30], v[24]);
+        v[32] = AirField.sub(v[31], v[26]);
+        v[33] = AirField.mul(v[27], v[32]);
+        v[34] = AirField.mul(v[16], v[33]);
+        v[35] = mask[1];
+        v[36] = AirField.neg(v[35]);
+        v[37] = v[36];
+        v[38] = AirField.mul(v[32], v[37]);
+        v[39] = mask[2];
+        v[40] = AirField.neg(v[39]);
+        v[41] = v[40];
+        v[42] = AirField.mul(v[27], v[41]);
+        v[43] = AirField.add(v[38], v[42]);
+        v[44] = AirField.sub(v[34], v[43]);
         out = new uint256[](1);
-        out[0] = v[48];
+        out[0] = v[44];
     }
 }

@@ -4,14 +4,14 @@ pragma solidity ^0.8.28;
 
 import {AirField} from "./AirField.sol";
 
-/// range_check_3_3_3_3_3: 1 constraints, 56 nodes, 14 mask values.
+/// range_check_3_3_3_3_3: 1 constraints, 53 nodes, 14 mask values.
 contract Air_range_check_3_3_3_3_3 {
     function constraints(uint256[] calldata mask, uint256[] calldata params)
         external
         pure
         returns (uint256[] memory out)
     {
-        uint256[] memory v = new uint256[](56);
+        uint256[] memory v = new uint256[](53);
         v[0] = mask[7];
         v[1] = mask[9];
         v[2] = mask[11];
@@ -23,52 +23,49 @@ contract Air_range_check_3_3_3_3_3 {
         v[8] = mask[12];
         v[9] = AirField.combine(v[5], v[6], v[7], v[8]);
         v[10] = AirField.sub(v[4], v[9]);
-        v[11] = 0;
-        v[12] = AirField.pack(0, 0, 0, 0);
-        v[13] = params[1];
-        v[14] = 1 << params[0];
-        v[15] = AirField.inv(v[14]);
-        v[16] = v[15];
-        v[17] = AirField.mul(v[13], v[16]);
-        v[18] = AirField.add(v[10], v[17]);
-        v[19] = params[3];
-        v[20] = 502259093;
-        v[21] = AirField.pack(502259093, 0, 0, 0);
-        v[22] = AirField.mul(v[19], v[21]);
-        v[23] = params[4];
-        v[24] = mask[0];
-        v[25] = v[24];
-        v[26] = AirField.mul(v[23], v[25]);
-        v[27] = AirField.add(v[22], v[26]);
-        v[28] = params[5];
-        v[29] = mask[1];
-        v[30] = v[29];
-        v[31] = AirField.mul(v[28], v[30]);
-        v[32] = AirField.add(v[27], v[31]);
-        v[33] = params[6];
-        v[34] = mask[2];
-        v[35] = v[34];
-        v[36] = AirField.mul(v[33], v[35]);
-        v[37] = AirField.add(v[32], v[36]);
-        v[38] = params[7];
-        v[39] = mask[3];
-        v[40] = v[39];
-        v[41] = AirField.mul(v[38], v[40]);
-        v[42] = AirField.add(v[37], v[41]);
-        v[43] = params[8];
-        v[44] = mask[4];
-        v[45] = v[44];
-        v[46] = AirField.mul(v[43], v[45]);
-        v[47] = AirField.add(v[42], v[46]);
-        v[48] = params[2];
-        v[49] = AirField.sub(v[47], v[48]);
-        v[50] = AirField.mul(v[18], v[49]);
-        v[51] = mask[5];
-        v[52] = v[51];
-        v[53] = AirField.neg(v[51]);
-        v[54] = v[53];
-        v[55] = AirField.sub(v[50], v[54]);
+        v[11] = params[1];
+        v[12] = 1 << params[0];
+        v[13] = AirField.inv(v[12]);
+        v[14] = v[13];
+        v[15] = AirField.mul(v[11], v[14]);
+        v[16] = AirField.add(v[10], v[15]);
+        v[17] = params[3];
+        v[18] = 502259093;
+        v[19] = AirField.pack(502259093, 0, 0, 0);
+        v[20] = AirField.mul(v[17], v[19]);
+        v[21] = params[4];
+        v[22] = mask[0];
+        v[23] = v[22];
+        v[24] = AirField.mul(v[21], v[23]);
+        v[25] = AirField.add(v[20], v[24]);
+        v[26] = params[5];
+        v[27] = mask[1];
+        v[28] = v[27];
+        v[29] = AirField.mul(v[26], v[28]);
+        v[30] = AirField.add(v[25], v[29]);
+        v[31] = params[6];
+        v[32] = mask[2];
+        v[33] = v[32];
+        v[34] = AirField.mul(v[31], v[33]);
+        v[35] = AirField.add(v[30], v[34]);
+        v[36] = params[7];
+        v[37] = mask[3];
+        v[38] = v[37];
+        v[39] = AirField.mul(v[36], v[38]);
+        v[40] = AirField.add(v[35], v[39]);
+        v[41] = params[8];
+        v[42] = mask[4];
+        v[43] = v[42];
+        v[44] = AirField.mul(v[41], v[43]);
+        v[45] = AirField.add(v[40], v[44]);
+        v[46] = params[2];
+        v[47] = AirField.sub(v[45], v[46]);
+        v[48] = AirField.mul(v[16], v[47]);
+        v[49] = mask[5];
+        v[50] = AirField.neg(v[49]);
+        v[51] = v[50];
+        v[52] = AirField.sub(v[48], v[51]);
         out = new uint256[](1);
-        out[0] = v[55];
+        out[0] = v[52];
     }
 }

@@ -4,14 +4,14 @@ pragma solidity ^0.8.28;
 
 import {AirField} from "./AirField.sol";
 
-/// range_check_4_4: 1 constraints, 41 nodes, 11 mask values.
+/// range_check_4_4: 1 constraints, 38 nodes, 11 mask values.
 contract Air_range_check_4_4 {
     function constraints(uint256[] calldata mask, uint256[] calldata params)
         external
         pure
         returns (uint256[] memory out)
     {
-        uint256[] memory v = new uint256[](41);
+        uint256[] memory v = new uint256[](38);
         v[0] = mask[4];
         v[1] = mask[6];
         v[2] = mask[8];
@@ -23,37 +23,34 @@ contract Air_range_check_4_4 {
         v[8] = mask[9];
         v[9] = AirField.combine(v[5], v[6], v[7], v[8]);
         v[10] = AirField.sub(v[4], v[9]);
-        v[11] = 0;
-        v[12] = AirField.pack(0, 0, 0, 0);
-        v[13] = params[1];
-        v[14] = 1 << params[0];
-        v[15] = AirField.inv(v[14]);
-        v[16] = v[15];
-        v[17] = AirField.mul(v[13], v[16]);
-        v[18] = AirField.add(v[10], v[17]);
-        v[19] = params[3];
-        v[20] = 1651211826;
-        v[21] = AirField.pack(1651211826, 0, 0, 0);
-        v[22] = AirField.mul(v[19], v[21]);
-        v[23] = params[4];
-        v[24] = mask[0];
-        v[25] = v[24];
-        v[26] = AirField.mul(v[23], v[25]);
-        v[27] = AirField.add(v[22], v[26]);
-        v[28] = params[5];
-        v[29] = mask[1];
-        v[30] = v[29];
-        v[31] = AirField.mul(v[28], v[30]);
-        v[32] = AirField.add(v[27], v[31]);
-        v[33] = params[2];
-        v[34] = AirField.sub(v[32], v[33]);
-        v[35] = AirField.mul(v[18], v[34]);
-        v[36] = mask[2];
-        v[37] = v[36];
-        v[38] = AirField.neg(v[36]);
-        v[39] = v[38];
-        v[40] = AirField.sub(v[35], v[39]);
+        v[11] = params[1];
+        v[12] = 1 << params[0];
+        v[13] = AirField.inv(v[12]);
+        v[14] = v[13];
+        v[15] = AirField.mul(v[11], v[14]);
+        v[16] = AirField.add(v[10], v[15]);
+        v[17] = params[3];
+        v[18] = 1651211826;
+        v[19] = AirField.pack(1651211826, 0, 0, 0);
+        v[20] = AirField.mul(v[17], v[19]);
+        v[21] = params[4];
+        v[22] = mask[0];
+        v[23] = v[22];
+        v[24] = AirField.mul(v[21], v[23]);
+        v[25] = AirField.add(v[20], v[24]);
+        v[26] = params[5];
+        v[27] = mask[1];
+        v[28] = v[27];
+        v[29] = AirField.mul(v[26], v[28]);
+        v[30] = AirField.add(v[25], v[29]);
+        v[31] = params[2];
+        v[32] = AirField.sub(v[30], v[31]);
+        v[33] = AirField.mul(v[16], v[32]);
+        v[34] = mask[2];
+        v[35] = AirField.neg(v[34]);
+        v[36] = v[35];
+        v[37] = AirField.sub(v[33], v[36]);
         out = new uint256[](1);
-        out[0] = v[40];
+        out[0] = v[37];
     }
 }

@@ -4,14 +4,14 @@ pragma solidity ^0.8.28;
 
 import {AirField} from "./AirField.sol";
 
-/// range_check_4_4_4_4: 1 constraints, 51 nodes, 13 mask values.
+/// range_check_4_4_4_4: 1 constraints, 48 nodes, 13 mask values.
 contract Air_range_check_4_4_4_4 {
     function constraints(uint256[] calldata mask, uint256[] calldata params)
         external
         pure
         returns (uint256[] memory out)
     {
-        uint256[] memory v = new uint256[](51);
+        uint256[] memory v = new uint256[](48);
         v[0] = mask[6];
         v[1] = mask[8];
         v[2] = mask[10];
@@ -23,47 +23,44 @@ contract Air_range_check_4_4_4_4 {
         v[8] = mask[11];
         v[9] = AirField.combine(v[5], v[6], v[7], v[8]);
         v[10] = AirField.sub(v[4], v[9]);
-        v[11] = 0;
-        v[12] = AirField.pack(0, 0, 0, 0);
-        v[13] = params[1];
-        v[14] = 1 << params[0];
-        v[15] = AirField.inv(v[14]);
-        v[16] = v[15];
-        v[17] = AirField.mul(v[13], v[16]);
-        v[18] = AirField.add(v[10], v[17]);
-        v[19] = params[3];
-        v[20] = 1027333874;
-        v[21] = AirField.pack(1027333874, 0, 0, 0);
-        v[22] = AirField.mul(v[19], v[21]);
-        v[23] = params[4];
-        v[24] = mask[0];
-        v[25] = v[24];
-        v[26] = AirField.mul(v[23], v[25]);
-        v[27] = AirField.add(v[22], v[26]);
-        v[28] = params[5];
-        v[29] = mask[1];
-        v[30] = v[29];
-        v[31] = AirField.mul(v[28], v[30]);
-        v[32] = AirField.add(v[27], v[31]);
-        v[33] = params[6];
-        v[34] = mask[2];
-        v[35] = v[34];
-        v[36] = AirField.mul(v[33], v[35]);
-        v[37] = AirField.add(v[32], v[36]);
-        v[38] = params[7];
-        v[39] = mask[3];
-        v[40] = v[39];
-        v[41] = AirField.mul(v[38], v[40]);
-        v[42] = AirField.add(v[37], v[41]);
-        v[43] = params[2];
-        v[44] = AirField.sub(v[42], v[43]);
-        v[45] = AirField.mul(v[18], v[44]);
-        v[46] = mask[4];
-        v[47] = v[46];
-        v[48] = AirField.neg(v[46]);
-        v[49] = v[48];
-        v[50] = AirField.sub(v[45], v[49]);
+        v[11] = params[1];
+        v[12] = 1 << params[0];
+        v[13] = AirField.inv(v[12]);
+        v[14] = v[13];
+        v[15] = AirField.mul(v[11], v[14]);
+        v[16] = AirField.add(v[10], v[15]);
+        v[17] = params[3];
+        v[18] = 1027333874;
+        v[19] = AirField.pack(1027333874, 0, 0, 0);
+        v[20] = AirField.mul(v[17], v[19]);
+        v[21] = params[4];
+        v[22] = mask[0];
+        v[23] = v[22];
+        v[24] = AirField.mul(v[21], v[23]);
+        v[25] = AirField.add(v[20], v[24]);
+        v[26] = params[5];
+        v[27] = mask[1];
+        v[28] = v[27];
+        v[29] = AirField.mul(v[26], v[28]);
+        v[30] = AirField.add(v[25], v[29]);
+        v[31] = params[6];
+        v[32] = mask[2];
+        v[33] = v[32];
+        v[34] = AirField.mul(v[31], v[33]);
+        v[35] = AirField.add(v[30], v[34]);
+        v[36] = params[7];
+        v[37] = mask[3];
+        v[38] = v[37];
+        v[39] = AirField.mul(v[36], v[38]);
+        v[40] = AirField.add(v[35], v[39]);
+        v[41] = params[2];
+        v[42] = AirField.sub(v[40], v[41]);
+        v[43] = AirField.mul(v[16], v[42]);
+        v[44] = mask[4];
+        v[45] = AirField.neg(v[44]);
+        v[46] = v[45];
+        v[47] = AirField.sub(v[43], v[46]);
         out = new uint256[](1);
-        out[0] = v[50];
+        out[0] = v[47];
     }
 }

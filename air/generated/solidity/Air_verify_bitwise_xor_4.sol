@@ -4,14 +4,14 @@ pragma solidity ^0.8.28;
 
 import {AirField} from "./AirField.sol";
 
-/// verify_bitwise_xor_4: 1 constraints, 46 nodes, 12 mask values.
+/// verify_bitwise_xor_4: 1 constraints, 43 nodes, 12 mask values.
 contract Air_verify_bitwise_xor_4 {
     function constraints(uint256[] calldata mask, uint256[] calldata params)
         external
         pure
         returns (uint256[] memory out)
     {
-        uint256[] memory v = new uint256[](46);
+        uint256[] memory v = new uint256[](43);
         v[0] = mask[5];
         v[1] = mask[7];
         v[2] = mask[9];
@@ -23,42 +23,39 @@ contract Air_verify_bitwise_xor_4 {
         v[8] = mask[10];
         v[9] = AirField.combine(v[5], v[6], v[7], v[8]);
         v[10] = AirField.sub(v[4], v[9]);
-        v[11] = 0;
-        v[12] = AirField.pack(0, 0, 0, 0);
-        v[13] = params[1];
-        v[14] = 1 << params[0];
-        v[15] = AirField.inv(v[14]);
-        v[16] = v[15];
-        v[17] = AirField.mul(v[13], v[16]);
-        v[18] = AirField.add(v[10], v[17]);
-        v[19] = params[3];
-        v[20] = 45448144;
-        v[21] = AirField.pack(45448144, 0, 0, 0);
-        v[22] = AirField.mul(v[19], v[21]);
-        v[23] = params[4];
-        v[24] = mask[0];
-        v[25] = v[24];
-        v[26] = AirField.mul(v[23], v[25]);
-        v[27] = AirField.add(v[22], v[26]);
-        v[28] = params[5];
-        v[29] = mask[1];
-        v[30] = v[29];
-        v[31] = AirField.mul(v[28], v[30]);
-        v[32] = AirField.add(v[27], v[31]);
-        v[33] = params[6];
-        v[34] = mask[2];
-        v[35] = v[34];
-        v[36] = AirField.mul(v[33], v[35]);
-        v[37] = AirField.add(v[32], v[36]);
-        v[38] = params[2];
-        v[39] = AirField.sub(v[37], v[38]);
-        v[40] = AirField.mul(v[18], v[39]);
-        v[41] = mask[3];
-        v[42] = v[41];
-        v[43] = AirField.neg(v[41]);
-        v[44] = v[43];
-        v[45] = AirField.sub(v[40], v[44]);
+        v[11] = params[1];
+        v[12] = 1 << params[0];
+        v[13] = AirField.inv(v[12]);
+        v[14] = v[13];
+        v[15] = AirField.mul(v[11], v[14]);
+        v[16] = AirField.add(v[10], v[15]);
+        v[17] = params[3];
+        v[18] = 45448144;
+        v[19] = AirField.pack(45448144, 0, 0, 0);
+        v[20] = AirField.mul(v[17], v[19]);
+        v[21] = params[4];
+        v[22] = mask[0];
+        v[23] = v[22];
+        v[24] = AirField.mul(v[21], v[23]);
+        v[25] = AirField.add(v[20], v[24]);
+        v[26] = params[5];
+        v[27] = mask[1];
+        v[28] = v[27];
+        v[29] = AirField.mul(v[26], v[28]);
+        v[30] = AirField.add(v[25], v[29]);
+        v[31] = params[6];
+        v[32] = mask[2];
+        v[33] = v[32];
+        v[34] = AirField.mul(v[31], v[33]);
+        v[35] = AirField.add(v[30], v[34]);
+        v[36] = params[2];
+        v[37] = AirField.sub(v[35], v[36]);
+        v[38] = AirField.mul(v[16], v[37]);
+        v[39] = mask[3];
+        v[40] = AirField.neg(v[39]);
+        v[41] = v[40];
+        v[42] = AirField.sub(v[38], v[41]);
         out = new uint256[](1);
-        out[0] = v[45];
+        out[0] = v[42];
     }
 }

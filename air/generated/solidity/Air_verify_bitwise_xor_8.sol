@@ -4,14 +4,14 @@ pragma solidity ^0.8.28;
 
 import {AirField} from "./AirField.sol";
 
-/// verify_bitwise_xor_8: 1 constraints, 61 nodes, 13 mask values.
+/// verify_bitwise_xor_8: 1 constraints, 57 nodes, 13 mask values.
 contract Air_verify_bitwise_xor_8 {
     function constraints(uint256[] calldata mask, uint256[] calldata params)
         external
         pure
         returns (uint256[] memory out)
     {
-        uint256[] memory v = new uint256[](61);
+        uint256[] memory v = new uint256[](57);
         v[0] = mask[6];
         v[1] = mask[8];
         v[2] = mask[10];
@@ -23,57 +23,53 @@ contract Air_verify_bitwise_xor_8 {
         v[8] = mask[11];
         v[9] = AirField.combine(v[5], v[6], v[7], v[8]);
         v[10] = AirField.sub(v[4], v[9]);
-        v[11] = 0;
-        v[12] = AirField.pack(0, 0, 0, 0);
-        v[13] = params[1];
-        v[14] = 1 << params[0];
-        v[15] = AirField.inv(v[14]);
-        v[16] = v[15];
-        v[17] = AirField.mul(v[13], v[16]);
-        v[18] = AirField.add(v[10], v[17]);
-        v[19] = params[3];
-        v[20] = 112558620;
-        v[21] = AirField.pack(112558620, 0, 0, 0);
-        v[22] = AirField.mul(v[19], v[21]);
-        v[23] = params[4];
-        v[24] = mask[0];
-        v[25] = v[24];
-        v[26] = AirField.mul(v[23], v[25]);
-        v[27] = AirField.add(v[22], v[26]);
-        v[28] = params[5];
-        v[29] = mask[1];
-        v[30] = v[29];
-        v[31] = AirField.mul(v[28], v[30]);
-        v[32] = AirField.add(v[27], v[31]);
-        v[33] = params[6];
-        v[34] = mask[2];
-        v[35] = v[34];
-        v[36] = AirField.mul(v[33], v[35]);
-        v[37] = AirField.add(v[32], v[36]);
-        v[38] = params[2];
-        v[39] = AirField.sub(v[37], v[38]);
-        v[40] = 521092554;
-        v[41] = AirField.pack(521092554, 0, 0, 0);
-        v[42] = AirField.mul(v[19], v[41]);
-        v[43] = AirField.add(v[42], v[26]);
-        v[44] = AirField.add(v[43], v[31]);
-        v[45] = AirField.add(v[44], v[36]);
-        v[46] = AirField.sub(v[45], v[38]);
-        v[47] = AirField.mul(v[39], v[46]);
-        v[48] = AirField.mul(v[18], v[47]);
-        v[49] = mask[3];
-        v[50] = v[49];
-        v[51] = AirField.neg(v[49]);
-        v[52] = v[51];
-        v[53] = AirField.mul(v[46], v[52]);
-        v[54] = mask[4];
-        v[55] = v[54];
-        v[56] = AirField.neg(v[54]);
-        v[57] = v[56];
-        v[58] = AirField.mul(v[39], v[57]);
-        v[59] = AirField.add(v[53], v[58]);
-        v[60] = AirField.sub(v[48], v[59]);
+        v[11] = params[1];
+        v[12] = 1 << params[0];
+        v[13] = AirField.inv(v[12]);
+        v[14] = v[13];
+        v[15] = AirField.mul(v[11], v[14]);
+        v[16] = AirField.add(v[10], v[15]);
+        v[17] = params[3];
+        v[18] = 112558620;
+        v[19] = AirField.pack(112558620, 0, 0, 0);
+        v[20] = AirField.mul(v[17], v[19]);
+        v[21] = params[4];
+        v[22] = mask[0];
+        v[23] = v[22];
+        v[24] = AirField.mul(v[21], v[23]);
+        v[25] = AirField.add(v[20], v[24]);
+        v[26] = params[5];
+        v[27] = mask[1];
+        v[28] = v[27];
+        v[29] = AirField.mul(v[26], v[28]);
+        v[30] = AirField.add(v[25], v[29]);
+        v[31] = params[6];
+        v[32] = mask[2];
+        v[33] = v[32];
+        v[34] = AirField.mul(v[31], v[33]);
+        v[35] = AirField.add(v[30], v[34]);
+        v[36] = params[2];
+        v[37] = AirField.sub(v[35], v[36]);
+        v[38] = 521092554;
+        v[39] = AirField.pack(521092554, 0, 0, 0);
+        v[40] = AirField.mul(v[17], v[39]);
+        v[41] = AirField.add(v[40], v[24]);
+        v[42] = AirField.add(v[41], v[29]);
+        v[43] = AirField.add(v[42], v[34]);
+        v[44] = AirField.sub(v[43], v[36]);
+        v[45] = AirField.mul(v[37], v[44]);
+        v[46] = AirField.mul(v[16], v[45]);
+        v[47] = mask[3];
+        v[48] = AirField.neg(v[47]);
+        v[49] = v[48];
+        v[50] = AirField.mul(v[44], v[49]);
+        v[51] = mask[4];
+        v[52] = AirField.neg(v[51]);
+        v[53] = v[52];
+        v[54] = AirField.mul(v[37], v[53]);
+        v[55] = AirField.add(v[50], v[54]);
+        v[56] = AirField.sub(v[46], v[55]);
         out = new uint256[](1);
-        out[0] = v[60];
+        out[0] = v[56];
     }
 }
