@@ -180,9 +180,10 @@ fn each_constraint_equals_expr_evaluator_on_a_random_assignment() {
 
 /// For one preprocessed-trace variant: each supported component, placed as the verifier places
 /// it (static preprocessed allocation of the variant), at a log size other than extraction's,
-/// with random sampled values, lookup elements, claimed sum, claim value, point and
-/// coefficient; the interpreter's accumulation must equal stwo's
-/// `evaluate_constraint_quotients_at_point`.
+/// with random sampled values, lookup elements, claimed sum, claim value and point; the
+/// interpreter's accumulation must equal stwo's `evaluate_constraint_quotients_at_point`
+/// (`PointEvaluator`) at a random coefficient and at as many distinct coefficients as the
+/// component has constraints, which makes each constraint's value equal.
 struct AgainstPointEvaluator<'a> {
     air: &'a Air,
     variant: PreProcessedTraceVariant,
@@ -235,16 +236,6 @@ impl Visitor for AgainstPointEvaluator<'_> {
         let point = CirclePoint::<QM31>::get_random_point(&mut seeded_channel(rng.gen()));
         let random_coeff: QM31 = rng.gen();
         let max_log_degree_bound = log_size + component.log_blowup + 1;
-
-        let mut accumulator = PointEvaluationAccumulator::new(random_coeff);
-        stwo_component.evaluate_constraint_quotients_at_point(
-            point,
-            &sampled,
-            &mut accumulator,
-            max_log_degree_bound,
-        );
-        let expected = accumulator.finalize();
-
         let claim_params = match shape {
             Shape::WithParam(_) => vec![param],
             _ => vec![],
@@ -260,25 +251,45 @@ impl Visitor for AgainstPointEvaluator<'_> {
             claimed_sum,
             first_column: [0, 0],
         };
-        let got = composition_at_point(
-            air,
-            &OodsInputs {
-                sampled_values: &sampled,
-                variant,
-                instances: &[instance],
-                relations: &self.relations,
+        // Both sides accumulate sum_i c_i * coeff^(n-1-i): equal at n distinct coefficients,
+        // the two polynomials of degree < n are equal, so is every constraint c_i.
+        let n = component.constraints.len();
+        let coefficients = std::iter::once(random_coeff).chain((0..n as u32).map(QM31::from));
+        for coeff in coefficients {
+            let mut accumulator = PointEvaluationAccumulator::new(coeff);
+            stwo_component.evaluate_constraint_quotients_at_point(
                 point,
-                random_coeff,
+                &sampled,
+                &mut accumulator,
                 max_log_degree_bound,
-            },
-        )
-        .expect("interprets");
-        assert_eq!(got, expected, "{name} in {:?}", self.variant);
-        assert_ne!(
-            expected,
-            QM31::zero(),
-            "{name}: random values violate the constraints"
-        );
+            );
+            let expected = accumulator.finalize();
+            let got = composition_at_point(
+                air,
+                &OodsInputs {
+                    sampled_values: &sampled,
+                    variant,
+                    instances: std::slice::from_ref(&instance),
+                    relations: &self.relations,
+                    point,
+                    random_coeff: coeff,
+                    max_log_degree_bound,
+                },
+            )
+            .expect("interprets");
+            assert_eq!(
+                got, expected,
+                "{name} in {:?}, coefficient {coeff}",
+                self.variant
+            );
+            if coeff == random_coeff {
+                assert_ne!(
+                    expected,
+                    QM31::zero(),
+                    "{name}: random values violate the constraints"
+                );
+            }
+        }
         self.checked.push(name);
     }
 }
