@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): prepares the patched dependency and the
-# cairo-lang tools the tests compare against, checks the compiled Cairo programs and Solidity
-# contracts against their sources, then runs every test of the workspace.
+# cairo-lang tools the tests compare against, checks the compiled Cairo programs, Solidity
+# contracts and generated AIR code against their sources, then runs every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/patch-deps.sh
 scripts/compile-cairo.sh --check
 l1/contracts/build.sh --check
+# The AIR's generated code (air/generated/) against a fresh extraction from cairo-air.
+cargo run -q -p starfarm-air --bin air-codegen -- --check
 # Deployment files: dashboards, compose, Helm, Prometheus (tools used when installed).
 infra/check.sh
 export STARFARM_CAIRO_LANG_BIN

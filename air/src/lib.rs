@@ -1,0 +1,52 @@
+//! starfarm-air owns the Cairo AIR as data: the IR extracted from cairo-air 1.3's components
+//! with stwo-constraint-framework's symbolic evaluator (`extract`, `lower`), its text dump
+//! (`dump`), an interpreter in M31/QM31 that evaluates constraints and the composition
+//! polynomial at the out-of-domain point as stwo's verifier does (`interpret`, `replay`), and
+//! the code generators that emit the constraints for other targets (`codegen`: CUDA, Solidity).
+//!
+//! Constraints enter only through extraction from cairo-air; nothing here restates them.
+//! This crate must not import the scheduler, the sequencer, l1 or the prover (the prover is a
+//! dev-dependency, for tests on real proofs).
+
+pub mod codegen;
+pub mod dump;
+pub mod extract;
+pub mod interpret;
+pub mod ir;
+mod lower;
+pub mod replay;
+
+pub use extract::{extract, Instance, COMPONENT_NAMES};
+pub use ir::Air;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("component {component}: {what}")]
+    Lowering { component: String, what: String },
+    #[error("no component {0} in the IR")]
+    UnknownComponent(String),
+    #[error("extraction thread: {0}")]
+    Thread(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InterpretError {
+    #[error("component {0}: a trace node is not in the mask")]
+    Mask(String),
+    #[error("component {0}: missing claim parameter")]
+    ClaimParam(String),
+    #[error("relation {0}: no lookup elements")]
+    Relation(u32),
+    #[error("preprocessed column {0} is not in the preprocessed trace")]
+    Preprocessed(String),
+    #[error("no preprocessed-trace variant {0} in the IR")]
+    Variant(String),
+    #[error("component {component}: sampled values of tree {tree} column {column} do not match the mask")]
+    SampledShape {
+        component: String,
+        tree: usize,
+        column: usize,
+    },
+    #[error("layout: {0}")]
+    Layout(String),
+}
