@@ -56,7 +56,9 @@ fn main() -> Result<()> {
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     );
 
-    let mut rows = Vec::new();
+    // Grinding rates before and after the proofs (the machine's load changes in between).
+    let rates_before = grind_rates();
+    let mut rows: Vec<serde_json::Value> = Vec::new();
     for setting in settings()? {
         let row = match setting.channel {
             ChannelKind::Blake2s => run::<Blake2sMerkleChannel>(&setting, &execution, reps),
@@ -66,10 +68,41 @@ fn main() -> Result<()> {
         print_row(&row);
         rows.push(row);
     }
-    let grinding = grind_rates();
+    let rates_after = grind_rates();
+    let mean = |name: &str| {
+        json!(
+            (rates_before[name].as_f64().unwrap_or(f64::NAN)
+                + rates_after[name].as_f64().unwrap_or(f64::NAN))
+                / 2.0
+        )
+    };
+    let grinding = json!({"blake2s": mean("blake2s"), "keccak": mean("keccak"),
+                          "before": rates_before, "after": rates_after});
     println!("grinding (hashes/s): {grinding}");
-    let report = json!({"steps": execution.steps, "reps": reps, "rows": rows, "grinding": grinding});
+    for row in &mut rows {
+        let rate = grinding[row["channel"].as_str().unwrap_or("?")].as_f64();
+        let tries = row["pow_tries"].as_u64().unwrap_or(0) as f64;
+        let grind = rate.map(|rate| tries / rate);
+        let expected = rate.map(|rate| {
+            let bits = row["pow_bits"].as_f64().unwrap_or(0.0);
+            (2f64.powf(bits) + 2f64.powi(INTERACTION_POW_BITS)) / rate
+        });
+        row["grind_seconds_estimate"] = json!(grind);
+        row["grind_seconds_expected"] = json!(expected);
+        row["prove_seconds_without_grind"] =
+            json!(grind.zip(row["prove_seconds"].as_f64()).map(|(g, p)| p - g));
+        println!(
+            "{:<22} grinding: {} tries, ~{:.1} s of the proof (expected for its bits: {:.1} s)",
+            row["setting"].as_str().unwrap_or("?"),
+            tries,
+            grind.unwrap_or(f64::NAN),
+            expected.unwrap_or(f64::NAN),
+        );
+    }
+    let report =
+        json!({"steps": execution.steps, "reps": reps, "rows": rows, "grinding": grinding});
     let out = repo_root().join(format!("target/bench-channels-{log_steps}.json"));
+    std::fs::create_dir_all(repo_root().join("target"))?;
     std::fs::write(&out, serde_json::to_string_pretty(&report)?)?;
     println!("results written to {}", out.display());
     Ok(())
@@ -152,6 +185,10 @@ where
     }
     drop(warm);
     let proof = ProofCodec::decode::<MC::H>(&encoded).map_err(anyhow::Error::msg)?;
+    // A proof's two nonces (interaction, then FRI) fix how long its grinding took: a matter
+    // of luck, the same for every rep. Report the tries, to set that luck apart.
+    let tries = [proof.interaction_pow, proof.stark_proof.0.proof_of_work]
+        .map(|nonce| tries_before(setting.channel, nonce));
     let started = Instant::now();
     verify_cairo::<MC>(proof)?;
     let verify_s = started.elapsed().as_secs_f64();
@@ -166,34 +203,44 @@ where
         "prove_seconds": median(&mut times),
         "prove_seconds_all": times,
         "proof_bytes": encoded.len(),
+        "pow_tries": tries.iter().sum::<u64>(),
         "verify_seconds": verify_s,
         "peak_rss_mib": peak_rss_mib(),
     }))
+}
+
+/// stwo-cairo's proof of work on the interaction trace, in every proof.
+const INTERACTION_POW_BITS: i32 = 24;
+
+/// How many nonces the channel's grinder tried before `nonce`: Stwo's Blake2s grinder tries
+/// 2^20 low words per high word, starfarm's Keccak grinder 2^30.
+fn tries_before(channel: ChannelKind, nonce: u64) -> u64 {
+    let low_bits = match channel {
+        ChannelKind::Blake2s => 20,
+        ChannelKind::Keccak => 30,
+    };
+    ((nonce >> 32) << low_bits) + (nonce & 0xffff_ffff) + 1
 }
 
 /// Nonces per second each channel's `SimdBackend` grinder tries: 2^20 expected hashes (a
 /// 20-bit proof of work) from 8 transcript states, timed together.
 fn grind_rates() -> serde_json::Value {
     const BITS: u32 = 20;
-    let rate = |mut grind: Box<dyn FnMut(u64) -> u64>| {
+    let rate = |kind: ChannelKind, grind: &dyn Fn(u64) -> u64| {
         let started = Instant::now();
-        let tried: u64 = (0..8).map(|seed| grind(seed) + 1).sum();
+        let tried: u64 = (0..8).map(|seed| tries_before(kind, grind(seed))).sum();
         tried as f64 / started.elapsed().as_secs_f64()
     };
-    let blake2s = rate(Box::new(|seed| {
+    let blake2s = rate(ChannelKind::Blake2s, &|seed| {
         let mut channel = Blake2sChannel::default();
         channel.mix_u64(seed);
-        // Stwo tries 2^20 low words per high word.
-        let nonce = <SimdBackend as GrindOps<Blake2sChannel>>::grind(&channel, BITS);
-        ((nonce >> 32) << 20) | (nonce & 0xffff_ffff)
-    }));
-    let keccak = rate(Box::new(|seed| {
+        <SimdBackend as GrindOps<Blake2sChannel>>::grind(&channel, BITS)
+    });
+    let keccak = rate(ChannelKind::Keccak, &|seed| {
         let mut channel = Keccak256Channel::default();
         channel.mix_u64(seed);
-        // starfarm's grinder tries 2^30 low words per high word.
-        let nonce = <SimdBackend as GrindOps<Keccak256Channel>>::grind(&channel, BITS);
-        ((nonce >> 32) << 30) | (nonce & 0xffff_ffff)
-    }));
+        <SimdBackend as GrindOps<Keccak256Channel>>::grind(&channel, BITS)
+    });
     json!({"blake2s": blake2s, "keccak": keccak})
 }
 

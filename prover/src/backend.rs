@@ -202,10 +202,16 @@ mod tests {
         for choice in [BackendChoice::Auto, BackendChoice::Cpu] {
             let selected = select_for(choice, ChannelKind::Keccak).unwrap();
             assert_eq!(selected.backend, Backend::Cpu);
-            assert!(selected.reason.contains("no GPU kernels"), "{}", selected.reason);
+            assert!(
+                selected.reason.contains("no GPU kernels"),
+                "{}",
+                selected.reason
+            );
         }
         for choice in [BackendChoice::Cuda, BackendChoice::Wgpu] {
-            let err = select_for(choice, ChannelKind::Keccak).unwrap_err().to_string();
+            let err = select_for(choice, ChannelKind::Keccak)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains("keccak channel has no GPU kernels"), "{err}");
             assert!(err.contains("--backend cpu or auto"), "{err}");
         }

@@ -24,26 +24,25 @@ pub enum SecurityProfile {
     /// 18 bits: 10 PoW bits, log blowup 1, 8 queries. NOT SECURE: for tests and local
     /// development only; L1 settlement refuses it.
     Test,
-    /// For proofs an Ethereum contract verifies: the Keccak channel (the EVM's `keccak256`
-    /// replays the transcript and Merkle paths), 96 bits as L1_POW_BITS PoW bits, log blowup
-    /// L1_LOG_BLOWUP, L1_QUERIES queries.
+    /// 96 bits for proofs an Ethereum contract verifies: the Keccak channel (the EVM's
+    /// `keccak256` replays the transcript and Merkle paths), 26 PoW bits, log blowup 2,
+    /// 35 queries.
     ///
-    /// L1_RATIONALE
+    /// On L1 the proof's bytes (calldata) and its Merkle paths (one per query and tree) are the
+    /// cost, so fewer queries pay for a larger blowup. Measured with `benches/channels.rs`
+    /// (fibonacci, 16,420 steps, 2 shared cores, one run): Keccak at production's 26:1:70
+    /// makes 637 KB proofs; 26:2:35 376 KB (-41%) at 1.8x peak memory (2.9 vs 1.6 GiB);
+    /// 24:3:24 298 KB (-53%) but 3.4x memory (5.5 GiB) and twice the prover time of 2:35;
+    /// 20:2:38 409 KB. Log blowup 3 would take the farm's block-chunk proofs (17–19 GiB at
+    /// blowup 1) past any worker here, so 2 it is. The PoW stays at production's 26 bits:
+    /// each bit spared costs half a query (~5 KB of calldata per proof), and Keccak grinding
+    /// (2^26 expected hashes, ~3.8 M/s on 2 cores) parallelises over a worker's cores.
     L1,
 }
 
-/// The L1 profile's parameters (see [`SecurityProfile::L1`]).
-const L1_POW_BITS: u32 = 26;
-const L1_LOG_BLOWUP: u32 = 2;
-const L1_QUERIES: usize = 35;
-
 impl SecurityProfile {
-    pub const ALL: [SecurityProfile; 4] = [
-        Self::Production,
-        Self::ProductionFast,
-        Self::Test,
-        Self::L1,
-    ];
+    pub const ALL: [SecurityProfile; 4] =
+        [Self::Production, Self::ProductionFast, Self::Test, Self::L1];
 
     /// Stwo's commitment-scheme parameters for this profile.
     pub fn pcs_config(self) -> PcsConfig {
@@ -51,7 +50,7 @@ impl SecurityProfile {
             Self::Production => (26, 1, 70),
             Self::ProductionFast => (16, 1, 80),
             Self::Test => (10, 1, 8),
-            Self::L1 => (L1_POW_BITS, L1_LOG_BLOWUP, L1_QUERIES),
+            Self::L1 => (26, 2, 35),
         };
         PcsConfig {
             pow_bits,

@@ -104,7 +104,10 @@ fn blake2s_and_keccak_prove_the_same_output_and_fact() {
     assert_eq!(b.output, k.output);
     assert_eq!(b.fact, k.fact);
     assert_eq!(b.program_hash, k.program_hash);
-    assert_ne!(blake.proof, keccak.proof, "different channels, different proofs");
+    assert_ne!(
+        blake.proof, keccak.proof,
+        "different channels, different proofs"
+    );
 }
 
 #[test]
@@ -118,7 +121,10 @@ fn the_l1_profile_refuses_the_blake2s_channel() {
         )
         .expect_err("l1 with blake2s");
     assert!(matches!(err, ProveError::Channel(_)), "{err}");
-    assert_eq!(Prover::new(SecurityProfile::L1).channel(), ChannelKind::Keccak);
+    assert_eq!(
+        Prover::new(SecurityProfile::L1).channel(),
+        ChannelKind::Keccak
+    );
 
     // A header claiming l1 with blake2s is refused before any proof is read.
     let mut forged = KECCAK_FIB.clone();
@@ -142,7 +148,10 @@ fn artifacts_from_before_the_channel_field_still_read_and_verify() {
     .expect("fixture decompresses");
     let header_len = u32::from_le_bytes(bytes[12..16].try_into().expect("4 bytes")) as usize;
     let header = std::str::from_utf8(&bytes[16..16 + header_len]).expect("JSON header");
-    assert!(!header.contains("channel"), "the fixture predates the field");
+    assert!(
+        !header.contains("channel"),
+        "the fixture predates the field"
+    );
 
     let artifact = ProofArtifact::from_bytes(&bytes).expect("old artifact reads");
     assert_eq!(artifact.header.channel, ChannelKind::Blake2s);

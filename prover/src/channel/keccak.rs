@@ -331,8 +331,14 @@ mod tests {
     const KAT_MIX_U32S: &str = "c357cac4bfda33fa393663c1142c9708849910ad16c75bcba01bd6d3bc1379a2";
     const KAT_MIX_FELTS: &str = "cc5a5dc2ac6cf9d5f137ea453db8ab03cad7fc8de2c4cc81dabfffbb130aa65d";
     const KAT_MIX_ROOT: &str = "f55fc0da8119e70e6d46376c117fac4dcfd771b040933946d3c9b78b3201dc04";
-    const KAT_DRAW_0: [u32; 8] = [0xde21c8c8, 0x9b47375b, 0x0c2c1f18, 0x62df41ab, 0x919fc58e, 0xc1d21761, 0x66643e6e, 0x82354340];
-    const KAT_DRAW_1: [u32; 8] = [0x5e92dced, 0x23ae917f, 0x9bc0f9de, 0x7817a7b3, 0xdf9edfb2, 0xb5dabe0b, 0x563f99c3, 0x9713956a];
+    const KAT_DRAW_0: [u32; 8] = [
+        0xde21c8c8, 0x9b47375b, 0x0c2c1f18, 0x62df41ab, 0x919fc58e, 0xc1d21761, 0x66643e6e,
+        0x82354340,
+    ];
+    const KAT_DRAW_1: [u32; 8] = [
+        0x5e92dced, 0x23ae917f, 0x9bc0f9de, 0x7817a7b3, 0xdf9edfb2, 0xb5dabe0b, 0x563f99c3,
+        0x9713956a,
+    ];
     const KAT_POW_PREFIX_8: &str =
         "2f7ca7e61823dc992a2abe7d32c98bb8483531636e0d377282b2b408d8591b20";
     const KAT_POW_NONCE_8: u64 = 165;
