@@ -131,9 +131,10 @@ fn main() -> ExitCode {
         Command::Prove {
             program,
             profile,
+            channel,
             output,
             backend,
-        } => commands::prove(&program, profile, backend, &output),
+        } => commands::prove(&program, profile, channel, backend, &output),
         Command::Verify {
             proof,
             min_security_bits,

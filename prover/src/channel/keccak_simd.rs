@@ -83,7 +83,7 @@ fn hash_leaf_block(
         let step = group_log_size - log_size;
         states = (group_start..group_start + count)
             .map(|row| {
-                let mut state = states[lifted_row(row, step) - start].clone();
+                let mut state = states[lifted_row(row, step) - start];
                 absorb_row(&mut state, group, row);
                 state
             })
