@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::json;
 use starfarm_prover::artifact::ArtifactHeader;
 use starfarm_prover::channel::ChannelKind;
@@ -78,12 +78,7 @@ pub fn prove(
     output: &Path,
 ) -> Result<()> {
     let channel = channel.unwrap_or(profile.channel());
-    if !profile.allows(channel) {
-        bail!(
-            "--profile {profile} proves with the {} channel only (not --channel {channel})",
-            profile.channel()
-        );
-    }
+    profile.check_channel(channel).map_err(anyhow::Error::msg)?;
     let (program, input) = load(args)?;
     let backend = select_backend_for(backend, channel)?;
     let mut prover = Prover::new(profile)

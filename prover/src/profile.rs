@@ -78,6 +78,17 @@ impl SecurityProfile {
         self != Self::L1 || channel == self.channel()
     }
 
+    /// [`Self::allows`], with the reason when it does not.
+    pub fn check_channel(self, channel: ChannelKind) -> Result<(), String> {
+        if self.allows(channel) {
+            return Ok(());
+        }
+        Err(format!(
+            "profile {self} proves with the {} channel only, not {channel}",
+            self.channel()
+        ))
+    }
+
     /// Conjectured security of proofs made with this profile.
     pub fn security_bits(self) -> u32 {
         self.pcs_config().security_bits()

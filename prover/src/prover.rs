@@ -268,14 +268,9 @@ impl Prover {
             ..PhaseTimings::default()
         };
         let variant = choose_variant(execution)?;
-        if !self.profile.allows(self.channel) {
-            return Err(ProveError::Channel(format!(
-                "profile {} proves with the {} channel only, not {}",
-                self.profile,
-                self.profile.channel(),
-                self.channel
-            )));
-        }
+        self.profile
+            .check_channel(self.channel)
+            .map_err(ProveError::Channel)?;
 
         on_phase(Phase::Adapt);
         let started = Instant::now();

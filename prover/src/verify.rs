@@ -28,14 +28,10 @@ pub struct Verified {
 /// Verifies `artifact`; refuses proofs below `min_security_bits`.
 pub fn verify(artifact: &ProofArtifact, min_security_bits: u32) -> Result<Verified, VerifyError> {
     let header = &artifact.header;
-    if !header.profile.allows(header.channel) {
-        return Err(VerifyError::Mismatch(format!(
-            "profile {} proves with the {} channel, the header says {}",
-            header.profile,
-            header.profile.channel(),
-            header.channel
-        )));
-    }
+    header
+        .profile
+        .check_channel(header.channel)
+        .map_err(VerifyError::Mismatch)?;
     match header.channel {
         ChannelKind::Blake2s => verify_with::<Blake2sMerkleChannel>(artifact, min_security_bits),
         ChannelKind::Keccak => verify_with::<Keccak256MerkleChannel>(artifact, min_security_bits),

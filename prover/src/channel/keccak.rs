@@ -140,14 +140,11 @@ impl Keccak256Channel {
     fn draw_words(&mut self) -> [u32; FELTS_PER_HASH] {
         let hash = keccak256(&[&self.digest.0, &self.n_draws.to_be_bytes(), &[0]]);
         self.n_draws += 1;
-        std::array::from_fn(|i| {
-            u32::from_be_bytes([
-                hash.0[4 * i],
-                hash.0[4 * i + 1],
-                hash.0[4 * i + 2],
-                hash.0[4 * i + 3],
-            ])
-        })
+        let mut words = [0; FELTS_PER_HASH];
+        for (word, bytes) in words.iter_mut().zip(hash.0.chunks_exact(4)) {
+            *word = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        }
+        words
     }
 }
 
