@@ -479,3 +479,26 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         "panicked without a message".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profile_picks_the_channel_and_keccak_proves_on_the_cpu() {
+        let prover = Prover::new(SecurityProfile::L1).with_backend(Backend::Cuda);
+        assert_eq!(prover.channel(), ChannelKind::Keccak);
+        assert_eq!(prover.backend(), Backend::Cpu, "no GPU kernels for keccak");
+
+        // A worker's prover follows each job's profile, overrides included.
+        let mut prover = Prover::new(SecurityProfile::Test)
+            .with_channel(ChannelKind::Keccak)
+            .with_backend(Backend::Cuda);
+        assert_eq!(prover.backend(), Backend::Cpu);
+        prover.set_profile(SecurityProfile::Production);
+        assert_eq!(prover.channel(), ChannelKind::Blake2s);
+        assert_eq!(prover.backend(), Backend::Cuda);
+        prover.set_profile(SecurityProfile::L1);
+        assert_eq!(prover.channel(), ChannelKind::Keccak);
+    }
+}
