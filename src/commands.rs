@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::json;
 use starfarm_prover::artifact::ArtifactHeader;
+use starfarm_prover::channel::ChannelKind;
 use starfarm_prover::{
     execute, verify as verify_artifact, Backend, BackendChoice, CairoProgram, ExecutionLimits,
     ProgramInput, ProofArtifact, Prover, SecurityProfile,
@@ -72,12 +73,16 @@ pub fn run(args: &ProgramArgs, as_json: bool) -> Result<()> {
 pub fn prove(
     args: &ProgramArgs,
     profile: SecurityProfile,
+    channel: Option<ChannelKind>,
     backend: BackendChoice,
     output: &Path,
 ) -> Result<()> {
+    let channel = channel.unwrap_or(profile.channel());
+    profile.check_channel(channel).map_err(anyhow::Error::msg)?;
     let (program, input) = load(args)?;
-    let backend = select_backend(backend)?;
+    let backend = select_backend_for(backend, channel)?;
     let mut prover = Prover::new(profile)
+        .with_channel(channel)
         .with_limits(limits(args))
         .with_backend(backend);
     let mut progress = PhaseProgress::new();
@@ -96,7 +101,12 @@ pub fn prove(
 
 /// Resolves `--backend` and says on stderr what was picked and why.
 pub fn select_backend(choice: BackendChoice) -> Result<Backend> {
-    let selection = starfarm_prover::backend::select(choice)?;
+    select_backend_for(choice, ChannelKind::Blake2s)
+}
+
+/// [`select_backend`] for proofs with `channel` (keccak proofs run on the CPU).
+fn select_backend_for(choice: BackendChoice, channel: ChannelKind) -> Result<Backend> {
+    let selection = starfarm_prover::backend::select_for(choice, channel)?;
     eprintln!("backend: {} ({})", selection.backend, selection.reason);
     Ok(selection.backend)
 }
@@ -177,6 +187,7 @@ fn print_summary(h: &ArtifactHeader, proof_bytes: usize) {
         h.pcs_config.fri_config.log_blowup_factor,
         h.pcs_config.fri_config.n_queries
     );
+    println!("Channel:        {}", h.channel);
     println!("Preprocessed:   {:?}", h.preprocessed_trace);
     println!("Steps:          {}", h.steps);
     println!("Proof size:     {} bytes", proof_bytes);

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use starfarm_prover::{BackendChoice, SecurityProfile};
+use starfarm_prover::{BackendChoice, ChannelKind, SecurityProfile};
 use tracing_subscriber::fmt::format::FmtSpan;
 
 /// starfarm: a self-hostable proving farm for Cairo programs on the Stwo prover.
@@ -51,10 +51,14 @@ enum Command {
     Prove {
         #[command(flatten)]
         program: ProgramArgs,
-        /// Security profile: production (96 bits), production-fast (96 bits, less grinding)
-        /// or test (18 bits, NOT SECURE).
+        /// Security profile: production (96 bits), production-fast (96 bits, less grinding),
+        /// l1 (96 bits, Keccak channel, for Ethereum verifiers) or test (18 bits, NOT SECURE).
         #[arg(long, default_value = "production")]
         profile: SecurityProfile,
+        /// Fiat–Shamir channel and Merkle hash: blake2s or keccak (EVM-replayable; CPU only).
+        /// Default: the profile's (keccak for l1, blake2s otherwise).
+        #[arg(long)]
+        channel: Option<ChannelKind>,
         /// Where to write the proof artifact.
         #[arg(short, long)]
         output: PathBuf,
@@ -127,9 +131,10 @@ fn main() -> ExitCode {
         Command::Prove {
             program,
             profile,
+            channel,
             output,
             backend,
-        } => commands::prove(&program, profile, backend, &output),
+        } => commands::prove(&program, profile, channel, backend, &output),
         Command::Verify {
             proof,
             min_security_bits,

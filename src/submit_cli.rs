@@ -15,7 +15,8 @@ pub struct SubmitArgs {
     /// Program input: a JSON array of felts.
     #[arg(short, long)]
     input: Option<PathBuf>,
-    /// Security profile: production, production-fast or test (NOT SECURE).
+    /// Security profile: production, production-fast, l1 (Keccak channel, for Ethereum
+    /// verifiers) or test (NOT SECURE).
     #[arg(long, default_value = "production")]
     profile: String,
     /// Higher is proven first.

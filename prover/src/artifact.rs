@@ -9,10 +9,15 @@
 //! | 4 | header length `h` |
 //! | h | header: JSON of [`ArtifactHeader`] |
 //! | 8 | proof length `p` |
-//! | p | proof: bincode of stwo-cairo's `CairoProofForRustVerifier<Blake2sMerkleHasher>` |
+//! | p | proof: bincode of stwo-cairo's `CairoProofForRustVerifier<H>`, `H` the header's channel's Merkle hasher |
 //!
 //! Verification binds the program hash, output, fact, parameters and security bits in the
-//! header to the proof. `steps`, `builtins`, `timings_ms` and `prover` are informational.
+//! header to the proof, and verifies the proof with the header's `channel` (a proof verifies
+//! only with the channel it was made with). `steps`, `builtins`, `timings_ms` and `prover` are
+//! informational.
+//!
+//! The `channel` field came without a version bump: a header without it is a blake2s proof,
+//! and blake2s headers leave it out, so their bytes are those of earlier builds.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +31,7 @@ use stwo::core::vcs_lifted::merkle_hasher::MerkleHasherLifted;
 pub use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
 
 use crate::backend::{Backend, GpuUse};
+use crate::channel::ChannelKind;
 use crate::error::ArtifactError;
 use crate::profile::SecurityProfile;
 
@@ -35,7 +41,7 @@ const MAGIC: &[u8; 8] = b"STARFARM";
 /// Headers are small (output felts dominate); anything larger is corrupt.
 const MAX_HEADER_BYTES: u64 = 64 << 20;
 
-/// The proof type starfarm produces and verifies.
+/// The proof type of blake2s artifacts.
 pub type CairoProof = CairoProofForRustVerifier<Blake2sMerkleHasher>;
 
 /// Milliseconds spent in each phase of producing the artifact.
@@ -78,6 +84,9 @@ pub struct ArtifactHeader {
     /// GPU kernel calls of the proof, and how many of them were redone on the CPU.
     #[serde(default)]
     pub gpu: GpuUse,
+    /// The Fiat–Shamir channel and Merkle hash of the proof (blake2s when absent).
+    #[serde(default, skip_serializing_if = "ChannelKind::is_blake2s")]
+    pub channel: ChannelKind,
 }
 
 /// A header and its encoded proof.
@@ -205,8 +214,14 @@ impl ProofCodec {
         Self::options().serialize(proof).map_err(|e| e.to_string())
     }
 
-    /// Decodes a proof section; bounded by its length, so corrupt lengths cannot exhaust memory.
-    pub fn decode(bytes: &[u8]) -> Result<CairoProof, String> {
+    /// Decodes a proof section made with hasher `H`; bounded by its length, so corrupt lengths
+    /// cannot exhaust memory.
+    pub fn decode<H: MerkleHasherLifted>(
+        bytes: &[u8],
+    ) -> Result<CairoProofForRustVerifier<H>, String>
+    where
+        CairoProofForRustVerifier<H>: serde::de::DeserializeOwned,
+    {
         Self::options()
             .with_limit(bytes.len() as u64)
             .deserialize(bytes)

@@ -3,7 +3,8 @@
 //! trace commitments and proof-of-work grinding run on the GPU through
 //! `starfarm_kernels::GpuBlake2sMerkleChannel`, whose proofs are the same bytes as the CPU's.
 //! A kernel call that fails on the device (out of memory, device lost) is redone on the CPU
-//! and counted ([`GpuUse::fallbacks`]): the proof goes on.
+//! and counted ([`GpuUse::fallbacks`]): the proof goes on. The kernels hash with Blake2s only:
+//! proofs with the Keccak channel run on the CPU ([`select_for`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,6 +12,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use starfarm_kernels::device::{self, DeviceChoice};
 
+use crate::channel::ChannelKind;
 use crate::error::ProveError;
 
 /// What the operator asks for (`--backend`).
@@ -130,6 +132,25 @@ pub fn select(choice: BackendChoice) -> Result<Selection, ProveError> {
     }
 }
 
+/// [`select`] for proofs with `channel`. A channel without GPU kernels opens no device: `auto`
+/// and `cpu` resolve to the CPU and say why; `cuda` and `wgpu` are refused, since they cannot
+/// run any of such a proof.
+pub fn select_for(choice: BackendChoice, channel: ChannelKind) -> Result<Selection, ProveError> {
+    if channel.has_gpu_kernels() {
+        return select(choice);
+    }
+    let why = format!("the {channel} channel has no GPU kernels (they hash with Blake2s)");
+    match choice {
+        BackendChoice::Auto | BackendChoice::Cpu => Ok(Selection {
+            backend: Backend::Cpu,
+            reason: format!("{choice}: {why}; Merkle hashing and grinding run on the CPU"),
+        }),
+        BackendChoice::Cuda | BackendChoice::Wgpu => Err(ProveError::Backend(format!(
+            "--backend {choice}: {why}; use --backend cpu or auto, or the blake2s channel"
+        ))),
+    }
+}
+
 fn kind_of(kind: &str) -> Option<Backend> {
     match kind {
         "cuda" => Some(Backend::Cuda),
@@ -174,5 +195,25 @@ mod tests {
     fn cpu_opens_no_device() {
         let selected = select(BackendChoice::Cpu).unwrap();
         assert_eq!(selected.backend, Backend::Cpu);
+    }
+
+    #[test]
+    fn keccak_proofs_run_on_the_cpu_and_say_why() {
+        for choice in [BackendChoice::Auto, BackendChoice::Cpu] {
+            let selected = select_for(choice, ChannelKind::Keccak).unwrap();
+            assert_eq!(selected.backend, Backend::Cpu);
+            assert!(
+                selected.reason.contains("no GPU kernels"),
+                "{}",
+                selected.reason
+            );
+        }
+        for choice in [BackendChoice::Cuda, BackendChoice::Wgpu] {
+            let err = select_for(choice, ChannelKind::Keccak)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("keccak channel has no GPU kernels"), "{err}");
+            assert!(err.contains("--backend cpu or auto"), "{err}");
+        }
     }
 }

@@ -93,6 +93,9 @@ pub enum ProveError {
     SelfCheck(String),
     #[error("{0}")]
     Backend(String),
+    /// The profile and channel do not go together (e.g. `l1` with blake2s).
+    #[error("{0}")]
+    Channel(String),
 }
 
 /// A proof artifact that cannot be read at all (truncated, not an artifact, unknown version).

@@ -4,7 +4,9 @@
 //!   and compute its program hash (the value cairo-lang's `cairo-hash-program` prints).
 //! - [`input`]: the program input convention (a JSON array of felts read by a project hint).
 //! - [`execute`]: run the program with cairo-vm in proof mode (step limit, output, resources).
-//! - [`profile`]: security profiles and the Stwo parameters they stand for.
+//! - [`profile`]: security profiles and the Stwo parameters (and channel) they stand for.
+//! - [`channel`]: the Fiat–Shamir channels proofs are made with: Stwo's Blake2s, and a
+//!   Keccak-256 channel an Ethereum contract can replay (`SimdBackend` only).
 //! - [`prover`]: a long-lived [`Prover`] that keeps twiddles and the preprocessed-trace
 //!   commitment warm and proves with stwo-cairo.
 //! - [`backend`]: `--backend auto|cpu|cuda|wgpu`, resolved to the device the proofs' Merkle
@@ -18,6 +20,7 @@
 pub mod artifact;
 pub mod backend;
 pub mod batch;
+pub mod channel;
 pub mod cpu;
 pub mod error;
 pub mod execute;
@@ -31,6 +34,7 @@ pub mod verify;
 
 pub use artifact::{ProofArtifact, ARTIFACT_FORMAT_VERSION};
 pub use backend::{Backend, BackendChoice};
+pub use channel::ChannelKind;
 pub use error::{ArtifactError, ExecuteError, InputError, ProgramError, ProveError, VerifyError};
 pub use execute::{execute, Execution, ExecutionLimits};
 pub use input::ProgramInput;

@@ -1,7 +1,8 @@
 //! A long-lived prover: twiddles and the preprocessed-trace commitment are computed once and
 //! reused for every proof (`prove_cairo_with_precompute`), and every proof is verified from its
 //! encoded bytes before it is returned. On a GPU [`Backend`] the same flow runs with
-//! `GpuBlake2sMerkleChannel` (see [`crate::backend`]): the proof bytes do not change.
+//! `GpuBlake2sMerkleChannel` (see [`crate::backend`]): the proof bytes do not change. With the
+//! Keccak channel ([`crate::channel`]) it runs with `Keccak256MerkleChannel`, on the CPU only.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use cairo_air::{CairoProof, CairoProofForRustVerifier};
 use starfarm_kernels::device;
 use starfarm_kernels::GpuBlake2sMerkleChannel;
 use stwo::core::channel::MerkleChannel;
+use stwo::core::pcs::PcsConfig;
 use stwo::core::poly::circle::CanonicCoset;
 use stwo::core::utils::MaybeOwned;
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
@@ -29,6 +31,7 @@ use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 
 use crate::artifact::{ArtifactHeader, PhaseTimings, ProofArtifact, ProofCodec};
 use crate::backend::{Backend, GpuUse};
+use crate::channel::{ChannelKind, Keccak256MerkleChannel};
 use crate::error::ProveError;
 use crate::execute::{execute, Execution, ExecutionLimits};
 use crate::fact::{fact, hex32};
@@ -95,18 +98,24 @@ where
     }
 }
 
-/// The warm precompute of the prover's backend.
+/// The warm precompute of the prover's channel and backend.
 enum Warm {
     Cpu(Precompute<Blake2sMerkleChannel>),
     Gpu(Precompute<GpuBlake2sMerkleChannel>),
+    Keccak(Precompute<Keccak256MerkleChannel>),
 }
 
 impl Warm {
-    fn new(backend: Backend, variant: PreProcessedTraceVariant, profile: SecurityProfile) -> Self {
-        if backend.is_gpu() {
-            Self::Gpu(precompute(variant, profile))
-        } else {
-            Self::Cpu(precompute(variant, profile))
+    fn new(
+        channel: ChannelKind,
+        backend: Backend,
+        variant: PreProcessedTraceVariant,
+        profile: SecurityProfile,
+    ) -> Self {
+        match (channel, backend.is_gpu()) {
+            (ChannelKind::Keccak, _) => Self::Keccak(precompute(variant, profile)),
+            (ChannelKind::Blake2s, true) => Self::Gpu(precompute(variant, profile)),
+            (ChannelKind::Blake2s, false) => Self::Cpu(precompute(variant, profile)),
         }
     }
 
@@ -114,6 +123,7 @@ impl Warm {
         match self {
             Self::Cpu(p) => p.variant,
             Self::Gpu(p) => p.variant,
+            Self::Keccak(p) => p.variant,
         }
     }
 
@@ -122,6 +132,7 @@ impl Warm {
         match self {
             Self::Cpu(p) => prove_encoded(p, input, params),
             Self::Gpu(p) => prove_encoded(p, input, params),
+            Self::Keccak(p) => prove_encoded(p, input, params),
         }
     }
 }
@@ -147,16 +158,18 @@ where
 /// `Canonical`): use one `Prover` per process.
 pub struct Prover {
     profile: SecurityProfile,
+    channel: ChannelKind,
     limits: ExecutionLimits,
     backend: Backend,
     warm: Option<Warm>,
 }
 
 impl Prover {
-    /// A prover for `profile`; nothing is computed until the first proof.
+    /// A prover for `profile`, with its channel; nothing is computed until the first proof.
     pub fn new(profile: SecurityProfile) -> Self {
         Self {
             profile,
+            channel: profile.channel(),
             limits: ExecutionLimits::default(),
             backend: Backend::Cpu,
             warm: None,
@@ -164,7 +177,8 @@ impl Prover {
     }
 
     /// Proves on `backend`, as [`crate::backend::select`] resolved it (a GPU backend whose
-    /// device was not opened proves on the CPU, through the GPU channel's fallback).
+    /// device was not opened proves on the CPU, through the GPU channel's fallback). A channel
+    /// without GPU kernels proves on the CPU whatever the backend: see [`Self::backend`].
     pub fn with_backend(mut self, backend: Backend) -> Self {
         if backend != self.backend {
             self.warm = None;
@@ -173,8 +187,31 @@ impl Prover {
         self
     }
 
+    /// Proves with `channel` instead of the profile's (until the next [`Self::set_profile`]).
+    pub fn with_channel(mut self, channel: ChannelKind) -> Self {
+        self.switch_channel(channel);
+        self
+    }
+
+    fn switch_channel(&mut self, channel: ChannelKind) {
+        if channel != self.channel {
+            self.warm = None;
+        }
+        self.channel = channel;
+    }
+
+    pub fn channel(&self) -> ChannelKind {
+        self.channel
+    }
+
+    /// The backend proofs are made on: the one given, or the CPU for a channel without GPU
+    /// kernels (the GPU Merkle path is `GpuBlake2sMerkleChannel`, Blake2s only).
     pub fn backend(&self) -> Backend {
-        self.backend
+        if self.channel.has_gpu_kernels() {
+            self.backend
+        } else {
+            Backend::Cpu
+        }
     }
 
     pub fn with_limits(mut self, limits: ExecutionLimits) -> Self {
@@ -186,9 +223,9 @@ impl Prover {
         self.profile
     }
 
-    /// Proves with `profile` from now on. The precompute depends only on the blowup factor
-    /// and lifting size, so it stays warm across profiles that share them (all built-in
-    /// profiles do).
+    /// Proves with `profile` and its channel from now on. The precompute depends only on the
+    /// channel, blowup factor and lifting size, so it stays warm across profiles that share
+    /// them (`production`, `production-fast` and `test` do).
     pub fn set_profile(&mut self, profile: SecurityProfile) {
         let shape = |p: SecurityProfile| {
             let config = p.pcs_config();
@@ -198,6 +235,7 @@ impl Prover {
             self.warm = None;
         }
         self.profile = profile;
+        self.switch_channel(profile.channel());
     }
 
     /// Whether the next proof of a program that uses the same preprocessed trace skips the
@@ -230,6 +268,9 @@ impl Prover {
             ..PhaseTimings::default()
         };
         let variant = choose_variant(execution)?;
+        self.profile
+            .check_channel(self.channel)
+            .map_err(ProveError::Channel)?;
 
         on_phase(Phase::Adapt);
         let started = Instant::now();
@@ -243,10 +284,16 @@ impl Prover {
             on_phase(Phase::Precompute);
         }
         let started = Instant::now();
-        let (profile, backend) = (self.profile, self.backend);
+        let (profile, backend, channel) = (self.profile, self.backend(), self.channel);
+        if backend != self.backend {
+            tracing::warn!(
+                requested = %self.backend,
+                "the {channel} channel has no GPU kernels: proving on the CPU"
+            );
+        }
         let warm = self
             .warm
-            .get_or_insert_with(|| Warm::new(backend, variant, profile));
+            .get_or_insert_with(|| Warm::new(channel, backend, variant, profile));
         timings.precompute_ms = ms(started.elapsed());
 
         on_phase(Phase::Prove);
@@ -286,6 +333,7 @@ impl Prover {
             prover: format!("starfarm {} (stwo-cairo 1.3.0)", env!("CARGO_PKG_VERSION")),
             backend,
             gpu,
+            channel,
         };
         let mut artifact = ProofArtifact {
             header,
@@ -383,7 +431,17 @@ pub fn precompute<MC: MerkleChannel>(
 where
     SimdBackend: BackendForChannel<MC>,
 {
-    let config = profile.pcs_config();
+    precompute_for_config(variant, &profile.pcs_config())
+}
+
+/// [`precompute`] for any commitment-scheme parameters (benchmarks that compare settings).
+pub fn precompute_for_config<MC: MerkleChannel>(
+    variant: PreProcessedTraceVariant,
+    config: &PcsConfig,
+) -> Precompute<MC>
+where
+    SimdBackend: BackendForChannel<MC>,
+{
     let log_blowup = config.fri_config.log_blowup_factor;
     let max_domain = variant.max_log_trace_size() + log_blowup;
     let twiddles =
@@ -419,5 +477,28 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "panicked without a message".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profile_picks_the_channel_and_keccak_proves_on_the_cpu() {
+        let prover = Prover::new(SecurityProfile::L1).with_backend(Backend::Cuda);
+        assert_eq!(prover.channel(), ChannelKind::Keccak);
+        assert_eq!(prover.backend(), Backend::Cpu, "no GPU kernels for keccak");
+
+        // A worker's prover follows each job's profile, overrides included.
+        let mut prover = Prover::new(SecurityProfile::Test)
+            .with_channel(ChannelKind::Keccak)
+            .with_backend(Backend::Cuda);
+        assert_eq!(prover.backend(), Backend::Cpu);
+        prover.set_profile(SecurityProfile::Production);
+        assert_eq!(prover.channel(), ChannelKind::Blake2s);
+        assert_eq!(prover.backend(), Backend::Cuda);
+        prover.set_profile(SecurityProfile::L1);
+        assert_eq!(prover.channel(), ChannelKind::Keccak);
     }
 }

@@ -1,13 +1,16 @@
-//! Verification of a proof artifact: the STARK proof with stwo-cairo's verifier, and every
-//! claim of the header against the proof's public data.
+//! Verification of a proof artifact: the STARK proof with stwo-cairo's verifier for the
+//! header's channel, and every claim of the header against the proof's public data.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use cairo_air::verifier::verify_cairo;
+use cairo_air::CairoProofForRustVerifier;
 use starknet_types_core::felt::Felt;
+use stwo::core::channel::MerkleChannel;
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 
 use crate::artifact::{ProofArtifact, ProofCodec};
+use crate::channel::{ChannelKind, Keccak256MerkleChannel};
 use crate::error::VerifyError;
 use crate::fact::{fact, hex32};
 use crate::program::program_hash;
@@ -25,7 +28,25 @@ pub struct Verified {
 /// Verifies `artifact`; refuses proofs below `min_security_bits`.
 pub fn verify(artifact: &ProofArtifact, min_security_bits: u32) -> Result<Verified, VerifyError> {
     let header = &artifact.header;
-    let proof = ProofCodec::decode(&artifact.proof).map_err(VerifyError::Decode)?;
+    header
+        .profile
+        .check_channel(header.channel)
+        .map_err(VerifyError::Mismatch)?;
+    match header.channel {
+        ChannelKind::Blake2s => verify_with::<Blake2sMerkleChannel>(artifact, min_security_bits),
+        ChannelKind::Keccak => verify_with::<Keccak256MerkleChannel>(artifact, min_security_bits),
+    }
+}
+
+fn verify_with<MC: MerkleChannel>(
+    artifact: &ProofArtifact,
+    min_security_bits: u32,
+) -> Result<Verified, VerifyError>
+where
+    CairoProofForRustVerifier<MC::H>: serde::de::DeserializeOwned,
+{
+    let header = &artifact.header;
+    let proof = ProofCodec::decode::<MC::H>(&artifact.proof).map_err(VerifyError::Decode)?;
     let mismatch = |what: String| Err(VerifyError::Mismatch(what));
 
     let config = proof.stark_proof.0.config;
@@ -83,9 +104,7 @@ pub fn verify(artifact: &ProofArtifact, min_security_bits: u32) -> Result<Verifi
         ));
     }
 
-    match catch_unwind(AssertUnwindSafe(|| {
-        verify_cairo::<Blake2sMerkleChannel>(proof)
-    })) {
+    match catch_unwind(AssertUnwindSafe(|| verify_cairo::<MC>(proof))) {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(VerifyError::Stark(e.to_string())),
         Err(panic) => {
