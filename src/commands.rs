@@ -8,7 +8,7 @@ use serde_json::json;
 use starfarm_prover::artifact::ArtifactHeader;
 use starfarm_prover::channel::ChannelKind;
 use starfarm_prover::{
-    execute, verify as verify_artifact, Backend, BackendChoice, CairoProgram, ExecutionLimits,
+    execute, verify as verify_artifact, CairoProgram, Device, DeviceRequest, ExecutionLimits,
     ProgramInput, ProofArtifact, Prover, SecurityProfile,
 };
 
@@ -74,7 +74,7 @@ pub fn prove(
     args: &ProgramArgs,
     profile: SecurityProfile,
     channel: Option<ChannelKind>,
-    backend: BackendChoice,
+    backend: DeviceRequest,
     output: &Path,
 ) -> Result<()> {
     let channel = channel.unwrap_or(profile.channel());
@@ -100,13 +100,13 @@ pub fn prove(
 }
 
 /// Resolves `--backend` and says on stderr what was picked and why.
-pub fn select_backend(choice: BackendChoice) -> Result<Backend> {
+pub fn select_backend(choice: DeviceRequest) -> Result<Device> {
     select_backend_for(choice, ChannelKind::Blake2s)
 }
 
 /// [`select_backend`] for proofs with `channel` (keccak proofs run on the CPU).
-fn select_backend_for(choice: BackendChoice, channel: ChannelKind) -> Result<Backend> {
-    let selection = starfarm_prover::backend::select_for(choice, channel)?;
+fn select_backend_for(choice: DeviceRequest, channel: ChannelKind) -> Result<Device> {
+    let selection = starfarm_prover::device::select_for(choice, channel)?;
     eprintln!("backend: {} ({})", selection.backend, selection.reason);
     Ok(selection.backend)
 }

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use starfarm_prover::{BackendChoice, ChannelKind, SecurityProfile};
+use starfarm_prover::{ChannelKind, DeviceRequest, SecurityProfile};
 use tracing_subscriber::fmt::format::FmtSpan;
 
 /// starfarm: a self-hostable proving farm for Cairo programs on the Stwo prover.
@@ -66,7 +66,7 @@ enum Command {
         /// then the CPU), cpu, cuda or wgpu (any adapter, lavapipe included). Same proof bytes
         /// on every backend.
         #[arg(long, env = "STARFARM_BACKEND", default_value = "auto")]
-        backend: BackendChoice,
+        backend: DeviceRequest,
     },
     /// Verify a proof artifact. Exit status: 0 valid, 1 invalid, 2 unreadable or bad usage.
     Verify {

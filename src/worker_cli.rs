@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use starfarm_prover::BackendChoice;
+use starfarm_prover::DeviceRequest;
 use starfarm_scheduler::worker::{
     capabilities, Outcome, SchedulerClient, Stop, Worker, WorkerConfig,
 };
@@ -45,7 +45,7 @@ pub struct WorkerArgs {
     /// the CPU), cpu, cuda or wgpu. A kernel call that fails on the GPU is redone on the CPU
     /// (counted in the scheduler's `starfarm_gpu_fallbacks_total`).
     #[arg(long, env = "STARFARM_BACKEND", default_value = "auto")]
-    backend: BackendChoice,
+    backend: DeviceRequest,
     /// Most small submitted programs proven together in one proof (1: every job alone).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     batch_size: u64,

@@ -24,9 +24,9 @@ use starfarm_benches::spans::{stage, SelfTime};
 use starfarm_benches::{
     anchor_parameters, env_list, median, peak_rss_mib, profile_from_env, repo_root, reset_peak_rss,
 };
-use starfarm_prover::backend::select;
+use starfarm_prover::device::select;
 use starfarm_prover::{
-    execute, Backend, BackendChoice, CairoProgram, Felt, ProgramInput, Prover, SecurityProfile,
+    execute, CairoProgram, Device, DeviceRequest, Felt, ProgramInput, Prover, SecurityProfile,
 };
 use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
 use stwo_cairo_prover::prover::prove_cairo;
@@ -51,7 +51,7 @@ fn main() -> Result<()> {
     let k = env_list("STARFARM_BENCH_LOG_STEPS", &[18])[0];
     let reps = env_list("STARFARM_BENCH_REPS", &[2])[0].max(1);
     let profile = profile_from_env()?;
-    let gpu: BackendChoice = std::env::var("STARFARM_BENCH_GPU")
+    let gpu: DeviceRequest = std::env::var("STARFARM_BENCH_GPU")
         .unwrap_or_else(|_| "auto".into())
         .parse()
         .map_err(anyhow::Error::msg)?;
@@ -77,9 +77,9 @@ fn main() -> Result<()> {
     } else {
         None
     };
-    let mut backends = vec![run_backend(&setup, Backend::Cpu)?];
+    let mut backends = vec![run_backend(&setup, Device::Cpu)?];
     match gpu {
-        BackendChoice::Cpu => {}
+        DeviceRequest::Cpu => {}
         choice => match select(choice) {
             Ok(s) if s.backend.is_gpu() => {
                 println!("GPU: {}", s.reason);
@@ -117,7 +117,7 @@ fn run_anchor(setup: &Setup) -> Result<f64> {
 }
 
 struct BackendRun {
-    backend: Backend,
+    backend: Device,
     cold_secs: f64,
     warm_secs: f64,
     phases_ms: Value,
@@ -127,7 +127,7 @@ struct BackendRun {
 }
 
 /// A cold proof (precompute included), then `reps` warm ones with their spans timed.
-fn run_backend(setup: &Setup, backend: Backend) -> Result<BackendRun> {
+fn run_backend(setup: &Setup, backend: Device) -> Result<BackendRun> {
     let mut prover = Prover::new(setup.profile).with_backend(backend);
     reset_peak_rss();
     let started = Instant::now();

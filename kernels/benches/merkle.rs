@@ -81,8 +81,8 @@ fn main() {
     #[cfg(feature = "cuda")]
     resident::bench_leaves(&words, log_rows, runs);
     for choice in [
-        starfarm_kernels::device::DeviceChoice::Wgpu,
-        starfarm_kernels::device::DeviceChoice::Cuda,
+        starfarm_kernels::device::GpuSelection::Wgpu,
+        starfarm_kernels::device::GpuSelection::Cuda,
     ] {
         let gpu = match starfarm_kernels::device::open(choice) {
             Ok(gpu) => gpu,
@@ -130,7 +130,7 @@ fn main() {
     }
 }
 
-fn bench_fft(gpu: &dyn starfarm_kernels::GpuBackend, log: u32, runs: usize) {
+fn bench_fft(gpu: &dyn starfarm_kernels::GpuDevice, log: u32, runs: usize) {
     use stwo::core::poly::circle::CanonicCoset;
     use stwo::prover::backend::cpu::CpuBackend;
     use stwo::prover::backend::Column;
@@ -162,7 +162,7 @@ fn bench_fft(gpu: &dyn starfarm_kernels::GpuBackend, log: u32, runs: usize) {
     }
 }
 
-fn bench_fri(gpu: &dyn starfarm_kernels::GpuBackend, log: u32, runs: usize) {
+fn bench_fri(gpu: &dyn starfarm_kernels::GpuDevice, log: u32, runs: usize) {
     use starfarm_kernels::fri;
     use stwo::core::fields::qm31::SecureField;
     use stwo::core::poly::circle::CanonicCoset;
@@ -232,10 +232,10 @@ fn stwo_threads() -> usize {
 mod resident {
     use cudarc::driver::sys::CUdevice_attribute;
     use cudarc::driver::CudaContext;
-    use starfarm_kernels::backend::Launcher;
-    use starfarm_kernels::cuda_backend::CudaBackend;
+    use starfarm_kernels::cuda_device::CudaDevice;
+    use starfarm_kernels::gpu_device::Launcher;
     use starfarm_kernels::plan::{column_log_sizes, plan_leaves, LeafParams, STATE_BYTES};
-    use starfarm_kernels::{GpuBackend, KernelError, Result};
+    use starfarm_kernels::{GpuDevice, KernelError, Result};
 
     /// Peak DRAM bandwidth in bytes/s: 2 transfers per memory clock over the bus.
     fn peak_bandwidth() -> Option<f64> {
@@ -250,7 +250,7 @@ mod resident {
     }
 
     pub fn bench_leaves(words: &[&[u32]], log_rows: u32, runs: usize) {
-        let Ok(gpu) = CudaBackend::new(0) else {
+        let Ok(gpu) = CudaDevice::new(0) else {
             return;
         };
         match time_leaves(&gpu, words, log_rows, runs) {
@@ -278,7 +278,7 @@ mod resident {
     /// Best time of the leaf passes over one tile, with the input bytes and the bytes the
     /// kernel moves (input, plus each pass reading and writing the row states).
     fn time_leaves(
-        gpu: &CudaBackend,
+        gpu: &CudaDevice,
         words: &[&[u32]],
         log_rows: u32,
         runs: usize,

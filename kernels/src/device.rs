@@ -13,12 +13,12 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::backend::GpuBackend;
 use crate::error::{KernelError, Result};
+use crate::gpu_device::GpuDevice;
 
 /// Which device to open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeviceChoice {
+pub enum GpuSelection {
     /// CUDA, then a hardware wgpu adapter: never a CPU implementation of Vulkan.
     Auto,
     /// CUDA, then any wgpu adapter (tests on machines with only lavapipe).
@@ -29,7 +29,7 @@ pub enum DeviceChoice {
     Off,
 }
 
-impl DeviceChoice {
+impl GpuSelection {
     /// Parses `STARFARM_GPU`; unknown values mean `Off` (with a message).
     pub fn from_env() -> Self {
         match std::env::var("STARFARM_GPU").as_deref() {
@@ -47,21 +47,21 @@ impl DeviceChoice {
 }
 
 /// Opens a device of the given kind.
-pub fn open(choice: DeviceChoice) -> Result<Box<dyn GpuBackend>> {
+pub fn open(choice: GpuSelection) -> Result<Box<dyn GpuDevice>> {
     let off = || KernelError::NoDevice {
         backend: "GPU",
         reason: "disabled (STARFARM_GPU=off) or no backend feature compiled in".into(),
     };
     match choice {
-        DeviceChoice::Off => Err(off()),
-        DeviceChoice::Cuda => open_cuda(),
-        DeviceChoice::Wgpu => open_wgpu(true),
-        DeviceChoice::Auto => cuda_then_wgpu(false),
-        DeviceChoice::Any => cuda_then_wgpu(true),
+        GpuSelection::Off => Err(off()),
+        GpuSelection::Cuda => open_cuda(),
+        GpuSelection::Wgpu => open_wgpu(true),
+        GpuSelection::Auto => cuda_then_wgpu(false),
+        GpuSelection::Any => cuda_then_wgpu(true),
     }
 }
 
-fn cuda_then_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
+fn cuda_then_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuDevice>> {
     open_cuda().or_else(|cuda| {
         open_wgpu(allow_cpu).map_err(|wgpu| KernelError::NoDevice {
             backend: "GPU",
@@ -71,12 +71,12 @@ fn cuda_then_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
 }
 
 #[cfg(feature = "cuda")]
-fn open_cuda() -> Result<Box<dyn GpuBackend>> {
-    Ok(Box::new(crate::cuda_backend::CudaBackend::new(0)?))
+fn open_cuda() -> Result<Box<dyn GpuDevice>> {
+    Ok(Box::new(crate::cuda_device::CudaDevice::new(0)?))
 }
 
 #[cfg(not(feature = "cuda"))]
-fn open_cuda() -> Result<Box<dyn GpuBackend>> {
+fn open_cuda() -> Result<Box<dyn GpuDevice>> {
     Err(KernelError::NoDevice {
         backend: "cuda",
         reason: "built without the `cuda` feature".into(),
@@ -84,34 +84,34 @@ fn open_cuda() -> Result<Box<dyn GpuBackend>> {
 }
 
 #[cfg(feature = "wgpu")]
-fn open_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
-    use crate::wgpu_backend::WgpuBackend;
+fn open_wgpu(allow_cpu: bool) -> Result<Box<dyn GpuDevice>> {
+    use crate::wgpu_device::WgpuDevice;
     Ok(Box::new(if allow_cpu {
-        WgpuBackend::new()?
+        WgpuDevice::new()?
     } else {
-        WgpuBackend::new_hardware()?
+        WgpuDevice::new_hardware()?
     }))
 }
 
 #[cfg(not(feature = "wgpu"))]
-fn open_wgpu(_allow_cpu: bool) -> Result<Box<dyn GpuBackend>> {
+fn open_wgpu(_allow_cpu: bool) -> Result<Box<dyn GpuDevice>> {
     Err(KernelError::NoDevice {
         backend: "wgpu",
         reason: "built without the `wgpu` feature".into(),
     })
 }
 
-static DEVICE: OnceLock<std::result::Result<Box<dyn GpuBackend>, String>> = OnceLock::new();
+static DEVICE: OnceLock<std::result::Result<Box<dyn GpuDevice>, String>> = OnceLock::new();
 
 /// The process-wide device, opened on first call (`STARFARM_GPU`); `None` if there is none
 /// (said once on stderr).
-pub fn global() -> Option<&'static dyn GpuBackend> {
-    init_global(DeviceChoice::from_env())
+pub fn global() -> Option<&'static dyn GpuDevice> {
+    init_global(GpuSelection::from_env())
 }
 
 /// Opens the process-wide device with `choice` unless it is already open (then `choice` is
 /// ignored), and returns it; `None` if there is none (said once on stderr).
-pub fn init_global(choice: DeviceChoice) -> Option<&'static dyn GpuBackend> {
+pub fn init_global(choice: GpuSelection) -> Option<&'static dyn GpuDevice> {
     let first = DEVICE.get().is_none();
     let selected = select(choice);
     if let (true, Err(reason)) = (first, &selected) {
@@ -125,7 +125,7 @@ pub fn init_global(choice: DeviceChoice) -> Option<&'static dyn GpuBackend> {
 /// Opens the process-wide device with `choice` unless one was already chosen (then `choice`
 /// is ignored), and returns it or why there is none. The device is chosen once per process:
 /// the Stwo glue has no other way to reach it.
-pub fn select(choice: DeviceChoice) -> std::result::Result<&'static dyn GpuBackend, &'static str> {
+pub fn select(choice: GpuSelection) -> std::result::Result<&'static dyn GpuDevice, &'static str> {
     match DEVICE.get_or_init(|| open(choice).map_err(|e| e.to_string())) {
         Ok(device) => Ok(device.as_ref()),
         Err(reason) => Err(reason.as_str()),
@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn off_opens_nothing() {
         assert!(matches!(
-            open(DeviceChoice::Off),
+            open(GpuSelection::Off),
             Err(KernelError::NoDevice { .. })
         ));
     }

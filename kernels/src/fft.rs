@@ -1,5 +1,5 @@
 //! Stwo's circle FFT (`PolyOps::evaluate` and `interpolate`) as the butterfly layers a device
-//! runs ([`GpuBackend::fft_layers`]), with the twiddles of Stwo's own twiddle tree (the CPU
+//! runs ([`GpuDevice::fft_layers`]), with the twiddles of Stwo's own twiddle tree (the CPU
 //! backend's layout: per line layer, the bit-reversed x coordinates; the circle layer derived
 //! from the first line layer as Stwo derives it). The device results equal `SimdBackend`'s
 //! word for word (`tests/common`, `check_fft`), coefficients in `SimdBackend`'s own order
@@ -18,8 +18,8 @@ use stwo::prover::poly::circle::{CircleCoefficients, CircleEvaluation};
 use stwo::prover::poly::twiddles::TwiddleTree;
 use stwo::prover::poly::BitReversedOrder;
 
-use crate::backend::GpuBackend;
 use crate::error::{KernelError, Result};
+use crate::gpu_device::GpuDevice;
 
 /// What one dispatch of the `circle_fft_layer` kernel does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -176,7 +176,7 @@ pub fn interpolate_layers(
 /// on `domain`, in bit-reversed order, computed on `gpu` (domains of 2 or 4 points on the
 /// host).
 pub fn evaluate(
-    gpu: &dyn GpuBackend,
+    gpu: &dyn GpuDevice,
     coeffs: &[BaseField],
     domain: CircleDomain,
     tree: &TwiddleTree<CpuBackend>,
@@ -204,7 +204,7 @@ pub fn evaluate(
 /// values on `domain` (in bit-reversed order) are `values`, computed on `gpu` (domains of 2 or
 /// 4 points on the host).
 pub fn interpolate(
-    gpu: &dyn GpuBackend,
+    gpu: &dyn GpuDevice,
     values: &[BaseField],
     domain: CircleDomain,
     tree: &TwiddleTree<CpuBackend>,

@@ -1,5 +1,5 @@
 //! Stwo's FRI folds (`FriOps::fold_circle_into_line` and `fold_line`) as the passes a device
-//! runs ([`GpuBackend::fri_fold`]), with the inverse twiddles of Stwo's own twiddle tree (as in
+//! runs ([`GpuDevice::fri_fold`]), with the inverse twiddles of Stwo's own twiddle tree (as in
 //! [`crate::fft`]). Values are secure-field evaluations by coordinates (Stwo's
 //! `SecureColumnByCoords`: 4 columns of M31). The device results equal `SimdBackend`'s word
 //! for word (`tests/common`, `check_fri`).
@@ -17,8 +17,8 @@ use stwo::prover::poly::circle::SecureEvaluation;
 use stwo::prover::poly::twiddles::TwiddleTree;
 use stwo::prover::secure_column::SecureColumnByCoords;
 
-use crate::backend::GpuBackend;
 use crate::error::{KernelError, Result};
+use crate::gpu_device::GpuDevice;
 
 /// A secure-field column by coordinates: `coords[c][i]` is coordinate `c` of value `i`.
 pub type Coords = [Vec<BaseField>; 4];
@@ -79,7 +79,7 @@ pub const MIN_CIRCLE_LOG_SIZE: u32 = 3;
 /// `FriOps::fold_circle_into_line`: folds the evaluation on `domain` into the line domain of
 /// half its size with `alpha`, on `gpu` (domains of 2 or 4 points on the host).
 pub fn fold_circle_into_line(
-    gpu: &dyn GpuBackend,
+    gpu: &dyn GpuDevice,
     coords: &Coords,
     domain: CircleDomain,
     alpha: SecureField,
@@ -107,7 +107,7 @@ pub fn line_domain_of_circle(log_size: u32) -> LineDomain {
 /// `FriOps::fold_line`: `fold_step` folds of the evaluation on `domain`, with `alpha`, then
 /// `alpha²`, and so on.
 pub fn fold_line(
-    gpu: &dyn GpuBackend,
+    gpu: &dyn GpuDevice,
     coords: &Coords,
     domain: LineDomain,
     alpha: SecureField,
@@ -136,7 +136,7 @@ pub fn fold_line(
     run(gpu, coords, &passes)
 }
 
-fn run(gpu: &dyn GpuBackend, coords: &Coords, passes: &[FoldPass]) -> Result<Coords> {
+fn run(gpu: &dyn GpuDevice, coords: &Coords, passes: &[FoldPass]) -> Result<Coords> {
     let flat: Vec<u32> = coords.iter().flat_map(|c| words(c)).collect();
     let out = gpu.fri_fold(&flat, passes)?;
     let n = out.len() / 4;

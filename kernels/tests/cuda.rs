@@ -4,11 +4,11 @@
 
 mod common;
 
-use starfarm_kernels::cuda_backend::CudaBackend;
-use starfarm_kernels::GpuBackend;
+use starfarm_kernels::cuda_device::CudaDevice;
+use starfarm_kernels::GpuDevice;
 
-fn backend() -> Option<CudaBackend> {
-    match CudaBackend::new(0) {
+fn backend() -> Option<CudaDevice> {
+    match CudaDevice::new(0) {
         Ok(b) => {
             eprintln!("cuda tests run on: {}", b.describe());
             Some(b)

@@ -1,6 +1,6 @@
 //! The CUDA kernel source, exactly as NVRTC gets it (`cuda_src::cuda_source()`), compiled for
 //! the CPU with the system C++ compiler plus `cuda_emu/shim.h`, and driven through the same host
-//! code as the CUDA backend (`backend::Launcher`). Every launch runs all threads of its grid.
+//! code as the CUDA backend (`gpu_device::Launcher`). Every launch runs all threads of its grid.
 //! Checks the CUDA kernels' logic bit for bit against `SimdBackend` on machines without a GPU;
 //! what it cannot check (NVRTC acceptance, real GPU memory and scheduling) is `cuda.rs`'s job.
 //! Skipped, with a message, when no C++ compiler is found (`CXX`, `c++`, `g++`).
@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use starfarm_kernels::backend::{self, Launcher};
 use starfarm_kernels::cuda_src::cuda_source;
+use starfarm_kernels::gpu_device::{self, Launcher};
 use starfarm_kernels::plan::MemoryBudget;
-use starfarm_kernels::{GpuBackend, KernelError, Result};
+use starfarm_kernels::{GpuDevice, KernelError, Result};
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 
 /// The compiled emulator, built once per test binary.
@@ -174,7 +174,7 @@ impl Launcher for Emulated {
     }
 }
 
-impl GpuBackend for Emulated {
+impl GpuDevice for Emulated {
     fn kind(&self) -> &'static str {
         "cuda-emulated"
     }
@@ -185,10 +185,10 @@ impl GpuBackend for Emulated {
         self.budget
     }
     fn merkle_leaves(&self, columns: &[&[u32]], lifting_log_size: u32) -> Result<Vec<Blake2sHash>> {
-        backend::merkle_leaves_with(self, self.budget, columns, lifting_log_size)
+        gpu_device::merkle_leaves_with(self, self.budget, columns, lifting_log_size)
     }
     fn merkle_next_layer(&self, children: &[Blake2sHash]) -> Result<Vec<Blake2sHash>> {
-        backend::merkle_next_layer_with(self, self.budget, children)
+        gpu_device::merkle_next_layer_with(self, self.budget, children)
     }
     fn grind_batch(
         &self,
@@ -197,21 +197,21 @@ impl GpuBackend for Emulated {
         n_tries: u32,
         pow_bits: u32,
     ) -> Result<Option<u32>> {
-        backend::grind_batch_with(self, prefixed_digest, hi_base, n_tries, pow_bits)
+        gpu_device::grind_batch_with(self, prefixed_digest, hi_base, n_tries, pow_bits)
     }
     fn fft_layers(
         &self,
         values: &[u32],
         layers: &[starfarm_kernels::fft::FftLayer],
     ) -> Result<Vec<u32>> {
-        backend::fft_layers_with(self, self.budget, values, layers)
+        gpu_device::fft_layers_with(self, self.budget, values, layers)
     }
     fn fri_fold(
         &self,
         coords: &[u32],
         passes: &[starfarm_kernels::fri::FoldPass],
     ) -> Result<Vec<u32>> {
-        backend::fri_fold_with(self, self.budget, coords, passes)
+        gpu_device::fri_fold_with(self, self.budget, coords, passes)
     }
 }
 

@@ -4,11 +4,11 @@
 
 mod common;
 
-use starfarm_kernels::wgpu_backend::WgpuBackend;
-use starfarm_kernels::GpuBackend;
+use starfarm_kernels::wgpu_device::WgpuDevice;
+use starfarm_kernels::GpuDevice;
 
-fn backend() -> Option<WgpuBackend> {
-    match WgpuBackend::new() {
+fn backend() -> Option<WgpuDevice> {
+    match WgpuDevice::new() {
         Ok(b) => {
             eprintln!("wgpu tests run on: {}", b.describe());
             Some(b)

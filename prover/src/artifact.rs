@@ -30,8 +30,8 @@ use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleHasher;
 use stwo::core::vcs_lifted::merkle_hasher::MerkleHasherLifted;
 pub use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
 
-use crate::backend::{Backend, GpuUse};
 use crate::channel::ChannelKind;
+use crate::device::{Device, GpuUse};
 use crate::error::ArtifactError;
 use crate::profile::SecurityProfile;
 
@@ -80,7 +80,7 @@ pub struct ArtifactHeader {
     pub prover: String,
     /// The backend that made the proof (`cpu` in artifacts from before GPU proving).
     #[serde(default)]
-    pub backend: Backend,
+    pub backend: Device,
     /// GPU kernel calls of the proof, and how many of them were redone on the CPU.
     #[serde(default)]
     pub gpu: GpuUse,

@@ -92,7 +92,7 @@ pub enum ProveError {
     #[error("the proof just produced did not verify (a prover bug): {0}")]
     SelfCheck(String),
     #[error("{0}")]
-    Backend(String),
+    Device(String),
     /// The profile and channel do not go together (e.g. `l1` with blake2s).
     #[error("{0}")]
     Channel(String),

@@ -9,7 +9,7 @@
 //!   Keccak-256 channel an Ethereum contract can replay (`SimdBackend` only).
 //! - [`prover`]: a long-lived [`Prover`] that keeps twiddles and the preprocessed-trace
 //!   commitment warm and proves with stwo-cairo.
-//! - [`backend`]: `--backend auto|cpu|cuda|wgpu`, resolved to the device the proofs' Merkle
+//! - [`device`]: `--backend auto|cpu|cuda|wgpu`, resolved to the device the proofs' Merkle
 //!   hashing and grinding run on (`starfarm-kernels`).
 //! - [`batch`]: several programs in one run (and one proof) of the batch program.
 //! - [`artifact`] and [`verify`]: the versioned proof artifact, its fact, and verification.
@@ -18,10 +18,10 @@
 //! it, never the reverse.
 
 pub mod artifact;
-pub mod backend;
 pub mod batch;
 pub mod channel;
 pub mod cpu;
+pub mod device;
 pub mod error;
 pub mod execute;
 /// The fact an artifact records: the project's one formula, in `starfarm-common`.
@@ -33,8 +33,8 @@ pub mod prover;
 pub mod verify;
 
 pub use artifact::{ProofArtifact, ARTIFACT_FORMAT_VERSION};
-pub use backend::{Backend, BackendChoice};
 pub use channel::ChannelKind;
+pub use device::{Device, DeviceRequest};
 pub use error::{ArtifactError, ExecuteError, InputError, ProgramError, ProveError, VerifyError};
 pub use execute::{execute, Execution, ExecutionLimits};
 pub use input::ProgramInput;

@@ -1,7 +1,7 @@
 //! A long-lived prover: twiddles and the preprocessed-trace commitment are computed once and
 //! reused for every proof (`prove_cairo_with_precompute`), and every proof is verified from its
-//! encoded bytes before it is returned. On a GPU [`Backend`] the same flow runs with
-//! `GpuBlake2sMerkleChannel` (see [`crate::backend`]): the proof bytes do not change. With the
+//! encoded bytes before it is returned. On a GPU [`Device`] the same flow runs with
+//! `GpuBlake2sMerkleChannel` (see [`crate::device`]): the proof bytes do not change. With the
 //! Keccak channel ([`crate::channel`]) it runs with `Keccak256MerkleChannel`, on the CPU only.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cairo_air::{CairoProof, CairoProofForRustVerifier};
-use starfarm_kernels::device;
+use starfarm_kernels::device as gpu;
 use starfarm_kernels::GpuBlake2sMerkleChannel;
 use stwo::core::channel::MerkleChannel;
 use stwo::core::pcs::PcsConfig;
@@ -30,8 +30,8 @@ use stwo_cairo_prover::prover::{prove_cairo_with_precompute, ChannelHash, Prover
 use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 
 use crate::artifact::{ArtifactHeader, PhaseTimings, ProofArtifact, ProofCodec};
-use crate::backend::{Backend, GpuUse};
 use crate::channel::{ChannelKind, Keccak256MerkleChannel};
+use crate::device::{Device, GpuUse};
 use crate::error::ProveError;
 use crate::execute::{execute, Execution, ExecutionLimits};
 use crate::fact::{fact, hex32};
@@ -108,7 +108,7 @@ enum Warm {
 impl Warm {
     fn new(
         channel: ChannelKind,
-        backend: Backend,
+        backend: Device,
         variant: PreProcessedTraceVariant,
         profile: SecurityProfile,
     ) -> Self {
@@ -160,7 +160,7 @@ pub struct Prover {
     profile: SecurityProfile,
     channel: ChannelKind,
     limits: ExecutionLimits,
-    backend: Backend,
+    backend: Device,
     warm: Option<Warm>,
 }
 
@@ -171,15 +171,15 @@ impl Prover {
             profile,
             channel: profile.channel(),
             limits: ExecutionLimits::default(),
-            backend: Backend::Cpu,
+            backend: Device::Cpu,
             warm: None,
         }
     }
 
-    /// Proves on `backend`, as [`crate::backend::select`] resolved it (a GPU backend whose
+    /// Proves on `backend`, as [`crate::device::select`] resolved it (a GPU backend whose
     /// device was not opened proves on the CPU, through the GPU channel's fallback). A channel
     /// without GPU kernels proves on the CPU whatever the backend: see [`Self::backend`].
-    pub fn with_backend(mut self, backend: Backend) -> Self {
+    pub fn with_backend(mut self, backend: Device) -> Self {
         if backend != self.backend {
             self.warm = None;
         }
@@ -206,11 +206,11 @@ impl Prover {
 
     /// The backend proofs are made on: the one given, or the CPU for a channel without GPU
     /// kernels (the GPU Merkle path is `GpuBlake2sMerkleChannel`, Blake2s only).
-    pub fn backend(&self) -> Backend {
+    pub fn backend(&self) -> Device {
         if self.channel.has_gpu_kernels() {
             self.backend
         } else {
-            Backend::Cpu
+            Device::Cpu
         }
     }
 
@@ -299,7 +299,7 @@ impl Prover {
         on_phase(Phase::Prove);
         let started = Instant::now();
         let params = parameters(profile, variant);
-        let gpu_before = device::stats();
+        let gpu_before = gpu::stats();
         let proved = catch_unwind(AssertUnwindSafe(|| warm.prove(prover_input, params)));
         let proof_bytes = match proved {
             Ok(result) => result?,
@@ -486,18 +486,18 @@ mod tests {
 
     #[test]
     fn the_profile_picks_the_channel_and_keccak_proves_on_the_cpu() {
-        let prover = Prover::new(SecurityProfile::L1).with_backend(Backend::Cuda);
+        let prover = Prover::new(SecurityProfile::L1).with_backend(Device::Cuda);
         assert_eq!(prover.channel(), ChannelKind::Keccak);
-        assert_eq!(prover.backend(), Backend::Cpu, "no GPU kernels for keccak");
+        assert_eq!(prover.backend(), Device::Cpu, "no GPU kernels for keccak");
 
         // A worker's prover follows each job's profile, overrides included.
         let mut prover = Prover::new(SecurityProfile::Test)
             .with_channel(ChannelKind::Keccak)
-            .with_backend(Backend::Cuda);
-        assert_eq!(prover.backend(), Backend::Cpu);
+            .with_backend(Device::Cuda);
+        assert_eq!(prover.backend(), Device::Cpu);
         prover.set_profile(SecurityProfile::Production);
         assert_eq!(prover.channel(), ChannelKind::Blake2s);
-        assert_eq!(prover.backend(), Backend::Cuda);
+        assert_eq!(prover.backend(), Device::Cuda);
         prover.set_profile(SecurityProfile::L1);
         assert_eq!(prover.channel(), ChannelKind::Keccak);
     }

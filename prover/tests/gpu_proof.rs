@@ -8,9 +8,9 @@
 
 use std::path::PathBuf;
 
-use starfarm_prover::backend::select;
+use starfarm_prover::device::select;
 use starfarm_prover::{
-    verify, Backend, BackendChoice, CairoProgram, Felt, ProgramInput, Prover, SecurityProfile,
+    verify, CairoProgram, Device, DeviceRequest, Felt, ProgramInput, Prover, SecurityProfile,
 };
 
 fn example(name: &str) -> CairoProgram {
@@ -18,9 +18,9 @@ fn example(name: &str) -> CairoProgram {
     CairoProgram::from_file(&path).expect("example loads")
 }
 
-fn required(choice: BackendChoice) -> bool {
+fn required(choice: DeviceRequest) -> bool {
     let var = match choice {
-        BackendChoice::Cuda => "STARFARM_REQUIRE_CUDA",
+        DeviceRequest::Cuda => "STARFARM_REQUIRE_CUDA",
         _ => "STARFARM_REQUIRE_WGPU",
     };
     std::env::var(var).is_ok_and(|v| v == "1")
@@ -28,7 +28,7 @@ fn required(choice: BackendChoice) -> bool {
 
 #[test]
 fn a_gpu_proof_is_the_cpu_proof_byte_for_byte() {
-    let choice: BackendChoice = std::env::var("STARFARM_TEST_BACKEND")
+    let choice: DeviceRequest = std::env::var("STARFARM_TEST_BACKEND")
         .unwrap_or_else(|_| "wgpu".into())
         .parse()
         .expect("STARFARM_TEST_BACKEND");
@@ -47,20 +47,20 @@ fn a_gpu_proof_is_the_cpu_proof_byte_for_byte() {
 
     let program = example("fibonacci");
     let input = ProgramInput::new(vec![Felt::from(500u32)]);
-    let prove = |backend: Backend| {
+    let prove = |backend: Device| {
         let mut prover = Prover::new(SecurityProfile::Test).with_backend(backend);
         prover
             .prove(&program, &input, &mut |_| {})
             .unwrap_or_else(|e| panic!("{backend}: {e}"))
         // The prover (and its ~6 GiB precompute) is dropped before the next one is built.
     };
-    let cpu = prove(Backend::Cpu);
+    let cpu = prove(Device::Cpu);
     let gpu = prove(backend);
 
     assert_eq!(gpu.header.backend, backend);
     assert!(gpu.header.gpu.calls > 0, "nothing ran on the GPU");
     assert_eq!(gpu.header.gpu.fallbacks, 0, "a kernel call fell back");
-    assert_eq!(cpu.header.backend, Backend::Cpu);
+    assert_eq!(cpu.header.backend, Device::Cpu);
     assert_eq!(cpu.header.gpu.calls, 0);
     assert_eq!(gpu.header.output, cpu.header.output);
     assert_eq!(gpu.proof.len(), cpu.proof.len());

@@ -38,7 +38,7 @@ pub struct DevnetArgs {
     /// adapter, then the CPU), cpu, cuda or wgpu. Each worker logs what it picked and why
     /// (logs/worker-N.log).
     #[arg(long, default_value = "auto")]
-    backend: starfarm_prover::BackendChoice,
+    backend: starfarm_prover::DeviceRequest,
     /// Memory each worker may use, in GiB (default: an equal share of 90% of what is
     /// available).
     #[arg(long)]

@@ -1,10 +1,10 @@
-//! Shared test bodies: every check runs a `GpuBackend` against Stwo's `SimdBackend` on random
+//! Shared test bodies: every check runs a `GpuDevice` against Stwo's `SimdBackend` on random
 //! inputs. `wgpu.rs` and `cuda.rs` run them on their backend.
 #![allow(dead_code)]
 
 use starfarm_kernels::channel::pow_prefixed_digest;
 use starfarm_kernels::plan::{self, MemoryBudget};
-use starfarm_kernels::GpuBackend;
+use starfarm_kernels::GpuDevice;
 use stwo::core::channel::{Blake2sChannel, Channel};
 use stwo::core::fields::m31::BaseField;
 use stwo::core::proof_of_work::GrindOps;
@@ -37,12 +37,12 @@ impl Rng {
 /// wgpu adapter (lavapipe included). Thresholds are lowered so every call goes to the device.
 /// `None` (with a message) when there is none, a panic if `STARFARM_REQUIRE_WGPU=1` or
 /// `STARFARM_REQUIRE_CUDA=1`.
-pub fn test_device(test: &str) -> Option<&'static dyn GpuBackend> {
-    use starfarm_kernels::device::{self, DeviceChoice};
+pub fn test_device(test: &str) -> Option<&'static dyn GpuDevice> {
+    use starfarm_kernels::device::{self, GpuSelection};
     device::set_thresholds(0, 0);
     let choice = match std::env::var_os("STARFARM_GPU") {
-        Some(_) => DeviceChoice::from_env(),
-        None => DeviceChoice::Any,
+        Some(_) => GpuSelection::from_env(),
+        None => GpuSelection::Any,
     };
     match device::init_global(choice) {
         Some(gpu) => {
@@ -119,7 +119,7 @@ pub fn leaf_cases() -> Vec<(Vec<u32>, u32)> {
     cases
 }
 
-pub fn check_leaves(gpu: &dyn GpuBackend) -> usize {
+pub fn check_leaves(gpu: &dyn GpuDevice) -> usize {
     let mut rng = Rng::new(7);
     let cases = leaf_cases();
     for (log_sizes, lifting) in &cases {
@@ -141,7 +141,7 @@ pub fn check_leaves(gpu: &dyn GpuBackend) -> usize {
 
 /// Under a tiny memory budget the leaves are cut into many tiles and passes; the result must
 /// not change.
-pub fn check_chunked_leaves(gpu: &dyn GpuBackend) {
+pub fn check_chunked_leaves(gpu: &dyn GpuDevice) {
     let mut rng = Rng::new(11);
     let mut multi_pass = false;
     for (log_sizes, lifting) in [
@@ -201,7 +201,7 @@ pub fn random_hashes(rng: &mut Rng, n: usize) -> Vec<Blake2sHash> {
         .collect()
 }
 
-pub fn check_next_layer(gpu: &dyn GpuBackend) -> usize {
+pub fn check_next_layer(gpu: &dyn GpuDevice) -> usize {
     let mut rng = Rng::new(3);
     let logs: Vec<u32> = (1..=14).collect();
     for &log in &logs {
@@ -216,7 +216,7 @@ pub fn check_next_layer(gpu: &dyn GpuBackend) -> usize {
 }
 
 /// Whole trees: every layer equals Stwo's `MerkleProverLifted` on `SimdBackend`.
-pub fn check_commit(gpu: &dyn GpuBackend) {
+pub fn check_commit(gpu: &dyn GpuDevice) {
     let mut rng = Rng::new(5);
     for (log_sizes, lifting) in [
         (vec![1u32], 1u32),
@@ -239,7 +239,7 @@ pub fn check_commit(gpu: &dyn GpuBackend) {
     }
 }
 
-pub fn check_grind(gpu: &dyn GpuBackend) -> usize {
+pub fn check_grind(gpu: &dyn GpuDevice) -> usize {
     let mut n = 0;
     for seed in 0..4u64 {
         let mut channel = Blake2sChannel::default();
@@ -279,7 +279,7 @@ pub fn check_grind(gpu: &dyn GpuBackend) -> usize {
 /// polynomials of 2^1..=2^max_log coefficients on domains 1 and 2 sizes larger (a blowup, as
 /// the prover extends them), and interpolations back, with twiddle trees rooted at the
 /// domain and at a larger coset (as the prover's tree is). Returns the cases checked.
-pub fn check_fft(gpu: &dyn GpuBackend, max_log: u32) -> usize {
+pub fn check_fft(gpu: &dyn GpuDevice, max_log: u32) -> usize {
     let mut rng = Rng::new(0xff7);
     let mut cases = 0;
     for log in 1..=max_log {
@@ -294,13 +294,13 @@ pub fn check_fft(gpu: &dyn GpuBackend, max_log: u32) -> usize {
 
 /// The FFT above `SimdBackend`'s `CACHED_FFT_LOG_SIZE` (2^16), where it keeps coefficients
 /// transposed: 2^17 coefficients evaluated on 2^18 points and interpolated back.
-pub fn check_fft_transposed(gpu: &dyn GpuBackend) -> usize {
+pub fn check_fft_transposed(gpu: &dyn GpuDevice) -> usize {
     fft_case(gpu, &mut Rng::new(0x7a5), 17, 1, 0)
 }
 
 /// Evaluates random coefficients on a domain `blowup` sizes larger and interpolates back, both
 /// checked against `SimdBackend`; the twiddle tree is `root_extra` sizes larger than the domain.
-fn fft_case(gpu: &dyn GpuBackend, rng: &mut Rng, log: u32, blowup: u32, root_extra: u32) -> usize {
+fn fft_case(gpu: &dyn GpuDevice, rng: &mut Rng, log: u32, blowup: u32, root_extra: u32) -> usize {
     use starfarm_kernels::fft;
     use stwo::core::poly::circle::CanonicCoset;
     use stwo::prover::backend::cpu::CpuBackend;
@@ -340,7 +340,7 @@ fn raw(values: &[BaseField]) -> Vec<u32> {
 /// random secure evaluations on circle domains of 2^1..=2^max_log points, then `fold_line` of
 /// the result with 1 to 3 folding steps, with twiddle trees rooted at the domain and at a larger
 /// coset (as the prover's tree is). Returns the cases checked.
-pub fn check_fri(gpu: &dyn GpuBackend, max_log: u32) -> usize {
+pub fn check_fri(gpu: &dyn GpuDevice, max_log: u32) -> usize {
     use starfarm_kernels::fri;
     use stwo::core::fields::qm31::SecureField;
     use stwo::core::poly::circle::CanonicCoset;

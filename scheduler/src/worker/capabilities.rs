@@ -1,6 +1,6 @@
 //! What this machine offers a scheduler: memory for one job, CPU cores, prover backends.
 
-use starfarm_prover::Backend;
+use starfarm_prover::Device;
 
 use crate::job::{JobKind, WorkerCapabilities};
 
@@ -30,15 +30,15 @@ pub fn cpu_cores() -> usize {
 /// A CPU worker's capabilities: `memory_bytes` for one job, the `cpu` backend, `kinds` (all
 /// when empty).
 pub fn cpu(memory_bytes: u64, kinds: Vec<JobKind>) -> WorkerCapabilities {
-    for_backend(memory_bytes, Backend::Cpu, kinds)
+    for_backend(memory_bytes, Device::Cpu, kinds)
 }
 
 /// A worker's capabilities when it proves on `backend`: a GPU worker also advertises `cpu`,
 /// since the CPU is always there (and takes over any kernel call the GPU fails).
-pub fn for_backend(memory_bytes: u64, backend: Backend, kinds: Vec<JobKind>) -> WorkerCapabilities {
+pub fn for_backend(memory_bytes: u64, backend: Device, kinds: Vec<JobKind>) -> WorkerCapabilities {
     let mut backends = vec![backend.as_str().to_owned()];
     if backend.is_gpu() {
-        backends.push(Backend::Cpu.as_str().to_owned());
+        backends.push(Device::Cpu.as_str().to_owned());
     }
     WorkerCapabilities {
         memory_bytes,
@@ -73,11 +73,11 @@ mod tests {
     fn gpu_workers_advertise_their_gpu_and_the_cpu() {
         assert_eq!(cpu(1, vec![]).backends, ["cpu"]);
         assert_eq!(
-            for_backend(1, Backend::Cuda, vec![]).backends,
+            for_backend(1, Device::Cuda, vec![]).backends,
             ["cuda", "cpu"]
         );
         assert_eq!(
-            for_backend(1, Backend::Wgpu, vec![]).backends,
+            for_backend(1, Device::Wgpu, vec![]).backends,
             ["wgpu", "cpu"]
         );
     }

@@ -26,7 +26,7 @@ mod prove;
 
 use std::time::Duration;
 
-use starfarm_prover::{Backend, Prover};
+use starfarm_prover::{Device, Prover};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -55,9 +55,9 @@ pub struct WorkerConfig {
     /// Unique among the scheduler's workers; shows in the jobs it proves.
     pub worker_id: String,
     pub capabilities: WorkerCapabilities,
-    /// The backend proofs are made with here (resolved by `starfarm_prover::backend::select`);
+    /// The backend proofs are made with here (resolved by `starfarm_prover::device::select`);
     /// named in the scheduler's metrics.
-    pub backend: Backend,
+    pub backend: Device,
     /// Lease length asked for; heartbeats go out every third of it.
     pub lease: Duration,
     /// Long-poll length of one claim.
@@ -75,7 +75,7 @@ impl WorkerConfig {
         Self {
             worker_id: worker_id.into(),
             capabilities,
-            backend: Backend::Cpu,
+            backend: Device::Cpu,
             lease: Duration::from_secs(60),
             claim_wait: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(600),

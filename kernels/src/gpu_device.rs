@@ -17,7 +17,7 @@ pub const GRIND_MAX_HI_PER_DISPATCH: u32 = 16;
 
 /// A device that runs the Blake2s Merkle and proof-of-work kernels. Results are bit-identical
 /// to Stwo's `SimdBackend` for `Blake2sMerkleHasher` / `Blake2sChannel`.
-pub trait GpuBackend: Send + Sync {
+pub trait GpuDevice: Send + Sync {
     /// "wgpu" or "cuda".
     fn kind(&self) -> &'static str;
     /// The device, in words (adapter name, driver).
@@ -219,7 +219,7 @@ pub trait Launcher {
     ) -> Result<()>;
 }
 
-/// [`GpuBackend::fri_fold`] on a [`Launcher`]: each pass's output stays on the device as the
+/// [`GpuDevice::fri_fold`] on a [`Launcher`]: each pass's output stays on the device as the
 /// next pass's input.
 pub fn fri_fold_with<L: Launcher>(
     launcher: &L,
@@ -255,7 +255,7 @@ fn download<L: Launcher>(launcher: &L, buffer: &L::Buffer) -> Result<Vec<u32>> {
     trace_span!("GPU wait and download").in_scope(|| launcher.download(buffer))
 }
 
-/// [`GpuBackend::fft_layers`] on a [`Launcher`]: the column stays on the device across layers.
+/// [`GpuDevice::fft_layers`] on a [`Launcher`]: the column stays on the device across layers.
 pub fn fft_layers_with<L: Launcher>(
     launcher: &L,
     budget: MemoryBudget,
@@ -273,7 +273,7 @@ pub fn fft_layers_with<L: Launcher>(
     download(launcher, &column)
 }
 
-/// [`GpuBackend::merkle_leaves`] on a [`Launcher`].
+/// [`GpuDevice::merkle_leaves`] on a [`Launcher`].
 pub fn merkle_leaves_with<L: Launcher>(
     launcher: &L,
     budget: MemoryBudget,
@@ -307,7 +307,7 @@ pub fn merkle_leaves_with<L: Launcher>(
     Ok(out)
 }
 
-/// [`GpuBackend::merkle_next_layer`] on a [`Launcher`].
+/// [`GpuDevice::merkle_next_layer`] on a [`Launcher`].
 pub fn merkle_next_layer_with<L: Launcher>(
     launcher: &L,
     budget: MemoryBudget,
@@ -329,7 +329,7 @@ pub fn merkle_next_layer_with<L: Launcher>(
     Ok(out)
 }
 
-/// [`GpuBackend::grind_batch`] on a [`Launcher`].
+/// [`GpuDevice::grind_batch`] on a [`Launcher`].
 pub fn grind_batch_with<L: Launcher>(
     launcher: &L,
     prefixed_digest: [u32; 8],

@@ -5,19 +5,24 @@
 //! A kernel call that fails on the device (out of memory, device lost) is redone on the CPU
 //! and counted ([`GpuUse::fallbacks`]): the proof goes on. The kernels hash with Blake2s only:
 //! proofs with the Keccak channel run on the CPU ([`select_for`]).
+//!
+//! One word for where a proof runs: a [`Device`] (CPU, CUDA or wgpu). The operator asks for
+//! one with a [`DeviceRequest`]; the kernels open a `starfarm_kernels::GpuDevice` chosen by a
+//! `GpuSelection`. The CLI flag (`--backend`), the artifact header's `backend` field and the
+//! metrics' `backend` label keep their published names.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use starfarm_kernels::device::{self, DeviceChoice};
+use starfarm_kernels::device::{self as gpu, GpuSelection};
 
 use crate::channel::ChannelKind;
 use crate::error::ProveError;
 
 /// What the operator asks for (`--backend`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum BackendChoice {
+pub enum DeviceRequest {
     /// CUDA, then a hardware wgpu adapter, then the CPU.
     #[default]
     Auto,
@@ -27,7 +32,7 @@ pub enum BackendChoice {
     Wgpu,
 }
 
-impl BackendChoice {
+impl DeviceRequest {
     pub const ALL: [Self; 4] = [Self::Auto, Self::Cpu, Self::Cuda, Self::Wgpu];
 
     pub fn as_str(self) -> &'static str {
@@ -40,13 +45,13 @@ impl BackendChoice {
     }
 }
 
-impl fmt::Display for BackendChoice {
+impl fmt::Display for DeviceRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for BackendChoice {
+impl FromStr for DeviceRequest {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -57,17 +62,17 @@ impl FromStr for BackendChoice {
     }
 }
 
-/// The backend proofs are made with.
+/// The device a proof's Merkle hashing and grinding run on (the artifact's `backend`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Backend {
+pub enum Device {
     #[default]
     Cpu,
     Cuda,
     Wgpu,
 }
 
-impl Backend {
+impl Device {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Cpu => "cpu",
@@ -82,16 +87,16 @@ impl Backend {
     }
 }
 
-impl fmt::Display for Backend {
+impl fmt::Display for Device {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// A resolved [`BackendChoice`] and why it resolved so, for the log.
+/// A resolved [`DeviceRequest`] and why it resolved so, for the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Selection {
-    pub backend: Backend,
+    pub backend: Device,
     pub reason: String,
 }
 
@@ -99,62 +104,62 @@ pub struct Selection {
 /// fails (it falls back to the CPU and says why); `cuda` and `wgpu` fail when that device
 /// cannot be opened. The device is chosen once per process: a later call with another choice
 /// gets the first one's device, or an error if that is not the one asked for.
-pub fn select(choice: BackendChoice) -> Result<Selection, ProveError> {
+pub fn select(choice: DeviceRequest) -> Result<Selection, ProveError> {
     let device_choice = match choice {
-        BackendChoice::Cpu => {
+        DeviceRequest::Cpu => {
             return Ok(Selection {
-                backend: Backend::Cpu,
+                backend: Device::Cpu,
                 reason: "--backend cpu".into(),
             })
         }
-        BackendChoice::Auto => DeviceChoice::Auto,
-        BackendChoice::Cuda => DeviceChoice::Cuda,
-        BackendChoice::Wgpu => DeviceChoice::Wgpu,
+        DeviceRequest::Auto => GpuSelection::Auto,
+        DeviceRequest::Cuda => GpuSelection::Cuda,
+        DeviceRequest::Wgpu => GpuSelection::Wgpu,
     };
-    let opened = device::select(device_choice).map(|d| (kind_of(d.kind()), d.describe()));
+    let opened = gpu::select(device_choice).map(|d| (kind_of(d.kind()), d.describe()));
     match (choice, opened) {
         (_, Ok((Some(backend), describe)))
-            if choice == BackendChoice::Auto || choice.as_str() == backend.as_str() =>
+            if choice == DeviceRequest::Auto || choice.as_str() == backend.as_str() =>
         {
             Ok(Selection {
                 backend,
-                reason: format!("{choice}: {describe}; {}", device::work_split()),
+                reason: format!("{choice}: {describe}; {}", gpu::work_split()),
             })
         }
-        (BackendChoice::Auto, Err(reason)) => Ok(Selection {
-            backend: Backend::Cpu,
+        (DeviceRequest::Auto, Err(reason)) => Ok(Selection {
+            backend: Device::Cpu,
             reason: format!("auto: {reason}"),
         }),
-        (_, Ok((_, describe))) => Err(ProveError::Backend(format!(
+        (_, Ok((_, describe))) => Err(ProveError::Device(format!(
             "--backend {choice}: this process already uses another device ({describe})"
         ))),
-        (_, Err(reason)) => Err(ProveError::Backend(format!("--backend {choice}: {reason}"))),
+        (_, Err(reason)) => Err(ProveError::Device(format!("--backend {choice}: {reason}"))),
     }
 }
 
 /// [`select`] for proofs with `channel`. A channel without GPU kernels opens no device: `auto`
 /// and `cpu` resolve to the CPU and say why; `cuda` and `wgpu` are refused, since they cannot
 /// run any of such a proof.
-pub fn select_for(choice: BackendChoice, channel: ChannelKind) -> Result<Selection, ProveError> {
+pub fn select_for(choice: DeviceRequest, channel: ChannelKind) -> Result<Selection, ProveError> {
     if channel.has_gpu_kernels() {
         return select(choice);
     }
     let why = format!("the {channel} channel has no GPU kernels (they hash with Blake2s)");
     match choice {
-        BackendChoice::Auto | BackendChoice::Cpu => Ok(Selection {
-            backend: Backend::Cpu,
+        DeviceRequest::Auto | DeviceRequest::Cpu => Ok(Selection {
+            backend: Device::Cpu,
             reason: format!("{choice}: {why}; Merkle hashing and grinding run on the CPU"),
         }),
-        BackendChoice::Cuda | BackendChoice::Wgpu => Err(ProveError::Backend(format!(
+        DeviceRequest::Cuda | DeviceRequest::Wgpu => Err(ProveError::Device(format!(
             "--backend {choice}: {why}; use --backend cpu or auto, or the blake2s channel"
         ))),
     }
 }
 
-fn kind_of(kind: &str) -> Option<Backend> {
+fn kind_of(kind: &str) -> Option<Device> {
     match kind {
-        "cuda" => Some(Backend::Cuda),
-        "wgpu" => Some(Backend::Wgpu),
+        "cuda" => Some(Device::Cuda),
+        "wgpu" => Some(Device::Wgpu),
         _ => None,
     }
 }
@@ -168,9 +173,9 @@ pub struct GpuUse {
 }
 
 impl GpuUse {
-    /// Counts since `before` (a snapshot of [`device::stats`]).
-    pub(crate) fn since(before: device::DispatchStats) -> Self {
-        let now = device::stats();
+    /// Counts since `before` (a snapshot of [`gpu::stats`]).
+    pub(crate) fn since(before: gpu::DispatchStats) -> Self {
+        let now = gpu::stats();
         Self {
             calls: now.gpu_calls.saturating_sub(before.gpu_calls),
             fallbacks: now.fallbacks.saturating_sub(before.fallbacks),
@@ -184,31 +189,31 @@ mod tests {
 
     #[test]
     fn choices_parse_and_name_themselves() {
-        for choice in BackendChoice::ALL {
-            assert_eq!(choice.as_str().parse::<BackendChoice>(), Ok(choice));
+        for choice in DeviceRequest::ALL {
+            assert_eq!(choice.as_str().parse::<DeviceRequest>(), Ok(choice));
         }
-        let err = "gpu".parse::<BackendChoice>().unwrap_err();
+        let err = "gpu".parse::<DeviceRequest>().unwrap_err();
         assert!(err.contains("auto, cpu, cuda or wgpu"), "{err}");
     }
 
     #[test]
     fn cpu_opens_no_device() {
-        let selected = select(BackendChoice::Cpu).unwrap();
-        assert_eq!(selected.backend, Backend::Cpu);
+        let selected = select(DeviceRequest::Cpu).unwrap();
+        assert_eq!(selected.backend, Device::Cpu);
     }
 
     #[test]
     fn keccak_proofs_run_on_the_cpu_and_say_why() {
-        for choice in [BackendChoice::Auto, BackendChoice::Cpu] {
+        for choice in [DeviceRequest::Auto, DeviceRequest::Cpu] {
             let selected = select_for(choice, ChannelKind::Keccak).unwrap();
-            assert_eq!(selected.backend, Backend::Cpu);
+            assert_eq!(selected.backend, Device::Cpu);
             assert!(
                 selected.reason.contains("no GPU kernels"),
                 "{}",
                 selected.reason
             );
         }
-        for choice in [BackendChoice::Cuda, BackendChoice::Wgpu] {
+        for choice in [DeviceRequest::Cuda, DeviceRequest::Wgpu] {
             let err = select_for(choice, ChannelKind::Keccak)
                 .unwrap_err()
                 .to_string();

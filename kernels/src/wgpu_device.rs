@@ -5,9 +5,9 @@ use std::sync::Arc;
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 use wgpu::util::DeviceExt;
 
-use crate::backend::{self, GpuBackend};
 use crate::blake2s;
 use crate::error::{KernelError, Result};
+use crate::gpu_device::{self, GpuDevice};
 use crate::plan::{self, LeafParams, MemoryBudget};
 
 const BACKEND: &str = "wgpu";
@@ -30,7 +30,7 @@ pub fn wgsl_source(kernel: &str) -> String {
     blake2s::render(&format!("{COMMON}\n{kernel}"))
 }
 
-pub struct WgpuBackend {
+pub struct WgpuDevice {
     device: wgpu::Device,
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
@@ -50,7 +50,7 @@ fn device_error(e: impl std::fmt::Display) -> KernelError {
     }
 }
 
-impl WgpuBackend {
+impl WgpuDevice {
     /// Opens the best adapter wgpu offers (discrete, integrated, virtual, other, then CPU
     /// implementations such as Mesa's lavapipe) and compiles the kernels. `Err(NoDevice)` when
     /// there is none.
@@ -279,7 +279,7 @@ impl ErrorScopes {
     }
 }
 
-impl GpuBackend for WgpuBackend {
+impl GpuDevice for WgpuDevice {
     fn kind(&self) -> &'static str {
         BACKEND
     }
@@ -301,7 +301,7 @@ impl GpuBackend for WgpuBackend {
 
     fn merkle_leaves(&self, columns: &[&[u32]], lifting_log_size: u32) -> Result<Vec<Blake2sHash>> {
         if columns.is_empty() {
-            return Ok(backend::empty_leaves());
+            return Ok(gpu_device::empty_leaves());
         }
         let lens: Vec<usize> = columns.iter().map(|c| c.len()).collect();
         let log_sizes = plan::column_log_sizes(&lens, lifting_log_size)?;
@@ -324,15 +324,15 @@ impl GpuBackend for WgpuBackend {
                 }
                 self.read(&states, 8 * tile.rows)
             })?;
-            out.extend(backend::hashes_from_words(&words));
+            out.extend(gpu_device::hashes_from_words(&words));
         }
         Ok(out)
     }
 
     fn merkle_next_layer(&self, children: &[Blake2sHash]) -> Result<Vec<Blake2sHash>> {
-        let n_parents = backend::parent_count(children)?;
-        let chunk = backend::parents_per_chunk(n_parents, self.budget)?;
-        let words = backend::words_from_hashes(children);
+        let n_parents = gpu_device::parent_count(children)?;
+        let chunk = gpu_device::parents_per_chunk(n_parents, self.budget)?;
+        let words = gpu_device::words_from_hashes(children);
         let mut out = Vec::with_capacity(n_parents);
         for first in (0..n_parents).step_by(chunk) {
             let rows = chunk.min(n_parents - first);
@@ -346,7 +346,7 @@ impl GpuBackend for WgpuBackend {
                 self.dispatch(&self.next_layer, &[&params, &input, &output], rows as u32);
                 self.read(&output, 8 * rows)
             })?;
-            out.extend(backend::hashes_from_words(&parents));
+            out.extend(gpu_device::hashes_from_words(&parents));
         }
         Ok(out)
     }

@@ -12,8 +12,8 @@ use cudarc::driver::{
 };
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 
-use crate::backend::{self, GpuBackend, Launcher};
 use crate::error::{KernelError, Result};
+use crate::gpu_device::{self, GpuDevice, Launcher};
 use crate::plan::{MemoryBudget, Pass};
 
 const BACKEND: &str = "cuda";
@@ -23,7 +23,7 @@ const FREE_MEMORY_SHARE: f64 = 0.8;
 
 pub use crate::cuda_src::cuda_source;
 
-pub struct CudaBackend {
+pub struct CudaDevice {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     name: String,
@@ -58,7 +58,7 @@ fn launch_config(n: u32) -> LaunchConfig {
     }
 }
 
-impl CudaBackend {
+impl CudaDevice {
     /// Opens GPU `ordinal` and compiles the kernels with NVRTC.
     pub fn new(ordinal: usize) -> Result<Self> {
         // SAFETY: only probes whether the shared libraries can be opened; cudarc would panic on
@@ -192,7 +192,7 @@ fn pool_idle_bytes(ctx: &CudaContext) -> u64 {
     }
 }
 
-impl Launcher for CudaBackend {
+impl Launcher for CudaDevice {
     type Buffer = CudaSlice<u32>;
 
     fn upload(&self, words: &[u32]) -> Result<CudaSlice<u32>> {
@@ -301,7 +301,7 @@ impl Launcher for CudaBackend {
     }
 }
 
-impl GpuBackend for CudaBackend {
+impl GpuDevice for CudaDevice {
     fn kind(&self) -> &'static str {
         BACKEND
     }
@@ -319,11 +319,11 @@ impl GpuBackend for CudaBackend {
     }
 
     fn merkle_leaves(&self, columns: &[&[u32]], lifting_log_size: u32) -> Result<Vec<Blake2sHash>> {
-        backend::merkle_leaves_with(self, self.current_budget()?, columns, lifting_log_size)
+        gpu_device::merkle_leaves_with(self, self.current_budget()?, columns, lifting_log_size)
     }
 
     fn merkle_next_layer(&self, children: &[Blake2sHash]) -> Result<Vec<Blake2sHash>> {
-        backend::merkle_next_layer_with(self, self.current_budget()?, children)
+        gpu_device::merkle_next_layer_with(self, self.current_budget()?, children)
     }
 
     fn grind_batch(
@@ -333,14 +333,14 @@ impl GpuBackend for CudaBackend {
         n_tries: u32,
         pow_bits: u32,
     ) -> Result<Option<u32>> {
-        backend::grind_batch_with(self, prefixed_digest, hi_base, n_tries, pow_bits)
+        gpu_device::grind_batch_with(self, prefixed_digest, hi_base, n_tries, pow_bits)
     }
 
     fn fft_layers(&self, values: &[u32], layers: &[crate::fft::FftLayer]) -> Result<Vec<u32>> {
-        backend::fft_layers_with(self, self.current_budget()?, values, layers)
+        gpu_device::fft_layers_with(self, self.current_budget()?, values, layers)
     }
 
     fn fri_fold(&self, coords: &[u32], passes: &[crate::fri::FoldPass]) -> Result<Vec<u32>> {
-        backend::fri_fold_with(self, self.current_budget()?, coords, passes)
+        gpu_device::fri_fold_with(self, self.current_budget()?, coords, passes)
     }
 }
