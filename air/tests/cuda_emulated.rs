@@ -1,5 +1,5 @@
 //! The committed CUDA (air/generated/cuda/cairo_air.cu), compiled for the CPU with the system
-//! C++ compiler and the kernels crate's CUDA shim (kernels/tests/cuda_emu/shim.h, with
+//! C++ compiler and the kernels crate's CUDA shim (`starfarm_kernels::cuda_emulation`, with
 //! kernels/src/shaders/m31.cu), evaluates every component's constraints on a small domain
 //! (random columns, parameters, coefficients and vanishing inverses) equal to the interpreter,
 //! row by row and word by word. Skipped, with a message, when no C++ compiler is found.
@@ -17,6 +17,7 @@ use starfarm_air::extract::{visit_components, Shape, Visitor};
 use starfarm_air::interpret::{evaluate_constraints, Lookup, Mask, Params};
 use starfarm_air::ir::{Air, Component, LogSize};
 use starfarm_air::replay::lookup;
+use starfarm_kernels::cuda_emulation;
 use stwo::core::channel::{Blake2sChannel, Channel};
 use stwo::core::constraints::coset_vanishing;
 use stwo::core::fields::m31::M31;
@@ -52,9 +53,6 @@ fn emulator() -> Option<&'static Path> {
 }
 
 fn compile(air: &Air) -> Option<PathBuf> {
-    let kernels = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../kernels");
-    let shim = std::fs::read_to_string(kernels.join("tests/cuda_emu/shim.h")).expect("shim");
-    let m31 = std::fs::read_to_string(kernels.join("src/shaders/m31.cu")).expect("m31.cu");
     let mut dispatch = String::new();
     for c in &air.components {
         dispatch.push_str(&format!(
@@ -81,40 +79,28 @@ int main(int argc, char** argv) {{
     );
     let dir = std::env::temp_dir().join(format!("starfarm-air-cuda-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let src = dir.join("air.cpp");
-    std::fs::write(
-        &src,
-        format!("{shim}\n{m31}\n{}\n{harness}", generated_cuda()),
-    )
-    .expect("write");
-    let exe = dir.join("air");
-    let compilers: Vec<String> = std::env::var("CXX")
-        .into_iter()
-        .chain(["c++".into(), "g++".into()])
-        .collect();
-    for cxx in compilers {
-        let started = std::time::Instant::now();
-        let Ok(out) = Command::new(&cxx)
-            .args(["-std=c++17", "-O0", "-Wno-unknown-pragmas", "-o"])
-            .arg(&exe)
-            .arg(&src)
-            .output()
-        else {
-            continue;
-        };
-        assert!(
-            out.status.success(),
-            "{cxx} rejects the generated CUDA (+ shim):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        eprintln!(
-            "generated CUDA compiled for the CPU with {cxx} in {:?}",
-            started.elapsed()
-        );
-        return Some(exe);
+    let source = format!(
+        "{}\n{}\n{}\n{harness}",
+        cuda_emulation::SHIM,
+        cuda_emulation::M31,
+        generated_cuda()
+    );
+    match cuda_emulation::compile(&source, &dir.join("air"), 0) {
+        Ok(Some(emu)) => {
+            eprintln!(
+                "generated CUDA compiled for the CPU with {} in {:?}",
+                emu.compiler, emu.took
+            );
+            Some(emu.exe)
+        }
+        Ok(None) => {
+            eprintln!(
+                "SKIPPED: CUDA emulation of the generated constraints, no C++ compiler (set CXX)"
+            );
+            None
+        }
+        Err(message) => panic!("{message}"),
     }
-    eprintln!("SKIPPED: CUDA emulation of the generated constraints, no C++ compiler (set CXX)");
-    None
 }
 
 fn write_words(path: &Path, words: &[u32]) {

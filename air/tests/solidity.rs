@@ -3,19 +3,20 @@
 //! ~110 s) compile with the project's solc (solc-js 0.8.28 as l1/contracts/build.sh installs
 //! it: `$STARFARM_SOLC_PREFIX` or l1/contracts) and, on anvil (`$STARFARM_ANVIL`, via eth_call),
 //! evaluate their constraints on random sampled values equal to the interpreter. Skipped, with
-//! a message, without node and solc; the evaluation is skipped without anvil.
+//! a message, without node and solc; the evaluation is skipped without anvil (a failure with
+//! `STARFARM_REQUIRE_ANVIL=1`, as in CI).
 //! `STARFARM_AIR_SOL_MAX_NODES` raises the budget (all components: ~10 minutes).
 
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use starfarm_air::interpret::{evaluate_constraints, Lookup, Mask, Params};
 use starfarm_air::ir::{Air, Component, LogSize};
+use starfarm_l1::anvil::Anvil;
 use stwo::core::fields::qm31::QM31;
 
 fn manifest() -> PathBuf {
@@ -44,41 +45,6 @@ fn unpacked(hex: &str) -> QM31 {
         u32::from_str_radix(&h[end - 8..end], 16).expect("hex")
     };
     QM31::from_u32_unchecked(limb(0), limb(1), limb(2), limb(3))
-}
-
-struct Anvil(Child);
-
-impl Drop for Anvil {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_anvil(bin: &str) -> (Anvil, String) {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new(bin)
-        .args([
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            "--silent",
-        ])
-        .arg("--disable-block-gas-limit")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("anvil starts");
-    let anvil = Anvil(child);
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "anvil listens");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (anvil, format!("http://127.0.0.1:{port}"))
 }
 
 /// Random sampled values and parameters for one component, in the generated layout.
@@ -191,8 +157,9 @@ fn generated_solidity_compiles_and_equals_interpreter_on_anvil() {
         eprintln!("SKIPPED: solc-js not installed (l1/contracts/build.sh or STARFARM_SOLC_PREFIX)");
         return;
     };
-    let anvil_bin = std::env::var("STARFARM_ANVIL").ok();
-    let anvil = anvil_bin.as_deref().map(start_anvil);
+    // No gas limit per block: the largest components' eth_call runs past the default.
+    let anvil = Anvil::binary_for_tests()
+        .map(|bin| Anvil::start_with(&bin, &["--disable-block-gas-limit"]).expect("anvil starts"));
     if anvil.is_none() {
         eprintln!("SKIPPED (evaluation part): no STARFARM_ANVIL; compiling only");
     }
@@ -211,7 +178,7 @@ fn generated_solidity_compiles_and_equals_interpreter_on_anvil() {
         .collect();
     let request = json!({
         "sources": sources,
-        "anvil": anvil.as_ref().map(|(_, url)| url.clone()),
+        "anvil": anvil.as_ref().map(|a| a.url.clone()),
         "calls": selected.iter().zip(&calls).map(|(c, call)| json!({
             "contract": format!("Air_{}", c.name),
             "mask": call.mask.iter().map(|v| packed(*v)).collect::<Vec<_>>(),

@@ -1,6 +1,6 @@
 //! The CUDA C source of the kernels, built on every machine (the CUDA backend compiles it with
 //! NVRTC at run time; the tests also compile it for the CPU with a C++ compiler and a small
-//! shim, see `tests/cuda_emulated.rs`).
+//! shim, see [`crate::cuda_emulation`]).
 
 const SOURCE: &str = include_str!("shaders/blake2s.cu");
 const M31: &str = include_str!("shaders/m31.cu");

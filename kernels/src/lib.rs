@@ -14,6 +14,7 @@ pub mod blake2s;
 pub mod channel;
 #[cfg(feature = "cuda")]
 pub mod cuda_device;
+pub mod cuda_emulation;
 pub mod cuda_src;
 pub mod device;
 pub mod error;

@@ -1,5 +1,5 @@
 //! The CUDA kernel source, exactly as NVRTC gets it (`cuda_src::cuda_source()`), compiled for
-//! the CPU with the system C++ compiler plus `cuda_emu/shim.h`, and driven through the same host
+//! the CPU with the system C++ compiler plus the shim of `starfarm_kernels::cuda_emulation`, and driven through the same host
 //! code as the CUDA backend (`gpu_device::Launcher`). Every launch runs all threads of its grid.
 //! Checks the CUDA kernels' logic bit for bit against `SimdBackend` on machines without a GPU;
 //! what it cannot check (NVRTC acceptance, real GPU memory and scheduling) is `cuda.rs`'s job.
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use starfarm_kernels::cuda_emulation;
 use starfarm_kernels::cuda_src::cuda_source;
 use starfarm_kernels::gpu_device::{self, Launcher};
 use starfarm_kernels::plan::MemoryBudget;
@@ -23,38 +24,23 @@ fn emulator() -> Option<&'static Path> {
     EMU.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("starfarm-cuda-emu-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let src = dir.join("emu.cpp");
-        let text = format!(
+        let source = format!(
             "{}\n{}\n{}",
-            include_str!("cuda_emu/shim.h"),
+            cuda_emulation::SHIM,
             cuda_source(),
             include_str!("cuda_emu/harness.cpp")
         );
-        std::fs::write(&src, text).expect("write emu.cpp");
-        let exe = dir.join("emu");
-        let compilers: Vec<String> = std::env::var("CXX")
-            .into_iter()
-            .chain(["c++".into(), "g++".into()])
-            .collect();
-        for cxx in compilers {
-            let Ok(out) = Command::new(&cxx)
-                .args(["-std=c++17", "-O2", "-Wno-unknown-pragmas", "-o"])
-                .arg(&exe)
-                .arg(&src)
-                .output()
-            else {
-                continue;
-            };
-            assert!(
-                out.status.success(),
-                "{cxx} rejects the CUDA source (+ shim):\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            eprintln!("CUDA source compiled for the CPU with {cxx}");
-            return Some(exe);
+        match cuda_emulation::compile(&source, &dir.join("emu"), 2) {
+            Ok(Some(emu)) => {
+                eprintln!("CUDA source compiled for the CPU with {}", emu.compiler);
+                Some(emu.exe)
+            }
+            Ok(None) => {
+                eprintln!("SKIPPED: CUDA emulation tests, no C++ compiler (set CXX)");
+                None
+            }
+            Err(message) => panic!("{message}"),
         }
-        eprintln!("SKIPPED: CUDA emulation tests, no C++ compiler (set CXX)");
-        None
     })
     .as_deref()
 }

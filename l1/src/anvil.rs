@@ -32,6 +32,11 @@ impl Anvil {
     /// Starts `bin` on a free 127.0.0.1 port (three tries: another process may take the
     /// port between its lookup and anvil's bind).
     pub fn start(bin: &Path) -> std::io::Result<Self> {
+        Self::start_with(bin, &[])
+    }
+
+    /// [`Anvil::start`] with more of anvil's options (e.g. `--disable-block-gas-limit`).
+    pub fn start_with(bin: &Path, options: &[&str]) -> std::io::Result<Self> {
         for _ in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
             let child = Command::new(bin)
@@ -42,6 +47,7 @@ impl Anvil {
                     &port.to_string(),
                     "--silent",
                 ])
+                .args(options)
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
                 .spawn()?;
