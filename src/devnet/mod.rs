@@ -385,14 +385,32 @@ async fn listening(
     Ok(url.to_owned())
 }
 
+/// The first line of the banner (named arguments: positional ones were once given in the
+/// wrong order, printing the backend as the memory).
+fn up_line(
+    workers: u32,
+    worker_memory: u64,
+    backend: &str,
+    chunk_steps: u64,
+    profile: &str,
+) -> String {
+    let gib = worker_memory as f64 / GIB;
+    format!(
+        "starfarm devnet is up: {workers} worker(s) of {gib:.1} GiB (backend {backend}), \
+         block chunks of up to {chunk_steps} steps, {profile} profile"
+    )
+}
+
 fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args: &DevnetArgs) {
     println!(
-        "starfarm devnet is up: {} worker(s) of {:.1} GiB (backend {}), block chunks of up to {} steps, {} profile",
-        args.workers,
-        args.backend,
-        e.worker_memory as f64 / GIB,
-        e.chunk_steps,
-        args.profile.name()
+        "{}",
+        up_line(
+            args.workers,
+            e.worker_memory,
+            &args.backend.to_string(),
+            e.chunk_steps,
+            args.profile.name()
+        )
     );
     println!(
         "  L2 JSON-RPC   {}        (metrics {}/metrics)",
@@ -457,5 +475,20 @@ async fn watch(procs: &mut [Proc], mut demo: Option<Proc>, endpoints: &Endpoints
         }
         line.refresh().await;
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_banner_names_memory_backend_and_chunks_in_their_places() {
+        let line = up_line(2, 12 * (1 << 30), "auto", 200_000, "test");
+        assert_eq!(
+            line,
+            "starfarm devnet is up: 2 worker(s) of 12.0 GiB (backend auto), \
+             block chunks of up to 200000 steps, test profile"
+        );
     }
 }
