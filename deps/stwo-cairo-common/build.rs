@@ -2,7 +2,11 @@
 use std::path::Path;
 
 fn main() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.deps/stwo-cairo-common-1.3.0");
+    // Read at run time, not with `env!`: a build script compiled in one checkout is reused
+    // from a shared target folder by a checkout elsewhere (cargo fingerprints it by relative
+    // path), and must look beside the checkout that runs it.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let src = Path::new(&dir).join("../../.deps/stwo-cairo-common-1.3.0");
     println!("cargo:rerun-if-changed={}", src.join(".starfarm-patched").display());
     if !src.join("src/lib.rs").exists() || !src.join(".starfarm-patched").exists() {
         eprintln!(
