@@ -29,6 +29,14 @@ if [ -z "${STARFARM_ANVIL:-}" ]; then
   }
 fi
 export STARFARM_ANVIL
+# The node tests also read events with starknet.js (JavaScript): install it unless given.
+if [ -z "${STARFARM_STARKNET_JS:-}" ]; then
+  STARFARM_STARKNET_JS=$(scripts/starknet-js.sh) || {
+    [ "${STARFARM_REQUIRE_STARKNET_JS:-}" != 1 ] || exit 1
+    echo "test.sh: no starknet.js, the node tests' starknet.js reads will be skipped" >&2
+  }
+fi
+export STARFARM_STARKNET_JS
 # starfarm-kernels' wgpu tests run on Mesa's lavapipe where no GPU is present.
 scripts/lavapipe.sh || {
   [ "${STARFARM_REQUIRE_WGPU:-}" != 1 ] || exit 1

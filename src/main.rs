@@ -12,6 +12,7 @@ mod submit_cli;
 mod tx_cli;
 mod worker_cli;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -120,6 +121,7 @@ struct ProgramArgs {
 }
 
 fn main() -> ExitCode {
+    quiet_vulkan_device_select();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     if let Err(message) = starfarm_prover::cpu::check_cpu() {
@@ -160,6 +162,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Turns off Mesa's device-select Vulkan layer for this process and its children, unless the
+/// user set `NODEVICE_SELECT`. The layer is implicit on most Linux machines; to pick a "default"
+/// GPU it connects to a Wayland display, and on a headless machine every GPU probe printed
+/// `error: XDG_RUNTIME_DIR is invalid or not set` twice. wgpu ranks the adapters itself, so the
+/// layer adds nothing. Called first in `main`, before any thread exists, where `set_var` is sound.
+fn quiet_vulkan_device_select() {
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
+
 fn init_tracing(verbose: u8) {
     let default = match verbose {
         // Settlement progress is worth seeing by default.
@@ -178,6 +191,9 @@ fn init_tracing(verbose: u8) {
         .with_env_filter(filter)
         .with_span_events(spans)
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: piped logs (files, journald, the devnet's children)
+        // stay plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

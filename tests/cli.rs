@@ -251,3 +251,52 @@ fn bad_programs_and_inputs_are_explained() {
         );
     }
 }
+
+/// A worker on a machine without a GPU probes the devices quietly: no
+/// `XDG_RUNTIME_DIR is invalid` lines from Mesa's Vulkan device-select layer, and no colour
+/// codes in a log that goes to a file.
+#[test]
+fn a_worker_log_is_plain_and_free_of_gpu_probe_noise() {
+    // A port with nothing listening: the worker probes its devices, then fails to claim.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let log = tempfile::NamedTempFile::new().expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_starfarm"))
+        .args(["worker", "--api-key", "k", "--backend", "auto"])
+        .args(["--url", &format!("http://127.0.0.1:{port}")])
+        .env_remove("NODEVICE_SELECT")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("RUST_LOG")
+        .stdout(log.reopen().expect("log file"))
+        .stderr(log.reopen().expect("log file"))
+        .spawn()
+        .expect("starfarm starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let text = loop {
+        let text = std::fs::read_to_string(log.path()).expect("log readable");
+        if text.contains("cannot claim") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    child.kill().expect("the worker is stopped by its PID");
+    child.wait().expect("the worker is reaped");
+    assert!(
+        text.contains("cannot claim"),
+        "no claim attempt within 120 s:\n{text}"
+    );
+    assert!(
+        text.contains("backend: "),
+        "the chosen backend is reported:\n{text}"
+    );
+    assert!(
+        !text.contains("XDG_RUNTIME_DIR"),
+        "GPU probe noise:\n{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "colour codes in a piped log:\n{text}"
+    );
+}

@@ -20,9 +20,9 @@ use starfarm_sequencer::publish::{manifest_name, Publisher};
 use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
-use starknet::core::types as sn;
-use starknet::providers::jsonrpc::HttpTransport;
-use starknet::providers::{JsonRpcClient, Provider, Url};
+use starknet_core::types as sn;
+use starknet_providers::jsonrpc::HttpTransport;
+use starknet_providers::{JsonRpcClient, Provider, Url};
 use support::{deploy_l1, start_sequencer, url_in, Proc, ATTEST_KEY};
 
 mod support;
@@ -250,6 +250,9 @@ fn nodes_follow_the_sequencer_and_resume_after_a_restart() {
             assert_eq!(syncing, json!(false), "{mode}");
             assert_same_chain(&seq, client, 3).await;
             assert_starknet_rs_reads_the_same(&seq_proc, proc, 3).await;
+            if *mode == "l2" {
+                assert_starknet_js_reads_events(&seq_proc, proc).await;
+            }
             // Reads only: a transaction sent to a node is refused with a clear reason.
             let tx = Transaction::transfer(&accounts[0], 99, Felt::from(5u64), 1);
             match client.add_transaction(&tx).await {
@@ -420,6 +423,25 @@ async fn assert_starknet_rs_reads_the_same(seq: &Proc, node: &Proc, last: u64) {
             "state update {n}"
         );
     }
+    // Events too: every Transfer of blocks 0..=last, the same pages from both.
+    let transfers = sn::EventFilter {
+        from_block: Some(sn::BlockId::Number(0)),
+        to_block: Some(sn::BlockId::Number(last)),
+        address: Some(starfarm_sequencer::events::token_address()),
+        keys: Some(vec![vec![starfarm_sequencer::events::selector("Transfer")]]),
+    };
+    let from_node = node
+        .get_events(transfers.clone(), None, 1000)
+        .await
+        .unwrap();
+    assert!(
+        !from_node.events.is_empty(),
+        "the accounts' deposits are Transfer events"
+    );
+    assert_eq!(
+        from_node,
+        seq.get_events(transfers, None, 1000).await.unwrap()
+    );
     let id = sn::BlockId::Number(last);
     for i in 0..4 {
         let address = keys(i).address();
@@ -433,6 +455,81 @@ async fn assert_starknet_rs_reads_the_same(seq: &Proc, node: &Proc, last: u64) {
             seq.get_class_hash_at(id, address).await.unwrap(),
             "class hash of account {i}"
         );
+    }
+}
+
+/// starknet.js (default settings) reads the same Transfer events from the node as from the
+/// sequencer, following continuation tokens, and a transfer's receipt carries its event.
+/// Needs STARFARM_STARKNET_JS (`scripts/starknet-js.sh`, run by `scripts/test.sh`); skipped
+/// loudly without it, unless `STARFARM_REQUIRE_STARKNET_JS=1` (CI).
+async fn assert_starknet_js_reads_events(seq: &Proc, node: &Proc) {
+    let Some(package) = std::env::var_os("STARFARM_STARKNET_JS") else {
+        assert!(
+            std::env::var("STARFARM_REQUIRE_STARKNET_JS").as_deref() != Ok("1"),
+            "STARFARM_REQUIRE_STARKNET_JS=1 but STARFARM_STARKNET_JS is unset (run scripts/starknet-js.sh)"
+        );
+        eprintln!(
+            "SKIPPED: starknet.js reads (run scripts/starknet-js.sh, set STARFARM_STARKNET_JS)"
+        );
+        return;
+    };
+    let (token, transfer) = (
+        starfarm_sequencer::events::token_address(),
+        starfarm_sequencer::events::selector("Transfer"),
+    );
+    let filter = sn::EventFilter {
+        from_block: Some(sn::BlockId::Number(0)),
+        to_block: Some(sn::BlockId::Tag(sn::BlockTag::Latest)),
+        address: Some(token),
+        keys: Some(vec![vec![transfer]]),
+    };
+    let expected = starknet_rs(seq, "sequencer listening on")
+        .await
+        .get_events(filter, None, 1000)
+        .await
+        .unwrap()
+        .events;
+    let between_accounts = expected
+        .iter()
+        .find(|e| e.keys[1] != Felt::ZERO)
+        .expect("a transfer between accounts");
+    for (proc, needle) in [(seq, "sequencer listening on"), (node, "node listening on")] {
+        let url = format!("{}/rpc/v0_9", url_in(&proc.line_with(needle).await));
+        let out = std::process::Command::new("node")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/read_events.cjs"))
+            .args([
+                url.as_str(),
+                &format!("{token:#x}"),
+                &format!("{transfer:#x}"),
+            ])
+            .arg(format!("{:#x}", between_accounts.transaction_hash))
+            .env("STARFARM_STARKNET_JS", &package)
+            .output()
+            .expect("node runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "starknet.js against {url}: {stderr}");
+        let read: Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        let felts = |v: &Value| -> Vec<Felt> {
+            v.as_array()
+                .expect("an array of felts")
+                .iter()
+                .map(|f| Felt::from_hex(f.as_str().expect("a hex felt")).expect("a felt"))
+                .collect()
+        };
+        let events = read["events"].as_array().expect("events");
+        let got: Vec<(Vec<Felt>, Vec<Felt>)> = events
+            .iter()
+            .map(|e| (felts(&e["keys"]), felts(&e["data"])))
+            .collect();
+        let want: Vec<(Vec<Felt>, Vec<Felt>)> = expected
+            .iter()
+            .map(|e| (e.keys.clone(), e.data.clone()))
+            .collect();
+        assert_eq!(got, want, "starknet.js against {url}");
+        assert!(read["pages"].as_u64() > Some(1), "two a page: {read}");
+        let receipt_events = read["receipt_events"].as_array().expect("receipt events");
+        assert_eq!(receipt_events.len(), 1, "{read}");
+        assert_eq!(felts(&receipt_events[0]["keys"]), between_accounts.keys);
     }
 }
 

@@ -13,7 +13,8 @@
 //!   constants), `state` (account state, roots), `block` (header, block hash, commitment),
 //!   `trie` (the Patricia trie, proofs; `trie::bits` is the crate's 256-bit helper), `ecdsa`
 //!   (signature verification);
-//! - executing and closing: `execute` (one transaction's state transition), `seal` (closing a
+//! - executing and closing: `execute` (one transaction's state transition), `events` (the
+//!   events a transaction emits, derived from it and its receipt), `seal` (closing a
 //!   block: diff, trie update, header), `mempool` (admitted transactions waiting for a block);
 //! - the running sequencer, `service`: `service::admission`, `service::production` (the
 //!   pre-confirmed block, closing blocks), `service::l1_hooks` (what the L1 watcher calls),
@@ -34,6 +35,7 @@ pub mod chain;
 pub mod client;
 pub mod ecdsa;
 pub mod endpoint;
+pub mod events;
 pub mod execute;
 pub mod hash;
 pub mod l1_sink;

@@ -13,9 +13,9 @@ use starfarm_sequencer::state::global_root;
 use starfarm_sequencer::testing::open_account;
 use starfarm_sequencer::tx::{account_class_hash, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
-use starknet::core::types as sn;
-use starknet::providers::jsonrpc::HttpTransport;
-use starknet::providers::{JsonRpcClient, Provider, Url};
+use starknet_core::types as sn;
+use starknet_providers::jsonrpc::HttpTransport;
+use starknet_providers::{JsonRpcClient, Provider, Url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starknet_rs_reads_the_real_sequencer() {
@@ -153,5 +153,149 @@ async fn starknet_rs_reads_the_real_sequencer() {
         client.get_transaction_by_hash(t1).await.unwrap(),
         sn::Transaction::Invoke(_)
     ));
+    seq.shutdown().await;
+}
+
+/// starknet-rs follows balances through events: receipts carry them, and
+/// `starknet_getEvents` pages through a block range by emitter and keys, the pre-confirmed
+/// block included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starknet_rs_reads_transfer_events() {
+    use starfarm_sequencer::events::{bridge_address, selector, token_address};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = SequencerConfig::new(dir.path().to_path_buf());
+    config.block_time = Duration::from_secs(3600);
+    let seq = Sequencer::start(config, None).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!(
+        "http://{}/rpc/v0_9",
+        listener.local_addr().unwrap()
+    ))
+    .unwrap();
+    let app = endpoint::app(Arc::clone(&seq), RpcConfig::default());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = JsonRpcClient::new(HttpTransport::new(url));
+
+    let (alice, bob) = (
+        KeyPair::from_private(Felt::from(11u32)),
+        KeyPair::from_private(Felt::from(12u32)),
+    );
+    open_account(seq.as_ref(), &alice, 1_000, Felt::from(0xe7u32), 5)
+        .await
+        .unwrap();
+    seq.close_block().await.unwrap().unwrap();
+    let t1 = seq
+        .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
+        .await
+        .unwrap();
+    let w = seq
+        .submit(Transaction::withdraw(&alice, 2, Felt::from(0xbeefu32), 100))
+        .await
+        .unwrap();
+    let block1 = seq.close_block().await.unwrap().unwrap();
+    let t2 = seq
+        .submit(Transaction::transfer(&alice, 3, bob.address(), 7))
+        .await
+        .unwrap();
+
+    // Admitted is not yet executed: wait until t2 runs in the pre-confirmed block.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while client
+        .get_transaction_status(t2)
+        .await
+        .unwrap()
+        .finality_status()
+        != sn::SequencerTransactionStatus::PreConfirmed
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "t2 never pre-confirmed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let receipt = client.get_transaction_receipt(t1).await.unwrap();
+    let sn::TransactionReceipt::Invoke(invoke) = receipt.receipt else {
+        panic!("an invoke receipt")
+    };
+    let transfer = selector("Transfer");
+    assert_eq!(invoke.events.len(), 1);
+    assert_eq!(invoke.events[0].from_address, token_address());
+    assert_eq!(
+        invoke.events[0].keys,
+        vec![transfer, alice.address(), bob.address()]
+    );
+    assert_eq!(invoke.events[0].data, vec![Felt::from(400u32), Felt::ZERO]);
+
+    // Every Transfer of the token up to the pre-confirmed block, two a page.
+    let filter = sn::EventFilter {
+        from_block: Some(sn::BlockId::Number(0)),
+        to_block: Some(sn::BlockId::Tag(sn::BlockTag::PreConfirmed)),
+        address: Some(token_address()),
+        keys: Some(vec![vec![transfer]]),
+    };
+    let (mut all, mut token, mut pages) = (Vec::new(), None, 0);
+    loop {
+        let page = client.get_events(filter.clone(), token, 2).await.unwrap();
+        assert!(page.events.len() <= 2);
+        all.extend(page.events);
+        pages += 1;
+        token = page.continuation_token;
+        if token.is_none() {
+            break;
+        }
+    }
+    assert!(pages >= 2, "two a page: more than one page");
+    let moves: Vec<_> = all
+        .iter()
+        .map(|e| (e.keys[1], e.keys[2], e.data[0]))
+        .collect();
+    assert_eq!(
+        moves,
+        vec![
+            (Felt::ZERO, alice.address(), Felt::from(1_000u32)),
+            (alice.address(), bob.address(), Felt::from(400u32)),
+            (alice.address(), Felt::ZERO, Felt::from(100u32)),
+            (alice.address(), bob.address(), Felt::from(7u32)),
+        ]
+    );
+    assert_eq!(
+        (
+            all[1].block_number,
+            all[1].block_hash,
+            all[1].transaction_hash
+        ),
+        (Some(1), Some(block1.block_hash), t1)
+    );
+    assert_eq!((all[3].block_hash, all[3].transaction_hash), (None, t2));
+
+    // By key position: only what bob received, from the latest closed block back.
+    let to_bob = sn::EventFilter {
+        from_block: None,
+        to_block: None,
+        address: None,
+        keys: Some(vec![vec![transfer], vec![], vec![bob.address()]]),
+    };
+    let page = client.get_events(to_bob, None, 100).await.unwrap();
+    assert_eq!(
+        page.events.len(),
+        1,
+        "the pre-confirmed transfer is after latest"
+    );
+    assert_eq!(page.continuation_token, None);
+
+    // The bridge's withdrawal, keyed by the L1 recipient.
+    let bridge = sn::EventFilter {
+        from_block: None,
+        to_block: None,
+        address: Some(bridge_address()),
+        keys: Some(vec![
+            vec![selector("WithdrawInitiated")],
+            vec![Felt::from(0xbeefu32)],
+        ]),
+    };
+    let page = client.get_events(bridge, None, 10).await.unwrap();
+    assert_eq!(page.events.len(), 1);
+    assert_eq!(page.events[0].transaction_hash, w);
     seq.shutdown().await;
 }

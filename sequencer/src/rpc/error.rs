@@ -21,11 +21,16 @@ pub mod codes {
     pub const BLOCK_NOT_FOUND: i64 = 24;
     pub const INVALID_TXN_INDEX: i64 = 27;
     pub const TXN_HASH_NOT_FOUND: i64 = 29;
+    pub const PAGE_SIZE_TOO_BIG: i64 = 31;
     pub const NO_BLOCKS: i64 = 32;
+    pub const INVALID_CONTINUATION_TOKEN: i64 = 33;
+    pub const TOO_MANY_KEYS_IN_FILTER: i64 = 34;
     pub const INVALID_TRANSACTION_NONCE: i64 = 52;
     pub const INSUFFICIENT_ACCOUNT_BALANCE: i64 = 54;
     pub const VALIDATION_FAILURE: i64 = 55;
     pub const DUPLICATE_TX: i64 = 59;
+    pub const INVALID_SUBSCRIPTION_ID: i64 = 66;
+    pub const TOO_MANY_BLOCKS_BACK: i64 = 68;
     pub const UNEXPECTED_ERROR: i64 = 63;
 }
 

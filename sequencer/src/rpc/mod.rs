@@ -3,7 +3,8 @@
 //! `starfarm_*` write methods.
 //!
 //! # Transport
-//! JSON-RPC 2.0 over HTTP `POST` at `/`, `/rpc` and `/rpc/v0_9`. Single requests and batches
+//! JSON-RPC 2.0 over HTTP `POST` at `/`, `/rpc` and `/rpc/v0_9`, and over a WebSocket on the
+//! same paths (`GET` upgrades; subscriptions as listed in `subscriptions`). Single requests and batches
 //! (arrays, answered in order; at most [`RpcConfig::max_batch_len`] calls); requests without
 //! `id` are notifications and get no answer (HTTP 204 when nothing is left to answer).
 //! Params by position (the spec's order) or by name. Bodies above
@@ -14,10 +15,12 @@
 //! invalid params (the message names the param and says what is wrong), `-32603` internal,
 //! `-32001` unauthorized (admin methods). Starknet's codes with the spec's messages:
 //! 1 FAILED_TO_RECEIVE_TXN (mempool full, shutting down), 20 CONTRACT_NOT_FOUND, 24
-//! BLOCK_NOT_FOUND, 27 INVALID_TXN_INDEX, 29 TXN_HASH_NOT_FOUND, 32 NO_BLOCKS, 52
+//! BLOCK_NOT_FOUND, 27 INVALID_TXN_INDEX, 29 TXN_HASH_NOT_FOUND, 31 PAGE_SIZE_TOO_BIG, 32
+//! NO_BLOCKS, 33 INVALID_CONTINUATION_TOKEN, 34 TOO_MANY_KEYS_IN_FILTER, 52
 //! INVALID_TRANSACTION_NONCE, 54 INSUFFICIENT_ACCOUNT_BALANCE, 55 VALIDATION_FAILURE (bad
 //! format or signature, account not deployed or already deployed, deposit not allowed), 59
-//! DUPLICATE_TX, 63 UNEXPECTED_ERROR (storage). Every error carries its reason as a string
+//! DUPLICATE_TX, 63 UNEXPECTED_ERROR (storage), 66 INVALID_SUBSCRIPTION_ID, 68
+//! TOO_MANY_BLOCKS_BACK (subscriptions). Every error carries its reason as a string
 //! in `data`.
 //!
 //! # Block ids
@@ -55,6 +58,11 @@
 //!   `starknet_getStorageAt(contract_address, key, block_id)` → felt; 20 for an address
 //!   that holds nothing. `starknet_getClassHashAt(block_id, contract_address)` → the account
 //!   class hash; 20 unless deployed.
+//! - `starknet_getEvents(filter)` → `{events, continuation_token?}`: `filter` is
+//!   `{from_block?, to_block?, address?, keys?, chunk_size, continuation_token?}` (from block
+//!   0 to `latest` by default; `keys[i]` lists the values allowed at position `i`, `[]` any).
+//!   Events are [`crate::events`]'s, also in every receipt's `events`. `chunk_size` at most
+//!   1024 (31 above), at most 16 key positions (34), tokens only as given (33); see `events`.
 //! - `starfarm_getAccount(address, block_id = "latest")` → `AccountState` JSON
 //!   (`{class_hash, public_key, balance, nonce}`; an unused address reads as zeros).
 //! - `starfarm_getNextNonce(address)` → the nonce the account's next transaction needs,
@@ -76,9 +84,11 @@
 //! - On a node, every write method answers `-32001` (the node serves reads only).
 
 mod error;
+mod events;
 mod params;
 mod read;
 mod render;
+mod subscriptions;
 mod transport;
 mod write;
 
@@ -149,7 +159,8 @@ impl fmt::Debug for RpcConfig {
     }
 }
 
-/// The JSON-RPC service: `POST /`, `POST /rpc` and `POST /rpc/v0_9`.
+/// The JSON-RPC service: `POST /`, `POST /rpc` and `POST /rpc/v0_9`; `GET` on the same
+/// paths upgrades to a WebSocket (`subscriptions`).
 pub fn router(
     reader: Arc<dyn ChainReader>,
     submitter: Arc<dyn TxSubmitter>,
@@ -161,8 +172,11 @@ pub fn router(
         config: Arc::new(config),
     });
     Router::new()
-        .route("/", post(transport::handle))
-        .route("/rpc", post(transport::handle))
-        .route("/rpc/v0_9", post(transport::handle))
+        .route("/", post(transport::handle).get(subscriptions::upgrade))
+        .route("/rpc", post(transport::handle).get(subscriptions::upgrade))
+        .route(
+            "/rpc/v0_9",
+            post(transport::handle).get(subscriptions::upgrade),
+        )
         .with_state(state)
 }

@@ -45,6 +45,7 @@ pub(crate) fn lookup(name: &str) -> Option<ReadFn> {
         "starknet_getNonce" => nonce,
         "starknet_getStorageAt" => storage_at,
         "starknet_getClassHashAt" => class_hash_at,
+        "starknet_getEvents" => super::events::get_events,
         "starfarm_getAccount" => account,
         "starfarm_getNextNonce" => next_nonce,
         "starfarm_syncStatus" => sync_status,

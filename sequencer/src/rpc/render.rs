@@ -17,7 +17,7 @@
 //!   `nonce = l1_nonce`.
 //!
 //! Resource bounds, tips and prices are zero, data-availability modes `L1`, fees `0` in FRI,
-//! execution resources zero, events empty (starfarm has no fees and emits no events).
+//! execution resources zero (starfarm has no fees). Events are [`crate::events`]'s.
 
 use std::collections::BTreeSet;
 
@@ -28,6 +28,7 @@ use starknet_types_core::felt::Felt;
 use super::RpcConfig;
 use crate::block::{AccountDiff, BlockHeader};
 use crate::chain::{PreConfirmed, TxRecord, TxStatus};
+use crate::events::Event;
 use crate::execute::{deposit_selector, ExecutionStatus, MessageToL2, Receipt};
 use crate::hash::short_string;
 use crate::state::{BALANCE_SLOT, KEY_SLOT};
@@ -198,7 +199,7 @@ pub(crate) fn receipt(
     );
     map.insert("finality_status".into(), json!(status_name(finality)));
     map.insert("messages_sent".into(), messages_sent(receipt));
-    map.insert("events".into(), json!([]));
+    map.insert("events".into(), events(tx, receipt));
     map.insert(
         "execution_resources".into(),
         json!({ "l1_gas": 0, "l1_data_gas": 0, "l2_gas": 0 }),
@@ -219,6 +220,21 @@ pub(crate) fn receipt(
         }
         map.insert("block_number".into(), json!(place.block_number));
     }
+    Value::Object(map)
+}
+
+/// A receipt's `events`: Starknet's `EVENT` objects (emitter, keys, data).
+fn events(tx: &Transaction, receipt: &Receipt) -> Value {
+    let events = crate::events::emitted(tx, receipt);
+    Value::Array(events.iter().map(|e| event(e, Map::new())).collect())
+}
+
+/// One event as JSON, after the fields already in `map` (`EMITTED_EVENT` puts its block and
+/// transaction there).
+pub(crate) fn event(event: &Event, mut map: Map<String, Value>) -> Value {
+    map.insert("from_address".into(), hex(event.from_address));
+    map.insert("keys".into(), hex_list(&event.keys));
+    map.insert("data".into(), hex_list(&event.data));
     Value::Object(map)
 }
 

@@ -1,6 +1,6 @@
 //! JSON-RPC over HTTP (the "Transport" of the `rpc` module's doc): the body limit, the
 //! envelope (single, batch, notification), admin authentication and dispatch to the read and
-//! write methods.
+//! write methods. WebSocket sessions (`subscriptions`) answer their ordinary calls here too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,7 +116,7 @@ async fn drain(mut stream: axum::body::BodyDataStream, budget: usize) {
 
 /// Whether the request carries the admin token.
 #[derive(Clone, Copy, Debug)]
-enum Admin {
+pub(crate) enum Admin {
     Authorized,
     Missing,
     Wrong,
@@ -124,7 +124,7 @@ enum Admin {
 }
 
 impl Admin {
-    fn check(headers: &HeaderMap, config: &RpcConfig) -> Self {
+    pub(crate) fn check(headers: &HeaderMap, config: &RpcConfig) -> Self {
         let Some(expected) = config.admin_token.as_deref().filter(|t| !t.is_empty()) else {
             return Admin::Disabled;
         };
@@ -158,7 +158,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Answers a whole body: `None` when there is nothing to answer (notifications only).
-async fn payload(state: &RpcState, admin: Admin, bytes: &[u8]) -> Option<Value> {
+pub(crate) async fn payload(state: &RpcState, admin: Admin, bytes: &[u8]) -> Option<Value> {
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(value) => value,
         Err(e) => {
@@ -255,7 +255,7 @@ async fn call(state: &RpcState, admin: Admin, value: Value) -> Option<Value> {
     })
 }
 
-fn error_response(id: Value, error: RpcError) -> Value {
+pub(crate) fn error_response(id: Value, error: RpcError) -> Value {
     let mut object = Map::new();
     object.insert("jsonrpc".into(), json!("2.0"));
     object.insert("id".into(), id);
