@@ -6,8 +6,9 @@
 //! could not upgrade. Reads use a separate pool and see the last commit (WAL mode).
 
 use super::engine::Engine;
+use super::keys::ApiKey;
 use super::migrations;
-use super::sql::{decode_job, Arg, Dialect, JobRow, SqlBackend, SqlTx};
+use super::sql::{decode_job, decode_key, Arg, Dialect, JobRow, SqlBackend, SqlTx};
 use super::{delegate_job_store, StoreConfig, StoreError};
 use async_trait::async_trait;
 use sqlx::query::Query;
@@ -170,6 +171,11 @@ impl SqlTx for SqliteTx {
         Ok(rows.iter().map(pair).collect::<Result<_, _>>()?)
     }
 
+    async fn keys(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = bind(sql, args)?.fetch_all(&mut *self.0).await?;
+        rows.iter().map(decode_key).collect()
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         Ok(self.0.commit().await?)
     }
@@ -192,7 +198,7 @@ mod tests {
             .unwrap();
         let backend = store.engine.backend();
         let sql = format!("EXPLAIN QUERY PLAN {}", backend.dialect.claim);
-        let args = claim_args("w", &WorkerCapabilities::default(), 0, 1);
+        let args = claim_args(None, "w", &WorkerCapabilities::default(), 0, 1);
         let rows = bind(&sql, &args)
             .unwrap()
             .fetch_all(&backend.writer)
