@@ -331,6 +331,30 @@ pub struct Job {
     pub finished_at_ms: Option<i64>,
 }
 
+#[cfg(test)]
+impl Job {
+    /// A job just submitted, as the store would return it (unit tests).
+    pub(crate) fn queued(id: JobId, spec: JobSpec) -> Self {
+        Self {
+            id,
+            spec,
+            idempotency_key: String::new(),
+            state: JobState::Queued,
+            attempts: 0,
+            fencing_token: 0,
+            worker_id: None,
+            lease_expires_at_ms: None,
+            next_attempt_at_ms: 0,
+            last_error: None,
+            artifact_hash: None,
+            result: None,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            finished_at_ms: None,
+        }
+    }
+}
+
 /// A worker's claim on a job. Every write the worker makes presents it; the store refuses
 /// ([`crate::StoreError::Fenced`]) once the token is no longer the job's current one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -162,7 +162,7 @@ impl FromRequestParts<AppState> for WorkerKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::{ContentHash, JobKind, JobSpec, JobState};
+    use crate::job::{ContentHash, JobKind, JobSpec};
 
     fn key(id: i64, role: Role) -> Caller {
         Caller {
@@ -187,23 +187,7 @@ mod tests {
             "test",
         );
         spec.owner = owner;
-        Job {
-            id: JobId(7),
-            spec,
-            idempotency_key: String::new(),
-            state: JobState::Queued,
-            attempts: 0,
-            fencing_token: 0,
-            worker_id: None,
-            lease_expires_at_ms: None,
-            next_attempt_at_ms: 0,
-            last_error: None,
-            artifact_hash: None,
-            result: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            finished_at_ms: None,
-        }
+        Job::queued(JobId(7), spec)
     }
 
     #[test]

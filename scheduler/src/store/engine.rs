@@ -577,21 +577,12 @@ mod tests {
         );
         spec.max_attempts = max_attempts;
         Job {
-            id: JobId(1),
-            spec,
-            idempotency_key: String::new(),
             state: JobState::Proving,
             attempts,
             fencing_token: 4,
             worker_id: Some("w".into()),
             lease_expires_at_ms: Some(2_000),
-            next_attempt_at_ms: 0,
-            last_error: None,
-            artifact_hash: None,
-            result: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            finished_at_ms: None,
+            ..Job::queued(JobId(1), spec)
         }
     }
 

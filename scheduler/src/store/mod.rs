@@ -6,13 +6,19 @@
 //! rows (`sqlite.rs`, `postgres.rs`).
 //!
 //! Rules every implementation follows:
-//! - Submission is idempotent on [`JobSpec::idempotency_key`]: while a job with the key is
-//!   queued, active or done, submitting again returns it (`created: false`, the rest of the
-//!   new spec ignored); once it failed or was cancelled, a new submission creates a new job.
-//! - A claim takes the queued job with the highest priority, then the lowest id (oldest
-//!   submission), whose dependencies are all done, whose backoff has passed and whose memory,
-//!   backend and kind fit the worker. Each claim is one attempt and increments the fencing
-//!   token.
+//! - Submission is idempotent on [`JobSpec::idempotency_key`], which includes the owner
+//!   (the submitting key, [`JobSpec::owner`]): while a job with the key is queued, active or
+//!   done, submitting again returns it (`created: false`, the rest of the new spec ignored);
+//!   once it failed or was cancelled, a new submission creates a new job. Two owners never
+//!   share a job.
+//! - A claim takes the queued job with the highest priority, then the lowest fair-queueing
+//!   tag, then the lowest id (oldest submission), whose dependencies are all done, whose
+//!   backoff has passed and whose memory, backend and kind fit the worker. Each claim is one
+//!   attempt and increments the fencing token. A job's tag is set when it is submitted: the
+//!   queue head's tag, or one more than its owner's last queued job if that is later, so
+//!   owners (the farm's own jobs count as one) take turns at equal priority.
+//! - API keys ([`KeyStore`], `keys.rs`) live in the same database; a submission by an owner
+//!   adds its stored bytes to the key's account in the same transaction.
 //! - Every worker write presents its [`Lease`]; it is refused with [`StoreError::Fenced`]
 //!   unless the job is active under that exact token and worker and the lease has not expired
 //!   (even if the expiry sweep has not run yet).
