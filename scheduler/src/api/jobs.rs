@@ -19,7 +19,7 @@ use utoipa::IntoParams;
 
 use super::auth::visible_job;
 use super::{quota, ApiError, AppState, Caller, ErrorBody, Tenant};
-use crate::job::{JobId, JobKind, JobState};
+use crate::job::{ContentHash, JobId, JobKind, JobSpec, JobState};
 use crate::kinds::{output_sha256, CairoProofPayload, KindPayload};
 use crate::store::JobFilter;
 use crate::wire::{kind_schema, state_schema, JobList, JobView, SubmitRequest, WaitResponse};
@@ -185,23 +185,16 @@ async fn submit(
     .await
     .map_err(|e| ApiError::internal(format!("program check panicked: {e}")))??;
 
-    let stored_bytes = (checked.program.len() + checked.input.len()) as u64;
-    quota::check(state, caller, stored_bytes).await?;
-    let (program_hash, input_hash) = tokio::try_join!(
+    let spec = job_spec(state, caller, &checked, request.priority, profile);
+    // A resubmission (a client retrying) gets its job back even at a full quota.
+    if let Some(job) = state.store.live_job(&spec.idempotency_key()).await? {
+        return Ok((StatusCode::OK, Json(job.into())));
+    }
+    quota::check(state, caller, spec.stored_bytes).await?;
+    tokio::try_join!(
         state.blobs.put(checked.program),
         state.blobs.put(checked.input)
     )?;
-    let payload = CairoProofPayload {
-        cairo_program_hash: checked.cairo_hash,
-        steps: checked.steps,
-        output_sha256: Some(checked.output_sha256),
-    };
-    let mut spec = payload.spec(program_hash, input_hash, profile.name());
-    spec.priority = request.priority.unwrap_or(0);
-    spec.max_attempts = state.config.max_attempts;
-    spec.required_memory_bytes = checked.memory_bytes;
-    spec.owner = caller.key_id();
-    spec.stored_bytes = stored_bytes;
     let submission = state.store.submit(spec).await?;
     state.job_changed(); // wakes workers waiting in a claim
     let status = if submission.created {
@@ -211,6 +204,31 @@ async fn submit(
         StatusCode::OK
     };
     Ok((status, Json(submission.job.into())))
+}
+
+/// The job a checked submission asks for, owned by the caller's key. Its blob hashes are
+/// those [`crate::blobs::BlobStore::put`] stores the program and input under.
+fn job_spec(
+    state: &AppState,
+    caller: &Caller,
+    checked: &Checked,
+    priority: Option<i32>,
+    profile: SecurityProfile,
+) -> JobSpec {
+    let payload = CairoProofPayload {
+        cairo_program_hash: checked.cairo_hash.clone(),
+        steps: checked.steps,
+        output_sha256: Some(checked.output_sha256.clone()),
+    };
+    let program_hash = ContentHash::of(&checked.program);
+    let input_hash = ContentHash::of(&checked.input);
+    let mut spec = payload.spec(program_hash, input_hash, profile.name());
+    spec.priority = priority.unwrap_or(0);
+    spec.max_attempts = state.config.max_attempts;
+    spec.required_memory_bytes = checked.memory_bytes;
+    spec.owner = caller.key_id();
+    spec.stored_bytes = (checked.program.len() + checked.input.len()) as u64;
+    spec
 }
 
 /// List jobs, newest first: the key's own jobs, or every job for an admin key.

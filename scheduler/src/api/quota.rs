@@ -1,7 +1,8 @@
 //! Per-key quotas on submissions: live jobs, submissions per minute and stored bytes
 //! ([`crate::store::Quota`]; a key's own limits, else [`super::ApiConfig::default_quota`]).
-//! Checked after the request is validated and before anything is stored; over a limit, the
-//! answer is 429 with `Retry-After` and code `quota_exceeded` or `rate_limited`.
+//! Checked after the request is validated and found not to be a resubmission of a live job
+//! (which is answered 200 whatever the quota), and before anything is stored; over a limit,
+//! the answer is 429 with `Retry-After` and code `quota_exceeded` or `rate_limited`.
 //!
 //! The check reads the store and the submission writes later, so concurrent submissions of
 //! one key can each pass a nearly full quota: a key may end up over by the number of its

@@ -113,6 +113,13 @@ impl<B: SqlBackend> Engine<B> {
         Ok(head.max(last.saturating_add(1)))
     }
 
+    pub async fn live_job(&self, key: &str) -> Result<Option<Job>, StoreError> {
+        let mut tx = self.backend.read().await?;
+        let job = self.live_job_with_key(tx.as_mut(), key).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
     async fn live_job_with_key(
         &self,
         tx: &mut dyn SqlTx,

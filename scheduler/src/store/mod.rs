@@ -188,6 +188,10 @@ pub trait JobStore: KeyStore + Send + Sync {
 
     async fn get(&self, id: JobId) -> Result<Job, StoreError>;
 
+    /// The queued, active or done job with this idempotency key, if any: what
+    /// [`JobStore::submit`] would return for a spec with the key.
+    async fn live_job(&self, idempotency_key: &str) -> Result<Option<Job>, StoreError>;
+
     async fn list(&self, filter: &JobFilter) -> Result<JobPage, StoreError>;
 
     /// Cancels a queued or active job (its lease can no longer write) and fails its queued
@@ -271,6 +275,12 @@ macro_rules! delegate_job_store {
                 id: $crate::job::JobId,
             ) -> Result<$crate::job::Job, $crate::store::StoreError> {
                 self.engine.get(id).await
+            }
+            async fn live_job(
+                &self,
+                idempotency_key: &str,
+            ) -> Result<Option<$crate::job::Job>, $crate::store::StoreError> {
+                self.engine.live_job(idempotency_key).await
             }
             async fn list(
                 &self,
