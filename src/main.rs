@@ -2,6 +2,7 @@
 
 mod commands;
 mod devnet;
+mod keys_cli;
 mod l1_cli;
 mod load_cli;
 mod node_cli;
@@ -92,6 +93,9 @@ enum Command {
     Scheduler(scheduler_cli::SchedulerArgs),
     /// Submit a program to a scheduler; optionally wait and download the proof.
     Submit(submit_cli::SubmitArgs),
+    /// The scheduler's API keys (roles submit, worker, admin; quotas): add, list, revoke.
+    #[command(subcommand)]
+    Keys(keys_cli::KeysCommand),
     /// A proving worker: claim jobs from a scheduler, prove, verify and hand them in.
     Worker(worker_cli::WorkerArgs),
     /// Ethereum settlement: deploy the contracts, show the settled state, settle proven blocks.
@@ -148,6 +152,7 @@ fn main() -> ExitCode {
         Command::Tx(args) => tx_cli::run(args),
         Command::Scheduler(args) => scheduler_cli::run(args),
         Command::Submit(args) => submit_cli::run(args),
+        Command::Keys(command) => keys_cli::run(command),
         Command::Worker(args) => worker_cli::run(args),
         Command::L1(command) => l1_cli::run(command),
         Command::Devnet(args) => devnet::run(args),

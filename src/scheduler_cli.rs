@@ -29,7 +29,8 @@ pub struct SchedulerArgs {
     /// (default: <data>/blobs).
     #[arg(long)]
     blobs: Option<String>,
-    /// An API key accepted for `/v1` requests (repeatable).
+    /// An admin API key accepted for `/v1` requests beside the stored ones (`starfarm keys`),
+    /// kept in memory only: a one-key shortcut for a devnet (repeatable).
     #[arg(
         long = "api-key",
         env = "STARFARM_API_KEYS",
@@ -37,6 +38,9 @@ pub struct SchedulerArgs {
         hide_env_values = true
     )]
     api_keys: Vec<String>,
+    /// Default quotas of stored keys that set none of their own (unlimited when unset).
+    #[command(flatten, next_help_heading = "Default quotas")]
+    quota: crate::keys_cli::QuotaArgs,
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = ApiConfig::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
@@ -65,10 +69,14 @@ pub fn run(args: SchedulerArgs) -> anyhow::Result<()> {
 
 async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let keys = ApiKeys::new(&args.api_keys);
-    if keys.is_empty() {
-        bail!("no API key: pass --api-key KEY or set STARFARM_API_KEYS");
-    }
     let store = open_job_store(args.postgres_url.as_deref(), &args.data).await?;
+    let stored = store.keys().await.context("reading the API keys")?;
+    if keys.is_empty() && stored.iter().all(|k| k.revoked_at_ms.is_some()) {
+        bail!(
+            "no API key: make one with `starfarm keys add --name NAME --role admin`, or pass \
+             --api-key KEY (or set STARFARM_API_KEYS)"
+        );
+    }
     let blobs_location = args
         .blobs
         .clone()
@@ -76,6 +84,7 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let blobs = BlobStore::open(&blobs_location)?;
     let mut config = ApiConfig::new(keys);
     config.max_body_bytes = args.max_body_bytes;
+    config.default_quota = args.quota.quota();
     let state = AppState::new(Arc::clone(&store), blobs, config);
     let mut block_tasks = start_blocks(&args, &state).await?;
     let settler =

@@ -25,7 +25,7 @@ pub struct SubmitArgs {
     /// The scheduler's URL.
     #[arg(long, env = "STARFARM_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
-    /// API key.
+    /// API key: a `submit` (or `admin`) key of the scheduler.
     #[arg(long, env = "STARFARM_API_KEY", hide_env_values = true)]
     api_key: String,
     /// Wait until the job finishes.

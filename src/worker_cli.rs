@@ -19,7 +19,7 @@ pub struct WorkerArgs {
     /// The scheduler's URL.
     #[arg(long, env = "STARFARM_URL", default_value = "http://127.0.0.1:8080")]
     url: String,
-    /// Worker key (an API key of the scheduler).
+    /// Worker key: a `worker` (or `admin`) key of the scheduler.
     #[arg(long, env = "STARFARM_API_KEY", hide_env_values = true)]
     api_key: String,
     /// This worker's name (default: host name and process id).

@@ -244,6 +244,14 @@ pub struct JobSpec {
     pub required_backend: Option<String>,
     /// Kind-specific parameters, stored as given.
     pub payload: serde_json::Value,
+    /// The stored API key that submitted the job (its tenant); `None` for the farm's own
+    /// jobs and the scheduler's `--api-key` admin. Part of the idempotency key: tenants
+    /// never share a job.
+    #[serde(default)]
+    pub owner: Option<i64>,
+    /// Program and input bytes the submission stored, charged to the owner's quota.
+    #[serde(default)]
+    pub stored_bytes: u64,
 }
 
 impl JobSpec {
@@ -266,21 +274,27 @@ impl JobSpec {
             required_memory_bytes: 0,
             required_backend: None,
             payload: serde_json::Value::Null,
+            owner: None,
+            stored_bytes: 0,
         }
     }
 
     /// The key under which submissions are deduplicated: SHA-256 over kind, program hash,
     /// input hash and profile, each length-prefixed so that no two tuples share a key.
     /// Priority, attempts, routing and payload are not part of it: they do not change the
-    /// proof.
+    /// proof. The owner is, when there is one, so that each tenant gets its own job (jobs
+    /// without an owner keep the keys they had before tenants existed).
     pub fn idempotency_key(&self) -> String {
         let mut hasher = Sha256::new();
-        for part in [
-            self.kind.as_str(),
-            self.program_hash.as_str(),
-            self.input_hash.as_str(),
-            &self.profile,
-        ] {
+        let owner = self.owner.map(|id| format!("owner {id}"));
+        let parts = [
+            Some(self.kind.as_str()),
+            Some(self.program_hash.as_str()),
+            Some(self.input_hash.as_str()),
+            Some(self.profile.as_str()),
+            owner.as_deref(),
+        ];
+        for part in parts.into_iter().flatten() {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part.as_bytes());
         }
@@ -315,6 +329,30 @@ pub struct Job {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub finished_at_ms: Option<i64>,
+}
+
+#[cfg(test)]
+impl Job {
+    /// A job just submitted, as the store would return it (unit tests).
+    pub(crate) fn queued(id: JobId, spec: JobSpec) -> Self {
+        Self {
+            id,
+            spec,
+            idempotency_key: String::new(),
+            state: JobState::Queued,
+            attempts: 0,
+            fencing_token: 0,
+            worker_id: None,
+            lease_expires_at_ms: None,
+            next_attempt_at_ms: 0,
+            last_error: None,
+            artifact_hash: None,
+            result: None,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            finished_at_ms: None,
+        }
+    }
 }
 
 /// A worker's claim on a job. Every write the worker makes presents it; the store refuses
@@ -392,6 +430,12 @@ mod tests {
         let mut other_kind = base.clone();
         other_kind.kind = JobKind::BlockChunk;
         assert_ne!(base.idempotency_key(), other_kind.idempotency_key());
+        let mut owned = base.clone();
+        owned.owner = Some(1);
+        let mut other_owner = base.clone();
+        other_owner.owner = Some(2);
+        assert_ne!(base.idempotency_key(), owned.idempotency_key());
+        assert_ne!(owned.idempotency_key(), other_owner.idempotency_key());
     }
 
     #[test]

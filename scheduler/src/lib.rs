@@ -8,6 +8,7 @@
 //! | --- | --- |
 //! | jobs, states, leases, content hashes | [`job`] |
 //! | storing jobs: claim, heartbeat, complete, fail, expiry | [`store`] ([`JobStore`]; SQLite, Postgres) |
+//! | tenants: API keys, roles, quotas, who may read which blob | [`store`] ([`KeyStore`], table `api_keys`) |
 //! | time (real or manual in tests) | [`clock`] |
 //! | what each job kind means: typed payload, who proves it, batching | `kinds` (one module per kind) |
 //! | accepting a proof artifact for a job (API, aggregator; the worker before upload) | `kinds::verify_for_job`, `kinds::check_claims` |
@@ -56,6 +57,6 @@ pub use job::{
     ContentHash, Job, JobId, JobKind, JobSpec, JobState, Lease, Phase, WorkerCapabilities,
 };
 pub use store::{
-    JobFilter, JobPage, JobStore, PostgresStore, Readiness, SqliteStore, StoreConfig, StoreError,
-    Submission,
+    key_digest, ApiKey, JobFilter, JobPage, JobStore, KeyStore, NewKey, PostgresStore, Quota,
+    Readiness, Role, SqliteStore, StoreConfig, StoreError, Submission, Usage,
 };

@@ -91,6 +91,10 @@ pub struct JobView {
     /// Kind-specific parameters (for `cairo_proof`: the program's Cairo hash and steps).
     #[schema(value_type = Object)]
     pub payload: Value,
+    /// Id of the API key that submitted the job; absent for the farm's own jobs and the
+    /// scheduler's `--api-key` admin.
+    #[serde(default)]
+    pub owner: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub finished_at_ms: Option<i64>,
@@ -116,6 +120,7 @@ impl From<Job> for JobView {
             artifact_hash: job.artifact_hash,
             result: job.result,
             payload: job.spec.payload,
+            owner: job.spec.owner,
             created_at_ms: job.created_at_ms,
             updated_at_ms: job.updated_at_ms,
             finished_at_ms: job.finished_at_ms,

@@ -10,7 +10,7 @@ use axum::Json;
 use serde_json::Value;
 use starfarm_prover::CairoProgram;
 
-use super::{ApiError, AppState, Authenticated, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, WorkerKey};
 use crate::job::{Job, JobId, Lease};
 use crate::kinds::{verify_for_job, JobTerms, Proves, Refusal};
 use crate::store::StoreError;
@@ -29,7 +29,8 @@ use crate::wire::{CompleteParams, JobView};
     responses(
         (status = 200, description = "The done job", body = JobView),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "Not a worker or admin key", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "`fenced`: the lease is no longer current; nothing was stored", body = ErrorBody),
         (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
@@ -37,7 +38,7 @@ use crate::wire::{CompleteParams, JobView};
     )
 )]
 pub async fn complete(
-    _auth: Authenticated,
+    _auth: WorkerKey,
     State(state): State<AppState>,
     params: Result<Query<CompleteParams>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,

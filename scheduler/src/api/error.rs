@@ -20,7 +20,8 @@ pub struct ErrorBody {
 /// What went wrong: a stable machine-readable `code` and a human-readable `reason`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorDetail {
-    /// Stable code, e.g. `unauthorized`, `payload_too_large`, `invalid_program`,
+    /// Stable code, e.g. `unauthorized`, `forbidden` (the key's role may not use the route),
+    /// `quota_exceeded`, `rate_limited`, `payload_too_large`, `invalid_program`,
     /// `invalid_input`, `invalid_profile`, `invalid_request`, `not_found`, `no_route`,
     /// `method_not_allowed`, `conflict`, `not_done`, `internal`.
     #[schema(example = "invalid_program")]
@@ -35,6 +36,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub reason: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -43,6 +46,20 @@ impl ApiError {
             status,
             code,
             reason: reason.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// 403: the key is valid but its role may not use the route.
+    pub fn forbidden(reason: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", reason)
+    }
+
+    /// 429 with `Retry-After: retry_after_secs` (at least 1).
+    pub fn too_many(code: &'static str, reason: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, reason)
         }
     }
 
@@ -110,6 +127,11 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         response
     }
 }
@@ -122,7 +144,9 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidTransition { .. } | StoreError::Fenced { .. } => {
                 Self::new(StatusCode::CONFLICT, "conflict", reason)
             }
+            StoreError::UnknownKey(_) => Self::new(StatusCode::NOT_FOUND, "not_found", reason),
             StoreError::InvalidSpec(_)
+            | StoreError::InvalidKey(_)
             | StoreError::UnknownDependency(_)
             | StoreError::DependencyFailed { .. } => Self::bad_request("invalid_request", reason),
             StoreError::Corrupt(_) | StoreError::Migration(_) | StoreError::Database(_) => {

@@ -1,4 +1,6 @@
-//! `/v1/jobs`: submit, read, list, cancel, wait for and download proving jobs.
+//! `/v1/jobs`: submit, read, list, cancel, wait for and download proving jobs. Callers with
+//! a `submit` key see only their own jobs (another tenant's job answers 404); `admin` sees
+//! every job ([`super::auth`]).
 
 use std::time::Duration;
 
@@ -15,8 +17,9 @@ use starfarm_prover::{
 };
 use utoipa::IntoParams;
 
-use super::{ApiError, AppState, Authenticated, ErrorBody};
-use crate::job::{JobId, JobKind, JobState};
+use super::auth::visible_job;
+use super::{quota, ApiError, AppState, Caller, ErrorBody, Tenant};
+use crate::job::{ContentHash, JobId, JobKind, JobSpec, JobState};
 use crate::kinds::{output_sha256, CairoProofPayload, KindPayload};
 use crate::store::JobFilter;
 use crate::wire::{kind_schema, state_schema, JobList, JobView, SubmitRequest, WaitResponse};
@@ -121,8 +124,10 @@ fn check_submission(program: &Value, input: Option<&Value>) -> Result<Checked, A
     })
 }
 
-/// Submit a program for proving. Idempotent: the same program, input and profile return the
-/// live job that already has them (200) instead of a new one (201).
+/// Submit a program for proving (submit and admin keys). Idempotent per key: the same
+/// program, input and profile return the key's live job that already has them (200) instead
+/// of a new one (201); another key gets a job of its own. Over the key's quota: 429 with
+/// `Retry-After`, nothing stored.
 #[utoipa::path(
     post,
     path = "/v1/jobs",
@@ -133,28 +138,37 @@ fn check_submission(program: &Value, input: Option<&Value>) -> Result<Checked, A
         (status = 201, description = "A new job", body = JobView),
         (status = 200, description = "The existing job for this program, input and profile", body = JobView),
         (status = 400, description = "Malformed request, program, input or profile", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The key's role may not submit (worker keys)", body = ErrorBody),
         (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
+        (status = 429, description = "Over the key's quota (code `quota_exceeded`: live jobs or stored bytes; `rate_limited`: submissions per minute); header `Retry-After` says when to try again", body = ErrorBody),
         (status = 500, description = "Store failure", body = ErrorBody)
     )
 )]
 pub async fn submit_job(
-    _auth: Authenticated,
+    Tenant(caller): Tenant,
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
-    let result = submit(&state, body).await;
+    let result = submit(&state, &caller, body).await;
     let label = match &result {
         Ok((StatusCode::CREATED, _)) => "created",
         Ok(_) => "existing",
+        Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => "over_quota",
         Err(_) => "rejected",
     };
     state.metrics.submissions.with_label_values(&[label]).inc();
+    state
+        .metrics
+        .tenant_submissions
+        .with_label_values(&[caller.tenant(), label])
+        .inc();
     result
 }
 
 async fn submit(
     state: &AppState,
+    caller: &Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let body = ApiError::raw_body(body, state.config.max_body_bytes)?;
@@ -171,19 +185,16 @@ async fn submit(
     .await
     .map_err(|e| ApiError::internal(format!("program check panicked: {e}")))??;
 
-    let (program_hash, input_hash) = tokio::try_join!(
+    let spec = job_spec(state, caller, &checked, request.priority, profile);
+    // A resubmission (a client retrying) gets its job back even at a full quota.
+    if let Some(job) = state.store.live_job(&spec.idempotency_key()).await? {
+        return Ok((StatusCode::OK, Json(job.into())));
+    }
+    quota::check(state, caller, spec.stored_bytes).await?;
+    tokio::try_join!(
         state.blobs.put(checked.program),
         state.blobs.put(checked.input)
     )?;
-    let payload = CairoProofPayload {
-        cairo_program_hash: checked.cairo_hash,
-        steps: checked.steps,
-        output_sha256: Some(checked.output_sha256),
-    };
-    let mut spec = payload.spec(program_hash, input_hash, profile.name());
-    spec.priority = request.priority.unwrap_or(0);
-    spec.max_attempts = state.config.max_attempts;
-    spec.required_memory_bytes = checked.memory_bytes;
     let submission = state.store.submit(spec).await?;
     state.job_changed(); // wakes workers waiting in a claim
     let status = if submission.created {
@@ -195,7 +206,32 @@ async fn submit(
     Ok((status, Json(submission.job.into())))
 }
 
-/// List jobs, newest first.
+/// The job a checked submission asks for, owned by the caller's key. Its blob hashes are
+/// those [`crate::blobs::BlobStore::put`] stores the program and input under.
+fn job_spec(
+    state: &AppState,
+    caller: &Caller,
+    checked: &Checked,
+    priority: Option<i32>,
+    profile: SecurityProfile,
+) -> JobSpec {
+    let payload = CairoProofPayload {
+        cairo_program_hash: checked.cairo_hash.clone(),
+        steps: checked.steps,
+        output_sha256: Some(checked.output_sha256.clone()),
+    };
+    let program_hash = ContentHash::of(&checked.program);
+    let input_hash = ContentHash::of(&checked.input);
+    let mut spec = payload.spec(program_hash, input_hash, profile.name());
+    spec.priority = priority.unwrap_or(0);
+    spec.max_attempts = state.config.max_attempts;
+    spec.required_memory_bytes = checked.memory_bytes;
+    spec.owner = caller.key_id();
+    spec.stored_bytes = (checked.program.len() + checked.input.len()) as u64;
+    spec
+}
+
+/// List jobs, newest first: the key's own jobs, or every job for an admin key.
 #[utoipa::path(
     get,
     path = "/v1/jobs",
@@ -205,11 +241,12 @@ async fn submit(
     responses(
         (status = 200, description = "One page of jobs", body = JobList),
         (status = 400, description = "Bad filter", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody)
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The key's role may not list jobs (worker keys)", body = ErrorBody)
     )
 )]
 pub async fn list_jobs(
-    _auth: Authenticated,
+    Tenant(caller): Tenant,
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<JobList>, ApiError> {
@@ -234,6 +271,7 @@ pub async fn list_jobs(
             .unwrap_or(JobFilter::default().limit)
             .clamp(1, JobFilter::MAX_LIMIT),
         before: params.before.map(JobId),
+        owner: caller.owner_filter(),
     };
     Ok(Json(state.store.list(&filter).await?.into()))
 }
@@ -247,17 +285,18 @@ pub async fn list_jobs(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The job", body = JobView),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
-        (status = 404, description = "No such job", body = ErrorBody)
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The key's role may not read jobs (worker keys)", body = ErrorBody),
+        (status = 404, description = "No such job, or another tenant's", body = ErrorBody)
     )
 )]
 pub async fn get_job(
-    _auth: Authenticated,
+    Tenant(caller): Tenant,
     State(state): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<JobView>, ApiError> {
     let id = job_id(id)?;
-    Ok(Json(state.store.get(id).await?.into()))
+    Ok(Json(visible_job(&state, &caller, id).await?.into()))
 }
 
 /// Cancel a queued or active job (a worker holding it can no longer write). Cancelling a
@@ -270,18 +309,23 @@ pub async fn get_job(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The cancelled job", body = JobView),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
-        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The key's role may not read jobs (worker keys)", body = ErrorBody),
+        (status = 404, description = "No such job, or another tenant's", body = ErrorBody),
         (status = 409, description = "The job is already done or failed", body = ErrorBody)
     )
 )]
 pub async fn cancel_job(
-    _auth: Authenticated,
+    Tenant(caller): Tenant,
     State(state): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Json<JobView>, ApiError> {
     let id = job_id(id)?;
-    let result = state.store.cancel(id).await;
+    // The owner never changes, so checking it before the cancel is as good as during.
+    let result = match visible_job(&state, &caller, id).await {
+        Ok(_) => state.store.cancel(id).await.map_err(ApiError::from),
+        Err(hidden) => Err(hidden),
+    };
     let label = if result.is_ok() {
         "cancelled"
     } else {
@@ -307,12 +351,13 @@ pub async fn cancel_job(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The job, finished or not", body = WaitResponse),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
-        (status = 404, description = "No such job", body = ErrorBody)
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The key's role may not read jobs (worker keys)", body = ErrorBody),
+        (status = 404, description = "No such job, or another tenant's", body = ErrorBody)
     )
 )]
 pub async fn wait_job(
-    _auth: Authenticated,
+    Tenant(caller): Tenant,
     State(state): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
     params: Result<Query<WaitParams>, QueryRejection>,
@@ -328,7 +373,7 @@ pub async fn wait_job(
     loop {
         // Registered before the read, so a change between the read and the sleep wakes us.
         let changed = state.changes.notified();
-        let job = state.store.get(id).await?;
+        let job = visible_job(&state, &caller, id).await?;
         let finished = job.state.is_terminal();
         let now = tokio::time::Instant::now();
         if finished || now >= deadline {
@@ -354,18 +399,19 @@ pub async fn wait_job(
     security(("api_key" = [])),
     responses(
         (status = 200, description = "The artifact bytes; header `x-starfarm-sha256` is their SHA-256", content_type = "application/octet-stream"),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
-        (status = 404, description = "No such job", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "The key's role may not read jobs (worker keys)", body = ErrorBody),
+        (status = 404, description = "No such job, or another tenant's", body = ErrorBody),
         (status = 409, description = "The job is not done", body = ErrorBody)
     )
 )]
 pub async fn get_artifact(
-    _auth: Authenticated,
+    Tenant(caller): Tenant,
     State(state): State<AppState>,
     id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let id = job_id(id)?;
-    let job = state.store.get(id).await?;
+    let job = visible_job(&state, &caller, id).await?;
     if job.state != JobState::Done {
         let mut reason = format!("job {id} is {}, not done", job.state);
         if let Some(error) = &job.last_error {

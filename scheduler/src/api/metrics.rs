@@ -20,6 +20,11 @@ pub struct Metrics {
     pub queue_depth: IntGauge,
     /// `starfarm_api_submissions_total{result}`: created, existing or rejected.
     pub submissions: IntCounterVec,
+    /// `starfarm_tenant_submissions_total{tenant,result}`: submissions by key name
+    /// (`(--api-key)` for the flag's admin keys) and result (also `over_quota`).
+    pub tenant_submissions: IntCounterVec,
+    /// `starfarm_tenant_live_jobs{tenant}`: queued and active jobs of each stored key.
+    pub tenant_live_jobs: IntGaugeVec,
     /// `starfarm_api_cancellations_total`.
     pub cancellations: IntCounterVec,
     /// `starfarm_proofs_total{kind,backend}`: verified proofs accepted.
@@ -58,6 +63,19 @@ impl Metrics {
                 "Job submissions received by this process, by result",
             ),
             &["result"],
+        )
+        .expect("static metric");
+        let tenant_submissions = counter_vec(
+            "starfarm_tenant_submissions_total",
+            "Job submissions received by this process, by tenant (API key name) and result",
+            &["tenant", "result"],
+        );
+        let tenant_live_jobs = IntGaugeVec::new(
+            Opts::new(
+                "starfarm_tenant_live_jobs",
+                "Queued and active jobs in the store, by tenant (API key name)",
+            ),
+            &["tenant"],
         )
         .expect("static metric");
         let cancellations = IntCounterVec::new(
@@ -118,6 +136,8 @@ impl Metrics {
             Box::new(jobs.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(queue_depth.clone()),
             Box::new(submissions.clone()),
+            Box::new(tenant_submissions.clone()),
+            Box::new(tenant_live_jobs.clone()),
             Box::new(cancellations.clone()),
             Box::new(proofs.clone()),
             Box::new(proven_steps.clone()),
@@ -143,6 +163,8 @@ impl Metrics {
             jobs,
             queue_depth,
             submissions,
+            tenant_submissions,
+            tenant_live_jobs,
             cancellations,
             proofs,
             proven_steps,
@@ -199,6 +221,13 @@ impl Metrics {
         let queued = counts.get(&JobState::Queued).copied().unwrap_or(0);
         self.queue_depth
             .set(i64::try_from(queued).unwrap_or(i64::MAX));
+        // Reset first: a tenant whose jobs all finished drops out instead of staying stale.
+        self.tenant_live_jobs.reset();
+        for (tenant, n) in store.live_jobs_by_tenant().await? {
+            self.tenant_live_jobs
+                .with_label_values(&[tenant.as_str()])
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
         Ok(())
     }
 

@@ -21,8 +21,25 @@
 //! | `GET /metrics` | Prometheus metrics |
 //! | `GET /health` | liveness |
 //!
-//! Every `/v1` route needs `Authorization: Bearer <API key>`, checked against
-//! [`ApiConfig::api_keys`] (worker keys are API keys for now). Every error is JSON: `{"error": {"code": "...", "reason": "..."}}`
+//! # Tenants
+//! Every `/v1` route needs `Authorization: Bearer <API key>` ([`auth`]): a stored key
+//! (`starfarm keys add`, looked up on every request: a revoked key gets 401 at once) or one
+//! of [`ApiConfig::api_keys`] (the `--api-key` flag: admin, in memory). Each key has a role:
+//! - `submit`: `/v1/jobs` for its own jobs, and `/v1/blobs` for their program, input and
+//!   artifact. Another tenant's job or blob answers 404, as if it did not exist.
+//!   Submissions are idempotent per tenant: two tenants submitting the same program get
+//!   two jobs (each proven on its own).
+//! - `worker`: `/v1/workers/*`, and `/v1/blobs` for the program and input of the jobs it
+//!   holds; 403 on `/v1/jobs`.
+//! - `admin`: everything, every tenant's jobs and blobs and the farm's own (block) jobs. An
+//!   admin key may run workers too: the devnet's single key does.
+//!
+//! A submission over its key's quota ([`quota`]: live jobs, submissions per minute, stored
+//! bytes; per key, else [`ApiConfig::default_quota`]) gets 429 with `Retry-After`, checked
+//! before anything is stored. At equal priority, claims alternate between tenants (fair
+//! queueing, see [`crate::store`]). `/metrics` counts submissions and live jobs per tenant.
+//!
+//! Every error is JSON: `{"error": {"code": "...", "reason": "..."}}`
 //! ([`ErrorBody`]). Request bodies above [`ApiConfig::max_body_bytes`] get 413.
 //!
 //! Request and response bodies are [`crate::wire`]'s, shared with the worker's client.
@@ -35,13 +52,16 @@
 //! covers every route. A new resource is a new module whose handlers take the same
 //! [`AppState`], added there with `.routes(routes!(...))`; its bodies go in [`crate::wire`].
 
+pub mod auth;
 pub mod blobs;
 pub mod complete;
 mod error;
 pub mod jobs;
 pub mod metrics;
+pub mod quota;
 pub mod workers;
 
+pub use auth::{AnyKey, Caller, Tenant, WorkerKey};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use metrics::Metrics;
 
@@ -50,8 +70,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
@@ -64,12 +83,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::blobs::BlobStore;
-use crate::store::JobStore;
+use crate::store::{JobStore, Quota};
 
 /// The name of the bearer-key security scheme in the OpenAPI document.
 pub const SECURITY_SCHEME: &str = "api_key";
 
-/// API keys, kept as SHA-256 digests (a lookup by digest does not leak a key's bytes
+/// The `--api-key` admin keys, kept as SHA-256 digests (a lookup by digest does not leak a key's bytes
 /// through timing, and the process holds no key in the clear).
 #[derive(Clone, Default)]
 pub struct ApiKeys(HashSet<[u8; 32]>);
@@ -109,8 +128,10 @@ impl std::fmt::Debug for ApiKeys {
 /// Settings of the API.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
-    /// Keys accepted on `/v1` routes; with none, every `/v1` request gets 401.
+    /// Admin keys accepted beside the stored ones (the `--api-key` flag).
     pub api_keys: ApiKeys,
+    /// Limits of stored keys that set none of their own (all unlimited by default).
+    pub default_quota: Quota,
     /// Largest request body accepted (413 above it).
     pub max_body_bytes: usize,
     /// Longest long-poll of `/v1/jobs/{id}/wait`.
@@ -129,6 +150,7 @@ impl ApiConfig {
     pub fn new(api_keys: ApiKeys) -> Self {
         Self {
             api_keys,
+            default_quota: Quota::default(),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_wait: Duration::from_secs(300),
             default_wait: Duration::from_secs(30),
@@ -167,47 +189,23 @@ impl AppState {
     }
 }
 
-/// A request that presented a valid API key (`Authorization: Bearer <key>`); as a handler
-/// argument, it answers 401 otherwise.
-pub struct Authenticated;
-
-impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(ApiError::unauthorized(
-                "missing `Authorization: Bearer <API key>` header",
-            ));
-        };
-        let key = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <API key>`")
-            })?;
-        if state.config.api_keys.contains(key) {
-            Ok(Authenticated)
-        } else {
-            Err(ApiError::unauthorized("the API key is not valid"))
-        }
-    }
-}
-
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "starfarm scheduler",
         description = "Submit Cairo programs to the starfarm proving farm, follow their jobs and \
-                       download verified proof artifacts. Errors are JSON: \
+                       download verified proof artifacts. Each API key has a role: `submit` \
+                       (its own jobs and their blobs; another tenant's job answers 404), \
+                       `worker` (the `/v1/workers` routes and the blobs of the jobs it holds) \
+                       or `admin` (everything). A wrong role gets 403; an unknown or revoked \
+                       key 401; a submission over the key's quota 429 with `Retry-After`. \
+                       Errors are JSON: \
                        `{\"error\": {\"code\": \"...\", \"reason\": \"...\"}}`."
     ),
     modifiers(&BearerKey),
     tags(
-        (name = "jobs", description = "Proving jobs"),
-        (name = "workers", description = "Worker leases and blobs (worker keys are API keys)"),
+        (name = "jobs", description = "Proving jobs (submit and admin keys; a tenant sees its own jobs only)"),
+        (name = "workers", description = "Worker leases (worker and admin keys) and blobs"),
         (name = "service", description = "Document, metrics and health")
     )
 )]

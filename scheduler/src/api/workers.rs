@@ -2,8 +2,9 @@
 //! leases, report progress, or give jobs back. Handing in an artifact is [`super::complete`];
 //! fetching programs and inputs, [`super::blobs`].
 //!
-//! Workers authenticate like every other client: a worker key is an API key
-//! ([`super::ApiConfig::api_keys`]) for now. Every write presents the lease (or, for
+//! Every route needs a `worker` or `admin` key ([`WorkerKey`]; other keys get 403). The
+//! claim records the stored key that made it: while the job is active, that key may read
+//! the job's program and input from `/v1/blobs`, and no other blob. Every write presents the lease (or, for
 //! `complete`, its job id and fencing token); a lease that is no longer current gets 409 with
 //! code `fenced`, and the worker must drop its work.
 
@@ -16,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::blobs::blob_url;
-use super::{ApiError, AppState, Authenticated, ErrorBody};
+use super::{ApiError, AppState, ErrorBody, WorkerKey};
 use crate::job::JobState;
 use crate::wire::{
     ClaimRequest, ClaimResponse, FailRequest, HeartbeatRequest, JobView, LeaseView, PhaseRequest,
@@ -48,11 +49,12 @@ fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
         (status = 200, description = "A job, its lease, and where to fetch its program and input", body = ClaimResponse),
         (status = 204, description = "No job fits the worker now"),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key (worker keys are API keys)", body = ErrorBody)
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "Not a worker or admin key", body = ErrorBody)
     )
 )]
 pub async fn claim(
-    _auth: Authenticated,
+    WorkerKey(caller): WorkerKey,
     State(state): State<AppState>,
     body: Result<Json<ClaimRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -75,7 +77,12 @@ pub async fn claim(
         let changed = state.changes.notified();
         let claimed = state
             .store
-            .claim(&request.worker_id, &capabilities, Duration::from_secs(secs))
+            .claim_with_key(
+                caller.key_id(),
+                &request.worker_id,
+                &capabilities,
+                Duration::from_secs(secs),
+            )
             .await
             .map_err(ApiError::lease)?;
         let now = tokio::time::Instant::now();
@@ -117,13 +124,14 @@ pub async fn claim(
     responses(
         (status = 200, description = "The renewed lease", body = LeaseView),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "Not a worker or admin key", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "`fenced`: the lease is no longer current; stop working on the job", body = ErrorBody)
     )
 )]
 pub async fn heartbeat(
-    _auth: Authenticated,
+    _auth: WorkerKey,
     State(state): State<AppState>,
     body: Result<Json<HeartbeatRequest>, JsonRejection>,
 ) -> Result<Json<LeaseView>, ApiError> {
@@ -146,13 +154,14 @@ pub async fn heartbeat(
     responses(
         (status = 200, description = "The job in its new phase", body = JobView),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "Not a worker or admin key", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "`fenced`: the lease is no longer current; `conflict`: not a valid phase change", body = ErrorBody)
     )
 )]
 pub async fn set_phase(
-    _auth: Authenticated,
+    _auth: WorkerKey,
     State(state): State<AppState>,
     body: Result<Json<PhaseRequest>, JsonRejection>,
 ) -> Result<Json<JobView>, ApiError> {
@@ -177,13 +186,14 @@ pub async fn set_phase(
     responses(
         (status = 200, description = "The job, queued again", body = JobView),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "Not a worker or admin key", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "`fenced`: the lease is no longer current", body = ErrorBody)
     )
 )]
 pub async fn release(
-    _auth: Authenticated,
+    _auth: WorkerKey,
     State(state): State<AppState>,
     body: Result<Json<ReleaseRequest>, JsonRejection>,
 ) -> Result<Json<JobView>, ApiError> {
@@ -210,13 +220,14 @@ pub async fn release(
     responses(
         (status = 200, description = "The job in its new state (queued or failed)", body = JobView),
         (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Missing or invalid API key", body = ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 403, description = "Not a worker or admin key", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
         (status = 409, description = "`fenced`: the lease is no longer current", body = ErrorBody)
     )
 )]
 pub async fn fail(
-    _auth: Authenticated,
+    _auth: WorkerKey,
     State(state): State<AppState>,
     body: Result<Json<FailRequest>, JsonRejection>,
 ) -> Result<Json<JobView>, ApiError> {

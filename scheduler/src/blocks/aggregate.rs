@@ -417,6 +417,7 @@ pub async fn proven_blocks(store: &dyn JobStore) -> Result<Vec<ProvenBlock>, Sto
         kind: Some(AggregatePayload::KIND),
         limit: JobFilter::MAX_LIMIT,
         before: None,
+        owner: None,
     };
     let mut blocks = std::collections::BTreeMap::new();
     loop {

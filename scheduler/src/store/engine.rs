@@ -14,7 +14,7 @@ const EXPIRY_BATCH: i64 = 100;
 const MAX_DEPENDENCIES: usize = 10_000;
 
 pub(crate) struct Engine<B> {
-    backend: B,
+    pub(super) backend: B,
     config: StoreConfig,
 }
 
@@ -44,7 +44,7 @@ impl<B: SqlBackend> Engine<B> {
         &self.backend
     }
 
-    fn now(&self) -> i64 {
+    pub(super) fn now(&self) -> i64 {
         self.config.clock.now_ms()
     }
 
@@ -69,7 +69,8 @@ impl<B: SqlBackend> Engine<B> {
         }
         self.check_dependencies(tx.as_mut(), &spec.depends_on)
             .await?;
-        let args = insert_args(&spec, &key, self.now())?;
+        let tag = self.fair_tag(tx.as_mut(), spec.owner).await?;
+        let args = insert_args(&spec, &key, self.now(), tag)?;
         let inserted = tx.ints(sql::INSERT_JOB, &args).await?;
         let Some(&id) = inserted.first() else {
             // A concurrent submission of the same key committed first (Postgres).
@@ -87,9 +88,36 @@ impl<B: SqlBackend> Engine<B> {
             let args = [Arg::I64(id), Arg::I64(dep.0)];
             tx.execute(sql::INSERT_DEP, &args).await?;
         }
+        if let Some(owner) = spec.owner {
+            let args = [Arg::I64(owner), Arg::I64(stored_bytes(&spec)?)];
+            tx.execute(sql::CHARGE_BYTES, &args).await?;
+        }
         let job = self.load(tx.as_mut(), Lock::None, JobId(id)).await?.job;
         tx.commit().await?;
         Ok(Submission { job, created: true })
+    }
+
+    /// Start-time fair queueing: a job's tag is the queue head's tag, or one more than the
+    /// owner's last queued job if that is later. Claims at equal priority go by tag, so each
+    /// owner with queued jobs gets about one claim per tag: a flood of one owner queues
+    /// behind itself, and a newcomer waits for at most one job of each other owner. Two
+    /// concurrent submissions may get the same tag (Postgres); ties go by id.
+    async fn fair_tag(&self, tx: &mut dyn SqlTx, owner: Option<i64>) -> Result<i64, StoreError> {
+        let head = tx.ints(sql::QUEUE_HEAD_TAG, &[]).await?;
+        let last = match owner {
+            Some(owner) => tx.ints(sql::OWNER_LAST_TAG, &[Arg::I64(owner)]).await?,
+            None => tx.ints(sql::FARM_LAST_TAG, &[]).await?,
+        };
+        let head = head.first().copied().unwrap_or(0);
+        let last = last.first().copied().unwrap_or(-1);
+        Ok(head.max(last.saturating_add(1)))
+    }
+
+    pub async fn live_job(&self, key: &str) -> Result<Option<Job>, StoreError> {
+        let mut tx = self.backend.read().await?;
+        let job = self.live_job_with_key(tx.as_mut(), key).await?;
+        tx.commit().await?;
+        Ok(job)
     }
 
     async fn live_job_with_key(
@@ -141,6 +169,7 @@ impl<B: SqlBackend> Engine<B> {
             Arg::OptText(filter.kind.map(|k| k.as_str().to_owned())),
             Arg::OptI64(filter.before.map(|id| id.0)),
             Arg::I64(i64::from(limit)),
+            Arg::OptI64(filter.owner),
         ];
         let mut tx = self.backend.read().await?;
         let rows = tx.jobs(&self.sql().list, &args).await?;
@@ -178,12 +207,13 @@ impl<B: SqlBackend> Engine<B> {
     /// One statement, committed on its own: the hot path of every worker.
     pub async fn claim(
         &self,
+        claimed_by: Option<i64>,
         worker_id: &str,
         worker: &WorkerCapabilities,
         lease_duration: Duration,
     ) -> Result<Option<(Job, Lease)>, StoreError> {
         let lease_ms = i64::try_from(lease_duration.as_millis()).unwrap_or(i64::MAX);
-        let args = sql::claim_args(worker_id, worker, self.now(), lease_ms);
+        let args = sql::claim_args(claimed_by, worker_id, worker, self.now(), lease_ms);
         let rows = self.backend.write_one(&self.sql().claim, &args).await?;
         match rows.into_iter().next() {
             Some(row) => {
@@ -422,7 +452,13 @@ fn validate(spec: &mut JobSpec) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn insert_args(spec: &JobSpec, key: &str, now: i64) -> Result<Vec<Arg>, StoreError> {
+/// The bytes a submission stored, as a column value.
+fn stored_bytes(spec: &JobSpec) -> Result<i64, StoreError> {
+    i64::try_from(spec.stored_bytes)
+        .map_err(|_| StoreError::InvalidSpec("stored_bytes must be below 2^63".into()))
+}
+
+fn insert_args(spec: &JobSpec, key: &str, now: i64, tag: i64) -> Result<Vec<Arg>, StoreError> {
     // validate() bounded both numbers.
     let max_attempts = i32::try_from(spec.max_attempts)
         .map_err(|_| StoreError::InvalidSpec("max_attempts too large".into()))?;
@@ -440,6 +476,9 @@ fn insert_args(spec: &JobSpec, key: &str, now: i64) -> Result<Vec<Arg>, StoreErr
         Arg::OptText(spec.required_backend.clone()),
         Arg::Text(spec.payload.to_string()),
         Arg::I64(now),
+        Arg::OptI64(spec.owner),
+        Arg::I64(stored_bytes(spec)?),
+        Arg::I64(tag),
     ])
 }
 
@@ -545,21 +584,12 @@ mod tests {
         );
         spec.max_attempts = max_attempts;
         Job {
-            id: JobId(1),
-            spec,
-            idempotency_key: String::new(),
             state: JobState::Proving,
             attempts,
             fencing_token: 4,
             worker_id: Some("w".into()),
             lease_expires_at_ms: Some(2_000),
-            next_attempt_at_ms: 0,
-            last_error: None,
-            artifact_hash: None,
-            result: None,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            finished_at_ms: None,
+            ..Job::queued(JobId(1), spec)
         }
     }
 

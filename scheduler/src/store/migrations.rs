@@ -15,17 +15,31 @@ use std::pin::Pin;
 /// (version, description, SQL)
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const SQLITE: Embedded = &[(
-    1,
-    "jobs",
-    include_str!("../../migrations/sqlite/0001_jobs.sql"),
-)];
+pub(crate) const SQLITE: Embedded = &[
+    (
+        1,
+        "jobs",
+        include_str!("../../migrations/sqlite/0001_jobs.sql"),
+    ),
+    (
+        2,
+        "tenants",
+        include_str!("../../migrations/sqlite/0002_tenants.sql"),
+    ),
+];
 
-pub(crate) const POSTGRES: Embedded = &[(
-    1,
-    "jobs",
-    include_str!("../../migrations/postgres/0001_jobs.sql"),
-)];
+pub(crate) const POSTGRES: Embedded = &[
+    (
+        1,
+        "jobs",
+        include_str!("../../migrations/postgres/0001_jobs.sql"),
+    ),
+    (
+        2,
+        "tenants",
+        include_str!("../../migrations/postgres/0002_tenants.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Source(Embedded);

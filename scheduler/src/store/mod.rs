@@ -6,13 +6,19 @@
 //! rows (`sqlite.rs`, `postgres.rs`).
 //!
 //! Rules every implementation follows:
-//! - Submission is idempotent on [`JobSpec::idempotency_key`]: while a job with the key is
-//!   queued, active or done, submitting again returns it (`created: false`, the rest of the
-//!   new spec ignored); once it failed or was cancelled, a new submission creates a new job.
-//! - A claim takes the queued job with the highest priority, then the lowest id (oldest
-//!   submission), whose dependencies are all done, whose backoff has passed and whose memory,
-//!   backend and kind fit the worker. Each claim is one attempt and increments the fencing
-//!   token.
+//! - Submission is idempotent on [`JobSpec::idempotency_key`], which includes the owner
+//!   (the submitting key, [`JobSpec::owner`]): while a job with the key is queued, active or
+//!   done, submitting again returns it (`created: false`, the rest of the new spec ignored);
+//!   once it failed or was cancelled, a new submission creates a new job. Two owners never
+//!   share a job.
+//! - A claim takes the queued job with the highest priority, then the lowest fair-queueing
+//!   tag, then the lowest id (oldest submission), whose dependencies are all done, whose
+//!   backoff has passed and whose memory, backend and kind fit the worker. Each claim is one
+//!   attempt and increments the fencing token. A job's tag is set when it is submitted: the
+//!   queue head's tag, or one more than its owner's last queued job if that is later, so
+//!   owners (the farm's own jobs count as one) take turns at equal priority.
+//! - API keys ([`KeyStore`], `keys.rs`) live in the same database; a submission by an owner
+//!   adds its stored bytes to the key's account in the same transaction.
 //! - Every worker write presents its [`Lease`]; it is refused with [`StoreError::Fenced`]
 //!   unless the job is active under that exact token and worker and the lease has not expired
 //!   (even if the expiry sweep has not run yet).
@@ -23,11 +29,13 @@
 //!   fails too, with the reason naming the dependency: it could never run.
 
 mod engine;
+mod keys;
 mod migrations;
 mod postgres;
 mod sql;
 mod sqlite;
 
+pub use keys::{key_digest, ApiKey, KeyStore, NewKey, Quota, Role, UnknownRole, Usage};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 /// Options for [`PostgresStore::connect_with`] (TLS, timeouts…), so callers need no sqlx.
@@ -70,6 +78,11 @@ pub enum StoreError {
     Migration(String),
     #[error("database error: {0}")]
     Database(String),
+    /// A key that cannot be stored (name taken or malformed, quota out of range).
+    #[error("invalid API key: {0}")]
+    InvalidKey(String),
+    #[error("no API key with id or name {0:?}")]
+    UnknownKey(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -122,6 +135,9 @@ pub struct JobFilter {
     pub limit: u32,
     /// Only jobs with a smaller id: the `next` of the previous page.
     pub before: Option<JobId>,
+    /// Only the jobs of this key (a tenant's view); `None` for every job.
+    #[serde(default)]
+    pub owner: Option<i64>,
 }
 
 impl JobFilter {
@@ -135,6 +151,7 @@ impl Default for JobFilter {
             kind: None,
             limit: 100,
             before: None,
+            owner: None,
         }
     }
 }
@@ -162,14 +179,18 @@ pub enum Readiness {
 }
 
 /// The farm's job store. Every operation is one transaction. Held by the REST server as
-/// `Arc<dyn JobStore>`.
+/// `Arc<dyn JobStore>`; its tenants' keys are [`KeyStore`]'s part.
 #[async_trait]
-pub trait JobStore: Send + Sync {
+pub trait JobStore: KeyStore + Send + Sync {
     /// Adds a job, or returns the live job with the same idempotency key (see module docs).
     /// Dependencies must exist and must not have failed or been cancelled.
     async fn submit(&self, spec: JobSpec) -> Result<Submission, StoreError>;
 
     async fn get(&self, id: JobId) -> Result<Job, StoreError>;
+
+    /// The queued, active or done job with this idempotency key, if any: what
+    /// [`JobStore::submit`] would return for a spec with the key.
+    async fn live_job(&self, idempotency_key: &str) -> Result<Option<Job>, StoreError>;
 
     async fn list(&self, filter: &JobFilter) -> Result<JobPage, StoreError>;
 
@@ -178,9 +199,23 @@ pub trait JobStore: Send + Sync {
     /// gives [`StoreError::InvalidTransition`].
     async fn cancel(&self, id: JobId) -> Result<Job, StoreError>;
 
-    /// Leases the best job that fits `worker` for `lease_duration`, or `None` if none fits.
+    /// Leases the best job that fits `worker` for `lease_duration`, or `None` if none fits;
+    /// a claim by no stored key (see [`JobStore::claim_with_key`]).
     async fn claim(
         &self,
+        worker_id: &str,
+        worker: &WorkerCapabilities,
+        lease_duration: Duration,
+    ) -> Result<Option<(Job, Lease)>, StoreError> {
+        self.claim_with_key(None, worker_id, worker, lease_duration)
+            .await
+    }
+
+    /// [`JobStore::claim`], recording the stored key the worker called with: while the job
+    /// is active, that key may read its program and input ([`KeyStore::holder_has_blob`]).
+    async fn claim_with_key(
+        &self,
+        key: Option<i64>,
         worker_id: &str,
         worker: &WorkerCapabilities,
         lease_duration: Duration,
@@ -241,6 +276,12 @@ macro_rules! delegate_job_store {
             ) -> Result<$crate::job::Job, $crate::store::StoreError> {
                 self.engine.get(id).await
             }
+            async fn live_job(
+                &self,
+                idempotency_key: &str,
+            ) -> Result<Option<$crate::job::Job>, $crate::store::StoreError> {
+                self.engine.live_job(idempotency_key).await
+            }
             async fn list(
                 &self,
                 filter: &$crate::store::JobFilter,
@@ -253,14 +294,17 @@ macro_rules! delegate_job_store {
             ) -> Result<$crate::job::Job, $crate::store::StoreError> {
                 self.engine.cancel(id).await
             }
-            async fn claim(
+            async fn claim_with_key(
                 &self,
+                key: Option<i64>,
                 worker_id: &str,
                 worker: &$crate::job::WorkerCapabilities,
                 lease_duration: std::time::Duration,
             ) -> Result<Option<($crate::job::Job, $crate::job::Lease)>, $crate::store::StoreError>
             {
-                self.engine.claim(worker_id, worker, lease_duration).await
+                self.engine
+                    .claim(key, worker_id, worker, lease_duration)
+                    .await
             }
             async fn heartbeat(
                 &self,
@@ -323,6 +367,57 @@ macro_rules! delegate_job_store {
             }
             async fn close(&self) {
                 self.engine.close().await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::KeyStore for $store {
+            async fn add_key(
+                &self,
+                key: &$crate::store::NewKey,
+            ) -> Result<$crate::store::ApiKey, $crate::store::StoreError> {
+                self.engine.add_key(key).await
+            }
+            async fn keys(&self) -> Result<Vec<$crate::store::ApiKey>, $crate::store::StoreError> {
+                self.engine.keys().await
+            }
+            async fn revoke_key(
+                &self,
+                id_or_name: &str,
+            ) -> Result<$crate::store::ApiKey, $crate::store::StoreError> {
+                self.engine.revoke_key(id_or_name).await
+            }
+            async fn live_key(
+                &self,
+                digest: &str,
+            ) -> Result<Option<$crate::store::ApiKey>, $crate::store::StoreError> {
+                self.engine.live_key(digest).await
+            }
+            async fn usage(
+                &self,
+                owner: i64,
+                window: std::time::Duration,
+            ) -> Result<$crate::store::Usage, $crate::store::StoreError> {
+                self.engine.usage(owner, window).await
+            }
+            async fn owner_has_blob(
+                &self,
+                owner: i64,
+                blob: &$crate::job::ContentHash,
+            ) -> Result<bool, $crate::store::StoreError> {
+                self.engine.owner_has_blob(owner, blob).await
+            }
+            async fn holder_has_blob(
+                &self,
+                key: i64,
+                blob: &$crate::job::ContentHash,
+            ) -> Result<bool, $crate::store::StoreError> {
+                self.engine.holder_has_blob(key, blob).await
+            }
+            async fn live_jobs_by_tenant(
+                &self,
+            ) -> Result<Vec<(String, u64)>, $crate::store::StoreError> {
+                self.engine.live_jobs_by_tenant().await
             }
         }
     };

@@ -5,8 +5,9 @@
 //! job row (`FOR UPDATE`) before checking the lease.
 
 use super::engine::Engine;
+use super::keys::ApiKey;
 use super::migrations;
-use super::sql::{decode_job, Arg, Dialect, JobRow, SqlBackend, SqlTx};
+use super::sql::{decode_job, decode_key, Arg, Dialect, JobRow, SqlBackend, SqlTx};
 use super::{delegate_job_store, StoreConfig, StoreError};
 use async_trait::async_trait;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
@@ -179,6 +180,11 @@ impl SqlTx for PgTx {
     ) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = bind(sql, args).fetch_all(&mut *self.0).await?;
         Ok(rows.iter().map(pair).collect::<Result<_, _>>()?)
+    }
+
+    async fn keys(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = bind(sql, args).fetch_all(&mut *self.0).await?;
+        rows.iter().map(decode_key).collect()
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

@@ -4,6 +4,7 @@
 //! accept. The few places where the two dialects differ — row locks, lists bound as one
 //! parameter, aggregating a job's dependencies — are filled in by [`Dialect`].
 
+use super::keys::{ApiKey, Quota, Role};
 use super::StoreError;
 use crate::job::{ContentHash, Job, JobId, JobSpec, JobState, WorkerCapabilities};
 use async_trait::async_trait;
@@ -36,6 +37,8 @@ pub(crate) trait SqlTx: Send {
         sql: &str,
         args: &[Arg],
     ) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Runs a query whose columns are [`KEY_COLUMNS`].
+    async fn keys(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<ApiKey>, StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
@@ -67,7 +70,8 @@ pub(crate) struct Dialect {
     pub job_for_share: String,
     /// The live job with an idempotency key: `$1` key.
     pub job_by_key: String,
-    /// `$1` state or NULL, `$2` kind or NULL, `$3` cursor or NULL, `$4` limit.
+    /// `$1` state or NULL, `$2` kind or NULL, `$3` cursor or NULL, `$4` limit, `$5` owner or
+    /// NULL.
     pub list: String,
     /// Leases the best claimable job; see [`claim_args`] for the parameters.
     pub claim: String,
@@ -114,7 +118,8 @@ impl Dialect {
             ),
             list: format!(
                 "{select} WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR kind = $2) \
-                 AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+                 AND ($3 IS NULL OR id < $3) AND ($5 IS NULL OR owner = $5) \
+                 ORDER BY id DESC LIMIT $4"
             ),
             claim: claim_sql(
                 &cols,
@@ -154,12 +159,13 @@ impl Dialect {
 
 /// The claim is one statement: pick the best queued job (locked, skipping rows other
 /// claimers hold) and lease it. `$4` (now) is used twice: the claim time and the backoff
-/// check.
+/// check. At equal priority the fair-queueing tag orders tenants (see `Engine::fair_tag`),
+/// then submission order.
 fn claim_sql(cols: &str, backend_in: String, kind_in: String, skip_locked: &str) -> String {
     format!(
         "UPDATE jobs SET state = 'leased', attempts = attempts + 1, \
              fencing_token = fencing_token + 1, worker_id = $1, lease_expires_at = $2, \
-             lease_duration_ms = $3, updated_at = $4 \
+             lease_duration_ms = $3, updated_at = $4, claimed_by = $8 \
          WHERE id = ( \
              SELECT j.id FROM jobs j \
              WHERE j.state = 'queued' AND j.next_attempt_at <= $4 \
@@ -169,14 +175,16 @@ fn claim_sql(cols: &str, backend_in: String, kind_in: String, skip_locked: &str)
                AND NOT EXISTS ( \
                    SELECT 1 FROM job_deps d JOIN jobs p ON p.id = d.depends_on \
                    WHERE d.job_id = j.id AND p.state <> 'done') \
-             ORDER BY j.priority DESC, j.id \
+             ORDER BY j.priority DESC, j.fair_tag, j.id \
              LIMIT 1{skip_locked}) \
          RETURNING {cols}"
     )
 }
 
 /// Parameters of [`Dialect::claim`]. A worker that lists no kinds takes every kind.
+/// `claimed_by` is the stored key the worker called with (`None` for the `--api-key` admin).
 pub(crate) fn claim_args(
+    claimed_by: Option<i64>,
     worker_id: &str,
     worker: &WorkerCapabilities,
     now: i64,
@@ -195,6 +203,7 @@ pub(crate) fn claim_args(
         Arg::I64(i64::try_from(worker.memory_bytes).unwrap_or(i64::MAX)),
         Arg::TextList(worker.backends.clone()),
         Arg::TextList(kinds.iter().map(|k| k.as_str().to_owned()).collect()),
+        Arg::OptI64(claimed_by),
     ]
 }
 
@@ -202,14 +211,14 @@ pub(crate) fn claim_args(
 pub(crate) const COLUMNS: &str = "id, kind, idempotency_key, program_hash, input_hash, \
     profile, priority, max_attempts, required_memory_bytes, required_backend, payload, state, \
     attempts, fencing_token, worker_id, lease_expires_at, lease_duration_ms, next_attempt_at, \
-    last_error, artifact_hash, result, created_at, updated_at, finished_at";
+    last_error, artifact_hash, result, created_at, updated_at, finished_at, owner, stored_bytes";
 
 /// Inserts a job unless a live one has its idempotency key: then nothing is returned (on
 /// Postgres this also waits for a concurrent insert of the same key to commit or abort).
 pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (kind, idempotency_key, program_hash, \
     input_hash, profile, priority, max_attempts, required_memory_bytes, required_backend, \
-    payload, state, next_attempt_at, created_at, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11) \
+    payload, state, next_attempt_at, created_at, updated_at, owner, stored_bytes, fair_tag) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $12, $13, $14) \
     ON CONFLICT (idempotency_key) WHERE state NOT IN ('failed', 'cancelled') DO NOTHING \
     RETURNING id";
 
@@ -229,6 +238,79 @@ pub(crate) const FAIL_DEPENDENTS: &str = "UPDATE jobs SET state = 'failed', last
     updated_at = $3, finished_at = $3 \
     WHERE state = 'queued' AND id IN (SELECT job_id FROM job_deps WHERE depends_on = $1) \
     RETURNING id";
+
+/// The tag new jobs start at: the lowest of the queued jobs (0 when none is queued).
+pub(crate) const QUEUE_HEAD_TAG: &str =
+    "SELECT COALESCE(MIN(fair_tag), 0) FROM jobs WHERE state = 'queued'";
+
+/// The last tag among the queued jobs of owner `$1` (-1 when it has none queued).
+pub(crate) const OWNER_LAST_TAG: &str = "SELECT COALESCE(MAX(fair_tag), -1) FROM jobs \
+    WHERE owner = $1 AND state = 'queued'";
+
+/// [`OWNER_LAST_TAG`] for the farm's own jobs (no owner).
+pub(crate) const FARM_LAST_TAG: &str = "SELECT COALESCE(MAX(fair_tag), -1) FROM jobs \
+    WHERE owner IS NULL AND state = 'queued'";
+
+/// Queued and active jobs of owner `$1`.
+pub(crate) const LIVE_JOBS_OF_OWNER: &str = "SELECT COUNT(*) FROM jobs WHERE owner = $1 \
+    AND state IN ('queued', 'leased', 'proving', 'verifying')";
+
+/// Creation times of the jobs owner `$1` submitted after `$2`, oldest first.
+pub(crate) const RECENT_SUBMISSIONS: &str = "SELECT created_at FROM jobs \
+    WHERE owner = $1 AND created_at > $2 ORDER BY created_at";
+
+/// Whether `$2` is the program, input or artifact of a job of owner `$1`.
+pub(crate) const OWNER_BLOB: &str = "SELECT id FROM jobs WHERE owner = $1 \
+    AND (program_hash = $2 OR input_hash = $2 OR artifact_hash = $2) LIMIT 1";
+
+/// Whether `$2` is the program or input of an active job claimed with key `$1`.
+pub(crate) const HELD_BLOB: &str = "SELECT id FROM jobs WHERE claimed_by = $1 \
+    AND state IN ('leased', 'proving', 'verifying') \
+    AND (program_hash = $2 OR input_hash = $2) LIMIT 1";
+
+/// Queued and active jobs per key name (keys with none are left out).
+pub(crate) const LIVE_JOBS_BY_TENANT: &str = "SELECT k.name, COUNT(*) FROM jobs j \
+    JOIN api_keys k ON k.id = j.owner \
+    WHERE j.state IN ('queued', 'leased', 'proving', 'verifying') GROUP BY k.name";
+
+/// Adds `$2` stored bytes to key `$1`'s account.
+pub(crate) const CHARGE_BYTES: &str =
+    "UPDATE api_keys SET stored_bytes = stored_bytes + $2 WHERE id = $1";
+
+/// The columns of an API key row.
+pub(crate) const KEY_COLUMNS: &str = "id, name, role, created_at, revoked_at, max_active_jobs, \
+    max_submissions_per_minute, max_stored_bytes, stored_bytes";
+
+/// Reads a row of [`KEY_COLUMNS`]; shared by both backends.
+pub(crate) fn decode_key<R>(row: &R) -> Result<ApiKey, StoreError>
+where
+    R: Row,
+    for<'a> &'a str: ColumnIndex<R>,
+    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
+{
+    let limit = |column: &str| -> Result<Option<u64>, StoreError> {
+        row.try_get::<Option<i64>, _>(column)?
+            .map(non_negative)
+            .transpose()
+    };
+    let role: String = row.try_get("role")?;
+    Ok(ApiKey {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        role: role
+            .parse::<Role>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        created_at_ms: row.try_get("created_at")?,
+        revoked_at_ms: row.try_get("revoked_at")?,
+        quota: Quota {
+            max_active_jobs: limit("max_active_jobs")?,
+            max_submissions_per_minute: limit("max_submissions_per_minute")?,
+            max_stored_bytes: limit("max_stored_bytes")?,
+        },
+        stored_bytes: non_negative(row.try_get("stored_bytes")?)?,
+    })
+}
 
 /// A job row: the job and the lease duration heartbeats renew by.
 #[derive(Debug, Clone)]
@@ -257,6 +339,8 @@ where
         required_memory_bytes: non_negative(row.try_get("required_memory_bytes")?)?,
         required_backend: row.try_get("required_backend")?,
         payload: json(row.try_get("payload")?)?,
+        owner: row.try_get("owner")?,
+        stored_bytes: non_negative(row.try_get("stored_bytes")?)?,
     };
     let job = Job {
         id: JobId(row.try_get("id")?),

@@ -6,8 +6,9 @@
 //! could not upgrade. Reads use a separate pool and see the last commit (WAL mode).
 
 use super::engine::Engine;
+use super::keys::ApiKey;
 use super::migrations;
-use super::sql::{decode_job, Arg, Dialect, JobRow, SqlBackend, SqlTx};
+use super::sql::{decode_job, decode_key, Arg, Dialect, JobRow, SqlBackend, SqlTx};
 use super::{delegate_job_store, StoreConfig, StoreError};
 use async_trait::async_trait;
 use sqlx::query::Query;
@@ -170,6 +171,11 @@ impl SqlTx for SqliteTx {
         Ok(rows.iter().map(pair).collect::<Result<_, _>>()?)
     }
 
+    async fn keys(&mut self, sql: &str, args: &[Arg]) -> Result<Vec<ApiKey>, StoreError> {
+        let rows = bind(sql, args)?.fetch_all(&mut *self.0).await?;
+        rows.iter().map(decode_key).collect()
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         Ok(self.0.commit().await?)
     }
@@ -178,8 +184,62 @@ impl SqlTx for SqliteTx {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::WorkerCapabilities;
+    use crate::job::{ContentHash, JobKind, JobSpec, JobState, WorkerCapabilities};
     use crate::store::sql::claim_args;
+    use crate::store::{JobFilter, JobStore};
+
+    /// A store made before tenants (migration 0001 only, one queued job) opens with 0002
+    /// applied: the job is kept, unowned, claimable, and idempotent under its old key.
+    #[tokio::test]
+    async fn tenants_migration_keeps_existing_jobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite");
+        let old = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = SqlitePoolOptions::new().connect_with(old).await.unwrap();
+        migrations::migrator(&migrations::SQLITE[..1])
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
+        let spec = JobSpec::new(
+            JobKind::CairoProof,
+            ContentHash::of(b"program"),
+            ContentHash::of(b"input"),
+            "production",
+        );
+        sqlx::query(
+            "INSERT INTO jobs (kind, idempotency_key, program_hash, input_hash, profile, \
+             priority, max_attempts, required_memory_bytes, payload, state, next_attempt_at, \
+             created_at, updated_at) VALUES ('cairo_proof', $1, $2, $3, 'production', 0, 3, 0, \
+             'null', 'queued', 0, 0, 0)",
+        )
+        .bind(spec.idempotency_key())
+        .bind(spec.program_hash.as_str())
+        .bind(spec.input_hash.as_str())
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = SqliteStore::open(&path, StoreConfig::default())
+            .await
+            .unwrap();
+        let page = store.list(&JobFilter::default()).await.unwrap();
+        assert_eq!(page.jobs.len(), 1);
+        let job = &page.jobs[0];
+        assert_eq!((job.spec.owner, job.state), (None, JobState::Queued));
+        let again = store.submit(spec.clone()).await.unwrap();
+        assert!(!again.created, "the old idempotency key still finds it");
+        let (claimed, _) = store
+            .claim("w", &WorkerCapabilities::default(), Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.id, job.id);
+    }
 
     /// SQLite has no statistics to go by: check that the claim walks the claim index in
     /// order instead of sorting every queued job (which made claims O(queue)).
@@ -192,7 +252,7 @@ mod tests {
             .unwrap();
         let backend = store.engine.backend();
         let sql = format!("EXPLAIN QUERY PLAN {}", backend.dialect.claim);
-        let args = claim_args("w", &WorkerCapabilities::default(), 0, 1);
+        let args = claim_args(None, "w", &WorkerCapabilities::default(), 0, 1);
         let rows = bind(&sql, &args)
             .unwrap()
             .fetch_all(&backend.writer)

@@ -34,6 +34,17 @@ impl Api {
                 .await
                 .unwrap(),
         );
+        Self::serve(store, dir, key, configure).await
+    }
+
+    /// The API over `store` (any backend), with `key` as its `--api-key` admin key and
+    /// blobs under `dir`.
+    pub async fn serve(
+        store: Arc<dyn JobStore>,
+        dir: tempfile::TempDir,
+        key: &'static str,
+        configure: impl FnOnce(&mut ApiConfig),
+    ) -> Self {
         let blobs = BlobStore::open(dir.path().join("blobs").to_str().unwrap()).unwrap();
         let mut config = ApiConfig::new(ApiKeys::new([key]));
         configure(&mut config);
@@ -66,6 +77,11 @@ impl Api {
             .text()
             .await
             .unwrap()
+    }
+
+    /// The blob folder: what the blob store holds.
+    pub fn blob_dir(&self) -> PathBuf {
+        self._dir.path().join("blobs")
     }
 
     /// An authenticated POST to `path`.
