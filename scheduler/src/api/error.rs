@@ -22,7 +22,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code, e.g. `unauthorized`, `payload_too_large`, `invalid_program`,
     /// `invalid_input`, `invalid_profile`, `invalid_request`, `not_found`, `no_route`,
-    /// `method_not_allowed`, `conflict`, `not_done`, `internal`.
+    /// `method_not_allowed`, `conflict`, `not_done`, `internal`, `unavailable` (the job
+    /// store's database cannot be reached: try again).
     #[schema(example = "invalid_program")]
     pub code: String,
     /// What is wrong, naming the offending field or value.
@@ -127,6 +128,9 @@ impl From<StoreError> for ApiError {
             | StoreError::DependencyFailed { .. } => Self::bad_request("invalid_request", reason),
             StoreError::Corrupt(_) | StoreError::Migration(_) | StoreError::Database(_) => {
                 Self::internal(reason)
+            }
+            StoreError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason)
             }
         }
     }

@@ -70,11 +70,25 @@ pub enum StoreError {
     Migration(String),
     #[error("database error: {0}")]
     Database(String),
+    /// The database could not be reached (down, restarting, or every connection busy): worth
+    /// trying again later; nothing was written.
+    #[error("the job store's database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Database(e.to_string())
+        use sqlx::Error as E;
+        match e {
+            E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => {
+                Self::Unavailable(e.to_string())
+            }
+            // The server going away mid-query (restart, failover, admin shutdown).
+            E::Database(ref db) if db.code().is_some_and(|c| c.starts_with("57P")) => {
+                Self::Unavailable(e.to_string())
+            }
+            e => Self::Database(e.to_string()),
+        }
     }
 }
 
