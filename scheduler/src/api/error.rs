@@ -141,3 +141,18 @@ impl From<BlobError> for ApiError {
         Self::internal(e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_to_try_again() {
+        let e = ApiError::from(StoreError::Unavailable("connection refused".into()));
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code, "unavailable");
+        assert!(e.reason.contains("connection refused"), "{}", e.reason);
+        let lease = ApiError::lease(StoreError::Unavailable("pool timed out".into()));
+        assert_eq!(lease.code, "unavailable", "not mistaken for a fenced lease");
+    }
+}

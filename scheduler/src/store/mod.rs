@@ -342,3 +342,26 @@ macro_rules! delegate_job_store {
     };
 }
 pub(crate) use delegate_job_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_and_other_errors_are_not() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for unreachable in [
+            sqlx::Error::Io(refused),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+        ] {
+            let e = StoreError::from(unreachable);
+            assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+            assert!(e
+                .to_string()
+                .starts_with("the job store's database is unavailable"));
+        }
+        let e = StoreError::from(sqlx::Error::RowNotFound);
+        assert!(matches!(e, StoreError::Database(_)), "{e:?}");
+    }
+}
