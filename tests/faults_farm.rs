@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use support::farm::{id, metric, stopped_count, worker, Scheduler};
 use support::postgres::Postgres;
 use support::proxy::{Mode, Proxy};
+use support::PATIENCE;
 
 mod support;
 
@@ -128,6 +129,16 @@ async fn a_partition_mid_claim_heals_and_the_job_is_proven_once() {
 
     proxy.set(Mode::Open);
     let healed = Instant::now();
+    let claimed = loop {
+        if scheduler.job(job).await["state"] != "queued" {
+            break healed.elapsed();
+        }
+        assert!(healed.elapsed() < PATIENCE, "never claimed again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    eprintln!("measured: partition mid-claim: claimed again {claimed:?} after the heal");
+    // A hanging claim gives up after its long-poll (10 s) + 15 s, then claims again.
+    assert!(claimed < Duration::from_secs(10 + 15 + 10), "{claimed:?}");
     let done = scheduler.until_state(job, "done").await;
     report(
         "partition mid-claim (claims hang until their timeout)",
@@ -270,6 +281,11 @@ async fn postgres_restarted_under_two_schedulers_loses_and_duplicates_no_job() {
     let refusals = metric(&ma, &format!("{unavailable}{{during=\"request\"}}"))
         + metric(&ma, &format!("{unavailable}{{during=\"lease_sweep\"}}"));
     assert!(refusals >= 1.0, "the outage is counted:\n{ma}");
+    let expired =
+        metric(&ma, "starfarm_lease_expiries_total") + metric(&mb, "starfarm_lease_expiries_total");
+    let fenced = r#"starfarm_artifacts_total{result="fenced"}"#;
+    let fenced = metric(&ma, fenced) + metric(&mb, fenced);
+    eprintln!("measured: Postgres outage: {refusals} refusals counted by scheduler a, {expired} leases expired, {fenced} late proofs fenced");
     for scheduler in [&a, &b] {
         let listed = scheduler.get("/v1/jobs").await;
         assert_eq!(listed["jobs"].as_array().map(Vec::len), Some(jobs.len()));
