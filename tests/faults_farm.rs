@@ -212,11 +212,14 @@ async fn postgres_restarted_under_two_schedulers_loses_and_duplicates_no_job() {
     for n in 310..316 {
         jobs.push(id(&a.submit(n).await));
     }
+    // a1 and a2 ride the outage out; b1's lease is shorter than it: a job b1 holds is
+    // taken back, proven again, and b1's late proof fenced.
     let alone = ["--lease-secs", "20", "--batch-size", "1"];
+    let short = ["--lease-secs", "4", "--batch-size", "1"];
     let mut workers = [
         a.worker("a1", &alone),
         a.worker("a2", &alone),
-        b.worker("b1", &alone),
+        b.worker("b1", &short),
     ];
     a.until_state(jobs[0], "proving").await;
 
@@ -259,11 +262,12 @@ async fn postgres_restarted_under_two_schedulers_loses_and_duplicates_no_job() {
         "Postgres restarted (down 6 s), every job done",
         up.elapsed(),
     );
-    let mut proven = 0;
+    let (mut proven, mut dropped) = (0, 0);
     for worker in &mut workers {
         worker.signal("TERM");
         assert!(worker.exited().await.success(), "{}", worker.output());
         proven += stopped_count(worker, "proven").await;
+        dropped += stopped_count(worker, "fenced").await;
     }
     let (ma, mb) = (a.metrics().await, b.metrics().await);
     let accepted = r#"starfarm_artifacts_total{result="accepted"}"#;
@@ -285,7 +289,7 @@ async fn postgres_restarted_under_two_schedulers_loses_and_duplicates_no_job() {
         metric(&ma, "starfarm_lease_expiries_total") + metric(&mb, "starfarm_lease_expiries_total");
     let fenced = r#"starfarm_artifacts_total{result="fenced"}"#;
     let fenced = metric(&ma, fenced) + metric(&mb, fenced);
-    eprintln!("measured: Postgres outage: {refusals} refusals counted by scheduler a, {expired} leases expired, {fenced} late proofs fenced");
+    eprintln!("measured: Postgres outage: {refusals} refusals counted by scheduler a, {expired} leases expired, {fenced} late proofs fenced, {dropped} proofs dropped by fenced workers");
     for scheduler in [&a, &b] {
         let listed = scheduler.get("/v1/jobs").await;
         assert_eq!(listed["jobs"].as_array().map(Vec::len), Some(jobs.len()));
