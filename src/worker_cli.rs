@@ -1,7 +1,10 @@
 //! `starfarm worker`: a proving worker that claims jobs from a scheduler until stopped.
 //!
 //! SIGTERM or Ctrl-C once: claim nothing more, finish the current job (within
-//! `--drain-timeout-secs`, else hand it back). Twice: hand it back now.
+//! `--drain-timeout-secs`, else hand it back). Twice: hand it back now. A proof the
+//! scheduler cannot be reached to take is kept and retried until then, and abandoned after
+//! (its lease expires and the job is proven again elsewhere). Should anything still hold
+//! the worker [`EXIT_GRACE`] after the drain timeout, it exits anyway (status 2).
 
 use std::time::Duration;
 
@@ -13,6 +16,10 @@ use starfarm_scheduler::worker::{
 use starfarm_scheduler::{kinds, JobKind};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
+
+/// How long after the drain timeout (or the second signal) the worker exits whatever it is
+/// still waiting for: every call to the scheduler is bounded, this is the last resort.
+const EXIT_GRACE: Duration = Duration::from_secs(15);
 
 #[derive(clap::Args)]
 pub struct WorkerArgs {
@@ -66,6 +73,7 @@ async fn work(args: WorkerArgs) -> anyhow::Result<()> {
     let (stop_tx, stop) = watch::channel(Stop::Run);
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;
+    let drain_timeout = config.drain_timeout;
     tokio::spawn(async move {
         for next in [Stop::Drain, Stop::Now] {
             tokio::select! {
@@ -79,6 +87,11 @@ async fn work(args: WorkerArgs) -> anyhow::Result<()> {
             };
             eprintln!("worker: stopping: {what}");
             stop_tx.send_replace(next);
+            let limit = match next {
+                Stop::Drain => drain_timeout,
+                _ => Duration::ZERO,
+            };
+            tokio::spawn(exit_after(limit + EXIT_GRACE));
         }
     });
     eprintln!(
@@ -93,10 +106,20 @@ async fn work(args: WorkerArgs) -> anyhow::Result<()> {
         .run(stop, |outcome| eprintln!("{}", describe(outcome)))
         .await;
     eprintln!(
-        "worker stopped: {} proven, {} failed, {} fenced, {} handed back",
-        summary.done, summary.failed, summary.fenced, summary.released
+        "worker stopped: {} proven, {} failed, {} fenced, {} handed back, {} abandoned",
+        summary.done, summary.failed, summary.fenced, summary.released, summary.abandoned
     );
     Ok(())
+}
+
+/// The last resort of a stopping worker: exits after `limit` even if a call still hangs.
+async fn exit_after(limit: Duration) {
+    tokio::time::sleep(limit).await;
+    eprintln!(
+        "worker: still not stopped {} s after the signal; exiting (a job in hand is proven again after its lease expires)",
+        limit.as_secs()
+    );
+    std::process::exit(2);
 }
 
 fn config(args: &WorkerArgs) -> anyhow::Result<WorkerConfig> {
@@ -175,5 +198,9 @@ fn describe(outcome: &Outcome) -> String {
             format!("job {job_id}: lease lost to another worker; result dropped")
         }
         Outcome::Released { job_id } => format!("job {job_id}: handed back"),
+        Outcome::Abandoned { job_id } => format!(
+            "job {job_id}: proof abandoned: the scheduler could not be reached before the \
+             worker had to stop; it is proven again after its lease expires"
+        ),
     }
 }

@@ -2,166 +2,11 @@
 //! submitted programs (Test profile), killed, frozen and restarted on purpose. Each test
 //! bounds its waits and kills what it started (by PID) when it ends.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde_json::{json, Value};
-use starfarm_prover::ProofArtifact;
-use support::{Proc, PATIENCE};
+use support::farm::{id, metric, stopped_count, Scheduler};
 
 mod support;
-
-const KEY: &str = "farm-test-key";
-
-struct Scheduler {
-    proc: Proc,
-    url: String,
-    http: reqwest::Client,
-}
-
-impl Scheduler {
-    /// A scheduler on `listen` (127.0.0.1:0 for a free port) with its data in `data`,
-    /// sweeping expired leases every 200 ms.
-    async fn start(data: &Path, listen: &str) -> Self {
-        let data = data.to_str().expect("UTF-8 path");
-        let proc = Proc::spawn(&[
-            "scheduler",
-            "--listen",
-            listen,
-            "--data",
-            data,
-            "--api-key",
-            KEY,
-            "--lease-sweep-ms",
-            "200",
-        ]);
-        let line = proc.line_with("listening on http://").await;
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .expect("URL")
-            .to_owned();
-        Self {
-            proc,
-            url,
-            http: reqwest::Client::new(),
-        }
-    }
-
-    fn address(&self) -> &str {
-        self.url.trim_start_matches("http://")
-    }
-
-    fn worker(&self, id: &str, extra: &[&str]) -> Proc {
-        let mut args = vec![
-            "worker",
-            "--url",
-            &self.url,
-            "--api-key",
-            KEY,
-            "--id",
-            id,
-            "--memory-gib",
-            "8",
-        ];
-        args.extend_from_slice(extra);
-        Proc::spawn(&args)
-    }
-
-    async fn submit(&self, n: u64) -> Value {
-        let program: Value = serde_json::from_slice(
-            &std::fs::read(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/examples/fibonacci.json"
-            ))
-            .expect("example"),
-        )
-        .expect("JSON");
-        let body = json!({"program": program, "input": [n], "profile": "test"});
-        let response = self
-            .http
-            .post(format!("{}/v1/jobs", self.url))
-            .bearer_auth(KEY)
-            .json(&body)
-            .send()
-            .await
-            .expect("submit");
-        assert!(response.status().is_success(), "{}", response.status());
-        response.json().await.expect("job")
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .expect("GET");
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-        response.json().await.expect("JSON")
-    }
-
-    async fn job(&self, id: i64) -> Value {
-        self.get(&format!("/v1/jobs/{id}")).await
-    }
-
-    /// Polls until the job is in `state`.
-    async fn until_state(&self, id: i64, state: &str) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let job = self.job(id).await;
-            if job["state"] == state {
-                return job;
-            }
-            assert!(Instant::now() < deadline, "job {id} never {state}: {job}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The artifact of a done job, verified here.
-    async fn verified_artifact(&self, id: i64) -> ProofArtifact {
-        let bytes = self
-            .http
-            .get(format!("{}/v1/jobs/{id}/artifact", self.url))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .expect("artifact")
-            .bytes()
-            .await
-            .expect("bytes");
-        let artifact = ProofArtifact::from_bytes(&bytes).expect("an artifact");
-        starfarm_prover::verify(&artifact, 0).expect("the stored proof verifies");
-        artifact
-    }
-
-    async fn metrics(&self) -> String {
-        self.http
-            .get(format!("{}/metrics", self.url))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("text")
-    }
-}
-
-/// The value of a metric line (`name{labels} value`), 0 when absent.
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
-fn id(job: &Value) -> i64 {
-    job["id"].as_i64().expect("job id")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_proof_loses_its_lease_and_another_finishes_the_job() {
@@ -287,13 +132,7 @@ async fn two_workers_prove_every_job_exactly_once() {
     for worker in &mut workers {
         worker.signal("TERM");
         assert!(worker.exited().await.success(), "{}", worker.output());
-        let summary = worker.line_with("worker stopped:").await;
-        let count: u64 = summary
-            .split_whitespace()
-            .nth(2)
-            .and_then(|n| n.parse().ok())
-            .expect("a count");
-        proven += count;
+        proven += stopped_count(worker, "proven").await;
     }
     assert_eq!(
         proven,

@@ -23,7 +23,8 @@ pub struct ErrorDetail {
     /// Stable code, e.g. `unauthorized`, `forbidden` (the key's role may not use the route),
     /// `quota_exceeded`, `rate_limited`, `payload_too_large`, `invalid_program`,
     /// `invalid_input`, `invalid_profile`, `invalid_request`, `not_found`, `no_route`,
-    /// `method_not_allowed`, `conflict`, `not_done`, `internal`.
+    /// `method_not_allowed`, `conflict`, `not_done`, `internal`, `unavailable` (the job
+    /// store's database cannot be reached: try again).
     #[schema(example = "invalid_program")]
     pub code: String,
     /// What is wrong, naming the offending field or value.
@@ -152,6 +153,9 @@ impl From<StoreError> for ApiError {
             StoreError::Corrupt(_) | StoreError::Migration(_) | StoreError::Database(_) => {
                 Self::internal(reason)
             }
+            StoreError::Unavailable(_) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", reason)
+            }
         }
     }
 }
@@ -159,5 +163,20 @@ impl From<StoreError> for ApiError {
 impl From<BlobError> for ApiError {
     fn from(e: BlobError) -> Self {
         Self::internal(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_to_try_again() {
+        let e = ApiError::from(StoreError::Unavailable("connection refused".into()));
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code, "unavailable");
+        assert!(e.reason.contains("connection refused"), "{}", e.reason);
+        let lease = ApiError::lease(StoreError::Unavailable("pool timed out".into()));
+        assert_eq!(lease.code, "unavailable", "not mistaken for a fenced lease");
     }
 }

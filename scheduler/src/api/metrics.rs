@@ -45,6 +45,9 @@ pub struct Metrics {
     /// error.
     pub gpu_calls: IntCounterVec,
     pub gpu_fallbacks: IntCounterVec,
+    /// `starfarm_store_unavailable_total{during}`: requests answered 503 and lease sweeps
+    /// skipped because the job store's database could not be reached.
+    pub store_unavailable: IntCounterVec,
 }
 
 impl Metrics {
@@ -132,6 +135,11 @@ impl Metrics {
             "GPU kernel calls of the accepted proofs that failed on the device and were redone on the CPU, by backend",
             &["backend"],
         );
+        let store_unavailable = counter_vec(
+            "starfarm_store_unavailable_total",
+            "Requests (503) and lease sweeps that failed because the job store's database could not be reached",
+            &["during"],
+        );
         for collector in [
             Box::new(jobs.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(queue_depth.clone()),
@@ -147,6 +155,7 @@ impl Metrics {
             Box::new(retries.clone()),
             Box::new(gpu_calls.clone()),
             Box::new(gpu_fallbacks.clone()),
+            Box::new(store_unavailable.clone()),
         ] {
             registry.register(collector).expect("distinct metric names");
         }
@@ -157,6 +166,9 @@ impl Metrics {
         for backend in ["cpu", "cuda", "wgpu"] {
             gpu_calls.with_label_values(&[backend]);
             gpu_fallbacks.with_label_values(&[backend]);
+        }
+        for during in ["request", "lease_sweep"] {
+            store_unavailable.with_label_values(&[during]);
         }
         Self {
             registry,
@@ -174,6 +186,7 @@ impl Metrics {
             retries,
             gpu_calls,
             gpu_fallbacks,
+            store_unavailable,
         }
     }
 

@@ -73,7 +73,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Router};
+use axum::{middleware, Extension, Router};
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -83,7 +83,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::blobs::BlobStore;
-use crate::store::{JobStore, Quota};
+use crate::store::{JobStore, Quota, StoreError};
 
 /// The name of the bearer-key security scheme in the OpenAPI document.
 pub const SECURITY_SCHEME: &str = "api_key";
@@ -258,6 +258,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(Extension(document))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(middleware::map_response_with_state(
+            state.clone(),
+            count_unavailable,
+        ))
         .with_state(state)
 }
 
@@ -290,10 +294,30 @@ pub fn spawn_lease_sweeper(state: &AppState, every: Duration) -> tokio::task::Jo
                     changes.notify_waiters(); // the jobs are claimable again
                     tracing::info!(expired = n, "took back expired leases");
                 }
-                Err(e) => tracing::warn!(error = %e, "lease sweep failed"),
+                Err(e) => {
+                    if matches!(e, StoreError::Unavailable(_)) {
+                        metrics
+                            .store_unavailable
+                            .with_label_values(&["lease_sweep"])
+                            .inc();
+                    }
+                    tracing::warn!(error = %e, "lease sweep failed")
+                }
             }
         }
     })
+}
+
+/// Counts the requests refused because the job store's database could not be reached.
+async fn count_unavailable(State(state): State<AppState>, response: Response) -> Response {
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        state
+            .metrics
+            .store_unavailable
+            .with_label_values(&["request"])
+            .inc();
+    }
+    response
 }
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {

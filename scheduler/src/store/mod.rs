@@ -83,11 +83,25 @@ pub enum StoreError {
     InvalidKey(String),
     #[error("no API key with id or name {0:?}")]
     UnknownKey(String),
+    /// The database could not be reached (down, restarting, or every connection busy): worth
+    /// trying again later; nothing was written.
+    #[error("the job store's database is unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Database(e.to_string())
+        use sqlx::Error as E;
+        match e {
+            E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => {
+                Self::Unavailable(e.to_string())
+            }
+            // The server going away mid-query (restart, failover, admin shutdown).
+            E::Database(ref db) if db.code().is_some_and(|c| c.starts_with("57P")) => {
+                Self::Unavailable(e.to_string())
+            }
+            e => Self::Database(e.to_string()),
+        }
     }
 }
 
@@ -423,3 +437,26 @@ macro_rules! delegate_job_store {
     };
 }
 pub(crate) use delegate_job_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_out_of_reach_is_unavailable_and_other_errors_are_not() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for unreachable in [
+            sqlx::Error::Io(refused),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+        ] {
+            let e = StoreError::from(unreachable);
+            assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+            assert!(e
+                .to_string()
+                .starts_with("the job store's database is unavailable"));
+        }
+        let e = StoreError::from(sqlx::Error::RowNotFound);
+        assert!(matches!(e, StoreError::Database(_)), "{e:?}");
+    }
+}

@@ -62,8 +62,11 @@ impl PostgresStore {
         options: PgConnectOptions,
         config: StoreConfig,
     ) -> Result<Self, StoreError> {
+        // While the database is away, a request waits this long for a connection and is
+        // then refused (503): workers and clients retry, none hangs.
         let pool = PgPoolOptions::new()
             .max_connections(config.max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
         migrations::migrator(migrations::POSTGRES)
@@ -80,6 +83,9 @@ impl PostgresStore {
         })
     }
 }
+
+/// How long a query waits for a pooled connection (reconnecting if the server went away).
+const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Lists are bound as arrays; the claim and the expiry sweep skip rows other transactions
 /// hold, so concurrent claimers and sweepers each take different jobs.

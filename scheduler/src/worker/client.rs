@@ -51,6 +51,15 @@ impl ClientError {
     }
 }
 
+/// The longest any call but a claim may take (a claim: its long-poll plus [`CLAIM_MARGIN`]).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A hand-in uploads the artifact and waits for the scheduler to verify it again.
+const COMPLETE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// How much longer than its long-poll a claim may take before it is given up.
+const CLAIM_MARGIN: Duration = Duration::from_secs(15);
+
 /// An HTTP client of one scheduler, authenticated with a worker (API) key.
 #[derive(Clone)]
 pub struct SchedulerClient {
@@ -61,8 +70,11 @@ pub struct SchedulerClient {
 
 impl SchedulerClient {
     pub fn new(base_url: &str, key: &str) -> Result<Self, ClientError> {
+        // Every call is bounded: a scheduler behind a partition never answers, and a worker
+        // stuck on one call could neither retry nor stop.
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .timeout(CALL_TIMEOUT)
             .build()
             .map_err(|source| ClientError::Transport {
                 call: "client",
@@ -90,7 +102,7 @@ impl SchedulerClient {
             .http
             .post(self.url("/v1/workers/claim"))
             .bearer_auth(&self.key)
-            .timeout(wait + Duration::from_secs(30))
+            .timeout(wait + CLAIM_MARGIN)
             .json(request)
             .send()
             .await
@@ -138,6 +150,7 @@ impl SchedulerClient {
             .post(self.url("/v1/workers/complete"))
             .bearer_auth(&self.key)
             .query(&query)
+            .timeout(COMPLETE_TIMEOUT)
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(artifact)
             .send()
@@ -204,7 +217,6 @@ impl SchedulerClient {
             .http
             .post(self.url(path))
             .bearer_auth(&self.key)
-            .timeout(Duration::from_secs(60))
             .json(body)
             .send()
             .await

@@ -18,8 +18,8 @@ pub(crate) struct LeaseKeeper {
 
 impl LeaseKeeper {
     /// Heartbeats `lease` every `every` until stopped or the scheduler says it is fenced.
-    /// Heartbeats that do not get through are retried at the next tick: the lease may still
-    /// be saved before it expires.
+    /// Heartbeats that do not get through (or get no answer within `every`) are retried at
+    /// the next tick: the lease may still be saved before it expires.
     pub fn spawn(client: SchedulerClient, lease: LeaseView, every: Duration) -> Self {
         let every = every.max(Duration::from_millis(100));
         let shared = Arc::new(Mutex::new(lease));
@@ -30,7 +30,14 @@ impl LeaseKeeper {
                 loop {
                     tokio::time::sleep(every).await;
                     let current = lock(&shared).clone();
-                    match client.heartbeat(&current).await {
+                    // A heartbeat that takes longer than the interval is late anyway: the
+                    // next one goes out on a fresh connection.
+                    let Ok(answer) = tokio::time::timeout(every, client.heartbeat(&current)).await
+                    else {
+                        tracing::warn!(job = current.job_id, "heartbeat failed: no answer");
+                        continue;
+                    };
+                    match answer {
                         Ok(renewed) => *lock(&shared) = renewed,
                         Err(e @ ClientError::Fenced { .. }) => {
                             tracing::warn!(job = current.job_id, error = %e, "lease lost");

@@ -18,6 +18,12 @@
 //! drain timeout, then hands it back; `Now` hands it back at once. A handed-back job is
 //! queued again without losing an attempt. A job whose lease was lost (fenced) is finished
 //! but its result dropped: the scheduler would refuse it.
+//!
+//! An unreachable scheduler: claims are retried with backoff; a finished proof is kept and
+//! its hand-in retried with backoff for as long as the lease may still be current. Stopping
+//! wins over waiting: on `Drain` the hand-in is given up at the end of the drain timeout, on
+//! `Now` at once ([`Outcome::Abandoned`]); the lease then expires and the job is proven again
+//! elsewhere. Every call to the scheduler is bounded ([`client::CALL_TIMEOUT`]).
 
 pub mod capabilities;
 pub mod client;
@@ -38,6 +44,38 @@ pub use client::{ClientError, SchedulerClient};
 /// Jobs of at most this many steps are batched: ~1.5 s of proving alone on 2 cores, so the
 /// per-proof floor (~5-10 s) dominates them.
 pub const BATCH_MAX_TASK_STEPS: u64 = 1 << 14;
+
+/// First and longest wait before claiming again from an unreachable scheduler.
+const CLAIM_RETRY_FIRST: Duration = Duration::from_millis(500);
+const CLAIM_RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Exponential backoff between retries of a call to an unreachable scheduler.
+struct Backoff {
+    first: Duration,
+    max: Duration,
+    next: Duration,
+}
+
+impl Backoff {
+    fn new(first: Duration, max: Duration) -> Self {
+        Self {
+            first,
+            max,
+            next: first,
+        }
+    }
+
+    /// The wait before the next try; doubles up to the maximum.
+    fn next(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(self.max);
+        wait
+    }
+
+    fn reset(&mut self) {
+        self.next = self.first;
+    }
+}
 
 /// What the worker is asked to do about stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +144,9 @@ pub enum Outcome {
     Fenced { job_id: i64 },
     /// Handed back because the worker is stopping.
     Released { job_id: i64 },
+    /// Proven, but the scheduler could not be reached before the worker had to stop: the
+    /// proof is lost, the lease expires and the job is proven again elsewhere.
+    Abandoned { job_id: i64 },
 }
 
 /// Where a done job's time went on this worker, from claim to acceptance.
@@ -129,6 +170,7 @@ pub struct Summary {
     pub failed: u64,
     pub fenced: u64,
     pub released: u64,
+    pub abandoned: u64,
 }
 
 impl Summary {
@@ -138,11 +180,12 @@ impl Summary {
             Outcome::Failed { .. } => self.failed += 1,
             Outcome::Fenced { .. } => self.fenced += 1,
             Outcome::Released { .. } => self.released += 1,
+            Outcome::Abandoned { .. } => self.abandoned += 1,
         }
     }
 
     pub fn jobs(&self) -> u64 {
-        self.done + self.failed + self.fenced + self.released
+        self.done + self.failed + self.fenced + self.released + self.abandoned
     }
 }
 
@@ -166,7 +209,8 @@ impl Worker {
     }
 
     /// Claims and proves jobs until `stop` leaves [`Stop::Run`] or `max_jobs` are handled.
-    /// `on_outcome` hears about every job. Unreachable schedulers are retried forever.
+    /// `on_outcome` hears about every job. An unreachable scheduler is retried with backoff
+    /// until it answers or the worker is stopped.
     pub async fn run(
         mut self,
         mut stop: watch::Receiver<Stop>,
@@ -174,6 +218,7 @@ impl Worker {
     ) -> Summary {
         let mut summary = Summary::default();
         let mut unreachable_since: Option<Instant> = None;
+        let mut backoff = Backoff::new(CLAIM_RETRY_FIRST, CLAIM_RETRY_MAX);
         while *stop.borrow() == Stop::Run
             && self.config.max_jobs.is_none_or(|max| summary.jobs() < max)
         {
@@ -185,6 +230,7 @@ impl Worker {
             match claimed {
                 Ok(Some(claim)) => {
                     unreachable_since = None;
+                    backoff.reset();
                     let room = self
                         .config
                         .max_jobs
@@ -195,12 +241,15 @@ impl Worker {
                         on_outcome(&outcome);
                     }
                 }
-                Ok(None) => unreachable_since = None,
+                Ok(None) => {
+                    unreachable_since = None;
+                    backoff.reset();
+                }
                 Err(e) => {
                     let since = *unreachable_since.get_or_insert_with(Instant::now);
                     tracing::warn!(error = %e, down_for_s = since.elapsed().as_secs(), "cannot claim; retrying");
                     tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = tokio::time::sleep(backoff.next()) => {}
                         _ = stop_requested(&mut stop) => break,
                     }
                 }
@@ -263,4 +312,18 @@ fn batchable(claim: &ClaimResponse) -> bool {
 /// Resolves when `stop` asks the worker to stop (or its sender is gone).
 async fn stop_requested(stop: &mut watch::Receiver<Stop>) {
     let _ = stop.wait_for(|s| *s != Stop::Run).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_maximum_and_starts_over_when_reset() {
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(3));
+        let waits: Vec<_> = (0..5).map(|_| backoff.next().as_millis()).collect();
+        assert_eq!(waits, [500, 1000, 2000, 3000, 3000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Duration::from_millis(500));
+    }
 }

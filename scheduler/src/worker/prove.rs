@@ -6,16 +6,26 @@ use starfarm_prover::{
     CairoProgram, ExecutionLimits, Felt, Phase as ProverPhase, ProgramInput, ProofArtifact,
     ProveError, Prover, SecurityProfile,
 };
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use super::lease::LeaseKeeper;
-use super::{ClientError, JobTimings, Outcome, Stop, Worker};
+use super::{Backoff, ClientError, JobTimings, Outcome, Stop, Worker};
 use crate::job::{ContentHash, Phase};
 use crate::kinds::{check_claims, JobTerms, Proves};
 use crate::wire::{ClaimResponse, LeaseView};
+
+/// First and longest wait between two hand-ins of a proof the scheduler did not take.
+const HAND_IN_RETRY_FIRST: Duration = Duration::from_millis(250);
+const HAND_IN_RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// Calls made while the worker is stopping (hand-backs) or only to inform (phases) wait at
+/// most this long: an unreachable scheduler must not hold the worker up.
+const BRIEF_CALL: Duration = Duration::from_secs(5);
 
 /// Why a job could not be proven: what the scheduler is told.
 pub(super) struct JobError {
@@ -140,7 +150,7 @@ impl Worker {
                 move |prover, on_phase| prover.prove(&job.program, &job.input, on_phase),
             )
             .await;
-        self.finish(held, proven, Proves::Alone, 1).await
+        self.finish(held, proven, Proves::Alone, 1, stop).await
     }
 
     /// Proves the jobs in one run of the batch program; if that run fails (a task failed),
@@ -192,7 +202,7 @@ impl Worker {
                 index: index as u32,
                 program: &tasks[index].program,
             };
-            outcomes.push(self.finish(held, proven, task, size).await);
+            outcomes.push(self.finish(held, proven, task, size, stop).await);
         }
         outcomes
     }
@@ -284,11 +294,12 @@ impl Worker {
     /// Reports what became of one job: hands in its artifact (alone or as a batch task, as
     /// `proves` says), hands it back, or reports its failure.
     async fn finish(
-        &self,
+        &mut self,
         held: Held,
         proven: Result<Proven, JobError>,
         proves: Proves<'_>,
         batch: usize,
+        stop: &mut watch::Receiver<Stop>,
     ) -> Outcome {
         let job_id = held.claim.lease.job_id;
         let proven = proven.and_then(|p| match p {
@@ -306,8 +317,13 @@ impl Worker {
                     Proves::Alone => None,
                     Proves::Task { index, .. } => Some(index),
                 };
-                self.hand_in(&held, proof.bytes, task_index, timings, batch)
-                    .await
+                let hand_in = HandIn {
+                    bytes: proof.bytes,
+                    task_index,
+                    timings,
+                    batch,
+                };
+                self.hand_in(&held, hand_in, stop).await
             }
             Ok(None) => self.release(&held).await,
             Err(e) if held.keeper.lost() => {
@@ -324,9 +340,23 @@ impl Worker {
     async fn release(&self, held: &Held) -> Outcome {
         let job_id = held.claim.lease.job_id;
         let lease = held.keeper.current();
-        if let Err(e) = self.client.release(&lease, "worker shutting down").await {
-            // Nothing lost: the lease expires and the job is taken back.
-            tracing::warn!(job = job_id, error = %e, "could not hand the job back; its lease will expire");
+        let released = tokio::time::timeout(
+            BRIEF_CALL,
+            self.client.release(&lease, "worker shutting down"),
+        )
+        .await;
+        // Nothing lost either way: the lease expires and the job is taken back.
+        match released {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(job = job_id, error = %e, "could not hand the job back; its lease will expire")
+            }
+            Err(_) => {
+                tracing::warn!(
+                    job = job_id,
+                    "the scheduler did not answer the hand-back; its lease will expire"
+                )
+            }
         }
         Outcome::Released { job_id }
     }
@@ -363,52 +393,58 @@ impl Worker {
     /// Tells the scheduler the job's phase. Only informative: a lost lease is noticed by the
     /// heartbeats, anything else is logged.
     async fn report_phase(&self, keeper: &LeaseKeeper, phase: Phase) {
-        if let Err(e) = self.client.phase(&keeper.current(), phase).await {
-            tracing::warn!(job = keeper.current().job_id, error = %e, "cannot report the phase");
+        let job = keeper.current().job_id;
+        match tokio::time::timeout(BRIEF_CALL, self.client.phase(&keeper.current(), phase)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(job, error = %e, "cannot report the phase"),
+            Err(_) => tracing::warn!(job, "cannot report the phase: no answer"),
         }
     }
 
-    /// Hands in a verified artifact, retrying while the scheduler is unreachable and the
-    /// lease is held.
+    /// Hands in a verified artifact, retrying with backoff while the scheduler is
+    /// unreachable and the lease is not known lost; gives up ([`Outcome::Abandoned`]) when
+    /// the worker must stop first.
     async fn hand_in(
-        &self,
+        &mut self,
         held: &Held,
-        bytes: Arc<[u8]>,
-        task_index: Option<u32>,
-        mut timings: JobTimings,
-        batch: usize,
+        mut proof: HandIn,
+        stop: &mut watch::Receiver<Stop>,
     ) -> Outcome {
         let keeper = &held.keeper;
         let job_id = keeper.current().job_id;
         if keeper.lost() {
             return Outcome::Fenced { job_id };
         }
-        let artifact_hash = ContentHash::of(&bytes);
+        let artifact_hash = ContentHash::of(&proof.bytes);
         let started = Instant::now();
-        let mut delay = std::time::Duration::from_millis(250);
+        let mut backoff = Backoff::new(HAND_IN_RETRY_FIRST, HAND_IN_RETRY_MAX);
         loop {
-            let lease = keeper.current();
-            let backend = self.config.backend.as_str();
-            match self
-                .client
-                .complete(&lease, backend, task_index, bytes.to_vec())
-                .await
-            {
+            let client = self.client.clone();
+            let (lease, bytes) = (keeper.current(), proof.bytes.to_vec());
+            let (backend, task_index) = (self.config.backend.as_str(), proof.task_index);
+            let attempt = async move { client.complete(&lease, backend, task_index, bytes).await };
+            let Some(answer) = self.unless_stopped(attempt, stop).await else {
+                return abandon(job_id, started);
+            };
+            match answer {
                 Ok(_) => {
-                    timings.hand_in = started.elapsed();
-                    timings.total = held.claimed_at.elapsed();
+                    proof.timings.hand_in = started.elapsed();
+                    proof.timings.total = held.claimed_at.elapsed();
                     return Outcome::Done {
                         job_id,
                         artifact: artifact_hash,
-                        timings,
-                        batch,
+                        timings: proof.timings,
+                        batch: proof.batch,
                     };
                 }
                 Err(ClientError::Fenced { .. }) => return Outcome::Fenced { job_id },
                 Err(e) if e.is_transient() && !keeper.lost() => {
-                    tracing::warn!(job = job_id, error = %e, "cannot hand in the proof; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                    let down_for_s = started.elapsed().as_secs();
+                    tracing::warn!(job = job_id, error = %e, down_for_s, "cannot hand in the proof; retrying");
+                    let wait = tokio::time::sleep(backoff.next());
+                    if self.unless_stopped(wait, stop).await.is_none() {
+                        return abandon(job_id, started);
+                    }
                 }
                 // Refused although it verified here: another worker may agree with the
                 // scheduler (e.g. a different build).
@@ -417,6 +453,25 @@ impl Worker {
                         .report_failure(keeper, JobError::transient(e.to_string()))
                         .await
                 }
+            }
+        }
+    }
+
+    /// Runs `work` to its end, unless the worker must stop first (`Stop::Now`, or the end
+    /// of the drain timeout): then `None`.
+    async fn unless_stopped<T>(
+        &mut self,
+        work: impl Future<Output = T>,
+        stop: &mut watch::Receiver<Stop>,
+    ) -> Option<T> {
+        tokio::pin!(work);
+        let mut stop_open = true;
+        loop {
+            let deadline = self.drain_deadline(*stop.borrow());
+            tokio::select! {
+                done = &mut work => return Some(done),
+                changed = stop.changed(), if stop_open => stop_open = changed.is_ok(),
+                _ = sleep_until(deadline) => return None,
             }
         }
     }
@@ -453,6 +508,23 @@ impl Worker {
             },
         }
     }
+}
+
+/// A verified proof on its way to the scheduler, and what the job's outcome will say.
+struct HandIn {
+    bytes: Arc<[u8]>,
+    /// The job is this task of a batch proof.
+    task_index: Option<u32>,
+    timings: JobTimings,
+    batch: usize,
+}
+
+/// The worker is stopping and the scheduler has not taken the proof: it is dropped, and the
+/// job proven again once its lease expires. Logged for operators to alert on.
+fn abandon(job_id: i64, started: Instant) -> Outcome {
+    let tried_for_s = started.elapsed().as_secs();
+    tracing::warn!(job = job_id, tried_for_s, "proof abandoned: the worker is stopping and the scheduler did not take it; the job will be proven again after its lease expires");
+    Outcome::Abandoned { job_id }
 }
 
 /// Runs the batch program over `jobs` and proves it. A failed run is a permanent error: the
