@@ -32,6 +32,7 @@
 pub mod block;
 pub mod chain;
 pub mod client;
+pub mod disk_guard;
 pub mod ecdsa;
 pub mod endpoint;
 pub mod execute;

@@ -22,7 +22,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable code, e.g. `unauthorized`, `payload_too_large`, `invalid_program`,
     /// `invalid_input`, `invalid_profile`, `invalid_request`, `not_found`, `no_route`,
-    /// `method_not_allowed`, `conflict`, `not_done`, `internal`.
+    /// `method_not_allowed`, `conflict`, `not_done`, `blob_store_unavailable`, `internal`.
     #[schema(example = "invalid_program")]
     pub code: String,
     /// What is wrong, naming the offending field or value.
@@ -133,7 +133,19 @@ impl From<StoreError> for ApiError {
 }
 
 impl From<BlobError> for ApiError {
+    /// The blob store down or refusing writes is a 503 (retry later: nothing was
+    /// acknowledged); its details are logged here, not returned.
     fn from(e: BlobError) -> Self {
-        Self::internal(e.to_string())
+        match e {
+            BlobError::Store(e) => {
+                tracing::error!(error = %e, "blob store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "blob_store_unavailable",
+                    "the scheduler's blob store cannot be used now; nothing was stored, retry later",
+                )
+            }
+            e => Self::internal(e.to_string()),
+        }
     }
 }

@@ -147,6 +147,7 @@ pub async fn submit_job(
     let label = match &result {
         Ok((StatusCode::CREATED, _)) => "created",
         Ok(_) => "existing",
+        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         Err(_) => "rejected",
     };
     state.metrics.submissions.with_label_values(&[label]).inc();

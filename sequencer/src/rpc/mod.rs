@@ -13,7 +13,7 @@
 //! `-32700` parse error, `-32600` invalid request, `-32601` method not found, `-32602`
 //! invalid params (the message names the param and says what is wrong), `-32603` internal,
 //! `-32001` unauthorized (admin methods). Starknet's codes with the spec's messages:
-//! 1 FAILED_TO_RECEIVE_TXN (mempool full, shutting down), 20 CONTRACT_NOT_FOUND, 24
+//! 1 FAILED_TO_RECEIVE_TXN (mempool full, disk nearly full, shutting down), 20 CONTRACT_NOT_FOUND, 24
 //! BLOCK_NOT_FOUND, 27 INVALID_TXN_INDEX, 29 TXN_HASH_NOT_FOUND, 32 NO_BLOCKS, 52
 //! INVALID_TRANSACTION_NONCE, 54 INSUFFICIENT_ACCOUNT_BALANCE, 55 VALIDATION_FAILURE (bad
 //! format or signature, account not deployed or already deployed, deposit not allowed), 59
