@@ -18,30 +18,19 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use starfarm_l1::anvil::{Anvil, DEV_KEYS};
 use starfarm_l1::fact::address_to_felt;
-use starfarm_l1::{Deployment, L1Client, U256};
+use starfarm_l1::{L1Client, U256};
 use starfarm_sequencer::client::Client;
 use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
+use support::line::Line;
 use support::proxy::{Mode, Proxy};
-use support::{deploy_l1, start_sequencer, url_in, Proc, ATTEST_KEY, PATIENCE};
+use support::{deploy_l1, metric, spawn_sequencer, start_sequencer, url_in, Proc, PATIENCE};
 
 mod support;
 
 const ADMIN: &str = "faults-admin";
-const API_KEY: &str = "faults-key";
-
-/// A sample of the `/metrics` of the server at `base` (`name{labels}` as written there).
-async fn metric(base: &str, series: &str) -> Option<f64> {
-    let text = reqwest::get(format!("{base}/metrics"))
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-}
+const API_KEY: &str = support::line::API_KEY;
 
 /// Polls `check` until it holds, for at most [`PATIENCE`]; how long it took.
 async fn until<F, Fut>(what: &str, procs: &[&Proc], mut check: F) -> Duration
@@ -326,23 +315,10 @@ fn disk_nearly_full_refuses_admission_clearly_and_recovers_when_space_returns() 
         }
     };
     runtime().block_on(async {
-        let sequencer = Proc::spawn(&[
-            "sequencer",
-            "run",
-            "--rpc",
-            "127.0.0.1:0",
-            "--block-time-ms",
-            "3600000",
-            "--admin-token",
-            ADMIN,
-            "--data",
-            data.join("sequencer").to_str().unwrap(),
-            "--publish",
-            dir.path().join("objects").to_str().unwrap(),
-            "--min-free-disk-mb",
-            "16",
-        ]);
-        let url = url_in(&sequencer.line_with("sequencer listening on").await);
+        let guard = ["--admin-token", ADMIN, "--min-free-disk-mb", "16"];
+        let objects = dir.path().join("objects");
+        let (sequencer, url) =
+            spawn_sequencer(&data.join("sequencer"), &objects, 3_600_000, &guard).await;
         let l2 = Client::new(url.clone()).with_admin_token(ADMIN);
         let alice = keys(3);
         open_accounts(&l2, std::slice::from_ref(&alice)).await;
@@ -395,96 +371,6 @@ fn disk_nearly_full_refuses_admission_clearly_and_recovers_when_space_returns() 
     });
 }
 
-/// The settlement line with a proxy between starfarm (the sequencer's watcher, the
-/// scheduler's settlement) and anvil.
-struct Line {
-    sequencer: Proc,
-    scheduler: Proc,
-    scheduler_url: String,
-    _worker: Proc,
-    l2: Client,
-    deployment: Deployment,
-}
-
-impl Line {
-    async fn start(l1: &str, deployment_file: &Path, dir: &Path) -> Self {
-        let path = |name: &str| dir.join(name).display().to_string();
-        let deployment = deployment_file.to_str().unwrap();
-        let sequencer = Proc::spawn(&[
-            "sequencer",
-            "run",
-            "--rpc",
-            "127.0.0.1:0",
-            "--block-time-ms",
-            "1000",
-            "--data",
-            &path("sequencer"),
-            "--publish",
-            &path("objects"),
-            "--l1-deployment",
-            deployment,
-            "--l1-rpc",
-            l1,
-        ]);
-        let l2 = Client::new(url_in(&sequencer.line_with("listening on http://").await));
-        let scheduler = Proc::spawn(&[
-            "scheduler",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            &path("scheduler"),
-            "--api-key",
-            API_KEY,
-            "--sequencer-store",
-            &path("objects"),
-            "--block-profile",
-            "test",
-            "--lease-sweep-ms",
-            "500",
-            "--settle",
-            deployment,
-            "--l1-rpc",
-            l1,
-            "--l1-key",
-            DEV_KEYS[0],
-            "--attest-key",
-            ATTEST_KEY,
-        ]);
-        let scheduler_url = url_in(&scheduler.line_with("listening on http://").await);
-        let worker = Proc::spawn(&[
-            "worker",
-            "--url",
-            &scheduler_url,
-            "--api-key",
-            API_KEY,
-            "--id",
-            "cpu-0",
-            "--memory-gib",
-            "12",
-        ]);
-        let file: Value = serde_json::from_slice(&std::fs::read(deployment_file).unwrap()).unwrap();
-        Line {
-            sequencer,
-            scheduler,
-            scheduler_url,
-            _worker: worker,
-            l2,
-            deployment: serde_json::from_value(file).unwrap(),
-        }
-    }
-
-    fn procs(&self) -> [&Proc; 2] {
-        [&self.sequencer, &self.scheduler]
-    }
-
-    async fn balance(&self, address: Felt) -> u128 {
-        match self.l2.account(address, json!("latest")).await {
-            Ok(account) => account.balance,
-            Err(_) => 0,
-        }
-    }
-}
-
 /// The L1 RPC down (connections refused), answering JSON-RPC errors, silent (accepting and
 /// never answering) and slow, while a deposit waits on L1 and L2 transactions wait for
 /// settlement: the deposit reaches L2 once, every block settles in order and once (no
@@ -501,7 +387,7 @@ fn l1_down_erroring_silent_or_slow_delays_watching_and_settlement_but_skips_and_
         let anvil_addr = anvil.url.trim_start_matches("http://").parse().unwrap();
         let proxy = Proxy::start(anvil_addr).await;
         let line = Line::start(&proxy.url(), &deployment, dir.path()).await;
-        let procs = line.procs();
+        let procs = [&line.sequencer, &line.scheduler];
         let user = L1Client::connect(&anvil.url, DEV_KEYS[1])
             .await
             .unwrap()
