@@ -21,7 +21,7 @@ use starfarm_l1::fact::address_to_felt;
 use starfarm_l1::{L1Client, U256};
 use starfarm_sequencer::client::Client;
 use starfarm_sequencer::testing::runtime;
-use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 use support::line::Line;
 use support::proxy::{Mode, Proxy};
@@ -60,18 +60,7 @@ fn keys(i: u64) -> KeyPair {
 
 /// Block: an admin deposit to and the deployment of each account.
 async fn open_accounts(l2: &Client, accounts: &[KeyPair]) {
-    for (i, k) in accounts.iter().enumerate() {
-        let deposit = Deposit {
-            l1_sender: Felt::ONE,
-            recipient: k.address(),
-            amount: 1_000_000,
-            l1_nonce: i as u64,
-        };
-        l2.admin_deposit(&deposit).await.unwrap();
-        l2.add_transaction(&Transaction::deploy_account(k))
-            .await
-            .unwrap();
-    }
+    support::fund_and_deploy(l2, accounts).await;
     l2.close_block().await.unwrap().expect("a block");
 }
 

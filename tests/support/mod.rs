@@ -140,6 +140,32 @@ pub async fn spawn_sequencer(
     (proc, url)
 }
 
+/// An admin deposit of 1 000 000 to each of `accounts` and its deployment (admitted, no
+/// block closed); the acknowledged hashes in order.
+pub async fn fund_and_deploy(
+    l2: &starfarm_sequencer::client::Client,
+    accounts: &[starfarm_sequencer::tx::KeyPair],
+) -> Vec<starfarm_sequencer::Felt> {
+    use starfarm_sequencer::tx::{Deposit, Transaction};
+    let mut hashes = Vec::new();
+    for (i, k) in accounts.iter().enumerate() {
+        let deposit = Deposit {
+            l1_sender: starfarm_sequencer::Felt::ONE,
+            recipient: k.address(),
+            amount: 1_000_000,
+            l1_nonce: i as u64,
+        };
+        hashes.push(l2.admin_deposit(&deposit).await.expect("deposit admitted"));
+        let deploy = Transaction::deploy_account(k);
+        hashes.push(
+            l2.add_transaction(&deploy)
+                .await
+                .expect("deployment admitted"),
+        );
+    }
+    hashes
+}
+
 /// A sample of the `/metrics` of the server at `base` (`name{labels}` as written there).
 pub async fn metric(base: &str, series: &str) -> Option<f64> {
     let text = reqwest::get(format!("{base}/metrics"))
