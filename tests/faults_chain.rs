@@ -196,11 +196,11 @@ fn object_store_gone_delays_publishing_sync_and_blobs_and_loses_nothing() {
             metric(seq_url, "starfarm_sequencer_publish_failures_total").await >= Some(2.0)
         })
         .await;
-        assert_eq!(
-            metric(seq_url, "starfarm_sequencer_unpublished_blocks").await,
-            Some(2.0)
-        );
-        assert!(lines_with(&sequencer, "publishing blocks:") >= 1);
+        until("both blocks counted as unpublished", &procs, || async {
+            metric(seq_url, "starfarm_sequencer_unpublished_blocks").await == Some(2.0)
+        })
+        .await;
+        sequencer.line_with("publishing blocks:").await;
         assert_eq!(
             head(&replica).await.map(|h| h.0),
             Some(0),
@@ -232,7 +232,7 @@ fn object_store_gone_delays_publishing_sync_and_blobs_and_loses_nothing() {
             Some(3.0),
             "each block published once"
         );
-        assert!(lines_with(&sequencer, "publishing blocks resumed") >= 1);
+        sequencer.line_with("publishing blocks resumed").await;
         for hash in &acknowledged {
             let status = replica.status(*hash).await.unwrap();
             assert_eq!(status.finality_status, "ACCEPTED_ON_L2");
@@ -324,10 +324,9 @@ fn disk_nearly_full_refuses_admission_clearly_and_recovers_when_space_returns() 
             error.contains("disk is nearly full") && error.contains("16 MiB"),
             "{error}"
         );
-        assert!(
-            lines_with(&sequencer, "disk nearly full") == 1,
-            "logged once"
-        );
+        // The log line arrives through a pipe: wait for it, then count.
+        sequencer.line_with("disk nearly full").await;
+        assert_eq!(lines_with(&sequencer, "disk nearly full"), 1, "logged once");
         assert_eq!(
             metric(&url, "starfarm_sequencer_disk_refusals_total").await,
             Some(1.0)
@@ -352,6 +351,7 @@ fn disk_nearly_full_refuses_admission_clearly_and_recovers_when_space_returns() 
             l2.status(admitted).await.unwrap().finality_status,
             "ACCEPTED_ON_L2"
         );
+        sequencer.line_with("disk space is back").await;
         assert_eq!(lines_with(&sequencer, "disk space is back"), 1);
         eprintln!(
             "disk nearly full: refused, admitting again {:.3} s after space returned",
