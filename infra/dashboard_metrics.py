@@ -27,7 +27,7 @@ DASHBOARDS = os.path.join(INFRA, "grafana", "dashboards", "*.json")
 ALERTS = os.path.join(INFRA, "prometheus", "alerts.yml")
 
 # What the binaries export: name -> (type, labels). Read from scheduler/src/api/metrics.rs,
-# sequencer/src/metrics.rs and l1/src/metrics.rs. Keep in step with them.
+# sequencer/src/metrics.rs, sequencer/src/node/metrics.rs and l1/src/metrics.rs. Keep in step with them.
 EXPORTED = {
     # scheduler /metrics
     "starfarm_jobs": ("gauge", {"state"}),
@@ -55,16 +55,25 @@ EXPORTED = {
     "starfarm_sequencer_latest_block": ("gauge", set()),
     "starfarm_sequencer_block_build_seconds": ("histogram", set()),
     "starfarm_sequencer_block_transactions": ("histogram", set()),
+    "starfarm_sequencer_publish_failures_total": ("counter", set()),
+    "starfarm_sequencer_published_blocks_total": ("counter", set()),
+    "starfarm_sequencer_unpublished_blocks": ("gauge", set()),
+    "starfarm_sequencer_disk_free_bytes": ("gauge", set()),
+    "starfarm_sequencer_disk_refusals_total": ("counter", set()),
+    # node /metrics (its JSON-RPC port; every family carries the registry's `mode` label)
+    "starfarm_node_sync_failures_total": ("counter", {"mode"}),
 }
 # Labelled families the prometheus crate leaves out of /metrics until their first event
 # (an empty vector is not exported). starfarm_jobs is set for every state at start-up.
 # The GPU counters are set to 0 for every backend at start-up too, and the job store's
 # unavailability counter for every `during`.
+# A node's `mode` is a constant label: its families are there from the start.
 EAGER = {
     "starfarm_jobs",
     "starfarm_gpu_kernel_calls_total",
     "starfarm_gpu_fallbacks_total",
     "starfarm_store_unavailable_total",
+    "starfarm_node_sync_failures_total",
 }
 LAZY = {name for name, (_, labels) in EXPORTED.items() if labels and name not in EAGER}
 

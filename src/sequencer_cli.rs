@@ -51,6 +51,10 @@ pub struct RunArgs {
     /// Largest JSON-RPC request body, in bytes.
     #[arg(long, default_value_t = 1 << 20)]
     max_body_bytes: usize,
+    /// Refuse new transactions while the data folder's disk has less than this many MiB
+    /// free (0: never); admission resumes by itself when space returns.
+    #[arg(long, default_value_t = 128)]
+    min_free_disk_mb: u64,
     #[command(flatten)]
     l1: crate::l1_cli::WatchArgs,
 }
@@ -71,6 +75,7 @@ async fn serve(args: RunArgs) -> Result<()> {
         capacity: args.mempool_capacity,
         ..Limits::default()
     };
+    config.min_free_disk = args.min_free_disk_mb << 20;
     let publisher = Publisher::from_location(&args.publish)
         .with_context(|| format!("cannot open the object store {}", args.publish))?;
     let publisher = with_prover_inputs(publisher);

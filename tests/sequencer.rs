@@ -9,7 +9,7 @@ use starfarm_sequencer::client::Client;
 use starfarm_sequencer::program_input::BlockProverInput;
 use starfarm_sequencer::publish::Publisher;
 use starfarm_sequencer::testing::runtime;
-use starfarm_sequencer::tx::{Deposit, KeyPair, Transaction};
+use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 use support::{start_sequencer, Proc};
 
@@ -46,22 +46,7 @@ fn keys(i: u64) -> KeyPair {
 /// Funds and deploys `accounts`, then sends `per_account` transfers from each, concurrently;
 /// returns every acknowledged hash.
 async fn send_load(client: &Client, accounts: &[KeyPair], per_account: u64) -> Vec<Felt> {
-    let mut hashes = Vec::new();
-    for (i, k) in accounts.iter().enumerate() {
-        let deposit = Deposit {
-            l1_sender: Felt::ONE,
-            recipient: k.address(),
-            amount: 1_000_000,
-            l1_nonce: i as u64,
-        };
-        hashes.push(client.admin_deposit(&deposit).await.expect("ok"));
-        hashes.push(
-            client
-                .add_transaction(&Transaction::deploy_account(k))
-                .await
-                .expect("ok"),
-        );
-    }
+    let mut hashes = support::fund_and_deploy(client, accounts).await;
     let sends = accounts.iter().map(|k| async move {
         let mut acked = Vec::new();
         for nonce in 1..=per_account {

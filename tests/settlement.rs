@@ -7,156 +7,51 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use starfarm_l1::anvil::{Anvil, DEV_KEYS};
 use starfarm_l1::fact::address_to_felt;
-use starfarm_l1::{Deployment, L1Client, U256};
-use starfarm_sequencer::client::Client;
+use starfarm_l1::{L1Client, U256};
 use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
-use support::{deploy_l1, Proc, ATTEST_KEY, PATIENCE};
+use support::line::Line;
+use support::{deploy_l1, PATIENCE};
 
 mod support;
 
-const API_KEY: &str = "settlement-test-key";
-
-/// The whole line, started in `dir`.
-struct Line {
-    sequencer: Proc,
-    scheduler: Proc,
-    scheduler_url: String,
-    _worker: Proc,
-    l2: Client,
-    operator_deployment: Deployment,
-    _anvil: Anvil,
+/// `starfarm l1 deploy` into `dir`; the deployment file. A second deploy does not forget
+/// the first.
+fn deploy(rpc: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let file = dir.join("l1-deployment.json");
+    let deployment = file.to_str().expect("UTF-8 path");
+    // The blocks are proven with the test profile (18 bits, NOT secure).
+    deploy_l1(rpc, deployment);
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
+        .args(["l1", "deploy", "--rpc", rpc, "--key", DEV_KEYS[0]])
+        .args(["--deployment", deployment])
+        .output()
+        .expect("starfarm runs");
+    let refusal = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        !again.status.success() && refusal.contains("exists already"),
+        "{refusal}"
+    );
+    file
 }
 
-fn url_in(line: &str) -> String {
-    let url = line.split_whitespace().find(|w| w.starts_with("http://"));
-    url.expect("a URL").to_owned()
-}
-
-impl Line {
-    async fn start(anvil: Anvil, dir: &std::path::Path) -> Self {
-        let path = |name: &str| dir.join(name).display().to_string();
-        let deployment = path("l1-deployment.json");
-        // The blocks are proven with the test profile (18 bits, NOT secure).
-        let file = deploy_l1(&anvil.url, &deployment);
-        // A second deploy does not forget the first.
-        let again = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
-            .args(["l1", "deploy", "--rpc", &anvil.url, "--key", DEV_KEYS[0]])
-            .args(["--deployment", &deployment])
-            .output()
-            .expect("starfarm runs");
-        let refusal = String::from_utf8_lossy(&again.stderr);
+/// Polls `check` until it holds, for at most [`PATIENCE`].
+async fn until<F, Fut>(line: &Line, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    while !check().await {
         assert!(
-            !again.status.success() && refusal.contains("exists already"),
-            "{refusal}"
+            Instant::now() < deadline,
+            "never {what}:\n{}",
+            line.output()
         );
-        let operator_deployment = serde_json::from_value(file).expect("addresses");
-
-        let sequencer = Proc::spawn(&[
-            "sequencer",
-            "run",
-            "--rpc",
-            "127.0.0.1:0",
-            "--block-time-ms",
-            "1500",
-            "--data",
-            &path("sequencer"),
-            "--publish",
-            &path("objects"),
-            "--l1-deployment",
-            &deployment,
-            "--l1-rpc",
-            &anvil.url,
-        ]);
-        let l2 = Client::new(url_in(&sequencer.line_with("listening on http://").await));
-        let scheduler = Proc::spawn(&[
-            "scheduler",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            &path("scheduler"),
-            "--api-key",
-            API_KEY,
-            "--sequencer-store",
-            &path("objects"),
-            "--block-profile",
-            "test",
-            "--lease-sweep-ms",
-            "500",
-            "--settle",
-            &deployment,
-            "--l1-rpc",
-            &anvil.url,
-            "--l1-key",
-            DEV_KEYS[0],
-            "--attest-key",
-            ATTEST_KEY,
-        ]);
-        let scheduler_url = url_in(&scheduler.line_with("listening on http://").await);
-        let worker = Proc::spawn(&[
-            "worker",
-            "--url",
-            &scheduler_url,
-            "--api-key",
-            API_KEY,
-            "--id",
-            "cpu-0",
-            "--memory-gib",
-            "12",
-        ]);
-        Line {
-            sequencer,
-            scheduler,
-            scheduler_url,
-            _worker: worker,
-            l2,
-            operator_deployment,
-            _anvil: anvil,
-        }
-    }
-
-    fn output(&self) -> String {
-        format!(
-            "--- sequencer:\n{}\n--- scheduler:\n{}",
-            self.sequencer.output(),
-            self.scheduler.output()
-        )
-    }
-
-    /// Polls `check` until it holds, for at most [`PATIENCE`].
-    async fn until<F, Fut>(&self, what: &str, mut check: F)
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = bool>,
-    {
-        let deadline = Instant::now() + PATIENCE;
-        while !check().await {
-            assert!(
-                Instant::now() < deadline,
-                "never {what}:\n{}",
-                self.output()
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    /// A sample of the scheduler's `/metrics` (`name{labels}` as written there).
-    async fn metric(&self, series: &str) -> Option<f64> {
-        let url = format!("{}/metrics", self.scheduler_url);
-        let text = reqwest::get(url).await.ok()?.text().await.ok()?;
-        text.lines()
-            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
-    }
-
-    async fn balance(&self, address: Felt) -> u128 {
-        match self.l2.account(address, json!("latest")).await {
-            Ok(account) => account.balance,
-            Err(_) => 0,
-        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -169,15 +64,16 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
     runtime().block_on(async {
         let started = Instant::now();
         let rpc = anvil.url.clone();
-        let line = Line::start(anvil, dir.path()).await;
+        let deployment = deploy(&rpc, dir.path());
+        let line = Line::start(&rpc, &deployment, dir.path()).await;
         let user = L1Client::connect(&rpc, DEV_KEYS[1])
             .await
             .expect("L1 user")
-            .attach(line.operator_deployment);
+            .attach(line.deployment);
         let operator = L1Client::connect(&rpc, DEV_KEYS[0])
             .await
             .expect("L1 operator")
-            .attach(line.operator_deployment);
+            .attach(line.deployment);
         let alice = KeyPair::from_private(Felt::from(9_001u32));
         let bob = KeyPair::from_private(Felt::from(9_002u32));
 
@@ -185,7 +81,7 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
         user.deposit(alice.address(), U256::from(1_000u32))
             .await
             .expect("bridge deposit");
-        line.until("the deposit reached L2", || async {
+        until(&line, "the deposit reached L2", || async {
             line.balance(alice.address()).await == 1_000
         })
         .await;
@@ -205,7 +101,7 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
         }
         // Every transaction (the deposit's block included) becomes ACCEPTED_ON_L1.
         for hash in &hashes {
-            line.until("ACCEPTED_ON_L1", || async {
+            until(&line, "ACCEPTED_ON_L1", || async {
                 let status = line.l2.status(*hash).await;
                 status.is_ok_and(|s| s.finality_status == "ACCEPTED_ON_L1")
             })
@@ -217,7 +113,7 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
         let number = support::assert_l1_matches_l2(&line.l2, &operator).await;
         // The settlement line's metrics, on the scheduler.
         let last = Some(number as f64);
-        line.until("the metrics caught up", || async {
+        until(&line, "the metrics caught up", || async {
             line.metric("starfarm_l1_last_settled_block").await == last
         })
         .await;

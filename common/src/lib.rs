@@ -1,5 +1,7 @@
 //! What several starfarm crates must agree on, in one place:
 //!
+//! - [`backoff`]: the pause between retries of a dependency that is down (the sequencer's
+//!   publisher, a node's sync);
 //! - [`fact`]: the fact a proof establishes, as the Ethereum contracts check it (the prover
 //!   writes it into artifacts, `starfarm-l1` registers and settles it);
 //! - [`message`]: the hashes of L1→L2 and L2→L1 messages, as the core contract keys them (the
@@ -13,6 +15,7 @@
 //! It is a leaf: it depends on no other starfarm crate, and stays light to build (no alloy,
 //! no Stwo, no sqlx). Felts are `uint256` big-endian words wherever they meet Ethereum.
 
+pub mod backoff;
 pub mod fact;
 #[cfg(feature = "object-store")]
 pub mod location;

@@ -26,6 +26,11 @@ const BACKOFF: Duration = Duration::from_millis(250);
 /// Receipt polling (anvil mines at once; a real chain takes a block or more).
 const RECEIPT_POLL: Duration = Duration::from_millis(50);
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(180);
+/// Longest wait for one RPC answer: a node that accepted the connection and went silent (a
+/// partition, a hung node) fails the call, which is then retried, instead of hanging the
+/// settlement line or the watcher forever.
+const RPC_TIMEOUT: Duration = Duration::from_secs(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Addresses of one deployment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -111,10 +116,18 @@ impl L1Client {
         // reqwest is built with rustls but no crypto provider: use ring's (the workspace's).
         // An error only means a provider is installed already.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let url = rpc_url.parse().map_err(|e| L1Error::Url {
+        let url: reqwest::Url = rpc_url.parse().map_err(|e| L1Error::Url {
             url: rpc_url.to_string(),
             message: format!("{e}"),
         })?;
+        let http = reqwest::Client::builder()
+            .timeout(RPC_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| L1Error::Url {
+                url: rpc_url.to_string(),
+                message: format!("cannot build its HTTP client: {e}"),
+            })?;
         let signer: PrivateKeySigner = private_key
             .trim()
             .parse()
@@ -129,7 +142,7 @@ impl L1Client {
             .with_simple_nonce_management()
             .fetch_chain_id()
             .wallet(EthereumWallet::from(signer))
-            .connect_http(url)
+            .connect_reqwest(http, url)
             .erased();
         let chain_id = retry("eth_chainId", || provider.get_chain_id()).await?;
         Ok(Self {

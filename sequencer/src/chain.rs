@@ -87,6 +87,11 @@ pub struct Refusal {
 pub enum ReadError {
     #[error("storage error: {0}")]
     Storage(String),
+    #[error(
+        "the sequencer's disk is nearly full ({free_mib} MiB free, admission needs \
+         {minimum_mib} MiB): transaction not accepted; retry once an operator frees space"
+    )]
+    DiskFull { free_mib: u64, minimum_mib: u64 },
 }
 
 /// Read access to the chain.
@@ -160,6 +165,12 @@ pub enum AdmissionError {
     ReadOnly(String),
     #[error("storage error: {0}")]
     Storage(String),
+    /// The database's disk is below its free-space minimum (`disk_guard`).
+    #[error(
+        "the sequencer's disk is nearly full ({free_mib} MiB free, admission needs \
+         {minimum_mib} MiB): transaction not accepted; retry once an operator frees space"
+    )]
+    DiskFull { free_mib: u64, minimum_mib: u64 },
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -33,6 +33,7 @@
 pub mod block;
 pub mod chain;
 pub mod client;
+pub mod disk_guard;
 pub mod ecdsa;
 pub mod endpoint;
 pub mod events;

@@ -19,6 +19,24 @@ pub struct SequencerMetrics {
     pub latest_block: IntGauge,
     pub block_build_seconds: Histogram,
     pub block_transactions: Histogram,
+    /// Publishing attempts that failed (the object store down or refusing writes).
+    pub publish_failures: IntCounter,
+    /// Blocks written to the object store (each once).
+    pub published_blocks: IntCounter,
+    /// Closed blocks not yet in the object store.
+    pub unpublished_blocks: IntGauge,
+    /// Free bytes on the database's file system at the last admission.
+    pub disk_free_bytes: IntGauge,
+    /// Transactions refused because the database's disk is (nearly) full.
+    pub disk_refusals: IntCounter,
+}
+
+fn counter(name: &str, help: &str) -> IntCounter {
+    IntCounter::new(name, help).expect("static metric definition")
+}
+
+fn gauge(name: &str, help: &str) -> IntGauge {
+    IntGauge::new(name, help).expect("static metric definition")
 }
 
 impl SequencerMetrics {
@@ -60,8 +78,33 @@ impl SequencerMetrics {
             .buckets(prometheus::exponential_buckets(1.0, 2.0, 14).expect("static buckets")),
         )
         .expect("static metric definition");
+        let publish_failures = counter(
+            "starfarm_sequencer_publish_failures_total",
+            "Failed attempts to publish blocks to the object store (retried with backoff)",
+        );
+        let published_blocks = counter(
+            "starfarm_sequencer_published_blocks_total",
+            "Blocks published to the object store",
+        );
+        let unpublished_blocks = gauge(
+            "starfarm_sequencer_unpublished_blocks",
+            "Closed blocks not yet published to the object store",
+        );
+        let disk_free_bytes = gauge(
+            "starfarm_sequencer_disk_free_bytes",
+            "Free bytes on the database's file system (as of the last admission)",
+        );
+        let disk_refusals = counter(
+            "starfarm_sequencer_disk_refusals_total",
+            "Transactions refused because the database's disk is below its free-space minimum",
+        );
         for c in [
             Box::new(txs.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(publish_failures.clone()),
+            Box::new(published_blocks.clone()),
+            Box::new(unpublished_blocks.clone()),
+            Box::new(disk_free_bytes.clone()),
+            Box::new(disk_refusals.clone()),
             Box::new(mempool_depth.clone()),
             Box::new(latest_block.clone()),
             Box::new(block_build_seconds.clone()),
@@ -78,6 +121,11 @@ impl SequencerMetrics {
             latest_block,
             block_build_seconds,
             block_transactions,
+            publish_failures,
+            published_blocks,
+            unpublished_blocks,
+            disk_free_bytes,
+            disk_refusals,
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod farm;
 pub mod postgres;
+pub mod line;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};
@@ -108,24 +109,75 @@ pub fn url_in(line: &str) -> String {
 /// publishing to `dir/objects`, with admin token `admin` and an hour-long block time (blocks
 /// close when a test asks); and its URL.
 pub async fn start_sequencer(dir: &std::path::Path, admin: &str) -> (Proc, String) {
-    let data = dir.join("sequencer");
     let objects = dir.join("objects");
-    let proc = Proc::spawn(&[
+    let admin = ["--admin-token", admin];
+    spawn_sequencer(&dir.join("sequencer"), &objects, 3_600_000, &admin).await
+}
+
+/// `starfarm sequencer run` on a free port with its database in `data`, publishing to
+/// `objects`, closing a block `block_time_ms` after its first transaction, with `extra`
+/// arguments; and its URL.
+pub async fn spawn_sequencer(
+    data: &std::path::Path,
+    objects: &std::path::Path,
+    block_time_ms: u64,
+    extra: &[&str],
+) -> (Proc, String) {
+    let block_time = block_time_ms.to_string();
+    let mut args = vec![
         "sequencer",
         "run",
         "--rpc",
         "127.0.0.1:0",
         "--block-time-ms",
-        "3600000",
-        "--admin-token",
-        admin,
+        &block_time,
         "--data",
         data.to_str().expect("UTF-8 path"),
         "--publish",
         objects.to_str().expect("UTF-8 path"),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let proc = Proc::spawn(&args);
     let url = url_in(&proc.line_with("sequencer listening on").await);
     (proc, url)
+}
+
+/// An admin deposit of 1 000 000 to each of `accounts` and its deployment (admitted, no
+/// block closed); the acknowledged hashes in order.
+pub async fn fund_and_deploy(
+    l2: &starfarm_sequencer::client::Client,
+    accounts: &[starfarm_sequencer::tx::KeyPair],
+) -> Vec<starfarm_sequencer::Felt> {
+    use starfarm_sequencer::tx::{Deposit, Transaction};
+    let mut hashes = Vec::new();
+    for (i, k) in accounts.iter().enumerate() {
+        let deposit = Deposit {
+            l1_sender: starfarm_sequencer::Felt::ONE,
+            recipient: k.address(),
+            amount: 1_000_000,
+            l1_nonce: i as u64,
+        };
+        hashes.push(l2.admin_deposit(&deposit).await.expect("deposit admitted"));
+        let deploy = Transaction::deploy_account(k);
+        hashes.push(
+            l2.add_transaction(&deploy)
+                .await
+                .expect("deployment admitted"),
+        );
+    }
+    hashes
+}
+
+/// A sample of the `/metrics` of the server at `base` (`name{labels}` as written there).
+pub async fn metric(base: &str, series: &str) -> Option<f64> {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
 
 impl Drop for Proc {

@@ -3,7 +3,8 @@
 //!
 //! Clients connect to [`Proxy::addr`]; the proxy forwards to the target while [`Mode::Open`].
 //! [`Proxy::set`] changes the mode for new connections and cuts every open one unless the
-//! new mode is `Open`, as a partition does to a live TCP stream.
+//! new mode is `Open`, as a partition does to a live TCP stream. [`Mode::JsonRpcError`]
+//! stands for an HTTP JSON-RPC server (an Ethereum node) that is up but answers errors.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -25,6 +26,9 @@ pub enum Mode {
     Blackhole,
     /// Forward, each new connection only after this delay (a slow link or server).
     Delay(Duration),
+    /// Answer every HTTP request with a JSON-RPC error (an Ethereum node that is up but
+    /// failing: overloaded, out of sync); nothing is forwarded.
+    JsonRpcError,
 }
 
 /// A running proxy; stops (and cuts every connection) when dropped.
@@ -66,13 +70,15 @@ impl Proxy {
         format!("http://{}", self.addr)
     }
 
-    /// Switches the mode; every open connection is cut unless the new mode is `Open`.
+    /// Switches the mode; every open connection is cut unless the new mode is `Open` (and
+    /// the old one forwarded or hung: a node that answered errors answers properly now).
     pub fn set(&self, mode: Mode) {
+        let mut old = mode;
         self.mode.send_modify(|(m, generation)| {
-            *m = mode;
+            old = std::mem::replace(m, mode);
             *generation += 1;
         });
-        if mode != Mode::Open {
+        if mode != Mode::Open || old == Mode::JsonRpcError {
             for connection in self.connections.lock().expect("connections").drain(..) {
                 connection.abort();
             }
@@ -110,6 +116,7 @@ async fn serve(mut client: TcpStream, target: SocketAddr, mode: Mode) {
             let _ = client.shutdown().await;
         }
         Mode::Blackhole => std::future::pending::<()>().await,
+        Mode::JsonRpcError => answer_errors(client).await,
         Mode::Open | Mode::Delay(_) => {
             if let Mode::Delay(delay) = mode {
                 tokio::time::sleep(delay).await;
@@ -120,4 +127,54 @@ async fn serve(mut client: TcpStream, target: SocketAddr, mode: Mode) {
             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
         }
     }
+}
+
+/// Reads HTTP requests from `client` and answers each with a JSON-RPC error that echoes its
+/// id, until the client closes the connection.
+async fn answer_errors(mut client: TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = Vec::new();
+    loop {
+        let Some(body) = request_body(&mut buffer) else {
+            let mut chunk = [0u8; 4096];
+            match client.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            }
+            continue;
+        };
+        let id = serde_json::from_slice::<serde_json::Value>(&body)
+            .map(|request| request["id"].clone())
+            .unwrap_or(serde_json::Value::Null);
+        let answer = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": {"code": -32603, "message": "injected fault: the node is failing"},
+        })
+        .to_string();
+        let response = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+            answer.len()
+        );
+        if client.write_all(response.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The body of the first complete HTTP request in `buffer` (removed from it), if one is.
+fn request_body(buffer: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let end = buffer.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    if buffer.len() < end + length {
+        return None;
+    }
+    let body = buffer[end..end + length].to_vec();
+    buffer.drain(..end + length);
+    Some(body)
 }

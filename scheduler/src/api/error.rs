@@ -24,7 +24,8 @@ pub struct ErrorDetail {
     /// `quota_exceeded`, `rate_limited`, `payload_too_large`, `invalid_program`,
     /// `invalid_input`, `invalid_profile`, `invalid_request`, `not_found`, `no_route`,
     /// `method_not_allowed`, `conflict`, `not_done`, `internal`, `unavailable` (the job
-    /// store's database cannot be reached: try again).
+    /// store's database cannot be reached: try again), `blob_store_unavailable` (the blob
+    /// store cannot be used: nothing was stored, try again).
     #[schema(example = "invalid_program")]
     pub code: String,
     /// What is wrong, naming the offending field or value.
@@ -161,8 +162,20 @@ impl From<StoreError> for ApiError {
 }
 
 impl From<BlobError> for ApiError {
+    /// The blob store down or refusing writes is a 503 (retry later: nothing was
+    /// acknowledged); its details are logged here, not returned.
     fn from(e: BlobError) -> Self {
-        Self::internal(e.to_string())
+        match e {
+            BlobError::Store(e) => {
+                tracing::error!(error = %e, "blob store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "blob_store_unavailable",
+                    "the scheduler's blob store cannot be used now; nothing was stored, retry later",
+                )
+            }
+            e => Self::internal(e.to_string()),
+        }
     }
 }
 

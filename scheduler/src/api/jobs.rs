@@ -155,6 +155,7 @@ pub async fn submit_job(
         Ok((StatusCode::CREATED, _)) => "created",
         Ok(_) => "existing",
         Err(e) if e.status == StatusCode::TOO_MANY_REQUESTS => "over_quota",
+        Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => "unavailable",
         Err(_) => "rejected",
     };
     state.metrics.submissions.with_label_values(&[label]).inc();

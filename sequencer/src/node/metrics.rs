@@ -18,6 +18,8 @@ pub struct NodeMetrics {
     pub refused_block: IntGauge,
     /// Blocks applied by this process (a restart resumes, it does not re-apply).
     pub applied_blocks: IntCounter,
+    /// Sync rounds that failed because the source could not be read (retried with backoff).
+    pub sync_failures: IntCounter,
     pub applied_transactions: IntCounter,
     pub block_apply_seconds: Histogram,
 }
@@ -55,6 +57,10 @@ impl NodeMetrics {
             "starfarm_node_applied_transactions_total",
             "Transactions in the blocks applied by this process",
         );
+        let sync_failures = counter(
+            "starfarm_node_sync_failures_total",
+            "Sync rounds that failed (source unreadable or local storage error), retried",
+        );
         let block_apply_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "starfarm_node_block_apply_seconds",
@@ -68,6 +74,7 @@ impl NodeMetrics {
             Box::new(highest_block.clone()),
             Box::new(refused_block.clone()),
             Box::new(applied_blocks.clone()),
+            Box::new(sync_failures.clone()),
             Box::new(applied_transactions.clone()),
             Box::new(block_apply_seconds.clone()),
         ] {
@@ -79,6 +86,7 @@ impl NodeMetrics {
             highest_block,
             refused_block,
             applied_blocks,
+            sync_failures,
             applied_transactions,
             block_apply_seconds,
         }

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use starfarm_common::backoff::Backoff;
 use starknet_types_core::felt::Felt;
 
 use super::{ApplyError, Node};
@@ -138,6 +139,9 @@ pub enum SyncError {
     Task(String),
 }
 
+/// Longest pause between sync attempts while the source cannot be read.
+const SYNC_RETRY_CAP: Duration = Duration::from_secs(8);
+
 /// Follows a source into a node.
 pub struct Syncer {
     node: Arc<Node>,
@@ -226,14 +230,26 @@ impl Syncer {
         on_block: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<(), SyncError> {
         tokio::pin!(stop);
+        let mut backoff = Backoff::new(self.poll, self.poll.max(SYNC_RETRY_CAP));
         loop {
-            match self.catch_up(on_block).await {
-                Ok(_) => {}
+            let pause = match self.catch_up(on_block).await {
+                Ok(_) => {
+                    let failures = backoff.succeeded();
+                    if failures > 0 {
+                        tracing::warn!(failures, "syncing resumed");
+                    }
+                    self.poll
+                }
                 Err(refused @ SyncError::Refused(_)) => return Err(refused),
-                Err(e) => tracing::warn!("syncing: {e} (will retry)"),
-            }
+                Err(e) => {
+                    self.node.metrics.sync_failures.inc();
+                    let pause = backoff.failed();
+                    tracing::warn!("syncing: {e} (will retry in {pause:?})");
+                    pause
+                }
+            };
             tokio::select! {
-                _ = tokio::time::sleep(self.poll) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = &mut stop => return Ok(()),
             }
         }

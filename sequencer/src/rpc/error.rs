@@ -170,7 +170,7 @@ impl From<AdmissionError> for RpcError {
             | E::AlreadyDeployed(_)
             | E::DepositNotAllowed => (codes::VALIDATION_FAILURE, "Account validation failed"),
             E::ReadOnly(_) => (codes::UNAUTHORIZED, "Unsupported on this server"),
-            E::MempoolFull(_) | E::ShuttingDown => {
+            E::MempoolFull(_) | E::ShuttingDown | E::DiskFull { .. } => {
                 (codes::FAILED_TO_RECEIVE_TXN, "Failed to write transaction")
             }
             E::Storage(_) => (codes::UNEXPECTED_ERROR, "An unexpected error occurred"),

@@ -14,9 +14,9 @@
 //! `-32700` parse error, `-32600` invalid request, `-32601` method not found, `-32602`
 //! invalid params (the message names the param and says what is wrong), `-32603` internal,
 //! `-32001` unauthorized (admin methods). Starknet's codes with the spec's messages:
-//! 1 FAILED_TO_RECEIVE_TXN (mempool full, shutting down), 20 CONTRACT_NOT_FOUND, 24
-//! BLOCK_NOT_FOUND, 27 INVALID_TXN_INDEX, 29 TXN_HASH_NOT_FOUND, 31 PAGE_SIZE_TOO_BIG, 32
-//! NO_BLOCKS, 33 INVALID_CONTINUATION_TOKEN, 34 TOO_MANY_KEYS_IN_FILTER, 52
+//! 1 FAILED_TO_RECEIVE_TXN (mempool full, disk nearly full, shutting down), 20
+//! CONTRACT_NOT_FOUND, 24 BLOCK_NOT_FOUND, 27 INVALID_TXN_INDEX, 29 TXN_HASH_NOT_FOUND, 31
+//! PAGE_SIZE_TOO_BIG, 32 NO_BLOCKS, 33 INVALID_CONTINUATION_TOKEN, 34 TOO_MANY_KEYS_IN_FILTER, 52
 //! INVALID_TRANSACTION_NONCE, 54 INSUFFICIENT_ACCOUNT_BALANCE, 55 VALIDATION_FAILURE (bad
 //! format or signature, account not deployed or already deployed, deposit not allowed), 59
 //! DUPLICATE_TX, 63 UNEXPECTED_ERROR (storage), 66 INVALID_SUBSCRIPTION_ID, 68

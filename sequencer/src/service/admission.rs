@@ -208,6 +208,13 @@ impl Sequencer {
     }
 
     fn admit_batch(&self, batch: Vec<Admit>) {
+        if let Err(refusal) = self.disk.check(&self.metrics) {
+            self.metrics.disk_refusals.inc_by(batch.len() as u64);
+            for admit in batch {
+                let _ = admit.done.send(Err(refusal.clone()));
+            }
+            return;
+        }
         let mut chain = self.lock();
         let mut accepted = Vec::new();
         for admit in batch {

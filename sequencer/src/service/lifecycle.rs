@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::mpsc;
 
 use super::sequencer::{Chain, PreBlock, Sequencer, SequencerConfig, StartError};
+use crate::disk_guard::DiskGuard;
 use crate::mempool::Mempool;
 use crate::metrics::SequencerMetrics;
 use crate::publish::Publisher;
@@ -43,6 +44,7 @@ impl Sequencer {
                 latest,
                 l1_accepted,
             }),
+            disk: DiskGuard::new(&config.data_dir, config.min_free_disk),
             config,
             store,
             keys: RwLock::new(HashMap::new()),

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::block::BlockHeader;
 use crate::chain::AdmissionError;
+use crate::disk_guard::DiskGuard;
 use crate::ecdsa::VerifyingKey;
 use crate::execute::Receipt;
 use crate::mempool::{Limits, Mempool};
@@ -33,6 +34,8 @@ pub struct SequencerConfig {
     /// Also close empty blocks on the timer.
     pub empty_blocks: bool,
     pub mempool: Limits,
+    /// Refuse admission below this many free bytes on the data folder's disk (0: never).
+    pub min_free_disk: u64,
 }
 
 impl SequencerConfig {
@@ -44,6 +47,7 @@ impl SequencerConfig {
             max_block_steps: 1 << 22,
             empty_blocks: false,
             mempool: Limits::default(),
+            min_free_disk: 128 << 20,
         }
     }
 }
@@ -83,6 +87,7 @@ pub struct Sequencer {
     pub(super) close: mpsc::Sender<CloseRequest>,
     pub(super) next_log_number: AtomicU64,
     pub(super) publisher: Option<Publisher>,
+    pub(super) disk: DiskGuard,
     pub(super) stop: tokio::sync::watch::Sender<bool>,
     pub(super) tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     pub metrics: SequencerMetrics,
