@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 #[path = "support/http.rs"]
 mod http;
-use http::{error, fibonacci, Api};
+use http::{error, fibonacci, Api, Events};
 
 const KEY: &str = "worker-key";
 const T0: i64 = 1_800_000_000_000;
@@ -406,6 +406,75 @@ async fn prove_fibonacci_batch(inputs: &[u64]) -> Vec<u8> {
     })
     .await
     .unwrap()
+}
+
+/// A fake worker moves a job step by step; its event stream shows each state as it comes,
+/// the whole job each time, and ends after `done`. A second stream opened on the done job
+/// gets that state and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_follows_a_job_to_done() {
+    let s = Server::start().await;
+    let submitted = submit_fibonacci(&s, 7).await;
+    let id = submitted["id"].as_i64().unwrap();
+    let mut events = Events::open(s.get(&format!("/v1/jobs/{id}/events"))).await;
+    assert_eq!(events.expect_state("queued").await, submitted);
+
+    let claimed: Value = s.claim("w1").await.json().await.unwrap();
+    let lease = &claimed["lease"];
+    assert_eq!(events.expect_state("leased").await["worker_id"], "w1");
+    for phase in ["proving", "verifying"] {
+        let response = s
+            .post("/v1/workers/phase")
+            .json(&json!({ "lease": lease, "phase": phase }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        events.expect_state(phase).await;
+    }
+    let artifact = prove_fibonacci_batch(&[7]).await;
+    let response = s
+        .post(&format!(
+            "/v1/workers/complete?job_id={id}&fencing_token={}&task_index=0",
+            lease["fencing_token"]
+        ))
+        .header("content-type", "application/octet-stream")
+        .body(artifact)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let done = events.expect_state("done").await;
+    assert_eq!(
+        done,
+        s.job(id).await,
+        "the event carries the job as GET shows it"
+    );
+    assert!(done["artifact_hash"].is_string(), "{done}");
+    assert_eq!(
+        events.next().await,
+        None,
+        "the stream ends after a terminal state"
+    );
+
+    let mut again = Events::open(s.get(&format!("/v1/jobs/{id}/events"))).await;
+    again.expect_state("done").await;
+    assert_eq!(again.next().await, None);
+}
+
+/// A change made behind the API's back (another scheduler process on the same store) reaches
+/// the stream through its polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_sees_changes_of_other_processes() {
+    let s = Server::start().await;
+    let id = submit_fibonacci(&s, 8).await["id"].as_i64().unwrap();
+    let mut events = Events::open(s.get(&format!("/v1/jobs/{id}/events"))).await;
+    events.expect_state("queued").await;
+    s.store.cancel(starfarm_scheduler::JobId(id)).await.unwrap();
+    events.expect_state("cancelled").await;
+    assert_eq!(events.next().await, None);
+    let response = s.get("/v1/jobs/999999/events").send().await.unwrap();
+    error(response, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
