@@ -98,10 +98,48 @@ pub struct JobView {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub finished_at_ms: Option<i64>,
+    /// Seconds workers spent in each phase, measured by the scheduler from their phase
+    /// reports (over every attempt).
+    pub seconds_by_phase: PhaseSeconds,
+    /// Those seconds times the proving worker's price per machine-hour (`result`'s
+    /// `price_per_hour_usd`, from the worker's `--price-per-hour`) / 3600; absent until a
+    /// worker that reports a price hands in the artifact.
+    pub estimated_cost_usd: Option<f64>,
+}
+
+/// Seconds spent proving and verifying a job.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+pub struct PhaseSeconds {
+    pub proving: f64,
+    pub verifying: f64,
+}
+
+impl PhaseSeconds {
+    pub fn of(job: &Job) -> Self {
+        Self {
+            proving: job.proving_ms as f64 / 1000.0,
+            verifying: job.verifying_ms as f64 / 1000.0,
+        }
+    }
+
+    pub fn total(self) -> f64 {
+        self.proving + self.verifying
+    }
+}
+
+/// `price_per_hour_usd` in a done job's result: the price its prover reported.
+pub const PRICE_FIELD: &str = "price_per_hour_usd";
+
+/// The job's estimated cost: its phase seconds at the price its prover reported.
+pub fn estimated_cost_usd(job: &Job) -> Option<f64> {
+    let price = job.result.as_ref()?.get(PRICE_FIELD)?.as_f64()?;
+    Some(PhaseSeconds::of(job).total() * price / 3600.0)
 }
 
 impl From<Job> for JobView {
     fn from(job: Job) -> Self {
+        let (seconds_by_phase, estimated_cost_usd) =
+            (PhaseSeconds::of(&job), estimated_cost_usd(&job));
         Self {
             id: job.id.0,
             kind: job.spec.kind,
@@ -124,6 +162,8 @@ impl From<Job> for JobView {
             created_at_ms: job.created_at_ms,
             updated_at_ms: job.updated_at_ms,
             finished_at_ms: job.finished_at_ms,
+            seconds_by_phase,
+            estimated_cost_usd,
         }
     }
 }
@@ -294,4 +334,8 @@ pub struct CompleteParams {
     /// this index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_index: Option<u32>,
+    /// The worker's price per machine-hour in USD (its `--price-per-hour`), kept in the
+    /// job's result for its estimated cost; absent or 0: not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_hour_usd: Option<f64>,
 }

@@ -321,6 +321,12 @@ async fn openapi_document_covers_every_route() {
         );
     }
 
+    let job = &doc["components"]["schemas"]["JobView"]["properties"];
+    for field in ["seconds_by_phase", "estimated_cost_usd"] {
+        assert!(job[field].is_object(), "JobView.{field}: {job}");
+    }
+    let complete = doc["paths"]["/v1/workers/complete"]["post"]["parameters"].to_string();
+    assert!(complete.contains("price_per_hour_usd"), "{complete}");
     let events = &doc["paths"]["/v1/jobs/{id}/events"]["get"]["responses"]["200"]["content"];
     assert!(events["text/event-stream"].is_object(), "{events}");
 
