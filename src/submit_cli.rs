@@ -2,10 +2,9 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::{json, Value};
 
 #[derive(clap::Args)]
@@ -102,10 +101,8 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<()> {
         bail!("job {id} {last_state}: {error}");
     }
     if let Some(output) = &args.output {
-        let response = client
-            .get(format!("{base}/v1/jobs/{id}/artifact"))
-            .bearer_auth(&args.api_key)
-            .send()
+        let response = server
+            .get(&format!("/v1/jobs/{id}/artifact"))
             .await
             .context("downloading the artifact")?;
         let bytes = check(response).await?.bytes().await?;
@@ -132,15 +129,9 @@ struct Progress {
 
 impl Progress {
     fn new(id: i64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] job {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
+        let bar = std::io::stderr()
+            .is_terminal()
+            .then(crate::progress::spinner);
         Self {
             id,
             bar,
@@ -154,7 +145,7 @@ impl Progress {
             return;
         }
         match &self.bar {
-            Some(bar) => bar.set_message(format!("{}: {state}", self.id)),
+            Some(bar) => bar.set_message(format!("job {}: {state}", self.id)),
             None => eprintln!("job {}: {state}", self.id),
         }
         self.last_state = state.to_owned();
@@ -177,6 +168,12 @@ struct Server<'a> {
 }
 
 impl Server<'_> {
+    /// An authenticated GET of `path`.
+    async fn get(&self, path: &str) -> reqwest::Result<reqwest::Response> {
+        let url = format!("{}{path}", self.base);
+        self.client.get(url).bearer_auth(self.key).send().await
+    }
+
     /// The job once done, failed or cancelled: followed on its event stream, and by
     /// long-polls if the stream cannot be opened or breaks first.
     async fn follow(&self, id: i64, job: Value, progress: &mut Progress) -> anyhow::Result<Value> {
@@ -195,10 +192,7 @@ impl Server<'_> {
     /// Follows `GET /v1/jobs/{id}/events`; `None` when it ends before a terminal state.
     async fn stream(&self, id: i64, progress: &mut Progress) -> anyhow::Result<Option<Value>> {
         let response = self
-            .client
-            .get(format!("{}/v1/jobs/{id}/events", self.base))
-            .bearer_auth(self.key)
-            .send()
+            .get(&format!("/v1/jobs/{id}/events"))
             .await
             .context("opening the job's event stream")?;
         let mut response = check(response).await?;
@@ -226,10 +220,7 @@ impl Server<'_> {
     async fn long_poll(&self, id: i64, progress: &mut Progress) -> anyhow::Result<Value> {
         loop {
             let response = self
-                .client
-                .get(format!("{}/v1/jobs/{id}/wait?timeout_secs=30", self.base))
-                .bearer_auth(self.key)
-                .send()
+                .get(&format!("/v1/jobs/{id}/wait?timeout_secs=30"))
                 .await
                 .context("waiting for the job")?;
             let waited: Value = check(response).await?.json().await?;
