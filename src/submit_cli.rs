@@ -174,22 +174,28 @@ impl Server<'_> {
         self.client.get(url).bearer_auth(self.key).send().await
     }
 
-    /// The job once done, failed or cancelled: followed on its event stream, and by
-    /// long-polls if the stream cannot be opened or breaks first.
+    /// The job once done, failed or cancelled: followed on its event stream (a new one each
+    /// time the server ends one), and by long-polls if a stream cannot be opened or breaks.
     async fn follow(&self, id: i64, job: Value, progress: &mut Progress) -> anyhow::Result<Value> {
         progress.show(&job);
         if is_terminal(&job) {
             return Ok(job);
         }
-        match self.stream(id, progress).await {
-            Ok(Some(job)) => return Ok(job),
-            Ok(None) => eprintln!("job {id}: event stream ended early; long-polling instead"),
-            Err(e) => eprintln!("job {id}: event stream broke ({e:#}); long-polling instead"),
+        loop {
+            // The server ends a stream after its longest wait: follow a new one.
+            match self.stream(id, progress).await {
+                Ok(Some(job)) => return Ok(job),
+                Ok(None) => {}
+                Err(e) => {
+                    eprintln!("job {id}: event stream broke ({e:#}); long-polling instead");
+                    return self.long_poll(id, progress).await;
+                }
+            }
         }
-        self.long_poll(id, progress).await
     }
 
-    /// Follows `GET /v1/jobs/{id}/events`; `None` when it ends before a terminal state.
+    /// Follows `GET /v1/jobs/{id}/events`; `None` when the server ends it before a terminal
+    /// state (after its longest wait).
     async fn stream(&self, id: i64, progress: &mut Progress) -> anyhow::Result<Option<Value>> {
         let response = self
             .get(&format!("/v1/jobs/{id}/events"))
@@ -197,6 +203,7 @@ impl Server<'_> {
             .context("opening the job's event stream")?;
         let mut response = check(response).await?;
         let mut events = SseBuffer::default();
+        let mut followed = false;
         while let Some(chunk) = response.chunk().await.context("reading the event stream")? {
             for (name, data) in events.push(&chunk) {
                 match name.as_str() {
@@ -207,12 +214,15 @@ impl Server<'_> {
                         if is_terminal(&job) {
                             return Ok(Some(job));
                         }
+                        followed = true;
                     }
                     "error" => bail!("the server ended the stream: {data}"),
                     _ => {}
                 }
             }
         }
+        // A stream that ends without a word is not worth reopening.
+        anyhow::ensure!(followed, "the stream ended without an event");
         Ok(None)
     }
 

@@ -555,6 +555,29 @@ async fn phase_seconds_and_the_estimated_cost_of_a_proof() {
     assert_eq!((seconds("proving"), seconds("verifying")), (20.0, 4.5));
 }
 
+/// A stream on a job that does not finish ends after the server's longest wait, as a
+/// long-poll does, so that a graceful shutdown is not held up by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_ends_after_the_longest_wait() {
+    let config = StoreConfig::default();
+    let api = Api::start(KEY, config, |c| c.max_wait = Duration::from_millis(300)).await;
+    let response = api
+        .post("/v1/jobs")
+        .json(&fibonacci())
+        .send()
+        .await
+        .unwrap();
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut events = Events::open(api.get(&format!("/v1/jobs/{id}/events"))).await;
+    events.expect_state("queued").await;
+    assert_eq!(events.next().await, None);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_proof_completes_each_job_only_as_its_own_task() {
     let s = Server::start().await;

@@ -1,7 +1,9 @@
 //! `GET /v1/jobs/{id}/events`: a job's state changes as server-sent events. The stream is
 //! driven by the store (re-read on every [`AppState::job_changed`] and every
 //! [`super::ApiConfig::poll_interval`]), so it sees changes made by other scheduler
-//! processes too, and it ends after the job's terminal state.
+//! processes too, and it ends after the job's terminal state, or after
+//! [`super::ApiConfig::max_wait`] like a long-poll (a graceful shutdown waits for open
+//! streams; clients reconnect).
 
 use std::convert::Infallible;
 
@@ -18,8 +20,9 @@ use crate::wire::JobView;
 
 /// Follow a job: one `state` event (data: the job as `GET /v1/jobs/{id}` returns it) now
 /// and on each later state or phase change; the stream ends after `done`, `failed` or
-/// `cancelled`. Comments keep the connection alive in between. A store failure ends the
-/// stream with an `error` event (`{"error": {"code", "reason"}}`).
+/// `cancelled`, or after the server's longest wait (300 s by default; reconnect to go on).
+/// Comments keep the connection alive in between. A store failure ends the stream with an
+/// `error` event (`{"error": {"code", "reason"}}`).
 #[utoipa::path(
     get,
     path = "/v1/jobs/{id}/events",
@@ -27,7 +30,7 @@ use crate::wire::JobView;
     params(("id" = i64, Path, description = "Job id")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "`text/event-stream`: `event: state` with the job (JSON) per state change, until a terminal state", content_type = "text/event-stream", body = String),
+        (status = 200, description = "`text/event-stream`: `event: state` with the job (JSON) per state change, until a terminal state or the server's longest wait (reconnect then)", content_type = "text/event-stream", body = String),
         (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
         (status = 403, description = "The key's role may not read jobs (worker keys)", body = ErrorBody),
         (status = 404, description = "No such job, or another tenant's", body = ErrorBody)
@@ -41,7 +44,9 @@ pub async fn job_events(
     let id = job_id(id)?;
     // Read once before answering, so that a hidden or missing job is a 404, not a stream.
     let job = visible_job(&state, &caller, id).await?;
+    let deadline = tokio::time::Instant::now() + state.config.max_wait;
     let follow = Follow {
+        deadline,
         state,
         caller,
         id,
@@ -58,6 +63,7 @@ pub async fn job_events(
 
 /// Where a stream stands: the job read but not yet looked at, and the last state sent.
 struct Follow {
+    deadline: tokio::time::Instant,
     state: AppState,
     caller: Caller,
     id: JobId,
@@ -87,9 +93,14 @@ impl Follow {
                 self.ended = job.state.is_terminal();
                 return Some(state_event(job));
             }
+            let now = tokio::time::Instant::now();
+            if now >= self.deadline {
+                break;
+            }
+            let nap = self.state.config.poll_interval.min(self.deadline - now);
             tokio::select! {
                 _ = changed => {}
-                _ = tokio::time::sleep(self.state.config.poll_interval) => {}
+                _ = tokio::time::sleep(nap) => {}
             }
         }
         None
