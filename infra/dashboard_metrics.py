@@ -43,6 +43,8 @@ EXPORTED = {
     "starfarm_gpu_kernel_calls_total": ("counter", {"backend"}),
     "starfarm_gpu_fallbacks_total": ("counter", {"backend"}),
     "starfarm_store_unavailable_total": ("counter", {"during"}),
+    "starfarm_proof_seconds_total": ("counter", {"backend", "phase"}),
+    "starfarm_proof_cost_usd_total": ("counter", {"backend"}),
     # scheduler /metrics with --settle (settlement line)
     "starfarm_l1_submissions_total": ("counter", {"call", "result"}),
     "starfarm_l1_gas_used_total": ("counter", {"call"}),
@@ -66,7 +68,8 @@ EXPORTED = {
 # Labelled families the prometheus crate leaves out of /metrics until their first event
 # (an empty vector is not exported). starfarm_jobs is set for every state at start-up.
 # The GPU counters are set to 0 for every backend at start-up too, and the job store's
-# unavailability counter for every `during`.
+# unavailability counter for every `during`, and the cost counters for every backend
+# (and phase).
 # A node's `mode` is a constant label: its families are there from the start.
 EAGER = {
     "starfarm_jobs",
@@ -74,6 +77,8 @@ EAGER = {
     "starfarm_gpu_fallbacks_total",
     "starfarm_store_unavailable_total",
     "starfarm_node_sync_failures_total",
+    "starfarm_proof_seconds_total",
+    "starfarm_proof_cost_usd_total",
 }
 LAZY = {name for name, (_, labels) in EXPORTED.items() if labels and name not in EAGER}
 

@@ -56,6 +56,17 @@ pub struct WorkerArgs {
     /// Most small submitted programs proven together in one proof (1: every job alone).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     batch_size: u64,
+    /// What this machine costs per hour in USD (CPU or GPU instance), reported with each
+    /// proof for the job's estimated cost; 0: not reported.
+    #[arg(long, env = "STARFARM_PRICE_PER_HOUR", default_value_t = 0.0, value_parser = price)]
+    price_per_hour: f64,
+}
+
+fn price(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(usd),
+        _ => Err(format!("{text:?} is not a price in USD (a number >= 0)")),
+    }
 }
 
 pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
@@ -69,7 +80,8 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<()> {
 
 async fn work(args: WorkerArgs) -> anyhow::Result<()> {
     let config = config(&args)?;
-    let client = SchedulerClient::new(&args.url, &args.api_key)?;
+    let client =
+        SchedulerClient::new(&args.url, &args.api_key)?.with_price_per_hour(args.price_per_hour);
     let (stop_tx, stop) = watch::channel(Stop::Run);
     let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("listening for SIGINT")?;

@@ -218,3 +218,54 @@ async fn small_jobs_share_one_batch_proof() {
         );
     }
 }
+
+/// `starfarm submit --wait` follows the job's event stream: one stderr line per state from
+/// queued to done, no fallback to the long-poll, and the artifact written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_wait_follows_the_job_event_stream() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scheduler = Scheduler::start(dir.path(), "127.0.0.1:0").await;
+    let example = |name: &str| format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let proof = dir.path().join("fib.proof");
+    let mut submit = support::Proc::spawn(&[
+        "submit",
+        &example("fibonacci.json"),
+        "--input",
+        &example("fibonacci.input.json"),
+        "--profile",
+        "test",
+        "--url",
+        &scheduler.url,
+        "--api-key",
+        support::farm::KEY,
+        "--output",
+        proof.to_str().expect("UTF-8 path"),
+    ]);
+    let queued = submit.line_with(": queued").await;
+    let worker = scheduler.worker("w", &[]);
+    let status = submit.exited().await;
+    let output = submit.output();
+    assert!(status.success(), "{output}");
+    let job = queued
+        .trim_start_matches("job ")
+        .split(':')
+        .next()
+        .expect("job id");
+    let done = format!("job {job}: done");
+    let position = |line: &str| {
+        output
+            .find(line)
+            .unwrap_or_else(|| panic!("{line}:\n{output}"))
+    };
+    assert!(position(&queued) < position(&done), "{output}");
+    assert!(!output.contains("long-polling"), "{output}");
+    let artifact = scheduler.verified_artifact(job.parse().expect("id")).await;
+    let written = std::fs::read(&proof).expect("the proof file");
+    let written = starfarm_prover::ProofArtifact::from_bytes(&written).expect("an artifact");
+    assert_eq!(
+        written.to_bytes().expect("bytes"),
+        artifact.to_bytes().expect("bytes"),
+        "the stored proof was written"
+    );
+    drop(worker);
+}

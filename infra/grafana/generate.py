@@ -136,6 +136,21 @@ def prover():
         ("sum by (cause) (increase(starfarm_job_retries_total[5m]))", "{{cause}}")])
     b.timeseries("Lease expiries", [
         ("sum(increase(starfarm_lease_expiries_total[5m]))", "expired leases")])
+    b.row("Cost (workers' --price-per-hour)")
+    b.stat("Cost per proof (1h, USD)",
+           "sum(increase(starfarm_proof_cost_usd_total[1h]))"
+           " / sum(increase(starfarm_proofs_total[1h]))", unit="currencyUSD",
+           description="Estimated cost (proving + verifying seconds x the worker's price per "
+                       "machine-hour) over accepted proofs; proofs of workers without a price count as 0")
+    b.stat("Cost (1h, USD)", "sum(increase(starfarm_proof_cost_usd_total[1h]))", unit="currencyUSD")
+    b.timeseries("Cost per proof by backend (USD, 1h window)", [
+        ("sum by (backend) (increase(starfarm_proof_cost_usd_total[1h]))"
+         " / sum by (backend) (increase(starfarm_proofs_total[1h]))", "{{backend}}")],
+        unit="currencyUSD")
+    b.timeseries("Busy seconds/s by backend and phase", [
+        ("sum by (backend, phase) (rate(starfarm_proof_seconds_total[5m]))", "{{backend}} {{phase}}")],
+        unit="short", description="Scheduler-measured proving and verifying time of accepted "
+                                  "proofs per second: about the number of busy workers", stack=True)
     b.row("Proof phases (as workers measured them)")
     b.timeseries("Phase latency p50/p90/p99", quantiles("starfarm_proof_phase_seconds", "phase"),
                  unit="s", w=16, h=10)

@@ -329,6 +329,10 @@ pub struct Job {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub finished_at_ms: Option<i64>,
+    /// Milliseconds workers spent proving and verifying it (the scheduler's clock, from
+    /// their phase reports to the next report or the hand-in).
+    pub proving_ms: u64,
+    pub verifying_ms: u64,
 }
 
 #[cfg(test)]
@@ -351,6 +355,8 @@ impl Job {
             created_at_ms: 0,
             updated_at_ms: 0,
             finished_at_ms: None,
+            proving_ms: 0,
+            verifying_ms: 0,
         }
     }
 }

@@ -98,10 +98,52 @@ pub struct JobView {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub finished_at_ms: Option<i64>,
+    /// Seconds workers spent in each phase, measured by the scheduler from their phase
+    /// reports (over every attempt).
+    pub seconds_by_phase: PhaseSeconds,
+    /// Those seconds times the proving worker's price per machine-hour (`result`'s
+    /// `price_per_hour_usd`, from the worker's `--price-per-hour`) / 3600, divided by the
+    /// tasks of its batch proof if any; absent until a worker that reports a price hands in
+    /// the artifact.
+    pub estimated_cost_usd: Option<f64>,
+}
+
+/// Seconds spent proving and verifying a job.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+pub struct PhaseSeconds {
+    pub proving: f64,
+    pub verifying: f64,
+}
+
+impl PhaseSeconds {
+    pub fn of(job: &Job) -> Self {
+        Self {
+            proving: job.proving_ms as f64 / 1000.0,
+            verifying: job.verifying_ms as f64 / 1000.0,
+        }
+    }
+
+    pub fn total(self) -> f64 {
+        self.proving + self.verifying
+    }
+}
+
+/// `price_per_hour_usd` in a done job's result: the price its prover reported.
+pub const PRICE_FIELD: &str = "price_per_hour_usd";
+
+/// The job's estimated cost: its phase seconds at the price its prover reported, shared
+/// with the other tasks of its batch (they were proven in the same machine time).
+pub fn estimated_cost_usd(job: &Job) -> Option<f64> {
+    let result = job.result.as_ref()?;
+    let price = result.get(PRICE_FIELD)?.as_f64()?;
+    let tasks = result["batch"]["tasks"].as_u64().unwrap_or(1).max(1);
+    Some(PhaseSeconds::of(job).total() * price / 3600.0 / tasks as f64)
 }
 
 impl From<Job> for JobView {
     fn from(job: Job) -> Self {
+        let (seconds_by_phase, estimated_cost_usd) =
+            (PhaseSeconds::of(&job), estimated_cost_usd(&job));
         Self {
             id: job.id.0,
             kind: job.spec.kind,
@@ -124,6 +166,8 @@ impl From<Job> for JobView {
             created_at_ms: job.created_at_ms,
             updated_at_ms: job.updated_at_ms,
             finished_at_ms: job.finished_at_ms,
+            seconds_by_phase,
+            estimated_cost_usd,
         }
     }
 }
@@ -294,4 +338,36 @@ pub struct CompleteParams {
     /// this index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_index: Option<u32>,
+    /// The worker's price per machine-hour in USD (its `--price-per-hour`), kept in the
+    /// job's result for its estimated cost; absent or 0: not reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_per_hour_usd: Option<f64>,
+}
+
+#[cfg(test)]
+mod cost_tests {
+    use super::*;
+    use crate::job::JobSpec;
+
+    fn done(result: Value) -> Job {
+        let (program, input) = (ContentHash::of(b"p"), ContentHash::of(b"i"));
+        let spec = JobSpec::new(JobKind::CairoProof, program, input, "test");
+        let mut job = Job::queued(JobId(1), spec);
+        (job.proving_ms, job.verifying_ms) = (90_000, 9_000);
+        job.result = Some(result);
+        job
+    }
+
+    #[test]
+    fn cost_is_seconds_at_the_price_shared_by_the_batch() {
+        let alone = done(serde_json::json!({ PRICE_FIELD: 4.0 }));
+        assert_eq!(estimated_cost_usd(&alone), Some(99.0 * 4.0 / 3600.0));
+        let batched = done(serde_json::json!({ PRICE_FIELD: 4.0, "batch": {"tasks": 3} }));
+        assert_eq!(
+            estimated_cost_usd(&batched),
+            Some(99.0 * 4.0 / 3600.0 / 3.0)
+        );
+        assert_eq!(estimated_cost_usd(&done(serde_json::json!({}))), None);
+        assert_eq!(PhaseSeconds::of(&alone).total(), 99.0);
+    }
 }

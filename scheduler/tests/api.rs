@@ -267,12 +267,13 @@ async fn unknown_jobs_and_routes_are_404() {
 }
 
 /// Every route the router serves, by method and path template.
-const ROUTES: [(&str, &str); 16] = [
+const ROUTES: [(&str, &str); 17] = [
     ("post", "/v1/jobs"),
     ("get", "/v1/jobs"),
     ("get", "/v1/jobs/{id}"),
     ("post", "/v1/jobs/{id}/cancel"),
     ("get", "/v1/jobs/{id}/wait"),
+    ("get", "/v1/jobs/{id}/events"),
     ("get", "/v1/jobs/{id}/artifact"),
     ("post", "/v1/workers/claim"),
     ("post", "/v1/workers/heartbeat"),
@@ -319,6 +320,15 @@ async fn openapi_document_covers_every_route() {
             "schema {schema}"
         );
     }
+
+    let job = &doc["components"]["schemas"]["JobView"]["properties"];
+    for field in ["seconds_by_phase", "estimated_cost_usd"] {
+        assert!(job[field].is_object(), "JobView.{field}: {job}");
+    }
+    let complete = doc["paths"]["/v1/workers/complete"]["post"]["parameters"].to_string();
+    assert!(complete.contains("price_per_hour_usd"), "{complete}");
+    let events = &doc["paths"]["/v1/jobs/{id}/events"]["get"]["responses"]["200"]["content"];
+    assert!(events["text/event-stream"].is_object(), "{events}");
 
     let mut documented = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -500,20 +500,28 @@ async fn phases_and_completion(h: &mut Harness) {
     };
     assert_fenced(s.set_phase(&impostor, Phase::Proving).await);
 
+    h.clock.advance(7_000); // leased: not counted
     assert_eq!(
         s.set_phase(&lease, Phase::Proving).await.unwrap().state,
         JobState::Proving
     );
+    h.clock.advance(1_000);
     s.set_phase(&lease, Phase::Proving)
         .await
         .expect("repeating a phase is accepted");
-    assert_eq!(
-        s.set_phase(&lease, Phase::Verifying).await.unwrap().state,
-        JobState::Verifying
-    );
+    h.clock.advance(2_000);
+    let verifying = s.set_phase(&lease, Phase::Verifying).await.unwrap();
+    assert_eq!(verifying.state, JobState::Verifying);
+    assert_eq!((verifying.proving_ms, verifying.verifying_ms), (3_000, 0));
+    h.clock.advance(500);
     let artifact = ContentHash::of(b"artifact bytes");
     let result = serde_json::json!({"output": ["0x1", "0x2"], "security_bits": 96});
     let done = s.complete(&lease, &artifact, result.clone()).await.unwrap();
+    assert_eq!(
+        (done.proving_ms, done.verifying_ms),
+        (3_000, 500),
+        "seconds by phase, on the store's clock"
+    );
     assert_eq!(done.state, JobState::Done);
     assert_eq!(done.artifact_hash.as_ref(), Some(&artifact));
     assert_eq!(done.result.as_ref(), Some(&result));

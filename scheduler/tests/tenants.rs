@@ -347,6 +347,7 @@ async fn tenants_cannot_see_each_other(h: &mut Harness) {
     for (method, path) in [
         ("get", format!("/v1/jobs/{b_id}")),
         ("get", format!("/v1/jobs/{b_id}/wait?timeout_secs=0")),
+        ("get", format!("/v1/jobs/{b_id}/events")),
         ("post", format!("/v1/jobs/{b_id}/cancel")),
         ("get", format!("/v1/jobs/{b_id}/artifact")),
         (

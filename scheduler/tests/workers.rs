@@ -21,7 +21,7 @@ use tokio::sync::watch;
 
 #[path = "support/http.rs"]
 mod http;
-use http::{error, fibonacci, Api};
+use http::{error, fibonacci, Api, Events};
 
 const KEY: &str = "worker-key";
 const T0: i64 = 1_800_000_000_000;
@@ -406,6 +406,176 @@ async fn prove_fibonacci_batch(inputs: &[u64]) -> Vec<u8> {
     })
     .await
     .unwrap()
+}
+
+/// A fake worker moves a job step by step; its event stream shows each state as it comes,
+/// the whole job each time, and ends after `done`. A second stream opened on the done job
+/// gets that state and ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_follows_a_job_to_done() {
+    let s = Server::start().await;
+    let submitted = submit_fibonacci(&s, 7).await;
+    let id = submitted["id"].as_i64().unwrap();
+    let mut events = Events::open(s.get(&format!("/v1/jobs/{id}/events"))).await;
+    assert_eq!(events.expect_state("queued").await, submitted);
+
+    let claimed: Value = s.claim("w1").await.json().await.unwrap();
+    let lease = &claimed["lease"];
+    assert_eq!(events.expect_state("leased").await["worker_id"], "w1");
+    for phase in ["proving", "verifying"] {
+        let response = s
+            .post("/v1/workers/phase")
+            .json(&json!({ "lease": lease, "phase": phase }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        events.expect_state(phase).await;
+    }
+    let artifact = prove_fibonacci_batch(&[7]).await;
+    let response = s
+        .post(&format!(
+            "/v1/workers/complete?job_id={id}&fencing_token={}&task_index=0",
+            lease["fencing_token"]
+        ))
+        .header("content-type", "application/octet-stream")
+        .body(artifact)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let done = events.expect_state("done").await;
+    assert_eq!(
+        done,
+        s.job(id).await,
+        "the event carries the job as GET shows it"
+    );
+    assert!(done["artifact_hash"].is_string(), "{done}");
+    assert_eq!(
+        events.next().await,
+        None,
+        "the stream ends after a terminal state"
+    );
+
+    let mut again = Events::open(s.get(&format!("/v1/jobs/{id}/events"))).await;
+    again.expect_state("done").await;
+    assert_eq!(again.next().await, None);
+}
+
+/// A change made behind the API's back (another scheduler process on the same store) reaches
+/// the stream through its polling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_sees_changes_of_other_processes() {
+    let s = Server::start().await;
+    let id = submit_fibonacci(&s, 8).await["id"].as_i64().unwrap();
+    let mut events = Events::open(s.get(&format!("/v1/jobs/{id}/events"))).await;
+    events.expect_state("queued").await;
+    s.store.cancel(starfarm_scheduler::JobId(id)).await.unwrap();
+    events.expect_state("cancelled").await;
+    assert_eq!(events.next().await, None);
+    let response = s.get("/v1/jobs/999999/events").send().await.unwrap();
+    error(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+/// Seconds by phase come from the phase reports on the store's clock; the hand-in's price
+/// per hour gives the estimated cost, on the job and in `/metrics` by backend.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phase_seconds_and_the_estimated_cost_of_a_proof() {
+    let s = Server::start().await;
+    let id = submit_fibonacci(&s, 9).await["id"].as_i64().unwrap();
+    let claimed: Value = s.claim("w1").await.json().await.unwrap();
+    let lease = &claimed["lease"];
+    let phase = |phase: &'static str| {
+        s.post("/v1/workers/phase")
+            .json(&json!({ "lease": lease, "phase": phase }))
+            .send()
+    };
+    s.clock.advance(2_000); // fetching blobs: not a phase
+    assert_eq!(phase("proving").await.unwrap().status(), StatusCode::OK);
+    s.clock.advance(20_000); // within the 30 s lease
+    assert_eq!(phase("verifying").await.unwrap().status(), StatusCode::OK);
+    s.clock.advance(4_500);
+    let job = s.job(id).await;
+    assert_eq!(
+        job["seconds_by_phase"],
+        json!({"proving": 20.0, "verifying": 0.0})
+    );
+    assert_eq!(job["estimated_cost_usd"], Value::Null, "no price yet");
+
+    let artifact = prove_fibonacci_batch(&[9]).await;
+    let hand_in = |price: &str| {
+        s.post(&format!(
+            "/v1/workers/complete?job_id={id}&fencing_token={}&task_index=0&backend=cuda&price_per_hour_usd={price}",
+            lease["fencing_token"]
+        ))
+        .header("content-type", "application/octet-stream")
+        .body(artifact.clone())
+        .send()
+    };
+    let reason = error(
+        hand_in("-1").await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+    )
+    .await;
+    assert!(reason.contains("price_per_hour_usd"), "{reason}");
+    let response = hand_in("3.6").await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let done: Value = response.json().await.unwrap();
+    assert_eq!(
+        done["seconds_by_phase"],
+        json!({"proving": 20.0, "verifying": 4.5})
+    );
+    // 24.5 s at 3.6 USD per hour.
+    let cost = done["estimated_cost_usd"].as_f64().unwrap();
+    assert!((cost - 0.0245).abs() < 1e-12, "{done}");
+    assert_eq!(done["result"]["price_per_hour_usd"], 3.6);
+    assert_eq!(s.job(id).await, done, "stored as answered");
+
+    // The artifact's header says the CPU proved it: totals go to `cpu`, not the claimed `cuda`.
+    let metrics = s.metrics().await;
+    let value = |series: &str| -> f64 {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(series))
+            .unwrap_or_else(|| panic!("{series} in {metrics}"));
+        line[series.len()..].trim().parse().unwrap()
+    };
+    let cpu_cost = value("starfarm_proof_cost_usd_total{backend=\"cpu\"}");
+    assert!((cpu_cost - 0.0245).abs() < 1e-12, "{metrics}");
+    assert_eq!(
+        value("starfarm_proof_cost_usd_total{backend=\"cuda\"}"),
+        0.0
+    );
+    let seconds = |phase: &str| {
+        value(&format!(
+            "starfarm_proof_seconds_total{{backend=\"cpu\",phase=\"{phase}\"}}"
+        ))
+    };
+    assert_eq!((seconds("proving"), seconds("verifying")), (20.0, 4.5));
+}
+
+/// A stream on a job that does not finish ends after the server's longest wait, as a
+/// long-poll does, so that a graceful shutdown is not held up by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_ends_after_the_longest_wait() {
+    let config = StoreConfig::default();
+    let api = Api::start(KEY, config, |c| c.max_wait = Duration::from_millis(300)).await;
+    let response = api
+        .post("/v1/jobs")
+        .json(&fibonacci())
+        .send()
+        .await
+        .unwrap();
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut events = Events::open(api.get(&format!("/v1/jobs/{id}/events"))).await;
+    events.expect_state("queued").await;
+    assert_eq!(events.next().await, None);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300), "{waited:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ use super::{ApiError, AppState, ErrorBody, WorkerKey};
 use crate::job::{Job, JobId, Lease};
 use crate::kinds::{verify_for_job, JobTerms, Proves, Refusal};
 use crate::store::StoreError;
-use crate::wire::{CompleteParams, JobView};
+use crate::wire::{CompleteParams, JobView, PRICE_FIELD};
 
 /// Hand in the proof artifact (the raw bytes as the body). The server verifies it and checks
 /// that it proves the job's program with the job's profile before the job is done; a bad
@@ -55,11 +55,9 @@ pub async fn complete(
             // The verified artifact's header names the backend that proved it; the query
             // parameter is only what the worker says.
             let proved_on = result.get("backend").and_then(Value::as_str);
-            metrics.record_proof(
-                job.spec.kind.as_str(),
-                proved_on.unwrap_or(&backend),
-                result,
-            );
+            let proved_on = proved_on.unwrap_or(&backend);
+            metrics.record_proof(job.spec.kind.as_str(), proved_on, result);
+            metrics.record_cost(proved_on, job);
         }
         Err(e) if e.code == "fenced" || e.code == "invalid_artifact" => {
             let label = if e.code == "fenced" {
@@ -105,7 +103,11 @@ async fn complete_job(
         expires_at_ms,
     };
 
-    let result = verify(state, job, body.clone(), params.task_index).await?;
+    let price = price_per_hour(params.price_per_hour_usd)?;
+    let mut result = verify(state, job, body.clone(), params.task_index).await?;
+    if let (Some(price), Some(fields)) = (price, result.as_object_mut()) {
+        fields.insert(PRICE_FIELD.to_owned(), price.into());
+    }
 
     // `complete` checks the lease again (token and expiry) in the transaction that stores
     // the result; a blob stored for a job fenced meanwhile is only an unreferenced object.
@@ -153,6 +155,18 @@ async fn verify(
 
 /// A refused artifact is the worker's fault (422, the job stays leased); an unreadable job
 /// is the scheduler's (500).
+/// The worker's price, `None` when it reports none (absent or 0).
+fn price_per_hour(price: Option<f64>) -> Result<Option<f64>, ApiError> {
+    match price {
+        Some(p) if !p.is_finite() || p < 0.0 => Err(ApiError::bad_request(
+            "invalid_request",
+            format!("price_per_hour_usd must be a finite number of USD >= 0, not {p}"),
+        )),
+        Some(p) if p > 0.0 => Ok(Some(p)),
+        _ => Ok(None),
+    }
+}
+
 fn refused(refusal: Refusal) -> ApiError {
     match refusal {
         Refusal::Invalid(reason) => {

@@ -46,7 +46,7 @@ pub struct WaitParams {
     pub timeout_secs: Option<u64>,
 }
 
-fn job_id(path: Result<Path<i64>, PathRejection>) -> Result<JobId, ApiError> {
+pub(super) fn job_id(path: Result<Path<i64>, PathRejection>) -> Result<JobId, ApiError> {
     path.map(|Path(id)| JobId(id)).map_err(|e| {
         ApiError::bad_request("invalid_request", format!("bad job id: {}", e.body_text()))
     })

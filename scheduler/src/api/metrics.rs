@@ -3,13 +3,14 @@
 //! farm-wide numbers); counters count what this process did.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    CounterVec, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use serde_json::Value;
 
-use crate::job::JobState;
+use crate::job::{Job, JobState};
 use crate::store::{JobStore, StoreError};
+use crate::wire::{estimated_cost_usd, PhaseSeconds};
 
 pub struct Metrics {
     /// Further collectors (e.g. the worker endpoints') register here.
@@ -48,6 +49,12 @@ pub struct Metrics {
     /// `starfarm_store_unavailable_total{during}`: requests answered 503 and lease sweeps
     /// skipped because the job store's database could not be reached.
     pub store_unavailable: IntCounterVec,
+    /// `starfarm_proof_seconds_total{backend,phase}`: scheduler-measured seconds of the
+    /// accepted proofs in each phase (proving, verifying).
+    pub proof_seconds: CounterVec,
+    /// `starfarm_proof_cost_usd_total{backend}`: their estimated cost (seconds × the
+    /// worker's price per machine-hour; workers reporting no price add nothing).
+    pub proof_cost: CounterVec,
 }
 
 impl Metrics {
@@ -140,8 +147,20 @@ impl Metrics {
             "Requests (503) and lease sweeps that failed because the job store's database could not be reached",
             &["during"],
         );
+        let proof_seconds = float_counter_vec(
+            "starfarm_proof_seconds_total",
+            "Seconds workers spent on the accepted proofs, by backend and phase (proving, verifying), measured by the scheduler",
+            &["backend", "phase"],
+        );
+        let proof_cost = float_counter_vec(
+            "starfarm_proof_cost_usd_total",
+            "Estimated cost in USD of the accepted proofs (seconds × the worker's price per machine-hour), by backend",
+            &["backend"],
+        );
         for collector in [
             Box::new(jobs.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(proof_seconds.clone()),
+            Box::new(proof_cost.clone()),
             Box::new(queue_depth.clone()),
             Box::new(submissions.clone()),
             Box::new(tenant_submissions.clone()),
@@ -166,6 +185,10 @@ impl Metrics {
         for backend in ["cpu", "cuda", "wgpu"] {
             gpu_calls.with_label_values(&[backend]);
             gpu_fallbacks.with_label_values(&[backend]);
+            proof_cost.with_label_values(&[backend]);
+            for phase in ["proving", "verifying"] {
+                proof_seconds.with_label_values(&[backend, phase]);
+            }
         }
         for during in ["request", "lease_sweep"] {
             store_unavailable.with_label_values(&[during]);
@@ -187,6 +210,24 @@ impl Metrics {
             gpu_calls,
             gpu_fallbacks,
             store_unavailable,
+            proof_seconds,
+            proof_cost,
+        }
+    }
+
+    /// Adds an accepted proof's phase seconds and estimated cost to the totals of `backend`.
+    pub fn record_cost(&self, backend: &str, job: &Job) {
+        let seconds = PhaseSeconds::of(job);
+        for (phase, secs) in [
+            ("proving", seconds.proving),
+            ("verifying", seconds.verifying),
+        ] {
+            self.proof_seconds
+                .with_label_values(&[backend, phase])
+                .inc_by(secs);
+        }
+        if let Some(cost) = estimated_cost_usd(job) {
+            self.proof_cost.with_label_values(&[backend]).inc_by(cost);
         }
     }
 
@@ -250,6 +291,10 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
     }
+}
+
+fn float_counter_vec(name: &str, help: &str, labels: &[&str]) -> CounterVec {
+    CounterVec::new(Opts::new(name, help), labels).expect("static metric")
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {

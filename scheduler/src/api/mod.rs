@@ -9,6 +9,7 @@
 //! | `GET /v1/jobs/{id}` | one job |
 //! | `POST /v1/jobs/{id}/cancel` | cancel a queued or active job |
 //! | `GET /v1/jobs/{id}/wait?timeout_secs=` | long-poll until the job is done, failed or cancelled |
+//! | `GET /v1/jobs/{id}/events` | server-sent events: the job at each state change, until terminal ([`events`]) |
 //! | `GET /v1/jobs/{id}/artifact` | the proof artifact of a done job (409 otherwise) |
 //! | `POST /v1/workers/claim` | a worker leases a job that fits it (long-poll; 204 when none) |
 //! | `POST /v1/workers/heartbeat` | extend a lease (409 `fenced` when stale) |
@@ -56,6 +57,7 @@ pub mod auth;
 pub mod blobs;
 pub mod complete;
 mod error;
+pub mod events;
 pub mod jobs;
 pub mod metrics;
 pub mod quota;
@@ -167,8 +169,8 @@ pub struct AppState {
     pub blobs: BlobStore,
     pub config: Arc<ApiConfig>,
     pub metrics: Arc<Metrics>,
-    /// Woken whenever this process changes a job, so that long-polls answer at once (they
-    /// also re-read the store every [`ApiConfig::poll_interval`]).
+    /// Woken whenever this process changes a job, so that long-polls and event streams
+    /// answer at once (they also re-read the store every [`ApiConfig::poll_interval`]).
     pub changes: Arc<Notify>,
 }
 
@@ -231,6 +233,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::get_job))
         .routes(routes!(jobs::cancel_job))
         .routes(routes!(jobs::wait_job))
+        .routes(routes!(events::job_events))
         .routes(routes!(jobs::get_artifact))
         .routes(routes!(workers::claim))
         .routes(routes!(workers::heartbeat))

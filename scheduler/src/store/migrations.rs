@@ -26,6 +26,11 @@ pub(crate) const SQLITE: Embedded = &[
         "tenants",
         include_str!("../../migrations/sqlite/0002_tenants.sql"),
     ),
+    (
+        3,
+        "phase_seconds",
+        include_str!("../../migrations/sqlite/0003_phase_seconds.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -38,6 +43,11 @@ pub(crate) const POSTGRES: Embedded = &[
         2,
         "tenants",
         include_str!("../../migrations/postgres/0002_tenants.sql"),
+    ),
+    (
+        3,
+        "phase_seconds",
+        include_str!("../../migrations/postgres/0003_phase_seconds.sql"),
     ),
 ];
 

@@ -132,11 +132,15 @@ impl Dialect {
                  AND lease_expires_at <= $1 ORDER BY id LIMIT $2{skip_locked}"
             ),
             renew_lease: update("lease_expires_at = $2, updated_at = $3"),
-            set_state: update("state = $2, updated_at = $3"),
-            complete: update(
+            set_state: update(&format!(
+                "state = $2, updated_at = $3, phase_started_at = $3, {}",
+                phase_elapsed("$3")
+            )),
+            complete: update(&format!(
                 "state = 'done', artifact_hash = $2, result = $3, lease_expires_at = NULL, \
-                 updated_at = $4, finished_at = $4",
-            ),
+                 updated_at = $4, finished_at = $4, phase_started_at = NULL, {}",
+                phase_elapsed("$4")
+            )),
             requeue: update(
                 "state = 'queued', next_attempt_at = $2, last_error = $3, \
                  fencing_token = fencing_token + $4, lease_expires_at = NULL, updated_at = $5",
@@ -207,11 +211,24 @@ pub(crate) fn claim_args(
     ]
 }
 
+/// Adds the time since the current phase began (until `now`, a parameter) to that phase's
+/// total: every phase change and the hand-in end a phase.
+fn phase_elapsed(now: &str) -> String {
+    let add = |phase: &str| {
+        format!(
+            "{phase}_ms = {phase}_ms + CASE WHEN state = '{phase}' AND phase_started_at IS NOT NULL \
+             THEN {now} - phase_started_at ELSE 0 END"
+        )
+    };
+    format!("{}, {}", add("proving"), add("verifying"))
+}
+
 /// The stored columns of a job; queries return them plus `deps` (see [`Dialect`]).
 pub(crate) const COLUMNS: &str = "id, kind, idempotency_key, program_hash, input_hash, \
     profile, priority, max_attempts, required_memory_bytes, required_backend, payload, state, \
     attempts, fencing_token, worker_id, lease_expires_at, lease_duration_ms, next_attempt_at, \
-    last_error, artifact_hash, result, created_at, updated_at, finished_at, owner, stored_bytes";
+    last_error, artifact_hash, result, created_at, updated_at, finished_at, owner, stored_bytes, \
+    proving_ms, verifying_ms";
 
 /// Inserts a job unless a live one has its idempotency key: then nothing is returned (on
 /// Postgres this also waits for a concurrent insert of the same key to commit or abort).
@@ -364,6 +381,8 @@ where
         created_at_ms: row.try_get("created_at")?,
         updated_at_ms: row.try_get("updated_at")?,
         finished_at_ms: row.try_get("finished_at")?,
+        proving_ms: non_negative(row.try_get("proving_ms")?)?,
+        verifying_ms: non_negative(row.try_get("verifying_ms")?)?,
     };
     Ok(JobRow {
         job,

@@ -66,6 +66,8 @@ pub struct SchedulerClient {
     http: reqwest::Client,
     base: String,
     key: String,
+    /// Sent with every hand-in for the job's estimated cost; 0: not reported.
+    price_per_hour_usd: f64,
 }
 
 impl SchedulerClient {
@@ -84,7 +86,14 @@ impl SchedulerClient {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
             key: key.to_owned(),
+            price_per_hour_usd: 0.0,
         })
+    }
+
+    /// Reports this price per machine-hour (USD) with each hand-in (0: none).
+    pub fn with_price_per_hour(mut self, usd: f64) -> Self {
+        self.price_per_hour_usd = usd;
+        self
     }
 
     pub fn base_url(&self) -> &str {
@@ -144,6 +153,7 @@ impl SchedulerClient {
             fencing_token: lease.fencing_token,
             backend: Some(backend.to_owned()),
             task_index,
+            price_per_hour_usd: (self.price_per_hour_usd > 0.0).then_some(self.price_per_hour_usd),
         };
         let response = self
             .http

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -116,4 +117,63 @@ pub async fn error(response: reqwest::Response, status: StatusCode, code: &str) 
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], code, "{body}");
     body["error"]["reason"].as_str().unwrap().to_owned()
+}
+
+/// A server-sent event stream (`/v1/jobs/{id}/events`), read one event at a time.
+pub struct Events {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Events {
+    /// Opens the stream; panics unless the server answers 200 with `text/event-stream`.
+    pub async fn open(request: reqwest::RequestBuilder) -> Self {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event's name and JSON data (keep-alive comments skipped), or `None` once the
+    /// server ended the stream. Panics after 30 s without one.
+    pub async fn next(&mut self) -> Option<(String, Value)> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = "message".to_owned();
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                if !data.is_empty() {
+                    return Some((name, serde_json::from_str(&data).unwrap()));
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(30), self.response.chunk())
+                .await
+                .expect("an event within 30 s")
+                .unwrap()?;
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// The next event, which must be `state` with the job in `expected`.
+    pub async fn expect_state(&mut self, expected: &str) -> Value {
+        let (name, job) = self.next().await.expect("the stream goes on");
+        assert_eq!(name, "state", "{job}");
+        assert_eq!(job["state"], expected, "{job}");
+        job
+    }
 }
