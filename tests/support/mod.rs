@@ -4,8 +4,8 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 pub mod farm;
-pub mod postgres;
 pub mod line;
+pub mod postgres;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};
