@@ -1,10 +1,32 @@
 //! Deterministic test data for the tests and benchmarks of the workspace: a seeded generator
 //! (SplitMix64), so a failing case reproduces from its seed.
 
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
 use starknet_types_core::felt::Felt;
 
 use crate::chain::{AdmissionError, TxSubmitter};
+use crate::rpc::RpcConfig;
+use crate::service::{Sequencer, SequencerConfig};
 use crate::tx::{Deposit, KeyPair, Transaction};
+
+/// A sequencer keeping its state in `dir`, with an hour-long block time (blocks close when the
+/// test says), and its endpoint (JSON-RPC over HTTP and WebSocket) on a free loopback port.
+pub async fn serve_sequencer(dir: &Path) -> (Arc<Sequencer>, SocketAddr) {
+    let mut config = SequencerConfig::new(dir.to_path_buf());
+    config.block_time = Duration::from_secs(3600);
+    let seq = Sequencer::start(config, None).expect("the sequencer starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let addr = listener.local_addr().expect("a bound address");
+    let app = crate::endpoint::app(Arc::clone(&seq), RpcConfig::default());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (seq, addr)
+}
 
 /// A two-thread runtime for tests that drive async code from `#[test]` functions.
 pub fn runtime() -> tokio::runtime::Runtime {

@@ -2,15 +2,11 @@
 //! state updates, nonces, storage, class hashes, statuses and receipts parse and say what the
 //! sequencer did.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
-use starfarm_sequencer::endpoint;
-use starfarm_sequencer::rpc::RpcConfig;
-use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 use starfarm_sequencer::state::global_root;
-use starfarm_sequencer::testing::open_account;
+use starfarm_sequencer::testing::{open_account, serve_sequencer};
 use starfarm_sequencer::tx::{account_class_hash, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 use starknet_core::types as sn;
@@ -20,17 +16,8 @@ use starknet_providers::{JsonRpcClient, Provider, Url};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn starknet_rs_reads_the_real_sequencer() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = SequencerConfig::new(dir.path().to_path_buf());
-    config.block_time = Duration::from_secs(3600);
-    let seq = Sequencer::start(config, None).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = Url::parse(&format!(
-        "http://{}/rpc/v0_9",
-        listener.local_addr().unwrap()
-    ))
-    .unwrap();
-    let app = endpoint::app(Arc::clone(&seq), RpcConfig::default());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (seq, addr) = serve_sequencer(dir.path()).await;
+    let url = Url::parse(&format!("http://{addr}/rpc/v0_9")).unwrap();
     let client = JsonRpcClient::new(HttpTransport::new(url));
 
     let (alice, bob) = (
@@ -164,17 +151,8 @@ async fn starknet_rs_reads_transfer_events() {
     use starfarm_sequencer::events::{bridge_address, selector, token_address};
 
     let dir = tempfile::tempdir().unwrap();
-    let mut config = SequencerConfig::new(dir.path().to_path_buf());
-    config.block_time = Duration::from_secs(3600);
-    let seq = Sequencer::start(config, None).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = Url::parse(&format!(
-        "http://{}/rpc/v0_9",
-        listener.local_addr().unwrap()
-    ))
-    .unwrap();
-    let app = endpoint::app(Arc::clone(&seq), RpcConfig::default());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (seq, addr) = serve_sequencer(dir.path()).await;
+    let url = Url::parse(&format!("http://{addr}/rpc/v0_9")).unwrap();
     let client = JsonRpcClient::new(HttpTransport::new(url));
 
     let (alice, bob) = (

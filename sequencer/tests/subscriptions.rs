@@ -2,17 +2,13 @@
 //! (pre-confirmed, then accepted) and a transaction's status changes, unsubscribing, and the
 //! refusals, as a WebSocket client (starknet.js's `WebSocketChannel`, an indexer) sees them.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use starfarm_sequencer::chain::TxSubmitter;
-use starfarm_sequencer::endpoint;
 use starfarm_sequencer::events::{selector, token_address};
-use starfarm_sequencer::rpc::RpcConfig;
-use starfarm_sequencer::service::{Sequencer, SequencerConfig};
-use starfarm_sequencer::testing::open_account;
+use starfarm_sequencer::testing::{open_account, serve_sequencer};
 use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 use tokio_tungstenite::tungstenite::Message;
@@ -96,13 +92,8 @@ impl Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heads_events_and_statuses_arrive_over_a_websocket() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = SequencerConfig::new(dir.path().to_path_buf());
-    config.block_time = Duration::from_secs(3600);
-    let seq = Sequencer::start(config, None).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("ws://{}/rpc/v0_9", listener.local_addr().unwrap());
-    let app = endpoint::app(Arc::clone(&seq), RpcConfig::default());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (seq, addr) = serve_sequencer(dir.path()).await;
+    let url = format!("ws://{addr}/rpc/v0_9");
 
     let (alice, bob) = (
         KeyPair::from_private(Felt::from(11u32)),
