@@ -36,5 +36,7 @@ tar -xzf "$crate" -C "$root/.deps"
 simd="$dest/src/prover_types/simd.rs"
 grep -q '\.to_int()' "$simd" || { echo "patch-deps: $simd no longer calls to_int(); check upstream" >&2; exit 1; }
 sed -i 's/\.to_int()/.to_simd()/' "$simd"
-touch "$dest/.starfarm-patched"
+# The marker's mtime is the archive's, not now: the build script reruns when the marker's
+# mtime changes (build-script inputs are compared by mtime even with checksum-freshness).
+touch -r "$dest/Cargo.toml" "$dest/.starfarm-patched"
 echo "patch-deps: prepared $dest"
