@@ -21,19 +21,8 @@ async fn a_worker_killed_mid_proof_loses_its_lease_and_another_finishes_the_job(
     let rescuer = scheduler.worker("rescuer", &["--lease-secs", "30"]);
     let done = scheduler.until_state(job, "done").await;
     assert_eq!(done["worker_id"], "rescuer");
-    assert_eq!(done["attempts"], 2, "the killed worker's claim counted");
-    let error = done["last_error"].as_str().unwrap_or_default();
-    assert!(
-        error.contains("doomed") && error.contains("expired"),
-        "{error}"
-    );
-    let artifact = scheduler.verified_artifact(job).await;
+    let artifact = scheduler.rescued(&done, "doomed").await;
     assert_eq!(artifact.header.output.len(), 2);
-    let metrics = scheduler.metrics().await;
-    assert!(
-        metric(&metrics, "starfarm_lease_expiries_total") >= 1.0,
-        "{metrics}"
-    );
     drop(rescuer);
 }
 

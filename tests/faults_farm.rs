@@ -94,18 +94,7 @@ async fn sigterm_stops_a_worker_cut_off_from_its_scheduler_within_the_drain_time
     let done = scheduler.until_state(job, "done").await;
     report("abandoned proof re-proven (4 s lease)", healed.elapsed());
     assert_eq!(done["worker_id"], "rescuer");
-    assert_eq!(done["attempts"], 2, "{done}");
-    let error = done["last_error"].as_str().unwrap_or_default();
-    assert!(
-        error.contains("cut-off") && error.contains("expired"),
-        "{error}"
-    );
-    scheduler.verified_artifact(job).await;
-    let metrics = scheduler.metrics().await;
-    assert!(
-        metric(&metrics, "starfarm_lease_expiries_total") >= 1.0,
-        "{metrics}"
-    );
+    scheduler.rescued(&done, "cut-off").await;
     drop(rescuer);
 }
 

@@ -138,6 +138,24 @@ impl Scheduler {
         artifact
     }
 
+    /// A job rescued after its first lease expired: done on its second attempt, the first's
+    /// error naming `cause` and the expiry, its artifact verified, the expiry counted.
+    pub async fn rescued(&self, done: &Value, cause: &str) -> ProofArtifact {
+        assert_eq!(done["attempts"], 2, "{done}");
+        let error = done["last_error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(cause) && error.contains("expired"),
+            "{error}"
+        );
+        let artifact = self.verified_artifact(id(done)).await;
+        let metrics = self.metrics().await;
+        assert!(
+            metric(&metrics, "starfarm_lease_expiries_total") >= 1.0,
+            "{metrics}"
+        );
+        artifact
+    }
+
     pub async fn metrics(&self) -> String {
         self.http
             .get(format!("{}/metrics", self.url))
