@@ -6,7 +6,8 @@
 //! each, equals stwo's verifier's, and a changed sampled value changes it to stwo's new value.
 //!
 //! Needs node, solc-js (l1/contracts/build.sh installs it, or `$STARFARM_SOLC_PREFIX`) and
-//! anvil (`$STARFARM_ANVIL`); skipped with a message without them (a failure without anvil
+//! anvil (`$STARFARM_ANVIL`, run with Cancun's gas rules: see `run_on_anvil`); skipped with a
+//! message without them (a failure without anvil
 //! with `STARFARM_REQUIRE_ANVIL=1`, as in CI). Gas and sizes are printed (`--nocapture`).
 
 use std::collections::BTreeMap;
@@ -85,8 +86,11 @@ fn run_on_anvil(programs: &BTreeMap<String, Vec<String>>, calls: Vec<Value>) -> 
         eprintln!("SKIPPED: solc-js not installed (l1/contracts/build.sh or STARFARM_SOLC_PREFIX)");
         return None;
     }
-    // Default anvil: block gas limit 30M, EIP-170 code size limit on.
-    let anvil = Anvil::for_tests()?;
+    // Block gas limit 30M, EIP-170's code size limit on. Cancun's gas rules: a call costs
+    // 21,000 + its calldata (4 a zero byte, 16 another) + its execution, without Prague's
+    // calldata floor (EIP-7623), which would hide the execution of the small components.
+    let bin = Anvil::binary_for_tests()?;
+    let anvil = Anvil::start_with(&bin, &["--hardfork", "cancun"]).expect("anvil starts");
     let request = json!({
         "anvil": anvil.url,
         "evaluator": manifest().join("generated/evm/AirEvaluator.sol"),
@@ -237,7 +241,8 @@ fn every_component_on_the_deployed_evaluator_equals_the_interpreter() {
             "{}: the evaluator equals the interpreter",
             c.name
         );
-        gas.insert(c.name.clone(), used);
+        let calldata = result["calldataGas"].as_u64().expect("calldata gas");
+        gas.insert(c.name.clone(), (used, used - calldata));
     }
     let n = air.components.len();
     for (result, what) in results[n..]
@@ -251,10 +256,13 @@ fn every_component_on_the_deployed_evaluator_equals_the_interpreter() {
 }
 
 /// Sizes and gas, per component and per preprocessed-trace variant.
-fn report(air: &Air, response: &Value, gas: &BTreeMap<String, u64>) {
+/// `gas`: per component, the call's gas and that less the transaction's and calldata's.
+fn report(air: &Air, response: &Value, gas: &BTreeMap<String, (u64, u64)>) {
     let mut total_bytes = 0;
     let mut total_deploy = 0;
-    eprintln!("component: program bytes (data contracts), instructions, slots, call gas");
+    eprintln!(
+        "component: program bytes (data contracts), instructions, slots, call gas (less calldata)"
+    );
     for c in &air.components {
         let info = &response["programs"][&c.name];
         let bytes: Vec<u64> = info["bytes"]
@@ -265,14 +273,14 @@ fn report(air: &Air, response: &Value, gas: &BTreeMap<String, u64>) {
             .collect();
         assert!(bytes.iter().all(|b| *b <= 24_576), "{}: EIP-170", c.name);
         let program = evm::compile(air, c).expect("compiles");
+        let (call, execution) = gas[&c.name];
         eprintln!(
-            "  {}: {} ({}), {}, {}, {}",
+            "  {}: {} ({}), {}, {}, {call} ({execution})",
             c.name,
             bytes.iter().sum::<u64>(),
             bytes.len(),
             program.n_instructions,
             program.n_slots,
-            gas[&c.name]
         );
         total_bytes += bytes.iter().sum::<u64>();
         total_deploy += info["deployGas"].as_u64().unwrap_or(0);
@@ -282,9 +290,10 @@ fn report(air: &Air, response: &Value, gas: &BTreeMap<String, u64>) {
         response["evaluator"]["bytes"], response["evaluator"]["deployGas"]
     );
     for variant in &air.variants {
-        let sum: u64 = variant.components.iter().map(|c| gas[c]).sum();
+        let call: u64 = variant.components.iter().map(|c| gas[c].0).sum();
+        let execution: u64 = variant.components.iter().map(|c| gas[c].1).sum();
         eprintln!(
-            "{}: {} components, {sum} gas as one call each",
+            "{}: {} components, {call} gas as one call each, {execution} less calldata",
             variant.name,
             variant.components.len()
         );
@@ -319,20 +328,24 @@ fn composition_calls(
     .expect("inputs")
 }
 
-#[test]
-fn fibonacci_proof_composition_on_the_evaluator_equals_the_stwo_verifier() {
-    let air = &*AIR;
-    let programs = programs(air);
-    let program =
-        CairoProgram::from_file(&manifest().join("../examples/fibonacci.json")).expect("loads");
-    let input = ProgramInput::new(vec![Felt::from(300u64)]);
-    let artifact = Prover::new(SecurityProfile::Test)
-        .prove(&program, &input, &mut |_| {})
-        .expect("proves");
+/// On one real proof: the on-chain composition, split per instance and in one call, equals
+/// stwo's verifier's, and a changed trace value changes it to stwo's new value. Returns the
+/// number of instances.
+fn check_proof(
+    air: &Air,
+    programs: &BTreeMap<String, Vec<String>>,
+    prover: &mut Prover,
+    name: &str,
+    input: &ProgramInput,
+) -> Option<usize> {
+    let program = CairoProgram::from_file(&manifest().join(format!("../examples/{name}.json")))
+        .expect("loads");
+    let artifact = prover.prove(&program, input, &mut |_| {}).expect("proves");
     let proof = ProofCodec::decode(&artifact.proof).expect("decodes");
     let oods = replay::<Blake2sMerkleChannel>(&proof).expect("replays");
     let sampled = &proof.stark_proof.sampled_values;
     let stwo = oods.stwo_composition(sampled);
+    assert!(!stwo.is_zero());
 
     // One trace value the composition depends on, changed (as proofs.rs picks it).
     let mut changed = sampled.clone();
@@ -346,31 +359,62 @@ fn fibonacci_proof_composition_on_the_evaluator_equals_the_stwo_verifier() {
     changed[1][column][0] += QM31::one();
     let stwo_changed = oods.stwo_composition(&changed);
 
-    let calls = composition_calls(air, &oods, sampled);
-    let n = calls.len();
-    let mut all = calls.clone();
-    all.extend(composition_calls(air, &oods, &changed));
-    let Some(response) = run_on_anvil(&programs, all) else {
+    let split = composition_calls(air, &oods, sampled);
+    let n = split.len();
+    let mut calls = split.clone();
+    calls.push(one_call(&split));
+    calls.extend(composition_calls(air, &oods, &changed));
+    let response = run_on_anvil(programs, calls)?;
+    let results = response["results"].as_array().expect("results");
+    let mut gas = 0;
+    let mut execution = 0;
+    for (k, result) in results[..n].iter().enumerate() {
+        let (_, used) = value(result, &format!("{name}: call {k}"));
+        gas += used;
+        execution += used - result["calldataGas"].as_u64().expect("calldata gas");
+    }
+    let (split_value, _) = value(&results[n - 1], "the composition in calls");
+    assert_eq!(
+        split_value, stwo,
+        "{name}: on-chain composition equals stwo's verifier"
+    );
+    let (whole, whole_gas) = value(&results[n], "the composition in one call");
+    assert_eq!(whole, stwo, "{name}: in one call too");
+    let (changed_value, _) = value(&results[2 * n], "the changed composition");
+    assert_ne!(
+        changed_value, stwo,
+        "{name}: a changed sampled value changes it"
+    );
+    assert_eq!(changed_value, stwo_changed, "{name}: still equals stwo's");
+    eprintln!(
+        "{name} proof ({}): {n} component instances; in one call {whole_gas} gas \
+         ({} of it calldata); in {n} calls {gas} gas, {execution} without calldata",
+        oods.variant_name, results[n]["calldataGas"]
+    );
+    Some(n)
+}
+
+/// All of `split`'s parts in one `composition` call.
+fn one_call(split: &[Value]) -> Value {
+    let mut call = split.last().expect("a call").clone();
+    call["parts"] = split
+        .iter()
+        .flat_map(|c| c["parts"].as_array().expect("parts").clone())
+        .collect();
+    call["acc"] = json!("0x0");
+    call
+}
+
+#[test]
+fn fibonacci_and_pedersen_proofs_composition_on_the_evaluator_equals_the_stwo_verifier() {
+    let air = &*AIR;
+    let programs = programs(air);
+    let mut prover = Prover::new(SecurityProfile::Test);
+    let fibonacci = ProgramInput::new(vec![Felt::from(300u64)]);
+    let Some(n) = check_proof(air, &programs, &mut prover, "fibonacci", &fibonacci) else {
         return;
     };
-    let results = response["results"].as_array().expect("results");
-    let mut gas = vec![];
-    for (k, result) in results.iter().enumerate() {
-        let (_, used) = value(result, &format!("call {k}"));
-        gas.push(used);
-    }
-    let (onchain, _) = value(&results[n - 1], "the composition");
-    assert!(!stwo.is_zero());
-    assert_eq!(onchain, stwo, "on-chain composition equals stwo's verifier");
-    let (onchain_changed, _) = value(&results[2 * n - 1], "the changed composition");
-    assert_ne!(
-        onchain_changed, onchain,
-        "a changed sampled value changes it"
-    );
-    assert_eq!(onchain_changed, stwo_changed, "still equals stwo's");
-    eprintln!(
-        "fibonacci proof: {n} component instances, {} gas in {n} calls, largest {}",
-        gas[..n].iter().sum::<u64>(),
-        gas[..n].iter().max().unwrap_or(&0)
-    );
+    assert!(n > 20, "a Cairo proof has many component instances: {n}");
+    let pedersen = ProgramInput::new([1u64, 2, 3].map(Felt::from).to_vec());
+    check_proof(air, &programs, &mut prover, "pedersen_chain", &pedersen);
 }

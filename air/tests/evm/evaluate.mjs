@@ -12,7 +12,9 @@
 //           ("previous": the result of the call before, so a split evaluation is chained)
 // response: { "evaluator": { "bytes", "deployGas" }, "oversizedRejected": bool,
 //             "programs": { "<name>": { "bytes": [..], "deployGas": n } },
-//             "results": [{ "value": "0x..", "gas": n } | { "error": ".." }] }
+//             "results": [{ "value": "0x..", "gas": n, "calldataGas": n } | { "error": ".." }] }
+//           (gas: the transaction's, as eth_estimateGas; calldataGas: 21,000 + 4 a zero byte and
+//           16 a non-zero byte of calldata, what the evaluation itself does not cost)
 import { createRequire } from "node:module";
 import fs from "node:fs";
 import path from "node:path";
@@ -129,7 +131,9 @@ for (const call of request.calls) {
   try {
     const value = "0x" + (await rpc("eth_call", [tx, "latest"])).slice(2).padStart(64, "0");
     const gas = Number(BigInt(await rpc("eth_estimateGas", [tx, "latest"])));
-    response.results.push({ value, gas });
+    const bytes = tx.data.slice(2).match(/../g);
+    const calldataGas = 21_000 + bytes.reduce((sum, b) => sum + (b === "00" ? 4 : 16), 0);
+    response.results.push({ value, gas, calldataGas });
     previous = value;
   } catch (e) {
     response.results.push({ error: e.message });
