@@ -44,7 +44,7 @@ fn hex(word: u128) -> String {
 
 fn unpacked(hex: &str) -> QM31 {
     let word = u128::from_str_radix(hex.trim_start_matches("0x"), 16).expect("a QM31 word");
-    let limb = |k: u32| (word >> (32 * k)) as u32 & 0xffff_ffff;
+    let limb = |k: u32| (word >> (32 * k)) as u32;
     QM31::from_u32_unchecked(limb(0), limb(1), limb(2), limb(3))
 }
 
@@ -195,6 +195,7 @@ fn random_call(air: &Air, c: &Component, rng: &mut SmallRng) -> (Value, QM31) {
     let call = json!({
         "method": "accumulate",
         "parts": [part(c, &flat, &params)],
+        "relations": evm::relations_words(&relations).into_iter().map(hex).collect::<Vec<_>>(),
         "coeff": hex(evm::pack(coeff)),
         "acc": hex(evm::pack(acc)),
     });
@@ -309,6 +310,10 @@ fn composition_calls(
 ) -> Vec<Value> {
     oods.with_inputs(air, sampled, |inputs| {
         let instances = instance_inputs(air, inputs).expect("instances");
+        let relations: Vec<String> = evm::relations_words(inputs.relations)
+            .into_iter()
+            .map(hex)
+            .collect();
         let n = instances.len();
         instances
             .iter()
@@ -317,6 +322,7 @@ fn composition_calls(
                 json!({
                     "method": if k + 1 == n { "composition" } else { "accumulate" },
                     "parts": [part(i.component, &i.mask, &i.params)],
+                    "relations": relations,
                     "coeff": hex(evm::pack(inputs.random_coeff)),
                     "acc": if k == 0 { json!("0x0") } else { json!("previous") },
                     "pointX": hex(evm::pack(inputs.point.x)),

@@ -7,26 +7,28 @@
 //!
 //! At the out-of-domain point every value is a QM31, packed into a `uint256` as
 //! `a | b << 32 | c << 64 | d << 96` (`QM31::from_m31_array([a, b, c, d])`). A component
-//! reads two arrays ([`Layout`]):
+//! reads three arrays ([`Layout`]):
 //! - `mask`: its preprocessed columns (IR order), then for each trace column and then each
 //!   interaction column, its samples in mask order;
-//! - `params`: `log_size`, the claim parameters, the claimed sum, then per relation `z` and
-//!   `alpha^0..` ([`crate::ir::Relation::size`] of them).
+//! - `params`: `log_size`, the claim parameters, the claimed sum;
+//! - `relations`, shared by all components of a call: per relation `z` and `alpha^0..`
+//!   ([`crate::ir::Relation::size`] of them).
 //!
-//! The evaluator copies both into memory slots `0..n_mask+n_params`; the program computes into
+//! The evaluator copies them into memory slots `0..n_mask+n_params+n_relations`; the program
+//! computes into
 //! further slots (reused once a value is dead) and ends with one [`Opcode::Out`] per
 //! constraint, in order: `acc = acc * coeff + constraint`, stwo's accumulation with the random
 //! coefficient, continued across components. The composition value is that sum over all
 //! component instances of a proof divided by the vanishing polynomial of the composition
 //! domain at the point (`AirEvaluator.composition`).
 //!
-//! Program: header `n_mask, n_params, n_slots` (u16 each, big-endian), then instructions: an
+//! Program: header `n_mask, n_params, n_relations, n_slots` (u16 each, big-endian), then instructions: an
 //! opcode byte and its operands (slots, u16 big-endian; `Const` a u32, `ExtConst` the packed
 //! value's 16 bytes), then [`Opcode::Stop`].
 
 use stwo::core::fields::qm31::QM31;
 
-use crate::interpret::{Mask, Params};
+use crate::interpret::{Lookup, Mask, Params};
 use crate::ir::{Air, Component, NodeId, Op};
 use crate::CodegenError;
 
@@ -87,9 +89,10 @@ pub struct Layout {
     /// Index in `params` of the first claim parameter (`log_size` is at 0).
     pub claim_at: usize,
     pub claimed_sum_at: usize,
-    /// Per relation, the index of `z` in `params`; `alpha^k` follows at `+ 1 + k`.
-    pub relation_at: Vec<usize>,
     pub n_params: usize,
+    /// Per relation, the index of `z` in `relations`; `alpha^k` follows at `+ 1 + k`.
+    pub relation_at: Vec<usize>,
+    pub n_relations: usize,
 }
 
 impl Layout {
@@ -110,7 +113,7 @@ impl Layout {
             })
             .collect();
         let claimed_sum_at = 1 + c.claim_params.len();
-        let mut at = claimed_sum_at + 1;
+        let mut at = 0;
         let relation_at = air
             .relations
             .iter()
@@ -125,8 +128,9 @@ impl Layout {
             column_start,
             claim_at: 1,
             claimed_sum_at,
+            n_params: claimed_sum_at + 1,
             relation_at,
-            n_params: at,
+            n_relations: at,
         }
     }
 }
@@ -159,11 +163,16 @@ pub fn params_words(params: &Params) -> Vec<u128> {
     let mut words = vec![params.log_size as u128];
     words.extend(params.claim_params.iter().map(|p| *p as u128));
     words.push(pack(params.claimed_sum));
-    for r in params.relations {
-        words.push(pack(r.z));
-        words.extend(r.alpha_powers.iter().map(|a| pack(*a)));
-    }
     words
+}
+
+/// The evaluator's `relations`: per relation `z`, then its alpha powers.
+pub fn relations_words(relations: &[Lookup]) -> Vec<u128> {
+    relations
+        .iter()
+        .flat_map(|r| std::iter::once(r.z).chain(r.alpha_powers.iter().copied()))
+        .map(pack)
+        .collect()
 }
 
 /// A component's compiled program.
@@ -186,7 +195,7 @@ enum Value {
 /// Compiles `c` to the evaluator's bytecode.
 pub fn compile(air: &Air, c: &Component) -> Result<Program, CodegenError> {
     let layout = Layout::of(air, c);
-    let n_inputs = layout.n_mask + layout.n_params;
+    let n_inputs = layout.n_mask + layout.n_params + layout.n_relations;
     let values = c
         .nodes
         .iter()
@@ -252,7 +261,7 @@ pub fn compile(air: &Air, c: &Component) -> Result<Program, CodegenError> {
     code.op(Opcode::Stop, &[]);
     let n_slots = slots.next;
     let mut bytes = vec![];
-    for n in [layout.n_mask, layout.n_params, n_slots] {
+    for n in [layout.n_mask, layout.n_params, layout.n_relations, n_slots] {
         bytes.extend(u16_of(c, n)?);
     }
     if let Some(slot) = code.slots.iter().find(|s| **s > u16::MAX as usize) {
@@ -296,9 +305,9 @@ fn input(c: &Component, layout: &Layout, op: &Op) -> Result<Option<Value>, Codeg
         Op::Preprocessed(p) => Some(Value::Input(*p as usize)),
         Op::ClaimParam(p) => param(layout.claim_at + *p as usize),
         Op::ClaimedSum => param(layout.claimed_sum_at),
-        Op::RelationZ(r) => param(relation(c, layout, *r)?),
+        Op::RelationZ(r) => param(layout.n_params + relation(c, layout, *r)?),
         Op::RelationAlpha { relation: r, power } => {
-            param(relation(c, layout, *r)? + 1 + *power as usize)
+            param(layout.n_params + relation(c, layout, *r)? + 1 + *power as usize)
         }
         Op::Lift(x) => Some(Value::Same(*x)),
         _ => None,

@@ -25,24 +25,36 @@ contract AirEvaluator {
     error MaskLength(uint256 part, uint256 expected, uint256 given);
     error ParamsLength(uint256 part, uint256 expected, uint256 given);
     error LogSize(uint256 part, uint256 logSize);
+    error RelationsLength(uint256 part, uint256 expected, uint256 given);
+    /// A value with a coordinate of 2^31 - 1 or more, in `part` (`type(uint256).max`: in
+    /// `relations`).
     error NotCanonical(uint256 part);
     error BadOpcode(uint256 part, uint256 offset, uint256 opcode);
 
-    function accumulate(Part[] calldata parts, uint256 coeff, uint256 acc) public view returns (uint256) {
+    /// `relations`: per relation of the AIR, `z` then its alpha powers, shared by all parts.
+    function accumulate(Part[] calldata parts, uint256[] calldata relations, uint256 coeff, uint256 acc)
+        public
+        view
+        returns (uint256)
+    {
+        if (!canonical(relations)) revert NotCanonical(type(uint256).max);
         for (uint256 i = 0; i < parts.length; i++) {
-            acc = run(i, parts[i], coeff, acc);
+            acc = run(i, parts[i], relations, coeff, acc);
         }
         return acc;
     }
 
     /// The composition polynomial at the point (x, y), from the accumulation so far (`acc`) and
     /// the last parts: `accumulate(parts) / vanishing(x, logSize)`.
-    function composition(Part[] calldata parts, uint256 coeff, uint256 acc, uint256 pointX, uint256 logSize)
-        external
-        view
-        returns (uint256 value)
-    {
-        acc = accumulate(parts, coeff, acc);
+    function composition(
+        Part[] calldata parts,
+        uint256[] calldata relations,
+        uint256 coeff,
+        uint256 acc,
+        uint256 pointX,
+        uint256 logSize
+    ) external view returns (uint256 value) {
+        acc = accumulate(parts, relations, coeff, acc);
         assembly {
             {Field}
             let x := pointX
@@ -56,10 +68,28 @@ contract AirEvaluator {
         }
     }
 
-    function run(uint256 index, Part calldata part, uint256 coeff, uint256 acc) internal view returns (uint256) {
+    function run(uint256 index, Part calldata part, uint256[] calldata relations, uint256 coeff, uint256 acc)
+        internal
+        view
+        returns (uint256)
+    {
         (uint256 code, uint256 end) = load(index, part.program);
         uint256 slots = inputs(index, code, end, part.mask, part.params);
+        shared(index, code, slots, relations);
         return execute(index, code, end, slots, coeff, acc);
+    }
+
+    /// Every coordinate below 2^31 - 1 and nothing above the four.
+    function canonical(uint256[] calldata words) internal pure returns (bool ok) {
+        assembly {
+            let bad := 0
+            let last := add(words.offset, shl(5, words.length))
+            for { let p := words.offset } lt(p, last) { p := add(p, 32) } {
+                let w := calldataload(p)
+                bad := or(bad, or(shr(128, w), and(or(w, add(w, 0x00000001000000010000000100000001)), 0x80000000800000008000000080000000)))
+            }
+            ok := iszero(bad)
+        }
     }
 
     /// Copies the program's data contracts to free memory: [code, end).
@@ -97,22 +127,26 @@ contract AirEvaluator {
         if (mask.length != nMask) revert MaskLength(index, nMask, mask.length);
         if (params.length != nParams) revert ParamsLength(index, nParams, params.length);
         if (params[0] > 30) revert LogSize(index, params[0]);
+        if (!canonical(mask) || !canonical(params)) revert NotCanonical(index);
         slots = end + 32;
-        bool canonical;
         assembly {
-            let n := shl(5, nMask)
-            calldatacopy(slots, mask.offset, n)
-            calldatacopy(add(slots, n), params.offset, shl(5, nParams))
-            // Every coordinate below 2^31 - 1 and nothing above the four.
-            let bad := 0
-            let last := add(slots, add(n, shl(5, nParams)))
-            for { let p := slots } lt(p, last) { p := add(p, 32) } {
-                let w := mload(p)
-                bad := or(bad, or(shr(128, w), and(or(w, add(w, 0x00000001000000010000000100000001)), 0x80000000800000008000000080000000)))
-            }
-            canonical := iszero(bad)
+            calldatacopy(slots, mask.offset, shl(5, nMask))
+            calldatacopy(add(slots, shl(5, nMask)), params.offset, shl(5, nParams))
         }
-        if (!canonical) revert NotCanonical(index);
+    }
+
+    /// Copies `relations` to the slots after the part's own inputs.
+    function shared(uint256 index, uint256 code, uint256 slots, uint256[] calldata relations) internal pure {
+        uint256 header;
+        assembly {
+            header := mload(code)
+        }
+        uint256 nRelations = (header >> 208) & 0xffff;
+        if (relations.length != nRelations) revert RelationsLength(index, nRelations, relations.length);
+        uint256 at = slots + 32 * ((header >> 240) + ((header >> 224) & 0xffff));
+        assembly {
+            calldatacopy(at, relations.offset, shl(5, nRelations))
+        }
     }
 
     /// Runs the program from its first instruction to its STOP.
@@ -122,7 +156,7 @@ contract AirEvaluator {
         returns (uint256)
     {
         uint256 badOpcode;
-        uint256 next = code + 6;
+        uint256 next = code + 8;
         assembly {
             {Field}
             let s := slots

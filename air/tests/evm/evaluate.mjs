@@ -7,7 +7,7 @@
 //             "programs": { "<name>": ["<chunk hex: runtime code>", ...] },
 //             "calls": [{ "method": "accumulate" | "composition",
 //                         "parts": [{ "program": "<name>", "mask": ["0x.."], "params": ["0x.."] }],
-//                         "coeff": "0x..", "acc": "0x.." | "previous",
+//                         "relations": ["0x.."], "coeff": "0x..", "acc": "0x.." | "previous",
 //                         "pointX": "0x..", "logSize": n }] }
 //           ("previous": the result of the call before, so a split evaluation is chained)
 // response: { "evaluator": { "bytes", "deployGas" }, "oversizedRejected": bool,
@@ -121,10 +121,10 @@ for (const call of request.calls) {
     dynamic: tuple([array(addresses[p.program]), array(p.mask), array(p.params)]),
   })));
   const acc = call.acc === "previous" ? previous : call.acc;
-  const fields = [parts, { word: word(call.coeff) }, { word: word(acc ?? 0) }];
-  let selector = selectors["accumulate((address[],uint256[],uint256[])[],uint256,uint256)"];
+  const fields = [parts, array(call.relations), { word: word(call.coeff) }, { word: word(acc ?? 0) }];
+  let selector = selectors["accumulate((address[],uint256[],uint256[])[],uint256[],uint256,uint256)"];
   if (call.method === "composition") {
-    selector = selectors["composition((address[],uint256[],uint256[])[],uint256,uint256,uint256,uint256)"];
+    selector = selectors["composition((address[],uint256[],uint256[])[],uint256[],uint256,uint256,uint256,uint256)"];
     fields.push({ word: word(call.pointX) }, { word: word(call.logSize) });
   }
   const tx = { from, to: deployed.address, data: "0x" + selector + tuple(fields), gas: "0x" + GAS_CAP.toString(16) };
