@@ -56,17 +56,18 @@ contract AirEvaluator {
     ) external view returns (uint256 value) {
         acc = accumulate(parts, relations, coeff, acc);
         assembly {
-            function qreduce(v) -> r {
-                r := sub(v, mul(shr(31, and(add(v, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
-            }
+            // Each coordinate of r is below 2P; those at P or more (bit 31 set by adding 1) less P.
             function qadd(x, y) -> r {
-                r := qreduce(add(x, y))
+                r := add(x, y)
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qsub(x, y) -> r {
-                r := qreduce(add(x, sub(0x7fffffff7fffffff7fffffff7fffffff, y)))
+                r := add(x, sub(0x7fffffff7fffffff7fffffff7fffffff, y))
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qneg(x) -> r {
-                r := qreduce(sub(0x7fffffff7fffffff7fffffff7fffffff, x))
+                r := sub(0x7fffffff7fffffff7fffffff7fffffff, x)
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qmulBase(x, y) -> r {
                 y := and(y, 0xffffffff)
@@ -227,17 +228,18 @@ contract AirEvaluator {
         uint256 badOpcode;
         uint256 next = code + 8;
         assembly {
-            function qreduce(v) -> r {
-                r := sub(v, mul(shr(31, and(add(v, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
-            }
+            // Each coordinate of r is below 2P; those at P or more (bit 31 set by adding 1) less P.
             function qadd(x, y) -> r {
-                r := qreduce(add(x, y))
+                r := add(x, y)
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qsub(x, y) -> r {
-                r := qreduce(add(x, sub(0x7fffffff7fffffff7fffffff7fffffff, y)))
+                r := add(x, sub(0x7fffffff7fffffff7fffffff7fffffff, y))
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qneg(x) -> r {
-                r := qreduce(sub(0x7fffffff7fffffff7fffffff7fffffff, x))
+                r := sub(0x7fffffff7fffffff7fffffff7fffffff, x)
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qmulBase(x, y) -> r {
                 y := and(y, 0xffffffff)

@@ -490,17 +490,18 @@ const EVALUATOR: &str = include_str!("evm_evaluator.sol");
 /// coordinate is at least P exactly when adding 1 to it sets its bit 31. Products are summed
 /// unreduced (with multiples of P^2 added to stay non-negative) and reduced once.
 const FIELD: &str = r#"
-            function qreduce(v) -> r {
-                r := sub(v, mul(shr(31, and(add(v, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
-            }
+            // Each coordinate of r is below 2P; those at P or more (bit 31 set by adding 1) less P.
             function qadd(x, y) -> r {
-                r := qreduce(add(x, y))
+                r := add(x, y)
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qsub(x, y) -> r {
-                r := qreduce(add(x, sub(0x7fffffff7fffffff7fffffff7fffffff, y)))
+                r := add(x, sub(0x7fffffff7fffffff7fffffff7fffffff, y))
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qneg(x) -> r {
-                r := qreduce(sub(0x7fffffff7fffffff7fffffff7fffffff, x))
+                r := sub(0x7fffffff7fffffff7fffffff7fffffff, x)
+                r := sub(r, mul(shr(31, and(add(r, 0x00000001000000010000000100000001), 0x80000000800000008000000080000000)), 0x7fffffff))
             }
             function qmulBase(x, y) -> r {
                 y := and(y, 0xffffffff)
