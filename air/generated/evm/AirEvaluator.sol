@@ -97,6 +97,14 @@ contract AirEvaluator {
                 r := or(r, shl(64, mod(sub(add(add(mul(a0, b2), mul(a2, b0)), 0x7ffffffe00000002), add(mul(a1, y), mul(x, b1))), 0x7fffffff)))
                 r := or(r, shl(96, mod(add(add(mul(a0, y), mul(a1, b2)), add(mul(a2, b1), mul(x, b0))), 0x7fffffff)))
             }
+            // a + b i + c u + e iu (i^2 = -1, u^2 = 2 + i): each coordinate a sum of coordinates,
+            // negated ones as P less them.
+            function qcombine(a, b, c, e) -> r {
+                r := mod(add(add(add(and(a, 0xffffffff), shl(1, and(shr(64, c), 0xffffffff))), sub(0x7fffffff, and(shr(32, b), 0xffffffff))), add(add(sub(0x7fffffff, shr(96, c)), sub(0xfffffffe, shl(1, shr(96, e)))), sub(0x7fffffff, and(shr(64, e), 0xffffffff)))), 0x7fffffff)
+                r := or(r, shl(32, mod(add(add(add(and(shr(32, a), 0xffffffff), and(b, 0xffffffff)), add(shl(1, shr(96, c)), and(shr(64, c), 0xffffffff))), add(shl(1, and(shr(64, e), 0xffffffff)), sub(0x7fffffff, shr(96, e)))), 0x7fffffff)))
+                r := or(r, shl(64, mod(add(add(and(shr(64, a), 0xffffffff), sub(0x7fffffff, shr(96, b))), add(and(c, 0xffffffff), sub(0x7fffffff, and(shr(32, e), 0xffffffff)))), 0x7fffffff)))
+                r := or(r, shl(96, mod(add(add(shr(96, a), and(shr(64, b), 0xffffffff)), add(and(shr(32, c), 0xffffffff), and(e, 0xffffffff))), 0x7fffffff)))
+            }
             function minv(v) -> r {
                 r := 1
                 for { let e := 0x7ffffffd } e { e := shr(1, e) } {
@@ -269,6 +277,14 @@ contract AirEvaluator {
                 r := or(r, shl(64, mod(sub(add(add(mul(a0, b2), mul(a2, b0)), 0x7ffffffe00000002), add(mul(a1, y), mul(x, b1))), 0x7fffffff)))
                 r := or(r, shl(96, mod(add(add(mul(a0, y), mul(a1, b2)), add(mul(a2, b1), mul(x, b0))), 0x7fffffff)))
             }
+            // a + b i + c u + e iu (i^2 = -1, u^2 = 2 + i): each coordinate a sum of coordinates,
+            // negated ones as P less them.
+            function qcombine(a, b, c, e) -> r {
+                r := mod(add(add(add(and(a, 0xffffffff), shl(1, and(shr(64, c), 0xffffffff))), sub(0x7fffffff, and(shr(32, b), 0xffffffff))), add(add(sub(0x7fffffff, shr(96, c)), sub(0xfffffffe, shl(1, shr(96, e)))), sub(0x7fffffff, and(shr(64, e), 0xffffffff)))), 0x7fffffff)
+                r := or(r, shl(32, mod(add(add(add(and(shr(32, a), 0xffffffff), and(b, 0xffffffff)), add(shl(1, shr(96, c)), and(shr(64, c), 0xffffffff))), add(shl(1, and(shr(64, e), 0xffffffff)), sub(0x7fffffff, shr(96, e)))), 0x7fffffff)))
+                r := or(r, shl(64, mod(add(add(and(shr(64, a), 0xffffffff), sub(0x7fffffff, shr(96, b))), add(and(c, 0xffffffff), sub(0x7fffffff, and(shr(32, e), 0xffffffff)))), 0x7fffffff)))
+                r := or(r, shl(96, mod(add(add(shr(96, a), and(shr(64, b), 0xffffffff)), add(and(shr(32, c), 0xffffffff), and(e, 0xffffffff))), 0x7fffffff)))
+            }
             function minv(v) -> r {
                 r := 1
                 for { let e := 0x7ffffffd } e { e := shr(1, e) } {
@@ -330,10 +346,7 @@ contract AirEvaluator {
                     next := add(next, 3)
                 }
                 case 7 {
-                    let v := mload(add(s, and(shr(211, w), 0x1fffe0)))
-                    v := qadd(v, qmul(mload(add(s, and(shr(195, w), 0x1fffe0))), 0x100000000))
-                    v := qadd(v, qmul(mload(add(s, and(shr(179, w), 0x1fffe0))), 0x10000000000000000))
-                    v := qadd(v, qmul(mload(add(s, and(shr(163, w), 0x1fffe0))), 0x1000000000000000000000000))
+                    let v := qcombine(mload(add(s, and(shr(211, w), 0x1fffe0))), mload(add(s, and(shr(195, w), 0x1fffe0))), mload(add(s, and(shr(179, w), 0x1fffe0))), mload(add(s, and(shr(163, w), 0x1fffe0))))
                     mstore(add(s, and(shr(227, w), 0x1fffe0)), v)
                     next := add(next, 11)
                 }
@@ -347,6 +360,10 @@ contract AirEvaluator {
                 }
                 case 6 {
                     mstore(add(s, and(shr(227, w), 0x1fffe0)), qinv(mload(add(s, and(shr(211, w), 0x1fffe0)))))
+                    next := add(next, 5)
+                }
+                case 12 {
+                    mstore(add(s, and(shr(227, w), 0x1fffe0)), minv(and(mload(add(s, and(shr(211, w), 0x1fffe0))), 0xffffffff)))
                     next := add(next, 5)
                 }
                 case 10 {

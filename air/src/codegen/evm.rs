@@ -63,9 +63,11 @@ pub enum Opcode {
     Pow2 = 10,
     /// `acc = acc * coeff + a`.
     Out = 11,
+    /// `d = 1 / a` where `a` is an M31: one M31 inverse, not a QM31 one.
+    InvBase = 12,
 }
 
-const OPCODES: [Opcode; 12] = [
+const OPCODES: [Opcode; 13] = [
     Opcode::Stop,
     Opcode::Mul,
     Opcode::Add,
@@ -78,6 +80,7 @@ const OPCODES: [Opcode; 12] = [
     Opcode::ExtConst,
     Opcode::Pow2,
     Opcode::Out,
+    Opcode::InvBase,
 ];
 
 /// Where a component's inputs sit in `mask` and `params`.
@@ -410,6 +413,7 @@ impl Code {
             Op::Add(..) => self.op(Opcode::Add, &[d, x[0], x[1]]),
             Op::Sub(..) => self.op(Opcode::Sub, &[d, x[0], x[1]]),
             Op::Neg(_) => self.op(Opcode::Neg, &[d, x[0]]),
+            Op::Inv(a) if m31[*a as usize] => self.op(Opcode::InvBase, &[d, x[0]]),
             Op::Inv(_) => self.op(Opcode::Inv, &[d, x[0]]),
             Op::Combine(_) => self.op(Opcode::Combine, &[d, x[0], x[1], x[2], x[3]]),
             Op::ColumnSize => self.op(Opcode::Pow2, &[d, layout.n_mask]),
@@ -530,6 +534,14 @@ const FIELD: &str = r#"
                 }
                 r := or(r, shl(64, mod(sub(add(add(mul(a0, b2), mul(a2, b0)), 0x7ffffffe00000002), add(mul(a1, y), mul(x, b1))), 0x7fffffff)))
                 r := or(r, shl(96, mod(add(add(mul(a0, y), mul(a1, b2)), add(mul(a2, b1), mul(x, b0))), 0x7fffffff)))
+            }
+            // a + b i + c u + e iu (i^2 = -1, u^2 = 2 + i): each coordinate a sum of coordinates,
+            // negated ones as P less them.
+            function qcombine(a, b, c, e) -> r {
+                r := mod(add(add(add(and(a, 0xffffffff), shl(1, and(shr(64, c), 0xffffffff))), sub(0x7fffffff, and(shr(32, b), 0xffffffff))), add(add(sub(0x7fffffff, shr(96, c)), sub(0xfffffffe, shl(1, shr(96, e)))), sub(0x7fffffff, and(shr(64, e), 0xffffffff)))), 0x7fffffff)
+                r := or(r, shl(32, mod(add(add(add(and(shr(32, a), 0xffffffff), and(b, 0xffffffff)), add(shl(1, shr(96, c)), and(shr(64, c), 0xffffffff))), add(shl(1, and(shr(64, e), 0xffffffff)), sub(0x7fffffff, shr(96, e)))), 0x7fffffff)))
+                r := or(r, shl(64, mod(add(add(and(shr(64, a), 0xffffffff), sub(0x7fffffff, shr(96, b))), add(and(c, 0xffffffff), sub(0x7fffffff, and(shr(32, e), 0xffffffff)))), 0x7fffffff)))
+                r := or(r, shl(96, mod(add(add(shr(96, a), and(shr(64, b), 0xffffffff)), add(and(shr(32, c), 0xffffffff), and(e, 0xffffffff))), 0x7fffffff)))
             }
             function minv(v) -> r {
                 r := 1

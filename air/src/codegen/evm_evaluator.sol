@@ -190,10 +190,7 @@ contract AirEvaluator {
                     next := add(next, 3)
                 }
                 case {Combine} {
-                    let v := mload(add(s, and(shr(211, w), 0x1fffe0)))
-                    v := qadd(v, qmul(mload(add(s, and(shr(195, w), 0x1fffe0))), 0x100000000))
-                    v := qadd(v, qmul(mload(add(s, and(shr(179, w), 0x1fffe0))), 0x10000000000000000))
-                    v := qadd(v, qmul(mload(add(s, and(shr(163, w), 0x1fffe0))), 0x1000000000000000000000000))
+                    let v := qcombine(mload(add(s, and(shr(211, w), 0x1fffe0))), mload(add(s, and(shr(195, w), 0x1fffe0))), mload(add(s, and(shr(179, w), 0x1fffe0))), mload(add(s, and(shr(163, w), 0x1fffe0))))
                     mstore(add(s, and(shr(227, w), 0x1fffe0)), v)
                     next := add(next, 11)
                 }
@@ -207,6 +204,10 @@ contract AirEvaluator {
                 }
                 case {Inv} {
                     mstore(add(s, and(shr(227, w), 0x1fffe0)), qinv(mload(add(s, and(shr(211, w), 0x1fffe0)))))
+                    next := add(next, 5)
+                }
+                case {InvBase} {
+                    mstore(add(s, and(shr(227, w), 0x1fffe0)), minv(and(mload(add(s, and(shr(211, w), 0x1fffe0))), 0xffffffff)))
                     next := add(next, 5)
                 }
                 case {Pow2} {
