@@ -12,6 +12,8 @@ pragma solidity ^0.8.28;
 /// constraint of every part, in order; `composition` does the same and divides by the vanishing
 /// polynomial of the composition domain at the point. A proof's evaluation can be split into
 /// calls, each passing on the previous call's `acc`; the last one calls `composition`.
+/// The programs are trusted: a verifier must pass the data contracts deployed from
+/// air/generated/evm/ (fixed addresses per component), never addresses a prover chose.
 contract AirEvaluator {
     /// One component instance: its program's data contracts, in order, and its inputs (layout
     /// in air/src/codegen/evm.rs).
