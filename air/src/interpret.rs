@@ -129,7 +129,8 @@ pub struct OodsInputs<'a> {
     pub max_log_degree_bound: u32,
 }
 
-struct SampledMask<'a> {
+/// A component instance's columns, read from the proof's sampled values.
+pub struct SampledMask<'a> {
     sampled: &'a TreeVec<Vec<Vec<QM31>>>,
     first_column: [usize; 2],
     preprocessed: Vec<usize>,
@@ -145,8 +146,19 @@ impl Mask for SampledMask<'_> {
     }
 }
 
-/// The composition polynomial at the out-of-domain point, from the proof's sampled values.
-pub fn composition_at_point(air: &Air, inputs: &OodsInputs) -> Result<QM31, InterpretError> {
+/// What one component instance of a proof is evaluated on.
+pub struct InstanceInputs<'a> {
+    pub component: &'a Component,
+    pub mask: SampledMask<'a>,
+    pub params: Params<'a>,
+}
+
+/// Every component instance's inputs, in the order of the composition, checked against the
+/// shape of the sampled values.
+pub fn instance_inputs<'a>(
+    air: &'a Air,
+    inputs: &OodsInputs<'a>,
+) -> Result<Vec<InstanceInputs<'a>>, InterpretError> {
     let positions: HashMap<&str, usize> = inputs
         .variant
         .preprocessed
@@ -154,36 +166,55 @@ pub fn composition_at_point(air: &Air, inputs: &OodsInputs) -> Result<QM31, Inte
         .enumerate()
         .map(|(i, (id, _))| (id.as_str(), i))
         .collect();
-    let vanishing = coset_vanishing(
+    let sampled: &'a TreeVec<Vec<Vec<QM31>>> = inputs.sampled_values;
+    let relations: &'a [Lookup] = inputs.relations;
+    let instances: &'a [Instance] = inputs.instances;
+    instances
+        .iter()
+        .map(|instance| {
+            let component = &air.components[instance.component];
+            let preprocessed = (0..component.preprocessed.len())
+                .map(|i| {
+                    let id = component.preprocessed_id(i, instance.log_size);
+                    positions
+                        .get(id.as_str())
+                        .copied()
+                        .ok_or(InterpretError::Preprocessed(id))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            check_shape(component, instance, &preprocessed, sampled)?;
+            Ok(InstanceInputs {
+                component,
+                mask: SampledMask {
+                    sampled,
+                    first_column: instance.first_column,
+                    preprocessed,
+                },
+                params: Params {
+                    log_size: instance.log_size,
+                    claim_params: &instance.claim_params,
+                    claimed_sum: instance.claimed_sum,
+                    relations,
+                },
+            })
+        })
+        .collect()
+}
+
+/// The vanishing polynomial of the composition domain at the point.
+pub fn vanishing(inputs: &OodsInputs) -> QM31 {
+    coset_vanishing(
         CanonicCoset::new(inputs.max_log_degree_bound).coset,
         inputs.point,
-    );
-    let denom_inverse = vanishing.inverse();
+    )
+}
+
+/// The composition polynomial at the out-of-domain point, from the proof's sampled values.
+pub fn composition_at_point(air: &Air, inputs: &OodsInputs) -> Result<QM31, InterpretError> {
+    let denom_inverse = vanishing(inputs).inverse();
     let mut acc = QM31::zero();
-    for instance in inputs.instances {
-        let component = &air.components[instance.component];
-        let preprocessed = (0..component.preprocessed.len())
-            .map(|i| {
-                let id = component.preprocessed_id(i, instance.log_size);
-                positions
-                    .get(id.as_str())
-                    .copied()
-                    .ok_or(InterpretError::Preprocessed(id))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        check_shape(component, instance, &preprocessed, inputs.sampled_values)?;
-        let mask = SampledMask {
-            sampled: inputs.sampled_values,
-            first_column: instance.first_column,
-            preprocessed,
-        };
-        let params = Params {
-            log_size: instance.log_size,
-            claim_params: &instance.claim_params,
-            claimed_sum: instance.claimed_sum,
-            relations: inputs.relations,
-        };
-        for value in evaluate_constraints(component, &mask, &params)? {
+    for i in instance_inputs(air, inputs)? {
+        for value in evaluate_constraints(i.component, &i.mask, &i.params)? {
             acc = acc * inputs.random_coeff + denom_inverse * value;
         }
     }

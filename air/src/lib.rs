@@ -2,7 +2,8 @@
 //! with stwo-constraint-framework's symbolic evaluator (`extract`, `lower`), its text dump
 //! (`dump`), an interpreter in M31/QM31 that evaluates constraints and the composition
 //! polynomial at the out-of-domain point as stwo's verifier does (`interpret`, `replay`), and
-//! the code generators that emit the constraints for other targets (`codegen`: CUDA, Solidity).
+//! the code generators that emit the constraints for other targets (`codegen`: CUDA, and the
+//! EVM's bytecode with its evaluator contract).
 //!
 //! Constraints enter only through extraction from cairo-air; nothing here restates them.
 //! This crate must not import the scheduler, the sequencer, l1 or the prover (the prover is a
@@ -49,4 +50,16 @@ pub enum InterpretError {
     },
     #[error("layout: {0}")]
     Layout(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodegenError {
+    #[error("component {0}: a trace node is not in the mask")]
+    Mask(String),
+    #[error("component {0}: relation {1} is not in the IR")]
+    Relation(String, u32),
+    #[error("component {component}: {slots} slots do not fit the EVM bytecode's 16-bit operands")]
+    TooManySlots { component: String, slots: usize },
+    #[error("component {0}: no EVM instruction for {1}")]
+    Unexpected(String, String),
 }

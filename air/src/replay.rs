@@ -146,6 +146,18 @@ impl Oods {
         air: &Air,
         sampled_values: &TreeVec<Vec<Vec<QM31>>>,
     ) -> Result<QM31, InterpretError> {
+        self.with_inputs(air, sampled_values, |inputs| {
+            composition_at_point(air, inputs)
+        })?
+    }
+
+    /// Calls `f` with what the composition at the point depends on (as the IR has it).
+    pub fn with_inputs<R>(
+        &self,
+        air: &Air,
+        sampled_values: &TreeVec<Vec<Vec<QM31>>>,
+        f: impl FnOnce(&OodsInputs) -> R,
+    ) -> Result<R, InterpretError> {
         let variant = air
             .variants
             .iter()
@@ -168,18 +180,15 @@ impl Oods {
                 Ok(lookup(elements, r.size as usize))
             })
             .collect::<Result<_, _>>()?;
-        composition_at_point(
-            air,
-            &OodsInputs {
-                sampled_values,
-                variant,
-                instances: &instances,
-                relations: &relations,
-                point: self.point,
-                random_coeff: self.random_coeff,
-                max_log_degree_bound: self.max_log_degree_bound,
-            },
-        )
+        Ok(f(&OodsInputs {
+            sampled_values,
+            variant,
+            instances: &instances,
+            relations: &relations,
+            point: self.point,
+            random_coeff: self.random_coeff,
+            max_log_degree_bound: self.max_log_degree_bound,
+        }))
     }
 }
 

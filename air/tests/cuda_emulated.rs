@@ -264,7 +264,7 @@ fn run_kernel(exe: &Path, name: &str, cols: &[u32], params: &[u32], accum: &[u32
 #[test]
 fn generated_cuda_equals_interpreter_row_by_row_for_every_component() {
     let air = &*AIR;
-    let files = starfarm_air::codegen::generated_files(air);
+    let files = starfarm_air::codegen::generated_files(air).expect("generates");
     let (_, fresh) = files
         .iter()
         .find(|(name, _)| name.ends_with(".cu"))

@@ -25,7 +25,7 @@ fn main() -> Result<()> {
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("generated");
-    let files = starfarm_air::codegen::generated_files(&air);
+    let files = starfarm_air::codegen::generated_files(&air).context("generating code")?;
     let mut stale = vec![];
     for (name, text) in &files {
         let path = dir.join(name);
@@ -38,7 +38,7 @@ fn main() -> Result<()> {
             std::fs::create_dir_all(path.parent().unwrap_or(&dir))?;
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         }
-        if !name.starts_with("solidity/Air_") {
+        if !name.ends_with(".hex") {
             eprintln!("{name}: {} bytes", text.len());
         }
     }
@@ -58,12 +58,12 @@ fn main() -> Result<()> {
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         }
     }
-    let solidity: usize = files
+    let programs: usize = files
         .iter()
-        .filter(|(n, _)| n.ends_with(".sol"))
+        .filter(|(n, _)| n.ends_with(".hex"))
         .map(|(_, t)| t.len())
         .sum();
-    eprintln!("solidity/*.sol: {solidity} bytes in all");
+    eprintln!("evm/*.hex: {programs} bytes of hex in all");
     if !stale.is_empty() {
         bail!(
             "stale generated files (run `cargo run -p starfarm-air --bin air-codegen` and commit): {}",

@@ -2,21 +2,22 @@
 //! list of what air/generated/ holds.
 
 pub mod cuda;
-pub mod solidity;
+pub mod evm;
 
 use crate::dump::dump;
 use crate::ir::Air;
+use crate::CodegenError;
 
 /// (path under air/generated/, contents) of every generated file.
-pub fn generated_files(air: &Air) -> Vec<(String, String)> {
+pub fn generated_files(air: &Air) -> Result<Vec<(String, String)>, CodegenError> {
     let mut files = vec![
         ("cairo_air.txt".into(), dump(air)),
         ("cuda/cairo_air.cu".into(), cuda::generate(air)),
     ];
     files.extend(
-        solidity::generate(air)
+        evm::generate(air)?
             .into_iter()
-            .map(|(name, text)| (format!("solidity/{name}"), text)),
+            .map(|(name, text)| (format!("evm/{name}"), text)),
     );
-    files
+    Ok(files)
 }
