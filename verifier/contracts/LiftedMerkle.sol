@@ -69,6 +69,16 @@ library LiftedMerkle {
         }
     }
 
+    /// keccak256(left ‖ right), in the scratch space (abi.encodePacked would allocate 64 bytes
+    /// of memory per node, never freed).
+    function hashPair(bytes32 left, bytes32 right) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            mstore(0x00, left)
+            mstore(0x20, right)
+            h := keccak256(0x00, 0x40)
+        }
+    }
+
     /// Replaces the first `n` nodes of a layer by their parents (in place); returns their
     /// count and the witness hashes used so far. A node whose sibling follows it pairs with
     /// it; any other takes its sibling from the witness.
@@ -86,7 +96,7 @@ library LiftedMerkle {
             uint256 at = index[i];
             bytes32 parent;
             if (i + 1 < n && index[i + 1] == at ^ 1) {
-                parent = keccak256(abi.encodePacked(hash[i], hash[i + 1]));
+                parent = hashPair(hash[i], hash[i + 1]);
                 // A run of alternating siblings is one chunk, of which the first two count.
                 uint256 j = i + 1;
                 while (j + 1 < n && index[j + 1] == index[j] ^ 1) j++;
@@ -94,9 +104,7 @@ library LiftedMerkle {
             } else {
                 if (used >= witness.length) revert(string.concat(what, ": Merkle witness too short"));
                 bytes32 sibling = witness[used++];
-                parent = at & 1 == 0
-                    ? keccak256(abi.encodePacked(hash[i], sibling))
-                    : keccak256(abi.encodePacked(sibling, hash[i]));
+                parent = at & 1 == 0 ? hashPair(hash[i], sibling) : hashPair(sibling, hash[i]);
                 i++;
             }
             index[m] = at >> 1;

@@ -397,82 +397,48 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
         );
     }
 
-    let cases: Vec<(&str, StwoVerifier::Proof, &str)> = vec![
-        (
-            "PoW nonce",
-            {
-                let mut p = PROOF.clone();
-                p.powNonce ^= 1;
-                p
-            },
-            "proof of work: nonce rejected",
-        ),
+    type Tamper = fn(&mut StwoVerifier::Proof);
+    let pow = "proof of work: nonce rejected";
+    let interaction_pow = "interaction proof of work: nonce rejected";
+    let cases: [(&str, Tamper, &str); 8] = [
+        ("PoW nonce", |p| p.powNonce ^= 1, pow),
         (
             "interaction PoW nonce",
-            {
-                let mut p = PROOF.clone();
-                p.interactionPow ^= 1;
-                p
-            },
-            "interaction proof of work: nonce rejected",
+            |p| p.interactionPow ^= 1,
+            interaction_pow,
         ),
         (
             "a claim mix",
-            {
-                let mut p = PROOF.clone();
-                p.claimMixes[0] = flipped(&p.claimMixes[0], 3);
-                p
-            },
-            "interaction proof of work: nonce rejected",
+            |p| p.claimMixes[0] = flipped(&p.claimMixes[0], 3),
+            interaction_pow,
         ),
         (
             "a sampled value",
-            {
-                let mut p = PROOF.clone();
-                p.sampledValues = flipped(&p.sampledValues, 5);
-                p
-            },
-            "proof of work: nonce rejected",
+            |p| p.sampledValues = flipped(&p.sampledValues, 5),
+            pow,
         ),
-        (
-            "a FRI layer root",
-            {
-                let mut p = PROOF.clone();
-                p.friCommitments[1].0[9] ^= 1;
-                p
-            },
-            "proof of work: nonce rejected",
-        ),
+        ("a FRI layer root", |p| p.friCommitments[1].0[9] ^= 1, pow),
         (
             "the last layer",
-            {
-                let mut p = PROOF.clone();
-                p.lastLayerPoly = flipped(&p.lastLayerPoly, 15);
-                p
-            },
-            "proof of work: nonce rejected",
+            |p| p.lastLayerPoly = flipped(&p.lastLayerPoly, 15),
+            pow,
         ),
         (
             "a FRI layer missing",
-            {
-                let mut p = PROOF.clone();
+            |p| {
                 p.friCommitments.pop();
-                p
             },
             "FRI: wrong number of layers",
         ),
         (
             "a queried row cut short",
-            {
-                let mut p = PROOF.clone();
-                let rows = &p.trees[1].rows;
-                p.trees[1].rows = rows.slice(..rows.len() - 4);
-                p
-            },
+            |p| p.trees[1].rows = p.trees[1].rows.slice(..p.trees[1].rows.len() - 4),
             "trace tree: queried rows have the wrong length",
         ),
     ];
-    for (what, p, expected) in cases {
+    for (what, tamper, expected) in cases {
+        let mut p = PROOF.clone();
+        tamper(&mut p);
         let reason = chain.verify_reason(&p).await.expect("rejected");
         assert_eq!(reason, expected, "{what}");
     }
