@@ -8,7 +8,7 @@ const _: &[u8] = include_bytes!("../contracts/out/ChannelProbe.json");
 
 alloy::sol!(
     #[sol(rpc)]
-    #[derive(Debug)]
+    #[derive(Debug, PartialEq)]
     StwoVerifier,
     "contracts/out/StwoVerifier.json"
 );

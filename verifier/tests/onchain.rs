@@ -459,3 +459,56 @@ fn only_keccak_proofs_are_encoded() {
         Err(EncodeError::Decode(_))
     ));
 }
+
+/// A small deterministic generator (xorshift64*): the mutations are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as usize % n
+    }
+}
+
+/// Random single-byte changes anywhere in `verify`'s calldata (ABI heads, lengths, offsets,
+/// every field): each one that changes the proof (as alloy decodes it) is rejected; one that
+/// only touches padding, where the decoded proof is the same, is not a tampering.
+#[tokio::test]
+async fn random_calldata_mutations_are_rejected() {
+    const MUTATIONS: usize = 1000;
+    let Some(chain) = chain().await else { return };
+    let calldata = StwoVerifier::verifyCall { p: PROOF.clone() }.abi_encode();
+    let mut rng = Rng(0x5eed_0f_57a4f);
+    let (mut changed, mut undecodable, mut same) = (0, 0, 0);
+    for _ in 0..MUTATIONS {
+        let mut data = calldata.clone();
+        // Past the selector; a byte xor-ed with a non-zero value always changes.
+        let at = 4 + rng.below(data.len() - 4);
+        data[at] ^= 1 + rng.below(255) as u8;
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(chain.verifier)
+            .input(data.clone().into());
+        let accepted = chain.provider.call(request).await.is_ok();
+        match StwoVerifier::verifyCall::abi_decode(&data) {
+            Ok(call) if call.p == *PROOF => same += 1,
+            Ok(_) => {
+                changed += 1;
+                assert!(
+                    !accepted,
+                    "byte {at} changed the proof and it still verifies"
+                );
+            }
+            Err(_) => {
+                undecodable += 1;
+                assert!(
+                    !accepted,
+                    "byte {at} makes undecodable calldata that verifies"
+                );
+            }
+        }
+    }
+    eprintln!("{MUTATIONS} mutations: {changed} changed the proof, {undecodable} undecodable, {same} padding only");
+    assert!(changed > MUTATIONS / 2, "most mutations change the proof");
+}
