@@ -69,19 +69,11 @@ library LiftedMerkle {
         }
     }
 
-    /// keccak256(left ‖ right), in the scratch space (abi.encodePacked would allocate 64 bytes
-    /// of memory per node, never freed).
-    function hashPair(bytes32 left, bytes32 right) private pure returns (bytes32 h) {
-        assembly ("memory-safe") {
-            mstore(0x00, left)
-            mstore(0x20, right)
-            h := keccak256(0x00, 0x40)
-        }
-    }
-
-    /// Replaces the first `n` nodes of a layer by their parents (in place); returns their
-    /// count and the witness hashes used so far. A node whose sibling follows it pairs with
-    /// it; any other takes its sibling from the witness.
+    /// Replaces the first `n` nodes of a layer by their parents (in place: a parent's slot is
+    /// never after its children's); returns their count and the witness hashes used so far. A
+    /// node whose sibling follows it pairs with it (a run of alternating siblings is one chunk,
+    /// of which the first two count, as stwo's `chunk_by`); any other takes its sibling from
+    /// the witness. In assembly: Solidity's bounds-checked arrays cost ~1,000 gas a node.
     function hashLayer(
         uint256[] memory index,
         bytes32[] memory hash,
@@ -89,28 +81,49 @@ library LiftedMerkle {
         bytes32[] calldata witness,
         uint256 used,
         string memory what
-    ) private pure returns (uint256, uint256) {
-        uint256 m = 0;
-        uint256 i = 0;
-        while (i < n) {
-            uint256 at = index[i];
-            bytes32 parent;
-            if (i + 1 < n && index[i + 1] == at ^ 1) {
-                parent = hashPair(hash[i], hash[i + 1]);
-                // A run of alternating siblings is one chunk, of which the first two count.
-                uint256 j = i + 1;
-                while (j + 1 < n && index[j + 1] == index[j] ^ 1) j++;
-                i = j + 1;
-            } else {
-                if (used >= witness.length) revert(string.concat(what, ": Merkle witness too short"));
-                bytes32 sibling = witness[used++];
-                parent = at & 1 == 0 ? hashPair(hash[i], sibling) : hashPair(sibling, hash[i]);
-                i++;
+    ) private pure returns (uint256 m, uint256) {
+        bool short;
+        assembly ("memory-safe") {
+            let idx := add(index, 0x20)
+            let hs := add(hash, 0x20)
+            let i := 0
+            for {} lt(i, n) {} {
+                let at := mload(add(idx, shl(5, i)))
+                let next := add(i, 1)
+                switch and(lt(next, n), eq(mload(add(idx, shl(5, next))), xor(at, 1)))
+                case 1 {
+                    mstore(0x00, mload(add(hs, shl(5, i))))
+                    mstore(0x20, mload(add(hs, shl(5, next))))
+                    let j := next
+                    for {} and(lt(add(j, 1), n), eq(mload(add(idx, shl(5, add(j, 1)))), xor(mload(add(idx, shl(5, j))), 1))) {} {
+                        j := add(j, 1)
+                    }
+                    i := add(j, 1)
+                }
+                default {
+                    if iszero(lt(used, witness.length)) {
+                        short := 1
+                        break
+                    }
+                    let sibling := calldataload(add(witness.offset, shl(5, used)))
+                    used := add(used, 1)
+                    switch and(at, 1)
+                    case 0 {
+                        mstore(0x00, mload(add(hs, shl(5, i))))
+                        mstore(0x20, sibling)
+                    }
+                    default {
+                        mstore(0x00, sibling)
+                        mstore(0x20, mload(add(hs, shl(5, i))))
+                    }
+                    i := next
+                }
+                mstore(add(idx, shl(5, m)), shr(1, at))
+                mstore(add(hs, shl(5, m)), keccak256(0x00, 0x40))
+                m := add(m, 1)
             }
-            index[m] = at >> 1;
-            hash[m] = parent;
-            m++;
         }
+        if (short) revert(string.concat(what, ": Merkle witness too short"));
         return (m, used);
     }
 }
