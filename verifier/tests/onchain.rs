@@ -16,9 +16,10 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use starfarm_l1::anvil::{Anvil, DEV_KEYS};
-use starfarm_prover::artifact::ProofArtifact;
+use starfarm_prover::artifact::{ProofArtifact, ProofCodec};
 use starfarm_prover::channel::{
     keccak, ChannelKind, Keccak256Channel, Keccak256Hash, Keccak256MerkleChannel,
+    Keccak256MerkleHasher,
 };
 use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
 use starfarm_verifier::contracts::{ChannelProbe, StwoVerifier};
@@ -244,7 +245,7 @@ async fn channel_draws_equal_the_rust_channels() {
 #[tokio::test]
 async fn replayed_transcript_reaches_stwos_draws() {
     let Some(chain) = chain().await else { return };
-    let proof = starfarm_prover::artifact::ProofCodec::decode(&ARTIFACT.proof).expect("decodes");
+    let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&ARTIFACT.proof).expect("decodes");
     let expected = stwo_transcript(&proof).expect("replays");
     let t = chain
         .verifier()
@@ -511,4 +512,21 @@ async fn random_calldata_mutations_are_rejected() {
     }
     eprintln!("{MUTATIONS} mutations: {changed} changed the proof, {undecodable} undecodable, {same} padding only");
     assert!(changed > MUTATIONS / 2, "most mutations change the proof");
+}
+
+/// Without a node: the recorded claim and interaction-claim mixes, hashed one by one after the
+/// digest as the contract does, reach the digest cairo-air's own `mix_into` reaches.
+#[test]
+fn recorded_claim_mixes_replay_to_the_channels_digest() {
+    let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&ARTIFACT.proof).expect("decodes");
+    let mut channel = Keccak256Channel::default();
+    proof.claim.mix_into::<Keccak256MerkleChannel>(&mut channel);
+    proof.interaction_claim.mix_into(&mut channel);
+
+    let mut replayed = Keccak256Channel::default();
+    for mix in PROOF.claimMixes.iter().chain(&PROOF.interactionClaimMixes) {
+        replayed.update_digest(keccak::keccak256(&[&replayed.digest().0, mix]));
+    }
+    assert!(!PROOF.claimMixes.is_empty() && !PROOF.interactionClaimMixes.is_empty());
+    assert_eq!(replayed.digest(), channel.digest());
 }
