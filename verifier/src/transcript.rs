@@ -38,8 +38,22 @@ pub struct StwoTranscript {
     pub heights: [u32; 4],
 }
 
-/// Replays `proof`'s channel as stwo's verifier does, up to the query positions.
+/// Replays `proof`'s channel as stwo's verifier does, up to the query positions. A claim
+/// stwo or cairo-air cannot take (they assert on some) is an error, not a panic.
 pub fn stwo_transcript(proof: &KeccakCairoProof) -> Result<StwoTranscript, EncodeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| replay(proof))).unwrap_or_else(
+        |panic| {
+            let message = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(EncodeError::Layout(format!(
+                "stwo's verifier panicked on it: {message}"
+            )))
+        },
+    )
+}
+
+fn replay(proof: &KeccakCairoProof) -> Result<StwoTranscript, EncodeError> {
     let stark = &proof.stark_proof;
     if stark.commitments.len() != 4 {
         return Err(EncodeError::Layout(format!(
