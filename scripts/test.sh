@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/patch-deps.sh
 scripts/compile-cairo.sh --check
 l1/contracts/build.sh --check
+verifier/contracts/build.sh --check
 # The AIR's generated code (air/generated/) against a fresh extraction from cairo-air.
 cargo run -q -p starfarm-air --bin air-codegen -- --check
 # Deployment files: dashboards, compose, Helm, Prometheus (tools used when installed).

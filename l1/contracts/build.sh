@@ -6,12 +6,14 @@
 #   l1/contracts/build.sh --check   # compiles into a temp folder, fails if out/ differs
 #
 # solc is installed (once) into l1/contracts/node_modules (git-ignored), or into
-# $STARFARM_SOLC_PREFIX when set. Needs node and npm.
+# $STARFARM_SOLC_PREFIX when set. Needs node and npm. $STARFARM_CONTRACTS_DIR names another
+# folder of sources (with its own out/) to build the same way (verifier/contracts/build.sh).
 set -euo pipefail
 
 SOLC_VERSION=0.8.28
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 prefix="${STARFARM_SOLC_PREFIX:-$here}"
+sources="${STARFARM_CONTRACTS_DIR:-$here}"
 
 mode=build
 case "${1:-}" in
@@ -31,18 +33,18 @@ fi
 
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-node "$here/compile.mjs" "$prefix" "$here" "$tmp/out"
+node "$here/compile.mjs" "$prefix" "$sources" "$tmp/out"
 
 if [[ "$mode" == check ]]; then
-  if ! diff -rq "$here/out" "$tmp/out" >"$tmp/diff" 2>&1; then
+  if ! diff -rq "$sources/out" "$tmp/out" >"$tmp/diff" 2>&1; then
     cat "$tmp/diff" >&2
-    echo "build.sh --check: l1/contracts/out/ differs from a fresh build of the sources; run l1/contracts/build.sh and commit out/" >&2
+    echo "build.sh --check: $sources/out/ differs from a fresh build of the sources; rebuild it and commit out/" >&2
     exit 1
   fi
   echo "build.sh --check: artifacts match the sources (solc $SOLC_VERSION)" >&2
 else
-  rm -rf "$here/out"
-  mkdir -p "$here/out"
-  cp "$tmp/out/"*.json "$here/out/"
-  echo "wrote $(ls "$here/out" | wc -l) artifacts to $here/out" >&2
+  rm -rf "$sources/out"
+  mkdir -p "$sources/out"
+  cp "$tmp/out/"*.json "$sources/out/"
+  echo "wrote $(ls "$sources/out" | wc -l) artifacts to $sources/out" >&2
 fi

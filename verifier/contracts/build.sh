@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Rebuilds the committed artifacts verifier/contracts/out/<Name>.json from the .sol sources
+# with the project's pinned solc-js, or with --check verifies that they match a fresh build:
+# l1/contracts/build.sh on this folder (same solc, settings and node_modules).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STARFARM_CONTRACTS_DIR="$here" exec "$here/../../l1/contracts/build.sh" "$@"

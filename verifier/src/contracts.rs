@@ -1,0 +1,21 @@
+//! Bindings of the contracts, generated from the committed artifacts that
+//! `verifier/contracts/build.sh` writes. `#[sol(rpc)]` adds the `deploy` and call builders.
+
+// sol! reads the JSON at compile time; including the bytes makes cargo rebuild when an
+// artifact changes.
+const _: &[u8] = include_bytes!("../contracts/out/StwoVerifier.json");
+const _: &[u8] = include_bytes!("../contracts/out/ChannelProbe.json");
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq)]
+    StwoVerifier,
+    "contracts/out/StwoVerifier.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ChannelProbe,
+    "contracts/out/ChannelProbe.json"
+);

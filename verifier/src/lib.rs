@@ -1,0 +1,17 @@
+//! The Solidity verifier of starfarm's Stwo proofs made with the Keccak channel (the L1
+//! profile's): the contracts (`verifier/contracts/`, artifacts in `contracts/out/`, rebuilt and
+//! checked by `contracts/build.sh`), their bindings, and the calldata encoding of a Cairo proof
+//! for them.
+//!
+//! So far the contracts replay the Fiat–Shamir transcript, check both proofs of work and each
+//! tree's lifted Merkle decommitment at the queries (`docs/verifier.md`); they register no fact.
+//!
+//! Depends on stwo, cairo-air and the prover's proof types only: never on the scheduler, the
+//! sequencer or `starfarm-l1` (settlement will use this crate, not the other way round).
+
+pub mod calldata;
+pub mod contracts;
+pub mod transcript;
+
+pub use calldata::{encode, encode_artifact, EncodeError};
+pub use transcript::{stwo_transcript, StwoTranscript};

@@ -1,0 +1,532 @@
+//! The contracts on anvil against real proofs: a Keccak-channel Cairo proof of fibonacci (the
+//! `test` profile: 10 PoW bits, 8 queries, proven once for the binary) is encoded, and
+//! `StwoVerifier` replays its transcript to the same draws as stwo's verifier, accepts its
+//! proofs of work and Merkle decommitments, and rejects each tampered part with its reason.
+//! `ChannelProbe` draws what the Rust channel draws after the same mixes. Gas per check is
+//! printed (`--nocapture`) and bounded by EIP-7825's 2^24 per transaction.
+//!
+//! Skipped, loudly, without `STARFARM_ANVIL` (a failure with `STARFARM_REQUIRE_ANVIL=1`).
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use starfarm_l1::anvil::{Anvil, DEV_KEYS};
+use starfarm_prover::artifact::{ProofArtifact, ProofCodec};
+use starfarm_prover::channel::{
+    keccak, ChannelKind, Keccak256Channel, Keccak256Hash, Keccak256MerkleChannel,
+    Keccak256MerkleHasher,
+};
+use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
+use starfarm_verifier::contracts::{ChannelProbe, StwoVerifier};
+use starfarm_verifier::{encode_artifact, stwo_transcript, EncodeError};
+use stwo::core::channel::{Channel, MerkleChannel};
+use stwo::core::fields::m31::M31;
+use stwo::core::fields::qm31::SecureField;
+
+/// EIP-7825's cap on one transaction's gas.
+const TX_GAS_CAP: u64 = 1 << 24;
+/// EIP-170's cap on deployed code.
+const CODE_SIZE_CAP: usize = 24_576;
+
+/// fibonacci(100), test profile, Keccak channel.
+static ARTIFACT: LazyLock<ProofArtifact> = LazyLock::new(|| fibonacci(SecurityProfile::Test));
+
+/// fibonacci(100) with `profile` on the Keccak channel.
+fn fibonacci(profile: SecurityProfile) -> ProofArtifact {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let program =
+        CairoProgram::from_file(&root.join("examples/fibonacci.json")).expect("example loads");
+    let input = ProgramInput::new(vec![Felt::from(100u64)]);
+    let mut prover = Prover::new(profile).with_channel(ChannelKind::Keccak);
+    prover.prove(&program, &input, &mut |_| {}).expect("proves")
+}
+
+static PROOF: LazyLock<StwoVerifier::Proof> =
+    LazyLock::new(|| encode_artifact(&ARTIFACT).expect("encodes"));
+
+/// anvil with both contracts deployed (their code under EIP-170's cap).
+struct Chain {
+    _anvil: Anvil,
+    provider: DynProvider,
+    verifier: Address,
+    probe: Address,
+}
+
+async fn chain() -> Option<Chain> {
+    Some(Chain::on(Anvil::for_tests()?).await)
+}
+
+impl Chain {
+    async fn on(anvil: Anvil) -> Chain {
+        // reqwest has rustls without a provider (as in starfarm-l1): install ring's.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let signer: PrivateKeySigner = DEV_KEYS[0].parse().expect("dev key");
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(anvil.url.parse().expect("url"))
+            .erased();
+        let verifier = StwoVerifier::deploy_builder(&provider)
+            .deploy()
+            .await
+            .expect("deploys StwoVerifier");
+        let probe = ChannelProbe::deploy_builder(&provider)
+            .deploy()
+            .await
+            .expect("deploys ChannelProbe");
+        for (name, address) in [("StwoVerifier", verifier), ("ChannelProbe", probe)] {
+            let code = provider.get_code_at(address).await.expect("code");
+            assert!(
+                !code.is_empty() && code.len() <= CODE_SIZE_CAP,
+                "{name}: {} bytes",
+                code.len()
+            );
+            eprintln!("{name}: {} bytes of code", code.len());
+        }
+        Chain {
+            _anvil: anvil,
+            provider,
+            verifier,
+            probe,
+        }
+    }
+
+    fn verifier(&self) -> StwoVerifier::StwoVerifierInstance<&DynProvider> {
+        StwoVerifier::new(self.verifier, &self.provider)
+    }
+
+    /// The revert reason of `verify(proof)`, or `None` when it passes.
+    async fn verify_reason(&self, proof: &StwoVerifier::Proof) -> Option<String> {
+        match self.verifier().verify(proof.clone()).call().await {
+            Ok(_) => None,
+            Err(e) => Some(reason(&e)),
+        }
+    }
+
+    /// Gas of a call to the verifier, checked against the transaction cap.
+    async fn gas(&self, what: &str, call: impl SolCall) -> u64 {
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(self.verifier)
+            .input(call.abi_encode().into());
+        let gas = self
+            .provider
+            .estimate_gas(request)
+            .await
+            .expect("estimates");
+        assert!(gas < TX_GAS_CAP, "{what}: {gas} gas, above 2^24");
+        gas
+    }
+}
+
+/// `require`'s message, else alloy's description of the error.
+fn reason(e: &alloy::contract::Error) -> String {
+    use alloy::sol_types::{Revert, SolError};
+    e.as_revert_data()
+        .and_then(|data| Revert::abi_decode(&data).ok())
+        .map(|revert| revert.reason)
+        .unwrap_or_else(|| e.to_string())
+}
+
+fn packed(felt: SecureField) -> U256 {
+    let [a, b, c, d] = felt.to_m31_array().map(|m| U256::from(m.0));
+    a | (b << 32) | (c << 64) | (d << 96)
+}
+
+/// A call's calldata gas: EIP-2028's (4 per zero byte, 16 per other) and EIP-7623's floor
+/// for the whole transaction (21,000 + 10 per token, a zero byte one token, another four).
+fn calldata_gas(data: &[u8]) -> (u64, u64) {
+    let zeros = data.iter().filter(|b| **b == 0).count() as u64;
+    let others = data.len() as u64 - zeros;
+    (4 * zeros + 16 * others, 21_000 + 10 * (zeros + 4 * others))
+}
+
+/// Gas of one call: its execution (measured on a Cancun chain: no calldata floor there) and
+/// what a transaction pays on today's chain (the larger of 21,000 + calldata + execution and
+/// the calldata floor), checked against EIP-7825's cap on the default chain's estimate.
+struct CallGas {
+    execution: u64,
+    total: u64,
+}
+
+async fn call_gas(
+    chain: &Chain,
+    cancun: &Chain,
+    what: &str,
+    call: impl SolCall + Clone,
+) -> CallGas {
+    let input = call.abi_encode();
+    let (standard, floor) = calldata_gas(&input);
+    let execution = cancun.gas(what, call.clone()).await - 21_000 - standard;
+    let estimate = chain.gas(what, call).await;
+    let total = (21_000 + standard + execution).max(floor);
+    assert!(
+        total.abs_diff(estimate) * 100 <= estimate,
+        "{what}: {total} vs {estimate}"
+    );
+    CallGas { execution, total }
+}
+
+#[tokio::test]
+async fn channel_draws_equal_the_rust_channels() {
+    let Some(chain) = chain().await else { return };
+    let probe = ChannelProbe::new(chain.probe, &chain.provider);
+    let mut rust = Keccak256Channel::default();
+    let mut mixes: Vec<Bytes> = vec![];
+    // One mix of each kind, with the bytes the contract is given for it.
+    rust.mix_u64(0x0123_4567_89ab_cdef);
+    mixes.push(0x0123_4567_89ab_cdef_u64.to_be_bytes().to_vec().into());
+    rust.mix_u32s(&[1, 2, 0x7fff_fffe, u32::MAX]);
+    mixes.push(
+        [1u32, 2, 0x7fff_fffe, u32::MAX]
+            .iter()
+            .flat_map(|w| w.to_be_bytes())
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    let felt = SecureField::from_m31_array([5, 6, 7, 8].map(M31::from));
+    rust.mix_felts(&[felt, felt + felt]);
+    mixes.push(
+        [felt, felt + felt]
+            .iter()
+            .flat_map(|f| f.to_m31_array())
+            .flat_map(|m| m.0.to_be_bytes())
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    Keccak256MerkleChannel::mix_root(&mut rust, Keccak256Hash([0x5a; 32]));
+    mixes.push(vec![0x5a; 32].into());
+
+    // A proof of work of 8 bits found by the Rust side; the one before it is rejected.
+    let prefix = rust.pow_prefix_digest(8);
+    let nonce = (0..)
+        .find(|n| keccak::pow_accepts(&prefix, 8, *n))
+        .expect("a nonce");
+    let (n_felts, log_size, n_queries) = (5, 20, 11);
+    let run = |nonce| {
+        probe.run(
+            mixes.clone(),
+            8,
+            nonce,
+            U256::from(n_felts),
+            U256::from(log_size),
+            U256::from(n_queries),
+        )
+    };
+    let draws = run(nonce).call().await.expect("runs");
+    assert!(draws.powAccepted, "nonce {nonce} accepted in Rust");
+    if nonce > 0 {
+        assert!(!run(nonce - 1).call().await.expect("runs").powAccepted);
+    }
+
+    assert_eq!(draws.digest.0, rust.digest().0, "digest after the mixes");
+    assert_eq!(draws.felt, packed(rust.draw_secure_felt()));
+    let felts: Vec<U256> = rust
+        .draw_secure_felts(n_felts)
+        .into_iter()
+        .map(packed)
+        .collect();
+    assert_eq!(draws.felts, felts);
+    let words = rust.draw_u32s();
+    let expected = words
+        .iter()
+        .fold(U256::ZERO, |acc, w| (acc << 32) | U256::from(*w));
+    assert_eq!(draws.words, expected);
+    let queries = stwo::core::queries::draw_queries(&mut rust, log_size, n_queries);
+    let queries: Vec<U256> = queries.into_iter().map(U256::from).collect();
+    assert_eq!(draws.queries, queries);
+    // 1 + 3 (five felts) + 1 + 2 (eleven words) draws since the last mix.
+    assert_eq!(draws.nDraws, 7);
+}
+
+#[tokio::test]
+async fn replayed_transcript_reaches_stwos_draws() {
+    let Some(chain) = chain().await else { return };
+    let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&ARTIFACT.proof).expect("decodes");
+    let expected = stwo_transcript(&proof).expect("replays");
+    let t = chain
+        .verifier()
+        .replay(PROOF.clone())
+        .call()
+        .await
+        .expect("replays on chain");
+    assert_eq!(t.lookupZ, packed(expected.lookup_z));
+    assert_eq!(t.lookupAlpha, packed(expected.lookup_alpha));
+    assert_eq!(t.compositionCoeff, packed(expected.composition_coeff));
+    assert_eq!(t.oodsX, packed(expected.oods_point.x));
+    assert_eq!(t.oodsY, packed(expected.oods_point.y));
+    assert_eq!(t.quotientCoeff, packed(expected.quotient_coeff));
+    let queries: Vec<U256> = expected.queries.iter().map(|q| U256::from(*q)).collect();
+    assert_eq!(t.queries, queries, "query positions");
+    assert_eq!(t.friAlphas.len(), PROOF.friCommitments.len());
+}
+
+#[tokio::test]
+async fn a_real_proof_passes_every_check_and_gas_is_reported() {
+    let Some(chain) = chain().await else { return };
+    report_gas(&chain, &ARTIFACT, &PROOF).await;
+}
+
+/// The same on the `l1` profile (26 PoW bits, log blowup 2, 35 queries): the proofs settlement
+/// will send. Proving grinds 2^26 Keccak hashes (a minute or more on 2 busy cores), so it is a
+/// measurement, run by hand: `cargo test -p starfarm-verifier --test onchain -- --ignored`.
+#[tokio::test]
+#[ignore = "a measurement: proves with the l1 profile (26 PoW bits)"]
+async fn l1_profile_proof_passes_and_gas_is_reported() {
+    let Some(chain) = chain().await else { return };
+    let artifact = fibonacci(SecurityProfile::L1);
+    let proof = encode_artifact(&artifact).expect("encodes");
+    report_gas(&chain, &artifact, &proof).await;
+}
+
+/// Checks that `proof` passes and prints the gas of each check (each call under 2^24).
+async fn report_gas(chain: &Chain, artifact: &ProofArtifact, proof: &StwoVerifier::Proof) {
+    assert_eq!(
+        chain.verify_reason(proof).await,
+        None,
+        "the valid proof passes"
+    );
+    let bin = Anvil::binary_for_tests().expect("anvil");
+    let cancun = Anvil::start_with(&bin, &["--hardfork", "cancun"]).expect("starts anvil");
+    let cancun = Chain::on(cancun).await;
+
+    let calldata = StwoVerifier::verifyCall { p: proof.clone() }.abi_encode();
+    let (standard, floor) = calldata_gas(&calldata);
+    eprintln!(
+        "profile {}: proof section {} bytes; verify's calldata {} bytes: {standard} gas \
+         (EIP-2028), floor {floor} (EIP-7623, with the 21,000)",
+        artifact.header.profile,
+        artifact.proof.len(),
+        calldata.len(),
+    );
+    let replay = StwoVerifier::replayCall { p: proof.clone() };
+    let replay = call_gas(chain, &cancun, "replay", replay).await;
+    eprintln!(
+        "replay (transcript, both PoW): execution {} gas; transaction {}",
+        replay.execution, replay.total
+    );
+    let names = ["preprocessed", "trace", "interaction", "composition"];
+    for (tree, name) in names.iter().enumerate() {
+        let call = StwoVerifier::verifyTreeCall {
+            p: proof.clone(),
+            tree: U256::from(tree),
+        };
+        let gas = call_gas(chain, &cancun, name, call).await;
+        let opening = &proof.trees[tree];
+        eprintln!(
+            "{name} tree: height {}, {} rows of {} bytes, {} witness hashes: execution {} gas \
+             over the replay",
+            opening.logHeight,
+            opening.rows.len() / (opening.rowBytes as usize).max(1),
+            opening.rowBytes,
+            opening.witness.len(),
+            gas.execution.saturating_sub(replay.execution)
+        );
+    }
+    let all = call_gas(
+        chain,
+        &cancun,
+        "verify",
+        StwoVerifier::verifyCall { p: proof.clone() },
+    )
+    .await;
+    eprintln!(
+        "verify (replay, four trees): execution {} gas; transaction {}",
+        all.execution, all.total
+    );
+}
+
+/// Byte `i` of `bytes` flipped.
+fn flipped(bytes: &Bytes, i: usize) -> Bytes {
+    let mut v = bytes.to_vec();
+    v[i] ^= 1;
+    v.into()
+}
+
+#[tokio::test]
+async fn each_tampered_part_is_rejected_with_its_reason() {
+    let Some(chain) = chain().await else { return };
+    let names = [
+        "preprocessed tree",
+        "trace tree",
+        "interaction tree",
+        "composition tree",
+    ];
+    for (tree, name) in names.iter().enumerate() {
+        // A Merkle node (the last witness hash: near the root) and a queried value.
+        let mut p = PROOF.clone();
+        let witness = &mut p.trees[tree].witness;
+        assert!(!witness.is_empty(), "{name} has a witness");
+        let last = witness.len() - 1;
+        witness[last].0[31] ^= 1;
+        let reason = chain.verify_reason(&p).await.expect("rejected");
+        assert_eq!(reason, format!("{name}: Merkle root mismatch"));
+
+        let mut p = PROOF.clone();
+        let rows = &p.trees[tree].rows;
+        p.trees[tree].rows = flipped(rows, rows.len() / 2);
+        let reason = chain.verify_reason(&p).await.expect("rejected");
+        assert_eq!(reason, format!("{name}: Merkle root mismatch"));
+
+        // One hash missing, one too many.
+        let mut p = PROOF.clone();
+        p.trees[tree].witness.pop();
+        let reason = chain.verify_reason(&p).await.expect("rejected");
+        assert_eq!(reason, format!("{name}: Merkle witness too short"));
+        let mut p = PROOF.clone();
+        p.trees[tree].witness.push(FixedBytes([7; 32]));
+        let reason = chain.verify_reason(&p).await.expect("rejected");
+        assert_eq!(reason, format!("{name}: Merkle witness too long"));
+
+        // A commitment root changes every later draw: the interaction proof of work (after the
+        // preprocessed and trace roots) or the final one fails before any Merkle check.
+        let mut p = PROOF.clone();
+        p.commitments[tree].0[0] ^= 1;
+        let reason = chain.verify_reason(&p).await.expect("rejected");
+        let pow = if tree < 2 {
+            "interaction proof of work"
+        } else {
+            "proof of work"
+        };
+        assert_eq!(
+            reason,
+            format!("{pow}: nonce rejected"),
+            "root of the {name}"
+        );
+    }
+
+    type Tamper = fn(&mut StwoVerifier::Proof);
+    let pow = "proof of work: nonce rejected";
+    let interaction_pow = "interaction proof of work: nonce rejected";
+    let cases: [(&str, Tamper, &str); 8] = [
+        ("PoW nonce", |p| p.powNonce ^= 1, pow),
+        (
+            "interaction PoW nonce",
+            |p| p.interactionPow ^= 1,
+            interaction_pow,
+        ),
+        (
+            "a claim mix",
+            |p| p.claimMixes[0] = flipped(&p.claimMixes[0], 3),
+            interaction_pow,
+        ),
+        (
+            "a sampled value",
+            |p| p.sampledValues = flipped(&p.sampledValues, 5),
+            pow,
+        ),
+        ("a FRI layer root", |p| p.friCommitments[1].0[9] ^= 1, pow),
+        (
+            "the last layer",
+            |p| p.lastLayerPoly = flipped(&p.lastLayerPoly, 15),
+            pow,
+        ),
+        (
+            "a FRI layer missing",
+            |p| {
+                p.friCommitments.pop();
+            },
+            "FRI: wrong number of layers",
+        ),
+        (
+            "a queried row cut short",
+            |p| p.trees[1].rows = p.trees[1].rows.slice(..p.trees[1].rows.len() - 4),
+            "trace tree: queried rows have the wrong length",
+        ),
+    ];
+    for (what, tamper, expected) in cases {
+        let mut p = PROOF.clone();
+        tamper(&mut p);
+        let reason = chain.verify_reason(&p).await.expect("rejected");
+        assert_eq!(reason, expected, "{what}");
+    }
+}
+
+#[test]
+fn only_keccak_proofs_are_encoded() {
+    let mut artifact = ARTIFACT.clone();
+    artifact.header.channel = ChannelKind::Blake2s;
+    assert!(matches!(
+        encode_artifact(&artifact),
+        Err(EncodeError::Channel(ChannelKind::Blake2s))
+    ));
+    let mut artifact = ARTIFACT.clone();
+    artifact.proof.truncate(100);
+    assert!(matches!(
+        encode_artifact(&artifact),
+        Err(EncodeError::Decode(_))
+    ));
+}
+
+/// A small deterministic generator (xorshift64*): the mutations are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as usize % n
+    }
+}
+
+/// Random single-byte changes anywhere in `verify`'s calldata (ABI heads, lengths, offsets,
+/// every field): each one that changes the proof (as alloy decodes it) is rejected; one that
+/// only touches padding, where the decoded proof is the same, is not a tampering.
+#[tokio::test]
+async fn random_calldata_mutations_are_rejected() {
+    const MUTATIONS: usize = 1000;
+    let Some(chain) = chain().await else { return };
+    let calldata = StwoVerifier::verifyCall { p: PROOF.clone() }.abi_encode();
+    let mut rng = Rng(0x05ee_d0f5_7a4f);
+    let (mut changed, mut undecodable, mut same) = (0, 0, 0);
+    for _ in 0..MUTATIONS {
+        let mut data = calldata.clone();
+        // Past the selector; a byte xor-ed with a non-zero value always changes.
+        let at = 4 + rng.below(data.len() - 4);
+        data[at] ^= 1 + rng.below(255) as u8;
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(chain.verifier)
+            .input(data.clone().into());
+        let accepted = chain.provider.call(request).await.is_ok();
+        match StwoVerifier::verifyCall::abi_decode(&data) {
+            Ok(call) if call.p == *PROOF => same += 1,
+            Ok(_) => {
+                changed += 1;
+                assert!(
+                    !accepted,
+                    "byte {at} changed the proof and it still verifies"
+                );
+            }
+            Err(_) => {
+                undecodable += 1;
+                assert!(
+                    !accepted,
+                    "byte {at} makes undecodable calldata that verifies"
+                );
+            }
+        }
+    }
+    eprintln!("{MUTATIONS} mutations: {changed} changed the proof, {undecodable} undecodable, {same} padding only");
+    assert!(changed > MUTATIONS / 2, "most mutations change the proof");
+}
+
+/// Without a node: the recorded claim and interaction-claim mixes, hashed one by one after the
+/// digest as the contract does, reach the digest cairo-air's own `mix_into` reaches.
+#[test]
+fn recorded_claim_mixes_replay_to_the_channels_digest() {
+    let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&ARTIFACT.proof).expect("decodes");
+    let mut channel = Keccak256Channel::default();
+    proof.claim.mix_into::<Keccak256MerkleChannel>(&mut channel);
+    proof.interaction_claim.mix_into(&mut channel);
+
+    let mut replayed = Keccak256Channel::default();
+    for mix in PROOF.claimMixes.iter().chain(&PROOF.interactionClaimMixes) {
+        replayed.update_digest(keccak::keccak256(&[&replayed.digest().0, mix]));
+    }
+    assert!(!PROOF.claimMixes.is_empty() && !PROOF.interactionClaimMixes.is_empty());
+    assert_eq!(replayed.digest(), channel.digest());
+}
