@@ -394,7 +394,9 @@ const SMALL_TRACE_MAX_STEPS: u64 = 1 << 19;
 /// The cheapest preprocessed trace that supports what the run used. `CanonicalSmall` cannot
 /// prove ec_op; `CanonicalWithoutPedersen` cannot prove Pedersen; `Canonical` proves all but
 /// costs ~65 s to commit and ~16 GiB to hold.
-fn choose_variant(execution: &Execution) -> Result<PreProcessedTraceVariant, ProveError> {
+/// The preprocessed trace [`Prover`] proves `execution` with (the smallest that has the columns
+/// its builtins need and is tall enough for its steps).
+pub fn choose_variant(execution: &Execution) -> Result<PreProcessedTraceVariant, ProveError> {
     variant_for(
         execution.steps,
         execution.uses("pedersen"),
