@@ -237,22 +237,10 @@ mod tests {
     use super::*;
     use crate::testing::Rng;
 
-    fn signed(rng: &mut Rng) -> SignedHash {
-        let keys = rng.keys();
-        let hash = Felt::from(rng.next()) * Felt::from(rng.next());
-        let sig = keys.sign(hash);
-        SignedHash {
-            hash,
-            public_key: keys.public_key,
-            r: sig.r,
-            s: sig.s,
-        }
-    }
-
     #[test]
     fn valid_batches_satisfy_the_equation_and_forged_ones_do_not() {
         let mut rng = Rng(3);
-        let mut sigs: Vec<_> = (0..4).map(|_| signed(&mut rng)).collect();
+        let mut sigs: Vec<_> = (0..4).map(|_| rng.signed_hash()).collect();
         let batch = BatchInput::new(&sigs).expect("in range");
         assert!(batch.equation_holds());
         sigs[2].s += Felt::ONE;
@@ -280,7 +268,7 @@ mod tests {
     #[test]
     fn out_of_range_values_are_refused_with_their_index() {
         let mut rng = Rng(4);
-        let mut sigs: Vec<_> = (0..2).map(|_| signed(&mut rng)).collect();
+        let mut sigs: Vec<_> = (0..2).map(|_| rng.signed_hash()).collect();
         sigs[1].r = Felt::TWO.pow(251u32);
         assert_eq!(
             BatchInput::new(&sigs).err(),

@@ -43,21 +43,9 @@ fn run(batch: &BatchInput) -> Result<u64, String> {
     Ok(execution.steps)
 }
 
-fn signed(rng: &mut Rng) -> SignedHash {
-    let keys = rng.keys();
-    let hash = Felt::from(rng.next()) * Felt::from(rng.next()) * Felt::from(rng.next());
-    let sig = keys.sign(hash);
-    SignedHash {
-        hash,
-        public_key: keys.public_key,
-        r: sig.r,
-        s: sig.s,
-    }
-}
-
 fn valid(seed: u64, n: usize) -> Vec<SignedHash> {
     let mut rng = Rng(seed);
-    (0..n).map(|_| signed(&mut rng)).collect()
+    (0..n).map(|_| rng.signed_hash()).collect()
 }
 
 fn batch(sigs: &[SignedHash]) -> BatchInput {
