@@ -15,7 +15,10 @@
 //! (`canonical`, stwo-cairo's default as in `prove.rs`, or `without-pedersen`, the one
 //! starfarm picks for this program), STARFARM_BENCH_PROVE=0 to count steps only,
 //! STARFARM_BENCH_SPLIT=<n> to prove each block as chained ranges of n transfers instead of
-//! one proof (for blocks that do not fit in memory whole). Prints the
+//! one proof (for blocks that do not fit in memory whole), STARFARM_BENCH_COMPONENTS=1 to print
+//! what each block's proof pays for (per AIR component: rows, columns, trace cells, by lever;
+//! base trace written, nothing proven; use small sizes, e.g. 2,8,32), STARFARM_BENCH_PROGRAM
+//! (another compiled block program, e.g. an A/B variant made to measure one part). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
@@ -31,10 +34,12 @@ use std::time::Instant;
 use anyhow::{ensure, Context, Result};
 use cairo_air::verifier::verify_cairo;
 use serde_json::json;
+use starfarm_benches::components::{by_group, claim_of, component_costs};
 use starfarm_benches::{env_list, median, peak_rss_mib, reset_peak_rss};
 use starfarm_prover::{
-    execute, CairoProgram, ExecutionLimits, ProgramInput, Prover, SecurityProfile,
+    execute, CairoProgram, Execution, ExecutionLimits, ProgramInput, Prover, SecurityProfile,
 };
+use starfarm_sequencer::batch_ecdsa::{BatchInput, SignedHash};
 use starfarm_sequencer::execute::{apply, touched, ExecutionStatus};
 use starfarm_sequencer::program_input::{BlockOutput, BlockProverInput, RangeInput};
 use starfarm_sequencer::state::AccountState;
@@ -213,9 +218,12 @@ fn main() -> Result<()> {
     let split = std::env::var("STARFARM_BENCH_SPLIT")
         .ok()
         .and_then(|v| v.parse::<u64>().ok());
+    let components_on = std::env::var("STARFARM_BENCH_COMPONENTS").is_ok_and(|v| v == "1");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let program = CairoProgram::from_file(&root.join("sequencer/cairo/block.json"))
-        .context("sequencer/cairo/block.json (scripts/compile-cairo.sh)")?;
+    let program_path = std::env::var("STARFARM_BENCH_PROGRAM")
+        .map_or_else(|_| root.join("sequencer/cairo/block.json"), PathBuf::from);
+    let program = CairoProgram::from_file(&program_path)
+        .with_context(|| format!("{} (scripts/compile-cairo.sh)", program_path.display()))?;
     println!(
         "avx2 build: {}, profile {profile} ({} bits), {} threads, {n_accounts} accounts",
         cfg!(target_feature = "avx2"),
@@ -285,6 +293,12 @@ fn main() -> Result<()> {
         ranges.push(range);
     }
     save(&report)?;
+
+    if components_on {
+        let table = component_table(&program, &sizes, &ranges, empty_steps)?;
+        report["components"] = table;
+        save(&report)?;
+    }
 
     // 2. Proving. The anchor first, one size at a time: it holds its own preprocessed trace,
     // and running it beside a warm starfarm prover could exceed the machine's memory.
@@ -426,6 +440,183 @@ fn run_anchor(
         json!({"transfers": t, "steps": steps, "preprocessed_trace": format!("{variant:?}"),
         "seconds": secs, "verify_seconds": verify_secs, "peak_rss_mib": peak}),
     )
+}
+
+/// For each block: the proof's components (rows, columns, cells) and the cells per lever,
+/// per transfer; the same for the batched signature check (`signature_batch.json`) on the
+/// block's signatures; then the marginal cells per transfer between the smallest and largest
+/// block (padding to powers of two makes a single size coarse).
+fn component_table(
+    program: &CairoProgram,
+    sizes: &[u32],
+    ranges: &[RangeInput],
+    empty_steps: u64,
+) -> Result<serde_json::Value> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let batch_program = CairoProgram::from_file(&root.join("sequencer/cairo/signature_batch.json"))
+        .context("sequencer/cairo/signature_batch.json (scripts/compile-cairo.sh)")?;
+    let empty_batch = BatchInput::new(&[])?.to_felts();
+    let batch_empty_steps = execute(
+        &batch_program,
+        &ProgramInput::new(empty_batch),
+        ExecutionLimits::default(),
+    )?
+    .steps;
+    let mut blocks = Vec::new();
+    let mut batches = Vec::new();
+    for (&t, range) in sizes.iter().zip(ranges) {
+        let input = ProgramInput::new(range.to_felts());
+        let execution = execute(program, &input, ExecutionLimits::default())?;
+        blocks.push(component_costs_of(
+            &format!("{t} transfers, block program"),
+            &execution,
+            t,
+            empty_steps,
+        )?);
+        let batch = BatchInput::new(&signatures(range))?;
+        let input = ProgramInput::new(batch.to_felts());
+        let execution = execute(&batch_program, &input, ExecutionLimits::default())?;
+        batches.push(component_costs_of(
+            &format!("{t} signatures, batched check"),
+            &execution,
+            t,
+            batch_empty_steps,
+        )?);
+    }
+    print_marginal("block program, per transfer", &blocks);
+    print_marginal("batched signature check, per signature", &batches);
+    Ok(json!({"block_program": blocks, "signature_batch": batches}))
+}
+
+/// The signatures of a range's transactions, with their signers' keys.
+fn signatures(range: &RangeInput) -> Vec<SignedHash> {
+    let key_of = |address: Felt| {
+        range
+            .accounts
+            .iter()
+            .find(|a| a.address == address)
+            .map_or(Felt::ZERO, |a| a.state.public_key)
+    };
+    range
+        .transactions
+        .iter()
+        .filter_map(|t| {
+            let sig = t.transaction.signature()?;
+            let public_key = match &t.transaction {
+                Transaction::DeployAccount(d) => d.public_key,
+                tx => key_of(tx.sender()?),
+            };
+            Some(SignedHash {
+                hash: t.transaction.hash(),
+                public_key,
+                r: sig.r,
+                s: sig.s,
+            })
+        })
+        .collect()
+}
+
+/// Prints and returns a run's components and its cells by lever; `count` transactions or
+/// signatures, `empty_steps` the steps of the same program on none.
+fn component_costs_of(
+    label: &str,
+    execution: &Execution,
+    count: u32,
+    empty_steps: u64,
+) -> Result<serde_json::Value> {
+    reset_peak_rss();
+    let started = Instant::now();
+    let (claim, variant) = claim_of(execution)?;
+    let trace_secs = started.elapsed().as_secs_f64();
+    let costs = component_costs(&claim);
+    let total: u64 = costs.iter().map(|c| c.cells).sum();
+    let per = |x: u64| x as f64 / f64::from(count.max(1));
+    println!(
+        "{label}: {} steps ({:.0} each over none), builtins {:?}; preprocessed trace \
+         {variant:?} ({} cells); base trace written in {trace_secs:.1} s, peak {:?} MiB",
+        execution.steps,
+        per(execution.steps.saturating_sub(empty_steps)),
+        execution.builtins,
+        variant.n_trace_cells(),
+        peak_rss_mib(),
+    );
+    println!(
+        "  {:<36} {:>9} {:>7} {:>12} {:>6}",
+        "component", "rows", "columns", "cells", "%"
+    );
+    let share = |cells: u64| 100.0 * cells as f64 / total.max(1) as f64;
+    for c in &costs {
+        println!(
+            "  {:<36} {:>9} {:>7} {:>12} {:>5.1}%",
+            c.name,
+            c.rows,
+            c.columns,
+            c.cells,
+            share(c.cells)
+        );
+    }
+    let groups = by_group(&costs);
+    for (group, cells) in &groups {
+        println!(
+            "  = {group:<34} {cells:>12} cells {:>5.1}%, {:>9.0} each",
+            share(*cells),
+            per(*cells)
+        );
+    }
+    println!("  = total {total} trace cells, {:.0} each", per(total));
+    Ok(json!({
+        "count": count,
+        "steps": execution.steps,
+        "builtins": execution.builtins,
+        "preprocessed_trace": format!("{variant:?}"),
+        "preprocessed_cells": variant.n_trace_cells(),
+        "trace_cells": total,
+        "groups": groups.iter().map(|(g, c)| json!({"group": g, "cells": c})).collect::<Vec<_>>(),
+        "components": costs,
+        "write_trace_seconds": trace_secs,
+        "write_trace_peak_rss_mib": peak_rss_mib(),
+    }))
+}
+
+/// Cells per lever per transaction between the first and the last run.
+fn print_marginal(label: &str, runs: &[serde_json::Value]) {
+    let (Some(first), Some(last)) = (runs.first(), runs.last()) else {
+        return;
+    };
+    let count = |r: &serde_json::Value| r["count"].as_f64().unwrap_or(0.0);
+    let dt = count(last) - count(first);
+    if dt <= 0.0 {
+        return;
+    }
+    let cells = |r: &serde_json::Value, g: &str| {
+        r["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|x| x["group"] == g)
+            .filter_map(|x| x["cells"].as_f64())
+            .sum::<f64>()
+    };
+    println!(
+        "marginal trace cells, {label} ({} → {}):",
+        count(first),
+        count(last)
+    );
+    let steps =
+        (last["steps"].as_f64().unwrap_or(0.0) - first["steps"].as_f64().unwrap_or(0.0)) / dt;
+    println!("  {:<36} {steps:>9.0}", "steps");
+    let groups = last["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|x| x["group"].as_str());
+    for g in groups {
+        println!("  {g:<36} {:>9.0}", (cells(last, g) - cells(first, g)) / dt);
+    }
+    let total = (last["trace_cells"].as_f64().unwrap_or(0.0)
+        - first["trace_cells"].as_f64().unwrap_or(0.0))
+        / dt;
+    println!("  {:<36} {total:>9.0}", "total");
 }
 
 fn rows_of(report: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {

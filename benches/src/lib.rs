@@ -2,6 +2,8 @@
 //! Benchmarks compare starfarm against an anchor measured in the same run (for proving:
 //! stwo-cairo's own `prove_cairo`), because these machines are shared and noisy.
 
+pub mod components;
+
 /// Peak resident memory of this process since the last [`reset_peak_rss`], in MiB.
 pub fn peak_rss_mib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

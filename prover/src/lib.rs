@@ -40,6 +40,6 @@ pub use execute::{execute, Execution, ExecutionLimits};
 pub use input::ProgramInput;
 pub use profile::SecurityProfile;
 pub use program::CairoProgram;
-pub use prover::{memory_estimate, memory_for, Phase, Prover};
+pub use prover::{choose_variant, memory_estimate, memory_for, Phase, Prover};
 pub use starknet_types_core::felt::Felt;
 pub use verify::{verify, Verified};

@@ -393,8 +393,9 @@ const SMALL_TRACE_MAX_STEPS: u64 = 1 << 19;
 
 /// The cheapest preprocessed trace that supports what the run used. `CanonicalSmall` cannot
 /// prove ec_op; `CanonicalWithoutPedersen` cannot prove Pedersen; `Canonical` proves all but
-/// costs ~65 s to commit and ~16 GiB to hold.
-fn choose_variant(execution: &Execution) -> Result<PreProcessedTraceVariant, ProveError> {
+/// costs ~65 s to commit and ~16 GiB to hold. Public so that benchmarks can size a run's
+/// proof the way [`Prover`] will make it without proving.
+pub fn choose_variant(execution: &Execution) -> Result<PreProcessedTraceVariant, ProveError> {
     variant_for(
         execution.steps,
         execution.uses("pedersen"),

@@ -12,7 +12,8 @@
 //! - data and formulas: `tx` (transactions, hashes, format checks), `hash` (primitives and
 //!   constants), `state` (account state, roots), `block` (header, block hash, commitment),
 //!   `trie` (the Patricia trie, proofs; `trie::bits` is the crate's 256-bit helper), `ecdsa`
-//!   (signature verification);
+//!   (signature verification), `batch_ecdsa` (records and hints of the Cairo batched
+//!   signature check, `cairo/starfarm/batch_ecdsa.cairo`);
 //! - executing and closing: `execute` (one transaction's state transition), `events` (the
 //!   events a transaction emits, derived from it and its receipt), `seal` (closing a
 //!   block: diff, trie update, header), `mempool` (admitted transactions waiting for a block);
@@ -30,6 +31,7 @@
 //!   `/metrics`, `/health`), `client` (a JSON-RPC client), `metrics` (Prometheus);
 //! - `node` (following a published chain), `testing` (seeded test data).
 
+pub mod batch_ecdsa;
 pub mod block;
 pub mod chain;
 pub mod client;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use starknet_types_core::felt::Felt;
 
+use crate::batch_ecdsa::SignedHash;
 use crate::chain::{AdmissionError, TxSubmitter};
 use crate::rpc::RpcConfig;
 use crate::service::{Sequencer, SequencerConfig};
@@ -115,6 +116,19 @@ impl Rng {
     pub fn keys(&mut self) -> KeyPair {
         let private = Felt::from(self.next()) * Felt::from(u64::MAX) + Felt::from(self.next());
         KeyPair::from_private(private + Felt::ONE)
+    }
+
+    /// A fresh key's signature of a random hash below 2^251.
+    pub fn signed_hash(&mut self) -> SignedHash {
+        let keys = self.keys();
+        let hash = self.felt_below_2_251();
+        let sig = keys.sign(hash);
+        SignedHash {
+            hash,
+            public_key: keys.public_key,
+            r: sig.r,
+            s: sig.s,
+        }
     }
 
     /// The address of a fresh key (an account nobody deployed).

@@ -1,0 +1,280 @@
+// Batched verification of STARK-curve ECDSA signatures in plain Cairo (no ec_op builtin).
+// The soundness argument and the cost are in docs/sequencer.md ("Signatures without ec_op");
+// the prover's hints are written by `sequencer/src/batch_ecdsa.rs` (the native twin).
+//
+// A signature (r, s) of message z by the key whose x is `public_key` is accepted, as by
+// cairo-lang's `check_ecdsa_signature`, when s·R = z·G + r·Q for the curve points R = (r, r_y)
+// and Q = (public_key, key_y), either y of each (the prover supplies them); here also z, r and
+// s must lie in [0, 2^251) (starknet-crypto's bounds, which admission applies) and r, s ≠ 0.
+//
+// All n signatures are checked at once: with coefficients a_i drawn from a Poseidon
+// transcript of every signature record (the hinted y's included),
+//   Σ a_i·s_i·R_i + Σ a_i·r_i·(−Q_i) + (Σ a_i·z_i)·(−G) = O,
+// one multi-scalar multiplication (Straus: one shared chain of doublings, a table of 15
+// multiples per point, one addition per point and 4-bit window). Scalars are integers
+// (a_i·s_i < 2^379, never reduced mod the curve order), given by the prover as base-16
+// digits that the program checks against the products it computes from a_i and 64-bit limbs
+// (carry chain, every digit and carry range-checked). The coefficients are never input: a
+// prover who wants other coefficients must give digits of other products, which fail here.
+
+from starkware.cairo.common.alloc import alloc
+from starkware.cairo.common.builtin_poseidon.poseidon import poseidon_hash, poseidon_hash_many
+from starkware.cairo.common.cairo_builtins import PoseidonBuiltin
+from starkware.cairo.common.math import assert_le, split_felt
+
+// The curve y² = x³ + x + BETA and its generator.
+const BETA = 0x6f21413efbe40de150e596d72f7a8c5609ad26c15c915c1f4cdfcb99cee9e89;
+const GEN_X = 0x1ef15c18599971b7beced415a40f0c7deacfd9b0d1819e03d723d8bc943cfca;
+const GEN_Y = 0x5668060aa49730b7be4801df46ec62de53ecd11abe43a32873000c36e8dc1f;
+// The accumulator starts at OFFSET (Pedersen's shift point: no one knows its logarithm, so an
+// honest sum never meets an exceptional case) and must end at 16^WINDOWS · OFFSET.
+const OFFSET_X = 0x49ee3eba8c1600700ee1b87eb599f16716b0b1022947733551fde4050ca6804;
+const OFFSET_Y = 0x3ca0cfe4b3bc6ddf346d49d06ea0ed34e621062c0e056c1d0405d266e10268a;
+const OFFSET_END_X = 0x5436afa0f9156262dcbf258a405614a4264ae8664f9d82b081d3de9b917ee29;
+const OFFSET_END_Y = 0x127d3af5955e1a707cc0b92a985419ad5ac982ec9fbc932bd15031ce6cfa35;
+
+const DIGIT_BASE = 16;
+// Base-16 digits of every scalar: 4 limbs of 16 digits, then 35 for the top carry (the sum
+// of the message products is below 2^(379 + 16) for at most MAX_BATCH signatures).
+const WINDOWS = 99;
+const LIMB = 2 ** 64;
+const LIMB_DIGITS = 16;
+const TOP_DIGITS = 35;
+const MAX_BATCH = 2 ** 16;
+// Carries are given as high·2^128 + low, high < 2^CARRY_HIGH_BITS.
+const CARRY_HIGH_BOUND = 2 ** 22;
+
+// A signature record (also what the transcript absorbs): message, public_key, r, s, key_y, r_y.
+const SIGNATURE_SIZE = 6;
+// A scalar's hint: 3 carries (high, low) then WINDOWS digits, least significant first.
+const SCALAR_HINT_SIZE = 6 + WINDOWS;
+// A signature's hint: 64-bit limbs of message, r and s, then the hints of a·s and a·r.
+const SIGNATURE_HINT_SIZE = 12 + 2 * SCALAR_HINT_SIZE;
+// After all signatures' hints: the hint of Σ a_i·z_i.
+const BATCH_HINT_SIZE = SCALAR_HINT_SIZE;
+
+// A point of the multi-scalar multiplication: its multiples 0..15 (x, y; entry 0 unused) and
+// its scalar's digits.
+struct MsmPoint {
+    table: felt*,
+    digits: felt*,
+}
+
+// Fails unless all `n` signatures are valid. `signatures`: n records of SIGNATURE_SIZE;
+// `hints`: n records of SIGNATURE_HINT_SIZE, then BATCH_HINT_SIZE felts. Returns the end of
+// the hints read.
+func verify_ecdsa_batch{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
+    n, signatures: felt*, hints: felt*
+) -> felt* {
+    alloc_locals;
+    local batch_hint: felt* = hints + n * SIGNATURE_HINT_SIZE;
+    assert_le(n, MAX_BATCH);
+    let (seed) = poseidon_hash_many(n * SIGNATURE_SIZE, signatures);
+    let (points: MsmPoint*) = alloc();
+    local points: MsmPoint* = points;
+    let (z0, z1, z2, z3) = prepare(seed, 0, n, signatures, hints, points, 0, 0, 0, 0);
+    let digits = check_scalar(z0, z1, z2, z3, batch_hint);
+    local digits: felt* = digits;
+    let g_table = multiples(GEN_X, -GEN_Y);
+    assert points[2 * n] = MsmPoint(table=g_table, digits=digits);
+    let (x, y) = msm_windows(points, 2 * n + 1, WINDOWS - 1, OFFSET_X, OFFSET_Y);
+    assert x = OFFSET_END_X;
+    assert y = OFFSET_END_Y;
+    return batch_hint + BATCH_HINT_SIZE;
+}
+
+// Signature i..n-1: checks its record, adds its two points (R with a·s, −Q with a·r) to
+// `points` and a·(message limbs) to the message sums (z0..z3, 64-bit limbs, unreduced).
+func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
+    seed, i, n, signature: felt*, hint: felt*, points: MsmPoint*, z0, z1, z2, z3
+) -> (z0: felt, z1: felt, z2: felt, z3: felt) {
+    alloc_locals;
+    if (i == n) {
+        return (z0=z0, z1=z1, z2=z2, z3=z3);
+    }
+    local public_key = signature[1];
+    local r = signature[2];
+    local s = signature[3];
+    local key_y = signature[4];
+    local r_y = signature[5];
+    // Q and R on the curve; r and s non-zero.
+    assert key_y * key_y = public_key * public_key * public_key + public_key + BETA;
+    assert r_y * r_y = r * r * r + r + BETA;
+    assert_nonzero(r);
+    assert_nonzero(s);
+    check_limbs(signature[0], hint);
+    check_limbs(r, hint + 4);
+    check_limbs(s, hint + 8);
+    let a = coefficient(seed, i);
+    local a = a;
+    let s_digits = check_scalar(a * hint[8], a * hint[9], a * hint[10], a * hint[11], hint + 12);
+    local s_digits: felt* = s_digits;
+    let r_digits = check_scalar(
+        a * hint[4], a * hint[5], a * hint[6], a * hint[7], hint + 12 + SCALAR_HINT_SIZE
+    );
+    local r_digits: felt* = r_digits;
+    let r_table = multiples(r, r_y);
+    assert points[0] = MsmPoint(table=r_table, digits=s_digits);
+    let key_table = multiples(public_key, -key_y);
+    assert points[1] = MsmPoint(table=key_table, digits=r_digits);
+    return prepare(
+        seed,
+        i + 1,
+        n,
+        signature + SIGNATURE_SIZE,
+        hint + SIGNATURE_HINT_SIZE,
+        points + 2 * MsmPoint.SIZE,
+        z0 + a * hint[0],
+        z1 + a * hint[1],
+        z2 + a * hint[2],
+        z3 + a * hint[3],
+    );
+}
+
+// a_i: the low 128 bits of Poseidon(seed, i) (split_felt's split is unique).
+func coefficient{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(seed, i) -> felt {
+    let (h) = poseidon_hash(seed, i);
+    let (high, low) = split_felt(h);
+    return low;
+}
+
+// Fails if value is zero (a jump on the value itself: the prover cannot choose the branch).
+func assert_nonzero(value) {
+    if (value == 0) {
+        assert value = 1;
+    }
+    return ();
+}
+
+// x = l0 + l1·2^64 + l2·2^128 + l3·2^192 with l0, l1, l2 < 2^64 and l3 < 2^59: x < 2^251,
+// and the limbs are x's (the sum is below PRIME, so it does not wrap).
+func check_limbs{range_check_ptr}(x, limbs: felt*) {
+    assert [range_check_ptr] = limbs[0];
+    assert [range_check_ptr + 1] = limbs[0] + (2 ** 128 - LIMB);
+    assert [range_check_ptr + 2] = limbs[1];
+    assert [range_check_ptr + 3] = limbs[1] + (2 ** 128 - LIMB);
+    assert [range_check_ptr + 4] = limbs[2];
+    assert [range_check_ptr + 5] = limbs[2] + (2 ** 128 - LIMB);
+    assert [range_check_ptr + 6] = limbs[3];
+    assert [range_check_ptr + 7] = limbs[3] + (2 ** 128 - 2 ** 59);
+    let range_check_ptr = range_check_ptr + 8;
+    assert x = limbs[0] + LIMB * (limbs[1] + LIMB * (limbs[2] + LIMB * limbs[3]));
+    return ();
+}
+
+// Checks that the hint's digits are those of x0 + x1·2^64 + x2·2^128 + x3·2^192 (each xk
+// below 2^210) and returns them. Each limb equation xk + ck = Dk + 2^64·c(k+1) has both
+// sides below 2^215 < PRIME, so it holds over the integers: Dk (16 digits) is the limb's
+// digit sum, ck < 2^150 the carry; the top carry is the top 35 digits.
+func check_scalar{range_check_ptr}(x0, x1, x2, x3, hint: felt*) -> felt* {
+    alloc_locals;
+    local digits: felt* = hint + 6;
+    let c1 = carry(hint[0], hint[1]);
+    let c2 = carry(hint[2], hint[3]);
+    let c3 = carry(hint[4], hint[5]);
+    let d0 = digit_sum(digits, LIMB_DIGITS);
+    assert x0 = d0 + LIMB * c1;
+    let d1 = digit_sum(digits + LIMB_DIGITS, LIMB_DIGITS);
+    assert x1 + c1 = d1 + LIMB * c2;
+    let d2 = digit_sum(digits + 2 * LIMB_DIGITS, LIMB_DIGITS);
+    assert x2 + c2 = d2 + LIMB * c3;
+    let d3 = digit_sum(digits + 3 * LIMB_DIGITS, LIMB_DIGITS);
+    let top = digit_sum(digits + 4 * LIMB_DIGITS, TOP_DIGITS);
+    assert x3 + c3 = d3 + LIMB * top;
+    return digits;
+}
+
+// high·2^128 + low with low < 2^128 and high < 2^22.
+func carry{range_check_ptr}(high, low) -> felt {
+    assert [range_check_ptr] = low;
+    assert [range_check_ptr + 1] = high;
+    assert [range_check_ptr + 2] = high + (2 ** 128 - CARRY_HIGH_BOUND);
+    let range_check_ptr = range_check_ptr + 3;
+    return high * 2 ** 128 + low;
+}
+
+// Σ digits[j]·16^j for j < count, each digit checked in [0, 16).
+func digit_sum{range_check_ptr}(digits: felt*, count) -> felt {
+    if (count == 0) {
+        return 0;
+    }
+    let d = digits[0];
+    assert [range_check_ptr] = d;
+    assert [range_check_ptr + 1] = d + (2 ** 128 - DIGIT_BASE);
+    let range_check_ptr = range_check_ptr + 2;
+    let rest = digit_sum(digits + 1, count - 1);
+    return d + DIGIT_BASE * rest;
+}
+
+// The multiples 0..15 of (x, y) as 16 (x, y) pairs; entry 0 is unused.
+func multiples(x, y) -> felt* {
+    alloc_locals;
+    let (table: felt*) = alloc();
+    assert table[0] = 0;
+    assert table[1] = 0;
+    assert table[2] = x;
+    assert table[3] = y;
+    let (x2, y2) = ec_double(x, y);
+    assert table[4] = x2;
+    assert table[5] = y2;
+    fill_multiples(table + 6, x, y, x2, y2, 13);
+    return table;
+}
+
+func fill_multiples(out: felt*, x, y, px, py, count) {
+    if (count == 0) {
+        return ();
+    }
+    let (nx, ny) = ec_add(px, py, x, y);
+    assert out[0] = nx;
+    assert out[1] = ny;
+    return fill_multiples(out + 2, x, y, nx, ny, count - 1);
+}
+
+// Windows w..0, most significant first: the accumulator times 16, then each point's multiple
+// for its digit at w.
+func msm_windows(points: MsmPoint*, n_points, w, x, y) -> (x: felt, y: felt) {
+    let (x, y) = ec_double(x, y);
+    let (x, y) = ec_double(x, y);
+    let (x, y) = ec_double(x, y);
+    let (x, y) = ec_double(x, y);
+    let (x, y) = msm_window(points, n_points, w, x, y);
+    if (w == 0) {
+        return (x=x, y=y);
+    }
+    return msm_windows(points, n_points, w - 1, x, y);
+}
+
+func msm_window(points: MsmPoint*, n_points, w, x, y) -> (x: felt, y: felt) {
+    if (n_points == 0) {
+        return (x=x, y=y);
+    }
+    let d = points.digits[w];
+    if (d == 0) {
+        return msm_window(points + MsmPoint.SIZE, n_points - 1, w, x, y);
+    }
+    let (x, y) = ec_add(x, y, points.table[2 * d], points.table[2 * d + 1]);
+    return msm_window(points + MsmPoint.SIZE, n_points - 1, w, x, y);
+}
+
+// (x1, y1) + (x2, y2) for points on the curve with x1 ≠ x2. Equal x's fail: there the slope
+// equation would hold for any slope.
+func ec_add(x1, y1, x2, y2) -> (x: felt, y: felt) {
+    if (x1 == x2) {
+        assert x1 = x2 + 1;
+    }
+    tempvar slope = (y2 - y1) / (x2 - x1);
+    tempvar x = slope * slope - x1 - x2;
+    return (x=x, y=slope * (x1 - x) - y1);
+}
+
+// 2·(x, y) for a point on the curve (y ≠ 0 on this curve of prime order; checked, as the
+// slope equation would otherwise be free).
+func ec_double(x, y) -> (x: felt, y: felt) {
+    if (y == 0) {
+        assert y = 1;
+    }
+    tempvar slope = (3 * x * x + 1) / (2 * y);
+    tempvar nx = slope * slope - 2 * x;
+    return (x=nx, y=slope * (x - nx) - y);
+}
