@@ -118,6 +118,8 @@ section "Prometheus"
 py_check prometheus
 if command -v promtool >/dev/null 2>&1; then
   run "promtool check rules" promtool check rules "$here/prometheus/alerts.yml"
+  run "promtool test rules: $(grep -c '^  - name:' "$here/prometheus/alerts.test.yml") alert tests (prometheus/alerts.test.yml)" \
+    promtool test rules "$here/prometheus/alerts.test.yml"
   # The config names the rule file by its path in the container: check a copy.
   tmp=$(mktemp -d)
   sed "s|/etc/prometheus/alerts.yml|$here/prometheus/alerts.yml|" "$here/prometheus/prometheus.yml" >"$tmp/prometheus.yml"
@@ -127,7 +129,7 @@ if command -v promtool >/dev/null 2>&1; then
     promtool check rules "$tmp/exprs.yml"
   rm -rf "$tmp"
 else
-  skip "promtool check: promtool is not installed (apt: prometheus; structural rule check above only)"
+  skip "promtool check and test rules: promtool is not installed (apt: prometheus; structural rule check above only)"
 fi
 
 section "Dockerfiles"

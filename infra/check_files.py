@@ -10,7 +10,8 @@
     check_files.py helm-rendered F   a `helm template` output: every document parses, has
                                      apiVersion/kind/metadata.name, names unique per kind
     check_files.py prometheus        rule groups: alert/expr/labels.severity, balanced
-                                     brackets; scrape configs have targets
+                                     brackets; scrape configs have targets; every alert
+                                     fires in a test of prometheus/alerts.test.yml
     check_files.py dockerfiles       the nightly pinned in the Dockerfiles is the known-good
                                      one rust-toolchain.toml names; ENTRYPOINT is starfarm
 
@@ -229,7 +230,15 @@ def prometheus():
                 problems.append(f"alert {name}: no severity label")
             if "for" in rule and not re.fullmatch(r"\d+[smhd]", str(rule["for"])):
                 problems.append(f"alert {name}: bad duration {rule['for']!r}")
-    return problems, f"prometheus: {len(jobs)} scrape jobs, {n} alert rules well-formed"
+    with open(os.path.join(INFRA, "prometheus", "alerts.test.yml")) as f:
+        tests = yaml.safe_load(f)
+    # An alert that must fire needs a test that shows it firing (non-empty exp_alerts).
+    fired = {case.get("alertname") for test in tests.get("tests", [])
+             for case in test.get("alert_rule_test", []) if case.get("exp_alerts")}
+    for name in sorted(names - fired):
+        problems.append(f"alert {name}: no test in prometheus/alerts.test.yml shows it firing")
+    return problems, (f"prometheus: {len(jobs)} scrape jobs, {n} alert rules well-formed, "
+                      f"each fired by a test in alerts.test.yml")
 
 
 def dockerfiles():

@@ -51,6 +51,8 @@ EXPORTED = {
     "starfarm_l1_last_settled_block": ("gauge", set()),
     "starfarm_l1_blocks_pending_settlement": ("gauge", set()),
     "starfarm_l1_settlement_stopped": ("gauge", set()),
+    "starfarm_l1_settled_transactions_total": ("counter", set()),
+    "starfarm_l1_settled_proof_cost_usd_total": ("counter", set()),
     # sequencer /metrics (its JSON-RPC port)
     "starfarm_sequencer_transactions_total": ("counter", {"status"}),
     "starfarm_sequencer_mempool_depth": ("gauge", set()),

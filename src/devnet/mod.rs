@@ -71,6 +71,10 @@ pub struct DevnetArgs {
     /// worker's memory allows, up to 2^17).
     #[arg(long)]
     chunk_steps: Option<u64>,
+    /// Each worker's `--price-per-hour` (USD per machine-hour), for the estimated costs per
+    /// proof and per settled transaction on the prover dashboard; 0: none.
+    #[arg(long, env = "STARFARM_PRICE_PER_HOUR", default_value_t = 0.0, value_parser = crate::worker_cli::price)]
+    price_per_hour: f64,
 }
 
 /// What the devnet serves, once started.
@@ -222,6 +226,7 @@ async fn start(
             ])
             .args(["--backend", args.backend.as_str()])
             .args(["--drain-timeout-secs", "15"])
+            .args(["--price-per-hour", &args.price_per_hour.to_string()])
             .args([
                 "--memory-gib",
                 &format!("{:.2}", worker_memory as f64 / GIB),

@@ -6,6 +6,7 @@
 pub mod farm;
 pub mod line;
 pub mod postgres;
+pub mod prometheus;
 pub mod proxy;
 
 use std::io::{BufRead, BufReader};
@@ -15,6 +16,12 @@ use std::time::{Duration, Instant};
 
 /// Long enough for any wait of a test on a loaded 2-core machine.
 pub const PATIENCE: Duration = Duration::from_secs(480);
+
+/// A loopback port free a moment ago.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    listener.local_addr().expect("address").port()
+}
 
 /// A child process whose output lines (stdout and stderr) are collected; SIGKILLed when
 /// dropped.

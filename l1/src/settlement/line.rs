@@ -120,10 +120,17 @@ impl<C: SettlementClient> Settler<C> {
         self.metrics.submitted("updateState", &updated);
         let update_gas = updated?.gas_used;
         let (tx_start, tx_end) = (word(output, TX_START)?, word(output, TX_END)?);
+        self.metrics
+            .settled_transactions
+            .inc_by(tx_end.saturating_sub(tx_start));
         if word(output, TX_COUNT)? == tx_end {
             let number = i64::try_from(block).unwrap_or(i64::MAX);
             self.metrics.last_settled.set(number);
             self.metrics.pending_blocks.dec();
+            // The whole block's proofs, once: its last range is the one that settles it.
+            self.metrics
+                .settled_proof_cost
+                .inc_by(ranges.proof_cost_usd.max(0.0));
         }
         Ok(Step::Settled {
             block,
@@ -262,9 +269,14 @@ mod tests {
 
     impl Proven {
         fn insert(&self, block: u64, outputs: Vec<Vec<Felt>>, security_bits: u32) {
+            self.insert_costing(block, outputs, security_bits, 0.0);
+        }
+
+        fn insert_costing(&self, block: u64, outputs: Vec<Vec<Felt>>, bits: u32, cost: f64) {
             let ranges = BlockRanges {
                 outputs,
-                security_bits,
+                security_bits: bits,
+                proof_cost_usd: cost,
             };
             self.blocks.lock().unwrap().insert(block, ranges);
         }
@@ -325,6 +337,38 @@ mod tests {
         assert_eq!((l1.state.next_block_number, l1.state.tx_index), (1, 0));
         assert_eq!(l1.state.state_root, Felt::from(3u8));
         assert_eq!(settler.metrics.last_settled.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn transactions_count_per_settled_range_and_a_block_costs_once_when_it_settles() {
+        let settler = settler();
+        let proven = Proven::default();
+        let block0 = vec![output(0, (0, 2, 3), 1, 2), output(0, (2, 3, 3), 2, 3)];
+        proven.insert_costing(0, block0, 96, 0.25);
+        proven.insert_costing(1, vec![output(1, (0, 4, 4), 3, 4)], 96, 0.5);
+        let m = &settler.metrics;
+        let settled = settler.step(&proven).await.unwrap();
+        assert!(matches!(settled, Step::Settled { tx_end: 2, .. }));
+        assert_eq!(m.settled_transactions.get(), 2);
+        assert_eq!(m.settled_proof_cost.get(), 0.0, "block 0 is half settled");
+
+        let rpc = L1Error::Rpc {
+            call: "updateState",
+            message: "connection reset".into(),
+        };
+        settler.client.fail_once("updateState", rpc);
+        settler.step(&proven).await.unwrap_err();
+        assert_eq!(
+            m.settled_transactions.get(),
+            2,
+            "a failed update counts nothing"
+        );
+
+        assert_eq!(settler.catch_up(&proven).await.unwrap(), 2);
+        assert_eq!(m.settled_transactions.get(), 3 + 4);
+        assert_eq!(m.settled_proof_cost.get(), 0.25 + 0.5);
+        assert_eq!(settler.catch_up(&proven).await.unwrap(), 0);
+        assert_eq!(m.settled_proof_cost.get(), 0.75, "nothing counted twice");
     }
 
     #[tokio::test]
