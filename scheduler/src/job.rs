@@ -46,17 +46,6 @@ impl JobKind {
     }
 }
 
-impl FromStr for JobKind {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownName(s.to_owned()))
-    }
-}
-
 /// A job's place in its life cycle (mirrored by a CHECK constraint in both schemas).
 ///
 /// ```text
@@ -127,16 +116,23 @@ impl fmt::Display for JobState {
     }
 }
 
-impl FromStr for JobState {
-    type Err = UnknownName;
+/// `FromStr` by stored name (`as_str`) for enums that list every value in `ALL`.
+macro_rules! from_stored_name {
+    ($($t:ty),*) => {$(
+        impl FromStr for $t {
+            type Err = UnknownName;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownName(s.to_owned()))
-    }
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == s)
+                    .ok_or_else(|| UnknownName(s.to_owned()))
+            }
+        }
+    )*};
 }
+
+from_stored_name!(JobKind, JobState, WebhookState);
 
 /// A name that is not one of an enum's stored names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -367,17 +363,6 @@ impl WebhookState {
             Self::Delivered => "delivered",
             Self::Failed => "failed",
         }
-    }
-}
-
-impl FromStr for WebhookState {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownName(s.to_owned()))
     }
 }
 

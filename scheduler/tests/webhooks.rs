@@ -23,8 +23,8 @@ use serde_json::{json, Value};
 use starfarm_scheduler::api::{self, ApiConfig, Metrics};
 use starfarm_scheduler::webhooks::{signature, Deliverer, WebhookConfig};
 use starfarm_scheduler::{
-    ContentHash, Job, JobId, JobState, JobStore, StoreConfig, WebhookOutcome, WebhookState,
-    WorkerCapabilities,
+    ContentHash, Job, JobId, JobState, JobStore, Lease, StoreConfig, WebhookOutcome,
+    WebhookState, WorkerCapabilities,
 };
 use support::{spec, Harness, T0};
 
@@ -138,19 +138,22 @@ async fn submit(h: &Harness, name: &str, url: Option<&str>) -> JobId {
     h.store().submit(s).await.unwrap().job.id
 }
 
+/// Claims the next job.
+async fn claim(store: &dyn JobStore) -> Lease {
+    let worker = WorkerCapabilities {
+        memory_bytes: 1 << 40,
+        ..WorkerCapabilities::default()
+    };
+    let claimed = store.claim("w", &worker, Duration::from_secs(60)).await;
+    claimed.unwrap().expect("a job to claim").1
+}
+
 /// Claims the next job and hands it in as done.
-async fn finish(h: &Harness) -> Job {
-    let (_, lease) = h
-        .store()
-        .claim("w", &WorkerCapabilities::default(), Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
+async fn finish(store: &dyn JobStore) -> Job {
+    let lease = claim(store).await;
     let artifact = ContentHash::of(b"artifact");
-    h.store()
-        .complete(&lease, &artifact, json!({"steps": 1}))
-        .await
-        .unwrap()
+    let result = json!({"steps": 1});
+    store.complete(&lease, &artifact, result).await.unwrap()
 }
 
 fn webhook(job: &Job) -> &starfarm_scheduler::WebhookDelivery {
@@ -161,14 +164,9 @@ async fn delivered_once_on_each_terminal_state_with_a_valid_signature(h: &mut Ha
     let receiver = Receiver::start(&[]).await;
     let url = Some(receiver.url.as_str());
     let done = submit(h, "done", url).await;
-    finish(h).await;
+    finish(h.store()).await;
     let failed = submit(h, "failed", url).await;
-    let (_, lease) = h
-        .store()
-        .claim("w", &WorkerCapabilities::default(), Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
+    let lease = claim(h.store()).await;
     h.store().fail(&lease, "boom", false).await.unwrap();
     let cancelled = submit(h, "cancelled", url).await;
     h.store().cancel(cancelled).await.unwrap();
@@ -217,7 +215,7 @@ async fn delivered_once_on_each_terminal_state_with_a_valid_signature(h: &mut Ha
 async fn a_failing_receiver_is_retried_with_backoff_until_it_answers(h: &mut Harness) {
     let receiver = Receiver::start(&[500, 503]).await;
     let id = submit(h, "job", Some(&receiver.url)).await;
-    finish(h).await;
+    finish(h.store()).await;
     let (deliverer, metrics) = deliverer(&h.store, config());
 
     assert_eq!(deliverer.deliver_due().await.unwrap(), 1);
@@ -259,7 +257,7 @@ async fn a_failing_receiver_is_retried_with_backoff_until_it_answers(h: &mut Har
 async fn the_last_failed_attempt_marks_the_delivery_failed(h: &mut Harness) {
     let receiver = Receiver::start(&[500, 500, 500]).await;
     let id = submit(h, "job", Some(&receiver.url)).await;
-    finish(h).await;
+    finish(h.store()).await;
     let mut config = config();
     config.max_attempts = 2;
     let (deliverer, metrics) = deliverer(&h.store, config);
@@ -280,7 +278,7 @@ async fn the_last_failed_attempt_marks_the_delivery_failed(h: &mut Harness) {
 async fn a_restarted_scheduler_still_delivers(h: &mut Harness) {
     let receiver = Receiver::start(&[500]).await;
     let id = submit(h, "job", Some(&receiver.url)).await;
-    finish(h).await;
+    finish(h.store()).await;
     let (first, _) = deliverer(&h.store, config());
     assert_eq!(first.deliver_due().await.unwrap(), 1);
     drop(first);
@@ -300,7 +298,7 @@ async fn a_restarted_scheduler_still_delivers(h: &mut Harness) {
 async fn an_attempt_of_a_dead_scheduler_is_taken_over_after_its_hold(h: &mut Harness) {
     let receiver = Receiver::start(&[]).await;
     let id = submit(h, "job", Some(&receiver.url)).await;
-    finish(h).await;
+    finish(h.store()).await;
     // A scheduler claims the attempt and dies before POSTing.
     let hold = Duration::from_secs(40);
     let claimed = h.store().claim_webhooks(10, hold).await.unwrap();
@@ -331,7 +329,7 @@ async fn an_attempt_of_a_dead_scheduler_is_taken_over_after_its_hold(h: &mut Har
 async fn two_schedulers_never_claim_the_same_delivery(h: &mut Harness) {
     for n in 0..6 {
         submit(h, &format!("job {n}"), Some("http://127.0.0.1:9/hook")).await;
-        finish(h).await;
+        finish(h.store()).await;
     }
     let hold = Duration::from_secs(40);
     let store = Arc::clone(&h.store);
@@ -350,7 +348,7 @@ async fn a_private_address_is_refused_at_delivery_without_the_flag(h: &mut Harne
     let receiver = Receiver::start(&[]).await;
     // Accepted by a scheduler that allows private addresses …
     let id = submit(h, "job", Some(&receiver.url)).await;
-    finish(h).await;
+    finish(h.store()).await;
     // … delivered by one that does not.
     let mut strict = config();
     strict.allow_private = false;
@@ -402,14 +400,7 @@ async fn bad_or_private_callback_urls_are_400_naming_the_field() {
         assert!(reason.starts_with("callback_url: "), "{url}: {reason}");
         assert!(reason.contains(says), "{url}: {reason}");
     }
-    let listed: Value = s
-        .get("/v1/jobs")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = s.get_json("/v1/jobs").await;
     assert_eq!(listed["jobs"], json!([]), "nothing stored");
 
     let off = api(None).await;
@@ -445,30 +436,10 @@ async fn the_api_and_its_deliverer_post_a_finished_job() {
         .expect("webhooks on");
 
     let id = JobId(submitted["id"].as_i64().unwrap());
-    let worker = WorkerCapabilities {
-        memory_bytes: 1 << 40,
-        ..WorkerCapabilities::default()
-    };
-    let (_, lease) = s
-        .store
-        .claim("w", &worker, Duration::from_secs(60))
-        .await
-        .unwrap()
-        .unwrap();
-    s.store
-        .complete(&lease, &ContentHash::of(b"proof"), json!({}))
-        .await
-        .unwrap();
+    finish(s.store.as_ref()).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let job = loop {
-        let job: Value = s
-            .get(&format!("/v1/jobs/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let job = s.get_json(&format!("/v1/jobs/{id}")).await;
         if job["webhook"]["state"] == "delivered" {
             break job;
         }

@@ -417,33 +417,21 @@ where
         finished_at_ms: row.try_get("finished_at")?,
         proving_ms: non_negative(row.try_get("proving_ms")?)?,
         verifying_ms: non_negative(row.try_get("verifying_ms")?)?,
-        webhook: webhook(row)?,
+        webhook: match row.try_get::<Option<String>, _>("webhook_state")? {
+            None => None,
+            Some(state) => Some(WebhookDelivery {
+                state: parse_name::<WebhookState>(state)?,
+                attempts: non_negative(row.try_get::<i32, _>("webhook_attempts")?.into())?,
+                next_attempt_at_ms: row.try_get("webhook_next_attempt_at")?,
+                delivered_at_ms: row.try_get("webhook_delivered_at")?,
+                last_error: row.try_get("webhook_last_error")?,
+            }),
+        },
     };
     Ok(JobRow {
         job,
         lease_duration_ms: row.try_get("lease_duration_ms")?,
     })
-}
-
-/// The webhook columns of a job row; `None` for a job without callback.
-fn webhook<R>(row: &R) -> Result<Option<WebhookDelivery>, StoreError>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    for<'r> i32: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
-    for<'r> String: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let Some(state) = row.try_get::<Option<String>, _>("webhook_state")? else {
-        return Ok(None);
-    };
-    Ok(Some(WebhookDelivery {
-        state: parse_name::<WebhookState>(state)?,
-        attempts: non_negative(row.try_get::<i32, _>("webhook_attempts")?.into())?,
-        next_attempt_at_ms: row.try_get("webhook_next_attempt_at")?,
-        delivered_at_ms: row.try_get("webhook_delivered_at")?,
-        last_error: row.try_get("webhook_last_error")?,
-    }))
 }
 
 fn parse_name<T: std::str::FromStr<Err = crate::job::UnknownName>>(

@@ -72,6 +72,11 @@ impl Api {
             .bearer_auth(self.key)
     }
 
+    /// The JSON answer of an authenticated GET of `path`.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).send().await.unwrap().json().await.unwrap()
+    }
+
     /// The Prometheus text of `/metrics`.
     pub async fn metrics(&self) -> String {
         self.get("/metrics")
