@@ -23,8 +23,8 @@ use serde_json::{json, Value};
 use starfarm_scheduler::api::{self, ApiConfig, Metrics};
 use starfarm_scheduler::webhooks::{signature, Deliverer, WebhookConfig};
 use starfarm_scheduler::{
-    ContentHash, Job, JobId, JobState, JobStore, Lease, StoreConfig, WebhookOutcome,
-    WebhookState, WorkerCapabilities,
+    ContentHash, Job, JobId, JobState, JobStore, Lease, StoreConfig, WebhookOutcome, WebhookState,
+    WorkerCapabilities,
 };
 use support::{spec, Harness, T0};
 
