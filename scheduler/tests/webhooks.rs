@@ -412,6 +412,23 @@ async fn bad_or_private_callback_urls_are_400_naming_the_field() {
         .unwrap();
     let reason = http::error(response, ClientStatus::BAD_REQUEST, "callbacks_disabled").await;
     assert!(reason.contains("--webhook-secret"), "{reason}");
+
+    // The document describes the field, its payload and the delivery's status.
+    let document = off.get_json("/openapi.json").await;
+    let schemas = &document["components"]["schemas"];
+    let field = &schemas["SubmitRequest"]["properties"]["callback_url"];
+    let description = field["description"].as_str().unwrap_or_default();
+    assert!(
+        description.contains("Starfarm-Signature") && description.contains("JobView"),
+        "{field}"
+    );
+    assert!(schemas["JobView"]["properties"]["webhook"].is_object());
+    let states = &schemas["WebhookState"]["enum"];
+    assert_eq!(
+        *states,
+        json!(["pending", "delivered", "failed"]),
+        "{schemas}"
+    );
 }
 
 /// The scheduler's own task (as `starfarm scheduler` runs it) delivers a job submitted

@@ -165,6 +165,36 @@ async fn heads_events_and_statuses_arrive_over_a_websocket() {
     assert_eq!(accepted[1]["finality_status"], json!("ACCEPTED_ON_L2"));
     assert_eq!(accepted[1]["block_number"], json!(1));
     assert_eq!(accepted[1]["data"][0], json!("0x190"));
+    assert!(accepted[1].get("transaction_index").is_none(), "0.9");
+
+    // RPC 0.10 on its path: heads with counts, events with their indices, a list of emitters.
+    let mut v0_10 = Client::connect(&format!("ws://{addr}/rpc/v0_10")).await;
+    let new_heads = v0_10
+        .subscribe(
+            "starknet_subscribeNewHeads",
+            json!({ "block_id": { "block_number": 1 } }),
+        )
+        .await;
+    let head = &v0_10.notifications_of(&new_heads, 1).await[0];
+    assert_eq!(head["transaction_count"], json!(1), "{head}");
+    assert_eq!(head["event_commitment"], json!("0x0"), "{head}");
+    let new_events = v0_10
+        .subscribe(
+            "starknet_subscribeEvents",
+            json!({
+                "from_address": [format!("{:#x}", token_address())],
+                "keys": [[format!("{:#x}", selector("Transfer"))], [format!("{:#x}", alice.address())]],
+                "block_id": { "block_number": 1 },
+            }),
+        )
+        .await;
+    let event = &v0_10.notifications_of(&new_events, 1).await[0];
+    assert_eq!(event["transaction_hash"], json!(format!("{t1:#x}")));
+    assert_eq!(
+        (&event["transaction_index"], &event["event_index"]),
+        (&json!(0), &json!(0)),
+        "{event}"
+    );
     // Each change once (RECEIVED, PRE_CONFIRMED, ...), ending with ACCEPTED_ON_L2.
     let mut statuses = client.notifications_of(&status, 2).await;
     while statuses.last().map(|s| &s["status"]["finality_status"]) != Some(&json!("ACCEPTED_ON_L2"))
