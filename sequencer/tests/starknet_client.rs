@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
 use starfarm_sequencer::state::global_root;
-use starfarm_sequencer::testing::{open_account, serve_sequencer};
+use starfarm_sequencer::testing::{alice_and_bob, open_account, serve_sequencer};
 use starfarm_sequencer::tx::{account_class_hash, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 use starknet_core::types as sn;
@@ -155,14 +155,7 @@ async fn starknet_rs_reads_transfer_events() {
     let url = Url::parse(&format!("http://{addr}/rpc/v0_9")).unwrap();
     let client = JsonRpcClient::new(HttpTransport::new(url));
 
-    let (alice, bob) = (
-        KeyPair::from_private(Felt::from(11u32)),
-        KeyPair::from_private(Felt::from(12u32)),
-    );
-    open_account(seq.as_ref(), &alice, 1_000, Felt::from(0xe7u32), 5)
-        .await
-        .unwrap();
-    seq.close_block().await.unwrap().unwrap();
+    let (alice, bob, _) = alice_and_bob(seq.as_ref()).await;
     let t1 = seq
         .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
         .await
@@ -298,14 +291,7 @@ async fn starknet_js_reads_events_on_both_versions() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (seq, addr) = serve_sequencer(dir.path()).await;
-    let (alice, bob) = (
-        KeyPair::from_private(Felt::from(11u32)),
-        KeyPair::from_private(Felt::from(12u32)),
-    );
-    open_account(seq.as_ref(), &alice, 1_000, Felt::from(0xe7u32), 5)
-        .await
-        .unwrap();
-    seq.close_block().await.unwrap().unwrap();
+    let (alice, bob, _) = alice_and_bob(seq.as_ref()).await;
     let t1 = seq
         .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
         .await

@@ -8,9 +8,8 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use starfarm_sequencer::chain::TxSubmitter;
 use starfarm_sequencer::events::{selector, token_address};
-use starfarm_sequencer::testing::{open_account, serve_sequencer};
-use starfarm_sequencer::tx::{KeyPair, Transaction};
-use starfarm_sequencer::Felt;
+use starfarm_sequencer::testing::{alice_and_bob, serve_sequencer};
+use starfarm_sequencer::tx::Transaction;
 use tokio_tungstenite::tungstenite::Message;
 
 type Socket =
@@ -95,14 +94,7 @@ async fn heads_events_and_statuses_arrive_over_a_websocket() {
     let (seq, addr) = serve_sequencer(dir.path()).await;
     let url = format!("ws://{addr}/rpc/v0_9");
 
-    let (alice, bob) = (
-        KeyPair::from_private(Felt::from(11u32)),
-        KeyPair::from_private(Felt::from(12u32)),
-    );
-    open_account(seq.as_ref(), &alice, 1_000, Felt::from(0xe7u32), 5)
-        .await
-        .unwrap();
-    let block0 = seq.close_block().await.unwrap().unwrap();
+    let (alice, bob, block0) = alice_and_bob(seq.as_ref()).await;
 
     let mut client = Client::connect(&url).await;
     // Ordinary calls work on the same connection.
