@@ -229,6 +229,10 @@ mod tests {
              --l1-key 0x01 --attest-key 0x02 --l1-confirmations 2",
         );
         parses(
+            "starfarm scheduler --api-key k --webhook-secret 0123456789abcdef \
+             --webhook-allow-private --webhook-max-attempts 3 --webhook-timeout-secs 5",
+        );
+        parses(
             "starfarm l1 settle --rpc http://127.0.0.1:1 --key 0x01 --attest-key 0x02 \
              --l1-confirmations 2 --once",
         );

@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use starfarm_scheduler::api::{self, ApiConfig, ApiKeys, AppState};
 use starfarm_scheduler::blobs::BlobStore;
 use starfarm_scheduler::blocks::{self, IngestConfig, Ingestor};
+use starfarm_scheduler::webhooks::WebhookConfig;
 use starfarm_scheduler::{JobStore, PostgresStore, SqliteStore, StoreConfig};
 use starfarm_sequencer::publish::Publisher;
 use tokio::task::JoinHandle;
@@ -58,8 +59,45 @@ pub struct SchedulerArgs {
     /// How often leases of silent workers are looked for and taken back, in milliseconds.
     #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(10..))]
     lease_sweep_ms: u64,
+    #[command(flatten, next_help_heading = "Webhooks")]
+    webhooks: WebhookArgs,
     #[command(flatten)]
     settle: crate::l1_cli::SchedulerSettleArgs,
+}
+
+/// Webhook delivery: jobs submitted with a `callback_url` are POSTed there once finished.
+#[derive(clap::Args)]
+struct WebhookArgs {
+    /// Key of the HMAC-SHA256 `Starfarm-Signature` header of webhook bodies. Without it,
+    /// submissions with a `callback_url` are refused.
+    #[arg(long, env = "STARFARM_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
+    /// Also call loopback, private and link-local addresses (devnets, trusted tenants only:
+    /// otherwise a tenant could make the scheduler call into the farm's network).
+    #[arg(long)]
+    webhook_allow_private: bool,
+    /// Attempts per webhook, the first included (pauses 30 s, 1, 2, 4, 8, 16, 30 min …).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    webhook_max_attempts: u32,
+    /// Longest wait for a receiver's answer, in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    webhook_timeout_secs: u64,
+}
+
+impl WebhookArgs {
+    fn config(&self) -> anyhow::Result<Option<Arc<WebhookConfig>>> {
+        let Some(secret) = &self.webhook_secret else {
+            return Ok(None);
+        };
+        if secret.len() < 16 {
+            bail!("--webhook-secret must be at least 16 bytes long");
+        }
+        let mut config = WebhookConfig::new(secret.as_bytes());
+        config.allow_private = self.webhook_allow_private;
+        config.max_attempts = self.webhook_max_attempts;
+        config.timeout = Duration::from_secs(self.webhook_timeout_secs);
+        Ok(Some(Arc::new(config)))
+    }
 }
 
 pub fn run(args: SchedulerArgs) -> anyhow::Result<()> {
@@ -85,12 +123,14 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     let mut config = ApiConfig::new(keys);
     config.max_body_bytes = args.max_body_bytes;
     config.default_quota = args.quota.quota();
+    config.webhooks = args.webhooks.config()?;
     let state = AppState::new(Arc::clone(&store), blobs, config);
     let mut block_tasks = start_blocks(&args, &state).await?;
     let settler =
         crate::l1_cli::spawn_settler(&args.settle, Arc::clone(&store), &state.metrics).await?;
     block_tasks.extend(settler);
     let sweeper = api::spawn_lease_sweeper(&state, Duration::from_millis(args.lease_sweep_ms));
+    block_tasks.extend(api::spawn_deliverer(&state).context("starting webhook delivery")?);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

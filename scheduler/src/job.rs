@@ -46,17 +46,6 @@ impl JobKind {
     }
 }
 
-impl FromStr for JobKind {
-    type Err = UnknownName;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownName(s.to_owned()))
-    }
-}
-
 /// A job's place in its life cycle (mirrored by a CHECK constraint in both schemas).
 ///
 /// ```text
@@ -127,16 +116,23 @@ impl fmt::Display for JobState {
     }
 }
 
-impl FromStr for JobState {
-    type Err = UnknownName;
+/// `FromStr` by stored name (`as_str`) for enums that list every value in `ALL`.
+macro_rules! from_stored_name {
+    ($($t:ty),*) => {$(
+        impl FromStr for $t {
+            type Err = UnknownName;
 
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| UnknownName(s.to_owned()))
-    }
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == s)
+                    .ok_or_else(|| UnknownName(s.to_owned()))
+            }
+        }
+    )*};
 }
+
+from_stored_name!(JobKind, JobState, WebhookState);
 
 /// A name that is not one of an enum's stored names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -252,6 +248,11 @@ pub struct JobSpec {
     /// Program and input bytes the submission stored, charged to the owner's quota.
     #[serde(default)]
     pub stored_bytes: u64,
+    /// Where the scheduler POSTs the job once it is done, failed or cancelled (a webhook);
+    /// checked by the API (http/https, no private address unless allowed). Not part of the
+    /// idempotency key: a resubmission returns the live job with its own callback.
+    #[serde(default)]
+    pub callback_url: Option<String>,
 }
 
 impl JobSpec {
@@ -276,6 +277,7 @@ impl JobSpec {
             payload: serde_json::Value::Null,
             owner: None,
             stored_bytes: 0,
+            callback_url: None,
         }
     }
 
@@ -333,6 +335,51 @@ pub struct Job {
     /// their phase reports to the next report or the hand-in).
     pub proving_ms: u64,
     pub verifying_ms: u64,
+    /// The delivery of the job's webhook; `None` when it has no `callback_url`.
+    #[serde(default)]
+    pub webhook: Option<WebhookDelivery>,
+}
+
+/// Where a job's webhook delivery stands (mirrored by a CHECK constraint in both schemas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "api", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookState {
+    /// Waiting for the job to finish, or for a receiver's 2xx (retried with backoff).
+    Pending,
+    /// A receiver answered 2xx. Terminal.
+    Delivered,
+    /// Every attempt failed. Terminal.
+    Failed,
+}
+
+impl WebhookState {
+    pub const ALL: [WebhookState; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    /// The name stored in the database and used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The delivery of a job's webhook: claimed attempt by attempt by the scheduler processes
+/// sharing the store (the attempt count fences a process that lost its claim).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "api", derive(utoipa::ToSchema))]
+pub struct WebhookDelivery {
+    pub state: WebhookState,
+    /// Attempts made or in progress.
+    pub attempts: u32,
+    /// Earliest time of the next attempt while pending.
+    pub next_attempt_at_ms: i64,
+    /// When a receiver answered 2xx.
+    pub delivered_at_ms: Option<i64>,
+    /// The last failed attempt's error (HTTP status, connection error, refused address).
+    pub last_error: Option<String>,
 }
 
 #[cfg(test)]
@@ -357,6 +404,7 @@ impl Job {
             finished_at_ms: None,
             proving_ms: 0,
             verifying_ms: 0,
+            webhook: None,
         }
     }
 }

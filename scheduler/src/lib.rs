@@ -15,6 +15,7 @@
 //! | request/response bodies shared by the API and its clients | `wire` |
 //! | the REST API: one module per resource (jobs, workers, complete, blobs), metrics | `api` |
 //! | inputs and artifacts by content hash | `blobs` |
+//! | POSTing finished jobs to their `callback_url`: claims, retries, signatures, address checks | `webhooks` |
 //! | the proving worker: claim, prove (alone or batched), hand in | `worker` |
 //! | splitting a block into chunks by estimated steps | `blocks::chunking` |
 //! | turning published blocks into chunk and aggregate jobs | `blocks::ingest` |
@@ -48,15 +49,18 @@ pub mod job;
 pub mod kinds;
 pub mod store;
 #[cfg(feature = "api")]
+pub mod webhooks;
+#[cfg(feature = "api")]
 pub mod wire;
 #[cfg(feature = "api")]
 pub mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use job::{
-    ContentHash, Job, JobId, JobKind, JobSpec, JobState, Lease, Phase, WorkerCapabilities,
+    ContentHash, Job, JobId, JobKind, JobSpec, JobState, Lease, Phase, WebhookDelivery,
+    WebhookState, WorkerCapabilities,
 };
 pub use store::{
     key_digest, ApiKey, JobFilter, JobPage, JobStore, KeyStore, NewKey, PostgresStore, Quota,
-    Readiness, Role, SqliteStore, StoreConfig, StoreError, Submission, Usage,
+    Readiness, Role, SqliteStore, StoreConfig, StoreError, Submission, Usage, WebhookOutcome,
 };

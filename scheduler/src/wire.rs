@@ -12,7 +12,9 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::job::{ContentHash, Job, JobId, JobKind, JobState, Lease, Phase, WorkerCapabilities};
+use crate::job::{
+    ContentHash, Job, JobId, JobKind, JobState, Lease, Phase, WebhookDelivery, WorkerCapabilities,
+};
 use crate::store::JobPage;
 
 /// A proving request (`POST /v1/jobs`).
@@ -34,6 +36,18 @@ pub struct SubmitRequest {
     /// Higher is proven first; 0 when absent.
     #[serde(default)]
     pub priority: Option<i32>,
+    /// An http or https URL the scheduler POSTs the job to once it is done, failed or
+    /// cancelled: the body is the job as `GET /v1/jobs/{id}` shows it (a `JobView`), with
+    /// headers `Starfarm-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"
+    /// keyed with the scheduler's webhook secret>`, `Idempotency-Key` (the same on every
+    /// attempt) and `Starfarm-Delivery-Attempt`. A 2xx answer delivers; anything else is
+    /// retried with exponential backoff (8 attempts over about an hour by default). Refused
+    /// (400 `invalid_callback_url`) unless the host resolves to public addresses only,
+    /// unless the scheduler runs with `--webhook-allow-private`; refused (400
+    /// `callbacks_disabled`) when the scheduler has no webhook secret.
+    #[serde(default)]
+    #[schema(example = "https://example.com/starfarm/jobs")]
+    pub callback_url: Option<String>,
 }
 
 fn default_profile() -> String {
@@ -106,6 +120,12 @@ pub struct JobView {
     /// tasks of its batch proof if any; absent until a worker that reports a price hands in
     /// the artifact.
     pub estimated_cost_usd: Option<f64>,
+    /// Where the job is POSTed once finished (see `SubmitRequest`); absent for none.
+    #[serde(default)]
+    pub callback_url: Option<String>,
+    /// How that delivery stands; absent without `callback_url`.
+    #[serde(default)]
+    pub webhook: Option<WebhookDelivery>,
 }
 
 /// Seconds spent proving and verifying a job.
@@ -168,6 +188,8 @@ impl From<Job> for JobView {
             finished_at_ms: job.finished_at_ms,
             seconds_by_phase,
             estimated_cost_usd,
+            callback_url: job.spec.callback_url,
+            webhook: job.webhook,
         }
     }
 }

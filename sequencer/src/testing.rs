@@ -9,6 +9,7 @@ use std::time::Duration;
 use starknet_types_core::felt::Felt;
 
 use crate::batch_ecdsa::SignedHash;
+use crate::block::BlockHeader;
 use crate::chain::{AdmissionError, TxSubmitter};
 use crate::rpc::RpcConfig;
 use crate::service::{Sequencer, SequencerConfig};
@@ -56,6 +57,24 @@ pub async fn open_account(
     let deposit = seq.submit_deposit(Transaction::Deposit(deposit)).await?;
     let deploy = seq.submit(Transaction::deploy_account(key)).await?;
     Ok((deposit, deploy))
+}
+
+/// Where the endpoint tests start: Alice (key 11) with an account holding 1,000, opened in
+/// block 0 (closed, its header returned), and Bob (key 12) without one.
+pub async fn alice_and_bob(seq: &dyn TxSubmitter) -> (KeyPair, KeyPair, BlockHeader) {
+    let (alice, bob) = (
+        KeyPair::from_private(Felt::from(11u32)),
+        KeyPair::from_private(Felt::from(12u32)),
+    );
+    open_account(seq, &alice, 1_000, Felt::from(0xe7u32), 5)
+        .await
+        .expect("Alice's account opens");
+    let block0 = seq
+        .close_block()
+        .await
+        .expect("block 0 closes")
+        .expect("block 0 holds Alice's account");
+    (alice, bob, block0)
 }
 
 /// SplitMix64: dependency-free, seeded randomness (not for keys that protect anything).

@@ -1030,11 +1030,21 @@ fn message_hash_matches_starknet_core() {
 // (b) Raw HTTP: error paths, batches, admin methods, body limit.
 // ---------------------------------------------------------------------------------------
 
-/// One HTTP/1.1 POST over a fresh connection: status and body.
+/// One HTTP/1.1 POST to `/rpc` over a fresh connection: status and body.
 async fn post(addr: SocketAddr, body: &[u8], headers: &[(&str, String)]) -> (u16, String) {
+    post_to(addr, "/rpc", body, headers).await
+}
+
+/// [`post`] to `path`.
+async fn post_to(
+    addr: SocketAddr,
+    path: &str,
+    body: &[u8],
+    headers: &[(&str, String)],
+) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let mut head = format!(
-        "POST /rpc HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nConnection: close\r\n"
     );
     if !headers
         .iter()
@@ -1473,4 +1483,179 @@ async fn raw_get_events_errors() {
         .map(|e| e["block_number"].as_u64().expect("block_number"))
         .collect();
     assert!(numbers.windows(2).all(|w| w[0] <= w[1]), "{numbers:?}");
+}
+
+/// One call on `path`: the answer.
+async fn rpc_at(server: &Server, path: &str, request: &Value) -> Value {
+    let (status, body) = post_to(server.addr, path, request.to_string().as_bytes(), &[]).await;
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).expect("JSON answer")
+}
+
+/// `/`, `/rpc` and `/rpc/v0_9` answer RPC 0.9.0, `/rpc/v0_10` 0.10.0, from the same chain:
+/// 0.10 adds the event's indices and the header's counts and commitments, takes lists of
+/// addresses and `response_flags`; 0.9 refuses those.
+#[tokio::test]
+async fn raw_rpc_0_9_and_0_10_side_by_side() {
+    let server = Server::start().await;
+    for (path, version) in [
+        ("/", "0.9.0"),
+        ("/rpc", "0.9.0"),
+        ("/rpc/v0_9", "0.9.0"),
+        ("/rpc/v0_10", "0.10.0"),
+    ] {
+        let answer = rpc_at(&server, path, &call("starknet_specVersion", json!([]))).await;
+        assert_eq!(answer["result"], version, "{path}: {answer}");
+    }
+
+    let events = call(
+        "starknet_getEvents",
+        json!({ "filter": { "chunk_size": 1000 } }),
+    );
+    let old = rpc_at(&server, "/rpc/v0_9", &events).await;
+    let new = rpc_at(&server, "/rpc/v0_10", &events).await;
+    let (old, new) = (&old["result"]["events"], &new["result"]["events"]);
+    let (old, new) = (
+        old.as_array().expect("events"),
+        new.as_array().expect("events"),
+    );
+    assert!(!new.is_empty());
+    assert_eq!(old.len(), new.len());
+    for (o, n) in old.iter().zip(new) {
+        assert!(
+            o.get("transaction_index").is_none() && o.get("event_index").is_none(),
+            "{o}"
+        );
+        let mut stripped = n.clone();
+        let object = stripped.as_object_mut().expect("object");
+        let tx_index = object
+            .remove("transaction_index")
+            .expect("transaction_index");
+        object.remove("event_index").expect("event_index");
+        assert_eq!(&stripped, o, "the rest is the same");
+        // The index points at the transaction that emitted the event.
+        let block = server.block(n["block_number"].as_u64().expect("number") as usize);
+        let index = tx_index.as_u64().expect("index") as usize;
+        let hash = block.receipts[index].transaction_hash;
+        assert_eq!(n["transaction_hash"], format!("{hash:#x}"), "{n}");
+    }
+    // Events of one transaction are numbered from 0 in order.
+    let mut last: Option<(u64, u64, u64)> = None;
+    for n in new {
+        let at = |f: &str| n[f].as_u64().expect(f);
+        let here = (
+            at("block_number"),
+            at("transaction_index"),
+            at("event_index"),
+        );
+        match last {
+            Some((b, t, e)) if (b, t) == (here.0, here.1) => assert_eq!(here.2, e + 1, "{n}"),
+            _ => assert_eq!(here.2, 0, "{n}"),
+        }
+        last = Some(here);
+    }
+
+    // Several emitters: 0.10 only.
+    let emitter = new[0]["from_address"].clone();
+    let filter = json!({ "filter": { "chunk_size": 1000, "address": [emitter, "0x1234"] } });
+    let by_list = rpc_at(
+        &server,
+        "/rpc/v0_10",
+        &call("starknet_getEvents", filter.clone()),
+    )
+    .await;
+    let listed = by_list["result"]["events"].as_array().expect("events");
+    assert!(!listed.is_empty() && listed.iter().all(|e| e["from_address"] == emitter));
+    let refused = rpc_at(&server, "/rpc/v0_9", &call("starknet_getEvents", filter)).await;
+    let (code, reason) = error_of(&refused);
+    assert_eq!(code, -32602);
+    assert!(
+        reason.contains("address") && reason.contains("0.10"),
+        "{reason}"
+    );
+
+    // Header counts and commitments: 0.10 only.
+    let block = call(
+        "starknet_getBlockWithTxHashes",
+        json!([{ "block_number": 1 }]),
+    );
+    let old = rpc_at(&server, "/rpc/v0_9", &block).await["result"].clone();
+    let new = rpc_at(&server, "/rpc/v0_10", &block).await["result"].clone();
+    let added = [
+        "event_commitment",
+        "transaction_commitment",
+        "receipt_commitment",
+        "state_diff_commitment",
+        "event_count",
+        "transaction_count",
+        "state_diff_length",
+    ];
+    for field in added {
+        assert!(old.get(field).is_none(), "{field} in 0.9: {old}");
+        assert!(new.get(field).is_some(), "{field} missing in 0.10: {new}");
+    }
+    let fixture_block = server.block(1);
+    assert_eq!(new["transaction_count"], fixture_block.transactions.len());
+    assert_eq!(new["event_count"], events_in_block(&server, 1).await);
+    assert!(new["state_diff_length"].as_u64().expect("length") > 0);
+    assert_eq!(new["event_commitment"], "0x0");
+
+    // response_flags: 0.10 accepts INCLUDE_PROOF_FACTS (nothing to add here), 0.9 refuses.
+    let flagged = call(
+        "starknet_getBlockWithTxHashes",
+        json!([{ "block_number": 1 }, ["INCLUDE_PROOF_FACTS"]]),
+    );
+    let answer = rpc_at(&server, "/rpc/v0_10", &flagged).await;
+    assert_eq!(answer["result"], new, "{answer}");
+    let (code, _) = error_of(&rpc_at(&server, "/rpc/v0_9", &flagged).await);
+    assert_eq!(code, -32602);
+    let unknown = call(
+        "starknet_getBlockWithTxHashes",
+        json!([{ "block_number": 1 }, ["SOMETHING"]]),
+    );
+    let (code, reason) = error_of(&rpc_at(&server, "/rpc/v0_10", &unknown).await);
+    assert_eq!(code, -32602);
+    assert!(reason.contains("response_flags"), "{reason}");
+
+    // getStateUpdate: 0.10 keeps only the contracts asked for.
+    let update = |extra: Value| {
+        let mut params = vec![json!({ "block_number": 1 })];
+        params.extend(extra.as_array().cloned().unwrap_or_default());
+        call("starknet_getStateUpdate", Value::Array(params))
+    };
+    let full = rpc_at(&server, "/rpc/v0_10", &update(json!([]))).await["result"].clone();
+    let nonces = full["state_diff"]["nonces"]
+        .as_array()
+        .expect("nonces")
+        .clone();
+    assert!(nonces.len() > 1, "{full}");
+    let one = nonces[0]["contract_address"].clone();
+    let only = rpc_at(&server, "/rpc/v0_10", &update(json!([[one.clone()]]))).await;
+    let kept = only["result"]["state_diff"]["nonces"]
+        .as_array()
+        .expect("nonces")
+        .clone();
+    assert_eq!(kept, vec![nonces[0].clone()], "{only}");
+    let (code, _) = error_of(&rpc_at(&server, "/rpc/v0_9", &update(json!([[one]]))).await);
+    assert_eq!(code, -32602);
+
+    // getStorageAt's INCLUDE_LAST_UPDATE_BLOCK is not indexed here: refused, saying so.
+    let flagged = call(
+        "starknet_getStorageAt",
+        json!(["0x1", "0x1", "latest", ["INCLUDE_LAST_UPDATE_BLOCK"]]),
+    );
+    let (code, reason) = error_of(&rpc_at(&server, "/rpc/v0_10", &flagged).await);
+    assert_eq!(code, -32602);
+    assert!(reason.contains("INCLUDE_LAST_UPDATE_BLOCK"), "{reason}");
+}
+
+/// How many events block `number` has, by the 0.10 path.
+async fn events_in_block(server: &Server, number: u64) -> usize {
+    let filter = json!({ "filter": {
+        "chunk_size": 1000,
+        "from_block": { "block_number": number },
+        "to_block": { "block_number": number },
+    }});
+    let answer = rpc_at(server, "/rpc/v0_10", &call("starknet_getEvents", filter)).await;
+    answer["result"]["events"].as_array().expect("events").len()
 }

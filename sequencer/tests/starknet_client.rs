@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use starfarm_sequencer::chain::{BlockId, ChainReader, TxSubmitter};
 use starfarm_sequencer::state::global_root;
-use starfarm_sequencer::testing::{open_account, serve_sequencer};
+use starfarm_sequencer::testing::{alice_and_bob, open_account, serve_sequencer};
 use starfarm_sequencer::tx::{account_class_hash, KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 use starknet_core::types as sn;
@@ -155,14 +155,7 @@ async fn starknet_rs_reads_transfer_events() {
     let url = Url::parse(&format!("http://{addr}/rpc/v0_9")).unwrap();
     let client = JsonRpcClient::new(HttpTransport::new(url));
 
-    let (alice, bob) = (
-        KeyPair::from_private(Felt::from(11u32)),
-        KeyPair::from_private(Felt::from(12u32)),
-    );
-    open_account(seq.as_ref(), &alice, 1_000, Felt::from(0xe7u32), 5)
-        .await
-        .unwrap();
-    seq.close_block().await.unwrap().unwrap();
+    let (alice, bob, _) = alice_and_bob(seq.as_ref()).await;
     let t1 = seq
         .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
         .await
@@ -275,5 +268,62 @@ async fn starknet_rs_reads_transfer_events() {
     let page = client.get_events(bridge, None, 10).await.unwrap();
     assert_eq!(page.events.len(), 1);
     assert_eq!(page.events[0].transaction_hash, w);
+    seq.shutdown().await;
+}
+
+/// starknet.js 10 (whose default channel is RPC 0.10) reads the token's Transfer events on
+/// `/rpc/v0_10` with their indices, and on `/rpc/v0_9` without. Needs STARFARM_STARKNET_JS
+/// (`scripts/starknet-js.sh`) and node; skipped loudly without it, unless
+/// `STARFARM_REQUIRE_STARKNET_JS=1`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starknet_js_reads_events_on_both_versions() {
+    use starfarm_sequencer::events::{selector, token_address};
+
+    let Some(package) = std::env::var_os("STARFARM_STARKNET_JS") else {
+        assert!(
+            std::env::var("STARFARM_REQUIRE_STARKNET_JS").as_deref() != Ok("1"),
+            "STARFARM_REQUIRE_STARKNET_JS=1 but STARFARM_STARKNET_JS is unset"
+        );
+        eprintln!(
+            "SKIPPED: starknet.js reads (run scripts/starknet-js.sh, set STARFARM_STARKNET_JS)"
+        );
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (seq, addr) = serve_sequencer(dir.path()).await;
+    let (alice, bob, _) = alice_and_bob(seq.as_ref()).await;
+    let t1 = seq
+        .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
+        .await
+        .unwrap();
+    seq.close_block().await.unwrap().unwrap();
+
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/js/read_events.cjs");
+    for (path, indexed) in [("/rpc/v0_9", false), ("/rpc/v0_10", true)] {
+        let out = std::process::Command::new("node")
+            .arg(&script)
+            .arg(format!("http://{addr}{path}"))
+            .arg(format!("{:#x}", token_address()))
+            .arg(format!("{:#x}", selector("Transfer")))
+            .arg(format!("{t1:#x}"))
+            .env("STARFARM_STARKNET_JS", &package)
+            .output()
+            .expect("node runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{path}: {stderr}");
+        let read: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+        let events = read["events"].as_array().expect("events");
+        assert_eq!(events.len(), 2, "the deposit's and t1's Transfer: {read}");
+        let last = &events[1];
+        assert_eq!(last["transaction_hash"], format!("{t1:#x}"), "{read}");
+        if indexed {
+            assert_eq!(last["transaction_index"], 0, "{read}");
+            assert_eq!(last["event_index"], 0, "{read}");
+        } else {
+            assert!(last.get("transaction_index").is_none(), "{read}");
+        }
+        assert_eq!(read["receipt_events"].as_array().map(Vec::len), Some(1));
+    }
     seq.shutdown().await;
 }

@@ -8,9 +8,8 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use starfarm_sequencer::chain::TxSubmitter;
 use starfarm_sequencer::events::{selector, token_address};
-use starfarm_sequencer::testing::{open_account, serve_sequencer};
-use starfarm_sequencer::tx::{KeyPair, Transaction};
-use starfarm_sequencer::Felt;
+use starfarm_sequencer::testing::{alice_and_bob, serve_sequencer};
+use starfarm_sequencer::tx::Transaction;
 use tokio_tungstenite::tungstenite::Message;
 
 type Socket =
@@ -95,14 +94,7 @@ async fn heads_events_and_statuses_arrive_over_a_websocket() {
     let (seq, addr) = serve_sequencer(dir.path()).await;
     let url = format!("ws://{addr}/rpc/v0_9");
 
-    let (alice, bob) = (
-        KeyPair::from_private(Felt::from(11u32)),
-        KeyPair::from_private(Felt::from(12u32)),
-    );
-    open_account(seq.as_ref(), &alice, 1_000, Felt::from(0xe7u32), 5)
-        .await
-        .unwrap();
-    let block0 = seq.close_block().await.unwrap().unwrap();
+    let (alice, bob, block0) = alice_and_bob(seq.as_ref()).await;
 
     let mut client = Client::connect(&url).await;
     // Ordinary calls work on the same connection.
@@ -165,6 +157,36 @@ async fn heads_events_and_statuses_arrive_over_a_websocket() {
     assert_eq!(accepted[1]["finality_status"], json!("ACCEPTED_ON_L2"));
     assert_eq!(accepted[1]["block_number"], json!(1));
     assert_eq!(accepted[1]["data"][0], json!("0x190"));
+    assert!(accepted[1].get("transaction_index").is_none(), "0.9");
+
+    // RPC 0.10 on its path: heads with counts, events with their indices, a list of emitters.
+    let mut v0_10 = Client::connect(&format!("ws://{addr}/rpc/v0_10")).await;
+    let new_heads = v0_10
+        .subscribe(
+            "starknet_subscribeNewHeads",
+            json!({ "block_id": { "block_number": 1 } }),
+        )
+        .await;
+    let head = &v0_10.notifications_of(&new_heads, 1).await[0];
+    assert_eq!(head["transaction_count"], json!(1), "{head}");
+    assert_eq!(head["event_commitment"], json!("0x0"), "{head}");
+    let new_events = v0_10
+        .subscribe(
+            "starknet_subscribeEvents",
+            json!({
+                "from_address": [format!("{:#x}", token_address())],
+                "keys": [[format!("{:#x}", selector("Transfer"))], [format!("{:#x}", alice.address())]],
+                "block_id": { "block_number": 1 },
+            }),
+        )
+        .await;
+    let event = &v0_10.notifications_of(&new_events, 1).await[0];
+    assert_eq!(event["transaction_hash"], json!(format!("{t1:#x}")));
+    assert_eq!(
+        (&event["transaction_index"], &event["event_index"]),
+        (&json!(0), &json!(0)),
+        "{event}"
+    );
     // Each change once (RECEIVED, PRE_CONFIRMED, ...), ending with ACCEPTED_ON_L2.
     let mut statuses = client.notifications_of(&status, 2).await;
     while statuses.last().map(|s| &s["status"]["finality_status"]) != Some(&json!("ACCEPTED_ON_L2"))

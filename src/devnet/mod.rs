@@ -209,6 +209,12 @@ async fn start(
         .arg("--settle")
         .arg(&deployment)
         .args(["--l1-rpc", &l1_rpc])
+        // Callbacks to the user's own machine (localhost) are the devnet's use case.
+        .arg("--webhook-allow-private")
+        .env(
+            "STARFARM_WEBHOOK_SECRET",
+            secrets.webhook_secret.as_deref().unwrap_or_default(),
+        )
         .env("STARFARM_API_KEYS", &secrets.api_key)
         .env("STARFARM_L1_KEY", DEV_KEYS[0])
         .env("STARFARM_ATTEST_KEY", &secrets.attest_key);
@@ -430,6 +436,9 @@ fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args:
         e.l1_rpc
     );
     println!("  API key       {}", secrets.api_key);
+    if let Some(secret) = &secrets.webhook_secret {
+        println!("  webhook key   {secret}        (Starfarm-Signature of callbacks)");
+    }
     println!(
         "  data, logs    {}, {}",
         data.display(),

@@ -14,18 +14,30 @@ pub struct Secrets {
     pub admin_token: String,
     /// The prover key that attests facts to the L1 registry.
     pub attest_key: String,
+    /// The scheduler's webhook signing key (absent from key files made before webhooks:
+    /// added on the next start).
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
 }
 
 pub fn load_or_create(path: &Path) -> Result<Secrets> {
     if path.exists() {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        return serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a devnet key file", path.display()));
+        let mut secrets: Secrets = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a devnet key file", path.display()))?;
+        if secrets.webhook_secret.is_none() {
+            // The file keeps its mode (0600): only its contents are replaced.
+            secrets.webhook_secret = Some(random_hex(32)?);
+            let json = serde_json::to_vec_pretty(&secrets)?;
+            std::fs::write(path, json).with_context(|| format!("updating {}", path.display()))?;
+        }
+        return Ok(secrets);
     }
     let secrets = Secrets {
         api_key: format!("devnet-{}", random_hex(16)?),
         admin_token: random_hex(16)?,
         attest_key: format!("0x{}", random_hex(32)?),
+        webhook_secret: Some(random_hex(32)?),
     };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

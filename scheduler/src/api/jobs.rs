@@ -22,6 +22,7 @@ use super::{quota, ApiError, AppState, Caller, ErrorBody, Tenant};
 use crate::job::{ContentHash, JobId, JobKind, JobSpec, JobState};
 use crate::kinds::{output_sha256, CairoProofPayload, KindPayload};
 use crate::store::JobFilter;
+use crate::webhooks;
 use crate::wire::{kind_schema, state_schema, JobList, JobView, SubmitRequest, WaitResponse};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -180,13 +181,18 @@ async fn submit(
         .profile
         .parse()
         .map_err(|e: String| ApiError::bad_request("invalid_profile", e))?;
+    let callback_url = match &request.callback_url {
+        Some(url) => Some(callback(state, url).await?),
+        None => None,
+    };
     let checked = tokio::task::spawn_blocking(move || {
         check_submission(&request.program, request.input.as_ref())
     })
     .await
     .map_err(|e| ApiError::internal(format!("program check panicked: {e}")))??;
 
-    let spec = job_spec(state, caller, &checked, request.priority, profile);
+    let mut spec = job_spec(state, caller, &checked, request.priority, profile);
+    spec.callback_url = callback_url;
     // A resubmission (a client retrying) gets its job back even at a full quota.
     if let Some(job) = state.store.live_job(&spec.idempotency_key()).await? {
         return Ok((StatusCode::OK, Json(job.into())));
@@ -205,6 +211,20 @@ async fn submit(
         StatusCode::OK
     };
     Ok((status, Json(submission.job.into())))
+}
+
+/// A submission's `callback_url`, checked: webhooks on, http(s), public unless allowed.
+async fn callback(state: &AppState, url: &str) -> Result<String, ApiError> {
+    let Some(config) = &state.config.webhooks else {
+        return Err(ApiError::bad_request(
+            "callbacks_disabled",
+            "callback_url: this scheduler delivers no webhooks (it runs without --webhook-secret)",
+        ));
+    };
+    let target = webhooks::target::check(url, config.allow_private)
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_callback_url", format!("callback_url: {e}")))?;
+    Ok(target.url.to_string())
 }
 
 /// The job a checked submission asks for, owned by the caller's key. Its blob hashes are

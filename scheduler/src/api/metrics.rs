@@ -55,6 +55,9 @@ pub struct Metrics {
     /// `starfarm_proof_cost_usd_total{backend}`: their estimated cost (seconds × the
     /// worker's price per machine-hour; workers reporting no price add nothing).
     pub proof_cost: CounterVec,
+    /// `starfarm_webhook_deliveries_total{result}`: webhook attempts made by this process:
+    /// delivered, retried (failed, another attempt follows), failed (the last attempt).
+    pub webhook_deliveries: IntCounterVec,
 }
 
 impl Metrics {
@@ -157,6 +160,11 @@ impl Metrics {
             "Estimated cost in USD of the accepted proofs (seconds × the worker's price per machine-hour), by backend",
             &["backend"],
         );
+        let webhook_deliveries = counter_vec(
+            "starfarm_webhook_deliveries_total",
+            "Webhook attempts made by this process, by result (delivered; retried: failed, another attempt follows; failed: the last attempt failed)",
+            &["result"],
+        );
         for collector in [
             Box::new(jobs.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(proof_seconds.clone()),
@@ -175,6 +183,7 @@ impl Metrics {
             Box::new(gpu_calls.clone()),
             Box::new(gpu_fallbacks.clone()),
             Box::new(store_unavailable.clone()),
+            Box::new(webhook_deliveries.clone()),
         ] {
             registry.register(collector).expect("distinct metric names");
         }
@@ -192,6 +201,9 @@ impl Metrics {
         }
         for during in ["request", "lease_sweep"] {
             store_unavailable.with_label_values(&[during]);
+        }
+        for result in ["delivered", "retried", "failed"] {
+            webhook_deliveries.with_label_values(&[result]);
         }
         Self {
             registry,
@@ -212,6 +224,7 @@ impl Metrics {
             store_unavailable,
             proof_seconds,
             proof_cost,
+            webhook_deliveries,
         }
     }
 

@@ -11,6 +11,7 @@
 //! | `GET /v1/jobs/{id}/wait?timeout_secs=` | long-poll until the job is done, failed or cancelled |
 //! | `GET /v1/jobs/{id}/events` | server-sent events: the job at each state change, until terminal ([`events`]) |
 //! | `GET /v1/jobs/{id}/artifact` | the proof artifact of a done job (409 otherwise) |
+//! | (outbound) `POST <callback_url>` | the finished job, signed, to the URL it was submitted with ([`crate::webhooks`]) |
 //! | `POST /v1/workers/claim` | a worker leases a job that fits it (long-poll; 204 when none) |
 //! | `POST /v1/workers/heartbeat` | extend a lease (409 `fenced` when stale) |
 //! | `POST /v1/workers/phase` | report proving / verifying |
@@ -86,6 +87,7 @@ use utoipa_axum::routes;
 
 use crate::blobs::BlobStore;
 use crate::store::{JobStore, Quota, StoreError};
+use crate::webhooks::{Deliverer, WebhookConfig, WebhookError};
 
 /// The name of the bearer-key security scheme in the OpenAPI document.
 pub const SECURITY_SCHEME: &str = "api_key";
@@ -144,6 +146,9 @@ pub struct ApiConfig {
     pub poll_interval: Duration,
     /// Attempts given to each submitted job.
     pub max_attempts: u32,
+    /// Webhook delivery; `None` (no `--webhook-secret`): submissions with a `callback_url`
+    /// are refused.
+    pub webhooks: Option<Arc<WebhookConfig>>,
 }
 
 impl ApiConfig {
@@ -158,6 +163,7 @@ impl ApiConfig {
             default_wait: Duration::from_secs(30),
             poll_interval: Duration::from_millis(100),
             max_attempts: 3,
+            webhooks: None,
         }
     }
 }
@@ -309,6 +315,22 @@ pub fn spawn_lease_sweeper(state: &AppState, every: Duration) -> tokio::task::Jo
             }
         }
     })
+}
+
+/// Delivers webhooks (what a scheduler process runs beside the API when
+/// [`ApiConfig::webhooks`] is set), counting them in `state`'s metrics.
+pub fn spawn_deliverer(
+    state: &AppState,
+) -> Result<Option<tokio::task::JoinHandle<()>>, WebhookError> {
+    let Some(config) = &state.config.webhooks else {
+        return Ok(None);
+    };
+    let deliverer = Deliverer::new(
+        Arc::clone(&state.store),
+        Arc::clone(config),
+        Arc::clone(&state.metrics),
+    )?;
+    Ok(Some(deliverer.spawn(Arc::clone(&state.changes))))
 }
 
 /// Counts the requests refused because the job store's database could not be reached.

@@ -1,8 +1,10 @@
 //! The job state machine, written once over [`SqlBackend`] and run by both stores.
 
 use super::sql::{self, Arg, Dialect, JobRow, SqlBackend, SqlTx};
-use super::{JobFilter, JobPage, Readiness, StoreConfig, StoreError, Submission};
-use crate::job::{ContentHash, Job, JobId, JobSpec, JobState, Lease, Phase, WorkerCapabilities};
+use super::{JobFilter, JobPage, Readiness, StoreConfig, StoreError, Submission, WebhookOutcome};
+use crate::job::{
+    ContentHash, Job, JobId, JobSpec, JobState, Lease, Phase, WebhookState, WorkerCapabilities,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -12,6 +14,9 @@ const EXPIRY_BATCH: i64 = 100;
 
 /// Most dependencies one job may declare (a block's chunks fit many times over).
 const MAX_DEPENDENCIES: usize = 10_000;
+
+/// Longest callback URL stored.
+pub(crate) const MAX_CALLBACK_URL_LEN: usize = 2048;
 
 pub(crate) struct Engine<B> {
     pub(super) backend: B,
@@ -367,6 +372,48 @@ impl<B: SqlBackend> Engine<B> {
         })
     }
 
+    /// One statement: claimed rows are hidden from other claimers until `hold` passes.
+    pub async fn claim_webhooks(&self, limit: u32, hold: Duration) -> Result<Vec<Job>, StoreError> {
+        let now = self.now();
+        let hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
+        let args = [
+            Arg::I64(now),
+            Arg::I64(now.saturating_add(hold_ms)),
+            Arg::I64(i64::from(limit.max(1))),
+        ];
+        let rows = self
+            .backend
+            .write_one(&self.sql().claim_webhooks, &args)
+            .await?;
+        Ok(rows.into_iter().map(|row| row.job).collect())
+    }
+
+    pub async fn record_webhook(
+        &self,
+        id: JobId,
+        attempt: u32,
+        outcome: &WebhookOutcome,
+    ) -> Result<bool, StoreError> {
+        let now = self.now();
+        let (id, attempt) = (Arg::I64(id.0), Arg::I64(i64::from(attempt)));
+        let error = |e: &str| Arg::Text(truncate(e, self.config.max_error_len));
+        let (query, args) = match outcome {
+            WebhookOutcome::Delivered => (sql::WEBHOOK_DELIVERED, vec![id, attempt, Arg::I64(now)]),
+            WebhookOutcome::Retry { after, error: e } => {
+                let after_ms = i64::try_from(after.as_millis()).unwrap_or(i64::MAX);
+                let at = Arg::I64(now.saturating_add(after_ms));
+                (sql::WEBHOOK_RETRY, vec![id, attempt, at, error(e)])
+            }
+            WebhookOutcome::GaveUp { error: e } => {
+                (sql::WEBHOOK_FAILED, vec![id, attempt, error(e)])
+            }
+        };
+        let mut tx = self.backend.write().await?;
+        let changed = tx.execute(query, &args).await?;
+        tx.commit().await?;
+        Ok(changed == 1)
+    }
+
     /// Reads one job, locked as asked.
     async fn load(&self, tx: &mut dyn SqlTx, lock: Lock, id: JobId) -> Result<JobRow, StoreError> {
         let query = match lock {
@@ -444,6 +491,11 @@ fn validate(spec: &mut JobSpec) -> Result<(), StoreError> {
     if spec.required_backend.as_deref() == Some("") {
         return invalid("required_backend must be a backend name or absent");
     }
+    if let Some(url) = &spec.callback_url {
+        if url.is_empty() || url.len() > MAX_CALLBACK_URL_LEN {
+            return invalid("callback_url must be 1 to 2048 bytes");
+        }
+    }
     spec.depends_on.sort();
     spec.depends_on.dedup();
     if spec.depends_on.len() > MAX_DEPENDENCIES {
@@ -479,6 +531,12 @@ fn insert_args(spec: &JobSpec, key: &str, now: i64, tag: i64) -> Result<Vec<Arg>
         Arg::OptI64(spec.owner),
         Arg::I64(stored_bytes(spec)?),
         Arg::I64(tag),
+        Arg::OptText(spec.callback_url.clone()),
+        Arg::OptText(
+            spec.callback_url
+                .as_ref()
+                .map(|_| WebhookState::Pending.as_str().to_owned()),
+        ),
     ])
 }
 

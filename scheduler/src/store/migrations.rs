@@ -31,6 +31,11 @@ pub(crate) const SQLITE: Embedded = &[
         "phase_seconds",
         include_str!("../../migrations/sqlite/0003_phase_seconds.sql"),
     ),
+    (
+        4,
+        "webhooks",
+        include_str!("../../migrations/sqlite/0004_webhooks.sql"),
+    ),
 ];
 
 pub(crate) const POSTGRES: Embedded = &[
@@ -48,6 +53,11 @@ pub(crate) const POSTGRES: Embedded = &[
         3,
         "phase_seconds",
         include_str!("../../migrations/postgres/0003_phase_seconds.sql"),
+    ),
+    (
+        4,
+        "webhooks",
+        include_str!("../../migrations/postgres/0004_webhooks.sql"),
     ),
 ];
 

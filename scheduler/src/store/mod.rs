@@ -35,6 +35,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
+pub(crate) use engine::MAX_CALLBACK_URL_LEN;
 pub use keys::{key_digest, ApiKey, KeyStore, NewKey, Quota, Role, UnknownRole, Usage};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -269,8 +270,35 @@ pub trait JobStore: KeyStore + Send + Sync {
 
     async fn readiness(&self, id: JobId) -> Result<Readiness, StoreError>;
 
+    /// Claims up to `limit` due webhook deliveries: finished jobs whose callback is pending
+    /// and whose backoff has passed. Each claim counts one attempt and hides the job from
+    /// other claimers (this or another process) for `hold`, after which an attempt whose
+    /// outcome was never recorded (the process died) is claimed again.
+    async fn claim_webhooks(&self, limit: u32, hold: Duration) -> Result<Vec<Job>, StoreError>;
+
+    /// Records how attempt `attempt` of job `id`'s webhook went. Returns false, writing
+    /// nothing, when that attempt is no longer the job's latest (its hold passed and another
+    /// process claimed the next) or the delivery is over.
+    async fn record_webhook(
+        &self,
+        id: JobId,
+        attempt: u32,
+        outcome: &WebhookOutcome,
+    ) -> Result<bool, StoreError>;
+
     /// Closes the store's connections; later calls fail.
     async fn close(&self);
+}
+
+/// How one webhook delivery attempt went ([`JobStore::record_webhook`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// The receiver answered 2xx.
+    Delivered,
+    /// It failed; the next attempt is due `after` from now (the store's clock).
+    Retry { after: Duration, error: String },
+    /// The last attempt failed: the delivery is marked failed.
+    GaveUp { error: String },
 }
 
 /// Implements [`JobStore`] for a type whose `engine` field runs the shared state machine.
@@ -378,6 +406,21 @@ macro_rules! delegate_job_store {
                 id: $crate::job::JobId,
             ) -> Result<$crate::store::Readiness, $crate::store::StoreError> {
                 self.engine.readiness(id).await
+            }
+            async fn claim_webhooks(
+                &self,
+                limit: u32,
+                hold: std::time::Duration,
+            ) -> Result<Vec<$crate::job::Job>, $crate::store::StoreError> {
+                self.engine.claim_webhooks(limit, hold).await
+            }
+            async fn record_webhook(
+                &self,
+                id: $crate::job::JobId,
+                attempt: u32,
+                outcome: &$crate::store::WebhookOutcome,
+            ) -> Result<bool, $crate::store::StoreError> {
+                self.engine.record_webhook(id, attempt, outcome).await
             }
             async fn close(&self) {
                 self.engine.close().await

@@ -6,7 +6,9 @@
 
 use super::keys::{ApiKey, Quota, Role};
 use super::StoreError;
-use crate::job::{ContentHash, Job, JobId, JobSpec, JobState, WorkerCapabilities};
+use crate::job::{
+    ContentHash, Job, JobId, JobSpec, JobState, WebhookDelivery, WebhookState, WorkerCapabilities,
+};
 use async_trait::async_trait;
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
@@ -92,6 +94,9 @@ pub(crate) struct Dialect {
     pub release: String,
     /// `$1` id, `$2` now. The token moves so that the lease of a running worker is dead.
     pub cancel: String,
+    /// Claims due webhook deliveries of finished jobs, skipping rows other claimers hold:
+    /// `$1` now, `$2` end of the claim's hold, `$3` batch size.
+    pub claim_webhooks: String,
 }
 
 impl Dialect {
@@ -156,6 +161,15 @@ impl Dialect {
             cancel: update(
                 "state = 'cancelled', fencing_token = fencing_token + 1, \
                  lease_expires_at = NULL, updated_at = $2, finished_at = $2",
+            ),
+            claim_webhooks: format!(
+                "UPDATE jobs SET webhook_attempts = webhook_attempts + 1, \
+                 webhook_next_attempt_at = $2 \
+                 WHERE id IN (SELECT id FROM jobs WHERE webhook_state = 'pending' \
+                     AND webhook_next_attempt_at <= $1 \
+                     AND state IN ('done', 'failed', 'cancelled') \
+                     ORDER BY webhook_next_attempt_at, id LIMIT $3{skip_locked}) \
+                 RETURNING {cols}"
             ),
         }
     }
@@ -228,14 +242,17 @@ pub(crate) const COLUMNS: &str = "id, kind, idempotency_key, program_hash, input
     profile, priority, max_attempts, required_memory_bytes, required_backend, payload, state, \
     attempts, fencing_token, worker_id, lease_expires_at, lease_duration_ms, next_attempt_at, \
     last_error, artifact_hash, result, created_at, updated_at, finished_at, owner, stored_bytes, \
-    proving_ms, verifying_ms";
+    proving_ms, verifying_ms, callback_url, webhook_state, webhook_attempts, \
+    webhook_next_attempt_at, webhook_delivered_at, webhook_last_error";
 
 /// Inserts a job unless a live one has its idempotency key: then nothing is returned (on
 /// Postgres this also waits for a concurrent insert of the same key to commit or abort).
 pub(crate) const INSERT_JOB: &str = "INSERT INTO jobs (kind, idempotency_key, program_hash, \
     input_hash, profile, priority, max_attempts, required_memory_bytes, required_backend, \
-    payload, state, next_attempt_at, created_at, updated_at, owner, stored_bytes, fair_tag) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $12, $13, $14) \
+    payload, state, next_attempt_at, created_at, updated_at, owner, stored_bytes, fair_tag, \
+    callback_url, webhook_state) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', $11, $11, $11, $12, $13, $14, \
+    $15, $16) \
     ON CONFLICT (idempotency_key) WHERE state NOT IN ('failed', 'cancelled') DO NOTHING \
     RETURNING id";
 
@@ -249,6 +266,22 @@ pub(crate) const PENDING_DEPS_OF: &str = "SELECT d.depends_on FROM job_deps d \
     WHERE d.job_id = $1 AND p.state <> 'done' ORDER BY d.depends_on";
 
 pub(crate) const COUNT_BY_STATE: &str = "SELECT state, COUNT(*) FROM jobs GROUP BY state";
+
+/// Records that attempt `$2` of job `$1`'s webhook was answered 2xx at `$3`, unless a later
+/// attempt was claimed since.
+pub(crate) const WEBHOOK_DELIVERED: &str = "UPDATE jobs SET webhook_state = 'delivered', \
+    webhook_delivered_at = $3, webhook_last_error = NULL \
+    WHERE id = $1 AND webhook_attempts = $2 AND webhook_state = 'pending'";
+
+/// Records that attempt `$2` of job `$1`'s webhook failed with `$4`; the next is due at `$3`.
+pub(crate) const WEBHOOK_RETRY: &str = "UPDATE jobs SET webhook_next_attempt_at = $3, \
+    webhook_last_error = $4 \
+    WHERE id = $1 AND webhook_attempts = $2 AND webhook_state = 'pending'";
+
+/// Records that attempt `$2` of job `$1`'s webhook, its last, failed with `$3`.
+pub(crate) const WEBHOOK_FAILED: &str = "UPDATE jobs SET webhook_state = 'failed', \
+    webhook_last_error = $3 \
+    WHERE id = $1 AND webhook_attempts = $2 AND webhook_state = 'pending'";
 
 /// Fails the queued direct dependents of `$1`, with reason `$2` at `$3`; returns their ids.
 pub(crate) const FAIL_DEPENDENTS: &str = "UPDATE jobs SET state = 'failed', last_error = $2, \
@@ -358,6 +391,7 @@ where
         payload: json(row.try_get("payload")?)?,
         owner: row.try_get("owner")?,
         stored_bytes: non_negative(row.try_get("stored_bytes")?)?,
+        callback_url: row.try_get("callback_url")?,
     };
     let job = Job {
         id: JobId(row.try_get("id")?),
@@ -383,6 +417,16 @@ where
         finished_at_ms: row.try_get("finished_at")?,
         proving_ms: non_negative(row.try_get("proving_ms")?)?,
         verifying_ms: non_negative(row.try_get("verifying_ms")?)?,
+        webhook: match row.try_get::<Option<String>, _>("webhook_state")? {
+            None => None,
+            Some(state) => Some(WebhookDelivery {
+                state: parse_name::<WebhookState>(state)?,
+                attempts: non_negative(row.try_get::<i32, _>("webhook_attempts")?.into())?,
+                next_attempt_at_ms: row.try_get("webhook_next_attempt_at")?,
+                delivered_at_ms: row.try_get("webhook_delivered_at")?,
+                last_error: row.try_get("webhook_last_error")?,
+            }),
+        },
     };
     Ok(JobRow {
         job,

@@ -18,6 +18,8 @@ pub struct Api {
     pub url: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn JobStore>,
+    /// What the handlers share (metrics, change notifications), for tasks served beside.
+    pub state: AppState,
     key: &'static str,
     _dir: tempfile::TempDir,
 }
@@ -52,11 +54,12 @@ impl Api {
         let state = AppState::new(Arc::clone(&store), blobs, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(api::serve(listener, state, std::future::pending()));
+        tokio::spawn(api::serve(listener, state.clone(), std::future::pending()));
         Self {
             url,
             client: reqwest::Client::new(),
             store,
+            state,
             key,
             _dir: dir,
         }
@@ -67,6 +70,11 @@ impl Api {
         self.client
             .get(format!("{}{path}", self.url))
             .bearer_auth(self.key)
+    }
+
+    /// The JSON answer of an authenticated GET of `path`.
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).send().await.unwrap().json().await.unwrap()
     }
 
     /// The Prometheus text of `/metrics`.

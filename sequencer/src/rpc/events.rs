@@ -14,6 +14,7 @@ use super::error::{codes, RpcError};
 use super::params::{block_ref, felt, kind, u64_number, BlockRef, Params};
 use super::read::ReadCtx;
 use super::render::{event, hex};
+use super::SpecVersion;
 use crate::chain::BlockId;
 use crate::events::{emitted, Event};
 use crate::execute::Receipt;
@@ -30,7 +31,8 @@ pub const MAX_BLOCKS_PER_PAGE: u64 = 4096;
 struct Filter {
     from_block: Option<BlockRef>,
     to_block: Option<BlockRef>,
-    address: Option<Felt>,
+    /// Emitters to match; empty for any.
+    addresses: Vec<Felt>,
     keys: Vec<Vec<Felt>>,
     chunk_size: u64,
     continuation: Option<Position>,
@@ -67,7 +69,10 @@ fn invalid_token(token: &str, why: &str) -> RpcError {
 
 /// The read method.
 pub(crate) fn get_events(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
-    let filter = params.bind(&["filter"])?.required("filter", parse_filter)?;
+    let version = ctx.version;
+    let filter = params
+        .bind(&["filter"])?
+        .required("filter", |v| parse_filter(v, version))?;
     check_limits(&filter)?;
     let Some((first, last, pre_confirmed)) = range(ctx, &filter)? else {
         return Ok(json!({ "events": [] }));
@@ -98,7 +103,7 @@ pub(crate) fn get_events(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcErr
         } else {
             page_block_closed(ctx, number)?
         };
-        if let Some(next) = block.collect(&filter, skip, &mut events) {
+        if let Some(next) = block.collect(&filter, version, skip, &mut events) {
             let token = Position {
                 block: number,
                 event: next,
@@ -222,42 +227,71 @@ fn page_block_pre_confirmed(ctx: &ReadCtx) -> Result<PageBlock, RpcError> {
 impl PageBlock {
     /// Appends the block's matching events from index `skip` on; returns the index where
     /// the next page starts once `events` is full.
-    fn collect(&self, filter: &Filter, skip: usize, events: &mut Vec<Value>) -> Option<usize> {
+    fn collect(
+        &self,
+        filter: &Filter,
+        version: SpecVersion,
+        skip: usize,
+        events: &mut Vec<Value>,
+    ) -> Option<usize> {
         let all = self
             .transactions
             .iter()
             .zip(&self.receipts)
-            .flat_map(|(tx, receipt)| {
-                emitted(tx, receipt)
-                    .into_iter()
-                    .map(move |e| (receipt.transaction_hash, e))
+            .enumerate()
+            .flat_map(|(tx_index, (tx, receipt))| {
+                let hash = receipt.transaction_hash;
+                let emitted = emitted(tx, receipt).into_iter().enumerate();
+                emitted.map(move |(event_index, e)| {
+                    (
+                        Origin {
+                            hash,
+                            tx_index,
+                            event_index,
+                        },
+                        e,
+                    )
+                })
             });
-        for (index, (tx_hash, e)) in all.enumerate().skip(skip) {
+        for (index, (origin, e)) in all.enumerate().skip(skip) {
             if events.len() as u64 == filter.chunk_size {
                 return Some(index);
             }
             if matches(filter, &e) {
-                events.push(self.render(tx_hash, &e));
+                events.push(self.render(origin, version, &e));
             }
         }
         None
     }
 
-    fn render(&self, transaction_hash: Felt, e: &Event) -> Value {
+    /// `EMITTED_EVENT`; 0.10 adds where in the block the event is.
+    fn render(&self, origin: Origin, version: SpecVersion, e: &Event) -> Value {
         let mut place = Map::new();
         if let Some(hash) = self.hash {
             place.insert("block_hash".into(), hex(hash));
         }
         place.insert("block_number".into(), json!(self.number));
-        place.insert("transaction_hash".into(), hex(transaction_hash));
+        place.insert("transaction_hash".into(), hex(origin.hash));
+        if version >= SpecVersion::V0_10 {
+            place.insert("transaction_index".into(), json!(origin.tx_index));
+            place.insert("event_index".into(), json!(origin.event_index));
+        }
         event(e, place)
     }
+}
+
+/// Which transaction of a block emitted an event, and the event's index in it.
+#[derive(Clone, Copy)]
+struct Origin {
+    hash: Felt,
+    tx_index: usize,
+    event_index: usize,
 }
 
 /// The spec's matching: the emitter if given; at each key position with a non-empty list,
 /// the event has a key there and it is one of the list.
 fn matches(filter: &Filter, e: &Event) -> bool {
-    filter.address.is_none_or(|a| a == e.from_address)
+    (filter.addresses.is_empty() || filter.addresses.contains(&e.from_address))
         && filter.keys.iter().enumerate().all(|(position, allowed)| {
             allowed.is_empty() || e.keys.get(position).is_some_and(|k| allowed.contains(k))
         })
@@ -272,7 +306,7 @@ const FILTER_FIELDS: &[&str] = &[
     "continuation_token",
 ];
 
-fn parse_filter(value: &Value) -> Result<Filter, String> {
+fn parse_filter(value: &Value, version: SpecVersion) -> Result<Filter, String> {
     let Value::Object(map) = value else {
         return Err(format!("expected an object, got {}", kind(value)));
     };
@@ -292,9 +326,10 @@ fn parse_filter(value: &Value) -> Result<Filter, String> {
     Ok(Filter {
         from_block: block("from_block")?,
         to_block: block("to_block")?,
-        address: field("address")
-            .map(|v| felt(v).map_err(|e| with_name("address", e)))
-            .transpose()?,
+        addresses: field("address")
+            .map(|v| addresses(v, version).map_err(|e| with_name("address", e)))
+            .transpose()?
+            .unwrap_or_default(),
         keys: field("keys")
             .map(parse_keys)
             .transpose()?
@@ -303,6 +338,17 @@ fn parse_filter(value: &Value) -> Result<Filter, String> {
             .map_err(|e| with_name("chunk_size", e))?,
         continuation: field("continuation_token").map(parse_token).transpose()?,
     })
+}
+
+/// One address, or (0.10) an array of them.
+fn addresses(value: &Value, version: SpecVersion) -> Result<Vec<Felt>, String> {
+    match value {
+        Value::Array(items) if version >= SpecVersion::V0_10 => items.iter().map(felt).collect(),
+        Value::Array(_) => {
+            Err("one address (a list of addresses needs RPC 0.10: /rpc/v0_10)".into())
+        }
+        one => Ok(vec![felt(one)?]),
+    }
 }
 
 fn parse_keys(value: &Value) -> Result<Vec<Vec<Felt>>, String> {
@@ -362,7 +408,7 @@ mod tests {
         let filter = |address: Option<u32>, keys: Vec<Vec<u32>>| Filter {
             from_block: None,
             to_block: None,
-            address: address.map(Felt::from),
+            addresses: address.into_iter().map(Felt::from).collect(),
             keys: keys
                 .into_iter()
                 .map(|k| k.into_iter().map(Felt::from).collect())

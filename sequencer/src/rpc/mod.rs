@@ -1,10 +1,31 @@
-//! The sequencer's JSON-RPC server: Starknet JSON-RPC **0.9.0** reads (the version
-//! starknet-rs 0.17 speaks, so its typed `JsonRpcClient` reads starfarm) and the project's
-//! `starfarm_*` write methods.
+//! The sequencer's JSON-RPC server: Starknet JSON-RPC **0.9.0** and **0.10.0** reads, and the
+//! project's `starfarm_*` write methods.
+//!
+//! # Versions
+//! Each version has its path, as Pathfinder and Juno serve them: `/rpc/v0_9` (0.9.0) and
+//! `/rpc/v0_10` (0.10.0); `/` and `/rpc` stay 0.9.0 (what starknet-rs 0.17's typed
+//! `JsonRpcClient` speaks, and what every client of this server used so far). One
+//! implementation serves both ([`SpecVersion`] in each call's context); 0.10.0 differs by:
+//! - `starknet_specVersion` → `"0.10.0"`.
+//! - `EMITTED_EVENT` (`starknet_getEvents`, `starknet_subscriptionEvents`) adds
+//!   `transaction_index` (in the block) and `event_index` (in the transaction).
+//! - `BLOCK_HEADER` of closed blocks (block reads, `starknet_subscriptionNewHeads`) adds
+//!   `transaction_count`, `event_count`, `state_diff_length`, and `event_commitment`,
+//!   `transaction_commitment`, `receipt_commitment`, `state_diff_commitment`, which read
+//!   `0x0`: this chain does not compute Starknet's commitments (the spec's value for "not
+//!   available").
+//! - The event filter's `address` (and the events subscription's `from_address`) may be an
+//!   array of addresses (0.9: one address).
+//! - `response_flags` (optional) of `starknet_getBlockWithTxHashes`, `…WithTxs`,
+//!   `starknet_getTransactionByHash` and `…ByBlockIdAndIndex`: `INCLUDE_PROOF_FACTS` is
+//!   accepted and changes nothing (no transaction here carries proof facts).
+//!   `starknet_getStorageAt`'s `INCLUDE_LAST_UPDATE_BLOCK` is refused (-32602): the sequencer
+//!   does not index when each slot last changed.
+//! - `starknet_getStateUpdate(block_id, contract_addresses?)`: only those contracts' entries.
 //!
 //! # Transport
-//! JSON-RPC 2.0 over HTTP `POST` at `/`, `/rpc` and `/rpc/v0_9`, and over a WebSocket on the
-//! same paths (`GET` upgrades; subscriptions as listed in `subscriptions`). Single requests and batches
+//! JSON-RPC 2.0 over HTTP `POST` at `/`, `/rpc`, `/rpc/v0_9` and `/rpc/v0_10`, and over a
+//! WebSocket on the same paths (`GET` upgrades; subscriptions as listed in `subscriptions`). Single requests and batches
 //! (arrays, answered in order; at most [`RpcConfig::max_batch_len`] calls); requests without
 //! `id` are notifications and get no answer (HTTP 204 when nothing is left to answer).
 //! Params by position (the spec's order) or by name. Bodies above
@@ -28,8 +49,9 @@
 //! `"l1_accepted"` (latest block settled on L1, [`ChainReader::l1_accepted_number`]),
 //! `{"block_number": n}`, `{"block_hash": "0x…"}`.
 //!
-//! # Read methods (Starknet 0.9.0 shapes; see `render` for how transactions map)
-//! - `starknet_specVersion()` → `"0.9.0"`.
+//! # Read methods (Starknet 0.9.0 shapes, 0.10.0 as listed above; see `render` for how
+//! transactions map)
+//! - `starknet_specVersion()` → `"0.9.0"` (`"0.10.0"` on `/rpc/v0_10`).
 //! - `starknet_chainId()` → the chain id felt ([`RpcConfig::chain_id`]).
 //! - `starknet_syncing()` → `false` when caught up (always on a sequencer); on a node that is
 //!   behind, `{starting_block_hash, starting_block_num, current_block_hash,
@@ -95,15 +117,43 @@ mod write;
 use std::fmt;
 use std::sync::Arc;
 
-use axum::routing::post;
+use axum::routing::{post, MethodRouter};
 use axum::Router;
 use starknet_types_core::felt::Felt;
 
 use crate::chain::{ChainReader, TxSubmitter};
 pub use error::{codes, RpcError};
 
-/// The Starknet JSON-RPC specification version served.
-pub const SPEC_VERSION: &str = "0.9.0";
+/// A Starknet JSON-RPC specification version served (see "Versions" above).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SpecVersion {
+    /// 0.9.0, at `/`, `/rpc` and `/rpc/v0_9`.
+    V0_9,
+    /// 0.10.0, at `/rpc/v0_10`.
+    V0_10,
+}
+
+impl SpecVersion {
+    pub const ALL: [SpecVersion; 2] = [Self::V0_9, Self::V0_10];
+    /// Served at `/` and `/rpc`.
+    pub const DEFAULT: SpecVersion = Self::V0_9;
+
+    /// What `starknet_specVersion` answers.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V0_9 => "0.9.0",
+            Self::V0_10 => "0.10.0",
+        }
+    }
+
+    /// The version's own path.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::V0_9 => "/rpc/v0_9",
+            Self::V0_10 => "/rpc/v0_10",
+        }
+    }
+}
 
 /// Server settings.
 #[derive(Clone)]
@@ -159,24 +209,30 @@ impl fmt::Debug for RpcConfig {
     }
 }
 
-/// The JSON-RPC service: `POST /`, `POST /rpc` and `POST /rpc/v0_9`; `GET` on the same
-/// paths upgrades to a WebSocket (`subscriptions`).
+/// The JSON-RPC service: `POST` at `/` and `/rpc` ([`SpecVersion::DEFAULT`]) and at each
+/// version's path; `GET` on the same paths upgrades to a WebSocket (`subscriptions`).
 pub fn router(
     reader: Arc<dyn ChainReader>,
     submitter: Arc<dyn TxSubmitter>,
     config: RpcConfig,
 ) -> Router {
-    let state = Arc::new(transport::RpcState {
-        reader,
-        submitter,
-        config: Arc::new(config),
-    });
-    Router::new()
-        .route("/", post(transport::handle).get(subscriptions::upgrade))
-        .route("/rpc", post(transport::handle).get(subscriptions::upgrade))
-        .route(
-            "/rpc/v0_9",
-            post(transport::handle).get(subscriptions::upgrade),
-        )
-        .with_state(state)
+    let config = Arc::new(config);
+    let service = |version| -> MethodRouter {
+        let state = Arc::new(transport::RpcState {
+            reader: Arc::clone(&reader),
+            submitter: Arc::clone(&submitter),
+            config: Arc::clone(&config),
+            version,
+        });
+        post(transport::handle)
+            .get(subscriptions::upgrade)
+            .with_state(state)
+    };
+    let mut router = Router::new()
+        .route("/", service(SpecVersion::DEFAULT))
+        .route("/rpc", service(SpecVersion::DEFAULT));
+    for version in SpecVersion::ALL {
+        router = router.route(version.path(), service(version));
+    }
+    router
 }

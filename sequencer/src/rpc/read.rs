@@ -8,9 +8,9 @@ use serde_json::{json, Map, Value};
 use starknet_types_core::felt::Felt;
 
 use super::error::RpcError;
-use super::params::{block_ref, felt, u64_number, BlockRef, Params};
+use super::params::{block_ref, felt, kind, u64_number, BlockRef, Bound, Params};
 use super::render::{self, hex, Place};
-use super::{RpcConfig, SPEC_VERSION};
+use super::{RpcConfig, SpecVersion};
 use crate::block::{AccountDiff, Block, BlockHeader};
 use crate::chain::{BlockId, ChainReader, PreConfirmed, TxRecord, TxStatus};
 use crate::execute::{touched, Receipt};
@@ -21,6 +21,8 @@ use crate::tx::Transaction;
 pub(crate) struct ReadCtx {
     pub reader: Arc<dyn ChainReader>,
     pub config: Arc<RpcConfig>,
+    /// The version to answer in.
+    pub version: SpecVersion,
 }
 
 pub(crate) type ReadFn = fn(&ReadCtx, &Params) -> Result<Value, RpcError>;
@@ -59,9 +61,50 @@ const NONE: &[&str] = &[];
 const BLOCK_ID: &[&str] = &["block_id"];
 const TX_HASH: &[&str] = &["transaction_hash"];
 
-fn spec_version(_: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
+/// `response_flags` of the 0.10 block and transaction reads: only `INCLUDE_PROOF_FACTS`,
+/// which adds nothing here (no transaction of this chain carries proof facts).
+fn txn_flags(value: &Value) -> Result<(), String> {
+    let flags = value
+        .as_array()
+        .ok_or_else(|| format!("expected an array of flags, got {}", kind(value)))?;
+    match flags
+        .iter()
+        .find(|f| f.as_str() != Some("INCLUDE_PROOF_FACTS"))
+    {
+        Some(other) => Err(format!(
+            "unknown flag {other} (expected INCLUDE_PROOF_FACTS)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Binds `names` (0.9), or `names` then `response_flags` (0.10, checked).
+fn bind_flagged<'a>(
+    ctx: &ReadCtx,
+    params: &'a Params,
+    names: &'static [&'static str],
+    with_flags: &'static [&'static str],
+) -> Result<Bound<'a>, RpcError> {
+    if ctx.version < SpecVersion::V0_10 {
+        return params.bind(names);
+    }
+    let bound = params.bind(with_flags)?;
+    bound.optional("response_flags", txn_flags)?;
+    Ok(bound)
+}
+
+/// The header of a closed block, with the 0.10 counts and commitments when asked in 0.10.
+pub(crate) fn closed_header(ctx: &ReadCtx, block: &Block, status: TxStatus) -> Map<String, Value> {
+    let mut header = render::block_header(&block.header, status, &ctx.config);
+    if ctx.version >= SpecVersion::V0_10 {
+        render::header_0_10(&mut header, block);
+    }
+    header
+}
+
+fn spec_version(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
     params.bind(NONE)?;
-    Ok(json!(SPEC_VERSION))
+    Ok(json!(ctx.version.name()))
 }
 
 fn chain_id(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
@@ -205,7 +248,7 @@ fn view<'a>(ctx: &ReadCtx, resolved: &'a Resolved) -> Result<View<'a>, RpcError>
         Resolved::Closed(block) => {
             let status = block_status(ctx, block.header.number)?;
             View {
-                header: render::block_header(&block.header, status, &ctx.config),
+                header: closed_header(ctx, block, status),
                 transactions: &block.transactions,
                 receipts: &block.receipts,
                 finality: status,
@@ -223,10 +266,10 @@ fn view<'a>(ctx: &ReadCtx, resolved: &'a Resolved) -> Result<View<'a>, RpcError>
 /// A block object whose `transactions` member `contents` renders.
 fn block_with(
     ctx: &ReadCtx,
-    params: &Params,
+    bound: Bound,
     contents: fn(&View) -> Vec<Value>,
 ) -> Result<Value, RpcError> {
-    let id = params.bind(BLOCK_ID)?.required("block_id", block_ref)?;
+    let id = bound.required("block_id", block_ref)?;
     let resolved = resolve(ctx, id)?;
     let view = view(ctx, &resolved)?;
     let mut object = view.header.clone();
@@ -234,8 +277,12 @@ fn block_with(
     Ok(Value::Object(object))
 }
 
+/// `block_id`, then (0.10) `response_flags`.
+const BLOCK_ID_FLAGS: &[&str] = &["block_id", "response_flags"];
+
 fn block_with_tx_hashes(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
-    block_with(ctx, params, |view| {
+    let bound = bind_flagged(ctx, params, BLOCK_ID, BLOCK_ID_FLAGS)?;
+    block_with(ctx, bound, |view| {
         view.transactions
             .iter()
             .enumerate()
@@ -245,7 +292,8 @@ fn block_with_tx_hashes(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcErro
 }
 
 fn block_with_txs(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
-    block_with(ctx, params, |view| {
+    let bound = bind_flagged(ctx, params, BLOCK_ID, BLOCK_ID_FLAGS)?;
+    block_with(ctx, bound, |view| {
         let txs = view.transactions.iter().enumerate();
         txs.map(|(i, tx)| render::transaction(tx, Some(view.hash(i, tx))))
             .collect()
@@ -253,7 +301,7 @@ fn block_with_txs(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
 }
 
 fn block_with_receipts(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
-    block_with(ctx, params, |view| {
+    block_with(ctx, params.bind(BLOCK_ID)?, |view| {
         let pairs = view.transactions.iter().zip(view.receipts);
         pairs
             .map(|(tx, receipt)| {
@@ -276,7 +324,8 @@ fn block_transaction_count(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcE
 }
 
 fn transaction_by_block_and_index(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
-    let bound = params.bind(&["block_id", "index"])?;
+    let names = &["block_id", "index"];
+    let bound = bind_flagged(ctx, params, names, &["block_id", "index", "response_flags"])?;
     let id = bound.required("block_id", block_ref)?;
     let index = bound.required("index", u64_number)?;
     let resolved = resolve(ctx, id)?;
@@ -306,14 +355,28 @@ fn old_root(ctx: &ReadCtx, number: u64) -> Result<Felt, RpcError> {
     }
 }
 
+/// `starknet_getStateUpdate`; 0.10 adds `contract_addresses`: only their entries.
 fn state_update(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
-    let id = params.bind(BLOCK_ID)?.required("block_id", block_ref)?;
+    let (id, wanted) = if ctx.version < SpecVersion::V0_10 {
+        (
+            params.bind(BLOCK_ID)?.required("block_id", block_ref)?,
+            None,
+        )
+    } else {
+        let bound = params.bind(&["block_id", "contract_addresses"])?;
+        let id = bound.required("block_id", block_ref)?;
+        (id, bound.optional("contract_addresses", felts)?)
+    };
+    let only = |accounts: &[AccountDiff]| -> Vec<AccountDiff> {
+        let keep = |a: &&AccountDiff| wanted.as_ref().is_none_or(|w| w.contains(&a.address));
+        accounts.iter().filter(keep).cloned().collect()
+    };
     match resolve(ctx, id)? {
         Resolved::Closed(block) => Ok(json!({
             "block_hash": hex(block.header.block_hash),
             "old_root": hex(old_root(ctx, block.header.number)?),
             "new_root": hex(block.header.state_root),
-            "state_diff": render::state_diff(&block.state_diff.accounts),
+            "state_diff": render::state_diff(&only(&block.state_diff.accounts)),
         })),
         Resolved::PreConfirmed(block) => {
             let old_root = ctx
@@ -322,7 +385,7 @@ fn state_update(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
                 .map_or_else(empty_root, |h| h.state_root);
             Ok(json!({
                 "old_root": hex(old_root),
-                "state_diff": render::state_diff(&pre_confirmed_diff(ctx, &block)?),
+                "state_diff": render::state_diff(&only(&pre_confirmed_diff(ctx, &block)?)),
             }))
         }
     }
@@ -352,8 +415,20 @@ fn pre_confirmed_diff(ctx: &ReadCtx, block: &PreConfirmed) -> Result<Vec<Account
     Ok(diffs)
 }
 
+/// A list of felts.
+fn felts(value: &Value) -> Result<Vec<Felt>, String> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| format!("expected an array of felts, got {}", kind(value)))?;
+    items.iter().map(felt).collect()
+}
+
 fn record(ctx: &ReadCtx, params: &Params) -> Result<(Felt, TxRecord), RpcError> {
-    let hash = params.bind(TX_HASH)?.required("transaction_hash", felt)?;
+    record_of(ctx, params.bind(TX_HASH)?)
+}
+
+fn record_of(ctx: &ReadCtx, bound: Bound) -> Result<(Felt, TxRecord), RpcError> {
+    let hash = bound.required("transaction_hash", felt)?;
     match ctx.reader.transaction(hash)? {
         Some(record) => Ok((hash, record)),
         None => Err(RpcError::txn_hash_not_found(hash, "is not known")),
@@ -366,7 +441,8 @@ fn transaction_status(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError>
 }
 
 fn transaction_by_hash(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
-    let (hash, record) = record(ctx, params)?;
+    let with_flags = &["transaction_hash", "response_flags"];
+    let (hash, record) = record_of(ctx, bind_flagged(ctx, params, TX_HASH, with_flags)?)?;
     Ok(render::transaction(&record.transaction, Some(hash)))
 }
 
@@ -425,11 +501,36 @@ fn nonce(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
 }
 
 fn storage_at(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {
-    let bound = params.bind(&["contract_address", "key", "block_id"])?;
+    let names: &[&str] = &["contract_address", "key", "block_id", "response_flags"];
+    let bound = match ctx.version {
+        SpecVersion::V0_9 => params.bind(&names[..3])?,
+        SpecVersion::V0_10 => {
+            let bound = params.bind(names)?;
+            let flags = bound.optional("response_flags", storage_flags)?;
+            if let Some(flags) = flags.filter(|f| !f.is_empty()) {
+                return Err(RpcError::invalid_params(format!(
+                    "response_flags: {flags:?} not supported: this sequencer does not index \
+                     when each storage slot last changed (INCLUDE_LAST_UPDATE_BLOCK)"
+                )));
+            }
+            bound
+        }
+    };
     let address = bound.required("contract_address", felt)?;
     let key = bound.required("key", felt)?;
     let id = bound.required("block_id", block_ref)?;
     Ok(hex(existing(ctx, address, id)?.storage_at(key)))
+}
+
+/// `starknet_getStorageAt`'s flags, as given.
+fn storage_flags(value: &Value) -> Result<Vec<String>, String> {
+    let flags = value
+        .as_array()
+        .ok_or_else(|| format!("expected an array of flags, got {}", kind(value)))?;
+    Ok(flags
+        .iter()
+        .map(|f| f.as_str().unwrap_or("?").to_owned())
+        .collect())
 }
 
 fn class_hash_at(ctx: &ReadCtx, params: &Params) -> Result<Value, RpcError> {

@@ -26,7 +26,7 @@ use starfarm_common::fact::hex32;
 use starknet_types_core::felt::Felt;
 
 use super::RpcConfig;
-use crate::block::{AccountDiff, BlockHeader};
+use crate::block::{AccountDiff, Block, BlockHeader};
 use crate::chain::{PreConfirmed, TxRecord, TxStatus};
 use crate::events::Event;
 use crate::execute::{deposit_selector, ExecutionStatus, MessageToL2, Receipt};
@@ -91,6 +91,44 @@ pub(crate) fn block_header(
     map.insert("parent_hash".into(), hex(header.parent_hash));
     map.insert("new_root".into(), hex(header.state_root));
     map
+}
+
+/// The `BLOCK_HEADER` fields 0.10 adds: the block's counts, and Starknet's commitments, which
+/// this chain does not compute (the spec's `0x0`: "not available").
+pub(crate) fn header_0_10(map: &mut Map<String, Value>, block: &Block) {
+    for name in [
+        "event_commitment",
+        "transaction_commitment",
+        "receipt_commitment",
+        "state_diff_commitment",
+    ] {
+        map.insert(name.into(), json!("0x0"));
+    }
+    let pairs = block.transactions.iter().zip(&block.receipts);
+    let events: usize = pairs
+        .map(|(tx, r)| crate::events::emitted(tx, r).len())
+        .sum();
+    map.insert("event_count".into(), json!(events));
+    map.insert("transaction_count".into(), json!(block.transactions.len()));
+    let diff = state_diff(&block.state_diff.accounts);
+    map.insert("state_diff_length".into(), json!(state_diff_length(&diff)));
+}
+
+/// Entries of a rendered `STATE_DIFF`: storage entries, nonces, deployed, declared and
+/// replaced classes.
+fn state_diff_length(diff: &Value) -> usize {
+    let len = |v: &Value| v.as_array().map_or(0, Vec::len);
+    let storage: usize = diff["storage_diffs"]
+        .as_array()
+        .map_or(0, |d| d.iter().map(|c| len(&c["storage_entries"])).sum());
+    let others = [
+        "nonces",
+        "deployed_contracts",
+        "declared_classes",
+        "deprecated_declared_classes",
+        "replaced_classes",
+    ];
+    storage + others.iter().map(|name| len(&diff[*name])).sum::<usize>()
 }
 
 /// `PRE_CONFIRMED_BLOCK_HEADER`.

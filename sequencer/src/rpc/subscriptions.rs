@@ -238,10 +238,7 @@ async fn read<T: Send + 'static>(
     state: &Arc<RpcState>,
     f: impl FnOnce(&ReadCtx) -> Result<T, RpcError> + Send + 'static,
 ) -> Result<T, RpcError> {
-    let ctx = ReadCtx {
-        reader: state.reader.clone(),
-        config: state.config.clone(),
-    };
+    let ctx = state.ctx();
     tokio::task::spawn_blocking(move || f(&ctx))
         .await
         .map_err(|e| RpcError::internal(format!("the read failed: {e}")))?
@@ -319,12 +316,11 @@ impl Feed {
         loop {
             let headers = read(&self.state, move |ctx| {
                 let mut headers = Vec::new();
-                while let Some(header) = ctx
+                while let Some(block) = ctx
                     .reader
-                    .header(BlockId::Number(next + headers.len() as u64))?
+                    .block(BlockId::Number(next + headers.len() as u64))?
                 {
-                    let mut map =
-                        render::block_header(&header, TxStatus::AcceptedOnL2, &ctx.config);
+                    let mut map = super::read::closed_header(ctx, &block, TxStatus::AcceptedOnL2);
                     map.remove("status");
                     headers.push(Value::Object(map));
                 }

@@ -18,7 +18,7 @@ use super::error::RpcError;
 use super::params::{kind, Params};
 use super::read::{self, ReadCtx, ReadFn};
 use super::write::WriteMethod;
-use super::RpcConfig;
+use super::{RpcConfig, SpecVersion};
 use crate::chain::{ChainReader, TxSubmitter};
 
 /// Shared by all requests.
@@ -26,6 +26,19 @@ pub(crate) struct RpcState {
     pub reader: Arc<dyn ChainReader>,
     pub submitter: Arc<dyn TxSubmitter>,
     pub config: Arc<RpcConfig>,
+    /// The specification version of the path the request came in on.
+    pub version: SpecVersion,
+}
+
+impl RpcState {
+    /// What a read method sees.
+    pub fn ctx(&self) -> ReadCtx {
+        ReadCtx {
+            reader: self.reader.clone(),
+            config: self.config.clone(),
+            version: self.version,
+        }
+    }
 }
 
 /// An oversized body is read (and dropped) up to this many times the limit before the
@@ -300,10 +313,7 @@ async fn dispatch(
 /// Runs a read on the blocking pool (readers may touch the disk); a panicking reader becomes
 /// an internal error.
 async fn run_read(state: &RpcState, read: ReadFn, params: Params) -> Result<Value, RpcError> {
-    let ctx = ReadCtx {
-        reader: state.reader.clone(),
-        config: state.config.clone(),
-    };
+    let ctx = state.ctx();
     match tokio::task::spawn_blocking(move || read(&ctx, &params)).await {
         Ok(result) => result,
         Err(e) => Err(RpcError::internal(format!("the read failed: {e}"))),
