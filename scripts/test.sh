@@ -38,6 +38,14 @@ if [ -z "${STARFARM_STARKNET_JS:-}" ]; then
   }
 fi
 export STARFARM_STARKNET_JS
+# The S3 tests (tests/s3.rs) run starfarm against a real S3 API server: install it unless given.
+if [ -z "${STARFARM_S3_SERVER:-}" ]; then
+  STARFARM_S3_SERVER=$(scripts/s3-server.sh) || {
+    [ "${STARFARM_REQUIRE_S3_SERVER:-}" != 1 ] || exit 1
+    echo "test.sh: no S3 server, the S3 tests will be skipped" >&2
+  }
+fi
+export STARFARM_S3_SERVER
 # starfarm-kernels' wgpu tests run on Mesa's lavapipe where no GPU is present.
 scripts/lavapipe.sh || {
   [ "${STARFARM_REQUIRE_WGPU:-}" != 1 ] || exit 1

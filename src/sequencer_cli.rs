@@ -27,7 +27,8 @@ pub struct RunArgs {
     /// Address of the JSON-RPC server (also serves /metrics and /health).
     #[arg(long, default_value = "127.0.0.1:9545")]
     rpc: SocketAddr,
-    /// Object store for published blocks: a folder, or a URL (file:///…, memory:///).
+    /// Object store for published blocks: a folder, or a URL (file:///…, memory:///,
+    /// s3://bucket/prefix with settings from the AWS_* variables).
     #[arg(long, default_value = "data/objects")]
     publish: String,
     /// Close a non-empty block this many milliseconds after its first transaction.

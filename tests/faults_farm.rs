@@ -1,8 +1,9 @@
 //! The farm when the infrastructure around it fails (issue 23, part A): the scheduler out
 //! of the workers' reach, a network partition between them (a loopback proxy the test
-//! breaks and heals), and the job store's Postgres restarted under two schedulers and
-//! several workers. Real `starfarm` processes proving the Fibonacci example (Test profile);
-//! each case bounds its waits, kills what it started (by PID) and prints what it measured.
+//! breaks and heals), and the job store's Postgres restarted under two schedulers (sharing
+//! their blobs on a real S3 server) and several workers. Real `starfarm` processes proving
+//! the Fibonacci example (Test profile); each case bounds its waits, kills what it started
+//! (by PID) and prints what it measured.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use support::farm::{id, metric, stopped_count, worker, Scheduler};
 use support::postgres::Postgres;
 use support::proxy::{Mode, Proxy};
+use support::s3::S3Server;
 use support::PATIENCE;
 
 mod support;
@@ -183,20 +185,22 @@ async fn a_partition_mid_proof_longer_than_the_lease_fences_the_late_proof() {
     drop(rescuer);
 }
 
-/// Two schedulers on one Postgres (and one blob folder), three workers; the database is
-/// stopped mid-proof for a while and started again.
+/// Two schedulers on one Postgres and one S3 blob store (a real S3 server), three workers;
+/// the database is stopped mid-proof for a while and started again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_under_two_schedulers_loses_and_duplicates_no_job() {
     let Some(postgres) = Postgres::start() else {
         return;
     };
+    let Some(s3) = S3Server::start(&["farm"]) else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let url = postgres.url();
-    let blobs = dir.path().join("blobs");
-    let blobs = blobs.to_str().expect("UTF-8 path");
-    let shared = ["--postgres-url", &url, "--blobs", blobs];
-    let a = Scheduler::start_with(&dir.path().join("a"), "127.0.0.1:0", &shared).await;
-    let b = Scheduler::start_with(&dir.path().join("b"), "127.0.0.1:0", &shared).await;
+    let shared = ["--postgres-url", &url, "--blobs", "s3://farm/blobs"];
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let a = Scheduler::start_with_env(&a, "127.0.0.1:0", &shared, &s3.env()).await;
+    let b = Scheduler::start_with_env(&b, "127.0.0.1:0", &shared, &s3.env()).await;
     let mut jobs = Vec::new();
     for n in 310..316 {
         jobs.push(id(&a.submit(n).await));

@@ -71,9 +71,11 @@ impl BlobStore {
     pub async fn put(&self, bytes: Vec<u8>) -> Result<ContentHash, BlobError> {
         let hash = ContentHash::of(&bytes);
         let path = self.path(&hash);
+        // The name (the hash) vouches for a blob only at its full size: a store whose writes
+        // are not atomic (a file-backed S3 server killed mid-write) can keep a cut copy.
         match self.store.head(&path).await {
-            Ok(_) => {}
-            Err(object_store::Error::NotFound { .. }) => {
+            Ok(meta) if meta.size == bytes.len() as u64 => {}
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {
                 self.store.put(&path, PutPayload::from(bytes)).await?;
             }
             Err(e) => return Err(e.into()),
@@ -126,6 +128,14 @@ mod tests {
         assert!(blobs.contains(&hash).await.unwrap());
         let file = dir.path().join("objects").join(hash.as_str());
         assert!(file.exists(), "stored as objects/<sha256>");
+
+        std::fs::write(&file, b"hel").unwrap();
+        assert_eq!(blobs.put(b"hello".to_vec()).await.unwrap(), hash);
+        assert_eq!(
+            blobs.get(&hash).await.unwrap(),
+            b"hello",
+            "a cut copy is rewritten"
+        );
 
         std::fs::write(&file, b"tampered").unwrap();
         assert!(matches!(

@@ -28,6 +28,17 @@ impl Scheduler {
 
     /// [`Scheduler::start`] with more arguments (`--postgres-url`, `--blobs`, …).
     pub async fn start_with(data: &Path, listen: &str, extra: &[&str]) -> Self {
+        Self::start_with_env(data, listen, extra, &[]).await
+    }
+
+    /// [`Scheduler::start_with`] with more environment variables (`env`: an S3 blob
+    /// store's settings).
+    pub async fn start_with_env(
+        data: &Path,
+        listen: &str,
+        extra: &[&str],
+        env: &[(String, String)],
+    ) -> Self {
         let data = data.to_str().expect("UTF-8 path");
         let mut args = vec![
             "scheduler",
@@ -41,7 +52,7 @@ impl Scheduler {
             "200",
         ];
         args.extend_from_slice(extra);
-        let proc = Proc::spawn(&args);
+        let proc = Proc::spawn_with_env(&args, env);
         let line = proc.line_with("listening on http://").await;
         Self {
             proc,
@@ -61,6 +72,14 @@ impl Scheduler {
 
     /// Submits the Fibonacci example with input `n` (Test profile); the job.
     pub async fn submit(&self, n: u64) -> Value {
+        match self.try_submit(n).await {
+            Ok(job) => job,
+            Err(refused) => panic!("submit: {refused}"),
+        }
+    }
+
+    /// [`Scheduler::submit`], or the status and body it was refused with.
+    pub async fn try_submit(&self, n: u64) -> Result<Value, String> {
         let program: Value = serde_json::from_slice(
             &std::fs::read(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -77,9 +96,15 @@ impl Scheduler {
             .json(&body)
             .send()
             .await
-            .expect("submit");
-        assert!(response.status().is_success(), "{}", response.status());
-        response.json().await.expect("job")
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(format!(
+                "{status}: {}",
+                response.text().await.unwrap_or_default()
+            ));
+        }
+        response.json().await.map_err(|e| e.to_string())
     }
 
     pub async fn get(&self, path: &str) -> Value {

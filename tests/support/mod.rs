@@ -8,6 +8,7 @@ pub mod line;
 pub mod postgres;
 pub mod prometheus;
 pub mod proxy;
+pub mod s3;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -32,9 +33,15 @@ pub struct Proc {
 
 impl Proc {
     pub fn spawn(args: &[&str]) -> Self {
+        Self::spawn_with_env(args, &[])
+    }
+
+    /// [`Proc::spawn`] with more environment variables (an object store's settings, …).
+    pub fn spawn_with_env(args: &[&str], env: &[(String, String)]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_starfarm"))
             .args(args)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(key, value)| (key, value)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -130,6 +137,19 @@ pub async fn spawn_sequencer(
     block_time_ms: u64,
     extra: &[&str],
 ) -> (Proc, String) {
+    let objects = objects.to_str().expect("UTF-8 path");
+    spawn_sequencer_publishing(data, objects, block_time_ms, extra, &[]).await
+}
+
+/// [`spawn_sequencer`] publishing to `location` (a folder or an object_store URL such as
+/// `s3://bucket/prefix`) with more environment variables (`env`: the store's settings).
+pub async fn spawn_sequencer_publishing(
+    data: &std::path::Path,
+    location: &str,
+    block_time_ms: u64,
+    extra: &[&str],
+    env: &[(String, String)],
+) -> (Proc, String) {
     let block_time = block_time_ms.to_string();
     let mut args = vec![
         "sequencer",
@@ -141,10 +161,10 @@ pub async fn spawn_sequencer(
         "--data",
         data.to_str().expect("UTF-8 path"),
         "--publish",
-        objects.to_str().expect("UTF-8 path"),
+        location,
     ];
     args.extend_from_slice(extra);
-    let proc = Proc::spawn(&args);
+    let proc = Proc::spawn_with_env(&args, env);
     let url = url_in(&proc.line_with("sequencer listening on").await);
     (proc, url)
 }

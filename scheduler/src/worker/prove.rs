@@ -23,6 +23,10 @@ use crate::wire::{ClaimResponse, LeaseView};
 const HAND_IN_RETRY_FIRST: Duration = Duration::from_millis(250);
 const HAND_IN_RETRY_MAX: Duration = Duration::from_secs(10);
 
+/// First and longest wait between two fetches of a blob the scheduler could not serve.
+const FETCH_RETRY_FIRST: Duration = Duration::from_millis(250);
+const FETCH_RETRY_MAX: Duration = Duration::from_secs(5);
+
 /// Calls made while the worker is stopping (hand-backs) or only to inform (phases) wait at
 /// most this long: an unreachable scheduler must not hold the worker up.
 const BRIEF_CALL: Duration = Duration::from_secs(5);
@@ -100,7 +104,7 @@ impl Worker {
         for claim in claims {
             let held = self.hold(claim);
             let started = Instant::now();
-            match self.prepare(&held.claim).await {
+            match self.prepare(&held, stop).await {
                 Ok(prepared) => ready.push((
                     Held {
                         prepare: started.elapsed(),
@@ -361,7 +365,12 @@ impl Worker {
         Outcome::Released { job_id }
     }
 
-    async fn prepare(&self, claim: &ClaimResponse) -> Result<Prepared, JobError> {
+    async fn prepare(
+        &self,
+        held: &Held,
+        stop: &watch::Receiver<Stop>,
+    ) -> Result<Prepared, JobError> {
+        let claim = &held.claim;
         let profile: SecurityProfile = claim
             .job
             .profile
@@ -369,8 +378,10 @@ impl Worker {
             .map_err(|e: String| JobError::permanent(e))?;
         let program_hash = hash_of(&claim.program_hash)?;
         let input_hash = hash_of(&claim.input_hash)?;
-        let (program_bytes, input_bytes) =
-            tokio::try_join!(self.fetch(&program_hash), self.fetch(&input_hash))?;
+        let (program_bytes, input_bytes) = tokio::try_join!(
+            self.fetch(&program_hash, &held.keeper, stop),
+            self.fetch(&input_hash, &held.keeper, stop)
+        )?;
         let job = claim.lease.job_id;
         let program = CairoProgram::from_json(&program_bytes, &format!("job {job} program"))
             .map_err(|e| JobError::permanent(e.to_string()))?;
@@ -383,11 +394,33 @@ impl Worker {
         })
     }
 
-    async fn fetch(&self, hash: &ContentHash) -> Result<Vec<u8>, JobError> {
-        self.client.blob(hash).await.map_err(|e| match e {
-            ClientError::Api { status: 404, .. } => JobError::permanent(e.to_string()),
-            e => JobError::transient(e.to_string()),
-        })
+    /// A blob of the job. While the scheduler cannot serve it (no answer, or a 5xx: its blob
+    /// store may be away) it is fetched again with backoff, as long as the lease holds and
+    /// the worker is not told to stop now: giving the job back would spend one of its
+    /// attempts on an outage.
+    async fn fetch(
+        &self,
+        hash: &ContentHash,
+        keeper: &LeaseKeeper,
+        stop: &watch::Receiver<Stop>,
+    ) -> Result<Vec<u8>, JobError> {
+        let started = Instant::now();
+        let mut backoff = Backoff::new(FETCH_RETRY_FIRST, FETCH_RETRY_MAX);
+        loop {
+            let e = match self.client.blob(hash).await {
+                Ok(bytes) => return Ok(bytes),
+                Err(e) => e,
+            };
+            if matches!(e, ClientError::Api { status: 404, .. }) {
+                return Err(JobError::permanent(e.to_string()));
+            }
+            if !e.is_transient() || keeper.lost() || *stop.borrow() == Stop::Now {
+                return Err(JobError::transient(e.to_string()));
+            }
+            let (job, down_for_s) = (keeper.current().job_id, started.elapsed().as_secs());
+            tracing::warn!(job, blob = %hash, error = %e, down_for_s, "cannot fetch the job's blob; retrying");
+            tokio::time::sleep(backoff.next()).await;
+        }
     }
 
     /// Tells the scheduler the job's phase. Only informative: a lost lease is noticed by the
