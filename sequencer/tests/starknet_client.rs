@@ -279,14 +279,7 @@ async fn starknet_rs_reads_transfer_events() {
 async fn starknet_js_reads_events_on_both_versions() {
     use starfarm_sequencer::events::{selector, token_address};
 
-    let Some(package) = std::env::var_os("STARFARM_STARKNET_JS") else {
-        assert!(
-            std::env::var("STARFARM_REQUIRE_STARKNET_JS").as_deref() != Ok("1"),
-            "STARFARM_REQUIRE_STARKNET_JS=1 but STARFARM_STARKNET_JS is unset"
-        );
-        eprintln!(
-            "SKIPPED: starknet.js reads (run scripts/starknet-js.sh, set STARFARM_STARKNET_JS)"
-        );
+    let Some(package) = starknet_js("reads") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -298,8 +291,7 @@ async fn starknet_js_reads_events_on_both_versions() {
         .unwrap();
     seq.close_block().await.unwrap().unwrap();
 
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/js/read_events.cjs");
+    let script = js_script("read_events.cjs");
     for (path, indexed) in [("/rpc/v0_9", false), ("/rpc/v0_10", true)] {
         let out = std::process::Command::new("node")
             .arg(&script)
@@ -326,4 +318,133 @@ async fn starknet_js_reads_events_on_both_versions() {
         assert_eq!(read["receipt_events"].as_array().map(Vec::len), Some(1));
     }
     seq.shutdown().await;
+}
+
+/// starknet.js's `WebSocketChannel` (node's own WebSocket, no other package) follows new heads
+/// and a transfer's status from PRE_CONFIRMED to ACCEPTED_ON_L2 on `/rpc/v0_10`, and
+/// unsubscribes from both. Needs STARFARM_STARKNET_JS as the test above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starknet_js_websocket_channel_follows_heads_and_a_transaction() {
+    let Some(package) = starknet_js("WebSocketChannel") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (seq, addr) = serve_sequencer(dir.path()).await;
+    let (alice, bob, _) = alice_and_bob(seq.as_ref()).await;
+    let t1 = seq
+        .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
+        .await
+        .unwrap();
+
+    let mut node = std::process::Command::new("node");
+    if !node_has_websocket() {
+        node.arg("--experimental-websocket");
+    }
+    let mut child = node
+        .arg(js_script("subscribe.cjs"))
+        .arg(format!("ws://{addr}/rpc/v0_10"))
+        .arg(format!("{t1:#x}"))
+        .arg("1")
+        .env("STARFARM_STARKNET_JS", &package)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("node runs");
+    let lines = stdout_lines(&mut child);
+    let stderr = child.stderr.take().expect("piped");
+    let stderr = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    // Blocking reads off the runtime's threads: the sequencer serves the socket meanwhile.
+    let next_line = |lines: std::sync::mpsc::Receiver<String>| {
+        tokio::task::spawn_blocking(move || (lines.recv_timeout(Duration::from_secs(70)), lines))
+    };
+    let (first, lines) = next_line(lines).await.unwrap();
+    let out = if first.as_deref() == Ok("subscribed") {
+        seq.close_block().await.unwrap().unwrap();
+        next_line(lines).await.unwrap().0
+    } else {
+        first
+    };
+    let status = wait_or_kill(&mut child, Duration::from_secs(15));
+    let stderr = stderr.join().unwrap_or_default();
+    assert!(status.success(), "{out:?}\n{stderr}");
+    let seen: serde_json::Value =
+        serde_json::from_str(&out.expect("a JSON line")).expect("one JSON line");
+    assert!(
+        seen["heads"].as_array().unwrap().contains(&1.into()),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["statuses"],
+        serde_json::json!(["PRE_CONFIRMED", "ACCEPTED_ON_L2"]),
+        "the transfer's status changes, in order, none repeated: {seen}"
+    );
+    assert_eq!(
+        seen["unsubscribed"],
+        serde_json::json!([true, true]),
+        "{seen}"
+    );
+    seq.shutdown().await;
+}
+
+/// The child's exit status once it exits by itself within `patience` (the script ends itself
+/// within 60 s), or after it is killed.
+fn wait_or_kill(child: &mut std::process::Child, patience: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + patience;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    child.wait().expect("node exits")
+}
+
+/// A child's stdout, line by line, read on a thread of its own.
+fn stdout_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("piped");
+    let (lines, read) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    read
+}
+
+/// The starknet package's folder (`STARFARM_STARKNET_JS`), or None with a loud skip, unless
+/// `STARFARM_REQUIRE_STARKNET_JS=1` makes a missing one a failure.
+fn starknet_js(what: &str) -> Option<std::ffi::OsString> {
+    let package = std::env::var_os("STARFARM_STARKNET_JS");
+    if package.is_none() {
+        assert!(
+            std::env::var("STARFARM_REQUIRE_STARKNET_JS").as_deref() != Ok("1"),
+            "STARFARM_REQUIRE_STARKNET_JS=1 but STARFARM_STARKNET_JS is unset"
+        );
+        eprintln!(
+            "SKIPPED: starknet.js {what} (run scripts/starknet-js.sh, set STARFARM_STARKNET_JS)"
+        );
+    }
+    package
+}
+
+fn js_script(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/js")
+        .join(name)
+}
+
+/// Node 22 has a global WebSocket; node 20 needs `--experimental-websocket` for it.
+fn node_has_websocket() -> bool {
+    std::process::Command::new("node")
+        .args([
+            "-e",
+            "process.exit(typeof WebSocket === 'function' ? 0 : 1)",
+        ])
+        .status()
+        .is_ok_and(|s| s.success())
 }

@@ -73,24 +73,41 @@ impl Prometheus {
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
-    /// Waits until it answers `/-/ready` (fails if it exits first).
-    pub async fn ready(&mut self) {
+    /// Waits until it answers `/-/ready` and has scraped every target once, successfully
+    /// (fails if it exits first). Ready is not enough: Prometheus applies its targets on a
+    /// 5 s tick after start, so a short burst of load right after `/-/ready` can come and go
+    /// before the first scrape, and every rate over it is then 0 (seen in CI).
+    pub async fn scraping(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 panic!("prometheus exited ({status}):\n{}", self.log_tail());
             }
-            let answer = reqwest::get(format!("{}/-/ready", self.url)).await;
-            if answer.is_ok_and(|r| r.status().is_success()) {
+            if self.every_target_up().await {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "prometheus not ready:\n{}",
+                "prometheus not scraping every target:\n{}",
                 self.log_tail()
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
+    }
+
+    /// Whether it answers and its targets are all known and scraped with health `up`.
+    async fn every_target_up(&self) -> bool {
+        let url = format!("{}/api/v1/targets", self.url);
+        let Ok(response) = reqwest::get(url).await else {
+            return false;
+        };
+        let Ok(body) = response.json::<Value>().await else {
+            return false;
+        };
+        let targets = body["data"]["activeTargets"].as_array().cloned();
+        let targets = targets.unwrap_or_default();
+        // The config's three jobs: the sequencer, the scheduler and Prometheus itself.
+        targets.len() == 3 && targets.iter().all(|t| t["health"] == "up")
     }
 
     /// The `data` of a successful answer of its HTTP API at `path`.

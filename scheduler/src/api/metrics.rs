@@ -205,6 +205,23 @@ impl Metrics {
         for result in ["delivered", "retried", "failed"] {
             webhook_deliveries.with_label_values(&[result]);
         }
+        // Every result and cause at 0 from the start: a dashboard shows a flat 0, not
+        // "No data", on a farm where nothing was submitted, cancelled or given back yet.
+        for result in [
+            "created",
+            "existing",
+            "rejected",
+            "over_quota",
+            "unavailable",
+        ] {
+            submissions.with_label_values(&[result]);
+        }
+        for result in ["cancelled", "refused"] {
+            cancellations.with_label_values(&[result]);
+        }
+        for cause in ["worker_error", "released"] {
+            retries.with_label_values(&[cause]);
+        }
         Self {
             registry,
             jobs,
