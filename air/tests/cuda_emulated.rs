@@ -4,11 +4,13 @@
 //! (random columns, parameters, coefficients and vanishing inverses) equal to the interpreter,
 //! row by row and word by word. Skipped, with a message, when no C++ compiler is found.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
+use cairo_air::cairo_components::CairoComponents;
 use cairo_air::relations::CommonLookupElements;
 use num_traits::{One, Zero};
 use rand::rngs::SmallRng;
@@ -17,7 +19,9 @@ use starfarm_air::extract::{visit_components, Shape, Visitor};
 use starfarm_air::interpret::{evaluate_constraints, Lookup, Mask, Params};
 use starfarm_air::ir::{Air, Component, LogSize};
 use starfarm_air::replay::lookup;
+use starfarm_air::Instance;
 use starfarm_kernels::cuda_emulation;
+use starfarm_prover::{CairoProgram, Felt, ProgramInput};
 use stwo::core::channel::{Blake2sChannel, Channel};
 use stwo::core::constraints::coset_vanishing;
 use stwo::core::fields::m31::M31;
@@ -29,8 +33,11 @@ use stwo::prover::backend::simd::column::BaseColumn;
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::Column;
 use stwo::prover::poly::circle::{CircleEvaluation, PolyOps};
+use stwo::prover::poly::twiddles::TwiddleTree;
 use stwo::prover::poly::BitReversedOrder;
 use stwo::prover::{ComponentProver, DomainEvaluationAccumulator, EvaluationMode, Poly, Trace};
+use stwo_cairo_prover::witness::cairo::create_cairo_claim_generator;
+use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 use stwo_constraint_framework::{
     FrameworkComponent, FrameworkEval, InfoEvaluator, TraceLocationAllocator,
 };
@@ -295,14 +302,93 @@ fn generated_cuda_equals_interpreter_row_by_row_for_every_component() {
 }
 
 /// Each component (those of fixed size up to 2^12 rows; the others at 2^5 rows, where stwo
-/// takes its SIMD path) on random columns of its commitment domain: stwo's
-/// `evaluate_constraint_quotients_on_domain` on `SimdBackend`, finalized (interpolated) as the
-/// prover does, against the generated CUDA's accumulator interpolated the same way.
+/// takes its SIMD path) on columns of its commitment domain (random ones, or a real
+/// execution's trace extended there): stwo's `evaluate_constraint_quotients_on_domain` on
+/// `SimdBackend`, finalized (interpolated) as the prover does, against the generated CUDA's
+/// accumulator interpolated the same way.
 struct AgainstSimd<'a> {
     exe: &'a Path,
     rng: SmallRng,
     elements: CommonLookupElements,
+    columns: Columns,
     checked: usize,
+}
+
+/// Where the columns of [`AgainstSimd`] come from.
+enum Columns {
+    /// Random values on the evaluation domain, for every component.
+    Random,
+    /// A real execution's trace: only the instances its claim has.
+    Real(RealTrace),
+}
+
+/// One instance to check: its size, claim value and logup sum, and its real columns if any.
+struct SimdCase<'a> {
+    trace_log: u32,
+    param: u32,
+    claimed_sum: QM31,
+    real: Option<(&'a RealTrace, &'a Instance)>,
+}
+
+/// A real execution's trace as stwo-cairo's prover writes it (preprocessed columns by id,
+/// base and interaction trace), with the IR's instances of its claim.
+struct RealTrace {
+    instances: Vec<Instance>,
+    preprocessed: HashMap<String, Evaluation>,
+    trees: [Vec<Evaluation>; 2],
+    twiddles: TwiddleTree<SimdBackend>,
+}
+
+type Evaluation = CircleEvaluation<SimdBackend, M31, BitReversedOrder>;
+
+/// Largest trace of a component checked (emulated rows are slow: one thread at a time).
+const MAX_CHECKED_LOG: u32 = 12;
+
+impl RealTrace {
+    /// Executes `example` with `input` and writes its trace as `prove_cairo` does, with
+    /// lookup elements drawn from a fresh channel (any elements make a valid interaction
+    /// trace; these are also the ones the check uses).
+    fn of(example: &str, input: &[u64], elements: &CommonLookupElements) -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let program = CairoProgram::from_file(&root.join(format!("examples/{example}.json")))
+            .expect("the example loads");
+        let input = ProgramInput::new(input.iter().map(|v| Felt::from(*v)).collect());
+        let execution =
+            starfarm_prover::execute(&program, &input, Default::default()).expect("executes");
+        let variant = starfarm_prover::choose_variant(&execution).expect("a variant proves it");
+        let preprocessed = Arc::new(variant.to_preprocessed_trace());
+        let generator =
+            create_cairo_claim_generator(execution.adapt().expect("adapts"), preprocessed.clone());
+        let (base, claim, interaction) = generator.write_trace();
+        let (interaction, interaction_claim) = interaction.write_interaction_trace(elements);
+        let components =
+            CairoComponents::new(&claim, elements, &interaction_claim, &preprocessed.ids());
+        let instances = starfarm_air::extract::instances(&AIR, &components).expect("instances");
+        let preprocessed = preprocessed
+            .ids()
+            .into_iter()
+            .map(|id| id.id)
+            .zip(gen_trace(preprocessed))
+            .collect();
+        let largest = MAX_CHECKED_LOG + 2;
+        let twiddles = SimdBackend::precompute_twiddles(CanonicCoset::new(largest).half_coset());
+        Self {
+            instances,
+            preprocessed,
+            trees: [base, interaction],
+            twiddles,
+        }
+    }
+
+    /// `column` (on its trace domain) evaluated on the canonic domain of `2^eval_log` points.
+    fn extend(&self, column: &Evaluation, eval_log: u32) -> Poly<SimdBackend> {
+        let coefficients = column.clone().interpolate_with_twiddles(&self.twiddles);
+        let domain = CanonicCoset::new(eval_log).circle_domain();
+        Poly::new(
+            None,
+            coefficients.evaluate_with_twiddles(domain, &self.twiddles),
+        )
+    }
 }
 
 impl Visitor for AgainstSimd<'_> {
@@ -314,124 +400,175 @@ impl Visitor for AgainstSimd<'_> {
     ) {
         let air = &*AIR;
         let c = air.component(name).expect("in the IR");
-        let trace_log = match c.log_size {
-            LogSize::Fixed(l) if l > 12 => return,
-            LogSize::Fixed(l) => l,
-            LogSize::Claimed => 5,
+        let cases: Vec<SimdCase> = match &self.columns {
+            Columns::Random => {
+                let trace_log = match c.log_size {
+                    LogSize::Fixed(l) if l > MAX_CHECKED_LOG => return,
+                    LogSize::Fixed(l) => l,
+                    LogSize::Claimed => 5,
+                };
+                vec![SimdCase {
+                    trace_log,
+                    param: self.rng.gen_range(0..1u32 << 30),
+                    claimed_sum: self.rng.gen(),
+                    real: None,
+                }]
+            }
+            Columns::Real(real) => real
+                .instances
+                .iter()
+                .filter(|i| air.components[i.component].name == name)
+                .filter(|i| i.log_size <= MAX_CHECKED_LOG)
+                .map(|i| SimdCase {
+                    trace_log: i.log_size,
+                    param: i.claim_params.first().copied().unwrap_or(0),
+                    claimed_sum: i.claimed_sum,
+                    real: Some((real, i)),
+                })
+                .collect(),
         };
-        let rng = &mut self.rng;
-        let param = rng.gen_range(0..1u32 << 30);
-        let eval = make(trace_log, param);
-        let eval_log = eval.max_constraint_log_degree_bound();
-        let info = eval.evaluate(InfoEvaluator::new(trace_log, vec![], QM31::zero()));
-        let claimed_sum: QM31 = rng.gen();
-        let component =
-            FrameworkComponent::new(&mut TraceLocationAllocator::default(), eval, claimed_sum);
+        for case in cases {
+            check_against_simd(
+                self.exe,
+                &mut self.rng,
+                &self.elements,
+                (name, shape, c),
+                make(case.trace_log, case.param),
+                &case,
+            );
+            self.checked += 1;
+        }
+    }
+}
 
-        // Random committed evaluations (blowup 1: the commitment domain is the evaluation domain).
-        let domain = CanonicCoset::new(eval_log).circle_domain();
-        let random_poly = |rng: &mut SmallRng| {
-            let values: Vec<M31> = (0..1 << eval_log)
-                .map(|_| M31::from(rng.gen_range(0..0x7fff_ffffu32)))
-                .collect();
-            Poly::<SimdBackend>::new(
-                None,
-                CircleEvaluation::<SimdBackend, M31, BitReversedOrder>::new(
-                    domain,
-                    BaseColumn::from_cpu(&values),
-                ),
-            )
-        };
-        let preprocessed: Vec<Poly<SimdBackend>> = info
+/// One instance of component `c` (made as `eval`) on `case`'s columns: stwo's composition on
+/// `SimdBackend` equals the generated CUDA's, coefficient by coefficient.
+fn check_against_simd<E: FrameworkEval + Sync>(
+    exe: &Path,
+    rng: &mut SmallRng,
+    elements: &CommonLookupElements,
+    (name, shape, c): (&str, Shape, &Component),
+    eval: E,
+    case: &SimdCase,
+) {
+    let air = &*AIR;
+    let (trace_log, param, claimed_sum) = (case.trace_log, case.param, case.claimed_sum);
+    let eval_log = eval.max_constraint_log_degree_bound();
+    let info = eval.evaluate(InfoEvaluator::new(trace_log, vec![], QM31::zero()));
+    let component =
+        FrameworkComponent::new(&mut TraceLocationAllocator::default(), eval, claimed_sum);
+
+    // Committed evaluations with blowup 1: the commitment domain is the evaluation domain.
+    let domain = CanonicCoset::new(eval_log).circle_domain();
+    let random_poly = |rng: &mut SmallRng| {
+        let values: Vec<M31> = (0..1 << eval_log)
+            .map(|_| M31::from(rng.gen_range(0..0x7fff_ffffu32)))
+            .collect();
+        Poly::<SimdBackend>::new(None, Evaluation::new(domain, BaseColumn::from_cpu(&values)))
+    };
+    let preprocessed: Vec<Poly<SimdBackend>> = info
+        .preprocessed_columns
+        .iter()
+        .map(|column| match case.real {
+            None => random_poly(rng),
+            Some((real, _)) => real.extend(&real.preprocessed[&column.id], eval_log),
+        })
+        .collect();
+    let trees: Vec<Vec<Poly<SimdBackend>>> = c
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(tree, cols)| {
+            (0..cols.len())
+                .map(|j| match case.real {
+                    None => random_poly(rng),
+                    Some((real, instance)) => {
+                        let column = &real.trees[tree][instance.first_column[tree] + j];
+                        assert_eq!(column.domain.log_size(), trace_log, "{name}'s column {j}");
+                        real.extend(column, eval_log)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let polys = TreeVec::new(
+        std::iter::once(preprocessed.iter().collect::<Vec<_>>())
+            .chain(trees.iter().map(|t| t.iter().collect()))
+            .collect(),
+    );
+    let random_coeff: QM31 = rng.gen();
+    let n = c.constraints.len();
+    let mut accumulator = DomainEvaluationAccumulator::<SimdBackend>::new(
+        random_coeff,
+        eval_log,
+        n,
+        EvaluationMode::SubDomain { log_expansion: 0 },
+    );
+    component.evaluate_constraint_quotients_on_domain(&Trace { polys }, &mut accumulator);
+    let twiddles = SimdBackend::precompute_twiddles(CanonicCoset::new(eval_log).half_coset());
+    let expected = accumulator.finalize(&twiddles);
+
+    // The same inputs for the kernel: preprocessed columns in IR order (by id).
+    let words = |p: &Poly<SimdBackend>| -> Vec<u32> {
+        p.evals.values.to_cpu().iter().map(|m| m.0).collect()
+    };
+    let mut cols: Vec<u32> = vec![];
+    for i in 0..c.preprocessed.len() {
+        let id = c.preprocessed_id(i, trace_log);
+        let at = info
             .preprocessed_columns
             .iter()
-            .map(|_| random_poly(rng))
+            .position(|p| p.id == id)
+            .expect("the IR's preprocessed column is read by the component");
+        cols.extend(words(&preprocessed[at]));
+    }
+    for tree in &trees {
+        for p in tree {
+            cols.extend(words(p));
+        }
+    }
+    let lookup = lookup(elements, air.relations[0].size as usize);
+    let mut params = vec![eval_log, trace_log];
+    if let Shape::WithParam(_) = shape {
+        params.push(param);
+    }
+    params.extend(qm31_words(claimed_sum));
+    params.extend(qm31_words(lookup.z));
+    for a in &lookup.alpha_powers {
+        params.extend(qm31_words(*a));
+    }
+    // Constraint i gets random_coeff^(n - 1 - i), as the accumulator hands them out.
+    let mut powers: Vec<QM31> =
+        std::iter::successors(Some(QM31::one()), |p| Some(*p * random_coeff))
+            .take(n)
             .collect();
-        let trees: Vec<Vec<Poly<SimdBackend>>> = c
-            .columns
+    powers.reverse();
+    for p in powers {
+        params.extend(qm31_words(p));
+    }
+    let trace_coset = CanonicCoset::new(trace_log).coset();
+    let mut denom_inv: Vec<M31> = (0..1 << (eval_log - trace_log))
+        .map(|i| coset_vanishing(trace_coset, domain.at(i)).inverse())
+        .collect();
+    bit_reverse(&mut denom_inv);
+    params.extend(denom_inv.iter().map(|d| d.0));
+
+    let got = run_kernel(exe, name, &cols, &params, &vec![0; 4 << eval_log]);
+    for (coordinate, expected) in expected.0.iter().enumerate() {
+        let column: Vec<M31> = got[coordinate << eval_log..(coordinate + 1) << eval_log]
             .iter()
-            .map(|cols| cols.iter().map(|_| random_poly(rng)).collect())
+            .map(|w| M31::from(*w))
             .collect();
-        let polys = TreeVec::new(
-            std::iter::once(preprocessed.iter().collect::<Vec<_>>())
-                .chain(trees.iter().map(|t| t.iter().collect()))
-                .collect(),
+        let poly = CircleEvaluation::<SimdBackend, M31, BitReversedOrder>::new(
+            domain,
+            BaseColumn::from_cpu(&column),
+        )
+        .interpolate_with_twiddles(&twiddles);
+        assert_eq!(
+            poly.coeffs.to_cpu(),
+            expected.coeffs.to_cpu(),
+            "{name}: coordinate {coordinate} of the composition"
         );
-        let random_coeff: QM31 = rng.gen();
-        let n = c.constraints.len();
-        let mut accumulator = DomainEvaluationAccumulator::<SimdBackend>::new(
-            random_coeff,
-            eval_log,
-            n,
-            EvaluationMode::SubDomain { log_expansion: 0 },
-        );
-        component.evaluate_constraint_quotients_on_domain(&Trace { polys }, &mut accumulator);
-        let twiddles = SimdBackend::precompute_twiddles(CanonicCoset::new(eval_log).half_coset());
-        let expected = accumulator.finalize(&twiddles);
-
-        // The same inputs for the kernel: preprocessed columns in IR order (by id).
-        let words = |p: &Poly<SimdBackend>| -> Vec<u32> {
-            p.evals.values.to_cpu().iter().map(|m| m.0).collect()
-        };
-        let mut cols: Vec<u32> = vec![];
-        for i in 0..c.preprocessed.len() {
-            let id = c.preprocessed_id(i, trace_log);
-            let at = info
-                .preprocessed_columns
-                .iter()
-                .position(|p| p.id == id)
-                .expect("the IR's preprocessed column is read by the component");
-            cols.extend(words(&preprocessed[at]));
-        }
-        for tree in &trees {
-            for p in tree {
-                cols.extend(words(p));
-            }
-        }
-        let lookup = lookup(&self.elements, air.relations[0].size as usize);
-        let mut params = vec![eval_log, trace_log];
-        if let Shape::WithParam(_) = shape {
-            params.push(param);
-        }
-        params.extend(qm31_words(claimed_sum));
-        params.extend(qm31_words(lookup.z));
-        for a in &lookup.alpha_powers {
-            params.extend(qm31_words(*a));
-        }
-        // Constraint i gets random_coeff^(n - 1 - i), as the accumulator hands them out.
-        let mut powers: Vec<QM31> =
-            std::iter::successors(Some(QM31::one()), |p| Some(*p * random_coeff))
-                .take(n)
-                .collect();
-        powers.reverse();
-        for p in powers {
-            params.extend(qm31_words(p));
-        }
-        let trace_coset = CanonicCoset::new(trace_log).coset();
-        let mut denom_inv: Vec<M31> = (0..1 << (eval_log - trace_log))
-            .map(|i| coset_vanishing(trace_coset, domain.at(i)).inverse())
-            .collect();
-        bit_reverse(&mut denom_inv);
-        params.extend(denom_inv.iter().map(|d| d.0));
-
-        let got = run_kernel(self.exe, name, &cols, &params, &vec![0; 4 << eval_log]);
-        for (coordinate, expected) in expected.0.iter().enumerate() {
-            let column: Vec<M31> = got[coordinate << eval_log..(coordinate + 1) << eval_log]
-                .iter()
-                .map(|w| M31::from(*w))
-                .collect();
-            let poly = CircleEvaluation::<SimdBackend, M31, BitReversedOrder>::new(
-                domain,
-                BaseColumn::from_cpu(&column),
-            )
-            .interpolate_with_twiddles(&twiddles);
-            assert_eq!(
-                poly.coeffs.to_cpu(),
-                expected.coeffs.to_cpu(),
-                "{name}: coordinate {coordinate} of the composition"
-            );
-        }
-        self.checked += 1;
     }
 }
 
@@ -450,6 +587,7 @@ fn generated_cuda_equals_simd_backend_composition() {
         exe,
         rng,
         elements: elements.clone(),
+        columns: Columns::Random,
         checked: 0,
     };
     visit_components(&elements, &mut check);
@@ -461,4 +599,40 @@ fn generated_cuda_equals_simd_backend_composition() {
         check.checked > 50,
         "most components are checked against SimdBackend"
     );
+}
+
+/// A real trace (fibonacci, executed and written by stwo-cairo's witness generation as the
+/// prover does): every instance of its claim up to 2^12 rows, its columns extended to its
+/// evaluation domain, gives the same composition on `SimdBackend` and in the generated CUDA.
+#[test]
+fn generated_cuda_equals_simd_backend_on_a_real_trace() {
+    let Some(exe) = emulator() else {
+        return;
+    };
+    let elements = CommonLookupElements::draw(&mut Blake2sChannel::default());
+    let real = RealTrace::of("fibonacci", &[100], &elements);
+    let all = real.instances.len();
+    let small = real
+        .instances
+        .iter()
+        .filter(|i| i.log_size <= MAX_CHECKED_LOG)
+        .count();
+    let mut check = AgainstSimd {
+        exe,
+        rng: SmallRng::seed_from_u64(18),
+        elements: elements.clone(),
+        columns: Columns::Real(real),
+        checked: 0,
+    };
+    visit_components(&elements, &mut check);
+    eprintln!(
+        "{} of the real trace's {all} instances equal to SimdBackend's composition (the others \
+         have over 2^{MAX_CHECKED_LOG} rows)",
+        check.checked
+    );
+    assert_eq!(
+        check.checked, small,
+        "every small instance of the claim is checked"
+    );
+    assert!(check.checked >= 10, "the trace has instances to check");
 }
