@@ -319,7 +319,7 @@ enum Columns {
     /// Random values on the evaluation domain, for every component.
     Random,
     /// A real execution's trace: only the instances its claim has.
-    Real(RealTrace),
+    Real(Box<RealTrace>),
 }
 
 /// One instance to check: its size, claim value and logup sum, and its real columns if any.
@@ -621,7 +621,7 @@ fn generated_cuda_equals_simd_backend_on_a_real_trace() {
         exe,
         rng: SmallRng::seed_from_u64(18),
         elements: elements.clone(),
-        columns: Columns::Real(real),
+        columns: Columns::Real(Box::new(real)),
         checked: 0,
     };
     visit_components(&elements, &mut check);
