@@ -283,12 +283,7 @@ async fn starknet_js_reads_events_on_both_versions() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (seq, addr) = serve_sequencer(dir.path()).await;
-    let (alice, bob, _) = alice_and_bob(seq.as_ref()).await;
-    let t1 = seq
-        .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
-        .await
-        .unwrap();
+    let (seq, addr, t1) = serving_a_transfer(dir.path()).await;
     seq.close_block().await.unwrap().unwrap();
 
     let script = js_script("read_events.cjs");
@@ -329,12 +324,7 @@ async fn starknet_js_websocket_channel_follows_heads_and_a_transaction() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (seq, addr) = serve_sequencer(dir.path()).await;
-    let (alice, bob, _) = alice_and_bob(seq.as_ref()).await;
-    let t1 = seq
-        .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
-        .await
-        .unwrap();
+    let (seq, addr, t1) = serving_a_transfer(dir.path()).await;
 
     let mut node = std::process::Command::new("node");
     if !node_has_websocket() {
@@ -384,6 +374,24 @@ async fn starknet_js_websocket_channel_follows_heads_and_a_transaction() {
         "{seen}"
     );
     seq.shutdown().await;
+}
+
+/// A sequencer serving on a free port, Alice's account open in block 0 and her transfer of
+/// 400 to Bob admitted (the pre-confirmed block is not closed); the transfer's hash.
+async fn serving_a_transfer(
+    dir: &std::path::Path,
+) -> (
+    std::sync::Arc<starfarm_sequencer::service::Sequencer>,
+    std::net::SocketAddr,
+    Felt,
+) {
+    let (seq, addr) = serve_sequencer(dir).await;
+    let (alice, bob, _) = alice_and_bob(seq.as_ref()).await;
+    let t1 = seq
+        .submit(Transaction::transfer(&alice, 1, bob.address(), 400))
+        .await
+        .expect("the transfer is admitted");
+    (seq, addr, t1)
 }
 
 /// The child's exit status once it exits by itself within `patience` (the script ends itself
