@@ -344,3 +344,67 @@ impl GpuDevice for CudaDevice {
         gpu_device::fri_fold_with(self, self.current_budget()?, coords, passes)
     }
 }
+
+impl crate::resident::ResidentDevice for CudaDevice {
+    const NAME: &'static str = BACKEND;
+
+    /// CUDA device 0, opened (and its kernels compiled) on first use.
+    fn instance() -> Result<&'static Self> {
+        static DEVICE: std::sync::OnceLock<std::result::Result<CudaDevice, String>> =
+            std::sync::OnceLock::new();
+        DEVICE
+            .get_or_init(|| CudaDevice::new(0).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|reason| no_device(reason.clone()))
+    }
+
+    fn budget(&self) -> MemoryBudget {
+        self.memory_budget()
+    }
+
+    fn copy_range(
+        &self,
+        src: &CudaSlice<u32>,
+        src_start: usize,
+        dst: &mut CudaSlice<u32>,
+        dst_start: usize,
+        len: usize,
+    ) -> Result<()> {
+        if src_start + len > src.len() || dst_start + len > dst.len() {
+            return Err(device_error("copy: range out of bounds"));
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let from = src.slice(src_start..src_start + len);
+        let mut to = dst.slice_mut(dst_start..dst_start + len);
+        self.stream
+            .memcpy_dtod(&from, &mut to)
+            .map_err(device_error)
+    }
+
+    fn download_range(&self, src: &CudaSlice<u32>, start: usize, len: usize) -> Result<Vec<u32>> {
+        if start + len > src.len() {
+            return Err(device_error("download: range out of bounds"));
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        self.stream
+            .clone_dtoh(&src.slice(start..start + len))
+            .map_err(device_error)
+    }
+
+    fn upload_range(&self, dst: &mut CudaSlice<u32>, start: usize, words: &[u32]) -> Result<()> {
+        if start + words.len() > dst.len() {
+            return Err(device_error("upload: range out of bounds"));
+        }
+        if words.is_empty() {
+            return Ok(());
+        }
+        let mut to = dst.slice_mut(start..start + words.len());
+        self.stream
+            .memcpy_htod(words, &mut to)
+            .map_err(device_error)
+    }
+}

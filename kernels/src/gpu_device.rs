@@ -48,27 +48,9 @@ pub trait GpuDevice: Send + Sync {
     /// `H(POW_PREFIX, [0; 12], digest, pow_bits)` is `prefixed_digest`: the same nonce as
     /// `SimdBackend::grind` (smallest `hi`, then smallest `lo < 2^20`).
     fn grind(&self, prefixed_digest: [u32; 8], pow_bits: u32) -> Result<u64> {
-        if pow_bits > 32 {
-            return Err(KernelError::InvalidInput(format!(
-                "pow_bits {pow_bits} > 32"
-            )));
-        }
-        let mut hi = 0u32;
-        let mut n_hi = 1u32;
-        // Stwo requires hi < 2^31 - 1 (an M31 value).
-        while hi < (1 << 31) - 1 {
-            let n = n_hi.min((1 << 31) - 1 - hi);
-            if let Some(i) = self.grind_batch(prefixed_digest, hi, n << GRIND_LOW_BITS, pow_bits)? {
-                let nonce_hi = hi + (i >> GRIND_LOW_BITS);
-                let nonce_lo = i & ((1 << GRIND_LOW_BITS) - 1);
-                return Ok((u64::from(nonce_hi) << 32) | u64::from(nonce_lo));
-            }
-            hi += n;
-            n_hi = (n_hi * 2).min(GRIND_MAX_HI_PER_DISPATCH);
-        }
-        Err(KernelError::InvalidInput(format!(
-            "no nonce with {pow_bits} bits of work"
-        )))
+        grind_with(pow_bits, |hi, n_tries| {
+            self.grind_batch(prefixed_digest, hi, n_tries, pow_bits)
+        })
     }
 
     /// Runs `layers` of Stwo's circle-FFT butterflies (and scalings) on one column of
@@ -101,6 +83,35 @@ pub trait GpuDevice: Send + Sync {
         layers.reverse();
         Ok(layers)
     }
+}
+
+/// Stwo's nonce search order on top of `batch(hi_base, n_tries)` (a [`GpuDevice::grind_batch`]
+/// for one digest): batches of growing size, the smallest `hi`, then the smallest `lo < 2^20`.
+pub fn grind_with(
+    pow_bits: u32,
+    mut batch: impl FnMut(u32, u32) -> Result<Option<u32>>,
+) -> Result<u64> {
+    if pow_bits > 32 {
+        return Err(KernelError::InvalidInput(format!(
+            "pow_bits {pow_bits} > 32"
+        )));
+    }
+    let mut hi = 0u32;
+    let mut n_hi = 1u32;
+    // Stwo requires hi < 2^31 - 1 (an M31 value).
+    while hi < (1 << 31) - 1 {
+        let n = n_hi.min((1 << 31) - 1 - hi);
+        if let Some(i) = batch(hi, n << GRIND_LOW_BITS)? {
+            let nonce_hi = hi + (i >> GRIND_LOW_BITS);
+            let nonce_lo = i & ((1 << GRIND_LOW_BITS) - 1);
+            return Ok((u64::from(nonce_hi) << 32) | u64::from(nonce_lo));
+        }
+        hi += n;
+        n_hi = (n_hi * 2).min(GRIND_MAX_HI_PER_DISPATCH);
+    }
+    Err(KernelError::InvalidInput(format!(
+        "no nonce with {pow_bits} bits of work"
+    )))
 }
 
 /// The leaf "layer" of a commitment to no columns: one hash of the empty message.

@@ -17,12 +17,14 @@ pub mod cuda_device;
 pub mod cuda_emulation;
 pub mod cuda_src;
 pub mod device;
+pub mod emulated_device;
 pub mod error;
 pub mod fft;
 pub mod fri;
 pub mod gpu_device;
 pub mod merkle;
 pub mod plan;
+pub mod resident;
 #[cfg(feature = "wgpu")]
 pub mod wgpu_device;
 
