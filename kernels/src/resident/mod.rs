@@ -103,10 +103,12 @@ pub type CudaBackend = DeviceBackend<crate::cuda_device::CudaDevice>;
 #[derive(Debug)]
 pub struct DeviceFault(pub KernelError);
 
-/// Unwinds with `e` as a [`DeviceFault`].
+/// Unwinds with `e` as a [`DeviceFault`]. `resume_unwind`, not `panic!`: no panic hook runs
+/// (a device error is not a bug, and is reported once, here); rayon carries the payload from
+/// its worker threads to the caller.
 pub(crate) fn fault(e: KernelError) -> ! {
     tracing::error!("resident backend: device error, abandoning the proof: {e}");
-    std::panic::panic_any(DeviceFault(e))
+    std::panic::resume_unwind(Box::new(DeviceFault(e)))
 }
 
 /// The value, or a [`DeviceFault`] unwind.
@@ -129,6 +131,30 @@ pub fn catch_device_faults<T>(f: impl FnOnce() -> T) -> Result<T> {
             Err(other) => std::panic::resume_unwind(other),
         },
     }
+}
+
+static PROOF_FALLBACKS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `on_device` (a job proven on a [`DeviceBackend`]); if a device error interrupts it,
+/// runs `on_host` instead (the same job on `SimdBackend`) and counts the fallback
+/// ([`proof_fallbacks`]). Returns the value and the device error, if there was one.
+pub fn prove_with_fallback<T>(
+    on_device: impl FnOnce() -> T,
+    on_host: impl FnOnce() -> T,
+) -> (T, Option<KernelError>) {
+    match catch_device_faults(on_device) {
+        Ok(value) => (value, None),
+        Err(e) => {
+            PROOF_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("resident backend: device error, proving the job on the CPU: {e}");
+            (on_host(), Some(e))
+        }
+    }
+}
+
+/// Jobs [`prove_with_fallback`] moved to the host so far.
+pub fn proof_fallbacks() -> u64 {
+    PROOF_FALLBACKS.load(Ordering::Relaxed)
 }
 
 /// The backend operations, for the counters of what ran where.
