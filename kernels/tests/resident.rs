@@ -117,6 +117,28 @@ fn whole_proof_above_simd_transpose_size_equals_simd() {
     whole_proof(16);
 }
 
+/// Two components of different sizes: the second component's share of the composition
+/// polynomial uses powers `α^k…` with `k > 0` (`HostComponent`'s rescaling), and the
+/// accumulator holds columns of two sizes (lifted on the host).
+#[test]
+fn two_components_of_different_sizes_equal_simd() {
+    if !device() {
+        return;
+    }
+    let sizes = [7u32, 5];
+    let simd = resident_air::simd_proof_sizes(&sizes);
+    let components = resident_air::components(&sizes);
+    let wrapped: Vec<HostComponent<'_>> = components.iter().map(|c| HostComponent(c)).collect();
+    let provers: Vec<&dyn stwo::prover::ComponentProver<Dev>> = wrapped
+        .iter()
+        .map(|c| c as &dyn stwo::prover::ComponentProver<Dev>)
+        .collect();
+    let resident = catch_device_faults(|| resident_air::prove_sizes_on::<Dev>(&sizes, &provers))
+        .expect("no device fault");
+    assert!(resident_air::bytes(&resident) == resident_air::bytes(&simd));
+    resident_air::verify_proof_sizes(&sizes, resident);
+}
+
 fn random_base(rng: &mut common::Rng, n: usize) -> Vec<BaseField> {
     (0..n)
         .map(|_| BaseField::from_u32_unchecked(rng.m31()))

@@ -52,11 +52,18 @@ impl FrameworkEval for WideFibonacci {
 }
 
 pub fn component(log_n_rows: u32) -> FrameworkComponent<WideFibonacci> {
-    FrameworkComponent::new(
-        &mut TraceLocationAllocator::default(),
-        WideFibonacci { log_n_rows },
-        SecureField::zero(),
-    )
+    components(&[log_n_rows]).remove(0)
+}
+
+/// One component per size, their columns one after the other in the trace tree.
+pub fn components(log_sizes: &[u32]) -> Vec<FrameworkComponent<WideFibonacci>> {
+    let allocator = &mut TraceLocationAllocator::default();
+    log_sizes
+        .iter()
+        .map(|&log_n_rows| {
+            FrameworkComponent::new(allocator, WideFibonacci { log_n_rows }, SecureField::zero())
+        })
+        .collect()
 }
 
 /// The trace on backend `B`: row `r` starts from `(1, r)`.
@@ -96,9 +103,18 @@ pub fn prove_on<B: BackendForChannel<Blake2sMerkleChannel>>(
     log_n_rows: u32,
     components: &[&dyn ComponentProver<B>],
 ) -> StarkProof<Blake2sMerkleHasher> {
+    prove_sizes_on(&[log_n_rows], components)
+}
+
+/// Proves one wide-Fibonacci component per size of `log_sizes` (see [`components`]).
+pub fn prove_sizes_on<B: BackendForChannel<Blake2sMerkleChannel>>(
+    log_sizes: &[u32],
+    components: &[&dyn ComponentProver<B>],
+) -> StarkProof<Blake2sMerkleHasher> {
     let config = config();
+    let max = log_sizes.iter().copied().max().unwrap_or(1);
     let twiddles = B::precompute_twiddles(
-        CanonicCoset::new(log_n_rows + 1 + config.fri_config.log_blowup_factor)
+        CanonicCoset::new(max + 1 + config.fri_config.log_blowup_factor)
             .circle_domain()
             .half_coset,
     );
@@ -109,27 +125,48 @@ pub fn prove_on<B: BackendForChannel<Blake2sMerkleChannel>>(
     tree.extend_evals(vec![]);
     tree.commit(channel);
     let mut tree = scheme.tree_builder();
-    tree.extend_evals(trace::<B>(log_n_rows));
+    tree.extend_evals(
+        log_sizes
+            .iter()
+            .flat_map(|&log| trace::<B>(log))
+            .collect::<Vec<_>>(),
+    );
     tree.commit(channel);
     prove::<B, Blake2sMerkleChannel>(components, channel, scheme).expect("the AIR proves")
 }
 
 pub fn simd_proof(log_n_rows: u32) -> StarkProof<Blake2sMerkleHasher> {
-    let component = component(log_n_rows);
-    prove_on::<SimdBackend>(log_n_rows, &[&component])
+    simd_proof_sizes(&[log_n_rows])
+}
+
+pub fn simd_proof_sizes(log_sizes: &[u32]) -> StarkProof<Blake2sMerkleHasher> {
+    let components = components(log_sizes);
+    let provers: Vec<&dyn ComponentProver<SimdBackend>> = components
+        .iter()
+        .map(|c| c as &dyn ComponentProver<SimdBackend>)
+        .collect();
+    prove_sizes_on::<SimdBackend>(log_sizes, &provers)
 }
 
 /// Stwo's verifier, as for any Blake2s proof of this AIR.
 pub fn verify_proof(log_n_rows: u32, proof: StarkProof<Blake2sMerkleHasher>) {
-    let component = component(log_n_rows);
+    verify_proof_sizes(&[log_n_rows], proof)
+}
+
+pub fn verify_proof_sizes(log_sizes: &[u32], proof: StarkProof<Blake2sMerkleHasher>) {
+    let components = components(log_sizes);
+    let refs: Vec<&dyn Component> = components.iter().map(|c| c as &dyn Component).collect();
     let channel = &mut Blake2sChannel::default();
     let config = config();
     config.mix_into(channel);
     let mut verifier = CommitmentSchemeVerifier::<Blake2sMerkleChannel>::new(config);
-    let sizes = component.trace_log_degree_bounds();
-    verifier.commit(proof.0.commitments[0], &sizes[0], channel);
-    verifier.commit(proof.0.commitments[1], &sizes[1], channel);
-    verify(&[&component], channel, &mut verifier, proof).expect("Stwo's verifier accepts");
+    let sizes: Vec<u32> = components
+        .iter()
+        .flat_map(|c| c.trace_log_degree_bounds()[1].clone())
+        .collect();
+    verifier.commit(proof.0.commitments[0], &[], channel);
+    verifier.commit(proof.0.commitments[1], &sizes, channel);
+    verify(&refs, channel, &mut verifier, proof).expect("Stwo's verifier accepts");
 }
 
 pub fn bytes(proof: &StarkProof<Blake2sMerkleHasher>) -> Vec<u8> {
