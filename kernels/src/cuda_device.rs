@@ -353,7 +353,12 @@ impl crate::resident::ResidentDevice for CudaDevice {
         static DEVICE: std::sync::OnceLock<std::result::Result<CudaDevice, String>> =
             std::sync::OnceLock::new();
         DEVICE
-            .get_or_init(|| CudaDevice::new(0).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                CudaDevice::new(0).map_err(|e| match e {
+                    KernelError::NoDevice { reason, .. } => reason,
+                    other => other.to_string(),
+                })
+            })
             .as_ref()
             .map_err(|reason| no_device(reason.clone()))
     }

@@ -286,7 +286,12 @@ impl ResidentDevice for EmulatedDevice {
     fn instance() -> Result<&'static Self> {
         static DEVICE: OnceLock<std::result::Result<EmulatedDevice, String>> = OnceLock::new();
         DEVICE
-            .get_or_init(|| Self::open().map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                Self::open().map_err(|e| match e {
+                    KernelError::NoDevice { reason, .. } => reason,
+                    other => other.to_string(),
+                })
+            })
             .as_ref()
             .map_err(|reason| KernelError::NoDevice {
                 backend: BACKEND,

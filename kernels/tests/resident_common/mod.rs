@@ -3,6 +3,8 @@
 //! framework, proven with Stwo's own `prove` on any backend through the Blake2s channel.
 #![allow(dead_code)]
 
+pub mod checks;
+
 use num_traits::Zero;
 use stwo::core::air::Component;
 use stwo::core::channel::Blake2sChannel;
