@@ -27,7 +27,7 @@ fn device_error_mid_proof_is_a_typed_error_and_the_cpu_proves_the_job() {
     };
     let simd = resident_common::bytes(&resident_common::simd_proof(LOG_N_ROWS));
     let component = resident_common::component(LOG_N_ROWS);
-    let host_component = HostComponent(&component);
+    let host_component = HostComponent::new(&component);
     let prove = || resident_common::prove_on::<EmulatedBackend>(LOG_N_ROWS, &[&host_component]);
 
     let start = device.launches();

@@ -25,8 +25,77 @@ use super::{record, DeviceBackend, Op, ResidentDevice};
 /// at `α⁰`; the device accumulator's powers for the component are `α^k … α^(k+n−1)`, so the
 /// component's share is `α^k` times the host result, exactly (field arithmetic), and is added
 /// to the device accumulator at the sizes the component wrote. Byte-identical to
-/// `SimdBackend`'s composition polynomial; costs a download of the trace per component.
-pub struct HostComponent<'a>(pub &'a dyn ComponentProver<SimdBackend>);
+/// `SimdBackend`'s composition polynomial; costs a download of the trace per component, or
+/// one per proof with a shared [`HostTrace`] ([`HostComponent::with_trace`]).
+pub struct HostComponent<'a>(
+    pub &'a dyn ComponentProver<SimdBackend>,
+    pub Option<&'a HostTrace>,
+);
+
+impl<'a> HostComponent<'a> {
+    /// Downloads the trace on its own, each time it evaluates.
+    pub fn new(component: &'a dyn ComponentProver<SimdBackend>) -> Self {
+        Self(component, None)
+    }
+
+    /// Shares `trace`'s download with the other components of the proof that use it.
+    pub fn with_trace(
+        component: &'a dyn ComponentProver<SimdBackend>,
+        trace: &'a HostTrace,
+    ) -> Self {
+        Self(component, Some(trace))
+    }
+}
+
+type HostPolys = Vec<Vec<Poly<SimdBackend>>>;
+
+/// The trace of one proof, downloaded once for all its [`HostComponent`]s (stwo-cairo has
+/// dozens of components, each of which would otherwise download the whole trace). One per
+/// proof: it is keyed by the addresses of the trace's polynomials, which a later proof may
+/// reuse.
+#[derive(Default)]
+pub struct HostTrace {
+    cached: std::sync::Mutex<Option<(Vec<usize>, std::sync::Arc<HostPolys>)>>,
+}
+
+impl HostTrace {
+    fn get<D: ResidentDevice>(
+        &self,
+        trace: &Trace<'_, DeviceBackend<D>>,
+    ) -> std::sync::Arc<HostPolys> {
+        let key: Vec<usize> = trace
+            .polys
+            .iter()
+            .flat_map(|tree| tree.iter().map(|p| *p as *const _ as usize))
+            .collect();
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        match &*cached {
+            Some((k, polys)) if *k == key => polys.clone(),
+            _ => {
+                let polys = std::sync::Arc::new(download(trace));
+                *cached = Some((key, polys.clone()));
+                polys
+            }
+        }
+    }
+}
+
+fn download<D: ResidentDevice>(trace: &Trace<'_, DeviceBackend<D>>) -> HostPolys {
+    trace
+        .polys
+        .iter()
+        .map(|tree| {
+            tree.iter()
+                .map(|p| {
+                    Poly::new(
+                        p.coeffs.as_ref().map(coeffs_to_simd),
+                        eval_to_simd(&p.evals),
+                    )
+                })
+                .collect()
+        })
+        .collect()
+}
 
 impl Component for HostComponent<'_> {
     fn n_constraints(&self) -> usize {
@@ -102,20 +171,10 @@ impl<D: ResidentDevice> ComponentProver<DeviceBackend<D>> for HostComponent<'_> 
             SecureField::one()
         };
 
-        let owned: Vec<Vec<Poly<SimdBackend>>> = trace
-            .polys
-            .iter()
-            .map(|tree| {
-                tree.iter()
-                    .map(|p| {
-                        Poly::new(
-                            p.coeffs.as_ref().map(coeffs_to_simd),
-                            eval_to_simd(&p.evals),
-                        )
-                    })
-                    .collect()
-            })
-            .collect();
+        let owned = match self.1 {
+            Some(shared) => shared.get(trace),
+            None => std::sync::Arc::new(download(trace)),
+        };
         let simd_trace = Trace {
             polys: TreeVec::new(owned.iter().map(|t| t.iter().collect()).collect()),
         };

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 pub use column::{DeviceColumn, DeviceElement};
-pub use component::HostComponent;
+pub use component::{HostComponent, HostTrace};
 pub use ops::DeviceTwiddles;
 
 use crate::error::{KernelError, Result};

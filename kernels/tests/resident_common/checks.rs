@@ -3,8 +3,8 @@
 
 use starfarm_kernels::fft::simd_coefficient_order;
 use starfarm_kernels::resident::{
-    catch_device_faults, op_counts, DeviceBackend, DeviceColumn, HostComponent, Op, OpCount,
-    ResidentDevice,
+    catch_device_faults, op_counts, DeviceBackend, DeviceColumn, HostComponent, HostTrace, Op,
+    OpCount, ResidentDevice,
 };
 use stwo::core::channel::{Blake2sChannel, Channel};
 use stwo::core::fields::m31::BaseField;
@@ -45,7 +45,7 @@ pub fn whole_proof<D: ResidentDevice>(log_n_rows: u32) {
     let before = counts();
     let simd = super::simd_proof(log_n_rows);
     let component = super::component(log_n_rows);
-    let host_component = HostComponent(&component);
+    let host_component = HostComponent::new(&component);
     let resident =
         catch_device_faults(|| super::prove_on::<Dev<D>>(log_n_rows, &[&host_component]))
             .expect("no device fault");
@@ -98,7 +98,12 @@ pub fn two_components_of_different_sizes_equal_simd<D: ResidentDevice>() {
     let sizes = [7u32, 5];
     let simd = super::simd_proof_sizes(&sizes);
     let components = super::components(&sizes);
-    let wrapped: Vec<HostComponent<'_>> = components.iter().map(|c| HostComponent(c)).collect();
+    // One download of the trace for both components.
+    let shared = HostTrace::default();
+    let wrapped: Vec<HostComponent<'_>> = components
+        .iter()
+        .map(|c| HostComponent::with_trace(c, &shared))
+        .collect();
     let provers: Vec<&dyn stwo::prover::ComponentProver<Dev<D>>> = wrapped
         .iter()
         .map(|c| c as &dyn stwo::prover::ComponentProver<Dev<D>>)
