@@ -34,6 +34,8 @@ pub struct CudaDevice {
     grind: CudaFunction,
     fft_layer: CudaFunction,
     fri_fold: CudaFunction,
+    qm31_mul_m31: CudaFunction,
+    qm31_fold_sum: CudaFunction,
 }
 
 fn device_error(e: impl std::fmt::Debug) -> KernelError {
@@ -107,6 +109,8 @@ impl CudaDevice {
             grind: function("grind")?,
             fft_layer: function("circle_fft_layer")?,
             fri_fold: function("fri_fold")?,
+            qm31_mul_m31: function("qm31_mul_m31")?,
+            qm31_fold_sum: function("qm31_fold_sum")?,
             ctx,
             name,
             budget_override: None,
@@ -296,6 +300,39 @@ impl Launcher for CudaDevice {
         // SAFETY: fri_fold(const FoldParams* (8 words), const uint32_t* twiddles (n_half),
         // const uint32_t* src (8 * n_half), uint32_t* dst (4 * n_half)), as `fri_fold_with`
         // (after `fri::check_fold`) allocates them.
+        unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
+        Ok(())
+    }
+    fn launch_qm31_mul_m31(
+        &self,
+        n: u32,
+        weights: &CudaSlice<u32>,
+        evals: &CudaSlice<u32>,
+        out: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        if weights.len() < 4 * n as usize || evals.len() < n as usize || out.len() < 4 * n as usize
+        {
+            return Err(KernelError::InvalidInput(
+                "qm31_mul_m31: buffers too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.qm31_mul_m31);
+        launch.arg(&n).arg(weights).arg(evals).arg(out);
+        // SAFETY: qm31_mul_m31(uint32_t n, const uint32_t* weights (4 n), const uint32_t*
+        // evals (n), uint32_t* out (4 n)), sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_qm31_fold_sum(&self, n_half: u32, values: &mut CudaSlice<u32>) -> Result<()> {
+        if values.len() < 8 * n_half as usize {
+            return Err(KernelError::InvalidInput(
+                "qm31_fold_sum: buffer too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.qm31_fold_sum);
+        launch.arg(&n_half).arg(values);
+        // SAFETY: qm31_fold_sum(uint32_t n_half, uint32_t* values (8 n_half)), size checked.
         unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
         Ok(())
     }

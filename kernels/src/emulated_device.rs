@@ -32,6 +32,8 @@ type NextLayerFn = unsafe extern "C" fn(u32, *const u32, *mut u32);
 type GrindFn = unsafe extern "C" fn(*const u32, *mut u32, u32);
 type FftLayerFn = unsafe extern "C" fn(*const u32, *const u32, *mut u32, u32);
 type FriFoldFn = unsafe extern "C" fn(*const u32, *const u32, *const u32, *mut u32, u32);
+type MulFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
+type FoldSumFn = unsafe extern "C" fn(u32, *mut u32);
 
 pub struct EmulatedDevice {
     // The function pointers below point into this library: it lives as long as they do.
@@ -42,6 +44,8 @@ pub struct EmulatedDevice {
     grind: GrindFn,
     fft_layer: FftLayerFn,
     fri_fold: FriFoldFn,
+    qm31_mul_m31: MulFn,
+    qm31_fold_sum: FoldSumFn,
     launches: AtomicU64,
     /// Launch number (1-based, counted over the process) that fails; 0: none.
     fail_at: AtomicU64,
@@ -122,6 +126,8 @@ impl EmulatedDevice {
             let grind: GrindFn = std::mem::transmute(get(b"emu_grind\0")?);
             let fft_layer: FftLayerFn = std::mem::transmute(get(b"emu_circle_fft_layer\0")?);
             let fri_fold: FriFoldFn = std::mem::transmute(get(b"emu_fri_fold\0")?);
+            let qm31_mul_m31: MulFn = std::mem::transmute(get(b"emu_qm31_mul_m31\0")?);
+            let qm31_fold_sum: FoldSumFn = std::mem::transmute(get(b"emu_qm31_fold_sum\0")?);
             Ok(Self {
                 _library: library,
                 path,
@@ -130,6 +136,8 @@ impl EmulatedDevice {
                 grind,
                 fft_layer,
                 fri_fold,
+                qm31_mul_m31,
+                qm31_fold_sum,
                 launches: AtomicU64::new(0),
                 fail_at: AtomicU64::new(0),
             })
@@ -277,6 +285,28 @@ impl Launcher for EmulatedDevice {
                 n_half,
             )
         })
+    }
+
+    fn launch_qm31_mul_m31(
+        &self,
+        n: u32,
+        weights: &HostBuffer,
+        evals: &HostBuffer,
+        out: &mut HostBuffer,
+    ) -> Result<()> {
+        short("weights", weights.0.len(), 4 * n as usize)?;
+        short("evaluations", evals.0.len(), n as usize)?;
+        short("products", out.0.len(), 4 * n as usize)?;
+        // SAFETY: qm31_mul_m31(n, weights (4 n), evals (n), out (4 n)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.qm31_mul_m31)(n, weights.0.as_ptr(), evals.0.as_ptr(), out.0.as_mut_ptr())
+        })
+    }
+
+    fn launch_qm31_fold_sum(&self, n_half: u32, values: &mut HostBuffer) -> Result<()> {
+        short("sum", values.0.len(), 8 * n_half as usize)?;
+        // SAFETY: qm31_fold_sum(n_half, values (8 n_half)), size checked above.
+        self.launch(|| unsafe { (self.qm31_fold_sum)(n_half, values.0.as_mut_ptr()) })
     }
 }
 

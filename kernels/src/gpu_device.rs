@@ -219,6 +219,25 @@ pub trait Launcher {
         values: &mut Self::Buffer,
         n_half: u32,
     ) -> Result<()>;
+    /// `qm31_mul_m31(n, weights, evals, out)` over `n` threads (resident backend). Devices
+    /// without it refuse (`InvalidInput`), and the caller runs the host fallback.
+    fn launch_qm31_mul_m31(
+        &self,
+        _n: u32,
+        _weights: &Self::Buffer,
+        _evals: &Self::Buffer,
+        _out: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "qm31_mul_m31 is not available on this device".into(),
+        ))
+    }
+    /// `qm31_fold_sum(n_half, values)` over `n_half` threads (resident backend); as above.
+    fn launch_qm31_fold_sum(&self, _n_half: u32, _values: &mut Self::Buffer) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "qm31_fold_sum is not available on this device".into(),
+        ))
+    }
     /// `fri_fold(params, twiddles, src, dst)` over `n_half` threads.
     fn launch_fri_fold(
         &self,

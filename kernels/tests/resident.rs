@@ -70,3 +70,10 @@ fn grind_on_the_device_matches_simd() {
         checks::grind_on_the_device_matches_simd::<EmulatedDevice>();
     }
 }
+
+#[test]
+fn barycentric_eval_on_resident_columns_matches_simd() {
+    if device() {
+        checks::barycentric_eval_on_resident_columns_matches_simd::<EmulatedDevice>();
+    }
+}

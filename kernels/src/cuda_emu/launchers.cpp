@@ -46,4 +46,12 @@ void emu_fri_fold(const uint32_t* params, const uint32_t* twiddles, const uint32
     emu_grid(n_half, [&] { fri_fold((const FoldParams*)params, twiddles, src, dst); });
 }
 
+void emu_qm31_mul_m31(uint32_t n, const uint32_t* weights, const uint32_t* evals, uint32_t* out) {
+    emu_grid(n, [&] { qm31_mul_m31(n, weights, evals, out); });
+}
+
+void emu_qm31_fold_sum(uint32_t n_half, uint32_t* values) {
+    emu_grid(n_half, [&] { qm31_fold_sum(n_half, values); });
+}
+
 }

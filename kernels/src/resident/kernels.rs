@@ -199,3 +199,29 @@ pub(crate) fn grind<D: ResidentDevice>(
         crate::gpu_device::grind_batch_with(dev, prefixed_digest, hi, n_tries, pow_bits)
     })
 }
+
+/// `Σ weights[i] · values[i]` (QM31 weights, M31 values) on the device: products, then
+/// halvings of the sum; 4 words come back. `SimdBackend::barycentric_eval_at_point`.
+pub(crate) fn weighted_sum<D: ResidentDevice>(
+    values: &DeviceColumn<D, BaseField>,
+    weights: &DeviceColumn<D, stwo::core::fields::qm31::SecureField>,
+) -> Result<stwo::core::fields::qm31::SecureField> {
+    use stwo::prover::backend::Column;
+    let n = values.len();
+    if n == 0 || !n.is_power_of_two() || weights.len() != n || n > 1 << 30 {
+        return Err(KernelError::InvalidInput(format!(
+            "a weighted sum of {n} values with {} weights",
+            weights.len()
+        )));
+    }
+    let dev = D::instance()?;
+    let mut terms = dev.zeros(4 * n)?;
+    dev.launch_qm31_mul_m31(n as u32, weights.buffer(), values.buffer(), &mut terms)?;
+    let mut len = n;
+    while len > 1 {
+        len /= 2;
+        dev.launch_qm31_fold_sum(len as u32, &mut terms)?;
+    }
+    let words = dev.download_range(&terms, 0, 4)?;
+    Ok(<stwo::core::fields::qm31::SecureField as super::DeviceElement>::from_words(&words)[0])
+}

@@ -187,6 +187,10 @@ impl<D: ResidentDevice> PolyOps for B<D> {
         evals: &CircleEvaluation<Self, BaseField, BitReversedOrder>,
         weights: &Col<Self, SecureField>,
     ) -> SecureField {
+        let sum = kernels::weighted_sum(&evals.values, weights);
+        if let Some(value) = on_device(Op::BarycentricEval, sum) {
+            return value;
+        }
         host(Op::BarycentricEval, || {
             SimdBackend::barycentric_eval_at_point(&eval_to_simd(evals), &col_to_simd(weights))
         })

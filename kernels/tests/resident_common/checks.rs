@@ -73,6 +73,7 @@ pub fn whole_proof<D: ResidentDevice>(log_n_rows: u32) {
         Op::MerkleLeaves,
         Op::MerkleNextLayer,
         Op::Grind,
+        Op::BarycentricEval,
     ] {
         assert!(
             delta(&before, &after, op).device > 0,
@@ -316,4 +317,32 @@ pub fn grind_on_the_device_matches_simd<D: ResidentDevice>() {
             );
         }
     }
+}
+
+pub fn barycentric_eval_on_resident_columns_matches_simd<D: ResidentDevice>() {
+    let mut rng = crate::common::Rng::new(13);
+    let before = counts();
+    for log in [1u32, 2, 4, 9, 12] {
+        let coset = CanonicCoset::new(log);
+        let point = stwo::core::circle::SECURE_FIELD_CIRCLE_GEN.mul(rng.next_u32() as u128 + 5);
+        let values = random_base(&mut rng, 1 << log);
+        let simd_eval = CircleEvaluation::<SimdBackend, BaseField, BitReversedOrder>::new(
+            coset.circle_domain(),
+            values.iter().copied().collect(),
+        );
+        let dev_eval = CircleEvaluation::<Dev<D>, BaseField, BitReversedOrder>::new(
+            coset.circle_domain(),
+            values.iter().copied().collect(),
+        );
+        let simd_weights = SimdBackend::barycentric_weights(coset, point);
+        let dev_weights = Dev::<D>::barycentric_weights(coset, point);
+        assert_eq!(dev_weights.to_cpu(), simd_weights.to_cpu());
+        assert_eq!(
+            Dev::<D>::barycentric_eval_at_point(&dev_eval, &dev_weights),
+            SimdBackend::barycentric_eval_at_point(&simd_eval, &simd_weights),
+            "2^{log} points"
+        );
+    }
+    let after = counts();
+    assert!(delta(&before, &after, Op::BarycentricEval).device >= 5);
 }
