@@ -10,10 +10,11 @@
 //! What runs where ([`Op`] counts it per operation, [`op_counts`]):
 //! - on the device, on resident buffers: the circle FFT (`interpolate`, `evaluate`), `extend`
 //!   and `split_at_mid` of coefficients, the FRI folds (`fold_line`,
-//!   `fold_circle_into_line`), the lifted Blake2s Merkle leaves and layers, and grinding;
+//!   `fold_circle_into_line`), barycentric evaluation, the lifted Blake2s Merkle leaves and
+//!   layers, and grinding;
 //! - on the host, as an explicit fallback (download the inputs, run `SimdBackend`'s operation,
-//!   upload the outputs): everything else — bit reversal, point evaluation, barycentric
-//!   weights, the FRI quotients, `decompose`, accumulation and lifting, twiddle precomputation,
+//!   upload the outputs): everything else — bit reversal, point evaluation from coefficients,
+//!   barycentric weights, the FRI quotients, `decompose`, accumulation and lifting, twiddle precomputation,
 //!   leaf packing, GKR, and the constraint evaluation of components ([`HostComponent`]).
 //!
 //! Coefficients are kept in natural order on the device (`SimdBackend` keeps those of large
