@@ -36,6 +36,8 @@ pub struct CudaDevice {
     fri_fold: CudaFunction,
     qm31_mul_m31: CudaFunction,
     qm31_fold_sum: CudaFunction,
+    m31_add_lifted: CudaFunction,
+    m31_gather: CudaFunction,
 }
 
 fn device_error(e: impl std::fmt::Debug) -> KernelError {
@@ -111,6 +113,8 @@ impl CudaDevice {
             fri_fold: function("fri_fold")?,
             qm31_mul_m31: function("qm31_mul_m31")?,
             qm31_fold_sum: function("qm31_fold_sum")?,
+            m31_add_lifted: function("m31_add_lifted")?,
+            m31_gather: function("m31_gather")?,
             ctx,
             name,
             budget_override: None,
@@ -334,6 +338,49 @@ impl Launcher for CudaDevice {
         launch.arg(&n_half).arg(values);
         // SAFETY: qm31_fold_sum(uint32_t n_half, uint32_t* values (8 n_half)), size checked.
         unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_m31_add_lifted(
+        &self,
+        n: u32,
+        log_ratio: u32,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        if log_ratio > 30 || dst.len() < n as usize || src.len() < (n as usize >> log_ratio).max(2)
+        {
+            return Err(KernelError::InvalidInput(
+                "m31_add_lifted: buffers too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.m31_add_lifted);
+        launch.arg(&n).arg(&log_ratio).arg(src).arg(dst);
+        // SAFETY: m31_add_lifted(uint32_t n, uint32_t log_ratio, const uint32_t* src
+        // (n >> log_ratio, at least 2), uint32_t* dst (n)), sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_m31_gather(
+        &self,
+        n: u32,
+        stride: u32,
+        offset: u32,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        let last = (n as usize).saturating_sub(1) * stride as usize + offset as usize;
+        if dst.len() < n as usize || (n > 0 && src.len() <= last) {
+            return Err(KernelError::InvalidInput(
+                "m31_gather: buffers too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.m31_gather);
+        launch.arg(&n).arg(&stride).arg(&offset).arg(src).arg(dst);
+        // SAFETY: m31_gather(uint32_t n, uint32_t stride, uint32_t offset, const uint32_t* src
+        // (> (n - 1) stride + offset), uint32_t* dst (n)), sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
         Ok(())
     }
 }

@@ -34,6 +34,8 @@ type FftLayerFn = unsafe extern "C" fn(*const u32, *const u32, *mut u32, u32);
 type FriFoldFn = unsafe extern "C" fn(*const u32, *const u32, *const u32, *mut u32, u32);
 type MulFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
 type FoldSumFn = unsafe extern "C" fn(u32, *mut u32);
+type AddLiftedFn = unsafe extern "C" fn(u32, u32, *const u32, *mut u32);
+type GatherFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
 
 pub struct EmulatedDevice {
     // The function pointers below point into this library: it lives as long as they do.
@@ -46,6 +48,8 @@ pub struct EmulatedDevice {
     fri_fold: FriFoldFn,
     qm31_mul_m31: MulFn,
     qm31_fold_sum: FoldSumFn,
+    m31_add_lifted: AddLiftedFn,
+    m31_gather: GatherFn,
     launches: AtomicU64,
     /// Launch number (1-based, counted over the process) that fails; 0: none.
     fail_at: AtomicU64,
@@ -128,6 +132,8 @@ impl EmulatedDevice {
             let fri_fold: FriFoldFn = std::mem::transmute(get(b"emu_fri_fold\0")?);
             let qm31_mul_m31: MulFn = std::mem::transmute(get(b"emu_qm31_mul_m31\0")?);
             let qm31_fold_sum: FoldSumFn = std::mem::transmute(get(b"emu_qm31_fold_sum\0")?);
+            let m31_add_lifted: AddLiftedFn = std::mem::transmute(get(b"emu_m31_add_lifted\0")?);
+            let m31_gather: GatherFn = std::mem::transmute(get(b"emu_m31_gather\0")?);
             Ok(Self {
                 _library: library,
                 path,
@@ -138,6 +144,8 @@ impl EmulatedDevice {
                 fri_fold,
                 qm31_mul_m31,
                 qm31_fold_sum,
+                m31_add_lifted,
+                m31_gather,
                 launches: AtomicU64::new(0),
                 fail_at: AtomicU64::new(0),
             })
@@ -307,6 +315,51 @@ impl Launcher for EmulatedDevice {
         short("sum", values.0.len(), 8 * n_half as usize)?;
         // SAFETY: qm31_fold_sum(n_half, values (8 n_half)), size checked above.
         self.launch(|| unsafe { (self.qm31_fold_sum)(n_half, values.0.as_mut_ptr()) })
+    }
+
+    fn launch_m31_add_lifted(
+        &self,
+        n: u32,
+        log_ratio: u32,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+    ) -> Result<()> {
+        if log_ratio > 30 {
+            return Err(KernelError::InvalidInput(format!(
+                "lifting ratio 2^{log_ratio}"
+            )));
+        }
+        short(
+            "lifted source",
+            src.0.len(),
+            (n as usize >> log_ratio).max(2),
+        )?;
+        short("sum", dst.0.len(), n as usize)?;
+        // SAFETY: m31_add_lifted(n, log_ratio, src (n >> log_ratio, at least 2: the largest
+        // index read is ((n - 1) >> (log_ratio + 1)) * 2 + 1), dst (n)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.m31_add_lifted)(n, log_ratio, src.0.as_ptr(), dst.0.as_mut_ptr())
+        })
+    }
+
+    fn launch_m31_gather(
+        &self,
+        n: u32,
+        stride: u32,
+        offset: u32,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+    ) -> Result<()> {
+        if n > 0 {
+            let last = (n as usize - 1) * stride as usize + offset as usize;
+            short("gather source", src.0.len(), last + 1)?;
+        }
+        short("gather destination", dst.0.len(), n as usize)?;
+        // SAFETY: m31_gather(n, stride, offset, src (> (n - 1) stride + offset), dst (n)),
+        // sizes checked above.
+        self.launch(|| unsafe {
+            (self.m31_gather)(n, stride, offset, src.0.as_ptr(), dst.0.as_mut_ptr())
+        })
     }
 }
 

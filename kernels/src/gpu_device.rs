@@ -238,6 +238,31 @@ pub trait Launcher {
             "qm31_fold_sum is not available on this device".into(),
         ))
     }
+    /// `m31_add_lifted(n, log_ratio, src, dst)` over `n` threads (resident backend); as above.
+    fn launch_m31_add_lifted(
+        &self,
+        _n: u32,
+        _log_ratio: u32,
+        _src: &Self::Buffer,
+        _dst: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "m31_add_lifted is not available on this device".into(),
+        ))
+    }
+    /// `m31_gather(n, stride, offset, src, dst)` over `n` threads (resident backend); as above.
+    fn launch_m31_gather(
+        &self,
+        _n: u32,
+        _stride: u32,
+        _offset: u32,
+        _src: &Self::Buffer,
+        _dst: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "m31_gather is not available on this device".into(),
+        ))
+    }
     /// `fri_fold(params, twiddles, src, dst)` over `n_half` threads.
     fn launch_fri_fold(
         &self,

@@ -77,3 +77,10 @@ fn barycentric_eval_on_resident_columns_matches_simd() {
         checks::barycentric_eval_on_resident_columns_matches_simd::<EmulatedDevice>();
     }
 }
+
+#[test]
+fn accumulation_and_leaf_packing_on_resident_columns_match_simd() {
+    if device() {
+        checks::accumulation_and_leaf_packing_on_resident_columns_match_simd::<EmulatedDevice>();
+    }
+}

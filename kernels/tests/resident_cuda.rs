@@ -39,5 +39,6 @@ fn cuda_resident_ops_match_simd() {
         checks::merkle_on_resident_columns_matches_simd::<CudaDevice>();
         checks::grind_on_the_device_matches_simd::<CudaDevice>();
         checks::barycentric_eval_on_resident_columns_matches_simd::<CudaDevice>();
+        checks::accumulation_and_leaf_packing_on_resident_columns_match_simd::<CudaDevice>();
     }
 }

@@ -54,4 +54,13 @@ void emu_qm31_fold_sum(uint32_t n_half, uint32_t* values) {
     emu_grid(n_half, [&] { qm31_fold_sum(n_half, values); });
 }
 
+void emu_m31_add_lifted(uint32_t n, uint32_t log_ratio, const uint32_t* src, uint32_t* dst) {
+    emu_grid(n, [&] { m31_add_lifted(n, log_ratio, src, dst); });
+}
+
+void emu_m31_gather(uint32_t n, uint32_t stride, uint32_t offset, const uint32_t* src,
+                    uint32_t* dst) {
+    emu_grid(n, [&] { m31_gather(n, stride, offset, src, dst); });
+}
+
 }

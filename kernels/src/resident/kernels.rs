@@ -225,3 +225,48 @@ pub(crate) fn weighted_sum<D: ResidentDevice>(
     let words = dev.download_range(&terms, 0, 4)?;
     Ok(<stwo::core::fields::qm31::SecureField as super::DeviceElement>::from_words(&words)[0])
 }
+
+/// `dst[i] += src[lift(i)]`: `src` lifted (Stwo's lifting, pairs kept together) to `dst`'s
+/// length; the same length adds element by element.
+pub(crate) fn add_lifted<D: ResidentDevice>(
+    dev: &D,
+    src: &DeviceColumn<D, BaseField>,
+    dst: &mut DeviceColumn<D, BaseField>,
+) -> Result<()> {
+    use stwo::prover::backend::Column;
+    let (n, m) = (dst.len(), src.len());
+    if m < 2 || !m.is_power_of_two() || !n.is_power_of_two() || m > n || n > 1 << 31 {
+        return Err(KernelError::InvalidInput(format!(
+            "cannot add a lifted column of {m} values to one of {n}"
+        )));
+    }
+    let log_ratio = n.ilog2() - m.ilog2();
+    dev.launch_m31_add_lifted(n as u32, log_ratio, src.buffer(), dst.buffer_mut())
+}
+
+/// Stwo's `PackLeavesOps::pack_leaves_input`: output column `coord + 4 · offset` holds
+/// coordinate `coord` of values `4r + offset`, gathered on the device.
+pub(crate) fn pack_leaves<D: ResidentDevice>(
+    values: &[&DeviceColumn<D, BaseField>; 4],
+) -> Result<[DeviceColumn<D, BaseField>; 16]> {
+    use stwo::prover::backend::Column;
+    let n = values[0].len();
+    if values.iter().any(|c| c.len() != n) || !n.is_multiple_of(4) || n > 1 << 31 {
+        return Err(KernelError::InvalidInput(format!(
+            "leaf packing takes 4 columns of one length, a multiple of 4, got {:?}",
+            values.map(|c| c.len())
+        )));
+    }
+    let dev = D::instance()?;
+    let rows = n / 4;
+    let mut out = Vec::with_capacity(16);
+    for offset in 0..4u32 {
+        for column in values {
+            let mut packed = DeviceColumn::<D, BaseField>::try_zeros(rows)?;
+            dev.launch_m31_gather(rows as u32, 4, offset, column.buffer(), packed.buffer_mut())?;
+            out.push(packed);
+        }
+    }
+    out.try_into()
+        .map_err(|_| KernelError::InvalidInput("leaf packing: 16 columns".into()))
+}

@@ -19,3 +19,22 @@ extern "C" __global__ void qm31_fold_sum(uint32_t n_half, uint32_t* values) {
         values[4u * i + c] = m31_add(values[4u * i + c], values[4u * (i + n_half) + c]);
     }
 }
+
+// dst[i] += src[j(i)] for i < n, with j(i) Stwo's lifting of a column 2^log_ratio times
+// shorter (consecutive pairs stay together): j(i) = ((i >> (log_ratio + 1)) << 1) | (i & 1).
+// log_ratio = 0 adds two columns of the same length.
+extern "C" __global__ void m31_add_lifted(uint32_t n, uint32_t log_ratio, const uint32_t* src,
+                                          uint32_t* dst) {
+    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    uint32_t j = ((i >> (log_ratio + 1u)) << 1u) | (i & 1u);
+    dst[i] = m31_add(dst[i], src[j]);
+}
+
+// dst[r] = src[r * stride + offset] for r < n (Stwo's leaf packing of FRI layers).
+extern "C" __global__ void m31_gather(uint32_t n, uint32_t stride, uint32_t offset,
+                                      const uint32_t* src, uint32_t* dst) {
+    uint32_t r = blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= n) return;
+    dst[r] = src[r * stride + offset];
+}

@@ -74,6 +74,8 @@ pub fn whole_proof<D: ResidentDevice>(log_n_rows: u32) {
         Op::MerkleNextLayer,
         Op::Grind,
         Op::BarycentricEval,
+        Op::PackLeaves,
+        Op::LiftAndAccumulate,
     ] {
         assert!(
             delta(&before, &after, op).device > 0,
@@ -345,4 +347,58 @@ pub fn barycentric_eval_on_resident_columns_matches_simd<D: ResidentDevice>() {
     }
     let after = counts();
     assert!(delta(&before, &after, Op::BarycentricEval).device >= 5);
+}
+
+pub fn accumulation_and_leaf_packing_on_resident_columns_match_simd<D: ResidentDevice>() {
+    use stwo::prover::vcs_lifted::ops::PackLeavesOps;
+    use stwo::prover::AccumulationOps;
+    let mut rng = crate::common::Rng::new(17);
+    let before = counts();
+    // Below 16 values (2^4) SimdBackend's lifting is its own: those take the host fallback.
+    for log_sizes in [
+        vec![1u32],
+        vec![1, 3, 6, 9],
+        vec![4, 6, 9],
+        vec![4],
+        vec![5, 7],
+    ] {
+        let values: Vec<Vec<SecureField>> = log_sizes
+            .iter()
+            .map(|&l| random_secure(&mut rng, 1 << l))
+            .collect();
+        let simd =
+            SimdBackend::lift_and_accumulate(values.iter().map(|v| simd_coords(v)).collect());
+        let dev =
+            Dev::<D>::lift_and_accumulate(values.iter().map(|v| dev_coords::<D>(v)).collect());
+        assert_eq!(
+            dev.as_ref().map(by_coords),
+            simd.as_ref().map(by_coords),
+            "lift_and_accumulate {log_sizes:?}"
+        );
+    }
+    for log in [1u32, 4, 10] {
+        let (a, b) = (
+            random_secure(&mut rng, 1 << log),
+            random_secure(&mut rng, 1 << log),
+        );
+        let mut simd = simd_coords(&a);
+        SimdBackend::accumulate(&mut simd, &simd_coords(&b));
+        let mut dev = dev_coords::<D>(&a);
+        Dev::<D>::accumulate(&mut dev, &dev_coords::<D>(&b));
+        assert_eq!(by_coords(&dev), by_coords(&simd), "accumulate 2^{log}");
+    }
+    for log in [2u32, 3, 8] {
+        let values = random_secure(&mut rng, 1 << log);
+        let (simd, dev) = (simd_coords(&values), dev_coords::<D>(&values));
+        let simd_packed =
+            SimdBackend::pack_leaves_input(&std::array::from_fn(|c| &simd.columns[c]));
+        let dev_packed = Dev::<D>::pack_leaves_input(&std::array::from_fn(|c| &dev.columns[c]));
+        for (d, s) in dev_packed.iter().zip(&simd_packed) {
+            assert_eq!(d.to_cpu(), s.to_cpu(), "pack_leaves 2^{log}");
+        }
+    }
+    let after = counts();
+    assert!(delta(&before, &after, Op::LiftAndAccumulate).device >= 3);
+    assert!(delta(&before, &after, Op::Accumulate).device >= 3);
+    assert!(delta(&before, &after, Op::PackLeaves).device >= 3);
 }
