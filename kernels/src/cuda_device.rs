@@ -34,6 +34,10 @@ pub struct CudaDevice {
     grind: CudaFunction,
     fft_layer: CudaFunction,
     fri_fold: CudaFunction,
+    qm31_mul_m31: CudaFunction,
+    qm31_fold_sum: CudaFunction,
+    m31_add_lifted: CudaFunction,
+    m31_gather: CudaFunction,
 }
 
 fn device_error(e: impl std::fmt::Debug) -> KernelError {
@@ -107,6 +111,10 @@ impl CudaDevice {
             grind: function("grind")?,
             fft_layer: function("circle_fft_layer")?,
             fri_fold: function("fri_fold")?,
+            qm31_mul_m31: function("qm31_mul_m31")?,
+            qm31_fold_sum: function("qm31_fold_sum")?,
+            m31_add_lifted: function("m31_add_lifted")?,
+            m31_gather: function("m31_gather")?,
             ctx,
             name,
             budget_override: None,
@@ -299,6 +307,82 @@ impl Launcher for CudaDevice {
         unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
         Ok(())
     }
+    fn launch_qm31_mul_m31(
+        &self,
+        n: u32,
+        weights: &CudaSlice<u32>,
+        evals: &CudaSlice<u32>,
+        out: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        if weights.len() < 4 * n as usize || evals.len() < n as usize || out.len() < 4 * n as usize
+        {
+            return Err(KernelError::InvalidInput(
+                "qm31_mul_m31: buffers too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.qm31_mul_m31);
+        launch.arg(&n).arg(weights).arg(evals).arg(out);
+        // SAFETY: qm31_mul_m31(uint32_t n, const uint32_t* weights (4 n), const uint32_t*
+        // evals (n), uint32_t* out (4 n)), sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_qm31_fold_sum(&self, n_half: u32, values: &mut CudaSlice<u32>) -> Result<()> {
+        if values.len() < 8 * n_half as usize {
+            return Err(KernelError::InvalidInput(
+                "qm31_fold_sum: buffer too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.qm31_fold_sum);
+        launch.arg(&n_half).arg(values);
+        // SAFETY: qm31_fold_sum(uint32_t n_half, uint32_t* values (8 n_half)), size checked.
+        unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_m31_add_lifted(
+        &self,
+        n: u32,
+        log_ratio: u32,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        if log_ratio > 30 || dst.len() < n as usize || src.len() < (n as usize >> log_ratio).max(2)
+        {
+            return Err(KernelError::InvalidInput(
+                "m31_add_lifted: buffers too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.m31_add_lifted);
+        launch.arg(&n).arg(&log_ratio).arg(src).arg(dst);
+        // SAFETY: m31_add_lifted(uint32_t n, uint32_t log_ratio, const uint32_t* src
+        // (n >> log_ratio, at least 2), uint32_t* dst (n)), sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_m31_gather(
+        &self,
+        n: u32,
+        stride: u32,
+        offset: u32,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        let last = (n as usize).saturating_sub(1) * stride as usize + offset as usize;
+        if dst.len() < n as usize || (n > 0 && src.len() <= last) {
+            return Err(KernelError::InvalidInput(
+                "m31_gather: buffers too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.m31_gather);
+        launch.arg(&n).arg(&stride).arg(&offset).arg(src).arg(dst);
+        // SAFETY: m31_gather(uint32_t n, uint32_t stride, uint32_t offset, const uint32_t* src
+        // (> (n - 1) stride + offset), uint32_t* dst (n)), sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
 }
 
 impl GpuDevice for CudaDevice {
@@ -342,5 +426,74 @@ impl GpuDevice for CudaDevice {
 
     fn fri_fold(&self, coords: &[u32], passes: &[crate::fri::FoldPass]) -> Result<Vec<u32>> {
         gpu_device::fri_fold_with(self, self.current_budget()?, coords, passes)
+    }
+}
+
+impl crate::resident::ResidentDevice for CudaDevice {
+    const NAME: &'static str = BACKEND;
+
+    /// CUDA device 0, opened (and its kernels compiled) on first use.
+    fn instance() -> Result<&'static Self> {
+        static DEVICE: std::sync::OnceLock<std::result::Result<CudaDevice, String>> =
+            std::sync::OnceLock::new();
+        DEVICE
+            .get_or_init(|| {
+                CudaDevice::new(0).map_err(|e| match e {
+                    KernelError::NoDevice { reason, .. } => reason,
+                    other => other.to_string(),
+                })
+            })
+            .as_ref()
+            .map_err(|reason| no_device(reason.clone()))
+    }
+
+    fn budget(&self) -> MemoryBudget {
+        self.memory_budget()
+    }
+
+    fn copy_range(
+        &self,
+        src: &CudaSlice<u32>,
+        src_start: usize,
+        dst: &mut CudaSlice<u32>,
+        dst_start: usize,
+        len: usize,
+    ) -> Result<()> {
+        if src_start + len > src.len() || dst_start + len > dst.len() {
+            return Err(device_error("copy: range out of bounds"));
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let from = src.slice(src_start..src_start + len);
+        let mut to = dst.slice_mut(dst_start..dst_start + len);
+        self.stream
+            .memcpy_dtod(&from, &mut to)
+            .map_err(device_error)
+    }
+
+    fn download_range(&self, src: &CudaSlice<u32>, start: usize, len: usize) -> Result<Vec<u32>> {
+        if start + len > src.len() {
+            return Err(device_error("download: range out of bounds"));
+        }
+        if len == 0 {
+            return Ok(Vec::new());
+        }
+        self.stream
+            .clone_dtoh(&src.slice(start..start + len))
+            .map_err(device_error)
+    }
+
+    fn upload_range(&self, dst: &mut CudaSlice<u32>, start: usize, words: &[u32]) -> Result<()> {
+        if start + words.len() > dst.len() {
+            return Err(device_error("upload: range out of bounds"));
+        }
+        if words.is_empty() {
+            return Ok(());
+        }
+        let mut to = dst.slice_mut(start..start + words.len());
+        self.stream
+            .memcpy_htod(words, &mut to)
+            .map_err(device_error)
     }
 }

@@ -1,7 +1,8 @@
 //! CUDA C compiled for the CPU, for tests on machines without a GPU: a small shim
 //! (`cuda_emu/shim.h`: CUDA's qualifiers, thread indices and the intrinsics our kernels use)
-//! turns a CUDA source into ordinary C++, which the system compiler builds with a harness that
-//! runs every "thread" of a launch in a loop. Used by this crate's `tests/cuda_emulated.rs`
+//! turns a CUDA source into ordinary C++, which the system compiler builds either with a harness
+//! that runs every "thread" of a launch in a loop (an executable per test binary), or with
+//! extern "C" launchers into a shared library that [`crate::emulated_device`] loads in-process. Used by this crate's `tests/cuda_emulated.rs`
 //! (the kernels) and by `starfarm-air`'s (the generated constraint code). What it cannot check
 //! (NVRTC's acceptance, real device memory and scheduling) the tests on a GPU do.
 
@@ -28,6 +29,26 @@ pub struct Emulator {
 /// `Ok(None)`: no C++ compiler on this machine (callers skip, loudly). `Err`: a compiler
 /// rejected the source, with its message.
 pub fn compile(source: &str, exe: &Path, opt_level: u8) -> Result<Option<Emulator>, String> {
+    compile_with(source, exe, opt_level, &[])
+}
+
+/// The extern "C" launchers the in-process emulated device calls (`cuda_emu/launchers.cpp`).
+pub const LAUNCHERS: &str = include_str!("cuda_emu/launchers.cpp");
+
+/// Compiles the shim, the kernels' CUDA source and [`LAUNCHERS`] into the shared library `lib`
+/// (`-shared -fPIC`), which [`crate::emulated_device`] loads into the process. Same outcomes
+/// as [`compile`].
+pub fn compile_shared_library(lib: &Path, opt_level: u8) -> Result<Option<Emulator>, String> {
+    let source = format!("{SHIM}\n{}\n{LAUNCHERS}", crate::cuda_src::cuda_source());
+    compile_with(&source, lib, opt_level, &["-shared", "-fPIC"])
+}
+
+fn compile_with(
+    source: &str,
+    exe: &Path,
+    opt_level: u8,
+    extra: &[&str],
+) -> Result<Option<Emulator>, String> {
     let src = exe.with_extension("cpp");
     std::fs::write(&src, source).map_err(|e| format!("writing {}: {e}", src.display()))?;
     let compilers = std::env::var("CXX")
@@ -38,6 +59,7 @@ pub fn compile(source: &str, exe: &Path, opt_level: u8) -> Result<Option<Emulato
         let Ok(out) = Command::new(&compiler)
             .arg("-std=c++17")
             .arg(format!("-O{opt_level}"))
+            .args(extra)
             .args(["-Wno-unknown-pragmas", "-o"])
             .arg(exe)
             .arg(&src)

@@ -5,8 +5,8 @@
 //! word for word (`tests/common`, `check_fft`), coefficients in `SimdBackend`'s own order
 //! ([`simd_coefficient_order`]).
 //!
-//! Not yet used by the prover: Stwo's FFTs run inside `SimdBackend`'s `PolyOps`, which only a
-//! GPU-resident backend type could replace (docs/architecture.md, "GPU").
+//! Used by the resident backend ([`crate::resident`]) on columns that stay on the device; the
+//! functions below that take host slices ([`evaluate`], [`interpolate`]) serve the tests.
 
 use stwo::core::fields::m31::BaseField;
 use stwo::core::poly::circle::CircleDomain;
@@ -130,7 +130,26 @@ pub fn evaluate_layers(
     tree: &TwiddleTree<CpuBackend>,
 ) -> Result<Vec<FftLayer>> {
     check_domain(domain, tree)?;
-    let line = domain_line_twiddles_from_tree(domain, &tree.twiddles);
+    evaluate_layers_from(domain, &tree.twiddles)
+}
+
+fn check_twiddles(domain: CircleDomain, twiddles: &[BaseField]) -> Result<()> {
+    if domain.log_size() < MIN_LOG_SIZE || domain.half_coset.size() > twiddles.len() {
+        return Err(KernelError::InvalidInput(format!(
+            "a layered circle FFT needs a domain of 2^{MIN_LOG_SIZE}.. points within the twiddle \
+             tree ({} twiddles), got 2^{}",
+            twiddles.len(),
+            domain.log_size()
+        )));
+    }
+    Ok(())
+}
+
+/// [`evaluate_layers`] from the forward twiddles of a tree in the CPU backend's layout
+/// (`TwiddleTree::<CpuBackend>::twiddles`), which the resident backend keeps on its own.
+pub fn evaluate_layers_from(domain: CircleDomain, twiddles: &[BaseField]) -> Result<Vec<FftLayer>> {
+    check_twiddles(domain, twiddles)?;
+    let line = domain_line_twiddles_from_tree(domain, twiddles);
     let mut layers: Vec<FftLayer> = line
         .iter()
         .enumerate()
@@ -152,7 +171,16 @@ pub fn interpolate_layers(
     tree: &TwiddleTree<CpuBackend>,
 ) -> Result<Vec<FftLayer>> {
     check_domain(domain, tree)?;
-    let line = domain_line_twiddles_from_tree(domain, &tree.itwiddles);
+    interpolate_layers_from(domain, &tree.itwiddles)
+}
+
+/// [`interpolate_layers`] from the inverse twiddles of a tree in the CPU backend's layout.
+pub fn interpolate_layers_from(
+    domain: CircleDomain,
+    itwiddles: &[BaseField],
+) -> Result<Vec<FftLayer>> {
+    check_twiddles(domain, itwiddles)?;
+    let line = domain_line_twiddles_from_tree(domain, itwiddles);
     let mut layers = vec![FftLayer::butterflies(
         FftMode::InverseButterfly,
         0,

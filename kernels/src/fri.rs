@@ -4,7 +4,7 @@
 //! `SecureColumnByCoords`: 4 columns of M31). The device results equal `SimdBackend`'s word
 //! for word (`tests/common`, `check_fri`).
 //!
-//! Not yet used by the prover, for the same reason as [`crate::fft`].
+//! Used by the resident backend ([`crate::resident`]), as [`crate::fft`] is.
 
 use stwo::core::circle::Coset;
 use stwo::core::fields::m31::BaseField;
@@ -94,9 +94,32 @@ pub fn fold_circle_into_line(
         return Ok(fold_circle_into_line_cpu(&eval, alpha).values.columns);
     }
     check_tree(domain.log_size() - 1, tree)?;
-    let line = domain_line_twiddles_from_tree(domain, &tree.itwiddles);
-    let pass = FoldPass::new(crate::fft::circle_layer(line[0]), alpha);
-    run(gpu, coords, &[pass])
+    run(
+        gpu,
+        coords,
+        &[circle_fold_pass(domain, alpha, &tree.itwiddles)?],
+    )
+}
+
+/// The pass of `fold_circle_into_line` on `domain` (of at least 2^[`MIN_CIRCLE_LOG_SIZE`]
+/// points), from the inverse twiddles of a tree in the CPU backend's layout.
+pub fn circle_fold_pass(
+    domain: CircleDomain,
+    alpha: SecureField,
+    itwiddles: &[BaseField],
+) -> Result<FoldPass> {
+    if domain.log_size() < MIN_CIRCLE_LOG_SIZE
+        || 1usize << (domain.log_size() - 1) > itwiddles.len()
+    {
+        return Err(KernelError::InvalidInput(format!(
+            "a circle fold on the device needs a domain of 2^{MIN_CIRCLE_LOG_SIZE}.. points \
+             within the twiddle tree ({} twiddles), got 2^{}",
+            itwiddles.len(),
+            domain.log_size()
+        )));
+    }
+    let line = domain_line_twiddles_from_tree(domain, itwiddles);
+    Ok(FoldPass::new(crate::fft::circle_layer(line[0]), alpha))
 }
 
 /// The line domain `fold_circle_into_line` folds a circle domain of `2^log_size` points into.
@@ -115,6 +138,22 @@ pub fn fold_line(
     fold_step: u32,
 ) -> Result<Coords> {
     check_len(coords, domain.size())?;
+    check_tree(domain.log_size(), tree)?;
+    run(
+        gpu,
+        coords,
+        &line_fold_passes(domain, alpha, &tree.itwiddles, fold_step)?,
+    )
+}
+
+/// The passes of `fold_line` on `domain`, from the inverse twiddles of a tree in the CPU
+/// backend's layout.
+pub fn line_fold_passes(
+    domain: LineDomain,
+    alpha: SecureField,
+    itwiddles: &[BaseField],
+    fold_step: u32,
+) -> Result<Vec<FoldPass>> {
     if fold_step == 0 || fold_step > domain.log_size() {
         return Err(KernelError::InvalidInput(format!(
             "a line evaluation of 2^{} points folds 1..={} times, not {fold_step}",
@@ -122,18 +161,23 @@ pub fn fold_line(
             domain.log_size()
         )));
     }
-    check_tree(domain.log_size(), tree)?;
-    let layers = domain_line_twiddles_from_tree(domain, &tree.itwiddles);
+    if 1usize << domain.log_size() > itwiddles.len() {
+        return Err(KernelError::InvalidInput(format!(
+            "a FRI fold on a line of 2^{} points needs at least that many twiddles, got {}",
+            domain.log_size(),
+            itwiddles.len()
+        )));
+    }
+    let layers = domain_line_twiddles_from_tree(domain, itwiddles);
     let mut folding_alpha = alpha;
-    let passes: Vec<FoldPass> = layers[..fold_step as usize]
+    Ok(layers[..fold_step as usize]
         .iter()
         .map(|t| {
             let pass = FoldPass::new(words(t), folding_alpha);
             folding_alpha = folding_alpha * folding_alpha;
             pass
         })
-        .collect();
-    run(gpu, coords, &passes)
+        .collect())
 }
 
 fn run(gpu: &dyn GpuDevice, coords: &Coords, passes: &[FoldPass]) -> Result<Coords> {

@@ -48,27 +48,9 @@ pub trait GpuDevice: Send + Sync {
     /// `H(POW_PREFIX, [0; 12], digest, pow_bits)` is `prefixed_digest`: the same nonce as
     /// `SimdBackend::grind` (smallest `hi`, then smallest `lo < 2^20`).
     fn grind(&self, prefixed_digest: [u32; 8], pow_bits: u32) -> Result<u64> {
-        if pow_bits > 32 {
-            return Err(KernelError::InvalidInput(format!(
-                "pow_bits {pow_bits} > 32"
-            )));
-        }
-        let mut hi = 0u32;
-        let mut n_hi = 1u32;
-        // Stwo requires hi < 2^31 - 1 (an M31 value).
-        while hi < (1 << 31) - 1 {
-            let n = n_hi.min((1 << 31) - 1 - hi);
-            if let Some(i) = self.grind_batch(prefixed_digest, hi, n << GRIND_LOW_BITS, pow_bits)? {
-                let nonce_hi = hi + (i >> GRIND_LOW_BITS);
-                let nonce_lo = i & ((1 << GRIND_LOW_BITS) - 1);
-                return Ok((u64::from(nonce_hi) << 32) | u64::from(nonce_lo));
-            }
-            hi += n;
-            n_hi = (n_hi * 2).min(GRIND_MAX_HI_PER_DISPATCH);
-        }
-        Err(KernelError::InvalidInput(format!(
-            "no nonce with {pow_bits} bits of work"
-        )))
+        grind_with(pow_bits, |hi, n_tries| {
+            self.grind_batch(prefixed_digest, hi, n_tries, pow_bits)
+        })
     }
 
     /// Runs `layers` of Stwo's circle-FFT butterflies (and scalings) on one column of
@@ -101,6 +83,35 @@ pub trait GpuDevice: Send + Sync {
         layers.reverse();
         Ok(layers)
     }
+}
+
+/// Stwo's nonce search order on top of `batch(hi_base, n_tries)` (a [`GpuDevice::grind_batch`]
+/// for one digest): batches of growing size, the smallest `hi`, then the smallest `lo < 2^20`.
+pub fn grind_with(
+    pow_bits: u32,
+    mut batch: impl FnMut(u32, u32) -> Result<Option<u32>>,
+) -> Result<u64> {
+    if pow_bits > 32 {
+        return Err(KernelError::InvalidInput(format!(
+            "pow_bits {pow_bits} > 32"
+        )));
+    }
+    let mut hi = 0u32;
+    let mut n_hi = 1u32;
+    // Stwo requires hi < 2^31 - 1 (an M31 value).
+    while hi < (1 << 31) - 1 {
+        let n = n_hi.min((1 << 31) - 1 - hi);
+        if let Some(i) = batch(hi, n << GRIND_LOW_BITS)? {
+            let nonce_hi = hi + (i >> GRIND_LOW_BITS);
+            let nonce_lo = i & ((1 << GRIND_LOW_BITS) - 1);
+            return Ok((u64::from(nonce_hi) << 32) | u64::from(nonce_lo));
+        }
+        hi += n;
+        n_hi = (n_hi * 2).min(GRIND_MAX_HI_PER_DISPATCH);
+    }
+    Err(KernelError::InvalidInput(format!(
+        "no nonce with {pow_bits} bits of work"
+    )))
 }
 
 /// The leaf "layer" of a commitment to no columns: one hash of the empty message.
@@ -208,6 +219,50 @@ pub trait Launcher {
         values: &mut Self::Buffer,
         n_half: u32,
     ) -> Result<()>;
+    /// `qm31_mul_m31(n, weights, evals, out)` over `n` threads (resident backend). Devices
+    /// without it refuse (`InvalidInput`), and the caller runs the host fallback.
+    fn launch_qm31_mul_m31(
+        &self,
+        _n: u32,
+        _weights: &Self::Buffer,
+        _evals: &Self::Buffer,
+        _out: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "qm31_mul_m31 is not available on this device".into(),
+        ))
+    }
+    /// `qm31_fold_sum(n_half, values)` over `n_half` threads (resident backend); as above.
+    fn launch_qm31_fold_sum(&self, _n_half: u32, _values: &mut Self::Buffer) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "qm31_fold_sum is not available on this device".into(),
+        ))
+    }
+    /// `m31_add_lifted(n, log_ratio, src, dst)` over `n` threads (resident backend); as above.
+    fn launch_m31_add_lifted(
+        &self,
+        _n: u32,
+        _log_ratio: u32,
+        _src: &Self::Buffer,
+        _dst: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "m31_add_lifted is not available on this device".into(),
+        ))
+    }
+    /// `m31_gather(n, stride, offset, src, dst)` over `n` threads (resident backend); as above.
+    fn launch_m31_gather(
+        &self,
+        _n: u32,
+        _stride: u32,
+        _offset: u32,
+        _src: &Self::Buffer,
+        _dst: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "m31_gather is not available on this device".into(),
+        ))
+    }
     /// `fri_fold(params, twiddles, src, dst)` over `n_half` threads.
     fn launch_fri_fold(
         &self,

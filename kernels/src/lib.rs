@@ -5,8 +5,18 @@
 //! loaded dynamically) and wgpu ([`wgpu_device`], WGSL); the process-wide device
 //! ([`device`], which [`device::GpuSelection`] picks); and [`GpuBlake2sMerkleChannel`], a `MerkleChannel` whose `SimdBackend`
 //! Merkle/grind operations run on that device and whose proofs are byte-identical to
-//! `Blake2sMerkleChannel`'s; and Stwo's circle FFT as device butterfly layers ([`fft`]) and its FRI folds ([`fri`]),
-//! neither yet used by the prover. Every kernel reproduces Stwo's CPU results bit for bit.
+//! `Blake2sMerkleChannel`'s; Stwo's circle FFT as device butterfly layers ([`fft`]) and its FRI
+//! folds ([`fri`]); and [`resident::DeviceBackend`], a Stwo backend whose columns live in device
+//! buffers, on which Stwo's own `prove` runs unchanged and byte-identical to `SimdBackend`
+//! (FFT, FRI folds, Merkle and grinding on the device, every other operation a counted host
+//! fallback; docs/gpu.md), over CUDA or over [`emulated_device`] (the CUDA source compiled for
+//! the CPU and loaded in-process, for tests without a GPU). Every kernel reproduces Stwo's CPU
+//! results bit for bit.
+//!
+//! Why a backend type and not more hooks: `SimdBackend`'s `PolyOps`/`FriOps` have no type
+//! parameter to hook (unlike the Merkle hasher), and data must stay on the device between
+//! operations for the kernels to pay off (docs/architecture.md, the H200 measurements), which
+//! only a backend whose `Column` is a device buffer gives.
 //!
 //! Must not import: the prover crate or stwo-cairo (this crate depends on `stwo` only).
 
@@ -17,12 +27,14 @@ pub mod cuda_device;
 pub mod cuda_emulation;
 pub mod cuda_src;
 pub mod device;
+pub mod emulated_device;
 pub mod error;
 pub mod fft;
 pub mod fri;
 pub mod gpu_device;
 pub mod merkle;
 pub mod plan;
+pub mod resident;
 #[cfg(feature = "wgpu")]
 pub mod wgpu_device;
 

@@ -12,7 +12,9 @@
 struct EmuDim3 {
     unsigned int x, y, z;
 };
-static EmuDim3 blockIdx, blockDim, threadIdx;
+// Per host thread: the in-process emulated device (`emulated_device.rs`) runs launches from
+// several host threads at once, each looping over its own grid.
+static thread_local EmuDim3 blockIdx, blockDim, threadIdx;
 
 #define __global__
 #define __device__

@@ -1,0 +1,66 @@
+// Extern "C" launchers of the CUDA kernels for the in-process emulated device
+// (`emulated_device.rs`): compiled after the shim and the CUDA source into a shared library.
+// Each launcher runs every block and thread of its grid on the calling host thread, with the
+// same 256-thread blocks as the CUDA backend's launches. Buffer sizes are checked by the Rust
+// side before the call.
+
+template <typename F>
+static void emu_grid(unsigned int threads, F kernel) {
+    const unsigned int block = 256u;
+    unsigned int grid = (threads + block - 1u) / block;
+    if (grid == 0u) grid = 1u;
+    blockDim = {block, 1u, 1u};
+    for (unsigned int b = 0; b < grid; b++) {
+        for (unsigned int t = 0; t < block; t++) {
+            blockIdx = {b, 0u, 0u};
+            threadIdx = {t, 0u, 0u};
+            kernel();
+        }
+    }
+}
+
+extern "C" {
+
+void emu_merkle_leaves(const uint32_t* params, const uint32_t* descs, const uint32_t* data,
+                       uint32_t* states, uint32_t rows) {
+    emu_grid(rows, [&] {
+        merkle_leaves((const LeafParams*)params, (const ColumnDesc*)descs, data, states);
+    });
+}
+
+void emu_merkle_next_layer(uint32_t rows, const uint32_t* children, uint32_t* parents) {
+    emu_grid(rows, [&] { merkle_next_layer(rows, children, parents); });
+}
+
+void emu_grind(const uint32_t* params, uint32_t* best, uint32_t n_tries) {
+    emu_grid(n_tries, [&] { grind((const GrindParams*)params, best); });
+}
+
+void emu_circle_fft_layer(const uint32_t* params, const uint32_t* twiddles, uint32_t* values,
+                          uint32_t n_half) {
+    emu_grid(n_half, [&] { circle_fft_layer((const FftParams*)params, twiddles, values); });
+}
+
+void emu_fri_fold(const uint32_t* params, const uint32_t* twiddles, const uint32_t* src,
+                  uint32_t* dst, uint32_t n_half) {
+    emu_grid(n_half, [&] { fri_fold((const FoldParams*)params, twiddles, src, dst); });
+}
+
+void emu_qm31_mul_m31(uint32_t n, const uint32_t* weights, const uint32_t* evals, uint32_t* out) {
+    emu_grid(n, [&] { qm31_mul_m31(n, weights, evals, out); });
+}
+
+void emu_qm31_fold_sum(uint32_t n_half, uint32_t* values) {
+    emu_grid(n_half, [&] { qm31_fold_sum(n_half, values); });
+}
+
+void emu_m31_add_lifted(uint32_t n, uint32_t log_ratio, const uint32_t* src, uint32_t* dst) {
+    emu_grid(n, [&] { m31_add_lifted(n, log_ratio, src, dst); });
+}
+
+void emu_m31_gather(uint32_t n, uint32_t stride, uint32_t offset, const uint32_t* src,
+                    uint32_t* dst) {
+    emu_grid(n, [&] { m31_gather(n, stride, offset, src, dst); });
+}
+
+}

@@ -1,0 +1,422 @@
+//! The emulated device: the kernels' CUDA source (`shaders/*.cu`, as NVRTC gets it) compiled
+//! for the CPU with the shim of [`crate::cuda_emulation`] into a shared library, loaded into the
+//! process, and driven through the same [`Launcher`] interface as [`crate::cuda_device`].
+//! "Device memory" is host memory ([`HostBuffer`]); a launch runs every thread of its grid on
+//! the calling host thread. It lets the resident backend ([`crate::resident`]) and its tests
+//! run the CUDA kernels' logic, bit for bit, on machines without a GPU; what it cannot check
+//! (NVRTC's acceptance, real device memory, scheduling, PCIe) needs a GPU.
+//!
+//! A fault can be injected ([`EmulatedDevice::inject_fault_after`]) to test how callers handle
+//! a device that fails mid-proof.
+// Calls into the loaded library are `unsafe`: each launcher's buffer sizes are checked here
+// before the call (SAFETY comments), as the kernels index them without bounds checks.
+#![allow(unsafe_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+use crate::error::{KernelError, Result};
+use crate::gpu_device::Launcher;
+use crate::plan::MemoryBudget;
+use crate::resident::ResidentDevice;
+
+const BACKEND: &str = "cuda-emulated";
+
+/// Device memory of the emulated device: host words.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostBuffer(pub Vec<u32>);
+
+type LeavesFn = unsafe extern "C" fn(*const u32, *const u32, *const u32, *mut u32, u32);
+type NextLayerFn = unsafe extern "C" fn(u32, *const u32, *mut u32);
+type GrindFn = unsafe extern "C" fn(*const u32, *mut u32, u32);
+type FftLayerFn = unsafe extern "C" fn(*const u32, *const u32, *mut u32, u32);
+type FriFoldFn = unsafe extern "C" fn(*const u32, *const u32, *const u32, *mut u32, u32);
+type MulFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
+type FoldSumFn = unsafe extern "C" fn(u32, *mut u32);
+type AddLiftedFn = unsafe extern "C" fn(u32, u32, *const u32, *mut u32);
+type GatherFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
+
+pub struct EmulatedDevice {
+    // The function pointers below point into this library: it lives as long as they do.
+    _library: libloading::Library,
+    path: PathBuf,
+    leaves: LeavesFn,
+    next_layer: NextLayerFn,
+    grind: GrindFn,
+    fft_layer: FftLayerFn,
+    fri_fold: FriFoldFn,
+    qm31_mul_m31: MulFn,
+    qm31_fold_sum: FoldSumFn,
+    m31_add_lifted: AddLiftedFn,
+    m31_gather: GatherFn,
+    launches: AtomicU64,
+    /// Launch number (1-based, counted over the process) that fails; 0: none.
+    fail_at: AtomicU64,
+}
+
+fn device_error(message: impl Into<String>) -> KernelError {
+    KernelError::Device {
+        backend: BACKEND,
+        message: message.into(),
+    }
+}
+
+fn short(what: &str, have: usize, need: usize) -> Result<()> {
+    if have < need {
+        return Err(KernelError::InvalidInput(format!(
+            "{what}: buffer of {have} words, the launch reads {need}"
+        )));
+    }
+    Ok(())
+}
+
+impl EmulatedDevice {
+    /// Compiles the CUDA source for the CPU (once per source text, cached under the temporary
+    /// directory) and loads it. `NoDevice` when there is no C++ compiler.
+    pub fn open() -> Result<Self> {
+        let source = crate::cuda_src::cuda_source();
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            source.hash(&mut h);
+            crate::cuda_emulation::LAUNCHERS.hash(&mut h);
+            crate::cuda_emulation::SHIM.hash(&mut h);
+            h.finish()
+        };
+        let dir = std::env::temp_dir().join("starfarm-cuda-emu");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| device_error(format!("{}: {e}", dir.display())))?;
+        let path = dir.join(format!("kernels-{key:016x}.so"));
+        if !path.exists() {
+            // Built under a name of this process, then renamed: concurrent test binaries never
+            // load a half-written library.
+            let tmp = dir.join(format!("kernels-{key:016x}-{}.so", std::process::id()));
+            match crate::cuda_emulation::compile_shared_library(&tmp, 2) {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(KernelError::NoDevice {
+                        backend: BACKEND,
+                        reason: "no C++ compiler (set CXX) to build the CUDA source for the CPU"
+                            .into(),
+                    })
+                }
+                Err(message) => {
+                    return Err(KernelError::Compile {
+                        backend: BACKEND,
+                        message,
+                    })
+                }
+            }
+            std::fs::rename(&tmp, &path)
+                .map_err(|e| device_error(format!("{}: {e}", path.display())))?;
+            let _ = std::fs::remove_file(tmp.with_extension("cpp"));
+        }
+        // SAFETY: the library is ours, built just above (or by an earlier run from the same
+        // source, under a name keyed by its hash); its initialisers only set up C++ statics.
+        let library = unsafe { libloading::Library::new(&path) }
+            .map_err(|e| device_error(format!("loading {}: {e}", path.display())))?;
+        // SAFETY: each symbol is declared in `cuda_emu/launchers.cpp` with exactly this
+        // signature; the pointers are kept next to the library, which outlives them.
+        unsafe {
+            let get = |name: &[u8]| -> Result<*const ()> {
+                library
+                    .get::<*const ()>(name)
+                    .map(|s| *s)
+                    .map_err(|e| device_error(format!("symbol: {e}")))
+            };
+            let leaves: LeavesFn = std::mem::transmute(get(b"emu_merkle_leaves\0")?);
+            let next_layer: NextLayerFn = std::mem::transmute(get(b"emu_merkle_next_layer\0")?);
+            let grind: GrindFn = std::mem::transmute(get(b"emu_grind\0")?);
+            let fft_layer: FftLayerFn = std::mem::transmute(get(b"emu_circle_fft_layer\0")?);
+            let fri_fold: FriFoldFn = std::mem::transmute(get(b"emu_fri_fold\0")?);
+            let qm31_mul_m31: MulFn = std::mem::transmute(get(b"emu_qm31_mul_m31\0")?);
+            let qm31_fold_sum: FoldSumFn = std::mem::transmute(get(b"emu_qm31_fold_sum\0")?);
+            let m31_add_lifted: AddLiftedFn = std::mem::transmute(get(b"emu_m31_add_lifted\0")?);
+            let m31_gather: GatherFn = std::mem::transmute(get(b"emu_m31_gather\0")?);
+            Ok(Self {
+                _library: library,
+                path,
+                leaves,
+                next_layer,
+                grind,
+                fft_layer,
+                fri_fold,
+                qm31_mul_m31,
+                qm31_fold_sum,
+                m31_add_lifted,
+                m31_gather,
+                launches: AtomicU64::new(0),
+                fail_at: AtomicU64::new(0),
+            })
+        }
+    }
+
+    /// The loaded library.
+    pub fn library_path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Makes the `n`-th launch from now (1: the next one) fail with a device error, once.
+    pub fn inject_fault_after(&self, n: u64) {
+        let now = self.launches.load(Ordering::SeqCst);
+        self.fail_at.store(now + n.max(1), Ordering::SeqCst);
+    }
+
+    /// Kernel launches so far.
+    pub fn launches(&self) -> u64 {
+        self.launches.load(Ordering::SeqCst)
+    }
+
+    fn launch(&self, f: impl FnOnce()) -> Result<()> {
+        let n = self.launches.fetch_add(1, Ordering::SeqCst) + 1;
+        if self
+            .fail_at
+            .compare_exchange(n, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return Err(device_error(format!("injected fault at launch {n}")));
+        }
+        f();
+        Ok(())
+    }
+}
+
+impl Launcher for EmulatedDevice {
+    type Buffer = HostBuffer;
+
+    fn upload(&self, words: &[u32]) -> Result<HostBuffer> {
+        Ok(HostBuffer(words.to_vec()))
+    }
+    fn zeros(&self, words: usize) -> Result<HostBuffer> {
+        Ok(HostBuffer(vec![0; words]))
+    }
+    fn download(&self, buffer: &HostBuffer) -> Result<Vec<u32>> {
+        Ok(buffer.0.clone())
+    }
+    fn launch_leaves(
+        &self,
+        params: &HostBuffer,
+        descs: &HostBuffer,
+        data: &HostBuffer,
+        states: &mut HostBuffer,
+        rows: u32,
+    ) -> Result<()> {
+        let p = &params.0;
+        short("leaf parameters", p.len(), 8)?;
+        let (col_begin, col_end) = (p[3] as usize, p[4] as usize);
+        short(
+            "column descriptors",
+            descs.0.len(),
+            4 * col_end.saturating_sub(col_begin),
+        )?;
+        short("leaf states", states.0.len(), 8 * rows as usize)?;
+        let data_ptr = data.0.as_ptr();
+        // SAFETY: merkle_leaves(params (8 words), descs (4 per column of the pass), data,
+        // states (8 per row)), sizes checked above; the data slices the descriptors name were
+        // laid out by `plan::Pass`, which sized `data`.
+        self.launch(|| unsafe {
+            (self.leaves)(
+                p.as_ptr(),
+                descs.0.as_ptr(),
+                data_ptr,
+                states.0.as_mut_ptr(),
+                rows,
+            )
+        })
+    }
+    fn launch_next_layer(
+        &self,
+        rows: u32,
+        children: &HostBuffer,
+        parents: &mut HostBuffer,
+    ) -> Result<()> {
+        short("children", children.0.len(), 16 * rows as usize)?;
+        short("parents", parents.0.len(), 8 * rows as usize)?;
+        // SAFETY: merkle_next_layer(rows, children (16 words per row), parents (8 per row)).
+        self.launch(|| unsafe {
+            (self.next_layer)(rows, children.0.as_ptr(), parents.0.as_mut_ptr())
+        })
+    }
+    fn launch_grind(&self, params: &HostBuffer, best: &mut HostBuffer, n_tries: u32) -> Result<()> {
+        short("grind parameters", params.0.len(), 12)?;
+        short("grind result", best.0.len(), 1)?;
+        // SAFETY: grind(params (12 words), best (1 word)).
+        self.launch(|| unsafe { (self.grind)(params.0.as_ptr(), best.0.as_mut_ptr(), n_tries) })
+    }
+    fn launch_fft_layer(
+        &self,
+        params: &HostBuffer,
+        twiddles: &HostBuffer,
+        values: &mut HostBuffer,
+        n_half: u32,
+    ) -> Result<()> {
+        short("FFT parameters", params.0.len(), 4)?;
+        short("FFT values", values.0.len(), 2 * n_half as usize)?;
+        let (layer, mode) = (params.0[1], params.0[2]);
+        if mode != 2 {
+            let need = (n_half as usize).div_ceil(1usize << layer.min(31));
+            short("FFT twiddles", twiddles.0.len(), need)?;
+        }
+        // SAFETY: circle_fft_layer(params (4 words), twiddles (n_half >> layer), values
+        // (2 n_half)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.fft_layer)(
+                params.0.as_ptr(),
+                twiddles.0.as_ptr(),
+                values.0.as_mut_ptr(),
+                n_half,
+            )
+        })
+    }
+    fn launch_fri_fold(
+        &self,
+        params: &HostBuffer,
+        twiddles: &HostBuffer,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+        n_half: u32,
+    ) -> Result<()> {
+        let n = n_half as usize;
+        short("FRI parameters", params.0.len(), 5)?;
+        short("FRI twiddles", twiddles.0.len(), n)?;
+        short("FRI source", src.0.len(), 8 * n)?;
+        short("FRI destination", dst.0.len(), 4 * n)?;
+        // SAFETY: fri_fold(params (n_half, alpha: 5 words), twiddles (n_half), src
+        // (8 n_half), dst (4 n_half)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.fri_fold)(
+                params.0.as_ptr(),
+                twiddles.0.as_ptr(),
+                src.0.as_ptr(),
+                dst.0.as_mut_ptr(),
+                n_half,
+            )
+        })
+    }
+
+    fn launch_qm31_mul_m31(
+        &self,
+        n: u32,
+        weights: &HostBuffer,
+        evals: &HostBuffer,
+        out: &mut HostBuffer,
+    ) -> Result<()> {
+        short("weights", weights.0.len(), 4 * n as usize)?;
+        short("evaluations", evals.0.len(), n as usize)?;
+        short("products", out.0.len(), 4 * n as usize)?;
+        // SAFETY: qm31_mul_m31(n, weights (4 n), evals (n), out (4 n)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.qm31_mul_m31)(n, weights.0.as_ptr(), evals.0.as_ptr(), out.0.as_mut_ptr())
+        })
+    }
+
+    fn launch_qm31_fold_sum(&self, n_half: u32, values: &mut HostBuffer) -> Result<()> {
+        short("sum", values.0.len(), 8 * n_half as usize)?;
+        // SAFETY: qm31_fold_sum(n_half, values (8 n_half)), size checked above.
+        self.launch(|| unsafe { (self.qm31_fold_sum)(n_half, values.0.as_mut_ptr()) })
+    }
+
+    fn launch_m31_add_lifted(
+        &self,
+        n: u32,
+        log_ratio: u32,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+    ) -> Result<()> {
+        if log_ratio > 30 {
+            return Err(KernelError::InvalidInput(format!(
+                "lifting ratio 2^{log_ratio}"
+            )));
+        }
+        short(
+            "lifted source",
+            src.0.len(),
+            (n as usize >> log_ratio).max(2),
+        )?;
+        short("sum", dst.0.len(), n as usize)?;
+        // SAFETY: m31_add_lifted(n, log_ratio, src (n >> log_ratio, at least 2: the largest
+        // index read is ((n - 1) >> (log_ratio + 1)) * 2 + 1), dst (n)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.m31_add_lifted)(n, log_ratio, src.0.as_ptr(), dst.0.as_mut_ptr())
+        })
+    }
+
+    fn launch_m31_gather(
+        &self,
+        n: u32,
+        stride: u32,
+        offset: u32,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+    ) -> Result<()> {
+        if n > 0 {
+            let last = (n as usize - 1) * stride as usize + offset as usize;
+            short("gather source", src.0.len(), last + 1)?;
+        }
+        short("gather destination", dst.0.len(), n as usize)?;
+        // SAFETY: m31_gather(n, stride, offset, src (> (n - 1) stride + offset), dst (n)),
+        // sizes checked above.
+        self.launch(|| unsafe {
+            (self.m31_gather)(n, stride, offset, src.0.as_ptr(), dst.0.as_mut_ptr())
+        })
+    }
+}
+
+impl ResidentDevice for EmulatedDevice {
+    const NAME: &'static str = BACKEND;
+
+    fn instance() -> Result<&'static Self> {
+        static DEVICE: OnceLock<std::result::Result<EmulatedDevice, String>> = OnceLock::new();
+        DEVICE
+            .get_or_init(|| {
+                Self::open().map_err(|e| match e {
+                    KernelError::NoDevice { reason, .. } => reason,
+                    other => other.to_string(),
+                })
+            })
+            .as_ref()
+            .map_err(|reason| KernelError::NoDevice {
+                backend: BACKEND,
+                reason: reason.clone(),
+            })
+    }
+
+    fn budget(&self) -> MemoryBudget {
+        MemoryBudget::new(1 << 40, 1 << 40)
+    }
+
+    fn copy_range(
+        &self,
+        src: &HostBuffer,
+        src_start: usize,
+        dst: &mut HostBuffer,
+        dst_start: usize,
+        len: usize,
+    ) -> Result<()> {
+        let from = src
+            .0
+            .get(src_start..src_start + len)
+            .ok_or_else(|| device_error("copy: source range out of bounds"))?;
+        dst.0
+            .get_mut(dst_start..dst_start + len)
+            .ok_or_else(|| device_error("copy: destination range out of bounds"))?
+            .copy_from_slice(from);
+        Ok(())
+    }
+
+    fn download_range(&self, src: &HostBuffer, start: usize, len: usize) -> Result<Vec<u32>> {
+        src.0
+            .get(start..start + len)
+            .map(<[u32]>::to_vec)
+            .ok_or_else(|| device_error("download: range out of bounds"))
+    }
+
+    fn upload_range(&self, dst: &mut HostBuffer, start: usize, words: &[u32]) -> Result<()> {
+        dst.0
+            .get_mut(start..start + words.len())
+            .ok_or_else(|| device_error("upload: range out of bounds"))?
+            .copy_from_slice(words);
+        Ok(())
+    }
+}

@@ -1,0 +1,272 @@
+//! The device operations of the resident backend: the kernels of `shaders/*.cu` launched on
+//! buffers that are already on the device; only parameters and twiddles are uploaded, and
+//! results stay on the device.
+
+use stwo::core::fields::m31::BaseField;
+use stwo::core::vcs::blake2_hash::Blake2sHash;
+
+use super::column::DeviceColumn;
+use super::ResidentDevice;
+use crate::error::{KernelError, Result};
+use crate::fft::FftLayer;
+use crate::fri::FoldPass;
+use crate::plan;
+
+/// Runs FFT `layers` in place on the first `n` words of `values`.
+pub(crate) fn fft_in_place<D: ResidentDevice>(
+    dev: &D,
+    values: &mut D::Buffer,
+    n: usize,
+    layers: &[FftLayer],
+) -> Result<()> {
+    if n < 2 || !n.is_power_of_two() || n > 1 << 31 {
+        return Err(KernelError::InvalidInput(format!(
+            "an FFT column has a power-of-two length in 2..=2^31, got {n}"
+        )));
+    }
+    let n_half = (n / 2) as u32;
+    if let Some(bad) = layers.iter().find(|l| {
+        l.mode != crate::fft::FftMode::Scale && (l.twiddles.len() << l.layer) < n_half as usize
+    }) {
+        return Err(KernelError::InvalidInput(format!(
+            "FFT layer {} has {} twiddles, too few for {n_half} butterflies",
+            bad.layer,
+            bad.twiddles.len()
+        )));
+    }
+    for layer in layers {
+        let params = dev.upload(&layer.params(n_half))?;
+        let twiddles = dev.upload(layer.twiddle_words())?;
+        dev.launch_fft_layer(&params, &twiddles, values, n_half)?;
+    }
+    Ok(())
+}
+
+/// FRI fold `passes` on a secure column by coordinates of `n` values: the coordinates are
+/// gathered into one buffer on the device, as the kernel reads them, and the result split
+/// back into 4 columns.
+pub(crate) fn fri_fold<D: ResidentDevice>(
+    dev: &D,
+    coords: [&DeviceColumn<D, BaseField>; 4],
+    n: usize,
+    passes: &[FoldPass],
+) -> Result<[DeviceColumn<D, BaseField>; 4]> {
+    if !n.is_power_of_two() || passes.len() > n.ilog2() as usize || n > 1 << 29 {
+        return Err(KernelError::InvalidInput(format!(
+            "a FRI fold of {} passes takes 2^{}..=2^29 values, got {n}",
+            passes.len(),
+            passes.len()
+        )));
+    }
+    if let Some((i, p)) = passes
+        .iter()
+        .enumerate()
+        .find(|(i, p)| p.twiddles.len() < n >> (i + 1))
+    {
+        return Err(KernelError::InvalidInput(format!(
+            "FRI fold pass {i} has {} twiddles, too few for {} pairs",
+            p.twiddles.len(),
+            n >> (i + 1)
+        )));
+    }
+    if coords
+        .iter()
+        .any(|c| stwo::prover::backend::Column::len(*c) != n)
+    {
+        return Err(KernelError::InvalidInput(
+            "FRI fold: coordinate columns of different lengths".into(),
+        ));
+    }
+    let mut src = dev.zeros(4 * n)?;
+    for (c, col) in coords.iter().enumerate() {
+        dev.copy_range(col.buffer(), 0, &mut src, c * n, n)?;
+    }
+    let mut n_half = n / 2;
+    for pass in passes {
+        let params = dev.upload(&pass.params(n_half as u32))?;
+        let twiddles = dev.upload(&pass.twiddles)?;
+        let mut dst = dev.zeros(4 * n_half)?;
+        dev.launch_fri_fold(&params, &twiddles, &src, &mut dst, n_half as u32)?;
+        src = dst;
+        n_half /= 2;
+    }
+    let out = n >> passes.len();
+    let mut cols: Vec<DeviceColumn<D, BaseField>> = Vec::with_capacity(4);
+    for c in 0..4 {
+        let mut col = DeviceColumn::<D, BaseField>::try_zeros(out)?;
+        dev.copy_range(&src, c * out, col.buffer_mut(), 0, out)?;
+        cols.push(col);
+    }
+    cols.try_into()
+        .map_err(|_| KernelError::InvalidInput("FRI fold: 4 columns".into()))
+}
+
+/// The leaves of the lifted Blake2s Merkle commitment of resident `columns`: each pass's
+/// column slices are gathered on the device (as `plan::Pass::gather` lays them out on the
+/// host for the non-resident path), and the leaf states stay on the device.
+pub(crate) fn merkle_leaves<D: ResidentDevice>(
+    dev: &D,
+    columns: &[&DeviceColumn<D, BaseField>],
+    lifting_log_size: u32,
+) -> Result<DeviceColumn<D, Blake2sHash>> {
+    if columns.is_empty() {
+        return DeviceColumn::from_host(&crate::gpu_device::empty_leaves());
+    }
+    let lens: Vec<usize> = columns
+        .iter()
+        .map(|c| stwo::prover::backend::Column::len(*c))
+        .collect();
+    let log_sizes = plan::column_log_sizes(&lens, lifting_log_size)?;
+    let tiles = plan::plan_leaves(&log_sizes, lifting_log_size, dev.budget())?;
+    let n_leaves = 1usize << lifting_log_size;
+    let mut out = DeviceColumn::<D, Blake2sHash>::try_zeros(n_leaves)?;
+    for tile in &tiles {
+        let mut states = dev.zeros(8 * tile.rows)?;
+        for pass in &tile.passes {
+            let params = plan::LeafParams::new(tile, pass, lifting_log_size, columns.len());
+            let params = dev.upload(bytemuck::cast_slice(bytemuck::bytes_of(&params)))?;
+            let descs = dev.upload(bytemuck::cast_slice(&pass.descs(&log_sizes)))?;
+            let mut data = dev.zeros(pass.data_words.max(1))?;
+            for s in &pass.slices {
+                dev.copy_range(columns[s.col].buffer(), s.start, &mut data, s.offset, s.len)?;
+            }
+            dev.launch_leaves(&params, &descs, &data, &mut states, tile.rows as u32)?;
+        }
+        dev.copy_range(
+            &states,
+            0,
+            out.buffer_mut(),
+            8 * tile.row_offset,
+            8 * tile.rows,
+        )?;
+    }
+    check_leaves(dev, columns, &log_sizes, lifting_log_size, &out)?;
+    Ok(out)
+}
+
+/// A device that computes wrong hashes must not produce a wrong proof: the first and last
+/// leaves are hashed again on the host (a few words downloaded).
+fn check_leaves<D: ResidentDevice>(
+    dev: &D,
+    columns: &[&DeviceColumn<D, BaseField>],
+    log_sizes: &[u32],
+    lifting_log_size: u32,
+    leaves: &DeviceColumn<D, Blake2sHash>,
+) -> Result<()> {
+    let last = (1usize << lifting_log_size) - 1;
+    for leaf in [0, last] {
+        let mut words = Vec::with_capacity(columns.len());
+        for (col, &log_size) in columns.iter().zip(log_sizes) {
+            let row = plan::lifted_index(leaf, lifting_log_size, log_size);
+            words.extend(dev.download_range(col.buffer(), row, 1)?);
+        }
+        let expected = crate::blake2s::hash_words(&words);
+        let got = dev.download_range(leaves.buffer(), 8 * leaf, 8)?;
+        if got[..] != expected[..] {
+            return Err(KernelError::Device {
+                backend: D::NAME,
+                message: format!("Merkle leaf {leaf} differs from the host hash"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The parent layer of a resident layer of `2^k` hashes (`k >= 1`).
+pub(crate) fn merkle_next_layer<D: ResidentDevice>(
+    dev: &D,
+    children: &DeviceColumn<D, Blake2sHash>,
+) -> Result<DeviceColumn<D, Blake2sHash>> {
+    let n = stwo::prover::backend::Column::len(children);
+    if n < 2 || !n.is_power_of_two() {
+        return Err(KernelError::InvalidInput(format!(
+            "a Merkle layer has a power-of-two length >= 2, got {n}"
+        )));
+    }
+    let rows = n / 2;
+    let mut parents = DeviceColumn::<D, Blake2sHash>::try_zeros(rows)?;
+    dev.launch_next_layer(rows as u32, children.buffer(), parents.buffer_mut())?;
+    Ok(parents)
+}
+
+/// Stwo's proof of work for the prefixed digest, searched on the device.
+pub(crate) fn grind<D: ResidentDevice>(
+    dev: &D,
+    prefixed_digest: [u32; 8],
+    pow_bits: u32,
+) -> Result<u64> {
+    crate::gpu_device::grind_with(pow_bits, |hi, n_tries| {
+        crate::gpu_device::grind_batch_with(dev, prefixed_digest, hi, n_tries, pow_bits)
+    })
+}
+
+/// `Σ weights[i] · values[i]` (QM31 weights, M31 values) on the device: products, then
+/// halvings of the sum; 4 words come back. `SimdBackend::barycentric_eval_at_point`.
+pub(crate) fn weighted_sum<D: ResidentDevice>(
+    values: &DeviceColumn<D, BaseField>,
+    weights: &DeviceColumn<D, stwo::core::fields::qm31::SecureField>,
+) -> Result<stwo::core::fields::qm31::SecureField> {
+    use stwo::prover::backend::Column;
+    let n = values.len();
+    if n == 0 || !n.is_power_of_two() || weights.len() != n || n > 1 << 30 {
+        return Err(KernelError::InvalidInput(format!(
+            "a weighted sum of {n} values with {} weights",
+            weights.len()
+        )));
+    }
+    let dev = D::instance()?;
+    let mut terms = dev.zeros(4 * n)?;
+    dev.launch_qm31_mul_m31(n as u32, weights.buffer(), values.buffer(), &mut terms)?;
+    let mut len = n;
+    while len > 1 {
+        len /= 2;
+        dev.launch_qm31_fold_sum(len as u32, &mut terms)?;
+    }
+    let words = dev.download_range(&terms, 0, 4)?;
+    Ok(<stwo::core::fields::qm31::SecureField as super::DeviceElement>::from_words(&words)[0])
+}
+
+/// `dst[i] += src[lift(i)]`: `src` lifted (Stwo's lifting, pairs kept together) to `dst`'s
+/// length; the same length adds element by element.
+pub(crate) fn add_lifted<D: ResidentDevice>(
+    dev: &D,
+    src: &DeviceColumn<D, BaseField>,
+    dst: &mut DeviceColumn<D, BaseField>,
+) -> Result<()> {
+    use stwo::prover::backend::Column;
+    let (n, m) = (dst.len(), src.len());
+    if m < 2 || !m.is_power_of_two() || !n.is_power_of_two() || m > n || n > 1 << 31 {
+        return Err(KernelError::InvalidInput(format!(
+            "cannot add a lifted column of {m} values to one of {n}"
+        )));
+    }
+    let log_ratio = n.ilog2() - m.ilog2();
+    dev.launch_m31_add_lifted(n as u32, log_ratio, src.buffer(), dst.buffer_mut())
+}
+
+/// Stwo's `PackLeavesOps::pack_leaves_input`: output column `coord + 4 · offset` holds
+/// coordinate `coord` of values `4r + offset`, gathered on the device.
+pub(crate) fn pack_leaves<D: ResidentDevice>(
+    values: &[&DeviceColumn<D, BaseField>; 4],
+) -> Result<[DeviceColumn<D, BaseField>; 16]> {
+    use stwo::prover::backend::Column;
+    let n = values[0].len();
+    if values.iter().any(|c| c.len() != n) || !n.is_multiple_of(4) || n > 1 << 31 {
+        return Err(KernelError::InvalidInput(format!(
+            "leaf packing takes 4 columns of one length, a multiple of 4, got {:?}",
+            values.map(|c| c.len())
+        )));
+    }
+    let dev = D::instance()?;
+    let rows = n / 4;
+    let mut out = Vec::with_capacity(16);
+    for offset in 0..4u32 {
+        for column in values {
+            let mut packed = DeviceColumn::<D, BaseField>::try_zeros(rows)?;
+            dev.launch_m31_gather(rows as u32, 4, offset, column.buffer(), packed.buffer_mut())?;
+            out.push(packed);
+        }
+    }
+    out.try_into()
+        .map_err(|_| KernelError::InvalidInput("leaf packing: 16 columns".into()))
+}

@@ -1,0 +1,248 @@
+//! A Stwo backend whose columns live in device memory: [`DeviceBackend<D>`] implements every
+//! capability trait of Stwo's `Backend` (and `BackendForChannel<Blake2sMerkleChannel>`) over
+//! [`DeviceColumn`]s, buffers of a [`ResidentDevice`], so that Stwo's own generic `prove` runs
+//! on it with no fork and produces the bytes `SimdBackend` produces.
+//!
+//! Two devices implement [`ResidentDevice`]: CUDA ([`crate::cuda_device::CudaDevice`], through
+//! cudarc; needs a GPU) and the emulated device ([`crate::emulated_device::EmulatedDevice`],
+//! the same CUDA source compiled for the CPU and loaded in-process), which the tests use.
+//!
+//! What runs where ([`Op`] counts it per operation, [`op_counts`]):
+//! - on the device, on resident buffers: the circle FFT (`interpolate`, `evaluate`), `extend`
+//!   and `split_at_mid` of coefficients, the FRI folds (`fold_line`,
+//!   `fold_circle_into_line`), barycentric evaluation, accumulation, lifting and leaf packing
+//!   (`shaders/resident.cu`), the lifted Blake2s Merkle leaves and layers, and grinding;
+//! - on the host, as an explicit fallback (download the inputs, run `SimdBackend`'s operation,
+//!   upload the outputs): everything else — bit reversal, point evaluation from coefficients,
+//!   barycentric weights, the FRI quotients, `decompose`, twiddle precomputation, GKR, and the
+//!   constraint evaluation of components ([`HostComponent`]).
+//!
+//! Coefficients are kept in natural order on the device (`SimdBackend` keeps those of large
+//! polynomials transposed, see [`crate::fft::simd_coefficient_order`]); the host fallbacks
+//! convert.
+//!
+//! Errors: Stwo's traits are infallible, so a device error inside an operation unwinds with a
+//! [`DeviceFault`] payload; [`catch_device_faults`] around a proof turns it back into a typed
+//! [`KernelError`] (and the caller proves that job on the CPU). A fault never yields a proof.
+
+mod column;
+mod component;
+mod convert;
+mod kernels;
+mod ops;
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+pub use column::{DeviceColumn, DeviceElement};
+pub use component::{HostComponent, HostTrace};
+pub use ops::DeviceTwiddles;
+
+use crate::error::{KernelError, Result};
+use crate::gpu_device::Launcher;
+use crate::plan::MemoryBudget;
+
+/// A device whose buffers hold a proof's columns between operations: the kernel launches of
+/// [`Launcher`], plus copies within and between device buffers and partial transfers.
+pub trait ResidentDevice:
+    Launcher<Buffer: Send + Sync + std::fmt::Debug> + Send + Sync + 'static
+{
+    /// The device kind, in words ("cuda", "cuda-emulated").
+    const NAME: &'static str;
+    /// The process-wide instance: Stwo creates columns (`Column::zeros`) with no device
+    /// argument, so the backend type names the device and this finds it.
+    fn instance() -> Result<&'static Self>;
+    /// Device memory one operation may use.
+    fn budget(&self) -> MemoryBudget;
+    /// `dst[dst_start..][..len] = src[src_start..][..len]`, on the device.
+    fn copy_range(
+        &self,
+        src: &Self::Buffer,
+        src_start: usize,
+        dst: &mut Self::Buffer,
+        dst_start: usize,
+        len: usize,
+    ) -> Result<()>;
+    /// `src[start..][..len]`, to the host.
+    fn download_range(&self, src: &Self::Buffer, start: usize, len: usize) -> Result<Vec<u32>>;
+    /// `dst[start..][..words.len()] = words`, from the host.
+    fn upload_range(&self, dst: &mut Self::Buffer, start: usize, words: &[u32]) -> Result<()>;
+}
+
+/// Stwo's backend over the buffers of device `D`. A unit type, as Stwo wants (`Copy`); the
+/// device is `D::instance()`.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub struct DeviceBackend<D>(#[serde(skip)] PhantomData<fn() -> D>);
+
+impl<D> Clone for DeviceBackend<D> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<D> Copy for DeviceBackend<D> {}
+impl<D> Default for DeviceBackend<D> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+impl<D: ResidentDevice> std::fmt::Debug for DeviceBackend<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeviceBackend<{}>", D::NAME)
+    }
+}
+
+/// The resident backend on the emulated device (tests, machines without a GPU).
+pub type EmulatedBackend = DeviceBackend<crate::emulated_device::EmulatedDevice>;
+/// The resident backend on CUDA device 0.
+#[cfg(feature = "cuda")]
+pub type CudaBackend = DeviceBackend<crate::cuda_device::CudaDevice>;
+
+/// The payload a device error unwinds with out of a Stwo operation (see the module header).
+#[derive(Debug)]
+pub struct DeviceFault(pub KernelError);
+
+/// Unwinds with `e` as a [`DeviceFault`]. `resume_unwind`, not `panic!`: no panic hook runs
+/// (a device error is not a bug, and is reported once, here); rayon carries the payload from
+/// its worker threads to the caller.
+pub(crate) fn fault(e: KernelError) -> ! {
+    tracing::error!("resident backend: device error, abandoning the proof: {e}");
+    std::panic::resume_unwind(Box::new(DeviceFault(e)))
+}
+
+/// The value, or a [`DeviceFault`] unwind.
+pub(crate) fn ok<T>(r: Result<T>) -> T {
+    r.unwrap_or_else(|e| fault(e))
+}
+
+/// The device of the backend `DeviceBackend<D>`, or a [`DeviceFault`] unwind.
+pub(crate) fn device<D: ResidentDevice>() -> &'static D {
+    ok(D::instance())
+}
+
+/// Runs `f` (a proof on a [`DeviceBackend`], commitments included) and returns its value, or
+/// the device error that interrupted it. Other panics go on unwinding.
+pub fn catch_device_faults<T>(f: impl FnOnce() -> T) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(value) => Ok(value),
+        Err(payload) => match payload.downcast::<DeviceFault>() {
+            Ok(fault) => Err(fault.0),
+            Err(other) => std::panic::resume_unwind(other),
+        },
+    }
+}
+
+static PROOF_FALLBACKS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs `on_device` (a job proven on a [`DeviceBackend`]); if a device error interrupts it,
+/// runs `on_host` instead (the same job on `SimdBackend`) and counts the fallback
+/// ([`proof_fallbacks`]). Returns the value and the device error, if there was one.
+pub fn prove_with_fallback<T>(
+    on_device: impl FnOnce() -> T,
+    on_host: impl FnOnce() -> T,
+) -> (T, Option<KernelError>) {
+    match catch_device_faults(on_device) {
+        Ok(value) => (value, None),
+        Err(e) => {
+            PROOF_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("resident backend: device error, proving the job on the CPU: {e}");
+            (on_host(), Some(e))
+        }
+    }
+}
+
+/// Jobs [`prove_with_fallback`] moved to the host so far.
+pub fn proof_fallbacks() -> u64 {
+    PROOF_FALLBACKS.load(Ordering::Relaxed)
+}
+
+/// The backend operations, for the counters of what ran where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    BitReverse,
+    Interpolate,
+    Evaluate,
+    EvalAtPoint,
+    BarycentricWeights,
+    BarycentricEval,
+    EvalByFolding,
+    Extend,
+    SplitAtMid,
+    PrecomputeTwiddles,
+    AccumulateNumerators,
+    CombineQuotients,
+    FoldLine,
+    FoldCircleIntoLine,
+    Decompose,
+    Accumulate,
+    LiftAndAccumulate,
+    Gkr,
+    MerkleLeaves,
+    MerkleNextLayer,
+    PackLeaves,
+    Grind,
+    ComponentQuotients,
+}
+
+impl Op {
+    pub const ALL: [Op; 23] = [
+        Op::BitReverse,
+        Op::Interpolate,
+        Op::Evaluate,
+        Op::EvalAtPoint,
+        Op::BarycentricWeights,
+        Op::BarycentricEval,
+        Op::EvalByFolding,
+        Op::Extend,
+        Op::SplitAtMid,
+        Op::PrecomputeTwiddles,
+        Op::AccumulateNumerators,
+        Op::CombineQuotients,
+        Op::FoldLine,
+        Op::FoldCircleIntoLine,
+        Op::Decompose,
+        Op::Accumulate,
+        Op::LiftAndAccumulate,
+        Op::Gkr,
+        Op::MerkleLeaves,
+        Op::MerkleNextLayer,
+        Op::PackLeaves,
+        Op::Grind,
+        Op::ComponentQuotients,
+    ];
+}
+
+/// How many calls of an operation ran on the device, and how many on the host (fallback).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpCount {
+    pub device: u64,
+    pub host: u64,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const ZERO: AtomicU64 = AtomicU64::new(0);
+static ON_DEVICE: [AtomicU64; Op::ALL.len()] = [ZERO; Op::ALL.len()];
+static ON_HOST: [AtomicU64; Op::ALL.len()] = [ZERO; Op::ALL.len()];
+
+pub(crate) fn record(op: Op, on_device: bool) {
+    let cells = if on_device { &ON_DEVICE } else { &ON_HOST };
+    cells[op as usize].fetch_add(1, Ordering::Relaxed);
+}
+
+/// Calls of each operation so far in this process, every device together.
+pub fn op_counts() -> Vec<(Op, OpCount)> {
+    Op::ALL
+        .iter()
+        .map(|&op| {
+            (
+                op,
+                OpCount {
+                    device: ON_DEVICE[op as usize].load(Ordering::Relaxed),
+                    host: ON_HOST[op as usize].load(Ordering::Relaxed),
+                },
+            )
+        })
+        .collect()
+}
