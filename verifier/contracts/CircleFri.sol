@@ -104,9 +104,10 @@ library CircleFri {
         uint256 alpha,
         string memory what
     ) internal view returns (Evals memory next) {
-        require(layer.values.length % 16 == 0, string.concat(what, ": values not whole QM31s"));
+        // Reasons are concatenated only on failure: string.concat allocates.
+        if (layer.values.length % 16 != 0) revert(string.concat(what, ": values not whole QM31s"));
         (Opened memory o, Evals memory n) = open(e, circleX, layer.values, what);
-        require(o.used == layer.values.length / 16, string.concat(what, ": witness values too long"));
+        if (o.used != layer.values.length / 16) revert(string.concat(what, ": witness values too long"));
         LiftedMerkle.verifyHashed(root, o.index, o.hash, 2 * o.pairs, logSize, layer.witness, what);
         CirclePoints.batchInverse(o.twiddles);
         for (uint256 j = 0; j < o.pairs; j++) {
@@ -163,7 +164,7 @@ library CircleFri {
 
     /// The next witness value.
     function witness(Opened memory o, bytes calldata values, string memory what) private pure returns (uint256) {
-        require(16 * (o.used + 1) <= values.length, string.concat(what, ": witness values too short"));
+        if (16 * (o.used + 1) > values.length) revert(string.concat(what, ": witness values too short"));
         return QM31.readPacked(values, 16 * o.used++);
     }
 

@@ -43,7 +43,7 @@ library PcsQuotients {
         uint256[] start;
         /// Per sample: tree | (its column's byte offset in the row) << 2.
         uint256[] loc;
-        /// Per sample: α^k.
+        /// Per sample: α^k's first two coordinates (see `pow2`).
         uint256[] pow;
         /// Per batch: Σ α^k v and Σ α^k (conj v - v), then the point and its constants.
         uint256[] sumV;
@@ -56,6 +56,9 @@ library PcsQuotients {
         uint256[] next;
         uint256 valuesOffset;
         uint256 coeff;
+        /// Per sample: α^k's coordinates in 128-bit lanes, c0 | c1 << 128 in `pow`, c2 | c3 << 128
+        /// here: one MUL multiplies a row value into two coordinates (`sumRow`).
+        uint256[] pow2;
     }
 
     /// FRI's first layer values at `input.queries` and the queries' domain points.
@@ -130,7 +133,7 @@ library PcsQuotients {
         uint256 at
     ) private pure {
         for (uint256 k = 0; k < bs.n; k++) {
-            uint256 s = sumRow(bs.loc, bs.pow, bs.start[k], bs.start[k + 1], bases);
+            uint256 s = sumRow(bs, bs.start[k], bs.start[k + 1], bases);
             nums[at + k] = QM31.sub(QM31.mul(bs.c[k], s), QM31.add(QM31.mulM31(bs.sumA[k], py), bs.b[k]));
             dens[at + k] = denominator(bs.zx[k], k, px, py, bs);
         }
@@ -152,29 +155,35 @@ library PcsQuotients {
     }
 
     /// Σ α^k f_i(p) over a batch's samples, the row values read from calldata at `bases`
-    /// (lazily reduced: 31-bit values times 31-bit coordinates summed stay far below 2^256).
-    function sumRow(uint256[] memory loc, uint256[] memory pow, uint256 from, uint256 to, uint256[4] memory bases)
+    /// (lazily reduced: a 31-bit value times a 128-bit lane of two 31-bit coordinates, summed,
+    /// never carries across the lane).
+    function sumRow(Batches memory bs, uint256 from, uint256 to, uint256[4] memory bases)
         private
         pure
         returns (uint256 s)
     {
+        uint256[] memory loc = bs.loc;
+        uint256[] memory pow = bs.pow;
+        uint256[] memory pow2 = bs.pow2;
         assembly ("memory-safe") {
-            let s0 := 0
-            let s1 := 0
-            let s2 := 0
-            let s3 := 0
-            let m := 0xffffffff
-            for { let k := from } lt(k, to) { k := add(k, 1) } {
-                let l := mload(add(add(loc, 0x20), shl(5, k)))
+            let s01 := 0
+            let s23 := 0
+            let lp := add(loc, add(0x20, shl(5, from)))
+            let end := add(loc, add(0x20, shl(5, to)))
+            let d01 := sub(pow, loc)
+            let d23 := sub(pow2, loc)
+            for {} lt(lp, end) { lp := add(lp, 0x20) } {
+                let l := mload(lp)
                 let v := shr(224, calldataload(add(mload(add(bases, shl(5, and(l, 3)))), shr(2, l))))
-                let w := mload(add(add(pow, 0x20), shl(5, k)))
-                s0 := add(s0, mul(v, and(w, m)))
-                s1 := add(s1, mul(v, and(shr(32, w), m)))
-                s2 := add(s2, mul(v, and(shr(64, w), m)))
-                s3 := add(s3, mul(v, and(shr(96, w), m)))
+                s01 := add(s01, mul(v, mload(add(lp, d01))))
+                s23 := add(s23, mul(v, mload(add(lp, d23))))
             }
             let p := 0x7fffffff
-            s := or(or(mod(s0, p), shl(32, mod(s1, p))), or(shl(64, mod(s2, p)), shl(96, mod(s3, p))))
+            let low := 0xffffffffffffffffffffffffffffffff
+            s := or(
+                or(mod(and(s01, low), p), shl(32, mod(shr(128, s01), p))),
+                or(shl(64, mod(and(s23, low), p)), shl(96, mod(shr(128, s23), p)))
+            )
         }
     }
 
@@ -223,6 +232,7 @@ library PcsQuotients {
         bs.start = start;
         bs.loc = new uint256[](layout.total);
         bs.pow = new uint256[](layout.total);
+        bs.pow2 = new uint256[](layout.total);
         bs.sumV = new uint256[](bs.n);
         bs.sumA = new uint256[](bs.n);
         fill(bs, layout, sampledValues, input.coeff);
@@ -303,7 +313,7 @@ library PcsQuotients {
     }
 
     /// `fill`'s loop. Batches' fields: loc at 0x60, pow 0x80, sumV 0xa0, sumA 0xc0, next 0x140,
-    /// valuesOffset 0x160, coeff 0x180; Layout's: cols at 0x00, codeBatches 0x20.
+    /// valuesOffset 0x160, coeff 0x180, pow2 0x1a0; Layout's: cols at 0x00, codeBatches 0x20.
     function fillColumns(Batches memory bs, Layout memory layout) private pure {
         assembly ("memory-safe") {
             // QM31.mul with literals for P, the mask and K = P << 34 (Yul's stack has no room).
@@ -359,7 +369,8 @@ library PcsQuotients {
                 let at := mload(slot(nxt, k))
                 mstore(slot(nxt, k), add(at, 1))
                 mstore(slot(mload(add(b, 0x60)), at), l)
-                mstore(slot(mload(add(b, 0x80)), at), w)
+                mstore(slot(mload(add(b, 0x80)), at), or(and(w, 0xffffffff), shl(128, and(shr(32, w), 0xffffffff))))
+                mstore(slot(mload(add(b, 0x1a0)), at), or(and(shr(64, w), 0xffffffff), shl(128, shr(96, w))))
                 let sv := slot(mload(add(b, 0xa0)), k)
                 mstore(sv, qadd(mload(sv), qmul(w, x)))
                 let sa := slot(mload(add(b, 0xc0)), k)
