@@ -419,6 +419,21 @@ async fn report_gas(
         StwoVerifier::verifyCall { p: proof.clone() },
     )
     .await;
+    // Each FRI layer's execution gas, measured inside one call (StwoVerifierProbe).
+    let probe_proof =
+        starfarm_verifier::contracts::probe::StwoVerifier::Proof::abi_decode(&proof.abi_encode())
+            .expect("same ABI");
+    let layers = StwoVerifierProbe::new(chain.verifier_probe, &chain.provider)
+        .friLayerGas(probe_proof)
+        .call()
+        .await
+        .expect("measures FRI's layers");
+    let (last, layers) = layers.split_last().expect("the last layer's gas");
+    let layers: Vec<String> = layers.iter().map(|g| g.to_string()).collect();
+    eprintln!(
+        "FRI layers (first, then inner), execution gas each: {}; last layer check: {last}",
+        layers.join(", ")
+    );
     let fri_witness: usize = proof
         .friLayers
         .iter()
