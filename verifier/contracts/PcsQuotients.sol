@@ -310,6 +310,15 @@ library PcsQuotients {
         bs.valuesOffset = base;
         bs.coeff = coeff;
         fillColumns(bs, layout);
+        // With X = Σ α^k v0 and Y = Σ α^k v1 (v = v0 + v1 u, v0 and v1 in CM31):
+        // Σ α^k v = X + u Y and Σ α^k (conj v - v) = -2 u Y, two CM31 products a sample
+        // instead of two QM31 products.
+        uint256 u = QM31.pack(0, 0, 1, 0);
+        for (uint256 k = 0; k < bs.n; k++) {
+            uint256 uy = QM31.mul(u, bs.sumA[k]);
+            bs.sumV[k] = QM31.add(bs.sumV[k], uy);
+            bs.sumA[k] = QM31.mulM31(uy, P - 2);
+        }
     }
 
     /// `fill`'s loop. Batches' fields: loc at 0x60, pow 0x80, sumV 0xa0, sumA 0xc0, next 0x140,
@@ -352,12 +361,20 @@ library PcsQuotients {
                 let m := 0xffffffff
                 r := or(or(shr(96, w), shl(32, and(shr(64, w), m))), or(shl(64, and(shr(32, w), m)), shl(96, and(w, m))))
             }
-            // conj v - v = -2 (v's u part), as a QM31.
-            function diff(x) -> r {
-                let p := 0x7fffffff
-                let m := 0xffffffff
-                let k := shl(34, p)
-                r := or(shl(64, mod(sub(k, shl(1, and(shr(64, x), m))), p)), shl(96, mod(sub(k, shl(1, and(shr(96, x), m))), p)))
+            // w times the CM31 `c` (packed c0 | c1 << 32): 8 products, half a QM31 product.
+            function qmulc(w, c) -> r {
+                let c0 := and(c, 0xffffffff)
+                let c1 := and(shr(32, c), 0xffffffff)
+                let a := and(w, 0xffffffff)
+                let b := and(shr(32, w), 0xffffffff)
+                r := or(
+                    mod(add(mul(a, c0), sub(0x1fffffffc00000000, mul(b, c1))), 0x7fffffff),
+                    shl(32, mod(add(mul(a, c1), mul(b, c0)), 0x7fffffff))
+                )
+                a := and(shr(64, w), 0xffffffff)
+                b := shr(96, w)
+                r := or(r, shl(64, mod(add(mul(a, c0), sub(0x1fffffffc00000000, mul(b, c1))), 0x7fffffff)))
+                r := or(r, shl(96, mod(add(mul(a, c1), mul(b, c0)), 0x7fffffff)))
             }
             function slot(arr, i) -> s {
                 s := add(add(arr, 0x20), shl(5, i))
@@ -371,10 +388,11 @@ library PcsQuotients {
                 mstore(slot(mload(add(b, 0x60)), at), l)
                 mstore(slot(mload(add(b, 0x80)), at), or(and(w, 0xffffffff), shl(128, and(shr(32, w), 0xffffffff))))
                 mstore(slot(mload(add(b, 0x1a0)), at), or(and(shr(64, w), 0xffffffff), shl(128, shr(96, w))))
+                // x = x0 + x1 u: Σ w x0 in sumV, Σ w x1 in sumA (`fill` combines them).
                 let sv := slot(mload(add(b, 0xa0)), k)
-                mstore(sv, qadd(mload(sv), qmul(w, x)))
+                mstore(sv, qadd(mload(sv), qmulc(w, and(x, 0xffffffffffffffff))))
                 let sa := slot(mload(add(b, 0xc0)), k)
-                mstore(sa, qadd(mload(sa), qmul(w, diff(x))))
+                mstore(sa, qadd(mload(sa), qmulc(w, shr(64, x))))
             }
             // One column's samples from sampled value `v` on, the powers from `w` on.
             function column(b, ids, c, v, w) -> v2, w2 {
