@@ -202,6 +202,12 @@ library PcsQuotients {
         uint256[] codeBatches;
         /// Samples in all.
         uint256 total;
+        /// Per code: how many columns have it; the codes in order of first appearance.
+        uint256[] codeCount;
+        uint256[] order;
+        uint256 nOrder;
+        /// Sampled columns so far.
+        uint256 n;
     }
 
     /// The samples of the layout, grouped by point, with their batches' constants.
@@ -212,20 +218,19 @@ library PcsQuotients {
         bytes calldata sampledValues
     ) private pure returns (Batches memory bs) {
         Layout memory layout = readLayout(input, trees, columns, bs);
+        // Values and each batch's start, counted per code.
         uint256 nValues;
-        for (uint256 i = 0; i < layout.cols.length; i++) {
-            nValues += (layout.cols[i] & 0xff) >> 5;
+        uint256[] memory start = new uint256[](bs.n + 1);
+        for (uint256 i = 0; i < layout.nOrder; i++) {
+            uint256 code = layout.order[i];
+            uint256 count = layout.codeCount[code];
+            nValues += count * (code >> 5);
+            for (uint256 ids = layout.codeBatches[code]; ids != 0; ids >>= 8) {
+                start[ids & 0xff] += count;
+            }
         }
         require(nValues * 16 <= sampledValues.length, "layout: more samples than sampled values");
         require(nValues * 16 == sampledValues.length, "layout: fewer samples than sampled values");
-        // Each batch's start: its samples counted through the codes.
-        uint256[] memory start = new uint256[](bs.n + 1);
-        for (uint256 i = 0; i < layout.cols.length; i++) {
-            uint256 ids = layout.codeBatches[layout.cols[i] & 0xff];
-            for (; ids != 0; ids >>= 8) {
-                start[ids & 0xff]++;
-            }
-        }
         for (uint256 k = 0; k < bs.n; k++) {
             start[k + 1] += start[k];
         }
@@ -253,26 +258,77 @@ library PcsQuotients {
         }
         layout.cols = new uint256[](n);
         layout.codeBatches = new uint256[](256);
+        layout.codeCount = new uint256[](256);
+        layout.order = new uint256[](256);
+        for (uint256 t = 0; t < 4; t++) {
+            require(columns[t].length * 4 == trees[t].rowBytes, "layout: columns do not match the row width");
+            readTree(layout, columns[t], trees[t].logHeight, t);
+        }
+        uint256[] memory cols = layout.cols;
+        n = layout.n;
+        assembly ("memory-safe") {
+            mstore(cols, n)
+        }
         bs.shift = new uint256[](MAX_BATCHES);
         uint256 mask = (1 << input.liftingLogSize) - 1;
         uint256 prevShift = (mask + 1 - (1 << input.logBlowup)) & mask;
-        n = 0;
-        for (uint256 t = 0; t < 4; t++) {
-            bytes calldata codes = columns[t];
-            uint256[] memory offsets = rowOffsets(codes, trees[t]);
-            for (uint256 col = 0; col < codes.length; col++) {
-                uint256 code = uint8(codes[col]);
-                uint256 count = code >> 5;
-                if (count == 0) continue;
-                require(count <= 2, "layout: a column sampled at more than two points");
-                layout.cols[n++] = code | ((t | (offsets[col] << 2)) << 8);
-                layout.total += count == 2 ? 3 : 1;
-                if (layout.codeBatches[code] == 0) layout.codeBatches[code] = codeIds(bs, code, mask, prevShift);
+        for (uint256 i = 0; i < layout.nOrder; i++) {
+            uint256 code = layout.order[i];
+            layout.codeBatches[code] = codeIds(bs, code, mask, prevShift);
+        }
+    }
+
+    /// One tree's columns: each sampled column's code and location (columns ordered by log
+    /// size, stably, as the lifted Merkle tree hashes them), the codes' counts and order of
+    /// first appearance. In assembly: in Solidity this cost ~1,400 gas a column.
+    /// Layout's fields: cols 0x00, total 0x40, codeCount 0x60, order 0x80, nOrder 0xa0, n 0xc0.
+    function readTree(Layout memory layout, bytes calldata codes, uint256 height, uint256 t) private pure {
+        uint256[33] memory firstOf;
+        bool bad;
+        assembly ("memory-safe") {
+            for { let col := 0 } lt(col, codes.length) { col := add(col, 1) } {
+                let ls := and(shr(248, calldataload(add(codes.offset, col))), 31)
+                if or(iszero(ls), gt(ls, height)) { bad := 1 }
+                let at := add(firstOf, shl(5, add(ls, 1)))
+                mstore(at, add(mload(at), 1))
             }
         }
-        assembly ("memory-safe") {
-            mstore(mload(layout), n)
+        if (bad) revert("layout: column log size outside its tree");
+        for (uint256 s = 1; s < 33; s++) {
+            firstOf[s] += firstOf[s - 1];
         }
+        assembly ("memory-safe") {
+            let cols := add(mload(layout), 0x20)
+            let counts := add(mload(add(layout, 0x60)), 0x20)
+            let order := add(mload(add(layout, 0x80)), 0x20)
+            let n := mload(add(layout, 0xc0))
+            let nOrder := mload(add(layout, 0xa0))
+            let total := mload(add(layout, 0x40))
+            for { let col := 0 } lt(col, codes.length) { col := add(col, 1) } {
+                let code := shr(248, calldataload(add(codes.offset, col)))
+                let at := add(firstOf, shl(5, and(code, 31)))
+                let position := mload(at)
+                mstore(at, add(position, 1))
+                let count := shr(5, code)
+                if count {
+                    if gt(count, 2) { bad := 1 }
+                    // The location: t | (byte offset 4 position) << 2.
+                    mstore(add(cols, shl(5, n)), or(code, shl(8, or(t, shl(4, position)))))
+                    n := add(n, 1)
+                    let c := add(counts, shl(5, code))
+                    if iszero(mload(c)) {
+                        mstore(add(order, shl(5, nOrder)), code)
+                        nOrder := add(nOrder, 1)
+                    }
+                    mstore(c, add(mload(c), 1))
+                    total := add(total, add(count, shl(1, eq(count, 2))))
+                }
+            }
+            mstore(add(layout, 0xc0), n)
+            mstore(add(layout, 0xa0), nOrder)
+            mstore(add(layout, 0x40), total)
+        }
+        if (bad) revert("layout: a column sampled at more than two points");
     }
 
     /// A code's batch ids + 1, in build_samples_with_randomness_and_periodicity's order: for
@@ -421,31 +477,6 @@ library PcsQuotients {
                 let c := mload(slot(cols, i))
                 v, power := column(bs, mload(slot(codes, and(c, 0xff))), c, v, power)
             }
-        }
-    }
-
-    /// Each column's byte offset in its tree's rows: columns ordered by log size, stably (as
-    /// the lifted Merkle tree hashes them).
-    function rowOffsets(bytes calldata layout, LiftedMerkle.Opening calldata tree)
-        private
-        pure
-        returns (uint256[] memory offsets)
-    {
-        require(layout.length * 4 == tree.rowBytes, "layout: columns do not match the row width");
-        uint256[33] memory firstOf;
-        uint256 height = tree.logHeight;
-        for (uint256 col = 0; col < layout.length; col++) {
-            uint256 logSize = uint8(layout[col]) & 31;
-            require(logSize >= 1 && logSize <= height, "layout: column log size outside its tree");
-            firstOf[logSize + 1]++;
-        }
-        for (uint256 s = 1; s < 33; s++) {
-            firstOf[s] += firstOf[s - 1];
-        }
-        offsets = new uint256[](layout.length);
-        for (uint256 col = 0; col < layout.length; col++) {
-            uint256 logSize = uint8(layout[col]) & 31;
-            offsets[col] = 4 * firstOf[logSize]++;
         }
     }
 

@@ -614,6 +614,26 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
     p.columns[1] = layout.into();
     let reason = chain.verify_reason(&p).await.expect("rejected");
     assert_eq!(reason, "layout: more samples than sampled values");
+    // A column sampled at three points; a log size above the tree's height; a log size 0.
+    let layout_cases: [(fn(u8) -> u8, &str); 3] = [
+        (
+            |b| (b & 0x1f) | 3 << 5,
+            "layout: a column sampled at more than two points",
+        ),
+        (
+            |b| (b & 0x60) | 31,
+            "layout: column log size outside its tree",
+        ),
+        (|b| b & 0x60, "layout: column log size outside its tree"),
+    ];
+    for (change, expected) in layout_cases {
+        let mut p = PROOF.clone();
+        let mut layout = p.columns[2].to_vec();
+        layout[1] = change(layout[1]);
+        p.columns[2] = layout.into();
+        let reason = chain.verify_reason(&p).await.expect("rejected");
+        assert_eq!(reason, expected);
+    }
 }
 
 /// What the transcript would catch first, kept out of it (the probe checks after a given
