@@ -615,7 +615,8 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
     let reason = chain.verify_reason(&p).await.expect("rejected");
     assert_eq!(reason, "layout: more samples than sampled values");
     // A column sampled at three points; a log size above the tree's height; a log size 0.
-    let layout_cases: [(fn(u8) -> u8, &str); 3] = [
+    type Change = fn(u8) -> u8;
+    let layout_cases: [(Change, &str); 3] = [
         (
             |b| (b & 0x1f) | 3 << 5,
             "layout: a column sampled at more than two points",
