@@ -16,14 +16,26 @@ library CirclePoints {
         return (addmod(mulmod(x1, x2, P), P - mulmod(y1, y2, P), P), addmod(mulmod(x1, y2, P), mulmod(y1, x2, P), P));
     }
 
-    /// The generator times `index` (CirclePointIndex::to_point), index below 2^31.
+    /// The generator times `index` (CirclePointIndex::to_point), index below 2^31: double and
+    /// add, in assembly (with Solidity's tuples it cost ~15,000 gas).
     function at(uint256 index) internal pure returns (uint256 x, uint256 y) {
-        (x, y) = (1, 0);
-        (uint256 bx, uint256 by) = (GEN_X, GEN_Y);
-        while (index != 0) {
-            if (index & 1 == 1) (x, y) = add(x, y, bx, by);
-            (bx, by) = add(bx, by, bx, by);
-            index >>= 1;
+        assembly ("memory-safe") {
+            let p := 0x7fffffff
+            x := 1
+            y := 0
+            let bx := 2
+            let by := 1268011823
+            for {} index { index := shr(1, index) } {
+                if and(index, 1) {
+                    let nx := addmod(mulmod(x, bx, p), sub(p, mulmod(y, by, p)), p)
+                    y := addmod(mulmod(x, by, p), mulmod(y, bx, p), p)
+                    x := nx
+                }
+                // (bx, by) doubled: (2 bx^2 - 1, 2 bx by).
+                let nbx := addmod(mulmod(2, mulmod(bx, bx, p), p), sub(p, 1), p)
+                by := mulmod(2, mulmod(bx, by, p), p)
+                bx := nbx
+            }
         }
     }
 
