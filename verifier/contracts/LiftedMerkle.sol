@@ -25,12 +25,26 @@ library LiftedMerkle {
     {
         if (opening.logHeight == 0) return;
         (uint256[] memory index, bytes32[] memory hash) = leaves(positions, opening, what);
-        uint256 n = index.length;
+        verifyHashed(root, index, hash, index.length, opening.logHeight, opening.witness, what);
+    }
+
+    /// Reverts with `what` and a reason unless the first `n` leaves, `hash` at `index` (sorted,
+    /// distinct), hash to `root` with `witness` in a tree of height `logHeight`. Overwrites
+    /// `index` and `hash`.
+    function verifyHashed(
+        bytes32 root,
+        uint256[] memory index,
+        bytes32[] memory hash,
+        uint256 n,
+        uint256 logHeight,
+        bytes32[] calldata witness,
+        string memory what
+    ) internal pure {
         uint256 used = 0;
-        for (uint256 layer = 0; layer < opening.logHeight; layer++) {
-            (n, used) = hashLayer(index, hash, n, opening.witness, used, what);
+        for (uint256 layer = 0; layer < logHeight; layer++) {
+            (n, used) = hashLayer(index, hash, n, witness, used, what);
         }
-        if (used != opening.witness.length) revert(string.concat(what, ": Merkle witness too long"));
+        if (used != witness.length) revert(string.concat(what, ": Merkle witness too long"));
         if (n != 1 || index[0] != 0) revert(string.concat(what, ": Merkle positions outside the tree"));
         if (hash[0] != root) revert(string.concat(what, ": Merkle root mismatch"));
     }

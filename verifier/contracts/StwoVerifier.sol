@@ -4,12 +4,16 @@ pragma solidity ^0.8.28;
 import {QM31} from "./QM31.sol";
 import {KeccakChannel} from "./KeccakChannel.sol";
 import {LiftedMerkle} from "./LiftedMerkle.sol";
+import {PcsQuotients} from "./PcsQuotients.sol";
+import {CircleFri} from "./CircleFri.sol";
 
 /// The parts of a Stwo 2.3 verification of a Cairo proof (Keccak channel) checked so far: the
 /// Fiat–Shamir transcript as cairo-air's `verify_cairo` and stwo's `verify` replay it (up to
-/// the query positions), both proofs of work, and the lifted Merkle decommitment of each of
-/// the four trees at the queries. Not yet: the claim's own checks, the composition check at
-/// the out-of-domain point, the PCS quotients and FRI's folding. Registers no fact.
+/// the query positions), both proofs of work, the lifted Merkle decommitment of each of the
+/// four trees at the queries, the PCS quotients at the queries (FRI's first layer) and FRI's
+/// decommitment, folding and last layer. Not yet: the claim's own checks, the composition
+/// check at the out-of-domain point, and the sampling layout derived from the claim (it comes
+/// in the calldata). Registers no fact.
 contract StwoVerifier {
     using KeccakChannel for KeccakChannel.Channel;
 
@@ -47,6 +51,12 @@ contract StwoVerifier {
         uint64 powNonce;
         /// The four trees' openings at the queries.
         LiftedMerkle.Opening[4] trees;
+        /// Per tree, a byte per column (commitment order): its log size with the blowup (low
+        /// 5 bits) and how many points it is sampled at (bits 5-6; 2: the previous row and the
+        /// out-of-domain point). Taken from the calldata until the claim checks derive it.
+        bytes[4] columns;
+        /// FRI's first layer's decommitment, then each inner layer's.
+        CircleFri.Layer[] friLayers;
     }
 
     /// What the transcript draws.
@@ -92,13 +102,60 @@ contract StwoVerifier {
         return t.digest;
     }
 
-    /// Replays `p` and checks every tree's decommitment.
+    /// Replays `p` and checks the four trees' decommitments (nothing else after the replay).
+    function verifyTrees(Proof calldata p) external view returns (bytes32) {
+        Transcript memory t = replay(p);
+        checkTrees(p, t);
+        return t.digest;
+    }
+
+    /// Replays `p` and checks every tree's decommitment, the quotients and FRI.
     function verify(Proof calldata p) external view returns (bytes32) {
         Transcript memory t = replay(p);
+        checkAfterReplay(p, t);
+        return t.digest;
+    }
+
+    /// Replays `p` and returns FRI's first layer values at the queries: the PCS quotients
+    /// (no decommitment is checked).
+    function friAnswers(Proof calldata p) external view returns (uint256[] memory values) {
+        Transcript memory t = replay(p);
+        (values,,) = PcsQuotients.answers(quotientInput(p, t), p.trees, p.columns, p.sampledValues);
+    }
+
+    /// Every check after the transcript's: the trees, the quotients, FRI.
+    function checkAfterReplay(Proof calldata p, Transcript memory t) internal view {
+        checkTrees(p, t);
+        (uint256[] memory values, uint256[] memory px, uint256[] memory py) =
+            PcsQuotients.answers(quotientInput(p, t), p.trees, p.columns, p.sampledValues);
+        CircleFri.verify(
+            CircleFri.Input(CircleFri.Evals(t.queries, values, py), px, liftingLogSize(p), t.friAlphas),
+            p.friLayers,
+            p.friCommitments,
+            p.lastLayerPoly
+        );
+    }
+
+    function checkTrees(Proof calldata p, Transcript memory t) internal pure {
         for (uint256 tree = 0; tree < 4; tree++) {
             checkTree(p, t.queries, tree);
         }
-        return t.digest;
+    }
+
+    function quotientInput(Proof calldata p, Transcript memory t)
+        internal
+        pure
+        returns (PcsQuotients.Input memory)
+    {
+        return PcsQuotients.Input({
+            liftingLogSize: liftingLogSize(p),
+            logBlowup: p.config.logBlowupFactor,
+            oodsX: t.oodsX,
+            oodsY: t.oodsY,
+            coeff: t.quotientCoeff,
+            queries: t.queries,
+            preprocessedQueries: preprocessedPositions(t.queries, liftingLogSize(p), p.trees[0].logHeight)
+        });
     }
 
     function checkConfig(Config calldata c) internal pure {

@@ -10,7 +10,7 @@ use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::pcs::utils::prepare_preprocessed_query_positions;
 
-use crate::contracts::{LiftedMerkle, StwoVerifier};
+use crate::contracts::{CircleFri, LiftedMerkle, StwoVerifier};
 use crate::transcript::{stwo_transcript, KeccakCairoProof, StwoTranscript};
 
 /// Why a proof cannot be encoded.
@@ -73,7 +73,44 @@ pub fn encode(proof: &KeccakCairoProof) -> Result<StwoVerifier::Proof, EncodeErr
         trees: trees
             .try_into()
             .map_err(|_| EncodeError::Layout("four trees".into()))?,
+        columns: columns(&transcript)?,
+        friLayers: std::iter::once(&fri.first_layer)
+            .chain(&fri.inner_layers)
+            .map(|layer| CircleFri::Layer {
+                values: packed_felts(&layer.fri_witness),
+                witness: layer.decommitment.hash_witness.iter().map(root).collect(),
+            })
+            .collect(),
     })
+}
+
+/// Per tree, a byte per column: its log size (with the blowup) in the low 5 bits, how many
+/// points it is sampled at in bits 5-6.
+fn columns(transcript: &StwoTranscript) -> Result<[Bytes; 4], EncodeError> {
+    let mut out: [Bytes; 4] = Default::default();
+    for (tree, layout) in out.iter_mut().enumerate() {
+        let (sizes, counts) = (
+            &transcript.column_log_sizes[tree],
+            &transcript.sample_counts[tree],
+        );
+        if sizes.len() != counts.len() {
+            return Err(EncodeError::Layout(format!(
+                "tree {tree}: {} columns committed, {} sampled",
+                sizes.len(),
+                counts.len()
+            )));
+        }
+        let bytes = std::iter::zip(sizes, counts)
+            .map(|(size, count)| match u8::try_from(*size) {
+                Ok(size) if size < 32 && *count <= 2 => Ok(size | count << 5),
+                _ => Err(EncodeError::Layout(format!(
+                    "tree {tree}: a column of log size {size} sampled {count} times"
+                ))),
+            })
+            .collect::<Result<Vec<u8>, _>>()?;
+        *layout = bytes.into();
+    }
+    Ok(out)
 }
 
 fn root(hash: &Keccak256Hash) -> FixedBytes<32> {

@@ -5,6 +5,7 @@
 // artifact changes.
 const _: &[u8] = include_bytes!("../contracts/out/StwoVerifier.json");
 const _: &[u8] = include_bytes!("../contracts/out/ChannelProbe.json");
+const _: &[u8] = include_bytes!("../contracts/out/StwoVerifierProbe.json");
 
 alloy::sol!(
     #[sol(rpc)]
@@ -19,3 +20,14 @@ alloy::sol!(
     ChannelProbe,
     "contracts/out/ChannelProbe.json"
 );
+
+/// `StwoVerifierProbe` (tests only): its own copies of the proof's types, converted from
+/// `StwoVerifier`'s through their ABI encoding.
+pub mod probe {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        StwoVerifierProbe,
+        "contracts/out/StwoVerifierProbe.json"
+    );
+}

@@ -3,8 +3,10 @@
 //! checked by `contracts/build.sh`), their bindings, and the calldata encoding of a Cairo proof
 //! for them.
 //!
-//! So far the contracts replay the Fiat–Shamir transcript, check both proofs of work and each
-//! tree's lifted Merkle decommitment at the queries (`docs/verifier.md`); they register no fact.
+//! So far the contracts replay the Fiat–Shamir transcript, check both proofs of work, each
+//! tree's lifted Merkle decommitment at the queries, the PCS quotients there and circle FRI
+//! down to the last layer (`docs/verifier.md`); not the composition check or the claim, and
+//! they register no fact.
 //!
 //! Depends on stwo, cairo-air and the prover's proof types only: never on the scheduler, the
 //! sequencer or `starfarm-l1` (settlement will use this crate, not the other way round).

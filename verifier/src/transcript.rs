@@ -13,8 +13,10 @@ use stwo::core::channel::Channel;
 use stwo::core::circle::CirclePoint;
 use stwo::core::fields::qm31::{SecureField, SECURE_EXTENSION_DEGREE};
 use stwo::core::fri::{CirclePolyDegreeBound, FriVerifier};
+use stwo::core::pcs::quotients::{fri_answers, PointSample};
 use stwo::core::pcs::utils::get_lifting_log_size;
-use stwo::core::pcs::CommitmentSchemeVerifier;
+use stwo::core::pcs::{CommitmentSchemeVerifier, TreeVec};
+use stwo::core::poly::circle::CanonicCoset;
 use stwo::core::verifier::{COMPOSITION_LOG_SPLIT, PREPROCESSED_TRACE_IDX};
 
 use crate::calldata::EncodeError;
@@ -36,6 +38,11 @@ pub struct StwoTranscript {
     pub column_log_sizes: [Vec<u32>; 4],
     /// Per tree: its Merkle height.
     pub heights: [u32; 4],
+    /// Per tree, per column: how many points it is sampled at: 0, 1 (the out-of-domain
+    /// point) or 2 (the previous row's point, then the out-of-domain point).
+    pub sample_counts: [Vec<u8>; 4],
+    /// FRI's first layer values at the queries: stwo's `fri_answers` (the PCS quotients).
+    pub fri_answers: Vec<SecureField>,
 }
 
 /// Replays `proof`'s channel as stwo's verifier does, up to the query positions. A claim
@@ -123,8 +130,65 @@ fn replay(proof: &KeccakCairoProof) -> Result<StwoTranscript, EncodeError> {
     channel.mix_u64(stark.proof_of_work);
     let queries = fri.sample_query_positions(channel);
 
+    // The sample points as stwo's `verify_ex` builds them, and the quotients at the queries.
+    let mut sample_points = components.mask_points(oods_point, max_log_degree_bound, false);
+    sample_points.push(vec![vec![oods_point]; 2 * SECURE_EXTENSION_DEGREE]);
+    let prev = oods_point
+        + CanonicCoset::new(max_log_degree_bound)
+            .step()
+            .mul_signed(-1)
+            .into_ef();
+    let mut sample_counts: [Vec<u8>; 4] = Default::default();
+    for (tree, points) in sample_points.iter().enumerate() {
+        let Some(counts) = sample_counts.get_mut(tree) else {
+            return Err(EncodeError::Layout(format!(
+                "{} sampled trees",
+                sample_points.len()
+            )));
+        };
+        for (column, points) in points.iter().enumerate() {
+            counts.push(match points[..] {
+                [] => 0,
+                [p] if p == oods_point => 1,
+                [p, q] if p == prev && q == oods_point => 2,
+                _ => {
+                    return Err(EncodeError::Layout(format!(
+                        "tree {tree} column {column}: sampled at {} points, not at the \
+                         out-of-domain point and optionally the previous row",
+                        points.len()
+                    )))
+                }
+            });
+        }
+    }
+    let samples = sample_points
+        .zip_cols(stark.sampled_values.clone())
+        .map_cols(|(points, values)| {
+            std::iter::zip(points, values)
+                .map(|(point, value)| PointSample { point, value })
+                .collect::<Vec<_>>()
+        });
+    let column_log_sizes = TreeVec(
+        scheme
+            .trees
+            .iter()
+            .map(|t| t.column_log_sizes.clone())
+            .collect(),
+    );
+    let fri_answers = fri_answers(
+        column_log_sizes,
+        samples,
+        quotient_coeff,
+        &queries,
+        stark.queried_values.clone(),
+        lifting,
+    )
+    .map_err(|e| EncodeError::Layout(format!("the quotients: {e}")))?;
+
     let tree = |i: usize| &scheme.trees[i];
     Ok(StwoTranscript {
+        sample_counts,
+        fri_answers,
         lookup_z,
         lookup_alpha,
         composition_coeff,
