@@ -5,7 +5,11 @@
 // A signature (r, s) of message z by the key whose x is `public_key` is accepted, as by
 // cairo-lang's `check_ecdsa_signature`, when s·R = z·G + r·Q for the curve points R = (r, r_y)
 // and Q = (public_key, key_y), either y of each (the prover supplies them); here also z, r and
-// s must lie in [0, 2^251) (starknet-crypto's bounds, which admission applies) and r, s ≠ 0.
+// s must lie in [0, 2^251) (starknet-crypto's bounds, which admission applies) and r, s ≠ 0,
+// and s must be canonical: s ≤ (n − 1)/2 ("low s"). (r, s) and (r, n − s) are both ECDSA
+// signatures of the same hash (R and −R share their x); only the low one passes, so a valid
+// signature cannot be malleated into a second accepted one (docs/sequencer.md,
+// "Malleability").
 //
 // All n signatures are checked at once: with coefficients a_i drawn from a Poseidon
 // transcript of every signature record (the hinted y's included),
@@ -20,10 +24,12 @@
 from starkware.cairo.common.alloc import alloc
 from starkware.cairo.common.builtin_poseidon.poseidon import poseidon_hash, poseidon_hash_many
 from starkware.cairo.common.cairo_builtins import PoseidonBuiltin
-from starkware.cairo.common.math import assert_le, split_felt
+from starkware.cairo.common.math import assert_le, assert_le_felt, split_felt
 
 // The curve y² = x³ + x + BETA and its generator.
 const BETA = 0x6f21413efbe40de150e596d72f7a8c5609ad26c15c915c1f4cdfcb99cee9e89;
+// (n − 1)/2 for the curve's order n: the largest canonical s.
+const HALF_ORDER = 0x4000000000000087fffffffffffffffdbc08936e573d9190f335120d6e32697;
 const GEN_X = 0x1ef15c18599971b7beced415a40f0c7deacfd9b0d1819e03d723d8bc943cfca;
 const GEN_Y = 0x5668060aa49730b7be4801df46ec62de53ecd11abe43a32873000c36e8dc1f;
 // The accumulator starts at OFFSET (Pedersen's shift point: no one knows its logarithm, so an
@@ -102,6 +108,7 @@ func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     assert r_y * r_y = r * r * r + r + BETA;
     assert_nonzero(r);
     assert_nonzero(s);
+    assert_le_felt(s, HALF_ORDER);
     check_limbs(signature[0], hint);
     check_limbs(r, hint + 4);
     check_limbs(s, hint + 8);
