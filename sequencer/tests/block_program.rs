@@ -770,9 +770,9 @@ fn steps_per_transaction_on_1000_accounts() {
         "100 transfers, 1000 accounts ({} touched): {steps} steps, {per_transfer} per transfer (empty block: {empty})",
         range.accounts.len()
     );
-    // ~1.5k to execute a transfer and update its two accounts, ~12.7k for its share of the
+    // ~1.3k to execute a transfer and update its two accounts, ~10.5k for its share of the
     // batched signature check (docs/sequencer.md, "Signatures without ec_op").
-    assert!(per_transfer <= 16_000, "{per_transfer} steps per transfer");
+    assert!(per_transfer <= 13_000, "{per_transfer} steps per transfer");
 
     let txs: Vec<Transaction> = (0..100)
         .map(|_| Transaction::deploy_account(&rng.keys()))
