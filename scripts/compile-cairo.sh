@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compiles the project's Cairo 0 programs (examples/, tests/programs/, sequencer/cairo/, prover/cairo/) with cairo-lang 0.14.0.1 (`cairo-compile --proof_mode`)
+# Compiles the project's Cairo 0 programs (examples/, tests/programs/, sequencer/cairo/ and its anchor/, prover/cairo/) with cairo-lang 0.14.0.1 (`cairo-compile --proof_mode`)
 # into the .json beside each source. With --check, compiles into a temporary folder and fails if
 # any committed .json differs (run by CI). A source whose first line is
 # `// starfarm: no-proof-mode` is compiled without --proof_mode (a test of refusal).
@@ -10,10 +10,12 @@ check=0
 [ "${1:-}" = "--check" ] && check=1
 bin=$(scripts/cairo-env.sh)
 site=$("$bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+# The same folder as the compiler names it when .venv is a symbolic link (a worktree's).
+site_real=$(cd "$site" && pwd -P)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 status=0
-for src in examples/*.cairo tests/programs/*.cairo sequencer/cairo/*.cairo prover/cairo/*.cairo; do
+for src in examples/*.cairo tests/programs/*.cairo sequencer/cairo/*.cairo sequencer/cairo/anchor/*.cairo prover/cairo/*.cairo; do
   [ -e "$src" ] || continue
   flags=(--proof_mode)
   head -n 1 "$src" | grep -q '^// starfarm: no-proof-mode' && flags=()
@@ -21,7 +23,7 @@ for src in examples/*.cairo tests/programs/*.cairo sequencer/cairo/*.cairo prove
   "$bin/cairo-compile" "${flags[@]}" --cairo_path cairo "$src" --output "$out/compiled.json"
   # Debug info names imported files by absolute path: make them relative to the repository
   # and to site-packages, so the output does not depend on where the checkout lives.
-  "$bin/python" - "$out/compiled.json" "$site/" "$root/" <<'PY'
+  "$bin/python" - "$out/compiled.json" "$site/" "$site_real/" "$root/" <<'PY'
 import sys
 path, *prefixes = sys.argv[1:]
 text = open(path).read()

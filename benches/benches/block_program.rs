@@ -18,14 +18,20 @@
 //! one proof (for blocks that do not fit in memory whole), STARFARM_BENCH_COMPONENTS=1 to print
 //! what each block's proof pays for (per AIR component: rows, columns, trace cells, by lever;
 //! base trace written, nothing proven; use small sizes, e.g. 2,8,32), STARFARM_BENCH_PROGRAM
-//! (another compiled block program, e.g. an A/B variant made to measure one part). Prints the
+//! (another compiled block program, e.g. an A/B variant made to measure one part),
+//! STARFARM_BENCH_PREVIOUS (the previous block program, layout 1 with one ec_op per signature,
+//! `sequencer/cairo/anchor/block_v1.json` by default, measured on the same blocks — steps,
+//! components, proofs with its own warm prover — or `0` to skip it). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
 //! Memory (measured on a 2-core 24 GiB machine): 100 transfers (141k steps, 300 ec_op, 6.7k
 //! Poseidon) peak at ~19 GiB with the warm prover and ~21.7 GiB with the anchor, against
 //! ~10.7 GiB for a 2^20-step Fibonacci (prove.rs); 200 transfers (264k steps) ran out of memory
-//! with the `test` profile, and 1,000 too. Prove large blocks as several ranges.
+//! with the `test` profile, and 1,000 too. Prove large blocks as several ranges. Those numbers
+//! are the previous program's (layout 1, ec_op); the batched-signature program (layout 2) on
+//! 100 transfers (1.4M steps) peaked at 14.0 GiB in the `test` profile against 15.2 GiB for
+//! layout 1 (docs/sequencer.md, "Block program without ec_op").
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,7 +45,7 @@ use starfarm_benches::{env_list, median, peak_rss_mib, reset_peak_rss};
 use starfarm_prover::{
     execute, CairoProgram, Execution, ExecutionLimits, ProgramInput, Prover, SecurityProfile,
 };
-use starfarm_sequencer::batch_ecdsa::{BatchInput, SignedHash};
+use starfarm_sequencer::batch_ecdsa::BatchInput;
 use starfarm_sequencer::execute::{apply, touched, ExecutionStatus};
 use starfarm_sequencer::program_input::{BlockOutput, BlockProverInput, RangeInput};
 use starfarm_sequencer::state::AccountState;
@@ -55,6 +61,28 @@ use stwo_cairo_prover::prover::{prove_cairo, ChannelHash, ProverParameters};
 const STEPS_PER_TRANSFER_GOAL: u64 = 2_000;
 const BLOCK_NUMBER: u64 = 7;
 const TIMESTAMP: u64 = 1_700_000_000;
+
+/// A compiled block program and the input layout it reads: the current one, or the previous
+/// program (layout 1, one ec_op per signature) kept as the anchor of the redesign
+/// (`sequencer/cairo/anchor/block_v1.json`).
+struct Program {
+    program: CairoProgram,
+    v1: bool,
+}
+
+impl Program {
+    fn felts(&self, range: &RangeInput) -> Vec<Felt> {
+        if self.v1 {
+            range.to_felts_v1()
+        } else {
+            range.to_felts()
+        }
+    }
+
+    fn input(&self, range: &RangeInput) -> ProgramInput {
+        ProgramInput::new(self.felts(range))
+    }
+}
 
 /// The pre-block state: the contracts trie, every account's state and the deployed keys.
 struct State {
@@ -145,7 +173,7 @@ fn split_block(state: &State, txs: Vec<Transaction>, chunk: u64) -> Result<Vec<R
 /// verified, its output equal to native execution, and consecutive ranges chained.
 fn prove_split(
     prover: &mut Prover,
-    program: &CairoProgram,
+    program: &Program,
     ranges: &[RangeInput],
 ) -> Result<serde_json::Value> {
     let mut seconds = Vec::new();
@@ -153,7 +181,7 @@ fn prove_split(
     reset_peak_rss();
     for range in ranges {
         let started = Instant::now();
-        let artifact = prover.prove(program, &ProgramInput::new(range.to_felts()), &mut |_| {})?;
+        let artifact = prover.prove(&program.program, &program.input(range), &mut |_| {})?;
         seconds.push(started.elapsed().as_secs_f64());
         let output = BlockOutput::from_felts(&artifact.header.output)?;
         ensure!(
@@ -184,10 +212,10 @@ fn prove_split(
 
 /// Runs the block program on a range, checks its output against native execution; returns
 /// the steps and the run's seconds.
-fn run_steps(program: &CairoProgram, range: &RangeInput) -> Result<(u64, f64)> {
+fn run_steps(program: &Program, range: &RangeInput) -> Result<(u64, f64)> {
     let execution = execute(
-        program,
-        &ProgramInput::new(range.to_felts()),
+        &program.program,
+        &program.input(range),
         ExecutionLimits::default(),
     )?;
     let output = BlockOutput::from_felts(&execution.output)?;
@@ -222,8 +250,25 @@ fn main() -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let program_path = std::env::var("STARFARM_BENCH_PROGRAM")
         .map_or_else(|_| root.join("sequencer/cairo/block.json"), PathBuf::from);
-    let program = CairoProgram::from_file(&program_path)
-        .with_context(|| format!("{} (scripts/compile-cairo.sh)", program_path.display()))?;
+    let program = Program {
+        program: CairoProgram::from_file(&program_path)
+            .with_context(|| format!("{} (scripts/compile-cairo.sh)", program_path.display()))?,
+        v1: false,
+    };
+    let previous = match std::env::var("STARFARM_BENCH_PREVIOUS").as_deref() {
+        Ok("0") => None,
+        path => {
+            let path = path.map_or_else(
+                |_| root.join("sequencer/cairo/anchor/block_v1.json"),
+                PathBuf::from,
+            );
+            Some(Program {
+                program: CairoProgram::from_file(&path)
+                    .with_context(|| format!("{} (previous block program)", path.display()))?,
+                v1: true,
+            })
+        }
+    };
     println!(
         "avx2 build: {}, profile {profile} ({} bits), {} threads, {n_accounts} accounts",
         cfg!(target_feature = "avx2"),
@@ -274,6 +319,13 @@ fn main() -> Result<()> {
             .filter(|r| r.execution_status != ExecutionStatus::Succeeded)
             .count();
         let (steps, run_secs) = run_steps(&program, &range)?;
+        let previous_steps = previous
+            .as_ref()
+            .map(|p| run_steps(p, &range))
+            .transpose()?;
+        if let Some((s, secs)) = previous_steps {
+            println!("  previous program (v1, ec_op): {s} steps, run {secs:.1} s");
+        }
         let per_transfer = steps.saturating_sub(empty_steps) / u64::from(t.max(1));
         println!(
             "{t} transfers ({} accounts touched, {reverted} reverted): {steps} steps (2^{} trace), \
@@ -289,6 +341,7 @@ fn main() -> Result<()> {
             "steps": steps,
             "steps_per_transfer": per_transfer,
             "execute_seconds": run_secs,
+            "previous_program_steps": previous_steps.map(|(s, _)| s),
         }));
         ranges.push(range);
     }
@@ -298,6 +351,26 @@ fn main() -> Result<()> {
         let table = component_table(&program, &sizes, &ranges, empty_steps)?;
         report["components"] = table;
         save(&report)?;
+        if let Some(previous) = &previous {
+            let (empty, _) = run_steps(previous, &block_range(&state, vec![])?)?;
+            let mut blocks = Vec::new();
+            for (&t, range) in sizes.iter().zip(&ranges) {
+                let execution = execute(
+                    &previous.program,
+                    &previous.input(range),
+                    ExecutionLimits::default(),
+                )?;
+                blocks.push(component_costs_of(
+                    &format!("{t} transfers, previous block program (v1, ec_op)"),
+                    &execution,
+                    t,
+                    empty,
+                )?);
+            }
+            print_marginal("previous block program, per transfer", &blocks);
+            report["previous_program_components"] = json!(blocks);
+            save(&report)?;
+        }
     }
 
     // 2. Proving. The anchor first, one size at a time: it holds its own preprocessed trace,
@@ -325,6 +398,27 @@ fn main() -> Result<()> {
         row["speedup_vs_anchor"] = json!(anchor_secs.zip(warm).map(|(a, w)| a / w));
         print_row(row);
         save(&report)?;
+    }
+
+    // The previous program on the same blocks, with its own prover (its preprocessed trace
+    // is another one; ours is dropped first so that the peaks do not add up).
+    if let (Some(previous), true) = (&previous, prove_on && split.is_none()) {
+        drop(prover.take());
+        let mut old_prover = Prover::new(profile);
+        for (i, (&t, range)) in sizes.iter().zip(&ranges).enumerate() {
+            let proving = prove_ours(&mut old_prover, previous, range, reps)
+                .with_context(|| format!("previous program, {t} transfers"))?;
+            println!(
+                "previous program (v1, ec_op), {t} transfers: warm {:?} s, first {:?} s, \
+                 peak {:?} MiB, {}",
+                proving["warm_seconds"].as_f64(),
+                proving["cold_first_proof"]["seconds"].as_f64(),
+                proving["peak_rss_mib"].as_u64(),
+                proving["preprocessed_trace"],
+            );
+            rows_of(&mut report)[i]["previous_program_proving"] = proving;
+            save(&report)?;
+        }
     }
 
     // 3. Blocks too large for one proof here, proven as chained ranges
@@ -355,11 +449,11 @@ fn main() -> Result<()> {
 /// against native execution.
 fn prove_ours(
     prover: &mut Prover,
-    program: &CairoProgram,
+    program: &Program,
     range: &RangeInput,
     reps: u32,
 ) -> Result<serde_json::Value> {
-    let input = ProgramInput::new(range.to_felts());
+    let input = program.input(range);
     let expected = range.expected_output();
     reset_peak_rss();
     let mut first = None;
@@ -367,7 +461,7 @@ fn prove_ours(
     let mut last = None;
     for rep in 0..=reps {
         let started = Instant::now();
-        let artifact = prover.prove(program, &input, &mut |_| {})?;
+        let artifact = prover.prove(&program.program, &input, &mut |_| {})?;
         let secs = started.elapsed().as_secs_f64();
         ensure!(
             BlockOutput::from_felts(&artifact.header.output)? == expected,
@@ -401,17 +495,13 @@ fn prove_ours(
 /// parameters, on the adapted run of the same range; the proof verified with cairo-air's
 /// `verify_cairo`.
 fn run_anchor(
-    program: &CairoProgram,
+    program: &Program,
     range: &RangeInput,
     t: u32,
     profile: SecurityProfile,
     variant: PreProcessedTraceVariant,
 ) -> Result<serde_json::Value> {
-    let execution = execute(
-        program,
-        &ProgramInput::new(range.to_felts()),
-        Default::default(),
-    )?;
+    let execution = execute(&program.program, &program.input(range), Default::default())?;
     let steps = execution.steps;
     let input = execution.adapt()?;
     drop(execution);
@@ -447,7 +537,7 @@ fn run_anchor(
 /// block's signatures; then the marginal cells per transfer between the smallest and largest
 /// block (padding to powers of two makes a single size coarse).
 fn component_table(
-    program: &CairoProgram,
+    program: &Program,
     sizes: &[u32],
     ranges: &[RangeInput],
     empty_steps: u64,
@@ -465,15 +555,18 @@ fn component_table(
     let mut blocks = Vec::new();
     let mut batches = Vec::new();
     for (&t, range) in sizes.iter().zip(ranges) {
-        let input = ProgramInput::new(range.to_felts());
-        let execution = execute(program, &input, ExecutionLimits::default())?;
+        let execution = execute(
+            &program.program,
+            &program.input(range),
+            ExecutionLimits::default(),
+        )?;
         blocks.push(component_costs_of(
             &format!("{t} transfers, block program"),
             &execution,
             t,
             empty_steps,
         )?);
-        let batch = BatchInput::new(&signatures(range))?;
+        let batch = BatchInput::new(&range.signatures())?;
         let input = ProgramInput::new(batch.to_felts());
         let execution = execute(&batch_program, &input, ExecutionLimits::default())?;
         batches.push(component_costs_of(
@@ -486,34 +579,6 @@ fn component_table(
     print_marginal("block program, per transfer", &blocks);
     print_marginal("batched signature check, per signature", &batches);
     Ok(json!({"block_program": blocks, "signature_batch": batches}))
-}
-
-/// The signatures of a range's transactions, with their signers' keys.
-fn signatures(range: &RangeInput) -> Vec<SignedHash> {
-    let key_of = |address: Felt| {
-        range
-            .accounts
-            .iter()
-            .find(|a| a.address == address)
-            .map_or(Felt::ZERO, |a| a.state.public_key)
-    };
-    range
-        .transactions
-        .iter()
-        .filter_map(|t| {
-            let sig = t.transaction.signature()?;
-            let public_key = match &t.transaction {
-                Transaction::DeployAccount(d) => d.public_key,
-                tx => key_of(tx.sender()?),
-            };
-            Some(SignedHash {
-                hash: t.transaction.hash(),
-                public_key,
-                r: sig.r,
-                s: sig.s,
-            })
-        })
-        .collect()
 }
 
 /// Prints and returns a run's components and its cells by lever; `count` transactions or

@@ -5,7 +5,11 @@
 // A signature (r, s) of message z by the key whose x is `public_key` is accepted, as by
 // cairo-lang's `check_ecdsa_signature`, when s·R = z·G + r·Q for the curve points R = (r, r_y)
 // and Q = (public_key, key_y), either y of each (the prover supplies them); here also z, r and
-// s must lie in [0, 2^251) (starknet-crypto's bounds, which admission applies) and r, s ≠ 0.
+// s must lie in [0, 2^251) (starknet-crypto's bounds, which admission applies) and r, s ≠ 0,
+// and s must be canonical: s ≤ (n − 1)/2 ("low s"). (r, s) and (r, n − s) are both ECDSA
+// signatures of the same hash (R and −R share their x); only the low one passes, so a valid
+// signature cannot be malleated into a second accepted one (docs/sequencer.md,
+// "Malleability").
 //
 // All n signatures are checked at once: with coefficients a_i drawn from a Poseidon
 // transcript of every signature record (the hinted y's included),
@@ -20,10 +24,12 @@
 from starkware.cairo.common.alloc import alloc
 from starkware.cairo.common.builtin_poseidon.poseidon import poseidon_hash, poseidon_hash_many
 from starkware.cairo.common.cairo_builtins import PoseidonBuiltin
-from starkware.cairo.common.math import assert_le, split_felt
+from starkware.cairo.common.math import assert_le, assert_le_felt, split_felt
 
 // The curve y² = x³ + x + BETA and its generator.
 const BETA = 0x6f21413efbe40de150e596d72f7a8c5609ad26c15c915c1f4cdfcb99cee9e89;
+// (n − 1)/2 for the curve's order n: the largest canonical s.
+const HALF_ORDER = 0x4000000000000087fffffffffffffffdbc08936e573d9190f335120d6e32697;
 const GEN_X = 0x1ef15c18599971b7beced415a40f0c7deacfd9b0d1819e03d723d8bc943cfca;
 const GEN_Y = 0x5668060aa49730b7be4801df46ec62de53ecd11abe43a32873000c36e8dc1f;
 // The accumulator starts at OFFSET (Pedersen's shift point: no one knows its logarithm, so an
@@ -102,6 +108,7 @@ func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     assert r_y * r_y = r * r * r + r + BETA;
     assert_nonzero(r);
     assert_nonzero(s);
+    assert_le_felt(s, HALF_ORDER);
     check_limbs(signature[0], hint);
     check_limbs(r, hint + 4);
     check_limbs(s, hint + 8);
@@ -172,13 +179,13 @@ func check_scalar{range_check_ptr}(x0, x1, x2, x3, hint: felt*) -> felt* {
     let c1 = carry(hint[0], hint[1]);
     let c2 = carry(hint[2], hint[3]);
     let c3 = carry(hint[4], hint[5]);
-    let d0 = digit_sum(digits, LIMB_DIGITS);
+    let d0 = digit_sum16(digits);
     assert x0 = d0 + LIMB * c1;
-    let d1 = digit_sum(digits + LIMB_DIGITS, LIMB_DIGITS);
+    let d1 = digit_sum16(digits + LIMB_DIGITS);
     assert x1 + c1 = d1 + LIMB * c2;
-    let d2 = digit_sum(digits + 2 * LIMB_DIGITS, LIMB_DIGITS);
+    let d2 = digit_sum16(digits + 2 * LIMB_DIGITS);
     assert x2 + c2 = d2 + LIMB * c3;
-    let d3 = digit_sum(digits + 3 * LIMB_DIGITS, LIMB_DIGITS);
+    let d3 = digit_sum16(digits + 3 * LIMB_DIGITS);
     let top = digit_sum(digits + 4 * LIMB_DIGITS, TOP_DIGITS);
     assert x3 + c3 = d3 + LIMB * top;
     return digits;
@@ -204,6 +211,61 @@ func digit_sum{range_check_ptr}(digits: felt*, count) -> felt {
     let range_check_ptr = range_check_ptr + 2;
     let rest = digit_sum(digits + 1, count - 1);
     return d + DIGIT_BASE * rest;
+}
+
+// digit_sum of exactly LIMB_DIGITS digits, unrolled (it runs 8 times per signature): each
+// digit checked in [0, 16), the sum accumulated from the top digit.
+func digit_sum16{range_check_ptr}(d: felt*) -> felt {
+    assert [range_check_ptr + 0] = d[0];
+    assert [range_check_ptr + 1] = d[0] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 2] = d[1];
+    assert [range_check_ptr + 3] = d[1] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 4] = d[2];
+    assert [range_check_ptr + 5] = d[2] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 6] = d[3];
+    assert [range_check_ptr + 7] = d[3] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 8] = d[4];
+    assert [range_check_ptr + 9] = d[4] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 10] = d[5];
+    assert [range_check_ptr + 11] = d[5] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 12] = d[6];
+    assert [range_check_ptr + 13] = d[6] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 14] = d[7];
+    assert [range_check_ptr + 15] = d[7] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 16] = d[8];
+    assert [range_check_ptr + 17] = d[8] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 18] = d[9];
+    assert [range_check_ptr + 19] = d[9] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 20] = d[10];
+    assert [range_check_ptr + 21] = d[10] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 22] = d[11];
+    assert [range_check_ptr + 23] = d[11] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 24] = d[12];
+    assert [range_check_ptr + 25] = d[12] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 26] = d[13];
+    assert [range_check_ptr + 27] = d[13] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 28] = d[14];
+    assert [range_check_ptr + 29] = d[14] + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 30] = d[15];
+    assert [range_check_ptr + 31] = d[15] + (2 ** 128 - DIGIT_BASE);
+    let range_check_ptr = range_check_ptr + 2 * LIMB_DIGITS;
+    tempvar acc = d[15];
+    tempvar acc = d[14] + DIGIT_BASE * acc;
+    tempvar acc = d[13] + DIGIT_BASE * acc;
+    tempvar acc = d[12] + DIGIT_BASE * acc;
+    tempvar acc = d[11] + DIGIT_BASE * acc;
+    tempvar acc = d[10] + DIGIT_BASE * acc;
+    tempvar acc = d[9] + DIGIT_BASE * acc;
+    tempvar acc = d[8] + DIGIT_BASE * acc;
+    tempvar acc = d[7] + DIGIT_BASE * acc;
+    tempvar acc = d[6] + DIGIT_BASE * acc;
+    tempvar acc = d[5] + DIGIT_BASE * acc;
+    tempvar acc = d[4] + DIGIT_BASE * acc;
+    tempvar acc = d[3] + DIGIT_BASE * acc;
+    tempvar acc = d[2] + DIGIT_BASE * acc;
+    tempvar acc = d[1] + DIGIT_BASE * acc;
+    tempvar acc = d[0] + DIGIT_BASE * acc;
+    return acc;
 }
 
 // The multiples 0..15 of (x, y) as 16 (x, y) pairs; entry 0 is unused.
@@ -253,8 +315,16 @@ func msm_window(points: MsmPoint*, n_points, w, x, y) -> (x: felt, y: felt) {
     if (d == 0) {
         return msm_window(points + MsmPoint.SIZE, n_points - 1, w, x, y);
     }
-    let (x, y) = ec_add(x, y, points.table[2 * d], points.table[2 * d + 1]);
-    return msm_window(points + MsmPoint.SIZE, n_points - 1, w, x, y);
+    // ec_add inlined (this addition runs ~190 times per signature; the call and its argument
+    // copies were a tenth of its steps).
+    tempvar x2 = points.table[2 * d];
+    tempvar dx = x2 - x;
+    if (dx == 0) {
+        assert dx = 1;
+    }
+    tempvar slope = (points.table[2 * d + 1] - y) / dx;
+    tempvar nx = slope * slope - x - x2;
+    return msm_window(points + MsmPoint.SIZE, n_points - 1, w, nx, slope * (x - nx) - y);
 }
 
 // (x1, y1) + (x2, y2) for points on the curve with x1 ≠ x2. Equal x's fail: there the slope

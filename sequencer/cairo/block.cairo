@@ -15,19 +15,26 @@
 // current contracts root and replaces it with the final state's leaf, which gives the next
 // root. Each proof is climbed from the bottom (the leaf, or the edge an absent key leaves)
 // to the root, computing the old and the new hash of every node on the way.
+//
+// Signatures: pass 1 writes one record per signed transaction (its hash, the signer's key,
+// r, s and the two y's the input states) and, after pass 2, all of them are checked at once
+// by `verify_ecdsa_batch` (cairo/starfarm/batch_ecdsa.cairo: one multi-scalar multiplication
+// in plain Cairo, coefficients from a Poseidon transcript of every record, low s only), so
+// the program uses no ec_op builtin and proves on the small preprocessed trace when short
+// enough (docs/sequencer.md, "Signatures without ec_op").
 %builtins output pedersen range_check ecdsa bitwise ec_op keccak poseidon range_check96 add_mod mul_mod
 
 from starkware.cairo.common.alloc import alloc
-from starkware.cairo.common.cairo_builtins import EcOpBuiltin, PoseidonBuiltin
+from starkware.cairo.common.cairo_builtins import PoseidonBuiltin
 from starkware.cairo.common.math import assert_lt_felt
 from starkware.cairo.common.memcpy import memcpy
 from starkware.cairo.common.poseidon_state import PoseidonBuiltinState
 from starkware.cairo.common.registers import get_label_location
-from starkware.cairo.common.signature import check_ecdsa_signature
+from starfarm.batch_ecdsa import SIGNATURE_SIZE, verify_ecdsa_batch
 from starfarm.input import read_input
 
 // First felt of the input: the version of its layout.
-const INPUT_VERSION = 1;
+const INPUT_VERSION = 2;
 // Transaction hash version and chain id (docs/sequencer.md, "Transactions").
 const TX_VERSION = 1;
 const CHAIN_ID = 'SN_STARFARM';
@@ -49,9 +56,9 @@ const DEPLOY_ACCOUNT = 0;
 const TRANSFER = 1;
 const WITHDRAW = 2;
 const DEPOSIT = 3;
-const DEPLOY_ACCOUNT_SIZE = 6;
-const TRANSFER_SIZE = 10;
-const WITHDRAW_SIZE = 9;
+const DEPLOY_ACCOUNT_SIZE = 8;
+const TRANSFER_SIZE = 12;
+const WITHDRAW_SIZE = 11;
 const DEPOSIT_SIZE = 7;
 // Execution status of a transaction, as the input states it (checked here).
 const SUCCEEDED = 0;
@@ -100,7 +107,7 @@ func main{
     range_check_ptr,
     ecdsa_ptr,
     bitwise_ptr,
-    ec_op_ptr: EcOpBuiltin*,
+    ec_op_ptr,
     keccak_ptr,
     poseidon_ptr: PoseidonBuiltin*,
     range_check96_ptr,
@@ -137,13 +144,18 @@ func main{
     local l2_start: felt* = l2_start;
     let l1 = l1_start;
     let l2 = l2_start;
-    with l1, l2 {
+    // Signature records (SIGNATURE_SIZE each), checked together after pass 2.
+    let (sig_start: felt*) = alloc();
+    local sig_start: felt* = sig_start;
+    let sig = sig_start;
+    with l1, l2, sig {
         let (proofs, n_versions, commitment_end) = execute_txs(
             accounts, versions, txs + 1, txs[0], n_accounts, commitment_start
         );
     }
     local l1_end: felt* = l1;
     local l2_end: felt* = l2;
+    local n_signatures = (sig - sig_start) / SIGNATURE_SIZE;
     local proofs: felt* = proofs;
     local n_versions = n_versions;
     local commitment_end = commitment_end;
@@ -162,8 +174,10 @@ func main{
         root=root_start,
         data=proofs,
     );
+    local root_end = root_end;
+    let hints_end = verify_signatures(n_signatures, sig_start, data_end);
     // Every input felt was read.
-    assert data_end = input_end;
+    assert hints_end = input_end;
 
     let state_root_start = global_root(root_start);
     local state_root_start = state_root_start;
@@ -190,6 +204,17 @@ func main{
     memcpy(l1_end + 1, l2_start, l2_size);
     let output_ptr = l1_end + 1 + l2_size;
     return ();
+}
+
+// Checks the range's `n` signature records at once; the batch's hints start at `hints`
+// (none without signatures: nothing to check). Returns where the hints end.
+func verify_signatures{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
+    n, records: felt*, hints: felt*
+) -> felt* {
+    if (n == 0) {
+        return hints;
+    }
+    return verify_ecdsa_batch(n, records, hints);
 }
 
 // Copies the accounts' start states into versions index..n-1 and checks that the addresses
@@ -234,7 +259,7 @@ func less_than{range_check_ptr}(high_a, low_a, high_b, low_b) {
 // Executes `n` transactions from `tx`; version `id` is the next to create. Returns where the
 // transactions end, the number of versions and the chained tx commitment.
 func execute_txs{
-    range_check_ptr, ec_op_ptr: EcOpBuiltin*, poseidon_ptr: PoseidonBuiltin*, l1: felt*, l2: felt*
+    range_check_ptr, poseidon_ptr: PoseidonBuiltin*, l1: felt*, l2: felt*, sig: felt*
 }(accounts: Account*, versions: Version*, tx: felt*, n, id, commitment) -> (
     tx_end: felt*, n_versions: felt, commitment: felt
 ) {
@@ -292,18 +317,23 @@ func put(versions: Version*, id, account, class_hash, public_key, balance, nonce
     return ();
 }
 
-// Fails unless (r, s) is the key's signature of `hash`.
-func check_signature{ec_op_ptr: EcOpBuiltin*}(hash, public_key, r, s) {
-    let (valid) = check_ecdsa_signature(
-        message=hash, public_key=public_key, signature_r=r, signature_s=s
-    );
-    assert valid = 1;
+// Records that (r, s) must be the key's signature of `hash`: `ys` points at the input's
+// [key_y, r_y] (the y's of the key's point and of R, which the batch check needs). The
+// record is checked with all others after pass 2.
+func check_signature{sig: felt*}(hash, public_key, r, s, ys: felt*) {
+    assert sig[0] = hash;
+    assert sig[1] = public_key;
+    assert sig[2] = r;
+    assert sig[3] = s;
+    assert sig[4] = ys[0];
+    assert sig[5] = ys[1];
+    let sig = sig + SIGNATURE_SIZE;
     return ();
 }
 
-// [DEPLOY_ACCOUNT, public_key, r, s, wrapped, prev]: `wrapped` says whether the address hash
-// was at least ADDRESS_BOUND (checked).
-func deploy_account{range_check_ptr, ec_op_ptr: EcOpBuiltin*, poseidon_ptr: PoseidonBuiltin*}(
+// [DEPLOY_ACCOUNT, public_key, r, s, wrapped, prev, key_y, r_y]: `wrapped` says whether the
+// address hash was at least ADDRESS_BOUND (checked).
+func deploy_account{range_check_ptr, poseidon_ptr: PoseidonBuiltin*, sig: felt*}(
     accounts: Account*, versions: Version*, tx: felt*, id
 ) -> felt {
     alloc_locals;
@@ -315,7 +345,7 @@ func deploy_account{range_check_ptr, ec_op_ptr: EcOpBuiltin*, poseidon_ptr: Pose
     local account: Version* = account;
     // Not deployed yet (it may hold deposits).
     assert account.class_hash = 0;
-    check_signature(hash, public_key, tx[2], tx[3]);
+    check_signature(hash, public_key, tx[2], tx[3], tx + 6);
     put(versions, id, account.account, ACCOUNT_CLASS, public_key, account.balance, 1);
     return hash;
 }
@@ -336,10 +366,10 @@ func address_of{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(public_key, wra
     return address;
 }
 
-// [TRANSFER, sender, nonce, recipient, amount, r, s, status, prev_sender, prev_recipient]
-// (prev_recipient is ignored for a transfer to oneself). Returns the hash and the number of
-// versions created.
-func transfer{range_check_ptr, ec_op_ptr: EcOpBuiltin*, poseidon_ptr: PoseidonBuiltin*}(
+// [TRANSFER, sender, nonce, recipient, amount, r, s, status, prev_sender, prev_recipient,
+// key_y, r_y] (prev_recipient is ignored for a transfer to oneself). Returns the hash and the
+// number of versions created.
+func transfer{range_check_ptr, poseidon_ptr: PoseidonBuiltin*, sig: felt*}(
     accounts: Account*, versions: Version*, tx: felt*, id
 ) -> (hash: felt, n_versions: felt) {
     alloc_locals;
@@ -356,7 +386,7 @@ func transfer{range_check_ptr, ec_op_ptr: EcOpBuiltin*, poseidon_ptr: PoseidonBu
     local from_: Version* = from_;
     assert from_.class_hash = ACCOUNT_CLASS;
     assert from_.nonce = nonce;
-    check_signature(hash, from_.public_key, tx[5], tx[6]);
+    check_signature(hash, from_.public_key, tx[5], tx[6], tx + 10);
     local balance = from_.balance;
 
     if (sender == recipient) {
@@ -398,10 +428,8 @@ func transfer{range_check_ptr, ec_op_ptr: EcOpBuiltin*, poseidon_ptr: PoseidonBu
     return (hash=hash, n_versions=2);
 }
 
-// [WITHDRAW, sender, nonce, l1_recipient, amount, r, s, status, prev_sender]
-func withdraw{
-    range_check_ptr, ec_op_ptr: EcOpBuiltin*, poseidon_ptr: PoseidonBuiltin*, l1: felt*
-}(accounts: Account*, versions: Version*, tx: felt*, id) -> felt {
+// [WITHDRAW, sender, nonce, l1_recipient, amount, r, s, status, prev_sender, key_y, r_y]
+func withdraw{range_check_ptr, poseidon_ptr: PoseidonBuiltin*, l1: felt*, sig: felt*}(accounts: Account*, versions: Version*, tx: felt*, id) -> felt {
     alloc_locals;
     let sender = tx[1];
     let nonce = tx[2];
@@ -416,7 +444,7 @@ func withdraw{
     local from_: Version* = from_;
     assert from_.class_hash = ACCOUNT_CLASS;
     assert from_.nonce = nonce;
-    check_signature(hash, from_.public_key, tx[5], tx[6]);
+    check_signature(hash, from_.public_key, tx[5], tx[6], tx + 9);
     local balance = from_.balance;
     if (status == SUCCEEDED) {
         assert [range_check_ptr] = balance - amount;

@@ -13,6 +13,8 @@ use starknet_crypto::{poseidon_hash, poseidon_hash_many};
 use starknet_types_core::curve::{AffinePoint, ProjectivePoint};
 use starknet_types_core::felt::{Felt, NonZeroFelt};
 
+use crate::ecdsa::{EC_ORDER, HALF_ORDER};
+
 /// Base-16 digits of every scalar (4 limbs of 16, then 35 for the top carry).
 pub const WINDOWS: usize = 99;
 const LIMBS: usize = 4;
@@ -24,9 +26,6 @@ pub const SIGNATURE_HINT_SIZE: usize = 3 * LIMBS + 2 * SCALAR_HINT_SIZE;
 /// Most signatures in one batch (bounds the message sum the top digits hold).
 pub const MAX_BATCH: usize = 1 << 16;
 
-/// Order n of the STARK curve's group.
-const EC_ORDER: Felt =
-    Felt::from_hex_unchecked("0x800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f");
 /// `b` of the curve `y² = x³ + x + b`.
 const BETA: Felt =
     Felt::from_hex_unchecked("0x6f21413efbe40de150e596d72f7a8c5609ad26c15c915c1f4cdfcb99cee9e89");
@@ -44,6 +43,8 @@ pub struct SignedHash {
 pub enum BatchEcdsaError {
     #[error("signature {index}: {what} must be below 2^251")]
     OutOfRange { index: usize, what: &'static str },
+    #[error("signature {index}: s is above (n − 1)/2 (not canonical; (r, n − s) is)")]
+    HighS { index: usize },
     #[error("a batch holds at most {max} signatures, not {0}", max = MAX_BATCH)]
     TooLarge(usize),
     #[error("{coefficients} coefficients for {signatures} signatures")]
@@ -62,6 +63,8 @@ pub struct BatchInput {
 
 impl BatchInput {
     /// The records of `signatures` (y's recovered) with the transcript's coefficients.
+    /// Refuses what the program refuses by its bounds: a batch over [`MAX_BATCH`], a hash, r or
+    /// s from 2^251, and a non-canonical s (above (n − 1)/2).
     pub fn new(signatures: &[SignedHash]) -> Result<Self, BatchEcdsaError> {
         if signatures.len() > MAX_BATCH {
             return Err(BatchEcdsaError::TooLarge(signatures.len()));
@@ -73,13 +76,24 @@ impl BatchInput {
                     return Err(BatchEcdsaError::OutOfRange { index, what });
                 }
             }
+            if sig.s > HALF_ORDER {
+                return Err(BatchEcdsaError::HighS { index });
+            }
         }
+        Ok(Self::unchecked(signatures))
+    }
+
+    /// The records and hints a prover would give for any signatures, without the bounds of
+    /// [`BatchInput::new`] (e.g. a malleated (r, n − s)): the program refuses what `new`
+    /// refuses. The block program's input uses this, so that a bad signature in a published
+    /// block fails the proof rather than the encoding.
+    pub fn unchecked(signatures: &[SignedHash]) -> Self {
         let records: Vec<_> = signatures.iter().map(record).collect();
         let coefficients = transcript_coefficients(&records);
-        Ok(Self {
+        Self {
             records,
             coefficients,
-        })
+        }
     }
 
     pub fn records(&self) -> &[[Felt; SIGNATURE_SIZE]] {
@@ -112,6 +126,14 @@ impl BatchInput {
     pub fn to_felts(&self) -> Vec<Felt> {
         let mut out = vec![Felt::from(self.records.len())];
         out.extend(self.records.iter().flatten());
+        out.extend(self.hint_felts());
+        out
+    }
+
+    /// The hints `verify_ecdsa_batch` reads: each signature's, then the batch's.
+    pub fn hint_felts(&self) -> Vec<Felt> {
+        let mut out =
+            Vec::with_capacity(self.records.len() * SIGNATURE_HINT_SIZE + SCALAR_HINT_SIZE);
         let mut message_sum = [
             BigUint::default(),
             BigUint::default(),

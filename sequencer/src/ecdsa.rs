@@ -44,6 +44,17 @@ impl IsModulus<U256> for CurveOrder {
 const ELEMENT_UPPER_BOUND: Felt =
     Felt::from_hex_unchecked("0x800000000000000000000000000000000000000000000000000000000000000");
 
+/// The STARK curve's group order n.
+pub const EC_ORDER: Felt =
+    Felt::from_hex_unchecked("0x800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f");
+
+/// (n − 1)/2: a signature is canonical ("low-s") when `s ≤ HALF_ORDER`. Of the two valid
+/// signatures (r, s) and (r, n − s) of a hash, exactly one is canonical (n is odd); admission
+/// stores that one and the block program refuses the other (docs/sequencer.md,
+/// "Malleability").
+pub const HALF_ORDER: Felt =
+    Felt::from_hex_unchecked("0x4000000000000087fffffffffffffffdbc08936e573d9190f335120d6e32697");
+
 /// Curve `y² = x³ + x + β` (alpha is 1, which the doubling formula uses).
 const BETA: Fp =
     Fp::from_hex_unchecked("6f21413efbe40de150e596d72f7a8c5609ad26c15c915c1f4cdfcb99cee9e89");

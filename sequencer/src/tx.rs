@@ -19,6 +19,26 @@ pub struct Signature {
     pub s: Felt,
 }
 
+impl Signature {
+    /// Whether `s ≤ (n − 1)/2`, the only form the block program accepts.
+    pub fn is_canonical(&self) -> bool {
+        self.s <= crate::ecdsa::HALF_ORDER
+    }
+
+    /// The canonical one of (r, s) and (r, n − s): both verify, or neither, for every hash
+    /// and key (R and −R have the same x). Values of s at or above n are left alone (no
+    /// verifier accepts them anyway).
+    pub fn canonical(self) -> Self {
+        if self.is_canonical() || self.s >= crate::ecdsa::EC_ORDER {
+            return self;
+        }
+        Signature {
+            r: self.r,
+            s: crate::ecdsa::EC_ORDER - self.s,
+        }
+    }
+}
+
 /// Deploys the account of `public_key` at `address_of(public_key)`, signed by that key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeployAccount {
@@ -144,6 +164,18 @@ impl Transaction {
         }
     }
 
+    /// The transaction with its signature in canonical (low-s) form; the hash does not cover
+    /// the signature, so it is unchanged.
+    pub fn with_canonical_signature(mut self) -> Self {
+        match &mut self {
+            Transaction::DeployAccount(t) => t.signature = t.signature.canonical(),
+            Transaction::Transfer(t) => t.signature = t.signature.canonical(),
+            Transaction::Withdraw(t) => t.signature = t.signature.canonical(),
+            Transaction::Deposit(_) => {}
+        }
+        self
+    }
+
     pub fn signature(&self) -> Option<&Signature> {
         match self {
             Transaction::DeployAccount(t) => Some(&t.signature),
@@ -251,7 +283,8 @@ impl KeyPair {
     pub fn sign(&self, hash: Felt) -> Signature {
         let k = starknet_crypto::rfc6979_generate_k(&hash, &self.private_key, None);
         let sig = sign(&self.private_key, &hash, &k).expect("a k from RFC 6979 signs any hash");
-        Signature { r: sig.r, s: sig.s }
+        // starknet-crypto does not normalise s; the block program accepts only low s.
+        Signature { r: sig.r, s: sig.s }.canonical()
     }
 }
 

@@ -1,21 +1,18 @@
 //! The batched signature check in Cairo (`cairo/starfarm/batch_ecdsa.cairo`, run through
 //! `sequencer/cairo/signature_batch.json` with cairo-vm) against its native twin
 //! (`starfarm_sequencer::batch_ecdsa`): valid batches pass; one forged signature at any
-//! position fails; a malleated signature (r, n − s) passes, as starknet-crypto accepts it
-//! (docs/sequencer.md, "Signatures without ec_op"), while the other y of its R fails; hints made
-//! with coefficients of the prover's choosing fail. `-- --nocapture` prints steps per signature.
+//! position fails; a malleated signature (r, n − s) fails (low-s rule, docs/sequencer.md,
+//! "Malleability"), and so does the other y of R or Q; hints made with coefficients of the
+//! prover's choosing fail. `-- --nocapture` prints steps per signature.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use starfarm_prover::{execute, CairoProgram, ExecutionLimits, ProgramInput};
-use starfarm_sequencer::batch_ecdsa::{BatchInput, SignedHash};
+use starfarm_sequencer::batch_ecdsa::{BatchEcdsaError, BatchInput, SignedHash};
+use starfarm_sequencer::ecdsa::{EC_ORDER, HALF_ORDER};
 use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::Felt;
-
-/// Order n of the STARK curve's group.
-const EC_ORDER: Felt =
-    Felt::from_hex_unchecked("0x800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f");
 
 fn program() -> &'static CairoProgram {
     static PROGRAM: OnceLock<CairoProgram> = OnceLock::new();
@@ -56,7 +53,11 @@ fn assert_fails(batch: &BatchInput, what: &str) {
     match run(batch) {
         Ok(steps) => panic!("{what}: the program accepted the batch ({steps} steps)"),
         Err(e) => assert!(
-            e.contains("An ASSERT_EQ instruction failed") || e.contains("assert"),
+            // A failed equation, or the hint of the library's `assert_le_felt` refusing
+            // to find a witness for s ≤ (n − 1)/2 (its constraints would refuse any other).
+            e.contains("An ASSERT_EQ instruction failed")
+                || e.contains("assert")
+                || e.contains("is not less or equal to"),
             "{what}: failed for another reason than a check: {e}"
         ),
     }
@@ -110,19 +111,33 @@ fn one_forged_signature_at_any_position_fails() {
     }
 }
 
-/// (r, n − s) is a signature of the same hash by the same key: starknet-crypto (admission)
-/// accepts it and so does the batch (R's other y). The transaction hash does not cover the
-/// signature and the nonce stops replays, so accepting it changes nothing that is proven.
-/// What the prover supplies (R's y) cannot be malleated: the other y fails.
+/// (r, n − s) is a second signature of the same hash by the same key (R's other y), which
+/// starknet-crypto accepts. The program accepts only the canonical one, s ≤ (n − 1)/2: the
+/// malleated signature fails even with hints that satisfy the batch equation, and the native
+/// twin refuses to build it. What the prover supplies (R's and Q's y) cannot be malleated
+/// either: the other y fails.
 #[test]
-fn a_malleated_signature_passes_as_in_admission_but_a_malleated_hint_fails() {
+fn a_malleated_signature_fails_and_so_does_a_malleated_hint() {
     let n = 5;
     for position in [0, 2, n - 1] {
         let mut sigs = valid(80 + position as u64, n);
+        assert!(
+            sigs.iter().all(|s| s.s <= HALF_ORDER),
+            "KeyPair::sign gives low s"
+        );
         let s = &mut sigs[position];
         s.s = EC_ORDER - s.s;
         assert!(starknet_crypto::verify(&s.public_key, &s.hash, &s.r, &s.s).unwrap_or(false));
-        run(&batch(&sigs)).expect("(r, n - s) passes, as in admission");
+        assert_eq!(
+            BatchInput::new(&sigs).err(),
+            Some(BatchEcdsaError::HighS { index: position })
+        );
+        let malleated = BatchInput::unchecked(&sigs);
+        assert!(
+            malleated.equation_holds(),
+            "(r, n - s) satisfies the batch equation"
+        );
+        assert_fails(&malleated, &format!("(r, n - s) at {position}"));
 
         let mut tampered = batch(&valid(90 + position as u64, n));
         let mut record = tampered.records()[position];

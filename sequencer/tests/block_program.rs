@@ -9,8 +9,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use starfarm_prover::prover::choose_variant;
 use starfarm_prover::{execute, CairoProgram, ExecutionLimits, ProgramInput};
+use starfarm_sequencer::batch_ecdsa::BatchInput;
 use starfarm_sequencer::block::{block_hash, tx_commitment};
+use starfarm_sequencer::ecdsa::EC_ORDER;
 use starfarm_sequencer::execute::{apply, touched, ExecutionStatus, Receipt};
 use starfarm_sequencer::program_input::{
     BlockOutput, BlockProverInput, Outcome, ProgramInputError, ProofStep, RangeInput,
@@ -18,7 +21,7 @@ use starfarm_sequencer::program_input::{
 use starfarm_sequencer::state::{global_root, AccountState};
 use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::trie::{MemoryNodes, Node, Trie};
-use starfarm_sequencer::tx::{account_class_hash, Deposit, KeyPair, Transaction};
+use starfarm_sequencer::tx::{account_class_hash, Deposit, KeyPair, Signature, Transaction};
 use starfarm_sequencer::Felt;
 
 fn program() -> &'static CairoProgram {
@@ -32,9 +35,18 @@ fn program() -> &'static CairoProgram {
 
 /// Runs the program on a range: its parsed output and its steps, or cairo-vm's error.
 fn run(range: &RangeInput) -> Result<(BlockOutput, u64), String> {
-    let input = ProgramInput::new(range.to_felts());
+    run_felts(range.to_felts())
+}
+
+/// Runs the program on input felts; the run must not use ec_op (signatures are batched).
+fn run_felts(felts: Vec<Felt>) -> Result<(BlockOutput, u64), String> {
+    let input = ProgramInput::new(felts);
     let execution =
         execute(program(), &input, ExecutionLimits::default()).map_err(|e| e.to_string())?;
+    assert!(
+        !execution.uses("ec_op"),
+        "the block program must not use the ec_op builtin"
+    );
     let output = BlockOutput::from_felts(&execution.output).map_err(|e| e.to_string())?;
     Ok((output, execution.steps))
 }
@@ -605,6 +617,128 @@ fn tampered_inputs_fail() {
     ));
 }
 
+/// A block of `n` signed transactions (transfers, a withdrawal, a deploy) on 40 accounts.
+fn signed_block(seed: u64, n: usize) -> (Chain, NativeBlock) {
+    let mut rng = Rng(seed);
+    let (mut chain, keys) = Chain::with_accounts(&mut rng, 40);
+    let mut txs: Vec<Transaction> = (0..n - 2)
+        .map(|i| {
+            let from = &keys[i];
+            Transaction::transfer(from, chain.nonce(from), keys[20 + i % 20].address(), 7)
+        })
+        .collect();
+    let w = &keys[n];
+    txs.push(Transaction::withdraw(
+        w,
+        chain.nonce(w),
+        rng.l1_address(),
+        3,
+    ));
+    txs.push(Transaction::deploy_account(&rng.keys()));
+    let block = chain.block(txs);
+    (chain, block)
+}
+
+/// Fails unless the program refuses the range because of a check.
+fn assert_refused(felts: Vec<Felt>, what: &str) {
+    match run_felts(felts) {
+        Ok((_, steps)) => panic!("{what}: the program accepted it ({steps} steps)"),
+        Err(e) => assert!(
+            // A failed equation, or the hint of the library's `assert_le_felt` refusing
+            // to find a witness for s ≤ (n − 1)/2 (its constraints would refuse any other).
+            e.contains("An ASSERT_EQ instruction failed")
+                || e.contains("assert")
+                || e.contains("is not less or equal to"),
+            "{what}: failed for another reason than a check: {e}"
+        ),
+    }
+}
+
+/// The acceptance of issue 19: a range with exactly one forged or malleated signature, at any
+/// position, fails. Native replay does not check signatures, so the range still builds; the
+/// batch then holds one bad record. Malleated: (r, n − s), a valid ECDSA signature of the same
+/// hash that admission would have stored as (r, s) (low-s rule, docs/sequencer.md,
+/// "Malleability").
+#[test]
+fn one_forged_or_malleated_signature_at_any_position_fails() {
+    let n = 6;
+    let (_, block) = signed_block(20, n);
+    check_block(&block);
+    for position in [0, 3, n - 2, n - 1] {
+        let forge = |change: &dyn Fn(&mut Signature)| {
+            let mut input = block.input.clone();
+            match &mut input.transactions[position] {
+                Transaction::Transfer(t) => change(&mut t.signature),
+                Transaction::Withdraw(t) => change(&mut t.signature),
+                Transaction::DeployAccount(t) => change(&mut t.signature),
+                Transaction::Deposit(_) => unreachable!("all signed"),
+            }
+            input
+                .range(0, n as u64)
+                .expect("native replay ignores signatures")
+        };
+        let forged = forge(&|s| s.s += Felt::ONE);
+        assert_refused(forged.to_felts(), &format!("s + 1 at {position}"));
+        let malleated = forge(&|s| s.s = EC_ORDER - s.s);
+        let sig = malleated.signatures()[position];
+        assert!(
+            starknet_crypto::verify(&sig.public_key, &sig.hash, &sig.r, &sig.s).unwrap_or(false),
+            "(r, n - s) is a valid ECDSA signature"
+        );
+        assert!(BatchInput::unchecked(&malleated.signatures()).equation_holds());
+        assert_refused(malleated.to_felts(), &format!("(r, n - s) at {position}"));
+    }
+}
+
+/// The batch coefficients are drawn by the program from a Poseidon transcript of the records;
+/// the input holds only digits of the products they give. A prover who picks them (0 for the
+/// forged signature, which cancels it from the equation) has hints whose equation holds
+/// natively, and the program still refuses them: the digits are not those of its products.
+#[test]
+fn coefficients_chosen_by_the_prover_cannot_pass_a_forged_range() {
+    let n = 5;
+    let (_, block) = signed_block(21, n);
+    let position = 2;
+    let mut input = block.input.clone();
+    if let Transaction::Transfer(t) = &mut input.transactions[position] {
+        t.signature.s += Felt::ONE;
+    }
+    let range = input.range(0, n as u64).expect("range");
+    let honest = BatchInput::unchecked(&range.signatures());
+    assert!(!honest.equation_holds(), "the forged range's batch fails");
+    let mut chosen = honest.coefficients().to_vec();
+    chosen[position] = Felt::ZERO;
+    let crafted = honest
+        .clone()
+        .with_coefficients(chosen)
+        .expect("one coefficient per signature");
+    assert!(
+        crafted.equation_holds(),
+        "with coefficient 0 it holds natively"
+    );
+    let mut felts = range.to_felts();
+    let hints = honest.hint_felts();
+    assert_eq!(
+        felts[felts.len() - hints.len()..],
+        hints[..],
+        "the input ends with the hints"
+    );
+    felts.truncate(felts.len() - hints.len());
+    felts.extend(crafted.hint_felts());
+    assert_refused(felts, "coefficients chosen by the prover");
+}
+
+/// Without ec_op a short range proves on the small preprocessed trace.
+#[test]
+fn a_signed_range_chooses_the_small_preprocessed_trace() {
+    let (_, block) = signed_block(22, 4);
+    let (range, _) = check_block(&block);
+    let input = ProgramInput::new(range.to_felts());
+    let execution = execute(program(), &input, ExecutionLimits::default()).expect("runs");
+    let variant = choose_variant(&execution).expect("a variant fits");
+    assert_eq!(format!("{variant:?}"), "CanonicalSmall");
+}
+
 /// Steps per transaction on a state of 1000 accounts: 100 transfers, and 100 of each other
 /// kind, against an empty block.
 #[test]
@@ -636,7 +770,9 @@ fn steps_per_transaction_on_1000_accounts() {
         "100 transfers, 1000 accounts ({} touched): {steps} steps, {per_transfer} per transfer (empty block: {empty})",
         range.accounts.len()
     );
-    assert!(per_transfer <= 2000, "{per_transfer} steps per transfer");
+    // ~1.3k to execute a transfer and update its two accounts, ~10.5k for its share of the
+    // batched signature check (docs/sequencer.md, "Signatures without ec_op").
+    assert!(per_transfer <= 13_000, "{per_transfer} steps per transfer");
 
     let txs: Vec<Transaction> = (0..100)
         .map(|_| Transaction::deploy_account(&rng.keys()))

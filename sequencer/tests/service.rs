@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use starfarm_sequencer::chain::{AdmissionError, BlockId, ChainReader, TxStatus, TxSubmitter};
+use starfarm_sequencer::ecdsa::EC_ORDER;
 use starfarm_sequencer::execute::ExecutionStatus;
 use starfarm_sequencer::service::{Sequencer, SequencerConfig};
 use starfarm_sequencer::state::global_root;
@@ -186,6 +187,42 @@ async fn admission_refuses_with_reasons_and_changes_nothing() {
         .unwrap()
         .unwrap();
     assert_eq!((a.balance, a.nonce), (50, 2));
+}
+
+/// Malleability (docs/sequencer.md): (r, s) and (r, n − s) both verify, and wallets such as
+/// starknet.js sign with either; the block program accepts only s ≤ (n − 1)/2. Admission
+/// takes either and records the low one (the hash, which does not cover the signature, is
+/// the same), so every block holds canonical signatures; the same transaction sent again in
+/// the other form is a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_records_the_low_s_form_of_a_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let seq = Sequencer::start(config(dir.path()), None).unwrap();
+    let (alice, bob) = (keys(1), keys(2));
+    funded(&seq, &alice, 100, 0).await;
+    let canonical = Transaction::transfer(&alice, 1, bob.address(), 5);
+    let signature = *canonical.signature().unwrap();
+    assert!(signature.is_canonical(), "KeyPair::sign gives low s");
+    let mut high = canonical.clone();
+    if let Transaction::Transfer(t) = &mut high {
+        t.signature.s = EC_ORDER - t.signature.s;
+        assert!(!t.signature.is_canonical());
+    }
+    let hash = seq.submit(high.clone()).await.expect("(r, n - s) verifies");
+    assert_eq!(hash, canonical.hash());
+    let recorded = seq.transaction(hash).unwrap().unwrap().transaction;
+    assert_eq!(recorded.signature(), Some(&signature), "stored as (r, s)");
+    assert!(matches!(
+        seq.submit(canonical).await,
+        Err(AdmissionError::Duplicate(_))
+    ));
+    seq.close_block().await.unwrap().unwrap();
+    let block = seq.block(BlockId::Number(0)).unwrap().unwrap();
+    assert!(block
+        .transactions
+        .iter()
+        .filter_map(Transaction::signature)
+        .all(|s| s.is_canonical()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

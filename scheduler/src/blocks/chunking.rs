@@ -59,9 +59,11 @@ pub fn plan_block(input: &BlockProverInput, target_steps: u64) -> Vec<TxRange> {
 }
 
 /// Memory a worker needs to prove a chunk of `steps` estimated steps: the block program uses
-/// ec_op and no Pedersen.
+/// neither ec_op (signatures are batched in plain Cairo since input layout 2) nor Pedersen.
+/// `memory_for`'s per-step rate was fitted on the ec_op program, whose steps were far wider
+/// (docs/sequencer.md, "Block program without ec_op"), so this overestimates.
 pub fn chunk_memory_bytes(steps: u64) -> u64 {
-    starfarm_prover::memory_for(steps, false, true).unwrap_or(u64::MAX)
+    starfarm_prover::memory_for(steps, false, false).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

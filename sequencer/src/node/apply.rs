@@ -151,8 +151,14 @@ impl Node {
     ) -> Result<(), ApplyError> {
         let mut keys: Vec<(usize, Felt, Arc<VerifyingKey>)> = Vec::new();
         for (index, tx) in transactions.iter().enumerate() {
-            if tx.signature().is_none() {
+            let Some(signature) = tx.signature() else {
                 continue;
+            };
+            // The block program refuses high s (docs/sequencer.md, "Malleability").
+            if !signature.is_canonical() {
+                return Err(mismatch(format!(
+                    "transaction {index}: signature not in low-s form"
+                )));
             }
             let public_key = match tx {
                 Transaction::DeployAccount(d) => d.public_key,

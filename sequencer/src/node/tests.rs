@@ -173,6 +173,27 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
                 assert_eq!(Node::open(data, mode).unwrap().refused(), None);
             }
         }
+        // A malleated signature (r, n − s): the hashes, commitment and roots are unchanged, so
+        // only a replaying node, which checks signatures as the block program does (low s
+        // only), refuses it.
+        let node = Node::open(dir.path().join("replay-high-s"), Mode::Replay).unwrap();
+        let edit: fn(&mut Block) = |b| {
+            if let Some(Transaction::Transfer(t)) = b.transactions.first_mut() {
+                t.signature.s = crate::ecdsa::EC_ORDER - t.signature.s;
+            }
+        };
+        let source = Altered {
+            inner: publisher.clone(),
+            number: 2,
+            edit,
+        };
+        let syncer = Syncer::new(Arc::clone(&node), Arc::new(source));
+        let err = syncer.catch_up(&mut |_| {}).await.unwrap_err();
+        let SyncError::Refused(refusal) = err else {
+            panic!("high s: {err}");
+        };
+        assert_eq!(refusal.block_number, 2);
+        assert!(refusal.reason.contains("low-s"), "{}", refusal.reason);
         seq.shutdown().await;
     });
 }

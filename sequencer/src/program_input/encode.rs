@@ -4,11 +4,24 @@
 use starknet_types_core::felt::Felt;
 
 use super::input::{ProofStep, RangeInput};
+use crate::batch_ecdsa::{BatchInput, SignedHash};
 use crate::trie::bits::Bits;
-use crate::tx::Transaction;
+use crate::tx::{address_of, Transaction};
 
-/// First felt of the program input: the version of its layout.
-pub const PROGRAM_INPUT_VERSION: u64 = 1;
+/// First felt of the program input: the version of its layout. 2: signatures checked as one
+/// batch (each signed transaction's record ends with the y's of its key and of R; the batch's
+/// hints follow the proofs); 1: one ec_op check per signature (the benchmark anchor,
+/// `sequencer/cairo/anchor/block_v1.json`, reads it through [`RangeInput::to_felts_v1`]).
+pub const PROGRAM_INPUT_VERSION: u64 = 2;
+
+/// Which block program the felts are for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// The current program (`PROGRAM_INPUT_VERSION`).
+    Batched,
+    /// Layout 1, the anchor's.
+    EcOp,
+}
 
 /// `x = high * 2^128 + low`, as the program reads bounded numbers.
 fn split(x: Felt) -> [Felt; 2] {
@@ -19,8 +32,69 @@ fn split(x: Felt) -> [Felt; 2] {
 impl RangeInput {
     /// The program input (`docs/sequencer.md`, "Block program input").
     pub fn to_felts(&self) -> Vec<Felt> {
+        self.encode(Layout::Batched)
+    }
+
+    /// The input of the previous program (layout 1: no y's, no batch hints), kept only for
+    /// the benchmark anchor `sequencer/cairo/anchor/block_v1.json`.
+    pub fn to_felts_v1(&self) -> Vec<Felt> {
+        self.encode(Layout::EcOp)
+    }
+
+    /// The range's signatures in transaction order, with their signers' keys: a deploy's own
+    /// key, else the sender's, which is its key at the range start or the one a deploy of this
+    /// range set (keys never change after deployment).
+    pub fn signatures(&self) -> Vec<SignedHash> {
+        let mut keys: std::collections::BTreeMap<Felt, Felt> = self
+            .accounts
+            .iter()
+            .map(|a| (a.address, a.state.public_key))
+            .collect();
+        let mut out = Vec::new();
+        for tx in &self.transactions {
+            let t = &tx.transaction;
+            let Some(sig) = t.signature() else {
+                continue;
+            };
+            let public_key = match t {
+                Transaction::DeployAccount(d) => {
+                    keys.insert(address_of(d.public_key), d.public_key);
+                    d.public_key
+                }
+                _ => t
+                    .sender()
+                    .and_then(|a| keys.get(&a).copied())
+                    .unwrap_or(Felt::ZERO),
+            };
+            out.push(SignedHash {
+                hash: t.hash(),
+                public_key,
+                r: sig.r,
+                s: sig.s,
+            });
+        }
+        out
+    }
+
+    fn encode(&self, layout: Layout) -> Vec<Felt> {
+        let version = match layout {
+            Layout::Batched => PROGRAM_INPUT_VERSION,
+            Layout::EcOp => 1,
+        };
+        // The batch's records give the y's; its hints close the input.
+        let batch = (layout == Layout::Batched).then(|| BatchInput::unchecked(&self.signatures()));
+        let mut ys = batch
+            .iter()
+            .flat_map(|b| b.records().iter().map(|r| [r[4], r[5]]))
+            .collect::<Vec<_>>()
+            .into_iter();
+        let mut next_ys = |felts: &mut Vec<Felt>| {
+            if let Some(pair) = ys.next() {
+                felts.extend(pair);
+            }
+        };
         let mut felts = vec![
-            Felt::from(PROGRAM_INPUT_VERSION),
+            Felt::from(version),
             Felt::from(self.block_number),
             self.parent_hash,
             Felt::from(self.timestamp),
@@ -90,6 +164,9 @@ impl RangeInput {
                     prev(0),
                 ]),
             }
+            if tx.transaction.signature().is_some() {
+                next_ys(&mut felts);
+            }
         }
         for proof in &self.proofs {
             felts.push(Felt::from(proof.final_version));
@@ -130,6 +207,9 @@ impl RangeInput {
                     }
                 }
             }
+        }
+        if let Some(batch) = batch.filter(|b| !b.records().is_empty()) {
+            felts.extend(batch.hint_felts());
         }
         felts
     }

@@ -9,8 +9,10 @@ use crate::state::AccountState;
 use crate::trie::{Node, TrieError};
 use crate::tx::{hex_u64, Transaction};
 
-/// Version of the serialized [`BlockProverInput`].
-pub const BLOCK_PROVER_INPUT_VERSION: u32 = 1;
+/// Version of the serialized [`BlockProverInput`]. 2: its signatures are canonical (low s),
+/// the only ones the block program of input layout 2 accepts; a version-1 input may hold
+/// either form, so it is refused rather than failing inside a proof.
+pub const BLOCK_PROVER_INPUT_VERSION: u32 = 2;
 
 /// An account and its state (all zero when absent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

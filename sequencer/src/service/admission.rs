@@ -105,6 +105,9 @@ impl Sequencer {
                 return Err(AdmissionError::Signature);
             }
         }
+        // (r, s) and (r, n − s) both verify; the block program accepts only the low-s one, so
+        // that is the one the block records (wallets such as starknet.js sign with either).
+        let tx = tx.with_canonical_signature();
         let (done, answer) = oneshot::channel();
         self.admit
             .send(Admit { tx, hash, done })
