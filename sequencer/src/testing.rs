@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use starknet_types_core::felt::Felt;
 
-use crate::batch_ecdsa::SignedHash;
+use crate::batch_ecdsa::{BatchInput, SignedHash};
 use crate::block::BlockHeader;
 use crate::chain::{AdmissionError, TxSubmitter};
 use crate::rpc::RpcConfig;
@@ -159,4 +159,26 @@ impl Rng {
     pub fn l1_address(&mut self) -> Felt {
         Felt::from(self.next()) + Felt::ONE
     }
+}
+
+/// Whether cairo-vm's error `message` says one of the program's checks refused its input: a
+/// failed equation, or the hint of the library's `assert_le_felt` refusing to find a witness
+/// for s ≤ (n − 1)/2 (its constraints would refuse any other). Anything else (a missing hint,
+/// a wrong input length) is a failure for another reason.
+pub fn refused_by_a_check(message: &str) -> bool {
+    message.contains("An ASSERT_EQ instruction failed")
+        || message.contains("assert")
+        || message.contains("is not less or equal to")
+}
+
+/// `batch` with the coefficient at `position` set to 0 by the prover instead of drawn from the
+/// transcript: with it a forged signature there drops out of the batch equation, which is why
+/// the program draws the coefficients itself (issue 19's "coefficients chosen by the prover").
+pub fn with_zero_coefficient_at(batch: &BatchInput, position: usize) -> BatchInput {
+    let mut chosen = batch.coefficients().to_vec();
+    chosen[position] = Felt::ZERO;
+    batch
+        .clone()
+        .with_coefficients(chosen)
+        .expect("one coefficient per signature")
 }

@@ -644,11 +644,7 @@ fn assert_refused(felts: Vec<Felt>, what: &str) {
     match run_felts(felts) {
         Ok((_, steps)) => panic!("{what}: the program accepted it ({steps} steps)"),
         Err(e) => assert!(
-            // A failed equation, or the hint of the library's `assert_le_felt` refusing
-            // to find a witness for s ≤ (n − 1)/2 (its constraints would refuse any other).
-            e.contains("An ASSERT_EQ instruction failed")
-                || e.contains("assert")
-                || e.contains("is not less or equal to"),
+            starfarm_sequencer::testing::refused_by_a_check(&e),
             "{what}: failed for another reason than a check: {e}"
         ),
     }
@@ -706,12 +702,7 @@ fn coefficients_chosen_by_the_prover_cannot_pass_a_forged_range() {
     let range = input.range(0, n as u64).expect("range");
     let honest = BatchInput::unchecked(&range.signatures());
     assert!(!honest.equation_holds(), "the forged range's batch fails");
-    let mut chosen = honest.coefficients().to_vec();
-    chosen[position] = Felt::ZERO;
-    let crafted = honest
-        .clone()
-        .with_coefficients(chosen)
-        .expect("one coefficient per signature");
+    let crafted = starfarm_sequencer::testing::with_zero_coefficient_at(&honest, position);
     assert!(
         crafted.equation_holds(),
         "with coefficient 0 it holds natively"

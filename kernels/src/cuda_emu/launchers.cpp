@@ -4,21 +4,6 @@
 // same 256-thread blocks as the CUDA backend's launches. Buffer sizes are checked by the Rust
 // side before the call.
 
-template <typename F>
-static void emu_grid(unsigned int threads, F kernel) {
-    const unsigned int block = 256u;
-    unsigned int grid = (threads + block - 1u) / block;
-    if (grid == 0u) grid = 1u;
-    blockDim = {block, 1u, 1u};
-    for (unsigned int b = 0; b < grid; b++) {
-        for (unsigned int t = 0; t < block; t++) {
-            blockIdx = {b, 0u, 0u};
-            threadIdx = {t, 0u, 0u};
-            kernel();
-        }
-    }
-}
-
 extern "C" {
 
 void emu_merkle_leaves(const uint32_t* params, const uint32_t* descs, const uint32_t* data,

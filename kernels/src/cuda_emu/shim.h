@@ -32,3 +32,21 @@ static inline unsigned int atomicMin(unsigned int* address, unsigned int value) 
     if (value < old) *address = value;
     return old;
 }
+
+// Runs every block and thread of a launch of `threads` threads on the calling host thread,
+// in 256-thread blocks as the CUDA backend launches them (the test harness and the
+// in-process launchers both use it).
+template <typename F>
+static void emu_grid(unsigned int threads, F kernel) {
+    const unsigned int block = 256u;
+    unsigned int grid = (threads + block - 1u) / block;
+    if (grid == 0u) grid = 1u;
+    blockDim = {block, 1u, 1u};
+    for (unsigned int b = 0; b < grid; b++) {
+        for (unsigned int t = 0; t < block; t++) {
+            blockIdx = {b, 0u, 0u};
+            threadIdx = {t, 0u, 0u};
+            kernel();
+        }
+    }
+}

@@ -19,21 +19,6 @@ static void emu_write(const char* path, const std::vector<uint32_t>& words) {
     std::fclose(f);
 }
 
-template <typename F>
-static void emu_launch(unsigned int threads, F kernel) {
-    const unsigned int block = 256u;
-    unsigned int grid = (threads + block - 1u) / block;
-    if (grid == 0u) grid = 1u;
-    blockDim = {block, 1u, 1u};
-    for (unsigned int b = 0; b < grid; b++) {
-        for (unsigned int t = 0; t < block; t++) {
-            blockIdx = {b, 0u, 0u};
-            threadIdx = {t, 0u, 0u};
-            kernel();
-        }
-    }
-}
-
 int main(int argc, char** argv) {
     if (argc < 2) return 2;
     std::string kernel = argv[1];
@@ -43,7 +28,7 @@ int main(int argc, char** argv) {
         auto data = emu_read(argv[4]);
         auto states = emu_read(argv[5]);
         unsigned int rows = (unsigned int)std::strtoul(argv[6], nullptr, 10);
-        emu_launch(rows, [&] {
+        emu_grid(rows, [&] {
             merkle_leaves((const LeafParams*)params.data(), (const ColumnDesc*)descs.data(), data.data(), states.data());
         });
         emu_write(argv[5], states);
@@ -53,7 +38,7 @@ int main(int argc, char** argv) {
         auto children = emu_read(argv[2]);
         auto parents = emu_read(argv[3]);
         unsigned int rows = (unsigned int)std::strtoul(argv[4], nullptr, 10);
-        emu_launch(rows, [&] { merkle_next_layer(rows, children.data(), parents.data()); });
+        emu_grid(rows, [&] { merkle_next_layer(rows, children.data(), parents.data()); });
         emu_write(argv[3], parents);
         return 0;
     }
@@ -61,7 +46,7 @@ int main(int argc, char** argv) {
         auto params = emu_read(argv[2]);
         auto best = emu_read(argv[3]);
         unsigned int n_tries = (unsigned int)std::strtoul(argv[4], nullptr, 10);
-        emu_launch(n_tries, [&] { grind((const GrindParams*)params.data(), best.data()); });
+        emu_grid(n_tries, [&] { grind((const GrindParams*)params.data(), best.data()); });
         emu_write(argv[3], best);
         return 0;
     }
@@ -70,7 +55,7 @@ int main(int argc, char** argv) {
         auto twiddles = emu_read(argv[3]);
         auto values = emu_read(argv[4]);
         unsigned int n_half = (unsigned int)std::strtoul(argv[5], nullptr, 10);
-        emu_launch(n_half, [&] {
+        emu_grid(n_half, [&] {
             circle_fft_layer((const FftParams*)params.data(), twiddles.data(), values.data());
         });
         emu_write(argv[4], values);
@@ -82,7 +67,7 @@ int main(int argc, char** argv) {
         auto src = emu_read(argv[4]);
         auto dst = emu_read(argv[5]);
         unsigned int n_half = (unsigned int)std::strtoul(argv[6], nullptr, 10);
-        emu_launch(n_half, [&] {
+        emu_grid(n_half, [&] {
             fri_fold((const FoldParams*)params.data(), twiddles.data(), src.data(), dst.data());
         });
         emu_write(argv[5], dst);

@@ -84,6 +84,28 @@ fn both_modes_reproduce_every_block_and_resume() {
 }
 
 /// Serves a publisher's blocks with block `number` altered by `edit`.
+/// `node` syncing from `publisher` with block 2 changed by `edit` (`what` names the case):
+/// the syncer and the refusal of block 2 it must end in.
+async fn refused_block_2(
+    node: &Arc<Node>,
+    publisher: &Publisher,
+    edit: fn(&mut Block),
+    what: &str,
+) -> (Syncer, Refusal) {
+    let source = Altered {
+        inner: publisher.clone(),
+        number: 2,
+        edit,
+    };
+    let syncer = Syncer::new(Arc::clone(node), Arc::new(source));
+    let err = syncer.catch_up(&mut |_| {}).await.unwrap_err();
+    let SyncError::Refused(refusal) = err else {
+        panic!("{what}: {err}");
+    };
+    assert_eq!(refusal.block_number, 2, "{what}");
+    (syncer, refusal)
+}
+
 struct Altered<F> {
     inner: Publisher,
     number: u64,
@@ -139,17 +161,8 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
             for mode in [Mode::Replay, Mode::L2] {
                 let data = dir.path().join(format!("{mode}-{name}"));
                 let node = Node::open(data.clone(), mode).unwrap();
-                let source = Altered {
-                    inner: publisher.clone(),
-                    number: 2,
-                    edit,
-                };
-                let syncer = Syncer::new(Arc::clone(&node), Arc::new(source));
-                let err = syncer.catch_up(&mut |_| {}).await.unwrap_err();
-                let SyncError::Refused(refusal) = err else {
-                    panic!("{mode} {name}: {err}");
-                };
-                assert_eq!(refusal.block_number, 2, "{mode} {name}");
+                let (syncer, refusal) =
+                    refused_block_2(&node, &publisher, edit, &format!("{mode} {name}")).await;
                 let expected = match (mode, name) {
                     (Mode::L2, "no-op") => "listed but unchanged",
                     (Mode::L2, "duplicate") => "not strictly increasing",
@@ -182,17 +195,7 @@ fn altered_diffs_and_roots_are_refused_and_the_state_stays() {
                 t.signature.s = crate::ecdsa::EC_ORDER - t.signature.s;
             }
         };
-        let source = Altered {
-            inner: publisher.clone(),
-            number: 2,
-            edit,
-        };
-        let syncer = Syncer::new(Arc::clone(&node), Arc::new(source));
-        let err = syncer.catch_up(&mut |_| {}).await.unwrap_err();
-        let SyncError::Refused(refusal) = err else {
-            panic!("high s: {err}");
-        };
-        assert_eq!(refusal.block_number, 2);
+        let (_, refusal) = refused_block_2(&node, &publisher, edit, "high s").await;
         assert!(refusal.reason.contains("low-s"), "{}", refusal.reason);
         seq.shutdown().await;
     });
