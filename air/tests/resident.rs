@@ -17,9 +17,7 @@ use cairo_air::relations::CommonLookupElements;
 use starfarm_air::resident::{device_components, AirKernels};
 use starfarm_air::Air;
 use starfarm_kernels::emulated_device::EmulatedDevice;
-use starfarm_kernels::resident::{
-    op_counts, DeviceColumn, EmulatedBackend, Op, ResidentDevice,
-};
+use starfarm_kernels::resident::{op_counts, DeviceColumn, EmulatedBackend, Op, ResidentDevice};
 use starfarm_kernels::KernelError;
 use starfarm_prover::{CairoProgram, Felt, ProgramInput};
 use stwo::core::channel::Blake2sChannel;
@@ -138,21 +136,16 @@ fn device_components_accumulate_as_simd_backend_on_a_real_trace() {
     let (base, claim, interaction) = generator.write_trace();
     let (interaction, interaction_claim) = interaction.write_interaction_trace(&elements);
     let ids: Vec<String> = preprocessed.ids().into_iter().map(|id| id.id).collect();
-    let components = CairoComponents::new(
-        &claim,
-        &elements,
-        &interaction_claim,
-        &preprocessed.ids(),
-    );
+    let components =
+        CairoComponents::new(&claim, &elements, &interaction_claim, &preprocessed.ids());
     let instances = starfarm_air::extract::instances(&air, &components).expect("instances");
     let provers = cairo_provers(&components);
     let relations = [starfarm_air::replay::lookup(
         &elements,
         air.relations[0].size as usize,
     )];
-    let device_provers =
-        device_components(&air, &kernels, &instances, &provers, &relations, &ids)
-            .expect("every instance has its kernel and columns");
+    let device_provers = device_components(&air, &kernels, &instances, &provers, &relations, &ids)
+        .expect("every instance has its kernel and columns");
 
     // The columns of the checked instances, on their committed domains; the others as
     // placeholders.
@@ -169,16 +162,36 @@ fn device_components_accumulate_as_simd_backend_on_a_real_trace() {
         let c = &air.components[instance.component];
         for p in 0..c.preprocessed.len() {
             let id = c.preprocessed_id(p, instance.log_size);
-            let at = ids.iter().position(|x| *x == id).expect("the column is there");
+            let at = ids
+                .iter()
+                .position(|x| *x == id)
+                .expect("the column is there");
             pre_used.insert(at, ());
         }
-        for tree in 0..2 {
+        for (tree, used) in tree_used.iter_mut().enumerate() {
             for j in 0..c.columns[tree].len() {
-                tree_used[tree].insert(instance.first_column[tree] + j, ());
+                used.insert(instance.first_column[tree] + j, ());
             }
         }
     }
     let pre_evals = gen_trace(preprocessed.clone());
+    // What a whole proof would hold on the device for the preprocessed trace alone (its
+    // evaluations at blowup 2, the Test profile's, as M31 words), for docs/gpu.md.
+    let words =
+        |evals: &[SimdEval]| -> u64 { evals.iter().map(|e| 2 * e.values.len() as u64).sum() };
+    eprintln!(
+        "committed words at blowup 2: preprocessed {} ({} columns, largest 2^{}), trace {}, \
+         interaction {}",
+        words(&pre_evals),
+        pre_evals.len(),
+        pre_evals
+            .iter()
+            .map(|e| e.domain.log_size())
+            .max()
+            .unwrap_or(0),
+        words(&base),
+        words(&interaction)
+    );
     let build = |evals: &[SimdEval], used: &HashMap<usize, ()>| -> Vec<Committed> {
         evals
             .iter()
@@ -281,7 +294,7 @@ fn device_components_accumulate_as_simd_backend_on_a_real_trace() {
     let first = &instances[checked[0]];
     let column = &mut device_trees[1][first.first_column[0]].evals.values;
     let mut values = column.to_cpu();
-    values[0] = values[0] + M31::from(1u32);
+    values[0] += M31::from(1u32);
     *column = DeviceColumn::from_host(&values).expect("uploads");
     assert_ne!(
         run_device(&device_trees),
