@@ -3,7 +3,8 @@
 //! upload of each trace, everything after on the device, the constraints through the
 //! generated CUDA) proves fibonacci with the Test profile byte for byte as the prover's
 //! `SimdBackend` flow, and cairo-air's verifier accepts it. Skipped, with a message, without a
-//! C++ compiler.
+//! C++ compiler. Then a device fault injected halfway through the same proof's launches ends in
+//! the CPU proof of the job (the same bytes), counted as a fallback.
 //!
 //! Memory: the two proofs are made one after the other, the first one's precompute dropped
 //! before the second starts; the device's copy of the preprocessed trace is interpolated on
@@ -20,7 +21,10 @@ use cairo_air::verifier::{verify_cairo_ex, INTERACTION_POW_BITS};
 use cairo_air::{CairoProof, CairoProofForRustVerifier};
 use starfarm_air::resident::{device_components, AirKernels};
 use starfarm_kernels::emulated_device::EmulatedDevice;
-use starfarm_kernels::resident::{op_counts, DeviceColumn, EmulatedBackend, Op, ResidentDevice};
+use starfarm_kernels::resident::{
+    op_counts, proof_fallbacks, prove_with_fallback, DeviceColumn, EmulatedBackend, Op,
+    ResidentDevice,
+};
 use starfarm_kernels::KernelError;
 use starfarm_prover::artifact::ProofCodec;
 use starfarm_prover::prover::{parameters, precompute};
@@ -171,24 +175,28 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
     let variant = starfarm_prover::choose_variant(&execution).expect("a variant");
 
     let started = Instant::now();
-    let simd = {
+    let prove_simd = || {
         let warm = precompute::<Blake2sMerkleChannel>(variant, profile);
-        warm.prove(
-            execution.adapt().expect("adapts"),
-            parameters(profile, variant),
-        )
-        .expect("SimdBackend proves")
+        let proof = warm
+            .prove(
+                execution.adapt().expect("adapts"),
+                parameters(profile, variant),
+            )
+            .expect("SimdBackend proves");
+        encode(proof)
     };
-    let simd_bytes = encode(simd);
+    let simd_bytes = prove_simd();
     eprintln!("SimdBackend proof in {:?}", started.elapsed());
 
     let before = op_counts();
+    let launches = device.launches();
     let started = Instant::now();
     let resident = prove_resident(device, &execution, profile, variant);
     eprintln!(
         "resident proof (emulated device) in {:?}",
         started.elapsed()
     );
+    let launches = device.launches() - launches;
     let resident_bytes = encode(resident.clone());
     assert!(
         resident_bytes == simd_bytes,
@@ -206,6 +214,35 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
     let (now, was) = (quotients(&op_counts()), quotients(&before));
     assert!(now.device > was.device, "constraints ran on the device");
     assert_eq!(now.host, was.host, "no component fell back to the host");
+    let ran: Vec<String> = op_counts()
+        .iter()
+        .zip(&before)
+        .map(|((op, c), (_, b))| (op, c.device - b.device, c.host - b.host))
+        .filter(|(_, d, h)| d + h > 0)
+        .map(|(op, d, h)| format!("{op:?} {d}/{h}"))
+        .collect();
+    eprintln!(
+        "{launches} launches; operations on the device/host: {}",
+        ran.join(", ")
+    );
     verify_cairo_ex::<Blake2sMerkleChannel>(resident.into(), false)
         .expect("cairo-air's verifier accepts it");
+
+    // A device fault halfway through the launches: the job is proven on the CPU instead,
+    // counted, and the proof is the same bytes (no partial device proof comes out).
+    let fallbacks = proof_fallbacks();
+    device.inject_fault_after(launches / 2);
+    let (bytes, fault) = prove_with_fallback(
+        || encode(prove_resident(device, &execution, profile, variant)),
+        prove_simd,
+    );
+    assert!(
+        fault.is_some(),
+        "the injected fault interrupted the device proof"
+    );
+    assert_eq!(proof_fallbacks(), fallbacks + 1, "the fallback is counted");
+    assert!(
+        bytes == simd_bytes,
+        "the CPU proof of the job is the same bytes"
+    );
 }
