@@ -248,7 +248,10 @@ mod tests {
                 available: 8 << 30
             }
         );
-        assert!(matches!(place(1, 0), Placement::Cpu { .. }), "no device memory");
+        assert!(
+            matches!(place(1, 0), Placement::Cpu { .. }),
+            "no device memory"
+        );
         assert_eq!(device_memory_bytes(Device::Cpu), 0);
     }
 

@@ -31,9 +31,7 @@ use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 
 use crate::artifact::{ArtifactHeader, PhaseTimings, ProofArtifact, ProofCodec};
 use crate::channel::{ChannelKind, Keccak256MerkleChannel};
-use crate::device::{
-    count_memory_fallback, device_memory_bytes, place, Device, GpuUse, Placement,
-};
+use crate::device::{count_memory_fallback, device_memory_bytes, place, Device, GpuUse, Placement};
 use crate::error::ProveError;
 use crate::execute::{execute, Execution, ExecutionLimits};
 use crate::fact::{fact, hex32};
@@ -340,7 +338,11 @@ impl Prover {
             backend = Device::Cpu;
             memory_fallbacks = 1;
         }
-        if self.warm.as_ref().is_some_and(|w| !w.serves(channel, backend)) {
+        if self
+            .warm
+            .as_ref()
+            .is_some_and(|w| !w.serves(channel, backend))
+        {
             self.warm = None;
         }
         let warm = self
