@@ -6,8 +6,10 @@
 //! EVM's bytecode with its evaluator contract).
 //!
 //! It also owns the glue that runs the generated CUDA on the resident backend (`resident`:
-//! `DeviceComponent`, a `ComponentProver<DeviceBackend<D>>` per component instance), because
-//! that glue needs the IR's layouts and `starfarm-kernels` may import no starfarm crate.
+//! `DeviceComponent`, a `ComponentProver<DeviceBackend<D>>` per component instance, and
+//! `prove_cairo`, the Cairo prove flow on that backend), because that glue needs the IR's
+//! layouts, `starfarm-kernels` may import no starfarm crate, and the prover cannot import this
+//! crate (this crate dev-depends on the prover).
 //!
 //! Constraints enter only through extraction from cairo-air; nothing here restates them.
 //! This crate must not import the scheduler, the sequencer, l1 or the prover (the prover is a

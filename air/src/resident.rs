@@ -2,7 +2,8 @@
 //! [`DeviceComponent`] is a `ComponentProver<DeviceBackend<D>>` that runs the generated
 //! `air_eval_<name>` kernels (`generated/cuda/cairo_air.cu`) over the device-resident trace,
 //! accumulating into the device-resident composition accumulator, with the same words
-//! `SimdBackend`'s `FrameworkComponent` accumulates.
+//! `SimdBackend`'s `FrameworkComponent` accumulates; [`prove_cairo`] is the whole Cairo prove
+//! flow on that backend.
 //!
 //! Why here: the glue needs the IR (each kernel's column and parameter layout,
 //! [`crate::codegen::cuda`]) and the device. `starfarm-kernels` depends on no starfarm crate,
@@ -11,6 +12,24 @@
 //! dependency (the arrow `air --> kernels`, pointing down, as the prover's does).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use cairo_air::cairo_components::CairoComponents;
+use cairo_air::relations::CommonLookupElements;
+use cairo_air::verifier::INTERACTION_POW_BITS;
+use cairo_air::CairoProof;
+use stwo::core::channel::{Blake2sChannel, Channel};
+use stwo::core::proof_of_work::GrindOps;
+use stwo::core::utils::MaybeOwned;
+use stwo::core::vcs_lifted::blake2_merkle::{Blake2sMerkleChannel, Blake2sMerkleHasher};
+use stwo::prover::mempool::BaseColumnPool;
+use stwo::prover::poly::circle::{CircleEvaluation, PolyOps};
+use stwo::prover::poly::BitReversedOrder;
+use stwo::prover::{prove_ex, CommitmentSchemeProver, CommitmentTreeProver};
+use stwo_cairo_prover::prover::{ChannelHash, ProverParameters};
+use stwo_cairo_prover::utils::cairo_provers;
+use stwo_cairo_prover::witness::cairo::create_cairo_claim_generator;
+use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 
 use starfarm_kernels::resident::{
     self, DeviceBackend, HostComponent, Op, ResidentDevice, RowKernels, RowLaunch,
@@ -48,6 +67,10 @@ pub enum ResidentError {
     Mismatch { component: String, what: String },
     #[error("preprocessed column {0} is not in the preprocessed trace")]
     Preprocessed(String),
+    #[error("the resident backend proves with the Blake2s channel only")]
+    Channel,
+    #[error("proving: {0}")]
+    Proving(String),
 }
 
 /// The constraint kernels of every IR component, compiled for device `D` (once per process
@@ -337,4 +360,124 @@ fn column<'t, D: ResidentDevice>(
             "{name}: no column {index} in tree {tree}"
         )))),
     }
+}
+
+/// stwo-cairo 1.3's `prove_cairo_with_precompute` on the resident backend: the preprocessed
+/// trace's evaluations generated on the host and uploaded once (interpolated and committed on
+/// the device, with twiddles sized to its largest column plus the blowup, as the prover's
+/// precompute), the base and interaction traces written by stwo-cairo's witness generation on
+/// `SimdBackend` and uploaded once each, the interaction proof of work ground on the device,
+/// [`DeviceComponent`]s for every component instance, and Stwo's own `prove_ex` over
+/// `DeviceBackend<D>`. The proof is the one `SimdBackend` makes with `params`, byte for byte
+/// (`air/tests/resident_proof.rs`).
+///
+/// Blake2s channel only (the device's Merkle and grinding kernels hash with Blake2s). The
+/// preprocessed tree is rebuilt per proof (no warm precompute yet). A device error unwinds
+/// with `starfarm_kernels::resident::DeviceFault`: run this inside `catch_device_faults` or
+/// `prove_with_fallback`.
+pub fn prove_cairo<D: ResidentDevice>(
+    air: &Air,
+    kernels: &AirKernels<D>,
+    input: stwo_cairo_adapter::ProverInput,
+    params: ProverParameters,
+) -> Result<CairoProof<Blake2sMerkleHasher>, ResidentError> {
+    if !matches!(params.channel_hash, ChannelHash::Blake2s) {
+        return Err(ResidentError::Channel);
+    }
+    let config = params.pcs_config;
+    let variant = params.preprocessed_trace;
+    let log_blowup = config.fri_config.log_blowup_factor;
+
+    let twiddles = DeviceBackend::<D>::precompute_twiddles(
+        CanonicCoset::new(variant.max_log_trace_size() + log_blowup)
+            .circle_domain()
+            .half_coset,
+    );
+    let preprocessed = Arc::new(variant.to_preprocessed_trace());
+    let polys = DeviceBackend::<D>::interpolate_columns(
+        upload::<D>(gen_trace(preprocessed.clone()))?,
+        &twiddles,
+    );
+    let pool = BaseColumnPool::<DeviceBackend<D>>::new();
+    let tree = CommitmentTreeProver::<DeviceBackend<D>, Blake2sMerkleChannel>::new(
+        polys,
+        log_blowup,
+        &twiddles,
+        true, // coefficients stored, as the prover's precompute does
+        config.lifting_log_size,
+        &pool,
+    );
+
+    let channel = &mut Blake2sChannel::default();
+    channel.mix_felts(&[params.channel_salt.into()]);
+    config.mix_into(channel);
+    let mut scheme =
+        CommitmentSchemeProver::<DeviceBackend<D>, Blake2sMerkleChannel>::with_memory_pool(
+            config, &twiddles, &pool,
+        );
+    if params.store_polynomials_coefficients {
+        scheme.set_store_polynomials_coefficients();
+    }
+    scheme.commit_tree(MaybeOwned::Owned(tree), channel);
+
+    let generator = create_cairo_claim_generator(input, preprocessed.clone());
+    let (trace, claim, interaction_generator) = generator.write_trace();
+    claim.mix_into::<Blake2sMerkleChannel>(channel);
+    let mut builder = scheme.tree_builder();
+    builder.extend_evals(upload::<D>(trace)?);
+    builder.commit(channel);
+
+    let interaction_pow = DeviceBackend::<D>::grind(channel, INTERACTION_POW_BITS);
+    channel.mix_u64(interaction_pow);
+    let elements = CommonLookupElements::draw(channel);
+    let (interaction, interaction_claim) = interaction_generator.write_interaction_trace(&elements);
+    interaction_claim.mix_into(channel);
+    let mut builder = scheme.tree_builder();
+    builder.extend_evals(upload::<D>(interaction)?);
+    builder.commit(channel);
+
+    let components =
+        CairoComponents::new(&claim, &elements, &interaction_claim, &preprocessed.ids());
+    let instances = crate::extract::instances(air, &components)
+        .map_err(|e| ResidentError::Proving(e.to_string()))?;
+    let provers = cairo_provers(&components);
+    let relations = air
+        .relations
+        .iter()
+        .map(|r| crate::replay::lookup(&elements, r.size as usize))
+        .collect::<Vec<_>>();
+    let ids: Vec<String> = preprocessed.ids().into_iter().map(|id| id.id).collect();
+    let on_device = device_components(air, kernels, &instances, &provers, &relations, &ids)?;
+    let refs: Vec<&dyn ComponentProver<DeviceBackend<D>>> = on_device
+        .iter()
+        .map(|c| c as &dyn ComponentProver<DeviceBackend<D>>)
+        .collect();
+    let proof = prove_ex::<DeviceBackend<D>, Blake2sMerkleChannel>(
+        &refs,
+        channel,
+        scheme,
+        params.include_all_preprocessed_columns,
+    )
+    .map_err(|e| ResidentError::Proving(e.to_string()))?;
+    Ok(CairoProof {
+        claim,
+        interaction_pow,
+        interaction_claim,
+        extended_stark_proof: proof,
+        channel_salt: params.channel_salt,
+        preprocessed_trace_variant: variant,
+    })
+}
+
+/// Host evaluations (witness generation's output) as device columns: one upload each.
+fn upload<D: ResidentDevice>(
+    columns: Vec<CircleEvaluation<SimdBackend, BaseField, BitReversedOrder>>,
+) -> Result<Vec<CircleEvaluation<DeviceBackend<D>, BaseField, BitReversedOrder>>, ResidentError> {
+    columns
+        .into_iter()
+        .map(|c| {
+            let values = resident::DeviceColumn::from_host(&c.values.to_cpu())?;
+            Ok(CircleEvaluation::new(c.domain, values))
+        })
+        .collect()
 }
