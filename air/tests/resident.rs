@@ -17,7 +17,7 @@ use cairo_air::relations::CommonLookupElements;
 use starfarm_air::resident::{device_components, AirKernels};
 use starfarm_air::Air;
 use starfarm_kernels::emulated_device::EmulatedDevice;
-use starfarm_kernels::resident::{op_counts, DeviceColumn, EmulatedBackend, Op, ResidentDevice};
+use starfarm_kernels::resident::{op_counts, DeviceBackend, DeviceColumn, Op, ResidentDevice};
 use starfarm_kernels::KernelError;
 use starfarm_prover::{CairoProgram, Felt, ProgramInput};
 use stwo::core::channel::Blake2sChannel;
@@ -63,7 +63,7 @@ struct Committed {
 }
 
 impl Committed {
-    fn upload(&self) -> Poly<EmulatedBackend> {
+    fn upload<D: ResidentDevice>(&self) -> Poly<DeviceBackend<D>> {
         let column = DeviceColumn::from_host(&self.values).expect("uploads");
         Poly::new(None, CircleEvaluation::new(self.domain, column))
     }
@@ -115,9 +115,28 @@ fn accumulated<B: stwo::prover::backend::Backend>(
 
 #[test]
 fn device_components_accumulate_as_simd_backend_on_a_real_trace() {
-    let Some(device) = device() else {
-        return;
-    };
+    if let Some(device) = device() {
+        check(device);
+    }
+}
+
+/// The same on CUDA device 0 (`--features cuda`); skipped without a GPU unless
+/// `STARFARM_REQUIRE_CUDA=1`. Never run yet: the first run is NVRTC's first compile of the
+/// generated source.
+#[cfg(feature = "cuda")]
+#[test]
+fn device_components_accumulate_as_simd_backend_on_cuda() {
+    use starfarm_kernels::cuda_device::CudaDevice;
+    match CudaDevice::instance() {
+        Ok(device) => check(device),
+        Err(e) if std::env::var("STARFARM_REQUIRE_CUDA").is_ok_and(|v| v == "1") => {
+            panic!("CUDA is required: {e}")
+        }
+        Err(e) => eprintln!("SKIPPED: no CUDA device: {e}"),
+    }
+}
+
+fn check<D: ResidentDevice>(device: &'static D) {
     let started = Instant::now();
     let air: Air = starfarm_air::extract().expect("extracts");
     let kernels = AirKernels::load(device, &air).expect("the generated CUDA compiles");
@@ -218,9 +237,9 @@ fn device_components_accumulate_as_simd_backend_on_a_real_trace() {
                 .collect(),
         ),
     };
-    let mut device_trees: Vec<Vec<Poly<EmulatedBackend>>> = trees
+    let mut device_trees: Vec<Vec<Poly<DeviceBackend<D>>>> = trees
         .iter()
-        .map(|t| t.iter().map(Committed::upload).collect())
+        .map(|t| t.iter().map(Committed::upload::<D>).collect())
         .collect();
 
     let n_constraints: usize = checked.iter().map(|&i| provers[i].n_constraints()).sum();
@@ -245,11 +264,11 @@ fn device_components_accumulate_as_simd_backend_on_a_real_trace() {
         }
         accumulated(&mut acc)
     };
-    let run_device = |trees: &Vec<Vec<Poly<EmulatedBackend>>>| {
+    let run_device = |trees: &Vec<Vec<Poly<DeviceBackend<D>>>>| {
         let trace = Trace {
             polys: TreeVec::new(trees.iter().map(|t| t.iter().collect()).collect()),
         };
-        let mut acc = DomainEvaluationAccumulator::<EmulatedBackend>::new(
+        let mut acc = DomainEvaluationAccumulator::<DeviceBackend<D>>::new(
             random_coeff,
             max_log,
             n_constraints,
@@ -264,9 +283,10 @@ fn device_components_accumulate_as_simd_backend_on_a_real_trace() {
     let started = Instant::now();
     let on_device = run_device(&device_trees);
     eprintln!(
-        "{} of {} instances ({n_constraints} constraints) evaluated on the emulated device in {:?}",
+        "{} of {} instances ({n_constraints} constraints) evaluated on {} in {:?}",
         checked.len(),
         instances.len(),
+        D::NAME,
         started.elapsed()
     );
     assert!(checked.len() >= 10, "the trace has instances to check");

@@ -35,8 +35,8 @@ fn encode(proof: CairoProof<Blake2sMerkleHasher>) -> Vec<u8> {
 
 /// [`starfarm_air::resident::prove_cairo`] on the emulated device, with the prover's
 /// parameters for `profile`.
-fn prove_resident(
-    device: &EmulatedDevice,
+fn prove_resident<D: ResidentDevice>(
+    device: &D,
     execution: &Execution,
     profile: SecurityProfile,
     variant: PreProcessedTraceVariant,
@@ -52,6 +52,60 @@ fn prove_resident(
     .expect("proves")
 }
 
+/// fibonacci(100), executed, and the preprocessed trace it is proven with.
+fn fibonacci() -> (Execution, PreProcessedTraceVariant) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let program = CairoProgram::from_file(&root.join("examples/fibonacci.json")).expect("loads");
+    let input = ProgramInput::new(vec![Felt::from(100u64)]);
+    let execution =
+        starfarm_prover::execute(&program, &input, Default::default()).expect("executes");
+    let variant = starfarm_prover::choose_variant(&execution).expect("a variant");
+    (execution, variant)
+}
+
+/// The prover's `SimdBackend` proof (its precompute dropped before returning), encoded.
+fn prove_simd(
+    execution: &Execution,
+    profile: SecurityProfile,
+    variant: PreProcessedTraceVariant,
+) -> Vec<u8> {
+    let warm = precompute::<Blake2sMerkleChannel>(variant, profile);
+    let proof = warm
+        .prove(
+            execution.adapt().expect("adapts"),
+            parameters(profile, variant),
+        )
+        .expect("SimdBackend proves");
+    encode(proof)
+}
+
+/// The same proof on CUDA device 0 (`--features cuda`): byte for byte, verified. Skipped
+/// without a GPU unless `STARFARM_REQUIRE_CUDA=1`. Never run yet.
+#[cfg(feature = "cuda")]
+#[test]
+fn a_cairo_proof_on_cuda_is_the_simd_proof_byte_for_byte() {
+    use starfarm_kernels::cuda_device::CudaDevice;
+    let device = match CudaDevice::instance() {
+        Ok(device) => device,
+        Err(e) if std::env::var("STARFARM_REQUIRE_CUDA").is_ok_and(|v| v == "1") => {
+            panic!("CUDA is required: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no CUDA device: {e}");
+            return;
+        }
+    };
+    let (execution, variant) = fibonacci();
+    let profile = SecurityProfile::Test;
+    let simd_bytes = prove_simd(&execution, profile, variant);
+    let started = Instant::now();
+    let proof = prove_resident(device, &execution, profile, variant);
+    eprintln!("resident proof (CUDA) in {:?}", started.elapsed());
+    assert!(encode(proof.clone()) == simd_bytes, "byte for byte");
+    verify_cairo_ex::<Blake2sMerkleChannel>(proof.into(), false)
+        .expect("cairo-air's verifier accepts it");
+}
+
 #[test]
 fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
     let device = match EmulatedDevice::instance() {
@@ -62,25 +116,10 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
         }
         Err(e) => panic!("emulated device: {e}"),
     };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let program = CairoProgram::from_file(&root.join("examples/fibonacci.json")).expect("loads");
-    let input = ProgramInput::new(vec![Felt::from(100u64)]);
-    let execution =
-        starfarm_prover::execute(&program, &input, Default::default()).expect("executes");
+    let (execution, variant) = fibonacci();
     let profile = SecurityProfile::Test;
-    let variant = starfarm_prover::choose_variant(&execution).expect("a variant");
-
     let started = Instant::now();
-    let prove_simd = || {
-        let warm = precompute::<Blake2sMerkleChannel>(variant, profile);
-        let proof = warm
-            .prove(
-                execution.adapt().expect("adapts"),
-                parameters(profile, variant),
-            )
-            .expect("SimdBackend proves");
-        encode(proof)
-    };
+    let prove_simd = || prove_simd(&execution, profile, variant);
     let simd_bytes = prove_simd();
     eprintln!("SimdBackend proof in {:?}", started.elapsed());
 
