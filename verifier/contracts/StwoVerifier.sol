@@ -154,7 +154,7 @@ contract StwoVerifier {
             oodsY: t.oodsY,
             coeff: t.quotientCoeff,
             queries: t.queries,
-            preprocessedQueries: preprocessedPositions(t.queries, liftingLogSize(p), p.trees[0].logHeight)
+            preprocessedQueries: LiftedMerkle.preprocessedPositions(t.queries, liftingLogSize(p), p.trees[0].logHeight)
         });
     }
 
@@ -233,25 +233,8 @@ contract StwoVerifier {
 
     function checkTree(Proof calldata p, uint256[] memory queries, uint256 tree) internal pure {
         string[4] memory names = ["preprocessed tree", "trace tree", "interaction tree", "composition tree"];
-        uint256[] memory positions = tree == 0 ? preprocessedPositions(queries, liftingLogSize(p), p.trees[0].logHeight) : queries;
+        uint256[] memory positions = tree == 0 ? LiftedMerkle.preprocessedPositions(queries, liftingLogSize(p), p.trees[0].logHeight) : queries;
         LiftedMerkle.verify(p.commitments[tree], positions, p.trees[tree], names[tree]);
-    }
-
-    /// stwo's prepare_preprocessed_query_positions: the queries on a preprocessed tree of
-    /// another height (the low bit stays, the others scale).
-    function preprocessedPositions(uint256[] memory queries, uint256 logSize, uint256 ppLogSize)
-        internal
-        pure
-        returns (uint256[] memory out)
-    {
-        if (ppLogSize == 0) return new uint256[](0);
-        out = new uint256[](queries.length);
-        for (uint256 i = 0; i < queries.length; i++) {
-            uint256 q = queries[i];
-            out[i] = logSize < ppLogSize
-                ? ((q >> 1) << (ppLogSize - logSize + 1)) + (q & 1)
-                : ((q >> (logSize - ppLogSize + 1)) << 1) + (q & 1);
-        }
     }
 
     /// `raw` sorted ascending without repeats (insertion sort: a few dozen queries).
