@@ -36,6 +36,14 @@ pub fn encode_artifact(artifact: &ProofArtifact) -> Result<StwoVerifier::Proof, 
 
 /// Encodes `proof` for `StwoVerifier`.
 pub fn encode(proof: &KeccakCairoProof) -> Result<StwoVerifier::Proof, EncodeError> {
+    Ok(encode_with_transcript(proof)?.0)
+}
+
+/// Encodes `proof` for `StwoVerifier`, with the transcript stwo's verifier draws for it (the
+/// plan of a split verification needs its draws and quotients).
+pub fn encode_with_transcript(
+    proof: &KeccakCairoProof,
+) -> Result<(StwoVerifier::Proof, StwoTranscript), EncodeError> {
     let transcript = stwo_transcript(proof)?;
     let stark = &proof.stark_proof;
     let config = stark.config;
@@ -49,7 +57,7 @@ pub fn encode(proof: &KeccakCairoProof) -> Result<StwoVerifier::Proof, EncodeErr
     let trees = (0..4)
         .map(|tree| opening(proof, &transcript, tree))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(StwoVerifier::Proof {
+    let encoded = StwoVerifier::Proof {
         channelSalt: proof.channel_salt,
         config: StwoVerifier::Config {
             powBits: config.pow_bits,
@@ -81,7 +89,8 @@ pub fn encode(proof: &KeccakCairoProof) -> Result<StwoVerifier::Proof, EncodeErr
                 witness: layer.decommitment.hash_witness.iter().map(root).collect(),
             })
             .collect(),
-    })
+    };
+    Ok((encoded, transcript))
 }
 
 /// Per tree, a byte per column: its log size (with the blowup) in the low 5 bits, how many

@@ -23,8 +23,13 @@ use starfarm_prover::channel::{
 };
 use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
+use starfarm_verifier::contracts::registry::StwoFactRegistry;
+use starfarm_verifier::contracts::{fri, merkle, quotients};
 use starfarm_verifier::contracts::{ChannelProbe, StwoVerifier};
-use starfarm_verifier::{encode_artifact, stwo_transcript, EncodeError};
+use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
+use starfarm_verifier::{
+    encode_artifact, stwo_transcript, EncodeError, VerificationPlan, VerifierContracts,
+};
 use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::m31::M31;
 use stwo::core::fields::qm31::SecureField;
@@ -39,10 +44,15 @@ static ARTIFACT: LazyLock<ProofArtifact> = LazyLock::new(|| fibonacci(SecurityPr
 
 /// fibonacci(100) with `profile` on the Keccak channel.
 fn fibonacci(profile: SecurityProfile) -> ProofArtifact {
+    fibonacci_of(profile, 100)
+}
+
+/// fibonacci(n) with `profile` on the Keccak channel.
+fn fibonacci_of(profile: SecurityProfile, n: u64) -> ProofArtifact {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let program =
         CairoProgram::from_file(&root.join("examples/fibonacci.json")).expect("example loads");
-    let input = ProgramInput::new(vec![Felt::from(100u64)]);
+    let input = ProgramInput::new(vec![Felt::from(n)]);
     let mut prover = Prover::new(profile).with_channel(ChannelKind::Keccak);
     prover.prove(&program, &input, &mut |_| {}).expect("proves")
 }
@@ -762,4 +772,387 @@ fn recorded_claim_mixes_replay_to_the_channels_digest() {
     }
     assert!(!PROOF.claimMixes.is_empty() && !PROOF.interactionClaimMixes.is_empty());
     assert_eq!(replayed.digest(), channel.digest());
+}
+
+// ---- The split verification: statements in their own transactions, then the registry ----
+
+/// The split verifier's contracts on `chain`, their code under EIP-170's cap.
+async fn split_contracts(chain: &Chain) -> VerifierContracts {
+    let contracts = starfarm_verifier::deploy(&chain.provider)
+        .await
+        .expect("deploys the split verifier");
+    for (name, address) in [
+        ("MerkleStatement", contracts.merkle),
+        ("QuotientStatement", contracts.quotients),
+        ("FriStatement", contracts.fri),
+        ("StwoFactRegistry", contracts.registry),
+    ] {
+        let code = chain.provider.get_code_at(address).await.expect("code");
+        assert!(
+            !code.is_empty() && code.len() <= CODE_SIZE_CAP,
+            "{name}: {} bytes",
+            code.len()
+        );
+        eprintln!("{name}: {} bytes of code", code.len());
+    }
+    contracts
+}
+
+/// The revert reason of a call with `calldata` to `to`, or `None` when it passes.
+async fn call_reason(chain: &Chain, to: Address, calldata: Bytes) -> Option<String> {
+    let request = alloy::rpc::types::TransactionRequest::default()
+        .to(to)
+        .input(calldata.into());
+    match chain.provider.call(request).await {
+        Ok(_) => None,
+        Err(e) => Some({
+            use alloy::sol_types::{Revert, SolError};
+            e.as_error_resp()
+                .and_then(|r| r.as_revert_data())
+                .and_then(|d| Revert::abi_decode(&d).ok())
+                .map(|r| r.reason)
+                .unwrap_or_else(|| e.to_string())
+        }),
+    }
+}
+
+/// Sends a transaction and returns its receipt's gas; it must be mined successfully, under
+/// EIP-7825's cap (the chain's estimate sets its gas limit).
+async fn send(chain: &Chain, what: &str, to: Address, calldata: Bytes) -> u64 {
+    if let Some(reason) = call_reason(chain, to, calldata.clone()).await {
+        panic!("{what}: reverts: {reason}");
+    }
+    let request = alloy::rpc::types::TransactionRequest::default()
+        .to(to)
+        .input(calldata.into());
+    let receipt = chain
+        .provider
+        .send_transaction(request)
+        .await
+        .expect("sends")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(receipt.status(), "{what}: failed");
+    if receipt.gas_used >= TX_GAS_CAP {
+        assert!(!chain.cap, "{what}: {} gas, above 2^24", receipt.gas_used);
+        eprintln!("*** {what}: {} gas, ABOVE 2^24 ***", receipt.gas_used);
+    }
+    receipt.gas_used
+}
+
+/// Which statements of `plan` the registry sees on chain.
+async fn done(chain: &Chain, contracts: &VerifierContracts, plan: &VerificationPlan) -> Vec<bool> {
+    StwoFactRegistry::new(contracts.registry, &chain.provider)
+        .statements(plan.header.clone(), plan.parts.clone())
+        .call()
+        .await
+        .expect("statements")
+        .done
+}
+
+/// A provisional fact's inputs: StarfarmCore's formula over a program hash and an output.
+fn fact_of(program_hash: U256, output: &[U256]) -> FixedBytes<32> {
+    let output_hash = alloy::primitives::keccak256(output.abi_encode_packed());
+    alloy::primitives::keccak256((program_hash, output_hash).abi_encode())
+}
+
+/// Sends every phase of `plan` then `verifyProof` on `cancun` (a Cancun chain: a receipt's
+/// gas is 21,000 + EIP-2028 calldata + execution, no floor), printing each transaction's
+/// calldata and execution gas and what it costs on today's chain (the larger of that and
+/// EIP-7623's floor), which must be under EIP-7825's cap; returns today's total.
+async fn verify_split(
+    cancun: &Chain,
+    contracts: &VerifierContracts,
+    plan: &VerificationPlan,
+    program_hash: U256,
+    output: &[U256],
+) -> u64 {
+    let last: Bytes = plan
+        .verify_proof_call(program_hash, output.to_vec())
+        .abi_encode()
+        .into();
+    let txs = plan
+        .phases
+        .iter()
+        .map(|p| (p.kind.to_string(), p.target(contracts), p.calldata.clone()))
+        .chain(std::iter::once((
+            "verifyProof".to_string(),
+            contracts.registry,
+            last,
+        )));
+    eprintln!(
+        "  {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "transaction", "bytes", "calldata", "floor", "execution", "gas today"
+    );
+    let (mut sum_calldata, mut sum_execution, mut total, mut n) = (0, 0, 0, 0);
+    for (name, to, data) in txs {
+        let gas = send(cancun, &name, to, data.clone()).await;
+        let (standard, floor) = calldata_gas(&data);
+        let execution = gas - 21_000 - standard;
+        let today = gas.max(floor);
+        assert!(today < TX_GAS_CAP, "{name}: {today} gas today, above 2^24");
+        eprintln!(
+            "  {name:<16} {:>8} {standard:>10} {floor:>10} {execution:>10} {today:>10}",
+            data.len()
+        );
+        (sum_calldata, sum_execution, total, n) = (
+            sum_calldata + standard,
+            sum_execution + execution,
+            total + today,
+            n + 1,
+        );
+    }
+    eprintln!(
+        "  all {n} transactions: calldata {sum_calldata} (EIP-2028), execution {sum_execution}, \
+         {total} gas today"
+    );
+    total
+}
+
+/// anvil on Cancun (no calldata floor) with the split verifier.
+async fn cancun_chain() -> Option<(Chain, VerifierContracts)> {
+    let bin = Anvil::binary_for_tests()?;
+    let anvil = Anvil::start_with(&bin, &["--hardfork", "cancun"]).expect("starts anvil");
+    let chain = Chain::on(anvil).await;
+    let contracts = split_contracts(&chain).await;
+    Some((chain, contracts))
+}
+
+#[tokio::test]
+async fn a_split_verification_registers_the_fact_once_every_statement_is_verified() {
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    // test profile: 4 trees, 8 queries in one range, FRI.
+    assert_eq!(plan.phases.len(), 6);
+    let (program_hash, output) = (U256::from(7), vec![U256::from(1), U256::from(2)]);
+    let fact = fact_of(program_hash, &output);
+    let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
+    let finish: Bytes = plan
+        .verify_proof_call(program_hash, output.clone())
+        .abi_encode()
+        .into();
+
+    // Nothing verified: the last transaction names the first missing statement.
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 6]);
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: Merkle statement of tree 0 not verified")
+    );
+
+    // Half sent (a restart): the chain says which statements are done; the rest resumes.
+    for phase in &plan.phases[..3] {
+        send(
+            &chain,
+            "phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    assert_eq!(
+        done(&chain, &contracts, &plan).await,
+        vec![true, true, true, false, false, false]
+    );
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: Merkle statement of tree 3 not verified")
+    );
+    for phase in &plan.phases[3..5] {
+        send(
+            &chain,
+            "phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: FRI statement not verified")
+    );
+    assert!(!registry.isValid(fact).call().await.expect("reads"));
+    send(
+        &chain,
+        "fri",
+        contracts.fri,
+        plan.phases[5].calldata.clone(),
+    )
+    .await;
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 6]);
+    send(&chain, "verifyProof", contracts.registry, finish).await;
+    assert!(registry.isValid(fact).call().await.expect("reads"));
+    assert!(!registry
+        .isValid(fact_of(program_hash, &output[..1]))
+        .call()
+        .await
+        .expect("reads"));
+}
+
+#[tokio::test]
+async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain).await;
+    let plan = VerificationPlan::from_artifact(&ARTIFACT, 3).expect("plans");
+    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8).
+    assert_eq!(plan.phases.len(), 4 + 3 + 1);
+
+    // A statement's own checks, each with its reason.
+    let mut merkle =
+        merkle::MerkleStatement::verifyCall::abi_decode(&plan.phases[1].calldata).expect("decodes");
+    merkle.opening.rows = flipped(&merkle.opening.rows, 5);
+    assert_eq!(
+        call_reason(&chain, contracts.merkle, merkle.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("Merkle statement: Merkle root mismatch")
+    );
+    let quotient_phase = &plan.phases[5];
+    let mut q = quotients::QuotientStatement::verifyCall::abi_decode(&quotient_phase.calldata)
+        .expect("decodes");
+    q.trees[2].rows = flipped(&q.trees[2].rows, 3);
+    assert_eq!(
+        call_reason(&chain, contracts.quotients, q.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("quotient statement: a row is not the committed leaf")
+    );
+    let mut q = quotients::QuotientStatement::verifyCall::abi_decode(&quotient_phase.calldata)
+        .expect("decodes");
+    q.q.from += U256::from(1);
+    assert_eq!(
+        call_reason(&chain, contracts.quotients, q.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("quotient statement: a tree's rows have the wrong length")
+    );
+    let mut f =
+        fri::FriStatement::verifyCall::abi_decode(&plan.phases[7].calldata).expect("decodes");
+    f.f.values[0] ^= U256::from(1);
+    assert_eq!(
+        call_reason(&chain, contracts.fri, f.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("FRI first layer: Merkle root mismatch")
+    );
+
+    // Every statement of the honest proof verified.
+    for phase in &plan.phases {
+        send(
+            &chain,
+            "phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    let (program_hash, output) = (U256::from(7), vec![U256::from(1)]);
+    let finish = |plan: &VerificationPlan| -> Bytes {
+        plan.verify_proof_call(program_hash, output.clone())
+            .abi_encode()
+            .into()
+    };
+
+    // Another proof (fibonacci(50)) whose statements are all verified too.
+    let other_artifact = fibonacci_of(SecurityProfile::Test, 50);
+    let other = VerificationPlan::from_artifact(&other_artifact, 3).expect("plans");
+    for phase in &other.phases {
+        send(
+            &chain,
+            "other phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    // Parts of the two combined: each mix is refused at the first statement it breaks.
+    let mut mixed = plan.clone();
+    mixed.parts.leafCommitments[1] = other.parts.leafCommitments[1];
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&mixed))
+            .await
+            .as_deref(),
+        Some("registry: Merkle statement of tree 1 not verified")
+    );
+    let mut mixed = plan.clone();
+    mixed.parts.values[..3].copy_from_slice(&other.parts.values[..3]);
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&mixed))
+            .await
+            .as_deref(),
+        Some("registry: quotient statement of range 0 not verified")
+    );
+    let mut mixed = other.clone();
+    mixed.header = plan.header.clone();
+    let reason = call_reason(&chain, contracts.registry, finish(&mixed)).await;
+    // "not verified", or "a value per query" should the two proofs' distinct queries differ
+    // in number.
+    assert!(
+        reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("registry: ")),
+        "{reason:?}"
+    );
+    // A header tampered after its statements: the transcript moves (its PoW fails first).
+    let mut tampered = plan.clone();
+    tampered.header.powNonce ^= 1;
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&tampered))
+            .await
+            .as_deref(),
+        Some("proof of work: nonce rejected")
+    );
+    // Another partition of the same queries was not verified.
+    let mut ranges = plan.clone();
+    ranges.parts.rangeEnds = vec![U256::from(4), U256::from(8)];
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&ranges))
+            .await
+            .as_deref(),
+        Some("registry: quotient statement of range 0 not verified")
+    );
+    // Both honest ones register.
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&plan)).await,
+        None
+    );
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&other)).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn split_verification_gas_test_profile() {
+    let Some((chain, contracts)) = cancun_chain().await else {
+        return;
+    };
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    eprintln!("split verification, profile test (fibonacci(100)):");
+    verify_split(&chain, &contracts, &plan, U256::from(1), &[U256::from(2)]).await;
+}
+
+/// The split verification of an `l1`-profile proof (26 PoW bits, 35 queries): every
+/// transaction under 2^24. A measurement (it grinds 2^26 hashes):
+/// `cargo test -p starfarm-verifier --test onchain -- --ignored --nocapture split_verification_gas`.
+#[tokio::test]
+#[ignore = "a measurement: proves with the l1 profile (26 PoW bits)"]
+async fn split_verification_gas_l1_profile() {
+    let Some((chain, contracts)) = cancun_chain().await else {
+        return;
+    };
+    let artifact = fibonacci(SecurityProfile::L1);
+    let plan =
+        VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    eprintln!("split verification, profile l1 (fibonacci(100)):");
+    verify_split(&chain, &contracts, &plan, U256::from(1), &[U256::from(2)]).await;
 }
