@@ -21,9 +21,9 @@ use crate::contracts::{fri, merkle, quotients, registry, StwoVerifier};
 use crate::transcript::StwoTranscript;
 
 /// Queries per quotient transaction: the quotients cost ~3.4 M gas fixed plus ~280 k a query
-/// (docs/verifier.md), so 12 keep an l1 proof's range (35 queries: 12, 12, 11) near 7 M of
+/// (docs/verifier.md), so 18 keep an l1 proof's ranges (35 queries: 18, 17) near 8.6 M of
 /// execution and its calldata (the range's rows, every sampled value) well under the cap.
-pub const DEFAULT_QUERIES_PER_RANGE: usize = 12;
+pub const DEFAULT_QUERIES_PER_RANGE: usize = 18;
 
 /// Which statement a phase verifies.
 #[derive(Clone, Debug, PartialEq, Eq)]
