@@ -121,7 +121,7 @@ impl L1Client {
     ) -> Result<Vec<SentPhase>, L1Error> {
         let done = self.statements_done(v).await?;
         let mut sent = Vec::with_capacity(v.phases.len() + 1);
-        let steps = v.phases.iter().zip(done).map(|(tx, done)| (tx, done));
+        let steps = v.phases.iter().zip(done);
         let finish = VerificationTx {
             phase: "verifyProof".into(),
             kind: PhaseLabel::Register,
