@@ -4,11 +4,14 @@ pragma solidity ^0.8.28;
 import {StwoVerifier} from "./StwoVerifier.sol";
 import {PcsQuotients} from "./PcsQuotients.sol";
 import {CircleFri} from "./CircleFri.sol";
+import {CairoClaim} from "./CairoClaim.sol";
 
 /// Exposes StwoVerifier's checks after a given transcript, for tests only: a tampered sampled
 /// value kept out of the transcript shows the quotients catch it (on chain, the transcript
 /// moves first). Also measures each FRI layer's gas.
 contract StwoVerifierProbe is StwoVerifier {
+    constructor(CairoClaim claim, uint256 floor) StwoVerifier(claim, floor) {}
+
     function verifyWith(Proof calldata p, Transcript memory t) external view {
         checkAfterReplay(p, t);
     }

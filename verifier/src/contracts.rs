@@ -6,6 +6,14 @@
 const _: &[u8] = include_bytes!("../contracts/out/StwoVerifier.json");
 const _: &[u8] = include_bytes!("../contracts/out/ChannelProbe.json");
 const _: &[u8] = include_bytes!("../contracts/out/StwoVerifierProbe.json");
+const _: &[u8] = include_bytes!("../contracts/out/CairoClaim.json");
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq)]
+    CairoClaim,
+    "contracts/out/CairoClaim.json"
+);
 
 alloy::sol!(
     #[sol(rpc)]

@@ -12,8 +12,10 @@
 //! sequencer or `starfarm-l1` (settlement will use this crate, not the other way round).
 
 pub mod calldata;
+pub mod claim;
 pub mod contracts;
 pub mod transcript;
 
-pub use calldata::{encode, encode_artifact, EncodeError};
+pub use calldata::{encode, encode_artifact, recorded_claim_mixes, EncodeError};
+pub use claim::{claimed_sums, encoded_claim, program_key, structured_claim};
 pub use transcript::{stwo_transcript, StwoTranscript};

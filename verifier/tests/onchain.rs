@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+use alloy::primitives::{Address, Bytes, FixedBytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
@@ -23,14 +23,21 @@ use starfarm_prover::channel::{
 };
 use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
-use starfarm_verifier::contracts::{ChannelProbe, StwoVerifier};
-use starfarm_verifier::{encode_artifact, stwo_transcript, EncodeError};
+use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, StwoVerifier};
+use starfarm_verifier::transcript::KeccakCairoProof;
+use starfarm_verifier::{
+    claimed_sums, encode_artifact, encoded_claim, program_key, recorded_claim_mixes,
+    structured_claim, stwo_transcript, EncodeError,
+};
 use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::m31::M31;
 use stwo::core::fields::qm31::SecureField;
 
 /// EIP-7825's cap on one transaction's gas.
 const TX_GAS_CAP: u64 = 1 << 24;
+/// The security floor the tests deploy `StwoVerifier` with: the test profile's 10 PoW bits +
+/// log blowup 1 x 8 queries.
+const TEST_FLOOR: u32 = 18;
 /// EIP-170's cap on deployed code.
 const CODE_SIZE_CAP: usize = 24_576;
 
@@ -50,11 +57,30 @@ fn fibonacci(profile: SecurityProfile) -> ProofArtifact {
 static PROOF: LazyLock<StwoVerifier::Proof> =
     LazyLock::new(|| encode_artifact(&ARTIFACT).expect("encodes"));
 
+/// The proof `artifact` holds.
+fn decoded(artifact: &ProofArtifact) -> KeccakCairoProof {
+    ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof).expect("decodes")
+}
+
+/// What `CairoClaim`'s deployment registers for `artifact`'s program: its key (from the
+/// claim's program section) and its program hash (from the artifact's header, the Rust side).
+fn program_entry(artifact: &ProofArtifact) -> (B256, B256) {
+    let key = program_key(&decoded(artifact).claim);
+    (key, B256::from(artifact.header.program_hash.to_bytes_be()))
+}
+
+/// The programs the tests' `CairoClaim` knows: fibonacci's.
+fn registered_programs() -> (Vec<B256>, Vec<B256>) {
+    let (key, hash) = program_entry(&ARTIFACT);
+    (vec![key], vec![hash])
+}
+
 /// anvil with both contracts deployed (their code under EIP-170's cap).
 struct Chain {
     _anvil: Anvil,
     provider: DynProvider,
     verifier: Address,
+    claim: Address,
     probe: Address,
     verifier_probe: Address,
     /// Whether a call above EIP-7825's cap fails the test (the l1 measurement reports it).
@@ -74,7 +100,12 @@ impl Chain {
             .wallet(EthereumWallet::from(signer))
             .connect_http(anvil.url.parse().expect("url"))
             .erased();
-        let verifier = StwoVerifier::deploy_builder(&provider)
+        let (keys, hashes) = registered_programs();
+        let claim = CairoClaim::deploy_builder(&provider, keys, hashes)
+            .deploy()
+            .await
+            .expect("deploys CairoClaim");
+        let verifier = StwoVerifier::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
             .deploy()
             .await
             .expect("deploys StwoVerifier");
@@ -82,11 +113,13 @@ impl Chain {
             .deploy()
             .await
             .expect("deploys ChannelProbe");
-        let verifier_probe = StwoVerifierProbe::deploy_builder(&provider)
-            .deploy()
-            .await
-            .expect("deploys StwoVerifierProbe");
+        let verifier_probe =
+            StwoVerifierProbe::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
+                .deploy()
+                .await
+                .expect("deploys StwoVerifierProbe");
         for (name, address) in [
+            ("CairoClaim", claim),
             ("StwoVerifier", verifier),
             ("ChannelProbe", probe),
             ("StwoVerifierProbe", verifier_probe),
@@ -103,6 +136,7 @@ impl Chain {
             _anvil: anvil,
             provider,
             verifier,
+            claim,
             probe,
             verifier_probe,
             cap: true,
@@ -111,6 +145,10 @@ impl Chain {
 
     fn verifier(&self) -> StwoVerifier::StwoVerifierInstance<&DynProvider> {
         StwoVerifier::new(self.verifier, &self.provider)
+    }
+
+    fn claim(&self) -> CairoClaim::CairoClaimInstance<&DynProvider> {
+        CairoClaim::new(self.claim, &self.provider)
     }
 
     /// The revert reason of `verify(proof)`, or `None` when it passes.
@@ -523,9 +561,9 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
             interaction_pow,
         ),
         (
-            "a claim mix",
-            |p| p.claimMixes[0] = flipped(&p.claimMixes[0], 3),
-            interaction_pow,
+            "a claimed sum",
+            |p| p.claimedSums = flipped(&p.claimedSums, 3),
+            "claim: the logup sums do not balance",
         ),
         (
             "a sampled value",
@@ -756,10 +794,274 @@ fn recorded_claim_mixes_replay_to_the_channels_digest() {
     proof.claim.mix_into::<Keccak256MerkleChannel>(&mut channel);
     proof.interaction_claim.mix_into(&mut channel);
 
+    let (claim, interaction) = recorded_claim_mixes(&proof).expect("records");
     let mut replayed = Keccak256Channel::default();
-    for mix in PROOF.claimMixes.iter().chain(&PROOF.interactionClaimMixes) {
+    for mix in claim.iter().chain(&interaction) {
         replayed.update_digest(keccak::keccak256(&[&replayed.digest().0, mix]));
     }
-    assert!(!PROOF.claimMixes.is_empty() && !PROOF.interactionClaimMixes.is_empty());
+    assert!(!claim.is_empty() && !interaction.is_empty());
     assert_eq!(replayed.digest(), channel.digest());
+}
+
+/// A `CairoClaim` registering `programs` and a `StwoVerifier` using it with `floor`, on
+/// `chain`'s node.
+async fn deploy_verifier(
+    chain: &Chain,
+    programs: &[(B256, B256)],
+    floor: u32,
+) -> (Address, Address) {
+    let (keys, hashes): (Vec<B256>, Vec<B256>) = programs.iter().copied().unzip();
+    let claim = CairoClaim::deploy_builder(&chain.provider, keys, hashes)
+        .deploy()
+        .await
+        .expect("deploys CairoClaim");
+    let verifier = StwoVerifier::deploy_builder(&chain.provider, claim, U256::from(floor))
+        .deploy()
+        .await
+        .expect("deploys StwoVerifier");
+    (claim, verifier)
+}
+
+/// The contract's mixes of the structured claim are the bytes cairo-air's `mix_into` hands
+/// the channel; its fact, program hash and output hash are the Rust side's; its claim checks
+/// and logup balance pass with the lookup elements stwo's verifier draws.
+#[tokio::test]
+async fn the_structured_claim_mixes_checks_and_facts_as_the_rust_side() {
+    let Some(chain) = chain().await else { return };
+    let proof = decoded(&ARTIFACT);
+    let (recorded, recorded_interaction) = recorded_claim_mixes(&proof).expect("records");
+    let mixes = chain
+        .claim()
+        .claimMixes(structured_claim(&proof.claim))
+        .call()
+        .await
+        .expect("mixes on chain");
+    assert_eq!(mixes, recorded, "each mix as cairo-air's");
+    assert_eq!(
+        recorded_interaction,
+        vec![claimed_sums(&proof.interaction_claim)],
+        "the interaction claim is one mix of the claimed sums"
+    );
+
+    let encoded = encoded_claim(&proof.claim);
+    let fact = chain
+        .claim()
+        .fact(encoded.clone())
+        .call()
+        .await
+        .expect("a fact");
+    assert_eq!(
+        format!("{fact:#x}"),
+        ARTIFACT.header.fact,
+        "the on-chain fact is the artifact's"
+    );
+    let expected = starfarm_l1::fact::fact(ARTIFACT.header.program_hash, &ARTIFACT.header.output);
+    assert_eq!(fact, expected, "and starfarm-l1's");
+
+    let t = stwo_transcript(&proof).expect("replays");
+    let sums = claimed_sums(&proof.interaction_claim);
+    let contract = chain.claim();
+    let check = contract.check(
+        encoded.clone(),
+        sums.clone(),
+        packed(t.lookup_z),
+        packed(t.lookup_alpha),
+    );
+    let gas = check.estimate_gas().await.expect("the claim checks pass");
+    eprintln!("CairoClaim.check (claim checks and logup balance): {gas} gas");
+}
+
+/// Each tampered claim is refused with its reason: by the claim checks (with the honest
+/// lookup elements) and by `verify`.
+#[tokio::test]
+async fn a_tampered_claim_is_rejected_with_its_reason() {
+    let Some(chain) = chain().await else { return };
+    let proof = decoded(&ARTIFACT);
+    let t = stwo_transcript(&proof).expect("replays");
+    let honest = structured_claim(&proof.claim);
+    let sums = claimed_sums(&proof.interaction_claim);
+    let check_reason = |claim: Bytes, sums: Bytes| {
+        let chain = &chain;
+        let t = &t;
+        async move {
+            match chain
+                .claim()
+                .check(claim, sums, packed(t.lookup_z), packed(t.lookup_alpha))
+                .call()
+                .await
+            {
+                Ok(_) => None,
+                Err(e) => Some(reason(&e)),
+            }
+        }
+    };
+    let encode = |c: &CairoClaim::Claim| -> Bytes { c.abi_encode().into() };
+    let balance = "claim: the logup sums do not balance";
+    type Change = fn(&mut CairoClaim::Claim);
+    let cases: [(&str, Change, &str); 8] = [
+        (
+            "an output felt",
+            |c| c.publicData.output[0] += U256::from(1),
+            balance,
+        ),
+        (
+            "a program word (the program hash)",
+            |c| c.publicData.program[7] += U256::from(1),
+            balance,
+        ),
+        ("the final ap", |c| c.publicData.state[4] += 1, balance),
+        (
+            "a component size beyond the preprocessed sequences",
+            |c| c.logSizes[0] = 26,
+            "claim: a component size out of bounds",
+        ),
+        (
+            "an enable flag",
+            |c| {
+                let mut flags = c.enabled.to_vec();
+                flags[0] = 2;
+                c.enabled = flags.into();
+            },
+            "claim: an enable flag is not 0 or 1",
+        ),
+        (
+            "a component disabled",
+            |c| {
+                let mut flags = c.enabled.to_vec();
+                let at = flags.iter().position(|f| *f == 1).expect("an enabled one");
+                flags[at] = 0;
+                c.enabled = flags.into();
+            },
+            "claim: one log size per enabled component",
+        ),
+        (
+            "the initial pc",
+            |c| c.publicData.state[0] = 2,
+            "claim: initial pc is not 1",
+        ),
+        (
+            "the program's prologue",
+            |c| c.publicData.program[1] += U256::from(1),
+            "claim: program prologue (builtin count)",
+        ),
+    ];
+    for (what, change, expected) in cases {
+        let mut c = honest.clone();
+        change(&mut c);
+        assert_eq!(
+            check_reason(encode(&c), sums.clone()).await.as_deref(),
+            Some(expected),
+            "{what}"
+        );
+    }
+    // A claimed sum: the balance; in `verify` too (the check runs before the sums are mixed).
+    let tampered_sums = flipped(&sums, 3);
+    assert_eq!(
+        check_reason(encode(&honest), tampered_sums.clone())
+            .await
+            .as_deref(),
+        Some(balance)
+    );
+    let mut p = PROOF.clone();
+    p.claimedSums = tampered_sums;
+    assert_eq!(chain.verify_reason(&p).await.as_deref(), Some(balance));
+    // The claim's bytes must be its canonical encoding (one claim, one encoding).
+    let mut bytes = encode(&honest).to_vec();
+    bytes.extend([0u8; 32]);
+    assert_eq!(
+        check_reason(bytes.into(), sums.clone()).await.as_deref(),
+        Some("claim: not canonically encoded")
+    );
+    // In `verify`, a changed claim moves the transcript before the interaction PoW: an output
+    // felt and a component's log size.
+    for (what, change) in [
+        (
+            "an output felt",
+            (|c| c.publicData.output[0] += U256::from(1)) as Change,
+        ),
+        ("a log size", |c| c.logSizes[0] -= 1),
+    ] {
+        let mut c = honest.clone();
+        change(&mut c);
+        let mut p = PROOF.clone();
+        p.claim = encode(&c);
+        assert_eq!(
+            chain.verify_reason(&p).await.as_deref(),
+            Some("interaction proof of work: nonce rejected"),
+            "{what}"
+        );
+    }
+    // A program nobody registered has no fact.
+    let mut c = honest.clone();
+    c.publicData.program[7] += U256::from(1);
+    let err = chain
+        .claim()
+        .fact(encode(&c))
+        .call()
+        .await
+        .expect_err("no fact");
+    assert_eq!(reason(&err), "claim: program not registered");
+}
+
+/// The floor is the contract's: a verifier deployed with a floor above the test profile's
+/// 18 bits (10 PoW + 1 x 8 queries) refuses the proof another accepts.
+#[tokio::test]
+async fn a_proof_below_the_security_floor_is_refused() {
+    let Some(chain) = chain().await else { return };
+    let (_, strict) = deploy_verifier(&chain, &[program_entry(&ARTIFACT)], TEST_FLOOR + 1).await;
+    let err = StwoVerifier::new(strict, &chain.provider)
+        .verify(PROOF.clone())
+        .call()
+        .await
+        .expect_err("below the floor");
+    assert_eq!(reason(&err), "config: below the security floor");
+    assert_eq!(
+        chain.verify_reason(&PROOF).await,
+        None,
+        "at the floor it passes"
+    );
+}
+
+/// The Pedersen example and a program none of this was tuned on (the Poseidon chain) are
+/// verified on chain and their on-chain facts are the artifacts'.
+#[tokio::test]
+async fn pedersen_and_a_held_in_program_verify_with_their_facts() {
+    let Some(chain) = chain().await else { return };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut prover = Prover::new(SecurityProfile::Test).with_channel(ChannelKind::Keccak);
+    let mut artifacts = vec![];
+    for (name, input) in [
+        ("pedersen_chain", vec![1u64, 2, 3]),
+        ("poseidon_chain", vec![10u64, 0x1234]),
+    ] {
+        let program = CairoProgram::from_file(&root.join(format!("examples/{name}.json")))
+            .expect("example loads");
+        let input = ProgramInput::new(input.into_iter().map(Felt::from).collect());
+        let artifact = prover.prove(&program, &input, &mut |_| {}).expect("proves");
+        artifacts.push((name, artifact));
+    }
+    let programs: Vec<(B256, B256)> = artifacts.iter().map(|(_, a)| program_entry(a)).collect();
+    let (claim, verifier) = deploy_verifier(&chain, &programs, TEST_FLOOR).await;
+    for (name, artifact) in &artifacts {
+        let proof = encode_artifact(artifact).expect("encodes");
+        let verified = StwoVerifier::new(verifier, &chain.provider)
+            .verify(proof.clone())
+            .call()
+            .await;
+        assert!(
+            verified.is_ok(),
+            "{name}: {:?}",
+            verified.err().map(|e| reason(&e))
+        );
+        let fact = CairoClaim::new(claim, &chain.provider)
+            .fact(proof.claim.clone())
+            .call()
+            .await
+            .expect("a fact");
+        assert_eq!(
+            format!("{fact:#x}"),
+            artifact.header.fact,
+            "{name}: the fact"
+        );
+    }
 }
