@@ -134,8 +134,7 @@ contract CairoClaim {
         view
     {
         Claim memory c = decode(encodedClaim);
-        // claimMixes checks the claim's shape (flags, counts, words) as it mixes it.
-        claimMixes(c);
+        shape(c);
         require(claimedSums.length == 16 * c.logSizes.length, "interaction claim: one claimed sum per component");
         checkStates(c.publicData);
         checkProgram(c.publicData);
@@ -336,27 +335,10 @@ contract CairoClaim {
     }
 
     /// What `CairoClaim::mix_into` mixes, each mix as the bytes the channel hashes after the
-    /// digest. Reverts on a claim that is not well formed (a flag other than 0/1, a word not
-    /// below the M31 prime, a log size count that is not the enabled count).
+    /// digest. Reverts on a claim that is not well formed (`shape`).
     function claimMixes(Claim memory c) public pure returns (bytes[] memory mixes) {
-        require(c.enabled.length == N_COMPONENTS, "claim: wrong number of components");
-        uint256 nEnabled = 0;
-        uint256[] memory bits = new uint256[](N_COMPONENTS);
-        for (uint256 i = 0; i < N_COMPONENTS; i++) {
-            uint8 b = uint8(c.enabled[i]);
-            require(b <= 1, "claim: an enable flag is not 0 or 1");
-            bits[i] = b;
-            nEnabled += b;
-        }
-        require(c.logSizes.length == nEnabled, "claim: one log size per enabled component");
-        uint256[] memory sizes = new uint256[](nEnabled);
-        for (uint256 i = 0; i < nEnabled; i++) {
-            sizes[i] = c.logSizes[i];
-        }
+        (uint256[] memory bits, uint256[] memory sizes) = shape(c);
         PublicData memory pd = c.publicData;
-        require(pd.programIds.length == pd.program.length, "claim: program ids and values differ in length");
-        require(pd.outputIds.length == pd.output.length, "claim: output ids and values differ in length");
-        require(pd.presentSegments & 1 == 1 && pd.presentSegments < 1 << 11, "claim: bad segment flags");
         mixes = new bytes[](7);
         mixes[0] = packWords(single(N_COMPONENTS));
         mixes[1] = packWords(bits);
@@ -378,6 +360,46 @@ contract CairoClaim {
     function programHash(bytes calldata encodedClaim) public view returns (bytes32 hash) {
         hash = programHashes[programKey(decode(encodedClaim))];
         require(hash != 0, "claim: program not registered");
+    }
+
+    /// The claim's shape: one flag (0 or 1) per component, one log size per enabled one, ids
+    /// and values paired, the output segment present, absent segments all zeros, every value
+    /// a felt. Returns the flags and the log sizes as words. (The words mixed are checked to be
+    /// M31s as they are packed: two claims must never mix the same.)
+    function shape(Claim memory c) internal pure returns (uint256[] memory bits, uint256[] memory sizes) {
+        require(c.enabled.length == N_COMPONENTS, "claim: wrong number of components");
+        uint256 nEnabled = 0;
+        bits = new uint256[](N_COMPONENTS);
+        for (uint256 i = 0; i < N_COMPONENTS; i++) {
+            uint8 b = uint8(c.enabled[i]);
+            require(b <= 1, "claim: an enable flag is not 0 or 1");
+            bits[i] = b;
+            nEnabled += b;
+        }
+        require(c.logSizes.length == nEnabled, "claim: one log size per enabled component");
+        sizes = new uint256[](nEnabled);
+        for (uint256 i = 0; i < nEnabled; i++) {
+            sizes[i] = c.logSizes[i];
+        }
+        PublicData memory pd = c.publicData;
+        require(pd.programIds.length == pd.program.length, "claim: program ids and values differ in length");
+        require(pd.outputIds.length == pd.output.length, "claim: output ids and values differ in length");
+        require(pd.presentSegments & 1 == 1 && pd.presentSegments < 1 << 11, "claim: bad segment flags");
+        for (uint256 i = 0; i < 11; i++) {
+            Segment memory s = pd.segments[i];
+            // An absent segment mixes zeros: its stated pointers must be zeros too, or two
+            // claims would mix the same.
+            require(
+                (pd.presentSegments >> i) & 1 == 1 || (s.startId | s.start | s.stopId | s.stop) == 0,
+                "claim: an absent segment has pointers"
+            );
+        }
+        for (uint256 i = 0; i < pd.program.length; i++) {
+            require(pd.program[i] < STARK_PRIME, "claim: a memory value is not a felt");
+        }
+        for (uint256 i = 0; i < pd.output.length; i++) {
+            require(pd.output[i] < STARK_PRIME, "claim: a memory value is not a felt");
+        }
     }
 
     /// `keccak256(abi.encodePacked(output))`: the output felts as uint256 words.
@@ -402,10 +424,6 @@ contract CairoClaim {
         }
         for (uint256 i = 0; i < 11; i++) {
             Segment memory s = pd.segments[i];
-            bool isPresent = (pd.presentSegments >> i) & 1 == 1;
-            // An absent segment mixes zeros: its stated pointers must be zeros too, or two
-            // claims would mix the same.
-            require(isPresent || (s.startId | s.start | s.stopId | s.stop) == 0, "claim: an absent segment has pointers");
             w[n++] = s.startId;
             w[n++] = s.start;
             w[n++] = s.stopId;
@@ -450,7 +468,6 @@ contract CairoClaim {
         bytes memory leaf = new bytes(felts.length * FELT_WORDS * 4);
         for (uint256 i = 0; i < felts.length; i++) {
             uint256 v = felts[i];
-            require(v < STARK_PRIME, "claim: a memory value is not a felt");
             for (uint256 k = 0; k < FELT_WORDS; k++) {
                 uint256 limb = (v >> (FELT_WORD_BITS * k)) & 0x1ff;
                 assembly ("memory-safe") {

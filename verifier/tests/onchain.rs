@@ -868,7 +868,15 @@ async fn the_structured_claim_mixes_checks_and_facts_as_the_rust_side() {
         packed(t.lookup_alpha),
     );
     let gas = check.estimate_gas().await.expect("the claim checks pass");
-    eprintln!("CairoClaim.check (claim checks and logup balance): {gas} gas");
+    let mix = contract.mixClaim(B256::ZERO, encoded.clone());
+    let mix_gas = mix.estimate_gas().await.expect("mixes");
+    let (calldata, _) = calldata_gas(&encoded);
+    eprintln!(
+        "fibonacci's claim: {} bytes encoded ({calldata} calldata gas); CairoClaim.mixClaim \
+         {mix_gas} gas, CairoClaim.check (claim checks, logup balance) {gas} gas (each with \
+         21,000 and its calldata)",
+        encoded.len()
+    );
 }
 
 /// Each tampered claim is refused with its reason: by the claim checks (with the honest
