@@ -2,6 +2,7 @@
 pragma solidity ^0.8.28;
 
 import {QM31} from "./QM31.sol";
+import {ClaimLayout} from "./ClaimLayout.sol";
 
 /// A Cairo proof's claim in structured form, and what the verifier derives from it: the
 /// channel mixes (cairo-air 1.3's `CairoClaim::mix_into` and `CairoInteractionClaim::mix_into`
@@ -55,13 +56,17 @@ contract CairoClaim {
         PublicData publicData;
         bytes enabled;
         uint32[] logSizes;
+        /// The preprocessed trace (`PreProcessedTraceVariant::ALL_VARIANTS` index): not mixed
+        /// (the preprocessed root is), it fixes the preprocessed tree's layout.
+        uint8 variant;
     }
 
     /// The program hash (cairo-lang's Pedersen chain, which the EVM cannot afford) of each
     /// program a fact may name, keyed by `programKey`: registered at deployment only.
     mapping(bytes32 => bytes32) public programHashes;
 
-    constructor(bytes32[] memory programKeys, bytes32[] memory hashes) {
+    constructor(ClaimLayout layout_, bytes32[] memory programKeys, bytes32[] memory hashes) {
+        layoutContract = layout_;
         require(programKeys.length == hashes.length, "programs: one hash per key");
         for (uint256 i = 0; i < programKeys.length; i++) {
             programHashes[programKeys[i]] = hashes[i];
@@ -477,5 +482,18 @@ contract CairoClaim {
             }
         }
         root = keccak256(leaf);
+    }
+
+    /// The contract that derives the sampling layout (its tables fill a contract of their own).
+    ClaimLayout public immutable layoutContract;
+
+    /// Reverts unless `columnsHash` and `heights` are the layout `ClaimLayout.layout` derives
+    /// from the claim (`ClaimLayout.checkLayout`): the prover states no layout of its own.
+    function checkLayout(bytes calldata encodedClaim, uint256 logBlowup, bytes32 columnsHash, uint256 heights)
+        external
+        view
+    {
+        decode(encodedClaim);
+        layoutContract.checkLayout(encodedClaim, logBlowup, columnsHash, heights);
     }
 }

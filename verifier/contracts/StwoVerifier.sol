@@ -96,6 +96,14 @@ contract StwoVerifier {
     function replay(Proof calldata p) public view returns (Transcript memory t) {
         KeccakChannel.Channel memory ch;
         checkConfig(p.config);
+        // The layout is the claim's, derived on chain: the prover states none of its own.
+        bytes32[4] memory layoutHashes;
+        uint256 heights = 0;
+        for (uint256 tree = 0; tree < 4; tree++) {
+            layoutHashes[tree] = keccak256(p.columns[tree]);
+            heights |= uint256(p.trees[tree].logHeight) << (8 * tree);
+        }
+        claimContract.checkLayout(p.claim, p.config.logBlowupFactor, keccak256(abi.encodePacked(layoutHashes)), heights);
         ch.mix(abi.encodePacked(uint32(p.channelSalt % KeccakChannel.P), uint32(0), uint32(0), uint32(0)));
         ch.mix(configWords(p.config));
         replayTraces(p, ch, t);
@@ -112,13 +120,6 @@ contract StwoVerifier {
     function verifyTree(Proof calldata p, uint256 tree) external view returns (bytes32) {
         Transcript memory t = replay(p);
         checkTree(p, t.queries, tree);
-        return t.digest;
-    }
-
-    /// Replays `p` and checks the four trees' decommitments (nothing else after the replay).
-    function verifyTrees(Proof calldata p) external view returns (bytes32) {
-        Transcript memory t = replay(p);
-        checkTrees(p, t);
         return t.digest;
     }
 

@@ -56,7 +56,7 @@ pub fn encode(proof: &KeccakCairoProof) -> Result<StwoVerifier::Proof, EncodeErr
             foldStep: config.fri_config.fold_step,
         },
         commitments: std::array::from_fn(|i| root(&stark.commitments[i])),
-        claim: encoded_claim(&proof.claim),
+        claim: encoded_claim(proof),
         interactionPow: proof.interaction_pow,
         claimedSums: claimed_sums(&proof.interaction_claim),
         sampledValues: packed_felts(&stark.sampled_values.clone().flatten_cols()),

@@ -8,12 +8,15 @@ use alloy::primitives::{keccak256, Bytes, B256, U256};
 use alloy::sol_types::SolValue;
 use cairo_air::air::{PublicData, SegmentRange};
 use cairo_air::claims::{CairoClaim as AirClaim, CairoInteractionClaim};
+use starfarm_prover::artifact::PreProcessedTraceVariant;
 
 use crate::calldata::packed_felts;
 use crate::contracts::CairoClaim;
+use crate::transcript::KeccakCairoProof;
 
-/// `claim` as `CairoClaim.Claim`.
-pub fn structured_claim(claim: &AirClaim) -> CairoClaim::Claim {
+/// `proof`'s claim as `CairoClaim.Claim`.
+pub fn structured_claim(proof: &KeccakCairoProof) -> CairoClaim::Claim {
+    let claim = &proof.claim;
     let flat = claim.flatten_claim();
     CairoClaim::Claim {
         publicData: public_data(&claim.public_data),
@@ -24,12 +27,23 @@ pub fn structured_claim(claim: &AirClaim) -> CairoClaim::Claim {
             .collect::<Vec<u8>>()
             .into(),
         logSizes: flat.component_log_sizes,
+        variant: variant_index(proof.preprocessed_trace_variant),
     }
 }
 
-/// `claim` as the bytes `StwoVerifier.Proof.claim` carries: `abi.encode(Claim)`.
-pub fn encoded_claim(claim: &AirClaim) -> Bytes {
-    structured_claim(claim).abi_encode().into()
+/// The variant's index in `PreProcessedTraceVariant::ALL_VARIANTS` (the IR's order, and
+/// `CairoLayout`'s).
+pub fn variant_index(variant: PreProcessedTraceVariant) -> u8 {
+    PreProcessedTraceVariant::ALL_VARIANTS
+        .iter()
+        .position(|v| *v == variant)
+        .and_then(|i| u8::try_from(i).ok())
+        .unwrap_or(u8::MAX)
+}
+
+/// `proof`'s claim as the bytes `StwoVerifier.Proof.claim` carries: `abi.encode(Claim)`.
+pub fn encoded_claim(proof: &KeccakCairoProof) -> Bytes {
+    structured_claim(proof).abi_encode().into()
 }
 
 /// The interaction claim's claimed sums, flat order, four big-endian uint32s each.

@@ -7,6 +7,15 @@ const _: &[u8] = include_bytes!("../contracts/out/StwoVerifier.json");
 const _: &[u8] = include_bytes!("../contracts/out/ChannelProbe.json");
 const _: &[u8] = include_bytes!("../contracts/out/StwoVerifierProbe.json");
 const _: &[u8] = include_bytes!("../contracts/out/CairoClaim.json");
+const _: &[u8] = include_bytes!("../contracts/out/ClaimLayout.json");
+const _: &[u8] = include_bytes!("../contracts/out/FriLayerProbe.json");
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ClaimLayout,
+    "contracts/out/ClaimLayout.json"
+);
 
 alloy::sol!(
     #[sol(rpc)]
@@ -37,5 +46,15 @@ pub mod probe {
         #[derive(Debug)]
         StwoVerifierProbe,
         "contracts/out/StwoVerifierProbe.json"
+    );
+}
+
+/// `FriLayerProbe` (tests only: each FRI layer's gas), with its own copies of the types.
+pub mod fri_probe {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        FriLayerProbe,
+        "contracts/out/FriLayerProbe.json"
     );
 }

@@ -14,6 +14,7 @@
 pub mod calldata;
 pub mod claim;
 pub mod contracts;
+pub mod layout;
 pub mod transcript;
 
 pub use calldata::{encode, encode_artifact, recorded_claim_mixes, EncodeError};

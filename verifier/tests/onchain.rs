@@ -22,8 +22,9 @@ use starfarm_prover::channel::{
     Keccak256MerkleHasher,
 };
 use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
+use starfarm_verifier::contracts::fri_probe::FriLayerProbe;
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
-use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, StwoVerifier};
+use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, ClaimLayout, StwoVerifier};
 use starfarm_verifier::transcript::KeccakCairoProof;
 use starfarm_verifier::{
     claimed_sums, encode_artifact, encoded_claim, program_key, recorded_claim_mixes,
@@ -83,6 +84,7 @@ struct Chain {
     claim: Address,
     probe: Address,
     verifier_probe: Address,
+    fri_probe: Address,
     /// Whether a call above EIP-7825's cap fails the test (the l1 measurement reports it).
     cap: bool,
 }
@@ -100,8 +102,12 @@ impl Chain {
             .wallet(EthereumWallet::from(signer))
             .connect_http(anvil.url.parse().expect("url"))
             .erased();
+        let layout = ClaimLayout::deploy_builder(&provider)
+            .deploy()
+            .await
+            .expect("deploys ClaimLayout");
         let (keys, hashes) = registered_programs();
-        let claim = CairoClaim::deploy_builder(&provider, keys, hashes)
+        let claim = CairoClaim::deploy_builder(&provider, layout, keys, hashes)
             .deploy()
             .await
             .expect("deploys CairoClaim");
@@ -118,7 +124,13 @@ impl Chain {
                 .deploy()
                 .await
                 .expect("deploys StwoVerifierProbe");
+        let fri_probe = FriLayerProbe::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
+            .deploy()
+            .await
+            .expect("deploys FriLayerProbe");
         for (name, address) in [
+            ("ClaimLayout", layout),
+            ("FriLayerProbe", fri_probe),
             ("CairoClaim", claim),
             ("StwoVerifier", verifier),
             ("ChannelProbe", probe),
@@ -139,6 +151,7 @@ impl Chain {
             claim,
             probe,
             verifier_probe,
+            fri_probe,
             cap: true,
         }
     }
@@ -414,6 +427,7 @@ async fn report_gas(
         replay.execution, replay.total
     );
     let names = ["preprocessed", "trace", "interaction", "composition"];
+    let mut trees_execution = 0;
     for (tree, name) in names.iter().enumerate() {
         let call = StwoVerifier::verifyTreeCall {
             p: proof.clone(),
@@ -430,6 +444,7 @@ async fn report_gas(
             opening.witness.len(),
             gas.execution.saturating_sub(replay.execution)
         );
+        trees_execution += gas.execution.saturating_sub(replay.execution);
     }
     let quotients = call_gas(
         chain,
@@ -444,12 +459,7 @@ async fn report_gas(
         proof.columns.iter().map(|c| c.len()).sum::<usize>(),
         quotients.execution.saturating_sub(replay.execution)
     );
-    let trees = StwoVerifier::verifyTreesCall { p: proof.clone() };
-    let trees = call_gas(chain, &cancun, "verifyTrees", trees).await;
-    eprintln!(
-        "four trees: execution {} gas over the replay",
-        trees.execution.saturating_sub(replay.execution)
-    );
+    eprintln!("four trees: execution {trees_execution} gas over the replay");
     let all = call_gas(
         chain,
         &cancun,
@@ -458,10 +468,11 @@ async fn report_gas(
     )
     .await;
     // Each FRI layer's execution gas, measured inside one call (StwoVerifierProbe).
-    let probe_proof =
-        starfarm_verifier::contracts::probe::StwoVerifier::Proof::abi_decode(&proof.abi_encode())
-            .expect("same ABI");
-    let layers = StwoVerifierProbe::new(chain.verifier_probe, &chain.provider)
+    let probe_proof = starfarm_verifier::contracts::fri_probe::StwoVerifier::Proof::abi_decode(
+        &proof.abi_encode(),
+    )
+    .expect("same ABI");
+    let layers = FriLayerProbe::new(chain.fri_probe, &chain.provider)
         .friLayerGas(probe_proof)
         .call()
         .await
@@ -482,7 +493,7 @@ async fn report_gas(
          the trees and the quotients)",
         proof.friLayers.len(),
         all.execution
-            .saturating_sub(trees.execution)
+            .saturating_sub(replay.execution + trees_execution)
             .saturating_sub(quotients.execution.saturating_sub(replay.execution))
     );
     eprintln!(
@@ -645,34 +656,65 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
     let reason = chain.verify_reason(&p).await.expect("rejected");
     assert_eq!(reason, "FRI: a layer decommitment per layer");
 
-    // A column's layout: sampled at one more point than it was.
+    // The layout is the claim's: any other is refused before the transcript (`verify`); the
+    // quotients' own checks of a layout still stand behind it (the probe, after an honest
+    // transcript). A column left unsampled (what a prover would want: its committed values
+    // then bind to nothing) is one of them.
+    let t = chain
+        .verifier()
+        .replay(PROOF.clone())
+        .call()
+        .await
+        .expect("replays");
+    let not_the_claims = "layout: the columns are not the claim's";
     let mut p = PROOF.clone();
     let mut layout = p.columns[1].to_vec();
     layout[0] += 1 << 5;
     p.columns[1] = layout.into();
-    let reason = chain.verify_reason(&p).await.expect("rejected");
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some(not_the_claims)
+    );
+    let reason = chain.reason_after(&p, &t).await.expect("rejected");
     assert_eq!(reason, "layout: more samples than sampled values");
-    // A column sampled at three points; a log size above the tree's height; a log size 0.
+    // A column unsampled; sampled at three points; a log size above the tree's; a log size 0.
     type Change = fn(u8) -> u8;
-    let layout_cases: [(Change, &str); 3] = [
+    let layout_cases: [(Change, Option<&str>); 4] = [
+        (|b| b & 0x1f, None),
         (
             |b| (b & 0x1f) | 3 << 5,
-            "layout: a column sampled at more than two points",
+            Some("layout: a column sampled at more than two points"),
         ),
         (
             |b| (b & 0x60) | 31,
-            "layout: column log size outside its tree",
+            Some("layout: column log size outside its tree"),
         ),
-        (|b| b & 0x60, "layout: column log size outside its tree"),
+        (
+            |b| b & 0x60,
+            Some("layout: column log size outside its tree"),
+        ),
     ];
-    for (change, expected) in layout_cases {
+    for (change, behind) in layout_cases {
         let mut p = PROOF.clone();
         let mut layout = p.columns[2].to_vec();
         layout[1] = change(layout[1]);
         p.columns[2] = layout.into();
-        let reason = chain.verify_reason(&p).await.expect("rejected");
-        assert_eq!(reason, expected);
+        assert_eq!(
+            chain.verify_reason(&p).await.as_deref(),
+            Some(not_the_claims)
+        );
+        if let Some(behind) = behind {
+            let reason = chain.reason_after(&p, &t).await.expect("rejected");
+            assert_eq!(reason, behind);
+        }
     }
+    // A tree's stated height.
+    let mut p = PROOF.clone();
+    p.trees[1].logHeight += 1;
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some("layout: a tree's height is not the claim's")
+    );
 }
 
 /// What the transcript would catch first, kept out of it (the probe checks after a given
@@ -811,7 +853,11 @@ async fn deploy_verifier(
     floor: u32,
 ) -> (Address, Address) {
     let (keys, hashes): (Vec<B256>, Vec<B256>) = programs.iter().copied().unzip();
-    let claim = CairoClaim::deploy_builder(&chain.provider, keys, hashes)
+    let layout = ClaimLayout::deploy_builder(&chain.provider)
+        .deploy()
+        .await
+        .expect("deploys ClaimLayout");
+    let claim = CairoClaim::deploy_builder(&chain.provider, layout, keys, hashes)
         .deploy()
         .await
         .expect("deploys CairoClaim");
@@ -832,7 +878,7 @@ async fn the_structured_claim_mixes_checks_and_facts_as_the_rust_side() {
     let (recorded, recorded_interaction) = recorded_claim_mixes(&proof).expect("records");
     let mixes = chain
         .claim()
-        .claimMixes(structured_claim(&proof.claim))
+        .claimMixes(structured_claim(&proof))
         .call()
         .await
         .expect("mixes on chain");
@@ -843,7 +889,7 @@ async fn the_structured_claim_mixes_checks_and_facts_as_the_rust_side() {
         "the interaction claim is one mix of the claimed sums"
     );
 
-    let encoded = encoded_claim(&proof.claim);
+    let encoded = encoded_claim(&proof);
     let fact = chain
         .claim()
         .fact(encoded.clone())
@@ -886,7 +932,7 @@ async fn a_tampered_claim_is_rejected_with_its_reason() {
     let Some(chain) = chain().await else { return };
     let proof = decoded(&ARTIFACT);
     let t = stwo_transcript(&proof).expect("replays");
-    let honest = structured_claim(&proof.claim);
+    let honest = structured_claim(&proof);
     let sums = claimed_sums(&proof.interaction_claim);
     let check_reason = |claim: Bytes, sums: Bytes| {
         let chain = &chain;
@@ -1072,4 +1118,49 @@ async fn pedersen_and_a_held_in_program_verify_with_their_facts() {
             "{name}: the fact"
         );
     }
+}
+
+/// The layout `ClaimLayout` derives from the claim, the IR's tables and the preprocessed
+/// variant is the one stwo's verifier samples (the encoder's, from stwo's `mask_points`), for
+/// fibonacci and for the generated tables' current state.
+#[tokio::test]
+async fn the_layout_derived_from_the_claim_is_stwos() {
+    let Some(chain) = chain().await else { return };
+    let layout = ClaimLayout::new(
+        chain
+            .claim()
+            .layoutContract()
+            .call()
+            .await
+            .expect("its layout contract"),
+        &chain.provider,
+    );
+    let derived = layout
+        .layout(
+            PROOF.claim.clone(),
+            U256::from(PROOF.config.logBlowupFactor),
+        )
+        .call()
+        .await
+        .expect("derives");
+    for tree in 0..4 {
+        assert_eq!(
+            derived.cols[tree], PROOF.columns[tree],
+            "tree {tree}'s columns"
+        );
+        assert_eq!(
+            derived.heights[tree],
+            U256::from(PROOF.trees[tree].logHeight),
+            "tree {tree}'s height"
+        );
+    }
+    let gas = layout
+        .layout(
+            PROOF.claim.clone(),
+            U256::from(PROOF.config.logBlowupFactor),
+        )
+        .estimate_gas()
+        .await
+        .expect("estimates");
+    eprintln!("ClaimLayout.layout (fibonacci): {gas} gas");
 }
