@@ -1,15 +1,20 @@
 //! The Solidity verifier of starfarm's Stwo proofs made with the Keccak channel (the L1
 //! profile's): the contracts (`verifier/contracts/`, artifacts in `contracts/out/`, rebuilt and
-//! checked by `contracts/build.sh`), their bindings, and the calldata encoding of a Cairo proof
-//! for them.
+//! checked by `contracts/build.sh`), their bindings, the calldata encoding of a Cairo proof
+//! for them (`calldata`, the structured claim in `claim`), and the generator of the layout
+//! tables the contracts derive a proof's sampling layout from (`layout`, the `verifier-codegen`
+//! binary).
 //!
-//! So far the contracts replay the Fiat–Shamir transcript, check both proofs of work, each
-//! tree's lifted Merkle decommitment at the queries, the PCS quotients there and circle FRI
-//! down to the last layer (`docs/verifier.md`); not the composition check or the claim, and
-//! they register no fact.
+//! So far the contracts replay the Fiat–Shamir transcript (mixing the structured claim
+//! themselves), check the claim as `verify_cairo` does (logup balance included), derive the
+//! sampling layout from the claim, check both proofs of work, each tree's lifted Merkle
+//! decommitment at the queries, the PCS quotients there and circle FRI down to the last layer,
+//! hold a security floor, and compute the fact (`docs/verifier.md`); not the composition check,
+//! and they register no fact.
 //!
-//! Depends on stwo, cairo-air and the prover's proof types only: never on the scheduler, the
-//! sequencer or `starfarm-l1` (settlement will use this crate, not the other way round).
+//! Depends on stwo, cairo-air, the air's IR and the prover's proof types only: never on the
+//! scheduler, the sequencer or `starfarm-l1` (settlement will use this crate, not the other way
+//! round).
 
 pub mod calldata;
 pub mod claim;

@@ -1026,14 +1026,19 @@ async fn a_tampered_claim_is_rejected_with_its_reason() {
         check_reason(bytes.into(), sums.clone()).await.as_deref(),
         Some("claim: not canonically encoded")
     );
-    // In `verify`, a changed claim moves the transcript before the interaction PoW: an output
-    // felt and a component's log size.
-    for (what, change) in [
+    // In `verify`: an output felt moves the transcript before the interaction PoW; a
+    // component's log size changes the layout the claim gives, refused before the transcript.
+    for (what, change, expected) in [
         (
             "an output felt",
             (|c| c.publicData.output[0] += U256::from(1)) as Change,
+            "interaction proof of work: nonce rejected",
         ),
-        ("a log size", |c| c.logSizes[0] -= 1),
+        (
+            "a log size",
+            |c| c.logSizes[0] -= 1,
+            "layout: the columns are not the claim's",
+        ),
     ] {
         let mut c = honest.clone();
         change(&mut c);
@@ -1041,7 +1046,7 @@ async fn a_tampered_claim_is_rejected_with_its_reason() {
         p.claim = encode(&c);
         assert_eq!(
             chain.verify_reason(&p).await.as_deref(),
-            Some("interaction proof of work: nonce rejected"),
+            Some(expected),
             "{what}"
         );
     }
