@@ -65,8 +65,22 @@ contract CairoClaim {
     /// program a fact may name, keyed by `programKey`: registered at deployment only.
     mapping(bytes32 => bytes32) public programHashes;
 
-    constructor(ClaimLayout layout_, bytes32[] memory programKeys, bytes32[] memory hashes) {
+    /// The preprocessed trace's root per (variant, log blowup), keyed `variant << 8 | logBlowup`:
+    /// a constant of the deployment, never the prover's.
+    mapping(uint256 => bytes32) public preprocessedRoots;
+
+    constructor(
+        ClaimLayout layout_,
+        bytes32[] memory programKeys,
+        bytes32[] memory hashes,
+        uint256[] memory rootKeys,
+        bytes32[] memory roots
+    ) {
         layoutContract = layout_;
+        require(rootKeys.length == roots.length, "preprocessed roots: one root per key");
+        for (uint256 i = 0; i < rootKeys.length; i++) {
+            preprocessedRoots[rootKeys[i]] = roots[i];
+        }
         require(programKeys.length == hashes.length, "programs: one hash per key");
         for (uint256 i = 0; i < programKeys.length; i++) {
             programHashes[programKeys[i]] = hashes[i];
@@ -487,13 +501,20 @@ contract CairoClaim {
     /// The contract that derives the sampling layout (its tables fill a contract of their own).
     ClaimLayout public immutable layoutContract;
 
-    /// Reverts unless `columnsHash` and `heights` are the layout `ClaimLayout.layout` derives
-    /// from the claim (`ClaimLayout.checkLayout`): the prover states no layout of its own.
-    function checkLayout(bytes calldata encodedClaim, uint256 logBlowup, bytes32 columnsHash, uint256 heights)
-        external
-        view
-    {
-        decode(encodedClaim);
+    /// Reverts unless the trees are the claim's: `preprocessedRoot` the deployment's root of
+    /// the claim's variant at this blowup, `columnsHash` and `heights` the layout
+    /// `ClaimLayout.layout` derives from the claim (`ClaimLayout.checkLayout`). The prover
+    /// states no layout and no preprocessed trace of its own.
+    function checkTrees(
+        bytes calldata encodedClaim,
+        uint256 logBlowup,
+        bytes32 preprocessedRoot,
+        bytes32 columnsHash,
+        uint256 heights
+    ) external view {
+        Claim memory c = decode(encodedClaim);
+        bytes32 root = preprocessedRoots[uint256(c.variant) << 8 | logBlowup];
+        require(root != 0 && root == preprocessedRoot, "preprocessed root: not the variant's");
         layoutContract.checkLayout(encodedClaim, logBlowup, columnsHash, heights);
     }
 }

@@ -96,14 +96,17 @@ contract StwoVerifier {
     function replay(Proof calldata p) public view returns (Transcript memory t) {
         KeccakChannel.Channel memory ch;
         checkConfig(p.config);
-        // The layout is the claim's, derived on chain: the prover states none of its own.
+        // The preprocessed root and the layout are the claim's, fixed or derived on chain: the
+        // prover states none of its own.
         bytes32[4] memory layoutHashes;
         uint256 heights = 0;
         for (uint256 tree = 0; tree < 4; tree++) {
             layoutHashes[tree] = keccak256(p.columns[tree]);
             heights |= uint256(p.trees[tree].logHeight) << (8 * tree);
         }
-        claimContract.checkLayout(p.claim, p.config.logBlowupFactor, keccak256(abi.encodePacked(layoutHashes)), heights);
+        claimContract.checkTrees(
+            p.claim, p.config.logBlowupFactor, p.commitments[0], keccak256(abi.encodePacked(layoutHashes)), heights
+        );
         ch.mix(abi.encodePacked(uint32(p.channelSalt % KeccakChannel.P), uint32(0), uint32(0), uint32(0)));
         ch.mix(configWords(p.config));
         replayTraces(p, ch, t);

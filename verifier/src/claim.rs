@@ -9,6 +9,9 @@ use alloy::sol_types::SolValue;
 use cairo_air::air::{PublicData, SegmentRange};
 use cairo_air::claims::{CairoClaim as AirClaim, CairoInteractionClaim};
 use starfarm_prover::artifact::PreProcessedTraceVariant;
+use starfarm_prover::channel::Keccak256MerkleChannel;
+use starfarm_prover::prover::precompute_for_config;
+use stwo::core::pcs::PcsConfig;
 
 use crate::calldata::packed_felts;
 use crate::contracts::CairoClaim;
@@ -116,4 +119,18 @@ pub fn program_key(claim: &AirClaim) -> B256 {
         bytes.extend(felt_word(value).to_be_bytes::<32>());
     }
     keccak256(bytes)
+}
+
+/// `CairoClaim.preprocessedRoots`' key for a variant (its [`variant_index`]) and log blowup.
+pub fn root_key(variant: u8, log_blowup: u32) -> U256 {
+    U256::from(variant) << 8 | U256::from(log_blowup)
+}
+
+/// The preprocessed trace's Keccak root for `variant` under `config` (what an honest proof
+/// commits to first), computed as the prover does: what a deployment registers in
+/// `CairoClaim.preprocessedRoots`. Commits the whole preprocessed trace: seconds and up to a
+/// few GiB for the larger variants at the l1 profile's blowup.
+pub fn preprocessed_root(variant: PreProcessedTraceVariant, config: &PcsConfig) -> B256 {
+    let precompute = precompute_for_config::<Keccak256MerkleChannel>(variant, config);
+    B256::from(precompute.tree.commitment.root().0)
 }

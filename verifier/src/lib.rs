@@ -23,5 +23,8 @@ pub mod layout;
 pub mod transcript;
 
 pub use calldata::{encode, encode_artifact, recorded_claim_mixes, EncodeError};
-pub use claim::{claimed_sums, encoded_claim, program_key, structured_claim};
+pub use claim::{
+    claimed_sums, encoded_claim, preprocessed_root, program_key, root_key, structured_claim,
+    variant_index,
+};
 pub use transcript::{stwo_transcript, StwoTranscript};

@@ -27,8 +27,8 @@ use starfarm_verifier::contracts::probe::StwoVerifierProbe;
 use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, ClaimLayout, StwoVerifier};
 use starfarm_verifier::transcript::KeccakCairoProof;
 use starfarm_verifier::{
-    claimed_sums, encode_artifact, encoded_claim, program_key, recorded_claim_mixes,
-    structured_claim, stwo_transcript, EncodeError,
+    claimed_sums, encode_artifact, encoded_claim, preprocessed_root, program_key,
+    recorded_claim_mixes, root_key, structured_claim, stwo_transcript, EncodeError,
 };
 use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::m31::M31;
@@ -70,6 +70,18 @@ fn program_entry(artifact: &ProofArtifact) -> (B256, B256) {
     (key, B256::from(artifact.header.program_hash.to_bytes_be()))
 }
 
+/// The preprocessed root `proof` states, keyed as `CairoClaim.preprocessedRoots` keys it
+/// (`variant << 8 | logBlowup`): what a deployment registers for that variant and blowup
+/// (`starfarm_verifier::preprocessed_root` computes it without a proof; a test shows they
+/// agree).
+fn root_entry(proof: &StwoVerifier::Proof) -> (U256, B256) {
+    let claim = CairoClaim::Claim::abi_decode(&proof.claim).expect("a claim");
+    (
+        root_key(claim.variant, proof.config.logBlowupFactor),
+        proof.commitments[0],
+    )
+}
+
 /// The programs the tests' `CairoClaim` knows: fibonacci's.
 fn registered_programs() -> (Vec<B256>, Vec<B256>) {
     let (key, hash) = program_entry(&ARTIFACT);
@@ -90,11 +102,13 @@ struct Chain {
 }
 
 async fn chain() -> Option<Chain> {
-    Some(Chain::on(Anvil::for_tests()?).await)
+    Some(Chain::on(Anvil::for_tests()?, &[root_entry(&PROOF)]).await)
 }
 
 impl Chain {
-    async fn on(anvil: Anvil) -> Chain {
+    /// anvil with the contracts deployed, `CairoClaim` knowing fibonacci's program and the
+    /// preprocessed `roots` (key, root).
+    async fn on(anvil: Anvil, roots: &[(U256, B256)]) -> Chain {
         // reqwest has rustls without a provider (as in starfarm-l1): install ring's.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let signer: PrivateKeySigner = DEV_KEYS[0].parse().expect("dev key");
@@ -107,10 +121,12 @@ impl Chain {
             .await
             .expect("deploys ClaimLayout");
         let (keys, hashes) = registered_programs();
-        let claim = CairoClaim::deploy_builder(&provider, layout, keys, hashes)
-            .deploy()
-            .await
-            .expect("deploys CairoClaim");
+        let (root_keys, root_values): (Vec<U256>, Vec<B256>) = roots.iter().copied().unzip();
+        let claim =
+            CairoClaim::deploy_builder(&provider, layout, keys, hashes, root_keys, root_values)
+                .deploy()
+                .await
+                .expect("deploys CairoClaim");
         let verifier = StwoVerifier::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
             .deploy()
             .await
@@ -386,10 +402,11 @@ async fn l1_profile_proof_passes_and_gas_is_reported() {
     // One verification exceeds a 30M block today: a larger block, and calls above EIP-7825's
     // cap reported rather than failed (splitting into transactions is the next step).
     let big = ["--gas-limit", "200000000"];
-    let mut chain = Chain::on(Anvil::start_with(&bin, &big).expect("starts anvil")).await;
-    chain.cap = false;
     let artifact = fibonacci(SecurityProfile::L1);
     let proof = encode_artifact(&artifact).expect("encodes");
+    let anvil = Anvil::start_with(&bin, &big).expect("starts anvil");
+    let mut chain = Chain::on(anvil, &[root_entry(&proof)]).await;
+    chain.cap = false;
     report_gas(&chain, &artifact, &proof, &big).await;
 }
 
@@ -408,7 +425,7 @@ async fn report_gas(
     let bin = Anvil::binary_for_tests().expect("anvil");
     let options = [&["--hardfork", "cancun"], anvil_options].concat();
     let cancun = Anvil::start_with(&bin, &options).expect("starts anvil");
-    let mut cancun = Chain::on(cancun).await;
+    let mut cancun = Chain::on(cancun, &[root_entry(proof)]).await;
     cancun.cap = chain.cap;
 
     let calldata = StwoVerifier::verifyCall { p: proof.clone() }.abi_encode();
@@ -850,17 +867,26 @@ fn recorded_claim_mixes_replay_to_the_channels_digest() {
 async fn deploy_verifier(
     chain: &Chain,
     programs: &[(B256, B256)],
+    roots: &[(U256, B256)],
     floor: u32,
 ) -> (Address, Address) {
     let (keys, hashes): (Vec<B256>, Vec<B256>) = programs.iter().copied().unzip();
+    let (root_keys, root_values): (Vec<U256>, Vec<B256>) = roots.iter().copied().unzip();
     let layout = ClaimLayout::deploy_builder(&chain.provider)
         .deploy()
         .await
         .expect("deploys ClaimLayout");
-    let claim = CairoClaim::deploy_builder(&chain.provider, layout, keys, hashes)
-        .deploy()
-        .await
-        .expect("deploys CairoClaim");
+    let claim = CairoClaim::deploy_builder(
+        &chain.provider,
+        layout,
+        keys,
+        hashes,
+        root_keys,
+        root_values,
+    )
+    .deploy()
+    .await
+    .expect("deploys CairoClaim");
     let verifier = StwoVerifier::deploy_builder(&chain.provider, claim, U256::from(floor))
         .deploy()
         .await
@@ -1067,7 +1093,13 @@ async fn a_tampered_claim_is_rejected_with_its_reason() {
 #[tokio::test]
 async fn a_proof_below_the_security_floor_is_refused() {
     let Some(chain) = chain().await else { return };
-    let (_, strict) = deploy_verifier(&chain, &[program_entry(&ARTIFACT)], TEST_FLOOR + 1).await;
+    let (_, strict) = deploy_verifier(
+        &chain,
+        &[program_entry(&ARTIFACT)],
+        &[root_entry(&PROOF)],
+        TEST_FLOOR + 1,
+    )
+    .await;
     let err = StwoVerifier::new(strict, &chain.provider)
         .verify(PROOF.clone())
         .call()
@@ -1100,9 +1132,13 @@ async fn pedersen_and_a_held_in_program_verify_with_their_facts() {
         artifacts.push((name, artifact));
     }
     let programs: Vec<(B256, B256)> = artifacts.iter().map(|(_, a)| program_entry(a)).collect();
-    let (claim, verifier) = deploy_verifier(&chain, &programs, TEST_FLOOR).await;
-    for (name, artifact) in &artifacts {
-        let proof = encode_artifact(artifact).expect("encodes");
+    let proofs: Vec<StwoVerifier::Proof> = artifacts
+        .iter()
+        .map(|(_, a)| encode_artifact(a).expect("encodes"))
+        .collect();
+    let roots: Vec<(U256, B256)> = proofs.iter().map(root_entry).collect();
+    let (claim, verifier) = deploy_verifier(&chain, &programs, &roots, TEST_FLOOR).await;
+    for ((name, artifact), proof) in artifacts.iter().zip(&proofs) {
         let verified = StwoVerifier::new(verifier, &chain.provider)
             .verify(proof.clone())
             .call()
@@ -1168,4 +1204,21 @@ async fn the_layout_derived_from_the_claim_is_stwos() {
         .await
         .expect("estimates");
     eprintln!("ClaimLayout.layout (fibonacci): {gas} gas");
+}
+
+/// The preprocessed root is the deployment's, per variant and blowup: another is refused; and
+/// the root a deployment registers, computed from the variant alone, is the one an honest
+/// proof commits to.
+#[tokio::test]
+async fn the_preprocessed_root_is_the_deployments() {
+    let Some(chain) = chain().await else { return };
+    let mut p = PROOF.clone();
+    p.commitments[0].0[0] ^= 1;
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some("preprocessed root: not the variant's")
+    );
+    let proof = decoded(&ARTIFACT);
+    let root = preprocessed_root(proof.preprocessed_trace_variant, &proof.stark_proof.config);
+    assert_eq!(root, PROOF.commitments[0], "computed without a proof");
 }
