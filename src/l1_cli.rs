@@ -111,6 +111,12 @@ pub struct DeployArgs {
     /// (prover keys sign facts), the one the settlement line settles through today.
     #[arg(long, value_enum, default_value_t = VerifierKind::Stwo)]
     pub verifier: VerifierKind,
+    /// With `--verifier stwo`: proof artifacts (Keccak channel) whose programs the registry
+    /// accepts facts of, and whose preprocessed variants and blowups it accepts (the roots
+    /// are computed, not read from the proofs); repeatable, at least one. Its floor is
+    /// `--min-security-bits`.
+    #[arg(long = "accept")]
+    pub accept: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -234,6 +240,7 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
         min_security_bits,
         force,
         verifier,
+        accept,
     } = args;
     if l1.deployment.exists() && !force {
         bail!(
@@ -264,16 +271,27 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
             if !signers.is_empty() || attest_key.is_some() {
                 bail!("--signer and --attest-key are for --verifier attested: the stwo registry trusts no key");
             }
-            let verifier = starfarm_verifier::deploy(client.provider())
+            if accept.is_empty() {
+                bail!("--verifier stwo needs --accept <proof artifact>: the programs and preprocessed variants it accepts");
+            }
+            let artifacts = accept
+                .iter()
+                .map(|p| read_artifact(p))
+                .collect::<Result<Vec<_>>>()?;
+            let accepted =
+                starfarm_verifier::Accepted::for_artifacts(&artifacts, min_security_bits)
+                    .context("what the registry accepts")?;
+            let verifier = starfarm_verifier::deploy(client.provider(), &accepted)
                 .await
                 .context("deploying the verifier contracts")?;
             let contracts = client
                 .deploy_with_registry(program_hash, global_root(Felt::ZERO), verifier.registry)
                 .await?;
             eprintln!(
-                "registry: StwoFactRegistry (verifies proofs on chain; PROVISIONAL: its facts \
-                 are not yet computed from the proof's claim, and the settlement line cannot \
-                 settle through it yet, use --verifier attested for a settling chain)"
+                "registry: StwoFactRegistry (verifies proofs on chain, floor {min_security_bits} \
+                 bits, {} program(s); NOT YET the composition check; the settlement line cannot \
+                 settle through it yet, use --verifier attested for a settling chain)",
+                accepted.programs.len()
             );
             (contracts, Some(verifier))
         }
@@ -429,6 +447,12 @@ fn attested_only(file: &DeploymentFile, path: &Path) -> Result<()> {
     Ok(())
 }
 
+fn read_artifact(path: &Path) -> Result<starfarm_prover::artifact::ProofArtifact> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    starfarm_prover::artifact::ProofArtifact::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a proof artifact", path.display()))
+}
+
 /// Verifies a proof artifact on chain, one statement a transaction, and prints their gas.
 async fn verify(args: VerifyArgs) -> Result<()> {
     use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
@@ -444,7 +468,14 @@ async fn verify(args: VerifyArgs) -> Result<()> {
             .context("planning the verification")?;
     let client = L1Client::connect(&args.l1.rpc, args.l1.paying_key()?).await?;
     let contracts = if args.fresh {
-        starfarm_verifier::deploy(client.provider())
+        // A measurement: the fresh registry accepts this proof's program and variant, at
+        // the proof's own security.
+        let accepted = starfarm_verifier::Accepted::for_artifacts(
+            std::slice::from_ref(&artifact),
+            artifact.header.security_bits,
+        )
+        .context("what the registry accepts")?;
+        starfarm_verifier::deploy(client.provider(), &accepted)
             .await
             .context("deploying the verifier contracts")?
     } else {
@@ -456,8 +487,6 @@ async fn verify(args: VerifyArgs) -> Result<()> {
             )
         })?
     };
-    let word = |f: &Felt| starfarm_l1::U256::from_be_bytes(f.to_bytes_be());
-    let output: Vec<_> = artifact.header.output.iter().map(word).collect();
     let verification = ProofVerification {
         registry: contracts.registry,
         statements: plan.statements_call().abi_encode().into(),
@@ -475,10 +504,7 @@ async fn verify(args: VerifyArgs) -> Result<()> {
                 calldata: p.calldata.clone(),
             })
             .collect(),
-        finish: plan
-            .verify_proof_call(word(&artifact.header.program_hash), output)
-            .abi_encode()
-            .into(),
+        finish: plan.verify_proof_call().abi_encode().into(),
     };
     let sent = client.send_verification(&verification, None).await?;
     let mut total = 0;
@@ -513,8 +539,8 @@ async fn verify(args: VerifyArgs) -> Result<()> {
         bail!("verifyProof was mined but the registry does not hold the artifact's fact {fact}");
     }
     println!(
-        "{} transactions sent, {total} gas; fact {fact} valid in {} (PROVISIONAL: the fact is \
-         the artifact's program hash and output, not yet computed from the proof's claim)",
+        "{} transactions sent, {total} gas; fact {fact} (the claim's) valid in {} (NOT YET \
+         checked: the composition at the out-of-domain point)",
         sent.iter().filter(|p| p.outcome.is_some()).count(),
         contracts.registry
     );

@@ -240,7 +240,10 @@ mod tests {
             "starfarm l1 deploy --rpc http://127.0.0.1:1 --key 0x01 --min-security-bits 18 \
              --force --verifier attested",
         );
-        parses("starfarm l1 deploy --rpc http://127.0.0.1:1 --key 0x01 --verifier stwo");
+        parses(
+            "starfarm l1 deploy --rpc http://127.0.0.1:1 --key 0x01 --verifier stwo \
+             --accept a.bin --accept b.bin --min-security-bits 18",
+        );
         parses(
             "starfarm l1 verify proof.bin --rpc http://127.0.0.1:1 --key 0x01 --fresh \
              --queries-per-range 9",

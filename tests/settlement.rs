@@ -155,9 +155,9 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
     });
 }
 
-/// `starfarm l1 deploy` (the default, `--verifier stwo`: a registry that verifies) and
-/// `starfarm l1 verify`: a Keccak-channel proof's statements and `verifyProof` are sent, the
-/// artifact's fact becomes valid (provisional: not yet computed from the claim); a second run
+/// `starfarm l1 deploy` (the default, `--verifier stwo`: a registry that verifies, accepting
+/// fibonacci's program) and `starfarm l1 verify`: a Keccak-channel proof's statements and
+/// `verifyProof` are sent, the artifact's fact (the claim's) becomes valid; a second run
 /// finds every statement on chain and sends only `verifyProof`; the settlement line refuses
 /// that deployment rather than attest to it.
 #[test]
@@ -180,14 +180,6 @@ fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes()
     };
     let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8").to_owned();
     let rpc = ["--rpc", anvil.url.as_str(), "--key", DEV_KEYS[0]];
-    let deployment = path("l1-deployment.json");
-    let (ok, out) =
-        starfarm(&[&["l1", "deploy"][..], &rpc, &["--deployment", &deployment]].concat());
-    assert!(ok, "{out}");
-    let file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&deployment).expect("file")).expect("JSON");
-    assert_eq!(file["verifier"]["registry"], file["registry"], "{file}");
-
     let program = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fibonacci.json");
     std::fs::write(path("input.json"), "[100]").expect("input");
     let proof = path("fib.bin");
@@ -204,6 +196,24 @@ fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes()
         &proof,
     ]);
     assert!(ok, "{out}");
+
+    let deployment = path("l1-deployment.json");
+    // The registry accepts fibonacci's program and the test profile's variant, at its 18
+    // bits (NOT secure).
+    let accept = ["--accept", &proof, "--min-security-bits", "18"];
+    let (ok, out) = starfarm(
+        &[
+            &["l1", "deploy"][..],
+            &rpc,
+            &["--deployment", &deployment],
+            &accept,
+        ]
+        .concat(),
+    );
+    assert!(ok, "{out}");
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&deployment).expect("file")).expect("JSON");
+    assert_eq!(file["verifier"]["registry"], file["registry"], "{file}");
 
     let verify = [
         &["l1", "verify", proof.as_str(), "--deployment", &deployment][..],

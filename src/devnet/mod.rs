@@ -374,6 +374,7 @@ async fn deploy_once(
         // The settlement line settles through the attested registry only (the verifying
         // one needs the leaf proofs sent on chain: not wired yet).
         verifier: l1_cli::VerifierKind::Attested,
+        accept: Vec::new(),
     })
     .await
 }

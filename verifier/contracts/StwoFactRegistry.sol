@@ -9,20 +9,20 @@ import {FriStatement} from "./FriStatement.sol";
 import {LiftedMerkle} from "./LiftedMerkle.sol";
 
 /// The fact registry that verifies: a fact becomes valid only through `verifyProof`, the last
-/// of a proof's transactions, which replays the transcript (`StwoVerifier.replay`) and
-/// requires every statement its checks depend on to be verified already, each in its own
-/// transaction under EIP-7825's 2^24 gas: the four trees' Merkle decommitments
+/// of a proof's transactions, which replays the transcript (`StwoVerifier.replay`: the layout
+/// derived from the claim, the claim's mixes and checks, the security floor, both proofs of
+/// work) and requires every statement its checks depend on to be verified already, each in its
+/// own transaction under EIP-7825's 2^24 gas: the four trees' Merkle decommitments
 /// (`MerkleStatement`), the PCS quotients by ranges of the queries (`QuotientStatement`) and
 /// FRI (`FriStatement`). A statement's fact hashes everything it was checked against (roots,
 /// positions, leaf commitments, transcript draws, values), and `verifyProof` recomputes each
 /// from the replayed transcript, so a verification can be resumed from whatever statements
-/// are on chain and never completed with another proof's.
+/// are on chain and never completed with another proof's. The fact registered is the claim's
+/// (`CairoClaim.fact`: a program registered at deployment, the claim's output).
 ///
-/// PROVISIONAL (branch `claim` replaces it): the claim's checks, the composition check at the
-/// out-of-domain point and the sampling layout derived from the claim are not made yet, and
-/// the registered fact is `provisionalFact`, computed from a program hash and an output the
-/// caller supplies, not from the claim. Until then a registered fact means "some proof with
-/// this transcript passed the Merkle, quotient and FRI checks", not "this program ran".
+/// NOT YET: the composition check at the out-of-domain point (the sampled values are bound to
+/// the committed columns, not yet checked against the constraints); it plugs in here, or as
+/// one more statement.
 contract StwoFactRegistry is IFactRegistry {
     StwoVerifier public immutable transcript;
     MerkleStatement public immutable merkle;
@@ -104,25 +104,14 @@ contract StwoFactRegistry is IFactRegistry {
 
     /// The last transaction of a proof: registers its fact once every statement is on chain;
     /// reverts naming the first one missing.
-    function verifyProof(
-        StwoVerifier.Proof calldata header,
-        Parts calldata parts,
-        uint256 programHash,
-        uint256[] calldata output
-    ) external returns (bytes32 fact) {
+    function verifyProof(StwoVerifier.Proof calldata header, Parts calldata parts) external returns (bytes32 fact) {
         (, bool[] memory done, bytes32 proofId) = statements(header, parts);
         for (uint256 i = 0; i < done.length; i++) {
             if (!done[i]) revert(missing(i, done.length));
         }
-        fact = provisionalFact(programHash, output);
+        fact = transcript.claimContract().fact(header.claim);
         facts[fact] = true;
         emit LogProofVerified(proofId, fact);
-    }
-
-    /// PROVISIONAL, replaced by the claim's checks: StarfarmCore's fact formula over a program
-    /// hash and an output taken from the caller, unchecked against the proof's claim.
-    function provisionalFact(uint256 programHash, uint256[] calldata output) internal pure returns (bytes32) {
-        return keccak256(abi.encode(programHash, keccak256(abi.encodePacked(output))));
     }
 
     function quotientFact(

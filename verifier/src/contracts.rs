@@ -10,6 +10,23 @@ const _: &[u8] = include_bytes!("../contracts/out/MerkleStatement.json");
 const _: &[u8] = include_bytes!("../contracts/out/QuotientStatement.json");
 const _: &[u8] = include_bytes!("../contracts/out/FriStatement.json");
 const _: &[u8] = include_bytes!("../contracts/out/StwoFactRegistry.json");
+const _: &[u8] = include_bytes!("../contracts/out/CairoClaim.json");
+const _: &[u8] = include_bytes!("../contracts/out/ClaimLayout.json");
+const _: &[u8] = include_bytes!("../contracts/out/FriLayerProbe.json");
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ClaimLayout,
+    "contracts/out/ClaimLayout.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq)]
+    CairoClaim,
+    "contracts/out/CairoClaim.json"
+);
 
 alloy::sol!(
     #[sol(rpc)]
@@ -72,5 +89,15 @@ pub mod registry {
         #[derive(Debug)]
         StwoFactRegistry,
         "contracts/out/StwoFactRegistry.json"
+    );
+}
+
+/// `FriLayerProbe` (tests only: each FRI layer's gas), with its own copies of the types.
+pub mod fri_probe {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        FriLayerProbe,
+        "contracts/out/FriLayerProbe.json"
     );
 }

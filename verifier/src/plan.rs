@@ -17,7 +17,8 @@ use stwo::core::fields::qm31::SecureField;
 use stwo::core::pcs::utils::prepare_preprocessed_query_positions;
 
 use crate::calldata::{encode_with_transcript, EncodeError};
-use crate::contracts::{fri, merkle, quotients, registry, StwoVerifier};
+use crate::claim::{preprocessed_root, program_key, root_key, variant_index};
+use crate::contracts::{fri, merkle, quotients, registry, CairoClaim, ClaimLayout, StwoVerifier};
 use crate::transcript::StwoTranscript;
 
 /// Queries per quotient transaction: the quotients cost ~3.4 M gas fixed plus ~280 k a query
@@ -249,18 +250,11 @@ impl VerificationPlan {
         }
     }
 
-    /// The last transaction: `verifyProof`, registering the fact of `program_hash` and
-    /// `output` (PROVISIONAL: taken as given until the claim checks compute it).
-    pub fn verify_proof_call(
-        &self,
-        program_hash: U256,
-        output: Vec<U256>,
-    ) -> registry::StwoFactRegistry::verifyProofCall {
+    /// The last transaction: `verifyProof`, registering the claim's fact.
+    pub fn verify_proof_call(&self) -> registry::StwoFactRegistry::verifyProofCall {
         registry::StwoFactRegistry::verifyProofCall {
             header: self.header.clone(),
             parts: self.parts.clone(),
-            programHash: program_hash,
-            output,
         }
     }
 }
@@ -281,6 +275,9 @@ fn header(proof: &StwoVerifier::Proof) -> Result<registry::StwoVerifier::Proof, 
 /// The addresses of a deployed split verifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VerifierContracts {
+    /// `ClaimLayout` and `CairoClaim`: the claim's checks, layout and fact.
+    pub layout: Address,
+    pub claim: Address,
     /// `StwoVerifier`: the transcript's replay (and the one-call `verify`).
     pub transcript: Address,
     pub merkle: Address,
@@ -288,6 +285,52 @@ pub struct VerifierContracts {
     pub fri: Address,
     /// `StwoFactRegistry`: the `IFactRegistry` settlement asks.
     pub registry: Address,
+}
+
+/// What a deployment accepts: the programs whose facts may be registered (`program_key`,
+/// cairo-lang's program hash), the preprocessed roots by (`root_key`, root), and the
+/// security floor in bits.
+#[derive(Clone, Debug, Default)]
+pub struct Accepted {
+    pub programs: Vec<(B256, B256)>,
+    pub roots: Vec<(U256, B256)>,
+    pub floor: u32,
+}
+
+impl Accepted {
+    /// What a deployment needs to accept proofs like `artifacts` (Keccak channel): each one's
+    /// program (its key from the claim's program section, its hash from the header) and the
+    /// preprocessed root of its variant and blowup, computed as the prover commits it (not
+    /// taken from the proof: seconds and up to a few GiB for the larger variants).
+    pub fn for_artifacts(artifacts: &[ProofArtifact], floor: u32) -> Result<Self, EncodeError> {
+        let mut accepted = Self {
+            floor,
+            ..Self::default()
+        };
+        for artifact in artifacts {
+            if artifact.header.channel != ChannelKind::Keccak {
+                return Err(EncodeError::Channel(artifact.header.channel));
+            }
+            let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof)
+                .map_err(EncodeError::Decode)?;
+            let program = (
+                program_key(&proof.claim),
+                B256::from(artifact.header.program_hash.to_bytes_be()),
+            );
+            if !accepted.programs.contains(&program) {
+                accepted.programs.push(program);
+            }
+            let variant = proof.preprocessed_trace_variant;
+            let config = proof.stark_proof.config;
+            let key = root_key(variant_index(variant), config.fri_config.log_blowup_factor);
+            if !accepted.roots.iter().any(|(k, _)| *k == key) {
+                accepted
+                    .roots
+                    .push((key, preprocessed_root(variant, &config)));
+            }
+        }
+        Ok(accepted)
+    }
 }
 
 /// Why deploying failed.
@@ -299,10 +342,23 @@ pub struct DeployError {
     pub source: alloy::contract::Error,
 }
 
-/// Deploys the five contracts from `provider`'s wallet.
-pub async fn deploy<P: Provider>(provider: &P) -> Result<VerifierContracts, DeployError> {
+/// Deploys the seven contracts from `provider`'s wallet.
+pub async fn deploy<P: Provider>(
+    provider: &P,
+    accepted: &Accepted,
+) -> Result<VerifierContracts, DeployError> {
     let at = |contract| move |source| DeployError { contract, source };
-    let transcript = StwoVerifier::deploy_builder(provider)
+    let layout = ClaimLayout::deploy_builder(provider)
+        .deploy()
+        .await
+        .map_err(at("ClaimLayout"))?;
+    let (keys, hashes) = accepted.programs.iter().copied().unzip();
+    let (root_keys, roots) = accepted.roots.iter().copied().unzip();
+    let claim = CairoClaim::deploy_builder(provider, layout, keys, hashes, root_keys, roots)
+        .deploy()
+        .await
+        .map_err(at("CairoClaim"))?;
+    let transcript = StwoVerifier::deploy_builder(provider, claim, U256::from(accepted.floor))
         .deploy()
         .await
         .map_err(at("StwoVerifier"))?;
@@ -324,6 +380,8 @@ pub async fn deploy<P: Provider>(provider: &P) -> Result<VerifierContracts, Depl
             .await
             .map_err(at("StwoFactRegistry"))?;
     Ok(VerifierContracts {
+        layout,
+        claim,
         transcript,
         merkle,
         quotients,

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+use alloy::primitives::{Address, Bytes, FixedBytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
@@ -22,13 +22,17 @@ use starfarm_prover::channel::{
     Keccak256MerkleHasher,
 };
 use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
+use starfarm_verifier::contracts::fri_probe::FriLayerProbe;
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
 use starfarm_verifier::contracts::registry::StwoFactRegistry;
 use starfarm_verifier::contracts::{fri, merkle, quotients};
-use starfarm_verifier::contracts::{ChannelProbe, StwoVerifier};
+use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, ClaimLayout, StwoVerifier};
 use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
+use starfarm_verifier::transcript::KeccakCairoProof;
 use starfarm_verifier::{
-    encode_artifact, stwo_transcript, EncodeError, VerificationPlan, VerifierContracts,
+    claimed_sums, encode_artifact, encoded_claim, preprocessed_root, program_key,
+    recorded_claim_mixes, root_key, structured_claim, stwo_transcript, Accepted, EncodeError,
+    VerificationPlan, VerifierContracts,
 };
 use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::m31::M31;
@@ -36,6 +40,9 @@ use stwo::core::fields::qm31::SecureField;
 
 /// EIP-7825's cap on one transaction's gas.
 const TX_GAS_CAP: u64 = 1 << 24;
+/// The security floor the tests deploy `StwoVerifier` with: the test profile's 10 PoW bits +
+/// log blowup 1 x 8 queries.
+const TEST_FLOOR: u32 = 18;
 /// EIP-170's cap on deployed code.
 const CODE_SIZE_CAP: usize = 24_576;
 
@@ -60,23 +67,57 @@ fn fibonacci_of(profile: SecurityProfile, n: u64) -> ProofArtifact {
 static PROOF: LazyLock<StwoVerifier::Proof> =
     LazyLock::new(|| encode_artifact(&ARTIFACT).expect("encodes"));
 
+/// The proof `artifact` holds.
+fn decoded(artifact: &ProofArtifact) -> KeccakCairoProof {
+    ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof).expect("decodes")
+}
+
+/// What `CairoClaim`'s deployment registers for `artifact`'s program: its key (from the
+/// claim's program section) and its program hash (from the artifact's header, the Rust side).
+fn program_entry(artifact: &ProofArtifact) -> (B256, B256) {
+    let key = program_key(&decoded(artifact).claim);
+    (key, B256::from(artifact.header.program_hash.to_bytes_be()))
+}
+
+/// The preprocessed root `proof` states, keyed as `CairoClaim.preprocessedRoots` keys it
+/// (`variant << 8 | logBlowup`): what a deployment registers for that variant and blowup
+/// (`starfarm_verifier::preprocessed_root` computes it without a proof; a test shows they
+/// agree).
+fn root_entry(proof: &StwoVerifier::Proof) -> (U256, B256) {
+    let claim = CairoClaim::Claim::abi_decode(&proof.claim).expect("a claim");
+    (
+        root_key(claim.variant, proof.config.logBlowupFactor),
+        proof.commitments[0],
+    )
+}
+
+/// The programs the tests' `CairoClaim` knows: fibonacci's.
+fn registered_programs() -> (Vec<B256>, Vec<B256>) {
+    let (key, hash) = program_entry(&ARTIFACT);
+    (vec![key], vec![hash])
+}
+
 /// anvil with both contracts deployed (their code under EIP-170's cap).
 struct Chain {
     _anvil: Anvil,
     provider: DynProvider,
     verifier: Address,
+    claim: Address,
     probe: Address,
     verifier_probe: Address,
+    fri_probe: Address,
     /// Whether a call above EIP-7825's cap fails the test (the l1 measurement reports it).
     cap: bool,
 }
 
 async fn chain() -> Option<Chain> {
-    Some(Chain::on(Anvil::for_tests()?).await)
+    Some(Chain::on(Anvil::for_tests()?, &[root_entry(&PROOF)]).await)
 }
 
 impl Chain {
-    async fn on(anvil: Anvil) -> Chain {
+    /// anvil with the contracts deployed, `CairoClaim` knowing fibonacci's program and the
+    /// preprocessed `roots` (key, root).
+    async fn on(anvil: Anvil, roots: &[(U256, B256)]) -> Chain {
         // reqwest has rustls without a provider (as in starfarm-l1): install ring's.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let signer: PrivateKeySigner = DEV_KEYS[0].parse().expect("dev key");
@@ -84,7 +125,18 @@ impl Chain {
             .wallet(EthereumWallet::from(signer))
             .connect_http(anvil.url.parse().expect("url"))
             .erased();
-        let verifier = StwoVerifier::deploy_builder(&provider)
+        let layout = ClaimLayout::deploy_builder(&provider)
+            .deploy()
+            .await
+            .expect("deploys ClaimLayout");
+        let (keys, hashes) = registered_programs();
+        let (root_keys, root_values): (Vec<U256>, Vec<B256>) = roots.iter().copied().unzip();
+        let claim =
+            CairoClaim::deploy_builder(&provider, layout, keys, hashes, root_keys, root_values)
+                .deploy()
+                .await
+                .expect("deploys CairoClaim");
+        let verifier = StwoVerifier::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
             .deploy()
             .await
             .expect("deploys StwoVerifier");
@@ -92,11 +144,19 @@ impl Chain {
             .deploy()
             .await
             .expect("deploys ChannelProbe");
-        let verifier_probe = StwoVerifierProbe::deploy_builder(&provider)
+        let verifier_probe =
+            StwoVerifierProbe::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
+                .deploy()
+                .await
+                .expect("deploys StwoVerifierProbe");
+        let fri_probe = FriLayerProbe::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
             .deploy()
             .await
-            .expect("deploys StwoVerifierProbe");
+            .expect("deploys FriLayerProbe");
         for (name, address) in [
+            ("ClaimLayout", layout),
+            ("FriLayerProbe", fri_probe),
+            ("CairoClaim", claim),
             ("StwoVerifier", verifier),
             ("ChannelProbe", probe),
             ("StwoVerifierProbe", verifier_probe),
@@ -113,14 +173,20 @@ impl Chain {
             _anvil: anvil,
             provider,
             verifier,
+            claim,
             probe,
             verifier_probe,
+            fri_probe,
             cap: true,
         }
     }
 
     fn verifier(&self) -> StwoVerifier::StwoVerifierInstance<&DynProvider> {
         StwoVerifier::new(self.verifier, &self.provider)
+    }
+
+    fn claim(&self) -> CairoClaim::CairoClaimInstance<&DynProvider> {
+        CairoClaim::new(self.claim, &self.provider)
     }
 
     /// The revert reason of `verify(proof)`, or `None` when it passes.
@@ -345,10 +411,11 @@ async fn l1_profile_proof_passes_and_gas_is_reported() {
     // One verification exceeds a 30M block today: a larger block, and calls above EIP-7825's
     // cap reported rather than failed (splitting into transactions is the next step).
     let big = ["--gas-limit", "200000000"];
-    let mut chain = Chain::on(Anvil::start_with(&bin, &big).expect("starts anvil")).await;
-    chain.cap = false;
     let artifact = fibonacci(SecurityProfile::L1);
     let proof = encode_artifact(&artifact).expect("encodes");
+    let anvil = Anvil::start_with(&bin, &big).expect("starts anvil");
+    let mut chain = Chain::on(anvil, &[root_entry(&proof)]).await;
+    chain.cap = false;
     report_gas(&chain, &artifact, &proof, &big).await;
 }
 
@@ -367,7 +434,7 @@ async fn report_gas(
     let bin = Anvil::binary_for_tests().expect("anvil");
     let options = [&["--hardfork", "cancun"], anvil_options].concat();
     let cancun = Anvil::start_with(&bin, &options).expect("starts anvil");
-    let mut cancun = Chain::on(cancun).await;
+    let mut cancun = Chain::on(cancun, &[root_entry(proof)]).await;
     cancun.cap = chain.cap;
 
     let calldata = StwoVerifier::verifyCall { p: proof.clone() }.abi_encode();
@@ -386,6 +453,7 @@ async fn report_gas(
         replay.execution, replay.total
     );
     let names = ["preprocessed", "trace", "interaction", "composition"];
+    let mut trees_execution = 0;
     for (tree, name) in names.iter().enumerate() {
         let call = StwoVerifier::verifyTreeCall {
             p: proof.clone(),
@@ -402,6 +470,7 @@ async fn report_gas(
             opening.witness.len(),
             gas.execution.saturating_sub(replay.execution)
         );
+        trees_execution += gas.execution.saturating_sub(replay.execution);
     }
     let quotients = call_gas(
         chain,
@@ -416,12 +485,7 @@ async fn report_gas(
         proof.columns.iter().map(|c| c.len()).sum::<usize>(),
         quotients.execution.saturating_sub(replay.execution)
     );
-    let trees = StwoVerifier::verifyTreesCall { p: proof.clone() };
-    let trees = call_gas(chain, &cancun, "verifyTrees", trees).await;
-    eprintln!(
-        "four trees: execution {} gas over the replay",
-        trees.execution.saturating_sub(replay.execution)
-    );
+    eprintln!("four trees: execution {trees_execution} gas over the replay");
     let all = call_gas(
         chain,
         &cancun,
@@ -430,10 +494,11 @@ async fn report_gas(
     )
     .await;
     // Each FRI layer's execution gas, measured inside one call (StwoVerifierProbe).
-    let probe_proof =
-        starfarm_verifier::contracts::probe::StwoVerifier::Proof::abi_decode(&proof.abi_encode())
-            .expect("same ABI");
-    let layers = StwoVerifierProbe::new(chain.verifier_probe, &chain.provider)
+    let probe_proof = starfarm_verifier::contracts::fri_probe::StwoVerifier::Proof::abi_decode(
+        &proof.abi_encode(),
+    )
+    .expect("same ABI");
+    let layers = FriLayerProbe::new(chain.fri_probe, &chain.provider)
         .friLayerGas(probe_proof)
         .call()
         .await
@@ -454,7 +519,7 @@ async fn report_gas(
          the trees and the quotients)",
         proof.friLayers.len(),
         all.execution
-            .saturating_sub(trees.execution)
+            .saturating_sub(replay.execution + trees_execution)
             .saturating_sub(quotients.execution.saturating_sub(replay.execution))
     );
     eprintln!(
@@ -533,9 +598,9 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
             interaction_pow,
         ),
         (
-            "a claim mix",
-            |p| p.claimMixes[0] = flipped(&p.claimMixes[0], 3),
-            interaction_pow,
+            "a claimed sum",
+            |p| p.claimedSums = flipped(&p.claimedSums, 3),
+            "claim: the logup sums do not balance",
         ),
         (
             "a sampled value",
@@ -617,34 +682,65 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
     let reason = chain.verify_reason(&p).await.expect("rejected");
     assert_eq!(reason, "FRI: a layer decommitment per layer");
 
-    // A column's layout: sampled at one more point than it was.
+    // The layout is the claim's: any other is refused before the transcript (`verify`); the
+    // quotients' own checks of a layout still stand behind it (the probe, after an honest
+    // transcript). A column left unsampled (what a prover would want: its committed values
+    // then bind to nothing) is one of them.
+    let t = chain
+        .verifier()
+        .replay(PROOF.clone())
+        .call()
+        .await
+        .expect("replays");
+    let not_the_claims = "layout: the columns are not the claim's";
     let mut p = PROOF.clone();
     let mut layout = p.columns[1].to_vec();
     layout[0] += 1 << 5;
     p.columns[1] = layout.into();
-    let reason = chain.verify_reason(&p).await.expect("rejected");
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some(not_the_claims)
+    );
+    let reason = chain.reason_after(&p, &t).await.expect("rejected");
     assert_eq!(reason, "layout: more samples than sampled values");
-    // A column sampled at three points; a log size above the tree's height; a log size 0.
+    // A column unsampled; sampled at three points; a log size above the tree's; a log size 0.
     type Change = fn(u8) -> u8;
-    let layout_cases: [(Change, &str); 3] = [
+    let layout_cases: [(Change, Option<&str>); 4] = [
+        (|b| b & 0x1f, None),
         (
             |b| (b & 0x1f) | 3 << 5,
-            "layout: a column sampled at more than two points",
+            Some("layout: a column sampled at more than two points"),
         ),
         (
             |b| (b & 0x60) | 31,
-            "layout: column log size outside its tree",
+            Some("layout: column log size outside its tree"),
         ),
-        (|b| b & 0x60, "layout: column log size outside its tree"),
+        (
+            |b| b & 0x60,
+            Some("layout: column log size outside its tree"),
+        ),
     ];
-    for (change, expected) in layout_cases {
+    for (change, behind) in layout_cases {
         let mut p = PROOF.clone();
         let mut layout = p.columns[2].to_vec();
         layout[1] = change(layout[1]);
         p.columns[2] = layout.into();
-        let reason = chain.verify_reason(&p).await.expect("rejected");
-        assert_eq!(reason, expected);
+        assert_eq!(
+            chain.verify_reason(&p).await.as_deref(),
+            Some(not_the_claims)
+        );
+        if let Some(behind) = behind {
+            let reason = chain.reason_after(&p, &t).await.expect("rejected");
+            assert_eq!(reason, behind);
+        }
     }
+    // A tree's stated height.
+    let mut p = PROOF.clone();
+    p.trees[1].logHeight += 1;
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some("layout: a tree's height is not the claim's")
+    );
 }
 
 /// What the transcript would catch first, kept out of it (the probe checks after a given
@@ -766,19 +862,27 @@ fn recorded_claim_mixes_replay_to_the_channels_digest() {
     proof.claim.mix_into::<Keccak256MerkleChannel>(&mut channel);
     proof.interaction_claim.mix_into(&mut channel);
 
+    let (claim, interaction) = recorded_claim_mixes(&proof).expect("records");
     let mut replayed = Keccak256Channel::default();
-    for mix in PROOF.claimMixes.iter().chain(&PROOF.interactionClaimMixes) {
+    for mix in claim.iter().chain(&interaction) {
         replayed.update_digest(keccak::keccak256(&[&replayed.digest().0, mix]));
     }
-    assert!(!PROOF.claimMixes.is_empty() && !PROOF.interactionClaimMixes.is_empty());
+    assert!(!claim.is_empty() && !interaction.is_empty());
     assert_eq!(replayed.digest(), channel.digest());
 }
 
 // ---- The split verification: statements in their own transactions, then the registry ----
 
-/// The split verifier's contracts on `chain`, their code under EIP-170's cap.
-async fn split_contracts(chain: &Chain) -> VerifierContracts {
-    let contracts = starfarm_verifier::deploy(&chain.provider)
+/// The split verifier's contracts on `chain` (fibonacci's program, the preprocessed root of
+/// `proof`'s variant and blowup, the tests' floor), their code under EIP-170's cap.
+async fn split_contracts(chain: &Chain, proof: &StwoVerifier::Proof) -> VerifierContracts {
+    let (keys, hashes) = registered_programs();
+    let accepted = Accepted {
+        programs: keys.into_iter().zip(hashes).collect(),
+        roots: vec![root_entry(proof)],
+        floor: TEST_FLOOR,
+    };
+    let contracts = starfarm_verifier::deploy(&chain.provider, &accepted)
         .await
         .expect("deploys the split verifier");
     for (name, address) in [
@@ -796,6 +900,11 @@ async fn split_contracts(chain: &Chain) -> VerifierContracts {
         eprintln!("{name}: {} bytes of code", code.len());
     }
     contracts
+}
+
+/// The fact an artifact's header states (the Rust side's formula).
+fn header_fact(artifact: &ProofArtifact) -> FixedBytes<32> {
+    artifact.header.fact.parse().expect("a 32-byte fact")
 }
 
 /// The revert reason of a call with `calldata` to `to`, or `None` when it passes.
@@ -851,12 +960,6 @@ async fn done(chain: &Chain, contracts: &VerifierContracts, plan: &VerificationP
         .done
 }
 
-/// A provisional fact's inputs: StarfarmCore's formula over a program hash and an output.
-fn fact_of(program_hash: U256, output: &[U256]) -> FixedBytes<32> {
-    let output_hash = alloy::primitives::keccak256(output.abi_encode_packed());
-    alloy::primitives::keccak256((program_hash, output_hash).abi_encode())
-}
-
 /// Sends every phase of `plan` then `verifyProof` on `cancun` (a Cancun chain: a receipt's
 /// gas is 21,000 + EIP-2028 calldata + execution, no floor), printing each transaction's
 /// calldata and execution gas and what it costs on today's chain (the larger of that and
@@ -865,13 +968,8 @@ async fn verify_split(
     cancun: &Chain,
     contracts: &VerifierContracts,
     plan: &VerificationPlan,
-    program_hash: U256,
-    output: &[U256],
 ) -> u64 {
-    let last: Bytes = plan
-        .verify_proof_call(program_hash, output.to_vec())
-        .abi_encode()
-        .into();
+    let last: Bytes = plan.verify_proof_call().abi_encode().into();
     let txs = plan
         .phases
         .iter()
@@ -910,30 +1008,26 @@ async fn verify_split(
     total
 }
 
-/// anvil on Cancun (no calldata floor) with the split verifier.
-async fn cancun_chain() -> Option<(Chain, VerifierContracts)> {
+/// anvil on Cancun (no calldata floor) with the split verifier accepting `proof`'s root.
+async fn cancun_chain(proof: &StwoVerifier::Proof) -> Option<(Chain, VerifierContracts)> {
     let bin = Anvil::binary_for_tests()?;
     let anvil = Anvil::start_with(&bin, &["--hardfork", "cancun"]).expect("starts anvil");
-    let chain = Chain::on(anvil).await;
-    let contracts = split_contracts(&chain).await;
+    let chain = Chain::on(anvil, &[root_entry(proof)]).await;
+    let contracts = split_contracts(&chain, proof).await;
     Some((chain, contracts))
 }
 
 #[tokio::test]
 async fn a_split_verification_registers_the_fact_once_every_statement_is_verified() {
     let Some(chain) = chain().await else { return };
-    let contracts = split_contracts(&chain).await;
+    let contracts = split_contracts(&chain, &PROOF).await;
     let plan =
         VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
     // test profile: 4 trees, 8 queries in one range, FRI.
     assert_eq!(plan.phases.len(), 6);
-    let (program_hash, output) = (U256::from(7), vec![U256::from(1), U256::from(2)]);
-    let fact = fact_of(program_hash, &output);
+    let fact = header_fact(&ARTIFACT);
     let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
-    let finish: Bytes = plan
-        .verify_proof_call(program_hash, output.clone())
-        .abi_encode()
-        .into();
+    let finish: Bytes = plan.verify_proof_call().abi_encode().into();
 
     // Nothing verified: the last transaction names the first missing statement.
     assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 6]);
@@ -989,18 +1083,17 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     .await;
     assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 6]);
     send(&chain, "verifyProof", contracts.registry, finish).await;
+    // The claim's fact: the artifact's, as the Rust side computes it.
     assert!(registry.isValid(fact).call().await.expect("reads"));
-    assert!(!registry
-        .isValid(fact_of(program_hash, &output[..1]))
-        .call()
-        .await
-        .expect("reads"));
+    let mut other = fact;
+    other.0[31] ^= 1;
+    assert!(!registry.isValid(other).call().await.expect("reads"));
 }
 
 #[tokio::test]
 async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
     let Some(chain) = chain().await else { return };
-    let contracts = split_contracts(&chain).await;
+    let contracts = split_contracts(&chain, &PROOF).await;
     let plan = VerificationPlan::from_artifact(&ARTIFACT, 3).expect("plans");
     // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8).
     assert_eq!(plan.phases.len(), 4 + 3 + 1);
@@ -1054,12 +1147,8 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
         )
         .await;
     }
-    let (program_hash, output) = (U256::from(7), vec![U256::from(1)]);
-    let finish = |plan: &VerificationPlan| -> Bytes {
-        plan.verify_proof_call(program_hash, output.clone())
-            .abi_encode()
-            .into()
-    };
+    let finish =
+        |plan: &VerificationPlan| -> Bytes { plan.verify_proof_call().abi_encode().into() };
 
     // Another proof (fibonacci(50)) whose statements are all verified too.
     let other_artifact = fibonacci_of(SecurityProfile::Test, 50);
@@ -1132,13 +1221,13 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
 
 #[tokio::test]
 async fn split_verification_gas_test_profile() {
-    let Some((chain, contracts)) = cancun_chain().await else {
+    let Some((chain, contracts)) = cancun_chain(&PROOF).await else {
         return;
     };
     let plan =
         VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
     eprintln!("split verification, profile test (fibonacci(100)):");
-    verify_split(&chain, &contracts, &plan, U256::from(1), &[U256::from(2)]).await;
+    verify_split(&chain, &contracts, &plan).await;
 }
 
 /// The split verification of an `l1`-profile proof (26 PoW bits, 35 queries): every
@@ -1147,12 +1236,377 @@ async fn split_verification_gas_test_profile() {
 #[tokio::test]
 #[ignore = "a measurement: proves with the l1 profile (26 PoW bits)"]
 async fn split_verification_gas_l1_profile() {
-    let Some((chain, contracts)) = cancun_chain().await else {
+    if Anvil::binary_for_tests().is_none() {
+        return;
+    }
+    let artifact = fibonacci(SecurityProfile::L1);
+    let proof = encode_artifact(&artifact).expect("encodes");
+    let Some((chain, contracts)) = cancun_chain(&proof).await else {
         return;
     };
-    let artifact = fibonacci(SecurityProfile::L1);
     let plan =
         VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
     eprintln!("split verification, profile l1 (fibonacci(100)):");
-    verify_split(&chain, &contracts, &plan, U256::from(1), &[U256::from(2)]).await;
+    verify_split(&chain, &contracts, &plan).await;
+}
+
+/// A `CairoClaim` registering `programs` and a `StwoVerifier` using it with `floor`, on
+/// `chain`'s node.
+async fn deploy_verifier(
+    chain: &Chain,
+    programs: &[(B256, B256)],
+    roots: &[(U256, B256)],
+    floor: u32,
+) -> (Address, Address) {
+    let (keys, hashes): (Vec<B256>, Vec<B256>) = programs.iter().copied().unzip();
+    let (root_keys, root_values): (Vec<U256>, Vec<B256>) = roots.iter().copied().unzip();
+    let layout = ClaimLayout::deploy_builder(&chain.provider)
+        .deploy()
+        .await
+        .expect("deploys ClaimLayout");
+    let claim = CairoClaim::deploy_builder(
+        &chain.provider,
+        layout,
+        keys,
+        hashes,
+        root_keys,
+        root_values,
+    )
+    .deploy()
+    .await
+    .expect("deploys CairoClaim");
+    let verifier = StwoVerifier::deploy_builder(&chain.provider, claim, U256::from(floor))
+        .deploy()
+        .await
+        .expect("deploys StwoVerifier");
+    (claim, verifier)
+}
+
+/// The contract's mixes of the structured claim are the bytes cairo-air's `mix_into` hands
+/// the channel; its fact, program hash and output hash are the Rust side's; its claim checks
+/// and logup balance pass with the lookup elements stwo's verifier draws.
+#[tokio::test]
+async fn the_structured_claim_mixes_checks_and_facts_as_the_rust_side() {
+    let Some(chain) = chain().await else { return };
+    let proof = decoded(&ARTIFACT);
+    let (recorded, recorded_interaction) = recorded_claim_mixes(&proof).expect("records");
+    let mixes = chain
+        .claim()
+        .claimMixes(structured_claim(&proof))
+        .call()
+        .await
+        .expect("mixes on chain");
+    assert_eq!(mixes, recorded, "each mix as cairo-air's");
+    assert_eq!(
+        recorded_interaction,
+        vec![claimed_sums(&proof.interaction_claim)],
+        "the interaction claim is one mix of the claimed sums"
+    );
+
+    let encoded = encoded_claim(&proof);
+    let fact = chain
+        .claim()
+        .fact(encoded.clone())
+        .call()
+        .await
+        .expect("a fact");
+    assert_eq!(
+        format!("{fact:#x}"),
+        ARTIFACT.header.fact,
+        "the on-chain fact is the artifact's"
+    );
+    let expected = starfarm_l1::fact::fact(ARTIFACT.header.program_hash, &ARTIFACT.header.output);
+    assert_eq!(fact, expected, "and starfarm-l1's");
+
+    let t = stwo_transcript(&proof).expect("replays");
+    let sums = claimed_sums(&proof.interaction_claim);
+    let contract = chain.claim();
+    let check = contract.check(
+        encoded.clone(),
+        sums.clone(),
+        packed(t.lookup_z),
+        packed(t.lookup_alpha),
+    );
+    let gas = check.estimate_gas().await.expect("the claim checks pass");
+    let mix = contract.mixClaim(B256::ZERO, encoded.clone());
+    let mix_gas = mix.estimate_gas().await.expect("mixes");
+    let (calldata, _) = calldata_gas(&encoded);
+    eprintln!(
+        "fibonacci's claim: {} bytes encoded ({calldata} calldata gas); CairoClaim.mixClaim \
+         {mix_gas} gas, CairoClaim.check (claim checks, logup balance) {gas} gas (each with \
+         21,000 and its calldata)",
+        encoded.len()
+    );
+}
+
+/// Each tampered claim is refused with its reason: by the claim checks (with the honest
+/// lookup elements) and by `verify`.
+#[tokio::test]
+async fn a_tampered_claim_is_rejected_with_its_reason() {
+    let Some(chain) = chain().await else { return };
+    let proof = decoded(&ARTIFACT);
+    let t = stwo_transcript(&proof).expect("replays");
+    let honest = structured_claim(&proof);
+    let sums = claimed_sums(&proof.interaction_claim);
+    let check_reason = |claim: Bytes, sums: Bytes| {
+        let chain = &chain;
+        let t = &t;
+        async move {
+            match chain
+                .claim()
+                .check(claim, sums, packed(t.lookup_z), packed(t.lookup_alpha))
+                .call()
+                .await
+            {
+                Ok(_) => None,
+                Err(e) => Some(reason(&e)),
+            }
+        }
+    };
+    let encode = |c: &CairoClaim::Claim| -> Bytes { c.abi_encode().into() };
+    let balance = "claim: the logup sums do not balance";
+    type Change = fn(&mut CairoClaim::Claim);
+    let cases: [(&str, Change, &str); 8] = [
+        (
+            "an output felt",
+            |c| c.publicData.output[0] += U256::from(1),
+            balance,
+        ),
+        (
+            "a program word (the program hash)",
+            |c| c.publicData.program[7] += U256::from(1),
+            balance,
+        ),
+        ("the final ap", |c| c.publicData.state[4] += 1, balance),
+        (
+            "a component size beyond the preprocessed sequences",
+            |c| c.logSizes[0] = 26,
+            "claim: a component size out of bounds",
+        ),
+        (
+            "an enable flag",
+            |c| {
+                let mut flags = c.enabled.to_vec();
+                flags[0] = 2;
+                c.enabled = flags.into();
+            },
+            "claim: an enable flag is not 0 or 1",
+        ),
+        (
+            "a component disabled",
+            |c| {
+                let mut flags = c.enabled.to_vec();
+                let at = flags.iter().position(|f| *f == 1).expect("an enabled one");
+                flags[at] = 0;
+                c.enabled = flags.into();
+            },
+            "claim: one log size per enabled component",
+        ),
+        (
+            "the initial pc",
+            |c| c.publicData.state[0] = 2,
+            "claim: initial pc is not 1",
+        ),
+        (
+            "the program's prologue",
+            |c| c.publicData.program[1] += U256::from(1),
+            "claim: program prologue (builtin count)",
+        ),
+    ];
+    for (what, change, expected) in cases {
+        let mut c = honest.clone();
+        change(&mut c);
+        assert_eq!(
+            check_reason(encode(&c), sums.clone()).await.as_deref(),
+            Some(expected),
+            "{what}"
+        );
+    }
+    // A claimed sum: the balance; in `verify` too (the check runs before the sums are mixed).
+    let tampered_sums = flipped(&sums, 3);
+    assert_eq!(
+        check_reason(encode(&honest), tampered_sums.clone())
+            .await
+            .as_deref(),
+        Some(balance)
+    );
+    let mut p = PROOF.clone();
+    p.claimedSums = tampered_sums;
+    assert_eq!(chain.verify_reason(&p).await.as_deref(), Some(balance));
+    // The claim's bytes must be its canonical encoding (one claim, one encoding).
+    let mut bytes = encode(&honest).to_vec();
+    bytes.extend([0u8; 32]);
+    assert_eq!(
+        check_reason(bytes.into(), sums.clone()).await.as_deref(),
+        Some("claim: not canonically encoded")
+    );
+    // In `verify`: an output felt moves the transcript before the interaction PoW; a
+    // component's log size changes the layout the claim gives, refused before the transcript.
+    for (what, change, expected) in [
+        (
+            "an output felt",
+            (|c| c.publicData.output[0] += U256::from(1)) as Change,
+            "interaction proof of work: nonce rejected",
+        ),
+        (
+            "a log size",
+            |c| c.logSizes[0] -= 1,
+            "layout: the columns are not the claim's",
+        ),
+    ] {
+        let mut c = honest.clone();
+        change(&mut c);
+        let mut p = PROOF.clone();
+        p.claim = encode(&c);
+        assert_eq!(
+            chain.verify_reason(&p).await.as_deref(),
+            Some(expected),
+            "{what}"
+        );
+    }
+    // A program nobody registered has no fact.
+    let mut c = honest.clone();
+    c.publicData.program[7] += U256::from(1);
+    let err = chain
+        .claim()
+        .fact(encode(&c))
+        .call()
+        .await
+        .expect_err("no fact");
+    assert_eq!(reason(&err), "claim: program not registered");
+}
+
+/// The floor is the contract's: a verifier deployed with a floor above the test profile's
+/// 18 bits (10 PoW + 1 x 8 queries) refuses the proof another accepts.
+#[tokio::test]
+async fn a_proof_below_the_security_floor_is_refused() {
+    let Some(chain) = chain().await else { return };
+    let (_, strict) = deploy_verifier(
+        &chain,
+        &[program_entry(&ARTIFACT)],
+        &[root_entry(&PROOF)],
+        TEST_FLOOR + 1,
+    )
+    .await;
+    let err = StwoVerifier::new(strict, &chain.provider)
+        .verify(PROOF.clone())
+        .call()
+        .await
+        .expect_err("below the floor");
+    assert_eq!(reason(&err), "config: below the security floor");
+    assert_eq!(
+        chain.verify_reason(&PROOF).await,
+        None,
+        "at the floor it passes"
+    );
+}
+
+/// The Pedersen example and a program none of this was tuned on (the Poseidon chain) are
+/// verified on chain and their on-chain facts are the artifacts'.
+#[tokio::test]
+async fn pedersen_and_a_held_in_program_verify_with_their_facts() {
+    let Some(chain) = chain().await else { return };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut prover = Prover::new(SecurityProfile::Test).with_channel(ChannelKind::Keccak);
+    let mut artifacts = vec![];
+    for (name, input) in [
+        ("pedersen_chain", vec![1u64, 2, 3]),
+        ("poseidon_chain", vec![10u64, 0x1234]),
+    ] {
+        let program = CairoProgram::from_file(&root.join(format!("examples/{name}.json")))
+            .expect("example loads");
+        let input = ProgramInput::new(input.into_iter().map(Felt::from).collect());
+        let artifact = prover.prove(&program, &input, &mut |_| {}).expect("proves");
+        artifacts.push((name, artifact));
+    }
+    let programs: Vec<(B256, B256)> = artifacts.iter().map(|(_, a)| program_entry(a)).collect();
+    let proofs: Vec<StwoVerifier::Proof> = artifacts
+        .iter()
+        .map(|(_, a)| encode_artifact(a).expect("encodes"))
+        .collect();
+    let roots: Vec<(U256, B256)> = proofs.iter().map(root_entry).collect();
+    let (claim, verifier) = deploy_verifier(&chain, &programs, &roots, TEST_FLOOR).await;
+    for ((name, artifact), proof) in artifacts.iter().zip(&proofs) {
+        let verified = StwoVerifier::new(verifier, &chain.provider)
+            .verify(proof.clone())
+            .call()
+            .await;
+        assert!(
+            verified.is_ok(),
+            "{name}: {:?}",
+            verified.err().map(|e| reason(&e))
+        );
+        let fact = CairoClaim::new(claim, &chain.provider)
+            .fact(proof.claim.clone())
+            .call()
+            .await
+            .expect("a fact");
+        assert_eq!(
+            format!("{fact:#x}"),
+            artifact.header.fact,
+            "{name}: the fact"
+        );
+    }
+}
+
+/// The layout `ClaimLayout` derives from the claim, the IR's tables and the preprocessed
+/// variant is the one stwo's verifier samples (the encoder's, from stwo's `mask_points`), for
+/// fibonacci and for the generated tables' current state.
+#[tokio::test]
+async fn the_layout_derived_from_the_claim_is_stwos() {
+    let Some(chain) = chain().await else { return };
+    let layout = ClaimLayout::new(
+        chain
+            .claim()
+            .layoutContract()
+            .call()
+            .await
+            .expect("its layout contract"),
+        &chain.provider,
+    );
+    let derived = layout
+        .layout(
+            PROOF.claim.clone(),
+            U256::from(PROOF.config.logBlowupFactor),
+        )
+        .call()
+        .await
+        .expect("derives");
+    for tree in 0..4 {
+        assert_eq!(
+            derived.cols[tree], PROOF.columns[tree],
+            "tree {tree}'s columns"
+        );
+        assert_eq!(
+            derived.heights[tree],
+            U256::from(PROOF.trees[tree].logHeight),
+            "tree {tree}'s height"
+        );
+    }
+    let gas = layout
+        .layout(
+            PROOF.claim.clone(),
+            U256::from(PROOF.config.logBlowupFactor),
+        )
+        .estimate_gas()
+        .await
+        .expect("estimates");
+    eprintln!("ClaimLayout.layout (fibonacci): {gas} gas");
+}
+
+/// The preprocessed root is the deployment's, per variant and blowup: another is refused; and
+/// the root a deployment registers, computed from the variant alone, is the one an honest
+/// proof commits to.
+#[tokio::test]
+async fn the_preprocessed_root_is_the_deployments() {
+    let Some(chain) = chain().await else { return };
+    let mut p = PROOF.clone();
+    p.commitments[0].0[0] ^= 1;
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some("preprocessed root: not the variant's")
+    );
+    let proof = decoded(&ARTIFACT);
+    let root = preprocessed_root(proof.preprocessed_trace_variant, &proof.stark_proof.config);
+    assert_eq!(root, PROOF.commitments[0], "computed without a proof");
 }
