@@ -7,13 +7,15 @@ import {ClaimLayout} from "./ClaimLayout.sol";
 /// A Cairo proof's claim in structured form, and what the verifier derives from it: the
 /// channel mixes (cairo-air 1.3's `CairoClaim::mix_into` and `CairoInteractionClaim::mix_into`
 /// on the Keccak channel), the well-formedness checks `verify_cairo` makes on it, and the fact
-/// it establishes. `StwoVerifier` hands it the claim's bytes (`abi.encode(Claim)`) so the
+/// it establishes, and the trees it gives (the deployment's preprocessed root, the layout
+/// `ClaimLayout` derives). `StwoVerifier` hands it the claim's bytes (`abi.encode(Claim)`) so the
 /// prover states the claim, never the mixes: what is mixed, checked and registered is one
 /// value.
 ///
 /// Narrow external functions, so a verification split over transactions can call each alone:
 /// `mixClaim`/`mixInteractionClaim` (digest in, digest out), `claimMixes` (the mixes, for
-/// tests and tools), `check` (the claim's own checks), `outputHash`/`fact`.
+/// tests and tools), `check` (the claim's own checks), `checkTrees` (root and layout),
+/// `programHash`/`outputHash`/`fact`.
 contract CairoClaim {
     uint256 internal constant P = 0x7fffffff;
     /// cairo-air's flat claim: the number of components (enable bits) it has.

@@ -7,7 +7,7 @@ import {CairoLayout} from "./CairoLayout.sol";
 /// Derives a Cairo proof's sampling layout from its claim (`CairoClaim.Claim`), the AIR and the
 /// preprocessed variant (`CairoLayout`'s tables, generated from starfarm-air's IR): which
 /// columns each tree has, their log sizes, the points each is sampled at, each tree's height.
-/// `CairoClaim.checkLayout` holds a proof's stated layout to it.
+/// `CairoClaim.checkTrees` holds a proof's stated layout to it.
 contract ClaimLayout {
     uint256 internal constant N_COMPONENTS = 83;
     uint256 internal constant MEMORY_ID_TO_BIG = 49;

@@ -570,21 +570,18 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
         let reason = chain.verify_reason(&p).await.expect("rejected");
         assert_eq!(reason, format!("{name}: Merkle witness too long"));
 
-        // A commitment root changes every later draw: the interaction proof of work (after the
-        // preprocessed and trace roots) or the final one fails before any Merkle check.
+        // The preprocessed root is the deployment's; another root changes every later draw:
+        // the interaction proof of work (after the trace root) or the final one fails before
+        // any Merkle check.
         let mut p = PROOF.clone();
         p.commitments[tree].0[0] ^= 1;
         let reason = chain.verify_reason(&p).await.expect("rejected");
-        let pow = if tree < 2 {
-            "interaction proof of work"
-        } else {
-            "proof of work"
+        let expected = match tree {
+            0 => "preprocessed root: not the variant's",
+            1 => "interaction proof of work: nonce rejected",
+            _ => "proof of work: nonce rejected",
         };
-        assert_eq!(
-            reason,
-            format!("{pow}: nonce rejected"),
-            "root of the {name}"
-        );
+        assert_eq!(reason, expected, "root of the {name}");
     }
 
     type Tamper = fn(&mut StwoVerifier::Proof);
