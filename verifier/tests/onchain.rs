@@ -1087,6 +1087,92 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     assert!(!registry.isValid(other).call().await.expect("reads"));
 }
 
+/// `starfarm_l1`'s sender (what `starfarm l1 verify` runs): after a restart with two
+/// statements on chain it sends only the rest and `verifyProof`, counts each transaction's
+/// gas per phase and the proof's total, and the fact is valid.
+#[tokio::test]
+async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
+    use starfarm_l1::metrics::SettleMetrics;
+    use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+    use starfarm_verifier::PhaseKind;
+
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    for phase in &plan.phases[..2] {
+        let to = phase.target(&contracts);
+        send(&chain, "before the restart", to, phase.calldata.clone()).await;
+    }
+    let verification = ProofVerification {
+        registry: contracts.registry,
+        statements: plan.statements_call().abi_encode().into(),
+        phases: plan
+            .phases
+            .iter()
+            .map(|p| VerificationTx {
+                phase: p.kind.to_string(),
+                kind: match p.kind {
+                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
+                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
+                    PhaseKind::Fri => PhaseLabel::Fri,
+                },
+                to: p.target(&contracts),
+                calldata: p.calldata.clone(),
+            })
+            .collect(),
+        finish: plan.verify_proof_call().abi_encode().into(),
+    };
+    let client = starfarm_l1::L1Client::connect(&chain._anvil.url, DEV_KEYS[1])
+        .await
+        .expect("connects");
+    let metrics = SettleMetrics::unregistered();
+    let sent = client
+        .send_verification(&verification, Some(&metrics))
+        .await
+        .expect("verifies");
+    assert_eq!(sent.len(), 7, "six statements and verifyProof");
+    assert!(sent[..2].iter().all(|p| p.outcome.is_none()), "{sent:?}");
+    assert!(sent[2..].iter().all(|p| p.outcome.is_some()), "{sent:?}");
+    let count = |l: &str| {
+        metrics
+            .verification_gas
+            .with_label_values(&[l])
+            .get_sample_count()
+    };
+    assert_eq!(
+        [
+            count("merkle"),
+            count("quotients"),
+            count("fri"),
+            count("verifyProof")
+        ],
+        [2, 1, 1, 1]
+    );
+    let total: u64 = sent
+        .iter()
+        .filter_map(|p| p.outcome.as_ref())
+        .map(|o| o.gas_used)
+        .sum();
+    assert_eq!(metrics.proof_verification_gas.get_sample_count(), 1);
+    assert_eq!(
+        metrics.proof_verification_gas.get_sample_sum() as u64,
+        total
+    );
+    let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
+    let fact = header_fact(&ARTIFACT);
+    assert!(registry.isValid(fact).call().await.expect("reads"));
+
+    // Everything on chain: only verifyProof is sent again.
+    let again = client
+        .send_verification(&verification, None)
+        .await
+        .expect("verifies again");
+    let sent_again: Vec<_> = again.iter().filter(|p| p.outcome.is_some()).collect();
+    assert_eq!(sent_again.len(), 1);
+    assert_eq!(sent_again[0].phase, "verifyProof");
+}
+
 #[tokio::test]
 async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
     let Some(chain) = chain().await else { return };
