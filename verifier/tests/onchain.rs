@@ -32,7 +32,7 @@ use starfarm_verifier::transcript::KeccakCairoProof;
 use starfarm_verifier::{
     claimed_sums, encode_artifact, encoded_claim, preprocessed_root, program_key,
     recorded_claim_mixes, root_key, structured_claim, stwo_transcript, Accepted, EncodeError,
-    VerificationPlan, VerifierContracts,
+    PhaseKind, VerificationPlan, VerifierContracts,
 };
 use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::m31::M31;
@@ -850,6 +850,78 @@ async fn random_calldata_mutations_are_rejected() {
     assert!(changed > MUTATIONS / 2, "most mutations change the proof");
 }
 
+/// Random single-byte changes anywhere in the split verification's statement transactions
+/// (seeded; the phase at random): each that changes the call (its ABI decoding re-encodes to
+/// other bytes, or does not decode) either reverts or proves another statement, one whose fact
+/// is not the honest one's, so `verifyProof` never finds it.
+#[tokio::test]
+async fn random_mutations_of_the_statements_never_prove_the_honest_statements() {
+    const MUTATIONS: usize = 1000;
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let call = |to: Address, data: Vec<u8>| {
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(to)
+            .input(data.into());
+        let provider = &chain.provider;
+        async move { provider.call(request).await.ok() }
+    };
+    // Each phase's honest fact: the first word its call returns.
+    let mut honest = Vec::new();
+    for phase in &plan.phases {
+        let out = call(phase.target(&contracts), phase.calldata.to_vec())
+            .await
+            .expect("the honest statement verifies");
+        honest.push(B256::from_slice(&out[..32]));
+    }
+    let reencoded = |kind: &PhaseKind, data: &[u8]| -> Option<Vec<u8>> {
+        match kind {
+            PhaseKind::Merkle { .. } => merkle::MerkleStatement::verifyCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+            PhaseKind::Quotients { .. } => {
+                quotients::QuotientStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
+            PhaseKind::Fri => fri::FriStatement::verifyCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+        }
+    };
+    let mut rng = Rng(0x5b11_7f00_d5ee);
+    let (mut refused, mut other, mut same) = (0, 0, 0);
+    for _ in 0..MUTATIONS {
+        let k = rng.below(plan.phases.len());
+        let phase = &plan.phases[k];
+        let mut data = phase.calldata.to_vec();
+        let at = 4 + rng.below(data.len() - 4);
+        data[at] ^= 1 + rng.below(255) as u8;
+        if reencoded(&phase.kind, &data).as_deref() == Some(&phase.calldata[..]) {
+            same += 1;
+            continue;
+        }
+        match call(phase.target(&contracts), data).await {
+            None => refused += 1,
+            Some(out) => {
+                other += 1;
+                assert!(
+                    out.len() >= 32 && B256::from_slice(&out[..32]) != honest[k],
+                    "{}: byte {at} changed the call and it still proves the honest statement",
+                    phase.kind
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{MUTATIONS} statement mutations: {refused} refused, {other} proved another statement, \
+         {same} padding only"
+    );
+    assert!(refused > MUTATIONS / 2, "most mutations are refused");
+}
+
 /// Without a node: the recorded claim and interaction-claim mixes, hashed one by one after the
 /// digest as the contract does, reach the digest cairo-air's own `mix_into` reaches.
 #[test]
@@ -1094,7 +1166,6 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
 async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
     use starfarm_l1::metrics::SettleMetrics;
     use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
-    use starfarm_verifier::PhaseKind;
 
     let Some(chain) = chain().await else { return };
     let contracts = split_contracts(&chain, &PROOF).await;
