@@ -10,6 +10,8 @@ l1/contracts/build.sh --check
 verifier/contracts/build.sh --check
 # The AIR's generated code (air/generated/) against a fresh extraction from cairo-air.
 cargo run -q -p starfarm-air --bin air-codegen -- --check
+# The verifier's layout tables (verifier/contracts/CairoLayout.sol) against the same IR.
+cargo run -q -p starfarm-verifier --bin verifier-codegen -- --check
 # Deployment files: dashboards, compose, Helm, Prometheus (tools used when installed).
 infra/check.sh
 export STARFARM_CAIRO_LANG_BIN

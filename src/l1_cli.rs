@@ -58,6 +58,35 @@ pub enum L1Command {
     },
     /// Settle the farm's proven blocks on L1, in order, as they become proven.
     Settle(SettleArgs),
+    /// Verify a proof artifact (Keccak channel) on chain through the split verifier: its
+    /// statements, one transaction each, then `verifyProof`; prints the gas of each
+    /// transaction. Resumes a verification whose statements are partly on chain.
+    Verify(VerifyArgs),
+}
+
+/// Which fact registry `l1 deploy` puts behind the core contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifierKind {
+    /// `StwoFactRegistry`: a fact is registered only by verifying its proof on chain
+    /// (`starfarm l1 verify`). The settlement line cannot settle through it yet.
+    Stwo,
+    /// `AttestedFactRegistry`: TRUSTED, it believes facts signed by registered prover keys.
+    Attested,
+}
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub l1: L1Args,
+    /// The proof artifact (`starfarm prove --channel keccak`, or the `l1` profile).
+    pub proof: PathBuf,
+    /// Deploy a fresh set of verifier contracts first (a measurement) instead of using the
+    /// deployment file's.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Queries per quotient transaction.
+    #[arg(long, default_value_t = starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE)]
+    pub queries_per_range: usize,
 }
 
 #[derive(clap::Args)]
@@ -78,6 +107,16 @@ pub struct DeployArgs {
     /// Replace an existing deployment file (the old deployment is forgotten).
     #[arg(long)]
     pub force: bool,
+    /// The fact registry: `stwo` verifies proofs on chain; `attested` is the TRUSTED mode
+    /// (prover keys sign facts), the one the settlement line settles through today.
+    #[arg(long, value_enum, default_value_t = VerifierKind::Stwo)]
+    pub verifier: VerifierKind,
+    /// With `--verifier stwo`: proof artifacts (Keccak channel) whose programs the registry
+    /// accepts facts of, and whose preprocessed variants and blowups it accepts (the roots
+    /// are computed, not read from the proofs); repeatable, at least one. Its floor is
+    /// `--min-security-bits`.
+    #[arg(long = "accept")]
+    pub accept: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -161,6 +200,10 @@ pub struct DeploymentFile {
     pub program_hash: Felt,
     /// The L1 block the contracts were deployed at: where the watcher starts.
     pub from_block: u64,
+    /// The split verifier's contracts when the registry is `StwoFactRegistry` (absent: the
+    /// attested registry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifier: Option<starfarm_verifier::VerifierContracts>,
 }
 
 pub fn run(command: L1Command) -> Result<()> {
@@ -168,6 +211,7 @@ pub fn run(command: L1Command) -> Result<()> {
     runtime.block_on(async {
         match command {
             L1Command::Deploy(args) => deploy(args).await,
+            L1Command::Verify(args) => verify(args).await,
             L1Command::Status { l1 } => status(l1).await,
             L1Command::Deposit { l1, to, amount } => deposit(l1, to, amount).await,
             L1Command::Withdraw { l1, from, amount } => withdraw(l1, from, amount).await,
@@ -195,6 +239,8 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
         attest_key,
         min_security_bits,
         force,
+        verifier,
+        accept,
     } = args;
     if l1.deployment.exists() && !force {
         bail!(
@@ -203,25 +249,59 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
         );
     }
     let mut client = L1Client::connect(&l1.rpc, l1.paying_key()?).await?;
-    if signers.is_empty() {
-        signers.push(match &attest_key {
-            Some(key) => signer(key)?.address(),
-            None => client.address(),
-        });
-    }
     let program_hash = block_program_hash()?;
     let from_block = client.block_number().await?;
-    let contracts = client
-        .deploy(program_hash, global_root(Felt::ZERO), &signers)
-        .await?;
-    if min_security_bits != DEFAULT_MIN_SECURITY_BITS {
-        client.set_min_security_bits(min_security_bits).await?;
-    }
+    let (contracts, verifier) = match verifier {
+        VerifierKind::Attested => {
+            if signers.is_empty() {
+                signers.push(match &attest_key {
+                    Some(key) => signer(key)?.address(),
+                    None => client.address(),
+                });
+            }
+            let contracts = client
+                .deploy(program_hash, global_root(Felt::ZERO), &signers)
+                .await?;
+            if min_security_bits != DEFAULT_MIN_SECURITY_BITS {
+                client.set_min_security_bits(min_security_bits).await?;
+            }
+            (contracts, None)
+        }
+        VerifierKind::Stwo => {
+            if !signers.is_empty() || attest_key.is_some() {
+                bail!("--signer and --attest-key are for --verifier attested: the stwo registry trusts no key");
+            }
+            if accept.is_empty() {
+                bail!("--verifier stwo needs --accept <proof artifact>: the programs and preprocessed variants it accepts");
+            }
+            let artifacts = accept
+                .iter()
+                .map(|p| read_artifact(p))
+                .collect::<Result<Vec<_>>>()?;
+            let accepted =
+                starfarm_verifier::Accepted::for_artifacts(&artifacts, min_security_bits)
+                    .context("what the registry accepts")?;
+            let verifier = starfarm_verifier::deploy(client.provider(), &accepted)
+                .await
+                .context("deploying the verifier contracts")?;
+            let contracts = client
+                .deploy_with_registry(program_hash, global_root(Felt::ZERO), verifier.registry)
+                .await?;
+            eprintln!(
+                "registry: StwoFactRegistry (verifies proofs on chain, floor {min_security_bits} \
+                 bits, {} program(s); NOT YET the composition check; the settlement line cannot \
+                 settle through it yet, use --verifier attested for a settling chain)",
+                accepted.programs.len()
+            );
+            (contracts, Some(verifier))
+        }
+    };
     let file = DeploymentFile {
         chain_id: client.chain_id(),
         contracts,
         program_hash,
         from_block,
+        verifier,
     };
     if let Some(parent) = l1.deployment.parent() {
         std::fs::create_dir_all(parent)?;
@@ -354,11 +434,125 @@ impl AttestArgs {
     }
 }
 
+/// The settlement line attests facts: a deployment whose registry verifies proofs cannot be
+/// settled by it yet (the line reads proven ranges' outputs, not their proofs).
+fn attested_only(file: &DeploymentFile, path: &Path) -> Result<()> {
+    if file.verifier.is_some() {
+        bail!(
+            "{} has the verifying registry (StwoFactRegistry): the settlement line cannot send \
+             proofs to it yet; deploy with --verifier attested to settle",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn read_artifact(path: &Path) -> Result<starfarm_prover::artifact::ProofArtifact> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    starfarm_prover::artifact::ProofArtifact::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a proof artifact", path.display()))
+}
+
+/// Verifies a proof artifact on chain, one statement a transaction, and prints their gas.
+async fn verify(args: VerifyArgs) -> Result<()> {
+    use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+    use starfarm_verifier::alloy::sol_types::SolCall;
+    use starfarm_verifier::PhaseKind;
+
+    let bytes =
+        std::fs::read(&args.proof).with_context(|| format!("reading {}", args.proof.display()))?;
+    let artifact = starfarm_prover::artifact::ProofArtifact::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a proof artifact", args.proof.display()))?;
+    let plan =
+        starfarm_verifier::VerificationPlan::from_artifact(&artifact, args.queries_per_range)
+            .context("planning the verification")?;
+    let client = L1Client::connect(&args.l1.rpc, args.l1.paying_key()?).await?;
+    let contracts = if args.fresh {
+        // A measurement: the fresh registry accepts this proof's program and variant, at
+        // the proof's own security.
+        let accepted = starfarm_verifier::Accepted::for_artifacts(
+            std::slice::from_ref(&artifact),
+            artifact.header.security_bits,
+        )
+        .context("what the registry accepts")?;
+        starfarm_verifier::deploy(client.provider(), &accepted)
+            .await
+            .context("deploying the verifier contracts")?
+    } else {
+        let file = read_deployment(&args.l1.deployment)?;
+        file.verifier.with_context(|| {
+            format!(
+                "{} has no verifier contracts (deployed with --verifier attested); pass --fresh",
+                args.l1.deployment.display()
+            )
+        })?
+    };
+    let verification = ProofVerification {
+        registry: contracts.registry,
+        statements: plan.statements_call().abi_encode().into(),
+        phases: plan
+            .phases
+            .iter()
+            .map(|p| VerificationTx {
+                phase: p.kind.to_string(),
+                kind: match p.kind {
+                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
+                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
+                    PhaseKind::Fri => PhaseLabel::Fri,
+                },
+                to: p.target(&contracts),
+                calldata: p.calldata.clone(),
+            })
+            .collect(),
+        finish: plan.verify_proof_call().abi_encode().into(),
+    };
+    let sent = client.send_verification(&verification, None).await?;
+    let mut total = 0;
+    println!("{:<20} {:>9} {:>11}", "transaction", "calldata", "gas");
+    for phase in &sent {
+        match &phase.outcome {
+            Some(o) => {
+                total += o.gas_used;
+                println!(
+                    "{:<20} {:>9} {:>11}",
+                    phase.phase, phase.calldata_bytes, o.gas_used
+                );
+            }
+            None => println!(
+                "{:<20} {:>9} {:>11}",
+                phase.phase, phase.calldata_bytes, "on chain"
+            ),
+        }
+    }
+    let fact: starfarm_l1::B256 = artifact.header.fact.parse().with_context(|| {
+        format!(
+            "the artifact's fact {:?} is not 32 bytes of hex",
+            artifact.header.fact
+        )
+    })?;
+    let valid = starfarm_l1::contracts::IFactRegistry::new(contracts.registry, client.provider())
+        .isValid(fact)
+        .call()
+        .await
+        .context("asking the registry for the fact")?;
+    if !valid {
+        bail!("verifyProof was mined but the registry does not hold the artifact's fact {fact}");
+    }
+    println!(
+        "{} transactions sent, {total} gas; fact {fact} (the claim's) valid in {} (NOT YET \
+         checked: the composition at the out-of-domain point)",
+        sent.iter().filter(|p| p.outcome.is_some()).count(),
+        contracts.registry
+    );
+    Ok(())
+}
+
 /// The registry's floor at deployment (`AttestedFactRegistry.DEFAULT_MIN_SECURITY_BITS`).
 const DEFAULT_MIN_SECURITY_BITS: u32 = 96;
 
 async fn settle(args: SettleArgs) -> Result<()> {
     let (client, file) = args.l1.attached(true).await?;
+    attested_only(&file, &args.l1.deployment)?;
     let client = client.with_confirmations(args.attest.l1_confirmations);
     let store = open_job_store(args.postgres_url.as_deref(), &args.scheduler_data).await?;
     let signer = args.attest.signer()?;
@@ -406,6 +600,7 @@ pub async fn spawn_settler(
         .as_deref()
         .context("--settle needs the paying wallet: pass --l1-key or set STARFARM_L1_KEY")?;
     let (client, file) = attached(&args.l1_rpc.l1_rpc, key, path).await?;
+    attested_only(&file, path)?;
     let client = client.with_confirmations(args.attest.l1_confirmations);
     let metrics =
         SettleMetrics::register(&scheduler_metrics.registry).context("registering L1 metrics")?;

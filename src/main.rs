@@ -238,7 +238,15 @@ mod tests {
         );
         parses(
             "starfarm l1 deploy --rpc http://127.0.0.1:1 --key 0x01 --min-security-bits 18 \
-             --force",
+             --force --verifier attested",
+        );
+        parses(
+            "starfarm l1 deploy --rpc http://127.0.0.1:1 --key 0x01 --verifier stwo \
+             --accept a.bin --accept b.bin --min-security-bits 18",
+        );
+        parses(
+            "starfarm l1 verify proof.bin --rpc http://127.0.0.1:1 --key 0x01 --fresh \
+             --queries-per-range 9",
         );
         parses(
             "starfarm node --mode l1 --source objects --data node --rpc 127.0.0.1:0 \

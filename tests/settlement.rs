@@ -154,3 +154,100 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
         );
     });
 }
+
+/// `starfarm l1 deploy` (the default, `--verifier stwo`: a registry that verifies, accepting
+/// fibonacci's program) and `starfarm l1 verify`: a Keccak-channel proof's statements and
+/// `verifyProof` are sent, the artifact's fact (the claim's) becomes valid; a second run
+/// finds every statement on chain and sends only `verifyProof`; the settlement line refuses
+/// that deployment rather than attest to it.
+#[test]
+fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes() {
+    let Some(anvil) = Anvil::for_tests() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let starfarm = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
+            .args(args)
+            .output()
+            .expect("starfarm runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let path = |name: &str| dir.path().join(name).to_str().expect("UTF-8").to_owned();
+    let rpc = ["--rpc", anvil.url.as_str(), "--key", DEV_KEYS[0]];
+    let program = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/fibonacci.json");
+    std::fs::write(path("input.json"), "[100]").expect("input");
+    let proof = path("fib.bin");
+    let (ok, out) = starfarm(&[
+        "prove",
+        program,
+        "-i",
+        &path("input.json"),
+        "--profile",
+        "test",
+        "--channel",
+        "keccak",
+        "-o",
+        &proof,
+    ]);
+    assert!(ok, "{out}");
+
+    let deployment = path("l1-deployment.json");
+    // The registry accepts fibonacci's program and the test profile's variant, at its 18
+    // bits (NOT secure).
+    let accept = ["--accept", &proof, "--min-security-bits", "18"];
+    let (ok, out) = starfarm(
+        &[
+            &["l1", "deploy"][..],
+            &rpc,
+            &["--deployment", &deployment],
+            &accept,
+        ]
+        .concat(),
+    );
+    assert!(ok, "{out}");
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&deployment).expect("file")).expect("JSON");
+    assert_eq!(file["verifier"]["registry"], file["registry"], "{file}");
+
+    let verify = [
+        &["l1", "verify", proof.as_str(), "--deployment", &deployment][..],
+        &rpc,
+    ]
+    .concat();
+    let (ok, out) = starfarm(&verify);
+    assert!(ok, "{out}");
+    // Four trees, one quotient range (8 queries), FRI, verifyProof.
+    assert!(out.contains("7 transactions sent"), "{out}");
+    assert!(
+        out.contains("verifyProof") && out.contains("valid in"),
+        "{out}"
+    );
+    let (ok, out) = starfarm(&verify);
+    assert!(ok, "{out}");
+    // The table's rows (the log says so too, in other words).
+    let on_chain = out.lines().filter(|l| l.ends_with(" on chain")).count();
+    assert_eq!(on_chain, 6, "{out}");
+    assert!(out.contains("1 transactions sent"), "{out}");
+
+    let settle = [
+        &[
+            "l1",
+            "settle",
+            "--once",
+            "--deployment",
+            &deployment,
+            "--attest-key",
+            DEV_KEYS[1],
+        ][..],
+        &rpc,
+    ]
+    .concat();
+    let (ok, out) = starfarm(&settle);
+    assert!(!ok && out.contains("verifying registry"), "{out}");
+}

@@ -208,9 +208,28 @@ impl L1Client {
         initial_state_root: Felt,
         signers: &[Address],
     ) -> Result<Deployment, L1Error> {
-        let p = &self.provider;
-        let registry = AttestedFactRegistry::deploy_builder(p, self.address);
+        let registry = AttestedFactRegistry::deploy_builder(&self.provider, self.address);
         let registry = deployed("deploy AttestedFactRegistry", self, &registry).await?;
+        let deployment = self
+            .deploy_with_registry(program_hash, initial_state_root, registry)
+            .await?;
+        let registry_contract = AttestedFactRegistry::new(registry, self.provider.clone());
+        for signer in signers {
+            transact("addSigner", self, &registry_contract.addSigner(*signer)).await?;
+        }
+        Ok(deployment)
+    }
+
+    /// Deploys core (accepting `program_hash`'s output from `initial_state_root`) and bridge
+    /// over an existing fact registry, e.g. `starfarm-verifier`'s `StwoFactRegistry` (which
+    /// registers a fact only by verifying its proof), and attaches to them.
+    pub async fn deploy_with_registry(
+        &mut self,
+        program_hash: Felt,
+        initial_state_root: Felt,
+        registry: Address,
+    ) -> Result<Deployment, L1Error> {
+        let p = &self.provider;
         let core = StarfarmCore::deploy_builder(
             p,
             felt_to_u256(&program_hash),
@@ -220,10 +239,6 @@ impl L1Client {
         let core = deployed("deploy StarfarmCore", self, &core).await?;
         let bridge = StarfarmBridge::deploy_builder(p, core);
         let bridge = deployed("deploy StarfarmBridge", self, &bridge).await?;
-        let registry_contract = AttestedFactRegistry::new(registry, p.clone());
-        for signer in signers {
-            transact("addSigner", self, &registry_contract.addSigner(*signer)).await?;
-        }
         let deployment = Deployment {
             registry,
             core,
@@ -440,7 +455,7 @@ async fn deployed<D: CallDecoder + Clone>(
     })
 }
 
-async fn transact<D: CallDecoder + Clone>(
+pub(crate) async fn transact<D: CallDecoder + Clone>(
     call_name: &'static str,
     client: &L1Client,
     call: &CallBuilder<&DynProvider, D>,

@@ -12,6 +12,9 @@
 //!   order, each once, with its Prometheus [`metrics`]) and the interface it settles through
 //!   ([`settlement::SettlementClient`], implemented over [`L1Client`] by
 //!   [`settlement::AttestedSettlement`], and in memory by [`settlement::mock`]);
+//! - [`verify`]: a proof's split verification sent as transactions (the statements the
+//!   chain lacks, then `StwoFactRegistry.verifyProof`), resumed from what the chain holds,
+//!   gas per phase and per proof in [`metrics`]; the plan itself is `starfarm-verifier`'s;
 //! - [`watch::Watcher`]: L1's settled blocks and bridge deposits, handed to L2;
 //! - [`settled_log::SettledLog`]: the settled blocks with their roots and hashes (an l1
 //!   node's gate).
@@ -32,6 +35,7 @@ pub mod fact;
 pub mod metrics;
 pub mod settled_log;
 pub mod settlement;
+pub mod verify;
 pub mod watch;
 
 pub use alloy::primitives::{Address, B256, U256};

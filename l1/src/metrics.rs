@@ -1,7 +1,10 @@
 //! Prometheus metrics of the settlement line, registered in the registry of the process that
 //! runs it (the scheduler serves them on its `/metrics`).
 
-use prometheus::{Counter, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    exponential_buckets, Counter, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, Opts, Registry,
+};
 
 /// `starfarm_l1_*`.
 #[derive(Clone)]
@@ -24,6 +27,12 @@ pub struct SettleMetrics {
     /// settled, counted when a block's last range settles (with the transactions above:
     /// the cost per settled transaction).
     pub settled_proof_cost: Counter,
+    /// `starfarm_l1_verification_gas{phase}`: gas of each transaction of a proof's on-chain
+    /// verification (`merkle`, `quotients`, `fri`, `verifyProof`).
+    pub verification_gas: HistogramVec,
+    /// `starfarm_l1_proof_verification_gas`: a proof's verification transactions together
+    /// (those this process sent).
+    pub proof_verification_gas: Histogram,
 }
 
 impl SettleMetrics {
@@ -37,6 +46,8 @@ impl SettleMetrics {
         registry.register(Box::new(metrics.stopped.clone()))?;
         registry.register(Box::new(metrics.settled_transactions.clone()))?;
         registry.register(Box::new(metrics.settled_proof_cost.clone()))?;
+        registry.register(Box::new(metrics.verification_gas.clone()))?;
+        registry.register(Box::new(metrics.proof_verification_gas.clone()))?;
         Ok(metrics)
     }
 
@@ -77,6 +88,25 @@ impl SettleMetrics {
             settled_proof_cost: Counter::new(
                 "starfarm_l1_settled_proof_cost_usd_total",
                 "Estimated cost in USD of proving the blocks this settlement line settled (chunk and aggregate proofs at their workers' price per machine-hour)",
+            )
+            .expect("static metric"),
+            // 100k to ~52M gas, doubling: a statement's transaction is 0.1M-16.7M (EIP-7825's
+            // cap), a proof's total tens of millions.
+            verification_gas: HistogramVec::new(
+                HistogramOpts::new(
+                    "starfarm_l1_verification_gas",
+                    "Gas of each on-chain verification transaction, by phase",
+                )
+                .buckets(exponential_buckets(100_000.0, 2.0, 10).expect("static buckets")),
+                &["phase"],
+            )
+            .expect("static metric"),
+            proof_verification_gas: Histogram::with_opts(
+                HistogramOpts::new(
+                    "starfarm_l1_proof_verification_gas",
+                    "Gas of one proof's on-chain verification, all its transactions",
+                )
+                .buckets(exponential_buckets(100_000.0, 2.0, 10).expect("static buckets")),
             )
             .expect("static metric"),
         };

@@ -371,6 +371,10 @@ async fn deploy_once(
         attest_key: Some(secrets.attest_key.clone()),
         min_security_bits: profile.security_bits(),
         force: false,
+        // The settlement line settles through the attested registry only (the verifying
+        // one needs the leaf proofs sent on chain: not wired yet).
+        verifier: l1_cli::VerifierKind::Attested,
+        accept: Vec::new(),
     })
     .await
 }
@@ -434,6 +438,10 @@ fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args:
     println!(
         "  L1 RPC        {}        (anvil, chain id 31337)",
         e.l1_rpc
+    );
+    println!(
+        "  L1 registry   TRUSTED attested facts (AttestedFactRegistry): the settlement line \
+         does not send proofs to the verifying registry yet (docs/verifier.md)"
     );
     println!("  API key       {}", secrets.api_key);
     if let Some(secret) = &secrets.webhook_secret {

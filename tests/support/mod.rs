@@ -226,14 +226,17 @@ fn collect(stream: impl std::io::Read + Send + 'static, lines: Arc<Mutex<Vec<Str
 pub const ATTEST_KEY: &str = "0x4242424242424242424242424242424242424242424242424242424242424242";
 
 /// `starfarm l1 deploy` on the Ethereum node at `rpc` into the file `deployment`, paid by the
-/// operator (anvil's first dev key), [`ATTEST_KEY`] registered and 18 bits minimum (the
-/// test profile, NOT secure); the deployment file as JSON.
+/// operator (anvil's first dev key), the TRUSTED attested registry (`--verifier attested`)
+/// with [`ATTEST_KEY`] registered and 18 bits minimum (the test profile, NOT secure); the
+/// deployment file as JSON.
 pub fn deploy_l1(rpc: &str, deployment: &str) -> serde_json::Value {
     let deploy = Command::new(env!("CARGO_BIN_EXE_starfarm"))
         .args(["l1", "deploy", "--rpc", rpc])
         .args(["--key", starfarm_l1::anvil::DEV_KEYS[0]])
         .args(["--deployment", deployment, "--attest-key", ATTEST_KEY])
         .args(["--min-security-bits", "18"])
+        // Settlement attests facts: the verifying registry is not on the line's path yet.
+        .args(["--verifier", "attested"])
         .output()
         .expect("starfarm runs");
     assert!(

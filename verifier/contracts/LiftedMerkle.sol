@@ -49,9 +49,26 @@ library LiftedMerkle {
         if (hash[0] != root) revert(string.concat(what, ": Merkle root mismatch"));
     }
 
+    /// stwo's prepare_preprocessed_query_positions: the queries on a preprocessed tree of
+    /// another height (the low bit stays, the others scale). Non-decreasing when `queries` is.
+    function preprocessedPositions(uint256[] memory queries, uint256 logSize, uint256 ppLogSize)
+        internal
+        pure
+        returns (uint256[] memory out)
+    {
+        if (ppLogSize == 0) return new uint256[](0);
+        out = new uint256[](queries.length);
+        for (uint256 i = 0; i < queries.length; i++) {
+            uint256 q = queries[i];
+            out[i] = logSize < ppLogSize
+                ? ((q >> 1) << (ppLogSize - logSize + 1)) + (q & 1)
+                : ((q >> (logSize - ppLogSize + 1)) << 1) + (q & 1);
+        }
+    }
+
     /// The leaves at the distinct consecutive positions, hashed from their rows.
     function leaves(uint256[] memory positions, Opening calldata opening, string memory what)
-        private
+        internal
         pure
         returns (uint256[] memory index, bytes32[] memory hash)
     {
@@ -75,7 +92,7 @@ library LiftedMerkle {
     }
 
     /// keccak256 of calldata, in scratch memory above the free pointer (no copy is kept).
-    function hashCalldata(bytes calldata data) private pure returns (bytes32 h) {
+    function hashCalldata(bytes calldata data) internal pure returns (bytes32 h) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             calldatacopy(ptr, data.offset, data.length)

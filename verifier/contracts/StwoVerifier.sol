@@ -6,6 +6,7 @@ import {KeccakChannel} from "./KeccakChannel.sol";
 import {LiftedMerkle} from "./LiftedMerkle.sol";
 import {PcsQuotients} from "./PcsQuotients.sol";
 import {CircleFri} from "./CircleFri.sol";
+import {CairoClaim} from "./CairoClaim.sol";
 
 /// The parts of a Stwo 2.3 verification of a Cairo proof (Keccak channel) checked so far: the
 /// Fiat–Shamir transcript as cairo-air's `verify_cairo` and stwo's `verify` replay it (up to
@@ -22,6 +23,17 @@ contract StwoVerifier {
     /// Stwo's COMPOSITION_LOG_SPLIT: the composition polynomial is committed in two halves.
     uint256 internal constant COMPOSITION_LOG_SPLIT = 1;
 
+    /// The contract that reads the structured claim (its mixes, its checks, its fact): fixed
+    /// at deployment, never named by the prover.
+    CairoClaim public immutable claimContract;
+    /// The least pow bits + log blowup x queries a proof may have (set at deployment).
+    uint256 public immutable securityFloor;
+
+    constructor(CairoClaim claim, uint256 floor) {
+        claimContract = claim;
+        securityFloor = floor;
+    }
+
     /// Stwo's PcsConfig (a lifting log size is not supported: the proofs have none).
     struct Config {
         uint32 powBits;
@@ -37,11 +49,12 @@ contract StwoVerifier {
         Config config;
         /// Preprocessed, trace, interaction and composition trees' roots.
         bytes32[4] commitments;
-        /// What the claim mixes into the channel, one mix each, encoded.
-        bytes[] claimMixes;
+        /// The Cairo claim, `abi.encode(CairoClaim.Claim)`: the contract mixes it itself.
+        bytes claim;
         uint64 interactionPow;
-        /// What the interaction claim mixes, one mix each, encoded.
-        bytes[] interactionClaimMixes;
+        /// The interaction claim: each enabled component's claimed sum (flat order), four
+        /// big-endian uint32s each.
+        bytes claimedSums;
         /// Every sampled value (tree, column, point order), four big-endian uint32s each.
         bytes sampledValues;
         /// FRI's first layer root, then each inner layer's.
@@ -83,6 +96,17 @@ contract StwoVerifier {
     function replay(Proof calldata p) public view returns (Transcript memory t) {
         KeccakChannel.Channel memory ch;
         checkConfig(p.config);
+        // The preprocessed root and the layout are the claim's, fixed or derived on chain: the
+        // prover states none of its own.
+        bytes32[4] memory layoutHashes;
+        uint256 heights = 0;
+        for (uint256 tree = 0; tree < 4; tree++) {
+            layoutHashes[tree] = keccak256(p.columns[tree]);
+            heights |= uint256(p.trees[tree].logHeight) << (8 * tree);
+        }
+        claimContract.checkTrees(
+            p.claim, p.config.logBlowupFactor, p.commitments[0], keccak256(abi.encodePacked(layoutHashes)), heights
+        );
         ch.mix(abi.encodePacked(uint32(p.channelSalt % KeccakChannel.P), uint32(0), uint32(0), uint32(0)));
         ch.mix(configWords(p.config));
         replayTraces(p, ch, t);
@@ -99,13 +123,6 @@ contract StwoVerifier {
     function verifyTree(Proof calldata p, uint256 tree) external view returns (bytes32) {
         Transcript memory t = replay(p);
         checkTree(p, t.queries, tree);
-        return t.digest;
-    }
-
-    /// Replays `p` and checks the four trees' decommitments (nothing else after the replay).
-    function verifyTrees(Proof calldata p) external view returns (bytes32) {
-        Transcript memory t = replay(p);
-        checkTrees(p, t);
         return t.digest;
     }
 
@@ -154,13 +171,17 @@ contract StwoVerifier {
             oodsY: t.oodsY,
             coeff: t.quotientCoeff,
             queries: t.queries,
-            preprocessedQueries: preprocessedPositions(t.queries, liftingLogSize(p), p.trees[0].logHeight)
+            preprocessedQueries: LiftedMerkle.preprocessedPositions(t.queries, liftingLogSize(p), p.trees[0].logHeight)
         });
     }
 
-    function checkConfig(Config calldata c) internal pure {
+    function checkConfig(Config calldata c) internal view {
         require(c.foldStep == 1, "config: fold step must be 1");
         require(c.nQueries > 0, "config: no queries");
+        require(
+            uint256(c.powBits) + uint256(c.logBlowupFactor) * uint256(c.nQueries) >= securityFloor,
+            "config: below the security floor"
+        );
     }
 
     /// PcsConfig::mix_into: (powBits, logBlowup, nQueries, logLastLayer), (foldStep, 0, 0, 0).
@@ -171,19 +192,17 @@ contract StwoVerifier {
     }
 
     /// From the preprocessed root to the interaction root (cairo-air's verify_cairo).
-    function replayTraces(Proof calldata p, KeccakChannel.Channel memory ch, Transcript memory t) internal pure {
+    function replayTraces(Proof calldata p, KeccakChannel.Channel memory ch, Transcript memory t) internal view {
         ch.mixRoot(p.commitments[0]);
-        for (uint256 i = 0; i < p.claimMixes.length; i++) {
-            ch.mixCalldata(p.claimMixes[i]);
-        }
+        ch.digest = claimContract.mixClaim(ch.digest, p.claim);
+        ch.nDraws = 0;
         ch.mixRoot(p.commitments[1]);
         if (!ch.checkPow(INTERACTION_POW_BITS, p.interactionPow)) revert("interaction proof of work: nonce rejected");
         ch.mixU64(p.interactionPow);
         uint256[] memory lookup = ch.drawSecureFelts(2);
         (t.lookupZ, t.lookupAlpha) = (lookup[0], lookup[1]);
-        for (uint256 i = 0; i < p.interactionClaimMixes.length; i++) {
-            ch.mixCalldata(p.interactionClaimMixes[i]);
-        }
+        ch.digest = claimContract.mixInteractionClaim(ch.digest, p.claim, p.claimedSums, t.lookupZ, t.lookupAlpha);
+        ch.nDraws = 0;
         ch.mixRoot(p.commitments[2]);
     }
 
@@ -233,25 +252,8 @@ contract StwoVerifier {
 
     function checkTree(Proof calldata p, uint256[] memory queries, uint256 tree) internal pure {
         string[4] memory names = ["preprocessed tree", "trace tree", "interaction tree", "composition tree"];
-        uint256[] memory positions = tree == 0 ? preprocessedPositions(queries, liftingLogSize(p), p.trees[0].logHeight) : queries;
+        uint256[] memory positions = tree == 0 ? LiftedMerkle.preprocessedPositions(queries, liftingLogSize(p), p.trees[0].logHeight) : queries;
         LiftedMerkle.verify(p.commitments[tree], positions, p.trees[tree], names[tree]);
-    }
-
-    /// stwo's prepare_preprocessed_query_positions: the queries on a preprocessed tree of
-    /// another height (the low bit stays, the others scale).
-    function preprocessedPositions(uint256[] memory queries, uint256 logSize, uint256 ppLogSize)
-        internal
-        pure
-        returns (uint256[] memory out)
-    {
-        if (ppLogSize == 0) return new uint256[](0);
-        out = new uint256[](queries.length);
-        for (uint256 i = 0; i < queries.length; i++) {
-            uint256 q = queries[i];
-            out[i] = logSize < ppLogSize
-                ? ((q >> 1) << (ppLogSize - logSize + 1)) + (q & 1)
-                : ((q >> (logSize - ppLogSize + 1)) << 1) + (q & 1);
-        }
     }
 
     /// `raw` sorted ascending without repeats (insertion sort: a few dozen queries).

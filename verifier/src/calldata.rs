@@ -10,6 +10,7 @@ use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::pcs::utils::prepare_preprocessed_query_positions;
 
+use crate::claim::{claimed_sums, encoded_claim};
 use crate::contracts::{CircleFri, LiftedMerkle, StwoVerifier};
 use crate::transcript::{stwo_transcript, KeccakCairoProof, StwoTranscript};
 
@@ -36,20 +37,23 @@ pub fn encode_artifact(artifact: &ProofArtifact) -> Result<StwoVerifier::Proof, 
 
 /// Encodes `proof` for `StwoVerifier`.
 pub fn encode(proof: &KeccakCairoProof) -> Result<StwoVerifier::Proof, EncodeError> {
+    Ok(encode_with_transcript(proof)?.0)
+}
+
+/// Encodes `proof` for `StwoVerifier`, with the transcript stwo's verifier draws for it (the
+/// plan of a split verification needs its draws and quotients).
+pub fn encode_with_transcript(
+    proof: &KeccakCairoProof,
+) -> Result<(StwoVerifier::Proof, StwoTranscript), EncodeError> {
     let transcript = stwo_transcript(proof)?;
     let stark = &proof.stark_proof;
     let config = stark.config;
     let fri = &stark.fri_proof;
 
-    let mut claim = MixRecorder::default();
-    proof.claim.mix_into::<RecordingChannel>(&mut claim);
-    let mut interaction_claim = MixRecorder::default();
-    proof.interaction_claim.mix_into(&mut interaction_claim);
-
     let trees = (0..4)
         .map(|tree| opening(proof, &transcript, tree))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(StwoVerifier::Proof {
+    let encoded = StwoVerifier::Proof {
         channelSalt: proof.channel_salt,
         config: StwoVerifier::Config {
             powBits: config.pow_bits,
@@ -60,9 +64,9 @@ pub fn encode(proof: &KeccakCairoProof) -> Result<StwoVerifier::Proof, EncodeErr
             foldStep: config.fri_config.fold_step,
         },
         commitments: std::array::from_fn(|i| root(&stark.commitments[i])),
-        claimMixes: claim.finish()?,
+        claim: encoded_claim(proof),
         interactionPow: proof.interaction_pow,
-        interactionClaimMixes: interaction_claim.finish()?,
+        claimedSums: claimed_sums(&proof.interaction_claim),
         sampledValues: packed_felts(&stark.sampled_values.clone().flatten_cols()),
         friCommitments: std::iter::once(&fri.first_layer)
             .chain(&fri.inner_layers)
@@ -81,7 +85,21 @@ pub fn encode(proof: &KeccakCairoProof) -> Result<StwoVerifier::Proof, EncodeErr
                 witness: layer.decommitment.hash_witness.iter().map(root).collect(),
             })
             .collect(),
-    })
+    };
+    Ok((encoded, transcript))
+}
+
+/// The reference for the contract's own mixing: what cairo-air's `mix_into` of the claim and
+/// of the interaction claim hand the channel, each mix as the bytes the Keccak channel hashes
+/// after the digest, recorded from the Rust code itself.
+pub fn recorded_claim_mixes(
+    proof: &KeccakCairoProof,
+) -> Result<(Vec<Bytes>, Vec<Bytes>), EncodeError> {
+    let mut claim = MixRecorder::default();
+    proof.claim.mix_into::<RecordingChannel>(&mut claim);
+    let mut interaction_claim = MixRecorder::default();
+    proof.interaction_claim.mix_into(&mut interaction_claim);
+    Ok((claim.finish()?, interaction_claim.finish()?))
 }
 
 /// Per tree, a byte per column: its log size (with the blowup) in the low 5 bits, how many
@@ -118,7 +136,7 @@ fn root(hash: &Keccak256Hash) -> FixedBytes<32> {
 }
 
 /// QM31s as the channel mixes them: four big-endian uint32s each.
-fn packed_felts(felts: &[SecureField]) -> Bytes {
+pub(crate) fn packed_felts(felts: &[SecureField]) -> Bytes {
     felts
         .iter()
         .flat_map(|f| f.to_m31_array())

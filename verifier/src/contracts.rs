@@ -6,6 +6,27 @@
 const _: &[u8] = include_bytes!("../contracts/out/StwoVerifier.json");
 const _: &[u8] = include_bytes!("../contracts/out/ChannelProbe.json");
 const _: &[u8] = include_bytes!("../contracts/out/StwoVerifierProbe.json");
+const _: &[u8] = include_bytes!("../contracts/out/MerkleStatement.json");
+const _: &[u8] = include_bytes!("../contracts/out/QuotientStatement.json");
+const _: &[u8] = include_bytes!("../contracts/out/FriStatement.json");
+const _: &[u8] = include_bytes!("../contracts/out/StwoFactRegistry.json");
+const _: &[u8] = include_bytes!("../contracts/out/CairoClaim.json");
+const _: &[u8] = include_bytes!("../contracts/out/ClaimLayout.json");
+const _: &[u8] = include_bytes!("../contracts/out/FriLayerProbe.json");
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
+    ClaimLayout,
+    "contracts/out/ClaimLayout.json"
+);
+
+alloy::sol!(
+    #[sol(rpc)]
+    #[derive(Debug, PartialEq)]
+    CairoClaim,
+    "contracts/out/CairoClaim.json"
+);
 
 alloy::sol!(
     #[sol(rpc)]
@@ -29,5 +50,54 @@ pub mod probe {
         #[derive(Debug)]
         StwoVerifierProbe,
         "contracts/out/StwoVerifierProbe.json"
+    );
+}
+
+/// The split verification's contracts, each in its own module: each binding has its own
+/// copies of the structs it shares (`Opening`, `Layer`, `Proof`), converted through their
+/// ABI encoding (`crate::plan`).
+pub mod merkle {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        MerkleStatement,
+        "contracts/out/MerkleStatement.json"
+    );
+}
+
+pub mod quotients {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        QuotientStatement,
+        "contracts/out/QuotientStatement.json"
+    );
+}
+
+pub mod fri {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        FriStatement,
+        "contracts/out/FriStatement.json"
+    );
+}
+
+pub mod registry {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        StwoFactRegistry,
+        "contracts/out/StwoFactRegistry.json"
+    );
+}
+
+/// `FriLayerProbe` (tests only: each FRI layer's gas), with its own copies of the types.
+pub mod fri_probe {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        FriLayerProbe,
+        "contracts/out/FriLayerProbe.json"
     );
 }

@@ -1,19 +1,38 @@
 //! The Solidity verifier of starfarm's Stwo proofs made with the Keccak channel (the L1
 //! profile's): the contracts (`verifier/contracts/`, artifacts in `contracts/out/`, rebuilt and
-//! checked by `contracts/build.sh`), their bindings, and the calldata encoding of a Cairo proof
-//! for them.
+//! checked by `contracts/build.sh`), their bindings, the calldata encoding of a Cairo proof
+//! for them (`calldata`, the structured claim in `claim`), and the generator of the layout
+//! tables the contracts derive a proof's sampling layout from (`layout`, the `verifier-codegen`
+//! binary).
 //!
-//! So far the contracts replay the Fiat–Shamir transcript, check both proofs of work, each
-//! tree's lifted Merkle decommitment at the queries, the PCS quotients there and circle FRI
-//! down to the last layer (`docs/verifier.md`); not the composition check or the claim, and
-//! they register no fact.
+//! The contracts replay the Fiat–Shamir transcript (mixing the structured claim themselves),
+//! check the claim as `verify_cairo` does (logup balance included), derive the sampling layout
+//! from the claim, check both proofs of work, each tree's lifted Merkle decommitment at the
+//! queries, the PCS quotients there and circle FRI down to the last layer, hold a security
+//! floor, and compute the fact (`docs/verifier.md`); not the composition check. One call
+//! (`StwoVerifier.verify`) checks everything at once; [`plan`] splits a verification into
+//! transactions under 2^24 gas whose last one registers the claim's fact in
+//! `StwoFactRegistry`.
 //!
-//! Depends on stwo, cairo-air and the prover's proof types only: never on the scheduler, the
-//! sequencer or `starfarm-l1` (settlement will use this crate, not the other way round).
+//! Depends on stwo, cairo-air, the air's IR and the prover's proof types only: never on the
+//! scheduler, the sequencer or `starfarm-l1` (settlement will use this crate, not the other way
+//! round).
 
 pub mod calldata;
+pub mod claim;
 pub mod contracts;
+pub mod layout;
+pub mod plan;
 pub mod transcript;
 
-pub use calldata::{encode, encode_artifact, EncodeError};
+/// The alloy the bindings are generated with (callers encode calls with its `SolCall`).
+pub use alloy;
+pub use calldata::{
+    encode, encode_artifact, encode_with_transcript, recorded_claim_mixes, EncodeError,
+};
+pub use claim::{
+    claimed_sums, encoded_claim, preprocessed_root, program_key, root_key, structured_claim,
+    variant_index,
+};
+pub use plan::{deploy, Accepted, Phase, PhaseKind, VerificationPlan, VerifierContracts};
 pub use transcript::{stwo_transcript, StwoTranscript};

@@ -9,7 +9,7 @@ use cairo_air::relations::CommonLookupElements;
 use cairo_air::CairoProofForRustVerifier;
 use starfarm_prover::channel::{Keccak256Channel, Keccak256MerkleChannel, Keccak256MerkleHasher};
 use stwo::core::air::Components;
-use stwo::core::channel::Channel;
+use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::circle::CirclePoint;
 use stwo::core::fields::qm31::{SecureField, SECURE_EXTENSION_DEGREE};
 use stwo::core::fri::{CirclePolyDegreeBound, FriVerifier};
@@ -43,6 +43,8 @@ pub struct StwoTranscript {
     pub sample_counts: [Vec<u8>; 4],
     /// FRI's first layer values at the queries: stwo's `fri_answers` (the PCS quotients).
     pub fri_answers: Vec<SecureField>,
+    /// FRI's folding coefficients, the first layer's then each inner layer's.
+    pub fri_alphas: Vec<SecureField>,
 }
 
 /// Replays `proof`'s channel as stwo's verifier does, up to the query positions. A claim
@@ -120,6 +122,16 @@ fn replay(proof: &KeccakCairoProof) -> Result<StwoTranscript, EncodeError> {
     channel.mix_felts(&stark.sampled_values.clone().flatten_cols());
     let quotient_coeff = channel.draw_secure_felt();
     let bound = CirclePolyDegreeBound::new(lifting - blowup);
+    // FriVerifier keeps its folding coefficients private: draw them on a copy of the channel
+    // as `FriVerifier::commit` does (each layer's root mixed, then its alpha drawn).
+    let mut fri_channel = channel.clone();
+    let fri_alphas = std::iter::once(&stark.fri_proof.first_layer.commitment)
+        .chain(stark.fri_proof.inner_layers.iter().map(|l| &l.commitment))
+        .map(|root| {
+            Keccak256MerkleChannel::mix_root(&mut fri_channel, *root);
+            fri_channel.draw_secure_felt()
+        })
+        .collect();
     let mut fri = FriVerifier::<Keccak256MerkleChannel>::commit(
         channel,
         config.fri_config,
@@ -189,6 +201,7 @@ fn replay(proof: &KeccakCairoProof) -> Result<StwoTranscript, EncodeError> {
     Ok(StwoTranscript {
         sample_counts,
         fri_answers,
+        fri_alphas,
         lookup_z,
         lookup_alpha,
         composition_coeff,

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+use alloy::primitives::{Address, Bytes, FixedBytes, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolCall, SolValue};
@@ -22,15 +22,27 @@ use starfarm_prover::channel::{
     Keccak256MerkleHasher,
 };
 use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile};
+use starfarm_verifier::contracts::fri_probe::FriLayerProbe;
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
-use starfarm_verifier::contracts::{ChannelProbe, StwoVerifier};
-use starfarm_verifier::{encode_artifact, stwo_transcript, EncodeError};
+use starfarm_verifier::contracts::registry::StwoFactRegistry;
+use starfarm_verifier::contracts::{fri, merkle, quotients};
+use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, ClaimLayout, StwoVerifier};
+use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
+use starfarm_verifier::transcript::KeccakCairoProof;
+use starfarm_verifier::{
+    claimed_sums, encode_artifact, encoded_claim, preprocessed_root, program_key,
+    recorded_claim_mixes, root_key, structured_claim, stwo_transcript, Accepted, EncodeError,
+    PhaseKind, VerificationPlan, VerifierContracts,
+};
 use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::m31::M31;
 use stwo::core::fields::qm31::SecureField;
 
 /// EIP-7825's cap on one transaction's gas.
 const TX_GAS_CAP: u64 = 1 << 24;
+/// The security floor the tests deploy `StwoVerifier` with: the test profile's 10 PoW bits +
+/// log blowup 1 x 8 queries.
+const TEST_FLOOR: u32 = 18;
 /// EIP-170's cap on deployed code.
 const CODE_SIZE_CAP: usize = 24_576;
 
@@ -39,10 +51,15 @@ static ARTIFACT: LazyLock<ProofArtifact> = LazyLock::new(|| fibonacci(SecurityPr
 
 /// fibonacci(100) with `profile` on the Keccak channel.
 fn fibonacci(profile: SecurityProfile) -> ProofArtifact {
+    fibonacci_of(profile, 100)
+}
+
+/// fibonacci(n) with `profile` on the Keccak channel.
+fn fibonacci_of(profile: SecurityProfile, n: u64) -> ProofArtifact {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let program =
         CairoProgram::from_file(&root.join("examples/fibonacci.json")).expect("example loads");
-    let input = ProgramInput::new(vec![Felt::from(100u64)]);
+    let input = ProgramInput::new(vec![Felt::from(n)]);
     let mut prover = Prover::new(profile).with_channel(ChannelKind::Keccak);
     prover.prove(&program, &input, &mut |_| {}).expect("proves")
 }
@@ -50,23 +67,57 @@ fn fibonacci(profile: SecurityProfile) -> ProofArtifact {
 static PROOF: LazyLock<StwoVerifier::Proof> =
     LazyLock::new(|| encode_artifact(&ARTIFACT).expect("encodes"));
 
+/// The proof `artifact` holds.
+fn decoded(artifact: &ProofArtifact) -> KeccakCairoProof {
+    ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof).expect("decodes")
+}
+
+/// What `CairoClaim`'s deployment registers for `artifact`'s program: its key (from the
+/// claim's program section) and its program hash (from the artifact's header, the Rust side).
+fn program_entry(artifact: &ProofArtifact) -> (B256, B256) {
+    let key = program_key(&decoded(artifact).claim);
+    (key, B256::from(artifact.header.program_hash.to_bytes_be()))
+}
+
+/// The preprocessed root `proof` states, keyed as `CairoClaim.preprocessedRoots` keys it
+/// (`variant << 8 | logBlowup`): what a deployment registers for that variant and blowup
+/// (`starfarm_verifier::preprocessed_root` computes it without a proof; a test shows they
+/// agree).
+fn root_entry(proof: &StwoVerifier::Proof) -> (U256, B256) {
+    let claim = CairoClaim::Claim::abi_decode(&proof.claim).expect("a claim");
+    (
+        root_key(claim.variant, proof.config.logBlowupFactor),
+        proof.commitments[0],
+    )
+}
+
+/// The programs the tests' `CairoClaim` knows: fibonacci's.
+fn registered_programs() -> (Vec<B256>, Vec<B256>) {
+    let (key, hash) = program_entry(&ARTIFACT);
+    (vec![key], vec![hash])
+}
+
 /// anvil with both contracts deployed (their code under EIP-170's cap).
 struct Chain {
     _anvil: Anvil,
     provider: DynProvider,
     verifier: Address,
+    claim: Address,
     probe: Address,
     verifier_probe: Address,
+    fri_probe: Address,
     /// Whether a call above EIP-7825's cap fails the test (the l1 measurement reports it).
     cap: bool,
 }
 
 async fn chain() -> Option<Chain> {
-    Some(Chain::on(Anvil::for_tests()?).await)
+    Some(Chain::on(Anvil::for_tests()?, &[root_entry(&PROOF)]).await)
 }
 
 impl Chain {
-    async fn on(anvil: Anvil) -> Chain {
+    /// anvil with the contracts deployed, `CairoClaim` knowing fibonacci's program and the
+    /// preprocessed `roots` (key, root).
+    async fn on(anvil: Anvil, roots: &[(U256, B256)]) -> Chain {
         // reqwest has rustls without a provider (as in starfarm-l1): install ring's.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let signer: PrivateKeySigner = DEV_KEYS[0].parse().expect("dev key");
@@ -74,7 +125,18 @@ impl Chain {
             .wallet(EthereumWallet::from(signer))
             .connect_http(anvil.url.parse().expect("url"))
             .erased();
-        let verifier = StwoVerifier::deploy_builder(&provider)
+        let layout = ClaimLayout::deploy_builder(&provider)
+            .deploy()
+            .await
+            .expect("deploys ClaimLayout");
+        let (keys, hashes) = registered_programs();
+        let (root_keys, root_values): (Vec<U256>, Vec<B256>) = roots.iter().copied().unzip();
+        let claim =
+            CairoClaim::deploy_builder(&provider, layout, keys, hashes, root_keys, root_values)
+                .deploy()
+                .await
+                .expect("deploys CairoClaim");
+        let verifier = StwoVerifier::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
             .deploy()
             .await
             .expect("deploys StwoVerifier");
@@ -82,11 +144,19 @@ impl Chain {
             .deploy()
             .await
             .expect("deploys ChannelProbe");
-        let verifier_probe = StwoVerifierProbe::deploy_builder(&provider)
+        let verifier_probe =
+            StwoVerifierProbe::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
+                .deploy()
+                .await
+                .expect("deploys StwoVerifierProbe");
+        let fri_probe = FriLayerProbe::deploy_builder(&provider, claim, U256::from(TEST_FLOOR))
             .deploy()
             .await
-            .expect("deploys StwoVerifierProbe");
+            .expect("deploys FriLayerProbe");
         for (name, address) in [
+            ("ClaimLayout", layout),
+            ("FriLayerProbe", fri_probe),
+            ("CairoClaim", claim),
             ("StwoVerifier", verifier),
             ("ChannelProbe", probe),
             ("StwoVerifierProbe", verifier_probe),
@@ -103,14 +173,20 @@ impl Chain {
             _anvil: anvil,
             provider,
             verifier,
+            claim,
             probe,
             verifier_probe,
+            fri_probe,
             cap: true,
         }
     }
 
     fn verifier(&self) -> StwoVerifier::StwoVerifierInstance<&DynProvider> {
         StwoVerifier::new(self.verifier, &self.provider)
+    }
+
+    fn claim(&self) -> CairoClaim::CairoClaimInstance<&DynProvider> {
+        CairoClaim::new(self.claim, &self.provider)
     }
 
     /// The revert reason of `verify(proof)`, or `None` when it passes.
@@ -335,10 +411,11 @@ async fn l1_profile_proof_passes_and_gas_is_reported() {
     // One verification exceeds a 30M block today: a larger block, and calls above EIP-7825's
     // cap reported rather than failed (splitting into transactions is the next step).
     let big = ["--gas-limit", "200000000"];
-    let mut chain = Chain::on(Anvil::start_with(&bin, &big).expect("starts anvil")).await;
-    chain.cap = false;
     let artifact = fibonacci(SecurityProfile::L1);
     let proof = encode_artifact(&artifact).expect("encodes");
+    let anvil = Anvil::start_with(&bin, &big).expect("starts anvil");
+    let mut chain = Chain::on(anvil, &[root_entry(&proof)]).await;
+    chain.cap = false;
     report_gas(&chain, &artifact, &proof, &big).await;
 }
 
@@ -357,7 +434,7 @@ async fn report_gas(
     let bin = Anvil::binary_for_tests().expect("anvil");
     let options = [&["--hardfork", "cancun"], anvil_options].concat();
     let cancun = Anvil::start_with(&bin, &options).expect("starts anvil");
-    let mut cancun = Chain::on(cancun).await;
+    let mut cancun = Chain::on(cancun, &[root_entry(proof)]).await;
     cancun.cap = chain.cap;
 
     let calldata = StwoVerifier::verifyCall { p: proof.clone() }.abi_encode();
@@ -376,6 +453,7 @@ async fn report_gas(
         replay.execution, replay.total
     );
     let names = ["preprocessed", "trace", "interaction", "composition"];
+    let mut trees_execution = 0;
     for (tree, name) in names.iter().enumerate() {
         let call = StwoVerifier::verifyTreeCall {
             p: proof.clone(),
@@ -392,6 +470,7 @@ async fn report_gas(
             opening.witness.len(),
             gas.execution.saturating_sub(replay.execution)
         );
+        trees_execution += gas.execution.saturating_sub(replay.execution);
     }
     let quotients = call_gas(
         chain,
@@ -406,12 +485,7 @@ async fn report_gas(
         proof.columns.iter().map(|c| c.len()).sum::<usize>(),
         quotients.execution.saturating_sub(replay.execution)
     );
-    let trees = StwoVerifier::verifyTreesCall { p: proof.clone() };
-    let trees = call_gas(chain, &cancun, "verifyTrees", trees).await;
-    eprintln!(
-        "four trees: execution {} gas over the replay",
-        trees.execution.saturating_sub(replay.execution)
-    );
+    eprintln!("four trees: execution {trees_execution} gas over the replay");
     let all = call_gas(
         chain,
         &cancun,
@@ -420,10 +494,11 @@ async fn report_gas(
     )
     .await;
     // Each FRI layer's execution gas, measured inside one call (StwoVerifierProbe).
-    let probe_proof =
-        starfarm_verifier::contracts::probe::StwoVerifier::Proof::abi_decode(&proof.abi_encode())
-            .expect("same ABI");
-    let layers = StwoVerifierProbe::new(chain.verifier_probe, &chain.provider)
+    let probe_proof = starfarm_verifier::contracts::fri_probe::StwoVerifier::Proof::abi_decode(
+        &proof.abi_encode(),
+    )
+    .expect("same ABI");
+    let layers = FriLayerProbe::new(chain.fri_probe, &chain.provider)
         .friLayerGas(probe_proof)
         .call()
         .await
@@ -444,7 +519,7 @@ async fn report_gas(
          the trees and the quotients)",
         proof.friLayers.len(),
         all.execution
-            .saturating_sub(trees.execution)
+            .saturating_sub(replay.execution + trees_execution)
             .saturating_sub(quotients.execution.saturating_sub(replay.execution))
     );
     eprintln!(
@@ -495,21 +570,18 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
         let reason = chain.verify_reason(&p).await.expect("rejected");
         assert_eq!(reason, format!("{name}: Merkle witness too long"));
 
-        // A commitment root changes every later draw: the interaction proof of work (after the
-        // preprocessed and trace roots) or the final one fails before any Merkle check.
+        // The preprocessed root is the deployment's; another root changes every later draw:
+        // the interaction proof of work (after the trace root) or the final one fails before
+        // any Merkle check.
         let mut p = PROOF.clone();
         p.commitments[tree].0[0] ^= 1;
         let reason = chain.verify_reason(&p).await.expect("rejected");
-        let pow = if tree < 2 {
-            "interaction proof of work"
-        } else {
-            "proof of work"
+        let expected = match tree {
+            0 => "preprocessed root: not the variant's",
+            1 => "interaction proof of work: nonce rejected",
+            _ => "proof of work: nonce rejected",
         };
-        assert_eq!(
-            reason,
-            format!("{pow}: nonce rejected"),
-            "root of the {name}"
-        );
+        assert_eq!(reason, expected, "root of the {name}");
     }
 
     type Tamper = fn(&mut StwoVerifier::Proof);
@@ -523,9 +595,9 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
             interaction_pow,
         ),
         (
-            "a claim mix",
-            |p| p.claimMixes[0] = flipped(&p.claimMixes[0], 3),
-            interaction_pow,
+            "a claimed sum",
+            |p| p.claimedSums = flipped(&p.claimedSums, 3),
+            "claim: the logup sums do not balance",
         ),
         (
             "a sampled value",
@@ -607,34 +679,65 @@ async fn each_tampered_part_is_rejected_with_its_reason() {
     let reason = chain.verify_reason(&p).await.expect("rejected");
     assert_eq!(reason, "FRI: a layer decommitment per layer");
 
-    // A column's layout: sampled at one more point than it was.
+    // The layout is the claim's: any other is refused before the transcript (`verify`); the
+    // quotients' own checks of a layout still stand behind it (the probe, after an honest
+    // transcript). A column left unsampled (what a prover would want: its committed values
+    // then bind to nothing) is one of them.
+    let t = chain
+        .verifier()
+        .replay(PROOF.clone())
+        .call()
+        .await
+        .expect("replays");
+    let not_the_claims = "layout: the columns are not the claim's";
     let mut p = PROOF.clone();
     let mut layout = p.columns[1].to_vec();
     layout[0] += 1 << 5;
     p.columns[1] = layout.into();
-    let reason = chain.verify_reason(&p).await.expect("rejected");
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some(not_the_claims)
+    );
+    let reason = chain.reason_after(&p, &t).await.expect("rejected");
     assert_eq!(reason, "layout: more samples than sampled values");
-    // A column sampled at three points; a log size above the tree's height; a log size 0.
+    // A column unsampled; sampled at three points; a log size above the tree's; a log size 0.
     type Change = fn(u8) -> u8;
-    let layout_cases: [(Change, &str); 3] = [
+    let layout_cases: [(Change, Option<&str>); 4] = [
+        (|b| b & 0x1f, None),
         (
             |b| (b & 0x1f) | 3 << 5,
-            "layout: a column sampled at more than two points",
+            Some("layout: a column sampled at more than two points"),
         ),
         (
             |b| (b & 0x60) | 31,
-            "layout: column log size outside its tree",
+            Some("layout: column log size outside its tree"),
         ),
-        (|b| b & 0x60, "layout: column log size outside its tree"),
+        (
+            |b| b & 0x60,
+            Some("layout: column log size outside its tree"),
+        ),
     ];
-    for (change, expected) in layout_cases {
+    for (change, behind) in layout_cases {
         let mut p = PROOF.clone();
         let mut layout = p.columns[2].to_vec();
         layout[1] = change(layout[1]);
         p.columns[2] = layout.into();
-        let reason = chain.verify_reason(&p).await.expect("rejected");
-        assert_eq!(reason, expected);
+        assert_eq!(
+            chain.verify_reason(&p).await.as_deref(),
+            Some(not_the_claims)
+        );
+        if let Some(behind) = behind {
+            let reason = chain.reason_after(&p, &t).await.expect("rejected");
+            assert_eq!(reason, behind);
+        }
     }
+    // A tree's stated height.
+    let mut p = PROOF.clone();
+    p.trees[1].logHeight += 1;
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some("layout: a tree's height is not the claim's")
+    );
 }
 
 /// What the transcript would catch first, kept out of it (the probe checks after a given
@@ -747,6 +850,78 @@ async fn random_calldata_mutations_are_rejected() {
     assert!(changed > MUTATIONS / 2, "most mutations change the proof");
 }
 
+/// Random single-byte changes anywhere in the split verification's statement transactions
+/// (seeded; the phase at random): each that changes the call (its ABI decoding re-encodes to
+/// other bytes, or does not decode) either reverts or proves another statement, one whose fact
+/// is not the honest one's, so `verifyProof` never finds it.
+#[tokio::test]
+async fn random_mutations_of_the_statements_never_prove_the_honest_statements() {
+    const MUTATIONS: usize = 1000;
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let call = |to: Address, data: Vec<u8>| {
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(to)
+            .input(data.into());
+        let provider = &chain.provider;
+        async move { provider.call(request).await.ok() }
+    };
+    // Each phase's honest fact: the first word its call returns.
+    let mut honest = Vec::new();
+    for phase in &plan.phases {
+        let out = call(phase.target(&contracts), phase.calldata.to_vec())
+            .await
+            .expect("the honest statement verifies");
+        honest.push(B256::from_slice(&out[..32]));
+    }
+    let reencoded = |kind: &PhaseKind, data: &[u8]| -> Option<Vec<u8>> {
+        match kind {
+            PhaseKind::Merkle { .. } => merkle::MerkleStatement::verifyCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+            PhaseKind::Quotients { .. } => {
+                quotients::QuotientStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
+            PhaseKind::Fri => fri::FriStatement::verifyCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+        }
+    };
+    let mut rng = Rng(0x5b11_7f00_d5ee);
+    let (mut refused, mut other, mut same) = (0, 0, 0);
+    for _ in 0..MUTATIONS {
+        let k = rng.below(plan.phases.len());
+        let phase = &plan.phases[k];
+        let mut data = phase.calldata.to_vec();
+        let at = 4 + rng.below(data.len() - 4);
+        data[at] ^= 1 + rng.below(255) as u8;
+        if reencoded(&phase.kind, &data).as_deref() == Some(&phase.calldata[..]) {
+            same += 1;
+            continue;
+        }
+        match call(phase.target(&contracts), data).await {
+            None => refused += 1,
+            Some(out) => {
+                other += 1;
+                assert!(
+                    out.len() >= 32 && B256::from_slice(&out[..32]) != honest[k],
+                    "{}: byte {at} changed the call and it still proves the honest statement",
+                    phase.kind
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{MUTATIONS} statement mutations: {refused} refused, {other} proved another statement, \
+         {same} padding only"
+    );
+    assert!(refused > MUTATIONS / 2, "most mutations are refused");
+}
+
 /// Without a node: the recorded claim and interaction-claim mixes, hashed one by one after the
 /// digest as the contract does, reach the digest cairo-air's own `mix_into` reaches.
 #[test]
@@ -756,10 +931,836 @@ fn recorded_claim_mixes_replay_to_the_channels_digest() {
     proof.claim.mix_into::<Keccak256MerkleChannel>(&mut channel);
     proof.interaction_claim.mix_into(&mut channel);
 
+    let (claim, interaction) = recorded_claim_mixes(&proof).expect("records");
     let mut replayed = Keccak256Channel::default();
-    for mix in PROOF.claimMixes.iter().chain(&PROOF.interactionClaimMixes) {
+    for mix in claim.iter().chain(&interaction) {
         replayed.update_digest(keccak::keccak256(&[&replayed.digest().0, mix]));
     }
-    assert!(!PROOF.claimMixes.is_empty() && !PROOF.interactionClaimMixes.is_empty());
+    assert!(!claim.is_empty() && !interaction.is_empty());
     assert_eq!(replayed.digest(), channel.digest());
+}
+
+// ---- The split verification: statements in their own transactions, then the registry ----
+
+/// The split verifier's contracts on `chain` (fibonacci's program, the preprocessed root of
+/// `proof`'s variant and blowup, the tests' floor), their code under EIP-170's cap.
+async fn split_contracts(chain: &Chain, proof: &StwoVerifier::Proof) -> VerifierContracts {
+    let (keys, hashes) = registered_programs();
+    let accepted = Accepted {
+        programs: keys.into_iter().zip(hashes).collect(),
+        roots: vec![root_entry(proof)],
+        floor: TEST_FLOOR,
+    };
+    let contracts = starfarm_verifier::deploy(&chain.provider, &accepted)
+        .await
+        .expect("deploys the split verifier");
+    for (name, address) in [
+        ("MerkleStatement", contracts.merkle),
+        ("QuotientStatement", contracts.quotients),
+        ("FriStatement", contracts.fri),
+        ("StwoFactRegistry", contracts.registry),
+    ] {
+        let code = chain.provider.get_code_at(address).await.expect("code");
+        assert!(
+            !code.is_empty() && code.len() <= CODE_SIZE_CAP,
+            "{name}: {} bytes",
+            code.len()
+        );
+        eprintln!("{name}: {} bytes of code", code.len());
+    }
+    contracts
+}
+
+/// The fact an artifact's header states (the Rust side's formula).
+fn header_fact(artifact: &ProofArtifact) -> FixedBytes<32> {
+    artifact.header.fact.parse().expect("a 32-byte fact")
+}
+
+/// The revert reason of a call with `calldata` to `to`, or `None` when it passes.
+async fn call_reason(chain: &Chain, to: Address, calldata: Bytes) -> Option<String> {
+    let request = alloy::rpc::types::TransactionRequest::default()
+        .to(to)
+        .input(calldata.into());
+    match chain.provider.call(request).await {
+        Ok(_) => None,
+        Err(e) => Some({
+            use alloy::sol_types::{Revert, SolError};
+            e.as_error_resp()
+                .and_then(|r| r.as_revert_data())
+                .and_then(|d| Revert::abi_decode(&d).ok())
+                .map(|r| r.reason)
+                .unwrap_or_else(|| e.to_string())
+        }),
+    }
+}
+
+/// Sends a transaction and returns its receipt's gas; it must be mined successfully, under
+/// EIP-7825's cap (the chain's estimate sets its gas limit).
+async fn send(chain: &Chain, what: &str, to: Address, calldata: Bytes) -> u64 {
+    if let Some(reason) = call_reason(chain, to, calldata.clone()).await {
+        panic!("{what}: reverts: {reason}");
+    }
+    let request = alloy::rpc::types::TransactionRequest::default()
+        .to(to)
+        .input(calldata.into());
+    let receipt = chain
+        .provider
+        .send_transaction(request)
+        .await
+        .expect("sends")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(receipt.status(), "{what}: failed");
+    if receipt.gas_used >= TX_GAS_CAP {
+        assert!(!chain.cap, "{what}: {} gas, above 2^24", receipt.gas_used);
+        eprintln!("*** {what}: {} gas, ABOVE 2^24 ***", receipt.gas_used);
+    }
+    receipt.gas_used
+}
+
+/// Which statements of `plan` the registry sees on chain.
+async fn done(chain: &Chain, contracts: &VerifierContracts, plan: &VerificationPlan) -> Vec<bool> {
+    StwoFactRegistry::new(contracts.registry, &chain.provider)
+        .statements(plan.header.clone(), plan.parts.clone())
+        .call()
+        .await
+        .expect("statements")
+        .done
+}
+
+/// Sends every phase of `plan` then `verifyProof` on `cancun` (a Cancun chain: a receipt's
+/// gas is 21,000 + EIP-2028 calldata + execution, no floor), printing each transaction's
+/// calldata and execution gas and what it costs on today's chain (the larger of that and
+/// EIP-7623's floor), which must be under EIP-7825's cap; returns today's total.
+async fn verify_split(
+    cancun: &Chain,
+    contracts: &VerifierContracts,
+    plan: &VerificationPlan,
+) -> u64 {
+    let last: Bytes = plan.verify_proof_call().abi_encode().into();
+    let txs = plan
+        .phases
+        .iter()
+        .map(|p| (p.kind.to_string(), p.target(contracts), p.calldata.clone()))
+        .chain(std::iter::once((
+            "verifyProof".to_string(),
+            contracts.registry,
+            last,
+        )));
+    eprintln!(
+        "  {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "transaction", "bytes", "calldata", "floor", "execution", "gas today"
+    );
+    let (mut sum_calldata, mut sum_execution, mut total, mut n) = (0, 0, 0, 0);
+    for (name, to, data) in txs {
+        let gas = send(cancun, &name, to, data.clone()).await;
+        let (standard, floor) = calldata_gas(&data);
+        let execution = gas - 21_000 - standard;
+        let today = gas.max(floor);
+        assert!(today < TX_GAS_CAP, "{name}: {today} gas today, above 2^24");
+        eprintln!(
+            "  {name:<16} {:>8} {standard:>10} {floor:>10} {execution:>10} {today:>10}",
+            data.len()
+        );
+        (sum_calldata, sum_execution, total, n) = (
+            sum_calldata + standard,
+            sum_execution + execution,
+            total + today,
+            n + 1,
+        );
+    }
+    eprintln!(
+        "  all {n} transactions: calldata {sum_calldata} (EIP-2028), execution {sum_execution}, \
+         {total} gas today"
+    );
+    total
+}
+
+/// anvil on Cancun (no calldata floor) with the split verifier accepting `proof`'s root.
+async fn cancun_chain(proof: &StwoVerifier::Proof) -> Option<(Chain, VerifierContracts)> {
+    let bin = Anvil::binary_for_tests()?;
+    let anvil = Anvil::start_with(&bin, &["--hardfork", "cancun"]).expect("starts anvil");
+    let chain = Chain::on(anvil, &[root_entry(proof)]).await;
+    let contracts = split_contracts(&chain, proof).await;
+    Some((chain, contracts))
+}
+
+#[tokio::test]
+async fn a_split_verification_registers_the_fact_once_every_statement_is_verified() {
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    // test profile: 4 trees, 8 queries in one range, FRI.
+    assert_eq!(plan.phases.len(), 6);
+    let fact = header_fact(&ARTIFACT);
+    let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
+    let finish: Bytes = plan.verify_proof_call().abi_encode().into();
+
+    // Nothing verified: the last transaction names the first missing statement.
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 6]);
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: Merkle statement of tree 0 not verified")
+    );
+
+    // Half sent (a restart): the chain says which statements are done; the rest resumes.
+    for phase in &plan.phases[..3] {
+        send(
+            &chain,
+            "phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    assert_eq!(
+        done(&chain, &contracts, &plan).await,
+        vec![true, true, true, false, false, false]
+    );
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: Merkle statement of tree 3 not verified")
+    );
+    for phase in &plan.phases[3..5] {
+        send(
+            &chain,
+            "phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: FRI statement not verified")
+    );
+    assert!(!registry.isValid(fact).call().await.expect("reads"));
+    send(
+        &chain,
+        "fri",
+        contracts.fri,
+        plan.phases[5].calldata.clone(),
+    )
+    .await;
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 6]);
+    send(&chain, "verifyProof", contracts.registry, finish).await;
+    // The claim's fact: the artifact's, as the Rust side computes it.
+    assert!(registry.isValid(fact).call().await.expect("reads"));
+    let mut other = fact;
+    other.0[31] ^= 1;
+    assert!(!registry.isValid(other).call().await.expect("reads"));
+}
+
+/// `starfarm_l1`'s sender (what `starfarm l1 verify` runs): after a restart with two
+/// statements on chain it sends only the rest and `verifyProof`, counts each transaction's
+/// gas per phase and the proof's total, and the fact is valid.
+#[tokio::test]
+async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
+    use starfarm_l1::metrics::SettleMetrics;
+    use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    for phase in &plan.phases[..2] {
+        let to = phase.target(&contracts);
+        send(&chain, "before the restart", to, phase.calldata.clone()).await;
+    }
+    let verification = ProofVerification {
+        registry: contracts.registry,
+        statements: plan.statements_call().abi_encode().into(),
+        phases: plan
+            .phases
+            .iter()
+            .map(|p| VerificationTx {
+                phase: p.kind.to_string(),
+                kind: match p.kind {
+                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
+                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
+                    PhaseKind::Fri => PhaseLabel::Fri,
+                },
+                to: p.target(&contracts),
+                calldata: p.calldata.clone(),
+            })
+            .collect(),
+        finish: plan.verify_proof_call().abi_encode().into(),
+    };
+    let client = starfarm_l1::L1Client::connect(&chain._anvil.url, DEV_KEYS[1])
+        .await
+        .expect("connects");
+    let metrics = SettleMetrics::unregistered();
+    let sent = client
+        .send_verification(&verification, Some(&metrics))
+        .await
+        .expect("verifies");
+    assert_eq!(sent.len(), 7, "six statements and verifyProof");
+    assert!(sent[..2].iter().all(|p| p.outcome.is_none()), "{sent:?}");
+    assert!(sent[2..].iter().all(|p| p.outcome.is_some()), "{sent:?}");
+    let count = |l: &str| {
+        metrics
+            .verification_gas
+            .with_label_values(&[l])
+            .get_sample_count()
+    };
+    assert_eq!(
+        [
+            count("merkle"),
+            count("quotients"),
+            count("fri"),
+            count("verifyProof")
+        ],
+        [2, 1, 1, 1]
+    );
+    let total: u64 = sent
+        .iter()
+        .filter_map(|p| p.outcome.as_ref())
+        .map(|o| o.gas_used)
+        .sum();
+    assert_eq!(metrics.proof_verification_gas.get_sample_count(), 1);
+    assert_eq!(
+        metrics.proof_verification_gas.get_sample_sum() as u64,
+        total
+    );
+    let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
+    let fact = header_fact(&ARTIFACT);
+    assert!(registry.isValid(fact).call().await.expect("reads"));
+
+    // Everything on chain: only verifyProof is sent again.
+    let again = client
+        .send_verification(&verification, None)
+        .await
+        .expect("verifies again");
+    let sent_again: Vec<_> = again.iter().filter(|p| p.outcome.is_some()).collect();
+    assert_eq!(sent_again.len(), 1);
+    assert_eq!(sent_again[0].phase, "verifyProof");
+}
+
+#[tokio::test]
+async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan = VerificationPlan::from_artifact(&ARTIFACT, 3).expect("plans");
+    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8).
+    assert_eq!(plan.phases.len(), 4 + 3 + 1);
+
+    // A statement's own checks, each with its reason.
+    let mut merkle =
+        merkle::MerkleStatement::verifyCall::abi_decode(&plan.phases[1].calldata).expect("decodes");
+    merkle.opening.rows = flipped(&merkle.opening.rows, 5);
+    assert_eq!(
+        call_reason(&chain, contracts.merkle, merkle.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("Merkle statement: Merkle root mismatch")
+    );
+    let quotient_phase = &plan.phases[5];
+    let mut q = quotients::QuotientStatement::verifyCall::abi_decode(&quotient_phase.calldata)
+        .expect("decodes");
+    q.trees[2].rows = flipped(&q.trees[2].rows, 3);
+    assert_eq!(
+        call_reason(&chain, contracts.quotients, q.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("quotient statement: a row is not the committed leaf")
+    );
+    let mut q = quotients::QuotientStatement::verifyCall::abi_decode(&quotient_phase.calldata)
+        .expect("decodes");
+    q.q.from += U256::from(1);
+    assert_eq!(
+        call_reason(&chain, contracts.quotients, q.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("quotient statement: a tree's rows have the wrong length")
+    );
+    let mut f =
+        fri::FriStatement::verifyCall::abi_decode(&plan.phases[7].calldata).expect("decodes");
+    f.f.values[0] ^= U256::from(1);
+    assert_eq!(
+        call_reason(&chain, contracts.fri, f.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("FRI first layer: Merkle root mismatch")
+    );
+
+    // Every statement of the honest proof verified.
+    for phase in &plan.phases {
+        send(
+            &chain,
+            "phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    let finish =
+        |plan: &VerificationPlan| -> Bytes { plan.verify_proof_call().abi_encode().into() };
+
+    // Another proof (fibonacci(50)) whose statements are all verified too.
+    let other_artifact = fibonacci_of(SecurityProfile::Test, 50);
+    let other = VerificationPlan::from_artifact(&other_artifact, 3).expect("plans");
+    for phase in &other.phases {
+        send(
+            &chain,
+            "other phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    // Parts of the two combined: each mix is refused at the first statement it breaks.
+    let mut mixed = plan.clone();
+    mixed.parts.leafCommitments[1] = other.parts.leafCommitments[1];
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&mixed))
+            .await
+            .as_deref(),
+        Some("registry: Merkle statement of tree 1 not verified")
+    );
+    let mut mixed = plan.clone();
+    mixed.parts.values[..3].copy_from_slice(&other.parts.values[..3]);
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&mixed))
+            .await
+            .as_deref(),
+        Some("registry: quotient statement of range 0 not verified")
+    );
+    let mut mixed = other.clone();
+    mixed.header = plan.header.clone();
+    let reason = call_reason(&chain, contracts.registry, finish(&mixed)).await;
+    // "not verified", or "a value per query" should the two proofs' distinct queries differ
+    // in number.
+    assert!(
+        reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("registry: ")),
+        "{reason:?}"
+    );
+    // A header tampered after its statements: the transcript moves (its PoW fails first).
+    let mut tampered = plan.clone();
+    tampered.header.powNonce ^= 1;
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&tampered))
+            .await
+            .as_deref(),
+        Some("proof of work: nonce rejected")
+    );
+    // Another partition of the same queries was not verified.
+    let mut ranges = plan.clone();
+    ranges.parts.rangeEnds = vec![U256::from(4), U256::from(8)];
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&ranges))
+            .await
+            .as_deref(),
+        Some("registry: quotient statement of range 0 not verified")
+    );
+    // Both honest ones register.
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&plan)).await,
+        None
+    );
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish(&other)).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn split_verification_gas_test_profile() {
+    let Some((chain, contracts)) = cancun_chain(&PROOF).await else {
+        return;
+    };
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    eprintln!("split verification, profile test (fibonacci(100)):");
+    verify_split(&chain, &contracts, &plan).await;
+}
+
+/// The split verification of an `l1`-profile proof (26 PoW bits, 35 queries): every
+/// transaction under 2^24. A measurement (it grinds 2^26 hashes):
+/// `cargo test -p starfarm-verifier --test onchain -- --ignored --nocapture split_verification_gas`.
+#[tokio::test]
+#[ignore = "a measurement: proves with the l1 profile (26 PoW bits)"]
+async fn split_verification_gas_l1_profile() {
+    if Anvil::binary_for_tests().is_none() {
+        return;
+    }
+    let artifact = fibonacci(SecurityProfile::L1);
+    let proof = encode_artifact(&artifact).expect("encodes");
+    let Some((chain, contracts)) = cancun_chain(&proof).await else {
+        return;
+    };
+    let plan =
+        VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    eprintln!("split verification, profile l1 (fibonacci(100)):");
+    verify_split(&chain, &contracts, &plan).await;
+}
+
+/// A `CairoClaim` registering `programs` and a `StwoVerifier` using it with `floor`, on
+/// `chain`'s node.
+async fn deploy_verifier(
+    chain: &Chain,
+    programs: &[(B256, B256)],
+    roots: &[(U256, B256)],
+    floor: u32,
+) -> (Address, Address) {
+    let (keys, hashes): (Vec<B256>, Vec<B256>) = programs.iter().copied().unzip();
+    let (root_keys, root_values): (Vec<U256>, Vec<B256>) = roots.iter().copied().unzip();
+    let layout = ClaimLayout::deploy_builder(&chain.provider)
+        .deploy()
+        .await
+        .expect("deploys ClaimLayout");
+    let claim = CairoClaim::deploy_builder(
+        &chain.provider,
+        layout,
+        keys,
+        hashes,
+        root_keys,
+        root_values,
+    )
+    .deploy()
+    .await
+    .expect("deploys CairoClaim");
+    let verifier = StwoVerifier::deploy_builder(&chain.provider, claim, U256::from(floor))
+        .deploy()
+        .await
+        .expect("deploys StwoVerifier");
+    (claim, verifier)
+}
+
+/// The contract's mixes of the structured claim are the bytes cairo-air's `mix_into` hands
+/// the channel; its fact, program hash and output hash are the Rust side's; its claim checks
+/// and logup balance pass with the lookup elements stwo's verifier draws.
+#[tokio::test]
+async fn the_structured_claim_mixes_checks_and_facts_as_the_rust_side() {
+    let Some(chain) = chain().await else { return };
+    let proof = decoded(&ARTIFACT);
+    let (recorded, recorded_interaction) = recorded_claim_mixes(&proof).expect("records");
+    let mixes = chain
+        .claim()
+        .claimMixes(structured_claim(&proof))
+        .call()
+        .await
+        .expect("mixes on chain");
+    assert_eq!(mixes, recorded, "each mix as cairo-air's");
+    assert_eq!(
+        recorded_interaction,
+        vec![claimed_sums(&proof.interaction_claim)],
+        "the interaction claim is one mix of the claimed sums"
+    );
+
+    let encoded = encoded_claim(&proof);
+    let fact = chain
+        .claim()
+        .fact(encoded.clone())
+        .call()
+        .await
+        .expect("a fact");
+    assert_eq!(
+        format!("{fact:#x}"),
+        ARTIFACT.header.fact,
+        "the on-chain fact is the artifact's"
+    );
+    let expected = starfarm_l1::fact::fact(ARTIFACT.header.program_hash, &ARTIFACT.header.output);
+    assert_eq!(fact, expected, "and starfarm-l1's");
+
+    let t = stwo_transcript(&proof).expect("replays");
+    let sums = claimed_sums(&proof.interaction_claim);
+    let contract = chain.claim();
+    let check = contract.check(
+        encoded.clone(),
+        sums.clone(),
+        packed(t.lookup_z),
+        packed(t.lookup_alpha),
+    );
+    let gas = check.estimate_gas().await.expect("the claim checks pass");
+    let mix = contract.mixClaim(B256::ZERO, encoded.clone());
+    let mix_gas = mix.estimate_gas().await.expect("mixes");
+    let (calldata, _) = calldata_gas(&encoded);
+    eprintln!(
+        "fibonacci's claim: {} bytes encoded ({calldata} calldata gas); CairoClaim.mixClaim \
+         {mix_gas} gas, CairoClaim.check (claim checks, logup balance) {gas} gas (each with \
+         21,000 and its calldata)",
+        encoded.len()
+    );
+}
+
+/// Each tampered claim is refused with its reason: by the claim checks (with the honest
+/// lookup elements) and by `verify`.
+#[tokio::test]
+async fn a_tampered_claim_is_rejected_with_its_reason() {
+    let Some(chain) = chain().await else { return };
+    let proof = decoded(&ARTIFACT);
+    let t = stwo_transcript(&proof).expect("replays");
+    let honest = structured_claim(&proof);
+    let sums = claimed_sums(&proof.interaction_claim);
+    let check_reason = |claim: Bytes, sums: Bytes| {
+        let chain = &chain;
+        let t = &t;
+        async move {
+            match chain
+                .claim()
+                .check(claim, sums, packed(t.lookup_z), packed(t.lookup_alpha))
+                .call()
+                .await
+            {
+                Ok(_) => None,
+                Err(e) => Some(reason(&e)),
+            }
+        }
+    };
+    let encode = |c: &CairoClaim::Claim| -> Bytes { c.abi_encode().into() };
+    let balance = "claim: the logup sums do not balance";
+    type Change = fn(&mut CairoClaim::Claim);
+    let cases: [(&str, Change, &str); 8] = [
+        (
+            "an output felt",
+            |c| c.publicData.output[0] += U256::from(1),
+            balance,
+        ),
+        (
+            "a program word (the program hash)",
+            |c| c.publicData.program[7] += U256::from(1),
+            balance,
+        ),
+        ("the final ap", |c| c.publicData.state[4] += 1, balance),
+        (
+            "a component size beyond the preprocessed sequences",
+            |c| c.logSizes[0] = 26,
+            "claim: a component size out of bounds",
+        ),
+        (
+            "an enable flag",
+            |c| {
+                let mut flags = c.enabled.to_vec();
+                flags[0] = 2;
+                c.enabled = flags.into();
+            },
+            "claim: an enable flag is not 0 or 1",
+        ),
+        (
+            "a component disabled",
+            |c| {
+                let mut flags = c.enabled.to_vec();
+                let at = flags.iter().position(|f| *f == 1).expect("an enabled one");
+                flags[at] = 0;
+                c.enabled = flags.into();
+            },
+            "claim: one log size per enabled component",
+        ),
+        (
+            "the initial pc",
+            |c| c.publicData.state[0] = 2,
+            "claim: initial pc is not 1",
+        ),
+        (
+            "the program's prologue",
+            |c| c.publicData.program[1] += U256::from(1),
+            "claim: program prologue (builtin count)",
+        ),
+    ];
+    for (what, change, expected) in cases {
+        let mut c = honest.clone();
+        change(&mut c);
+        assert_eq!(
+            check_reason(encode(&c), sums.clone()).await.as_deref(),
+            Some(expected),
+            "{what}"
+        );
+    }
+    // A claimed sum: the balance; in `verify` too (the check runs before the sums are mixed).
+    let tampered_sums = flipped(&sums, 3);
+    assert_eq!(
+        check_reason(encode(&honest), tampered_sums.clone())
+            .await
+            .as_deref(),
+        Some(balance)
+    );
+    let mut p = PROOF.clone();
+    p.claimedSums = tampered_sums;
+    assert_eq!(chain.verify_reason(&p).await.as_deref(), Some(balance));
+    // The claim's bytes must be its canonical encoding (one claim, one encoding).
+    let mut bytes = encode(&honest).to_vec();
+    bytes.extend([0u8; 32]);
+    assert_eq!(
+        check_reason(bytes.into(), sums.clone()).await.as_deref(),
+        Some("claim: not canonically encoded")
+    );
+    // In `verify`: an output felt moves the transcript before the interaction PoW; a
+    // component's log size changes the layout the claim gives, refused before the transcript.
+    for (what, change, expected) in [
+        (
+            "an output felt",
+            (|c| c.publicData.output[0] += U256::from(1)) as Change,
+            "interaction proof of work: nonce rejected",
+        ),
+        (
+            "a log size",
+            |c| c.logSizes[0] -= 1,
+            "layout: the columns are not the claim's",
+        ),
+    ] {
+        let mut c = honest.clone();
+        change(&mut c);
+        let mut p = PROOF.clone();
+        p.claim = encode(&c);
+        assert_eq!(
+            chain.verify_reason(&p).await.as_deref(),
+            Some(expected),
+            "{what}"
+        );
+    }
+    // A program nobody registered has no fact.
+    let mut c = honest.clone();
+    c.publicData.program[7] += U256::from(1);
+    let err = chain
+        .claim()
+        .fact(encode(&c))
+        .call()
+        .await
+        .expect_err("no fact");
+    assert_eq!(reason(&err), "claim: program not registered");
+}
+
+/// The floor is the contract's: a verifier deployed with a floor above the test profile's
+/// 18 bits (10 PoW + 1 x 8 queries) refuses the proof another accepts.
+#[tokio::test]
+async fn a_proof_below_the_security_floor_is_refused() {
+    let Some(chain) = chain().await else { return };
+    let (_, strict) = deploy_verifier(
+        &chain,
+        &[program_entry(&ARTIFACT)],
+        &[root_entry(&PROOF)],
+        TEST_FLOOR + 1,
+    )
+    .await;
+    let err = StwoVerifier::new(strict, &chain.provider)
+        .verify(PROOF.clone())
+        .call()
+        .await
+        .expect_err("below the floor");
+    assert_eq!(reason(&err), "config: below the security floor");
+    assert_eq!(
+        chain.verify_reason(&PROOF).await,
+        None,
+        "at the floor it passes"
+    );
+}
+
+/// The Pedersen example and a program none of this was tuned on (the Poseidon chain) are
+/// verified on chain and their on-chain facts are the artifacts'.
+#[tokio::test]
+async fn pedersen_and_a_held_in_program_verify_with_their_facts() {
+    let Some(chain) = chain().await else { return };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut prover = Prover::new(SecurityProfile::Test).with_channel(ChannelKind::Keccak);
+    let mut artifacts = vec![];
+    for (name, input) in [
+        ("pedersen_chain", vec![1u64, 2, 3]),
+        ("poseidon_chain", vec![10u64, 0x1234]),
+    ] {
+        let program = CairoProgram::from_file(&root.join(format!("examples/{name}.json")))
+            .expect("example loads");
+        let input = ProgramInput::new(input.into_iter().map(Felt::from).collect());
+        let artifact = prover.prove(&program, &input, &mut |_| {}).expect("proves");
+        artifacts.push((name, artifact));
+    }
+    let programs: Vec<(B256, B256)> = artifacts.iter().map(|(_, a)| program_entry(a)).collect();
+    let proofs: Vec<StwoVerifier::Proof> = artifacts
+        .iter()
+        .map(|(_, a)| encode_artifact(a).expect("encodes"))
+        .collect();
+    let roots: Vec<(U256, B256)> = proofs.iter().map(root_entry).collect();
+    let (claim, verifier) = deploy_verifier(&chain, &programs, &roots, TEST_FLOOR).await;
+    for ((name, artifact), proof) in artifacts.iter().zip(&proofs) {
+        let verified = StwoVerifier::new(verifier, &chain.provider)
+            .verify(proof.clone())
+            .call()
+            .await;
+        assert!(
+            verified.is_ok(),
+            "{name}: {:?}",
+            verified.err().map(|e| reason(&e))
+        );
+        let fact = CairoClaim::new(claim, &chain.provider)
+            .fact(proof.claim.clone())
+            .call()
+            .await
+            .expect("a fact");
+        assert_eq!(
+            format!("{fact:#x}"),
+            artifact.header.fact,
+            "{name}: the fact"
+        );
+    }
+}
+
+/// The layout `ClaimLayout` derives from the claim, the IR's tables and the preprocessed
+/// variant is the one stwo's verifier samples (the encoder's, from stwo's `mask_points`), for
+/// fibonacci and for the generated tables' current state.
+#[tokio::test]
+async fn the_layout_derived_from_the_claim_is_stwos() {
+    let Some(chain) = chain().await else { return };
+    let layout = ClaimLayout::new(
+        chain
+            .claim()
+            .layoutContract()
+            .call()
+            .await
+            .expect("its layout contract"),
+        &chain.provider,
+    );
+    let derived = layout
+        .layout(
+            PROOF.claim.clone(),
+            U256::from(PROOF.config.logBlowupFactor),
+        )
+        .call()
+        .await
+        .expect("derives");
+    for tree in 0..4 {
+        assert_eq!(
+            derived.cols[tree], PROOF.columns[tree],
+            "tree {tree}'s columns"
+        );
+        assert_eq!(
+            derived.heights[tree],
+            U256::from(PROOF.trees[tree].logHeight),
+            "tree {tree}'s height"
+        );
+    }
+    let gas = layout
+        .layout(
+            PROOF.claim.clone(),
+            U256::from(PROOF.config.logBlowupFactor),
+        )
+        .estimate_gas()
+        .await
+        .expect("estimates");
+    eprintln!("ClaimLayout.layout (fibonacci): {gas} gas");
+}
+
+/// The preprocessed root is the deployment's, per variant and blowup: another is refused; and
+/// the root a deployment registers, computed from the variant alone, is the one an honest
+/// proof commits to.
+#[tokio::test]
+async fn the_preprocessed_root_is_the_deployments() {
+    let Some(chain) = chain().await else { return };
+    let mut p = PROOF.clone();
+    p.commitments[0].0[0] ^= 1;
+    assert_eq!(
+        chain.verify_reason(&p).await.as_deref(),
+        Some("preprocessed root: not the variant's")
+    );
+    let proof = decoded(&ARTIFACT);
+    let root = preprocessed_root(proof.preprocessed_trace_variant, &proof.stark_proof.config);
+    assert_eq!(root, PROOF.commitments[0], "computed without a proof");
 }

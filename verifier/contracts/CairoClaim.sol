@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {QM31} from "./QM31.sol";
+import {ClaimLayout} from "./ClaimLayout.sol";
+
+/// A Cairo proof's claim in structured form, and what the verifier derives from it: the
+/// channel mixes (cairo-air 1.3's `CairoClaim::mix_into` and `CairoInteractionClaim::mix_into`
+/// on the Keccak channel), the well-formedness checks `verify_cairo` makes on it, and the fact
+/// it establishes, and the trees it gives (the deployment's preprocessed root, the layout
+/// `ClaimLayout` derives). `StwoVerifier` hands it the claim's bytes (`abi.encode(Claim)`) so the
+/// prover states the claim, never the mixes: what is mixed, checked and registered is one
+/// value.
+///
+/// Narrow external functions, so a verification split over transactions can call each alone:
+/// `mixClaim`/`mixInteractionClaim` (digest in, digest out), `claimMixes` (the mixes, for
+/// tests and tools), `check` (the claim's own checks), `checkTrees` (root and layout),
+/// `programHash`/`outputHash`/`fact`.
+contract CairoClaim {
+    uint256 internal constant P = 0x7fffffff;
+    /// cairo-air's flat claim: the number of components (enable bits) it has.
+    uint256 public constant N_COMPONENTS = 83;
+    /// cairo-air's FELT252_N_WORDS and FELT252_BITS_PER_WORD: a felt as 28 limbs of 9 bits.
+    uint256 internal constant FELT_WORDS = 28;
+    uint256 internal constant FELT_WORD_BITS = 9;
+    /// The Stark field's prime: a memory value is a felt below it.
+    uint256 internal constant STARK_PRIME = 0x800000000000011000000000000000000000000000000000000000000000001;
+
+    /// A segment's start and stop pointers: each a memory id and the value (an address).
+    struct Segment {
+        uint32 startId;
+        uint32 start;
+        uint32 stopId;
+        uint32 stop;
+    }
+
+    /// cairo-air's PublicData.
+    struct PublicData {
+        /// Initial pc, ap, fp, then final pc, ap, fp.
+        uint32[6] state;
+        /// The output segment, then pedersen, range_check_128, ecdsa, bitwise, ec_op, keccak,
+        /// poseidon, range_check_96, add_mod, mul_mod (cairo-air's PublicSegmentRanges order).
+        Segment[11] segments;
+        /// Bit i set: segment i is present (bit 0, the output, always is).
+        uint16 presentSegments;
+        uint32[2] safeCallIds;
+        /// The program section: memory ids and values (felts), from the initial pc on.
+        uint32[] programIds;
+        uint256[] program;
+        /// The output section: memory ids and values.
+        uint32[] outputIds;
+        uint256[] output;
+    }
+
+    /// cairo-air's CairoClaim, flattened as its `flatten_claim`: a byte per component (1:
+    /// enabled), each enabled component's log size in order.
+    struct Claim {
+        PublicData publicData;
+        bytes enabled;
+        uint32[] logSizes;
+        /// The preprocessed trace (`PreProcessedTraceVariant::ALL_VARIANTS` index): not mixed
+        /// (the preprocessed root is), it fixes the preprocessed tree's layout.
+        uint8 variant;
+    }
+
+    /// The program hash (cairo-lang's Pedersen chain, which the EVM cannot afford) of each
+    /// program a fact may name, keyed by `programKey`: registered at deployment only.
+    mapping(bytes32 => bytes32) public programHashes;
+
+    /// The preprocessed trace's root per (variant, log blowup), keyed `variant << 8 | logBlowup`:
+    /// a constant of the deployment, never the prover's.
+    mapping(uint256 => bytes32) public preprocessedRoots;
+
+    constructor(
+        ClaimLayout layout_,
+        bytes32[] memory programKeys,
+        bytes32[] memory hashes,
+        uint256[] memory rootKeys,
+        bytes32[] memory roots
+    ) {
+        layoutContract = layout_;
+        require(rootKeys.length == roots.length, "preprocessed roots: one root per key");
+        for (uint256 i = 0; i < rootKeys.length; i++) {
+            preprocessedRoots[rootKeys[i]] = roots[i];
+        }
+        require(programKeys.length == hashes.length, "programs: one hash per key");
+        for (uint256 i = 0; i < programKeys.length; i++) {
+            programHashes[programKeys[i]] = hashes[i];
+        }
+    }
+
+    /// `encodedClaim` decoded; reverts unless it is the canonical encoding, so one claim has
+    /// one encoding (what is mixed, checked and registered is the same bytes).
+    function decode(bytes calldata encodedClaim) public pure returns (Claim memory c) {
+        c = abi.decode(encodedClaim, (Claim));
+        require(keccak256(abi.encode(c)) == keccak256(encodedClaim), "claim: not canonically encoded");
+    }
+
+    /// The channel's digest after `encodedClaim`'s mixes, from `digest`.
+    function mixClaim(bytes32 digest, bytes calldata encodedClaim) external pure returns (bytes32) {
+        bytes[] memory mixes = claimMixes(decode(encodedClaim));
+        for (uint256 i = 0; i < mixes.length; i++) {
+            digest = keccak256(abi.encodePacked(digest, mixes[i]));
+        }
+        return digest;
+    }
+
+    /// The channel's digest after the interaction claim's one mix (every claimed sum, one per
+    /// enabled component in flat order, four big-endian uint32s each), once `check` passed
+    /// with the lookup elements (z, alpha) drawn just before: as `verify_cairo`, which checks
+    /// the claim and the logup sum between the draw and the mix.
+    function mixInteractionClaim(
+        bytes32 digest,
+        bytes calldata encodedClaim,
+        bytes calldata claimedSums,
+        uint256 z,
+        uint256 alpha
+    ) external view returns (bytes32) {
+        check(encodedClaim, claimedSums, z, alpha);
+        return keccak256(abi.encodePacked(digest, claimedSums));
+    }
+
+    // cairo-air's relation ids (relations.rs), builtins' memory cells, memory bounds.
+    uint256 internal constant MEMORY_ADDRESS_TO_ID_RELATION_ID = 1444891767;
+    uint256 internal constant MEMORY_ID_TO_BIG_RELATION_ID = 1662111297;
+    uint256 internal constant OPCODES_RELATION_ID = 428564188;
+    uint256 internal constant LARGE_MEMORY_VALUE_ID_BASE = 0x40000000;
+    uint256 internal constant MAX_SEQUENCE_LOG_SIZE = 25;
+    uint256 internal constant MIN_LOG_SIZE = 4;
+    uint256 internal constant MEMORY_ADDRESS_TO_ID_SPLIT = 16;
+    /// Flat indices (flatten_claim's order) of the components the checks name.
+    uint256 internal constant MEMORY_ADDRESS_TO_ID = 48;
+    uint256 internal constant MEMORY_ID_TO_BIG = 49;
+    /// Segment indices (PublicSegmentRanges order).
+    uint256 internal constant SEG_PEDERSEN = 1;
+    uint256 internal constant SEG_RANGE_CHECK_128 = 2;
+    uint256 internal constant SEG_ECDSA = 3;
+    uint256 internal constant SEG_BITWISE = 4;
+    uint256 internal constant SEG_EC_OP = 5;
+    uint256 internal constant SEG_KECCAK = 6;
+    uint256 internal constant SEG_POSEIDON = 7;
+    uint256 internal constant SEG_RANGE_CHECK_96 = 8;
+    uint256 internal constant SEG_ADD_MOD = 9;
+    uint256 internal constant SEG_MUL_MOD = 10;
+
+    /// The checks cairo-air's `verify_cairo` makes on the claim (`verify_claim`: the states,
+    /// the program's fixed prologue, the builtin segments against their components' sizes,
+    /// the memory components' bounds; and every log size within the preprocessed sequences),
+    /// then the logup balance: the claimed sums plus the public memory's contribution
+    /// (`PublicData::logup_sum` with the lookup elements z, alpha) must be zero. Not checked
+    /// (yet): each relation's uses below the M31 prime (`check_relation_uses`, which needs a
+    /// table of every component's uses per row).
+    function check(bytes calldata encodedClaim, bytes calldata claimedSums, uint256 z, uint256 alpha)
+        public
+        view
+    {
+        Claim memory c = decode(encodedClaim);
+        shape(c);
+        require(claimedSums.length == 16 * c.logSizes.length, "interaction claim: one claimed sum per component");
+        checkStates(c.publicData);
+        checkProgram(c.publicData);
+        uint256[] memory sizes = flatLogSizes(c);
+        checkBuiltins(c.publicData, sizes);
+        checkSizes(sizes, c.logSizes);
+        uint256 sum = publicLogupSum(c.publicData, z, alpha);
+        for (uint256 i = 0; i < claimedSums.length; i += 16) {
+            sum = QM31.add(sum, readSum(claimedSums, i));
+        }
+        require(sum == 0, "claim: the logup sums do not balance");
+    }
+
+    /// A packed claimed sum (four big-endian uint32s, each an M31) as a QM31.
+    function readSum(bytes calldata sums, uint256 at) internal pure returns (uint256) {
+        uint256 a = uint32(bytes4(sums[at:at + 4]));
+        uint256 b = uint32(bytes4(sums[at + 4:at + 8]));
+        uint256 c = uint32(bytes4(sums[at + 8:at + 12]));
+        uint256 d = uint32(bytes4(sums[at + 12:at + 16]));
+        require(a < P && b < P && c < P && d < P, "interaction claim: a claimed sum is not in M31^4");
+        return QM31.pack(a, b, c, d);
+    }
+
+    /// Each flat component's log size, or 2^256-1 when disabled.
+    function flatLogSizes(Claim memory c) internal pure returns (uint256[] memory sizes) {
+        sizes = new uint256[](N_COMPONENTS);
+        uint256 k = 0;
+        for (uint256 i = 0; i < N_COMPONENTS; i++) {
+            sizes[i] = uint8(c.enabled[i]) == 1 ? c.logSizes[k++] : type(uint256).max;
+        }
+    }
+
+    function checkStates(PublicData memory pd) internal pure {
+        uint32[6] memory s = pd.state;
+        require(s[0] == 1, "claim: initial pc is not 1");
+        require(uint256(s[0]) + 2 < s[1], "claim: initial ap too low");
+        require(s[2] == s[5], "claim: initial and final fp differ");
+        require(s[2] == s[1], "claim: initial fp is not initial ap");
+        require(s[3] == 5, "claim: final pc is not 5");
+        require(s[1] <= s[4], "claim: final ap below initial ap");
+    }
+
+    /// verify_program: the prologue every proven program starts with (add ap, n builtins;
+    /// call rel; jmp rel 0).
+    function checkProgram(PublicData memory pd) internal pure {
+        uint256[] memory prog = pd.program;
+        require(prog.length >= 6, "claim: program shorter than its prologue");
+        uint256 nBuiltins = 0;
+        for (uint256 i = 0; i < 11; i++) {
+            nBuiltins += (pd.presentSegments >> i) & 1;
+        }
+        require(prog[0] == (0x4078001 << 32 | 0x7fff7fff), "claim: program prologue (add ap)");
+        require(prog[1] == nBuiltins, "claim: program prologue (builtin count)");
+        require(prog[2] == (0x11048001 << 32 | 0x80018000), "claim: program prologue (call)");
+        require(prog[4] == (0x1078001 << 32 | 0x7fff7fff), "claim: program prologue (jmp)");
+        require(prog[5] == 0, "claim: program prologue (jmp offset)");
+    }
+
+    /// verify_builtins: ECDSA and Keccak unused, the output segment ordered, each used builtin
+    /// segment starting where its component says and within its component's cells.
+    function checkBuiltins(PublicData memory pd, uint256[] memory sizes) internal pure {
+        Segment[11] memory seg = pd.segments;
+        require(present(pd, SEG_ECDSA) == false || seg[SEG_ECDSA].start == seg[SEG_ECDSA].stop, "claim: ECDSA segment not empty");
+        require(present(pd, SEG_KECCAK) == false || seg[SEG_KECCAK].start == seg[SEG_KECCAK].stop, "claim: Keccak segment not empty");
+        require(seg[0].stop < 1 << 31 && seg[0].start <= seg[0].stop, "claim: output segment out of order");
+        require(sizes[29] == type(uint256).max || sizes[30] == type(uint256).max, "claim: both Pedersen builtins");
+        // (segment, component, memory cells per instance)
+        checkBuiltin(pd, SEG_RANGE_CHECK_128, sizes[33], 1);
+        checkBuiltin(pd, SEG_RANGE_CHECK_96, sizes[32], 1);
+        checkBuiltin(pd, SEG_PEDERSEN, sizes[29] != type(uint256).max ? sizes[29] : sizes[30], 3);
+        checkBuiltin(pd, SEG_BITWISE, sizes[27], 5);
+        checkBuiltin(pd, SEG_ADD_MOD, sizes[26], 7);
+        checkBuiltin(pd, SEG_MUL_MOD, sizes[28], 7);
+        checkBuiltin(pd, SEG_POSEIDON, sizes[31], 6);
+        checkBuiltin(pd, SEG_EC_OP, sizes[34], 7);
+    }
+
+    function present(PublicData memory pd, uint256 i) internal pure returns (bool) {
+        return (pd.presentSegments >> i) & 1 == 1;
+    }
+
+    /// check_builtin, the component's segment start being the segment's start (the claim
+    /// states it once: in the public segment).
+    function checkBuiltin(PublicData memory pd, uint256 i, uint256 logSize, uint256 cells) internal pure {
+        Segment memory s = pd.segments[i];
+        if (!present(pd, i) || s.start == s.stop) return;
+        require(logSize != type(uint256).max, "claim: a used builtin has no component");
+        require(s.start <= s.stop, "claim: builtin segment out of order");
+        require((s.stop - s.start) % cells == 0, "claim: builtin segment not whole instances");
+        uint256 end = uint256(s.start) + (uint256(1) << logSize) * cells;
+        require(s.stop <= end, "claim: builtin segment beyond its component");
+        require(end < 1 << 31, "claim: builtin segment end beyond 2^31");
+    }
+
+    /// Every log size within the preprocessed sequences; the memory components' bounds.
+    function checkSizes(uint256[] memory sizes, uint32[] memory logSizes) internal pure {
+        for (uint256 i = 0; i < logSizes.length; i++) {
+            require(logSizes[i] >= MIN_LOG_SIZE && logSizes[i] <= MAX_SEQUENCE_LOG_SIZE, "claim: a component size out of bounds");
+        }
+        require(sizes[MEMORY_ADDRESS_TO_ID] != type(uint256).max, "claim: no memory address-to-id component");
+        require(
+            (uint256(1) << sizes[MEMORY_ADDRESS_TO_ID]) * MEMORY_ADDRESS_TO_ID_SPLIT <= 1 << 29,
+            "claim: memory address-to-id beyond the address bound"
+        );
+        uint256 ids = 0;
+        for (uint256 i = MEMORY_ID_TO_BIG; i < MEMORY_ID_TO_BIG + MEMORY_ADDRESS_TO_ID_SPLIT; i++) {
+            if (sizes[i] != type(uint256).max) ids += uint256(1) << sizes[i];
+        }
+        require(ids >= 1 && ids - 1 + LARGE_MEMORY_VALUE_ID_BASE < P, "claim: big memory ids beyond the prime");
+    }
+
+    /// The denominators of the public logup sum, filled in order, and what combines them.
+    struct Denominators {
+        uint256[] d;
+        uint256 n;
+        /// alpha^0, alpha^1, ...
+        uint256[] powers;
+        uint256 z;
+    }
+
+    /// PublicData::logup_sum: for every public memory entry (program, safe call cells,
+    /// segment pointers, output) 1/combine(address-to-id) + 1/combine(id-to-big), plus
+    /// 1/combine(final state) - 1/combine(initial state); combine(v) = sum alpha^i v_i - z.
+    function publicLogupSum(PublicData memory pd, uint256 z, uint256 alpha) internal view returns (uint256) {
+        uint256 nSeg = 0;
+        for (uint256 i = 0; i < 11; i++) {
+            nSeg += (pd.presentSegments >> i) & 1;
+        }
+        Denominators memory a;
+        a.d = new uint256[](2 * (pd.program.length + 2 + 2 * nSeg + pd.output.length) + 2);
+        a.z = z;
+        a.powers = new uint256[](FELT_WORDS + 2);
+        a.powers[0] = 1;
+        for (uint256 i = 1; i < a.powers.length; i++) {
+            a.powers[i] = QM31.mul(a.powers[i - 1], alpha);
+        }
+        uint256 ap = pd.state[1];
+        for (uint256 i = 0; i < pd.program.length; i++) {
+            entry(a, pd.state[0] + i, pd.programIds[i], pd.program[i]);
+        }
+        entry(a, ap - 2, pd.safeCallIds[0], ap);
+        entry(a, ap - 1, pd.safeCallIds[1], 0);
+        uint256 k = 0;
+        for (uint256 i = 0; i < 11; i++) {
+            if (!present(pd, i)) continue;
+            Segment memory s = pd.segments[i];
+            entry(a, ap + k, s.startId, s.start);
+            entry(a, pd.state[4] - nSeg + k, s.stopId, s.stop);
+            k++;
+        }
+        for (uint256 i = 0; i < pd.output.length; i++) {
+            entry(a, pd.state[4] + i, pd.outputIds[i], pd.output[i]);
+        }
+        a.d[a.n++] = combine4(a, OPCODES_RELATION_ID, pd.state[3], pd.state[4], pd.state[5]);
+        a.d[a.n++] = QM31.sub(0, combine4(a, OPCODES_RELATION_ID, pd.state[0], pd.state[1], pd.state[2]));
+        return sumOfInverses(a.d);
+    }
+
+    /// The two denominators of one public memory entry.
+    function entry(Denominators memory a, uint256 addr, uint256 id, uint256 value) internal pure {
+        require(addr < P && id < P, "claim: a memory address or id is not an M31");
+        a.d[a.n] = combine4(a, MEMORY_ADDRESS_TO_ID_RELATION_ID, addr, id, 0);
+        uint256 acc = QM31.sub(QM31.add(MEMORY_ID_TO_BIG_RELATION_ID, QM31.mulM31(a.powers[1], id)), a.z);
+        for (uint256 k = 0; k < FELT_WORDS; k++) {
+            uint256 limb = (value >> (FELT_WORD_BITS * k)) & 0x1ff;
+            if (limb != 0) acc = QM31.add(acc, QM31.mulM31(a.powers[k + 2], limb));
+        }
+        a.d[a.n + 1] = acc;
+        a.n += 2;
+    }
+
+    /// combine([r, b, c, d]) = r + alpha b + alpha^2 c + alpha^3 d - z (a zero d adds
+    /// nothing: address-to-id's tuple is [relation, address, id]).
+    function combine4(Denominators memory a, uint256 r, uint256 b, uint256 c, uint256 d)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 acc = QM31.sub(QM31.add(r, QM31.mulM31(a.powers[1], b)), a.z);
+        return QM31.add(QM31.add(acc, QM31.mulM31(a.powers[2], c)), QM31.mulM31(a.powers[3], d));
+    }
+
+    /// sum 1/d_i with one inversion (Montgomery's trick).
+    function sumOfInverses(uint256[] memory d) internal view returns (uint256 sum) {
+        uint256 n = d.length;
+        uint256[] memory prefix = new uint256[](n);
+        uint256 acc = 1;
+        for (uint256 i = 0; i < n; i++) {
+            prefix[i] = acc;
+            acc = QM31.mul(acc, d[i]);
+        }
+        require(acc != 0, "claim: a lookup denominator is zero");
+        uint256 inv = QM31.inv(acc);
+        for (uint256 i = n; i > 0; i--) {
+            sum = QM31.add(sum, QM31.mul(inv, prefix[i - 1]));
+            inv = QM31.mul(inv, d[i - 1]);
+        }
+    }
+
+    /// What `CairoClaim::mix_into` mixes, each mix as the bytes the channel hashes after the
+    /// digest. Reverts on a claim that is not well formed (`shape`).
+    function claimMixes(Claim memory c) public pure returns (bytes[] memory mixes) {
+        (uint256[] memory bits, uint256[] memory sizes) = shape(c);
+        PublicData memory pd = c.publicData;
+        mixes = new bytes[](7);
+        mixes[0] = packWords(single(N_COMPONENTS));
+        mixes[1] = packWords(bits);
+        mixes[2] = packWords(sizes);
+        mixes[3] = packWords(single(pd.program.length));
+        mixes[4] = packWords(publicWords(pd));
+        mixes[5] = abi.encodePacked(feltsRoot(pd.output));
+        mixes[6] = abi.encodePacked(feltsRoot(pd.program));
+    }
+
+    /// What identifies the program a claim ran: keccak256(abi.encodePacked(initial pc,
+    /// the program section's values)).
+    function programKey(Claim memory c) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(uint256(c.publicData.state[0]), c.publicData.program));
+    }
+
+    /// The registered program hash of the claim's program; reverts for a program not
+    /// registered at deployment.
+    function programHash(bytes calldata encodedClaim) public view returns (bytes32 hash) {
+        hash = programHashes[programKey(decode(encodedClaim))];
+        require(hash != 0, "claim: program not registered");
+    }
+
+    /// The claim's shape: one flag (0 or 1) per component, one log size per enabled one, ids
+    /// and values paired, the output segment present, absent segments all zeros, every value
+    /// a felt. Returns the flags and the log sizes as words. (The words mixed are checked to be
+    /// M31s as they are packed: two claims must never mix the same.)
+    function shape(Claim memory c) internal pure returns (uint256[] memory bits, uint256[] memory sizes) {
+        require(c.enabled.length == N_COMPONENTS, "claim: wrong number of components");
+        uint256 nEnabled = 0;
+        bits = new uint256[](N_COMPONENTS);
+        for (uint256 i = 0; i < N_COMPONENTS; i++) {
+            uint8 b = uint8(c.enabled[i]);
+            require(b <= 1, "claim: an enable flag is not 0 or 1");
+            bits[i] = b;
+            nEnabled += b;
+        }
+        require(c.logSizes.length == nEnabled, "claim: one log size per enabled component");
+        sizes = new uint256[](nEnabled);
+        for (uint256 i = 0; i < nEnabled; i++) {
+            sizes[i] = c.logSizes[i];
+        }
+        PublicData memory pd = c.publicData;
+        require(pd.programIds.length == pd.program.length, "claim: program ids and values differ in length");
+        require(pd.outputIds.length == pd.output.length, "claim: output ids and values differ in length");
+        require(pd.presentSegments & 1 == 1 && pd.presentSegments < 1 << 11, "claim: bad segment flags");
+        for (uint256 i = 0; i < 11; i++) {
+            Segment memory s = pd.segments[i];
+            // An absent segment mixes zeros: its stated pointers must be zeros too, or two
+            // claims would mix the same.
+            require(
+                (pd.presentSegments >> i) & 1 == 1 || (s.startId | s.start | s.stopId | s.stop) == 0,
+                "claim: an absent segment has pointers"
+            );
+        }
+        for (uint256 i = 0; i < pd.program.length; i++) {
+            require(pd.program[i] < STARK_PRIME, "claim: a memory value is not a felt");
+        }
+        for (uint256 i = 0; i < pd.output.length; i++) {
+            require(pd.output[i] < STARK_PRIME, "claim: a memory value is not a felt");
+        }
+    }
+
+    /// `keccak256(abi.encodePacked(output))`: the output felts as uint256 words.
+    function outputHash(bytes calldata encodedClaim) public pure returns (bytes32) {
+        return keccak256(abi.encodePacked(decode(encodedClaim).publicData.output));
+    }
+
+    /// The fact `StarfarmCore.updateState` requires: keccak256(abi.encode(programHash,
+    /// keccak256(abi.encodePacked(output)))) (starfarm-common's `fact`), the program hash the
+    /// one registered for the claim's program.
+    function fact(bytes calldata encodedClaim) external view returns (bytes32) {
+        return keccak256(abi.encode(programHash(encodedClaim), outputHash(encodedClaim)));
+    }
+
+    /// PublicData::pack_into_u32s' public claim: the states, each segment's four words (zeros
+    /// when absent), the safe call ids, the output's then the program's memory ids.
+    function publicWords(PublicData memory pd) internal pure returns (uint256[] memory w) {
+        w = new uint256[](6 + 44 + 2 + pd.outputIds.length + pd.programIds.length);
+        uint256 n = 0;
+        for (uint256 i = 0; i < 6; i++) {
+            w[n++] = pd.state[i];
+        }
+        for (uint256 i = 0; i < 11; i++) {
+            Segment memory s = pd.segments[i];
+            w[n++] = s.startId;
+            w[n++] = s.start;
+            w[n++] = s.stopId;
+            w[n++] = s.stop;
+        }
+        w[n++] = pd.safeCallIds[0];
+        w[n++] = pd.safeCallIds[1];
+        for (uint256 i = 0; i < pd.outputIds.length; i++) {
+            w[n++] = pd.outputIds[i];
+        }
+        for (uint256 i = 0; i < pd.programIds.length; i++) {
+            w[n++] = pd.programIds[i];
+        }
+    }
+
+    function single(uint256 v) internal pure returns (uint256[] memory w) {
+        w = new uint256[](1);
+        w[0] = v;
+    }
+
+    /// `pack_into_secure_felts` as the channel mixes it: the words as big-endian uint32s,
+    /// zero-padded to a multiple of four. Each word must be an M31 (the Rust side would
+    /// reduce it: two claims must never mix the same).
+    function packWords(uint256[] memory words) internal pure returns (bytes memory out) {
+        uint256 n = (words.length + 3) / 4 * 4;
+        out = new bytes(4 * n);
+        for (uint256 i = 0; i < words.length; i++) {
+            uint256 v = words[i];
+            require(v < P, "claim: a word is not an M31");
+            assembly ("memory-safe") {
+                let at := add(add(out, 32), mul(i, 4))
+                // Only the four bytes of this word: the next word's bytes are written later.
+                mstore(at, or(shl(224, v), and(mload(at), sub(shl(224, 1), 1))))
+            }
+        }
+    }
+
+    /// The Keccak Merkle hasher's leaf of the felts' 9-bit limbs (28 a felt, low limb first),
+    /// each a big-endian uint32: what `PublicData::mix_into` mixes as the output's and the
+    /// program's roots.
+    function feltsRoot(uint256[] memory felts) internal pure returns (bytes32 root) {
+        bytes memory leaf = new bytes(felts.length * FELT_WORDS * 4);
+        for (uint256 i = 0; i < felts.length; i++) {
+            uint256 v = felts[i];
+            for (uint256 k = 0; k < FELT_WORDS; k++) {
+                uint256 limb = (v >> (FELT_WORD_BITS * k)) & 0x1ff;
+                assembly ("memory-safe") {
+                    let at := add(add(leaf, 32), mul(add(mul(i, 28), k), 4))
+                    mstore(at, or(shl(224, limb), and(mload(at), sub(shl(224, 1), 1))))
+                }
+            }
+        }
+        root = keccak256(leaf);
+    }
+
+    /// The contract that derives the sampling layout (its tables fill a contract of their own).
+    ClaimLayout public immutable layoutContract;
+
+    /// Reverts unless the trees are the claim's: `preprocessedRoot` the deployment's root of
+    /// the claim's variant at this blowup, `columnsHash` and `heights` the layout
+    /// `ClaimLayout.layout` derives from the claim (`ClaimLayout.checkLayout`). The prover
+    /// states no layout and no preprocessed trace of its own.
+    function checkTrees(
+        bytes calldata encodedClaim,
+        uint256 logBlowup,
+        bytes32 preprocessedRoot,
+        bytes32 columnsHash,
+        uint256 heights
+    ) external view {
+        Claim memory c = decode(encodedClaim);
+        bytes32 root = preprocessedRoots[uint256(c.variant) << 8 | logBlowup];
+        require(root != 0 && root == preprocessedRoot, "preprocessed root: not the variant's");
+        layoutContract.checkLayout(encodedClaim, logBlowup, columnsHash, heights);
+    }
+}

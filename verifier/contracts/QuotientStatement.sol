@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {LiftedMerkle} from "./LiftedMerkle.sol";
+import {PcsQuotients} from "./PcsQuotients.sol";
+import {StatementRegistry} from "./StatementRegistry.sol";
+
+/// The PCS quotients (FRI's first layer values) at a range of the queries, a transaction of
+/// its own: the quotients cost a fixed ~3.4 M gas plus ~280 k a query, so an l1 proof's 35
+/// queries are split into ranges. The rows come without Merkle witnesses: each must hash to
+/// the leaf at its place in the tree's leaf list, whose commitment `MerkleStatement` verified
+/// (the fact binds the commitments, `StwoFactRegistry` checks both facts agree).
+contract QuotientStatement is StatementRegistry {
+    /// What the quotients take from the transcript, and the range [from, to) of the queries.
+    struct Input {
+        uint256 liftingLogSize;
+        uint256 logBlowup;
+        uint256 oodsX;
+        uint256 oodsY;
+        uint256 coeff;
+        /// Every query position, sorted, distinct (the range's place in them fixes its leaves).
+        uint256[] queries;
+        uint256 from;
+        uint256 to;
+    }
+
+    /// Computes the quotients at queries [from, to) from `trees` (per tree: its height, row
+    /// width and the range's rows, no witness), checks each row against `leaves` (per tree,
+    /// all its leaf hashes), and registers the fact binding them to the values; reverts with a
+    /// reason. Returns the fact and the values.
+    function verify(
+        Input calldata q,
+        LiftedMerkle.Opening[4] calldata trees,
+        bytes32[][4] calldata leaves,
+        bytes[4] calldata columns,
+        bytes calldata sampledValues
+    ) external returns (bytes32 fact, uint256[] memory values) {
+        require(q.from < q.to && q.to <= q.queries.length, "quotient statement: empty or out-of-range queries");
+        bytes32[4] memory commitments;
+        (values, commitments) = answers(q, trees, leaves, columns, sampledValues);
+        fact = factOf(
+            keccak256(abi.encode(q)),
+            commitments,
+            [trees[0].logHeight, trees[1].logHeight, trees[2].logHeight, trees[3].logHeight],
+            keccak256(abi.encode(columns)),
+            keccak256(sampledValues),
+            keccak256(abi.encodePacked(values))
+        );
+        register(fact);
+    }
+
+    /// The range's values, its rows checked against the leaves; the trees' leaf commitments.
+    function answers(
+        Input calldata q,
+        LiftedMerkle.Opening[4] calldata trees,
+        bytes32[][4] calldata leaves,
+        bytes[4] calldata columns,
+        bytes calldata sampledValues
+    ) private view returns (uint256[] memory values, bytes32[4] memory commitments) {
+        uint256[] memory pp = LiftedMerkle.preprocessedPositions(q.queries, q.liftingLogSize, trees[0].logHeight);
+        commitments = checkRows(q, pp, trees, leaves);
+        PcsQuotients.Input memory input;
+        input.liftingLogSize = q.liftingLogSize;
+        input.logBlowup = q.logBlowup;
+        input.oodsX = q.oodsX;
+        input.oodsY = q.oodsY;
+        input.coeff = q.coeff;
+        input.queries = slice(q.queries, q.from, q.to);
+        input.preprocessedQueries = sliceMemory(pp, q.from, q.to);
+        (values,,) = PcsQuotients.answers(input, trees, columns, sampledValues);
+    }
+
+    function factOf(
+        bytes32 inputHash,
+        bytes32[4] memory leafCommitments,
+        uint32[4] memory logHeights,
+        bytes32 columnsHash,
+        bytes32 sampledValuesHash,
+        bytes32 valuesHash
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encode(inputHash, leafCommitments, logHeights, columnsHash, sampledValuesHash, valuesHash));
+    }
+
+    /// Every row of the range equals the leaf at its place; returns each tree's leaf
+    /// commitment. The trace trees have a leaf per query; the preprocessed tree one per
+    /// distinct remapped position (`pp`), so its range starts at the count of distinct
+    /// positions before `from`.
+    function checkRows(
+        Input calldata q,
+        uint256[] memory pp,
+        LiftedMerkle.Opening[4] calldata trees,
+        bytes32[][4] calldata leaves
+    ) private pure returns (bytes32[4] memory commitments) {
+        uint256 ppFirst = 0;
+        uint256 ppCount = 0;
+        uint256 ppTotal = 0;
+        for (uint256 j = 0; j < pp.length; j++) {
+            bool fresh = j == 0 || pp[j] != pp[j - 1];
+            if (fresh) ppTotal++;
+            if (j == q.from) ppFirst = ppTotal - 1;
+            if (j >= q.from && j < q.to && (fresh || j == q.from)) ppCount++;
+        }
+        for (uint256 t = 0; t < 4; t++) {
+            (uint256 first, uint256 count, uint256 total) =
+                t == 0 ? (ppFirst, ppCount, ppTotal) : (q.from, q.to - q.from, q.queries.length);
+            require(leaves[t].length == total, "quotient statement: a tree's leaf count");
+            uint256 width = trees[t].rowBytes;
+            require(trees[t].rows.length == count * width, "quotient statement: a tree's rows have the wrong length");
+            for (uint256 k = 0; k < count; k++) {
+                bytes32 leaf = LiftedMerkle.hashCalldata(trees[t].rows[k * width:(k + 1) * width]);
+                require(leaf == leaves[t][first + k], "quotient statement: a row is not the committed leaf");
+            }
+            commitments[t] = keccak256(abi.encodePacked(leaves[t]));
+        }
+    }
+
+    function slice(uint256[] calldata xs, uint256 from, uint256 to) private pure returns (uint256[] memory) {
+        return xs[from:to];
+    }
+
+    function sliceMemory(uint256[] memory xs, uint256 from, uint256 to) private pure returns (uint256[] memory out) {
+        out = new uint256[](to - from);
+        for (uint256 i = from; i < to; i++) {
+            out[i - from] = xs[i];
+        }
+    }
+}

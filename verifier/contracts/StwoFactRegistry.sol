@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IFactRegistry} from "./IFactRegistry.sol";
+import {StwoVerifier} from "./StwoVerifier.sol";
+import {MerkleStatement} from "./MerkleStatement.sol";
+import {QuotientStatement} from "./QuotientStatement.sol";
+import {FriStatement} from "./FriStatement.sol";
+import {LiftedMerkle} from "./LiftedMerkle.sol";
+
+/// The fact registry that verifies: a fact becomes valid only through `verifyProof`, the last
+/// of a proof's transactions, which replays the transcript (`StwoVerifier.replay`: the layout
+/// derived from the claim, the claim's mixes and checks, the security floor, both proofs of
+/// work) and requires every statement its checks depend on to be verified already, each in its
+/// own transaction under EIP-7825's 2^24 gas: the four trees' Merkle decommitments
+/// (`MerkleStatement`), the PCS quotients by ranges of the queries (`QuotientStatement`) and
+/// FRI (`FriStatement`). A statement's fact hashes everything it was checked against (roots,
+/// positions, leaf commitments, transcript draws, values), and `verifyProof` recomputes each
+/// from the replayed transcript, so a verification can be resumed from whatever statements
+/// are on chain and never completed with another proof's. The fact registered is the claim's
+/// (`CairoClaim.fact`: a program registered at deployment, the claim's output).
+///
+/// NOT YET: the composition check at the out-of-domain point (the sampled values are bound to
+/// the committed columns, not yet checked against the constraints); it plugs in here, or as
+/// one more statement.
+contract StwoFactRegistry is IFactRegistry {
+    StwoVerifier public immutable transcript;
+    MerkleStatement public immutable merkle;
+    QuotientStatement public immutable quotients;
+    FriStatement public immutable fri;
+
+    mapping(bytes32 => bool) private facts;
+
+    /// `proofId`: the channel's digest after the queries (binds every commitment and mix).
+    event LogProofVerified(bytes32 indexed proofId, bytes32 indexed fact);
+
+    /// What the statements produced that `verifyProof` must hear again to find their facts.
+    struct Parts {
+        /// Per tree: keccak256 of its leaves' hashes (`MerkleStatement`).
+        bytes32[4] leafCommitments;
+        /// FRI's first layer values at every query (the quotient statements' results).
+        uint256[] values;
+        /// The quotient ranges: [0, ends[0]), [ends[0], ends[1]), ..., ending at the query count.
+        uint256[] rangeEnds;
+    }
+
+    constructor(StwoVerifier transcript_, MerkleStatement merkle_, QuotientStatement quotients_, FriStatement fri_) {
+        transcript = transcript_;
+        merkle = merkle_;
+        quotients = quotients_;
+        fri = fri_;
+    }
+
+    function isValid(bytes32 fact) external view returns (bool) {
+        return facts[fact];
+    }
+
+    /// Every statement `header`'s verification needs (the four trees, each quotient range, FRI)
+    /// and whether it is on chain: what a resumed verification still has to send. `header` is
+    /// the proof without its openings (rows, witnesses, FRI layers may be empty: unread).
+    function statements(StwoVerifier.Proof calldata header, Parts calldata parts)
+        public
+        view
+        returns (bytes32[] memory needed, bool[] memory done, bytes32 proofId)
+    {
+        StwoVerifier.Transcript memory t = transcript.replay(header);
+        proofId = t.digest;
+        uint256 nRanges = parts.rangeEnds.length;
+        require(parts.values.length == t.queries.length, "registry: a value per query");
+        needed = new bytes32[](4 + nRanges + 1);
+        done = new bool[](needed.length);
+        uint256 logSize = header.trees[3].logHeight;
+        for (uint256 tree = 0; tree < 4; tree++) {
+            uint256[] memory positions = tree == 0
+                ? transcriptPositions(t.queries, logSize, header.trees[0].logHeight)
+                : t.queries;
+            needed[tree] = merkle.factOf(
+                header.commitments[tree],
+                keccak256(abi.encodePacked(positions)),
+                header.trees[tree].logHeight,
+                parts.leafCommitments[tree]
+            );
+            done[tree] = merkle.isValid(needed[tree]);
+        }
+        uint256 from = 0;
+        for (uint256 r = 0; r < nRanges; r++) {
+            uint256 to = parts.rangeEnds[r];
+            require(from < to && to <= t.queries.length, "registry: ranges must cover the queries in order");
+            needed[4 + r] = quotientFact(header, parts, t, from, to);
+            done[4 + r] = quotients.isValid(needed[4 + r]);
+            from = to;
+        }
+        require(from == t.queries.length, "registry: ranges must cover the queries in order");
+        needed[4 + nRanges] = fri.factOf(
+            keccak256(abi.encodePacked(t.queries)),
+            keccak256(abi.encodePacked(parts.values)),
+            logSize,
+            keccak256(abi.encodePacked(t.friAlphas)),
+            keccak256(abi.encodePacked(header.friCommitments)),
+            keccak256(header.lastLayerPoly)
+        );
+        done[4 + nRanges] = fri.isValid(needed[4 + nRanges]);
+    }
+
+    /// The last transaction of a proof: registers its fact once every statement is on chain;
+    /// reverts naming the first one missing.
+    function verifyProof(StwoVerifier.Proof calldata header, Parts calldata parts) external returns (bytes32 fact) {
+        (, bool[] memory done, bytes32 proofId) = statements(header, parts);
+        for (uint256 i = 0; i < done.length; i++) {
+            if (!done[i]) revert(missing(i, done.length));
+        }
+        fact = transcript.claimContract().fact(header.claim);
+        facts[fact] = true;
+        emit LogProofVerified(proofId, fact);
+    }
+
+    function quotientFact(
+        StwoVerifier.Proof calldata header,
+        Parts calldata parts,
+        StwoVerifier.Transcript memory t,
+        uint256 from,
+        uint256 to
+    ) private view returns (bytes32) {
+        QuotientStatement.Input memory q = QuotientStatement.Input({
+            liftingLogSize: header.trees[3].logHeight,
+            logBlowup: header.config.logBlowupFactor,
+            oodsX: t.oodsX,
+            oodsY: t.oodsY,
+            coeff: t.quotientCoeff,
+            queries: t.queries,
+            from: from,
+            to: to
+        });
+        uint256[] memory values = new uint256[](to - from);
+        for (uint256 i = from; i < to; i++) {
+            values[i - from] = parts.values[i];
+        }
+        return quotients.factOf(
+            keccak256(abi.encode(q)),
+            parts.leafCommitments,
+            [header.trees[0].logHeight, header.trees[1].logHeight, header.trees[2].logHeight, header.trees[3].logHeight],
+            keccak256(abi.encode(header.columns)),
+            keccak256(header.sampledValues),
+            keccak256(abi.encodePacked(values))
+        );
+    }
+
+    function transcriptPositions(uint256[] memory queries, uint256 logSize, uint256 ppLogSize)
+        private
+        pure
+        returns (uint256[] memory)
+    {
+        return LiftedMerkle.preprocessedPositions(queries, logSize, ppLogSize);
+    }
+
+    function missing(uint256 i, uint256 n) private pure returns (string memory) {
+        if (i < 4) return string.concat("registry: Merkle statement of tree ", digit(i), " not verified");
+        if (i + 1 < n) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
+        return "registry: FRI statement not verified";
+    }
+
+    function digit(uint256 i) private pure returns (string memory) {
+        return i < 10 ? string(abi.encodePacked(bytes1(uint8(48 + i)))) : "10+";
+    }
+}

@@ -1,0 +1,391 @@
+//! The plan of a split verification: the transactions that verify one proof on chain, each
+//! under EIP-7825's 2^24 gas, in the order `StwoFactRegistry.statements` lists them: the four
+//! trees' Merkle statements, the PCS quotients by ranges of the queries, FRI, then
+//! `verifyProof`, which replays the transcript, requires every statement and registers the
+//! fact. Each phase carries only its part of the proof (EIP-7623 prices calldata per byte):
+//! a tree's opening, a range's rows with the trees' leaf hashes, FRI's decommitments.
+//!
+//! Made offline from the proof and stwo's transcript (queries, draws, the quotients at the
+//! queries); `deploy` puts the contracts on a chain.
+
+use alloy::primitives::{keccak256, Address, Bytes, FixedBytes, B256, U256};
+use alloy::providers::Provider;
+use alloy::sol_types::{SolCall, SolValue};
+use starfarm_prover::artifact::{ProofArtifact, ProofCodec};
+use starfarm_prover::channel::{ChannelKind, Keccak256MerkleHasher};
+use stwo::core::fields::qm31::SecureField;
+use stwo::core::pcs::utils::prepare_preprocessed_query_positions;
+
+use crate::calldata::{encode_with_transcript, EncodeError};
+use crate::claim::{preprocessed_root, program_key, root_key, variant_index};
+use crate::contracts::{fri, merkle, quotients, registry, CairoClaim, ClaimLayout, StwoVerifier};
+use crate::transcript::StwoTranscript;
+
+/// Queries per quotient transaction: the quotients cost ~3.4 M gas fixed plus ~280 k a query
+/// (docs/verifier.md), so 18 keep an l1 proof's ranges (35 queries: 18, 17) near 8.6 M of
+/// execution and its calldata (the range's rows, every sampled value) well under the cap.
+pub const DEFAULT_QUERIES_PER_RANGE: usize = 18;
+
+/// Which statement a phase verifies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PhaseKind {
+    /// Tree 0 (preprocessed), 1 (trace), 2 (interaction) or 3 (composition).
+    Merkle {
+        tree: usize,
+    },
+    /// The quotients at queries [from, to).
+    Quotients {
+        from: usize,
+        to: usize,
+    },
+    Fri,
+}
+
+impl std::fmt::Display for PhaseKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Merkle { tree } => write!(f, "merkle[{tree}]"),
+            Self::Quotients { from, to } => write!(f, "quotients[{from}..{to}]"),
+            Self::Fri => write!(f, "fri"),
+        }
+    }
+}
+
+/// One transaction of the plan: which contract it calls and its calldata.
+#[derive(Clone, Debug)]
+pub struct Phase {
+    pub kind: PhaseKind,
+    pub calldata: Bytes,
+}
+
+impl Phase {
+    /// The contract this phase calls.
+    pub fn target(&self, contracts: &VerifierContracts) -> Address {
+        match self.kind {
+            PhaseKind::Merkle { .. } => contracts.merkle,
+            PhaseKind::Quotients { .. } => contracts.quotients,
+            PhaseKind::Fri => contracts.fri,
+        }
+    }
+
+    /// A short label for metrics: `merkle`, `quotients` or `fri`.
+    pub fn label(&self) -> &'static str {
+        match self.kind {
+            PhaseKind::Merkle { .. } => "merkle",
+            PhaseKind::Quotients { .. } => "quotients",
+            PhaseKind::Fri => "fri",
+        }
+    }
+}
+
+/// The verification of one proof as transactions.
+#[derive(Clone, Debug)]
+pub struct VerificationPlan {
+    /// The statements, in `StwoFactRegistry.statements`' order.
+    pub phases: Vec<Phase>,
+    /// The proof without its openings: what `statements` and `verifyProof` replay.
+    pub header: registry::StwoVerifier::Proof,
+    pub parts: registry::StwoFactRegistry::Parts,
+}
+
+impl VerificationPlan {
+    /// The plan of a Keccak-channel artifact's proof.
+    pub fn from_artifact(
+        artifact: &ProofArtifact,
+        queries_per_range: usize,
+    ) -> Result<Self, EncodeError> {
+        if artifact.header.channel != ChannelKind::Keccak {
+            return Err(EncodeError::Channel(artifact.header.channel));
+        }
+        let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof)
+            .map_err(EncodeError::Decode)?;
+        let (encoded, transcript) = encode_with_transcript(&proof)?;
+        Self::new(&encoded, &transcript, queries_per_range)
+    }
+
+    /// The plan of an encoded proof, from stwo's transcript of it.
+    pub fn new(
+        proof: &StwoVerifier::Proof,
+        transcript: &StwoTranscript,
+        queries_per_range: usize,
+    ) -> Result<Self, EncodeError> {
+        if queries_per_range == 0 {
+            return Err(EncodeError::Layout("a quotient range needs a query".into()));
+        }
+        let queries = &transcript.queries;
+        let words = |xs: &[usize]| xs.iter().map(|q| U256::from(*q)).collect::<Vec<_>>();
+        let lifting = proof.trees[3].logHeight;
+        let pp = prepare_preprocessed_query_positions(queries, lifting, proof.trees[0].logHeight);
+        let positions: [Vec<usize>; 4] =
+            std::array::from_fn(|t| if t == 0 { pp.clone() } else { queries.clone() });
+
+        // Each tree's leaves: a row per distinct consecutive position, hashed.
+        let mut leaves: [Vec<B256>; 4] = Default::default();
+        for (t, opening) in proof.trees.iter().enumerate() {
+            let width = opening.rowBytes as usize;
+            if width == 0 || opening.rows.len() % width != 0 {
+                return Err(EncodeError::Layout(format!("tree {t}: rows not whole")));
+            }
+            leaves[t] = opening.rows.chunks(width).map(keccak256).collect();
+        }
+        let leaf_commitments: [B256; 4] = std::array::from_fn(|t| {
+            keccak256(leaves[t].iter().flat_map(|h| h.0).collect::<Vec<_>>())
+        });
+
+        let mut phases = Vec::new();
+        for (t, opening) in proof.trees.iter().enumerate() {
+            let call = merkle::MerkleStatement::verifyCall {
+                root: proof.commitments[t],
+                positions: words(&positions[t]),
+                opening: merkle::LiftedMerkle::Opening {
+                    logHeight: opening.logHeight,
+                    rowBytes: opening.rowBytes,
+                    rows: opening.rows.clone(),
+                    witness: opening.witness.clone(),
+                },
+            };
+            phases.push(Phase {
+                kind: PhaseKind::Merkle { tree: t },
+                calldata: call.abi_encode().into(),
+            });
+        }
+
+        // The preprocessed tree's leaf index of each query (repeated positions share one).
+        let mut pp_leaf = Vec::with_capacity(pp.len());
+        for (j, p) in pp.iter().enumerate() {
+            let fresh = j == 0 || pp[j - 1] != *p;
+            pp_leaf.push(pp_leaf.last().map_or(0, |l: &usize| l + usize::from(fresh)));
+        }
+        let packed = |f: &SecureField| {
+            let [a, b, c, d] = f.to_m31_array().map(|m| U256::from(m.0));
+            a | (b << 32) | (c << 64) | (d << 96)
+        };
+        let values: Vec<U256> = transcript.fri_answers.iter().map(packed).collect();
+        if values.len() != queries.len() {
+            return Err(EncodeError::Layout("a quotient per query".into()));
+        }
+        let mut range_ends = Vec::new();
+        let mut from = 0;
+        while from < queries.len() {
+            let to = (from + queries_per_range).min(queries.len());
+            let trees = std::array::from_fn(|t| {
+                let opening = &proof.trees[t];
+                let width = opening.rowBytes as usize;
+                let (first, last) = if t == 0 {
+                    (pp_leaf[from], pp_leaf[to - 1] + 1)
+                } else {
+                    (from, to)
+                };
+                quotients::LiftedMerkle::Opening {
+                    logHeight: opening.logHeight,
+                    rowBytes: opening.rowBytes,
+                    rows: opening.rows.slice(first * width..last * width),
+                    witness: vec![],
+                }
+            });
+            let call = quotients::QuotientStatement::verifyCall {
+                q: quotients::QuotientStatement::Input {
+                    liftingLogSize: U256::from(lifting),
+                    logBlowup: U256::from(proof.config.logBlowupFactor),
+                    oodsX: packed(&transcript.oods_point.x),
+                    oodsY: packed(&transcript.oods_point.y),
+                    coeff: packed(&transcript.quotient_coeff),
+                    queries: words(queries),
+                    from: U256::from(from),
+                    to: U256::from(to),
+                },
+                trees,
+                leaves: leaves.clone(),
+                columns: proof.columns.clone(),
+                sampledValues: proof.sampledValues.clone(),
+            };
+            phases.push(Phase {
+                kind: PhaseKind::Quotients { from, to },
+                calldata: call.abi_encode().into(),
+            });
+            range_ends.push(U256::from(to));
+            from = to;
+        }
+
+        let layers = proof
+            .friLayers
+            .iter()
+            .map(|l| fri::CircleFri::Layer {
+                values: l.values.clone(),
+                witness: l.witness.clone(),
+            })
+            .collect();
+        let call = fri::FriStatement::verifyCall {
+            f: fri::FriStatement::Input {
+                queries: words(queries),
+                values: values.clone(),
+                logSize: U256::from(lifting),
+                alphas: transcript.fri_alphas.iter().map(packed).collect(),
+                roots: proof.friCommitments.clone(),
+                lastLayerPoly: proof.lastLayerPoly.clone(),
+            },
+            layers,
+        };
+        phases.push(Phase {
+            kind: PhaseKind::Fri,
+            calldata: call.abi_encode().into(),
+        });
+
+        Ok(Self {
+            phases,
+            header: header(proof)?,
+            parts: registry::StwoFactRegistry::Parts {
+                leafCommitments: leaf_commitments.map(|h| FixedBytes(h.0)),
+                values,
+                rangeEnds: range_ends,
+            },
+        })
+    }
+
+    /// `statements(header, parts)`: which statements are on chain (an `eth_call`).
+    pub fn statements_call(&self) -> registry::StwoFactRegistry::statementsCall {
+        registry::StwoFactRegistry::statementsCall {
+            header: self.header.clone(),
+            parts: self.parts.clone(),
+        }
+    }
+
+    /// The last transaction: `verifyProof`, registering the claim's fact.
+    pub fn verify_proof_call(&self) -> registry::StwoFactRegistry::verifyProofCall {
+        registry::StwoFactRegistry::verifyProofCall {
+            header: self.header.clone(),
+            parts: self.parts.clone(),
+        }
+    }
+}
+
+/// The proof without the parts only the statements read (rows, witnesses, FRI's layers), in
+/// the registry binding's types (the same ABI).
+fn header(proof: &StwoVerifier::Proof) -> Result<registry::StwoVerifier::Proof, EncodeError> {
+    let mut header = proof.clone();
+    for tree in header.trees.iter_mut() {
+        tree.rows = Bytes::new();
+        tree.witness.clear();
+    }
+    header.friLayers.clear();
+    registry::StwoVerifier::Proof::abi_decode(&header.abi_encode())
+        .map_err(|e| EncodeError::Layout(format!("the header's ABI: {e}")))
+}
+
+/// The addresses of a deployed split verifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VerifierContracts {
+    /// `ClaimLayout` and `CairoClaim`: the claim's checks, layout and fact.
+    pub layout: Address,
+    pub claim: Address,
+    /// `StwoVerifier`: the transcript's replay (and the one-call `verify`).
+    pub transcript: Address,
+    pub merkle: Address,
+    pub quotients: Address,
+    pub fri: Address,
+    /// `StwoFactRegistry`: the `IFactRegistry` settlement asks.
+    pub registry: Address,
+}
+
+/// What a deployment accepts: the programs whose facts may be registered (`program_key`,
+/// cairo-lang's program hash), the preprocessed roots by (`root_key`, root), and the
+/// security floor in bits.
+#[derive(Clone, Debug, Default)]
+pub struct Accepted {
+    pub programs: Vec<(B256, B256)>,
+    pub roots: Vec<(U256, B256)>,
+    pub floor: u32,
+}
+
+impl Accepted {
+    /// What a deployment needs to accept proofs like `artifacts` (Keccak channel): each one's
+    /// program (its key from the claim's program section, its hash from the header) and the
+    /// preprocessed root of its variant and blowup, computed as the prover commits it (not
+    /// taken from the proof: seconds and up to a few GiB for the larger variants).
+    pub fn for_artifacts(artifacts: &[ProofArtifact], floor: u32) -> Result<Self, EncodeError> {
+        let mut accepted = Self {
+            floor,
+            ..Self::default()
+        };
+        for artifact in artifacts {
+            if artifact.header.channel != ChannelKind::Keccak {
+                return Err(EncodeError::Channel(artifact.header.channel));
+            }
+            let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof)
+                .map_err(EncodeError::Decode)?;
+            let program = (
+                program_key(&proof.claim),
+                B256::from(artifact.header.program_hash.to_bytes_be()),
+            );
+            if !accepted.programs.contains(&program) {
+                accepted.programs.push(program);
+            }
+            let variant = proof.preprocessed_trace_variant;
+            let config = proof.stark_proof.config;
+            let key = root_key(variant_index(variant), config.fri_config.log_blowup_factor);
+            if !accepted.roots.iter().any(|(k, _)| *k == key) {
+                accepted
+                    .roots
+                    .push((key, preprocessed_root(variant, &config)));
+            }
+        }
+        Ok(accepted)
+    }
+}
+
+/// Why deploying failed.
+#[derive(Debug, thiserror::Error)]
+#[error("deploying {contract}: {source}")]
+pub struct DeployError {
+    pub contract: &'static str,
+    #[source]
+    pub source: alloy::contract::Error,
+}
+
+/// Deploys the seven contracts from `provider`'s wallet.
+pub async fn deploy<P: Provider>(
+    provider: &P,
+    accepted: &Accepted,
+) -> Result<VerifierContracts, DeployError> {
+    let at = |contract| move |source| DeployError { contract, source };
+    let layout = ClaimLayout::deploy_builder(provider)
+        .deploy()
+        .await
+        .map_err(at("ClaimLayout"))?;
+    let (keys, hashes) = accepted.programs.iter().copied().unzip();
+    let (root_keys, roots) = accepted.roots.iter().copied().unzip();
+    let claim = CairoClaim::deploy_builder(provider, layout, keys, hashes, root_keys, roots)
+        .deploy()
+        .await
+        .map_err(at("CairoClaim"))?;
+    let transcript = StwoVerifier::deploy_builder(provider, claim, U256::from(accepted.floor))
+        .deploy()
+        .await
+        .map_err(at("StwoVerifier"))?;
+    let merkle = merkle::MerkleStatement::deploy_builder(provider)
+        .deploy()
+        .await
+        .map_err(at("MerkleStatement"))?;
+    let quotients = quotients::QuotientStatement::deploy_builder(provider)
+        .deploy()
+        .await
+        .map_err(at("QuotientStatement"))?;
+    let fri = fri::FriStatement::deploy_builder(provider)
+        .deploy()
+        .await
+        .map_err(at("FriStatement"))?;
+    let registry =
+        registry::StwoFactRegistry::deploy_builder(provider, transcript, merkle, quotients, fri)
+            .deploy()
+            .await
+            .map_err(at("StwoFactRegistry"))?;
+    Ok(VerifierContracts {
+        layout,
+        claim,
+        transcript,
+        merkle,
+        quotients,
+        fri,
+        registry,
+    })
+}
