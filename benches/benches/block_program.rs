@@ -21,7 +21,10 @@
 //! (another compiled block program, e.g. an A/B variant made to measure one part),
 //! STARFARM_BENCH_PREVIOUS (the previous block program, layout 1 with one ec_op per signature,
 //! `sequencer/cairo/anchor/block_v1.json` by default, measured on the same blocks — steps,
-//! components, proofs with its own warm prover — or `0` to skip it). Prints the
+//! components, proofs with its own warm prover — or `0` to skip it),
+//! STARFARM_BENCH_PREVIOUS_LAYOUT (the input layout of STARFARM_BENCH_PREVIOUS: 1 by default,
+//! or 2 for a layout-2 program, e.g. `git show fb86869:sequencer/cairo/block.json`, the one
+//! before the shared trie update). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
@@ -67,15 +70,17 @@ const TIMESTAMP: u64 = 1_700_000_000;
 /// (`sequencer/cairo/anchor/block_v1.json`).
 struct Program {
     program: CairoProgram,
-    v1: bool,
+    /// The input layout it reads: 1, 2 (`RangeInput::to_felts_v1`, `to_felts_v2`) or 0 for
+    /// the current one.
+    layout: u8,
 }
 
 impl Program {
     fn felts(&self, range: &RangeInput) -> Vec<Felt> {
-        if self.v1 {
-            range.to_felts_v1()
-        } else {
-            range.to_felts()
+        match self.layout {
+            1 => range.to_felts_v1(),
+            2 => range.to_felts_v2(),
+            _ => range.to_felts(),
         }
     }
 
@@ -253,7 +258,12 @@ fn main() -> Result<()> {
     let program = Program {
         program: CairoProgram::from_file(&program_path)
             .with_context(|| format!("{} (scripts/compile-cairo.sh)", program_path.display()))?,
-        v1: false,
+        layout: 0,
+    };
+    let previous_layout = match std::env::var("STARFARM_BENCH_PREVIOUS_LAYOUT").as_deref() {
+        Ok("2") => 2,
+        Ok("1") | Err(_) => 1,
+        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1 or 2"),
     };
     let previous = match std::env::var("STARFARM_BENCH_PREVIOUS").as_deref() {
         Ok("0") => None,
@@ -265,7 +275,7 @@ fn main() -> Result<()> {
             Some(Program {
                 program: CairoProgram::from_file(&path)
                     .with_context(|| format!("{} (previous block program)", path.display()))?,
-                v1: true,
+                layout: previous_layout,
             })
         }
     };
