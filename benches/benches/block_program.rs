@@ -217,7 +217,8 @@ fn prove_split(
 
 /// Runs the block program on a range, checks its output against native execution; returns
 /// the steps and the run's seconds.
-fn run_steps(program: &Program, range: &RangeInput) -> Result<(u64, f64)> {
+/// Runs `program` on `range` and checks its output: steps, seconds and Poseidon permutations.
+fn run_steps(program: &Program, range: &RangeInput) -> Result<(u64, f64, u64)> {
     let execution = execute(
         &program.program,
         &program.input(range),
@@ -228,7 +229,8 @@ fn run_steps(program: &Program, range: &RangeInput) -> Result<(u64, f64)> {
         output == range.expected_output(),
         "the block program's output differs from native execution"
     );
-    Ok((execution.steps, execution.duration.as_secs_f64()))
+    let poseidon = execution.builtins.get("poseidon").copied().unwrap_or(0);
+    Ok((execution.steps, execution.duration.as_secs_f64(), poseidon))
 }
 
 fn main() -> Result<()> {
@@ -316,7 +318,7 @@ fn main() -> Result<()> {
     };
 
     // 1. Steps: an empty range on the state, then each block.
-    let (empty_steps, _) = run_steps(&program, &block_range(&state, vec![])?)?;
+    let (empty_steps, _, _) = run_steps(&program, &block_range(&state, vec![])?)?;
     println!("empty range: {empty_steps} steps");
     report["empty_range_steps"] = json!(empty_steps);
     let mut ranges = Vec::new();
@@ -328,18 +330,22 @@ fn main() -> Result<()> {
             .iter()
             .filter(|r| r.execution_status != ExecutionStatus::Succeeded)
             .count();
-        let (steps, run_secs) = run_steps(&program, &range)?;
+        let (steps, run_secs, poseidon) = run_steps(&program, &range)?;
         let previous_steps = previous
             .as_ref()
             .map(|p| run_steps(p, &range))
             .transpose()?;
-        if let Some((s, secs)) = previous_steps {
-            println!("  previous program (v1, ec_op): {s} steps, run {secs:.1} s");
+        if let (Some((s, secs, poseidon)), Some(p)) = (previous_steps, &previous) {
+            println!(
+                "  previous program (layout {}): {s} steps, {poseidon} Poseidon, run {secs:.1} s",
+                p.layout
+            );
         }
         let per_transfer = steps.saturating_sub(empty_steps) / u64::from(t.max(1));
         println!(
             "{t} transfers ({} accounts touched, {reverted} reverted): {steps} steps (2^{} trace), \
-             {per_transfer} per transfer (goal <= {STEPS_PER_TRANSFER_GOAL}: {}), run {run_secs:.1} s",
+             {per_transfer} per transfer (goal <= {STEPS_PER_TRANSFER_GOAL}: {}), {poseidon} \
+             Poseidon, run {run_secs:.1} s",
             range.accounts.len(),
             steps.max(1).next_power_of_two().trailing_zeros(),
             if per_transfer <= STEPS_PER_TRANSFER_GOAL { "met" } else { "MISSED" },
@@ -351,7 +357,9 @@ fn main() -> Result<()> {
             "steps": steps,
             "steps_per_transfer": per_transfer,
             "execute_seconds": run_secs,
-            "previous_program_steps": previous_steps.map(|(s, _)| s),
+            "poseidon": poseidon,
+            "previous_program_steps": previous_steps.map(|(s, _, _)| s),
+            "previous_program_poseidon": previous_steps.map(|(_, _, p)| p),
         }));
         ranges.push(range);
     }
@@ -362,7 +370,7 @@ fn main() -> Result<()> {
         report["components"] = table;
         save(&report)?;
         if let Some(previous) = &previous {
-            let (empty, _) = run_steps(previous, &block_range(&state, vec![])?)?;
+            let (empty, _, _) = run_steps(previous, &block_range(&state, vec![])?)?;
             let mut blocks = Vec::new();
             for (&t, range) in sizes.iter().zip(&ranges) {
                 let execution = execute(
@@ -371,7 +379,10 @@ fn main() -> Result<()> {
                     ExecutionLimits::default(),
                 )?;
                 blocks.push(component_costs_of(
-                    &format!("{t} transfers, previous block program (v1, ec_op)"),
+                    &format!(
+                        "{t} transfers, previous block program (layout {})",
+                        previous.layout
+                    ),
                     &execution,
                     t,
                     empty,
@@ -419,8 +430,9 @@ fn main() -> Result<()> {
             let proving = prove_ours(&mut old_prover, previous, range, reps)
                 .with_context(|| format!("previous program, {t} transfers"))?;
             println!(
-                "previous program (v1, ec_op), {t} transfers: warm {:?} s, first {:?} s, \
+                "previous program (layout {}), {t} transfers: warm {:?} s, first {:?} s, \
                  peak {:?} MiB, {}",
+                previous.layout,
                 proving["warm_seconds"].as_f64(),
                 proving["cold_first_proof"]["seconds"].as_f64(),
                 proving["peak_rss_mib"].as_u64(),
