@@ -15,7 +15,8 @@
 //! (`canonical`, stwo-cairo's default as in `prove.rs`, or `without-pedersen`, the one
 //! starfarm picks for this program), STARFARM_BENCH_PROVE=0 to count steps only,
 //! STARFARM_BENCH_SPLIT=<n> to prove each block as chained ranges of n transfers instead of
-//! one proof (for blocks that do not fit in memory whole), STARFARM_BENCH_COMPONENTS=1 to print
+//! one proof (for blocks that do not fit in memory whole; the previous program proves the same
+//! ranges after), STARFARM_BENCH_COMPONENTS=1 to print
 //! what each block's proof pays for (per AIR component: rows, columns, trace cells, by lever;
 //! base trace written, nothing proven; use small sizes, e.g. 2,8,32), STARFARM_BENCH_PROGRAM
 //! (another compiled block program, e.g. an A/B variant made to measure one part),
@@ -457,6 +458,19 @@ fn main() -> Result<()> {
             );
             rows_of(&mut report)[i]["split"] = row;
             save(&report)?;
+            // The previous program on the same ranges, with its own prover.
+            if let Some(previous) = &previous {
+                let mut old_prover = Prover::new(profile);
+                let row = prove_split(&mut old_prover, previous, &ranges)
+                    .with_context(|| format!("previous program, {t} transfers in ranges"))?;
+                println!(
+                    "  previous program (layout {}): total {:.1} s",
+                    previous.layout,
+                    row["total_seconds"].as_f64().unwrap_or(0.0)
+                );
+                rows_of(&mut report)[i]["previous_program_split"] = row;
+                save(&report)?;
+            }
         }
     }
 

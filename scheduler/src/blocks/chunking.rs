@@ -7,9 +7,9 @@ use starfarm_sequencer::service::estimated_steps;
 
 /// Default target of estimated Cairo steps per chunk: 2^19, the largest chunk that stays on
 /// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~41 transfers at the
-/// sequencer's estimates (12,500 each; ~12,000 real), which proved in 3.8 GiB (production
-/// profile, [`chunk_memory_bytes`]). Machines with more memory can prove larger chunks (fewer
-/// proofs per block; 2^20 steps, ~85 transfers, needs ~15 GiB by that fit): raise it with
+/// sequencer's estimates (12,500 each; ~12,000 real): 8 GiB by [`chunk_memory_bytes`], 5.9 GiB
+/// measured for 40 transfers. Machines with more memory can prove larger chunks (fewer proofs
+/// per block; 2^20 steps, ~85 transfers, needs ~19 GiB by that fit): raise it with
 /// `--chunk-steps`.
 pub const DEFAULT_CHUNK_STEPS: u64 = 1 << 19;
 
@@ -63,15 +63,16 @@ pub fn plan_block(input: &BlockProverInput, target_steps: u64) -> Vec<TxRange> {
 
 /// Memory a worker needs to prove a chunk of `steps` estimated steps, fitted on proofs of the
 /// block program itself (input layout 3: neither ec_op nor Pedersen; docs/sequencer.md, "Chunks
-/// sized for layout 2 and 3"): peak RSS on 2 cores, production profile, 2.62 GiB at 201,355
-/// steps and 3.70 GiB at 384,422 (`CanonicalSmall`, ~6.2 KiB per step over ~1.5 GiB), and
-/// 15.6 GiB at 1.4M steps for layout 2 on `CanonicalWithoutPedersen` (test profile; its
-/// preprocessed trace holds ~6.4 GiB). Rounded up by ~30 %: 2 GiB or 7 GiB, plus 8 KiB per
-/// step. `memory_for` (every program's estimate, 96 KiB per step) was fitted on the ec_op
+/// sized for layout 2 and 3"): peak RSS on 2 cores, 2.62 GiB at 201,355 steps and 3.70 GiB at
+/// 384,422 (production profile), 5.86 GiB at ~475,000 (test profile, 40 transfers whose 2,460
+/// Poseidon permutations pad to 4,096: memory follows the padded components, not the steps),
+/// all on `CanonicalSmall`, and 15.6 GiB at 1.4M steps for layout 2 on
+/// `CanonicalWithoutPedersen` (test profile; its preprocessed trace holds ~6.4 GiB). Bounded
+/// above with ~25 % to spare at the worst point: 2 GiB or 7 GiB, plus 12 KiB per step. `memory_for` (every program's estimate, 96 KiB per step) was fitted on the ec_op
 /// program, whose steps were ~20× wider in trace cells, and overestimates these chunks ~8×.
 pub fn chunk_memory_bytes(steps: u64) -> u64 {
     const GIB: u64 = 1 << 30;
-    const PER_STEP: u64 = 8 << 10;
+    const PER_STEP: u64 = 12 << 10;
     // The prover's threshold for `CanonicalSmall` (`choose_variant`).
     const SMALL_TRACE_MAX_STEPS: u64 = 1 << 19;
     let base = if steps <= SMALL_TRACE_MAX_STEPS {
@@ -159,11 +160,13 @@ mod tests {
     fn memory_grows_with_steps() {
         assert!(chunk_memory_bytes(0) >= 2 << 30);
         assert!(chunk_memory_bytes(DEFAULT_CHUNK_STEPS) > chunk_memory_bytes(1_000));
-        // Above the measured peaks: 2.62 GiB at 201,355 steps, 3.70 GiB at 384,422.
-        assert!(chunk_memory_bytes(201_355) > 2_683 << 20);
+        // Above the measured peaks: 2.62 GiB at 201,355 steps, 3.70 GiB at 384,422, 5.86 GiB
+        // at ~475,000 (docs/sequencer.md, "Chunks sized for layout 2 and 3").
+        assert!(chunk_memory_bytes(201_355) > 2_685 << 20);
         assert!(chunk_memory_bytes(384_422) > 3_790 << 20);
+        assert!(chunk_memory_bytes(475_000) > 6_004 << 20);
         // The default chunk fits the 24 GiB workers the farm was sized for, with room.
-        assert!(chunk_memory_bytes(DEFAULT_CHUNK_STEPS) < 8 << 30);
+        assert!(chunk_memory_bytes(DEFAULT_CHUNK_STEPS) <= 8 << 30);
         // Past 2^19 steps the large preprocessed trace is held too.
         assert!(chunk_memory_bytes((1 << 19) + 1) > chunk_memory_bytes(1 << 19) + (4 << 30));
         assert_eq!(chunk_memory_bytes(u64::MAX), u64::MAX);
