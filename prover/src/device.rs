@@ -173,8 +173,13 @@ pub struct GpuUse {
     pub fallbacks: u64,
     /// 1 when the job was meant for the GPU but its memory estimate exceeded the device's
     /// free memory, so it was proven on the CPU ([`place`]); absent in older artifacts.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub memory_fallbacks: u64,
+}
+
+/// Keeps an artifact without a memory fallback byte-identical to one from before the field.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl GpuUse {

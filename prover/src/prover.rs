@@ -31,7 +31,7 @@ use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 
 use crate::artifact::{ArtifactHeader, PhaseTimings, ProofArtifact, ProofCodec};
 use crate::channel::{ChannelKind, Keccak256MerkleChannel};
-use crate::device::{count_memory_fallback, device_memory_bytes, place, Device, GpuUse, Placement};
+use crate::device::{count_memory_fallback, place, Device, GpuUse, Placement};
 use crate::error::ProveError;
 use crate::execute::{execute, Execution, ExecutionLimits};
 use crate::fact::{fact, hex32};
@@ -189,24 +189,29 @@ impl Prover {
         }
     }
 
-    /// Gives each job at most `bytes` of device memory instead of what the device has free
-    /// (an operator sharing the GPU, or tests).
+    /// Gives each job at most `bytes` of device memory: a job whose estimate exceeds it is
+    /// proven on the CPU ([`Self::placement`]). Without it no job is refused the device: the
+    /// GPU path of today streams each commitment's columns through the device in pieces its
+    /// budget sizes (`starfarm_kernels::gpu_device`), so a job never has to fit whole; a
+    /// budget is for the resident flow (`starfarm_air::resident`), whose columns all stay on
+    /// the device, and for an operator sharing the GPU.
     pub fn with_device_memory(mut self, bytes: u64) -> Self {
         self.device_memory = Some(bytes);
         self
     }
 
     /// Where a proof of `execution` runs: on the prover's GPU backend if its memory estimate
-    /// fits the device memory, else on the CPU (see [`crate::device::place`]).
+    /// fits the budget given by [`Self::with_device_memory`], else on the CPU (see
+    /// [`crate::device::place`]); without a budget, on its backend.
     pub fn placement(&self, execution: &Execution) -> Result<Placement, ProveError> {
         let backend = self.backend();
         if !backend.is_gpu() {
             return Ok(Placement::Device);
         }
+        let Some(available) = self.device_memory else {
+            return Ok(Placement::Device);
+        };
         let needed = memory_estimate(execution)?;
-        let available = self
-            .device_memory
-            .unwrap_or_else(|| device_memory_bytes(backend));
         Ok(place(needed, available))
     }
 
