@@ -20,6 +20,7 @@
 
 pub mod calldata;
 pub mod claim;
+pub mod composition;
 pub mod contracts;
 pub mod layout;
 pub mod plan;
@@ -33,6 +34,10 @@ pub use calldata::{
 pub use claim::{
     claimed_sums, encoded_claim, preprocessed_root, program_key, root_key, structured_claim,
     variant_index,
+};
+pub use composition::{
+    composition_input, deploy_composition, CompositionContracts, CompositionDeployError,
+    CompositionDraws,
 };
 pub use plan::{deploy, Accepted, Phase, PhaseKind, VerificationPlan, VerifierContracts};
 pub use transcript::{stwo_transcript, StwoTranscript};
