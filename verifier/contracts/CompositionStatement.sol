@@ -101,21 +101,17 @@ contract CompositionStatement {
 
     /// The statement's fact: everything the check read.
     function factOf(Input calldata s) public pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                keccak256(s.claim),
-                keccak256(s.claimedSums),
-                keccak256(s.sampledValues),
-                keccak256(abi.encode(s.columns)),
-                s.lookupZ,
-                s.lookupAlpha,
-                s.coeff,
-                s.oodsX,
-                s.oodsY,
-                s.liftingLogSize,
-                s.logBlowup
-            )
+        return factOfHashes(
+            [keccak256(s.claim), keccak256(s.claimedSums), keccak256(s.sampledValues), keccak256(abi.encode(s.columns))],
+            [s.lookupZ, s.lookupAlpha, s.coeff, s.oodsX, s.oodsY, s.liftingLogSize, s.logBlowup]
         );
+    }
+
+    /// The fact from the hashes of the claim, the claimed sums, the sampled values and
+    /// `abi.encode(columns)`, and the words lookupZ, lookupAlpha, coeff, oodsX, oodsY,
+    /// liftingLogSize, logBlowup (what the registry recomputes without copying the bytes).
+    function factOfHashes(bytes32[4] memory hashes, uint256[7] memory words) public pure returns (bytes32) {
+        return keccak256(abi.encode(hashes, words));
     }
 
     /// Checks the composition and records the fact; reverts with the reason otherwise.

@@ -43,7 +43,18 @@ pub struct CompositionContracts {
 /// program's bytes): copy the code after these 10 bytes to memory and return it.
 fn data_initcode(runtime: &[u8]) -> Bytes {
     let len = runtime.len() as u16;
-    let mut code = vec![0x61, (len >> 8) as u8, len as u8, 0x80, 0x60, 0x0a, 0x3d, 0x39, 0x3d, 0xf3];
+    let mut code = vec![
+        0x61,
+        (len >> 8) as u8,
+        len as u8,
+        0x80,
+        0x60,
+        0x0a,
+        0x3d,
+        0x39,
+        0x3d,
+        0xf3,
+    ];
     code.extend_from_slice(runtime);
     code.into()
 }
@@ -63,7 +74,8 @@ pub async fn deploy_composition<P: Provider>(
         })?;
     let mut programs = Vec::with_capacity(air.components.len());
     for c in &air.components {
-        let program = evm::compile(&air, c).map_err(|e| CompositionDeployError::Air(e.to_string()))?;
+        let program =
+            evm::compile(&air, c).map_err(|e| CompositionDeployError::Air(e.to_string()))?;
         let mut addresses = vec![];
         for chunk in evm::chunks(&program.bytes) {
             let what = format!("the program of {}", c.name);

@@ -80,7 +80,9 @@ async fn setup(artifacts: &[&ProofArtifact]) -> Option<Setup> {
             proof.commitments[0],
         ));
     }
-    let contracts = deploy(&provider, &accepted).await.expect("deploys the verifier");
+    let contracts = deploy(&provider, &accepted)
+        .await
+        .expect("deploys the verifier");
     let composition = deploy_composition(&provider)
         .await
         .expect("deploys the composition contracts");
@@ -89,7 +91,11 @@ async fn setup(artifacts: &[&ProofArtifact]) -> Option<Setup> {
         .chain(composition.programs.iter().flatten().copied())
     {
         let code = provider.get_code_at(address).await.expect("code");
-        assert!(!code.is_empty() && code.len() <= CODE_SIZE_CAP, "{} bytes", code.len());
+        assert!(
+            !code.is_empty() && code.len() <= CODE_SIZE_CAP,
+            "{} bytes",
+            code.len()
+        );
     }
     Some(Setup {
         _anvil: anvil,
@@ -141,15 +147,20 @@ impl Setup {
     /// chain.
     async fn send(&self, name: &str, input: &CompositionStatement::Input) -> (u64, usize) {
         let (committed, constraints) = {
-            let v = self.statement().values(input.clone()).call().await.expect("values");
+            let v = self
+                .statement()
+                .values(input.clone())
+                .call()
+                .await
+                .expect("values");
             (v.committed, v.constraints)
         };
-        assert_eq!(constraints, committed, "{name}: constraints equal the committed value");
+        assert_eq!(
+            constraints, committed,
+            "{name}: constraints equal the committed value"
+        );
         assert_ne!(committed, U256::ZERO);
-        let data = CompositionStatement::verifyCall {
-            s: input.clone(),
-        }
-        .abi_encode();
+        let data = CompositionStatement::verifyCall { s: input.clone() }.abi_encode();
         let request = TransactionRequest::default()
             .with_to(self.composition.statement)
             .with_input(Bytes::from(data.clone()))
@@ -164,8 +175,18 @@ impl Setup {
             .expect("a receipt");
         assert!(receipt.status(), "{name}: the composition statement passes");
         assert!(receipt.gas_used < TX_GAS_CAP, "{name}: under 2^24");
-        let fact = self.statement().factOf(input.clone()).call().await.expect("fact");
-        assert!(self.statement().isValid(fact).call().await.expect("isValid"));
+        let fact = self
+            .statement()
+            .factOf(input.clone())
+            .call()
+            .await
+            .expect("fact");
+        assert!(self
+            .statement()
+            .isValid(fact)
+            .call()
+            .await
+            .expect("isValid"));
         (receipt.gas_used, data.len())
     }
 }
@@ -197,7 +218,9 @@ async fn fibonacci_composition_holds_and_changed_values_are_refused() {
     let input = setup.input(&artifact).await;
     assert_eq!(setup.refusal(&input).await, None);
     let (gas, bytes) = setup.send("fibonacci", &input).await;
-    eprintln!("fibonacci(100), test profile: composition statement {gas} gas, {bytes} bytes of calldata");
+    eprintln!(
+        "fibonacci(100), test profile: composition statement {gas} gas, {bytes} bytes of calldata"
+    );
 
     // The programs are the deployment's: the statement's input names none, and it reads each
     // component's from its own table.
@@ -217,7 +240,11 @@ async fn fibonacci_composition_holds_and_changed_values_are_refused() {
     let n = input.sampledValues.len() / 16;
     let mut changed = input.clone();
     changed.sampledValues = with_value_changed(&input.sampledValues, n - 8);
-    assert_eq!(setup.refusal(&changed).await.as_deref(), Some(refused), "composition tree");
+    assert_eq!(
+        setup.refusal(&changed).await.as_deref(),
+        Some(refused),
+        "composition tree"
+    );
     for (tree, what) in [(1, "trace"), (2, "interaction"), (0, "preprocessed")] {
         let start = tree_start(&input.columns, tree);
         let end = tree_start(&input.columns, tree + 1);
@@ -237,10 +264,18 @@ async fn fibonacci_composition_holds_and_changed_values_are_refused() {
     // A claimed sum the constraints read, and another random coefficient.
     let mut changed = input.clone();
     changed.claimedSums = with_value_changed(&input.claimedSums, 0);
-    assert_eq!(setup.refusal(&changed).await.as_deref(), Some(refused), "claimed sum");
+    assert_eq!(
+        setup.refusal(&changed).await.as_deref(),
+        Some(refused),
+        "claimed sum"
+    );
     let mut changed = input.clone();
     changed.coeff += U256::from(1);
-    assert_eq!(setup.refusal(&changed).await.as_deref(), Some(refused), "coefficient");
+    assert_eq!(
+        setup.refusal(&changed).await.as_deref(),
+        Some(refused),
+        "coefficient"
+    );
 }
 
 #[tokio::test]
@@ -255,6 +290,8 @@ async fn pedersen_and_poseidon_chain_compositions_hold() {
         let input = setup.input(artifact).await;
         assert_eq!(setup.refusal(&input).await, None, "{name}");
         let (gas, bytes) = setup.send(name, &input).await;
-        eprintln!("{name}, test profile: composition statement {gas} gas, {bytes} bytes of calldata");
+        eprintln!(
+            "{name}, test profile: composition statement {gas} gas, {bytes} bytes of calldata"
+        );
     }
 }

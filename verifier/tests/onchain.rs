@@ -886,6 +886,7 @@ async fn split_contracts(chain: &Chain, proof: &StwoVerifier::Proof) -> Verifier
         ("MerkleStatement", contracts.merkle),
         ("QuotientStatement", contracts.quotients),
         ("FriStatement", contracts.fri),
+        ("CompositionStatement", contracts.composition),
         ("StwoFactRegistry", contracts.registry),
     ] {
         let code = chain.provider.get_code_at(address).await.expect("code");
@@ -1020,14 +1021,14 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     let contracts = split_contracts(&chain, &PROOF).await;
     let plan =
         VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
-    // test profile: 4 trees, 8 queries in one range, FRI.
-    assert_eq!(plan.phases.len(), 6);
+    // test profile: 4 trees, 8 queries in one range, FRI, the composition.
+    assert_eq!(plan.phases.len(), 7);
     let fact = header_fact(&ARTIFACT);
     let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
     let finish: Bytes = plan.verify_proof_call().abi_encode().into();
 
     // Nothing verified: the last transaction names the first missing statement.
-    assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 6]);
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 7]);
     assert_eq!(
         call_reason(&chain, contracts.registry, finish.clone())
             .await
@@ -1047,7 +1048,7 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     }
     assert_eq!(
         done(&chain, &contracts, &plan).await,
-        vec![true, true, true, false, false, false]
+        vec![true, true, true, false, false, false, false]
     );
     assert_eq!(
         call_reason(&chain, contracts.registry, finish.clone())
@@ -1078,7 +1079,22 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
         plan.phases[5].calldata.clone(),
     )
     .await;
-    assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 6]);
+    // The composition check is required like the others.
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: composition statement not verified")
+    );
+    assert!(!registry.isValid(fact).call().await.expect("reads"));
+    send(
+        &chain,
+        "composition",
+        contracts.composition,
+        plan.phases[6].calldata.clone(),
+    )
+    .await;
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 7]);
     send(&chain, "verifyProof", contracts.registry, finish).await;
     // The claim's fact: the artifact's, as the Rust side computes it.
     assert!(registry.isValid(fact).call().await.expect("reads"));
@@ -1092,8 +1108,8 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
     let Some(chain) = chain().await else { return };
     let contracts = split_contracts(&chain, &PROOF).await;
     let plan = VerificationPlan::from_artifact(&ARTIFACT, 3).expect("plans");
-    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8).
-    assert_eq!(plan.phases.len(), 4 + 3 + 1);
+    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8); FRI; the composition.
+    assert_eq!(plan.phases.len(), 4 + 3 + 1 + 1);
 
     // A statement's own checks, each with its reason.
     let mut merkle =
