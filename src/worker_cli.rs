@@ -167,7 +167,11 @@ fn config(args: &WorkerArgs) -> anyhow::Result<WorkerConfig> {
         .clone()
         .unwrap_or_else(capabilities::default_worker_id);
     let backend = crate::commands::select_backend(args.backend)?;
-    let mut config = WorkerConfig::new(id, capabilities::for_backend(memory_bytes, backend, kinds));
+    let offered = capabilities::with_device_memory(
+        capabilities::for_backend(memory_bytes, backend, kinds),
+        starfarm_prover::device::device_memory_bytes(backend),
+    );
+    let mut config = WorkerConfig::new(id, offered);
     config.backend = backend;
     config.lease = Duration::from_secs(args.lease_secs);
     config.drain_timeout = Duration::from_secs(args.drain_timeout_secs);

@@ -5,9 +5,16 @@
 //! the code generators that emit the constraints for other targets (`codegen`: CUDA, and the
 //! EVM's bytecode with its evaluator contract).
 //!
+//! It also owns the glue that runs the generated CUDA on the resident backend (`resident`:
+//! `DeviceComponent`, a `ComponentProver<DeviceBackend<D>>` per component instance, and
+//! `prove_cairo`, the Cairo prove flow on that backend), because that glue needs the IR's
+//! layouts, `starfarm-kernels` may import no starfarm crate, and the prover cannot import this
+//! crate (this crate dev-depends on the prover).
+//!
 //! Constraints enter only through extraction from cairo-air; nothing here restates them.
 //! This crate must not import the scheduler, the sequencer, l1 or the prover (the prover is a
-//! dev-dependency, for tests on real proofs).
+//! dev-dependency, for tests on real proofs); of starfarm's crates it imports only the kernels
+//! (the resident backend's device and row-kernel launches).
 
 pub mod codegen;
 pub mod dump;
@@ -16,6 +23,7 @@ pub mod interpret;
 pub mod ir;
 mod lower;
 pub mod replay;
+pub mod resident;
 
 pub use extract::{extract, Instance, COMPONENT_NAMES};
 pub use ir::Air;

@@ -15,13 +15,17 @@
 //! (`canonical`, stwo-cairo's default as in `prove.rs`, or `without-pedersen`, the one
 //! starfarm picks for this program), STARFARM_BENCH_PROVE=0 to count steps only,
 //! STARFARM_BENCH_SPLIT=<n> to prove each block as chained ranges of n transfers instead of
-//! one proof (for blocks that do not fit in memory whole), STARFARM_BENCH_COMPONENTS=1 to print
+//! one proof (for blocks that do not fit in memory whole; the previous program proves the same
+//! ranges after), STARFARM_BENCH_COMPONENTS=1 to print
 //! what each block's proof pays for (per AIR component: rows, columns, trace cells, by lever;
 //! base trace written, nothing proven; use small sizes, e.g. 2,8,32), STARFARM_BENCH_PROGRAM
 //! (another compiled block program, e.g. an A/B variant made to measure one part),
 //! STARFARM_BENCH_PREVIOUS (the previous block program, layout 1 with one ec_op per signature,
 //! `sequencer/cairo/anchor/block_v1.json` by default, measured on the same blocks — steps,
-//! components, proofs with its own warm prover — or `0` to skip it). Prints the
+//! components, proofs with its own warm prover — or `0` to skip it),
+//! STARFARM_BENCH_PREVIOUS_LAYOUT (the input layout of STARFARM_BENCH_PREVIOUS: 1 by default,
+//! or 2 for a layout-2 program, e.g. `git show fb86869:sequencer/cairo/block.json`, the one
+//! before the shared trie update). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
@@ -67,15 +71,17 @@ const TIMESTAMP: u64 = 1_700_000_000;
 /// (`sequencer/cairo/anchor/block_v1.json`).
 struct Program {
     program: CairoProgram,
-    v1: bool,
+    /// The input layout it reads: 1, 2 (`RangeInput::to_felts_v1`, `to_felts_v2`) or 0 for
+    /// the current one.
+    layout: u8,
 }
 
 impl Program {
     fn felts(&self, range: &RangeInput) -> Vec<Felt> {
-        if self.v1 {
-            range.to_felts_v1()
-        } else {
-            range.to_felts()
+        match self.layout {
+            1 => range.to_felts_v1(),
+            2 => range.to_felts_v2(),
+            _ => range.to_felts(),
         }
     }
 
@@ -212,7 +218,8 @@ fn prove_split(
 
 /// Runs the block program on a range, checks its output against native execution; returns
 /// the steps and the run's seconds.
-fn run_steps(program: &Program, range: &RangeInput) -> Result<(u64, f64)> {
+/// Runs `program` on `range` and checks its output: steps, seconds and Poseidon permutations.
+fn run_steps(program: &Program, range: &RangeInput) -> Result<(u64, f64, u64)> {
     let execution = execute(
         &program.program,
         &program.input(range),
@@ -223,7 +230,8 @@ fn run_steps(program: &Program, range: &RangeInput) -> Result<(u64, f64)> {
         output == range.expected_output(),
         "the block program's output differs from native execution"
     );
-    Ok((execution.steps, execution.duration.as_secs_f64()))
+    let poseidon = execution.builtins.get("poseidon").copied().unwrap_or(0);
+    Ok((execution.steps, execution.duration.as_secs_f64(), poseidon))
 }
 
 fn main() -> Result<()> {
@@ -253,7 +261,12 @@ fn main() -> Result<()> {
     let program = Program {
         program: CairoProgram::from_file(&program_path)
             .with_context(|| format!("{} (scripts/compile-cairo.sh)", program_path.display()))?,
-        v1: false,
+        layout: 0,
+    };
+    let previous_layout = match std::env::var("STARFARM_BENCH_PREVIOUS_LAYOUT").as_deref() {
+        Ok("2") => 2,
+        Ok("1") | Err(_) => 1,
+        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1 or 2"),
     };
     let previous = match std::env::var("STARFARM_BENCH_PREVIOUS").as_deref() {
         Ok("0") => None,
@@ -265,7 +278,7 @@ fn main() -> Result<()> {
             Some(Program {
                 program: CairoProgram::from_file(&path)
                     .with_context(|| format!("{} (previous block program)", path.display()))?,
-                v1: true,
+                layout: previous_layout,
             })
         }
     };
@@ -306,7 +319,7 @@ fn main() -> Result<()> {
     };
 
     // 1. Steps: an empty range on the state, then each block.
-    let (empty_steps, _) = run_steps(&program, &block_range(&state, vec![])?)?;
+    let (empty_steps, _, _) = run_steps(&program, &block_range(&state, vec![])?)?;
     println!("empty range: {empty_steps} steps");
     report["empty_range_steps"] = json!(empty_steps);
     let mut ranges = Vec::new();
@@ -318,18 +331,22 @@ fn main() -> Result<()> {
             .iter()
             .filter(|r| r.execution_status != ExecutionStatus::Succeeded)
             .count();
-        let (steps, run_secs) = run_steps(&program, &range)?;
+        let (steps, run_secs, poseidon) = run_steps(&program, &range)?;
         let previous_steps = previous
             .as_ref()
             .map(|p| run_steps(p, &range))
             .transpose()?;
-        if let Some((s, secs)) = previous_steps {
-            println!("  previous program (v1, ec_op): {s} steps, run {secs:.1} s");
+        if let (Some((s, secs, poseidon)), Some(p)) = (previous_steps, &previous) {
+            println!(
+                "  previous program (layout {}): {s} steps, {poseidon} Poseidon, run {secs:.1} s",
+                p.layout
+            );
         }
         let per_transfer = steps.saturating_sub(empty_steps) / u64::from(t.max(1));
         println!(
             "{t} transfers ({} accounts touched, {reverted} reverted): {steps} steps (2^{} trace), \
-             {per_transfer} per transfer (goal <= {STEPS_PER_TRANSFER_GOAL}: {}), run {run_secs:.1} s",
+             {per_transfer} per transfer (goal <= {STEPS_PER_TRANSFER_GOAL}: {}), {poseidon} \
+             Poseidon, run {run_secs:.1} s",
             range.accounts.len(),
             steps.max(1).next_power_of_two().trailing_zeros(),
             if per_transfer <= STEPS_PER_TRANSFER_GOAL { "met" } else { "MISSED" },
@@ -341,7 +358,9 @@ fn main() -> Result<()> {
             "steps": steps,
             "steps_per_transfer": per_transfer,
             "execute_seconds": run_secs,
-            "previous_program_steps": previous_steps.map(|(s, _)| s),
+            "poseidon": poseidon,
+            "previous_program_steps": previous_steps.map(|(s, _, _)| s),
+            "previous_program_poseidon": previous_steps.map(|(_, _, p)| p),
         }));
         ranges.push(range);
     }
@@ -352,7 +371,7 @@ fn main() -> Result<()> {
         report["components"] = table;
         save(&report)?;
         if let Some(previous) = &previous {
-            let (empty, _) = run_steps(previous, &block_range(&state, vec![])?)?;
+            let (empty, _, _) = run_steps(previous, &block_range(&state, vec![])?)?;
             let mut blocks = Vec::new();
             for (&t, range) in sizes.iter().zip(&ranges) {
                 let execution = execute(
@@ -361,7 +380,10 @@ fn main() -> Result<()> {
                     ExecutionLimits::default(),
                 )?;
                 blocks.push(component_costs_of(
-                    &format!("{t} transfers, previous block program (v1, ec_op)"),
+                    &format!(
+                        "{t} transfers, previous block program (layout {})",
+                        previous.layout
+                    ),
                     &execution,
                     t,
                     empty,
@@ -409,8 +431,9 @@ fn main() -> Result<()> {
             let proving = prove_ours(&mut old_prover, previous, range, reps)
                 .with_context(|| format!("previous program, {t} transfers"))?;
             println!(
-                "previous program (v1, ec_op), {t} transfers: warm {:?} s, first {:?} s, \
+                "previous program (layout {}), {t} transfers: warm {:?} s, first {:?} s, \
                  peak {:?} MiB, {}",
+                previous.layout,
                 proving["warm_seconds"].as_f64(),
                 proving["cold_first_proof"]["seconds"].as_f64(),
                 proving["peak_rss_mib"].as_u64(),
@@ -435,6 +458,19 @@ fn main() -> Result<()> {
             );
             rows_of(&mut report)[i]["split"] = row;
             save(&report)?;
+            // The previous program on the same ranges, with its own prover.
+            if let Some(previous) = &previous {
+                let mut old_prover = Prover::new(profile);
+                let row = prove_split(&mut old_prover, previous, &ranges)
+                    .with_context(|| format!("previous program, {t} transfers in ranges"))?;
+                println!(
+                    "  previous program (layout {}): total {:.1} s",
+                    previous.layout,
+                    row["total_seconds"].as_f64().unwrap_or(0.0)
+                );
+                rows_of(&mut report)[i]["previous_program_split"] = row;
+                save(&report)?;
+            }
         }
     }
 

@@ -201,6 +201,7 @@ async fn store_claims(db: &Db, jobs: u32, claimers: u32) -> Result<f64> {
     db.analyze("jobs").await?;
     let worker = WorkerCapabilities {
         memory_bytes: 64 << 30,
+        device_memory_bytes: 0,
         backends: vec!["cpu".into()],
         kinds: vec![],
     };

@@ -431,6 +431,48 @@ impl GpuDevice for CudaDevice {
 
 impl crate::resident::ResidentDevice for CudaDevice {
     const NAME: &'static str = BACKEND;
+    type Module = Vec<CudaFunction>;
+
+    fn load_row_kernels(&self, source: &str, names: &[String]) -> Result<Vec<CudaFunction>> {
+        // m31.cu uses `uint32_t`, which NVRTC has no header for (the kernels' own source gets
+        // it from the Blake2s prelude).
+        let text = format!(
+            "typedef unsigned int uint32_t;\n{}\n{source}",
+            include_str!("shaders/m31.cu")
+        );
+        let ptx = tracing::info_span!("CUDA compile (NVRTC), row kernels")
+            .in_scope(|| cudarc::nvrtc::compile_ptx(text))
+            .map_err(|e| KernelError::Compile {
+                backend: BACKEND,
+                message: format!("{e:?}"),
+            })?;
+        let module = self.ctx.load_module(ptx).map_err(device_error)?;
+        names
+            .iter()
+            .map(|name| module.load_function(name).map_err(device_error))
+            .collect()
+    }
+
+    fn launch_row_kernel(
+        &self,
+        module: &Vec<CudaFunction>,
+        index: usize,
+        launch: crate::resident::RowLaunch,
+        cols: &CudaSlice<u32>,
+        params: &CudaSlice<u32>,
+        accum: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        let kernel = module
+            .get(index)
+            .ok_or_else(|| KernelError::InvalidInput(format!("no row kernel #{index}")))?;
+        launch.check(cols.len(), params.len(), accum.len())?;
+        let mut builder = self.stream.launch_builder(kernel);
+        builder.arg(cols).arg(params).arg(accum);
+        // SAFETY: kernel(const uint32_t* cols, const uint32_t* params, uint32_t* accum), one
+        // thread per row; the caller states what it reads (`launch`), checked above.
+        unsafe { builder.launch(launch_config(launch.rows)) }.map_err(device_error)?;
+        Ok(())
+    }
 
     /// CUDA device 0, opened (and its kernels compiled) on first use.
     fn instance() -> Result<&'static Self> {

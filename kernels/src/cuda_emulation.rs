@@ -43,6 +43,12 @@ pub fn compile_shared_library(lib: &Path, opt_level: u8) -> Result<Option<Emulat
     compile_with(&source, lib, opt_level, &["-shared", "-fPIC"])
 }
 
+/// Compiles `source` (the shim and everything after it, extern "C" launchers included) into
+/// the shared library `lib`, at `-O{opt_level}`. Same outcomes as [`compile`].
+pub fn compile_shared(source: &str, lib: &Path, opt_level: u8) -> Result<Option<Emulator>, String> {
+    compile_with(source, lib, opt_level, &["-shared", "-fPIC"])
+}
+
 fn compile_with(
     source: &str,
     exe: &Path,

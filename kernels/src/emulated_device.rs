@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use crate::error::{KernelError, Result};
 use crate::gpu_device::Launcher;
 use crate::plan::MemoryBudget;
-use crate::resident::ResidentDevice;
+use crate::resident::{ResidentDevice, RowLaunch};
 
 const BACKEND: &str = "cuda-emulated";
 
@@ -36,6 +36,65 @@ type MulFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
 type FoldSumFn = unsafe extern "C" fn(u32, *mut u32);
 type AddLiftedFn = unsafe extern "C" fn(u32, u32, *const u32, *mut u32);
 type GatherFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
+type RowFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
+
+/// Row kernels of an outside CUDA source, compiled for the CPU and loaded
+/// ([`ResidentDevice::load_row_kernels`]).
+pub struct EmulatedModule {
+    // The function pointers below point into this library: it lives as long as they do.
+    _library: libloading::Library,
+    kernels: Vec<RowFn>,
+}
+
+/// The shared library of `source` (after the shim and m31.cu) and one launcher per kernel,
+/// `emu_rows_<i>(rows, cols, params, accum)`, compiled once per text under the temporary
+/// directory (as [`EmulatedDevice::open`]). Unoptimised: the generated AIR source is megabytes
+/// of straight-line code, which `-O0` builds in seconds and `-O1` in minutes.
+fn build_row_library(source: &str, names: &[String]) -> Result<PathBuf> {
+    let mut text = format!(
+        "{}\n{}\n{source}\nextern \"C\" {{\n",
+        crate::cuda_emulation::SHIM,
+        crate::cuda_emulation::M31
+    );
+    for (i, name) in names.iter().enumerate() {
+        text.push_str(&format!(
+            "void emu_rows_{i}(uint32_t rows, const uint32_t* cols, const uint32_t* params, \
+             uint32_t* accum) {{ emu_grid(rows, [&] {{ {name}(cols, params, accum); }}); }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        h.finish()
+    };
+    let dir = std::env::temp_dir().join("starfarm-cuda-emu");
+    std::fs::create_dir_all(&dir).map_err(|e| device_error(format!("{}: {e}", dir.display())))?;
+    let path = dir.join(format!("rows-{key:016x}.so"));
+    if path.exists() {
+        return Ok(path);
+    }
+    let tmp = dir.join(format!("rows-{key:016x}-{}.so", std::process::id()));
+    match crate::cuda_emulation::compile_shared(&text, &tmp, 0) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Err(KernelError::NoDevice {
+                backend: BACKEND,
+                reason: "no C++ compiler (set CXX) to build the CUDA source for the CPU".into(),
+            })
+        }
+        Err(message) => {
+            return Err(KernelError::Compile {
+                backend: BACKEND,
+                message,
+            })
+        }
+    }
+    std::fs::rename(&tmp, &path).map_err(|e| device_error(format!("{}: {e}", path.display())))?;
+    let _ = std::fs::remove_file(tmp.with_extension("cpp"));
+    Ok(path)
+}
 
 pub struct EmulatedDevice {
     // The function pointers below point into this library: it lives as long as they do.
@@ -365,6 +424,58 @@ impl Launcher for EmulatedDevice {
 
 impl ResidentDevice for EmulatedDevice {
     const NAME: &'static str = BACKEND;
+    type Module = EmulatedModule;
+
+    fn load_row_kernels(&self, source: &str, names: &[String]) -> Result<EmulatedModule> {
+        let path = build_row_library(source, names)?;
+        // SAFETY: the library is ours, built by `build_row_library` from this text (or by an
+        // earlier run, under a name keyed by its hash); its initialisers only set up C++
+        // statics.
+        let library = unsafe { libloading::Library::new(&path) }
+            .map_err(|e| device_error(format!("loading {}: {e}", path.display())))?;
+        let kernels = (0..names.len())
+            .map(|i| {
+                // SAFETY: `emu_rows_<i>` is declared by `build_row_library` with exactly this
+                // signature; the pointer is kept next to the library, which outlives it.
+                unsafe {
+                    library
+                        .get::<RowFn>(format!("emu_rows_{i}\0").as_bytes())
+                        .map(|f| *f)
+                        .map_err(|e| device_error(format!("symbol emu_rows_{i}: {e}")))
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(EmulatedModule {
+            _library: library,
+            kernels,
+        })
+    }
+
+    fn launch_row_kernel(
+        &self,
+        module: &EmulatedModule,
+        index: usize,
+        launch: RowLaunch,
+        cols: &HostBuffer,
+        params: &HostBuffer,
+        accum: &mut HostBuffer,
+    ) -> Result<()> {
+        let kernel = *module
+            .kernels
+            .get(index)
+            .ok_or_else(|| KernelError::InvalidInput(format!("no row kernel #{index}")))?;
+        launch.check(cols.0.len(), params.0.len(), accum.0.len())?;
+        // SAFETY: kernel(rows, cols, params, accum): the caller states what the kernel reads
+        // (`launch`), checked against the buffers above.
+        self.launch(|| unsafe {
+            kernel(
+                launch.rows,
+                cols.0.as_ptr(),
+                params.0.as_ptr(),
+                accum.0.as_mut_ptr(),
+            )
+        })
+    }
 
     fn instance() -> Result<&'static Self> {
         static DEVICE: OnceLock<std::result::Result<EmulatedDevice, String>> = OnceLock::new();

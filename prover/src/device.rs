@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use starfarm_kernels::device::{self as gpu, GpuSelection};
@@ -170,6 +171,10 @@ fn kind_of(kind: &str) -> Option<Device> {
 pub struct GpuUse {
     pub calls: u64,
     pub fallbacks: u64,
+    /// 1 when the job was meant for the GPU but its memory estimate exceeded the device's
+    /// free memory, so it was proven on the CPU ([`place`]); absent in older artifacts.
+    #[serde(default)]
+    pub memory_fallbacks: u64,
 }
 
 impl GpuUse {
@@ -179,13 +184,76 @@ impl GpuUse {
         Self {
             calls: now.gpu_calls.saturating_sub(before.gpu_calls),
             fallbacks: now.fallbacks.saturating_sub(before.fallbacks),
+            memory_fallbacks: 0,
         }
     }
+}
+
+/// Device memory one job may use on the process's device for `backend`: the kernels' budget
+/// (a share of the memory free now, see `starfarm_kernels`' `GpuDevice::memory_budget`); 0 for
+/// the CPU or when no device is open. Workers advertise it to the scheduler.
+pub fn device_memory_bytes(backend: Device) -> u64 {
+    if !backend.is_gpu() {
+        return 0;
+    }
+    gpu::global().map_or(0, |d| d.memory_budget().total)
+}
+
+/// Where a job meant for the GPU runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// On the device: its estimate fits.
+    Device,
+    /// On the CPU: it needs `needed` bytes, the device has `available`.
+    Cpu { needed: u64, available: u64 },
+}
+
+/// The placement of a job whose device memory estimate is `needed` on a device with
+/// `available` bytes for it. The estimate is the job's memory estimate
+/// (`crate::memory_estimate`, measured on the CPU): the resident backend keeps the proof's
+/// columns (trace, interaction trace, composition, FRI layers) on the device as `SimdBackend`
+/// keeps them in host memory, so the host figure bounds the device's; no device peak has been
+/// measured yet.
+pub fn place(needed: u64, available: u64) -> Placement {
+    if needed <= available {
+        Placement::Device
+    } else {
+        Placement::Cpu { needed, available }
+    }
+}
+
+static MEMORY_FALLBACKS: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn count_memory_fallback() {
+    MEMORY_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Jobs of this process proven on the CPU because they did not fit the device's memory.
+pub fn memory_fallbacks() -> u64 {
+    MEMORY_FALLBACKS.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_goes_to_the_device_only_if_its_estimate_fits() {
+        assert_eq!(place(6 << 30, 8 << 30), Placement::Device);
+        assert_eq!(place(8 << 30, 8 << 30), Placement::Device);
+        assert_eq!(
+            place(9 << 30, 8 << 30),
+            Placement::Cpu {
+                needed: 9 << 30,
+                available: 8 << 30
+            }
+        );
+        assert!(
+            matches!(place(1, 0), Placement::Cpu { .. }),
+            "no device memory"
+        );
+        assert_eq!(device_memory_bytes(Device::Cpu), 0);
+    }
 
     #[test]
     fn choices_parse_and_name_themselves() {

@@ -31,7 +31,7 @@ use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 
 use crate::artifact::{ArtifactHeader, PhaseTimings, ProofArtifact, ProofCodec};
 use crate::channel::{ChannelKind, Keccak256MerkleChannel};
-use crate::device::{Device, GpuUse};
+use crate::device::{count_memory_fallback, device_memory_bytes, place, Device, GpuUse, Placement};
 use crate::error::ProveError;
 use crate::execute::{execute, Execution, ExecutionLimits};
 use crate::fact::{fact, hex32};
@@ -119,6 +119,16 @@ impl Warm {
         }
     }
 
+    /// Whether this precompute proves with `channel` on `backend`.
+    fn serves(&self, channel: ChannelKind, backend: Device) -> bool {
+        matches!(
+            (self, channel, backend.is_gpu()),
+            (Self::Keccak(_), ChannelKind::Keccak, _)
+                | (Self::Gpu(_), ChannelKind::Blake2s, true)
+                | (Self::Cpu(_), ChannelKind::Blake2s, false)
+        )
+    }
+
     fn variant(&self) -> PreProcessedTraceVariant {
         match self {
             Self::Cpu(p) => p.variant,
@@ -161,6 +171,8 @@ pub struct Prover {
     channel: ChannelKind,
     limits: ExecutionLimits,
     backend: Device,
+    /// Device memory a job may use; `None`: what the opened device has free, asked per proof.
+    device_memory: Option<u64>,
     warm: Option<Warm>,
 }
 
@@ -172,8 +184,30 @@ impl Prover {
             channel: profile.channel(),
             limits: ExecutionLimits::default(),
             backend: Device::Cpu,
+            device_memory: None,
             warm: None,
         }
+    }
+
+    /// Gives each job at most `bytes` of device memory instead of what the device has free
+    /// (an operator sharing the GPU, or tests).
+    pub fn with_device_memory(mut self, bytes: u64) -> Self {
+        self.device_memory = Some(bytes);
+        self
+    }
+
+    /// Where a proof of `execution` runs: on the prover's GPU backend if its memory estimate
+    /// fits the device memory, else on the CPU (see [`crate::device::place`]).
+    pub fn placement(&self, execution: &Execution) -> Result<Placement, ProveError> {
+        let backend = self.backend();
+        if !backend.is_gpu() {
+            return Ok(Placement::Device);
+        }
+        let needed = memory_estimate(execution)?;
+        let available = self
+            .device_memory
+            .unwrap_or_else(|| device_memory_bytes(backend));
+        Ok(place(needed, available))
     }
 
     /// Proves on `backend`, as [`crate::device::select`] resolved it (a GPU backend whose
@@ -284,12 +318,32 @@ impl Prover {
             on_phase(Phase::Precompute);
         }
         let started = Instant::now();
-        let (profile, backend, channel) = (self.profile, self.backend(), self.channel);
+        let (profile, mut backend, channel) = (self.profile, self.backend(), self.channel);
         if backend != self.backend {
             tracing::warn!(
                 requested = %self.backend,
                 "the {channel} channel has no GPU kernels: proving on the CPU"
             );
+        }
+        let mut memory_fallbacks = 0;
+        if let Placement::Cpu { needed, available } = self.placement(execution)? {
+            // The job would not fit the device: the same proof on the CPU (the bytes do not
+            // depend on the backend), counted in the artifact and the process.
+            count_memory_fallback();
+            tracing::warn!(
+                needed,
+                available,
+                "the job needs more device memory than the {backend} device has: proving on the CPU"
+            );
+            backend = Device::Cpu;
+            memory_fallbacks = 1;
+        }
+        if self
+            .warm
+            .as_ref()
+            .is_some_and(|w| !w.serves(channel, backend))
+        {
+            self.warm = None;
         }
         let warm = self
             .warm
@@ -312,7 +366,10 @@ impl Prover {
         let gpu = if backend.is_gpu() {
             GpuUse::since(gpu_before)
         } else {
-            GpuUse::default()
+            GpuUse {
+                memory_fallbacks,
+                ..GpuUse::default()
+            }
         };
         timings.prove_ms = ms(started.elapsed());
 

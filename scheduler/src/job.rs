@@ -424,6 +424,9 @@ pub struct Lease {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerCapabilities {
     pub memory_bytes: u64,
+    /// Device (GPU) memory the worker can give one job; 0 when it has no GPU or does not say
+    /// (older workers): then jobs pinned to a GPU backend are not routed by it.
+    pub device_memory_bytes: u64,
     /// Prover backends the worker runs, e.g. "cpu", "cuda", "wgpu".
     pub backends: Vec<String>,
     /// Job kinds the worker handles; empty for all.

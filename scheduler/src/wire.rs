@@ -225,6 +225,10 @@ pub struct WaitResponse {
 pub struct CapabilitiesView {
     /// Memory the worker can give one job.
     pub memory_bytes: u64,
+    /// Device (GPU) memory the worker can give one job; 0 (the default) when it has none or
+    /// does not say.
+    #[serde(default)]
+    pub device_memory_bytes: u64,
     /// Prover backends the worker runs, e.g. `cpu`, `cuda`.
     #[serde(default)]
     pub backends: Vec<String>,
@@ -238,6 +242,7 @@ impl From<CapabilitiesView> for WorkerCapabilities {
     fn from(c: CapabilitiesView) -> Self {
         Self {
             memory_bytes: c.memory_bytes,
+            device_memory_bytes: c.device_memory_bytes,
             backends: c.backends,
             kinds: c.kinds,
         }
@@ -248,6 +253,7 @@ impl From<&WorkerCapabilities> for CapabilitiesView {
     fn from(c: &WorkerCapabilities) -> Self {
         Self {
             memory_bytes: c.memory_bytes,
+            device_memory_bytes: c.device_memory_bytes,
             backends: c.backends.clone(),
             kinds: c.kinds.clone(),
         }

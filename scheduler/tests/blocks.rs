@@ -121,6 +121,7 @@ async fn claim(
 ) -> Option<(Job, starfarm_scheduler::Lease)> {
     let worker = WorkerCapabilities {
         memory_bytes: u64::MAX,
+        device_memory_bytes: 0,
         backends: vec!["cpu".into()],
         kinds: vec![kind],
     };
@@ -180,6 +181,7 @@ fn blocks_are_ingested_into_chunks_and_an_aggregate_once() {
         // A proving worker that takes every kind gets the chunks, never the aggregate.
         let any = WorkerCapabilities {
             memory_bytes: u64::MAX,
+            device_memory_bytes: 0,
             backends: vec!["cpu".into()],
             kinds: vec![],
         };

@@ -34,6 +34,7 @@ store_tests!(
     phases_and_completion,
     concurrent_claimers_take_each_job_once,
     memory_backend_and_kind_routing,
+    gpu_jobs_route_by_device_memory,
     restart_keeps_jobs,
     list_pages_and_counts,
 );
@@ -44,6 +45,7 @@ const GIB: u64 = 1 << 30;
 fn cpu_worker(memory_gib: u64) -> WorkerCapabilities {
     WorkerCapabilities {
         memory_bytes: memory_gib * GIB,
+        device_memory_bytes: 0,
         backends: vec!["cpu".into()],
         kinds: vec![],
     }
@@ -609,6 +611,47 @@ async fn memory_backend_and_kind_routing(h: &mut Harness) {
     };
     assert_eq!(claim_as(only(JobKind::CairoProof)).await, None);
     assert_eq!(claim_as(only(JobKind::BlockChunk)).await, Some(chunk));
+}
+
+/// A job pinned to a GPU backend goes only to a worker whose advertised device memory holds
+/// its memory estimate; a worker that advertises none (0, older workers) is not checked; jobs
+/// without a GPU backend ignore device memory.
+async fn gpu_jobs_route_by_device_memory(h: &mut Harness) {
+    let s = h.store();
+    let mut gpu = spec("gpu-8g");
+    gpu.priority = 10;
+    gpu.required_backend = Some("cuda".into());
+    gpu.required_memory_bytes = 8 * GIB;
+    let gpu = submit(s, gpu).await.id;
+    let mut cpu = spec("cpu-8g");
+    cpu.required_memory_bytes = 8 * GIB;
+    let cpu = submit(s, cpu).await.id;
+
+    let claim_as = |caps: WorkerCapabilities| async move {
+        s.claim("w", &caps, LEASE).await.unwrap().map(|(j, _)| j.id)
+    };
+    let cuda = |device_gib: u64| WorkerCapabilities {
+        backends: vec!["cuda".into(), "cpu".into()],
+        device_memory_bytes: device_gib * GIB,
+        ..cpu_worker(64)
+    };
+    assert_eq!(
+        claim_as(cuda(4)).await,
+        Some(cpu),
+        "a 4 GiB GPU skips the 8 GiB GPU job and takes the CPU job, whatever its device"
+    );
+    assert_eq!(claim_as(cuda(4)).await, None, "the GPU job does not fit");
+    assert_eq!(claim_as(cuda(8)).await, Some(gpu), "an 8 GiB GPU takes it");
+
+    let mut again = spec("gpu-8g-again");
+    again.required_backend = Some("cuda".into());
+    again.required_memory_bytes = 8 * GIB;
+    let again = submit(s, again).await.id;
+    assert_eq!(
+        claim_as(cuda(0)).await,
+        Some(again),
+        "a worker that does not say its device memory is not routed by it"
+    );
 }
 
 async fn restart_keeps_jobs(h: &mut Harness) {

@@ -70,6 +70,7 @@ fn owned(name: &str, owner: Option<i64>) -> starfarm_scheduler::JobSpec {
 fn any_worker() -> WorkerCapabilities {
     WorkerCapabilities {
         memory_bytes: 1 << 40,
+        device_memory_bytes: 0,
         backends: vec!["cpu".into()],
         kinds: vec![],
     }

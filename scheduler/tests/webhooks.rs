@@ -142,6 +142,7 @@ async fn submit(h: &Harness, name: &str, url: Option<&str>) -> JobId {
 async fn claim(store: &dyn JobStore) -> Lease {
     let worker = WorkerCapabilities {
         memory_bytes: 1 << 40,
+        device_memory_bytes: 0,
         ..WorkerCapabilities::default()
     };
     let claimed = store.claim("w", &worker, Duration::from_secs(60)).await;

@@ -11,10 +11,13 @@
 // final version with `next = END`. So the versions of an account form one chain from its
 // start state to its final state, in transaction order.
 //
-// Pass 2 proves, account by account in address order, the start state's leaf against the
-// current contracts root and replaces it with the final state's leaf, which gives the next
-// root. Each proof is climbed from the bottom (the leaf, or the edge an absent key leaves)
-// to the root, computing the old and the new hash of every node on the way.
+// Pass 2 computes every touched account's leaf once at the range start and once at its final
+// version. The accounts present at the start (most of them) are updated together: one pass over
+// the union of their trie paths, pre-order from the root, hashes every node of the union once
+// with the old leaves (that must give the current root) and once with the new ones (the next
+// root), so a node shared by many paths is hashed twice, not twice per account. Then each
+// absent account is inserted on its own, in address order: its proof is climbed from the edge
+// its key leaves to the root, computing the old and the new hash of every node on the way.
 //
 // Signatures: pass 1 writes one record per signed transaction (its hash, the signer's key,
 // r, s and the two y's the input states) and, after pass 2, all of them are checked at once
@@ -34,7 +37,7 @@ from starfarm.batch_ecdsa import SIGNATURE_SIZE, verify_ecdsa_batch
 from starfarm.input import read_input
 
 // First felt of the input: the version of its layout.
-const INPUT_VERSION = 2;
+const INPUT_VERSION = 3;
 // Transaction hash version and chain id (docs/sequencer.md, "Transactions").
 const TX_VERSION = 1;
 const CHAIN_ID = 'SN_STARFARM';
@@ -71,6 +74,13 @@ const EDGE_LEAVES = 3;
 const BINARY_SIZE = 2;
 const EDGE_SIZE = 3;
 const EDGE_LEAVES_SIZE = 13;
+// Records of the present accounts' union of paths (pre-order, `shared_update`): a binary
+// node with accounts below one child only ([kind, the other child's hash]) or below both
+// ([kind]), and an edge the keys follow ([kind, path, length]).
+const SHARED_LEFT = 0;
+const SHARED_RIGHT = 1;
+const SHARED_BOTH = 2;
+const SHARED_EDGE = 3;
 
 // An account of the input: its address (also split as high * 2^128 + low) and its state at
 // the range start (zeros if absent).
@@ -92,6 +102,13 @@ struct Version {
     balance: felt,
     nonce: felt,
     next: felt,
+}
+
+// An account's contracts-trie leaf before and after the range (pass 2).
+struct Leaf {
+    address: felt,
+    before: felt,
+    after: felt,
 }
 
 // Tables for key arithmetic (see `pow2_tables`).
@@ -164,15 +181,27 @@ func main{
     let (tables: Tables*) = alloc();
     let (pow2, high_bound, low_bound) = pow2_tables();
     assert [tables] = Tables(pow2=pow2, high_bound=high_bound, low_bound=low_bound);
-    let (root_end, data_end) = update_accounts(
+    let (present_start: Leaf*) = alloc();
+    local present_start: Leaf* = present_start;
+    let (absent_start: Leaf*) = alloc();
+    local absent_start: Leaf* = absent_start;
+    let (present_end, absent_end) = account_leaves(
         accounts=accounts,
         versions=versions,
         n_versions=n_versions,
-        tables=tables,
         index=0,
         n_accounts=n_accounts,
-        root=root_start,
-        data=proofs,
+        finals=proofs,
+        present=present_start,
+        absent=absent_start,
+    );
+    local absent_end: Leaf* = absent_end;
+    local shared: felt* = proofs + n_accounts;
+    let (root_shared, shared_end) = update_present(
+        shared, present_start, present_end, root_start, tables.pow2
+    );
+    let (root_end, data_end) = insert_accounts(
+        absent_start, absent_end, tables, root_shared, shared_end
     );
     local root_end = root_end;
     let hints_end = verify_signatures(n_signatures, sig_start, data_end);
@@ -503,23 +532,25 @@ func deposit{range_check_ptr, poseidon_ptr: PoseidonBuiltin*, l2: felt*}(
     return hash;
 }
 
-// Pass 2 over accounts index..n_accounts-1, from the contracts root `root`; each account's
-// data is [final_version, n_nodes, nodes...]. Returns the final root and where the data ends.
-func update_accounts{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
+// Pass 2, first part: each account's leaf at the range start and at its final version.
+// `finals[index]` is account index's final version. An account present at the start (old
+// leaf not 0) goes to `present` (updated in place by `shared_update`), an absent one to
+// `absent` (inserted by `update_account`), both in address order. Returns their ends.
+func account_leaves{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     accounts: Account*,
     versions: Version*,
     n_versions,
-    tables: Tables*,
     index,
     n_accounts,
-    root,
-    data: felt*,
-) -> (root: felt, data_end: felt*) {
+    finals: felt*,
+    present: Leaf*,
+    absent: Leaf*,
+) -> (present: Leaf*, absent: Leaf*) {
     alloc_locals;
     if (index == n_accounts) {
-        return (root=root, data_end=data);
+        return (present=present, absent=absent);
     }
-    local final_id = data[0];
+    local final_id = finals[index];
     assert [range_check_ptr] = final_id;
     assert [range_check_ptr + 1] = n_versions - final_id - 1;
     let range_check_ptr = range_check_ptr + 2;
@@ -531,18 +562,134 @@ func update_accounts{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     let old_leaf = leaf(start.class_hash, start.public_key, start.balance, start.nonce);
     local old_leaf = old_leaf;
     let new_leaf = leaf(final.class_hash, final.public_key, final.balance, final.nonce);
-    let (new_root, data_end) = update_account(
-        address=accounts[index].address,
-        old_leaf=old_leaf,
-        new_leaf=new_leaf,
+    local address = accounts[index].address;
+    if (old_leaf == 0) {
+        assert [absent] = Leaf(address=address, before=0, after=new_leaf);
+        return account_leaves(
+            accounts, versions, n_versions, index + 1, n_accounts, finals, present, absent + Leaf.SIZE
+        );
+    }
+    assert [present] = Leaf(address=address, before=old_leaf, after=new_leaf);
+    return account_leaves(
+        accounts, versions, n_versions, index + 1, n_accounts, finals, present + Leaf.SIZE, absent
+    );
+}
+
+// Pass 2, second part: the present accounts' leaves replaced in one pass over the union of
+// their paths (records pre-order from the root, `SHARED_*` below), each node of the union
+// hashed once before and once after. `node`: the subtree at `height` whose key bits above it
+// are `key` (2^height times the prefix); `leaf`: the next present account (address order).
+// Returns where its records end, its hashes before and after, and the next account.
+//
+// Soundness (docs/sequencer.md, "One pass over the union of the paths"): the caller checks
+// that `before` of the root is the current root. Edge lengths are range-checked to
+// [1, height], so, as in `update_account`, matching the root means the records are the real
+// nodes of the trie on the way; a leaf is reached exactly at height 0 and its key, rebuilt from
+// the bits taken, must be the next account's address. The traversal visits leaves left to
+// right, so the accounts are consumed in increasing key order, each once; the caller checks
+// that all were consumed. Present accounts stay present, so the trie's shape does not change
+// and `after` is the root of the same nodes with the new leaves.
+func shared_update{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
+    node: felt*, height, key, leaf: Leaf*, pow2: felt*
+) -> (end: felt*, before: felt, after: felt, leaf: Leaf*) {
+    alloc_locals;
+    if (height == 0) {
+        assert leaf.address = key;
+        return (end=node, before=leaf.before, after=leaf.after, leaf=leaf + Leaf.SIZE);
+    }
+    local kind = node[0];
+    if (kind == SHARED_BOTH) {
+        let (end, left_before, left_after, leaf) = shared_update(
+            node + 1, height - 1, key, leaf, pow2
+        );
+        local left_before = left_before;
+        local left_after = left_after;
+        let (end, right_before, right_after, leaf) = shared_update(
+            end, height - 1, key + pow2[height - 1], leaf, pow2
+        );
+        local end: felt* = end;
+        local leaf: Leaf* = leaf;
+        assert poseidon_ptr[0].input = PoseidonBuiltinState(s0=left_before, s1=right_before, s2=2);
+        assert poseidon_ptr[1].input = PoseidonBuiltinState(s0=left_after, s1=right_after, s2=2);
+        let before = poseidon_ptr[0].output.s0;
+        let after = poseidon_ptr[1].output.s0;
+        let poseidon_ptr = poseidon_ptr + 2 * PoseidonBuiltin.SIZE;
+        return (end=end, before=before, after=after, leaf=leaf);
+    }
+    if (kind == SHARED_LEFT) {
+        // Accounts only below the left child; the right one is node[1].
+        let (end, child_before, child_after, leaf) = shared_update(
+            node + 2, height - 1, key, leaf, pow2
+        );
+        assert poseidon_ptr[0].input = PoseidonBuiltinState(s0=child_before, s1=node[1], s2=2);
+        assert poseidon_ptr[1].input = PoseidonBuiltinState(s0=child_after, s1=node[1], s2=2);
+        let before = poseidon_ptr[0].output.s0;
+        let after = poseidon_ptr[1].output.s0;
+        let poseidon_ptr = poseidon_ptr + 2 * PoseidonBuiltin.SIZE;
+        return (end=end, before=before, after=after, leaf=leaf);
+    }
+    if (kind == SHARED_RIGHT) {
+        // Accounts only below the right child; the left one is node[1].
+        let (end, child_before, child_after, leaf) = shared_update(
+            node + 2, height - 1, key + pow2[height - 1], leaf, pow2
+        );
+        assert poseidon_ptr[0].input = PoseidonBuiltinState(s0=node[1], s1=child_before, s2=2);
+        assert poseidon_ptr[1].input = PoseidonBuiltinState(s0=node[1], s1=child_after, s2=2);
+        let before = poseidon_ptr[0].output.s0;
+        let after = poseidon_ptr[1].output.s0;
+        let poseidon_ptr = poseidon_ptr + 2 * PoseidonBuiltin.SIZE;
+        return (end=end, before=before, after=after, leaf=leaf);
+    }
+    // An edge the keys below follow: [SHARED_EDGE, path, length], 1 <= length <= height.
+    assert kind = SHARED_EDGE;
+    local path = node[1];
+    local length = node[2];
+    assert [range_check_ptr] = length - 1;
+    assert [range_check_ptr + 1] = height - length;
+    let range_check_ptr = range_check_ptr + 2;
+    let (end, child_before, child_after, leaf) = shared_update(
+        node + 3, height - length, key + path * pow2[height - length], leaf, pow2
+    );
+    assert poseidon_ptr[0].input = PoseidonBuiltinState(s0=child_before, s1=path, s2=2);
+    assert poseidon_ptr[1].input = PoseidonBuiltinState(s0=child_after, s1=path, s2=2);
+    let before = poseidon_ptr[0].output.s0 + length;
+    let after = poseidon_ptr[1].output.s0 + length;
+    let poseidon_ptr = poseidon_ptr + 2 * PoseidonBuiltin.SIZE;
+    return (end=end, before=before, after=after, leaf=leaf);
+}
+
+// The present accounts' update (`shared_update`) from `root`; none: no records, the same root.
+func update_present{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
+    data: felt*, present: Leaf*, present_end: Leaf*, root, pow2: felt*
+) -> (root: felt, data_end: felt*) {
+    if (present == present_end) {
+        return (root=root, data_end=data);
+    }
+    let (end, before, after, leaf) = shared_update(data, HEIGHT, 0, present, pow2);
+    assert before = root;
+    // Every present account was reached.
+    assert leaf = present_end;
+    return (root=after, data_end=end);
+}
+
+// Pass 2, last part: the absent accounts inserted one by one, in address order, each with its
+// proof [n_nodes, nodes...] (bottom-up) against the root the previous one left.
+func insert_accounts{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
+    leaf: Leaf*, leaf_end: Leaf*, tables: Tables*, root, data: felt*
+) -> (root: felt, data_end: felt*) {
+    if (leaf == leaf_end) {
+        return (root=root, data_end=data);
+    }
+    let (new_root, end) = update_account(
+        address=leaf.address,
+        old_leaf=0,
+        new_leaf=leaf.after,
         root=root,
-        node=data + 2,
-        n=data[1],
+        node=data + 1,
+        n=data[0],
         tables=tables,
     );
-    return update_accounts(
-        accounts, versions, n_versions, tables, index + 1, n_accounts, new_root, data_end
-    );
+    return insert_accounts(leaf + Leaf.SIZE, leaf_end, tables, new_root, end);
 }
 
 // Checks `address`'s proof (n nodes from `node`, bottom-up) of `old_leaf` against `root` and

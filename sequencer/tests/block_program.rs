@@ -16,7 +16,8 @@ use starfarm_sequencer::block::{block_hash, tx_commitment};
 use starfarm_sequencer::ecdsa::EC_ORDER;
 use starfarm_sequencer::execute::{apply, touched, ExecutionStatus, Receipt};
 use starfarm_sequencer::program_input::{
-    BlockOutput, BlockProverInput, Outcome, ProgramInputError, ProofStep, RangeInput,
+    shared_steps, BlockOutput, BlockProverInput, Outcome, ProgramInputError, ProofStep, RangeInput,
+    SharedStep,
 };
 use starfarm_sequencer::state::{global_root, AccountState};
 use starfarm_sequencer::testing::Rng;
@@ -527,13 +528,18 @@ fn tampered_inputs_fail() {
     if let Transaction::Transfer(t) = &mut bad_signature {
         t.signature.s += Felt::ONE;
     }
+    // Three accounts present (updated by the shared pass), two new ones (inserted).
+    let (new_1, new_2) = (rng.keys().address(), rng.keys().address());
     let block = chain.block(vec![
         Transaction::transfer(a, chain.nonce(a), b.address(), 10),
         deposit(&mut rng, c.address(), 5),
         deposit(&mut rng, c.address(), 6),
+        deposit(&mut rng, new_1, 7),
+        deposit(&mut rng, new_2, 8),
     ]);
-    let honest = block.input.range(0, 3).expect("range");
+    let honest = block.input.range(0, 5).expect("range");
     check_range(&honest);
+    assert_eq!(honest.insertions.len(), 2);
     let fails = |range: &RangeInput, what: &str| {
         let result = run(range);
         assert!(result.is_err(), "{what}: the program accepted it");
@@ -545,11 +551,36 @@ fn tampered_inputs_fail() {
     // A bad signature (native replay does not check signatures; the program does).
     let mut input = block.input.clone();
     input.transactions[0] = bad_signature;
-    fails(&input.range(0, 3).expect("range"), "bad signature");
+    fails(&input.range(0, 5).expect("range"), "bad signature");
 
-    // A wrong sibling in a proof.
+    // A wrong sibling on the shared paths.
     let mut range = honest.clone();
-    match &mut range.proofs[0].steps[0] {
+    let sibling = range
+        .shared
+        .iter_mut()
+        .find_map(|step| match step {
+            SharedStep::Left { right: h } | SharedStep::Right { left: h } => Some(h),
+            _ => None,
+        })
+        .expect("a binary node with one side untouched");
+    *sibling += Felt::ONE;
+    fails(&range, "wrong sibling on the shared paths");
+
+    // A wrong edge path on the shared paths (the keys rebuilt from it are wrong too).
+    let mut range = honest.clone();
+    match range
+        .shared
+        .iter_mut()
+        .find(|step| matches!(step, SharedStep::Edge { .. }))
+    {
+        Some(SharedStep::Edge { path, .. }) => *path += Felt::ONE,
+        _ => panic!("the shared paths hold an edge"),
+    }
+    fails(&range, "wrong edge on the shared paths");
+
+    // A wrong node in an insertion's proof.
+    let mut range = honest.clone();
+    match &mut range.insertions[0][0] {
         ProofStep::Binary { left, right, bit } => {
             if *bit {
                 *left += Felt::ONE;
@@ -559,7 +590,39 @@ fn tampered_inputs_fail() {
         }
         ProofStep::Edge { path, .. } | ProofStep::EdgeLeaves { path, .. } => *path += Felt::ONE,
     }
-    fails(&range, "wrong proof node");
+    fails(&range, "wrong node in an insertion's proof");
+
+    // A present account left out of the shared pass: the records of the union of the other
+    // two accounts' paths (real nodes, matching the start root), as a prover claiming that
+    // account's subtree unchanged would give.
+    let trie = Trie::new(
+        MemoryNodes::from_nodes(block.input.multiproof.iter().copied()),
+        honest.previous_contracts_root,
+    );
+    let present: Vec<Felt> = honest
+        .accounts
+        .iter()
+        .filter(|e| e.state.leaf() != Felt::ZERO)
+        .map(|e| e.address)
+        .collect();
+    assert_eq!(present.len(), 3);
+    for omitted in 0..present.len() {
+        let mut kept = present.clone();
+        kept.remove(omitted);
+        let proofs: Vec<Vec<Node>> = kept
+            .iter()
+            .map(|&k| trie.proof(k).expect("proof"))
+            .collect();
+        let mut range = honest.clone();
+        range.shared = shared_steps(&kept, &proofs).expect("union of real paths");
+        fails(&range, "a present account omitted from the shared pass");
+    }
+
+    // A present account listed twice (the shared pass would then visit its leaf once).
+    let mut range = honest.clone();
+    range.accounts.insert(1, range.accounts[1]);
+    range.proofs.insert(1, range.proofs[1].clone());
+    fails(&range, "an account listed twice");
 
     // A start state that is not the one in the trie.
     let mut range = honest.clone();
@@ -586,11 +649,10 @@ fn tampered_inputs_fail() {
     range.proofs[slot].final_version = slot as u64;
     fails(&range, "stale final version");
 
-    // Two accounts' proofs swapped.
+    // The two insertions' proofs swapped.
     let mut range = honest.clone();
-    let first = range.proofs[0].steps.clone();
-    range.proofs[0].steps = std::mem::replace(&mut range.proofs[1].steps, first);
-    fails(&range, "proofs swapped");
+    range.insertions.swap(0, 1);
+    fails(&range, "insertion proofs swapped");
 
     // A present account claimed absent (its start state zeroed).
     let mut range = honest.clone();
@@ -602,17 +664,17 @@ fn tampered_inputs_fail() {
     input
         .multiproof
         .retain(|n| !matches!(n, Node::Binary { .. }));
-    assert!(input.range(0, 3).is_err());
+    assert!(input.range(0, 5).is_err());
     let mut input = block.input.clone();
     input.accounts.remove(0);
     assert!(matches!(
-        input.range(0, 3),
+        input.range(0, 5),
         Err(ProgramInputError::MissingAccount { .. })
     ));
     let mut input = block.input.clone();
     input.accounts[0].state.nonce += 1;
     assert!(matches!(
-        input.range(0, 3),
+        input.range(0, 5),
         Err(ProgramInputError::StateMismatch(_))
     ));
 }

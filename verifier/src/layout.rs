@@ -17,8 +17,8 @@ pub enum LayoutError {
         component: String,
         offsets: Vec<i32>,
     },
-    #[error("{0}: does not fit the table's field")]
-    TooLarge(String),
+    #[error("the tables: {0}")]
+    Table(String),
 }
 
 /// A column's sampling code: 1, the out-of-domain point; 2, the previous row and the point.
@@ -42,7 +42,7 @@ fn u16_of(value: usize, what: &str) -> Result<u16, LayoutError> {
     u16::try_from(value)
         .ok()
         .filter(|v| *v < UNSUPPORTED)
-        .ok_or_else(|| LayoutError::TooLarge(what.into()))
+        .ok_or_else(|| LayoutError::Table(what.into()))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -72,11 +72,9 @@ pub fn cairo_layout_sol(air: &Air) -> Result<String, LayoutError> {
             }
         }
         log_blowup
-            .push(u8::try_from(c.log_blowup).map_err(|_| LayoutError::TooLarge(c.name.clone()))?);
+            .push(u8::try_from(c.log_blowup).map_err(|_| LayoutError::Table(c.name.clone()))?);
         fixed.push(match c.log_size {
-            LogSize::Fixed(l) => {
-                u8::try_from(l).map_err(|_| LayoutError::TooLarge(c.name.clone()))?
-            }
+            LogSize::Fixed(l) => u8::try_from(l).map_err(|_| LayoutError::Table(c.name.clone()))?,
             LogSize::Claimed => 0,
         });
     }
@@ -135,7 +133,7 @@ pub fn cairo_layout_sol(air: &Air) -> Result<String, LayoutError> {
         let sizes = variant
             .preprocessed
             .iter()
-            .map(|(id, l)| u8::try_from(*l).map_err(|_| LayoutError::TooLarge(id.clone())))
+            .map(|(id, l)| u8::try_from(*l).map_err(|_| LayoutError::Table(id.clone())))
             .collect::<Result<Vec<u8>, _>>()?;
         let index = |id: &str| variant.preprocessed.iter().position(|(i, _)| i == id);
         // Per component: (start into READS as uint16 entries) and its reads.
@@ -150,7 +148,7 @@ pub fn cairo_layout_sol(air: &Air) -> Result<String, LayoutError> {
             for (k, id) in c.preprocessed.iter().enumerate() {
                 if id.contains("{log_size}") {
                     if id != "seq_{log_size}" {
-                        return Err(LayoutError::TooLarge(format!(
+                        return Err(LayoutError::Table(format!(
                             "{}: preprocessed column {id} (only seq_{{log_size}} is sized)",
                             c.name
                         )));
@@ -158,7 +156,7 @@ pub fn cairo_layout_sol(air: &Air) -> Result<String, LayoutError> {
                     reads.push(OWN_SEQUENCE);
                 } else {
                     let at = index(&c.preprocessed_id(k, 0)).ok_or_else(|| {
-                        LayoutError::TooLarge(format!("{}: {id} not in {}", c.name, variant.name))
+                        LayoutError::Table(format!("{}: {id} not in {}", c.name, variant.name))
                     })?;
                     reads.push(u16_of(at, "a preprocessed index")?);
                 }

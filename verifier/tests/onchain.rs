@@ -32,7 +32,7 @@ use starfarm_verifier::transcript::KeccakCairoProof;
 use starfarm_verifier::{
     claimed_sums, encode_artifact, encoded_claim, preprocessed_root, program_key,
     recorded_claim_mixes, root_key, structured_claim, stwo_transcript, Accepted, EncodeError,
-    VerificationPlan, VerifierContracts,
+    PhaseKind, VerificationPlan, VerifierContracts,
 };
 use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::m31::M31;
@@ -850,6 +850,78 @@ async fn random_calldata_mutations_are_rejected() {
     assert!(changed > MUTATIONS / 2, "most mutations change the proof");
 }
 
+/// Random single-byte changes anywhere in the split verification's statement transactions
+/// (seeded; the phase at random): each that changes the call (its ABI decoding re-encodes to
+/// other bytes, or does not decode) either reverts or proves another statement, one whose fact
+/// is not the honest one's, so `verifyProof` never finds it.
+#[tokio::test]
+async fn random_mutations_of_the_statements_never_prove_the_honest_statements() {
+    const MUTATIONS: usize = 1000;
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let call = |to: Address, data: Vec<u8>| {
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(to)
+            .input(data.into());
+        let provider = &chain.provider;
+        async move { provider.call(request).await.ok() }
+    };
+    // Each phase's honest fact: the first word its call returns.
+    let mut honest = Vec::new();
+    for phase in &plan.phases {
+        let out = call(phase.target(&contracts), phase.calldata.to_vec())
+            .await
+            .expect("the honest statement verifies");
+        honest.push(B256::from_slice(&out[..32]));
+    }
+    let reencoded = |kind: &PhaseKind, data: &[u8]| -> Option<Vec<u8>> {
+        match kind {
+            PhaseKind::Merkle { .. } => merkle::MerkleStatement::verifyCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+            PhaseKind::Quotients { .. } => {
+                quotients::QuotientStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
+            PhaseKind::Fri => fri::FriStatement::verifyCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+        }
+    };
+    let mut rng = Rng(0x5b11_7f00_d5ee);
+    let (mut refused, mut other, mut same) = (0, 0, 0);
+    for _ in 0..MUTATIONS {
+        let k = rng.below(plan.phases.len());
+        let phase = &plan.phases[k];
+        let mut data = phase.calldata.to_vec();
+        let at = 4 + rng.below(data.len() - 4);
+        data[at] ^= 1 + rng.below(255) as u8;
+        if reencoded(&phase.kind, &data).as_deref() == Some(&phase.calldata[..]) {
+            same += 1;
+            continue;
+        }
+        match call(phase.target(&contracts), data).await {
+            None => refused += 1,
+            Some(out) => {
+                other += 1;
+                assert!(
+                    out.len() >= 32 && B256::from_slice(&out[..32]) != honest[k],
+                    "{}: byte {at} changed the call and it still proves the honest statement",
+                    phase.kind
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{MUTATIONS} statement mutations: {refused} refused, {other} proved another statement, \
+         {same} padding only"
+    );
+    assert!(refused > MUTATIONS / 2, "most mutations are refused");
+}
+
 /// Without a node: the recorded claim and interaction-claim mixes, hashed one by one after the
 /// digest as the contract does, reach the digest cairo-air's own `mix_into` reaches.
 #[test]
@@ -1101,6 +1173,91 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     let mut other = fact;
     other.0[31] ^= 1;
     assert!(!registry.isValid(other).call().await.expect("reads"));
+}
+
+/// `starfarm_l1`'s sender (what `starfarm l1 verify` runs): after a restart with two
+/// statements on chain it sends only the rest and `verifyProof`, counts each transaction's
+/// gas per phase and the proof's total, and the fact is valid.
+#[tokio::test]
+async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
+    use starfarm_l1::metrics::SettleMetrics;
+    use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    for phase in &plan.phases[..2] {
+        let to = phase.target(&contracts);
+        send(&chain, "before the restart", to, phase.calldata.clone()).await;
+    }
+    let verification = ProofVerification {
+        registry: contracts.registry,
+        statements: plan.statements_call().abi_encode().into(),
+        phases: plan
+            .phases
+            .iter()
+            .map(|p| VerificationTx {
+                phase: p.kind.to_string(),
+                kind: match p.kind {
+                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
+                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
+                    PhaseKind::Fri => PhaseLabel::Fri,
+                },
+                to: p.target(&contracts),
+                calldata: p.calldata.clone(),
+            })
+            .collect(),
+        finish: plan.verify_proof_call().abi_encode().into(),
+    };
+    let client = starfarm_l1::L1Client::connect(&chain._anvil.url, DEV_KEYS[1])
+        .await
+        .expect("connects");
+    let metrics = SettleMetrics::unregistered();
+    let sent = client
+        .send_verification(&verification, Some(&metrics))
+        .await
+        .expect("verifies");
+    assert_eq!(sent.len(), 7, "six statements and verifyProof");
+    assert!(sent[..2].iter().all(|p| p.outcome.is_none()), "{sent:?}");
+    assert!(sent[2..].iter().all(|p| p.outcome.is_some()), "{sent:?}");
+    let count = |l: &str| {
+        metrics
+            .verification_gas
+            .with_label_values(&[l])
+            .get_sample_count()
+    };
+    assert_eq!(
+        [
+            count("merkle"),
+            count("quotients"),
+            count("fri"),
+            count("verifyProof")
+        ],
+        [2, 1, 1, 1]
+    );
+    let total: u64 = sent
+        .iter()
+        .filter_map(|p| p.outcome.as_ref())
+        .map(|o| o.gas_used)
+        .sum();
+    assert_eq!(metrics.proof_verification_gas.get_sample_count(), 1);
+    assert_eq!(
+        metrics.proof_verification_gas.get_sample_sum() as u64,
+        total
+    );
+    let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
+    let fact = header_fact(&ARTIFACT);
+    assert!(registry.isValid(fact).call().await.expect("reads"));
+
+    // Everything on chain: only verifyProof is sent again.
+    let again = client
+        .send_verification(&verification, None)
+        .await
+        .expect("verifies again");
+    let sent_again: Vec<_> = again.iter().filter(|p| p.outcome.is_some()).collect();
+    assert_eq!(sent_again.len(), 1);
+    assert_eq!(sent_again[0].phase, "verifyProof");
 }
 
 #[tokio::test]

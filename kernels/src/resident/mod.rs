@@ -69,6 +69,87 @@ pub trait ResidentDevice:
     fn download_range(&self, src: &Self::Buffer, start: usize, len: usize) -> Result<Vec<u32>>;
     /// `dst[start..][..words.len()] = words`, from the host.
     fn upload_range(&self, dst: &mut Self::Buffer, start: usize, words: &[u32]) -> Result<()>;
+
+    /// Kernels compiled at run time from a CUDA source outside this crate (the AIR compiler's
+    /// constraint kernels, `air/generated/cuda/`): see [`RowKernels`].
+    type Module: Send + Sync;
+    /// Compiles `source` (after `shaders/m31.cu`, which it may use) and finds the kernels
+    /// `names`, each of signature `(const uint32_t* cols, const uint32_t* params, uint32_t*
+    /// accum)`, one thread per row.
+    fn load_row_kernels(&self, source: &str, names: &[String]) -> Result<Self::Module>;
+    /// Runs kernel `index` of `module` over `launch.rows` rows. The kernel reads
+    /// `launch.cols_words` words of `cols`, `launch.params_words` of `params` and writes
+    /// `4 * rows` of `accum`: the caller states these from the source it compiled, and each
+    /// device checks the buffers hold them.
+    fn launch_row_kernel(
+        &self,
+        module: &Self::Module,
+        index: usize,
+        launch: RowLaunch,
+        cols: &Self::Buffer,
+        params: &Self::Buffer,
+        accum: &mut Self::Buffer,
+    ) -> Result<()>;
+}
+
+/// The extent of one [`ResidentDevice::launch_row_kernel`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowLaunch {
+    pub rows: u32,
+    pub cols_words: usize,
+    pub params_words: usize,
+}
+
+impl RowLaunch {
+    /// An error unless the buffers hold what the launch reads and writes.
+    pub fn check(&self, cols: usize, params: usize, accum: usize) -> Result<()> {
+        let need = [
+            ("row-kernel columns", cols, self.cols_words),
+            ("row-kernel parameters", params, self.params_words),
+            ("row-kernel accumulator", accum, 4 * self.rows as usize),
+        ];
+        for (what, have, need) in need {
+            if have < need {
+                return Err(KernelError::InvalidInput(format!(
+                    "{what}: buffer of {have} words, the launch reads {need}"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Kernels of one signature loaded from an outside CUDA source, by name (see
+/// [`ResidentDevice::load_row_kernels`]).
+pub struct RowKernels<D: ResidentDevice> {
+    module: D::Module,
+    names: Vec<String>,
+}
+
+impl<D: ResidentDevice> RowKernels<D> {
+    /// Compiles `source` for `device` and finds `names` in it.
+    pub fn load(device: &D, source: &str, names: Vec<String>) -> Result<Self> {
+        let module = device.load_row_kernels(source, &names)?;
+        Ok(Self { module, names })
+    }
+
+    /// The index of kernel `name`, if it was loaded.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// Runs kernel `index` (see [`ResidentDevice::launch_row_kernel`]).
+    pub fn launch(
+        &self,
+        device: &D,
+        index: usize,
+        launch: RowLaunch,
+        cols: &D::Buffer,
+        params: &D::Buffer,
+        accum: &mut D::Buffer,
+    ) -> Result<()> {
+        device.launch_row_kernel(&self.module, index, launch, cols, params, accum)
+    }
 }
 
 /// Stwo's backend over the buffers of device `D`. A unit type, as Stwo wants (`Copy`); the
@@ -112,13 +193,14 @@ pub(crate) fn fault(e: KernelError) -> ! {
     std::panic::resume_unwind(Box::new(DeviceFault(e)))
 }
 
-/// The value, or a [`DeviceFault`] unwind.
-pub(crate) fn ok<T>(r: Result<T>) -> T {
+/// The value, or a [`DeviceFault`] unwind: for Stwo trait implementations outside this crate
+/// (component provers over [`DeviceBackend`]), which are infallible too.
+pub fn ok<T>(r: Result<T>) -> T {
     r.unwrap_or_else(|e| fault(e))
 }
 
 /// The device of the backend `DeviceBackend<D>`, or a [`DeviceFault`] unwind.
-pub(crate) fn device<D: ResidentDevice>() -> &'static D {
+pub fn device<D: ResidentDevice>() -> &'static D {
     ok(D::instance())
 }
 
@@ -226,7 +308,9 @@ const ZERO: AtomicU64 = AtomicU64::new(0);
 static ON_DEVICE: [AtomicU64; Op::ALL.len()] = [ZERO; Op::ALL.len()];
 static ON_HOST: [AtomicU64; Op::ALL.len()] = [ZERO; Op::ALL.len()];
 
-pub(crate) fn record(op: Op, on_device: bool) {
+/// Counts one call of `op` (on the device or as a host fallback); public for component
+/// provers outside this crate ([`Op::ComponentQuotients`]).
+pub fn record(op: Op, on_device: bool) {
     let cells = if on_device { &ON_DEVICE } else { &ON_HOST };
     cells[op as usize].fetch_add(1, Ordering::Relaxed);
 }

@@ -46,6 +46,10 @@ pub struct Metrics {
     /// error.
     pub gpu_calls: IntCounterVec,
     pub gpu_fallbacks: IntCounterVec,
+    /// `starfarm_gpu_memory_fallbacks_total{backend}`: accepted proofs meant for a GPU whose
+    /// memory estimate exceeded the device's memory, proven on the CPU (`backend` is where
+    /// they ran: `cpu`).
+    pub gpu_memory_fallbacks: IntCounterVec,
     /// `starfarm_store_unavailable_total{during}`: requests answered 503 and lease sweeps
     /// skipped because the job store's database could not be reached.
     pub store_unavailable: IntCounterVec,
@@ -145,6 +149,11 @@ impl Metrics {
             "GPU kernel calls of the accepted proofs that failed on the device and were redone on the CPU, by backend",
             &["backend"],
         );
+        let gpu_memory_fallbacks = counter_vec(
+            "starfarm_gpu_memory_fallbacks_total",
+            "Accepted proofs meant for a GPU that did not fit its memory and were proven on the CPU, by the backend they ran on",
+            &["backend"],
+        );
         let store_unavailable = counter_vec(
             "starfarm_store_unavailable_total",
             "Requests (503) and lease sweeps that failed because the job store's database could not be reached",
@@ -182,6 +191,7 @@ impl Metrics {
             Box::new(retries.clone()),
             Box::new(gpu_calls.clone()),
             Box::new(gpu_fallbacks.clone()),
+            Box::new(gpu_memory_fallbacks.clone()),
             Box::new(store_unavailable.clone()),
             Box::new(webhook_deliveries.clone()),
         ] {
@@ -194,6 +204,7 @@ impl Metrics {
         for backend in ["cpu", "cuda", "wgpu"] {
             gpu_calls.with_label_values(&[backend]);
             gpu_fallbacks.with_label_values(&[backend]);
+            gpu_memory_fallbacks.with_label_values(&[backend]);
             proof_cost.with_label_values(&[backend]);
             for phase in ["proving", "verifying"] {
                 proof_seconds.with_label_values(&[backend, phase]);
@@ -238,6 +249,7 @@ impl Metrics {
             retries,
             gpu_calls,
             gpu_fallbacks,
+            gpu_memory_fallbacks,
             store_unavailable,
             proof_seconds,
             proof_cost,
@@ -278,6 +290,9 @@ impl Metrics {
             self.gpu_fallbacks
                 .with_label_values(&[backend])
                 .inc_by(count("fallbacks"));
+            self.gpu_memory_fallbacks
+                .with_label_values(&[backend])
+                .inc_by(count("memory_fallbacks"));
         }
         let Some(timings) = result.get("timings_ms").and_then(Value::as_object) else {
             return;

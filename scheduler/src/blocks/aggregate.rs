@@ -120,6 +120,7 @@ pub async fn aggregate_once(
 ) -> Result<Option<Aggregated>, StoreError> {
     let capabilities = WorkerCapabilities {
         memory_bytes: u64::MAX,
+        device_memory_bytes: 0,
         backends: vec![AGGREGATOR_BACKEND.to_owned()],
         kinds: vec![AggregatePayload::KIND],
     };

@@ -5,10 +5,13 @@ use serde::{Deserialize, Serialize};
 use starfarm_sequencer::program_input::{BlockProverInput, RANGE_OVERHEAD_STEPS};
 use starfarm_sequencer::service::estimated_steps;
 
-/// Default target of estimated Cairo steps per chunk: 2^17, so that a chunk of the block
-/// program (~19 GiB to prove, [`chunk_memory_bytes`]) fits a 24 GiB worker. Machines with more
-/// memory prove larger chunks (fewer proofs per block): raise it with `--chunk-steps`.
-pub const DEFAULT_CHUNK_STEPS: u64 = 1 << 17;
+/// Default target of estimated Cairo steps per chunk: 2^19, the largest chunk that stays on
+/// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~41 transfers at the
+/// sequencer's estimates (12,500 each; ~12,000 real): 8 GiB by [`chunk_memory_bytes`], 5.9 GiB
+/// measured for 40 transfers. Machines with more memory can prove larger chunks (fewer proofs
+/// per block; 2^20 steps, ~85 transfers, needs ~19 GiB by that fit): raise it with
+/// `--chunk-steps`.
+pub const DEFAULT_CHUNK_STEPS: u64 = 1 << 19;
 
 /// A contiguous range `tx_start..tx_end` of a block's transactions and its estimated steps
 /// (including the per-range overhead).
@@ -58,12 +61,26 @@ pub fn plan_block(input: &BlockProverInput, target_steps: u64) -> Vec<TxRange> {
     plan_ranges(&steps, target_steps)
 }
 
-/// Memory a worker needs to prove a chunk of `steps` estimated steps: the block program uses
-/// neither ec_op (signatures are batched in plain Cairo since input layout 2) nor Pedersen.
-/// `memory_for`'s per-step rate was fitted on the ec_op program, whose steps were far wider
-/// (docs/sequencer.md, "Block program without ec_op"), so this overestimates.
+/// Memory a worker needs to prove a chunk of `steps` estimated steps, fitted on proofs of the
+/// block program itself (input layout 3: neither ec_op nor Pedersen; docs/sequencer.md, "Chunks
+/// sized for layout 2 and 3"): peak RSS on 2 cores, 2.62 GiB at 201,355 steps and 3.70 GiB at
+/// 384,422 (production profile), 5.86 GiB at ~475,000 (test profile, 40 transfers whose 2,460
+/// Poseidon permutations pad to 4,096: memory follows the padded components, not the steps),
+/// all on `CanonicalSmall`, and 15.6 GiB at 1.4M steps for layout 2 on
+/// `CanonicalWithoutPedersen` (test profile; its preprocessed trace holds ~6.4 GiB). Bounded
+/// above with ~25 % to spare at the worst point: 2 GiB or 7 GiB, plus 12 KiB per step. `memory_for` (every program's estimate, 96 KiB per step) was fitted on the ec_op
+/// program, whose steps were ~20× wider in trace cells, and overestimates these chunks ~8×.
 pub fn chunk_memory_bytes(steps: u64) -> u64 {
-    starfarm_prover::memory_for(steps, false, false).unwrap_or(u64::MAX)
+    const GIB: u64 = 1 << 30;
+    const PER_STEP: u64 = 12 << 10;
+    // The prover's threshold for `CanonicalSmall` (`choose_variant`).
+    const SMALL_TRACE_MAX_STEPS: u64 = 1 << 19;
+    let base = if steps <= SMALL_TRACE_MAX_STEPS {
+        2 * GIB
+    } else {
+        7 * GIB
+    };
+    base.saturating_add(steps.saturating_mul(PER_STEP))
 }
 
 #[cfg(test)]
@@ -129,9 +146,9 @@ mod tests {
             bounds(&plan_ranges(&small, DEFAULT_CHUNK_STEPS)),
             vec![(0, 60)]
         );
-        let large = vec![2_000; 150];
+        let large = vec![2_000; 600];
         let ranges = plan_ranges(&large, DEFAULT_CHUNK_STEPS);
-        assert_covers(&ranges, 150);
+        assert_covers(&ranges, 600);
         assert_eq!(ranges.len(), 3);
         assert_eq!(
             ranges[0].tx_end,
@@ -141,8 +158,17 @@ mod tests {
 
     #[test]
     fn memory_grows_with_steps() {
-        assert!(chunk_memory_bytes(0) >= 6 << 30);
+        assert!(chunk_memory_bytes(0) >= 2 << 30);
         assert!(chunk_memory_bytes(DEFAULT_CHUNK_STEPS) > chunk_memory_bytes(1_000));
+        // Above the measured peaks: 2.62 GiB at 201,355 steps, 3.70 GiB at 384,422, 5.86 GiB
+        // at ~475,000 (docs/sequencer.md, "Chunks sized for layout 2 and 3").
+        assert!(chunk_memory_bytes(201_355) > 2_685 << 20);
+        assert!(chunk_memory_bytes(384_422) > 3_790 << 20);
+        assert!(chunk_memory_bytes(475_000) > 6_004 << 20);
+        // The default chunk fits the 24 GiB workers the farm was sized for, with room.
+        assert!(chunk_memory_bytes(DEFAULT_CHUNK_STEPS) <= 8 << 30);
+        // Past 2^19 steps the large preprocessed trace is held too.
+        assert!(chunk_memory_bytes((1 << 19) + 1) > chunk_memory_bytes(1 << 19) + (4 << 30));
         assert_eq!(chunk_memory_bytes(u64::MAX), u64::MAX);
     }
 }

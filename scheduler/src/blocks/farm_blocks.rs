@@ -135,6 +135,7 @@ mod tests {
     async fn claim_a(store: &dyn JobStore, kind: JobKind) -> Lease {
         let capabilities = WorkerCapabilities {
             memory_bytes: u64::MAX,
+            device_memory_bytes: 0,
             backends: Vec::new(),
             kinds: vec![kind],
         };

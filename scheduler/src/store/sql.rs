@@ -176,7 +176,10 @@ impl Dialect {
 }
 
 /// The claim is one statement: pick the best queued job (locked, skipping rows other
-/// claimers hold) and lease it. `$4` (now) is used twice: the claim time and the backoff
+/// claimers hold) and lease it. A job pinned to a GPU backend also needs its memory estimate
+/// in the worker's device memory (`$9`; 0: the worker does not say, not checked): the
+/// resident backend holds the proof's columns on the device, so the host estimate is the
+/// device's too. `$4` (now) is used twice: the claim time and the backoff
 /// check. At equal priority the fair-queueing tag orders tenants (see `Engine::fair_tag`),
 /// then submission order.
 fn claim_sql(cols: &str, backend_in: String, kind_in: String, skip_locked: &str) -> String {
@@ -189,6 +192,8 @@ fn claim_sql(cols: &str, backend_in: String, kind_in: String, skip_locked: &str)
              WHERE j.state = 'queued' AND j.next_attempt_at <= $4 \
                AND j.required_memory_bytes <= $5 \
                AND (j.required_backend IS NULL OR {backend_in}) \
+               AND (j.required_backend IS NULL OR j.required_backend = 'cpu' OR $9 = 0 \
+                    OR j.required_memory_bytes <= $9) \
                AND {kind_in} \
                AND NOT EXISTS ( \
                    SELECT 1 FROM job_deps d JOIN jobs p ON p.id = d.depends_on \
@@ -222,6 +227,7 @@ pub(crate) fn claim_args(
         Arg::TextList(worker.backends.clone()),
         Arg::TextList(kinds.iter().map(|k| k.as_str().to_owned()).collect()),
         Arg::OptI64(claimed_by),
+        Arg::I64(i64::try_from(worker.device_memory_bytes).unwrap_or(i64::MAX)),
     ]
 }
 

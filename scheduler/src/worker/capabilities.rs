@@ -1,4 +1,5 @@
-//! What this machine offers a scheduler: memory for one job, CPU cores, prover backends.
+//! What this machine offers a scheduler: memory for one job (host and device), CPU cores,
+//! prover backends.
 
 use starfarm_prover::Device;
 
@@ -42,9 +43,18 @@ pub fn for_backend(memory_bytes: u64, backend: Device, kinds: Vec<JobKind>) -> W
     }
     WorkerCapabilities {
         memory_bytes,
+        device_memory_bytes: 0,
         backends,
         kinds,
     }
+}
+
+/// `capabilities` with the device memory a job may use on `backend`'s device (what the prover
+/// would give it, `starfarm_prover::device::device_memory_bytes`), so that the scheduler
+/// routes GPU jobs by it.
+pub fn with_device_memory(mut capabilities: WorkerCapabilities, bytes: u64) -> WorkerCapabilities {
+    capabilities.device_memory_bytes = bytes;
+    capabilities
 }
 
 /// A name for this worker: host name and process id.

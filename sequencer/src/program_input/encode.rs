@@ -3,22 +3,26 @@
 
 use starknet_types_core::felt::Felt;
 
-use super::input::{ProofStep, RangeInput};
+use super::input::{ProofStep, RangeInput, SharedStep};
 use crate::batch_ecdsa::{BatchInput, SignedHash};
 use crate::trie::bits::Bits;
 use crate::tx::{address_of, Transaction};
 
-/// First felt of the program input: the version of its layout. 2: signatures checked as one
-/// batch (each signed transaction's record ends with the y's of its key and of R; the batch's
-/// hints follow the proofs); 1: one ec_op check per signature (the benchmark anchor,
+/// First felt of the program input: the version of its layout. 3: pass 2 updates the accounts
+/// present at the range start in one pass over the union of their paths, then inserts the
+/// absent ones one by one; 2: signatures checked as one batch (each signed transaction's
+/// record ends with the y's of its key and of R; the batch's hints follow the proofs), pass 2
+/// one account after the other; 1: one ec_op check per signature (the benchmark anchor,
 /// `sequencer/cairo/anchor/block_v1.json`, reads it through [`RangeInput::to_felts_v1`]).
-pub const PROGRAM_INPUT_VERSION: u64 = 2;
+pub const PROGRAM_INPUT_VERSION: u64 = 3;
 
 /// Which block program the felts are for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Layout {
     /// The current program (`PROGRAM_INPUT_VERSION`).
     Batched,
+    /// Layout 2: batched signatures, pass 2 one account after the other.
+    BatchedV2,
     /// Layout 1, the anchor's.
     EcOp,
 }
@@ -33,6 +37,13 @@ impl RangeInput {
     /// The program input (`docs/sequencer.md`, "Block program input").
     pub fn to_felts(&self) -> Vec<Felt> {
         self.encode(Layout::Batched)
+    }
+
+    /// The input of layout 2 (batched signatures, pass 2 one account after the other), kept
+    /// for A/B measurements of the shared update against a program compiled from the commit
+    /// before it (`STARFARM_BENCH_PROGRAM_LAYOUT=2` of the `block_program` bench).
+    pub fn to_felts_v2(&self) -> Vec<Felt> {
+        self.encode(Layout::BatchedV2)
     }
 
     /// The input of the previous program (layout 1: no y's, no batch hints), kept only for
@@ -79,10 +90,11 @@ impl RangeInput {
     fn encode(&self, layout: Layout) -> Vec<Felt> {
         let version = match layout {
             Layout::Batched => PROGRAM_INPUT_VERSION,
+            Layout::BatchedV2 => 2,
             Layout::EcOp => 1,
         };
         // The batch's records give the y's; its hints close the input.
-        let batch = (layout == Layout::Batched).then(|| BatchInput::unchecked(&self.signatures()));
+        let batch = (layout != Layout::EcOp).then(|| BatchInput::unchecked(&self.signatures()));
         let mut ys = batch
             .iter()
             .flat_map(|b| b.records().iter().map(|r| [r[4], r[5]]))
@@ -168,43 +180,29 @@ impl RangeInput {
                 next_ys(&mut felts);
             }
         }
-        for proof in &self.proofs {
-            felts.push(Felt::from(proof.final_version));
-            felts.push(Felt::from(proof.steps.len()));
-            // Bottom-up: the program climbs from the leaf (or the edge the key leaves).
-            for step in proof.steps.iter().rev() {
-                match *step {
-                    ProofStep::Binary { left, right, bit } => {
-                        let sibling = if bit { left } else { right };
-                        felts.extend([Felt::from(u8::from(bit)), sibling]);
+        match layout {
+            Layout::Batched => {
+                felts.extend(self.proofs.iter().map(|p| Felt::from(p.final_version)));
+                for step in &self.shared {
+                    match *step {
+                        SharedStep::Left { right } => felts.extend([Felt::ZERO, right]),
+                        SharedStep::Right { left } => felts.extend([Felt::ONE, left]),
+                        SharedStep::Both => felts.push(Felt::TWO),
+                        SharedStep::Edge { path, length } => {
+                            felts.extend([Felt::THREE, path, Felt::from(length)])
+                        }
                     }
-                    ProofStep::Edge { path, length, .. } => {
-                        felts.extend([Felt::TWO, path, Felt::from(length)]);
-                    }
-                    ProofStep::EdgeLeaves {
-                        child,
-                        path,
-                        length,
-                        common,
-                        bit,
-                        new_length,
-                        common_path,
-                        old_rest,
-                        new_rest,
-                    } => {
-                        felts.extend([
-                            Felt::THREE,
-                            child,
-                            path,
-                            Felt::from(length),
-                            Felt::from(common),
-                            Felt::from(u8::from(bit)),
-                            Felt::from(new_length),
-                        ]);
-                        felts.extend(split(common_path));
-                        felts.extend(split(old_rest));
-                        felts.extend(split(new_rest));
-                    }
+                }
+                for steps in &self.insertions {
+                    felts.push(Felt::from(steps.len()));
+                    encode_steps(steps, &mut felts);
+                }
+            }
+            Layout::BatchedV2 | Layout::EcOp => {
+                for proof in &self.proofs {
+                    felts.push(Felt::from(proof.final_version));
+                    felts.push(Felt::from(proof.steps.len()));
+                    encode_steps(&proof.steps, &mut felts);
                 }
             }
         }
@@ -212,6 +210,45 @@ impl RangeInput {
             felts.extend(batch.hint_felts());
         }
         felts
+    }
+}
+
+/// An account's proof bottom-up: the program climbs from the leaf (or the edge the key leaves).
+fn encode_steps(steps: &[ProofStep], felts: &mut Vec<Felt>) {
+    for step in steps.iter().rev() {
+        match *step {
+            ProofStep::Binary { left, right, bit } => {
+                let sibling = if bit { left } else { right };
+                felts.extend([Felt::from(u8::from(bit)), sibling]);
+            }
+            ProofStep::Edge { path, length, .. } => {
+                felts.extend([Felt::TWO, path, Felt::from(length)]);
+            }
+            ProofStep::EdgeLeaves {
+                child,
+                path,
+                length,
+                common,
+                bit,
+                new_length,
+                common_path,
+                old_rest,
+                new_rest,
+            } => {
+                felts.extend([
+                    Felt::THREE,
+                    child,
+                    path,
+                    Felt::from(length),
+                    Felt::from(common),
+                    Felt::from(u8::from(bit)),
+                    Felt::from(new_length),
+                ]);
+                felts.extend(split(common_path));
+                felts.extend(split(old_rest));
+                felts.extend(split(new_rest));
+            }
+        }
     }
 }
 

@@ -103,8 +103,24 @@ pub enum ProofStep {
     },
 }
 
-/// Pass-2 witness of one account: its proof against the contracts root left by the accounts
-/// before it (in address order), and its final version.
+/// A node of the union of the paths of a range's present accounts, as the program reads it
+/// (pre-order from the root; `docs/sequencer.md`, "One pass over the union of the paths").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SharedStep {
+    /// A binary node with accounts below its left child only; `right` is the other child.
+    Left { right: Felt },
+    /// A binary node with accounts below its right child only; `left` is the other child.
+    Right { left: Felt },
+    /// A binary node with accounts below both children (left subtree's records first).
+    Both,
+    /// An edge the keys below follow.
+    Edge { path: Felt, length: u8 },
+}
+
+/// Pass-2 witness of one account: its final version, and its proof against the contracts
+/// root left by the accounts before it (in address order), which only the previous program
+/// (layout 1, the benchmark anchor) reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountProof {
     pub final_version: u64,
@@ -132,8 +148,15 @@ pub struct RangeInput {
     /// The accounts the range touches, sorted by address, with their states at `tx_start`.
     pub accounts: Vec<AccountEntry>,
     pub transactions: Vec<RangeTx>,
-    /// One per account, in the same order.
+    /// One per account, in the same order: final versions (every layout) and the proofs,
+    /// one account after the other, of layout 1.
     pub proofs: Vec<AccountProof>,
+    /// Layout 3: the union of the paths of the accounts present at `tx_start` (in
+    /// `previous_contracts_root`), pre-order; empty when none is.
+    pub shared: Vec<SharedStep>,
+    /// Layout 3: for each account absent at `tx_start`, in address order, its proof against
+    /// the root left by the shared update and the insertions before it.
+    pub insertions: Vec<Vec<ProofStep>>,
     /// Native results: contracts root after `tx_end`, commitment and receipts.
     pub new_contracts_root: Felt,
     pub tx_commitment_end: Felt,

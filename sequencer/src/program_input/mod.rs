@@ -33,9 +33,10 @@ pub use encode::PROGRAM_INPUT_VERSION;
 pub use from_store::{block_prover_input, with_prover_inputs, ProverInputError};
 pub use input::{
     AccountEntry, AccountProof, BlockProverInput, Outcome, ProgramInputError, ProofStep,
-    RangeInput, RangeTx, BLOCK_PROVER_INPUT_VERSION,
+    RangeInput, RangeTx, SharedStep, BLOCK_PROVER_INPUT_VERSION,
 };
 pub use output::{BlockOutput, OutputError, OUTPUT_HEADER_LEN};
+pub use proof_steps::shared_steps;
 
 /// The compiled block program (`cairo/block.cairo`, `cairo-compile --proof_mode`): the
 /// program whose input and output this module lays out, embedded so that whoever proves a

@@ -3,7 +3,7 @@
 
 use starknet_types_core::felt::Felt;
 
-use super::input::{ProgramInputError, ProofStep};
+use super::input::{ProgramInputError, ProofStep, SharedStep};
 use crate::trie::bits::Bits;
 use crate::trie::{Node, TrieError, HEIGHT};
 
@@ -76,4 +76,96 @@ pub(super) fn proof_steps(
         }
     }
     Ok(steps)
+}
+
+/// The union of the paths of `addresses` (sorted, strictly increasing, all present in the
+/// trie; `proofs[i]` is the root-down proof of `addresses[i]`) as the program's pre-order
+/// records (`shared_update` in `block.cairo`). Empty for no address. Public so that tests can
+/// build the records of another set of accounts (a dishonest prover's).
+pub fn shared_steps(
+    addresses: &[Felt],
+    proofs: &[Vec<Node>],
+) -> Result<Vec<SharedStep>, ProgramInputError> {
+    let keys: Vec<Bits> = addresses.iter().map(Bits::from_felt).collect();
+    let mut out = Vec::new();
+    if !addresses.is_empty() {
+        let union = Union {
+            addresses,
+            keys: &keys,
+            proofs,
+        };
+        union.walk(0, addresses.len(), 0, 0, &mut out)?;
+    }
+    Ok(out)
+}
+
+struct Union<'a> {
+    addresses: &'a [Felt],
+    keys: &'a [Bits],
+    proofs: &'a [Vec<Node>],
+}
+
+impl Union<'_> {
+    /// Records the subtree holding keys `start..end`, which share its node: the `index`-th
+    /// of each of their proofs, at `depth` below the root.
+    fn walk(
+        &self,
+        start: usize,
+        end: usize,
+        index: usize,
+        depth: u32,
+        out: &mut Vec<SharedStep>,
+    ) -> Result<(), TrieError> {
+        let bad = |reason: &str| TrieError::BadProof {
+            key: self.addresses[start],
+            reason: reason.to_string(),
+        };
+        let height = u32::from(HEIGHT);
+        if depth == height {
+            return match end - start {
+                1 => Ok(()),
+                _ => Err(bad("two keys reach one leaf")),
+            };
+        }
+        let node = self.proofs[start]
+            .get(index)
+            .ok_or_else(|| bad("a present key's proof ends above its leaf"))?;
+        match *node {
+            Node::Binary { left, right } => {
+                let bit = height - 1 - depth;
+                // Sorted keys: those going left come first.
+                let split = start
+                    + self.keys[start..end]
+                        .iter()
+                        .take_while(|k| !k.bit(bit))
+                        .count();
+                if split == start {
+                    out.push(SharedStep::Right { left });
+                    self.walk(start, end, index + 1, depth + 1, out)
+                } else if split == end {
+                    out.push(SharedStep::Left { right });
+                    self.walk(start, end, index + 1, depth + 1, out)
+                } else {
+                    out.push(SharedStep::Both);
+                    self.walk(start, split, index + 1, depth + 1, out)?;
+                    self.walk(split, end, index + 1, depth + 1, out)
+                }
+            }
+            Node::Edge { path, length, .. } => {
+                let len = u32::from(length);
+                if len == 0 || depth + len > height {
+                    return Err(bad("edge length out of range"));
+                }
+                let path_bits = Bits::from_felt(&path);
+                let follows = self.keys[start..end]
+                    .iter()
+                    .all(|k| k.shr(height - depth - len).low(len) == path_bits);
+                if !follows {
+                    return Err(bad("a present key leaves an edge"));
+                }
+                out.push(SharedStep::Edge { path, length });
+                self.walk(start, end, index + 1, depth + len, out)
+            }
+        }
+    }
 }

@@ -10,12 +10,12 @@ use super::input::{
     AccountEntry, AccountProof, BlockProverInput, Outcome, ProgramInputError, RangeInput, RangeTx,
     BLOCK_PROVER_INPUT_VERSION,
 };
-use super::proof_steps::proof_steps;
+use super::proof_steps::{proof_steps, shared_steps};
 use crate::block::chain_commitment;
 use crate::execute::{apply, touched, ExecutionStatus};
 use crate::hash::{address_upper_bound, h_many, short_string, ADDRESS_PREFIX};
 use crate::state::AccountState;
-use crate::trie::{MemoryNodes, Trie};
+use crate::trie::{MemoryNodes, Trie, TrieError};
 use crate::tx::Transaction;
 
 impl BlockProverInput {
@@ -129,16 +129,50 @@ impl BlockProverInput {
             receipts.push(receipt);
         }
 
-        // Pass 2: each account's proof against the root its predecessors left.
+        // Pass 2 of layout 3: the present accounts' union of paths against the start root,
+        // then each absent account's proof against the root left before it.
+        let finals: Vec<(Felt, Felt)> = accounts
+            .iter()
+            .map(|entry| (entry.address, states[&entry.address].leaf()))
+            .collect();
+        let (present, absent): (Vec<usize>, Vec<usize>) =
+            (0..accounts.len()).partition(|&slot| accounts[slot].state.leaf() != Felt::ZERO);
+        let mut shared_trie = Trie::new(trie.store().clone(), trie.root());
+        let present_addresses: Vec<Felt> =
+            present.iter().map(|&slot| accounts[slot].address).collect();
+        let present_proofs = present_addresses
+            .iter()
+            .map(|&address| shared_trie.proof(address))
+            .collect::<Result<Vec<_>, _>>()?;
+        let shared = shared_steps(&present_addresses, &present_proofs)?;
+        let present_finals: Vec<(Felt, Felt)> = present.iter().map(|&slot| finals[slot]).collect();
+        shared_trie.update(&present_finals)?;
+        let mut insertions = Vec::with_capacity(absent.len());
+        for &slot in &absent {
+            let (address, leaf) = finals[slot];
+            let nodes = shared_trie.proof(address)?;
+            insertions.push(proof_steps(address, &nodes)?);
+            shared_trie.update(&[(address, leaf)])?;
+        }
+
+        // Pass 2 of layout 1 (the anchor): each account's proof against the root its
+        // predecessors left.
         let mut proofs = Vec::with_capacity(accounts.len());
         for (slot, entry) in accounts.iter().enumerate() {
             let nodes = trie.proof(entry.address)?;
             let steps = proof_steps(entry.address, &nodes)?;
-            trie.update(&[(entry.address, states[&entry.address].leaf())])?;
+            trie.update(&[finals[slot]])?;
             proofs.push(AccountProof {
                 final_version: current[slot],
                 steps,
             });
+        }
+        // Both orders of updates give the one trie of the final leaves.
+        if shared_trie.root() != trie.root() {
+            return Err(ProgramInputError::Trie(TrieError::BadProof {
+                key: Felt::ZERO,
+                reason: "the shared update and the one-by-one update disagree".to_string(),
+            }));
         }
 
         Ok(RangeInput {
@@ -153,6 +187,8 @@ impl BlockProverInput {
             accounts,
             transactions,
             proofs,
+            shared,
+            insertions,
             new_contracts_root: trie.root(),
             tx_commitment_end: commitment,
             receipts,
