@@ -25,7 +25,7 @@ use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile}
 use starfarm_verifier::contracts::fri_probe::FriLayerProbe;
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
 use starfarm_verifier::contracts::registry::StwoFactRegistry;
-use starfarm_verifier::contracts::{fri, merkle, quotients};
+use starfarm_verifier::contracts::{composition, fri, merkle, quotients};
 use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, ClaimLayout, StwoVerifier};
 use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
 use starfarm_verifier::transcript::KeccakCairoProof;
@@ -889,6 +889,11 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
             PhaseKind::Fri => fri::FriStatement::verifyCall::abi_decode(data)
                 .ok()
                 .map(|c| c.abi_encode()),
+            PhaseKind::Composition => {
+                composition::CompositionStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
         }
     };
     let mut rng = Rng(0x5b11_7f00_d5ee);
@@ -1203,6 +1208,7 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
                     PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
+                    PhaseKind::Composition => PhaseLabel::Composition,
                 },
                 to: p.target(&contracts),
                 calldata: p.calldata.clone(),
@@ -1218,7 +1224,7 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
         .send_verification(&verification, Some(&metrics))
         .await
         .expect("verifies");
-    assert_eq!(sent.len(), 7, "six statements and verifyProof");
+    assert_eq!(sent.len(), 8, "seven statements and verifyProof");
     assert!(sent[..2].iter().all(|p| p.outcome.is_none()), "{sent:?}");
     assert!(sent[2..].iter().all(|p| p.outcome.is_some()), "{sent:?}");
     let count = |l: &str| {
@@ -1232,9 +1238,10 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
             count("merkle"),
             count("quotients"),
             count("fri"),
+            count("composition"),
             count("verifyProof")
         ],
-        [2, 1, 1, 1]
+        [2, 1, 1, 1, 1]
     );
     let total: u64 = sent
         .iter()
