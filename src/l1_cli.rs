@@ -499,6 +499,7 @@ async fn verify(args: VerifyArgs) -> Result<()> {
                     PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
+                    PhaseKind::Composition => PhaseLabel::Composition,
                 },
                 to: p.target(&contracts),
                 calldata: p.calldata.clone(),

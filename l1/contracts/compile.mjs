@@ -25,6 +25,11 @@ if (files.length === 0) {
 }
 const sources = {};
 for (const f of files) sources[f] = { content: fs.readFileSync(path.join(srcDir, f), "utf8") };
+// Generated sources kept elsewhere (STARFARM_EXTRA_SOURCES, ':'-separated paths), compiled
+// under their file names so one generated file has one home (the verifier's AIR evaluator).
+for (const p of (process.env.STARFARM_EXTRA_SOURCES ?? "").split(":").filter(Boolean)) {
+  sources[path.basename(p)] = { content: fs.readFileSync(p, "utf8") };
+}
 
 const input = {
   language: "Solidity",

@@ -38,6 +38,8 @@ pub enum PhaseLabel {
     Merkle,
     Quotients,
     Fri,
+    /// The composition check at the out-of-domain point.
+    Composition,
     /// The registry's `verifyProof`.
     Register,
 }
@@ -48,6 +50,7 @@ impl PhaseLabel {
             Self::Merkle => "merkle",
             Self::Quotients => "quotients",
             Self::Fri => "fri",
+            Self::Composition => "composition",
             Self::Register => "verifyProof",
         }
     }
@@ -57,6 +60,7 @@ impl PhaseLabel {
             Self::Merkle => "verify: Merkle statement",
             Self::Quotients => "verify: quotient statement",
             Self::Fri => "verify: FRI statement",
+            Self::Composition => "verify: composition statement",
             Self::Register => "verifyProof",
         }
     }

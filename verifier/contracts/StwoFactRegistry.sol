@@ -6,6 +6,7 @@ import {StwoVerifier} from "./StwoVerifier.sol";
 import {MerkleStatement} from "./MerkleStatement.sol";
 import {QuotientStatement} from "./QuotientStatement.sol";
 import {FriStatement} from "./FriStatement.sol";
+import {CompositionStatement} from "./CompositionStatement.sol";
 import {LiftedMerkle} from "./LiftedMerkle.sol";
 
 /// The fact registry that verifies: a fact becomes valid only through `verifyProof`, the last
@@ -20,14 +21,14 @@ import {LiftedMerkle} from "./LiftedMerkle.sol";
 /// are on chain and never completed with another proof's. The fact registered is the claim's
 /// (`CairoClaim.fact`: a program registered at deployment, the claim's output).
 ///
-/// NOT YET: the composition check at the out-of-domain point (the sampled values are bound to
-/// the committed columns, not yet checked against the constraints); it plugs in here, or as
-/// one more statement.
+/// The composition check at the out-of-domain point (`CompositionStatement`: the AIR's
+/// constraints on the sampled values equal the composition tree's value) is the last statement.
 contract StwoFactRegistry is IFactRegistry {
     StwoVerifier public immutable transcript;
     MerkleStatement public immutable merkle;
     QuotientStatement public immutable quotients;
     FriStatement public immutable fri;
+    CompositionStatement public immutable composition;
 
     mapping(bytes32 => bool) private facts;
 
@@ -44,11 +45,18 @@ contract StwoFactRegistry is IFactRegistry {
         uint256[] rangeEnds;
     }
 
-    constructor(StwoVerifier transcript_, MerkleStatement merkle_, QuotientStatement quotients_, FriStatement fri_) {
+    constructor(
+        StwoVerifier transcript_,
+        MerkleStatement merkle_,
+        QuotientStatement quotients_,
+        FriStatement fri_,
+        CompositionStatement composition_
+    ) {
         transcript = transcript_;
         merkle = merkle_;
         quotients = quotients_;
         fri = fri_;
+        composition = composition_;
     }
 
     function isValid(bytes32 fact) external view returns (bool) {
@@ -67,7 +75,7 @@ contract StwoFactRegistry is IFactRegistry {
         proofId = t.digest;
         uint256 nRanges = parts.rangeEnds.length;
         require(parts.values.length == t.queries.length, "registry: a value per query");
-        needed = new bytes32[](4 + nRanges + 1);
+        needed = new bytes32[](4 + nRanges + 2);
         done = new bool[](needed.length);
         uint256 logSize = header.trees[3].logHeight;
         for (uint256 tree = 0; tree < 4; tree++) {
@@ -100,6 +108,33 @@ contract StwoFactRegistry is IFactRegistry {
             keccak256(header.lastLayerPoly)
         );
         done[4 + nRanges] = fri.isValid(needed[4 + nRanges]);
+        needed[5 + nRanges] = compositionFact(header, t);
+        done[5 + nRanges] = composition.isValid(needed[5 + nRanges]);
+    }
+
+    /// The composition statement's fact for `header` and its replayed draws.
+    function compositionFact(StwoVerifier.Proof calldata header, StwoVerifier.Transcript memory t)
+        private
+        view
+        returns (bytes32)
+    {
+        return composition.factOfHashes(
+            [
+                keccak256(header.claim),
+                keccak256(header.claimedSums),
+                keccak256(header.sampledValues),
+                keccak256(abi.encode(header.columns))
+            ],
+            [
+                t.lookupZ,
+                t.lookupAlpha,
+                t.compositionCoeff,
+                t.oodsX,
+                t.oodsY,
+                header.trees[3].logHeight,
+                header.config.logBlowupFactor
+            ]
+        );
     }
 
     /// The last transaction of a proof: registers its fact once every statement is on chain;
@@ -155,8 +190,9 @@ contract StwoFactRegistry is IFactRegistry {
 
     function missing(uint256 i, uint256 n) private pure returns (string memory) {
         if (i < 4) return string.concat("registry: Merkle statement of tree ", digit(i), " not verified");
-        if (i + 1 < n) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
-        return "registry: FRI statement not verified";
+        if (i + 2 < n) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
+        if (i + 2 == n) return "registry: FRI statement not verified";
+        return "registry: composition statement not verified";
     }
 
     function digit(uint256 i) private pure returns (string memory) {

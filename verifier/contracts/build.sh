@@ -4,4 +4,7 @@
 # l1/contracts/build.sh on this folder (same solc, settings and node_modules).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-STARFARM_CONTRACTS_DIR="$here" exec "$here/../../l1/contracts/build.sh" "$@"
+# The generated AIR evaluator (air/generated/evm/AirEvaluator.sol) is compiled with them: the
+# composition statement deploys it.
+STARFARM_EXTRA_SOURCES="$here/../../air/generated/evm/AirEvaluator.sol" \
+  STARFARM_CONTRACTS_DIR="$here" exec "$here/../../l1/contracts/build.sh" "$@"

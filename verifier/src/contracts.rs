@@ -101,3 +101,24 @@ pub mod fri_probe {
         "contracts/out/FriLayerProbe.json"
     );
 }
+
+/// The composition check: `CompositionStatement` and the generated `AirEvaluator`
+/// (air/generated/evm/AirEvaluator.sol, compiled by `contracts/build.sh`).
+pub mod composition {
+    const _: &[u8] = include_bytes!("../contracts/out/CompositionStatement.json");
+    const _: &[u8] = include_bytes!("../contracts/out/AirEvaluator.json");
+
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        CompositionStatement,
+        "contracts/out/CompositionStatement.json"
+    );
+
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        AirEvaluator,
+        "contracts/out/AirEvaluator.json"
+    );
+}

@@ -9,9 +9,10 @@
 //! check the claim as `verify_cairo` does (logup balance included), derive the sampling layout
 //! from the claim, check both proofs of work, each tree's lifted Merkle decommitment at the
 //! queries, the PCS quotients there and circle FRI down to the last layer, hold a security
-//! floor, and compute the fact (`docs/verifier.md`); not the composition check. One call
-//! (`StwoVerifier.verify`) checks everything at once; [`plan`] splits a verification into
-//! transactions under 2^24 gas whose last one registers the claim's fact in
+//! floor, and compute the fact (`docs/verifier.md`). One call (`StwoVerifier.verify`) checks
+//! all of that at once; [`plan`] splits a verification into transactions under 2^24 gas,
+//! adding the composition check at the out-of-domain point ([`composition`]: the generated
+//! AIR evaluator on parts built on chain), whose last one registers the claim's fact in
 //! `StwoFactRegistry`.
 //!
 //! Depends on stwo, cairo-air, the air's IR and the prover's proof types only: never on the
@@ -20,6 +21,7 @@
 
 pub mod calldata;
 pub mod claim;
+pub mod composition;
 pub mod contracts;
 pub mod layout;
 pub mod plan;
@@ -33,6 +35,10 @@ pub use calldata::{
 pub use claim::{
     claimed_sums, encoded_claim, preprocessed_root, program_key, root_key, structured_claim,
     variant_index,
+};
+pub use composition::{
+    composition_input, deploy_composition, CompositionContracts, CompositionDeployError,
+    CompositionDraws,
 };
 pub use plan::{deploy, Accepted, Phase, PhaseKind, VerificationPlan, VerifierContracts};
 pub use transcript::{stwo_transcript, StwoTranscript};

@@ -1,6 +1,7 @@
 //! The plan of a split verification: the transactions that verify one proof on chain, each
 //! under EIP-7825's 2^24 gas, in the order `StwoFactRegistry.statements` lists them: the four
-//! trees' Merkle statements, the PCS quotients by ranges of the queries, FRI, then
+//! trees' Merkle statements, the PCS quotients by ranges of the queries, FRI, the
+//! composition check at the out-of-domain point, then
 //! `verifyProof`, which replays the transcript, requires every statement and registers the
 //! fact. Each phase carries only its part of the proof (EIP-7623 prices calldata per byte):
 //! a tree's opening, a range's rows with the trees' leaf hashes, FRI's decommitments.
@@ -18,7 +19,12 @@ use stwo::core::pcs::utils::prepare_preprocessed_query_positions;
 
 use crate::calldata::{encode_with_transcript, EncodeError};
 use crate::claim::{preprocessed_root, program_key, root_key, variant_index};
-use crate::contracts::{fri, merkle, quotients, registry, CairoClaim, ClaimLayout, StwoVerifier};
+use crate::composition::{
+    composition_input, deploy_composition, CompositionDeployError, CompositionDraws,
+};
+use crate::contracts::{
+    composition, fri, merkle, quotients, registry, CairoClaim, ClaimLayout, StwoVerifier,
+};
 use crate::transcript::StwoTranscript;
 
 /// Queries per quotient transaction: the quotients cost ~3.4 M gas fixed plus ~280 k a query
@@ -39,6 +45,8 @@ pub enum PhaseKind {
         to: usize,
     },
     Fri,
+    /// The composition check at the out-of-domain point (`CompositionStatement`).
+    Composition,
 }
 
 impl std::fmt::Display for PhaseKind {
@@ -47,6 +55,7 @@ impl std::fmt::Display for PhaseKind {
             Self::Merkle { tree } => write!(f, "merkle[{tree}]"),
             Self::Quotients { from, to } => write!(f, "quotients[{from}..{to}]"),
             Self::Fri => write!(f, "fri"),
+            Self::Composition => write!(f, "composition"),
         }
     }
 }
@@ -65,15 +74,17 @@ impl Phase {
             PhaseKind::Merkle { .. } => contracts.merkle,
             PhaseKind::Quotients { .. } => contracts.quotients,
             PhaseKind::Fri => contracts.fri,
+            PhaseKind::Composition => contracts.composition,
         }
     }
 
-    /// A short label for metrics: `merkle`, `quotients` or `fri`.
+    /// A short label for metrics: `merkle`, `quotients`, `fri` or `composition`.
     pub fn label(&self) -> &'static str {
         match self.kind {
             PhaseKind::Merkle { .. } => "merkle",
             PhaseKind::Quotients { .. } => "quotients",
             PhaseKind::Fri => "fri",
+            PhaseKind::Composition => "composition",
         }
     }
 }
@@ -231,6 +242,28 @@ impl VerificationPlan {
             calldata: call.abi_encode().into(),
         });
 
+        let call = composition::CompositionStatement::verifyCall {
+            s: composition_input(
+                &proof.claim,
+                &proof.claimedSums,
+                &proof.sampledValues,
+                &proof.columns,
+                CompositionDraws {
+                    lookup_z: packed(&transcript.lookup_z),
+                    lookup_alpha: packed(&transcript.lookup_alpha),
+                    coeff: packed(&transcript.composition_coeff),
+                    oods_x: packed(&transcript.oods_point.x),
+                    oods_y: packed(&transcript.oods_point.y),
+                    lifting_log_size: lifting,
+                    log_blowup: proof.config.logBlowupFactor,
+                },
+            ),
+        };
+        phases.push(Phase {
+            kind: PhaseKind::Composition,
+            calldata: call.abi_encode().into(),
+        });
+
         Ok(Self {
             phases,
             header: header(proof)?,
@@ -283,6 +316,9 @@ pub struct VerifierContracts {
     pub merkle: Address,
     pub quotients: Address,
     pub fri: Address,
+    /// `CompositionStatement` (it holds the evaluator's and the programs' addresses).
+    #[serde(default)]
+    pub composition: Address,
     /// `StwoFactRegistry`: the `IFactRegistry` settlement asks.
     pub registry: Address,
 }
@@ -339,15 +375,30 @@ impl Accepted {
 pub struct DeployError {
     pub contract: &'static str,
     #[source]
-    pub source: alloy::contract::Error,
+    pub source: DeploySource,
 }
 
-/// Deploys the seven contracts from `provider`'s wallet.
+/// What failed in a deployment.
+#[derive(Debug, thiserror::Error)]
+pub enum DeploySource {
+    #[error(transparent)]
+    Contract(#[from] alloy::contract::Error),
+    #[error(transparent)]
+    Composition(#[from] CompositionDeployError),
+}
+
+/// Deploys the eight contracts (and the composition check's evaluator and programs: 76 more
+/// transactions, ~90 M gas) from `provider`'s wallet.
 pub async fn deploy<P: Provider>(
     provider: &P,
     accepted: &Accepted,
 ) -> Result<VerifierContracts, DeployError> {
-    let at = |contract| move |source| DeployError { contract, source };
+    let at = |contract| {
+        move |source: alloy::contract::Error| DeployError {
+            contract,
+            source: source.into(),
+        }
+    };
     let layout = ClaimLayout::deploy_builder(provider)
         .deploy()
         .await
@@ -374,11 +425,24 @@ pub async fn deploy<P: Provider>(
         .deploy()
         .await
         .map_err(at("FriStatement"))?;
-    let registry =
-        registry::StwoFactRegistry::deploy_builder(provider, transcript, merkle, quotients, fri)
-            .deploy()
-            .await
-            .map_err(at("StwoFactRegistry"))?;
+    let composition = deploy_composition(provider)
+        .await
+        .map_err(|e| DeployError {
+            contract: "CompositionStatement",
+            source: e.into(),
+        })?
+        .statement;
+    let registry = registry::StwoFactRegistry::deploy_builder(
+        provider,
+        transcript,
+        merkle,
+        quotients,
+        fri,
+        composition,
+    )
+    .deploy()
+    .await
+    .map_err(at("StwoFactRegistry"))?;
     Ok(VerifierContracts {
         layout,
         claim,
@@ -386,6 +450,7 @@ pub async fn deploy<P: Provider>(
         merkle,
         quotients,
         fri,
+        composition,
         registry,
     })
 }

@@ -25,7 +25,7 @@ use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile}
 use starfarm_verifier::contracts::fri_probe::FriLayerProbe;
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
 use starfarm_verifier::contracts::registry::StwoFactRegistry;
-use starfarm_verifier::contracts::{fri, merkle, quotients};
+use starfarm_verifier::contracts::{composition, fri, merkle, quotients};
 use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, ClaimLayout, StwoVerifier};
 use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
 use starfarm_verifier::transcript::KeccakCairoProof;
@@ -889,6 +889,11 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
             PhaseKind::Fri => fri::FriStatement::verifyCall::abi_decode(data)
                 .ok()
                 .map(|c| c.abi_encode()),
+            PhaseKind::Composition => {
+                composition::CompositionStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
         }
     };
     let mut rng = Rng(0x5b11_7f00_d5ee);
@@ -958,6 +963,7 @@ async fn split_contracts(chain: &Chain, proof: &StwoVerifier::Proof) -> Verifier
         ("MerkleStatement", contracts.merkle),
         ("QuotientStatement", contracts.quotients),
         ("FriStatement", contracts.fri),
+        ("CompositionStatement", contracts.composition),
         ("StwoFactRegistry", contracts.registry),
     ] {
         let code = chain.provider.get_code_at(address).await.expect("code");
@@ -1092,14 +1098,14 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     let contracts = split_contracts(&chain, &PROOF).await;
     let plan =
         VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
-    // test profile: 4 trees, 8 queries in one range, FRI.
-    assert_eq!(plan.phases.len(), 6);
+    // test profile: 4 trees, 8 queries in one range, FRI, the composition.
+    assert_eq!(plan.phases.len(), 7);
     let fact = header_fact(&ARTIFACT);
     let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
     let finish: Bytes = plan.verify_proof_call().abi_encode().into();
 
     // Nothing verified: the last transaction names the first missing statement.
-    assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 6]);
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 7]);
     assert_eq!(
         call_reason(&chain, contracts.registry, finish.clone())
             .await
@@ -1119,7 +1125,7 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     }
     assert_eq!(
         done(&chain, &contracts, &plan).await,
-        vec![true, true, true, false, false, false]
+        vec![true, true, true, false, false, false, false]
     );
     assert_eq!(
         call_reason(&chain, contracts.registry, finish.clone())
@@ -1150,7 +1156,22 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
         plan.phases[5].calldata.clone(),
     )
     .await;
-    assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 6]);
+    // The composition check is required like the others.
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: composition statement not verified")
+    );
+    assert!(!registry.isValid(fact).call().await.expect("reads"));
+    send(
+        &chain,
+        "composition",
+        contracts.composition,
+        plan.phases[6].calldata.clone(),
+    )
+    .await;
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 7]);
     send(&chain, "verifyProof", contracts.registry, finish).await;
     // The claim's fact: the artifact's, as the Rust side computes it.
     assert!(registry.isValid(fact).call().await.expect("reads"));
@@ -1187,6 +1208,7 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
                     PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
+                    PhaseKind::Composition => PhaseLabel::Composition,
                 },
                 to: p.target(&contracts),
                 calldata: p.calldata.clone(),
@@ -1202,7 +1224,7 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
         .send_verification(&verification, Some(&metrics))
         .await
         .expect("verifies");
-    assert_eq!(sent.len(), 7, "six statements and verifyProof");
+    assert_eq!(sent.len(), 8, "seven statements and verifyProof");
     assert!(sent[..2].iter().all(|p| p.outcome.is_none()), "{sent:?}");
     assert!(sent[2..].iter().all(|p| p.outcome.is_some()), "{sent:?}");
     let count = |l: &str| {
@@ -1216,9 +1238,10 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
             count("merkle"),
             count("quotients"),
             count("fri"),
+            count("composition"),
             count("verifyProof")
         ],
-        [2, 1, 1, 1]
+        [2, 1, 1, 1, 1]
     );
     let total: u64 = sent
         .iter()
@@ -1249,8 +1272,8 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
     let Some(chain) = chain().await else { return };
     let contracts = split_contracts(&chain, &PROOF).await;
     let plan = VerificationPlan::from_artifact(&ARTIFACT, 3).expect("plans");
-    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8).
-    assert_eq!(plan.phases.len(), 4 + 3 + 1);
+    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8); FRI; the composition.
+    assert_eq!(plan.phases.len(), 4 + 3 + 1 + 1);
 
     // A statement's own checks, each with its reason.
     let mut merkle =
