@@ -126,8 +126,13 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     config.webhooks = args.webhooks.config()?;
     let state = AppState::new(Arc::clone(&store), blobs, config);
     let mut block_tasks = start_blocks(&args, &state).await?;
-    let settler =
-        crate::l1_cli::spawn_settler(&args.settle, Arc::clone(&store), &state.metrics).await?;
+    let settler = crate::l1_cli::spawn_settler(
+        &args.settle,
+        Arc::clone(&store),
+        state.blobs.clone(),
+        &state.metrics,
+    )
+    .await?;
     block_tasks.extend(settler);
     let sweeper = api::spawn_lease_sweeper(&state, Duration::from_millis(args.lease_sweep_ms));
     block_tasks.extend(api::spawn_deliverer(&state).context("starting webhook delivery")?);
