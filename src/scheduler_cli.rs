@@ -53,7 +53,8 @@ pub struct SchedulerArgs {
     /// Target of estimated Cairo steps per block chunk.
     #[arg(long, default_value_t = blocks::DEFAULT_CHUNK_STEPS)]
     chunk_steps: u64,
-    /// Security profile block chunks are proven with.
+    /// Security profile block chunks are proven with (`l1` or `l1-test`: the Keccak channel,
+    /// for a deployment that verifies the chunk proofs on chain).
     #[arg(long, default_value = "production")]
     block_profile: starfarm_prover::SecurityProfile,
     /// How often leases of silent workers are looked for and taken back, in milliseconds.

@@ -191,19 +191,18 @@ fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes()
         program,
         "-i",
         &path("input.json"),
+        // The Keccak channel at 20 bits: the profile of chunks a verifying deployment settles.
         "--profile",
-        "test",
-        "--channel",
-        "keccak",
+        "l1-test",
         "-o",
         &proof,
     ]);
     assert!(ok, "{out}");
 
     let deployment = path("l1-deployment.json");
-    // The registry accepts fibonacci's program and the test profile's variant, at its 18
+    // The registry accepts fibonacci's program and the l1-test profile's variant, at its 20
     // bits (NOT secure).
-    let accept = ["--accept", &proof, "--min-security-bits", "18"];
+    let accept = ["--accept", &proof, "--min-security-bits", "20"];
     let (ok, out) = starfarm(
         &[
             &["l1", "deploy"][..],
