@@ -10,12 +10,17 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use starfarm_l1::metrics::SettleMetrics;
 use starfarm_l1::settled_log::SettledLog;
-use starfarm_l1::settlement::{AttestedSettlement, Settler, Step};
+use starfarm_l1::settlement::{
+    AttestedSettlement, ProofPlans, SettlementClient, Settler, Step, VerifiedSettlement,
+};
+use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
 use starfarm_l1::watch::Watcher;
-use starfarm_l1::{Address, Deployment, Felt, L1Client, PrivateKeySigner};
+use starfarm_l1::{Address, Deployment, Felt, L1Client, L1Error, PrivateKeySigner};
 use starfarm_prover::CairoProgram;
+use starfarm_scheduler::blobs::BlobStore;
 use starfarm_scheduler::blocks::farm_blocks::FarmBlocks;
-use starfarm_scheduler::JobStore;
+use starfarm_scheduler::{ContentHash, JobStore};
+use starfarm_verifier::{VerificationPlan, VerifierContracts};
 
 use crate::scheduler_cli::open_job_store;
 use starfarm_sequencer::l1_sink::SequencerSink;
@@ -68,7 +73,8 @@ pub enum L1Command {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum VerifierKind {
     /// `StwoFactRegistry`: a fact is registered only by verifying its proof on chain
-    /// (`starfarm l1 verify`). The settlement line cannot settle through it yet.
+    /// (`starfarm l1 verify`; the settlement line sends each range's chunk proof, which must
+    /// be made with the Keccak channel).
     Stwo,
     /// `AttestedFactRegistry`: TRUSTED, it believes facts signed by registered prover keys.
     Attested,
@@ -108,7 +114,7 @@ pub struct DeployArgs {
     #[arg(long)]
     pub force: bool,
     /// The fact registry: `stwo` verifies proofs on chain; `attested` is the TRUSTED mode
-    /// (prover keys sign facts), the one the settlement line settles through today.
+    /// (prover keys sign facts).
     #[arg(long, value_enum, default_value_t = VerifierKind::Stwo)]
     pub verifier: VerifierKind,
     /// With `--verifier stwo`: proof artifacts (Keccak channel) whose programs the registry
@@ -141,6 +147,11 @@ pub struct SettleArgs {
     /// The scheduler's data folder (its SQLite job store holds the proven blocks).
     #[arg(long, default_value = "data/scheduler")]
     scheduler_data: PathBuf,
+    /// The scheduler's blob store, where the chunk proofs are (a verifying deployment sends
+    /// them): a folder or an `s3://` URL, as `starfarm scheduler --blobs` (default:
+    /// <scheduler-data>/blobs).
+    #[arg(long, env = "STARFARM_BLOBS")]
+    blobs: Option<String>,
     /// The scheduler's Postgres job store instead.
     #[arg(long, env = "STARFARM_POSTGRES_URL")]
     postgres_url: Option<String>,
@@ -155,7 +166,8 @@ pub struct SettleArgs {
 /// How facts are attested and transactions confirmed.
 #[derive(clap::Args)]
 pub struct AttestArgs {
-    /// The prover key that attests facts (a signer of the registry).
+    /// The prover key that attests facts (a signer of the registry): for an attested
+    /// deployment only; a verifying one (`--verifier stwo`) refuses it.
     #[arg(long, env = "STARFARM_ATTEST_KEY", hide_env_values = true)]
     attest_key: Option<String>,
     /// Blocks on top of a settlement transaction before it counts (1: mined).
@@ -289,8 +301,8 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
                 .await?;
             eprintln!(
                 "registry: StwoFactRegistry (verifies proofs on chain, floor {min_security_bits} \
-                 bits, {} program(s); NOT YET the composition check; the settlement line cannot \
-                 settle through it yet, use --verifier attested for a settling chain)",
+                 bits, {} program(s); NOT YET the composition check; the settlement line sends \
+                 it the chunk proofs, which must be Keccak-channel proofs of an accepted program)",
                 accepted.programs.len()
             );
             (contracts, Some(verifier))
@@ -434,17 +446,107 @@ impl AttestArgs {
     }
 }
 
-/// The settlement line attests facts: a deployment whose registry verifies proofs cannot be
-/// settled by it yet (the line reads proven ranges' outputs, not their proofs).
-fn attested_only(file: &DeploymentFile, path: &Path) -> Result<()> {
-    if file.verifier.is_some() {
-        bail!(
-            "{} has the verifying registry (StwoFactRegistry): the settlement line cannot send \
-             proofs to it yet; deploy with --verifier attested to settle",
-            path.display()
-        );
+/// The settlement line's proofs: the chunk artifacts in the scheduler's blob store, planned
+/// for the deployment's verifier contracts.
+struct StoredProofs {
+    blobs: BlobStore,
+    contracts: VerifierContracts,
+}
+
+impl ProofPlans for StoredProofs {
+    async fn verification(&self, artifact: &str) -> Result<ProofVerification, L1Error> {
+        let failed = |message: String| L1Error::Proof {
+            artifact: artifact.into(),
+            message,
+        };
+        let hash = ContentHash::parse(artifact).map_err(|e| failed(e.to_string()))?;
+        let bytes = self
+            .blobs
+            .get(&hash)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let contracts = self.contracts;
+        // Decoding and replaying stwo's transcript take CPU seconds at the l1 profile.
+        let planned = tokio::task::spawn_blocking(move || {
+            let artifact = starfarm_prover::artifact::ProofArtifact::from_bytes(&bytes)
+                .map_err(|e| format!("not a proof artifact: {e}"))?;
+            let plan = VerificationPlan::from_artifact(
+                &artifact,
+                starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE,
+            )
+            .map_err(|e| format!("planning its verification: {e}"))?;
+            Ok::<_, String>(proof_verification(&plan, &contracts))
+        })
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+        planned.map_err(failed)
     }
-    Ok(())
+}
+
+/// `plan`'s transactions for `contracts`, as `starfarm_l1` sends them.
+fn proof_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> ProofVerification {
+    use starfarm_verifier::alloy::sol_types::SolCall;
+    use starfarm_verifier::PhaseKind;
+
+    ProofVerification {
+        registry: contracts.registry,
+        statements: plan.statements_call().abi_encode().into(),
+        phases: plan
+            .phases
+            .iter()
+            .map(|p| VerificationTx {
+                phase: p.kind.to_string(),
+                kind: match p.kind {
+                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
+                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
+                    PhaseKind::Fri => PhaseLabel::Fri,
+                    PhaseKind::Composition => PhaseLabel::Composition,
+                },
+                to: p.target(contracts),
+                calldata: p.calldata.clone(),
+            })
+            .collect(),
+        finish: plan.verify_proof_call().abi_encode().into(),
+    }
+}
+
+/// How the deployment makes facts valid: by verifying the chunk proofs (no key: one given is
+/// refused, so a trusted key never sits on that path by mistake) or by attesting them.
+enum Settlement {
+    Verified(VerifiedSettlement<StoredProofs>),
+    Attested(AttestedSettlement),
+}
+
+impl Settlement {
+    fn of(
+        client: L1Client,
+        file: &DeploymentFile,
+        attest: &AttestArgs,
+        blobs: BlobStore,
+    ) -> Result<Self> {
+        Ok(match file.verifier {
+            Some(contracts) => {
+                if attest.attest_key.is_some() {
+                    bail!(
+                        "the deployment verifies proofs on chain (StwoFactRegistry): it trusts \
+                         no attesting key; do not pass --attest-key / STARFARM_ATTEST_KEY"
+                    );
+                }
+                Self::Verified(VerifiedSettlement::new(
+                    client,
+                    StoredProofs { blobs, contracts },
+                ))
+            }
+            None => Self::Attested(AttestedSettlement::new(client, attest.signer()?)),
+        })
+    }
+
+    fn describe(&self) -> &'static str {
+        match self {
+            Self::Verified(_) => "each range's proof verified on chain (StwoFactRegistry)",
+            Self::Attested(_) => "facts attested by a prover key (TRUSTED: AttestedFactRegistry)",
+        }
+    }
 }
 
 fn read_artifact(path: &Path) -> Result<starfarm_prover::artifact::ProofArtifact> {
@@ -455,10 +557,6 @@ fn read_artifact(path: &Path) -> Result<starfarm_prover::artifact::ProofArtifact
 
 /// Verifies a proof artifact on chain, one statement a transaction, and prints their gas.
 async fn verify(args: VerifyArgs) -> Result<()> {
-    use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
-    use starfarm_verifier::alloy::sol_types::SolCall;
-    use starfarm_verifier::PhaseKind;
-
     let bytes =
         std::fs::read(&args.proof).with_context(|| format!("reading {}", args.proof.display()))?;
     let artifact = starfarm_prover::artifact::ProofArtifact::from_bytes(&bytes)
@@ -487,26 +585,7 @@ async fn verify(args: VerifyArgs) -> Result<()> {
             )
         })?
     };
-    let verification = ProofVerification {
-        registry: contracts.registry,
-        statements: plan.statements_call().abi_encode().into(),
-        phases: plan
-            .phases
-            .iter()
-            .map(|p| VerificationTx {
-                phase: p.kind.to_string(),
-                kind: match p.kind {
-                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
-                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
-                    PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition => PhaseLabel::Composition,
-                },
-                to: p.target(&contracts),
-                calldata: p.calldata.clone(),
-            })
-            .collect(),
-        finish: plan.verify_proof_call().abi_encode().into(),
-    };
+    let verification = proof_verification(&plan, &contracts);
     let sent = client.send_verification(&verification, None).await?;
     let mut total = 0;
     println!("{:<20} {:>9} {:>11}", "transaction", "calldata", "gas");
@@ -553,19 +632,38 @@ const DEFAULT_MIN_SECURITY_BITS: u32 = 96;
 
 async fn settle(args: SettleArgs) -> Result<()> {
     let (client, file) = args.l1.attached(true).await?;
-    attested_only(&file, &args.l1.deployment)?;
     let client = client.with_confirmations(args.attest.l1_confirmations);
     let store = open_job_store(args.postgres_url.as_deref(), &args.scheduler_data).await?;
-    let signer = args.attest.signer()?;
-    let settler = Settler::new(AttestedSettlement::new(client, signer), file.program_hash);
+    let blobs_location = args
+        .blobs
+        .clone()
+        .unwrap_or_else(|| args.scheduler_data.join("blobs").display().to_string());
+    let blobs = BlobStore::open(&blobs_location)?;
+    let settlement = Settlement::of(client, &file, &args.attest, blobs)?;
+    eprintln!("settling: {}", settlement.describe());
     let source = FarmBlocks(store);
+    match settlement {
+        Settlement::Verified(c) => {
+            settle_with(Settler::new(c, file.program_hash), &source, &args).await
+        }
+        Settlement::Attested(c) => {
+            settle_with(Settler::new(c, file.program_hash), &source, &args).await
+        }
+    }
+}
+
+async fn settle_with<C: SettlementClient>(
+    settler: Settler<C>,
+    source: &FarmBlocks,
+    args: &SettleArgs,
+) -> Result<()> {
     if !args.once {
         settler
-            .run(&source, Duration::from_millis(args.every_ms))
+            .run(source, Duration::from_millis(args.every_ms))
             .await;
     }
     loop {
-        match settler.step(&source).await? {
+        match settler.step(source).await? {
             Step::Settled {
                 block,
                 tx_start,
@@ -591,6 +689,7 @@ async fn settle(args: SettleArgs) -> Result<()> {
 pub async fn spawn_settler(
     args: &SchedulerSettleArgs,
     store: Arc<dyn JobStore>,
+    blobs: BlobStore,
     scheduler_metrics: &starfarm_scheduler::api::Metrics,
 ) -> Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(path) = &args.settle else {
@@ -601,25 +700,36 @@ pub async fn spawn_settler(
         .as_deref()
         .context("--settle needs the paying wallet: pass --l1-key or set STARFARM_L1_KEY")?;
     let (client, file) = attached(&args.l1_rpc.l1_rpc, key, path).await?;
-    attested_only(&file, path)?;
     let client = client.with_confirmations(args.attest.l1_confirmations);
     let metrics =
         SettleMetrics::register(&scheduler_metrics.registry).context("registering L1 metrics")?;
-    let signer = args.attest.signer()?;
+    let settlement = Settlement::of(client, &file, &args.attest, blobs)?;
     eprintln!(
-        "settling proven blocks on L1 ({} via {})",
+        "settling proven blocks on L1 ({} via {}): {}",
         path.display(),
-        args.l1_rpc.l1_rpc
+        args.l1_rpc.l1_rpc,
+        settlement.describe()
     );
-    Ok(Some(tokio::spawn(async move {
-        let settler = Settler {
-            metrics,
-            ..Settler::new(AttestedSettlement::new(client, signer), file.program_hash)
-        };
-        settler
-            .run(&FarmBlocks(store), Duration::from_secs(1))
-            .await;
-    })))
+    let source = FarmBlocks(store);
+    let every = Duration::from_secs(1);
+    Ok(Some(match settlement {
+        Settlement::Verified(c) => {
+            // The verification's gas per phase and per proof joins the line's metrics.
+            let c = c.with_metrics(metrics.clone());
+            let settler = Settler {
+                metrics,
+                ..Settler::new(c, file.program_hash)
+            };
+            tokio::spawn(async move { settler.run(&source, every).await })
+        }
+        Settlement::Attested(c) => {
+            let settler = Settler {
+                metrics,
+                ..Settler::new(c, file.program_hash)
+            };
+            tokio::spawn(async move { settler.run(&source, every).await })
+        }
+    }))
 }
 
 /// The L1 deployment that `starfarm sequencer run` (its watcher) or `starfarm node --mode l1`

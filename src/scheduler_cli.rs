@@ -53,7 +53,8 @@ pub struct SchedulerArgs {
     /// Target of estimated Cairo steps per block chunk.
     #[arg(long, default_value_t = blocks::DEFAULT_CHUNK_STEPS)]
     chunk_steps: u64,
-    /// Security profile block chunks are proven with.
+    /// Security profile block chunks are proven with (`l1` or `l1-test`: the Keccak channel,
+    /// for a deployment that verifies the chunk proofs on chain).
     #[arg(long, default_value = "production")]
     block_profile: starfarm_prover::SecurityProfile,
     /// How often leases of silent workers are looked for and taken back, in milliseconds.
@@ -126,8 +127,13 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
     config.webhooks = args.webhooks.config()?;
     let state = AppState::new(Arc::clone(&store), blobs, config);
     let mut block_tasks = start_blocks(&args, &state).await?;
-    let settler =
-        crate::l1_cli::spawn_settler(&args.settle, Arc::clone(&store), &state.metrics).await?;
+    let settler = crate::l1_cli::spawn_settler(
+        &args.settle,
+        Arc::clone(&store),
+        state.blobs.clone(),
+        &state.metrics,
+    )
+    .await?;
     block_tasks.extend(settler);
     let sweeper = api::spawn_lease_sweeper(&state, Duration::from_millis(args.lease_sweep_ms));
     block_tasks.extend(api::spawn_deliverer(&state).context("starting webhook delivery")?);

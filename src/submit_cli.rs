@@ -15,7 +15,7 @@ pub struct SubmitArgs {
     #[arg(short, long)]
     input: Option<PathBuf>,
     /// Security profile: production, production-fast, l1 (Keccak channel, for Ethereum
-    /// verifiers) or test (NOT SECURE).
+    /// verifiers), test or l1-test (Keccak channel, 20 bits) (both NOT SECURE).
     #[arg(long, default_value = "production")]
     profile: String,
     /// Higher is proven first.

@@ -159,7 +159,7 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
 /// fibonacci's program) and `starfarm l1 verify`: a Keccak-channel proof's statements and
 /// `verifyProof` are sent, the artifact's fact (the claim's) becomes valid; a second run
 /// finds every statement on chain and sends only `verifyProof`; the settlement line refuses
-/// that deployment rather than attest to it.
+/// an attesting key for that deployment, and without one settles through the verifier.
 #[test]
 fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes() {
     let Some(anvil) = Anvil::for_tests() else {
@@ -169,6 +169,9 @@ fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes()
     let starfarm = |args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
             .args(args)
+            // The line must read this test's job store and take no key from the caller.
+            .env_remove("STARFARM_POSTGRES_URL")
+            .env_remove("STARFARM_ATTEST_KEY")
             .output()
             .expect("starfarm runs");
         let text = format!(
@@ -188,19 +191,18 @@ fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes()
         program,
         "-i",
         &path("input.json"),
+        // The Keccak channel at 20 bits: the profile of chunks a verifying deployment settles.
         "--profile",
-        "test",
-        "--channel",
-        "keccak",
+        "l1-test",
         "-o",
         &proof,
     ]);
     assert!(ok, "{out}");
 
     let deployment = path("l1-deployment.json");
-    // The registry accepts fibonacci's program and the test profile's variant, at its 18
+    // The registry accepts fibonacci's program and the l1-test profile's variant, at its 20
     // bits (NOT secure).
-    let accept = ["--accept", &proof, "--min-security-bits", "18"];
+    let accept = ["--accept", &proof, "--min-security-bits", "20"];
     let (ok, out) = starfarm(
         &[
             &["l1", "deploy"][..],
@@ -249,5 +251,28 @@ fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes()
     ]
     .concat();
     let (ok, out) = starfarm(&settle);
-    assert!(!ok && out.contains("verifying registry"), "{out}");
+    assert!(!ok && out.contains("trusts no attesting key"), "{out}");
+
+    // Without a key, the line settles through the verifier: nothing is proven yet here.
+    let scheduler = path("scheduler");
+    std::fs::create_dir_all(&scheduler).expect("scheduler folder");
+    let settle = [
+        &[
+            "l1",
+            "settle",
+            "--once",
+            "--deployment",
+            &deployment,
+            "--scheduler-data",
+            &scheduler,
+        ][..],
+        &rpc,
+    ]
+    .concat();
+    let (ok, out) = starfarm(&settle);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("verified on chain") && out.contains("block 0 is not proven yet"),
+        "{out}"
+    );
 }

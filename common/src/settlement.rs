@@ -12,6 +12,11 @@ use starknet_types_core::felt::Felt;
 pub struct BlockRanges {
     /// Their block-program outputs, in transaction order.
     pub outputs: Vec<Vec<Felt>>,
+    /// Where each range's proof is, in the order of `outputs`: the content hash of its
+    /// artifact in the farm's artifact store. A settlement that verifies proofs on L1 sends
+    /// this proof; an attested one needs only the output. Empty where the source keeps no
+    /// proofs (such ranges cannot settle through the verifier).
+    pub artifacts: Vec<String>,
     /// The conjectured security of the weakest of their proofs: what the facts are
     /// attested at (the registry refuses bits below its floor).
     pub security_bits: u32,

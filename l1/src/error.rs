@@ -28,6 +28,21 @@ pub enum L1Error {
     },
     #[error("value out of range: {0}")]
     Range(String),
+    /// A transaction of a proof's on-chain verification failed; `phase` names it
+    /// (`statements`, `merkle[2]`, `quotients[0..8]`, `fri`, `verifyProof`).
+    #[error("verification phase {phase}: {source}")]
+    Verification {
+        phase: String,
+        #[source]
+        source: Box<L1Error>,
+    },
+    /// The range has no proof to verify (its source keeps none): it cannot settle through
+    /// the verifying registry.
+    #[error("the range has no proof artifact: it cannot settle through the verifier")]
+    NoProof,
+    /// The range's proof could not be fetched, decoded or planned, or is not the range's.
+    #[error("proof {artifact}: {message}")]
+    Proof { artifact: String, message: String },
 }
 
 impl L1Error {
@@ -35,6 +50,7 @@ impl L1Error {
     pub fn revert_reason(&self) -> Option<&str> {
         match self {
             Self::Reverted { reason, .. } => Some(reason),
+            Self::Verification { source, .. } => source.revert_reason(),
             _ => None,
         }
     }

@@ -117,13 +117,20 @@ impl L1Client {
     }
 
     /// Sends the statements of `v` the chain lacks, one transaction each, then `verifyProof`;
-    /// counts each transaction's gas in `metrics` (per phase, and the proof's total).
+    /// counts each transaction's gas in `metrics` (per phase, and the proof's total). An
+    /// error is [`L1Error::Verification`], naming the phase that failed.
     pub async fn send_verification(
         &self,
         v: &ProofVerification,
         metrics: Option<&SettleMetrics>,
     ) -> Result<Vec<SentPhase>, L1Error> {
-        let done = self.statements_done(v).await?;
+        let done = self
+            .statements_done(v)
+            .await
+            .map_err(|e| L1Error::Verification {
+                phase: "statements".into(),
+                source: Box::new(e),
+            })?;
         let mut sent = Vec::with_capacity(v.phases.len() + 1);
         let steps = v.phases.iter().zip(done);
         let finish = VerificationTx {
@@ -148,7 +155,10 @@ impl L1Client {
                             .observe(o.gas_used as f64);
                     }
                 }
-                let outcome = outcome?;
+                let outcome = outcome.map_err(|e| L1Error::Verification {
+                    phase: tx.phase.clone(),
+                    source: Box::new(e),
+                })?;
                 tracing::info!(phase = %tx.phase, gas = outcome.gas_used, "verification transaction mined");
                 total += outcome.gas_used;
                 Some(outcome)

@@ -462,6 +462,7 @@ impl Proven {
 
     fn insert_at(&self, block: u64, outputs: Vec<Vec<Felt>>, security_bits: u32) {
         let ranges = BlockRanges {
+            artifacts: Vec::new(),
             outputs,
             security_bits,
             proof_cost_usd: 0.0,

@@ -38,11 +38,21 @@ pub enum SecurityProfile {
     /// each bit spared costs half a query (~5 KB of calldata per proof), and Keccak grinding
     /// (2^26 expected hashes, ~3.8 M/s on 2 cores) parallelises over a worker's cores.
     L1,
+    /// 20 bits on the Keccak channel: 12 PoW bits, log blowup 1, 8 queries. NOT SECURE: for
+    /// tests and the devnet settling through the on-chain verifier, whose floor must then be
+    /// deployed at 20 (`l1 deploy --verifier stwo --min-security-bits 20`). Its parameters
+    /// differ from `test`'s (10 PoW bits) so a proof's parameters name one profile.
+    L1Test,
 }
 
 impl SecurityProfile {
-    pub const ALL: [SecurityProfile; 4] =
-        [Self::Production, Self::ProductionFast, Self::Test, Self::L1];
+    pub const ALL: [SecurityProfile; 5] = [
+        Self::Production,
+        Self::ProductionFast,
+        Self::Test,
+        Self::L1,
+        Self::L1Test,
+    ];
 
     /// Stwo's commitment-scheme parameters for this profile.
     pub fn pcs_config(self) -> PcsConfig {
@@ -51,6 +61,7 @@ impl SecurityProfile {
             Self::ProductionFast => (16, 1, 80),
             Self::Test => (10, 1, 8),
             Self::L1 => (26, 2, 35),
+            Self::L1Test => (12, 1, 8),
         };
         PcsConfig {
             pow_bits,
@@ -67,15 +78,15 @@ impl SecurityProfile {
     /// The channel this profile's proofs use unless `--channel` says otherwise.
     pub fn channel(self) -> ChannelKind {
         match self {
-            Self::L1 => ChannelKind::Keccak,
+            Self::L1 | Self::L1Test => ChannelKind::Keccak,
             _ => ChannelKind::Blake2s,
         }
     }
 
     /// Whether proofs of this profile may use `channel`: an L1 proof must be one the EVM can
-    /// replay, so `l1` takes only its own channel; the others take any.
+    /// replay, so `l1` and `l1-test` take only their own channel; the others take any.
     pub fn allows(self, channel: ChannelKind) -> bool {
-        self != Self::L1 || channel == self.channel()
+        !matches!(self, Self::L1 | Self::L1Test) || channel == self.channel()
     }
 
     /// [`Self::allows`], with the reason when it does not.
@@ -105,6 +116,7 @@ impl SecurityProfile {
             Self::ProductionFast => "production-fast",
             Self::Test => "test",
             Self::L1 => "l1",
+            Self::L1Test => "l1-test",
         }
     }
 }
@@ -122,7 +134,10 @@ impl std::str::FromStr for SecurityProfile {
             .into_iter()
             .find(|p| p.name() == s)
             .ok_or_else(|| {
-                format!("unknown profile {s:?} (expected production, production-fast, test or l1)")
+                format!(
+                    "unknown profile {s:?} (expected production, production-fast, test, l1 or \
+                     l1-test)"
+                )
             })
     }
 }
@@ -150,6 +165,18 @@ mod tests {
         assert!(SecurityProfile::Test.allows(ChannelKind::Keccak));
         assert!(l1.fri_config.log_blowup_factor > production.fri_config.log_blowup_factor);
         assert!(l1.fri_config.n_queries < production.fri_config.n_queries);
+    }
+
+    /// The low-security profile of the on-chain verifier's tests and devnet: Keccak only,
+    /// 20 bits, parameters of its own.
+    #[test]
+    fn l1_test_is_keccak_only_at_20_bits() {
+        let l1_test = SecurityProfile::L1Test;
+        assert_eq!(l1_test.channel(), ChannelKind::Keccak);
+        assert!(!l1_test.allows(ChannelKind::Blake2s));
+        assert_eq!(l1_test.security_bits(), 20);
+        assert_eq!("l1-test".parse(), Ok(l1_test));
+        assert_ne!(l1_test.pcs_config(), SecurityProfile::Test.pcs_config());
     }
 
     #[test]

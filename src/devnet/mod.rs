@@ -440,8 +440,9 @@ fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args:
         e.l1_rpc
     );
     println!(
-        "  L1 registry   TRUSTED attested facts (AttestedFactRegistry): the settlement line \
-         does not send proofs to the verifying registry yet (docs/verifier.md)"
+        "  L1 registry   TRUSTED attested facts (AttestedFactRegistry): the devnet's chunks \
+         are not proven with the Keccak channel (`l1-test`) yet, so it does not settle \
+         through the verifying registry (docs/verifier.md)"
     );
     println!("  API key       {}", secrets.api_key);
     if let Some(secret) = &secrets.webhook_secret {

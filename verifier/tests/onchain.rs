@@ -1267,6 +1267,159 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
     assert_eq!(sent_again[0].phase, "verifyProof");
 }
 
+/// `plan`'s transactions for `contracts`, as `starfarm_l1` sends them.
+fn l1_verification(
+    plan: &VerificationPlan,
+    contracts: &VerifierContracts,
+) -> starfarm_l1::verify::ProofVerification {
+    use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+    ProofVerification {
+        registry: contracts.registry,
+        statements: plan.statements_call().abi_encode().into(),
+        phases: plan
+            .phases
+            .iter()
+            .map(|p| VerificationTx {
+                phase: p.kind.to_string(),
+                kind: match p.kind {
+                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
+                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
+                    PhaseKind::Fri => PhaseLabel::Fri,
+                    PhaseKind::Composition => PhaseLabel::Composition,
+                },
+                to: p.target(contracts),
+                calldata: p.calldata.clone(),
+            })
+            .collect(),
+        finish: plan.verify_proof_call().abi_encode().into(),
+    }
+}
+
+/// Proofs by artifact name, already planned (the settler's port to the artifact store).
+struct Planned(std::collections::HashMap<String, starfarm_l1::verify::ProofVerification>);
+
+impl starfarm_l1::settlement::ProofPlans for Planned {
+    async fn verification(
+        &self,
+        artifact: &str,
+    ) -> Result<starfarm_l1::verify::ProofVerification, starfarm_l1::L1Error> {
+        self.0
+            .get(artifact)
+            .cloned()
+            .ok_or_else(|| starfarm_l1::L1Error::Proof {
+                artifact: artifact.into(),
+                message: "not in the store".into(),
+            })
+    }
+}
+
+/// The settlement line's client over the verifying registry (`VerifiedSettlement`): a
+/// range's fact is valid only once its proof is verified on chain, no key attests anything
+/// (the paying wallet is not a signer of any registry), a settler restarted halfway through
+/// the verification sends only the statements the chain lacks, the gas is counted per phase
+/// and per proof, and each failure is typed: no proof, a proof of another fact, a phase
+/// that reverts (named).
+#[tokio::test]
+async fn the_verified_settlement_makes_a_fact_valid_only_by_its_proof() {
+    use starfarm_l1::metrics::SettleMetrics;
+    use starfarm_l1::settlement::{RangeProof, SettlementClient, VerifiedSettlement};
+    use starfarm_l1::{Deployment, L1Error};
+
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let verification = l1_verification(&plan, &contracts);
+    let mut tampered = verification.clone();
+    let middle = tampered.finish.len() / 2;
+    tampered.finish = flipped(&tampered.finish, middle);
+    let plans = Planned(
+        [
+            ("fibonacci".to_string(), verification),
+            ("tampered".to_string(), tampered),
+        ]
+        .into(),
+    );
+    // Only the registry matters to a fact's validity; the core and bridge are not called.
+    let deployment = Deployment {
+        registry: contracts.registry,
+        core: Address::ZERO,
+        bridge: Address::ZERO,
+    };
+    let client = starfarm_l1::L1Client::connect(&chain._anvil.url, DEV_KEYS[1])
+        .await
+        .expect("connects")
+        .attach(deployment);
+    let metrics = SettleMetrics::unregistered();
+    let settlement = VerifiedSettlement::new(client, plans).with_metrics(metrics.clone());
+    let fact = header_fact(&ARTIFACT);
+    let proof = |artifact: Option<&str>| RangeProof {
+        security_bits: TEST_FLOOR,
+        artifact: artifact.map(str::to_string),
+    };
+    assert!(!settlement.is_fact_valid(fact).await.expect("reads"));
+
+    let err = settlement
+        .register_fact(fact, &proof(None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, L1Error::NoProof), "{err}");
+    let err = settlement
+        .register_fact(fact, &proof(Some("lost")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, L1Error::Proof { .. }), "{err}");
+
+    // A settler sent two statements, then died: the next one resumes.
+    for phase in &plan.phases[..2] {
+        let to = phase.target(&contracts);
+        send(&chain, "before the restart", to, phase.calldata.clone()).await;
+    }
+    assert!(
+        !settlement.is_fact_valid(fact).await.expect("reads"),
+        "statements alone register nothing"
+    );
+    let err = settlement
+        .register_fact(fact, &proof(Some("tampered")))
+        .await
+        .unwrap_err();
+    match &err {
+        L1Error::Verification { phase, .. } => assert_eq!(phase, "verifyProof", "{err}"),
+        other => panic!("not a verification error: {other}"),
+    }
+    assert!(err.revert_reason().is_some(), "{err}");
+    assert!(!settlement.is_fact_valid(fact).await.expect("reads"));
+
+    let sent = settlement
+        .register_fact(fact, &proof(Some("fibonacci")))
+        .await
+        .expect("verifies");
+    assert!(settlement.is_fact_valid(fact).await.expect("reads"));
+    let count = |l: &str| {
+        metrics
+            .verification_gas
+            .with_label_values(&[l])
+            .get_sample_count()
+    };
+    // The tampered verifyProof sent the missing statements first: they were not sent again.
+    let statements = plan.phases.len() as u64 - 2;
+    let (merkle, quotients, fri) = (count("merkle"), count("quotients"), count("fri"));
+    assert_eq!(merkle + quotients + fri, statements, "each statement once");
+    assert_eq!(merkle, 2, "two of the four trees were on chain");
+    assert_eq!(count("verifyProof"), 1, "the reverted one is not counted");
+    assert_eq!(metrics.proof_verification_gas.get_sample_count(), 1);
+    assert!(sent.gas_used > 0);
+
+    // A proof that is not the range's: verified, yet the range's fact stays invalid.
+    let other = B256::repeat_byte(7);
+    let err = settlement
+        .register_fact(other, &proof(Some("fibonacci")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, L1Error::Proof { .. }), "{err}");
+    assert!(!settlement.is_fact_valid(other).await.expect("reads"));
+}
+
 #[tokio::test]
 async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
     let Some(chain) = chain().await else { return };

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use starknet_types_core::felt::Felt;
 
-use super::SettlementClient;
+use super::{RangeProof, SettlementClient};
 use crate::client::L1State;
 use crate::fact::fact;
 use crate::metrics::SettleMetrics;
@@ -48,7 +48,8 @@ impl SettleError {
     /// the store being unreachable for a while).
     pub fn stops_the_line(&self) -> bool {
         match self {
-            Self::L1(e) => e.revert_reason().is_some(),
+            // A range without its proof stays without it: retrying cannot verify it.
+            Self::L1(e) => e.revert_reason().is_some() || matches!(e, L1Error::NoProof),
             Self::Source { .. } => false,
             Self::NoRange { .. } | Self::RootMismatch { .. } | Self::Malformed(_) => true,
         }
@@ -107,12 +108,16 @@ impl<C: SettlementClient> Settler<C> {
         else {
             return Ok(Step::Waiting { block });
         };
-        let output = next_range(&ranges.outputs, &state)?;
+        let (index, output) = next_range(&ranges.outputs, &state)?;
         let fact = fact(self.program_hash, output);
         let register_gas = if self.client.is_fact_valid(fact).await? {
             0
         } else {
-            let registered = self.client.register_fact(fact, ranges.security_bits).await;
+            let proof = RangeProof {
+                security_bits: ranges.security_bits,
+                artifact: ranges.artifacts.get(index).cloned(),
+            };
+            let registered = self.client.register_fact(fact, &proof).await;
             self.metrics.submitted("registerFact", &registered);
             registered?.gas_used
         };
@@ -222,17 +227,21 @@ const TX_START: usize = 6;
 const TX_END: usize = 7;
 const TX_COUNT: usize = 8;
 
-/// The range that starts where L1 stands, checked to continue L1's root.
-fn next_range<'r>(ranges: &'r [Vec<Felt>], state: &L1State) -> Result<&'r [Felt], SettleError> {
+/// The range that starts where L1 stands (its index among `ranges`), checked to continue
+/// L1's root.
+fn next_range<'r>(
+    ranges: &'r [Vec<Felt>],
+    state: &L1State,
+) -> Result<(usize, &'r [Felt]), SettleError> {
     let block = state.next_block_number;
     let tx_index = state.tx_index;
     let mut found = None;
-    for output in ranges {
+    for (index, output) in ranges.iter().enumerate() {
         if word(output, TX_START)? == tx_index {
-            found = Some(output.as_slice());
+            found = Some((index, output.as_slice()));
         }
     }
-    let output = found.ok_or(SettleError::NoRange { block, tx_index })?;
+    let (index, output) = found.ok_or(SettleError::NoRange { block, tx_index })?;
     let proven = output[PREVIOUS_ROOT];
     if proven != state.state_root {
         return Err(SettleError::RootMismatch {
@@ -242,7 +251,7 @@ fn next_range<'r>(ranges: &'r [Vec<Felt>], state: &L1State) -> Result<&'r [Felt]
             settled: state.state_root,
         });
     }
-    Ok(output)
+    Ok((index, output))
 }
 
 fn word(output: &[Felt], index: usize) -> Result<u64, SettleError> {
@@ -273,7 +282,11 @@ mod tests {
         }
 
         fn insert_costing(&self, block: u64, outputs: Vec<Vec<Felt>>, bits: u32, cost: f64) {
+            let artifacts = (0..outputs.len())
+                .map(|i| format!("proof-{block}-{i}"))
+                .collect();
             let ranges = BlockRanges {
+                artifacts,
                 outputs,
                 security_bits: bits,
                 proof_cost_usd: cost,
@@ -334,6 +347,13 @@ mod tests {
         let l1 = settler.client.l1();
         assert_eq!(l1.settled, ranges);
         assert_eq!(l1.registered.len(), 2);
+        let proofs: Vec<_> = l1.proofs.iter().map(|p| p.artifact.as_deref()).collect();
+        assert_eq!(
+            proofs,
+            [Some("proof-0-0"), Some("proof-0-1")],
+            "each fact is made valid from its own range's proof"
+        );
+        assert!(l1.proofs.iter().all(|p| p.security_bits == 96));
         assert_eq!((l1.state.next_block_number, l1.state.tx_index), (1, 0));
         assert_eq!(l1.state.state_root, Felt::from(3u8));
         assert_eq!(settler.metrics.last_settled.get(), 0);
@@ -440,6 +460,31 @@ mod tests {
         let err = settler.step(&proven).await.unwrap_err();
         assert!(err.stops_the_line(), "{err}");
         assert_eq!(settler.client.l1().settled.len(), 1);
+    }
+
+    #[test]
+    fn a_range_without_its_proof_stops_the_line_and_a_failed_phase_is_named() {
+        assert!(SettleError::L1(L1Error::NoProof).stops_the_line());
+        let fetch = L1Error::Proof {
+            artifact: "ab".into(),
+            message: "artifact store unreachable".into(),
+        };
+        assert!(
+            !SettleError::L1(fetch).stops_the_line(),
+            "fetching is retried"
+        );
+        let reverted = L1Error::Verification {
+            phase: "merkle[2]".into(),
+            source: Box::new(L1Error::Reverted {
+                call: "verify: Merkle statement",
+                reason: "merkle: root mismatch".into(),
+            }),
+        };
+        assert_eq!(
+            reverted.to_string(),
+            "verification phase merkle[2]: verify: Merkle statement reverted: merkle: root mismatch"
+        );
+        assert!(SettleError::L1(reverted).stops_the_line(), "a revert stops");
     }
 
     #[tokio::test]

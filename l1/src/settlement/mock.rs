@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use alloy::primitives::{TxHash, B256};
 use starknet_types_core::felt::Felt;
 
-use super::SettlementClient;
+use super::{RangeProof, SettlementClient};
 use crate::client::{L1State, TxOutcome};
 use crate::L1Error;
 
@@ -35,6 +35,8 @@ pub struct MockL1 {
     pub valid_facts: HashSet<B256>,
     /// Facts registered, in order (a registration of a valid fact is counted too).
     pub registered: Vec<B256>,
+    /// The proofs the facts above were registered from, in order.
+    pub proofs: Vec<RangeProof>,
     /// Outputs settled by `updateState`, in order.
     pub settled: Vec<Vec<Felt>>,
     /// Errors the next call of that name returns (`registerFact`, `updateState`, `state`,
@@ -122,10 +124,11 @@ impl SettlementClient for MockSettlement {
         Ok(self.call("isValid")?.valid_facts.contains(&fact))
     }
 
-    async fn register_fact(&self, fact: B256, _security_bits: u32) -> Result<TxOutcome, L1Error> {
+    async fn register_fact(&self, fact: B256, proof: &RangeProof) -> Result<TxOutcome, L1Error> {
         let mut l1 = self.call("registerFact")?;
         l1.valid_facts.insert(fact);
         l1.registered.push(fact);
+        l1.proofs.push(proof.clone());
         Ok(mined())
     }
 

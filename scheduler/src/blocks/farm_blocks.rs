@@ -1,6 +1,6 @@
 //! [`FarmBlocks`]: the farm's proven blocks as the settlement line reads them (the
 //! [`ProvenRanges`] port of `starfarm-common`, driven by `starfarm-l1`'s settler): a block's
-//! ranges are its chunks' outputs, once its aggregate job is done, attested at its profile's
+//! ranges are its chunks' outputs (and where their proofs are), once its aggregate job is done, attested at its profile's
 //! conjectured security, with what proving it cost.
 
 use std::sync::Arc;
@@ -88,6 +88,11 @@ fn block_ranges(
                 reason,
             })?;
     Ok(BlockRanges {
+        artifacts: record
+            .chunks
+            .iter()
+            .map(|c| c.artifact_hash.to_string())
+            .collect(),
         outputs: record.chunks.into_iter().map(|c| c.output).collect(),
         security_bits: profile.security_bits(),
         proof_cost_usd,
@@ -248,6 +253,12 @@ mod tests {
             ranges.outputs,
             outputs.to_vec(),
             "the chunks' outputs, in order"
+        );
+        let hashes = [0u8, 2].map(|start| ContentHash::of(&[start]).to_string());
+        assert_eq!(
+            ranges.artifacts,
+            hashes.to_vec(),
+            "where each range's proof is, in the outputs' order"
         );
         assert_eq!(ranges.security_bits, 96);
         assert_eq!(ranges.proof_cost_usd, 0.0, "no job had a price");
