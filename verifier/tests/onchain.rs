@@ -1403,8 +1403,17 @@ async fn the_verified_settlement_makes_a_fact_valid_only_by_its_proof() {
     };
     // The tampered verifyProof sent the missing statements first: they were not sent again.
     let statements = plan.phases.len() as u64 - 2;
-    let (merkle, quotients, fri) = (count("merkle"), count("quotients"), count("fri"));
-    assert_eq!(merkle + quotients + fri, statements, "each statement once");
+    let (merkle, quotients, fri, composition) = (
+        count("merkle"),
+        count("quotients"),
+        count("fri"),
+        count("composition"),
+    );
+    assert_eq!(
+        merkle + quotients + fri + composition,
+        statements,
+        "each statement once"
+    );
     assert_eq!(merkle, 2, "two of the four trees were on chain");
     assert_eq!(count("verifyProof"), 1, "the reverted one is not counted");
     assert_eq!(metrics.proof_verification_gas.get_sample_count(), 1);

@@ -225,14 +225,14 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
             .with_label_values(&[l])
             .get_sample_count()
     };
-    let sent = count("merkle") + count("quotients") + count("fri");
+    let sent = count("merkle") + count("quotients") + count("fri") + count("composition");
     assert_eq!(
         sent,
         plan.phases.len() as u64 - 2,
         "the two on chain are not sent again"
     );
     assert_eq!(count("verifyProof"), 1);
-    for label in ["merkle", "quotients", "fri", "verifyProof"] {
+    for label in ["merkle", "quotients", "fri", "composition", "verifyProof"] {
         let h = metrics.verification_gas.with_label_values(&[label]);
         eprintln!(
             "{label}: {} transaction(s), {} gas",
