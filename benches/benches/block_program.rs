@@ -24,8 +24,9 @@
 //! `sequencer/cairo/anchor/block_v1.json` by default, measured on the same blocks — steps,
 //! components, proofs with its own warm prover — or `0` to skip it),
 //! STARFARM_BENCH_PREVIOUS_LAYOUT (the input layout of STARFARM_BENCH_PREVIOUS: 1 by default,
-//! or 2 for a layout-2 program, e.g. `git show fb86869:sequencer/cairo/block.json`, the one
-//! before the shared trie update). Prints the
+//! 2 for a layout-2 program, e.g. `git show fb86869:sequencer/cairo/block.json`, the one
+//! before the shared trie update, or 3 for a layout-3 program, e.g. `git show
+//! 5065efe:sequencer/cairo/block.json`, the one before half-length scalars). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
@@ -71,8 +72,8 @@ const TIMESTAMP: u64 = 1_700_000_000;
 /// (`sequencer/cairo/anchor/block_v1.json`).
 struct Program {
     program: CairoProgram,
-    /// The input layout it reads: 1, 2 (`RangeInput::to_felts_v1`, `to_felts_v2`) or 0 for
-    /// the current one.
+    /// The input layout it reads: 1, 2, 3 (`RangeInput::to_felts_v1`, `to_felts_v2`,
+    /// `to_felts_v3`) or 0 for the current one.
     layout: u8,
 }
 
@@ -81,6 +82,7 @@ impl Program {
         match self.layout {
             1 => range.to_felts_v1(),
             2 => range.to_felts_v2(),
+            3 => range.to_felts_v3(),
             _ => range.to_felts(),
         }
     }
@@ -264,9 +266,10 @@ fn main() -> Result<()> {
         layout: 0,
     };
     let previous_layout = match std::env::var("STARFARM_BENCH_PREVIOUS_LAYOUT").as_deref() {
+        Ok("3") => 3,
         Ok("2") => 2,
         Ok("1") | Err(_) => 1,
-        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1 or 2"),
+        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1, 2 or 3"),
     };
     let previous = match std::env::var("STARFARM_BENCH_PREVIOUS").as_deref() {
         Ok("0") => None,

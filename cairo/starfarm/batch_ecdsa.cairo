@@ -11,15 +11,22 @@
 // signature cannot be malleated into a second accepted one (docs/sequencer.md,
 // "Malleability").
 //
-// All n signatures are checked at once: with coefficients a_i drawn from a Poseidon
-// transcript of every signature record (the hinted y's included),
-//   Σ a_i·s_i·R_i + Σ a_i·r_i·(−Q_i) + (Σ a_i·z_i)·(−G) = O,
+// All n signatures are checked at once, with half-length scalars (docs/sequencer.md,
+// "Half-length scalars"). For each signature the prover gives v, μ (|v|, |μ| < 2^128, found by
+// a half-GCD of n and r·s⁻¹ mod n, so honestly < 2^126) and w, with, checked here over the
+// integers (64-bit limbs, carries range-checked), μ·s − v·r = k·n and w·s − v·z = k'·n, and
+// v ≠ 0. Then v·R − μ·Q − w·G = s⁻¹·v·(s·R − r·Q − z·G) (mod n on the scalars), which is O
+// exactly when the signature's equation holds. With coefficients a_i drawn from a Poseidon
+// transcript of every record (the hinted y's included) and of every (v, μ),
+//   Σ a_i·v_i·R_i + Σ a_i·μ_i·(−Q_i) + (Σ a_i·w_i)·(−G) = O,
 // one multi-scalar multiplication (Straus: one shared chain of doublings, a table of 15
-// multiples per point, one addition per point and 4-bit window). Scalars are integers
-// (a_i·s_i < 2^379, never reduced mod the curve order), given by the prover as base-16
-// digits that the program checks against the products it computes from a_i and 64-bit limbs
-// (carry chain, every digit and carry range-checked). The coefficients are never input: a
-// prover who wants other coefficients must give digits of other products, which fail here.
+// multiples per point, one addition per point and 4-bit window). a·|v| and a·|μ| are below
+// 2^256 (64 windows; the signs pick ±R and ±Q); Σ a_i·w_i is below 2^396 (99 windows, G
+// only above window 63). Scalars are integers, never reduced mod the curve order, given by
+// the prover as base-16 digits that the program checks against the products it computes
+// from a_i and 64-bit limbs (every digit and carry range-checked). The coefficients are never
+// input: a prover who wants other coefficients must give digits of other products, which
+// fail here.
 
 from starkware.cairo.common.alloc import alloc
 from starkware.cairo.common.builtin_poseidon.poseidon import poseidon_hash, poseidon_hash_many
@@ -30,6 +37,11 @@ from starkware.cairo.common.math import assert_le, assert_le_felt, split_felt
 const BETA = 0x6f21413efbe40de150e596d72f7a8c5609ad26c15c915c1f4cdfcb99cee9e89;
 // (n − 1)/2 for the curve's order n: the largest canonical s.
 const HALF_ORDER = 0x4000000000000087fffffffffffffffdbc08936e573d9190f335120d6e32697;
+// The 64-bit limbs of the curve's order n, least significant first.
+const N0 = 0x1e66a241adc64d2f;
+const N1 = 0xb781126dcae7b232;
+const N2 = 0xffffffffffffffff;
+const N3 = 0x800000000000010;
 const GEN_X = 0x1ef15c18599971b7beced415a40f0c7deacfd9b0d1819e03d723d8bc943cfca;
 const GEN_Y = 0x5668060aa49730b7be4801df46ec62de53ecd11abe43a32873000c36e8dc1f;
 // The accumulator starts at OFFSET (Pedersen's shift point: no one knows its logarithm, so an
@@ -40,23 +52,40 @@ const OFFSET_END_X = 0x5436afa0f9156262dcbf258a405614a4264ae8664f9d82b081d3de9b9
 const OFFSET_END_Y = 0x127d3af5955e1a707cc0b92a985419ad5ac982ec9fbc932bd15031ce6cfa35;
 
 const DIGIT_BASE = 16;
-// Base-16 digits of every scalar: 4 limbs of 16 digits, then 35 for the top carry (the sum
-// of the message products is below 2^(379 + 16) for at most MAX_BATCH signatures).
+// Base-16 digits of G's scalar Σ a_i·w_i: 4 limbs of 16 digits, then 35 for the top carry
+// (the sum is below 2^(380 + 16) for at most MAX_BATCH signatures).
 const WINDOWS = 99;
+// Base-16 digits of a·|v| and a·|μ| (below 2^128 · 2^128).
+const HALF_WINDOWS = 64;
 const LIMB = 2 ** 64;
 const LIMB_DIGITS = 16;
 const TOP_DIGITS = 35;
 const MAX_BATCH = 2 ** 16;
-// Carries are given as high·2^128 + low, high < 2^CARRY_HIGH_BITS.
+// Carries of G's scalar are given as high·2^128 + low, high < 2^CARRY_HIGH_BOUND.
 const CARRY_HIGH_BOUND = 2 ** 22;
+// The carries of the identities mod n are checked in [−2^127, 2^127), and so are the limbs of
+// k and k'.
+const SIGNED_OFFSET = 2 ** 127;
 
-// A signature record (also what the transcript absorbs): message, public_key, r, s, key_y, r_y.
+// A signature record (what the transcript absorbs, with the multipliers): message,
+// public_key, r, s, key_y, r_y.
 const SIGNATURE_SIZE = 6;
-// A scalar's hint: 3 carries (high, low) then WINDOWS digits, least significant first.
+// A signature's multipliers (v, μ as felts: a negative value is PRIME − |value|), all given
+// first, one after the other, so that the transcript absorbs them as one array.
+const MULTIPLIER_SIZE = 2;
+// G's scalar hint: 3 carries (high, low) then WINDOWS digits, least significant first.
 const SCALAR_HINT_SIZE = 6 + WINDOWS;
-// A signature's hint: 64-bit limbs of message, r and s, then the hints of a·s and a·r.
-const SIGNATURE_HINT_SIZE = 12 + 2 * SCALAR_HINT_SIZE;
-// After all signatures' hints: the hint of Σ a_i·z_i.
+// A signature's hint, by offset: the 64-bit limbs of message (0), r (4) and s (8); v's sign
+// bit and |v|'s two limbs (12), μ's (15); k (18, 2 signed limbs); w (20, 4 limbs); k' (24, 4
+// signed limbs); the digits of a·|v| (28) and of a·|μ| (28 + HALF_WINDOWS).
+const HINT_V = 12;
+const HINT_MU = 15;
+const HINT_K = 18;
+const HINT_W = 20;
+const HINT_KW = 24;
+const HINT_DIGITS = 28;
+const SIGNATURE_HINT_SIZE = HINT_DIGITS + 2 * HALF_WINDOWS;
+// After all signatures' hints: the hint of Σ a_i·w_i.
 const BATCH_HINT_SIZE = SCALAR_HINT_SIZE;
 
 // A point of the multi-scalar multiplication: its multiples 0..15 (x, y; entry 0 unused) and
@@ -67,36 +96,56 @@ struct MsmPoint {
 }
 
 // Fails unless all `n` signatures are valid. `signatures`: n records of SIGNATURE_SIZE;
-// `hints`: n records of SIGNATURE_HINT_SIZE, then BATCH_HINT_SIZE felts. Returns the end of
-// the hints read.
+// `hints`: n multipliers of MULTIPLIER_SIZE, n records of SIGNATURE_HINT_SIZE, then
+// BATCH_HINT_SIZE felts. Returns the end of the hints read.
 func verify_ecdsa_batch{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     n, signatures: felt*, hints: felt*
 ) -> felt* {
     alloc_locals;
-    local batch_hint: felt* = hints + n * SIGNATURE_HINT_SIZE;
+    local signature_hints: felt* = hints + n * MULTIPLIER_SIZE;
+    local batch_hint: felt* = signature_hints + n * SIGNATURE_HINT_SIZE;
     assert_le(n, MAX_BATCH);
-    let (seed) = poseidon_hash_many(n * SIGNATURE_SIZE, signatures);
+    let (records_hash) = poseidon_hash_many(n * SIGNATURE_SIZE, signatures);
+    local records_hash = records_hash;
+    let (multipliers_hash) = poseidon_hash_many(n * MULTIPLIER_SIZE, hints);
+    let (seed) = poseidon_hash(records_hash, multipliers_hash);
     let (points: MsmPoint*) = alloc();
     local points: MsmPoint* = points;
-    let (z0, z1, z2, z3) = prepare(seed, 0, n, signatures, hints, points, 0, 0, 0, 0);
-    let digits = check_scalar(z0, z1, z2, z3, batch_hint);
+    // G is point 0; each signature adds R and −Q after it.
+    let (w0, w1, w2, w3) = prepare(
+        seed, 0, n, signatures, hints, signature_hints, points + MsmPoint.SIZE, 0, 0, 0, 0
+    );
+    let digits = check_scalar(w0, w1, w2, w3, batch_hint);
     local digits: felt* = digits;
     let g_table = multiples(GEN_X, -GEN_Y);
-    assert points[2 * n] = MsmPoint(table=g_table, digits=digits);
-    let (x, y) = msm_windows(points, 2 * n + 1, WINDOWS - 1, OFFSET_X, OFFSET_Y);
+    assert points[0] = MsmPoint(table=g_table, digits=digits);
+    // Above HALF_WINDOWS only G's scalar has digits.
+    let (x, y) = msm_windows(points, 1, WINDOWS - 1, HALF_WINDOWS, OFFSET_X, OFFSET_Y);
+    let (x, y) = msm_windows(points, 2 * n + 1, HALF_WINDOWS - 1, 0, x, y);
     assert x = OFFSET_END_X;
     assert y = OFFSET_END_Y;
     return batch_hint + BATCH_HINT_SIZE;
 }
 
-// Signature i..n-1: checks its record, adds its two points (R with a·s, −Q with a·r) to
-// `points` and a·(message limbs) to the message sums (z0..z3, 64-bit limbs, unreduced).
+// Signature i..n-1: checks its record and its multipliers, adds its two points (±R with
+// a·|v|, ∓Q with a·|μ|) to `points` and a·(w's limbs) to G's scalar (w0..w3, 64-bit limbs,
+// unreduced).
 func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
-    seed, i, n, signature: felt*, hint: felt*, points: MsmPoint*, z0, z1, z2, z3
-) -> (z0: felt, z1: felt, z2: felt, z3: felt) {
+    seed,
+    i,
+    n,
+    signature: felt*,
+    multiplier: felt*,
+    hint: felt*,
+    points: MsmPoint*,
+    w0,
+    w1,
+    w2,
+    w3,
+) -> (w0: felt, w1: felt, w2: felt, w3: felt) {
     alloc_locals;
     if (i == n) {
-        return (z0=z0, z1=z1, z2=z2, z3=z3);
+        return (w0=w0, w1=w1, w2=w2, w3=w3);
     }
     local public_key = signature[1];
     local r = signature[2];
@@ -112,30 +161,149 @@ func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     check_limbs(signature[0], hint);
     check_limbs(r, hint + 4);
     check_limbs(s, hint + 8);
+    // v ≠ 0: |v| < 2^128 < n, so v ≢ 0 (mod n).
+    assert_nonzero(multiplier[0]);
+    let v_sign = signed_magnitude(multiplier[0], hint + HINT_V);
+    local v_sign = v_sign;
+    let mu_sign = signed_magnitude(multiplier[1], hint + HINT_MU);
+    local mu_sign = mu_sign;
+    check_ratio(hint, v_sign, mu_sign);
+    check_message(hint, v_sign);
     let a = coefficient(seed, i);
     local a = a;
-    let s_digits = check_scalar(a * hint[8], a * hint[9], a * hint[10], a * hint[11], hint + 12);
-    local s_digits: felt* = s_digits;
-    let r_digits = check_scalar(
-        a * hint[4], a * hint[5], a * hint[6], a * hint[7], hint + 12 + SCALAR_HINT_SIZE
+    let v_digits = check_half_scalar(
+        a * hint[HINT_V + 1], a * hint[HINT_V + 2], hint + HINT_DIGITS
     );
-    local r_digits: felt* = r_digits;
-    let r_table = multiples(r, r_y);
-    assert points[0] = MsmPoint(table=r_table, digits=s_digits);
-    let key_table = multiples(public_key, -key_y);
-    assert points[1] = MsmPoint(table=key_table, digits=r_digits);
+    local v_digits: felt* = v_digits;
+    let mu_digits = check_half_scalar(
+        a * hint[HINT_MU + 1], a * hint[HINT_MU + 2], hint + HINT_DIGITS + HALF_WINDOWS
+    );
+    local mu_digits: felt* = mu_digits;
+    let r_table = multiples(r, v_sign * r_y);
+    assert points[0] = MsmPoint(table=r_table, digits=v_digits);
+    let key_table = multiples(public_key, -mu_sign * key_y);
+    assert points[1] = MsmPoint(table=key_table, digits=mu_digits);
     return prepare(
         seed,
         i + 1,
         n,
         signature + SIGNATURE_SIZE,
+        multiplier + MULTIPLIER_SIZE,
         hint + SIGNATURE_HINT_SIZE,
         points + 2 * MsmPoint.SIZE,
-        z0 + a * hint[0],
-        z1 + a * hint[1],
-        z2 + a * hint[2],
-        z3 + a * hint[3],
+        w0 + a * hint[HINT_W],
+        w1 + a * hint[HINT_W + 1],
+        w2 + a * hint[HINT_W + 2],
+        w3 + a * hint[HINT_W + 3],
     );
+}
+
+// value = sign·(hint[1] + 2^64·hint[2]) with sign = 1 − 2·hint[0] (hint[0] a bit) and both
+// limbs below 2^64: the sign and magnitude (below 2^128) of a felt, which are unique for
+// a non-zero value. Returns the sign (1 or −1).
+func signed_magnitude{range_check_ptr}(value, hint: felt*) -> felt {
+    let bit = hint[0];
+    assert bit * bit = bit;
+    assert [range_check_ptr] = hint[1];
+    assert [range_check_ptr + 1] = hint[1] + (2 ** 128 - LIMB);
+    assert [range_check_ptr + 2] = hint[2];
+    assert [range_check_ptr + 3] = hint[2] + (2 ** 128 - LIMB);
+    let range_check_ptr = range_check_ptr + 4;
+    tempvar sign = 1 - 2 * bit;
+    assert value = sign * (hint[1] + LIMB * hint[2]);
+    return sign;
+}
+
+// μ·s − v·r = k·n over the integers, so μ ≡ v·r·s⁻¹ (mod n). The limbs: s and r's (checked
+// below 2^64), v and μ as sign × magnitude limbs (below 2^64), k's two limbs in
+// [−2^127, 2^127) (k = k0 + 2^64·k1). The limb sums x_j of the product's convolution are below
+// 2^193 in absolute value; each carry c_(j+1) = (x_j + c_j)/2^64 is computed in the field and
+// must lie in [−2^127, 2^127), so x_j + c_j = 2^64·c_(j+1) holds over the integers (every
+// term is far below PRIME/2), and so does Σ x_j·2^(64j) = 0 once the last limb closes at 0.
+func check_ratio{range_check_ptr}(hint: felt*, v_sign, mu_sign) {
+    alloc_locals;
+    local m0 = v_sign * hint[HINT_V + 1];
+    local m1 = v_sign * hint[HINT_V + 2];
+    local p0 = mu_sign * hint[HINT_MU + 1];
+    local p1 = mu_sign * hint[HINT_MU + 2];
+    let r = hint + 4;
+    let s = hint + 8;
+    let k = hint + HINT_K;
+    assert [range_check_ptr] = k[0] + SIGNED_OFFSET;
+    assert [range_check_ptr + 1] = k[1] + SIGNED_OFFSET;
+    let range_check_ptr = range_check_ptr + 2;
+    tempvar c = (p0 * s[0] - m0 * r[0] - k[0] * N0) / LIMB;
+    assert [range_check_ptr + 0] = c + SIGNED_OFFSET;
+    tempvar c = (c + p0 * s[1] + p1 * s[0] - m0 * r[1] - m1 * r[0] - k[0] * N1 - k[1] * N0) / LIMB;
+    assert [range_check_ptr + 1] = c + SIGNED_OFFSET;
+    tempvar c = (c + p0 * s[2] + p1 * s[1] - m0 * r[2] - m1 * r[1] - k[0] * N2 - k[1] * N1) / LIMB;
+    assert [range_check_ptr + 2] = c + SIGNED_OFFSET;
+    tempvar c = (c + p0 * s[3] + p1 * s[2] - m0 * r[3] - m1 * r[2] - k[0] * N3 - k[1] * N2) / LIMB;
+    assert [range_check_ptr + 3] = c + SIGNED_OFFSET;
+    assert c + p1 * s[3] - m1 * r[3] - k[1] * N3 = 0;
+    let range_check_ptr = range_check_ptr + 4;
+    return ();
+}
+
+// w·s − v·z = k'·n over the integers, so w ≡ v·z·s⁻¹ (mod n); as `check_ratio`, with w's
+// limbs below 2^64 (the top one below 2^60: w < 2^252, which keeps Σ a_i·w_i within G's
+// digits) and k''s four limbs in [−2^127, 2^127).
+func check_message{range_check_ptr}(hint: felt*, v_sign) {
+    alloc_locals;
+    local m0 = v_sign * hint[HINT_V + 1];
+    local m1 = v_sign * hint[HINT_V + 2];
+    let z = hint;
+    let s = hint + 8;
+    let w = hint + HINT_W;
+    let k = hint + HINT_KW;
+    assert [range_check_ptr] = w[0];
+    assert [range_check_ptr + 1] = w[0] + (2 ** 128 - LIMB);
+    assert [range_check_ptr + 2] = w[1];
+    assert [range_check_ptr + 3] = w[1] + (2 ** 128 - LIMB);
+    assert [range_check_ptr + 4] = w[2];
+    assert [range_check_ptr + 5] = w[2] + (2 ** 128 - LIMB);
+    assert [range_check_ptr + 6] = w[3];
+    assert [range_check_ptr + 7] = w[3] + (2 ** 128 - 2 ** 60);
+    assert [range_check_ptr + 8] = k[0] + SIGNED_OFFSET;
+    assert [range_check_ptr + 9] = k[1] + SIGNED_OFFSET;
+    assert [range_check_ptr + 10] = k[2] + SIGNED_OFFSET;
+    assert [range_check_ptr + 11] = k[3] + SIGNED_OFFSET;
+    let range_check_ptr = range_check_ptr + 12;
+    tempvar c = (w[0] * s[0] - m0 * z[0] - k[0] * N0) / LIMB;
+    assert [range_check_ptr + 0] = c + SIGNED_OFFSET;
+    tempvar c = (c + w[0] * s[1] + w[1] * s[0] - m0 * z[1] - m1 * z[0] - k[0] * N1 - k[1] * N0) / LIMB;
+    assert [range_check_ptr + 1] = c + SIGNED_OFFSET;
+    tempvar c = (c + w[0] * s[2] + w[1] * s[1] + w[2] * s[0] - m0 * z[2] - m1 * z[1] - k[0] * N2 - k[1] * N1 - k[2] * N0) / LIMB;
+    assert [range_check_ptr + 2] = c + SIGNED_OFFSET;
+    tempvar c = (c + w[0] * s[3] + w[1] * s[2] + w[2] * s[1] + w[3] * s[0] - m0 * z[3] - m1 * z[2] - k[0] * N3 - k[1] * N2 - k[2] * N1 - k[3] * N0) / LIMB;
+    assert [range_check_ptr + 3] = c + SIGNED_OFFSET;
+    tempvar c = (c + w[1] * s[3] + w[2] * s[2] + w[3] * s[1] - m1 * z[3] - k[1] * N3 - k[2] * N2 - k[3] * N1) / LIMB;
+    assert [range_check_ptr + 4] = c + SIGNED_OFFSET;
+    tempvar c = (c + w[2] * s[3] + w[3] * s[2] - k[2] * N3 - k[3] * N2) / LIMB;
+    assert [range_check_ptr + 5] = c + SIGNED_OFFSET;
+    assert c + w[3] * s[3] - k[3] * N3 = 0;
+    let range_check_ptr = range_check_ptr + 6;
+    return ();
+}
+
+// Checks that `digits` (HALF_WINDOWS of them) are those of x0 + 2^64·x1 for x0, x1 < 2^192
+// and returns them: x0 = D0 + 2^64·c with D0 the first 16 digits' sum and c (computed)
+// below 2^128, then x1 + c = the other 48 digits' sum; both equations have both sides below
+// 2^194 < PRIME, so they hold over the integers.
+func check_half_scalar{range_check_ptr}(x0, x1, digits: felt*) -> felt* {
+    alloc_locals;
+    local x1 = x1;
+    let d0 = digit_sum16(digits);
+    local c = (x0 - d0) / LIMB;
+    assert [range_check_ptr] = c;
+    let range_check_ptr = range_check_ptr + 1;
+    let d1 = digit_sum16(digits + LIMB_DIGITS);
+    local d1 = d1;
+    let d2 = digit_sum16(digits + 2 * LIMB_DIGITS);
+    local d2 = d2;
+    let d3 = digit_sum16(digits + 3 * LIMB_DIGITS);
+    assert x1 + c = d1 + LIMB * (d2 + LIMB * d3);
+    return digits;
 }
 
 // a_i: the low 128 bits of Poseidon(seed, i) (split_felt's split is unique).
@@ -293,18 +461,18 @@ func fill_multiples(out: felt*, x, y, px, py, count) {
     return fill_multiples(out + 2, x, y, nx, ny, count - 1);
 }
 
-// Windows w..0, most significant first: the accumulator times 16, then each point's multiple
-// for its digit at w.
-func msm_windows(points: MsmPoint*, n_points, w, x, y) -> (x: felt, y: felt) {
+// Windows w..last, most significant first: the accumulator times 16, then each of the first
+// n_points points' multiple for its digit at the window.
+func msm_windows(points: MsmPoint*, n_points, w, last, x, y) -> (x: felt, y: felt) {
     let (x, y) = ec_double(x, y);
     let (x, y) = ec_double(x, y);
     let (x, y) = ec_double(x, y);
     let (x, y) = ec_double(x, y);
     let (x, y) = msm_window(points, n_points, w, x, y);
-    if (w == 0) {
+    if (w == last) {
         return (x=x, y=y);
     }
-    return msm_windows(points, n_points, w - 1, x, y);
+    return msm_windows(points, n_points, w - 1, last, x, y);
 }
 
 func msm_window(points: MsmPoint*, n_points, w, x, y) -> (x: felt, y: felt) {

@@ -22,7 +22,8 @@
 // Signatures: pass 1 writes one record per signed transaction (its hash, the signer's key,
 // r, s and the two y's the input states) and, after pass 2, all of them are checked at once
 // by `verify_ecdsa_batch` (cairo/starfarm/batch_ecdsa.cairo: one multi-scalar multiplication
-// in plain Cairo, coefficients from a Poseidon transcript of every record, low s only), so
+// in plain Cairo with half-length scalars, coefficients from a Poseidon transcript of every
+// record and of the prover's multipliers, low s only), so
 // the program uses no ec_op builtin and proves on the small preprocessed trace when short
 // enough (docs/sequencer.md, "Signatures without ec_op").
 %builtins output pedersen range_check ecdsa bitwise ec_op keccak poseidon range_check96 add_mod mul_mod
@@ -37,7 +38,7 @@ from starfarm.batch_ecdsa import SIGNATURE_SIZE, verify_ecdsa_batch
 from starfarm.input import read_input
 
 // First felt of the input: the version of its layout.
-const INPUT_VERSION = 3;
+const INPUT_VERSION = 4;
 // Transaction hash version and chain id (docs/sequencer.md, "Transactions").
 const TX_VERSION = 1;
 const CHAIN_ID = 'SN_STARFARM';

@@ -1,29 +1,44 @@
 //! The native twin of the batched signature check (`cairo/starfarm/batch_ecdsa.cairo`): the
 //! signature records and the prover's hints the Cairo library reads, computed exactly as the
 //! library checks them, and the batch equation evaluated natively. Soundness and cost:
-//! docs/sequencer.md, "Signatures without ec_op".
+//! docs/sequencer.md, "Signatures without ec_op" and "Half-length scalars".
 //!
 //! A record is `message, public_key, r, s, key_y, r_y`: the y's make `s·R = z·G + r·Q` hold for
-//! a valid signature (found from `R = u1·G ± u2·Q`, `u1 = z/s`, `u2 = r/s` mod n). The batch
-//! coefficients are the low 128 bits of `Poseidon(seed, i)`, `seed` = `poseidon_hash_many` of
-//! all records; the program recomputes them, so they are never part of the input.
+//! a valid signature (found from `R = u1·G ± u2·Q`, `u1 = z/s`, `u2 = r/s` mod n). Each
+//! signature also has half-length multipliers ([`Multipliers`]): v, μ with `μ ≡ v·r·s⁻¹` and
+//! `w ≡ v·z·s⁻¹` (mod n), |v|, |μ| < 2^126, so that its term in the batch is
+//! `v·R − μ·Q − w·G`. The batch coefficients are the low 128 bits of `Poseidon(seed, i)`,
+//! `seed = Poseidon(poseidon_hash_many(records), poseidon_hash_many(v's and μ's))`; the
+//! program recomputes them, so they are never part of the input.
 
-use num_bigint::BigUint;
+use num_bigint::{BigInt, BigUint, Sign};
 use starknet_crypto::{poseidon_hash, poseidon_hash_many};
 use starknet_types_core::curve::{AffinePoint, ProjectivePoint};
 use starknet_types_core::felt::{Felt, NonZeroFelt};
 
 use crate::ecdsa::{EC_ORDER, HALF_ORDER};
 
-/// Base-16 digits of every scalar (4 limbs of 16, then 35 for the top carry).
+/// Base-16 digits of G's scalar `Σ a_i·w_i` (4 limbs of 16, then 35 for the top carry).
 pub const WINDOWS: usize = 99;
+/// Base-16 digits of `a·|v|` and `a·|μ|` (below 2^256).
+pub const HALF_WINDOWS: usize = 64;
 const LIMBS: usize = 4;
 const LIMB_BITS: usize = 64;
-/// Felts of a record, of a signature's hints and of the batch's closing hint.
+/// Felts of a record, of a signature's multipliers, of G's scalar hint.
 pub const SIGNATURE_SIZE: usize = 6;
+pub const MULTIPLIER_SIZE: usize = 2;
 pub const SCALAR_HINT_SIZE: usize = 6 + WINDOWS;
-pub const SIGNATURE_HINT_SIZE: usize = 3 * LIMBS + 2 * SCALAR_HINT_SIZE;
-/// Most signatures in one batch (bounds the message sum the top digits hold).
+/// Offsets in a signature's hint (after the 64-bit limbs of message, r and s): v's sign bit
+/// and magnitude limbs, μ's, k's two limbs, w's four, k_w's four, the digits of `a·|v|`
+/// then of `a·|μ|`.
+pub const HINT_V: usize = 3 * LIMBS;
+pub const HINT_MU: usize = HINT_V + 3;
+pub const HINT_K: usize = HINT_MU + 3;
+pub const HINT_W: usize = HINT_K + 2;
+pub const HINT_KW: usize = HINT_W + LIMBS;
+pub const HINT_DIGITS: usize = HINT_KW + LIMBS;
+pub const SIGNATURE_HINT_SIZE: usize = HINT_DIGITS + 2 * HALF_WINDOWS;
+/// Most signatures in one batch (bounds G's scalar, which the top digits hold).
 pub const MAX_BATCH: usize = 1 << 16;
 
 /// `b` of the curve `y² = x³ + x + b`.
@@ -54,17 +69,69 @@ pub enum BatchEcdsaError {
     },
 }
 
-/// A batch as the program reads it: records and the coefficients the hints are made with.
+/// A signature's half-length multipliers and the quotients the program's integer identities
+/// need: `μ·s − v·r = k·n` and `w·s − v·z = k_w·n`. Its term in the batch equation is
+/// `v·R − μ·Q − w·G = v·s⁻¹·(s·R − r·Q − z·G)`, O exactly when the signature is valid (v ≢ 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Multipliers {
+    pub v: BigInt,
+    pub mu: BigInt,
+    pub w: BigInt,
+    pub k: BigInt,
+    pub k_w: BigInt,
+}
+
+impl Multipliers {
+    /// What an honest prover gives: v, μ from a half-GCD of n and `u = r·s⁻¹ mod n` (the
+    /// extended Euclidean algorithm stopped at the first remainder below √n: μ is that
+    /// remainder, v its cofactor, both of absolute value at most √n < 2^126), then w and the
+    /// quotients. For s ≡ 0 (which the program refuses) v = 1, μ = 0.
+    pub fn of(hash: Felt, r: Felt, s: Felt) -> Self {
+        let n = order_int();
+        let (v, mu) = match s_inverse(s) {
+            Some(s_inv) => {
+                let u = BigInt::from(r.mul_mod(&s_inv, &order()).to_biguint());
+                half_gcd(&u, &n)
+            }
+            None => (BigInt::from(1u8), BigInt::default()),
+        };
+        Self::with(v, mu, hash, r, s)
+    }
+
+    /// v and μ as given; `w = v·z·s⁻¹ mod n` (0 if s ≡ 0) and the quotients by truncated
+    /// division: exact when `μ ≡ v·r·s⁻¹` (mod n), otherwise the program's identity fails
+    /// (tests: multipliers a cheating prover might try).
+    pub fn with(v: BigInt, mu: BigInt, hash: Felt, r: Felt, s: Felt) -> Self {
+        let n = order_int();
+        let [z, r, s] = [hash, r, s].map(|x| BigInt::from(x.to_biguint()));
+        let w = match s_inverse(Felt::from(s.magnitude().clone())) {
+            Some(s_inv) => modulo(&(&v * &z * BigInt::from(s_inv.to_biguint())), &n),
+            None => BigInt::default(),
+        };
+        let k = (&mu * &s - &v * &r) / &n;
+        let k_w = (&w * &s - &v * &z) / &n;
+        Self { v, mu, w, k, k_w }
+    }
+
+    /// v and μ as the transcript absorbs them (a negative value is PRIME − |value|).
+    fn felts(&self) -> [Felt; MULTIPLIER_SIZE] {
+        [signed_felt(&self.v), signed_felt(&self.mu)]
+    }
+}
+
+/// A batch as the program reads it: records, multipliers and the coefficients the hints are
+/// made with.
 #[derive(Clone, Debug)]
 pub struct BatchInput {
     records: Vec<[Felt; SIGNATURE_SIZE]>,
+    multipliers: Vec<Multipliers>,
     coefficients: Vec<Felt>,
 }
 
 impl BatchInput {
-    /// The records of `signatures` (y's recovered) with the transcript's coefficients.
-    /// Refuses what the program refuses by its bounds: a batch over [`MAX_BATCH`], a hash, r or
-    /// s from 2^251, and a non-canonical s (above (n − 1)/2).
+    /// The records of `signatures` (y's recovered) and their multipliers, with the
+    /// transcript's coefficients. Refuses what the program refuses by its bounds: a batch over
+    /// [`MAX_BATCH`], a hash, r or s from 2^251, and a non-canonical s (above (n − 1)/2).
     pub fn new(signatures: &[SignedHash]) -> Result<Self, BatchEcdsaError> {
         if signatures.len() > MAX_BATCH {
             return Err(BatchEcdsaError::TooLarge(signatures.len()));
@@ -89,20 +156,41 @@ impl BatchInput {
     /// block fails the proof rather than the encoding.
     pub fn unchecked(signatures: &[SignedHash]) -> Self {
         let records: Vec<_> = signatures.iter().map(record).collect();
-        let coefficients = transcript_coefficients(&records);
-        Self {
+        let multipliers = records
+            .iter()
+            .map(|rec| Multipliers::of(rec[0], rec[2], rec[3]))
+            .collect();
+        let mut batch = Self {
             records,
-            coefficients,
-        }
+            multipliers,
+            coefficients: Vec::new(),
+        };
+        batch.coefficients = transcript_coefficients(&batch.records, &batch.multipliers);
+        batch
     }
 
     pub fn records(&self) -> &[[Felt; SIGNATURE_SIZE]] {
         &self.records
     }
 
-    /// Replaces a record (tests: a tampered hint, e.g. the other y of R).
+    pub fn multipliers(&self) -> &[Multipliers] {
+        &self.multipliers
+    }
+
+    /// Replaces a record (tests: a tampered hint, e.g. the other y of R), with the honest
+    /// multipliers of its message, r and s, and redraws the coefficients from the transcript,
+    /// as the program does.
     pub fn set_record(&mut self, index: usize, record: [Felt; SIGNATURE_SIZE]) {
         self.records[index] = record;
+        self.multipliers[index] = Multipliers::of(record[0], record[2], record[3]);
+        self.coefficients = transcript_coefficients(&self.records, &self.multipliers);
+    }
+
+    /// Replaces a signature's multipliers (tests: what a cheating prover might give) and
+    /// redraws the coefficients from the transcript, which absorbs them.
+    pub fn set_multipliers(&mut self, index: usize, multipliers: Multipliers) {
+        self.multipliers[index] = multipliers;
+        self.coefficients = transcript_coefficients(&self.records, &self.multipliers);
     }
 
     pub fn coefficients(&self) -> &[Felt] {
@@ -122,7 +210,7 @@ impl BatchInput {
         Ok(self)
     }
 
-    /// The program input: n, the records, each signature's hint, the batch hint.
+    /// The program input: n, the records, then the hints.
     pub fn to_felts(&self) -> Vec<Felt> {
         let mut out = vec![Felt::from(self.records.len())];
         out.extend(self.records.iter().flatten());
@@ -130,17 +218,60 @@ impl BatchInput {
         out
     }
 
-    /// The hints `verify_ecdsa_batch` reads: each signature's, then the batch's.
+    /// The hints `verify_ecdsa_batch` reads: every signature's multipliers, each signature's
+    /// hint, then G's scalar's.
     pub fn hint_felts(&self) -> Vec<Felt> {
+        let n = self.records.len();
         let mut out =
-            Vec::with_capacity(self.records.len() * SIGNATURE_HINT_SIZE + SCALAR_HINT_SIZE);
+            Vec::with_capacity(n * (MULTIPLIER_SIZE + SIGNATURE_HINT_SIZE) + SCALAR_HINT_SIZE);
+        out.extend(self.multipliers.iter().flat_map(Multipliers::felts));
+        let mut g_sum = [
+            BigUint::default(),
+            BigUint::default(),
+            BigUint::default(),
+            BigUint::default(),
+        ];
+        for ((rec, m), a) in self
+            .records
+            .iter()
+            .zip(&self.multipliers)
+            .zip(&self.coefficients)
+        {
+            let a = a.to_biguint();
+            let [message, r, s] = [rec[0], rec[2], rec[3]].map(limbs);
+            out.extend(message.iter().chain(&r).chain(&s).map(Felt::from));
+            out.extend(sign_and_magnitude(&m.v));
+            out.extend(sign_and_magnitude(&m.mu));
+            out.extend(signed_limbs(&m.k, 2));
+            let w = unsigned_limbs(&m.w);
+            out.extend(w.iter().map(Felt::from));
+            out.extend(signed_limbs(&m.k_w, LIMBS));
+            out.extend(digits(&(&a * m.v.magnitude()), HALF_WINDOWS));
+            out.extend(digits(&(&a * m.mu.magnitude()), HALF_WINDOWS));
+            for (sum, l) in g_sum.iter_mut().zip(w) {
+                *sum += &a * l;
+            }
+        }
+        out.extend(scalar_hint(&g_sum));
+        out
+    }
+
+    /// The hints of the full-length form (input layouts 2 and 3, before half-length scalars),
+    /// kept only so that programs of those layouts run on the same blocks (A/B measurements,
+    /// `STARFARM_BENCH_PREVIOUS_LAYOUT` of the `block_program` bench): coefficients from the
+    /// records alone; per signature the limbs of message, r and s and the 99-digit hints of
+    /// `a·s` and `a·r`; then the hint of `Σ a_i·z_i`.
+    pub fn full_length_hint_felts(&self) -> Vec<Felt> {
+        let flat: Vec<Felt> = self.records.iter().flatten().copied().collect();
+        let coefficients = coefficients_from(poseidon_hash_many(&flat), self.records.len());
+        let mut out = Vec::new();
         let mut message_sum = [
             BigUint::default(),
             BigUint::default(),
             BigUint::default(),
             BigUint::default(),
         ];
-        for (rec, a) in self.records.iter().zip(&self.coefficients) {
+        for (rec, a) in self.records.iter().zip(&coefficients) {
             let a = a.to_biguint();
             let [message, r, s] = [rec[0], rec[2], rec[3]].map(limbs);
             out.extend(message.iter().chain(&r).chain(&s).map(Felt::from));
@@ -154,33 +285,55 @@ impl BatchInput {
         out
     }
 
-    /// `Σ a_i·(s_i·R_i − r_i·Q_i − z_i·G) = O`, natively, with this input's coefficients and
-    /// records (points off the curve make it false).
+    /// The program's batch equation, natively, with this input's coefficients, records and
+    /// multipliers: `Σ a_i·(v_i·R_i − μ_i·Q_i − w_i·G) = O` (points off the curve make it
+    /// false). It holds for valid signatures whatever the (consistent) multipliers; the
+    /// program also checks the multipliers' identities mod n, which this does not.
     pub fn equation_holds(&self) -> bool {
-        let n = order();
+        let n = order_int();
+        let scalar = |x: BigInt| Felt::from(modulo(&x, &n).magnitude().clone());
         let g = ProjectivePoint::from_affine_unchecked(generator().x(), generator().y());
         let mut sum = ProjectivePoint::identity();
-        for (rec, a) in self.records.iter().zip(&self.coefficients) {
-            let [z, public_key, r, s, key_y, r_y] = *rec;
+        for ((rec, m), a) in self
+            .records
+            .iter()
+            .zip(&self.multipliers)
+            .zip(&self.coefficients)
+        {
+            let [_, public_key, r, _, key_y, r_y] = *rec;
             let (Ok(q), Ok(big_r)) = (
                 ProjectivePoint::from_affine(public_key, key_y),
                 ProjectivePoint::from_affine(r, r_y),
             ) else {
                 return false;
             };
-            sum += &big_r * a.mul_mod(&s, &n);
-            sum += -&(&q * a.mul_mod(&r, &n));
-            sum += -&(&g * a.mul_mod(&z, &n));
+            let a = BigInt::from(a.to_biguint());
+            sum += &big_r * scalar(&a * &m.v);
+            sum += -&(&q * scalar(&a * &m.mu));
+            sum += -&(&g * scalar(&a * &m.w));
         }
         sum.is_identity()
     }
 }
 
-/// The coefficients the program draws: low 128 bits of `Poseidon(seed, i)`.
-pub fn transcript_coefficients(records: &[[Felt; SIGNATURE_SIZE]]) -> Vec<Felt> {
+/// The coefficients the program draws: low 128 bits of `Poseidon(seed, i)`, with
+/// `seed = Poseidon(poseidon_hash_many(records), poseidon_hash_many(v's and μ's))`.
+pub fn transcript_coefficients(
+    records: &[[Felt; SIGNATURE_SIZE]],
+    multipliers: &[Multipliers],
+) -> Vec<Felt> {
     let flat: Vec<Felt> = records.iter().flatten().copied().collect();
-    let seed = poseidon_hash_many(&flat);
-    (0..records.len())
+    let flat_multipliers: Vec<Felt> = multipliers.iter().flat_map(Multipliers::felts).collect();
+    let seed = poseidon_hash(
+        poseidon_hash_many(&flat),
+        poseidon_hash_many(&flat_multipliers),
+    );
+    coefficients_from(seed, records.len())
+}
+
+/// `n` coefficients: the low 128 bits of `Poseidon(seed, i)`.
+fn coefficients_from(seed: Felt, n: usize) -> Vec<Felt> {
+    (0..n)
         .map(|i| {
             let bytes = poseidon_hash(seed, Felt::from(i)).to_bytes_be();
             let mut low = [0u8; 16];
@@ -192,6 +345,94 @@ pub fn transcript_coefficients(records: &[[Felt; SIGNATURE_SIZE]]) -> Vec<Felt> 
 
 fn order() -> NonZeroFelt {
     NonZeroFelt::from_felt_unchecked(EC_ORDER)
+}
+
+fn order_int() -> BigInt {
+    BigInt::from(EC_ORDER.to_biguint())
+}
+
+/// s⁻¹ mod n, if s ≢ 0.
+fn s_inverse(s: Felt) -> Option<Felt> {
+    s.mod_inverse(&order())
+}
+
+/// x mod m in [0, m).
+fn modulo(x: &BigInt, m: &BigInt) -> BigInt {
+    ((x % m) + m) % m
+}
+
+/// (v, μ) with `μ ≡ v·u (mod n)` and |v|, |μ| ≤ √n: the extended Euclidean algorithm on
+/// (n, u) keeps `r_i ≡ t_i·u` and `|t_i|·r_(i−1) ≤ n`; it stops at the first remainder below
+/// √n, whose predecessor is at least √n.
+fn half_gcd(u: &BigInt, n: &BigInt) -> (BigInt, BigInt) {
+    let (mut r0, mut r1) = (n.clone(), u.clone());
+    let (mut t0, mut t1) = (BigInt::default(), BigInt::from(1u8));
+    while &r1 * &r1 >= *n {
+        let q = &r0 / &r1;
+        let r2 = &r0 - &q * &r1;
+        let t2 = &t0 - &q * &t1;
+        (r0, r1) = (r1, r2);
+        (t0, t1) = (t1, t2);
+    }
+    (t1, r1)
+}
+
+/// A felt for a signed integer (a negative one is PRIME − |x|).
+fn signed_felt(x: &BigInt) -> Felt {
+    let magnitude = Felt::from(x.magnitude().clone());
+    if x.sign() == Sign::Minus {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// `bit, low, high`: the sign bit (1 for negative) and |x| as `low + 2^64·high`, `low`
+/// below 2^64 (`high` is the rest: an oversized |x| gives a `high` the program refuses).
+fn sign_and_magnitude(x: &BigInt) -> [Felt; 3] {
+    let magnitude = x.magnitude();
+    [
+        Felt::from(u8::from(x.sign() == Sign::Minus)),
+        Felt::from(magnitude & mask(LIMB_BITS)),
+        Felt::from(magnitude >> LIMB_BITS),
+    ]
+}
+
+/// `count` limbs of a signed x: the low ones in [0, 2^64), the top one signed (the rest).
+fn signed_limbs(x: &BigInt, count: usize) -> Vec<Felt> {
+    let low_bits = LIMB_BITS * (count - 1);
+    let low = modulo(x, &(BigInt::from(1u8) << low_bits));
+    let top = (x - &low) >> low_bits;
+    let low = low.magnitude().clone();
+    let mut out: Vec<Felt> = (0..count - 1)
+        .map(|i| Felt::from((&low >> (LIMB_BITS * i)) & mask(LIMB_BITS)))
+        .collect();
+    out.push(signed_felt(&top));
+    out
+}
+
+/// The four 64-bit limbs of a non-negative x (the top one holds the rest).
+fn unsigned_limbs(x: &BigInt) -> [BigUint; LIMBS] {
+    let x = x.magnitude();
+    [0, 1, 2, 3].map(|i| {
+        let limb = x >> (LIMB_BITS * i);
+        if i + 1 < LIMBS {
+            limb & mask(LIMB_BITS)
+        } else {
+            limb
+        }
+    })
+}
+
+fn mask(bits: usize) -> BigUint {
+    (BigUint::from(1u8) << bits) - 1u8
+}
+
+/// The `count` base-16 digits of x, least significant first.
+fn digits(x: &BigUint, count: usize) -> Vec<Felt> {
+    (0..count)
+        .map(|j| Felt::from((x >> (4 * j)) & mask(4)))
+        .collect()
 }
 
 fn generator() -> AffinePoint {
@@ -214,7 +455,7 @@ fn record(sig: &SignedHash) -> [Felt; SIGNATURE_SIZE] {
 /// `R = u1·G + u2·Q` for Q = (public_key, ±key_y): the y's for which R's x is r.
 fn signing_ys(sig: &SignedHash, key_y: Felt) -> Option<(Felt, Felt)> {
     let n = order();
-    let w = sig.s.mod_inverse(&n)?;
+    let w = s_inverse(sig.s)?;
     let (u1, u2) = (sig.hash.mul_mod(&w, &n), sig.r.mul_mod(&w, &n));
     let g = ProjectivePoint::from_affine(generator().x(), generator().y()).ok()?;
     let u1g = &g * u1;
@@ -241,7 +482,6 @@ fn scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
         .enumerate()
         .map(|(k, x)| x << (LIMB_BITS * k))
         .sum();
-    let mask = |bits: usize| (BigUint::from(1u8) << bits) - 1u8;
     let mut out = Vec::with_capacity(SCALAR_HINT_SIZE);
     let mut carry = BigUint::default();
     for (k, x) in xs.iter().take(LIMBS - 1).enumerate() {
@@ -250,7 +490,7 @@ fn scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
         out.push(Felt::from(&carry >> 128));
         out.push(Felt::from(&carry & mask(128)));
     }
-    out.extend((0..WINDOWS).map(|j| Felt::from((&total >> (4 * j)) & mask(4))));
+    out.extend(digits(&total, WINDOWS));
     out
 }
 
@@ -285,6 +525,41 @@ mod tests {
             .map(|(k, x)| (&a * x) << (64 * k))
             .sum();
         assert_eq!(value, expected);
+    }
+
+    #[test]
+    fn multipliers_are_half_length_and_satisfy_the_identities() {
+        let mut rng = Rng(5);
+        let n = order_int();
+        let bound = BigInt::from(1u8) << 126;
+        for _ in 0..50 {
+            let sig = rng.signed_hash();
+            let m = Multipliers::of(sig.hash, sig.r, sig.s);
+            let [z, r, s] = [sig.hash, sig.r, sig.s].map(|x| BigInt::from(x.to_biguint()));
+            assert!(m.v != BigInt::default());
+            assert!(m.v.magnitude() < bound.magnitude(), "|v| < 2^126");
+            assert!(m.mu.magnitude() < bound.magnitude(), "|μ| < 2^126");
+            assert_eq!(&m.mu * &s - &m.v * &r, &m.k * &n);
+            assert_eq!(&m.w * &s - &m.v * &z, &m.k_w * &n);
+            assert!(m.w >= BigInt::default() && m.w < n);
+        }
+    }
+
+    #[test]
+    fn signed_limbs_rebuild_the_value() {
+        for x in [
+            -(BigInt::from(1u8) << 130) + 5,
+            BigInt::from(-1),
+            BigInt::from(7u8),
+        ] {
+            let felts = signed_limbs(&x, 3);
+            let value = felts
+                .iter()
+                .rev()
+                .fold(Felt::ZERO, |acc, l| acc * Felt::TWO.pow(64u32) + *l);
+            assert_eq!(value, signed_felt(&x));
+            assert!(felts[..2].iter().all(|l| *l < Felt::TWO.pow(64u32)));
+        }
     }
 
     #[test]

@@ -3,13 +3,19 @@
 //! (`starfarm_sequencer::batch_ecdsa`): valid batches pass; one forged signature at any
 //! position fails; a malleated signature (r, n − s) fails (low-s rule, docs/sequencer.md,
 //! "Malleability"), and so does the other y of R or Q; hints made with coefficients of the
-//! prover's choosing fail. `-- --nocapture` prints steps per signature.
+//! prover's choosing fail; half-length multipliers that do not satisfy the program's identities
+//! mod n (v = 0, a wrong k, a wrong sign, μ and v swapped, an oversized v) fail.
+//! `-- --nocapture` prints steps per signature.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use num_bigint::BigInt;
 use starfarm_prover::{execute, CairoProgram, ExecutionLimits, ProgramInput};
-use starfarm_sequencer::batch_ecdsa::{BatchEcdsaError, BatchInput, SignedHash};
+use starfarm_sequencer::batch_ecdsa::{
+    BatchEcdsaError, BatchInput, Multipliers, SignedHash, HINT_V, MULTIPLIER_SIZE,
+    SIGNATURE_HINT_SIZE, SIGNATURE_SIZE,
+};
 use starfarm_sequencer::ecdsa::{EC_ORDER, HALF_ORDER};
 use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::Felt;
@@ -173,5 +179,167 @@ fn coefficients_chosen_by_the_prover_cannot_pass_a_forged_batch() {
             "with the forged signature's coefficient 0 the equation holds"
         );
         assert_fails(&crafted, "forged batch, coefficients chosen by the prover");
+    }
+}
+
+fn order() -> BigInt {
+    BigInt::from(EC_ORDER.to_biguint())
+}
+
+/// A batch of `n` valid signatures with signature `position`'s multipliers replaced by
+/// `change(honest multipliers, its signature)`; the coefficients are redrawn from the
+/// transcript, as the program draws them.
+fn with_multipliers(
+    seed: u64,
+    n: usize,
+    position: usize,
+    change: impl Fn(&Multipliers, &SignedHash) -> Multipliers,
+) -> BatchInput {
+    let sigs = valid(seed, n);
+    let mut batch = batch(&sigs);
+    let m = change(&batch.multipliers()[position], &sigs[position]);
+    batch.set_multipliers(position, m);
+    batch
+}
+
+/// The honest multipliers satisfy `μ·s − v·r = k·n` and `w·s − v·z = k_w·n` with
+/// |v|, |μ| < 2^126; negating v, μ and w together (the other sign of the same lattice
+/// vector) is as good, so the program accepts it: the signs are the prover's, bound only by
+/// the identities.
+#[test]
+fn honest_multipliers_pass_with_either_sign() {
+    let n = 4;
+    let sigs = valid(110, n);
+    let honest = batch(&sigs);
+    for (m, sig) in honest.multipliers().iter().zip(&sigs) {
+        let [z, r, s] = [sig.hash, sig.r, sig.s].map(|x| BigInt::from(x.to_biguint()));
+        assert_eq!(&m.mu * &s - &m.v * &r, &m.k * order());
+        assert_eq!(&m.w * &s - &m.v * &z, &m.k_w * order());
+        assert!(m.v.bits() <= 126 && m.mu.bits() <= 126);
+    }
+    run(&honest).expect("honest multipliers pass");
+    let negated = with_multipliers(110, n, 2, |m, sig| {
+        Multipliers::with(-m.v.clone(), -m.mu.clone(), sig.hash, sig.r, sig.s)
+    });
+    assert_eq!(
+        negated.multipliers()[2].w,
+        order() - &honest.multipliers()[2].w
+    );
+    run(&negated).expect("(−v, −μ, −w) passes too");
+}
+
+/// v = 0 (so μ = w = 0, every identity trivially true) would remove a signature from the
+/// batch: with a forged signature the batch equation then holds. The program refuses v = 0.
+#[test]
+fn v_zero_is_refused_even_where_it_would_hide_a_forged_signature() {
+    let n = 5;
+    for position in [0, n - 1] {
+        let mut sigs = valid(120 + position as u64, n);
+        sigs[position].s += Felt::ONE;
+        let mut forged = batch(&sigs);
+        assert!(!forged.equation_holds());
+        let sig = sigs[position];
+        forged.set_multipliers(
+            position,
+            Multipliers::with(BigInt::default(), BigInt::default(), sig.hash, sig.r, sig.s),
+        );
+        let m = &forged.multipliers()[position];
+        assert!(m.w == BigInt::default() && m.k == BigInt::default());
+        assert!(
+            forged.equation_holds(),
+            "with v = 0 the forged signature vanishes from the equation"
+        );
+        assert_fails(&forged, &format!("v = 0 at {position}"));
+    }
+}
+
+/// A wrong quotient k or k_w breaks `μ·s − v·r = k·n` or `w·s − v·z = k_w·n` over the
+/// integers.
+#[test]
+fn a_wrong_k_is_refused() {
+    let n = 4;
+    for position in [0, 3] {
+        let bump = |k: &BigInt| k + 1;
+        let batch = with_multipliers(130 + position as u64, n, position, |m, _| Multipliers {
+            k: bump(&m.k),
+            ..m.clone()
+        });
+        assert_fails(&batch, &format!("k + 1 at {position}"));
+        let batch = with_multipliers(135 + position as u64, n, position, |m, _| Multipliers {
+            k_w: bump(&m.k_w),
+            ..m.clone()
+        });
+        assert_fails(&batch, &format!("k_w + 1 at {position}"));
+        // w + n is the same w mod n, but with k_w unchanged the identity is off by n·s.
+        let batch = with_multipliers(138 + position as u64, n, position, |m, _| Multipliers {
+            w: &m.w + order(),
+            ..m.clone()
+        });
+        assert_fails(&batch, &format!("w + n (k_w unchanged) at {position}"));
+    }
+}
+
+/// The sign of v alone flipped (in the transcript and the hint, quotients recomputed) breaks
+/// the identity mod n; the hinted sign bit flipped alone contradicts the transcript's v.
+#[test]
+fn a_wrong_sign_is_refused() {
+    let n = 4;
+    for position in [1, 3] {
+        let tampered = with_multipliers(140 + position as u64, n, position, |m, sig| {
+            Multipliers::with(-m.v.clone(), m.mu.clone(), sig.hash, sig.r, sig.s)
+        });
+        assert_fails(&tampered, &format!("−v at {position}"));
+        let tampered = with_multipliers(145 + position as u64, n, position, |m, sig| {
+            Multipliers::with(m.v.clone(), -m.mu.clone(), sig.hash, sig.r, sig.s)
+        });
+        assert_fails(&tampered, &format!("−μ at {position}"));
+
+        let honest = batch(&valid(148 + position as u64, n));
+        let mut felts = honest.to_felts();
+        let sign_at =
+            1 + n * (SIGNATURE_SIZE + MULTIPLIER_SIZE) + position * SIGNATURE_HINT_SIZE + HINT_V;
+        felts[sign_at] = Felt::ONE - felts[sign_at];
+        let input = ProgramInput::new(felts);
+        match execute(program(), &input, ExecutionLimits::default()) {
+            Ok(_) => panic!("a flipped sign bit at {position} was accepted"),
+            Err(e) => assert!(starfarm_sequencer::testing::refused_by_a_check(
+                &e.to_string()
+            )),
+        }
+    }
+}
+
+/// μ and v swapped: `v·s ≡ μ·r` does not hold (it would mean u² ≡ 1), so the identity fails.
+#[test]
+fn mu_and_v_swapped_are_refused() {
+    let n = 3;
+    for position in [0, 2] {
+        let batch = with_multipliers(150 + position as u64, n, position, |m, sig| {
+            Multipliers::with(m.mu.clone(), m.v.clone(), sig.hash, sig.r, sig.s)
+        });
+        assert_fails(&batch, &format!("μ and v swapped at {position}"));
+    }
+}
+
+/// v + n is the same multiplier mod n (μ unchanged, k recomputed: the identities hold over
+/// the integers), but |v| must be below 2^128: its limbs are refused.
+#[test]
+fn an_oversized_v_is_refused() {
+    let n = 3;
+    for position in [0, 2] {
+        let batch = with_multipliers(160 + position as u64, n, position, |m, sig| {
+            Multipliers::with(&m.v + order(), m.mu.clone(), sig.hash, sig.r, sig.s)
+        });
+        let m = &batch.multipliers()[position];
+        let sig = valid(160 + position as u64, n)[position];
+        let [z, r, s] = [sig.hash, sig.r, sig.s].map(|x| BigInt::from(x.to_biguint()));
+        assert_eq!(
+            &m.mu * &s - &m.v * &r,
+            &m.k * order(),
+            "still exact over the integers"
+        );
+        assert_eq!(&m.w * &s - &m.v * &z, &m.k_w * order());
+        assert!(batch.equation_holds(), "and the batch equation holds");
+        assert_fails(&batch, &format!("v + n at {position}"));
     }
 }

@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use num_bigint::BigInt;
 use starfarm_prover::prover::choose_variant;
 use starfarm_prover::{execute, CairoProgram, ExecutionLimits, ProgramInput};
-use starfarm_sequencer::batch_ecdsa::BatchInput;
+use starfarm_sequencer::batch_ecdsa::{BatchInput, Multipliers};
 use starfarm_sequencer::block::{block_hash, tx_commitment};
 use starfarm_sequencer::ecdsa::EC_ORDER;
 use starfarm_sequencer::execute::{apply, touched, ExecutionStatus, Receipt};
@@ -779,6 +780,37 @@ fn coefficients_chosen_by_the_prover_cannot_pass_a_forged_range() {
     felts.truncate(felts.len() - hints.len());
     felts.extend(crafted.hint_felts());
     assert_refused(felts, "coefficients chosen by the prover");
+}
+
+/// Half-length multipliers (docs/sequencer.md, "Half-length scalars"): with v = 0 (and so
+/// μ = w = 0, which satisfy the identities mod n) a forged signature would drop out of the
+/// batch equation; the block program refuses v = 0, as the library does
+/// (`sequencer/tests/batch_ecdsa.rs` has the other tampered multipliers).
+#[test]
+fn a_zero_multiplier_cannot_hide_a_forged_signature_in_a_range() {
+    let n = 5;
+    let (_, block) = signed_block(23, n);
+    let position = 1;
+    let mut input = block.input.clone();
+    if let Transaction::Transfer(t) = &mut input.transactions[position] {
+        t.signature.s += Felt::ONE;
+    }
+    let range = input.range(0, n as u64).expect("range");
+    let honest = BatchInput::unchecked(&range.signatures());
+    assert!(!honest.equation_holds(), "the forged range's batch fails");
+    let sig = range.signatures()[position];
+    let mut crafted = honest.clone();
+    crafted.set_multipliers(
+        position,
+        Multipliers::with(BigInt::default(), BigInt::default(), sig.hash, sig.r, sig.s),
+    );
+    assert!(crafted.equation_holds(), "with v = 0 it holds natively");
+    let mut felts = range.to_felts();
+    let hints = honest.hint_felts();
+    assert_eq!(felts[felts.len() - hints.len()..], hints[..]);
+    felts.truncate(felts.len() - hints.len());
+    felts.extend(crafted.hint_felts());
+    assert_refused(felts, "v = 0 for a forged signature");
 }
 
 /// Without ec_op a short range proves on the small preprocessed trace.

@@ -8,19 +8,23 @@ use crate::batch_ecdsa::{BatchInput, SignedHash};
 use crate::trie::bits::Bits;
 use crate::tx::{address_of, Transaction};
 
-/// First felt of the program input: the version of its layout. 3: pass 2 updates the accounts
+/// First felt of the program input: the version of its layout. 4: the batch's hints are those
+/// of half-length scalars (each signature's v and μ first, then its limbs, multipliers,
+/// quotients and 64-digit scalars: `BatchInput::hint_felts`). 3: pass 2 updates the accounts
 /// present at the range start in one pass over the union of their paths, then inserts the
 /// absent ones one by one; 2: signatures checked as one batch (each signed transaction's
 /// record ends with the y's of its key and of R; the batch's hints follow the proofs), pass 2
 /// one account after the other; 1: one ec_op check per signature (the benchmark anchor,
 /// `sequencer/cairo/anchor/block_v1.json`, reads it through [`RangeInput::to_felts_v1`]).
-pub const PROGRAM_INPUT_VERSION: u64 = 3;
+pub const PROGRAM_INPUT_VERSION: u64 = 4;
 
 /// Which block program the felts are for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Layout {
     /// The current program (`PROGRAM_INPUT_VERSION`).
     Batched,
+    /// Layout 3: the shared update, full-length batch hints.
+    BatchedV3,
     /// Layout 2: batched signatures, pass 2 one account after the other.
     BatchedV2,
     /// Layout 1, the anchor's.
@@ -39,9 +43,16 @@ impl RangeInput {
         self.encode(Layout::Batched)
     }
 
+    /// The input of layout 3 (the shared update, the batch's full-length hints), kept for A/B
+    /// measurements of half-length scalars against a program compiled from the commit before
+    /// them (`STARFARM_BENCH_PREVIOUS_LAYOUT=3` of the `block_program` bench).
+    pub fn to_felts_v3(&self) -> Vec<Felt> {
+        self.encode(Layout::BatchedV3)
+    }
+
     /// The input of layout 2 (batched signatures, pass 2 one account after the other), kept
     /// for A/B measurements of the shared update against a program compiled from the commit
-    /// before it (`STARFARM_BENCH_PROGRAM_LAYOUT=2` of the `block_program` bench).
+    /// before it (`STARFARM_BENCH_PREVIOUS_LAYOUT=2` of the `block_program` bench).
     pub fn to_felts_v2(&self) -> Vec<Felt> {
         self.encode(Layout::BatchedV2)
     }
@@ -90,6 +101,7 @@ impl RangeInput {
     fn encode(&self, layout: Layout) -> Vec<Felt> {
         let version = match layout {
             Layout::Batched => PROGRAM_INPUT_VERSION,
+            Layout::BatchedV3 => 3,
             Layout::BatchedV2 => 2,
             Layout::EcOp => 1,
         };
@@ -181,7 +193,7 @@ impl RangeInput {
             }
         }
         match layout {
-            Layout::Batched => {
+            Layout::Batched | Layout::BatchedV3 => {
                 felts.extend(self.proofs.iter().map(|p| Felt::from(p.final_version)));
                 for step in &self.shared {
                     match *step {
@@ -207,7 +219,11 @@ impl RangeInput {
             }
         }
         if let Some(batch) = batch.filter(|b| !b.records().is_empty()) {
-            felts.extend(batch.hint_felts());
+            if layout == Layout::Batched {
+                felts.extend(batch.hint_felts());
+            } else {
+                felts.extend(batch.full_length_hint_felts());
+            }
         }
         felts
     }
