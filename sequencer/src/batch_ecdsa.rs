@@ -531,7 +531,7 @@ mod tests {
     fn multipliers_are_half_length_and_satisfy_the_identities() {
         let mut rng = Rng(5);
         let n = order_int();
-        let bound = BigInt::from(1u8) << 126;
+        let bound: BigInt = BigInt::from(1u8) << 126usize;
         for _ in 0..50 {
             let sig = rng.signed_hash();
             let m = Multipliers::of(sig.hash, sig.r, sig.s);
@@ -548,7 +548,7 @@ mod tests {
     #[test]
     fn signed_limbs_rebuild_the_value() {
         for x in [
-            -(BigInt::from(1u8) << 130) + 5,
+            -(BigInt::from(1u8) << 130usize) + BigInt::from(5u8),
             BigInt::from(-1),
             BigInt::from(7u8),
         ] {

@@ -169,6 +169,8 @@ pub fn refused_by_a_check(message: &str) -> bool {
     message.contains("An ASSERT_EQ instruction failed")
         || message.contains("assert")
         || message.contains("is not less or equal to")
+        // A range-checked value out of range (limbs, carries, digits of the batch's hints).
+        || message.contains("Range-check validation failed")
 }
 
 /// `batch` with the coefficient at `position` set to 0 by the prover instead of drawn from the
