@@ -75,6 +75,7 @@ pub fn prove(
     profile: SecurityProfile,
     channel: Option<ChannelKind>,
     backend: DeviceRequest,
+    gpu_flow: GpuFlow,
     output: &Path,
 ) -> Result<()> {
     let channel = channel.unwrap_or(profile.channel());
@@ -85,6 +86,12 @@ pub fn prove(
         .with_channel(channel)
         .with_limits(limits(args))
         .with_backend(backend);
+    if let Some(factory) = resident_factory(backend, gpu_flow) {
+        match factory.build() {
+            Ok(flow) => prover = prover.with_resident(flow),
+            Err(e) => eprintln!("backend: {e}; proving on the streamed GPU path"),
+        }
+    }
     let mut progress = PhaseProgress::new();
     let artifact = prover
         .prove(&program, &input, &mut |phase| progress.phase(phase))
@@ -97,6 +104,43 @@ pub fn prove(
     print_summary(&artifact.header, artifact.proof.len());
     println!("Verified and written to {}", output.display());
     Ok(())
+}
+
+/// How a CUDA proof uses the device (`--gpu-flow`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum GpuFlow {
+    /// The whole proof on the device (`starfarm_air::resident`) for jobs that fit its memory;
+    /// the streamed path for the others and on wgpu.
+    #[default]
+    Resident,
+    /// Merkle hashing and grinding on the device, columns streamed from host memory.
+    Streamed,
+}
+
+/// The resident flow on CUDA for `backend` (the AIR crate's `ResidentProver<CudaDevice>`, which
+/// the prover holds through the kernels' `ProveFlow` trait: the prover does not import the
+/// AIR crate), or `None` for another backend, `--gpu-flow streamed`, or a build without
+/// `cuda`.
+pub fn resident_factory(
+    backend: Device,
+    flow: GpuFlow,
+) -> Option<starfarm_prover::resident::ResidentFactory> {
+    if backend != Device::Cuda || flow != GpuFlow::Resident {
+        return None;
+    }
+    #[cfg(feature = "cuda")]
+    {
+        use starfarm_air::resident::ResidentProver;
+        use starfarm_kernels::cuda_device::CudaDevice;
+        use starfarm_prover::resident::{ResidentFactory, ResidentFlow};
+        Some(ResidentFactory::new(|| {
+            ResidentProver::<CudaDevice>::new()
+                .map(|flow| Box::new(flow) as Box<ResidentFlow>)
+                .map_err(|e| format!("the resident flow on CUDA: {e}"))
+        }))
+    }
+    #[cfg(not(feature = "cuda"))]
+    None
 }
 
 /// Resolves `--backend` and says on stderr what was picked and why.

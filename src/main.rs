@@ -69,6 +69,10 @@ enum Command {
         /// on every backend.
         #[arg(long, env = "STARFARM_BACKEND", default_value = "auto")]
         backend: DeviceRequest,
+        /// How a CUDA proof uses the device: resident (the whole proof on the device, for a
+        /// job that fits its memory) or streamed (Merkle hashing and grinding only).
+        #[arg(long, env = "STARFARM_GPU_FLOW", value_enum, default_value_t = commands::GpuFlow::Resident)]
+        gpu_flow: commands::GpuFlow,
     },
     /// Verify a proof artifact. Exit status: 0 valid, 1 invalid, 2 unreadable or bad usage.
     Verify {
@@ -140,7 +144,8 @@ fn main() -> ExitCode {
             channel,
             output,
             backend,
-        } => commands::prove(&program, profile, channel, backend, &output),
+            gpu_flow,
+        } => commands::prove(&program, profile, channel, backend, gpu_flow, &output),
         Command::Verify {
             proof,
             min_security_bits,

@@ -53,6 +53,11 @@ pub struct WorkerArgs {
     /// (counted in the scheduler's `starfarm_gpu_fallbacks_total`).
     #[arg(long, env = "STARFARM_BACKEND", default_value = "auto")]
     backend: DeviceRequest,
+    /// How a CUDA proof uses the device: resident (the whole proof on the device, for a job
+    /// that fits its memory; a device fault proves the job on the CPU) or streamed (Merkle
+    /// hashing and grinding only).
+    #[arg(long, env = "STARFARM_GPU_FLOW", value_enum, default_value_t = crate::commands::GpuFlow::Resident)]
+    gpu_flow: crate::commands::GpuFlow,
     /// Most small submitted programs proven together in one proof (1: every job alone).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
     batch_size: u64,
@@ -173,6 +178,7 @@ fn config(args: &WorkerArgs) -> anyhow::Result<WorkerConfig> {
     );
     let mut config = WorkerConfig::new(id, offered);
     config.backend = backend;
+    config.resident = crate::commands::resident_factory(backend, args.gpu_flow);
     config.lease = Duration::from_secs(args.lease_secs);
     config.drain_timeout = Duration::from_secs(args.drain_timeout_secs);
     config.max_jobs = args.max_jobs;

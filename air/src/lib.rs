@@ -7,7 +7,9 @@
 //!
 //! It also owns the glue that runs the generated CUDA on the resident backend (`resident`:
 //! `DeviceComponent`, a `ComponentProver<DeviceBackend<D>>` per component instance, and
-//! `prove_cairo`, the Cairo prove flow on that backend), because that glue needs the IR's
+//! `prove_cairo`, the Cairo prove flow on that backend, and `ResidentProver`, that flow with a
+//! warm device precompute as the prover's CUDA path, through the kernels' `ProveFlow` trait
+//! which the binary hands to the prover), because that glue needs the IR's
 //! layouts, `starfarm-kernels` may import no starfarm crate, and the prover cannot import this
 //! crate (this crate dev-depends on the prover).
 //!

@@ -3,13 +3,16 @@
 //! `air_eval_<name>` kernels (`generated/cuda/cairo_air.cu`) over the device-resident trace,
 //! accumulating into the device-resident composition accumulator, with the same words
 //! `SimdBackend`'s `FrameworkComponent` accumulates; [`prove_cairo`] is the whole Cairo prove
-//! flow on that backend.
+//! flow on that backend, and [`ResidentProver`] that flow as the prover's CUDA path (the
+//! kernels' `ProveFlow` trait, which the prover holds, with a warm [`DevicePrecompute`]).
 //!
 //! Why here: the glue needs the IR (each kernel's column and parameter layout,
 //! [`crate::codegen::cuda`]) and the device. `starfarm-kernels` depends on no starfarm crate,
 //! and the prover does not depend on this crate (this crate dev-depends on the prover), so the
 //! glue lives with the IR and the generated source, and takes the kernels crate as a
-//! dependency (the arrow `air --> kernels`, pointing down, as the prover's does).
+//! dependency (the arrow `air --> kernels`, pointing down, as the prover's does). The
+//! prover reaches [`ResidentProver`] through the kernels' `ProveFlow` trait, which both
+//! import; the binary injects it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,13 +22,18 @@ use cairo_air::relations::CommonLookupElements;
 use cairo_air::verifier::INTERACTION_POW_BITS;
 use cairo_air::CairoProof;
 use stwo::core::channel::{Blake2sChannel, Channel};
+use stwo::core::pcs::PcsConfig;
 use stwo::core::proof_of_work::GrindOps;
 use stwo::core::utils::MaybeOwned;
 use stwo::core::vcs_lifted::blake2_merkle::{Blake2sMerkleChannel, Blake2sMerkleHasher};
 use stwo::prover::mempool::BaseColumnPool;
 use stwo::prover::poly::circle::{CircleEvaluation, PolyOps};
+use stwo::prover::poly::twiddles::TwiddleTree;
 use stwo::prover::poly::BitReversedOrder;
 use stwo::prover::{prove_ex, CommitmentSchemeProver, CommitmentTreeProver};
+use stwo_cairo_common::preprocessed_columns::preprocessed_trace::{
+    PreProcessedTrace, PreProcessedTraceVariant,
+};
 use stwo_cairo_prover::prover::{ChannelHash, ProverParameters};
 use stwo_cairo_prover::utils::cairo_provers;
 use stwo_cairo_prover::witness::cairo::create_cairo_claim_generator;
@@ -34,6 +42,7 @@ use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 use starfarm_kernels::resident::{
     self, DeviceBackend, HostComponent, Op, ResidentDevice, RowKernels, RowLaunch,
 };
+use starfarm_kernels::resident::{FlowFailure, FlowProof, FlowStats, ProveFlow};
 use starfarm_kernels::KernelError;
 use stwo::core::air::accumulation::PointEvaluationAccumulator;
 use stwo::core::air::Component as StwoComponent;
@@ -362,19 +371,69 @@ fn column<'t, D: ResidentDevice>(
     }
 }
 
-/// stwo-cairo 1.3's `prove_cairo_with_precompute` on the resident backend: the preprocessed
-/// trace's evaluations generated on the host and uploaded once (interpolated and committed on
-/// the device, with twiddles sized to its largest column plus the blowup, as the prover's
-/// precompute), the base and interaction traces written by stwo-cairo's witness generation on
-/// `SimdBackend` and uploaded once each, the interaction proof of work ground on the device,
-/// [`DeviceComponent`]s for every component instance, and Stwo's own `prove_ex` over
-/// `DeviceBackend<D>`. The proof is the one `SimdBackend` makes with `params`, byte for byte
-/// (`air/tests/resident_proof.rs`).
-///
-/// Blake2s channel only (the device's Merkle and grinding kernels hash with Blake2s). The
-/// preprocessed tree is rebuilt per proof (no warm precompute yet). A device error unwinds
-/// with `starfarm_kernels::resident::DeviceFault`: run this inside `catch_device_faults` or
-/// `prove_with_fallback`.
+/// What stays warm on the device between proofs: twiddles, the column pool, and the
+/// preprocessed trace's device copy, interpolated and committed on the device — valid for one
+/// preprocessed-trace variant and one commitment shape (blowup, lifting size), as the prover's
+/// `SimdBackend` precompute (`starfarm_prover::prover::Precompute`).
+pub struct DevicePrecompute<D: ResidentDevice> {
+    pub variant: PreProcessedTraceVariant,
+    log_blowup: u32,
+    lifting_log_size: Option<u32>,
+    twiddles: TwiddleTree<DeviceBackend<D>>,
+    pool: BaseColumnPool<DeviceBackend<D>>,
+    trace: Arc<PreProcessedTrace>,
+    tree: CommitmentTreeProver<DeviceBackend<D>, Blake2sMerkleChannel>,
+}
+
+impl<D: ResidentDevice> DevicePrecompute<D> {
+    /// Twiddles sized to the variant's largest column plus the blowup (as the prover's
+    /// precompute, not stwo-cairo's 2^30 maximum); the preprocessed trace's evaluations
+    /// generated on the host and uploaded once, interpolated and committed on the device.
+    /// A device error unwinds with `DeviceFault` (see [`prove_cairo`]).
+    pub fn new(
+        variant: PreProcessedTraceVariant,
+        config: &PcsConfig,
+    ) -> Result<Self, ResidentError> {
+        let log_blowup = config.fri_config.log_blowup_factor;
+        let twiddles = DeviceBackend::<D>::precompute_twiddles(
+            CanonicCoset::new(variant.max_log_trace_size() + log_blowup)
+                .circle_domain()
+                .half_coset,
+        );
+        let trace = Arc::new(variant.to_preprocessed_trace());
+        let polys = DeviceBackend::<D>::interpolate_columns(
+            upload::<D>(gen_trace(trace.clone()))?,
+            &twiddles,
+        );
+        let pool = BaseColumnPool::<DeviceBackend<D>>::new();
+        let tree = CommitmentTreeProver::<DeviceBackend<D>, Blake2sMerkleChannel>::new(
+            polys,
+            log_blowup,
+            &twiddles,
+            true, // coefficients stored, as the prover's precompute does
+            config.lifting_log_size,
+            &pool,
+        );
+        Ok(Self {
+            variant,
+            log_blowup,
+            lifting_log_size: config.lifting_log_size,
+            twiddles,
+            pool,
+            trace,
+            tree,
+        })
+    }
+
+    /// Whether this precompute proves `variant` with `config`.
+    pub fn serves(&self, variant: PreProcessedTraceVariant, config: &PcsConfig) -> bool {
+        self.variant == variant
+            && self.log_blowup == config.fri_config.log_blowup_factor
+            && self.lifting_log_size == config.lifting_log_size
+    }
+}
+
+/// [`prove_cairo_with_precompute`] with a precompute built for this proof alone.
 pub fn prove_cairo<D: ResidentDevice>(
     air: &Air,
     kernels: &AirKernels<D>,
@@ -384,41 +443,53 @@ pub fn prove_cairo<D: ResidentDevice>(
     if !matches!(params.channel_hash, ChannelHash::Blake2s) {
         return Err(ResidentError::Channel);
     }
+    let warm = DevicePrecompute::<D>::new(params.preprocessed_trace, &params.pcs_config)?;
+    prove_cairo_with_precompute(air, kernels, &warm, input, params)
+}
+
+/// stwo-cairo 1.3's `prove_cairo_with_precompute` on the resident backend: the preprocessed
+/// tree of `warm` (see [`DevicePrecompute`]), the base and interaction traces written by
+/// stwo-cairo's witness generation on `SimdBackend` and uploaded once each, the interaction
+/// proof of work ground on the device, [`DeviceComponent`]s for every component instance, and
+/// Stwo's own `prove_ex` over `DeviceBackend<D>`. The proof is the one `SimdBackend` makes
+/// with `params`, byte for byte (`air/tests/resident_proof.rs`).
+///
+/// Blake2s channel only (the device's Merkle and grinding kernels hash with Blake2s). A
+/// device error unwinds with `starfarm_kernels::resident::DeviceFault`: run this inside
+/// `catch_device_faults` or `prove_with_fallback` (or through [`ResidentProver`]).
+pub fn prove_cairo_with_precompute<D: ResidentDevice>(
+    air: &Air,
+    kernels: &AirKernels<D>,
+    warm: &DevicePrecompute<D>,
+    input: stwo_cairo_adapter::ProverInput,
+    params: ProverParameters,
+) -> Result<CairoProof<Blake2sMerkleHasher>, ResidentError> {
+    if !matches!(params.channel_hash, ChannelHash::Blake2s) {
+        return Err(ResidentError::Channel);
+    }
     let config = params.pcs_config;
     let variant = params.preprocessed_trace;
-    let log_blowup = config.fri_config.log_blowup_factor;
-
-    let twiddles = DeviceBackend::<D>::precompute_twiddles(
-        CanonicCoset::new(variant.max_log_trace_size() + log_blowup)
-            .circle_domain()
-            .half_coset,
-    );
-    let preprocessed = Arc::new(variant.to_preprocessed_trace());
-    let polys = DeviceBackend::<D>::interpolate_columns(
-        upload::<D>(gen_trace(preprocessed.clone()))?,
-        &twiddles,
-    );
-    let pool = BaseColumnPool::<DeviceBackend<D>>::new();
-    let tree = CommitmentTreeProver::<DeviceBackend<D>, Blake2sMerkleChannel>::new(
-        polys,
-        log_blowup,
-        &twiddles,
-        true, // coefficients stored, as the prover's precompute does
-        config.lifting_log_size,
-        &pool,
-    );
+    if !warm.serves(variant, &config) {
+        return Err(ResidentError::Proving(format!(
+            "the device precompute is for {:?}, blowup 2^{}, the proof needs {variant:?}, blowup 2^{}",
+            warm.variant, warm.log_blowup, config.fri_config.log_blowup_factor
+        )));
+    }
+    let preprocessed = warm.trace.clone();
 
     let channel = &mut Blake2sChannel::default();
     channel.mix_felts(&[params.channel_salt.into()]);
     config.mix_into(channel);
     let mut scheme =
         CommitmentSchemeProver::<DeviceBackend<D>, Blake2sMerkleChannel>::with_memory_pool(
-            config, &twiddles, &pool,
+            config,
+            &warm.twiddles,
+            &warm.pool,
         );
     if params.store_polynomials_coefficients {
         scheme.set_store_polynomials_coefficients();
     }
-    scheme.commit_tree(MaybeOwned::Owned(tree), channel);
+    scheme.commit_tree(MaybeOwned::Borrowed(&warm.tree), channel);
 
     let generator = create_cairo_claim_generator(input, preprocessed.clone());
     let (trace, claim, interaction_generator) = generator.write_trace();
@@ -480,4 +551,104 @@ fn upload<D: ResidentDevice>(
             Ok(CircleEvaluation::new(c.domain, values))
         })
         .collect()
+}
+
+/// The resident flow as the prover's CUDA path: implements the kernels' `ProveFlow` with
+/// stwo-cairo's types (the prover's `ResidentFlow`; the prover does not import this crate,
+/// nor this crate the prover: the binary injects it), with the AIR and its kernels loaded once and a [`DevicePrecompute`]
+/// kept warm between proofs of the same variant and commitment shape. A device fault drops the
+/// warm precompute (its buffers may be half-written) and is reported, never a proof.
+pub struct ResidentProver<D: ResidentDevice> {
+    air: Air,
+    kernels: AirKernels<D>,
+    warm: Option<DevicePrecompute<D>>,
+    stats: FlowStats,
+}
+
+impl<D: ResidentDevice> ResidentProver<D> {
+    /// Opens device `D`, extracts the AIR and compiles its constraint kernels (the emulated
+    /// device: ~7 s the first time on a machine, then cached; CUDA: NVRTC).
+    pub fn new() -> Result<Self, ResidentError> {
+        let device = D::instance()?;
+        let air = crate::extract().map_err(|e| ResidentError::Proving(e.to_string()))?;
+        let kernels = AirKernels::load(device, &air)?;
+        Ok(Self {
+            air,
+            kernels,
+            warm: None,
+            stats: FlowStats::default(),
+        })
+    }
+
+    fn prove_on_device(
+        &mut self,
+        input: stwo_cairo_adapter::ProverInput,
+        params: ProverParameters,
+    ) -> Result<CairoProof<Blake2sMerkleHasher>, ResidentError> {
+        let config = params.pcs_config;
+        let variant = params.preprocessed_trace;
+        if !self
+            .warm
+            .as_ref()
+            .is_some_and(|w| w.serves(variant, &config))
+        {
+            self.warm = None; // free the old device copy before building the next one
+            self.warm = Some(DevicePrecompute::new(variant, &config)?);
+            self.stats.warm_builds += 1;
+        }
+        let Some(warm) = self.warm.as_ref() else {
+            return Err(ResidentError::Proving("no device precompute".into()));
+        };
+        prove_cairo_with_precompute(&self.air, &self.kernels, warm, input, params)
+    }
+}
+
+/// Backend operations run on the device so far in this process.
+fn device_ops() -> u64 {
+    resident::op_counts().iter().map(|(_, c)| c.device).sum()
+}
+
+impl<D: ResidentDevice>
+    ProveFlow<stwo_cairo_adapter::ProverInput, ProverParameters, CairoProof<Blake2sMerkleHasher>>
+    for ResidentProver<D>
+{
+    fn device(&self) -> &'static str {
+        D::NAME
+    }
+
+    fn device_memory(&self) -> u64 {
+        D::instance().map_or(0, |device| device.budget().total)
+    }
+
+    fn prove(
+        &mut self,
+        input: stwo_cairo_adapter::ProverInput,
+        params: ProverParameters,
+    ) -> Result<FlowProof<CairoProof<Blake2sMerkleHasher>>, FlowFailure> {
+        if !matches!(params.channel_hash, ChannelHash::Blake2s) {
+            return Err(FlowFailure::Unsupported(ResidentError::Channel.to_string()));
+        }
+        let before = device_ops();
+        let proved = resident::catch_device_faults(|| self.prove_on_device(input, params));
+        let failure = match proved {
+            Ok(Ok(proof)) => {
+                self.stats.proofs += 1;
+                return Ok(FlowProof {
+                    proof,
+                    device_calls: device_ops().saturating_sub(before),
+                });
+            }
+            Ok(Err(ResidentError::Kernel(e))) | Err(e) => FlowFailure::Fault(e.to_string()),
+            Ok(Err(other)) => FlowFailure::Unsupported(other.to_string()),
+        };
+        if matches!(failure, FlowFailure::Fault(_)) {
+            self.stats.faults += 1;
+            self.warm = None;
+        }
+        Err(failure)
+    }
+
+    fn stats(&self) -> FlowStats {
+        self.stats
+    }
 }

@@ -10,8 +10,10 @@
 //! buffers, on which Stwo's own `prove` runs unchanged and byte-identical to `SimdBackend`
 //! (FFT, FRI folds, Merkle and grinding on the device, every other operation a counted host
 //! fallback; docs/gpu.md), over CUDA or over [`emulated_device`] (the CUDA source compiled for
-//! the CPU and loaded in-process, for tests without a GPU). Every kernel reproduces Stwo's CPU
-//! results bit for bit.
+//! the CPU and loaded in-process, for tests without a GPU); and [`resident::ProveFlow`], the
+//! trait by which the prover holds a whole-proof flow on the device that another crate
+//! implements (the AIR crate's), generic over the job's types. Every kernel reproduces Stwo's
+//! CPU results bit for bit.
 //!
 //! Why a backend type and not more hooks: `SimdBackend`'s `PolyOps`/`FriOps` have no type
 //! parameter to hook (unlike the Merkle hasher), and data must stay on the device between

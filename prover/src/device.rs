@@ -165,14 +165,16 @@ fn kind_of(kind: &str) -> Option<Device> {
     }
 }
 
-/// How much of one proof ran on the GPU: kernel calls made there, and calls that failed
-/// there and were redone on the CPU.
+/// How much of one proof ran on the GPU: kernel calls made there (on the resident path, the
+/// backend operations that ran on the device), and calls that failed there and were redone
+/// on the CPU (on the resident path: 1 when a device fault sent the whole job to the CPU).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GpuUse {
     pub calls: u64,
     pub fallbacks: u64,
     /// 1 when the job was meant for the GPU but its memory estimate exceeded the device's
-    /// free memory, so it was proven on the CPU ([`place`]); absent in older artifacts.
+    /// free memory, so it was proven on the CPU ([`place`]) or, when the budget was the
+    /// resident flow's, on the streamed GPU path; absent in older artifacts.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub memory_fallbacks: u64,
 }
@@ -236,6 +238,18 @@ pub(crate) fn count_memory_fallback() {
 /// Jobs of this process proven on the CPU because they did not fit the device's memory.
 pub fn memory_fallbacks() -> u64 {
     MEMORY_FALLBACKS.load(Ordering::Relaxed)
+}
+
+static FAULT_FALLBACKS: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn count_fault_fallback() {
+    FAULT_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Jobs of this process the resident flow ([`crate::resident`]) did not prove (a device
+/// fault mid-proof), proven on the CPU instead.
+pub fn fault_fallbacks() -> u64 {
+    FAULT_FALLBACKS.load(Ordering::Relaxed)
 }
 
 #[cfg(test)]

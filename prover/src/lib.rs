@@ -11,6 +11,8 @@
 //!   commitment warm and proves with stwo-cairo.
 //! - [`device`]: `--backend auto|cpu|cuda|wgpu`, resolved to the device the proofs' Merkle
 //!   hashing and grinding run on (`starfarm-kernels`).
+//! - [`resident`]: the CUDA path that keeps the whole proof on the device, a trait the
+//!   binary implements with the AIR crate's flow and injects (the prover imports no AIR).
 //! - [`batch`]: several programs in one run (and one proof) of the batch program.
 //! - [`artifact`] and [`verify`]: the versioned proof artifact, its fact, and verification.
 //!
@@ -30,6 +32,7 @@ pub mod input;
 pub mod profile;
 pub mod program;
 pub mod prover;
+pub mod resident;
 pub mod verify;
 
 pub use artifact::{ProofArtifact, ARTIFACT_FORMAT_VERSION};

@@ -15,7 +15,7 @@ use stwo::core::channel::MerkleChannel;
 use stwo::core::pcs::PcsConfig;
 use stwo::core::poly::circle::CanonicCoset;
 use stwo::core::utils::MaybeOwned;
-use stwo::core::vcs_lifted::blake2_merkle::Blake2sMerkleChannel;
+use stwo::core::vcs_lifted::blake2_merkle::{Blake2sMerkleChannel, Blake2sMerkleHasher};
 use stwo::prover::backend::simd::SimdBackend;
 use stwo::prover::backend::BackendForChannel;
 use stwo::prover::mempool::BaseColumnPool;
@@ -31,13 +31,16 @@ use stwo_cairo_prover::witness::preprocessed_trace::gen_trace;
 
 use crate::artifact::{ArtifactHeader, PhaseTimings, ProofArtifact, ProofCodec};
 use crate::channel::{ChannelKind, Keccak256MerkleChannel};
-use crate::device::{count_memory_fallback, place, Device, GpuUse, Placement};
+use crate::device::{
+    count_fault_fallback, count_memory_fallback, place, Device, GpuUse, Placement,
+};
 use crate::error::ProveError;
 use crate::execute::{execute, Execution, ExecutionLimits};
 use crate::fact::{fact, hex32};
 use crate::input::ProgramInput;
 use crate::profile::SecurityProfile;
 use crate::program::CairoProgram;
+use crate::resident::{FlowFailure, FlowProof, ResidentFlow};
 use crate::verify::verify;
 
 /// A step of [`Prover::prove`], reported to the progress callback as it starts.
@@ -174,6 +177,8 @@ pub struct Prover {
     /// Device memory a job may use; `None`: what the opened device has free, asked per proof.
     device_memory: Option<u64>,
     warm: Option<Warm>,
+    /// The CUDA path that keeps the whole proof on the device, when one was injected.
+    resident: Option<Box<ResidentFlow>>,
 }
 
 impl Prover {
@@ -186,7 +191,37 @@ impl Prover {
             backend: Device::Cpu,
             device_memory: None,
             warm: None,
+            resident: None,
         }
+    }
+
+    /// Proves on the CUDA backend with `flow`, the whole proof on the device
+    /// ([`crate::resident`]), each job whose memory estimate fits the device memory budget:
+    /// the one given by [`Self::with_device_memory`], else the flow's. A job that does not fit
+    /// the flow's budget takes the streamed GPU path; one that does not fit a budget given
+    /// here, the CPU. A device fault ends in the job's CPU proof, counted.
+    pub fn with_resident(mut self, flow: Box<ResidentFlow>) -> Self {
+        self.resident = Some(flow);
+        self
+    }
+
+    /// The resident flow, if one was injected ([`Self::with_resident`]).
+    pub fn resident(&self) -> Option<&ResidentFlow> {
+        self.resident.as_deref()
+    }
+
+    /// One proof with the resident flow: the proof, or why the device made none. A panic that
+    /// is not a device fault (a bug) is an error, as on the other paths.
+    fn prove_resident(
+        &mut self,
+        input: ProverInput,
+        params: ProverParameters,
+    ) -> Result<Result<FlowProof<CairoProof<Blake2sMerkleHasher>>, FlowFailure>, ProveError> {
+        let Some(flow) = self.resident.as_mut() else {
+            return Ok(Err(FlowFailure::Unsupported("no resident flow".into())));
+        };
+        catch_unwind(AssertUnwindSafe(|| flow.prove(input, params)))
+            .map_err(|panic| ProveError::Stwo(panic_message(&panic)))
     }
 
     /// Gives each job at most `bytes` of device memory: a job whose estimate exceeds it is
@@ -201,15 +236,18 @@ impl Prover {
     }
 
     /// Where a proof of `execution` runs: on the prover's GPU backend if its memory estimate
-    /// fits the budget given by [`Self::with_device_memory`], else on the CPU (see
-    /// [`crate::device::place`]); without a budget, on its backend.
+    /// fits the budget given by [`Self::with_device_memory`] or, without one, the resident
+    /// flow's on CUDA; else not on the device (see [`crate::device::place`]); without a
+    /// budget, on its backend.
     pub fn placement(&self, execution: &Execution) -> Result<Placement, ProveError> {
         let backend = self.backend();
         if !backend.is_gpu() {
             return Ok(Placement::Device);
         }
-        let Some(available) = self.device_memory else {
-            return Ok(Placement::Device);
+        let available = match (self.device_memory, &self.resident) {
+            (Some(bytes), _) => bytes,
+            (None, Some(flow)) if backend == Device::Cuda => flow.device_memory(),
+            (None, _) => return Ok(Placement::Device),
         };
         let needed = memory_estimate(execution)?;
         Ok(place(needed, available))
@@ -313,16 +351,13 @@ impl Prover {
 
         on_phase(Phase::Adapt);
         let started = Instant::now();
-        let prover_input = execution.adapt()?;
+        // Taken by the first path that proves; the CPU fallback of a device fault adapts again.
+        let mut prover_input = Some(execution.adapt()?);
         timings.adapt_ms = ms(started.elapsed());
 
         if self.warm.as_ref().is_some_and(|w| w.variant() != variant) {
             self.warm = None; // free the old precompute before building the next one
         }
-        if self.warm.is_none() {
-            on_phase(Phase::Precompute);
-        }
-        let started = Instant::now();
         let (profile, mut backend, channel) = (self.profile, self.backend(), self.channel);
         if backend != self.backend {
             tracing::warn!(
@@ -330,53 +365,112 @@ impl Prover {
                 "the {channel} channel has no GPU kernels: proving on the CPU"
             );
         }
-        let mut memory_fallbacks = 0;
-        if let Placement::Cpu { needed, available } = self.placement(execution)? {
-            // The job would not fit the device: the same proof on the CPU (the bytes do not
-            // depend on the backend), counted in the artifact and the process.
-            count_memory_fallback();
-            tracing::warn!(
-                needed,
-                available,
-                "the job needs more device memory than the {backend} device has: proving on the CPU"
-            );
-            backend = Device::Cpu;
-            memory_fallbacks = 1;
-        }
-        if self
-            .warm
-            .as_ref()
-            .is_some_and(|w| !w.serves(channel, backend))
-        {
-            self.warm = None;
-        }
-        let warm = self
-            .warm
-            .get_or_insert_with(|| Warm::new(channel, backend, variant, profile));
-        timings.precompute_ms = ms(started.elapsed());
-
-        on_phase(Phase::Prove);
-        let started = Instant::now();
         let params = parameters(profile, variant);
-        let gpu_before = gpu::stats();
-        let proved = catch_unwind(AssertUnwindSafe(|| warm.prove(prover_input, params)));
-        let proof_bytes = match proved {
-            Ok(result) => result?,
-            Err(panic) => {
-                // A panic mid-proof may leave the shared pool in any state: rebuild next time.
-                self.warm = None;
-                return Err(ProveError::Stwo(panic_message(&panic)));
+        // Blake2s on CUDA (`backend()` is the CPU for other channels) with a resident flow.
+        let mut resident = backend == Device::Cuda && self.resident.is_some();
+        let mut gpu_use = GpuUse::default();
+        if let Placement::Cpu { needed, available } = self.placement(execution)? {
+            count_memory_fallback();
+            gpu_use.memory_fallbacks = 1;
+            if resident && self.device_memory.is_none() {
+                // The budget is the resident flow's (the device's free memory): the streamed
+                // path, which sends each commitment through the device in pieces, needs no fit.
+                tracing::warn!(
+                    needed,
+                    available,
+                    "the job does not fit the device memory of the resident flow: proving on the streamed GPU path"
+                );
+            } else {
+                // The job would not fit the device: the same proof on the CPU (the bytes do
+                // not depend on the backend), counted in the artifact and the process.
+                tracing::warn!(
+                    needed,
+                    available,
+                    "the job needs more device memory than the {backend} device has: proving on the CPU"
+                );
+                backend = Device::Cpu;
+            }
+            resident = false;
+        }
+
+        let prove_started = Instant::now();
+        let mut proof_bytes = None;
+        if let (true, Some(input)) = (resident, prover_input.take()) {
+            on_phase(Phase::Prove);
+            match self.prove_resident(input, params)? {
+                Ok(proven) => {
+                    gpu_use.calls = proven.device_calls;
+                    proof_bytes = Some(
+                        ProofCodec::encode(&CairoProofForRustVerifier::from(proven.proof))
+                            .map_err(ProveError::Stwo)?,
+                    );
+                }
+                Err(failure) => {
+                    // No proof came out of the device: the job's proof on the CPU (the same
+                    // bytes), counted in the artifact and the process.
+                    count_fault_fallback();
+                    tracing::warn!("resident flow: {failure}: proving the job on the CPU");
+                    gpu_use.fallbacks = 1;
+                    backend = Device::Cpu;
+                }
+            }
+        }
+        let proof_bytes = match proof_bytes {
+            Some(bytes) => bytes,
+            None => {
+                let prover_input = match prover_input.take() {
+                    Some(input) => input,
+                    None => {
+                        // The resident attempt consumed the adapted input: adapt again.
+                        let started = Instant::now();
+                        let input = execution.adapt()?;
+                        timings.adapt_ms += ms(started.elapsed());
+                        input
+                    }
+                };
+                if self
+                    .warm
+                    .as_ref()
+                    .is_some_and(|w| !w.serves(channel, backend))
+                {
+                    self.warm = None;
+                }
+                if self.warm.is_none() {
+                    on_phase(Phase::Precompute);
+                }
+                let started = Instant::now();
+                let warm = self
+                    .warm
+                    .get_or_insert_with(|| Warm::new(channel, backend, variant, profile));
+                timings.precompute_ms = ms(started.elapsed());
+
+                on_phase(Phase::Prove);
+                let gpu_before = gpu::stats();
+                let proved = catch_unwind(AssertUnwindSafe(|| warm.prove(prover_input, params)));
+                let bytes = match proved {
+                    Ok(result) => result?,
+                    Err(panic) => {
+                        // A panic mid-proof may leave the shared pool in any state: rebuild
+                        // next time.
+                        self.warm = None;
+                        return Err(ProveError::Stwo(panic_message(&panic)));
+                    }
+                };
+                if backend.is_gpu() {
+                    let streamed = GpuUse::since(gpu_before);
+                    gpu_use.calls = streamed.calls;
+                    gpu_use.fallbacks = streamed.fallbacks;
+                }
+                if resident {
+                    // A fault's CPU precompute serves no resident proof: free its host memory
+                    // (the next fault builds it again).
+                    self.warm = None;
+                }
+                bytes
             }
         };
-        let gpu = if backend.is_gpu() {
-            GpuUse::since(gpu_before)
-        } else {
-            GpuUse {
-                memory_fallbacks,
-                ..GpuUse::default()
-            }
-        };
-        timings.prove_ms = ms(started.elapsed());
+        let gpu = gpu_use;
+        timings.prove_ms = ms(prove_started.elapsed()).saturating_sub(timings.precompute_ms);
 
         let output = execution.output.clone();
         let header = ArtifactHeader {

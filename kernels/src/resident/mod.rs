@@ -21,6 +21,9 @@
 //! polynomials transposed, see [`crate::fft::simd_coefficient_order`]); the host fallbacks
 //! convert.
 //!
+//! [`ProveFlow`]: a whole-proof flow on a device as a trait, so that the prover can hold the
+//! Cairo AIR's flow without importing the AIR crate.
+//!
 //! Errors: Stwo's traits are infallible, so a device error inside an operation unwinds with a
 //! [`DeviceFault`] payload; [`catch_device_faults`] around a proof turns it back into a typed
 //! [`KernelError`] (and the caller proves that job on the CPU). A fault never yields a proof.
@@ -28,6 +31,7 @@
 mod column;
 mod component;
 mod convert;
+mod flow;
 mod kernels;
 mod ops;
 
@@ -38,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 pub use column::{DeviceColumn, DeviceElement};
 pub use component::{HostComponent, HostTrace};
+pub use flow::{FlowFailure, FlowProof, FlowStats, ProveFlow};
 pub use ops::DeviceTwiddles;
 
 use crate::error::{KernelError, Result};

@@ -32,6 +32,7 @@ mod prove;
 
 use std::time::Duration;
 
+use starfarm_prover::resident::ResidentFactory;
 use starfarm_prover::{Device, Prover};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -106,6 +107,9 @@ pub struct WorkerConfig {
     pub max_jobs: Option<u64>,
     /// Most jobs proven in one batch; 1 proves every job alone.
     pub batch_size: usize,
+    /// The CUDA path that keeps the whole proof on the device (the binary builds it from the
+    /// AIR crate, which the worker does not import); `None`: the streamed GPU path.
+    pub resident: Option<ResidentFactory>,
 }
 
 impl WorkerConfig {
@@ -119,6 +123,7 @@ impl WorkerConfig {
             drain_timeout: Duration::from_secs(600),
             max_jobs: None,
             batch_size: 8,
+            resident: None,
         }
     }
 }

@@ -2,8 +2,9 @@
 //! hand the verified artifact in, or report why not; leases kept alive throughout.
 
 use starfarm_prover::batch::{batch_program, execute_batch, BatchTask};
+use starfarm_prover::resident::ResidentFactory;
 use starfarm_prover::{
-    CairoProgram, ExecutionLimits, Felt, Phase as ProverPhase, ProgramInput, ProofArtifact,
+    CairoProgram, Device, ExecutionLimits, Felt, Phase as ProverPhase, ProgramInput, ProofArtifact,
     ProveError, Prover, SecurityProfile,
 };
 use std::future::Future;
@@ -226,14 +227,14 @@ impl Worker {
             + 'static,
     {
         let backend = self.config.backend;
-        let mut prover = self
-            .prover
-            .take()
-            .unwrap_or_else(|| Prover::new(profile).with_backend(backend));
-        prover.set_profile(profile);
+        let resident = self.config.resident.clone();
+        let warm = self.prover.take();
         let (phases_tx, mut phases) = mpsc::unbounded_channel();
         let started = Instant::now();
         let mut proving = tokio::task::spawn_blocking(move || {
+            // Built here, off the async threads: a resident flow compiles its kernels.
+            let mut prover = warm.unwrap_or_else(|| new_prover(profile, backend, resident));
+            prover.set_profile(profile);
             let result = work(&mut prover, &mut |phase| {
                 let _ = phases_tx.send(phase);
             });
@@ -603,5 +604,26 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// A worker's prover on `backend`, with the resident flow `resident` builds if there is one
+/// (else, or if it cannot be built, the streamed GPU path).
+fn new_prover(
+    profile: SecurityProfile,
+    backend: Device,
+    resident: Option<ResidentFactory>,
+) -> Prover {
+    let prover = Prover::new(profile).with_backend(backend);
+    match resident.map(|factory| factory.build()) {
+        Some(Ok(flow)) => {
+            tracing::info!(device = flow.device(), "proving on the resident flow");
+            prover.with_resident(flow)
+        }
+        Some(Err(e)) => {
+            tracing::warn!("{e}: proving on the streamed GPU path");
+            prover
+        }
+        None => prover,
     }
 }
