@@ -228,8 +228,8 @@ pub struct CompositionGasModel {
 
 /// The model's constants (anvil 1.7.1, receipts of one-instance ranges of the test proofs).
 pub const COMPOSITION_GAS_MODEL: CompositionGasModel = CompositionGasModel {
-    per_transaction: 300_000,
-    per_instance: 60_000,
+    per_transaction: 600_000,
+    per_instance: 80_000,
     per_instruction: 520,
     per_mask_word: 1_500,
 };

@@ -162,9 +162,8 @@ impl Setup {
         from: usize,
         to: usize,
     ) -> Option<String> {
-        let call = self
-            .statement()
-            .verify(input.clone(), U256::from(from), U256::from(to));
+        let statement = self.statement();
+        let call = statement.verify(input.clone(), U256::from(from), U256::from(to));
         match call.call().await {
             Ok(_) => None,
             Err(e) => Some(reason(&e)),
