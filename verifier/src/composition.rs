@@ -213,7 +213,8 @@ pub fn component_costs() -> Result<&'static [ComponentCost], CompositionPlanErro
 /// The gas of a composition range transaction, as a model: 21,000, the calldata (EIP-7623:
 /// the larger of 4 gas a token plus the execution, and 10 a token; a token per zero byte,
 /// four per other byte), a fixed execution (decoding the claim, hashing the input, the
-/// relations, the committed value, the accumulator's storage) and per instance a fixed part
+/// relations, the committed value, the accumulator's storage), the instances before the range
+/// (walked past) and per instance a fixed part
 /// (building it: its mask and parameters, the program's data contracts) plus its evaluator
 /// instructions and mask words. Its constants are fitted to anvil receipts, and
 /// `tests/composition.rs` checks it against receipts of every range it plans: never below a
@@ -224,6 +225,8 @@ pub struct CompositionGasModel {
     pub per_instance: u64,
     pub per_instruction: u64,
     pub per_mask_word: u64,
+    /// Each instance before the range (the cursor walks past it).
+    pub per_skipped_instance: u64,
 }
 
 /// The model's constants (anvil 1.7.1, receipts of one-instance ranges of the test proofs).
@@ -232,6 +235,7 @@ pub const COMPOSITION_GAS_MODEL: CompositionGasModel = CompositionGasModel {
     per_instance: 80_000,
     per_instruction: 520,
     per_mask_word: 1_500,
+    per_skipped_instance: 8_000,
 };
 
 /// The model gas the planner fills a composition range transaction to: well under EIP-7825's
@@ -306,7 +310,7 @@ pub fn composition_ranges(
         if k > from && CompositionGasModel::transaction(calldata, execution + more) > budget {
             ranges.push((from, k));
             from = k;
-            execution = model.per_transaction;
+            execution = model.per_transaction + model.per_skipped_instance * k as u64;
         }
         execution += more;
     }
@@ -329,5 +333,8 @@ pub fn range_gas(
         .filter_map(|ir| costs.get(*ir))
         .map(|c| model.instance(c))
         .sum::<u64>();
-    CompositionGasModel::transaction(calldata, model.per_transaction + execution)
+    CompositionGasModel::transaction(
+        calldata,
+        model.per_transaction + model.per_skipped_instance * from as u64 + execution,
+    )
 }

@@ -494,7 +494,9 @@ async fn the_gas_model_bounds_every_instance() {
                 4 * (zeros + 4 * (data.len() as u64 - zeros))
             };
             let execution = gas - 21_000 - standard;
-            let modeled = model.per_transaction + model.instance(&costs[*ir]);
+            let modeled = model.per_transaction
+                + model.per_skipped_instance * k as u64
+                + model.instance(&costs[*ir]);
             eprintln!(
                 "{name} {ir} {} {} {execution} {modeled}",
                 costs[*ir].instructions, costs[*ir].mask_words
