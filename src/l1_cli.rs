@@ -500,7 +500,7 @@ fn proof_verification(plan: &VerificationPlan, contracts: &VerifierContracts) ->
                     PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition => PhaseLabel::Composition,
+                    PhaseKind::Composition { .. } => PhaseLabel::Composition,
                 },
                 to: p.target(contracts),
                 calldata: p.calldata.clone(),

@@ -24,9 +24,11 @@ alloy::sol! {
 /// One statement's transaction.
 #[derive(Clone, Debug)]
 pub struct VerificationTx {
-    /// `merkle[1]`, `quotients[0..12]`, `fri`: which statement.
+    /// `merkle[1]`, `quotients[0..12]`, `fri`, `composition[0..20]` (a range of component
+    /// instances): which statement.
     pub phase: String,
-    /// `merkle`, `quotients` or `fri`: the metrics' label.
+    /// `merkle`, `quotients`, `fri` or `composition`: the metrics' label (every range of a
+    /// kind under one label, so the label set stays fixed).
     pub kind: PhaseLabel,
     pub to: Address,
     pub calldata: Bytes,

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
-import {CairoClaim} from "./CairoClaim.sol";
 import {CairoLayout} from "./CairoLayout.sol";
 import {QM31} from "./QM31.sol";
 
@@ -12,6 +11,11 @@ interface IAirEvaluator {
         uint256[] mask;
         uint256[] params;
     }
+
+    function accumulate(Part[] calldata parts, uint256[] calldata relations, uint256 coeff, uint256 acc)
+        external
+        view
+        returns (uint256);
 
     function composition(
         Part[] calldata parts,
@@ -28,6 +32,19 @@ interface IAirEvaluator {
 /// generated evaluator and every component's program (addresses fixed at deployment), must
 /// equal the composition polynomial's value the composition tree's sampled values give
 /// (stwo's `extract_composition_oods_eval` against `eval_composition_polynomial_at_point`).
+///
+/// Split by ranges of component instances (each a transaction under 2^24 gas): stwo
+/// accumulates every constraint of every instance as `acc = acc * coeff + constraint` (Horner:
+/// `acc` is all the accumulation carries, no power of the coefficient), and divides once by
+/// the vanishing value. A range [from, to) starts from the accumulator stored at `from` by a
+/// verified range ending there (0 at the first instance), stores the one at `to` under
+/// `rangeFact(context, to)`, and the range ending at the last instance compares the division
+/// with the committed value and records the statement's fact, `context` itself. `context`
+/// (`factOf`) hashes everything the check reads (the claim, the claimed sums, the sampled
+/// values, the layout, the transcript's draws), so a range of another proof, a range whose
+/// predecessor is not verified (reordered, skipped) or one that starts anywhere but where a
+/// verified range of the same proof ended finds no accumulator and reverts; any chain of
+/// ranges from 0 to the last instance gives the one value Horner's rule gives.
 ///
 /// Every part is built here from what the registry binds: which sampled value is which
 /// column of which component instance follows from the claim (the enabled components in flat
@@ -50,6 +67,12 @@ contract CompositionStatement {
     /// Per IR component (`CairoComponents` order), its program's data contracts.
     mapping(uint256 => address[]) private programs;
     mapping(bytes32 => bool) private facts;
+    /// The accumulator after the instances before `to`, keyed `rangeFact(context, to)`, with
+    /// bit 255 set (an accumulator is a QM31, below 2^128, and may be 0).
+    mapping(bytes32 => uint256) private partials;
+    uint256 internal constant SET = 1 << 255;
+    /// `to` of the range ending at the last instance (in `values`).
+    uint256 internal constant ALL = type(uint256).max;
 
     /// What the registry binds the statement to: the claim, the interaction claim, the sampled
     /// values and layout (as `StwoVerifier.Proof` carries them, checked by its replay), and the
@@ -91,8 +114,21 @@ contract CompositionStatement {
         relationWords = words;
     }
 
+    /// A statement's fact (`factOf`: the whole check) or a range's (`rangeFact`) is verified.
     function isValid(bytes32 fact) external view returns (bool) {
-        return facts[fact];
+        return facts[fact] || partials[fact] != 0;
+    }
+
+    /// The fact of the ranges verified up to instance `to` (the accumulator stored there).
+    function rangeFact(bytes32 context, uint256 to) public pure returns (bytes32) {
+        return keccak256(abi.encode(context, to));
+    }
+
+    /// The accumulator stored at instance `to` for `context`, if a range ending there was
+    /// verified.
+    function accumulatorAt(bytes32 context, uint256 to) external view returns (bool stored, uint256 acc) {
+        uint256 word = partials[rangeFact(context, to)];
+        return (word != 0, word & ~SET);
     }
 
     function programOf(uint256 component) external view returns (address[] memory) {
@@ -114,24 +150,66 @@ contract CompositionStatement {
         return keccak256(abi.encode(hashes, words));
     }
 
-    /// Checks the composition and records the fact; reverts with the reason otherwise.
-    function verify(Input calldata s) external returns (bytes32 fact) {
-        (uint256 constraints, uint256 committed) = values(s);
-        require(constraints == committed, "composition: the constraints do not hold at the out-of-domain point");
-        fact = factOf(s);
-        facts[fact] = true;
+    /// Checks the instances [from, to) (flat order of the enabled components) from the
+    /// accumulator a verified range left at `from`: stores the accumulator at `to` and returns
+    /// `rangeFact(factOf(s), to)`, or, when `to` is the last instance, checks the composition
+    /// and records and returns `factOf(s)`. Reverts with the reason otherwise.
+    function verify(Input calldata s, uint256 from, uint256 to) external returns (bytes32 fact) {
+        bytes32 context = factOf(s);
+        uint256 acc = 0;
+        if (from != 0) {
+            uint256 stored = partials[rangeFact(context, from)];
+            require(stored != 0, "composition: the range before this one is not verified");
+            acc = stored & ~SET;
+        }
+        (uint256 n, uint256 value, uint256 committed) = evaluate(s, from, to, acc);
+        if (to < n) {
+            fact = rangeFact(context, to);
+            partials[fact] = value | SET;
+        } else {
+            require(value == committed, "composition: the constraints do not hold at the out-of-domain point");
+            fact = context;
+            facts[fact] = true;
+        }
     }
 
-    /// The constraints' composition at the point (the evaluator's) and the committed one (the
-    /// composition tree's sampled values).
+    /// The constraints' composition at the point (the evaluator's, all instances in one call)
+    /// and the committed one (the composition tree's sampled values).
     function values(Input calldata s) public view returns (uint256 constraints, uint256 committed) {
+        (, constraints, committed) = evaluate(s, 0, ALL, 0);
+    }
+
+    /// The instance count; for [from, to) from `acc`: the accumulator, or when `to` is the
+    /// last instance the composition's value and the committed one.
+    function evaluate(Input calldata s, uint256 from, uint256 to, uint256 acc)
+        internal
+        view
+        returns (uint256 n, uint256 value, uint256 committed)
+    {
         require(s.liftingLogSize > s.logBlowup && s.liftingLogSize < 32, "composition: bad domain");
+        uint256 nValues = s.sampledValues.length / 16;
+        require(nValues * 16 == s.sampledValues.length && nValues >= 8, "composition: sampled values not whole QM31s");
+        ClaimView memory claim = claimView(s.claim);
+        n = claim.nInstances;
+        if (to == ALL) to = n;
+        require(from < to && to <= n, "composition: not a range of the instances");
+        IAirEvaluator.Part[] memory parts = buildParts(s, claim, nValues, from, to);
+        if (to < n) {
+            value = evaluator.accumulate(parts, relations(s.lookupZ, s.lookupAlpha), s.coeff, acc);
+        } else {
+            (value, committed) = finish(s, parts, acc, nValues);
+        }
+    }
+
+    /// The last range: the composition's value from `acc` and the committed one.
+    function finish(Input calldata s, IAirEvaluator.Part[] memory parts, uint256 acc, uint256 nValues)
+        internal
+        view
+        returns (uint256 value, uint256 committed)
+    {
         uint256 logDegree = s.liftingLogSize - s.logBlowup;
-        uint256 n = s.sampledValues.length / 16;
-        require(n * 16 == s.sampledValues.length && n >= 8, "composition: sampled values not whole QM31s");
-        committed = committedValue(s, n, logDegree);
-        IAirEvaluator.Part[] memory parts = buildParts(s, n);
-        constraints = evaluator.composition(parts, relations(s.lookupZ, s.lookupAlpha), s.coeff, 0, s.oodsX, logDegree);
+        committed = committedValue(s, nValues, logDegree);
+        value = evaluator.composition(parts, relations(s.lookupZ, s.lookupAlpha), s.coeff, acc, s.oodsX, logDegree);
     }
 
     /// stwo's `extract_composition_oods_eval`: the last 8 sampled values are the split halves'
@@ -158,6 +236,49 @@ contract CompositionStatement {
     function valueAt(bytes calldata sv, uint256 i) internal pure returns (uint256) {
         uint256 w = uint256(bytes32(sv[16 * i:16 * i + 16])) >> 128;
         return (w >> 96) | ((w >> 64) & M) << 32 | ((w >> 32) & M) << 64 | (w & M) << 96;
+    }
+
+    /// Where the parts' claim fields are in `abi.encode(CairoClaim.Claim)`, read in place: the
+    /// claim's program section (thousands of felts in a block's) is never copied. Offsets
+    /// into the claim's bytes. Read as the canonical encoding (`abi.decode`'s on it); any
+    /// other bytes are another claim hash, hence another fact, which the registry (whose replay
+    /// holds the claim to its canonical encoding) never asks for.
+    struct ClaimView {
+        uint256 publicData;
+        /// The first enable byte.
+        uint256 enabled;
+        /// The first log size's word.
+        uint256 logSizes;
+        uint256 nInstances;
+        uint256 variant;
+    }
+
+    function claimView(bytes calldata claim) internal pure returns (ClaimView memory v) {
+        // abi.encode of a dynamic struct: the offset of its tuple (32), then the tuple, whose
+        // head is the offsets of publicData, enabled, logSizes, then variant.
+        require(claimWord(claim, 0) == 32, "composition: the claim's encoding");
+        v.publicData = 32 + claimWord(claim, 32);
+        uint256 enabled = 32 + claimWord(claim, 64);
+        require(claimWord(claim, enabled) == N_FLAT, "claim: wrong number of components");
+        v.enabled = enabled + 32;
+        uint256 logSizes = 32 + claimWord(claim, 96);
+        v.nInstances = claimWord(claim, logSizes);
+        v.logSizes = logSizes + 32;
+        v.variant = claimWord(claim, 128);
+        require(v.nInstances <= N_FLAT, "claim: one log size per enabled component");
+    }
+
+    /// The claim's 32 bytes at `at`, in bounds.
+    function claimWord(bytes calldata claim, uint256 at) internal pure returns (uint256 w) {
+        require(at < claim.length && claim.length - at >= 32, "composition: the claim's encoding");
+        assembly {
+            w := calldataload(add(claim.offset, at))
+        }
+    }
+
+    function logSizeOf(bytes calldata claim, ClaimView memory v, uint256 k) internal pure returns (uint256) {
+        require(k < v.nInstances, "claim: one log size per enabled component");
+        return claimWord(claim, v.logSizes + 32 * k);
     }
 
     /// z, then alpha^0, alpha^1, ...
@@ -192,6 +313,10 @@ contract CompositionStatement {
         bytes at;
         bytes reads;
         bytes seq;
+        /// `CairoLayout.MASKS` and `MASK_AT`, copied to memory once (8.5 KB: once an instance
+        /// was most of a part's building).
+        bytes masks;
+        bytes maskAt;
     }
 
     function cursor(bytes[4] calldata columns) internal pure returns (Cursor memory c) {
@@ -210,26 +335,64 @@ contract CompositionStatement {
         c.interaction = k;
     }
 
-    /// One part per enabled component instance, in flat order (the trace's column order and the
-    /// composition's accumulation order).
-    function buildParts(Input calldata s, uint256 n) internal view returns (IAirEvaluator.Part[] memory parts) {
-        CairoClaim.Claim memory claim = abi.decode(s.claim, (CairoClaim.Claim));
-        require(claim.enabled.length == N_FLAT, "claim: wrong number of components");
-        require(s.claimedSums.length == 16 * claim.logSizes.length, "composition: a claimed sum per component");
-        parts = new IAirEvaluator.Part[](claim.logSizes.length);
+    /// One part per enabled component instance of [from, to), in flat order (the trace's column
+    /// order and the composition's accumulation order); the instances before `from` only move
+    /// the cursor.
+    function buildParts(Input calldata s, ClaimView memory claim, uint256 n, uint256 from, uint256 to)
+        internal
+        view
+        returns (IAirEvaluator.Part[] memory parts)
+    {
+        require(s.claimedSums.length == 16 * claim.nInstances, "composition: a claimed sum per component");
+        parts = new IAirEvaluator.Part[](to - from);
         Cursor memory c = cursor(s.columns);
         (c.at, c.reads) = CairoLayout.preprocessedReads(claim.variant);
         c.seq = CairoLayout.sequenceColumns(claim.variant);
+        c.masks = CairoLayout.MASKS;
+        c.maskAt = CairoLayout.MASK_AT;
         uint256 k = 0;
-        for (uint256 i = 0; i < N_FLAT; i++) {
-            if (uint8(claim.enabled[i]) != 1) continue;
+        for (uint256 i = 0; i < N_FLAT && k < to; i++) {
+            if (claimWord(s.claim, claim.enabled + i) >> 248 != 1) continue;
             uint256 ir = irComponent(i);
-            uint256 logSize = claim.logSizes[k];
-            uint256[] memory mask = maskOf(s.sampledValues, c, ir, logSize);
-            parts[k] = IAirEvaluator.Part({program: programs[ir], mask: mask, params: paramsOf(s, claim, c, ir, k)});
+            uint256 logSize = logSizeOf(s.claim, claim, k);
+            if (k < from) {
+                skip(c, ir, logSize);
+            } else {
+                uint256[] memory mask = maskOf(s.sampledValues, c, ir, logSize);
+                parts[k - from] =
+                    IAirEvaluator.Part({program: programs[ir], mask: mask, params: paramsOf(s, claim, c, ir, k)});
+            }
             k++;
         }
+        require(k == to, "claim: one log size per enabled component");
         require(c.interaction <= n - 8, "composition: the sampled values are not the layout's");
+    }
+
+    /// Moves the cursor past an instance of component `ir` (its trace and interaction samples,
+    /// memory_id_to_big's offset).
+    function skip(Cursor memory c, uint256 ir, uint256 logSize) internal pure {
+        (uint256 n1, uint256 n2) = maskCounts(c, ir);
+        c.trace += n1;
+        c.interaction += n2;
+        if (ir == MEMORY_ID_TO_BIG) c.bigOffset += uint256(1) << logSize;
+    }
+
+    /// How many trace and interaction samples component `ir` has.
+    function maskCounts(Cursor memory c, uint256 ir) internal pure returns (uint256 n1, uint256 n2) {
+        n1 = sumBytes(c.masks, u16At(c.maskAt, 2 * ir), u16At(c.maskAt, 2 * ir + 1));
+        n2 = sumBytes(c.masks, u16At(c.maskAt, 2 * ir + 1), u16At(c.maskAt, 2 * ir + 2));
+    }
+
+    /// The sum of `b[from..to]`'s bytes.
+    function sumBytes(bytes memory b, uint256 from, uint256 to) internal pure returns (uint256 sum) {
+        require(from <= to && to <= b.length, "composition: the mask table");
+        assembly {
+            let p := add(add(b, 32), from)
+            let end := add(add(b, 32), to)
+            for {} lt(p, end) { p := add(p, 1) } {
+                sum := add(sum, byte(0, mload(p)))
+            }
+        }
     }
 
     /// The evaluator's mask: the preprocessed columns the component reads, then its trace
@@ -239,18 +402,9 @@ contract CompositionStatement {
         pure
         returns (uint256[] memory mask)
     {
-        bytes memory masks = CairoLayout.MASKS;
-        bytes memory maskAt = CairoLayout.MASK_AT;
         uint256 p0 = u16At(c.at, ir);
         uint256 nPp = u16At(c.at, ir + 1) - p0;
-        uint256 n1 = 0;
-        uint256 n2 = 0;
-        for (uint256 j = u16At(maskAt, 2 * ir); j < u16At(maskAt, 2 * ir + 1); j++) {
-            n1 += uint8(masks[j]);
-        }
-        for (uint256 j = u16At(maskAt, 2 * ir + 1); j < u16At(maskAt, 2 * ir + 2); j++) {
-            n2 += uint8(masks[j]);
-        }
+        (uint256 n1, uint256 n2) = maskCounts(c, ir);
         mask = new uint256[](nPp + n1 + n2);
         for (uint256 j = 0; j < nPp; j++) {
             uint256 column = u16At(c.reads, p0 + j);
@@ -259,29 +413,57 @@ contract CompositionStatement {
             require(column < c.ppIndex.length, "composition: the sampled values are not the layout's");
             mask[j] = valueAt(sv, c.ppIndex[column]);
         }
-        for (uint256 j = 0; j < n1; j++) {
-            mask[nPp + j] = valueAt(sv, c.trace + j);
-        }
-        for (uint256 j = 0; j < n2; j++) {
-            mask[nPp + n1 + j] = valueAt(sv, c.interaction + j);
-        }
+        require(
+            16 * (c.trace + n1) <= sv.length && 16 * (c.interaction + n2) <= sv.length,
+            "composition: the sampled values are not the layout's"
+        );
+        copyValues(sv, c.trace, mask, nPp, n1);
+        copyValues(sv, c.interaction, mask, nPp + n1, n2);
         c.trace += n1;
         c.interaction += n2;
     }
 
+    /// `mask[to..to + count]` = sampled values `from..from + count` (in bounds), packed as
+    /// `valueAt`.
+    function copyValues(bytes calldata sv, uint256 from, uint256[] memory mask, uint256 to, uint256 count)
+        internal
+        pure
+    {
+        assembly {
+            let src := add(sv.offset, shl(4, from))
+            let dst := add(add(mask, 32), shl(5, to))
+            let end := add(dst, shl(5, count))
+            for {} lt(dst, end) {
+                dst := add(dst, 32)
+                src := add(src, 16)
+            } {
+                let w := shr(128, calldataload(src))
+                mstore(
+                    dst,
+                    or(
+                        or(shr(96, w), shl(32, and(shr(64, w), M))),
+                        or(shl(64, and(shr(32, w), M)), shl(96, and(w, M)))
+                    )
+                )
+            }
+        }
+    }
+
     /// log size, the claim parameter if any (a builtin's segment start, memory_id_to_big's
     /// offset), the claimed sum.
-    function paramsOf(Input calldata s, CairoClaim.Claim memory claim, Cursor memory c, uint256 ir, uint256 k)
+    function paramsOf(Input calldata s, ClaimView memory claim, Cursor memory c, uint256 ir, uint256 k)
         internal
         pure
         returns (uint256[] memory params)
     {
-        uint256 logSize = claim.logSizes[k];
+        uint256 logSize = logSizeOf(s.claim, claim, k);
         uint256 sum = valueAt(s.claimedSums, k);
         uint256 segment = builtinSegment(ir);
         if (segment != 0) {
             params = new uint256[](3);
-            params[1] = claim.publicData.segments[segment].start;
+            // PublicData's head: state (6 words), then the segments (4 words each: startId,
+            // start, stopId, stop).
+            params[1] = claimWord(s.claim, claim.publicData + 32 * (6 + 4 * segment + 1));
         } else if (ir == MEMORY_ID_TO_BIG) {
             params = new uint256[](3);
             params[1] = c.bigOffset;

@@ -22,7 +22,10 @@ import {LiftedMerkle} from "./LiftedMerkle.sol";
 /// (`CairoClaim.fact`: a program registered at deployment, the claim's output).
 ///
 /// The composition check at the out-of-domain point (`CompositionStatement`: the AIR's
-/// constraints on the sampled values equal the composition tree's value) is the last statement.
+/// constraints on the sampled values equal the composition tree's value) is the last
+/// statement, verified by ranges of component instances (each range's fact listed, for a
+/// resumed verification; the last one's is the whole check's, which only a chain of ranges
+/// from the first instance reaches).
 contract StwoFactRegistry is IFactRegistry {
     StwoVerifier public immutable transcript;
     MerkleStatement public immutable merkle;
@@ -43,6 +46,8 @@ contract StwoFactRegistry is IFactRegistry {
         uint256[] values;
         /// The quotient ranges: [0, ends[0]), [ends[0], ends[1]), ..., ending at the query count.
         uint256[] rangeEnds;
+        /// The composition's ranges of component instances: [0, compositionEnds[0]), ...
+        uint256[] compositionEnds;
     }
 
     constructor(
@@ -75,7 +80,7 @@ contract StwoFactRegistry is IFactRegistry {
         proofId = t.digest;
         uint256 nRanges = parts.rangeEnds.length;
         require(parts.values.length == t.queries.length, "registry: a value per query");
-        needed = new bytes32[](4 + nRanges + 2);
+        needed = new bytes32[](4 + nRanges + 1 + parts.compositionEnds.length);
         done = new bool[](needed.length);
         uint256 logSize = header.trees[3].logHeight;
         for (uint256 tree = 0; tree < 4; tree++) {
@@ -108,8 +113,28 @@ contract StwoFactRegistry is IFactRegistry {
             keccak256(header.lastLayerPoly)
         );
         done[4 + nRanges] = fri.isValid(needed[4 + nRanges]);
-        needed[5 + nRanges] = compositionFact(header, t);
-        done[5 + nRanges] = composition.isValid(needed[5 + nRanges]);
+        compositionRanges(compositionFact(header, t), parts.compositionEnds, needed, done, 5 + nRanges);
+    }
+
+    /// The composition ranges' facts from `at`: each range's (the accumulator stored at its
+    /// end), the last one the whole statement's (`context`). The ends are the plan's choice:
+    /// whatever they are, the last fact is recorded only by a chain of ranges over every
+    /// instance.
+    function compositionRanges(
+        bytes32 context,
+        uint256[] calldata ends,
+        bytes32[] memory needed,
+        bool[] memory done,
+        uint256 at
+    ) private view {
+        require(ends.length > 0, "registry: composition ranges must cover the instances in order");
+        uint256 from = 0;
+        for (uint256 r = 0; r < ends.length; r++) {
+            require(ends[r] > from, "registry: composition ranges must cover the instances in order");
+            from = ends[r];
+            needed[at + r] = r + 1 == ends.length ? context : composition.rangeFact(context, from);
+            done[at + r] = composition.isValid(needed[at + r]);
+        }
     }
 
     /// The composition statement's fact for `header` and its replayed draws.
@@ -142,7 +167,7 @@ contract StwoFactRegistry is IFactRegistry {
     function verifyProof(StwoVerifier.Proof calldata header, Parts calldata parts) external returns (bytes32 fact) {
         (, bool[] memory done, bytes32 proofId) = statements(header, parts);
         for (uint256 i = 0; i < done.length; i++) {
-            if (!done[i]) revert(missing(i, done.length));
+            if (!done[i]) revert(missing(i, done.length - parts.compositionEnds.length, parts.compositionEnds.length));
         }
         fact = transcript.claimContract().fact(header.claim);
         facts[fact] = true;
@@ -188,11 +213,13 @@ contract StwoFactRegistry is IFactRegistry {
         return LiftedMerkle.preprocessedPositions(queries, logSize, ppLogSize);
     }
 
-    function missing(uint256 i, uint256 n) private pure returns (string memory) {
+    /// The reason naming statement `i` of `n` before the `nComposition` composition ranges.
+    function missing(uint256 i, uint256 n, uint256 nComposition) private pure returns (string memory) {
         if (i < 4) return string.concat("registry: Merkle statement of tree ", digit(i), " not verified");
-        if (i + 2 < n) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
-        if (i + 2 == n) return "registry: FRI statement not verified";
-        return "registry: composition statement not verified";
+        if (i + 1 < n) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
+        if (i + 1 == n) return "registry: FRI statement not verified";
+        if (nComposition == 1) return "registry: composition statement not verified";
+        return string.concat("registry: composition statement of range ", digit(i - n), " not verified");
     }
 
     function digit(uint256 i) private pure returns (string memory) {

@@ -151,3 +151,190 @@ pub struct CompositionDraws {
     pub lifting_log_size: u32,
     pub log_blowup: u32,
 }
+
+/// cairo-air's flat claim: how many components it has (enable bytes).
+const N_FLAT: usize = 83;
+/// The flat index of memory_id_to_big's first instance, and how many it has.
+const MEMORY_ID_TO_BIG: usize = 49;
+const MEMORY_ADDRESS_TO_ID_SPLIT: usize = 16;
+
+/// The IR component (`CairoComponents` order) of flat component `i` (memory_id_to_big's
+/// instances are one), as `CompositionStatement.irComponent`.
+fn ir_component(i: usize) -> usize {
+    if i <= MEMORY_ID_TO_BIG {
+        i
+    } else if i < MEMORY_ID_TO_BIG + MEMORY_ADDRESS_TO_ID_SPLIT {
+        MEMORY_ID_TO_BIG
+    } else {
+        i - MEMORY_ADDRESS_TO_ID_SPLIT + 1
+    }
+}
+
+/// Why the composition's ranges cannot be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum CompositionPlanError {
+    #[error("extracting the AIR: {0}")]
+    Air(String),
+    #[error("the claim: {0}")]
+    Claim(String),
+}
+
+/// What one component instance costs in a range transaction, by its IR component: the
+/// evaluator's instructions and mask words (`codegen::evm`'s program and layout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ComponentCost {
+    pub instructions: u64,
+    pub mask_words: u64,
+}
+
+/// Every IR component's [`ComponentCost`] (extracted and compiled once per process: a second
+/// or so).
+pub fn component_costs() -> Result<&'static [ComponentCost], CompositionPlanError> {
+    static COSTS: std::sync::OnceLock<Result<Vec<ComponentCost>, String>> =
+        std::sync::OnceLock::new();
+    COSTS
+        .get_or_init(|| {
+            let air = starfarm_air::extract().map_err(|e| e.to_string())?;
+            air.components
+                .iter()
+                .map(|c| {
+                    let program = evm::compile(&air, c).map_err(|e| e.to_string())?;
+                    Ok(ComponentCost {
+                        instructions: program.n_instructions as u64,
+                        mask_words: evm::Layout::of(&air, c).n_mask as u64,
+                    })
+                })
+                .collect()
+        })
+        .as_deref()
+        .map_err(|e| CompositionPlanError::Air(e.clone()))
+}
+
+/// The gas of a composition range transaction, as a model: 21,000, the calldata (EIP-7623:
+/// the larger of 4 gas a token plus the execution, and 10 a token; a token per zero byte,
+/// four per other byte), a fixed execution (decoding the claim, hashing the input, the
+/// relations, the committed value, the accumulator's storage), the instances before the range
+/// (walked past) and per instance a fixed part
+/// (building it: its mask and parameters, the program's data contracts) plus its evaluator
+/// instructions and mask words. Its constants are fitted to anvil receipts, and
+/// `tests/composition.rs` checks it against receipts of every range it plans: never below a
+/// receipt, at most a third above.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompositionGasModel {
+    pub per_transaction: u64,
+    pub per_instance: u64,
+    pub per_instruction: u64,
+    pub per_mask_word: u64,
+    /// Each instance before the range (the cursor walks past it).
+    pub per_skipped_instance: u64,
+}
+
+/// The model's constants (anvil 1.7.1, receipts of one-instance ranges of the test proofs).
+pub const COMPOSITION_GAS_MODEL: CompositionGasModel = CompositionGasModel {
+    per_transaction: 600_000,
+    per_instance: 80_000,
+    per_instruction: 520,
+    per_mask_word: 1_500,
+    per_skipped_instance: 8_000,
+};
+
+/// The model gas the planner fills a composition range transaction to: well under EIP-7825's
+/// 2^24 (16.78 M), so a receipt above the model still fits.
+pub const DEFAULT_COMPOSITION_RANGE_GAS: u64 = 12_000_000;
+
+impl CompositionGasModel {
+    /// The calldata's gas and its EIP-7623 floor (tokens × 4, tokens × 10).
+    pub fn calldata_gas(calldata: &[u8]) -> (u64, u64) {
+        let zeros = calldata.iter().filter(|b| **b == 0).count() as u64;
+        let tokens = zeros + 4 * (calldata.len() as u64 - zeros);
+        (4 * tokens, 10 * tokens)
+    }
+
+    /// A transaction's gas with `calldata` and `execution` gas of execution.
+    pub fn transaction(calldata: &[u8], execution: u64) -> u64 {
+        let (standard, floor) = Self::calldata_gas(calldata);
+        21_000 + (standard + execution).max(floor)
+    }
+
+    /// One instance's execution gas.
+    pub fn instance(&self, cost: &ComponentCost) -> u64 {
+        self.per_instance
+            + self.per_instruction * cost.instructions
+            + self.per_mask_word * cost.mask_words
+    }
+}
+
+/// Each enabled instance's IR component, in flat order (the composition's accumulation
+/// order), from the claim's encoding (`Proof.claim`).
+pub fn instance_components(claim: &Bytes) -> Result<Vec<usize>, CompositionPlanError> {
+    use alloy::sol_types::SolValue;
+    let claim = crate::contracts::CairoClaim::Claim::abi_decode(claim)
+        .map_err(|e| CompositionPlanError::Claim(e.to_string()))?;
+    if claim.enabled.len() != N_FLAT {
+        return Err(CompositionPlanError::Claim(format!(
+            "{} enable flags, not {N_FLAT}",
+            claim.enabled.len()
+        )));
+    }
+    let instances: Vec<usize> = (0..N_FLAT)
+        .filter(|i| claim.enabled[*i] == 1)
+        .map(ir_component)
+        .collect();
+    if instances.len() != claim.logSizes.len() {
+        return Err(CompositionPlanError::Claim(
+            "one log size per enabled component".into(),
+        ));
+    }
+    Ok(instances)
+}
+
+/// The composition's ranges of instances ([from, to), in order, covering them all): each
+/// range as many instances as fit `budget` gas of `model` with `calldata` (the range's
+/// calldata, the same for every range but its two words); an instance alone above the budget
+/// is a range of its own.
+pub fn composition_ranges(
+    instances: &[usize],
+    costs: &[ComponentCost],
+    model: &CompositionGasModel,
+    calldata: &[u8],
+    budget: u64,
+) -> Result<Vec<(usize, usize)>, CompositionPlanError> {
+    let mut ranges = vec![];
+    let mut from = 0;
+    let mut execution = model.per_transaction;
+    for (k, ir) in instances.iter().enumerate() {
+        let cost = costs
+            .get(*ir)
+            .ok_or_else(|| CompositionPlanError::Claim(format!("no component {ir}")))?;
+        let more = model.instance(cost);
+        if k > from && CompositionGasModel::transaction(calldata, execution + more) > budget {
+            ranges.push((from, k));
+            from = k;
+            execution = model.per_transaction + model.per_skipped_instance * k as u64;
+        }
+        execution += more;
+    }
+    if from < instances.len() {
+        ranges.push((from, instances.len()));
+    }
+    Ok(ranges)
+}
+
+/// The model's gas of the range [from, to) of `instances`.
+pub fn range_gas(
+    instances: &[usize],
+    costs: &[ComponentCost],
+    model: &CompositionGasModel,
+    calldata: &[u8],
+    (from, to): (usize, usize),
+) -> u64 {
+    let execution = instances[from..to]
+        .iter()
+        .filter_map(|ir| costs.get(*ir))
+        .map(|c| model.instance(c))
+        .sum::<u64>();
+    CompositionGasModel::transaction(
+        calldata,
+        model.per_transaction + model.per_skipped_instance * from as u64 + execution,
+    )
+}

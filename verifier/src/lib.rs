@@ -37,8 +37,10 @@ pub use claim::{
     variant_index,
 };
 pub use composition::{
-    composition_input, deploy_composition, CompositionContracts, CompositionDeployError,
-    CompositionDraws,
+    component_costs, composition_input, composition_ranges, deploy_composition,
+    instance_components, range_gas, ComponentCost, CompositionContracts, CompositionDeployError,
+    CompositionDraws, CompositionGasModel, CompositionPlanError, COMPOSITION_GAS_MODEL,
+    DEFAULT_COMPOSITION_RANGE_GAS,
 };
 pub use plan::{deploy, Accepted, Phase, PhaseKind, VerificationPlan, VerifierContracts};
 pub use transcript::{stwo_transcript, StwoTranscript};

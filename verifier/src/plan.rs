@@ -20,7 +20,9 @@ use stwo::core::pcs::utils::prepare_preprocessed_query_positions;
 use crate::calldata::{encode_with_transcript, EncodeError};
 use crate::claim::{preprocessed_root, program_key, root_key, variant_index};
 use crate::composition::{
-    composition_input, deploy_composition, CompositionDeployError, CompositionDraws,
+    component_costs, composition_input, composition_ranges, deploy_composition,
+    instance_components, CompositionDeployError, CompositionDraws, CompositionPlanError,
+    COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
 };
 use crate::contracts::{
     composition, fri, merkle, quotients, registry, CairoClaim, ClaimLayout, StwoVerifier,
@@ -45,8 +47,12 @@ pub enum PhaseKind {
         to: usize,
     },
     Fri,
-    /// The composition check at the out-of-domain point (`CompositionStatement`).
-    Composition,
+    /// The composition check at the out-of-domain point (`CompositionStatement`) over the
+    /// component instances [from, to), from the accumulator the range before left.
+    Composition {
+        from: usize,
+        to: usize,
+    },
 }
 
 impl std::fmt::Display for PhaseKind {
@@ -55,7 +61,7 @@ impl std::fmt::Display for PhaseKind {
             Self::Merkle { tree } => write!(f, "merkle[{tree}]"),
             Self::Quotients { from, to } => write!(f, "quotients[{from}..{to}]"),
             Self::Fri => write!(f, "fri"),
-            Self::Composition => write!(f, "composition"),
+            Self::Composition { from, to } => write!(f, "composition[{from}..{to}]"),
         }
     }
 }
@@ -74,7 +80,7 @@ impl Phase {
             PhaseKind::Merkle { .. } => contracts.merkle,
             PhaseKind::Quotients { .. } => contracts.quotients,
             PhaseKind::Fri => contracts.fri,
-            PhaseKind::Composition => contracts.composition,
+            PhaseKind::Composition { .. } => contracts.composition,
         }
     }
 
@@ -84,7 +90,7 @@ impl Phase {
             PhaseKind::Merkle { .. } => "merkle",
             PhaseKind::Quotients { .. } => "quotients",
             PhaseKind::Fri => "fri",
-            PhaseKind::Composition => "composition",
+            PhaseKind::Composition { .. } => "composition",
         }
     }
 }
@@ -114,11 +120,44 @@ impl VerificationPlan {
         Self::new(&encoded, &transcript, queries_per_range)
     }
 
-    /// The plan of an encoded proof, from stwo's transcript of it.
+    /// [`Self::from_artifact`] with the composition's ranges filled to `composition_gas` gas
+    /// each (by [`COMPOSITION_GAS_MODEL`]): smaller ranges, for tests.
+    pub fn from_artifact_with(
+        artifact: &ProofArtifact,
+        queries_per_range: usize,
+        composition_gas: u64,
+    ) -> Result<Self, EncodeError> {
+        if artifact.header.channel != ChannelKind::Keccak {
+            return Err(EncodeError::Channel(artifact.header.channel));
+        }
+        let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof)
+            .map_err(EncodeError::Decode)?;
+        let (encoded, transcript) = encode_with_transcript(&proof)?;
+        Self::with_composition_gas(&encoded, &transcript, queries_per_range, composition_gas)
+    }
+
+    /// The plan of an encoded proof, from stwo's transcript of it (the composition's ranges
+    /// filled to [`DEFAULT_COMPOSITION_RANGE_GAS`]).
     pub fn new(
         proof: &StwoVerifier::Proof,
         transcript: &StwoTranscript,
         queries_per_range: usize,
+    ) -> Result<Self, EncodeError> {
+        Self::with_composition_gas(
+            proof,
+            transcript,
+            queries_per_range,
+            DEFAULT_COMPOSITION_RANGE_GAS,
+        )
+    }
+
+    /// [`Self::new`] with the composition's ranges filled to `composition_gas` gas each (by
+    /// [`COMPOSITION_GAS_MODEL`]).
+    pub fn with_composition_gas(
+        proof: &StwoVerifier::Proof,
+        transcript: &StwoTranscript,
+        queries_per_range: usize,
+        composition_gas: u64,
     ) -> Result<Self, EncodeError> {
         if queries_per_range == 0 {
             return Err(EncodeError::Layout("a quotient range needs a query".into()));
@@ -242,27 +281,22 @@ impl VerificationPlan {
             calldata: call.abi_encode().into(),
         });
 
-        let call = composition::CompositionStatement::verifyCall {
-            s: composition_input(
-                &proof.claim,
-                &proof.claimedSums,
-                &proof.sampledValues,
-                &proof.columns,
-                CompositionDraws {
-                    lookup_z: packed(&transcript.lookup_z),
-                    lookup_alpha: packed(&transcript.lookup_alpha),
-                    coeff: packed(&transcript.composition_coeff),
-                    oods_x: packed(&transcript.oods_point.x),
-                    oods_y: packed(&transcript.oods_point.y),
-                    lifting_log_size: lifting,
-                    log_blowup: proof.config.logBlowupFactor,
-                },
-            ),
-        };
-        phases.push(Phase {
-            kind: PhaseKind::Composition,
-            calldata: call.abi_encode().into(),
-        });
+        let input = composition_input(
+            &proof.claim,
+            &proof.claimedSums,
+            &proof.sampledValues,
+            &proof.columns,
+            CompositionDraws {
+                lookup_z: packed(&transcript.lookup_z),
+                lookup_alpha: packed(&transcript.lookup_alpha),
+                coeff: packed(&transcript.composition_coeff),
+                oods_x: packed(&transcript.oods_point.x),
+                oods_y: packed(&transcript.oods_point.y),
+                lifting_log_size: lifting,
+                log_blowup: proof.config.logBlowupFactor,
+            },
+        );
+        let composition_ends = composition_phases(&input, composition_gas, &mut phases)?;
 
         Ok(Self {
             phases,
@@ -271,6 +305,7 @@ impl VerificationPlan {
                 leafCommitments: leaf_commitments.map(|h| FixedBytes(h.0)),
                 values,
                 rangeEnds: range_ends,
+                compositionEnds: composition_ends,
             },
         })
     }
@@ -290,6 +325,35 @@ impl VerificationPlan {
             parts: self.parts.clone(),
         }
     }
+}
+
+/// The composition's range transactions (instances by the gas model, each range filled to
+/// `budget`), pushed on `phases`; their ends.
+fn composition_phases(
+    input: &composition::CompositionStatement::Input,
+    budget: u64,
+    phases: &mut Vec<Phase>,
+) -> Result<Vec<U256>, EncodeError> {
+    let plan_error = |e: CompositionPlanError| EncodeError::Layout(e.to_string());
+    let instances = instance_components(&input.claim).map_err(plan_error)?;
+    let costs = component_costs().map_err(plan_error)?;
+    let call = |from: usize, to: usize| composition::CompositionStatement::verifyCall {
+        s: input.clone(),
+        from: U256::from(from),
+        to: U256::from(to),
+    };
+    let calldata = call(0, instances.len()).abi_encode();
+    let ranges = composition_ranges(&instances, costs, &COMPOSITION_GAS_MODEL, &calldata, budget)
+        .map_err(plan_error)?;
+    let mut ends = Vec::with_capacity(ranges.len());
+    for (from, to) in ranges {
+        phases.push(Phase {
+            kind: PhaseKind::Composition { from, to },
+            calldata: call(from, to).abi_encode().into(),
+        });
+        ends.push(U256::from(to));
+    }
+    Ok(ends)
 }
 
 /// The proof without the parts only the statements read (rows, witnesses, FRI's layers), in

@@ -1,7 +1,10 @@
 //! The composition check on anvil (`CompositionStatement`): on real proofs the constraints the
 //! generated evaluator computes from parts built on chain equal the composition tree's value;
 //! a sampled value the composition depends on, changed after an honest transcript, is refused
-//! with its reason; the programs are the deployment's.
+//! with its reason; the programs are the deployment's. Split by ranges of component
+//! instances: the ranges chain through the accumulator stored at each end, and ranges of two
+//! proofs, reordered, skipped or repeated never reach the statement's fact; the planner's
+//! gas model is checked against every range's receipt.
 //!
 //! Needs `STARFARM_ANVIL` (skipped loudly without it).
 
@@ -20,8 +23,9 @@ use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile}
 use starfarm_verifier::contracts::composition::CompositionStatement;
 use starfarm_verifier::contracts::{CairoClaim, StwoVerifier};
 use starfarm_verifier::{
-    composition_input, deploy, deploy_composition, encode_artifact, program_key, root_key,
-    Accepted, CompositionContracts, CompositionDraws,
+    component_costs, composition_input, composition_ranges, deploy, deploy_composition,
+    encode_artifact, instance_components, program_key, range_gas, root_key, Accepted,
+    CompositionContracts, CompositionDraws, COMPOSITION_GAS_MODEL,
 };
 
 /// EIP-7825's cap on one transaction's gas.
@@ -55,7 +59,18 @@ struct Setup {
 /// anvil with the verifier accepting `artifacts` (their programs and preprocessed roots, as
 /// the proofs state them) and the composition contracts.
 async fn setup(artifacts: &[&ProofArtifact]) -> Option<Setup> {
-    let anvil = Anvil::for_tests()?;
+    setup_on(Anvil::for_tests()?, artifacts).await
+}
+
+/// [`setup`] on a Cancun chain: a receipt is 21,000 + EIP-2028 calldata + execution (no
+/// EIP-7623 floor hiding the execution), to measure the execution.
+async fn setup_cancun(artifacts: &[&ProofArtifact]) -> Option<Setup> {
+    let bin = Anvil::binary_for_tests()?;
+    let anvil = Anvil::start_with(&bin, &["--hardfork", "cancun"]).expect("starts anvil");
+    setup_on(anvil, artifacts).await
+}
+
+async fn setup_on(anvil: Anvil, artifacts: &[&ProofArtifact]) -> Option<Setup> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let signer: PrivateKeySigner = DEV_KEYS[0].parse().expect("dev key");
     let provider = ProviderBuilder::new()
@@ -135,12 +150,86 @@ impl Setup {
         )
     }
 
-    /// `verify`'s revert reason, or `None` when it passes.
+    /// `verify`'s revert reason over every instance in one range, or `None` when it passes.
     async fn refusal(&self, input: &CompositionStatement::Input) -> Option<String> {
-        match self.statement().verify(input.clone()).call().await {
+        self.range_refusal(input, 0, instances(input)).await
+    }
+
+    /// `verify(input, from, to)`'s revert reason, or `None` when it passes.
+    async fn range_refusal(
+        &self,
+        input: &CompositionStatement::Input,
+        from: usize,
+        to: usize,
+    ) -> Option<String> {
+        let statement = self.statement();
+        let call = statement.verify(input.clone(), U256::from(from), U256::from(to));
+        match call.call().await {
             Ok(_) => None,
             Err(e) => Some(reason(&e)),
         }
+    }
+
+    /// Sends `verify(input, from, to)`: the receipt's gas and the calldata's bytes.
+    async fn send_range(
+        &self,
+        name: &str,
+        input: &CompositionStatement::Input,
+        from: usize,
+        to: usize,
+    ) -> (u64, Vec<u8>) {
+        if let Some(why) = self.range_refusal(input, from, to).await {
+            panic!("{name} [{from}, {to}): refused: {why}");
+        }
+        let data = CompositionStatement::verifyCall {
+            s: input.clone(),
+            from: U256::from(from),
+            to: U256::from(to),
+        }
+        .abi_encode();
+        let request = TransactionRequest::default()
+            .with_to(self.composition.statement)
+            .with_input(Bytes::from(data.clone()))
+            .with_gas_limit(TX_GAS_CAP - 1);
+        let receipt = self
+            .provider
+            .send_transaction(request)
+            .await
+            .expect("sends")
+            .get_receipt()
+            .await
+            .expect("a receipt");
+        assert!(receipt.status(), "{name} [{from}, {to}): mined");
+        assert!(receipt.gas_used < TX_GAS_CAP, "{name}: under 2^24");
+        (receipt.gas_used, data)
+    }
+
+    /// The statement's fact for `input` (the whole check's).
+    async fn fact(&self, input: &CompositionStatement::Input) -> B256 {
+        self.statement()
+            .factOf(input.clone())
+            .call()
+            .await
+            .expect("fact")
+    }
+
+    async fn is_valid(&self, fact: B256) -> bool {
+        self.statement()
+            .isValid(fact)
+            .call()
+            .await
+            .expect("isValid")
+    }
+
+    /// The accumulator stored at instance `to` for `input`, if any.
+    async fn accumulator(&self, input: &CompositionStatement::Input, to: usize) -> Option<U256> {
+        let at = self
+            .statement()
+            .accumulatorAt(self.fact(input).await, U256::from(to))
+            .call()
+            .await
+            .expect("accumulatorAt");
+        at.stored.then_some(at.acc)
     }
 
     /// Sends `verify(input)`: the receipt's gas and the calldata's size; the fact is then on
@@ -160,35 +249,15 @@ impl Setup {
             "{name}: constraints equal the committed value"
         );
         assert_ne!(committed, U256::ZERO);
-        let data = CompositionStatement::verifyCall { s: input.clone() }.abi_encode();
-        let request = TransactionRequest::default()
-            .with_to(self.composition.statement)
-            .with_input(Bytes::from(data.clone()))
-            .with_gas_limit(TX_GAS_CAP - 1);
-        let receipt = self
-            .provider
-            .send_transaction(request)
-            .await
-            .expect("sends")
-            .get_receipt()
-            .await
-            .expect("a receipt");
-        assert!(receipt.status(), "{name}: the composition statement passes");
-        assert!(receipt.gas_used < TX_GAS_CAP, "{name}: under 2^24");
-        let fact = self
-            .statement()
-            .factOf(input.clone())
-            .call()
-            .await
-            .expect("fact");
-        assert!(self
-            .statement()
-            .isValid(fact)
-            .call()
-            .await
-            .expect("isValid"));
-        (receipt.gas_used, data.len())
+        let (gas, data) = self.send_range(name, input, 0, instances(input)).await;
+        assert!(self.is_valid(self.fact(input).await).await);
+        (gas, data.len())
     }
+}
+
+/// How many component instances `input`'s claim enables.
+fn instances(input: &CompositionStatement::Input) -> usize {
+    instance_components(&input.claim).expect("a claim").len()
 }
 
 /// `bytes` with sampled value `i`'s first coordinate changed (still canonical).
@@ -293,5 +362,212 @@ async fn pedersen_and_poseidon_chain_compositions_hold() {
         eprintln!(
             "{name}, test profile: composition statement {gas} gas, {bytes} bytes of calldata"
         );
+    }
+}
+
+/// The composition of fibonacci(100) in three ranges of instances, against a second proof
+/// (fibonacci(90)): a range whose predecessor is not verified (sent first, skipped, or of
+/// the other proof, or of the same proof with a changed sampled value) is refused; a range
+/// sent again changes nothing; the statement's fact is recorded only by the range ending at
+/// the last instance, and it is the one-transaction statement's.
+#[tokio::test]
+async fn composition_ranges_chain_only_within_one_proof() {
+    let a_artifact = prove("fibonacci", vec![100]);
+    let b_artifact = prove("fibonacci", vec![90]);
+    let Some(setup) = setup(&[&a_artifact, &b_artifact]).await else {
+        eprintln!("SKIPPED: STARFARM_ANVIL not set");
+        return;
+    };
+    let a = setup.input(&a_artifact).await;
+    let b = setup.input(&b_artifact).await;
+    let n = instances(&a);
+    assert_eq!(
+        instances(&b),
+        n,
+        "the two proofs enable the same components"
+    );
+    let (r1, r2) = (n / 3, 2 * n / 3);
+    let unverified = Some("composition: the range before this one is not verified");
+
+    // Reordered: the second range before the first.
+    assert_eq!(setup.range_refusal(&a, r1, r2).await.as_deref(), unverified);
+    let (gas, _) = setup.send_range("a", &a, 0, r1).await;
+    eprintln!("fibonacci(100) [0, {r1}): {gas} gas");
+    let at_r1 = setup.accumulator(&a, r1).await.expect("stored at r1");
+    assert_eq!(setup.accumulator(&b, r1).await, None);
+    // Mixed: the other proof's second range after this one's first.
+    assert_eq!(setup.range_refusal(&b, r1, r2).await.as_deref(), unverified);
+    // Skipped: the last range after the first.
+    assert_eq!(setup.range_refusal(&a, r2, n).await.as_deref(), unverified);
+    // The same proof with a sampled value or a claimed sum changed: another context.
+    let mut changed = a.clone();
+    changed.sampledValues = with_value_changed(&a.sampledValues, 0);
+    assert_eq!(
+        setup.range_refusal(&changed, r1, r2).await.as_deref(),
+        unverified
+    );
+    let mut changed = a.clone();
+    changed.claimedSums = with_value_changed(&a.claimedSums, r1);
+    assert_eq!(
+        setup.range_refusal(&changed, r1, r2).await.as_deref(),
+        unverified
+    );
+    // Not ranges of the instances.
+    let not_a_range = Some("composition: not a range of the instances");
+    assert_eq!(
+        setup.range_refusal(&a, r1, r1).await.as_deref(),
+        not_a_range
+    );
+    assert_eq!(
+        setup.range_refusal(&a, 0, n + 1).await.as_deref(),
+        not_a_range
+    );
+
+    let (gas, _) = setup.send_range("a", &a, r1, r2).await;
+    eprintln!("fibonacci(100) [{r1}, {r2}): {gas} gas");
+    let at_r2 = setup.accumulator(&a, r2).await.expect("stored at r2");
+    let fact = setup.fact(&a).await;
+    assert!(!setup.is_valid(fact).await, "no fact before the last range");
+    // Repeated: a range sent again (its start's accumulator is fixed) stores the same value,
+    // which one range [0, r2) gives too (Horner's rule over the same constraints).
+    setup.send_range("a again", &a, r1, r2).await;
+    setup.send_range("a again", &a, 0, r1).await;
+    assert_eq!(setup.accumulator(&a, r1).await, Some(at_r1));
+    assert_eq!(setup.accumulator(&a, r2).await, Some(at_r2));
+    setup.send_range("a in one", &a, 0, r2).await;
+    assert_eq!(setup.accumulator(&a, r2).await, Some(at_r2));
+
+    // The last range with a changed composition-tree value (same claim, same prefix... but
+    // another context) is refused; the honest one records the statement's fact.
+    let last = a.sampledValues.len() / 16 - 8;
+    let mut changed = a.clone();
+    changed.sampledValues = with_value_changed(&a.sampledValues, last);
+    assert_eq!(
+        setup.range_refusal(&changed, r2, n).await.as_deref(),
+        unverified
+    );
+    let (gas, _) = setup.send_range("a", &a, r2, n).await;
+    eprintln!("fibonacci(100) [{r2}, {n}): {gas} gas");
+    assert!(setup.is_valid(fact).await, "the statement's fact");
+    // One transaction over the composition-tree-changed input fails the final comparison.
+    assert_eq!(
+        setup.refusal(&changed).await.as_deref(),
+        Some("composition: the constraints do not hold at the out-of-domain point")
+    );
+
+    // The other proof's fact is its own chain's.
+    let b_fact = setup.fact(&b).await;
+    assert_ne!(b_fact, fact);
+    assert!(!setup.is_valid(b_fact).await);
+    setup.send_range("b", &b, 0, n).await;
+    assert!(setup.is_valid(b_fact).await);
+}
+
+/// Every instance of the three example proofs as a range of its own, on a Cancun chain (the
+/// receipt less 21,000 and the calldata's EIP-2028 gas is the execution): the execution each
+/// costs by IR component, its instructions and mask words (what `COMPOSITION_GAS_MODEL` is
+/// fitted to, `--nocapture`), and the model above each range's execution, by at most a third
+/// plus the fixed part.
+#[tokio::test]
+async fn the_gas_model_bounds_every_instance() {
+    let fibonacci = prove("fibonacci", vec![100]);
+    let pedersen = prove("pedersen_chain", vec![1, 2, 3]);
+    let poseidon = prove("poseidon_chain", vec![10, 0x1234]);
+    let Some(setup) = setup_cancun(&[&fibonacci, &pedersen, &poseidon]).await else {
+        eprintln!("SKIPPED: STARFARM_ANVIL not set");
+        return;
+    };
+    let costs = component_costs().expect("the AIR's costs");
+    let model = COMPOSITION_GAS_MODEL;
+    eprintln!("proof ir instructions mask execution model");
+    for (name, artifact) in [
+        ("fibonacci", &fibonacci),
+        ("pedersen_chain", &pedersen),
+        ("poseidon_chain", &poseidon),
+    ] {
+        let input = setup.input(artifact).await;
+        let components = instance_components(&input.claim).expect("a claim");
+        for (k, ir) in components.iter().enumerate() {
+            let (gas, data) = setup.send_range(name, &input, k, k + 1).await;
+            let standard = {
+                let zeros = data.iter().filter(|b| **b == 0).count() as u64;
+                4 * (zeros + 4 * (data.len() as u64 - zeros))
+            };
+            let execution = gas - 21_000 - standard;
+            let modeled = model.per_transaction
+                + model.per_skipped_instance * k as u64
+                + model.instance(&costs[*ir]);
+            eprintln!(
+                "{name} {ir} {} {} {execution} {modeled}",
+                costs[*ir].instructions, costs[*ir].mask_words
+            );
+            assert!(
+                modeled >= execution,
+                "{name} instance {k} (component {ir}): {execution} gas, the model {modeled}"
+            );
+            assert!(
+                modeled <= execution + execution / 3 + model.per_transaction,
+                "{name} instance {k} (component {ir}): {execution} gas, the model {modeled}"
+            );
+        }
+        assert!(setup.is_valid(setup.fact(&input).await).await);
+    }
+}
+
+/// The planner's ranges (each filled to the default budget, and to a quarter of it: more
+/// ranges) of the Pedersen and poseidon_chain proofs, sent in order on today's chain: each
+/// receipt under the model's estimate and under 2^24, the statement's fact recorded.
+#[tokio::test]
+async fn planned_ranges_stay_under_the_model_and_the_cap() {
+    let pedersen = prove("pedersen_chain", vec![1, 2, 3]);
+    let poseidon = prove("poseidon_chain", vec![10, 0x1234]);
+    let Some(setup) = setup(&[&pedersen, &poseidon]).await else {
+        eprintln!("SKIPPED: STARFARM_ANVIL not set");
+        return;
+    };
+    let costs = component_costs().expect("the AIR's costs");
+    for (name, artifact) in [("pedersen_chain", &pedersen), ("poseidon_chain", &poseidon)] {
+        let input = setup.input(artifact).await;
+        let components = instance_components(&input.claim).expect("a claim");
+        let n = components.len();
+        let calldata = CompositionStatement::verifyCall {
+            s: input.clone(),
+            from: U256::ZERO,
+            to: U256::from(n),
+        }
+        .abi_encode();
+        for budget in [
+            starfarm_verifier::DEFAULT_COMPOSITION_RANGE_GAS,
+            starfarm_verifier::DEFAULT_COMPOSITION_RANGE_GAS / 4,
+        ] {
+            let ranges = composition_ranges(
+                &components,
+                costs,
+                &COMPOSITION_GAS_MODEL,
+                &calldata,
+                budget,
+            )
+            .expect("plans");
+            assert_eq!(ranges.first().map(|r| r.0), Some(0));
+            assert_eq!(ranges.last().map(|r| r.1), Some(n));
+            assert!(ranges.windows(2).all(|w| w[0].1 == w[1].0));
+            for &(from, to) in &ranges {
+                let (gas, data) = setup.send_range(name, &input, from, to).await;
+                let modeled = range_gas(
+                    &components,
+                    costs,
+                    &COMPOSITION_GAS_MODEL,
+                    &data,
+                    (from, to),
+                );
+                eprintln!("{name}, budget {budget}: [{from}, {to}) {gas} gas (model {modeled})");
+                assert!(
+                    gas <= modeled,
+                    "{name} [{from}, {to}): {gas} gas, model {modeled}"
+                );
+                assert!(to - from == 1 || modeled <= budget);
+            }
+            assert!(setup.is_valid(setup.fact(&input).await).await);
+        }
     }
 }

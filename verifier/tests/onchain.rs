@@ -889,7 +889,7 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
             PhaseKind::Fri => fri::FriStatement::verifyCall::abi_decode(data)
                 .ok()
                 .map(|c| c.abi_encode()),
-            PhaseKind::Composition => {
+            PhaseKind::Composition { .. } => {
                 composition::CompositionStatement::verifyCall::abi_decode(data)
                     .ok()
                     .map(|c| c.abi_encode())
@@ -1208,7 +1208,7 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
                     PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition => PhaseLabel::Composition,
+                    PhaseKind::Composition { .. } => PhaseLabel::Composition,
                 },
                 to: p.target(&contracts),
                 calldata: p.calldata.clone(),
@@ -1285,7 +1285,7 @@ fn l1_verification(
                     PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition => PhaseLabel::Composition,
+                    PhaseKind::Composition { .. } => PhaseLabel::Composition,
                 },
                 to: p.target(contracts),
                 calldata: p.calldata.clone(),
@@ -1429,13 +1429,21 @@ async fn the_verified_settlement_makes_a_fact_valid_only_by_its_proof() {
     assert!(!settlement.is_fact_valid(other).await.expect("reads"));
 }
 
+/// The model gas the composition's ranges are filled to in the split tests: several ranges of
+/// the test proofs.
+const COMPOSITION_RANGE_GAS: u64 = 3_000_000;
+
 #[tokio::test]
 async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
     let Some(chain) = chain().await else { return };
     let contracts = split_contracts(&chain, &PROOF).await;
-    let plan = VerificationPlan::from_artifact(&ARTIFACT, 3).expect("plans");
-    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8); FRI; the composition.
-    assert_eq!(plan.phases.len(), 4 + 3 + 1 + 1);
+    // The composition's ranges filled to 3 M gas: several.
+    let plan =
+        VerificationPlan::from_artifact_with(&ARTIFACT, 3, COMPOSITION_RANGE_GAS).expect("plans");
+    let n_composition = plan.parts.compositionEnds.len();
+    assert!(n_composition >= 2, "{:?}", plan.parts.compositionEnds);
+    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8); FRI; the composition's ranges.
+    assert_eq!(plan.phases.len(), 4 + 3 + 1 + n_composition);
 
     // A statement's own checks, each with its reason.
     let mut merkle =
@@ -1476,6 +1484,34 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
         Some("FRI first layer: Merkle root mismatch")
     );
 
+    // Every statement but the composition's last range: the registry names it.
+    let (last, before) = plan.phases.split_last().expect("phases");
+    for phase in before {
+        send(
+            &chain,
+            "phase",
+            phase.target(&contracts),
+            phase.calldata.clone(),
+        )
+        .await;
+    }
+    let mut expected = vec![true; plan.phases.len()];
+    expected[plan.phases.len() - 1] = false;
+    assert_eq!(done(&chain, &contracts, &plan).await, expected);
+    assert_eq!(
+        call_reason(
+            &chain,
+            contracts.registry,
+            plan.verify_proof_call().abi_encode().into()
+        )
+        .await,
+        Some(format!(
+            "registry: composition statement of range {} not verified",
+            n_composition - 1
+        ))
+    );
+    assert!(matches!(last.kind, PhaseKind::Composition { .. }));
+
     // Every statement of the honest proof verified.
     for phase in &plan.phases {
         send(
@@ -1491,7 +1527,8 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
 
     // Another proof (fibonacci(50)) whose statements are all verified too.
     let other_artifact = fibonacci_of(SecurityProfile::Test, 50);
-    let other = VerificationPlan::from_artifact(&other_artifact, 3).expect("plans");
+    let other = VerificationPlan::from_artifact_with(&other_artifact, 3, COMPOSITION_RANGE_GAS)
+        .expect("plans");
     for phase in &other.phases {
         send(
             &chain,
@@ -1546,6 +1583,22 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
             .await
             .as_deref(),
         Some("registry: quotient statement of range 0 not verified")
+    );
+    // Another partition of the composition's instances was not verified (an end no range of
+    // the plan has), nor the other proof's last range under this header.
+    let ends = &plan.parts.compositionEnds;
+    let fresh = (1..)
+        .map(U256::from)
+        .find(|e| !ends.contains(e))
+        .expect("an end");
+    let mut ranges = plan.clone();
+    ranges.parts.compositionEnds = vec![fresh, *ends.last().expect("an end")];
+    let reason = call_reason(&chain, contracts.registry, finish(&ranges)).await;
+    assert!(
+        reason.as_deref() == Some("registry: composition statement of range 0 not verified")
+            || reason.as_deref()
+                == Some("registry: composition ranges must cover the instances in order"),
+        "{reason:?}"
     );
     // Both honest ones register.
     assert_eq!(

@@ -121,7 +121,7 @@ fn l1_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> Pr
                     PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition => PhaseLabel::Composition,
+                    PhaseKind::Composition { .. } => PhaseLabel::Composition,
                 },
                 to: p.target(contracts),
                 calldata: p.calldata.clone(),
@@ -162,22 +162,37 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
         VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
     let verification = l1_verification(&plan, &contracts);
 
-    // A first settler sent two statements, then died.
+    // A first settler sent two statements and the composition's ranges (several: the chunk's
+    // composition is more than one transaction may hold, each under EIP-7825's cap), then died.
     let first = L1Client::connect(&anvil.url, DEV_KEYS[1])
         .await
         .expect("connects")
         .attach(deployment);
     let mut halfway = verification.clone();
-    halfway.phases.truncate(2);
+    let mut i = 0;
+    halfway.phases.retain(|tx| {
+        i += 1;
+        i <= 2 || tx.kind == PhaseLabel::Composition
+    });
+    assert!(
+        halfway.phases.len() >= 4,
+        "the composition in several ranges"
+    );
     for tx in &halfway.phases {
         let call = alloy::contract::RawCallBuilder::new_raw(first.provider(), tx.calldata.clone())
             .to(tx.to);
-        call.send()
+        let receipt = call
+            .send()
             .await
             .expect("sends")
             .get_receipt()
             .await
             .expect("mined");
+        assert!(receipt.status(), "{}", tx.phase);
+        eprintln!("{}: {} gas", tx.phase, receipt.gas_used);
+        if tx.kind == PhaseLabel::Composition {
+            assert!(receipt.gas_used < 1 << 24, "{}: above 2^24", tx.phase);
+        }
     }
     let fact = starfarm_l1::fact::fact(program_hash, &output);
     assert!(
@@ -228,8 +243,8 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
     let sent = count("merkle") + count("quotients") + count("fri") + count("composition");
     assert_eq!(
         sent,
-        plan.phases.len() as u64 - 2,
-        "the two on chain are not sent again"
+        (plan.phases.len() - halfway.phases.len()) as u64,
+        "those on chain are not sent again"
     );
     assert_eq!(count("verifyProof"), 1);
     for label in ["merkle", "quotients", "fri", "composition", "verifyProof"] {
