@@ -8,6 +8,8 @@ import {QuotientStatement} from "./QuotientStatement.sol";
 import {FriStatement} from "./FriStatement.sol";
 import {CompositionStatement} from "./CompositionStatement.sol";
 import {LiftedMerkle} from "./LiftedMerkle.sol";
+import {PublicMemoryStatement} from "./PublicMemoryStatement.sol";
+import {QM31} from "./QM31.sol";
 
 /// The fact registry that verifies: a fact becomes valid only through `verifyProof`, the last
 /// of a proof's transactions, which replays the transcript (`StwoVerifier.replay`: the layout
@@ -22,13 +24,18 @@ import {LiftedMerkle} from "./LiftedMerkle.sol";
 /// (`CairoClaim.fact`: a program registered at deployment, the claim's output).
 ///
 /// The composition check at the out-of-domain point (`CompositionStatement`: the AIR's
-/// constraints on the sampled values equal the composition tree's value) is the last statement.
+/// constraints on the sampled values equal the composition tree's value) follows; then, for a
+/// claim whose public memory is too large to sum inside `verifyProof` (a block program's
+/// program section), one `PublicMemoryStatement` per range of its entries: `verifyProof`
+/// replays with their sums added (`StwoVerifier.replayWith`) and requires each range's fact
+/// for the words the claim gives that range and the (z, alpha) the transcript drew.
 contract StwoFactRegistry is IFactRegistry {
     StwoVerifier public immutable transcript;
     MerkleStatement public immutable merkle;
     QuotientStatement public immutable quotients;
     FriStatement public immutable fri;
     CompositionStatement public immutable composition;
+    PublicMemoryStatement public immutable publicMemory;
 
     mapping(bytes32 => bool) private facts;
 
@@ -43,6 +50,10 @@ contract StwoFactRegistry is IFactRegistry {
         uint256[] values;
         /// The quotient ranges: [0, ends[0]), [ends[0], ends[1]), ..., ending at the query count.
         uint256[] rangeEnds;
+        /// The public memory's entry ranges, [0, memoryEnds[0]), ...: empty when the claim's
+        /// public memory is summed inline; and each range's sum (`PublicMemoryStatement`).
+        uint256[] memoryEnds;
+        uint256[] memorySums;
     }
 
     constructor(
@@ -50,13 +61,15 @@ contract StwoFactRegistry is IFactRegistry {
         MerkleStatement merkle_,
         QuotientStatement quotients_,
         FriStatement fri_,
-        CompositionStatement composition_
+        CompositionStatement composition_,
+        PublicMemoryStatement publicMemory_
     ) {
         transcript = transcript_;
         merkle = merkle_;
         quotients = quotients_;
         fri = fri_;
         composition = composition_;
+        publicMemory = publicMemory_;
     }
 
     function isValid(bytes32 fact) external view returns (bool) {
@@ -71,11 +84,13 @@ contract StwoFactRegistry is IFactRegistry {
         view
         returns (bytes32[] memory needed, bool[] memory done, bytes32 proofId)
     {
-        StwoVerifier.Transcript memory t = transcript.replay(header);
+        StwoVerifier.Transcript memory t = parts.memoryEnds.length == 0
+            ? transcript.replay(header)
+            : transcript.replayWith(header, memorySum(parts));
         proofId = t.digest;
         uint256 nRanges = parts.rangeEnds.length;
         require(parts.values.length == t.queries.length, "registry: a value per query");
-        needed = new bytes32[](4 + nRanges + 2);
+        needed = new bytes32[](4 + nRanges + 2 + (parts.memoryEnds.length == 0 ? 0 : 1 + parts.memoryEnds.length));
         done = new bool[](needed.length);
         uint256 logSize = header.trees[3].logHeight;
         for (uint256 tree = 0; tree < 4; tree++) {
@@ -110,6 +125,38 @@ contract StwoFactRegistry is IFactRegistry {
         done[4 + nRanges] = fri.isValid(needed[4 + nRanges]);
         needed[5 + nRanges] = compositionFact(header, t);
         done[5 + nRanges] = composition.isValid(needed[5 + nRanges]);
+        memoryFacts(header, parts, t, needed, done, 6 + nRanges);
+    }
+
+    /// The sum of the public memory ranges' sums (as the statements registered them: a
+    /// range's fact holds its exact word).
+    function memorySum(Parts calldata parts) private pure returns (uint256 sum) {
+        require(parts.memorySums.length == parts.memoryEnds.length, "registry: a sum per public memory range");
+        for (uint256 r = 0; r < parts.memorySums.length; r++) {
+            sum = QM31.add(sum, parts.memorySums[r]);
+        }
+    }
+
+    /// From `at`: the claim's program key, done once `CairoClaim` keeps its program's root
+    /// (so the replay does not hash the program's limbs); then each public memory range's
+    /// fact: its words as the claim gives them, the replayed (z, alpha), its stated sum.
+    function memoryFacts(
+        StwoVerifier.Proof calldata header,
+        Parts calldata parts,
+        StwoVerifier.Transcript memory t,
+        bytes32[] memory needed,
+        bool[] memory done,
+        uint256 at
+    ) private view {
+        if (parts.memoryEnds.length == 0) return;
+        (bytes32[] memory hashes,, bytes32 key, bool rootKept) =
+            transcript.claimContract().publicMemoryHashes(header.claim, parts.memoryEnds);
+        (needed[at], done[at]) = (key, rootKept);
+        at++;
+        for (uint256 r = 0; r < hashes.length; r++) {
+            needed[at + r] = publicMemory.factOf(hashes[r], t.lookupZ, t.lookupAlpha, parts.memorySums[r]);
+            done[at + r] = publicMemory.isValid(needed[at + r]);
+        }
     }
 
     /// The composition statement's fact for `header` and its replayed draws.
@@ -142,7 +189,7 @@ contract StwoFactRegistry is IFactRegistry {
     function verifyProof(StwoVerifier.Proof calldata header, Parts calldata parts) external returns (bytes32 fact) {
         (, bool[] memory done, bytes32 proofId) = statements(header, parts);
         for (uint256 i = 0; i < done.length; i++) {
-            if (!done[i]) revert(missing(i, done.length));
+            if (!done[i]) revert(missing(i, parts.rangeEnds.length));
         }
         fact = transcript.claimContract().fact(header.claim);
         facts[fact] = true;
@@ -188,11 +235,13 @@ contract StwoFactRegistry is IFactRegistry {
         return LiftedMerkle.preprocessedPositions(queries, logSize, ppLogSize);
     }
 
-    function missing(uint256 i, uint256 n) private pure returns (string memory) {
+    function missing(uint256 i, uint256 nRanges) private pure returns (string memory) {
         if (i < 4) return string.concat("registry: Merkle statement of tree ", digit(i), " not verified");
-        if (i + 2 < n) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
-        if (i + 2 == n) return "registry: FRI statement not verified";
-        return "registry: composition statement not verified";
+        if (i < 4 + nRanges) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
+        if (i == 4 + nRanges) return "registry: FRI statement not verified";
+        if (i == 5 + nRanges) return "registry: composition statement not verified";
+        if (i == 6 + nRanges) return "registry: the program's root is not kept (registerProgramRoot)";
+        return string.concat("registry: public memory statement of range ", digit(i - 7 - nRanges), " not verified");
     }
 
     function digit(uint256 i) private pure returns (string memory) {
