@@ -25,7 +25,7 @@ use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile}
 use starfarm_verifier::contracts::fri_probe::FriLayerProbe;
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
 use starfarm_verifier::contracts::registry::StwoFactRegistry;
-use starfarm_verifier::contracts::{composition, fri, merkle, quotients};
+use starfarm_verifier::contracts::{composition, fri, merkle, public_memory, quotients};
 use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, ClaimLayout, StwoVerifier};
 use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
 use starfarm_verifier::transcript::KeccakCairoProof;
@@ -894,6 +894,14 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
                     .ok()
                     .map(|c| c.abi_encode())
             }
+            PhaseKind::ProgramRoot => CairoClaim::registerProgramRootCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+            PhaseKind::PublicMemory { .. } => {
+                public_memory::PublicMemoryStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
         }
     };
     let mut rng = Rng(0x5b11_7f00_d5ee);
@@ -1209,6 +1217,8 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
                     PhaseKind::Composition => PhaseLabel::Composition,
+                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
+                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
                 },
                 to: p.target(&contracts),
                 calldata: p.calldata.clone(),
@@ -1286,6 +1296,8 @@ fn l1_verification(
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
                     PhaseKind::Composition => PhaseLabel::Composition,
+                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
+                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
                 },
                 to: p.target(contracts),
                 calldata: p.calldata.clone(),
