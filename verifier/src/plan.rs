@@ -37,9 +37,10 @@ use crate::transcript::StwoTranscript;
 pub const DEFAULT_QUERIES_PER_RANGE: usize = 18;
 
 /// Public memory entries per `PublicMemoryStatement` (and the most summed inside
-/// `verifyProof` instead): ~3.4 k gas of execution an entry and 64 bytes of calldata
-/// (docs/verifier.md), so a range of 1,500 is ~6 M, and a claim of up to 1,500 entries (the
-/// examples') adds at most that to `verifyProof`.
+/// `verifyProof` instead): ~10 k gas of execution an entry and 64 bytes of calldata
+/// (docs/verifier.md: a range of 1,500 measured at 16.0 M, just under 2^24; a smaller range
+/// would leave more margin), and a claim of up to 1,500 entries (the examples' few dozen) is
+/// summed inside `verifyProof` with no transaction of its own.
 pub const DEFAULT_ENTRIES_PER_RANGE: usize = 1500;
 
 /// Which statement a phase verifies.

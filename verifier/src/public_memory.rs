@@ -27,7 +27,7 @@ pub fn public_memory_words(claim: &CairoClaim::Claim) -> Result<Vec<U256>, Encod
     let pd = &claim.publicData;
     let [pc, ap, _, _, final_ap, _] = pd.state.map(u64::from);
     let n_seg = (0..11).filter(|i| pd.presentSegments >> i & 1 == 1).count() as u64;
-    let head = |addr: u64, id: u32| U256::from(addr) << 32 | U256::from(id);
+    let head = |addr: u64, id: u32| (U256::from(addr) << 32usize) | U256::from(id);
     let below = |a: u64, b: u64| {
         a.checked_sub(b)
             .ok_or_else(|| EncodeError::Layout("a public memory address below 0".into()))
@@ -88,7 +88,7 @@ pub fn public_memory_sum(
     }
     let mut sum = SecureField::from(M31::from_u32_unchecked(0));
     for entry in words.chunks(2) {
-        let (head, value) = match entry {
+        let (head, value): (U256, U256) = match entry {
             [head, value] => (*head, *value),
             _ => {
                 return Err(EncodeError::Layout(
@@ -96,13 +96,13 @@ pub fn public_memory_sum(
                 ))
             }
         };
-        let addr = m31((head >> 32).saturating_to::<u64>())?;
+        let addr = m31((head >> 32usize).saturating_to::<u64>())?;
         let id = m31((head & U256::from(u32::MAX)).to::<u64>())?;
         let addr_to_id =
             m31(MEMORY_ADDRESS_TO_ID_RELATION_ID.into())? + powers[1] * addr + powers[2] * id - z;
         let mut id_to_big = m31(MEMORY_ID_TO_BIG_RELATION_ID.into())? + powers[1] * id - z;
         for (k, power) in powers[2..].iter().enumerate() {
-            let limb = (value >> (9 * k)) & U256::from(0x1ff);
+            let limb = (value >> (9 * k)) & U256::from(0x1ffu32);
             id_to_big += *power * m31(limb.to::<u64>())?;
         }
         let zero = SecureField::from(M31::from_u32_unchecked(0));

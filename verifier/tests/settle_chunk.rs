@@ -139,11 +139,11 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
     let Some(bin) = Anvil::binary_for_tests() else {
         return;
     };
-    // A block chunk's verification does NOT fit Ethereum's limits yet: its `verifyProof`
-    // (the transcript replay over the block program's claim) takes ~100 M gas, against
-    // EIP-7825's 2^24 per transaction (and the `statements` view needs more than a node's
-    // default 30 M call cap). This test shows the line works; the gas is the next problem
-    // (docs/verifier.md, "Settlement through the verifier").
+    // A block chunk's verification does NOT fit Ethereum's limits yet: with the public
+    // memory's sum in statements of its own its `verifyProof` is ~26 M gas (was ~111 M),
+    // `registerProgramRoot` ~28.6 M and the `statements` view ~23 M, against EIP-7825's 2^24
+    // per transaction (docs/verifier.md, "The public memory's statements"). This test shows
+    // the line works; the gas is what is left.
     let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit"]).expect("starts anvil");
     let (artifact, program_hash) = proven_block();
     let output = artifact.header.output.clone();
