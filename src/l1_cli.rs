@@ -501,6 +501,8 @@ fn proof_verification(plan: &VerificationPlan, contracts: &VerifierContracts) ->
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
                     PhaseKind::Composition { .. } => PhaseLabel::Composition,
+                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
+                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
                 },
                 to: p.target(contracts),
                 calldata: p.calldata.clone(),

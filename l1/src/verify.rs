@@ -42,6 +42,10 @@ pub enum PhaseLabel {
     Fri,
     /// The composition check at the out-of-domain point.
     Composition,
+    /// `CairoClaim.registerProgramRoot`: a program's root kept (once per program).
+    ProgramRoot,
+    /// The public memory's logup sum over a range of its entries.
+    PublicMemory,
     /// The registry's `verifyProof`.
     Register,
 }
@@ -53,6 +57,8 @@ impl PhaseLabel {
             Self::Quotients => "quotients",
             Self::Fri => "fri",
             Self::Composition => "composition",
+            Self::ProgramRoot => "program_root",
+            Self::PublicMemory => "public_memory",
             Self::Register => "verifyProof",
         }
     }
@@ -63,6 +69,8 @@ impl PhaseLabel {
             Self::Quotients => "verify: quotient statement",
             Self::Fri => "verify: FRI statement",
             Self::Composition => "verify: composition statement",
+            Self::ProgramRoot => "registerProgramRoot",
+            Self::PublicMemory => "verify: public memory statement",
             Self::Register => "verifyProof",
         }
     }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {QM31} from "./QM31.sol";
 import {ClaimLayout} from "./ClaimLayout.sol";
+import {PublicMemory} from "./PublicMemory.sol";
 
 /// A Cairo proof's claim in structured form, and what the verifier derives from it: the
 /// channel mixes (cairo-air 1.3's `CairoClaim::mix_into` and `CairoInteractionClaim::mix_into`
@@ -97,7 +98,7 @@ contract CairoClaim {
     }
 
     /// The channel's digest after `encodedClaim`'s mixes, from `digest`.
-    function mixClaim(bytes32 digest, bytes calldata encodedClaim) external pure returns (bytes32) {
+    function mixClaim(bytes32 digest, bytes calldata encodedClaim) external view returns (bytes32) {
         bytes[] memory mixes = claimMixes(decode(encodedClaim));
         for (uint256 i = 0; i < mixes.length; i++) {
             digest = keccak256(abi.encodePacked(digest, mixes[i]));
@@ -108,21 +109,26 @@ contract CairoClaim {
     /// The channel's digest after the interaction claim's one mix (every claimed sum, one per
     /// enabled component in flat order, four big-endian uint32s each), once `check` passed
     /// with the lookup elements (z, alpha) drawn just before: as `verify_cairo`, which checks
-    /// the claim and the logup sum between the draw and the mix.
+    /// the claim and the logup sum between the draw and the mix. `memorySum`: the public
+    /// memory entries' part of the logup sum as `PublicMemoryStatement`s verified it for
+    /// (z, alpha) (the caller, `StwoFactRegistry`, holds their facts), or `INLINE` to compute
+    /// it here.
     function mixInteractionClaim(
         bytes32 digest,
         bytes calldata encodedClaim,
         bytes calldata claimedSums,
         uint256 z,
-        uint256 alpha
+        uint256 alpha,
+        uint256 memorySum
     ) external view returns (bytes32) {
-        check(encodedClaim, claimedSums, z, alpha);
+        checkWith(encodedClaim, claimedSums, z, alpha, memorySum);
         return keccak256(abi.encodePacked(digest, claimedSums));
     }
 
+    /// `memorySum` meaning: compute the public memory's sum inline (not a QM31: above 2^128).
+    uint256 public constant INLINE = type(uint256).max;
+
     // cairo-air's relation ids (relations.rs), builtins' memory cells, memory bounds.
-    uint256 internal constant MEMORY_ADDRESS_TO_ID_RELATION_ID = 1444891767;
-    uint256 internal constant MEMORY_ID_TO_BIG_RELATION_ID = 1662111297;
     uint256 internal constant OPCODES_RELATION_ID = 428564188;
     uint256 internal constant LARGE_MEMORY_VALUE_ID_BASE = 0x40000000;
     uint256 internal constant MAX_SEQUENCE_LOG_SIZE = 25;
@@ -151,9 +157,20 @@ contract CairoClaim {
     /// (yet): each relation's uses below the M31 prime (`check_relation_uses`, which needs a
     /// table of every component's uses per row).
     function check(bytes calldata encodedClaim, bytes calldata claimedSums, uint256 z, uint256 alpha)
-        public
+        external
         view
     {
+        checkWith(encodedClaim, claimedSums, z, alpha, INLINE);
+    }
+
+    /// `check` with the public memory entries' sum given (or `INLINE`).
+    function checkWith(
+        bytes calldata encodedClaim,
+        bytes calldata claimedSums,
+        uint256 z,
+        uint256 alpha,
+        uint256 memorySum
+    ) internal view {
         Claim memory c = decode(encodedClaim);
         shape(c);
         require(claimedSums.length == 16 * c.logSizes.length, "interaction claim: one claimed sum per component");
@@ -162,7 +179,8 @@ contract CairoClaim {
         uint256[] memory sizes = flatLogSizes(c);
         checkBuiltins(c.publicData, sizes);
         checkSizes(sizes, c.logSizes);
-        uint256 sum = publicLogupSum(c.publicData, z, alpha);
+        if (memorySum == INLINE) memorySum = PublicMemory.sum(publicMemoryWords(c.publicData), z, alpha);
+        uint256 sum = QM31.add(memorySum, stateTerms(c.publicData.state, z, alpha));
         for (uint256 i = 0; i < claimedSums.length; i += 16) {
             sum = QM31.add(sum, readSum(claimedSums, i));
         }
@@ -267,97 +285,92 @@ contract CairoClaim {
         require(ids >= 1 && ids - 1 + LARGE_MEMORY_VALUE_ID_BASE < P, "claim: big memory ids beyond the prime");
     }
 
-    /// The denominators of the public logup sum, filled in order, and what combines them.
-    struct Denominators {
-        uint256[] d;
-        uint256 n;
-        /// alpha^0, alpha^1, ...
-        uint256[] powers;
-        uint256 z;
-    }
-
-    /// PublicData::logup_sum: for every public memory entry (program, safe call cells,
-    /// segment pointers, output) 1/combine(address-to-id) + 1/combine(id-to-big), plus
-    /// 1/combine(final state) - 1/combine(initial state); combine(v) = sum alpha^i v_i - z.
-    function publicLogupSum(PublicData memory pd, uint256 z, uint256 alpha) internal view returns (uint256) {
+    /// The public memory's entries (`PublicMemory`: two words each, `address << 32 | id` then
+    /// the value) in `PublicData::logup_sum`'s order: the program section from the initial pc,
+    /// the two safe call cells below the initial ap, each present segment's start (from the
+    /// initial ap) and stop pointer (below the final ap), the output section from the final ap.
+    function publicMemoryWords(PublicData memory pd) internal pure returns (uint256[] memory w) {
         uint256 nSeg = 0;
         for (uint256 i = 0; i < 11; i++) {
             nSeg += (pd.presentSegments >> i) & 1;
         }
-        Denominators memory a;
-        a.d = new uint256[](2 * (pd.program.length + 2 + 2 * nSeg + pd.output.length) + 2);
-        a.z = z;
-        a.powers = new uint256[](FELT_WORDS + 2);
-        a.powers[0] = 1;
-        for (uint256 i = 1; i < a.powers.length; i++) {
-            a.powers[i] = QM31.mul(a.powers[i - 1], alpha);
-        }
+        w = new uint256[](2 * (pd.program.length + 2 + 2 * nSeg + pd.output.length));
+        uint256 n = 0;
         uint256 ap = pd.state[1];
         for (uint256 i = 0; i < pd.program.length; i++) {
-            entry(a, pd.state[0] + i, pd.programIds[i], pd.program[i]);
+            (w[n], w[n + 1]) = (((pd.state[0] + i) << 32) | pd.programIds[i], pd.program[i]);
+            n += 2;
         }
-        entry(a, ap - 2, pd.safeCallIds[0], ap);
-        entry(a, ap - 1, pd.safeCallIds[1], 0);
+        (w[n], w[n + 1], w[n + 2], w[n + 3]) = (((ap - 2) << 32) | pd.safeCallIds[0], ap, ((ap - 1) << 32) | pd.safeCallIds[1], 0);
+        n += 4;
         uint256 k = 0;
         for (uint256 i = 0; i < 11; i++) {
             if (!present(pd, i)) continue;
             Segment memory s = pd.segments[i];
-            entry(a, ap + k, s.startId, s.start);
-            entry(a, pd.state[4] - nSeg + k, s.stopId, s.stop);
+            (w[n], w[n + 1]) = (((ap + k) << 32) | s.startId, s.start);
+            (w[n + 2], w[n + 3]) = (((pd.state[4] - nSeg + k) << 32) | s.stopId, s.stop);
+            n += 4;
             k++;
         }
         for (uint256 i = 0; i < pd.output.length; i++) {
-            entry(a, pd.state[4] + i, pd.outputIds[i], pd.output[i]);
+            (w[n], w[n + 1]) = (((pd.state[4] + i) << 32) | pd.outputIds[i], pd.output[i]);
+            n += 2;
         }
-        a.d[a.n++] = combine4(a, OPCODES_RELATION_ID, pd.state[3], pd.state[4], pd.state[5]);
-        a.d[a.n++] = QM31.sub(0, combine4(a, OPCODES_RELATION_ID, pd.state[0], pd.state[1], pd.state[2]));
-        return sumOfInverses(a.d);
     }
 
-    /// The two denominators of one public memory entry.
-    function entry(Denominators memory a, uint256 addr, uint256 id, uint256 value) internal pure {
-        require(addr < P && id < P, "claim: a memory address or id is not an M31");
-        a.d[a.n] = combine4(a, MEMORY_ADDRESS_TO_ID_RELATION_ID, addr, id, 0);
-        uint256 acc = QM31.sub(QM31.add(MEMORY_ID_TO_BIG_RELATION_ID, QM31.mulM31(a.powers[1], id)), a.z);
-        for (uint256 k = 0; k < FELT_WORDS; k++) {
-            uint256 limb = (value >> (FELT_WORD_BITS * k)) & 0x1ff;
-            if (limb != 0) acc = QM31.add(acc, QM31.mulM31(a.powers[k + 2], limb));
+    /// The hash of each range of the claim's public memory entries, ranges [0, ends[0]),
+    /// [ends[0], ends[1]), ... covering every entry in order: what a `PublicMemoryStatement`
+    /// of that range hashes (keccak256 of its words, packed). Reverts unless the ranges cover
+    /// the entries. Also the claim's `programKey` and whether its program's root is kept
+    /// (`registerProgramRoot`).
+    function publicMemoryHashes(bytes calldata encodedClaim, uint256[] calldata ends)
+        external
+        view
+        returns (bytes32[] memory hashes, uint256 entries, bytes32 key, bool rootKept)
+    {
+        Claim memory c = decode(encodedClaim);
+        key = programKey(c);
+        rootKept = programRoots[key] != 0;
+        uint256[] memory w = publicMemoryWords(c.publicData);
+        entries = w.length / 2;
+        hashes = new bytes32[](ends.length);
+        uint256 from = 0;
+        for (uint256 r = 0; r < ends.length; r++) {
+            uint256 to = ends[r];
+            require(from < to && to <= entries, "public memory: ranges must cover the entries in order");
+            bytes32 h;
+            assembly ("memory-safe") {
+                h := keccak256(add(add(w, 32), shl(6, from)), shl(6, sub(to, from)))
+            }
+            hashes[r] = h;
+            from = to;
         }
-        a.d[a.n + 1] = acc;
-        a.n += 2;
+        require(from == entries, "public memory: ranges must cover the entries in order");
     }
 
-    /// combine([r, b, c, d]) = r + alpha b + alpha^2 c + alpha^3 d - z (a zero d adds
-    /// nothing: address-to-id's tuple is [relation, address, id]).
-    function combine4(Denominators memory a, uint256 r, uint256 b, uint256 c, uint256 d)
+    /// 1/combine(final state) - 1/combine(initial state) (the opcodes relation: pc, ap, fp).
+    function stateTerms(uint32[6] memory s, uint256 z, uint256 alpha) internal view returns (uint256) {
+        uint256 a2 = QM31.mul(alpha, alpha);
+        uint256 a3 = QM31.mul(a2, alpha);
+        uint256 f = opcodeCombine(s[3], s[4], s[5], z, alpha, a2, a3);
+        uint256 i = opcodeCombine(s[0], s[1], s[2], z, alpha, a2, a3);
+        uint256 prod = QM31.mul(f, i);
+        require(prod != 0, "claim: a lookup denominator is zero");
+        return QM31.mul(QM31.sub(i, f), QM31.inv(prod));
+    }
+
+    function opcodeCombine(uint256 pc, uint256 ap, uint256 fp, uint256 z, uint256 a1, uint256 a2, uint256 a3)
         internal
         pure
         returns (uint256)
     {
-        uint256 acc = QM31.sub(QM31.add(r, QM31.mulM31(a.powers[1], b)), a.z);
-        return QM31.add(QM31.add(acc, QM31.mulM31(a.powers[2], c)), QM31.mulM31(a.powers[3], d));
-    }
-
-    /// sum 1/d_i with one inversion (Montgomery's trick).
-    function sumOfInverses(uint256[] memory d) internal view returns (uint256 sum) {
-        uint256 n = d.length;
-        uint256[] memory prefix = new uint256[](n);
-        uint256 acc = 1;
-        for (uint256 i = 0; i < n; i++) {
-            prefix[i] = acc;
-            acc = QM31.mul(acc, d[i]);
-        }
-        require(acc != 0, "claim: a lookup denominator is zero");
-        uint256 inv = QM31.inv(acc);
-        for (uint256 i = n; i > 0; i--) {
-            sum = QM31.add(sum, QM31.mul(inv, prefix[i - 1]));
-            inv = QM31.mul(inv, d[i - 1]);
-        }
+        uint256 acc = QM31.add(QM31.add(QM31.mulM31(a1, pc), QM31.mulM31(a2, ap)), QM31.mulM31(a3, fp));
+        return QM31.sub(QM31.add(OPCODES_RELATION_ID, acc), z);
     }
 
     /// What `CairoClaim::mix_into` mixes, each mix as the bytes the channel hashes after the
     /// digest. Reverts on a claim that is not well formed (`shape`).
-    function claimMixes(Claim memory c) public pure returns (bytes[] memory mixes) {
+    function claimMixes(Claim memory c) public view returns (bytes[] memory mixes) {
         (uint256[] memory bits, uint256[] memory sizes) = shape(c);
         PublicData memory pd = c.publicData;
         mixes = new bytes[](7);
@@ -367,7 +380,30 @@ contract CairoClaim {
         mixes[3] = packWords(single(pd.program.length));
         mixes[4] = packWords(publicWords(pd));
         mixes[5] = abi.encodePacked(feltsRoot(pd.output));
-        mixes[6] = abi.encodePacked(feltsRoot(pd.program));
+        mixes[6] = abi.encodePacked(programRoot(c));
+    }
+
+    /// The root of each registered program's section (`feltsRoot`), keyed by `programKey`:
+    /// hashing a block program's ~3,700 felts as 28 limbs each costs millions of gas, paid
+    /// once per program by `registerProgramRoot` instead of by every proof.
+    mapping(bytes32 => bytes32) public programRoots;
+
+    /// Computes and keeps the root of a registered program's section (anyone may: the root
+    /// is computed here from the words the key hashes).
+    function registerProgramRoot(uint256 initialPc, uint256[] calldata program) external returns (bytes32 key) {
+        key = keccak256(abi.encodePacked(initialPc, program));
+        require(programHashes[key] != 0, "claim: program not registered");
+        for (uint256 i = 0; i < program.length; i++) {
+            require(program[i] < STARK_PRIME, "claim: a memory value is not a felt");
+        }
+        programRoots[key] = feltsRoot(program);
+    }
+
+    /// The mixed root of the claim's program section: the registered one when its program's
+    /// root is kept, else computed.
+    function programRoot(Claim memory c) internal view returns (bytes32 root) {
+        root = programRoots[programKey(c)];
+        if (root == 0) root = feltsRoot(c.publicData.program);
     }
 
     /// What identifies the program a claim ran: keccak256(abi.encodePacked(initial pc,
@@ -432,7 +468,11 @@ contract CairoClaim {
     /// keccak256(abi.encodePacked(output)))) (starfarm-common's `fact`), the program hash the
     /// one registered for the claim's program.
     function fact(bytes calldata encodedClaim) external view returns (bytes32) {
-        return keccak256(abi.encode(programHash(encodedClaim), outputHash(encodedClaim)));
+        // One decode for both hashes (a block program's claim is ~240 KB of memory a copy).
+        Claim memory c = decode(encodedClaim);
+        bytes32 hash = programHashes[programKey(c)];
+        require(hash != 0, "claim: program not registered");
+        return keccak256(abi.encode(hash, keccak256(abi.encodePacked(c.publicData.output))));
     }
 
     /// PublicData::pack_into_u32s' public claim: the states, each segment's four words (zeros

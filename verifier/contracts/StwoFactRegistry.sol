@@ -8,6 +8,8 @@ import {QuotientStatement} from "./QuotientStatement.sol";
 import {FriStatement} from "./FriStatement.sol";
 import {CompositionStatement} from "./CompositionStatement.sol";
 import {LiftedMerkle} from "./LiftedMerkle.sol";
+import {PublicMemoryStatement} from "./PublicMemoryStatement.sol";
+import {QM31} from "./QM31.sol";
 
 /// The fact registry that verifies: a fact becomes valid only through `verifyProof`, the last
 /// of a proof's transactions, which replays the transcript (`StwoVerifier.replay`: the layout
@@ -25,13 +27,18 @@ import {LiftedMerkle} from "./LiftedMerkle.sol";
 /// constraints on the sampled values equal the composition tree's value) is the last
 /// statement, verified by ranges of component instances (each range's fact listed, for a
 /// resumed verification; the last one's is the whole check's, which only a chain of ranges
-/// from the first instance reaches).
+/// from the first instance reaches); then, for a claim whose public memory is too large to sum
+/// inside `verifyProof` (a block program's program section), one `PublicMemoryStatement` per
+/// range of its entries: `verifyProof` replays with their sums added
+/// (`StwoVerifier.replayWith`) and requires each range's fact for the words the claim gives
+/// that range and the (z, alpha) the transcript drew.
 contract StwoFactRegistry is IFactRegistry {
     StwoVerifier public immutable transcript;
     MerkleStatement public immutable merkle;
     QuotientStatement public immutable quotients;
     FriStatement public immutable fri;
     CompositionStatement public immutable composition;
+    PublicMemoryStatement public immutable publicMemory;
 
     mapping(bytes32 => bool) private facts;
 
@@ -48,6 +55,10 @@ contract StwoFactRegistry is IFactRegistry {
         uint256[] rangeEnds;
         /// The composition's ranges of component instances: [0, compositionEnds[0]), ...
         uint256[] compositionEnds;
+        /// The public memory's entry ranges, [0, memoryEnds[0]), ...: empty when the claim's
+        /// public memory is summed inline; and each range's sum (`PublicMemoryStatement`).
+        uint256[] memoryEnds;
+        uint256[] memorySums;
     }
 
     constructor(
@@ -55,13 +66,15 @@ contract StwoFactRegistry is IFactRegistry {
         MerkleStatement merkle_,
         QuotientStatement quotients_,
         FriStatement fri_,
-        CompositionStatement composition_
+        CompositionStatement composition_,
+        PublicMemoryStatement publicMemory_
     ) {
         transcript = transcript_;
         merkle = merkle_;
         quotients = quotients_;
         fri = fri_;
         composition = composition_;
+        publicMemory = publicMemory_;
     }
 
     function isValid(bytes32 fact) external view returns (bool) {
@@ -76,11 +89,16 @@ contract StwoFactRegistry is IFactRegistry {
         view
         returns (bytes32[] memory needed, bool[] memory done, bytes32 proofId)
     {
-        StwoVerifier.Transcript memory t = transcript.replay(header);
+        StwoVerifier.Transcript memory t = parts.memoryEnds.length == 0
+            ? transcript.replay(header)
+            : transcript.replayWith(header, memorySum(parts));
         proofId = t.digest;
         uint256 nRanges = parts.rangeEnds.length;
         require(parts.values.length == t.queries.length, "registry: a value per query");
-        needed = new bytes32[](4 + nRanges + 1 + parts.compositionEnds.length);
+        needed = new bytes32[](
+            5 + nRanges + parts.compositionEnds.length
+                + (parts.memoryEnds.length == 0 ? 0 : 1 + parts.memoryEnds.length)
+        );
         done = new bool[](needed.length);
         uint256 logSize = header.trees[3].logHeight;
         for (uint256 tree = 0; tree < 4; tree++) {
@@ -114,6 +132,38 @@ contract StwoFactRegistry is IFactRegistry {
         );
         done[4 + nRanges] = fri.isValid(needed[4 + nRanges]);
         compositionRanges(compositionFact(header, t), parts.compositionEnds, needed, done, 5 + nRanges);
+        memoryFacts(header, parts, t, needed, done, 5 + nRanges + parts.compositionEnds.length);
+    }
+
+    /// The sum of the public memory ranges' sums (as the statements registered them: a
+    /// range's fact holds its exact word).
+    function memorySum(Parts calldata parts) private pure returns (uint256 sum) {
+        require(parts.memorySums.length == parts.memoryEnds.length, "registry: a sum per public memory range");
+        for (uint256 r = 0; r < parts.memorySums.length; r++) {
+            sum = QM31.add(sum, parts.memorySums[r]);
+        }
+    }
+
+    /// From `at`: the claim's program key, done once `CairoClaim` keeps its program's root
+    /// (so the replay does not hash the program's limbs); then each public memory range's
+    /// fact: its words as the claim gives them, the replayed (z, alpha), its stated sum.
+    function memoryFacts(
+        StwoVerifier.Proof calldata header,
+        Parts calldata parts,
+        StwoVerifier.Transcript memory t,
+        bytes32[] memory needed,
+        bool[] memory done,
+        uint256 at
+    ) private view {
+        if (parts.memoryEnds.length == 0) return;
+        (bytes32[] memory hashes,, bytes32 key, bool rootKept) =
+            transcript.claimContract().publicMemoryHashes(header.claim, parts.memoryEnds);
+        (needed[at], done[at]) = (key, rootKept);
+        at++;
+        for (uint256 r = 0; r < hashes.length; r++) {
+            needed[at + r] = publicMemory.factOf(hashes[r], t.lookupZ, t.lookupAlpha, parts.memorySums[r]);
+            done[at + r] = publicMemory.isValid(needed[at + r]);
+        }
     }
 
     /// The composition ranges' facts from `at`: each range's (the accumulator stored at its
@@ -167,7 +217,7 @@ contract StwoFactRegistry is IFactRegistry {
     function verifyProof(StwoVerifier.Proof calldata header, Parts calldata parts) external returns (bytes32 fact) {
         (, bool[] memory done, bytes32 proofId) = statements(header, parts);
         for (uint256 i = 0; i < done.length; i++) {
-            if (!done[i]) revert(missing(i, done.length - parts.compositionEnds.length, parts.compositionEnds.length));
+            if (!done[i]) revert(missing(i, parts.rangeEnds.length, parts.compositionEnds.length));
         }
         fact = transcript.claimContract().fact(header.claim);
         facts[fact] = true;
@@ -214,12 +264,20 @@ contract StwoFactRegistry is IFactRegistry {
     }
 
     /// The reason naming statement `i` of `n` before the `nComposition` composition ranges.
-    function missing(uint256 i, uint256 n, uint256 nComposition) private pure returns (string memory) {
+    /// The reason naming statement `i`: after the Merkle and `nRanges` quotient statements and
+    /// the FRI statement, the `nComposition` composition ranges, then the program's root and the
+    /// public memory ranges.
+    function missing(uint256 i, uint256 nRanges, uint256 nComposition) private pure returns (string memory) {
         if (i < 4) return string.concat("registry: Merkle statement of tree ", digit(i), " not verified");
-        if (i + 1 < n) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
-        if (i + 1 == n) return "registry: FRI statement not verified";
-        if (nComposition == 1) return "registry: composition statement not verified";
-        return string.concat("registry: composition statement of range ", digit(i - n), " not verified");
+        if (i < 4 + nRanges) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
+        if (i == 4 + nRanges) return "registry: FRI statement not verified";
+        uint256 c = 5 + nRanges;
+        if (i < c + nComposition) {
+            if (nComposition == 1) return "registry: composition statement not verified";
+            return string.concat("registry: composition statement of range ", digit(i - c), " not verified");
+        }
+        if (i == c + nComposition) return "registry: the program's root is not kept (registerProgramRoot)";
+        return string.concat("registry: public memory statement of range ", digit(i - c - nComposition - 1), " not verified");
     }
 
     function digit(uint256 i) private pure returns (string memory) {

@@ -93,7 +93,14 @@ contract StwoVerifier {
     }
 
     /// The transcript of `p`; reverts on a failed proof of work or a malformed FRI proof.
-    function replay(Proof calldata p) public view returns (Transcript memory t) {
+    function replay(Proof calldata p) public view returns (Transcript memory) {
+        return replayWith(p, type(uint256).max);
+    }
+
+    /// `replay` with the public memory entries' part of the logup sum given (`CairoClaim.
+    /// mixInteractionClaim`'s `memorySum`: `StwoFactRegistry` passes the sum its
+    /// `PublicMemoryStatement` facts hold for the drawn (z, alpha)).
+    function replayWith(Proof calldata p, uint256 memorySum) public view returns (Transcript memory t) {
         KeccakChannel.Channel memory ch;
         checkConfig(p.config);
         // The preprocessed root and the layout are the claim's, fixed or derived on chain: the
@@ -109,7 +116,7 @@ contract StwoVerifier {
         );
         ch.mix(abi.encodePacked(uint32(p.channelSalt % KeccakChannel.P), uint32(0), uint32(0), uint32(0)));
         ch.mix(configWords(p.config));
-        replayTraces(p, ch, t);
+        replayTraces(p, ch, t, memorySum);
         replayComposition(p, ch, t);
         replayFri(p, ch, t);
         if (!ch.checkPow(p.config.powBits, p.powNonce)) revert("proof of work: nonce rejected");
@@ -192,7 +199,10 @@ contract StwoVerifier {
     }
 
     /// From the preprocessed root to the interaction root (cairo-air's verify_cairo).
-    function replayTraces(Proof calldata p, KeccakChannel.Channel memory ch, Transcript memory t) internal view {
+    function replayTraces(Proof calldata p, KeccakChannel.Channel memory ch, Transcript memory t, uint256 memorySum)
+        internal
+        view
+    {
         ch.mixRoot(p.commitments[0]);
         ch.digest = claimContract.mixClaim(ch.digest, p.claim);
         ch.nDraws = 0;
@@ -201,7 +211,9 @@ contract StwoVerifier {
         ch.mixU64(p.interactionPow);
         uint256[] memory lookup = ch.drawSecureFelts(2);
         (t.lookupZ, t.lookupAlpha) = (lookup[0], lookup[1]);
-        ch.digest = claimContract.mixInteractionClaim(ch.digest, p.claim, p.claimedSums, t.lookupZ, t.lookupAlpha);
+        ch.digest = claimContract.mixInteractionClaim(
+            ch.digest, p.claim, p.claimedSums, t.lookupZ, t.lookupAlpha, memorySum
+        );
         ch.nDraws = 0;
         ch.mixRoot(p.commitments[2]);
     }

@@ -13,6 +13,7 @@ const _: &[u8] = include_bytes!("../contracts/out/StwoFactRegistry.json");
 const _: &[u8] = include_bytes!("../contracts/out/CairoClaim.json");
 const _: &[u8] = include_bytes!("../contracts/out/ClaimLayout.json");
 const _: &[u8] = include_bytes!("../contracts/out/FriLayerProbe.json");
+const _: &[u8] = include_bytes!("../contracts/out/PublicMemoryStatement.json");
 
 alloy::sol!(
     #[sol(rpc)]
@@ -80,6 +81,15 @@ pub mod fri {
         #[derive(Debug)]
         FriStatement,
         "contracts/out/FriStatement.json"
+    );
+}
+
+pub mod public_memory {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        PublicMemoryStatement,
+        "contracts/out/PublicMemoryStatement.json"
     );
 }
 

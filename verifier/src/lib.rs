@@ -12,8 +12,9 @@
 //! floor, and compute the fact (`docs/verifier.md`). One call (`StwoVerifier.verify`) checks
 //! all of that at once; [`plan`] splits a verification into transactions under 2^24 gas,
 //! adding the composition check at the out-of-domain point ([`composition`]: the generated
-//! AIR evaluator on parts built on chain), whose last one registers the claim's fact in
-//! `StwoFactRegistry`.
+//! AIR evaluator on parts built on chain) and, for a claim with a large public memory (a block
+//! program's), its logup sum by ranges of entries ([`public_memory`]), whose last one
+//! registers the claim's fact in `StwoFactRegistry`.
 //!
 //! Depends on stwo, cairo-air, the air's IR and the prover's proof types only: never on the
 //! scheduler, the sequencer or `starfarm-l1` (settlement will use this crate, not the other way
@@ -25,6 +26,7 @@ pub mod composition;
 pub mod contracts;
 pub mod layout;
 pub mod plan;
+pub mod public_memory;
 pub mod transcript;
 
 /// The alloy the bindings are generated with (callers encode calls with its `SolCall`).
@@ -42,5 +44,8 @@ pub use composition::{
     CompositionDraws, CompositionGasModel, CompositionPlanError, COMPOSITION_GAS_MODEL,
     DEFAULT_COMPOSITION_RANGE_GAS,
 };
-pub use plan::{deploy, Accepted, Phase, PhaseKind, VerificationPlan, VerifierContracts};
+pub use plan::{
+    deploy, Accepted, Phase, PhaseKind, PlanSizes, VerificationPlan, VerifierContracts,
+};
+pub use public_memory::{public_memory_sum, public_memory_words};
 pub use transcript::{stwo_transcript, StwoTranscript};

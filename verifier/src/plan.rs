@@ -1,7 +1,9 @@
 //! The plan of a split verification: the transactions that verify one proof on chain, each
 //! under EIP-7825's 2^24 gas, in the order `StwoFactRegistry.statements` lists them: the four
 //! trees' Merkle statements, the PCS quotients by ranges of the queries, FRI, the
-//! composition check at the out-of-domain point, then
+//! composition check at the out-of-domain point, the public memory's logup sum by ranges of
+//! its entries (only for a claim with more than [`DEFAULT_ENTRIES_PER_RANGE`] entries: a
+//! smaller one is summed inside `verifyProof`), then
 //! `verifyProof`, which replays the transcript, requires every statement and registers the
 //! fact. Each phase carries only its part of the proof (EIP-7623 prices calldata per byte):
 //! a tree's opening, a range's rows with the trees' leaf hashes, FRI's decommitments.
@@ -25,14 +27,23 @@ use crate::composition::{
     COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
 };
 use crate::contracts::{
-    composition, fri, merkle, quotients, registry, CairoClaim, ClaimLayout, StwoVerifier,
+    composition, fri, merkle, public_memory, quotients, registry, CairoClaim, ClaimLayout,
+    StwoVerifier,
 };
+use crate::public_memory::{public_memory_sum, public_memory_words};
 use crate::transcript::StwoTranscript;
 
 /// Queries per quotient transaction: the quotients cost ~3.4 M gas fixed plus ~280 k a query
 /// (docs/verifier.md), so 18 keep an l1 proof's ranges (35 queries: 18, 17) near 8.6 M of
 /// execution and its calldata (the range's rows, every sampled value) well under the cap.
 pub const DEFAULT_QUERIES_PER_RANGE: usize = 18;
+
+/// Public memory entries per `PublicMemoryStatement` (and the most summed inside
+/// `verifyProof` instead): ~10 k gas of execution an entry and 64 bytes of calldata
+/// (docs/verifier.md: a range of 1,500 measured at 16.0 M, just under 2^24; a smaller range
+/// would leave more margin), and a claim of up to 1,500 entries (the examples' few dozen) is
+/// summed inside `verifyProof` with no transaction of its own.
+pub const DEFAULT_ENTRIES_PER_RANGE: usize = 1500;
 
 /// Which statement a phase verifies.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +64,14 @@ pub enum PhaseKind {
         from: usize,
         to: usize,
     },
+    /// `CairoClaim.registerProgramRoot`: the claim's program root kept (once per program), so
+    /// the replay does not hash the program's limbs.
+    ProgramRoot,
+    /// The public memory's logup sum over entries [from, to) (`PublicMemoryStatement`).
+    PublicMemory {
+        from: usize,
+        to: usize,
+    },
 }
 
 impl std::fmt::Display for PhaseKind {
@@ -62,6 +81,8 @@ impl std::fmt::Display for PhaseKind {
             Self::Quotients { from, to } => write!(f, "quotients[{from}..{to}]"),
             Self::Fri => write!(f, "fri"),
             Self::Composition { from, to } => write!(f, "composition[{from}..{to}]"),
+            Self::ProgramRoot => write!(f, "program_root"),
+            Self::PublicMemory { from, to } => write!(f, "public_memory[{from}..{to}]"),
         }
     }
 }
@@ -81,16 +102,21 @@ impl Phase {
             PhaseKind::Quotients { .. } => contracts.quotients,
             PhaseKind::Fri => contracts.fri,
             PhaseKind::Composition { .. } => contracts.composition,
+            PhaseKind::ProgramRoot => contracts.claim,
+            PhaseKind::PublicMemory { .. } => contracts.public_memory,
         }
     }
 
-    /// A short label for metrics: `merkle`, `quotients`, `fri` or `composition`.
+    /// A short label for metrics: `merkle`, `quotients`, `fri`, `composition`,
+    /// `program_root` or `public_memory`.
     pub fn label(&self) -> &'static str {
         match self.kind {
             PhaseKind::Merkle { .. } => "merkle",
             PhaseKind::Quotients { .. } => "quotients",
             PhaseKind::Fri => "fri",
             PhaseKind::Composition { .. } => "composition",
+            PhaseKind::ProgramRoot => "program_root",
+            PhaseKind::PublicMemory { .. } => "public_memory",
         }
     }
 }
@@ -105,27 +131,48 @@ pub struct VerificationPlan {
     pub parts: registry::StwoFactRegistry::Parts,
 }
 
+/// How a plan splits a proof's statements into transactions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanSizes {
+    /// Queries per quotient transaction.
+    pub queries_per_range: usize,
+    /// Gas (by [`COMPOSITION_GAS_MODEL`]) a composition range is filled to.
+    pub composition_gas: u64,
+    /// Public memory entries per `PublicMemoryStatement` (none when the claim has no more
+    /// entries than that: `verifyProof` sums them itself).
+    pub entries_per_range: usize,
+}
+
+impl PlanSizes {
+    /// `queries_per_range` queries a quotient transaction, the other sizes by default.
+    pub fn with_queries(queries_per_range: usize) -> Self {
+        Self {
+            queries_per_range,
+            composition_gas: DEFAULT_COMPOSITION_RANGE_GAS,
+            entries_per_range: DEFAULT_ENTRIES_PER_RANGE,
+        }
+    }
+}
+
+impl Default for PlanSizes {
+    fn default() -> Self {
+        Self::with_queries(DEFAULT_QUERIES_PER_RANGE)
+    }
+}
+
 impl VerificationPlan {
     /// The plan of a Keccak-channel artifact's proof.
     pub fn from_artifact(
         artifact: &ProofArtifact,
         queries_per_range: usize,
     ) -> Result<Self, EncodeError> {
-        if artifact.header.channel != ChannelKind::Keccak {
-            return Err(EncodeError::Channel(artifact.header.channel));
-        }
-        let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof)
-            .map_err(EncodeError::Decode)?;
-        let (encoded, transcript) = encode_with_transcript(&proof)?;
-        Self::new(&encoded, &transcript, queries_per_range)
+        Self::from_artifact_sized(artifact, PlanSizes::with_queries(queries_per_range))
     }
 
-    /// [`Self::from_artifact`] with the composition's ranges filled to `composition_gas` gas
-    /// each (by [`COMPOSITION_GAS_MODEL`]): smaller ranges, for tests.
-    pub fn from_artifact_with(
+    /// [`Self::from_artifact`] with every size chosen (smaller ranges, for tests).
+    pub fn from_artifact_sized(
         artifact: &ProofArtifact,
-        queries_per_range: usize,
-        composition_gas: u64,
+        sizes: PlanSizes,
     ) -> Result<Self, EncodeError> {
         if artifact.header.channel != ChannelKind::Keccak {
             return Err(EncodeError::Channel(artifact.header.channel));
@@ -133,34 +180,37 @@ impl VerificationPlan {
         let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof)
             .map_err(EncodeError::Decode)?;
         let (encoded, transcript) = encode_with_transcript(&proof)?;
-        Self::with_composition_gas(&encoded, &transcript, queries_per_range, composition_gas)
+        Self::new_sized(&encoded, &transcript, sizes)
     }
 
-    /// The plan of an encoded proof, from stwo's transcript of it (the composition's ranges
-    /// filled to [`DEFAULT_COMPOSITION_RANGE_GAS`]).
+    /// The plan of an encoded proof, from stwo's transcript of it.
     pub fn new(
         proof: &StwoVerifier::Proof,
         transcript: &StwoTranscript,
         queries_per_range: usize,
     ) -> Result<Self, EncodeError> {
-        Self::with_composition_gas(
+        Self::new_sized(
             proof,
             transcript,
-            queries_per_range,
-            DEFAULT_COMPOSITION_RANGE_GAS,
+            PlanSizes::with_queries(queries_per_range),
         )
     }
 
-    /// [`Self::new`] with the composition's ranges filled to `composition_gas` gas each (by
-    /// [`COMPOSITION_GAS_MODEL`]).
-    pub fn with_composition_gas(
+    /// [`Self::new`] with every size chosen.
+    pub fn new_sized(
         proof: &StwoVerifier::Proof,
         transcript: &StwoTranscript,
-        queries_per_range: usize,
-        composition_gas: u64,
+        sizes: PlanSizes,
     ) -> Result<Self, EncodeError> {
-        if queries_per_range == 0 {
-            return Err(EncodeError::Layout("a quotient range needs a query".into()));
+        let PlanSizes {
+            queries_per_range,
+            composition_gas,
+            entries_per_range,
+        } = sizes;
+        if queries_per_range == 0 || entries_per_range == 0 {
+            return Err(EncodeError::Layout(
+                "a range needs a query or an entry".into(),
+            ));
         }
         let queries = &transcript.queries;
         let words = |xs: &[usize]| xs.iter().map(|q| U256::from(*q)).collect::<Vec<_>>();
@@ -298,6 +348,9 @@ impl VerificationPlan {
         );
         let composition_ends = composition_phases(&input, composition_gas, &mut phases)?;
 
+        let (memory_ends, memory_sums) =
+            public_memory_phases(proof, transcript, entries_per_range, &mut phases)?;
+
         Ok(Self {
             phases,
             header: header(proof)?,
@@ -306,6 +359,8 @@ impl VerificationPlan {
                 values,
                 rangeEnds: range_ends,
                 compositionEnds: composition_ends,
+                memoryEnds: memory_ends,
+                memorySums: memory_sums,
             },
         })
     }
@@ -356,6 +411,56 @@ fn composition_phases(
     Ok(ends)
 }
 
+/// The public memory's statements of `proof`'s claim, added to `phases`: its program's root
+/// kept, then its entries by ranges of `per_range`; the ranges' ends and sums. None (empty)
+/// when the claim has no more than `per_range` entries: `verifyProof` sums them itself.
+fn public_memory_phases(
+    proof: &StwoVerifier::Proof,
+    transcript: &StwoTranscript,
+    per_range: usize,
+    phases: &mut Vec<Phase>,
+) -> Result<(Vec<U256>, Vec<U256>), EncodeError> {
+    let claim = CairoClaim::Claim::abi_decode(&proof.claim)
+        .map_err(|e| EncodeError::Layout(format!("the claim's ABI: {e}")))?;
+    let words = public_memory_words(&claim)?;
+    let entries = words.len() / 2;
+    let (mut ends, mut sums) = (Vec::new(), Vec::new());
+    if entries <= per_range {
+        return Ok((ends, sums));
+    }
+    let packed = |f: &SecureField| {
+        let [a, b, c, d] = f.to_m31_array().map(|m| U256::from(m.0));
+        a | (b << 32) | (c << 64) | (d << 96)
+    };
+    let call = CairoClaim::registerProgramRootCall {
+        initialPc: U256::from(claim.publicData.state[0]),
+        program: claim.publicData.program.clone(),
+    };
+    phases.push(Phase {
+        kind: PhaseKind::ProgramRoot,
+        calldata: call.abi_encode().into(),
+    });
+    let mut from = 0;
+    while from < entries {
+        let to = (from + per_range).min(entries);
+        let range = &words[2 * from..2 * to];
+        let sum = public_memory_sum(range, transcript.lookup_z, transcript.lookup_alpha)?;
+        let call = public_memory::PublicMemoryStatement::verifyCall {
+            words: range.to_vec(),
+            z: packed(&transcript.lookup_z),
+            alpha: packed(&transcript.lookup_alpha),
+        };
+        phases.push(Phase {
+            kind: PhaseKind::PublicMemory { from, to },
+            calldata: call.abi_encode().into(),
+        });
+        ends.push(U256::from(to));
+        sums.push(packed(&sum));
+        from = to;
+    }
+    Ok((ends, sums))
+}
+
 /// The proof without the parts only the statements read (rows, witnesses, FRI's layers), in
 /// the registry binding's types (the same ABI).
 fn header(proof: &StwoVerifier::Proof) -> Result<registry::StwoVerifier::Proof, EncodeError> {
@@ -383,6 +488,9 @@ pub struct VerifierContracts {
     /// `CompositionStatement` (it holds the evaluator's and the programs' addresses).
     #[serde(default)]
     pub composition: Address,
+    /// `PublicMemoryStatement`: the public memory's logup sum by ranges of entries.
+    #[serde(default)]
+    pub public_memory: Address,
     /// `StwoFactRegistry`: the `IFactRegistry` settlement asks.
     pub registry: Address,
 }
@@ -496,6 +604,10 @@ pub async fn deploy<P: Provider>(
             source: e.into(),
         })?
         .statement;
+    let public_memory = public_memory::PublicMemoryStatement::deploy_builder(provider)
+        .deploy()
+        .await
+        .map_err(at("PublicMemoryStatement"))?;
     let registry = registry::StwoFactRegistry::deploy_builder(
         provider,
         transcript,
@@ -503,6 +615,7 @@ pub async fn deploy<P: Provider>(
         quotients,
         fri,
         composition,
+        public_memory,
     )
     .deploy()
     .await
@@ -515,6 +628,7 @@ pub async fn deploy<P: Provider>(
         quotients,
         fri,
         composition,
+        public_memory,
         registry,
     })
 }

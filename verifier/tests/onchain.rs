@@ -25,14 +25,14 @@ use starfarm_prover::{CairoProgram, Felt, ProgramInput, Prover, SecurityProfile}
 use starfarm_verifier::contracts::fri_probe::FriLayerProbe;
 use starfarm_verifier::contracts::probe::StwoVerifierProbe;
 use starfarm_verifier::contracts::registry::StwoFactRegistry;
-use starfarm_verifier::contracts::{composition, fri, merkle, quotients};
+use starfarm_verifier::contracts::{composition, fri, merkle, public_memory, quotients};
 use starfarm_verifier::contracts::{CairoClaim, ChannelProbe, ClaimLayout, StwoVerifier};
 use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
 use starfarm_verifier::transcript::KeccakCairoProof;
 use starfarm_verifier::{
     claimed_sums, encode_artifact, encoded_claim, preprocessed_root, program_key,
     recorded_claim_mixes, root_key, structured_claim, stwo_transcript, Accepted, EncodeError,
-    PhaseKind, VerificationPlan, VerifierContracts,
+    PhaseKind, PlanSizes, VerificationPlan, VerifierContracts,
 };
 use stwo::core::channel::{Channel, MerkleChannel};
 use stwo::core::fields::m31::M31;
@@ -894,6 +894,14 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
                     .ok()
                     .map(|c| c.abi_encode())
             }
+            PhaseKind::ProgramRoot => CairoClaim::registerProgramRootCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+            PhaseKind::PublicMemory { .. } => {
+                public_memory::PublicMemoryStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
         }
     };
     let mut rng = Rng(0x5b11_7f00_d5ee);
@@ -1209,6 +1217,8 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
                     PhaseKind::Composition { .. } => PhaseLabel::Composition,
+                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
+                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
                 },
                 to: p.target(&contracts),
                 calldata: p.calldata.clone(),
@@ -1286,6 +1296,8 @@ fn l1_verification(
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
                     PhaseKind::Composition { .. } => PhaseLabel::Composition,
+                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
+                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
                 },
                 to: p.target(contracts),
                 calldata: p.calldata.clone(),
@@ -1438,8 +1450,14 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
     let Some(chain) = chain().await else { return };
     let contracts = split_contracts(&chain, &PROOF).await;
     // The composition's ranges filled to 3 M gas: several.
-    let plan =
-        VerificationPlan::from_artifact_with(&ARTIFACT, 3, COMPOSITION_RANGE_GAS).expect("plans");
+    let plan = VerificationPlan::from_artifact_sized(
+        &ARTIFACT,
+        PlanSizes {
+            composition_gas: COMPOSITION_RANGE_GAS,
+            ..PlanSizes::with_queries(3)
+        },
+    )
+    .expect("plans");
     let n_composition = plan.parts.compositionEnds.len();
     assert!(n_composition >= 2, "{:?}", plan.parts.compositionEnds);
     // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8); FRI; the composition's ranges.
@@ -1527,8 +1545,14 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
 
     // Another proof (fibonacci(50)) whose statements are all verified too.
     let other_artifact = fibonacci_of(SecurityProfile::Test, 50);
-    let other = VerificationPlan::from_artifact_with(&other_artifact, 3, COMPOSITION_RANGE_GAS)
-        .expect("plans");
+    let other = VerificationPlan::from_artifact_sized(
+        &other_artifact,
+        PlanSizes {
+            composition_gas: COMPOSITION_RANGE_GAS,
+            ..PlanSizes::with_queries(3)
+        },
+    )
+    .expect("plans");
     for phase in &other.phases {
         send(
             &chain,

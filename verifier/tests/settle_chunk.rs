@@ -122,6 +122,8 @@ fn l1_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> Pr
                     PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
                     PhaseKind::Fri => PhaseLabel::Fri,
                     PhaseKind::Composition { .. } => PhaseLabel::Composition,
+                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
+                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
                 },
                 to: p.target(contracts),
                 calldata: p.calldata.clone(),
@@ -137,11 +139,11 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
     let Some(bin) = Anvil::binary_for_tests() else {
         return;
     };
-    // A block chunk's verification does NOT fit Ethereum's limits yet: its `verifyProof`
-    // (the transcript replay over the block program's claim) takes ~100 M gas, against
-    // EIP-7825's 2^24 per transaction (and the `statements` view needs more than a node's
-    // default 30 M call cap). This test shows the line works; the gas is the next problem
-    // (docs/verifier.md, "Settlement through the verifier").
+    // A block chunk's verification does NOT fit Ethereum's limits yet: with the public
+    // memory's sum in statements of its own its `verifyProof` is ~26 M gas (was ~111 M),
+    // `registerProgramRoot` ~28.6 M and the `statements` view ~23 M, against EIP-7825's 2^24
+    // per transaction (docs/verifier.md, "The public memory's statements"). This test shows
+    // the line works; the gas is what is left.
     let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit"]).expect("starts anvil");
     let (artifact, program_hash) = proven_block();
     let output = artifact.header.output.clone();
@@ -240,14 +242,32 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
             .with_label_values(&[l])
             .get_sample_count()
     };
-    let sent = count("merkle") + count("quotients") + count("fri") + count("composition");
+    let sent = count("merkle")
+        + count("quotients")
+        + count("fri")
+        + count("composition")
+        + count("program_root")
+        + count("public_memory");
     assert_eq!(
         sent,
         (plan.phases.len() - halfway.phases.len()) as u64,
         "those on chain are not sent again"
     );
     assert_eq!(count("verifyProof"), 1);
-    for label in ["merkle", "quotients", "fri", "composition", "verifyProof"] {
+    assert_eq!(count("program_root"), 1);
+    assert!(
+        count("public_memory") >= 2,
+        "the block program's entries take ranges"
+    );
+    for label in [
+        "merkle",
+        "quotients",
+        "fri",
+        "composition",
+        "program_root",
+        "public_memory",
+        "verifyProof",
+    ] {
         let h = metrics.verification_gas.with_label_values(&[label]);
         eprintln!(
             "{label}: {} transaction(s), {} gas",
@@ -260,4 +280,228 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
         settler.step(&source).await.expect("reads"),
         Step::Waiting { block: 1 }
     );
+}
+
+/// A call's calldata gas: EIP-2028's (4 per zero byte, 16 per other) and EIP-7623's floor
+/// for the whole transaction (21,000 + 10 per token, a zero byte one token, another four).
+fn calldata_gas(data: &[u8]) -> (u64, u64) {
+    let zeros = data.iter().filter(|b| **b == 0).count() as u64;
+    let others = data.len() as u64 - zeros;
+    (4 * zeros + 16 * others, 21_000 + 10 * (zeros + 4 * others))
+}
+
+/// Execution gas of a call to `to`, sent as a transaction with a gas limit far above its use
+/// (one execution: `eth_estimateGas` searches and, for the old ~60 M calls, timed out), on a
+/// Cancun chain: the receipt's gas minus 21,000 and the calldata's EIP-2028 gas; and its
+/// calldata's bytes, EIP-2028 gas and EIP-7623 floor.
+async fn part_gas<P: alloy::providers::Provider>(
+    provider: &P,
+    to: alloy::primitives::Address,
+    calldata: Vec<u8>,
+) -> (u64, usize, u64, u64) {
+    let (standard, floor) = calldata_gas(&calldata);
+    let len = calldata.len();
+    let request = alloy::rpc::types::TransactionRequest::default()
+        .to(to)
+        .input(calldata.into())
+        .gas_limit(500_000_000);
+    let receipt = provider
+        .send_transaction(request)
+        .await
+        .expect("sends")
+        .get_receipt()
+        .await
+        .expect("mined");
+    assert!(receipt.status(), "a measured call reverted");
+    (receipt.gas_used - 21_000 - standard, len, standard, floor)
+}
+
+/// Where a block chunk's `verifyProof` spends its gas: each part of it called alone on a
+/// Cancun anvil without a block gas limit (a measurement, ~40 s, ~2 GiB:
+/// `cargo test -p starfarm-verifier --test settle_chunk -- --ignored --nocapture gas_by_part`).
+#[tokio::test]
+#[ignore = "a measurement: proves a block chunk and prints verifyProof's gas by part"]
+async fn verify_proof_gas_by_part() {
+    use alloy::primitives::B256;
+    use alloy::sol_types::SolValue;
+    use starfarm_prover::artifact::ProofCodec;
+    use starfarm_prover::channel::Keccak256MerkleHasher;
+    use starfarm_verifier::contracts::{CairoClaim, StwoVerifier};
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(bin) = Anvil::binary_for_tests() else {
+        return;
+    };
+    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
+        .expect("starts anvil");
+    let (artifact, _) = proven_block();
+    let accepted =
+        Accepted::for_artifacts(std::slice::from_ref(&artifact), FLOOR).expect("accepts");
+    let operator = L1Client::connect(&anvil.url, DEV_KEYS[0])
+        .await
+        .expect("connects");
+    let contracts = starfarm_verifier::deploy(operator.provider(), &accepted)
+        .await
+        .expect("deploys the verifier");
+    let plan =
+        VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let proof = ProofCodec::decode::<Keccak256MerkleHasher>(&artifact.proof).expect("decodes");
+    let (encoded, transcript) = starfarm_verifier::encode_with_transcript(&proof).expect("encodes");
+    let packed = |f: &stwo::core::fields::qm31::SecureField| {
+        use alloy::primitives::U256;
+        let [a, b, c, d] = f.to_m31_array().map(|m| U256::from(m.0));
+        a | (b << 32) | (c << 64) | (d << 96)
+    };
+    let pd = &proof.claim.public_data.public_memory;
+    eprintln!(
+        "claim: {} bytes; program {} felts, output {} felts",
+        encoded.claim.len(),
+        pd.program.len(),
+        pd.output.len()
+    );
+    let p = operator.provider();
+    let claim = encoded.claim.clone();
+    let mut rows: Vec<(&str, Vec<u8>, alloy::primitives::Address)> = vec![
+        (
+            "CairoClaim.decode (abi.decode, canonical re-encoding)",
+            CairoClaim::decodeCall {
+                encodedClaim: claim.clone(),
+            }
+            .abi_encode(),
+            contracts.claim,
+        ),
+        (
+            "CairoClaim.mixClaim (decode, shape, the seven mixes)",
+            CairoClaim::mixClaimCall {
+                digest: B256::ZERO,
+                encodedClaim: claim.clone(),
+            }
+            .abi_encode(),
+            contracts.claim,
+        ),
+        (
+            "CairoClaim.check (decode, shape, checks, public logup sum, balance)",
+            CairoClaim::checkCall {
+                encodedClaim: claim.clone(),
+                claimedSums: encoded.claimedSums.clone(),
+                z: packed(&transcript.lookup_z),
+                alpha: packed(&transcript.lookup_alpha),
+            }
+            .abi_encode(),
+            contracts.claim,
+        ),
+        (
+            "CairoClaim.fact (decode x2, program key, output hash)",
+            CairoClaim::factCall {
+                encodedClaim: claim.clone(),
+            }
+            .abi_encode(),
+            contracts.claim,
+        ),
+        (
+            "StwoVerifier.replay (layout, mixes, checks, PoW, draws)",
+            StwoVerifier::replayCall {
+                p: StwoVerifier::Proof::abi_decode(&plan.header.abi_encode()).expect("same ABI"),
+            }
+            .abi_encode(),
+            contracts.transcript,
+        ),
+        (
+            "StwoFactRegistry.statements",
+            plan.statements_call().abi_encode(),
+            contracts.registry,
+        ),
+    ];
+    rows.extend(extra_parts(&plan, &contracts, &claim, &transcript, packed));
+    for (what, calldata, to) in rows {
+        let (execution, len, standard, floor) = part_gas(p, to, calldata).await;
+        let today = (21_000 + standard + execution).max(floor);
+        eprintln!("| {what} | {len} | {standard} | {floor} | {execution} | {today} |");
+    }
+    for phase in &plan.phases {
+        let call = alloy::contract::RawCallBuilder::new_raw(p, phase.calldata.clone())
+            .to(phase.target(&contracts));
+        call.send()
+            .await
+            .expect("sends")
+            .get_receipt()
+            .await
+            .expect("mined");
+    }
+    eprintln!("every statement on chain, the program's root kept:");
+    let again = [
+        (
+            "CairoClaim.mixClaim (the program's root kept)",
+            CairoClaim::mixClaimCall {
+                digest: B256::ZERO,
+                encodedClaim: claim.clone(),
+            }
+            .abi_encode(),
+            contracts.claim,
+        ),
+        (
+            "StwoFactRegistry.statements",
+            plan.statements_call().abi_encode(),
+            contracts.registry,
+        ),
+        (
+            "StwoFactRegistry.verifyProof",
+            plan.verify_proof_call().abi_encode(),
+            contracts.registry,
+        ),
+    ];
+    for (what, calldata, to) in again {
+        let (execution, len, standard, floor) = part_gas(p, to, calldata).await;
+        let today = (21_000 + standard + execution).max(floor);
+        eprintln!("| {what} | {len} | {standard} | {floor} | {execution} | {today} |");
+    }
+}
+
+/// The public memory's own transactions: keeping the program's root, each range's sum.
+fn extra_parts(
+    plan: &VerificationPlan,
+    contracts: &VerifierContracts,
+    claim: &alloy::primitives::Bytes,
+    transcript: &starfarm_verifier::StwoTranscript,
+    packed: impl Fn(&stwo::core::fields::qm31::SecureField) -> alloy::primitives::U256,
+) -> Vec<(&'static str, Vec<u8>, alloy::primitives::Address)> {
+    use alloy::sol_types::SolValue;
+    use starfarm_verifier::contracts::{CairoClaim, StwoVerifier};
+    let structured = CairoClaim::Claim::abi_decode(claim).expect("a claim");
+    let words = starfarm_verifier::public_memory_words(&structured).expect("entries");
+    let sum =
+        starfarm_verifier::public_memory_sum(&words, transcript.lookup_z, transcript.lookup_alpha)
+            .expect("sums");
+    eprintln!("public memory: {} entries", words.len() / 2);
+    let mut rows = vec![
+        (
+            "CairoClaim.publicMemoryHashes (decode, entries, a hash per range)",
+            CairoClaim::publicMemoryHashesCall {
+                encodedClaim: claim.clone(),
+                ends: plan.parts.memoryEnds.clone(),
+            }
+            .abi_encode(),
+            contracts.claim,
+        ),
+        (
+            "StwoVerifier.replayWith (the public memory's sum given)",
+            StwoVerifier::replayWithCall {
+                p: StwoVerifier::Proof::abi_decode(&plan.header.abi_encode()).expect("same ABI"),
+                memorySum: packed(&sum),
+            }
+            .abi_encode(),
+            contracts.transcript,
+        ),
+    ];
+    rows.extend(plan.phases.iter().filter_map(|p| {
+        match p.kind {
+            PhaseKind::ProgramRoot => Some("CairoClaim.registerProgramRoot (once per program)"),
+            PhaseKind::PublicMemory { from: 0, .. } => {
+                Some("PublicMemoryStatement.verify (the first range)")
+            }
+            _ => None,
+        }
+        .map(|what| (what, p.calldata.to_vec(), p.target(contracts)))
+    }));
+    rows
 }
