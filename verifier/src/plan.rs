@@ -78,13 +78,22 @@ impl Phase {
         }
     }
 
-    /// A short label for metrics: `merkle`, `quotients`, `fri` or `composition`.
+    /// A short label for metrics: [`PhaseKind::label`].
     pub fn label(&self) -> &'static str {
-        match self.kind {
-            PhaseKind::Merkle { .. } => "merkle",
-            PhaseKind::Quotients { .. } => "quotients",
-            PhaseKind::Fri => "fri",
-            PhaseKind::Composition => "composition",
+        self.kind.label()
+    }
+}
+
+impl PhaseKind {
+    /// A short label for metrics: `merkle`, `quotients`, `fri` or `composition`; what
+    /// `starfarm_l1::verify::VerificationTx::new` maps to its sender's kinds (a new kind is
+    /// one line there, in `STATEMENT_KINDS`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Merkle { .. } => "merkle",
+            Self::Quotients { .. } => "quotients",
+            Self::Fri => "fri",
+            Self::Composition => "composition",
         }
     }
 }

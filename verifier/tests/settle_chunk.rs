@@ -17,7 +17,7 @@ use starfarm_l1::metrics::SettleMetrics;
 use starfarm_l1::settlement::{
     BlockRanges, ProofPlans, ProvenRanges, SettlementClient, Settler, Step, VerifiedSettlement,
 };
-use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+use starfarm_l1::verify::{ProofVerification, VerificationTx};
 use starfarm_l1::{L1Client, L1Error};
 use starfarm_prover::artifact::ProofArtifact;
 use starfarm_prover::{CairoProgram, ProgramInput, Prover, SecurityProfile};
@@ -29,7 +29,7 @@ use starfarm_sequencer::trie::{MemoryNodes, Trie};
 use starfarm_sequencer::tx::{Deposit, Transaction};
 use starfarm_sequencer::Felt;
 use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
-use starfarm_verifier::{Accepted, PhaseKind, VerificationPlan, VerifierContracts};
+use starfarm_verifier::{Accepted, VerificationPlan, VerifierContracts};
 
 /// The `l1-test` profile's conjectured security: the registry's floor here.
 const FLOOR: u32 = 20;
@@ -115,16 +115,9 @@ fn l1_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> Pr
         phases: plan
             .phases
             .iter()
-            .map(|p| VerificationTx {
-                phase: p.kind.to_string(),
-                kind: match p.kind {
-                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
-                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
-                    PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition => PhaseLabel::Composition,
-                },
-                to: p.target(contracts),
-                calldata: p.calldata.clone(),
+            .map(|p| {
+                VerificationTx::new(&p.kind, p.kind.label(), p.target(contracts), p.calldata.clone())
+                    .expect("every phase kind is the sender's")
             })
             .collect(),
         finish: plan.verify_proof_call().abi_encode().into(),
@@ -142,7 +135,8 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
     // EIP-7825's 2^24 per transaction (and the `statements` view needs more than a node's
     // default 30 M call cap). This test shows the line works; the gas is the next problem
     // (docs/verifier.md, "Settlement through the verifier").
-    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit"]).expect("starts anvil");
+    let anvil = Anvil::start_with(&bin, starfarm_l1::anvil::CHUNK_VERIFICATION_OPTIONS)
+        .expect("starts anvil");
     let (artifact, program_hash) = proven_block();
     let output = artifact.header.output.clone();
     let accepted =
