@@ -157,7 +157,10 @@ fn parse_variant(name: &str) -> Result<PreProcessedTraceVariant, String> {
 /// `--accept-program`'s argument: `block` or a compiled program's path.
 fn accepted_program(name: &str) -> Result<CairoProgram> {
     match name {
-        "block" => Ok(CairoProgram::from_json(BLOCK_PROGRAM_JSON, "block program")?),
+        "block" => Ok(CairoProgram::from_json(
+            BLOCK_PROGRAM_JSON,
+            "block program",
+        )?),
         path => Ok(CairoProgram::from_file(Path::new(path))?),
     }
 }
@@ -587,7 +590,12 @@ fn proof_verification(
             .phases
             .iter()
             .map(|p| {
-                VerificationTx::new(&p.kind, p.kind.label(), p.target(contracts), p.calldata.clone())
+                VerificationTx::new(
+                    &p.kind,
+                    p.kind.label(),
+                    p.target(contracts),
+                    p.calldata.clone(),
+                )
             })
             .collect::<Result<_, _>>()?,
         finish: plan.verify_proof_call().abi_encode().into(),

@@ -165,7 +165,12 @@ fn deposit_transfers_and_withdrawal_reach_accepted_on_l1_only_through_the_verifi
 
         // The settler is killed as soon as its first verification has a statement mined:
         // halfway through it (a chunk's verification is seven statements and verifyProof).
-        let statements = [verifier.merkle, verifier.quotients, verifier.fri, verifier.composition];
+        let statements = [
+            verifier.merkle,
+            verifier.quotients,
+            verifier.fri,
+            verifier.composition,
+        ];
         let deadline = Instant::now() + PATIENCE;
         while !first.output().contains("verification transaction mined") {
             assert!(
@@ -212,9 +217,19 @@ fn deposit_transfers_and_withdrawal_reach_accepted_on_l1_only_through_the_verifi
         let all = [&statements[..], &[verifier.registry][..]].concat();
         let calls = calls_to(&operator, &all).await;
         let distinct: HashSet<&Bytes> = calls.iter().map(|(_, _, data)| data).collect();
-        assert_eq!(distinct.len(), calls.len(), "a verification transaction sent twice");
-        let proofs = calls.iter().filter(|(_, to, _)| *to == verifier.registry).count();
-        assert!(proofs >= 2, "a range per deposit block and per L2 batch: {proofs}");
+        assert_eq!(
+            distinct.len(),
+            calls.len(),
+            "a verification transaction sent twice"
+        );
+        let proofs = calls
+            .iter()
+            .filter(|(_, to, _)| *to == verifier.registry)
+            .count();
+        assert!(
+            proofs >= 2,
+            "a range per deposit block and per L2 batch: {proofs}"
+        );
 
         // Each registered fact was invalid before its verifyProof's block and valid after.
         let registry = StwoFactRegistry::new(verifier.registry, operator.provider().clone());
@@ -238,8 +253,16 @@ fn deposit_transfers_and_withdrawal_reach_accepted_on_l1_only_through_the_verifi
                         .expect("isValid")
                 }
             };
-            assert!(!valid(at - 1).await, "fact {} valid before its proof", event.fact);
-            assert!(valid(at).await, "fact {} not valid after its proof", event.fact);
+            assert!(
+                !valid(at - 1).await,
+                "fact {} valid before its proof",
+                event.fact
+            );
+            assert!(
+                valid(at).await,
+                "fact {} not valid after its proof",
+                event.fact
+            );
         }
 
         // Balances on L2; the withdrawal is consumable on L1, once.

@@ -68,11 +68,23 @@ pub struct StatementKind {
 /// Every statement kind the sender knows. A new statement kind of the verifier is one line
 /// here.
 pub const STATEMENT_KINDS: &[StatementKind] = &[
-    StatementKind { label: "merkle", call: "verify: Merkle statement" },
-    StatementKind { label: "quotients", call: "verify: quotient statement" },
-    StatementKind { label: "fri", call: "verify: FRI statement" },
+    StatementKind {
+        label: "merkle",
+        call: "verify: Merkle statement",
+    },
+    StatementKind {
+        label: "quotients",
+        call: "verify: quotient statement",
+    },
+    StatementKind {
+        label: "fri",
+        call: "verify: FRI statement",
+    },
     // The composition check at the out-of-domain point.
-    StatementKind { label: "composition", call: "verify: composition statement" },
+    StatementKind {
+        label: "composition",
+        call: "verify: composition statement",
+    },
 ];
 
 /// A transaction's kind, for metrics and logs: a statement (an entry of
@@ -235,10 +247,14 @@ mod tests {
             assert_eq!(label.as_str(), kind.label);
             assert_eq!(label.call_name(), kind.call);
         }
-        let tx = VerificationTx::new("merkle[2]", "merkle", Address::ZERO, Bytes::new())
-            .expect("known");
-        assert_eq!((tx.phase.as_str(), tx.kind.as_str()), ("merkle[2]", "merkle"));
-        let unknown = VerificationTx::new("relations[0..3]", "relations", Address::ZERO, Bytes::new());
+        let tx =
+            VerificationTx::new("merkle[2]", "merkle", Address::ZERO, Bytes::new()).expect("known");
+        assert_eq!(
+            (tx.phase.as_str(), tx.kind.as_str()),
+            ("merkle[2]", "merkle")
+        );
+        let unknown =
+            VerificationTx::new("relations[0..3]", "relations", Address::ZERO, Bytes::new());
         assert_eq!(unknown.expect_err("unknown").0, "relations");
     }
 }

@@ -96,7 +96,8 @@ impl CairoProgram {
         let start = program
             .get_identifier("__main__.__start__")
             .and_then(|i| i.pc)
-            .ok_or_else(|| malformed("__start__ is not a label".into()))? as u64;
+            .ok_or_else(|| malformed("__start__ is not a label".into()))?
+            as u64;
         Ok(Self {
             name,
             program,

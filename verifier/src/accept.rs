@@ -55,7 +55,9 @@ impl Accepted {
         for &variant in variants {
             let key = root_key(variant_index(variant), log_blowup);
             if !accepted.roots.iter().any(|(k, _)| *k == key) {
-                accepted.roots.push((key, preprocessed_root(variant, config)));
+                accepted
+                    .roots
+                    .push((key, preprocessed_root(variant, config)));
             }
         }
         accepted

@@ -1260,8 +1260,13 @@ fn l1_verification(
             .phases
             .iter()
             .map(|p| {
-                VerificationTx::new(&p.kind, p.kind.label(), p.target(contracts), p.calldata.clone())
-                    .expect("every phase kind is the sender's")
+                VerificationTx::new(
+                    &p.kind,
+                    p.kind.label(),
+                    p.target(contracts),
+                    p.calldata.clone(),
+                )
+                .expect("every phase kind is the sender's")
             })
             .collect(),
         finish: plan.verify_proof_call().abi_encode().into(),

@@ -116,8 +116,13 @@ fn l1_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> Pr
             .phases
             .iter()
             .map(|p| {
-                VerificationTx::new(&p.kind, p.kind.label(), p.target(contracts), p.calldata.clone())
-                    .expect("every phase kind is the sender's")
+                VerificationTx::new(
+                    &p.kind,
+                    p.kind.label(),
+                    p.target(contracts),
+                    p.calldata.clone(),
+                )
+                .expect("every phase kind is the sender's")
             })
             .collect(),
         finish: plan.verify_proof_call().abi_encode().into(),
