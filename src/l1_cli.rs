@@ -13,10 +13,11 @@ use starfarm_l1::settled_log::SettledLog;
 use starfarm_l1::settlement::{
     AttestedSettlement, ProofPlans, SettlementClient, Settler, Step, VerifiedSettlement,
 };
-use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+use starfarm_l1::verify::{ProofVerification, UnknownPhase, VerificationTx};
 use starfarm_l1::watch::Watcher;
 use starfarm_l1::{Address, Deployment, Felt, L1Client, L1Error, PrivateKeySigner};
-use starfarm_prover::CairoProgram;
+use starfarm_prover::artifact::PreProcessedTraceVariant;
+use starfarm_prover::{CairoProgram, SecurityProfile};
 use starfarm_scheduler::blobs::BlobStore;
 use starfarm_scheduler::blocks::farm_blocks::FarmBlocks;
 use starfarm_scheduler::{ContentHash, JobStore};
@@ -95,7 +96,7 @@ pub struct VerifyArgs {
     pub queries_per_range: usize,
 }
 
-#[derive(clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct DeployArgs {
     #[command(flatten)]
     pub l1: L1Args,
@@ -119,13 +120,107 @@ pub struct DeployArgs {
     pub verifier: VerifierKind,
     /// With `--verifier stwo`: proof artifacts (Keccak channel) whose programs the registry
     /// accepts facts of, and whose preprocessed variants and blowups it accepts (the roots
-    /// are computed, not read from the proofs); repeatable, at least one. Its floor is
+    /// are computed, not read from the proofs); repeatable. Its floor is
     /// `--min-security-bits`.
     #[arg(long = "accept")]
     pub accept: Vec<PathBuf>,
+    /// With `--verifier stwo`: programs the registry accepts facts of, derived from the
+    /// program alone (no proof): a compiled program (`cairo-compile --proof_mode` JSON) or
+    /// `block`, this build's block program; repeatable. With neither this nor `--accept`,
+    /// the block program is accepted.
+    #[arg(long = "accept-program")]
+    pub accept_programs: Vec<String>,
+    /// With `--accept-program`: the profile its proofs are made with (`l1`; `l1-test` for
+    /// tests and the devnet, 20 bits, NOT secure): its blowup selects the preprocessed roots
+    /// accepted, and its bits must reach `--min-security-bits`.
+    #[arg(long, default_value = "l1")]
+    pub profile: SecurityProfile,
+    /// With `--accept-program`: the preprocessed variants accepted (`small`: what block
+    /// chunks up to 2^19 steps without ec_op use; `without-pedersen`, `canonical`: seconds
+    /// and several GiB to compute at deployment); repeatable.
+    #[arg(long = "variant", default_value = "small", value_parser = parse_variant)]
+    pub variants: Vec<PreProcessedTraceVariant>,
 }
 
-#[derive(clap::Args)]
+/// `--variant`'s names.
+fn parse_variant(name: &str) -> Result<PreProcessedTraceVariant, String> {
+    match name {
+        "small" => Ok(PreProcessedTraceVariant::CanonicalSmall),
+        "without-pedersen" => Ok(PreProcessedTraceVariant::CanonicalWithoutPedersen),
+        "canonical" => Ok(PreProcessedTraceVariant::Canonical),
+        _ => Err(format!(
+            "{name:?} is not a variant (small, without-pedersen, canonical)"
+        )),
+    }
+}
+
+/// `--accept-program`'s argument: `block` or a compiled program's path.
+fn accepted_program(name: &str) -> Result<CairoProgram> {
+    match name {
+        "block" => Ok(CairoProgram::from_json(
+            BLOCK_PROGRAM_JSON,
+            "block program",
+        )?),
+        path => Ok(CairoProgram::from_file(Path::new(path))?),
+    }
+}
+
+/// What a stwo deployment accepts: the programs of `--accept` proofs and of
+/// `--accept-program` (the block program when neither is given) at `--profile`.
+fn accepted(args: &DeployArgs) -> Result<starfarm_verifier::Accepted> {
+    let floor = args.min_security_bits;
+    let mut accepted = starfarm_verifier::Accepted {
+        floor,
+        ..Default::default()
+    };
+    if !args.accept.is_empty() {
+        let artifacts = args
+            .accept
+            .iter()
+            .map(|p| read_artifact(p))
+            .collect::<Result<Vec<_>>>()?;
+        accepted = starfarm_verifier::Accepted::for_artifacts(&artifacts, floor)
+            .context("what the registry accepts")?;
+    }
+    let names: Vec<&str> = match (args.accept_programs.is_empty(), args.accept.is_empty()) {
+        (true, true) => vec!["block"],
+        _ => args.accept_programs.iter().map(String::as_str).collect(),
+    };
+    if names.is_empty() {
+        return Ok(accepted);
+    }
+    if args.profile.security_bits() < floor {
+        bail!(
+            "--profile {} has {} bits, below --min-security-bits {floor}: the registry would \
+             refuse every proof made with it",
+            args.profile.name(),
+            args.profile.security_bits()
+        );
+    }
+    let programs = names
+        .iter()
+        .map(|name| accepted_program(name).with_context(|| format!("--accept-program {name}")))
+        .collect::<Result<Vec<_>>>()?;
+    let derived = starfarm_verifier::Accepted::for_programs(
+        &programs,
+        &args.variants,
+        &args.profile.pcs_config(),
+        floor,
+    );
+    for program in derived.programs {
+        if !accepted.programs.contains(&program) {
+            accepted.programs.push(program);
+        }
+    }
+    for root in derived.roots {
+        if !accepted.roots.iter().any(|(k, _)| *k == root.0) {
+            accepted.roots.push(root);
+        }
+    }
+    Ok(accepted)
+}
+
+#[derive(Clone, clap::Args)]
 pub struct L1Args {
     /// Ethereum JSON-RPC endpoint.
     #[arg(long, env = "STARFARM_L1_RPC", default_value = "http://127.0.0.1:8545")]
@@ -216,6 +311,10 @@ pub struct DeploymentFile {
     /// attested registry).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verifier: Option<starfarm_verifier::VerifierContracts>,
+    /// The verifier's security floor (bits): proofs below it are refused on chain, so the
+    /// farm must prove block chunks at a profile that reaches it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_floor: Option<u32>,
 }
 
 pub fn run(command: L1Command) -> Result<()> {
@@ -245,28 +344,22 @@ fn signer(key: &str) -> Result<PrivateKeySigner> {
 
 /// Deploys the contracts and writes the deployment file.
 pub async fn deploy(args: DeployArgs) -> Result<()> {
-    let DeployArgs {
-        l1,
-        mut signers,
-        attest_key,
-        min_security_bits,
-        force,
-        verifier,
-        accept,
-    } = args;
-    if l1.deployment.exists() && !force {
+    if args.l1.deployment.exists() && !args.force {
         bail!(
             "{} exists already (a deployment); pass --force to deploy anew and forget it",
-            l1.deployment.display()
+            args.l1.deployment.display()
         );
     }
+    let l1 = &args.l1;
     let mut client = L1Client::connect(&l1.rpc, l1.paying_key()?).await?;
     let program_hash = block_program_hash()?;
     let from_block = client.block_number().await?;
-    let (contracts, verifier) = match verifier {
+    let min_security_bits = args.min_security_bits;
+    let (contracts, verifier) = match args.verifier {
         VerifierKind::Attested => {
+            let mut signers = args.signers.clone();
             if signers.is_empty() {
-                signers.push(match &attest_key {
+                signers.push(match &args.attest_key {
                     Some(key) => signer(key)?.address(),
                     None => client.address(),
                 });
@@ -280,19 +373,16 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
             (contracts, None)
         }
         VerifierKind::Stwo => {
-            if !signers.is_empty() || attest_key.is_some() {
+            if !args.signers.is_empty() || args.attest_key.is_some() {
                 bail!("--signer and --attest-key are for --verifier attested: the stwo registry trusts no key");
             }
-            if accept.is_empty() {
-                bail!("--verifier stwo needs --accept <proof artifact>: the programs and preprocessed variants it accepts");
-            }
-            let artifacts = accept
-                .iter()
-                .map(|p| read_artifact(p))
-                .collect::<Result<Vec<_>>>()?;
-            let accepted =
-                starfarm_verifier::Accepted::for_artifacts(&artifacts, min_security_bits)
-                    .context("what the registry accepts")?;
+            // Computing a preprocessed root takes seconds (blocking: off the runtime).
+            let accepted = {
+                let args = args.clone();
+                tokio::task::spawn_blocking(move || accepted(&args))
+                    .await
+                    .context("computing what the registry accepts")??
+            };
             let verifier = starfarm_verifier::deploy(client.provider(), &accepted)
                 .await
                 .context("deploying the verifier contracts")?;
@@ -301,19 +391,22 @@ pub async fn deploy(args: DeployArgs) -> Result<()> {
                 .await?;
             eprintln!(
                 "registry: StwoFactRegistry (verifies proofs on chain, floor {min_security_bits} \
-                 bits, {} program(s); NOT YET the composition check; the settlement line sends \
-                 it the chunk proofs, which must be Keccak-channel proofs of an accepted program)",
-                accepted.programs.len()
+                 bits, {} program(s), {} preprocessed root(s); the settlement line sends it \
+                 the chunk proofs, which must be Keccak-channel proofs of an accepted program)",
+                accepted.programs.len(),
+                accepted.roots.len()
             );
             (contracts, Some(verifier))
         }
     };
+    let security_floor = verifier.map(|_| min_security_bits);
     let file = DeploymentFile {
         chain_id: client.chain_id(),
         contracts,
         program_hash,
         from_block,
         verifier,
+        security_floor,
     };
     if let Some(parent) = l1.deployment.parent() {
         std::fs::create_dir_all(parent)?;
@@ -475,7 +568,7 @@ impl ProofPlans for StoredProofs {
                 starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE,
             )
             .map_err(|e| format!("planning its verification: {e}"))?;
-            Ok::<_, String>(proof_verification(&plan, &contracts))
+            proof_verification(&plan, &contracts).map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| failed(e.to_string()))?;
@@ -484,32 +577,29 @@ impl ProofPlans for StoredProofs {
 }
 
 /// `plan`'s transactions for `contracts`, as `starfarm_l1` sends them.
-fn proof_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> ProofVerification {
+fn proof_verification(
+    plan: &VerificationPlan,
+    contracts: &VerifierContracts,
+) -> Result<ProofVerification, UnknownPhase> {
     use starfarm_verifier::alloy::sol_types::SolCall;
-    use starfarm_verifier::PhaseKind;
 
-    ProofVerification {
+    Ok(ProofVerification {
         registry: contracts.registry,
         statements: plan.statements_call().abi_encode().into(),
         phases: plan
             .phases
             .iter()
-            .map(|p| VerificationTx {
-                phase: p.kind.to_string(),
-                kind: match p.kind {
-                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
-                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
-                    PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition { .. } => PhaseLabel::Composition,
-                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
-                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
-                },
-                to: p.target(contracts),
-                calldata: p.calldata.clone(),
+            .map(|p| {
+                VerificationTx::new(
+                    &p.kind,
+                    p.kind.label(),
+                    p.target(contracts),
+                    p.calldata.clone(),
+                )
             })
-            .collect(),
+            .collect::<Result<_, _>>()?,
         finish: plan.verify_proof_call().abi_encode().into(),
-    }
+    })
 }
 
 /// How the deployment makes facts valid: by verifying the chunk proofs (no key: one given is
@@ -587,7 +677,7 @@ async fn verify(args: VerifyArgs) -> Result<()> {
             )
         })?
     };
-    let verification = proof_verification(&plan, &contracts);
+    let verification = proof_verification(&plan, &contracts)?;
     let sent = client.send_verification(&verification, None).await?;
     let mut total = 0;
     println!("{:<20} {:>9} {:>11}", "transaction", "calldata", "gas");
@@ -686,13 +776,39 @@ async fn settle_with<C: SettlementClient>(
     }
 }
 
+/// A verifying deployment settles only chunk proofs its contracts can replay (the Keccak
+/// channel) at or above its floor: a farm proving otherwise would prove blocks that never
+/// settle, so the scheduler refuses to start.
+fn check_block_profile(file: &DeploymentFile, profile: SecurityProfile) -> Result<()> {
+    if profile.channel() != starfarm_prover::channel::ChannelKind::Keccak {
+        bail!(
+            "the deployment verifies chunk proofs on chain (StwoFactRegistry), which replays the \
+             Keccak channel: prove blocks with --block-profile l1 (or l1-test, NOT secure), not {}",
+            profile.name()
+        );
+    }
+    if let Some(floor) = file.security_floor {
+        if profile.security_bits() < floor {
+            bail!(
+                "--block-profile {} has {} bits, below the deployment's floor of {floor}: \
+                 its chunk proofs would be refused on chain",
+                profile.name(),
+                profile.security_bits()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Starts the settlement line inside the scheduler when `--settle` is given; its metrics
-/// join the scheduler's.
+/// join the scheduler's. A verifying deployment needs `block_profile` to make proofs it
+/// can verify ([`check_block_profile`]).
 pub async fn spawn_settler(
     args: &SchedulerSettleArgs,
     store: Arc<dyn JobStore>,
     blobs: BlobStore,
     scheduler_metrics: &starfarm_scheduler::api::Metrics,
+    block_profile: SecurityProfile,
 ) -> Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(path) = &args.settle else {
         return Ok(None);
@@ -702,6 +818,10 @@ pub async fn spawn_settler(
         .as_deref()
         .context("--settle needs the paying wallet: pass --l1-key or set STARFARM_L1_KEY")?;
     let (client, file) = attached(&args.l1_rpc.l1_rpc, key, path).await?;
+    if file.verifier.is_some() {
+        check_block_profile(&file, block_profile)
+            .with_context(|| format!("settling on {}", path.display()))?;
+    }
     let client = client.with_confirmations(args.attest.l1_confirmations);
     let metrics =
         SettleMetrics::register(&scheduler_metrics.registry).context("registering L1 metrics")?;

@@ -132,6 +132,7 @@ async fn serve(args: SchedulerArgs) -> anyhow::Result<()> {
         Arc::clone(&store),
         state.blobs.clone(),
         &state.metrics,
+        args.block_profile,
     )
     .await?;
     block_tasks.extend(settler);

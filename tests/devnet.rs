@@ -1,6 +1,7 @@
-//! `starfarm devnet` end to end, with real processes and the test security profile: a
-//! `starfarm load` of a few hundred transfers, bridge deposits and a withdrawal reaches
-//! ACCEPTED_ON_L1; L1 holds the sequencer's state; the bridge holds exactly the L2 supply
+//! `starfarm devnet` end to end, with real processes and its default profile, `l1-test`
+//! (Keccak channel, 20 bits, NOT secure): a `starfarm load` of a few hundred transfers,
+//! bridge deposits and a withdrawal reaches ACCEPTED_ON_L1 only through the verifier (each
+//! range's chunk proof verified on chain by `StwoFactRegistry`, no key attesting anything); L1 holds the sequencer's state; the bridge holds exactly the L2 supply
 //! plus what was withdrawn; every proof of every block verifies with `starfarm verify`;
 //! every metric the dashboards plot is exported; a real Prometheus scraping the devnet (with
 //! infra/prometheus's config and alert rules) has every target up, every rule healthy and
@@ -242,6 +243,32 @@ fn the_devnet_proves_and_settles_a_load_of_transfers_deposits_and_a_withdrawal()
             "settled blocks' proofs cost {settled_cost} USD, all proofs {cost}"
         );
         assert_eq!(sample("starfarm_l1_settled_transactions_total"), 317.0);
+
+        // Settled through the verifier: the registry is StwoFactRegistry at l1-test's floor
+        // (the banner says NOT secure), each range's chunk proof verified on chain, and no
+        // fact attested (the settler holds no key).
+        let banner = devnet.proc.output();
+        assert!(
+            banner.contains("StwoFactRegistry") && banner.contains("floor 20 bits, NOT secure"),
+            "{banner}"
+        );
+        let file: Value = serde_json::from_slice(
+            &std::fs::read(data.join("l1-deployment.json")).expect("deployment file"),
+        )
+        .expect("JSON");
+        assert_eq!(file["verifier"]["registry"], file["registry"], "{file}");
+        assert_eq!(file["security_floor"], 20, "{file}");
+        let proofs = sample("starfarm_l1_proof_verification_gas_count");
+        let updates = sample(r#"starfarm_l1_submissions_total{call="updateState",result="mined"}"#);
+        assert!(
+            proofs >= updates && updates >= 1.0,
+            "{proofs} proofs verified on chain for {updates} settlements"
+        );
+        assert_eq!(
+            sample(r#"starfarm_l1_submissions_total{call="registerFact",result="mined"}"#),
+            0.0,
+            "no fact attested"
+        );
 
         // Every proof of every block verifies with `starfarm verify`.
         let chunks = devnet.jobs("kind=block_chunk&state=done").await;

@@ -1,10 +1,16 @@
-//! Settlement end to end with real processes: anvil, `starfarm l1 deploy`, a sequencer that
-//! follows L1 (`--l1-deployment`), a scheduler that ingests, aggregates and settles
-//! (`--settle`), and a CPU worker proving block chunks (Test profile). A bridge deposit made
-//! on L1 reaches an L2 balance; transfers and a withdrawal made on L2 are proven, settled and
-//! become ACCEPTED_ON_L1; L1's state equals the sequencer's; the withdrawal is consumable on
-//! L1. Needs anvil (`STARFARM_ANVIL`, as l1/tests/settle.rs); skipped loudly without it.
+//! Settlement end to end with real processes: anvil, `starfarm l1 deploy` (the verifying
+//! registry, `StwoFactRegistry`, accepting the block program at the `l1-test` profile), a
+//! sequencer that follows L1 (`--l1-deployment`), a scheduler that ingests and aggregates, a
+//! CPU worker proving block chunks with the Keccak channel (`l1-test`: 20 bits, NOT secure),
+//! and `starfarm l1 settle`, which sends each range's chunk proof's verification then
+//! `updateState`. No process holds an attesting key. A bridge deposit made on L1 reaches an
+//! L2 balance; transfers and a withdrawal made on L2 are proven, verified on chain, settled
+//! and become ACCEPTED_ON_L1; the settler, killed halfway through a verification, resumes it
+//! (no statement sent twice); each fact is invalid before its `verifyProof` and valid after;
+//! L1's state equals the sequencer's; the withdrawal is consumable on L1. Needs anvil
+//! (`STARFARM_ANVIL`, as l1/tests/settle.rs); skipped loudly without it.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use starfarm_l1::anvil::{Anvil, DEV_KEYS};
@@ -13,18 +19,23 @@ use starfarm_l1::{L1Client, U256};
 use starfarm_sequencer::testing::runtime;
 use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
+use starfarm_verifier::alloy::consensus::Transaction as _;
+use starfarm_verifier::alloy::eips::BlockNumberOrTag;
+use starfarm_verifier::alloy::primitives::{Address, Bytes};
+use starfarm_verifier::alloy::providers::Provider;
+use starfarm_verifier::contracts::registry::StwoFactRegistry;
+use starfarm_verifier::VerifierContracts;
 use support::line::Line;
-use support::{deploy_l1, PATIENCE};
+use support::{deploy_l1_verifying, Proc, PATIENCE};
 
 mod support;
 
-/// `starfarm l1 deploy` into `dir`; the deployment file. A second deploy does not forget
-/// the first.
+/// `starfarm l1 deploy` of the verifying registry into `dir`; the deployment file. A second
+/// deploy does not forget the first.
 fn deploy(rpc: &str, dir: &std::path::Path) -> std::path::PathBuf {
     let file = dir.join("l1-deployment.json");
     let deployment = file.to_str().expect("UTF-8 path");
-    // The blocks are proven with the test profile (18 bits, NOT secure).
-    deploy_l1(rpc, deployment);
+    deploy_l1_verifying(rpc, deployment);
     let again = std::process::Command::new(env!("CARGO_BIN_EXE_starfarm"))
         .args(["l1", "deploy", "--rpc", rpc, "--key", DEV_KEYS[0]])
         .args(["--deployment", deployment])
@@ -55,9 +66,51 @@ where
     }
 }
 
+/// Every transaction on the chain sent to one of `to`, as (block, to, calldata), in order.
+async fn calls_to(l1: &L1Client, to: &[Address]) -> Vec<(u64, Address, Bytes)> {
+    let p = l1.provider();
+    let head = p.get_block_number().await.expect("head");
+    let mut calls = Vec::new();
+    for n in 0..=head {
+        let block = p
+            .get_block_by_number(BlockNumberOrTag::Number(n))
+            .full()
+            .await
+            .expect("block")
+            .expect("mined");
+        for tx in block.transactions.txns() {
+            if let Some(addr) = tx.to().filter(|a| to.contains(a)) {
+                calls.push((n, addr, tx.input().clone()));
+            }
+        }
+    }
+    calls
+}
+
+/// `starfarm l1 settle` on the line's job store, logging each verification transaction.
+fn settler(rpc: &str, deployment: &str, scheduler_data: &str) -> Proc {
+    Proc::spawn_with_env(
+        &[
+            "l1",
+            "settle",
+            "--rpc",
+            rpc,
+            "--key",
+            DEV_KEYS[0],
+            "--deployment",
+            deployment,
+            "--scheduler-data",
+            scheduler_data,
+            "--every-ms",
+            "250",
+        ],
+        &[("RUST_LOG".into(), "info".into())],
+    )
+}
+
 #[test]
-fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() {
-    let Some(anvil) = Anvil::for_tests() else {
+fn deposit_transfers_and_withdrawal_reach_accepted_on_l1_only_through_the_verifier() {
+    let Some(anvil) = Anvil::for_chunk_verification() else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -65,7 +118,17 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
         let started = Instant::now();
         let rpc = anvil.url.clone();
         let deployment = deploy(&rpc, dir.path());
-        let line = Line::start(&rpc, &deployment, dir.path()).await;
+        let deployment_arg = deployment.to_str().expect("UTF-8 path");
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&deployment).expect("file")).expect("JSON");
+        // The core asks StwoFactRegistry, whose floor is l1-test's 20 bits.
+        assert_eq!(file["verifier"]["registry"], file["registry"], "{file}");
+        assert_eq!(file["security_floor"], 20, "{file}");
+        let verifier: VerifierContracts =
+            serde_json::from_value(file["verifier"].clone()).expect("verifier contracts");
+        let line = Line::start_verifying(&rpc, &deployment, dir.path()).await;
+        let scheduler_data = dir.path().join("scheduler").display().to_string();
+        let mut first = settler(&rpc, deployment_arg, &scheduler_data);
         let user = L1Client::connect(&rpc, DEV_KEYS[1])
             .await
             .expect("L1 user")
@@ -99,6 +162,38 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
         for tx in &txs {
             hashes.push(line.l2.add_transaction(tx).await.expect("admitted"));
         }
+
+        // The settler is killed as soon as its first verification has a statement mined:
+        // halfway through it (a chunk's verification is seven statements and verifyProof).
+        let statements = [
+            verifier.merkle,
+            verifier.quotients,
+            verifier.fri,
+            verifier.composition,
+        ];
+        let deadline = Instant::now() + PATIENCE;
+        while !first.output().contains("verification transaction mined") {
+            assert!(
+                Instant::now() < deadline,
+                "no statement sent:\n{}\n--- settler:\n{}",
+                line.output(),
+                first.output()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        first.sigkill();
+        let before = calls_to(&operator, &statements).await.len();
+        assert!(
+            (1..7).contains(&before),
+            "{before} statements on chain when the settler was killed:\n{}",
+            first.output()
+        );
+        assert!(
+            calls_to(&operator, &[verifier.registry]).await.is_empty(),
+            "no verifyProof before the restart"
+        );
+        let second = settler(&rpc, deployment_arg, &scheduler_data);
+
         // Every transaction (the deposit's block included) becomes ACCEPTED_ON_L1.
         for hash in &hashes {
             until(&line, "ACCEPTED_ON_L1", || async {
@@ -108,33 +203,68 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
             .await;
         }
         let to_l1 = started.elapsed();
+        let resumed = second.output();
+        assert!(
+            resumed.contains("each range's proof verified on chain")
+                && resumed.contains("statement on chain already: not sent"),
+            "the restarted settler resumes:\n{resumed}"
+        );
 
         // L1 holds the sequencer's latest root, number and hash.
-        let number = support::assert_l1_matches_l2(&line.l2, &operator).await;
-        // The settlement line's metrics, on the scheduler.
-        let last = Some(number as f64);
-        until(&line, "the metrics caught up", || async {
-            line.metric("starfarm_l1_last_settled_block").await == last
-        })
-        .await;
-        let updates = r#"starfarm_l1_submissions_total{call="updateState",result="mined"}"#;
+        support::assert_l1_matches_l2(&line.l2, &operator).await;
+
+        // No statement, and no verifyProof, was sent twice.
+        let all = [&statements[..], &[verifier.registry][..]].concat();
+        let calls = calls_to(&operator, &all).await;
+        let distinct: HashSet<&Bytes> = calls.iter().map(|(_, _, data)| data).collect();
+        assert_eq!(
+            distinct.len(),
+            calls.len(),
+            "a verification transaction sent twice"
+        );
+        let proofs = calls
+            .iter()
+            .filter(|(_, to, _)| *to == verifier.registry)
+            .count();
         assert!(
-            line.metric(updates).await >= Some(2.0),
-            "a block per deposit and per L2 batch"
+            proofs >= 2,
+            "a range per deposit block and per L2 batch: {proofs}"
         );
-        assert_eq!(
-            line.metric(r#"starfarm_l1_submissions_total{call="updateState",result="reverted"}"#)
-                .await,
-            None
-        );
-        assert_eq!(
-            line.metric("starfarm_l1_blocks_pending_settlement").await,
-            Some(0.0)
-        );
-        assert_eq!(
-            line.metric("starfarm_l1_settlement_stopped").await,
-            Some(0.0)
-        );
+
+        // Each registered fact was invalid before its verifyProof's block and valid after.
+        let registry = StwoFactRegistry::new(verifier.registry, operator.provider().clone());
+        let verified = registry
+            .LogProofVerified_filter()
+            .from_block(0)
+            .query()
+            .await
+            .expect("logs");
+        assert_eq!(verified.len(), proofs, "one fact per verifyProof");
+        for (event, log) in &verified {
+            let at = log.block_number.expect("mined");
+            let valid = |block: u64| {
+                let registry = &registry;
+                async move {
+                    registry
+                        .isValid(event.fact)
+                        .block(block.into())
+                        .call()
+                        .await
+                        .expect("isValid")
+                }
+            };
+            assert!(
+                !valid(at - 1).await,
+                "fact {} valid before its proof",
+                event.fact
+            );
+            assert!(
+                valid(at).await,
+                "fact {} not valid after its proof",
+                event.fact
+            );
+        }
+
         // Balances on L2; the withdrawal is consumable on L1, once.
         assert_eq!(line.balance(alice.address()).await, 1_000 - 10 - 20 - 100);
         assert_eq!(line.balance(bob.address()).await, 30);
@@ -147,7 +277,9 @@ fn a_deposit_transfers_and_a_withdrawal_are_proven_settled_and_accepted_on_l1() 
             Some("INVALID_MESSAGE_TO_CONSUME")
         );
         eprintln!(
-            "deposit on L2 after {:.1} s; all {} transactions ACCEPTED_ON_L1 after {:.1} s",
+            "deposit on L2 after {:.1} s; all {} transactions ACCEPTED_ON_L1 through the \
+             verifier after {:.1} s ({proofs} proofs verified, {before} statements before the \
+             restart)",
             to_l2.as_secs_f64(),
             hashes.len(),
             to_l1.as_secs_f64()

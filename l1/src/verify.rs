@@ -34,43 +34,104 @@ pub struct VerificationTx {
     pub calldata: Bytes,
 }
 
-/// A statement's kind, for metrics and logs.
+impl VerificationTx {
+    /// The transaction of statement `phase` (its display, e.g. `merkle[1]`) whose kind is
+    /// `label` (`starfarm_verifier::PhaseKind::label`: `merkle`, `quotients`, …). The one
+    /// place a plan's phases become the sender's; a label this crate does not know is
+    /// refused rather than counted under another kind.
+    pub fn new(
+        phase: impl std::fmt::Display,
+        label: &str,
+        to: Address,
+        calldata: Bytes,
+    ) -> Result<Self, UnknownPhase> {
+        Ok(Self {
+            phase: phase.to_string(),
+            kind: label.parse()?,
+            to,
+            calldata,
+        })
+    }
+}
+
+/// A statement label that is not in [`STATEMENT_KINDS`].
+#[derive(Debug, thiserror::Error)]
+#[error("unknown verification phase {0:?} (not in starfarm_l1::verify::STATEMENT_KINDS)")]
+pub struct UnknownPhase(pub String);
+
+/// A statement kind: its metrics label (the verifier's `PhaseKind::label`) and its call's
+/// name in the submission metrics and errors.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StatementKind {
+    pub label: &'static str,
+    pub call: &'static str,
+}
+
+/// Every statement kind the sender knows. A new statement kind of the verifier is one line
+/// here.
+pub const STATEMENT_KINDS: &[StatementKind] = &[
+    StatementKind {
+        label: "merkle",
+        call: "verify: Merkle statement",
+    },
+    StatementKind {
+        label: "quotients",
+        call: "verify: quotient statement",
+    },
+    StatementKind {
+        label: "fri",
+        call: "verify: FRI statement",
+    },
+    // The composition check at the out-of-domain point.
+    StatementKind {
+        label: "composition",
+        call: "verify: composition statement",
+    },
+    // A program's root kept (once per program): `CairoClaim.registerProgramRoot`.
+    StatementKind {
+        label: "program_root",
+        call: "registerProgramRoot",
+    },
+    // The public memory's logup sum over a range of its entries.
+    StatementKind {
+        label: "public_memory",
+        call: "verify: public memory statement",
+    },
+];
+
+/// A transaction's kind, for metrics and logs: a statement (an entry of
+/// [`STATEMENT_KINDS`]) or the registry's `verifyProof`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PhaseLabel {
-    Merkle,
-    Quotients,
-    Fri,
-    /// The composition check at the out-of-domain point.
-    Composition,
-    /// `CairoClaim.registerProgramRoot`: a program's root kept (once per program).
-    ProgramRoot,
-    /// The public memory's logup sum over a range of its entries.
-    PublicMemory,
+    /// An entry of [`STATEMENT_KINDS`].
+    Statement(&'static StatementKind),
     /// The registry's `verifyProof`.
     Register,
+}
+
+impl std::str::FromStr for PhaseLabel {
+    type Err = UnknownPhase;
+
+    fn from_str(label: &str) -> Result<Self, UnknownPhase> {
+        STATEMENT_KINDS
+            .iter()
+            .find(|k| k.label == label)
+            .map(Self::Statement)
+            .ok_or_else(|| UnknownPhase(label.to_owned()))
+    }
 }
 
 impl PhaseLabel {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Merkle => "merkle",
-            Self::Quotients => "quotients",
-            Self::Fri => "fri",
-            Self::Composition => "composition",
-            Self::ProgramRoot => "program_root",
-            Self::PublicMemory => "public_memory",
+            Self::Statement(k) => k.label,
             Self::Register => "verifyProof",
         }
     }
 
     fn call_name(self) -> &'static str {
         match self {
-            Self::Merkle => "verify: Merkle statement",
-            Self::Quotients => "verify: quotient statement",
-            Self::Fri => "verify: FRI statement",
-            Self::Composition => "verify: composition statement",
-            Self::ProgramRoot => "registerProgramRoot",
-            Self::PublicMemory => "verify: public memory statement",
+            Self::Statement(k) => k.call,
             Self::Register => "verifyProof",
         }
     }
@@ -184,5 +245,28 @@ impl L1Client {
             m.proof_verification_gas.observe(total as f64);
         }
         Ok(sent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_statement_label_maps_to_its_kind_and_an_unknown_one_is_refused() {
+        for kind in STATEMENT_KINDS {
+            let label: PhaseLabel = kind.label.parse().expect("known");
+            assert_eq!(label.as_str(), kind.label);
+            assert_eq!(label.call_name(), kind.call);
+        }
+        let tx =
+            VerificationTx::new("merkle[2]", "merkle", Address::ZERO, Bytes::new()).expect("known");
+        assert_eq!(
+            (tx.phase.as_str(), tx.kind.as_str()),
+            ("merkle[2]", "merkle")
+        );
+        let unknown =
+            VerificationTx::new("relations[0..3]", "relations", Address::ZERO, Bytes::new());
+        assert_eq!(unknown.expect_err("unknown").0, "relations");
     }
 }

@@ -30,6 +30,10 @@ pub struct CairoProgram {
     program: Program,
     hash: Felt,
     main: u64,
+    /// The program's data (its bytecode and constants), checked to be felts at load.
+    data: Vec<Felt>,
+    /// Offset of `__start__`, where a proof-mode run begins.
+    start: u64,
 }
 
 impl std::fmt::Debug for CairoProgram {
@@ -89,11 +93,18 @@ impl CairoProgram {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let hash = program_hash(main, &data);
+        let start = program
+            .get_identifier("__main__.__start__")
+            .and_then(|i| i.pc)
+            .ok_or_else(|| malformed("__start__ is not a label".into()))?
+            as u64;
         Ok(Self {
             name,
             program,
             hash,
             main,
+            data,
+            start,
         })
     }
 
@@ -110,6 +121,17 @@ impl CairoProgram {
     /// Offset of `main` in the program data (part of the program hash).
     pub fn main(&self) -> u64 {
         self.main
+    }
+
+    /// The program's data: what a proof-mode run loads as its program segment (a proof's
+    /// public memory holds it as the program section).
+    pub fn data(&self) -> &[Felt] {
+        &self.data
+    }
+
+    /// Offset of `__start__` in the data, where a proof-mode run begins.
+    pub fn start(&self) -> u64 {
+        self.start
     }
 
     /// The cairo-vm program.

@@ -43,9 +43,13 @@ pub struct DevnetArgs {
     /// available).
     #[arg(long)]
     worker_memory_gib: Option<f64>,
-    /// Security profile blocks are proven with: test (18 bits, fast, NOT secure) or
-    /// production (96 bits; a first proof needs about a minute of set-up and 8+ GiB).
-    #[arg(long, default_value = "test")]
+    /// Security profile blocks are proven with. The Keccak-channel profiles settle through
+    /// the verifier on chain (StwoFactRegistry, its floor set to the profile's bits):
+    /// l1-test (20 bits, NOT secure; the default) or l1 (96 bits). The others settle through
+    /// the TRUSTED attested registry (a prover key signs facts): test (18 bits, fast, NOT
+    /// secure) or production (96 bits; a first proof needs about a minute of set-up and
+    /// 8+ GiB).
+    #[arg(long, default_value = "l1-test")]
     profile: SecurityProfile,
     /// Sequencer JSON-RPC address (also /metrics).
     #[arg(long, default_value = "127.0.0.1:9545")]
@@ -84,6 +88,8 @@ struct Endpoints {
     scheduler: String,
     worker_memory: u64,
     chunk_steps: u64,
+    /// Whether the deployment verifies proofs on chain (`StwoFactRegistry`).
+    verifying: bool,
 }
 
 pub fn run(args: DevnetArgs) -> Result<()> {
@@ -182,6 +188,8 @@ async fn start(
     let l1_rpc = start_anvil(args, data, logs, procs).await?;
     let deployment = data.join("l1-deployment.json");
     deploy_once(&l1_rpc, &deployment, secrets, args.profile).await?;
+    // What the chain has decides (a data folder may hold an older, attested deployment).
+    let verifying = l1_cli::read_deployment(&deployment)?.verifier.is_some();
 
     let mut sequencer = Command::new(&exe);
     sequencer
@@ -217,7 +225,11 @@ async fn start(
         )
         .env("STARFARM_API_KEYS", &secrets.api_key)
         .env("STARFARM_L1_KEY", DEV_KEYS[0])
-        .env("STARFARM_ATTEST_KEY", &secrets.attest_key);
+        // A verifying deployment trusts no key: none is given to its settler.
+        .env_remove("STARFARM_ATTEST_KEY");
+    if !verifying {
+        scheduler.env("STARFARM_ATTEST_KEY", &secrets.attest_key);
+    }
     let scheduler = listening(procs, "scheduler", scheduler, logs).await?;
 
     for i in 0..args.workers {
@@ -247,6 +259,7 @@ async fn start(
         scheduler,
         worker_memory,
         chunk_steps,
+        verifying,
     })
 }
 
@@ -302,7 +315,8 @@ async fn start_anvil(
         .arg("--state")
         .arg(state.join("state.json"))
         // Saved every second too: a devnet killed outright loses at most a second of L1.
-        .args(["--state-interval", "1"]);
+        .args(["--state-interval", "1"])
+        .args(starfarm_l1::anvil::CHUNK_VERIFICATION_OPTIONS);
     let mut anvil = Proc::spawn("anvil", command, logs, OnParentDeath::Terminate)?;
     let url = format!("http://127.0.0.1:{port}");
     let ready = anvil
@@ -361,6 +375,10 @@ async fn deploy_once(
             });
     }
     eprintln!("deploying the contracts on L1…");
+    let verifier = match verifies(profile) {
+        true => l1_cli::VerifierKind::Stwo,
+        false => l1_cli::VerifierKind::Attested,
+    };
     l1_cli::deploy(DeployArgs {
         l1: L1Args {
             rpc: l1_rpc.to_owned(),
@@ -368,15 +386,27 @@ async fn deploy_once(
             deployment: deployment.to_owned(),
         },
         signers: Vec::new(),
-        attest_key: Some(secrets.attest_key.clone()),
+        attest_key: match verifier {
+            l1_cli::VerifierKind::Stwo => None,
+            l1_cli::VerifierKind::Attested => Some(secrets.attest_key.clone()),
+        },
+        // The floor is the profile's: l1-test's 20 bits are NOT secure (the banner says so).
         min_security_bits: profile.security_bits(),
         force: false,
-        // The settlement line settles through the attested registry only (the verifying
-        // one needs the leaf proofs sent on chain: not wired yet).
-        verifier: l1_cli::VerifierKind::Attested,
+        verifier,
         accept: Vec::new(),
+        // The block program at the profile, its chunks' variant (CanonicalSmall).
+        accept_programs: vec!["block".into()],
+        profile,
+        variants: vec![starfarm_prover::artifact::PreProcessedTraceVariant::CanonicalSmall],
     })
     .await
+}
+
+/// Whether the devnet settles through the verifier: its chunks are proven with the Keccak
+/// channel the contracts replay. Otherwise it deploys the TRUSTED attested registry.
+fn verifies(profile: SecurityProfile) -> bool {
+    profile.channel() == starfarm_prover::ChannelKind::Keccak
 }
 
 /// Spawns a server and waits for its "listening on http://…" line; its URL.
@@ -440,9 +470,8 @@ fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args:
         e.l1_rpc
     );
     println!(
-        "  L1 registry   TRUSTED attested facts (AttestedFactRegistry): the devnet's chunks \
-         are not proven with the Keccak channel (`l1-test`) yet, so it does not settle \
-         through the verifying registry (docs/verifier.md)"
+        "  L1 registry   {}",
+        registry_line(args.profile, e.verifying)
     );
     println!("  API key       {}", secrets.api_key);
     if let Some(secret) = &secrets.webhook_secret {
@@ -453,10 +482,15 @@ fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args:
         data.display(),
         data.join("logs").display()
     );
-    if args.profile == SecurityProfile::Test {
-        println!(
+    match args.profile {
+        SecurityProfile::Test => println!(
             "  proofs use the test profile: 18 bits, NOT secure (--profile production for 96)"
-        );
+        ),
+        SecurityProfile::L1Test => println!(
+            "  proofs use the l1-test profile: 20 bits, NOT secure, and the verifier's floor is \
+             set to 20 to accept them (--profile l1 for 96)"
+        ),
+        _ => {}
     }
     println!(
         "Ctrl-C stops it; starting it again resumes from {}.",
@@ -471,6 +505,28 @@ fn print_endpoints(e: &Endpoints, secrets: &secrets::Secrets, data: &Path, args:
         e.scheduler,
         secrets.api_key
     );
+}
+
+/// The banner's line on how blocks reach ACCEPTED_ON_L1.
+fn registry_line(profile: SecurityProfile, verifying: bool) -> String {
+    match verifying {
+        true => format!(
+            "StwoFactRegistry: blocks settle only through their chunk proofs verified on \
+             chain ({} profile, Keccak channel, floor {} bits{}); no prover key is trusted",
+            profile.name(),
+            profile.security_bits(),
+            match profile.security_bits() < 96 {
+                true => ", NOT secure: a low-security L1 profile for a local chain",
+                false => "",
+            }
+        ),
+        false => format!(
+            "TRUSTED attested facts (AttestedFactRegistry): a prover key signs each fact \
+             ({} profile; --profile l1-test or l1 on a new --data folder settles through the \
+             verifier)",
+            profile.name()
+        ),
+    }
 }
 
 /// Shows the status line until a child exits (an error: the devnet stops). The demo load
@@ -504,6 +560,24 @@ async fn watch(procs: &mut [Proc], mut demo: Option<Proc>, endpoints: &Endpoints
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_banner_says_how_blocks_settle_and_how_secure_that_is() {
+        let verified = registry_line(SecurityProfile::L1Test, true);
+        assert!(
+            verified.starts_with("StwoFactRegistry")
+                && verified.contains("l1-test profile, Keccak channel, floor 20 bits, NOT secure"),
+            "{verified}"
+        );
+        let production = registry_line(SecurityProfile::L1, true);
+        assert!(
+            production.contains("floor 96 bits)") && !production.contains("NOT secure"),
+            "{production}"
+        );
+        let trusted = registry_line(SecurityProfile::Test, false);
+        assert!(trusted.starts_with("TRUSTED"), "{trusted}");
+        assert!(verifies(SecurityProfile::L1Test) && !verifies(SecurityProfile::Test));
+    }
 
     #[test]
     fn the_banner_names_memory_backend_and_chunks_in_their_places() {

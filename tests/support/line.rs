@@ -1,6 +1,6 @@
 //! The settlement line of the real-process tests: a sequencer that follows L1, a scheduler
 //! that ingests, aggregates and settles (`--settle`), and a CPU worker proving block chunks
-//! (Test profile, NOT secure), all talking to the Ethereum node at one RPC URL.
+//! (Test profile, NOT secure; or `l1-test` for a verifying deployment), all talking to the Ethereum node at one RPC URL.
 
 use std::path::Path;
 
@@ -26,27 +26,12 @@ pub struct Line {
 
 impl Line {
     /// Starts the line in `dir` on the deployment in `deployment_file` (as `starfarm l1
-    /// deploy` wrote it), with L1 at `l1_rpc`.
+    /// deploy` wrote it), with L1 at `l1_rpc`: the scheduler settles (`--settle`), attesting
+    /// facts with [`ATTEST_KEY`] (the TRUSTED attested registry), blocks proven with the test
+    /// profile.
     pub async fn start(l1_rpc: &str, deployment_file: &Path, dir: &Path) -> Self {
-        let path = |name: &str| dir.join(name).display().to_string();
         let deployment = deployment_file.to_str().expect("UTF-8 path");
-        let follow = ["--l1-deployment", deployment, "--l1-rpc", l1_rpc];
-        let (sequencer, url) =
-            spawn_sequencer(&dir.join("sequencer"), &dir.join("objects"), 1500, &follow).await;
-        let scheduler = Proc::spawn(&[
-            "scheduler",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            &path("scheduler"),
-            "--api-key",
-            API_KEY,
-            "--sequencer-store",
-            &path("objects"),
-            "--block-profile",
-            "test",
-            "--lease-sweep-ms",
-            "500",
+        let settle = [
             "--settle",
             deployment,
             "--l1-rpc",
@@ -55,7 +40,47 @@ impl Line {
             DEV_KEYS[0],
             "--attest-key",
             ATTEST_KEY,
-        ]);
+        ];
+        Self::start_with(l1_rpc, deployment_file, dir, "test", &settle).await
+    }
+
+    /// The line of a verifying deployment: blocks proven with the `l1-test` profile (the
+    /// Keccak channel, 20 bits, NOT secure); the scheduler does not settle (the test runs
+    /// `starfarm l1 settle` itself) and no process is given an attesting key.
+    pub async fn start_verifying(l1_rpc: &str, deployment_file: &Path, dir: &Path) -> Self {
+        Self::start_with(l1_rpc, deployment_file, dir, "l1-test", &[]).await
+    }
+
+    async fn start_with(
+        l1_rpc: &str,
+        deployment_file: &Path,
+        dir: &Path,
+        block_profile: &str,
+        settle: &[&str],
+    ) -> Self {
+        let path = |name: &str| dir.join(name).display().to_string();
+        let deployment = deployment_file.to_str().expect("UTF-8 path");
+        let follow = ["--l1-deployment", deployment, "--l1-rpc", l1_rpc];
+        let (sequencer, url) =
+            spawn_sequencer(&dir.join("sequencer"), &dir.join("objects"), 1500, &follow).await;
+        let (data, objects) = (path("scheduler"), path("objects"));
+        let mut args = vec![
+            "scheduler",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            &data,
+            "--api-key",
+            API_KEY,
+            "--sequencer-store",
+            &objects,
+            "--block-profile",
+            block_profile,
+            "--lease-sweep-ms",
+            "500",
+        ];
+        args.extend_from_slice(settle);
+        let scheduler = Proc::spawn(&args);
         let scheduler_url = url_in(&scheduler.line_with("listening on http://").await);
         let worker = Proc::spawn(&[
             "worker",

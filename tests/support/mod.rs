@@ -247,6 +247,28 @@ pub fn deploy_l1(rpc: &str, deployment: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(deployment).expect("deployment file")).expect("JSON")
 }
 
+/// `starfarm l1 deploy` with the verifying registry (the default, `--verifier stwo`): the
+/// block program accepted at the `l1-test` profile, derived from the program alone, and the
+/// floor at its 20 bits (NOT secure); no key is registered anywhere. The deployment file as
+/// JSON.
+pub fn deploy_l1_verifying(rpc: &str, deployment: &str) -> serde_json::Value {
+    let deploy = Command::new(env!("CARGO_BIN_EXE_starfarm"))
+        .args(["l1", "deploy", "--rpc", rpc])
+        .args(["--key", starfarm_l1::anvil::DEV_KEYS[0]])
+        .args(["--deployment", deployment])
+        .args(["--accept-program", "block", "--profile", "l1-test"])
+        .args(["--min-security-bits", "20"])
+        .env_remove("STARFARM_ATTEST_KEY")
+        .output()
+        .expect("starfarm runs");
+    assert!(
+        deploy.status.success(),
+        "l1 deploy: {}",
+        String::from_utf8_lossy(&deploy.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(deployment).expect("deployment file")).expect("JSON")
+}
+
 /// Asserts that L1 holds the sequencer's latest block (number, hash, state root) and no
 /// range in progress; returns the latest block number.
 pub async fn assert_l1_matches_l2(

@@ -1,7 +1,8 @@
 //! The Solidity verifier of starfarm's Stwo proofs made with the Keccak channel (the L1
 //! profile's): the contracts (`verifier/contracts/`, artifacts in `contracts/out/`, rebuilt and
 //! checked by `contracts/build.sh`), their bindings, the calldata encoding of a Cairo proof
-//! for them (`calldata`, the structured claim in `claim`), and the generator of the layout
+//! for them (`calldata`, the structured claim in `claim`), what a deployment accepts derived
+//! from programs and a profile alone (`accept`), and the generator of the layout
 //! tables the contracts derive a proof's sampling layout from (`layout`, the `verifier-codegen`
 //! binary).
 //!
@@ -20,6 +21,7 @@
 //! scheduler, the sequencer or `starfarm-l1` (settlement will use this crate, not the other way
 //! round).
 
+pub mod accept;
 pub mod calldata;
 pub mod claim;
 pub mod composition;
@@ -29,6 +31,7 @@ pub mod plan;
 pub mod public_memory;
 pub mod transcript;
 
+pub use accept::program_key_of;
 /// The alloy the bindings are generated with (callers encode calls with its `SolCall`).
 pub use alloy;
 pub use calldata::{

@@ -107,16 +107,25 @@ impl Phase {
         }
     }
 
-    /// A short label for metrics: `merkle`, `quotients`, `fri`, `composition`,
-    /// `program_root` or `public_memory`.
+    /// A short label for metrics: [`PhaseKind::label`].
     pub fn label(&self) -> &'static str {
-        match self.kind {
-            PhaseKind::Merkle { .. } => "merkle",
-            PhaseKind::Quotients { .. } => "quotients",
-            PhaseKind::Fri => "fri",
-            PhaseKind::Composition { .. } => "composition",
-            PhaseKind::ProgramRoot => "program_root",
-            PhaseKind::PublicMemory { .. } => "public_memory",
+        self.kind.label()
+    }
+}
+
+impl PhaseKind {
+    /// A short label for metrics: `merkle`, `quotients`, `fri`, `composition`,
+    /// `program_root` or `public_memory`; what
+    /// `starfarm_l1::verify::VerificationTx::new` maps to its sender's kinds (a new kind is
+    /// one line there, in `STATEMENT_KINDS`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Merkle { .. } => "merkle",
+            Self::Quotients { .. } => "quotients",
+            Self::Fri => "fri",
+            Self::Composition { .. } => "composition",
+            Self::ProgramRoot => "program_root",
+            Self::PublicMemory { .. } => "public_memory",
         }
     }
 }

@@ -1194,7 +1194,6 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
 #[tokio::test]
 async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
     use starfarm_l1::metrics::SettleMetrics;
-    use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
 
     let Some(chain) = chain().await else { return };
     let contracts = split_contracts(&chain, &PROOF).await;
@@ -1204,28 +1203,7 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
         let to = phase.target(&contracts);
         send(&chain, "before the restart", to, phase.calldata.clone()).await;
     }
-    let verification = ProofVerification {
-        registry: contracts.registry,
-        statements: plan.statements_call().abi_encode().into(),
-        phases: plan
-            .phases
-            .iter()
-            .map(|p| VerificationTx {
-                phase: p.kind.to_string(),
-                kind: match p.kind {
-                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
-                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
-                    PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition { .. } => PhaseLabel::Composition,
-                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
-                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
-                },
-                to: p.target(&contracts),
-                calldata: p.calldata.clone(),
-            })
-            .collect(),
-        finish: plan.verify_proof_call().abi_encode().into(),
-    };
+    let verification = l1_verification(&plan, &contracts);
     let client = starfarm_l1::L1Client::connect(&chain._anvil.url, DEV_KEYS[1])
         .await
         .expect("connects");
@@ -1282,25 +1260,21 @@ fn l1_verification(
     plan: &VerificationPlan,
     contracts: &VerifierContracts,
 ) -> starfarm_l1::verify::ProofVerification {
-    use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+    use starfarm_l1::verify::{ProofVerification, VerificationTx};
     ProofVerification {
         registry: contracts.registry,
         statements: plan.statements_call().abi_encode().into(),
         phases: plan
             .phases
             .iter()
-            .map(|p| VerificationTx {
-                phase: p.kind.to_string(),
-                kind: match p.kind {
-                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
-                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
-                    PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition { .. } => PhaseLabel::Composition,
-                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
-                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
-                },
-                to: p.target(contracts),
-                calldata: p.calldata.clone(),
+            .map(|p| {
+                VerificationTx::new(
+                    &p.kind,
+                    p.kind.label(),
+                    p.target(contracts),
+                    p.calldata.clone(),
+                )
+                .expect("every phase kind is the sender's")
             })
             .collect(),
         finish: plan.verify_proof_call().abi_encode().into(),
@@ -2025,4 +1999,39 @@ async fn the_preprocessed_root_is_the_deployments() {
     let proof = decoded(&ARTIFACT);
     let root = preprocessed_root(proof.preprocessed_trace_variant, &proof.stark_proof.config);
     assert_eq!(root, PROOF.commitments[0], "computed without a proof");
+}
+
+/// What `starfarm l1 deploy --accept-program` registers, derived from the program and the
+/// profile alone (no proof), is what a deployment made from a real proof of it registers:
+/// the same program key (the claim's program section, from the program's data and
+/// `__start__`) and hash, the same preprocessed root; another program's key differs.
+#[test]
+fn the_accepted_program_and_root_derived_without_a_proof_are_a_real_proofs() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let load = |name: &str| {
+        CairoProgram::from_file(&root.join("examples").join(name)).expect("example loads")
+    };
+    let fibonacci = load("fibonacci.json");
+    let proof = decoded(&ARTIFACT);
+    let config = SecurityProfile::Test.pcs_config();
+    assert_eq!(proof.stark_proof.config, config, "the proof's profile");
+    let derived = Accepted::for_programs(
+        std::slice::from_ref(&fibonacci),
+        &[proof.preprocessed_trace_variant],
+        &config,
+        TEST_FLOOR,
+    );
+    let from_proof = Accepted::for_artifacts(std::slice::from_ref(&*ARTIFACT), TEST_FLOOR)
+        .expect("accepts the proof");
+    assert_eq!(derived.programs, from_proof.programs);
+    assert_eq!(derived.roots, from_proof.roots);
+    assert_eq!(
+        starfarm_verifier::program_key_of(&fibonacci),
+        program_key(&proof.claim)
+    );
+    let other = load("pedersen_chain.json");
+    assert_ne!(
+        starfarm_verifier::program_key_of(&other),
+        program_key(&proof.claim)
+    );
 }

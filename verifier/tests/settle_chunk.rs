@@ -17,7 +17,7 @@ use starfarm_l1::metrics::SettleMetrics;
 use starfarm_l1::settlement::{
     BlockRanges, ProofPlans, ProvenRanges, SettlementClient, Settler, Step, VerifiedSettlement,
 };
-use starfarm_l1::verify::{PhaseLabel, ProofVerification, VerificationTx};
+use starfarm_l1::verify::{ProofVerification, VerificationTx};
 use starfarm_l1::{L1Client, L1Error};
 use starfarm_prover::artifact::ProofArtifact;
 use starfarm_prover::{CairoProgram, ProgramInput, Prover, SecurityProfile};
@@ -29,7 +29,7 @@ use starfarm_sequencer::trie::{MemoryNodes, Trie};
 use starfarm_sequencer::tx::{Deposit, Transaction};
 use starfarm_sequencer::Felt;
 use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
-use starfarm_verifier::{Accepted, PhaseKind, VerificationPlan, VerifierContracts};
+use starfarm_verifier::{Accepted, VerificationPlan, VerifierContracts};
 
 /// The `l1-test` profile's conjectured security: the registry's floor here.
 const FLOOR: u32 = 20;
@@ -115,18 +115,14 @@ fn l1_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> Pr
         phases: plan
             .phases
             .iter()
-            .map(|p| VerificationTx {
-                phase: p.kind.to_string(),
-                kind: match p.kind {
-                    PhaseKind::Merkle { .. } => PhaseLabel::Merkle,
-                    PhaseKind::Quotients { .. } => PhaseLabel::Quotients,
-                    PhaseKind::Fri => PhaseLabel::Fri,
-                    PhaseKind::Composition { .. } => PhaseLabel::Composition,
-                    PhaseKind::ProgramRoot => PhaseLabel::ProgramRoot,
-                    PhaseKind::PublicMemory { .. } => PhaseLabel::PublicMemory,
-                },
-                to: p.target(contracts),
-                calldata: p.calldata.clone(),
+            .map(|p| {
+                VerificationTx::new(
+                    &p.kind,
+                    p.kind.label(),
+                    p.target(contracts),
+                    p.calldata.clone(),
+                )
+                .expect("every phase kind is the sender's")
             })
             .collect(),
         finish: plan.verify_proof_call().abi_encode().into(),
@@ -144,7 +140,8 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
     // `registerProgramRoot` ~28.6 M and the `statements` view ~23 M, against EIP-7825's 2^24
     // per transaction (docs/verifier.md, "The public memory's statements"). This test shows
     // the line works; the gas is what is left.
-    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit"]).expect("starts anvil");
+    let anvil = Anvil::start_with(&bin, starfarm_l1::anvil::CHUNK_VERIFICATION_OPTIONS)
+        .expect("starts anvil");
     let (artifact, program_hash) = proven_block();
     let output = artifact.header.output.clone();
     let accepted =
@@ -174,7 +171,7 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
     let mut i = 0;
     halfway.phases.retain(|tx| {
         i += 1;
-        i <= 2 || tx.kind == PhaseLabel::Composition
+        i <= 2 || tx.kind.as_str() == "composition"
     });
     assert!(
         halfway.phases.len() >= 4,
@@ -192,7 +189,7 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
             .expect("mined");
         assert!(receipt.status(), "{}", tx.phase);
         eprintln!("{}: {} gas", tx.phase, receipt.gas_used);
-        if tx.kind == PhaseLabel::Composition {
+        if tx.kind.as_str() == "composition" {
             assert!(receipt.gas_used < 1 << 24, "{}: above 2^24", tx.phase);
         }
     }
