@@ -110,10 +110,11 @@ pub fn prove(
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum GpuFlow {
     /// The whole proof on the device (`starfarm_air::resident`) for jobs that fit its memory;
-    /// the streamed path for the others and on wgpu.
-    #[default]
+    /// the streamed path for the others and on wgpu. Not the default until it has run on a
+    /// real GPU (`scripts/gpu-checks.sh`; docs/gpu.md).
     Resident,
     /// Merkle hashing and grinding on the device, columns streamed from host memory.
+    #[default]
     Streamed,
 }
 

@@ -71,7 +71,7 @@ enum Command {
         backend: DeviceRequest,
         /// How a CUDA proof uses the device: resident (the whole proof on the device, for a
         /// job that fits its memory) or streamed (Merkle hashing and grinding only).
-        #[arg(long, env = "STARFARM_GPU_FLOW", value_enum, default_value_t = commands::GpuFlow::Resident)]
+        #[arg(long, env = "STARFARM_GPU_FLOW", value_enum, default_value_t = commands::GpuFlow::Streamed)]
         gpu_flow: commands::GpuFlow,
     },
     /// Verify a proof artifact. Exit status: 0 valid, 1 invalid, 2 unreadable or bad usage.

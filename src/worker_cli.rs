@@ -56,7 +56,7 @@ pub struct WorkerArgs {
     /// How a CUDA proof uses the device: resident (the whole proof on the device, for a job
     /// that fits its memory; a device fault proves the job on the CPU) or streamed (Merkle
     /// hashing and grinding only).
-    #[arg(long, env = "STARFARM_GPU_FLOW", value_enum, default_value_t = crate::commands::GpuFlow::Resident)]
+    #[arg(long, env = "STARFARM_GPU_FLOW", value_enum, default_value_t = crate::commands::GpuFlow::Streamed)]
     gpu_flow: crate::commands::GpuFlow,
     /// Most small submitted programs proven together in one proof (1: every job alone).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=64))]
