@@ -29,7 +29,7 @@ use starfarm_sequencer::trie::{MemoryNodes, Trie};
 use starfarm_sequencer::tx::{Deposit, Transaction};
 use starfarm_sequencer::Felt;
 use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
-use starfarm_verifier::{Accepted, VerificationPlan, VerifierContracts};
+use starfarm_verifier::{Accepted, PhaseKind, VerificationPlan, VerifierContracts};
 
 /// The `l1-test` profile's conjectured security: the registry's floor here.
 const FLOOR: u32 = 20;
