@@ -269,6 +269,11 @@ fn the_devnet_proves_and_settles_a_load_of_transfers_deposits_and_a_withdrawal()
             0.0,
             "no fact attested"
         );
+        assert!(
+            sample(r#"starfarm_l1_submissions_total{call="verification",result="mined"}"#)
+                >= updates,
+            "each settled range verified first"
+        );
 
         // Every proof of every block verifies with `starfarm verify`.
         let chunks = devnet.jobs("kind=block_chunk&state=done").await;

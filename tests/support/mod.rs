@@ -230,21 +230,18 @@ pub const ATTEST_KEY: &str = "0x424242424242424242424242424242424242424242424242
 /// with [`ATTEST_KEY`] registered and 18 bits minimum (the test profile, NOT secure); the
 /// deployment file as JSON.
 pub fn deploy_l1(rpc: &str, deployment: &str) -> serde_json::Value {
-    let deploy = Command::new(env!("CARGO_BIN_EXE_starfarm"))
-        .args(["l1", "deploy", "--rpc", rpc])
-        .args(["--key", starfarm_l1::anvil::DEV_KEYS[0]])
-        .args(["--deployment", deployment, "--attest-key", ATTEST_KEY])
-        .args(["--min-security-bits", "18"])
-        // Settlement attests facts: the verifying registry is not on the line's path yet.
-        .args(["--verifier", "attested"])
-        .output()
-        .expect("starfarm runs");
-    assert!(
-        deploy.status.success(),
-        "l1 deploy: {}",
-        String::from_utf8_lossy(&deploy.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(deployment).expect("deployment file")).expect("JSON")
+    l1_deploy(
+        rpc,
+        deployment,
+        &[
+            "--attest-key",
+            ATTEST_KEY,
+            "--min-security-bits",
+            "18",
+            "--verifier",
+            "attested",
+        ],
+    )
 }
 
 /// `starfarm l1 deploy` with the verifying registry (the default, `--verifier stwo`): the
@@ -252,12 +249,28 @@ pub fn deploy_l1(rpc: &str, deployment: &str) -> serde_json::Value {
 /// floor at its 20 bits (NOT secure); no key is registered anywhere. The deployment file as
 /// JSON.
 pub fn deploy_l1_verifying(rpc: &str, deployment: &str) -> serde_json::Value {
+    l1_deploy(
+        rpc,
+        deployment,
+        &[
+            "--accept-program",
+            "block",
+            "--profile",
+            "l1-test",
+            "--min-security-bits",
+            "20",
+        ],
+    )
+}
+
+/// `starfarm l1 deploy --rpc rpc --deployment deployment` paid by anvil's first dev key, with
+/// `args`, no attestation key from the environment; the deployment file as JSON.
+fn l1_deploy(rpc: &str, deployment: &str, args: &[&str]) -> serde_json::Value {
     let deploy = Command::new(env!("CARGO_BIN_EXE_starfarm"))
         .args(["l1", "deploy", "--rpc", rpc])
         .args(["--key", starfarm_l1::anvil::DEV_KEYS[0]])
         .args(["--deployment", deployment])
-        .args(["--accept-program", "block", "--profile", "l1-test"])
-        .args(["--min-security-bits", "20"])
+        .args(args)
         .env_remove("STARFARM_ATTEST_KEY")
         .output()
         .expect("starfarm runs");

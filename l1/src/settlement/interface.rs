@@ -39,6 +39,11 @@ pub trait SettlementClient: Send + Sync {
     /// Whether L1 holds `fact` as valid already.
     fn is_fact_valid(&self, fact: B256) -> impl Future<Output = Result<bool, L1Error>> + Send;
 
+    /// How [`Self::register_fact`] is named in `starfarm_l1_submissions_total{call}`: an
+    /// attested registry's `registerFact`, or a verification's (its statements and
+    /// `verifyProof`, each also counted under its own name by the sender).
+    const REGISTER_CALL: &'static str = "registerFact";
+
     /// Makes `fact` valid on L1 from `proof` (the range's proof); answers with the last
     /// transaction, its `gas_used` the gas of every transaction this call sent.
     fn register_fact(
@@ -132,6 +137,8 @@ impl<P: ProofPlans> VerifiedSettlement<P> {
 }
 
 impl<P: ProofPlans> SettlementClient for VerifiedSettlement<P> {
+    const REGISTER_CALL: &'static str = "verification";
+
     async fn in_flight(&self) -> Result<u64, L1Error> {
         self.client.in_flight().await
     }

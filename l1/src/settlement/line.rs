@@ -118,7 +118,7 @@ impl<C: SettlementClient> Settler<C> {
                 artifact: ranges.artifacts.get(index).cloned(),
             };
             let registered = self.client.register_fact(fact, &proof).await;
-            self.metrics.submitted("registerFact", &registered);
+            self.metrics.submitted(C::REGISTER_CALL, &registered);
             registered?.gas_used
         };
         let updated = self.client.update_state(output).await;
