@@ -48,7 +48,8 @@ pub use composition::{
     DEFAULT_COMPOSITION_RANGE_GAS,
 };
 pub use plan::{
-    deploy, Accepted, Phase, PhaseKind, PlanSizes, VerificationPlan, VerifierContracts,
+    deploy, Accepted, Phase, PhaseKind, PlanSizes, PlannedTransaction, PlannedTransactions,
+    VerificationPlan, VerifierContracts,
 };
 pub use public_memory::{public_memory_sum, public_memory_words};
 pub use transcript::{stwo_transcript, StwoTranscript};

@@ -389,6 +389,66 @@ impl VerificationPlan {
             parts: self.parts.clone(),
         }
     }
+
+    /// The plan as plain data for a sender that does not know this crate's types
+    /// (`starfarm_l1::verify::ProofVerification::from_plan_parts`): the registry, the
+    /// `statements` and `verifyProof` calldata, and each phase's transaction.
+    pub fn transactions(&self, contracts: &VerifierContracts) -> PlannedTransactions {
+        PlannedTransactions {
+            registry: contracts.registry,
+            statements: self.statements_call().abi_encode().into(),
+            phases: self
+                .phases
+                .iter()
+                .map(|p| PlannedTransaction {
+                    phase: p.kind.to_string(),
+                    label: p.kind.label(),
+                    to: p.target(contracts),
+                    calldata: p.calldata.clone(),
+                })
+                .collect(),
+            finish: self.verify_proof_call().abi_encode().into(),
+        }
+    }
+}
+
+/// A plan's transactions for one deployment, in plain data ([`VerificationPlan::transactions`]).
+#[derive(Clone, Debug)]
+pub struct PlannedTransactions {
+    /// `StwoFactRegistry`.
+    pub registry: Address,
+    /// `statements(header, parts)`'s calldata.
+    pub statements: Bytes,
+    /// In `StwoFactRegistry.statements`' order.
+    pub phases: Vec<PlannedTransaction>,
+    /// `verifyProof(header, parts)`'s calldata.
+    pub finish: Bytes,
+}
+
+impl PlannedTransactions {
+    /// As a tuple of std and alloy types only: (registry, `statements` calldata, each phase
+    /// as (display, label, target, calldata), `verifyProof` calldata), what
+    /// `starfarm_l1::verify::ProofVerification::from_plan_parts` takes.
+    #[allow(clippy::type_complexity)]
+    pub fn into_parts(self) -> (Address, Bytes, Vec<(String, &'static str, Address, Bytes)>, Bytes) {
+        let phases = self
+            .phases
+            .into_iter()
+            .map(|p| (p.phase, p.label, p.to, p.calldata))
+            .collect();
+        (self.registry, self.statements, phases, self.finish)
+    }
+}
+
+/// One statement's transaction.
+#[derive(Clone, Debug)]
+pub struct PlannedTransaction {
+    /// [`PhaseKind`]'s display: `merkle[1]`, `composition[0..19]`, ...
+    pub phase: String,
+    /// [`PhaseKind::label`].
+    pub label: &'static str,
+    pub to: Address,
+    pub calldata: Bytes,
 }
 
 /// The composition's range transactions (instances by the gas model, each range filled to

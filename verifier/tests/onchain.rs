@@ -1260,25 +1260,10 @@ fn l1_verification(
     plan: &VerificationPlan,
     contracts: &VerifierContracts,
 ) -> starfarm_l1::verify::ProofVerification {
-    use starfarm_l1::verify::{ProofVerification, VerificationTx};
-    ProofVerification {
-        registry: contracts.registry,
-        statements: plan.statements_call().abi_encode().into(),
-        phases: plan
-            .phases
-            .iter()
-            .map(|p| {
-                VerificationTx::new(
-                    &p.kind,
-                    p.kind.label(),
-                    p.target(contracts),
-                    p.calldata.clone(),
-                )
-                .expect("every phase kind is the sender's")
-            })
-            .collect(),
-        finish: plan.verify_proof_call().abi_encode().into(),
-    }
+    starfarm_l1::verify::ProofVerification::from_plan_parts(
+        plan.transactions(contracts).into_parts(),
+    )
+    .expect("every phase kind is the sender's")
 }
 
 /// Proofs by artifact name, already planned (the settler's port to the artifact store).

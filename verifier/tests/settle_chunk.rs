@@ -17,7 +17,7 @@ use starfarm_l1::metrics::SettleMetrics;
 use starfarm_l1::settlement::{
     BlockRanges, ProofPlans, ProvenRanges, SettlementClient, Settler, Step, VerifiedSettlement,
 };
-use starfarm_l1::verify::{ProofVerification, VerificationTx};
+use starfarm_l1::verify::ProofVerification;
 use starfarm_l1::{L1Client, L1Error};
 use starfarm_prover::artifact::ProofArtifact;
 use starfarm_prover::{CairoProgram, ProgramInput, Prover, SecurityProfile};
@@ -109,24 +109,8 @@ impl ProofPlans for Store {
 }
 
 fn l1_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> ProofVerification {
-    ProofVerification {
-        registry: contracts.registry,
-        statements: plan.statements_call().abi_encode().into(),
-        phases: plan
-            .phases
-            .iter()
-            .map(|p| {
-                VerificationTx::new(
-                    &p.kind,
-                    p.kind.label(),
-                    p.target(contracts),
-                    p.calldata.clone(),
-                )
-                .expect("every phase kind is the sender's")
-            })
-            .collect(),
-        finish: plan.verify_proof_call().abi_encode().into(),
-    }
+    ProofVerification::from_plan_parts(plan.transactions(contracts).into_parts())
+        .expect("every phase kind is the sender's")
 }
 
 #[tokio::test]
