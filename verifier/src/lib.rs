@@ -42,8 +42,8 @@ pub use claim::{
     variant_index,
 };
 pub use composition::{
-    component_costs, composition_input, composition_ranges, deploy_composition,
-    instance_components, range_gas, ComponentCost, CompositionContracts, CompositionDeployError,
+    claim_fields, component_costs, composition_input, composition_ranges, deploy_composition,
+    instance_components, later_range_call, range_calldata, range_gas, ComponentCost, CompositionContracts, CompositionDeployError,
     CompositionDraws, CompositionGasModel, CompositionPlanError, COMPOSITION_GAS_MODEL,
     DEFAULT_COMPOSITION_RANGE_GAS,
 };

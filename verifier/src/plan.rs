@@ -23,7 +23,8 @@ use crate::calldata::{encode_with_transcript, EncodeError};
 use crate::claim::{preprocessed_root, program_key, root_key, variant_index};
 use crate::composition::{
     component_costs, composition_input, composition_ranges, deploy_composition,
-    instance_components, CompositionDeployError, CompositionDraws, CompositionPlanError,
+    instance_components, range_calldata, CompositionDeployError, CompositionDraws,
+    CompositionPlanError,
     COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
 };
 use crate::contracts::{
@@ -461,19 +462,22 @@ fn composition_phases(
     let plan_error = |e: CompositionPlanError| EncodeError::Layout(e.to_string());
     let instances = instance_components(&input.claim).map_err(plan_error)?;
     let costs = component_costs().map_err(plan_error)?;
-    let call = |from: usize, to: usize| composition::CompositionStatement::verifyCall {
-        s: input.clone(),
-        from: U256::from(from),
-        to: U256::from(to),
-    };
-    let calldata = call(0, instances.len()).abi_encode();
-    let ranges = composition_ranges(&instances, costs, &COMPOSITION_GAS_MODEL, &calldata, budget)
-        .map_err(plan_error)?;
+    let n = instances.len();
+    let (first, later) = (range_calldata(input, 0, n), range_calldata(input, 1, n));
+    let (first, later) = (first.map_err(plan_error)?, later.map_err(plan_error)?);
+    let ranges = composition_ranges(
+        &instances,
+        costs,
+        &COMPOSITION_GAS_MODEL,
+        (&first, &later),
+        budget,
+    )
+    .map_err(plan_error)?;
     let mut ends = Vec::with_capacity(ranges.len());
     for (from, to) in ranges {
         phases.push(Phase {
             kind: PhaseKind::Composition { from, to },
-            calldata: call(from, to).abi_encode().into(),
+            calldata: range_calldata(input, from, to).map_err(plan_error)?.into(),
         });
         ends.push(U256::from(to));
     }

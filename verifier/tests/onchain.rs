@@ -889,8 +889,13 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
             PhaseKind::Fri => fri::FriStatement::verifyCall::abi_decode(data)
                 .ok()
                 .map(|c| c.abi_encode()),
-            PhaseKind::Composition { .. } => {
+            PhaseKind::Composition { from: 0, .. } => {
                 composition::CompositionStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
+            PhaseKind::Composition { .. } => {
+                composition::CompositionStatement::verifyRangeCall::abi_decode(data)
                     .ok()
                     .map(|c| c.abi_encode())
             }

@@ -399,15 +399,43 @@ async fn verify_proof_gas_by_part() {
         let today = (21_000 + standard + execution).max(floor);
         eprintln!("| {what} | {len} | {standard} | {floor} | {execution} | {today} |");
     }
+    // The statements in the plan's order; each composition range measured as the plan
+    // sends it (a later one without the claim: `verifyRange`) and, once it is on chain, with
+    // the whole input as every range carried it before (`verify`, which still accepts it).
+    let input = starfarm_verifier::contracts::composition::CompositionStatement::verifyCall::abi_decode(
+        &plan.phases.iter().find(|p| matches!(p.kind, PhaseKind::Composition { from: 0, .. }))
+            .expect("a first composition range").calldata,
+    )
+    .expect("the whole input")
+    .s;
     for phase in &plan.phases {
-        let call = alloy::contract::RawCallBuilder::new_raw(p, phase.calldata.clone())
-            .to(phase.target(&contracts));
-        call.send()
-            .await
-            .expect("sends")
-            .get_receipt()
-            .await
-            .expect("mined");
+        let PhaseKind::Composition { from, to } = phase.kind else {
+            let call = alloy::contract::RawCallBuilder::new_raw(p, phase.calldata.clone())
+                .to(phase.target(&contracts));
+            call.send()
+                .await
+                .expect("sends")
+                .get_receipt()
+                .await
+                .expect("mined");
+            continue;
+        };
+        let whole = starfarm_verifier::contracts::composition::CompositionStatement::verifyCall {
+            s: input.clone(),
+            from: alloy::primitives::U256::from(from),
+            to: alloy::primitives::U256::from(to),
+        }
+        .abi_encode();
+        let sent = [("as planned", phase.calldata.to_vec()), ("whole input", whole)];
+        for (what, calldata) in sent.into_iter().take(if from == 0 { 1 } else { 2 }) {
+            let (execution, len, standard, floor) =
+                part_gas(p, contracts.composition, calldata).await;
+            let today = (21_000 + standard + execution).max(floor);
+            eprintln!(
+                "| {} ({what}) | {len} | {standard} | {floor} | {execution} | {today} |",
+                phase.kind
+            );
+        }
     }
     eprintln!("every statement on chain, the program's root kept:");
     let again = [
