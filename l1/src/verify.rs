@@ -306,7 +306,12 @@ mod tests {
             registry,
             Bytes::from_static(b"statements"),
             vec![
-                ("merkle[0]".into(), "merkle", merkle, Bytes::from_static(b"m")),
+                (
+                    "merkle[0]".into(),
+                    "merkle",
+                    merkle,
+                    Bytes::from_static(b"m"),
+                ),
                 (
                     "composition[0..19]".into(),
                     "composition",
@@ -318,7 +323,10 @@ mod tests {
         ))
         .expect("known labels");
         assert_eq!(v.registry, registry);
-        assert_eq!((&v.statements[..], &v.finish[..]), (&b"statements"[..], &b"finish"[..]));
+        assert_eq!(
+            (&v.statements[..], &v.finish[..]),
+            (&b"statements"[..], &b"finish"[..])
+        );
         let phases: Vec<_> = v
             .phases
             .iter()

@@ -43,9 +43,9 @@ pub use claim::{
 };
 pub use composition::{
     claim_fields, component_costs, composition_input, composition_ranges, deploy_composition,
-    instance_components, later_range_call, range_calldata, range_gas, ComponentCost, CompositionContracts, CompositionDeployError,
-    CompositionDraws, CompositionGasModel, CompositionPlanError, COMPOSITION_GAS_MODEL,
-    DEFAULT_COMPOSITION_RANGE_GAS,
+    instance_components, later_range_call, range_calldata, range_gas, ComponentCost,
+    CompositionContracts, CompositionDeployError, CompositionDraws, CompositionGasModel,
+    CompositionPlanError, COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
 };
 pub use plan::{
     deploy, Accepted, Phase, PhaseKind, PlanSizes, PlannedTransaction, PlannedTransactions,

@@ -24,8 +24,7 @@ use crate::claim::{preprocessed_root, program_key, root_key, variant_index};
 use crate::composition::{
     component_costs, composition_input, composition_ranges, deploy_composition,
     instance_components, range_calldata, CompositionDeployError, CompositionDraws,
-    CompositionPlanError,
-    COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
+    CompositionPlanError, COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
 };
 use crate::contracts::{
     composition, fri, merkle, public_memory, quotients, registry, CairoClaim, ClaimLayout,
@@ -431,7 +430,14 @@ impl PlannedTransactions {
     /// as (display, label, target, calldata), `verifyProof` calldata), what
     /// `starfarm_l1::verify::ProofVerification::from_plan_parts` takes.
     #[allow(clippy::type_complexity)]
-    pub fn into_parts(self) -> (Address, Bytes, Vec<(String, &'static str, Address, Bytes)>, Bytes) {
+    pub fn into_parts(
+        self,
+    ) -> (
+        Address,
+        Bytes,
+        Vec<(String, &'static str, Address, Bytes)>,
+        Bytes,
+    ) {
         let phases = self
             .phases
             .into_iter()

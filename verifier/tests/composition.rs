@@ -25,9 +25,8 @@ use starfarm_verifier::contracts::composition::CompositionStatement;
 use starfarm_verifier::contracts::{CairoClaim, StwoVerifier};
 use starfarm_verifier::{
     component_costs, composition_input, composition_ranges, deploy, deploy_composition,
-    encode_artifact, instance_components, later_range_call, program_key, range_calldata,
-    range_gas, root_key, Accepted,
-    CompositionContracts, CompositionDraws, COMPOSITION_GAS_MODEL,
+    encode_artifact, instance_components, later_range_call, program_key, range_calldata, range_gas,
+    root_key, Accepted, CompositionContracts, CompositionDraws, COMPOSITION_GAS_MODEL,
 };
 
 /// EIP-7825's cap on one transaction's gas.

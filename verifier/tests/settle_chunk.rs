@@ -402,12 +402,24 @@ async fn verify_proof_gas_by_part() {
     // The statements in the plan's order; each composition range measured as the plan
     // sends it (a later one without the claim: `verifyRange`) and, once it is on chain, with
     // the whole input as every range carried it before (`verify`, which still accepts it).
-    let input = starfarm_verifier::contracts::composition::CompositionStatement::verifyCall::abi_decode(
-        &plan.phases.iter().find(|p| matches!(p.kind, PhaseKind::Composition { from: 0, .. }))
-            .expect("a first composition range").calldata,
-    )
-    .expect("the whole input")
-    .s;
+    let input =
+        starfarm_verifier::contracts::composition::CompositionStatement::verifyCall::abi_decode(
+            &plan
+                .phases
+                .iter()
+                .find(|p| matches!(p.kind, PhaseKind::Composition { from: 0, .. }))
+                .expect("a first composition range")
+                .calldata,
+        )
+        .expect("the whole input")
+        .s;
+    eprintln!(
+        "composition input: claim {} bytes, claimed sums {}, sampled values {}, layout {}",
+        input.claim.len(),
+        input.claimedSums.len(),
+        input.sampledValues.len(),
+        input.columns.iter().map(|c| c.len()).sum::<usize>()
+    );
     for phase in &plan.phases {
         let PhaseKind::Composition { from, to } = phase.kind else {
             let call = alloy::contract::RawCallBuilder::new_raw(p, phase.calldata.clone())
@@ -426,7 +438,10 @@ async fn verify_proof_gas_by_part() {
             to: alloy::primitives::U256::from(to),
         }
         .abi_encode();
-        let sent = [("as planned", phase.calldata.to_vec()), ("whole input", whole)];
+        let sent = [
+            ("as planned", phase.calldata.to_vec()),
+            ("whole input", whole),
+        ];
         for (what, calldata) in sent.into_iter().take(if from == 0 { 1 } else { 2 }) {
             let (execution, len, standard, floor) =
                 part_gas(p, contracts.composition, calldata).await;
