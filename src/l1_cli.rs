@@ -13,7 +13,7 @@ use starfarm_l1::settled_log::SettledLog;
 use starfarm_l1::settlement::{
     AttestedSettlement, ProofPlans, SettlementClient, Settler, Step, VerifiedSettlement,
 };
-use starfarm_l1::verify::{ProofVerification, UnknownPhase, VerificationTx};
+use starfarm_l1::verify::{ProofVerification, UnknownPhase};
 use starfarm_l1::watch::Watcher;
 use starfarm_l1::{Address, Deployment, Felt, L1Client, L1Error, PrivateKeySigner};
 use starfarm_prover::artifact::PreProcessedTraceVariant;
@@ -581,25 +581,7 @@ fn proof_verification(
     plan: &VerificationPlan,
     contracts: &VerifierContracts,
 ) -> Result<ProofVerification, UnknownPhase> {
-    use starfarm_verifier::alloy::sol_types::SolCall;
-
-    Ok(ProofVerification {
-        registry: contracts.registry,
-        statements: plan.statements_call().abi_encode().into(),
-        phases: plan
-            .phases
-            .iter()
-            .map(|p| {
-                VerificationTx::new(
-                    &p.kind,
-                    p.kind.label(),
-                    p.target(contracts),
-                    p.calldata.clone(),
-                )
-            })
-            .collect::<Result<_, _>>()?,
-        finish: plan.verify_proof_call().abi_encode().into(),
-    })
+    ProofVerification::from_plan_parts(plan.transactions(contracts).into_parts())
 }
 
 /// How the deployment makes facts valid: by verifying the chunk proofs (no key: one given is

@@ -150,6 +150,34 @@ pub struct ProofVerification {
     pub finish: Bytes,
 }
 
+impl ProofVerification {
+    /// The verification of a plan given as plain data (`starfarm_verifier`'s
+    /// `VerificationPlan::transactions(..).into_parts()`, whose types this crate does not
+    /// name): the registry, the `statements` calldata, each phase as (its display, its
+    /// label, target, calldata) and `verifyProof`'s calldata. The one place a plan becomes the
+    /// sender's; a phase whose label this crate does not know is refused
+    /// ([`VerificationTx::new`]).
+    #[allow(clippy::type_complexity)]
+    pub fn from_plan_parts(
+        (registry, statements, phases, finish): (
+            Address,
+            Bytes,
+            Vec<(String, &str, Address, Bytes)>,
+            Bytes,
+        ),
+    ) -> Result<Self, UnknownPhase> {
+        Ok(Self {
+            registry,
+            statements,
+            phases: phases
+                .into_iter()
+                .map(|(phase, label, to, calldata)| VerificationTx::new(phase, label, to, calldata))
+                .collect::<Result<_, _>>()?,
+            finish,
+        })
+    }
+}
+
 /// What one transaction of a verification did.
 #[derive(Clone, Debug)]
 pub struct SentPhase {
@@ -267,6 +295,56 @@ mod tests {
         );
         let unknown =
             VerificationTx::new("relations[0..3]", "relations", Address::ZERO, Bytes::new());
+        assert_eq!(unknown.expect_err("unknown").0, "relations");
+    }
+
+    #[test]
+    fn a_plan_in_plain_data_becomes_the_senders_verification() {
+        let registry = Address::repeat_byte(1);
+        let (merkle, composition) = (Address::repeat_byte(2), Address::repeat_byte(3));
+        let v = ProofVerification::from_plan_parts((
+            registry,
+            Bytes::from_static(b"statements"),
+            vec![
+                (
+                    "merkle[0]".into(),
+                    "merkle",
+                    merkle,
+                    Bytes::from_static(b"m"),
+                ),
+                (
+                    "composition[0..19]".into(),
+                    "composition",
+                    composition,
+                    Bytes::from_static(b"c"),
+                ),
+            ],
+            Bytes::from_static(b"finish"),
+        ))
+        .expect("known labels");
+        assert_eq!(v.registry, registry);
+        assert_eq!(
+            (&v.statements[..], &v.finish[..]),
+            (&b"statements"[..], &b"finish"[..])
+        );
+        let phases: Vec<_> = v
+            .phases
+            .iter()
+            .map(|t| (t.phase.as_str(), t.kind.as_str(), t.to, &t.calldata[..]))
+            .collect();
+        assert_eq!(
+            phases,
+            [
+                ("merkle[0]", "merkle", merkle, &b"m"[..]),
+                ("composition[0..19]", "composition", composition, &b"c"[..]),
+            ]
+        );
+        let unknown = ProofVerification::from_plan_parts((
+            registry,
+            Bytes::new(),
+            vec![("relations[0..3]".into(), "relations", merkle, Bytes::new())],
+            Bytes::new(),
+        ));
         assert_eq!(unknown.expect_err("unknown").0, "relations");
     }
 }

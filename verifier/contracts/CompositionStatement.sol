@@ -46,6 +46,13 @@ interface IAirEvaluator {
 /// verified range of the same proof ended finds no accumulator and reverts; any chain of
 /// ranges from 0 to the last instance gives the one value Horner's rule gives.
 ///
+/// Only the first range carries the whole claim (a block's is ~240 KB: its program section):
+/// it stores, under `context`, the hash of the claim's fields the parts read (`ClaimView`:
+/// enable flags, log sizes, variant, segment starts), derived here from the claim. A later
+/// range (`verifyRange`) carries those fields and the claim's hash instead, recomputes
+/// `context` from the hash and the rest of its input, and is refused unless the first range
+/// of that context was verified with the same fields: every range reads one input.
+///
 /// Every part is built here from what the registry binds: which sampled value is which
 /// column of which component instance follows from the claim (the enabled components in flat
 /// order, their log sizes, the preprocessed variant) and `CairoLayout`'s tables, as
@@ -73,6 +80,9 @@ contract CompositionStatement {
     uint256 internal constant SET = 1 << 255;
     /// `to` of the range ending at the last instance (in `values`).
     uint256 internal constant ALL = type(uint256).max;
+    /// Per `context` whose first range was verified (and more ranges follow): the hash of its
+    /// claim's `ClaimView`, what a later range's fields must hash to.
+    mapping(bytes32 => bytes32) private bound;
 
     /// What the registry binds the statement to: the claim, the interaction claim, the sampled
     /// values and layout (as `StwoVerifier.Proof` carries them, checked by its replay), and the
@@ -153,17 +163,50 @@ contract CompositionStatement {
     /// Checks the instances [from, to) (flat order of the enabled components) from the
     /// accumulator a verified range left at `from`: stores the accumulator at `to` and returns
     /// `rangeFact(factOf(s), to)`, or, when `to` is the last instance, checks the composition
-    /// and records and returns `factOf(s)`. Reverts with the reason otherwise.
+    /// and records and returns `factOf(s)`. Reverts with the reason otherwise. The first range
+    /// of several also binds the claim's fields for the later ones (`verifyRange`).
     function verify(Input calldata s, uint256 from, uint256 to) external returns (bytes32 fact) {
         bytes32 context = factOf(s);
+        ClaimView memory claim = claimView(s.claim);
+        bool last;
+        (fact, last) = verifyFrom(s, claim, context, from, to);
+        if (!last && from == 0) bound[context] = keccak256(abi.encode(claim));
+    }
+
+    /// `verify` for a range after the first, without the claim: `s.claim` empty, the claim's
+    /// hash and its fields (`ClaimView`, as the first range derived them) instead. Refused
+    /// unless the first range of the context they give was verified with those fields.
+    function verifyRange(Input calldata s, bytes32 claimHash, ClaimView calldata fields, uint256 from, uint256 to)
+        external
+        returns (bytes32 fact)
+    {
+        require(s.claim.length == 0, "composition: a later range carries the claim's fields, not the claim");
+        bytes32 context = factOfHashes(
+            [claimHash, keccak256(s.claimedSums), keccak256(s.sampledValues), keccak256(abi.encode(s.columns))],
+            [s.lookupZ, s.lookupAlpha, s.coeff, s.oodsX, s.oodsY, s.liftingLogSize, s.logBlowup]
+        );
+        bytes32 fieldsHash = bound[context];
+        require(fieldsHash != 0, "composition: the first range of this input is not verified");
+        ClaimView memory claim = fields;
+        require(keccak256(abi.encode(claim)) == fieldsHash, "composition: the claim's fields are not the first range's");
+        (fact,) = verifyFrom(s, claim, context, from, to);
+    }
+
+    /// The range [from, to) of `context` read from `claim`: its accumulator stored, or the
+    /// whole check's fact recorded (`last`).
+    function verifyFrom(Input calldata s, ClaimView memory claim, bytes32 context, uint256 from, uint256 to)
+        internal
+        returns (bytes32 fact, bool last)
+    {
         uint256 acc = 0;
         if (from != 0) {
             uint256 stored = partials[rangeFact(context, from)];
             require(stored != 0, "composition: the range before this one is not verified");
             acc = stored & ~SET;
         }
-        (uint256 n, uint256 value, uint256 committed) = evaluate(s, from, to, acc);
-        if (to < n) {
+        (uint256 n, uint256 value, uint256 committed) = evaluate(s, claim, from, to, acc);
+        last = to >= n;
+        if (!last) {
             fact = rangeFact(context, to);
             partials[fact] = value | SET;
         } else {
@@ -176,12 +219,12 @@ contract CompositionStatement {
     /// The constraints' composition at the point (the evaluator's, all instances in one call)
     /// and the committed one (the composition tree's sampled values).
     function values(Input calldata s) public view returns (uint256 constraints, uint256 committed) {
-        (, constraints, committed) = evaluate(s, 0, ALL, 0);
+        (, constraints, committed) = evaluate(s, claimView(s.claim), 0, ALL, 0);
     }
 
     /// The instance count; for [from, to) from `acc`: the accumulator, or when `to` is the
     /// last instance the composition's value and the committed one.
-    function evaluate(Input calldata s, uint256 from, uint256 to, uint256 acc)
+    function evaluate(Input calldata s, ClaimView memory claim, uint256 from, uint256 to, uint256 acc)
         internal
         view
         returns (uint256 n, uint256 value, uint256 committed)
@@ -189,8 +232,7 @@ contract CompositionStatement {
         require(s.liftingLogSize > s.logBlowup && s.liftingLogSize < 32, "composition: bad domain");
         uint256 nValues = s.sampledValues.length / 16;
         require(nValues * 16 == s.sampledValues.length && nValues >= 8, "composition: sampled values not whole QM31s");
-        ClaimView memory claim = claimView(s.claim);
-        n = claim.nInstances;
+        n = claim.logSizes.length;
         if (to == ALL) to = n;
         require(from < to && to <= n, "composition: not a range of the instances");
         IAirEvaluator.Part[] memory parts = buildParts(s, claim, nValues, from, to);
@@ -238,34 +280,43 @@ contract CompositionStatement {
         return (w >> 96) | ((w >> 64) & M) << 32 | ((w >> 32) & M) << 64 | (w & M) << 96;
     }
 
-    /// Where the parts' claim fields are in `abi.encode(CairoClaim.Claim)`, read in place: the
-    /// claim's program section (thousands of felts in a block's) is never copied. Offsets
-    /// into the claim's bytes. Read as the canonical encoding (`abi.decode`'s on it); any
-    /// other bytes are another claim hash, hence another fact, which the registry (whose replay
-    /// holds the claim to its canonical encoding) never asks for.
+    /// The claim's fields the parts read: the enable flags (flat order), the enabled
+    /// instances' log sizes, the preprocessed variant and the public segments' starts
+    /// (`PublicSegmentRanges` order). What a later range carries instead of the claim.
     struct ClaimView {
-        uint256 publicData;
-        /// The first enable byte.
-        uint256 enabled;
-        /// The first log size's word.
-        uint256 logSizes;
-        uint256 nInstances;
+        bytes enabled;
+        uint256[] logSizes;
         uint256 variant;
+        uint256[11] segmentStarts;
     }
 
+    /// The fields, read in place from `abi.encode(CairoClaim.Claim)`: the claim's program
+    /// section (thousands of felts in a block's) is never copied. Read as the canonical
+    /// encoding (`abi.decode`'s on it); any other bytes are another claim hash, hence another
+    /// fact, which the registry (whose replay holds the claim to its canonical encoding) never
+    /// asks for.
     function claimView(bytes calldata claim) internal pure returns (ClaimView memory v) {
         // abi.encode of a dynamic struct: the offset of its tuple (32), then the tuple, whose
         // head is the offsets of publicData, enabled, logSizes, then variant.
         require(claimWord(claim, 0) == 32, "composition: the claim's encoding");
-        v.publicData = 32 + claimWord(claim, 32);
+        uint256 publicData = 32 + claimWord(claim, 32);
         uint256 enabled = 32 + claimWord(claim, 64);
         require(claimWord(claim, enabled) == N_FLAT, "claim: wrong number of components");
-        v.enabled = enabled + 32;
+        require(claim.length - enabled - 32 >= N_FLAT, "composition: the claim's encoding");
+        v.enabled = claim[enabled + 32:enabled + 32 + N_FLAT];
         uint256 logSizes = 32 + claimWord(claim, 96);
-        v.nInstances = claimWord(claim, logSizes);
-        v.logSizes = logSizes + 32;
+        uint256 n = claimWord(claim, logSizes);
+        require(n <= N_FLAT, "claim: one log size per enabled component");
+        v.logSizes = new uint256[](n);
+        for (uint256 k = 0; k < n; k++) {
+            v.logSizes[k] = claimWord(claim, logSizes + 32 + 32 * k);
+        }
         v.variant = claimWord(claim, 128);
-        require(v.nInstances <= N_FLAT, "claim: one log size per enabled component");
+        // PublicData's head: state (6 words), then the segments (4 words each: startId,
+        // start, stopId, stop).
+        for (uint256 i = 0; i < 11; i++) {
+            v.segmentStarts[i] = claimWord(claim, publicData + 32 * (6 + 4 * i + 1));
+        }
     }
 
     /// The claim's 32 bytes at `at`, in bounds.
@@ -276,9 +327,9 @@ contract CompositionStatement {
         }
     }
 
-    function logSizeOf(bytes calldata claim, ClaimView memory v, uint256 k) internal pure returns (uint256) {
-        require(k < v.nInstances, "claim: one log size per enabled component");
-        return claimWord(claim, v.logSizes + 32 * k);
+    function logSizeOf(ClaimView memory v, uint256 k) internal pure returns (uint256) {
+        require(k < v.logSizes.length, "claim: one log size per enabled component");
+        return v.logSizes[k];
     }
 
     /// z, then alpha^0, alpha^1, ...
@@ -343,7 +394,7 @@ contract CompositionStatement {
         view
         returns (IAirEvaluator.Part[] memory parts)
     {
-        require(s.claimedSums.length == 16 * claim.nInstances, "composition: a claimed sum per component");
+        require(s.claimedSums.length == 16 * claim.logSizes.length, "composition: a claimed sum per component");
         parts = new IAirEvaluator.Part[](to - from);
         Cursor memory c = cursor(s.columns);
         (c.at, c.reads) = CairoLayout.preprocessedReads(claim.variant);
@@ -352,9 +403,9 @@ contract CompositionStatement {
         c.maskAt = CairoLayout.MASK_AT;
         uint256 k = 0;
         for (uint256 i = 0; i < N_FLAT && k < to; i++) {
-            if (claimWord(s.claim, claim.enabled + i) >> 248 != 1) continue;
+            if (uint8(claim.enabled[i]) != 1) continue;
             uint256 ir = irComponent(i);
-            uint256 logSize = logSizeOf(s.claim, claim, k);
+            uint256 logSize = logSizeOf(claim, k);
             if (k < from) {
                 skip(c, ir, logSize);
             } else {
@@ -456,14 +507,12 @@ contract CompositionStatement {
         pure
         returns (uint256[] memory params)
     {
-        uint256 logSize = logSizeOf(s.claim, claim, k);
+        uint256 logSize = logSizeOf(claim, k);
         uint256 sum = valueAt(s.claimedSums, k);
         uint256 segment = builtinSegment(ir);
         if (segment != 0) {
             params = new uint256[](3);
-            // PublicData's head: state (6 words), then the segments (4 words each: startId,
-            // start, stopId, stop).
-            params[1] = claimWord(s.claim, claim.publicData + 32 * (6 + 4 * segment + 1));
+            params[1] = claim.segmentStarts[segment];
         } else if (ir == MEMORY_ID_TO_BIG) {
             params = new uint256[](3);
             params[1] = c.bigOffset;

@@ -140,6 +140,63 @@ pub fn composition_input(
     }
 }
 
+/// A range's call: the first range (`from == 0`) carries the whole input (`verify`), a later
+/// one the input without its claim, the claim's hash and the claim's fields the parts read
+/// (`verifyRange`: the first range bound them on chain), so only the first pays the claim's
+/// calldata (a block's program section: ~240 KB).
+pub fn range_calldata(
+    input: &CompositionStatement::Input,
+    from: usize,
+    to: usize,
+) -> Result<Vec<u8>, CompositionPlanError> {
+    use alloy::sol_types::SolCall;
+    Ok(if from == 0 {
+        CompositionStatement::verifyCall {
+            s: input.clone(),
+            from: U256::from(from),
+            to: U256::from(to),
+        }
+        .abi_encode()
+    } else {
+        later_range_call(input, from, to)?.abi_encode()
+    })
+}
+
+/// `verifyRange(input without its claim, keccak(claim), claim's fields, from, to)`: a range
+/// after the first ([`range_calldata`]).
+pub fn later_range_call(
+    input: &CompositionStatement::Input,
+    from: usize,
+    to: usize,
+) -> Result<CompositionStatement::verifyRangeCall, CompositionPlanError> {
+    Ok(CompositionStatement::verifyRangeCall {
+        s: CompositionStatement::Input {
+            claim: Bytes::new(),
+            ..input.clone()
+        },
+        claimHash: alloy::primitives::keccak256(&input.claim),
+        fields: claim_fields(&input.claim)?,
+        from: U256::from(from),
+        to: U256::from(to),
+    })
+}
+
+/// The claim's fields the parts read (`CompositionStatement.ClaimView`), from its encoding:
+/// the enable flags, the log sizes, the variant and the public segments' starts.
+pub fn claim_fields(
+    claim: &Bytes,
+) -> Result<CompositionStatement::ClaimView, CompositionPlanError> {
+    use alloy::sol_types::SolValue;
+    let claim = crate::contracts::CairoClaim::Claim::abi_decode(claim)
+        .map_err(|e| CompositionPlanError::Claim(e.to_string()))?;
+    Ok(CompositionStatement::ClaimView {
+        enabled: claim.enabled.clone(),
+        logSizes: claim.logSizes.iter().map(|l| U256::from(*l)).collect(),
+        variant: U256::from(claim.variant),
+        segmentStarts: claim.publicData.segments.map(|s| U256::from(s.start)),
+    })
+}
+
 /// The transcript's draws the statement reads (`StwoVerifier.Transcript`'s), and the domain.
 #[derive(Clone, Copy, Debug)]
 pub struct CompositionDraws {
@@ -289,14 +346,15 @@ pub fn instance_components(claim: &Bytes) -> Result<Vec<usize>, CompositionPlanE
 }
 
 /// The composition's ranges of instances ([from, to), in order, covering them all): each
-/// range as many instances as fit `budget` gas of `model` with `calldata` (the range's
-/// calldata, the same for every range but its two words); an instance alone above the budget
-/// is a range of its own.
+/// range as many instances as fit `budget` gas of `model` with its calldata (`first`: the
+/// first range's, the whole input; `later`: the others', [`later_range_call`]'s; each the
+/// same for every range but its two words); an instance alone above the budget is a range of
+/// its own.
 pub fn composition_ranges(
     instances: &[usize],
     costs: &[ComponentCost],
     model: &CompositionGasModel,
-    calldata: &[u8],
+    (first, later): (&[u8], &[u8]),
     budget: u64,
 ) -> Result<Vec<(usize, usize)>, CompositionPlanError> {
     let mut ranges = vec![];
@@ -307,6 +365,7 @@ pub fn composition_ranges(
             .get(*ir)
             .ok_or_else(|| CompositionPlanError::Claim(format!("no component {ir}")))?;
         let more = model.instance(cost);
+        let calldata = if from == 0 { first } else { later };
         if k > from && CompositionGasModel::transaction(calldata, execution + more) > budget {
             ranges.push((from, k));
             from = k;

@@ -42,13 +42,14 @@ pub use claim::{
     variant_index,
 };
 pub use composition::{
-    component_costs, composition_input, composition_ranges, deploy_composition,
-    instance_components, range_gas, ComponentCost, CompositionContracts, CompositionDeployError,
-    CompositionDraws, CompositionGasModel, CompositionPlanError, COMPOSITION_GAS_MODEL,
-    DEFAULT_COMPOSITION_RANGE_GAS,
+    claim_fields, component_costs, composition_input, composition_ranges, deploy_composition,
+    instance_components, later_range_call, range_calldata, range_gas, ComponentCost,
+    CompositionContracts, CompositionDeployError, CompositionDraws, CompositionGasModel,
+    CompositionPlanError, COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
 };
 pub use plan::{
-    deploy, Accepted, Phase, PhaseKind, PlanSizes, VerificationPlan, VerifierContracts,
+    deploy, Accepted, Phase, PhaseKind, PlanSizes, PlannedTransaction, PlannedTransactions,
+    VerificationPlan, VerifierContracts,
 };
 pub use public_memory::{public_memory_sum, public_memory_words};
 pub use transcript::{stwo_transcript, StwoTranscript};

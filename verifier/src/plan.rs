@@ -23,8 +23,8 @@ use crate::calldata::{encode_with_transcript, EncodeError};
 use crate::claim::{preprocessed_root, program_key, root_key, variant_index};
 use crate::composition::{
     component_costs, composition_input, composition_ranges, deploy_composition,
-    instance_components, CompositionDeployError, CompositionDraws, CompositionPlanError,
-    COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
+    instance_components, range_calldata, CompositionDeployError, CompositionDraws,
+    CompositionPlanError, COMPOSITION_GAS_MODEL, DEFAULT_COMPOSITION_RANGE_GAS,
 };
 use crate::contracts::{
     composition, fri, merkle, public_memory, quotients, registry, CairoClaim, ClaimLayout,
@@ -389,6 +389,73 @@ impl VerificationPlan {
             parts: self.parts.clone(),
         }
     }
+
+    /// The plan as plain data for a sender that does not know this crate's types
+    /// (`starfarm_l1::verify::ProofVerification::from_plan_parts`): the registry, the
+    /// `statements` and `verifyProof` calldata, and each phase's transaction.
+    pub fn transactions(&self, contracts: &VerifierContracts) -> PlannedTransactions {
+        PlannedTransactions {
+            registry: contracts.registry,
+            statements: self.statements_call().abi_encode().into(),
+            phases: self
+                .phases
+                .iter()
+                .map(|p| PlannedTransaction {
+                    phase: p.kind.to_string(),
+                    label: p.kind.label(),
+                    to: p.target(contracts),
+                    calldata: p.calldata.clone(),
+                })
+                .collect(),
+            finish: self.verify_proof_call().abi_encode().into(),
+        }
+    }
+}
+
+/// A plan's transactions for one deployment, in plain data ([`VerificationPlan::transactions`]).
+#[derive(Clone, Debug)]
+pub struct PlannedTransactions {
+    /// `StwoFactRegistry`.
+    pub registry: Address,
+    /// `statements(header, parts)`'s calldata.
+    pub statements: Bytes,
+    /// In `StwoFactRegistry.statements`' order.
+    pub phases: Vec<PlannedTransaction>,
+    /// `verifyProof(header, parts)`'s calldata.
+    pub finish: Bytes,
+}
+
+impl PlannedTransactions {
+    /// As a tuple of std and alloy types only: (registry, `statements` calldata, each phase
+    /// as (display, label, target, calldata), `verifyProof` calldata), what
+    /// `starfarm_l1::verify::ProofVerification::from_plan_parts` takes.
+    #[allow(clippy::type_complexity)]
+    pub fn into_parts(
+        self,
+    ) -> (
+        Address,
+        Bytes,
+        Vec<(String, &'static str, Address, Bytes)>,
+        Bytes,
+    ) {
+        let phases = self
+            .phases
+            .into_iter()
+            .map(|p| (p.phase, p.label, p.to, p.calldata))
+            .collect();
+        (self.registry, self.statements, phases, self.finish)
+    }
+}
+
+/// One statement's transaction.
+#[derive(Clone, Debug)]
+pub struct PlannedTransaction {
+    /// [`PhaseKind`]'s display: `merkle[1]`, `composition[0..19]`, ...
+    pub phase: String,
+    /// [`PhaseKind::label`].
+    pub label: &'static str,
+    pub to: Address,
+    pub calldata: Bytes,
 }
 
 /// The composition's range transactions (instances by the gas model, each range filled to
@@ -401,19 +468,22 @@ fn composition_phases(
     let plan_error = |e: CompositionPlanError| EncodeError::Layout(e.to_string());
     let instances = instance_components(&input.claim).map_err(plan_error)?;
     let costs = component_costs().map_err(plan_error)?;
-    let call = |from: usize, to: usize| composition::CompositionStatement::verifyCall {
-        s: input.clone(),
-        from: U256::from(from),
-        to: U256::from(to),
-    };
-    let calldata = call(0, instances.len()).abi_encode();
-    let ranges = composition_ranges(&instances, costs, &COMPOSITION_GAS_MODEL, &calldata, budget)
-        .map_err(plan_error)?;
+    let n = instances.len();
+    let (first, later) = (range_calldata(input, 0, n), range_calldata(input, 1, n));
+    let (first, later) = (first.map_err(plan_error)?, later.map_err(plan_error)?);
+    let ranges = composition_ranges(
+        &instances,
+        costs,
+        &COMPOSITION_GAS_MODEL,
+        (&first, &later),
+        budget,
+    )
+    .map_err(plan_error)?;
     let mut ends = Vec::with_capacity(ranges.len());
     for (from, to) in ranges {
         phases.push(Phase {
             kind: PhaseKind::Composition { from, to },
-            calldata: call(from, to).abi_encode().into(),
+            calldata: range_calldata(input, from, to).map_err(plan_error)?.into(),
         });
         ends.push(U256::from(to));
     }

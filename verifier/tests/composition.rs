@@ -2,9 +2,10 @@
 //! generated evaluator computes from parts built on chain equal the composition tree's value;
 //! a sampled value the composition depends on, changed after an honest transcript, is refused
 //! with its reason; the programs are the deployment's. Split by ranges of component
-//! instances: the ranges chain through the accumulator stored at each end, and ranges of two
-//! proofs, reordered, skipped or repeated never reach the statement's fact; the planner's
-//! gas model is checked against every range's receipt.
+//! instances: the ranges chain through the accumulator stored at each end, a later range
+//! carries the claim's hash and fields instead of the claim (bound by the first range), and
+//! ranges of two proofs, reordered, skipped, repeated or with changed fields never reach the
+//! statement's fact; the planner's gas model is checked against every range's receipt.
 //!
 //! Needs `STARFARM_ANVIL` (skipped loudly without it).
 
@@ -24,8 +25,8 @@ use starfarm_verifier::contracts::composition::CompositionStatement;
 use starfarm_verifier::contracts::{CairoClaim, StwoVerifier};
 use starfarm_verifier::{
     component_costs, composition_input, composition_ranges, deploy, deploy_composition,
-    encode_artifact, instance_components, program_key, range_gas, root_key, Accepted,
-    CompositionContracts, CompositionDraws, COMPOSITION_GAS_MODEL,
+    encode_artifact, instance_components, later_range_call, program_key, range_calldata, range_gas,
+    root_key, Accepted, CompositionContracts, CompositionDraws, COMPOSITION_GAS_MODEL,
 };
 
 /// EIP-7825's cap on one transaction's gas.
@@ -39,14 +40,6 @@ fn prove(name: &str, input: Vec<u64>) -> ProofArtifact {
     let input = ProgramInput::new(input.into_iter().map(Felt::from).collect());
     let mut prover = Prover::new(SecurityProfile::Test).with_channel(ChannelKind::Keccak);
     prover.prove(&program, &input, &mut |_| {}).expect("proves")
-}
-
-fn reason(e: &alloy::contract::Error) -> String {
-    use alloy::sol_types::{Revert, SolError};
-    e.as_revert_data()
-        .and_then(|data| Revert::abi_decode(&data).ok())
-        .map(|revert| revert.reason)
-        .unwrap_or_else(|| e.to_string())
 }
 
 struct Setup {
@@ -155,22 +148,39 @@ impl Setup {
         self.range_refusal(input, 0, instances(input)).await
     }
 
-    /// `verify(input, from, to)`'s revert reason, or `None` when it passes.
+    /// The revert reason of range [from, to) of `input` as the plan sends it (the first
+    /// with the whole input, a later one without the claim: `range_calldata`), or `None`
+    /// when it passes.
     async fn range_refusal(
         &self,
         input: &CompositionStatement::Input,
         from: usize,
         to: usize,
     ) -> Option<String> {
-        let statement = self.statement();
-        let call = statement.verify(input.clone(), U256::from(from), U256::from(to));
-        match call.call().await {
+        let data = range_calldata(input, from, to).expect("a claim");
+        self.calldata_refusal(&data).await
+    }
+
+    /// The revert reason of a call to the statement with `data`, or `None` when it passes.
+    async fn calldata_refusal(&self, data: &[u8]) -> Option<String> {
+        use alloy::sol_types::{Revert, SolError};
+        let request = TransactionRequest::default()
+            .with_to(self.composition.statement)
+            .with_input(Bytes::from(data.to_vec()));
+        match self.provider.call(request).await {
             Ok(_) => None,
-            Err(e) => Some(reason(&e)),
+            Err(e) => Some(
+                e.as_error_resp()
+                    .and_then(|r| r.as_revert_data())
+                    .and_then(|d| Revert::abi_decode(&d).ok())
+                    .map(|r| r.reason)
+                    .unwrap_or_else(|| e.to_string()),
+            ),
         }
     }
 
-    /// Sends `verify(input, from, to)`: the receipt's gas and the calldata's bytes.
+    /// Sends range [from, to) of `input` as the plan does (`range_calldata`): the receipt's
+    /// gas and the calldata.
     async fn send_range(
         &self,
         name: &str,
@@ -178,15 +188,16 @@ impl Setup {
         from: usize,
         to: usize,
     ) -> (u64, Vec<u8>) {
-        if let Some(why) = self.range_refusal(input, from, to).await {
-            panic!("{name} [{from}, {to}): refused: {why}");
+        let data = range_calldata(input, from, to).expect("a claim");
+        self.send_calldata(&format!("{name} [{from}, {to})"), data)
+            .await
+    }
+
+    /// Sends a call to the statement with `data`: the receipt's gas and the calldata.
+    async fn send_calldata(&self, name: &str, data: Vec<u8>) -> (u64, Vec<u8>) {
+        if let Some(why) = self.calldata_refusal(&data).await {
+            panic!("{name}: refused: {why}");
         }
-        let data = CompositionStatement::verifyCall {
-            s: input.clone(),
-            from: U256::from(from),
-            to: U256::from(to),
-        }
-        .abi_encode();
         let request = TransactionRequest::default()
             .with_to(self.composition.statement)
             .with_input(Bytes::from(data.clone()))
@@ -199,7 +210,7 @@ impl Setup {
             .get_receipt()
             .await
             .expect("a receipt");
-        assert!(receipt.status(), "{name} [{from}, {to}): mined");
+        assert!(receipt.status(), "{name}: mined");
         assert!(receipt.gas_used < TX_GAS_CAP, "{name}: under 2^24");
         (receipt.gas_used, data)
     }
@@ -366,10 +377,14 @@ async fn pedersen_and_poseidon_chain_compositions_hold() {
 }
 
 /// The composition of fibonacci(100) in three ranges of instances, against a second proof
-/// (fibonacci(90)): a range whose predecessor is not verified (sent first, skipped, or of
-/// the other proof, or of the same proof with a changed sampled value) is refused; a range
-/// sent again changes nothing; the statement's fact is recorded only by the range ending at
-/// the last instance, and it is the one-transaction statement's.
+/// (fibonacci(90)), as the plan sends them: the first range with the whole input, the later
+/// ones with the claim's hash and fields instead of the claim (`verifyRange`). A later range
+/// whose first range is not verified (sent first, of the other proof, of the same proof with
+/// a changed sampled value or claimed sum), one whose predecessor is not verified (skipped),
+/// one with a changed log size, variant or segment start among the claim's fields, or one
+/// carrying a claim, is refused with its reason; a range sent again changes nothing; the
+/// statement's fact is recorded only by the range ending at the last instance, and it is the
+/// one-transaction statement's.
 #[tokio::test]
 async fn composition_ranges_chain_only_within_one_proof() {
     let a_artifact = prove("fibonacci", vec![100]);
@@ -388,29 +403,88 @@ async fn composition_ranges_chain_only_within_one_proof() {
     );
     let (r1, r2) = (n / 3, 2 * n / 3);
     let unverified = Some("composition: the range before this one is not verified");
+    let unbound = Some("composition: the first range of this input is not verified");
+    let other_fields = Some("composition: the claim's fields are not the first range's");
 
-    // Reordered: the second range before the first.
-    assert_eq!(setup.range_refusal(&a, r1, r2).await.as_deref(), unverified);
-    let (gas, _) = setup.send_range("a", &a, 0, r1).await;
-    eprintln!("fibonacci(100) [0, {r1}): {gas} gas");
+    // Reordered: the second range before the first (whose input is not bound yet); the
+    // whole-input form finds no accumulator either.
+    assert_eq!(setup.range_refusal(&a, r1, r2).await.as_deref(), unbound);
+    let whole = |input: &CompositionStatement::Input, from: usize, to: usize| {
+        CompositionStatement::verifyCall {
+            s: input.clone(),
+            from: U256::from(from),
+            to: U256::from(to),
+        }
+        .abi_encode()
+    };
+    assert_eq!(
+        setup.calldata_refusal(&whole(&a, r1, r2)).await.as_deref(),
+        unverified
+    );
+    let (gas, data) = setup.send_range("a", &a, 0, r1).await;
+    eprintln!(
+        "fibonacci(100) [0, {r1}): {gas} gas, {} bytes of calldata",
+        data.len()
+    );
     let at_r1 = setup.accumulator(&a, r1).await.expect("stored at r1");
     assert_eq!(setup.accumulator(&b, r1).await, None);
     // Mixed: the other proof's second range after this one's first.
-    assert_eq!(setup.range_refusal(&b, r1, r2).await.as_deref(), unverified);
+    assert_eq!(setup.range_refusal(&b, r1, r2).await.as_deref(), unbound);
     // Skipped: the last range after the first.
     assert_eq!(setup.range_refusal(&a, r2, n).await.as_deref(), unverified);
-    // The same proof with a sampled value or a claimed sum changed: another context.
+    // The same proof with a sampled value or a claimed sum changed: another context, whose
+    // first range is not verified.
     let mut changed = a.clone();
     changed.sampledValues = with_value_changed(&a.sampledValues, 0);
     assert_eq!(
         setup.range_refusal(&changed, r1, r2).await.as_deref(),
-        unverified
+        unbound
     );
     let mut changed = a.clone();
     changed.claimedSums = with_value_changed(&a.claimedSums, r1);
     assert_eq!(
         setup.range_refusal(&changed, r1, r2).await.as_deref(),
-        unverified
+        unbound
+    );
+    // The claim's fields changed (a log size of the range's, the variant, a segment start):
+    // not the fields the first range derived from the claim.
+    let later = |f: &dyn Fn(&mut CompositionStatement::verifyRangeCall)| {
+        let mut call = later_range_call(&a, r1, r2).expect("a claim");
+        f(&mut call);
+        call.abi_encode()
+    };
+    for (what, data) in [
+        (
+            "a log size",
+            later(&|c| c.fields.logSizes[r1] += U256::from(1)),
+        ),
+        ("the variant", later(&|c| c.fields.variant ^= U256::from(1))),
+        (
+            "a segment start",
+            later(&|c| c.fields.segmentStarts[2] += U256::from(1)),
+        ),
+        (
+            "an enable flag",
+            later(&|c| {
+                let mut e = c.fields.enabled.to_vec();
+                e[0] ^= 1;
+                c.fields.enabled = e.into();
+            }),
+        ),
+    ] {
+        assert_eq!(
+            setup.calldata_refusal(&data).await.as_deref(),
+            other_fields,
+            "{what}"
+        );
+    }
+    // Another claim's hash: another context.
+    let data = later(&|c| c.claimHash = alloy::primitives::keccak256(&b.claim));
+    assert_eq!(setup.calldata_refusal(&data).await.as_deref(), unbound);
+    let data = later(&|c| c.s.claim = a.claim.clone());
+    assert_eq!(
+        setup.calldata_refusal(&data).await.as_deref(),
+        Some("composition: a later range carries the claim's fields, not the claim")
     );
     // Not ranges of the instances.
     let not_a_range = Some("composition: not a range of the instances");
@@ -422,16 +496,29 @@ async fn composition_ranges_chain_only_within_one_proof() {
         setup.range_refusal(&a, 0, n + 1).await.as_deref(),
         not_a_range
     );
+    assert_eq!(
+        setup.range_refusal(&a, r1, n + 1).await.as_deref(),
+        not_a_range
+    );
 
-    let (gas, _) = setup.send_range("a", &a, r1, r2).await;
-    eprintln!("fibonacci(100) [{r1}, {r2}): {gas} gas");
+    let (gas, data) = setup.send_range("a", &a, r1, r2).await;
+    eprintln!(
+        "fibonacci(100) [{r1}, {r2}): {gas} gas, {} bytes of calldata",
+        data.len()
+    );
     let at_r2 = setup.accumulator(&a, r2).await.expect("stored at r2");
     let fact = setup.fact(&a).await;
     assert!(!setup.is_valid(fact).await, "no fact before the last range");
     // Repeated: a range sent again (its start's accumulator is fixed) stores the same value,
-    // which one range [0, r2) gives too (Horner's rule over the same constraints).
+    // which one range [0, r2) gives too (Horner's rule over the same constraints), and so
+    // does the second range with the whole input.
     setup.send_range("a again", &a, r1, r2).await;
     setup.send_range("a again", &a, 0, r1).await;
+    let (gas, data) = setup.send_calldata("a whole", whole(&a, r1, r2)).await;
+    eprintln!(
+        "fibonacci(100) [{r1}, {r2}) with the whole input: {gas} gas, {} bytes of calldata",
+        data.len()
+    );
     assert_eq!(setup.accumulator(&a, r1).await, Some(at_r1));
     assert_eq!(setup.accumulator(&a, r2).await, Some(at_r2));
     setup.send_range("a in one", &a, 0, r2).await;
@@ -444,22 +531,36 @@ async fn composition_ranges_chain_only_within_one_proof() {
     changed.sampledValues = with_value_changed(&a.sampledValues, last);
     assert_eq!(
         setup.range_refusal(&changed, r2, n).await.as_deref(),
-        unverified
+        unbound
     );
-    let (gas, _) = setup.send_range("a", &a, r2, n).await;
-    eprintln!("fibonacci(100) [{r2}, {n}): {gas} gas");
+    let (gas, data) = setup.send_range("a", &a, r2, n).await;
+    eprintln!(
+        "fibonacci(100) [{r2}, {n}): {gas} gas, {} bytes of calldata",
+        data.len()
+    );
     assert!(setup.is_valid(fact).await, "the statement's fact");
-    // One transaction over the composition-tree-changed input fails the final comparison.
+    let (gas, data) = setup.send_calldata("a whole", whole(&a, r2, n)).await;
+    eprintln!(
+        "fibonacci(100) [{r2}, {n}) with the whole input: {gas} gas, {} bytes of calldata",
+        data.len()
+    );
+    // One transaction over the composition-tree-changed input fails the final comparison,
+    // and so does its last range once its first two are verified.
+    let refused = Some("composition: the constraints do not hold at the out-of-domain point");
+    assert_eq!(setup.refusal(&changed).await.as_deref(), refused);
+    setup.send_range("changed", &changed, 0, r1).await;
+    setup.send_range("changed", &changed, r1, r2).await;
     assert_eq!(
-        setup.refusal(&changed).await.as_deref(),
-        Some("composition: the constraints do not hold at the out-of-domain point")
+        setup.range_refusal(&changed, r2, n).await.as_deref(),
+        refused
     );
 
     // The other proof's fact is its own chain's.
     let b_fact = setup.fact(&b).await;
     assert_ne!(b_fact, fact);
     assert!(!setup.is_valid(b_fact).await);
-    setup.send_range("b", &b, 0, n).await;
+    setup.send_range("b", &b, 0, r1).await;
+    setup.send_range("b", &b, r1, n).await;
     assert!(setup.is_valid(b_fact).await);
 }
 
@@ -530,12 +631,8 @@ async fn planned_ranges_stay_under_the_model_and_the_cap() {
         let input = setup.input(artifact).await;
         let components = instance_components(&input.claim).expect("a claim");
         let n = components.len();
-        let calldata = CompositionStatement::verifyCall {
-            s: input.clone(),
-            from: U256::ZERO,
-            to: U256::from(n),
-        }
-        .abi_encode();
+        let first = range_calldata(&input, 0, n).expect("a claim");
+        let later = range_calldata(&input, 1, n).expect("a claim");
         for budget in [
             starfarm_verifier::DEFAULT_COMPOSITION_RANGE_GAS,
             starfarm_verifier::DEFAULT_COMPOSITION_RANGE_GAS / 4,
@@ -544,7 +641,7 @@ async fn planned_ranges_stay_under_the_model_and_the_cap() {
                 &components,
                 costs,
                 &COMPOSITION_GAS_MODEL,
-                &calldata,
+                (&first, &later),
                 budget,
             )
             .expect("plans");

@@ -889,8 +889,13 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
             PhaseKind::Fri => fri::FriStatement::verifyCall::abi_decode(data)
                 .ok()
                 .map(|c| c.abi_encode()),
-            PhaseKind::Composition { .. } => {
+            PhaseKind::Composition { from: 0, .. } => {
                 composition::CompositionStatement::verifyCall::abi_decode(data)
+                    .ok()
+                    .map(|c| c.abi_encode())
+            }
+            PhaseKind::Composition { .. } => {
+                composition::CompositionStatement::verifyRangeCall::abi_decode(data)
                     .ok()
                     .map(|c| c.abi_encode())
             }
@@ -1260,25 +1265,10 @@ fn l1_verification(
     plan: &VerificationPlan,
     contracts: &VerifierContracts,
 ) -> starfarm_l1::verify::ProofVerification {
-    use starfarm_l1::verify::{ProofVerification, VerificationTx};
-    ProofVerification {
-        registry: contracts.registry,
-        statements: plan.statements_call().abi_encode().into(),
-        phases: plan
-            .phases
-            .iter()
-            .map(|p| {
-                VerificationTx::new(
-                    &p.kind,
-                    p.kind.label(),
-                    p.target(contracts),
-                    p.calldata.clone(),
-                )
-                .expect("every phase kind is the sender's")
-            })
-            .collect(),
-        finish: plan.verify_proof_call().abi_encode().into(),
-    }
+    starfarm_l1::verify::ProofVerification::from_plan_parts(
+        plan.transactions(contracts).into_parts(),
+    )
+    .expect("every phase kind is the sender's")
 }
 
 /// Proofs by artifact name, already planned (the settler's port to the artifact store).

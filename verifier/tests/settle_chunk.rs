@@ -17,7 +17,7 @@ use starfarm_l1::metrics::SettleMetrics;
 use starfarm_l1::settlement::{
     BlockRanges, ProofPlans, ProvenRanges, SettlementClient, Settler, Step, VerifiedSettlement,
 };
-use starfarm_l1::verify::{ProofVerification, VerificationTx};
+use starfarm_l1::verify::ProofVerification;
 use starfarm_l1::{L1Client, L1Error};
 use starfarm_prover::artifact::ProofArtifact;
 use starfarm_prover::{CairoProgram, ProgramInput, Prover, SecurityProfile};
@@ -109,24 +109,8 @@ impl ProofPlans for Store {
 }
 
 fn l1_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> ProofVerification {
-    ProofVerification {
-        registry: contracts.registry,
-        statements: plan.statements_call().abi_encode().into(),
-        phases: plan
-            .phases
-            .iter()
-            .map(|p| {
-                VerificationTx::new(
-                    &p.kind,
-                    p.kind.label(),
-                    p.target(contracts),
-                    p.calldata.clone(),
-                )
-                .expect("every phase kind is the sender's")
-            })
-            .collect(),
-        finish: plan.verify_proof_call().abi_encode().into(),
-    }
+    ProofVerification::from_plan_parts(plan.transactions(contracts).into_parts())
+        .expect("every phase kind is the sender's")
 }
 
 #[tokio::test]
@@ -415,15 +399,58 @@ async fn verify_proof_gas_by_part() {
         let today = (21_000 + standard + execution).max(floor);
         eprintln!("| {what} | {len} | {standard} | {floor} | {execution} | {today} |");
     }
+    // The statements in the plan's order; each composition range measured as the plan
+    // sends it (a later one without the claim: `verifyRange`) and, once it is on chain, with
+    // the whole input as every range carried it before (`verify`, which still accepts it).
+    let input =
+        starfarm_verifier::contracts::composition::CompositionStatement::verifyCall::abi_decode(
+            &plan
+                .phases
+                .iter()
+                .find(|p| matches!(p.kind, PhaseKind::Composition { from: 0, .. }))
+                .expect("a first composition range")
+                .calldata,
+        )
+        .expect("the whole input")
+        .s;
+    eprintln!(
+        "composition input: claim {} bytes, claimed sums {}, sampled values {}, layout {}",
+        input.claim.len(),
+        input.claimedSums.len(),
+        input.sampledValues.len(),
+        input.columns.iter().map(|c| c.len()).sum::<usize>()
+    );
     for phase in &plan.phases {
-        let call = alloy::contract::RawCallBuilder::new_raw(p, phase.calldata.clone())
-            .to(phase.target(&contracts));
-        call.send()
-            .await
-            .expect("sends")
-            .get_receipt()
-            .await
-            .expect("mined");
+        let PhaseKind::Composition { from, to } = phase.kind else {
+            let call = alloy::contract::RawCallBuilder::new_raw(p, phase.calldata.clone())
+                .to(phase.target(&contracts));
+            call.send()
+                .await
+                .expect("sends")
+                .get_receipt()
+                .await
+                .expect("mined");
+            continue;
+        };
+        let whole = starfarm_verifier::contracts::composition::CompositionStatement::verifyCall {
+            s: input.clone(),
+            from: alloy::primitives::U256::from(from),
+            to: alloy::primitives::U256::from(to),
+        }
+        .abi_encode();
+        let sent = [
+            ("as planned", phase.calldata.to_vec()),
+            ("whole input", whole),
+        ];
+        for (what, calldata) in sent.into_iter().take(if from == 0 { 1 } else { 2 }) {
+            let (execution, len, standard, floor) =
+                part_gas(p, contracts.composition, calldata).await;
+            let today = (21_000 + standard + execution).max(floor);
+            eprintln!(
+                "| {} ({what}) | {len} | {standard} | {floor} | {execution} | {today} |",
+                phase.kind
+            );
+        }
     }
     eprintln!("every statement on chain, the program's root kept:");
     let again = [
