@@ -17,7 +17,10 @@ limit="${STARFARM_GPU_CHECK_TIMEOUT:-300}"
 out="${OUT:-}"
 [ -n "$out" ] && mkdir -p "$out"
 
-# name | cargo arguments | test-name filter (the CUDA tests only; the emulated ones run in CI)
+# name | cargo arguments | test-name filter (the CUDA tests only; the emulated ones run in CI).
+# kernels-resident-cuda runs every resident op check on CUDA, out-of-domain sampling and the FRI
+# quotients included (`cuda_resident_ops_match_simd`); air-resident-prover-cuda asserts both ran
+# on the device for fibonacci and pedersen_chain.
 checks=(
   "kernels-resident-cuda|-p starfarm-kernels --test resident_cuda|"
   "air-resident-cuda|-p starfarm-air --features cuda --test resident|on_cuda"

@@ -125,6 +125,7 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
 
     let before = op_counts();
     let launches = device.launches();
+    let transfers = device.transfers();
     let started = Instant::now();
     let resident = prove_resident(device, &execution, profile, variant);
     eprintln!(
@@ -132,6 +133,7 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
         started.elapsed()
     );
     let launches = device.launches() - launches;
+    let transfers = device.transfers().since(&transfers);
     let resident_bytes = encode(resident.clone());
     assert!(
         resident_bytes == simd_bytes,
@@ -157,7 +159,7 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
         .map(|(op, d, h)| format!("{op:?} {d}/{h}"))
         .collect();
     eprintln!(
-        "{launches} launches; operations on the device/host: {}",
+        "{launches} launches; {transfers}; operations on the device/host: {}",
         ran.join(", ")
     );
     verify_cairo_ex::<Blake2sMerkleChannel>(resident.into(), false)

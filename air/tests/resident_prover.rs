@@ -7,6 +7,8 @@
 //! - pedersen_chain, the second (the same preprocessed trace, `CanonicalSmall`): the warm
 //!   device precompute reused, not built again (`warm_builds` stays 1), and the
 //!   Pedersen builtin's components evaluated by the generated CUDA;
+//! - in both, out-of-domain sampling and the FRI quotients on the device, never on the host
+//!   (the sampled values and the FRI layers are in the proof bytes compared);
 //! - fibonacci again with a device fault injected halfway through its launches: the job's
 //!   proof is made on the CPU (`backend: cpu`, `gpu.fallbacks` 1, the process counter), the
 //!   same bytes, verified.
@@ -41,6 +43,21 @@ fn on_device(op: Op) -> u64 {
         .find(|(o, _)| *o == op)
         .map_or(0, |(_, c)| c.device)
 }
+
+/// Host fallbacks of `op` so far in this process.
+fn on_host(op: Op) -> u64 {
+    op_counts()
+        .iter()
+        .find(|(o, _)| *o == op)
+        .map_or(0, |(_, c)| c.host)
+}
+
+/// Out-of-domain sampling and the FRI quotients: on the device for every proof of the flow.
+const SAMPLING_AND_QUOTIENTS: [Op; 3] = [
+    Op::EvalAtPoint,
+    Op::AccumulateNumerators,
+    Op::CombineQuotients,
+];
 
 fn prove(prover: &mut Prover, program: &CairoProgram, input: &ProgramInput) -> ProofArtifact {
     let started = Instant::now();
@@ -90,6 +107,8 @@ fn prove_two_jobs<D: ResidentDevice>(
         .with_resident(Box::new(flow));
     let stats = |prover: &Prover| prover.resident().expect("injected").stats();
 
+    let sampling_on_host = SAMPLING_AND_QUOTIENTS.map(on_host);
+    let sampling_on_device = SAMPLING_AND_QUOTIENTS.map(on_device);
     // The first proof builds the device precompute.
     let interpolations = on_device(Op::Interpolate);
     let before = launches();
@@ -127,6 +146,17 @@ fn prove_two_jobs<D: ResidentDevice>(
     );
     verify(&second, 0).expect("verifies");
     assert!(on_device(Op::ComponentQuotients) > quotients);
+    for (i, op) in SAMPLING_AND_QUOTIENTS.iter().enumerate() {
+        assert_eq!(
+            on_host(*op),
+            sampling_on_host[i],
+            "{op:?} never fell back to the host"
+        );
+        assert!(
+            on_device(*op) > sampling_on_device[i],
+            "{op:?} ran on the device"
+        );
+    }
     assert_eq!(
         stats(&prover),
         FlowStats {

@@ -38,6 +38,10 @@ pub struct CudaDevice {
     qm31_fold_sum: CudaFunction,
     m31_add_lifted: CudaFunction,
     m31_gather: CudaFunction,
+    eval_point_chunks: CudaFunction,
+    sum_chunks: CudaFunction,
+    accumulate_column: CudaFunction,
+    quotient_combine: CudaFunction,
 }
 
 fn device_error(e: impl std::fmt::Debug) -> KernelError {
@@ -115,6 +119,10 @@ impl CudaDevice {
             qm31_fold_sum: function("qm31_fold_sum")?,
             m31_add_lifted: function("m31_add_lifted")?,
             m31_gather: function("m31_gather")?,
+            eval_point_chunks: function("m31_eval_point_chunks")?,
+            sum_chunks: function("qm31_sum_chunks")?,
+            accumulate_column: function("qm31_accumulate_column")?,
+            quotient_combine: function("quotient_combine")?,
             ctx,
             name,
             budget_override: None,
@@ -358,6 +366,105 @@ impl Launcher for CudaDevice {
         launch.arg(&n).arg(&log_ratio).arg(src).arg(dst);
         // SAFETY: m31_add_lifted(uint32_t n, uint32_t log_ratio, const uint32_t* src
         // (n >> log_ratio, at least 2), uint32_t* dst (n)), sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_eval_point_chunks(
+        &self,
+        log_n: u32,
+        log_chunk: u32,
+        factors: &[u32],
+        coeffs: &CudaSlice<u32>,
+        out: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        let n_chunks = gpu_device::check_eval_point_chunks(
+            log_n,
+            log_chunk,
+            factors.len(),
+            coeffs.len(),
+            out.len(),
+        )?;
+        // An empty slice cannot be uploaded: a polynomial of one coefficient has no factors.
+        let factors = self.upload(if factors.is_empty() {
+            &[0u32][..]
+        } else {
+            factors
+        })?;
+        let mut launch = self.stream.launch_builder(&self.eval_point_chunks);
+        launch
+            .arg(&n_chunks)
+            .arg(&log_chunk)
+            .arg(&log_n)
+            .arg(&factors)
+            .arg(coeffs)
+            .arg(out);
+        // SAFETY: m31_eval_point_chunks(uint32_t n_chunks, uint32_t log_chunk, uint32_t log_n,
+        // const uint32_t* factors (4 log_n), const uint32_t* coeffs (2^log_n), uint32_t* out
+        // (4 n_chunks)), sizes checked above.
+        unsafe { launch.launch(launch_config(n_chunks)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_qm31_sum_chunks(
+        &self,
+        n_out: u32,
+        chunk: u32,
+        n_in: u32,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        gpu_device::check_sum_chunks(n_out, chunk, n_in, src.len(), dst.len())?;
+        let mut launch = self.stream.launch_builder(&self.sum_chunks);
+        launch.arg(&n_out).arg(&chunk).arg(&n_in).arg(src).arg(dst);
+        // SAFETY: qm31_sum_chunks(uint32_t n_out, uint32_t chunk, uint32_t n_in, const uint32_t*
+        // src (4 n_in), uint32_t* dst (4 n_out)), sizes checked above.
+        unsafe { launch.launch(launch_config(n_out)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_accumulate_column(
+        &self,
+        n: u32,
+        j: u32,
+        init: Option<u32>,
+        consts: &CudaSlice<u32>,
+        col: &CudaSlice<u32>,
+        acc: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        gpu_device::check_accumulate_column(n, j, init, consts.len(), col.len(), acc.len())?;
+        let (init, init_index) = (u32::from(init.is_some()), init.unwrap_or(0));
+        let mut launch = self.stream.launch_builder(&self.accumulate_column);
+        launch
+            .arg(&n)
+            .arg(&j)
+            .arg(&init)
+            .arg(&init_index)
+            .arg(consts)
+            .arg(col)
+            .arg(acc);
+        // SAFETY: qm31_accumulate_column(uint32_t n, uint32_t j, uint32_t init, uint32_t
+        // init_index, const uint32_t* consts, const uint32_t* col (n), uint32_t* acc (4 n)),
+        // sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_quotient_combine(
+        &self,
+        params: &[u32],
+        points: &[u32],
+        accs: &CudaSlice<u32>,
+        out: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        let n = gpu_device::check_quotient_combine(params, points, accs.len(), out.len())?;
+        let params = self.upload(params)?;
+        let points = self.upload(points)?;
+        let mut launch = self.stream.launch_builder(&self.quotient_combine);
+        launch.arg(&params).arg(&points).arg(accs).arg(out);
+        // SAFETY: quotient_combine(const uint32_t* params, const uint32_t* points, const
+        // uint32_t* accs, uint32_t* out (4 n)): header, records, point table and every
+        // record's accumulation range checked above.
         unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
         Ok(())
     }

@@ -17,7 +17,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 use crate::error::{KernelError, Result};
-use crate::gpu_device::Launcher;
+use crate::gpu_device::{
+    check_accumulate_column, check_eval_point_chunks, check_quotient_combine, check_sum_chunks,
+    Launcher,
+};
 use crate::plan::MemoryBudget;
 use crate::resident::{ResidentDevice, RowLaunch};
 
@@ -36,6 +39,11 @@ type MulFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
 type FoldSumFn = unsafe extern "C" fn(u32, *mut u32);
 type AddLiftedFn = unsafe extern "C" fn(u32, u32, *const u32, *mut u32);
 type GatherFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
+type EvalChunksFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *const u32, *mut u32);
+type SumChunksFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
+type AccumulateColumnFn =
+    unsafe extern "C" fn(u32, u32, u32, u32, *const u32, *const u32, *mut u32);
+type CombineFn = unsafe extern "C" fn(u32, *const u32, *const u32, *const u32, *mut u32);
 type RowFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
 
 /// Row kernels of an outside CUDA source, compiled for the CPU and loaded
@@ -96,6 +104,41 @@ fn build_row_library(source: &str, names: &[String]) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// Host↔device transfers of an [`EmulatedDevice`] so far: the count and the 32-bit words of
+/// each direction. Differences of two readings measure a proof's PCIe traffic on a real device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Transfers {
+    pub uploads: u64,
+    pub upload_words: u64,
+    pub downloads: u64,
+    pub download_words: u64,
+}
+
+impl Transfers {
+    /// The transfers between `earlier` and `self`.
+    pub fn since(&self, earlier: &Transfers) -> Transfers {
+        Transfers {
+            uploads: self.uploads - earlier.uploads,
+            upload_words: self.upload_words - earlier.upload_words,
+            downloads: self.downloads - earlier.downloads,
+            download_words: self.download_words - earlier.download_words,
+        }
+    }
+}
+
+impl std::fmt::Display for Transfers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} uploads ({} bytes), {} downloads ({} bytes)",
+            self.uploads,
+            4 * self.upload_words,
+            self.downloads,
+            4 * self.download_words
+        )
+    }
+}
+
 pub struct EmulatedDevice {
     // The function pointers below point into this library: it lives as long as they do.
     _library: libloading::Library,
@@ -109,7 +152,16 @@ pub struct EmulatedDevice {
     qm31_fold_sum: FoldSumFn,
     m31_add_lifted: AddLiftedFn,
     m31_gather: GatherFn,
+    eval_point_chunks: EvalChunksFn,
+    sum_chunks: SumChunksFn,
+    accumulate_column: AccumulateColumnFn,
+    quotient_combine: CombineFn,
     launches: AtomicU64,
+    /// Host↔device traffic (see [`Transfers`]): what a real device would move over PCIe.
+    uploads: AtomicU64,
+    upload_words: AtomicU64,
+    downloads: AtomicU64,
+    download_words: AtomicU64,
     /// Launch number (1-based, counted over the process) that fails; 0: none.
     fail_at: AtomicU64,
 }
@@ -193,6 +245,12 @@ impl EmulatedDevice {
             let qm31_fold_sum: FoldSumFn = std::mem::transmute(get(b"emu_qm31_fold_sum\0")?);
             let m31_add_lifted: AddLiftedFn = std::mem::transmute(get(b"emu_m31_add_lifted\0")?);
             let m31_gather: GatherFn = std::mem::transmute(get(b"emu_m31_gather\0")?);
+            let eval_point_chunks: EvalChunksFn =
+                std::mem::transmute(get(b"emu_m31_eval_point_chunks\0")?);
+            let sum_chunks: SumChunksFn = std::mem::transmute(get(b"emu_qm31_sum_chunks\0")?);
+            let accumulate_column: AccumulateColumnFn =
+                std::mem::transmute(get(b"emu_qm31_accumulate_column\0")?);
+            let quotient_combine: CombineFn = std::mem::transmute(get(b"emu_quotient_combine\0")?);
             Ok(Self {
                 _library: library,
                 path,
@@ -205,7 +263,15 @@ impl EmulatedDevice {
                 qm31_fold_sum,
                 m31_add_lifted,
                 m31_gather,
+                eval_point_chunks,
+                sum_chunks,
+                accumulate_column,
+                quotient_combine,
                 launches: AtomicU64::new(0),
+                uploads: AtomicU64::new(0),
+                upload_words: AtomicU64::new(0),
+                downloads: AtomicU64::new(0),
+                download_words: AtomicU64::new(0),
                 fail_at: AtomicU64::new(0),
             })
         }
@@ -227,6 +293,27 @@ impl EmulatedDevice {
         self.launches.load(Ordering::SeqCst)
     }
 
+    /// Host↔device transfers so far (uploads and downloads, whole or partial buffers).
+    pub fn transfers(&self) -> Transfers {
+        Transfers {
+            uploads: self.uploads.load(Ordering::SeqCst),
+            upload_words: self.upload_words.load(Ordering::SeqCst),
+            downloads: self.downloads.load(Ordering::SeqCst),
+            download_words: self.download_words.load(Ordering::SeqCst),
+        }
+    }
+
+    fn count_upload(&self, words: usize) {
+        self.uploads.fetch_add(1, Ordering::SeqCst);
+        self.upload_words.fetch_add(words as u64, Ordering::SeqCst);
+    }
+
+    fn count_download(&self, words: usize) {
+        self.downloads.fetch_add(1, Ordering::SeqCst);
+        self.download_words
+            .fetch_add(words as u64, Ordering::SeqCst);
+    }
+
     fn launch(&self, f: impl FnOnce()) -> Result<()> {
         let n = self.launches.fetch_add(1, Ordering::SeqCst) + 1;
         if self
@@ -245,12 +332,14 @@ impl Launcher for EmulatedDevice {
     type Buffer = HostBuffer;
 
     fn upload(&self, words: &[u32]) -> Result<HostBuffer> {
+        self.count_upload(words.len());
         Ok(HostBuffer(words.to_vec()))
     }
     fn zeros(&self, words: usize) -> Result<HostBuffer> {
         Ok(HostBuffer(vec![0; words]))
     }
     fn download(&self, buffer: &HostBuffer) -> Result<Vec<u32>> {
+        self.count_download(buffer.0.len());
         Ok(buffer.0.clone())
     }
     fn launch_leaves(
@@ -401,6 +490,96 @@ impl Launcher for EmulatedDevice {
         })
     }
 
+    fn launch_eval_point_chunks(
+        &self,
+        log_n: u32,
+        log_chunk: u32,
+        factors: &[u32],
+        coeffs: &HostBuffer,
+        out: &mut HostBuffer,
+    ) -> Result<()> {
+        let n_chunks =
+            check_eval_point_chunks(log_n, log_chunk, factors.len(), coeffs.0.len(), out.0.len())?;
+        // The factors cross to the "device" as a real one's upload would.
+        self.count_upload(factors.len());
+        // SAFETY: m31_eval_point_chunks(n_chunks, log_chunk, log_n, factors (4 log_n),
+        // coeffs (2^log_n), out (4 n_chunks)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.eval_point_chunks)(
+                n_chunks,
+                log_chunk,
+                log_n,
+                factors.as_ptr(),
+                coeffs.0.as_ptr(),
+                out.0.as_mut_ptr(),
+            )
+        })
+    }
+
+    fn launch_qm31_sum_chunks(
+        &self,
+        n_out: u32,
+        chunk: u32,
+        n_in: u32,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+    ) -> Result<()> {
+        check_sum_chunks(n_out, chunk, n_in, src.0.len(), dst.0.len())?;
+        // SAFETY: qm31_sum_chunks(n_out, chunk, n_in, src (4 n_in), dst (4 n_out)), checked.
+        self.launch(|| unsafe {
+            (self.sum_chunks)(n_out, chunk, n_in, src.0.as_ptr(), dst.0.as_mut_ptr())
+        })
+    }
+
+    fn launch_accumulate_column(
+        &self,
+        n: u32,
+        j: u32,
+        init: Option<u32>,
+        consts: &HostBuffer,
+        col: &HostBuffer,
+        acc: &mut HostBuffer,
+    ) -> Result<()> {
+        check_accumulate_column(n, j, init, consts.0.len(), col.0.len(), acc.0.len())?;
+        let (init, init_index) = (u32::from(init.is_some()), init.unwrap_or(0));
+        // SAFETY: qm31_accumulate_column(n, j, init, init_index, consts (4 (max(j, init_index)
+        // + 1)), col (n), acc (4 n)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.accumulate_column)(
+                n,
+                j,
+                init,
+                init_index,
+                consts.0.as_ptr(),
+                col.0.as_ptr(),
+                acc.0.as_mut_ptr(),
+            )
+        })
+    }
+
+    fn launch_quotient_combine(
+        &self,
+        params: &[u32],
+        points: &[u32],
+        accs: &HostBuffer,
+        out: &mut HostBuffer,
+    ) -> Result<()> {
+        let n = check_quotient_combine(params, points, accs.0.len(), out.0.len())?;
+        self.count_upload(params.len());
+        self.count_upload(points.len());
+        // SAFETY: quotient_combine(params, points, accs, out) over n threads: the header, the
+        // sample records, the point table and every record's accumulation range checked above.
+        self.launch(|| unsafe {
+            (self.quotient_combine)(
+                n,
+                params.as_ptr(),
+                points.as_ptr(),
+                accs.0.as_ptr(),
+                out.0.as_mut_ptr(),
+            )
+        })
+    }
+
     fn launch_m31_gather(
         &self,
         n: u32,
@@ -517,6 +696,7 @@ impl ResidentDevice for EmulatedDevice {
     }
 
     fn download_range(&self, src: &HostBuffer, start: usize, len: usize) -> Result<Vec<u32>> {
+        self.count_download(len);
         src.0
             .get(start..start + len)
             .map(<[u32]>::to_vec)
@@ -524,6 +704,7 @@ impl ResidentDevice for EmulatedDevice {
     }
 
     fn upload_range(&self, dst: &mut HostBuffer, start: usize, words: &[u32]) -> Result<()> {
+        self.count_upload(words.len());
         dst.0
             .get_mut(start..start + words.len())
             .ok_or_else(|| device_error("upload: range out of bounds"))?

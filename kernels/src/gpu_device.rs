@@ -263,6 +263,63 @@ pub trait Launcher {
             "m31_gather is not available on this device".into(),
         ))
     }
+    /// `m31_eval_point_chunks` on `coeffs` (`2^log_n` words) in chunks of `2^log_chunk`, with
+    /// the point's evaluation `factors` (host words, QM31, 4 per index bit; the device
+    /// uploads them): `out` gets one QM31 per chunk (resident backend); as above.
+    fn launch_eval_point_chunks(
+        &self,
+        _log_n: u32,
+        _log_chunk: u32,
+        _factors: &[u32],
+        _coeffs: &Self::Buffer,
+        _out: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "m31_eval_point_chunks is not available on this device".into(),
+        ))
+    }
+    /// `qm31_sum_chunks(n_out, chunk, n_in, src, dst)` over `n_out` threads; as above.
+    fn launch_qm31_sum_chunks(
+        &self,
+        _n_out: u32,
+        _chunk: u32,
+        _n_in: u32,
+        _src: &Self::Buffer,
+        _dst: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "qm31_sum_chunks is not available on this device".into(),
+        ))
+    }
+    /// `qm31_accumulate_column(n, j, init, init_index, consts, col, acc)` over `n` threads
+    /// (`init`: `Some(init_index)` for the batch's first column); as above.
+    fn launch_accumulate_column(
+        &self,
+        _n: u32,
+        _j: u32,
+        _init: Option<u32>,
+        _consts: &Self::Buffer,
+        _col: &Self::Buffer,
+        _acc: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "qm31_accumulate_column is not available on this device".into(),
+        ))
+    }
+    /// `quotient_combine(params, points, accs, out)` over the subdomain's points; `params` and
+    /// `points` are host words ([`check_quotient_combine`] reads them; the device uploads
+    /// them); as above.
+    fn launch_quotient_combine(
+        &self,
+        _params: &[u32],
+        _points: &[u32],
+        _accs: &Self::Buffer,
+        _out: &mut Self::Buffer,
+    ) -> Result<()> {
+        Err(KernelError::InvalidInput(
+            "quotient_combine is not available on this device".into(),
+        ))
+    }
     /// `fri_fold(params, twiddles, src, dst)` over `n_half` threads.
     fn launch_fri_fold(
         &self,
@@ -402,4 +459,123 @@ pub fn grind_batch_with<L: Launcher>(
     trace_span!("GPU launch").in_scope(|| launcher.launch_grind(&params, &mut best, n_tries))?;
     let best = download(launcher, &best)?;
     Ok(best.first().copied().filter(|&b| b != u32::MAX))
+}
+
+// The launches of the out-of-domain and quotient kernels (`shaders/resident.cu`): the kernels
+// index their buffers without bounds checks, so every device checks a launch with these first.
+
+/// The largest chunk one thread of `m31_eval_point_chunks` folds (`EVAL_POINT_MAX_LOG_CHUNK`).
+pub const EVAL_POINT_MAX_LOG_CHUNK: u32 = 8;
+/// Words of `quotient_combine`'s header and of each of its sample records.
+pub const COMBINE_HEADER_WORDS: usize = 4;
+pub const COMBINE_SAMPLE_WORDS: usize = 16;
+
+fn need(what: &str, have: usize, need: u64) -> Result<()> {
+    if (have as u64) < need {
+        return Err(KernelError::InvalidInput(format!(
+            "{what}: buffer of {have} words, the launch reads {need}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a launch of `m31_eval_point_chunks`; returns its thread count (the chunks).
+pub fn check_eval_point_chunks(
+    log_n: u32,
+    log_chunk: u32,
+    factors: usize,
+    coeffs: usize,
+    out: usize,
+) -> Result<u32> {
+    if log_chunk > EVAL_POINT_MAX_LOG_CHUNK || log_chunk > log_n || log_n > 30 {
+        return Err(KernelError::InvalidInput(format!(
+            "eval-point chunks of 2^{log_chunk} over 2^{log_n} coefficients"
+        )));
+    }
+    let n_chunks = 1u64 << (log_n - log_chunk);
+    need("eval-point factors", factors, 4 * u64::from(log_n))?;
+    need("eval-point coefficients", coeffs, 1 << log_n)?;
+    need("eval-point chunk sums", out, 4 * n_chunks)?;
+    Ok(n_chunks as u32)
+}
+
+/// Checks a launch of `qm31_sum_chunks`.
+pub fn check_sum_chunks(n_out: u32, chunk: u32, n_in: u32, src: usize, dst: usize) -> Result<()> {
+    let covered = u64::from(n_out) * u64::from(chunk);
+    // The kernel computes t · chunk + chunk in 32 bits.
+    if chunk == 0 || covered < u64::from(n_in) || covered + u64::from(chunk) > u64::from(u32::MAX) {
+        return Err(KernelError::InvalidInput(format!(
+            "{n_out} sums of {chunk} QM31 values over {n_in}"
+        )));
+    }
+    need("chunk sums source", src, 4 * u64::from(n_in))?;
+    need("chunk sums destination", dst, 4 * u64::from(n_out))
+}
+
+/// Checks a launch of `qm31_accumulate_column`.
+pub fn check_accumulate_column(
+    n: u32,
+    j: u32,
+    init: Option<u32>,
+    consts: usize,
+    col: usize,
+    acc: usize,
+) -> Result<()> {
+    if u64::from(n) * 4 > u64::from(u32::MAX) {
+        return Err(KernelError::InvalidInput(format!(
+            "a numerator accumulation of {n} values"
+        )));
+    }
+    let last = j.max(init.unwrap_or(0));
+    need("numerator constants", consts, 4 * (u64::from(last) + 1))?;
+    need("numerator column", col, u64::from(n))?;
+    need("numerator accumulator", acc, 4 * u64::from(n))
+}
+
+/// Checks a launch of `quotient_combine` (its host-side parameters and point table, the sizes
+/// of its device buffers); returns its thread count (the subdomain's points).
+pub fn check_quotient_combine(
+    params: &[u32],
+    points: &[u32],
+    accs: usize,
+    out: usize,
+) -> Result<u32> {
+    let bad = |what: String| {
+        Err(KernelError::InvalidInput(format!(
+            "quotient_combine: {what}"
+        )))
+    };
+    let [n, log_n, n_samples, log_half] = match params.get(..COMBINE_HEADER_WORDS) {
+        Some(&[a, b, c, d]) => [a, b, c, d],
+        _ => return bad("no header".into()),
+    };
+    if !(1..=29).contains(&log_n) || n != 1 << log_n || log_half + 1 != log_n {
+        return bad(format!("{n} points, log {log_n}, half log {log_half}"));
+    }
+    need(
+        "quotient_combine parameters",
+        params.len(),
+        (COMBINE_HEADER_WORDS + COMBINE_SAMPLE_WORDS * n_samples as usize) as u64,
+    )?;
+    need(
+        "quotient_combine points",
+        points.len(),
+        2 + 2 * u64::from(log_half),
+    )?;
+    need("quotient_combine output", out, 4 * u64::from(n))?;
+    for s in 0..n_samples as usize {
+        let record = &params[COMBINE_HEADER_WORDS + COMBINE_SAMPLE_WORDS * s..];
+        let (log_ratio, offset, len) = (record[12], record[13], record[14]);
+        if log_ratio >= log_n || len != n >> log_ratio {
+            return bad(format!(
+                "sample {s}: {len} values lifted by 2^{log_ratio} to {n}"
+            ));
+        }
+        need(
+            "quotient_combine accumulations",
+            accs.min(u32::MAX as usize),
+            u64::from(offset) + 4 * u64::from(len),
+        )?;
+    }
+    Ok(n)
 }

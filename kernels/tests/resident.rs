@@ -84,3 +84,17 @@ fn accumulation_and_leaf_packing_on_resident_columns_match_simd() {
         checks::accumulation_and_leaf_packing_on_resident_columns_match_simd::<EmulatedDevice>();
     }
 }
+
+#[test]
+fn out_of_domain_evaluation_on_resident_coefficients_matches_simd() {
+    if device() {
+        checks::out_of_domain_evaluation_on_resident_coefficients_matches_simd::<EmulatedDevice>();
+    }
+}
+
+#[test]
+fn fri_quotients_on_resident_columns_match_simd() {
+    if device() {
+        checks::fri_quotients_on_resident_columns_match_simd::<EmulatedDevice>();
+    }
+}

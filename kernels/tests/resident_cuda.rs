@@ -40,5 +40,7 @@ fn cuda_resident_ops_match_simd() {
         checks::grind_on_the_device_matches_simd::<CudaDevice>();
         checks::barycentric_eval_on_resident_columns_matches_simd::<CudaDevice>();
         checks::accumulation_and_leaf_packing_on_resident_columns_match_simd::<CudaDevice>();
+        checks::out_of_domain_evaluation_on_resident_coefficients_matches_simd::<CudaDevice>();
+        checks::fri_quotients_on_resident_columns_match_simd::<CudaDevice>();
     }
 }

@@ -48,4 +48,24 @@ void emu_m31_gather(uint32_t n, uint32_t stride, uint32_t offset, const uint32_t
     emu_grid(n, [&] { m31_gather(n, stride, offset, src, dst); });
 }
 
+void emu_m31_eval_point_chunks(uint32_t n_chunks, uint32_t log_chunk, uint32_t log_n,
+                               const uint32_t* factors, const uint32_t* coeffs, uint32_t* out) {
+    emu_grid(n_chunks, [&] { m31_eval_point_chunks(n_chunks, log_chunk, log_n, factors, coeffs, out); });
+}
+
+void emu_qm31_sum_chunks(uint32_t n_out, uint32_t chunk, uint32_t n_in, const uint32_t* src,
+                         uint32_t* dst) {
+    emu_grid(n_out, [&] { qm31_sum_chunks(n_out, chunk, n_in, src, dst); });
+}
+
+void emu_qm31_accumulate_column(uint32_t n, uint32_t j, uint32_t init, uint32_t init_index,
+                                const uint32_t* consts, const uint32_t* col, uint32_t* acc) {
+    emu_grid(n, [&] { qm31_accumulate_column(n, j, init, init_index, consts, col, acc); });
+}
+
+void emu_quotient_combine(uint32_t n, const uint32_t* params, const uint32_t* points,
+                          const uint32_t* accs, uint32_t* out) {
+    emu_grid(n, [&] { quotient_combine(params, points, accs, out); });
+}
+
 }

@@ -2,10 +2,14 @@
 //! buffers that are already on the device; only parameters and twiddles are uploaded, and
 //! results stay on the device.
 
+use stwo::core::circle::CirclePoint;
 use stwo::core::fields::m31::BaseField;
+use stwo::core::fields::qm31::SecureField;
+use stwo::core::pcs::quotients::ColumnSampleBatch;
+use stwo::core::poly::circle::CircleDomain;
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 
-use super::column::DeviceColumn;
+use super::column::{DeviceColumn, DeviceElement};
 use super::ResidentDevice;
 use crate::error::{KernelError, Result};
 use crate::fft::FftLayer;
@@ -269,4 +273,210 @@ pub(crate) fn pack_leaves<D: ResidentDevice>(
     }
     out.try_into()
         .map_err(|_| KernelError::InvalidInput("leaf packing: 16 columns".into()))
+}
+
+/// Chunk of coefficients one thread of `m31_eval_point_chunks` folds (2^6: 2^20 coefficients
+/// make 16,384 threads), and of QM31 values one thread of `qm31_sum_chunks` adds.
+const EVAL_POINT_LOG_CHUNK: u32 = 6;
+const SUM_CHUNK: usize = 256;
+
+/// A polynomial's value at `point` from its coefficients on the device (natural order), Stwo's
+/// `eval_at_point`: the point's `log n` evaluation factors go up, one launch folds chunks of
+/// coefficients, a few add the chunk sums, and 4 words come back.
+pub(crate) fn eval_at_point<D: ResidentDevice>(
+    coeffs: &DeviceColumn<D, BaseField>,
+    point: CirclePoint<SecureField>,
+) -> Result<SecureField> {
+    use stwo::prover::backend::Column;
+    let n = coeffs.len();
+    if n == 0 || !n.is_power_of_two() || n > 1 << 30 {
+        return Err(KernelError::InvalidInput(format!(
+            "out-of-domain evaluation of {n} coefficients"
+        )));
+    }
+    let log_n = n.ilog2();
+    // CpuBackend's mappings, lowest index bit first: y, x, then x doubled again and again.
+    let mut factors = Vec::with_capacity(log_n as usize);
+    if log_n > 0 {
+        factors.push(point.y);
+        let mut x = point.x;
+        for _ in 1..log_n {
+            factors.push(x);
+            x = CirclePoint::double_x(x);
+        }
+    }
+    let log_chunk = log_n.min(EVAL_POINT_LOG_CHUNK);
+    let dev = D::instance()?;
+    let mut len = 1usize << (log_n - log_chunk);
+    let mut sums = dev.zeros(4 * len)?;
+    dev.launch_eval_point_chunks(
+        log_n,
+        log_chunk,
+        &SecureField::to_words(&factors),
+        coeffs.buffer(),
+        &mut sums,
+    )?;
+    while len > 1 {
+        let out = len.div_ceil(SUM_CHUNK);
+        let mut next = dev.zeros(4 * out)?;
+        dev.launch_qm31_sum_chunks(out as u32, SUM_CHUNK as u32, len as u32, &sums, &mut next)?;
+        sums = next;
+        len = out;
+    }
+    let words = dev.download_range(&sums, 0, 4)?;
+    Ok(SecureField::from_words(&words)[0])
+}
+
+/// A secure column by coordinates from one device buffer holding its 4 coordinates one after
+/// the other (`n` values each): split with device copies.
+fn split_coords<D: ResidentDevice>(
+    dev: &D,
+    src: &D::Buffer,
+    n: usize,
+) -> Result<[DeviceColumn<D, BaseField>; 4]> {
+    let mut cols: Vec<DeviceColumn<D, BaseField>> = Vec::with_capacity(4);
+    for c in 0..4 {
+        let mut col = DeviceColumn::<D, BaseField>::try_zeros(n)?;
+        dev.copy_range(src, c * n, col.buffer_mut(), 0, n)?;
+        cols.push(col);
+    }
+    cols.try_into()
+        .map_err(|_| KernelError::InvalidInput("4 coordinate columns".into()))
+}
+
+/// Stwo's `accumulate_numerators` for one sample batch of resident columns, on the device:
+/// `Σ_j (c_j · col_j[r] − b_j)` for the first `n` rows `r` of each column (the subdomain), by
+/// coordinates. `line_coeffs` are the batch's `(a, b, c)` ([`quotient_constants`]); the `c`s
+/// and `−Σ b` are uploaded (4 words each), one launch per column, nothing comes back.
+///
+/// [`quotient_constants`]: stwo::core::pcs::quotients::quotient_constants
+pub(crate) fn accumulate_numerators<D: ResidentDevice>(
+    columns: &[&DeviceColumn<D, BaseField>],
+    batch: &ColumnSampleBatch,
+    line_coeffs: &[(SecureField, SecureField, SecureField)],
+    n: usize,
+) -> Result<[DeviceColumn<D, BaseField>; 4]> {
+    use stwo::prover::backend::Column;
+    let data = &batch.cols_vals_randpows;
+    if n == 0 || n > 1 << 29 || data.len() != line_coeffs.len() || data.len() >= 1 << 30 {
+        return Err(KernelError::InvalidInput(format!(
+            "a numerator accumulation of {n} rows over {} columns",
+            data.len()
+        )));
+    }
+    if let Some(d) = data
+        .iter()
+        .find(|d| columns.get(d.column_index).is_none_or(|c| c.len() < n))
+    {
+        return Err(KernelError::InvalidInput(format!(
+            "numerator column {} missing or shorter than {n} rows",
+            d.column_index
+        )));
+    }
+    let dev = D::instance()?;
+    if data.is_empty() {
+        // No column: every value is 0 − 0.
+        let zeros = dev.zeros(4 * n)?;
+        return split_coords(dev, &zeros, n);
+    }
+    // Field additions are exact: −Σ b once, then each c_j · col_j, is Σ (c_j · col_j − b_j).
+    let minus_b: SecureField = -line_coeffs.iter().map(|(_, b, _)| *b).sum::<SecureField>();
+    let mut consts: Vec<SecureField> = line_coeffs.iter().map(|(_, _, c)| *c).collect();
+    consts.push(minus_b);
+    let consts = dev.upload(&SecureField::to_words(&consts))?;
+    let init_index = data.len() as u32;
+    let mut acc = dev.zeros(4 * n)?;
+    for (j, d) in data.iter().enumerate() {
+        let init = (j == 0).then_some(init_index);
+        dev.launch_accumulate_column(
+            n as u32,
+            j as u32,
+            init,
+            &consts,
+            columns[d.column_index].buffer(),
+            &mut acc,
+        )?;
+    }
+    split_coords(dev, &acc, n)
+}
+
+/// One accumulated numerator of `compute_quotients_and_combine`: its sample point, its
+/// accumulated first linear term `a`, and its 4 coordinate columns (resident).
+pub(crate) struct Numerator<'a, D: ResidentDevice> {
+    pub point: CirclePoint<SecureField>,
+    pub first_linear_term: SecureField,
+    pub coords: [&'a DeviceColumn<D, BaseField>; 4],
+}
+
+/// Stwo's `compute_quotients_and_combine` up to its interpolation, on the device: the combined
+/// quotient on `subdomain` (bit-reversed order) by coordinates. The accumulations are gathered
+/// into one buffer with device copies; the sample points, `a`s and the domain's generator
+/// table (a few hundred words) are uploaded; the domain points and denominator inverses are
+/// computed by the kernel. Accumulations shorter than 16 values take the host fallback
+/// (`InvalidInput`): SimdBackend lifts 16-value vectors, below that its lifting is its own.
+pub(crate) fn combine_quotients<D: ResidentDevice>(
+    numerators: &[Numerator<'_, D>],
+    subdomain: CircleDomain,
+) -> Result<[DeviceColumn<D, BaseField>; 4]> {
+    use crate::gpu_device::{COMBINE_HEADER_WORDS, COMBINE_SAMPLE_WORDS};
+    use stwo::prover::backend::Column;
+    let log_n = subdomain.log_size();
+    let n = subdomain.size();
+    let lanes = 1usize << stwo::prover::backend::simd::m31::LOG_N_LANES;
+    if !(4..=29).contains(&log_n) {
+        return Err(KernelError::InvalidInput(format!(
+            "quotients on a subdomain of 2^{log_n} points"
+        )));
+    }
+    let mut params = vec![n as u32, log_n, numerators.len() as u32, log_n - 1];
+    let mut offset = 0usize;
+    for num in numerators {
+        let len = num.coords[0].len();
+        if num.coords.iter().any(|c| c.len() != len)
+            || !len.is_power_of_two()
+            || len < lanes
+            || len > n
+        {
+            return Err(KernelError::InvalidInput(format!(
+                "a quotient accumulation of {len} values on 2^{log_n} points"
+            )));
+        }
+        let (x, y) = (num.point.x, num.point.y);
+        let mut record = [0u32; COMBINE_SAMPLE_WORDS];
+        record[..8].copy_from_slice(&[
+            x.0 .0 .0, x.0 .1 .0, y.0 .0 .0, y.0 .1 .0, x.1 .0 .0, x.1 .1 .0, y.1 .0 .0, y.1 .1 .0,
+        ]);
+        record[8..12].copy_from_slice(&SecureField::to_words(&[num.first_linear_term]));
+        record[12] = log_n - len.ilog2();
+        record[13] = u32::try_from(offset)
+            .map_err(|_| KernelError::InvalidInput("quotient accumulations over 2^32".into()))?;
+        record[14] = len as u32;
+        params.extend_from_slice(&record);
+        offset += 4 * len;
+    }
+    debug_assert_eq!(
+        params.len(),
+        COMBINE_HEADER_WORDS + COMBINE_SAMPLE_WORDS * numerators.len()
+    );
+    // The half coset's initial point, then its step times 2^b.
+    let coset = subdomain.half_coset;
+    let mut points = vec![coset.initial.x.0, coset.initial.y.0];
+    let mut step = coset.step;
+    for _ in 0..log_n - 1 {
+        points.extend([step.x.0, step.y.0]);
+        step = step.double();
+    }
+    let dev = D::instance()?;
+    let mut accs = dev.zeros(offset.max(1))?;
+    let mut at = 0;
+    for num in numerators {
+        let len = num.coords[0].len();
+        for col in num.coords {
+            dev.copy_range(col.buffer(), 0, &mut accs, at, len)?;
+            at += len;
+        }
+    }
+    let mut out = dev.zeros(4 * n)?;
+    dev.launch_quotient_combine(&params, &points, &accs, &mut out)?;
+    split_coords(dev, &out, n)
 }

@@ -10,12 +10,15 @@
 //! What runs where ([`Op`] counts it per operation, [`op_counts`]):
 //! - on the device, on resident buffers: the circle FFT (`interpolate`, `evaluate`), `extend`
 //!   and `split_at_mid` of coefficients, the FRI folds (`fold_line`,
-//!   `fold_circle_into_line`), barycentric evaluation, accumulation, lifting and leaf packing
+//!   `fold_circle_into_line`), out-of-domain sampling (`eval_at_point` from coefficients,
+//!   barycentric evaluation), the FRI quotients (`accumulate_numerators`,
+//!   `compute_quotients_and_combine`), accumulation, lifting and leaf packing
 //!   (`shaders/resident.cu`), the lifted Blake2s Merkle leaves and layers, and grinding;
 //! - on the host, as an explicit fallback (download the inputs, run `SimdBackend`'s operation,
-//!   upload the outputs): everything else — bit reversal, point evaluation from coefficients,
-//!   barycentric weights, the FRI quotients, `decompose`, twiddle precomputation, GKR, and the
-//!   constraint evaluation of components ([`HostComponent`]).
+//!   upload the outputs): everything else — bit reversal, barycentric weights,
+//!   `eval_at_point_by_folding`, `decompose`, twiddle precomputation, GKR, and the constraint
+//!   evaluation of components ([`HostComponent`]) — and inputs the kernels do not take (tiny
+//!   domains, quotient accumulations under 16 values, over the memory budget).
 //!
 //! Coefficients are kept in natural order on the device (`SimdBackend` keeps those of large
 //! polynomials transposed, see [`crate::fft::simd_coefficient_order`]); the host fallbacks

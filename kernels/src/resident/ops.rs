@@ -8,7 +8,7 @@ use stwo::core::channel::Blake2sChannel;
 use stwo::core::circle::{CirclePoint, Coset};
 use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::{SecureField, SECURE_EXTENSION_DEGREE};
-use stwo::core::pcs::quotients::ColumnSampleBatch;
+use stwo::core::pcs::quotients::{quotient_constants, ColumnSampleBatch};
 use stwo::core::poly::circle::{CanonicCoset, CircleDomain};
 use stwo::core::proof_of_work::GrindOps;
 use stwo::core::vcs::blake2_hash::Blake2sHash;
@@ -169,6 +169,12 @@ impl<D: ResidentDevice> PolyOps for B<D> {
         poly: &CircleCoefficients<Self>,
         point: CirclePoint<SecureField>,
     ) -> SecureField {
+        // Out-of-domain sampling: the value is computed from the resident coefficients and
+        // only it comes back (see `kernels::eval_at_point`).
+        if let Some(value) = on_device(Op::EvalAtPoint, kernels::eval_at_point(&poly.coeffs, point))
+        {
+            return value;
+        }
         host(Op::EvalAtPoint, || {
             SimdBackend::eval_at_point(&coeffs_to_simd(poly), point)
         })
@@ -295,6 +301,38 @@ impl<D: ResidentDevice> QuotientOps for B<D> {
         accumulated_numerators_vec: &mut Vec<AccumulatedNumerators<Self>>,
         log_blowup_factor: u32,
     ) {
+        let on_dev = (|| -> Result<Vec<AccumulatedNumerators<Self>>> {
+            let domain = columns
+                .first()
+                .ok_or_else(|| KernelError::InvalidInput("no numerator columns".into()))?
+                .domain;
+            if log_blowup_factor > domain.log_size() {
+                return Err(KernelError::InvalidInput(format!(
+                    "blowup 2^{log_blowup_factor} over 2^{} points",
+                    domain.log_size()
+                )));
+            }
+            let n = domain.size() >> log_blowup_factor;
+            let cols: Vec<&DeviceColumn<D, BaseField>> =
+                columns.iter().map(|c| &c.values).collect();
+            let constants = quotient_constants(sample_batches);
+            sample_batches
+                .iter()
+                .zip(constants.line_coeffs)
+                .map(|(batch, coeffs)| {
+                    let columns = kernels::accumulate_numerators(&cols, batch, &coeffs, n)?;
+                    Ok(AccumulatedNumerators {
+                        sample_point: batch.point,
+                        partial_numerators_acc: SecureColumnByCoords { columns },
+                        first_linear_term_acc: coeffs.iter().map(|(a, ..)| *a).sum(),
+                    })
+                })
+                .collect()
+        })();
+        if let Some(accs) = on_device(Op::AccumulateNumerators, on_dev) {
+            accumulated_numerators_vec.extend(accs);
+            return;
+        }
         host(Op::AccumulateNumerators, || {
             let simd: Vec<_> = columns.iter().map(|c| eval_to_simd(c)).collect();
             let refs: Vec<_> = simd.iter().collect();
@@ -314,6 +352,47 @@ impl<D: ResidentDevice> QuotientOps for B<D> {
         log_blowup_factor: u32,
         twiddles: &TwiddleTree<Self>,
     ) -> SecureEvaluation<Self, BitReversedOrder> {
+        let combined = (|| -> Result<SecureEvaluation<Self, BitReversedOrder>> {
+            if log_blowup_factor >= lifting_log_size {
+                return Err(KernelError::InvalidInput(format!(
+                    "blowup 2^{log_blowup_factor} over 2^{lifting_log_size} points"
+                )));
+            }
+            let eval_domain = CanonicCoset::new(lifting_log_size).circle_domain();
+            let (subdomain, _) = eval_domain.split(log_blowup_factor);
+            let numerators: Vec<kernels::Numerator<'_, D>> = accs
+                .iter()
+                .map(|a| kernels::Numerator {
+                    point: a.sample_point,
+                    first_linear_term: a.first_linear_term_acc,
+                    coords: a.partial_numerators_acc.columns.each_ref(),
+                })
+                .collect();
+            let quotients = kernels::combine_quotients(&numerators, subdomain)?;
+            // Then SimdBackend's extension of the quotients to the evaluation domain, on the
+            // device FFT (each call counted under its own operation).
+            let subdomain_twiddles = TwiddleTree {
+                root_coset: subdomain.half_coset,
+                twiddles: DeviceTwiddles::empty(),
+                itwiddles: twiddles
+                    .itwiddles
+                    .extract_subdomain_twiddles(eval_domain.log_size(), subdomain.log_size()),
+            };
+            let columns = quotients.map(|values| {
+                let poly = Self::interpolate(
+                    CircleEvaluation::new(subdomain, values),
+                    &subdomain_twiddles,
+                );
+                Self::evaluate(&poly, eval_domain, twiddles).values
+            });
+            Ok(SecureEvaluation::new(
+                eval_domain,
+                SecureColumnByCoords { columns },
+            ))
+        })();
+        if let Some(evaluation) = on_device(Op::CombineQuotients, combined) {
+            return evaluation;
+        }
         host(Op::CombineQuotients, || {
             let accs = accs
                 .into_iter()

@@ -402,3 +402,134 @@ pub fn accumulation_and_leaf_packing_on_resident_columns_match_simd<D: ResidentD
     assert!(delta(&before, &after, Op::Accumulate).device >= 3);
     assert!(delta(&before, &after, Op::PackLeaves).device >= 3);
 }
+
+/// Out-of-domain sampling from resident coefficients (`eval_at_point`, the prover's path when
+/// it stores coefficients) equals CpuBackend's value (and SimdBackend's from 16 coefficients),
+/// on the device, for polynomials of 1 to 2^15 coefficients (below and above a fold chunk,
+/// several chunk sums).
+pub fn out_of_domain_evaluation_on_resident_coefficients_matches_simd<D: ResidentDevice>() {
+    use stwo::prover::backend::cpu::CpuBackend;
+    let mut rng = crate::common::Rng::new(23);
+    let before = counts();
+    let sizes = [0u32, 1, 2, 5, 6, 7, 9, 12, 15];
+    for log in sizes {
+        let point = stwo::core::circle::SECURE_FIELD_CIRCLE_GEN.mul(rng.next_u32() as u128 + 7);
+        let coeffs = random_base(&mut rng, 1 << log);
+        let cpu = CpuBackend::eval_at_point(&CircleCoefficients::new(coeffs.clone()), point);
+        let dev = Dev::<D>::eval_at_point(
+            &CircleCoefficients::new(DeviceColumn::from_host(&coeffs).expect("uploads")),
+            point,
+        );
+        assert_eq!(dev, cpu, "2^{log} coefficients");
+        // SimdBackend evaluates whole 16-value vectors (its own columns pad shorter ones).
+        if log >= 4 {
+            let simd = SimdBackend::eval_at_point(
+                &CircleCoefficients::new(coeffs.iter().copied().collect()),
+                point,
+            );
+            assert_eq!(simd, cpu, "2^{log} coefficients: the references agree");
+        }
+    }
+    let after = counts();
+    let d = delta(&before, &after, Op::EvalAtPoint);
+    assert_eq!(
+        d.device,
+        sizes.len() as u64,
+        "every evaluation ran on the device"
+    );
+    assert_eq!(d.host, 0);
+}
+
+/// Stwo's FRI quotients (`compute_fri_quotients`: `accumulate_numerators` per column size,
+/// `lift_and_accumulate`, `compute_quotients_and_combine`) over resident columns of several
+/// sizes sampled at two points (one column at one only) equal SimdBackend's, coordinate by
+/// coordinate, and ran on the device.
+pub fn fri_quotients_on_resident_columns_match_simd<D: ResidentDevice>() {
+    use stwo::core::circle::SECURE_FIELD_CIRCLE_GEN;
+    use stwo::core::pcs::quotients::PointSample;
+    use stwo::core::pcs::TreeVec;
+    use stwo::prover::pcs::quotient_ops::compute_fri_quotients;
+    let mut rng = crate::common::Rng::new(29);
+    let before = counts();
+    let log_blowup = 1;
+    for log_sizes in [vec![5u32, 5, 7, 9], vec![6, 8, 8], vec![10]] {
+        let lifting = *log_sizes.iter().max().expect("sizes");
+        let values: Vec<Vec<BaseField>> = log_sizes
+            .iter()
+            .map(|&l| random_base(&mut rng, 1 << l))
+            .collect();
+        let points = [
+            SECURE_FIELD_CIRCLE_GEN.mul(rng.next_u32() as u128 + 3),
+            SECURE_FIELD_CIRCLE_GEN.mul(rng.next_u32() as u128 + 11),
+        ];
+        let samples: Vec<Vec<PointSample>> = (0..log_sizes.len())
+            .map(|i| {
+                points
+                    .iter()
+                    .take(if i == 1 { 1 } else { 2 })
+                    .map(|&point| PointSample {
+                        point,
+                        value: random_secure(&mut rng, 1)[0],
+                    })
+                    .collect()
+            })
+            .collect();
+        let samples = TreeVec(vec![samples]);
+        let alpha = random_secure(&mut rng, 1)[0];
+        let coset = CanonicCoset::new(lifting).circle_domain().half_coset;
+
+        let simd_cols: Vec<CircleEvaluation<SimdBackend, BaseField, BitReversedOrder>> = log_sizes
+            .iter()
+            .zip(&values)
+            .map(|(&l, v)| {
+                CircleEvaluation::new(
+                    CanonicCoset::new(l).circle_domain(),
+                    v.iter().copied().collect(),
+                )
+            })
+            .collect();
+        let simd_twiddles = SimdBackend::precompute_twiddles(coset);
+        let simd = compute_fri_quotients(
+            &TreeVec(vec![simd_cols.iter().collect()]),
+            &samples,
+            alpha,
+            lifting,
+            &simd_twiddles,
+            log_blowup,
+        );
+
+        let dev_cols: Vec<CircleEvaluation<Dev<D>, BaseField, BitReversedOrder>> = log_sizes
+            .iter()
+            .zip(&values)
+            .map(|(&l, v)| {
+                CircleEvaluation::new(
+                    CanonicCoset::new(l).circle_domain(),
+                    DeviceColumn::from_host(v).expect("uploads"),
+                )
+            })
+            .collect();
+        let dev_twiddles = Dev::<D>::precompute_twiddles(coset);
+        let dev = compute_fri_quotients(
+            &TreeVec(vec![dev_cols.iter().collect()]),
+            &samples,
+            alpha,
+            lifting,
+            &dev_twiddles,
+            log_blowup,
+        );
+        assert_eq!(dev.domain, simd.domain);
+        for c in 0..4 {
+            assert_eq!(
+                dev.values.columns[c].to_cpu(),
+                simd.values.columns[c].to_cpu(),
+                "coordinate {c} of the FRI quotients over columns of 2^{log_sizes:?}"
+            );
+        }
+    }
+    let after = counts();
+    for op in [Op::AccumulateNumerators, Op::CombineQuotients] {
+        let d = delta(&before, &after, op);
+        assert!(d.device > 0, "{op:?} ran on the device");
+        assert_eq!(d.host, 0, "{op:?} never fell back to the host");
+    }
+}
