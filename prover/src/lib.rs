@@ -39,7 +39,7 @@ pub use artifact::{ProofArtifact, ARTIFACT_FORMAT_VERSION};
 pub use channel::ChannelKind;
 pub use device::{Device, DeviceRequest};
 pub use error::{ArtifactError, ExecuteError, InputError, ProgramError, ProveError, VerifyError};
-pub use execute::{execute, Execution, ExecutionLimits};
+pub use execute::{execute, Execution, ExecutionLimits, FunctionSteps};
 pub use input::ProgramInput;
 pub use profile::SecurityProfile;
 pub use program::CairoProgram;
