@@ -6,10 +6,10 @@ use starfarm_sequencer::program_input::{BlockProverInput, RANGE_OVERHEAD_STEPS};
 use starfarm_sequencer::service::estimated_steps;
 
 /// Default target of estimated Cairo steps per chunk: 2^19, the largest chunk that stays on
-/// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~41 transfers at the
-/// sequencer's estimates (12,500 each; ~12,000 real): 8 GiB by [`chunk_memory_bytes`], 5.9 GiB
-/// measured for 40 transfers. Machines with more memory can prove larger chunks (fewer proofs
-/// per block; 2^20 steps, ~85 transfers, needs ~19 GiB by that fit): raise it with
+/// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~87 transfers at the
+/// sequencer's estimates (6,000 each, ~5,500 real since issue 19's signature cut; it was ~41
+/// at 12,500). Memory: docs/sequencer.md, "Chunks sized by what a transfer costs now".
+/// Machines with more memory can prove larger chunks (fewer proofs per block): raise it with
 /// `--chunk-steps`.
 pub const DEFAULT_CHUNK_STEPS: u64 = 1 << 19;
 
