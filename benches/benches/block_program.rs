@@ -27,7 +27,9 @@
 //! from cairo-vm's trace; builtins per transaction), STARFARM_BENCH_PREVIOUS_LAYOUT (the input layout of STARFARM_BENCH_PREVIOUS: 1 by default,
 //! 2 for a layout-2 program, e.g. `git show fb86869:sequencer/cairo/block.json`, the one
 //! before the shared trie update, or 3 for a layout-3 program, e.g. `git show
-//! 5065efe:sequencer/cairo/block.json`, the one before half-length scalars). Prints the
+//! 5065efe:sequencer/cairo/block.json`, the one before half-length scalars, or 4 for one that
+//! reads today's input, e.g. `git show c63e30f:sequencer/cairo/block.json`, the one before
+//! issue 19's window loop). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
@@ -305,10 +307,13 @@ fn main() -> Result<()> {
         layout: 0,
     };
     let previous_layout = match std::env::var("STARFARM_BENCH_PREVIOUS_LAYOUT").as_deref() {
+        // The current layout (4, half-length scalars): a previous program that reads the same
+        // input, e.g. `git show main:sequencer/cairo/block.json` before issue 19's cut.
+        Ok("4") => 0,
         Ok("3") => 3,
         Ok("2") => 2,
         Ok("1") | Err(_) => 1,
-        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1, 2 or 3"),
+        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1, 2, 3 or 4"),
     };
     let previous = match std::env::var("STARFARM_BENCH_PREVIOUS").as_deref() {
         Ok("0") => None,
