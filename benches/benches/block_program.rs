@@ -23,10 +23,13 @@
 //! STARFARM_BENCH_PREVIOUS (the previous block program, layout 1 with one ec_op per signature,
 //! `sequencer/cairo/anchor/block_v1.json` by default, measured on the same blocks — steps,
 //! components, proofs with its own warm prover — or `0` to skip it),
-//! STARFARM_BENCH_PREVIOUS_LAYOUT (the input layout of STARFARM_BENCH_PREVIOUS: 1 by default,
+//! STARFARM_BENCH_STEPS_BY_FUNCTION=1 to print where each run's steps go (per Cairo function,
+//! from cairo-vm's trace; builtins per transaction), STARFARM_BENCH_PREVIOUS_LAYOUT (the input layout of STARFARM_BENCH_PREVIOUS: 1 by default,
 //! 2 for a layout-2 program, e.g. `git show fb86869:sequencer/cairo/block.json`, the one
 //! before the shared trie update, or 3 for a layout-3 program, e.g. `git show
-//! 5065efe:sequencer/cairo/block.json`, the one before half-length scalars). Prints the
+//! 5065efe:sequencer/cairo/block.json`, the one before half-length scalars, or 4 for one that
+//! reads today's input, e.g. `git show c63e30f:sequencer/cairo/block.json`, the one before
+//! issue 19's window loop). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
@@ -233,7 +236,45 @@ fn run_steps(program: &Program, range: &RangeInput) -> Result<(u64, f64, u64)> {
         "the block program's output differs from native execution"
     );
     let poseidon = execution.builtins.get("poseidon").copied().unwrap_or(0);
+    if std::env::var("STARFARM_BENCH_STEPS_BY_FUNCTION").is_ok_and(|v| v == "1") {
+        print_steps_by_function(program, range, &execution);
+    }
     Ok((execution.steps, execution.duration.as_secs_f64(), poseidon))
+}
+
+/// STARFARM_BENCH_STEPS_BY_FUNCTION=1: where a run's steps go, per Cairo function (the
+/// functions over 0.5 % of the steps), per transaction and as a share; and the builtins used.
+fn print_steps_by_function(
+    program: &Program,
+    range: &RangeInput,
+    execution: &starfarm_prover::Execution,
+) {
+    let txs = range.receipts.len().max(1) as f64;
+    println!(
+        "  steps by function (layout {}, {} transactions, {} steps):",
+        program.layout,
+        range.receipts.len(),
+        execution.steps
+    );
+    let rows = execution.steps_by_function(&program.program);
+    let shown = rows
+        .iter()
+        .filter(|r| r.steps * 200 >= execution.steps.max(1));
+    for r in shown {
+        println!(
+            "    {:>10.1} steps/tx {:>5.1} % {:>9.2} calls/tx  {}",
+            r.steps as f64 / txs,
+            100.0 * r.steps as f64 / execution.steps.max(1) as f64,
+            r.calls as f64 / txs,
+            r.name
+        );
+    }
+    for (builtin, count) in &execution.builtins {
+        println!(
+            "    builtin {builtin}: {:.1} per transaction",
+            *count as f64 / txs
+        );
+    }
 }
 
 fn main() -> Result<()> {
@@ -266,10 +307,13 @@ fn main() -> Result<()> {
         layout: 0,
     };
     let previous_layout = match std::env::var("STARFARM_BENCH_PREVIOUS_LAYOUT").as_deref() {
+        // The current layout (4, half-length scalars): a previous program that reads the same
+        // input, e.g. `git show main:sequencer/cairo/block.json` before issue 19's cut.
+        Ok("4") => 0,
         Ok("3") => 3,
         Ok("2") => 2,
         Ok("1") | Err(_) => 1,
-        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1, 2 or 3"),
+        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1, 2, 3 or 4"),
     };
     let previous = match std::env::var("STARFARM_BENCH_PREVIOUS").as_deref() {
         Ok("0") => None,

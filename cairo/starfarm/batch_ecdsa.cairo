@@ -52,6 +52,8 @@ const OFFSET_END_X = 0x5436afa0f9156262dcbf258a405614a4264ae8664f9d82b081d3de9b9
 const OFFSET_END_Y = 0x127d3af5955e1a707cc0b92a985419ad5ac982ec9fbc932bd15031ce6cfa35;
 
 const DIGIT_BASE = 16;
+// Where a multiples table's y's start (`multiples`).
+const TABLE_Y = 16;
 // Base-16 digits of G's scalar Σ a_i·w_i: 4 limbs of 16 digits, then 35 for the top carry
 // (the sum is below 2^(380 + 16) for at most MAX_BATCH signatures).
 const WINDOWS = 99;
@@ -88,8 +90,8 @@ const SIGNATURE_HINT_SIZE = HINT_DIGITS + 2 * HALF_WINDOWS;
 // After all signatures' hints: the hint of Σ a_i·w_i.
 const BATCH_HINT_SIZE = SCALAR_HINT_SIZE;
 
-// A point of the multi-scalar multiplication: its multiples 0..15 (x, y; entry 0 unused) and
-// its scalar's digits.
+// A point of the multi-scalar multiplication: its multiples 1..15 (`multiples`: x's, then
+// y's from TABLE_Y) and its scalar's digits.
 struct MsmPoint {
     table: felt*,
     digits: felt*,
@@ -382,83 +384,175 @@ func digit_sum{range_check_ptr}(digits: felt*, count) -> felt {
 }
 
 // digit_sum of exactly LIMB_DIGITS digits, unrolled (it runs 8 times per signature): each
-// digit checked in [0, 16), the sum accumulated from the top digit.
+// digit checked in [0, 16), the sum accumulated from the top digit. Each digit is read once
+// into a tempvar (reading d[k] in each assert cost a step per use): 6 steps a digit.
 func digit_sum16{range_check_ptr}(d: felt*) -> felt {
-    assert [range_check_ptr + 0] = d[0];
-    assert [range_check_ptr + 1] = d[0] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 2] = d[1];
-    assert [range_check_ptr + 3] = d[1] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 4] = d[2];
-    assert [range_check_ptr + 5] = d[2] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 6] = d[3];
-    assert [range_check_ptr + 7] = d[3] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 8] = d[4];
-    assert [range_check_ptr + 9] = d[4] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 10] = d[5];
-    assert [range_check_ptr + 11] = d[5] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 12] = d[6];
-    assert [range_check_ptr + 13] = d[6] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 14] = d[7];
-    assert [range_check_ptr + 15] = d[7] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 16] = d[8];
-    assert [range_check_ptr + 17] = d[8] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 18] = d[9];
-    assert [range_check_ptr + 19] = d[9] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 20] = d[10];
-    assert [range_check_ptr + 21] = d[10] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 22] = d[11];
-    assert [range_check_ptr + 23] = d[11] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 24] = d[12];
-    assert [range_check_ptr + 25] = d[12] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 26] = d[13];
-    assert [range_check_ptr + 27] = d[13] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 28] = d[14];
-    assert [range_check_ptr + 29] = d[14] + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 30] = d[15];
-    assert [range_check_ptr + 31] = d[15] + (2 ** 128 - DIGIT_BASE);
-    let range_check_ptr = range_check_ptr + 2 * LIMB_DIGITS;
     tempvar acc = d[15];
-    tempvar acc = d[14] + DIGIT_BASE * acc;
-    tempvar acc = d[13] + DIGIT_BASE * acc;
-    tempvar acc = d[12] + DIGIT_BASE * acc;
-    tempvar acc = d[11] + DIGIT_BASE * acc;
-    tempvar acc = d[10] + DIGIT_BASE * acc;
-    tempvar acc = d[9] + DIGIT_BASE * acc;
-    tempvar acc = d[8] + DIGIT_BASE * acc;
-    tempvar acc = d[7] + DIGIT_BASE * acc;
-    tempvar acc = d[6] + DIGIT_BASE * acc;
-    tempvar acc = d[5] + DIGIT_BASE * acc;
-    tempvar acc = d[4] + DIGIT_BASE * acc;
-    tempvar acc = d[3] + DIGIT_BASE * acc;
-    tempvar acc = d[2] + DIGIT_BASE * acc;
-    tempvar acc = d[1] + DIGIT_BASE * acc;
-    tempvar acc = d[0] + DIGIT_BASE * acc;
+    assert [range_check_ptr + 30] = acc;
+    tempvar top = acc + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 31] = top;
+    tempvar t = d[14];
+    assert [range_check_ptr + 28] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 29] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[13];
+    assert [range_check_ptr + 26] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 27] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[12];
+    assert [range_check_ptr + 24] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 25] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[11];
+    assert [range_check_ptr + 22] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 23] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[10];
+    assert [range_check_ptr + 20] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 21] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[9];
+    assert [range_check_ptr + 18] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 19] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[8];
+    assert [range_check_ptr + 16] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 17] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[7];
+    assert [range_check_ptr + 14] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 15] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[6];
+    assert [range_check_ptr + 12] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 13] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[5];
+    assert [range_check_ptr + 10] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 11] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[4];
+    assert [range_check_ptr + 8] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 9] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[3];
+    assert [range_check_ptr + 6] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 7] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[2];
+    assert [range_check_ptr + 4] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 5] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[1];
+    assert [range_check_ptr + 2] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 3] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    tempvar t = d[0];
+    assert [range_check_ptr + 0] = t;
+    tempvar u = t + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr + 1] = u;
+    tempvar acc = acc * DIGIT_BASE + t;
+    let range_check_ptr = range_check_ptr + 2 * LIMB_DIGITS;
     return acc;
 }
 
-// The multiples 0..15 of (x, y) as 16 (x, y) pairs; entry 0 is unused.
+// The multiples 1..15 of (x, y), a point on the curve: the x's at table[1..16), the y's at
+// table[TABLE_Y + 1..TABLE_Y + 16) (entries 0 and TABLE_Y unused), so that the window loop
+// finds an entry's x and y at constant offsets from one address. Unrolled: it runs twice per
+// signature, and a call per multiple cost more than its addition. The additions need no
+// check of distinct x's: on this curve of prime order n, k·P = ±P only for k ≡ ±1 (mod n), so
+// for k in 2..14 the x's of k·P and P differ and the slope equation fixes the slope; the
+// doubling's y ≠ 0 holds for every point (no point of order 2).
 func multiples(x, y) -> felt* {
     alloc_locals;
     let (table: felt*) = alloc();
-    assert table[0] = 0;
-    assert table[1] = 0;
-    assert table[2] = x;
-    assert table[3] = y;
-    let (x2, y2) = ec_double(x, y);
-    assert table[4] = x2;
-    assert table[5] = y2;
-    fill_multiples(table + 6, x, y, x2, y2, 13);
+    assert table[1] = x;
+    assert table[TABLE_Y + 1] = y;
+    tempvar slope = (3 * x * x + 1) / (2 * y);
+    tempvar px = slope * slope - 2 * x;
+    tempvar py = slope * (x - px) - y;
+    assert table[2] = px;
+    assert table[TABLE_Y + 2] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[3] = px;
+    assert table[TABLE_Y + 3] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[4] = px;
+    assert table[TABLE_Y + 4] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[5] = px;
+    assert table[TABLE_Y + 5] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[6] = px;
+    assert table[TABLE_Y + 6] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[7] = px;
+    assert table[TABLE_Y + 7] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[8] = px;
+    assert table[TABLE_Y + 8] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[9] = px;
+    assert table[TABLE_Y + 9] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[10] = px;
+    assert table[TABLE_Y + 10] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[11] = px;
+    assert table[TABLE_Y + 11] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[12] = px;
+    assert table[TABLE_Y + 12] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[13] = px;
+    assert table[TABLE_Y + 13] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[14] = px;
+    assert table[TABLE_Y + 14] = py;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    assert table[15] = px;
+    assert table[TABLE_Y + 15] = py;
     return table;
-}
-
-func fill_multiples(out: felt*, x, y, px, py, count) {
-    if (count == 0) {
-        return ();
-    }
-    let (nx, ny) = ec_add(px, py, x, y);
-    assert out[0] = nx;
-    assert out[1] = ny;
-    return fill_multiples(out + 2, x, y, nx, ny, count - 1);
 }
 
 // Windows w..last, most significant first: the accumulator times 16, then each of the first
@@ -475,35 +569,57 @@ func msm_windows(points: MsmPoint*, n_points, w, last, x, y) -> (x: felt, y: fel
     return msm_windows(points, n_points, w - 1, last, x, y);
 }
 
+// The state of `msm_window`'s loop, the last WindowFrame.SIZE cells before ap: the next
+// point, how many are left, the accumulator.
+struct WindowFrame {
+    points: MsmPoint*,
+    n: felt,
+    x: felt,
+    y: felt,
+}
+
+// Adds each of the first n_points points' multiple for its digit at window w to (x, y). A
+// loop on ap (no call per point: the call, its argument copies and the return were ~40 % of
+// an addition's steps); an addition's slope needs distinct x's, checked by a jump on
+// x2 − x itself, which the prover cannot steer.
 func msm_window(points: MsmPoint*, n_points, w, x, y) -> (x: felt, y: felt) {
     if (n_points == 0) {
         return (x=x, y=y);
     }
-    let d = points.digits[w];
-    if (d == 0) {
-        return msm_window(points + MsmPoint.SIZE, n_points - 1, w, x, y);
-    }
-    // ec_add inlined (this addition runs ~190 times per signature; the call and its argument
-    // copies were a tenth of its steps).
-    tempvar x2 = points.table[2 * d];
-    tempvar dx = x2 - x;
-    if (dx == 0) {
-        assert dx = 1;
-    }
-    tempvar slope = (points.table[2 * d + 1] - y) / dx;
-    tempvar nx = slope * slope - x - x2;
-    return msm_window(points + MsmPoint.SIZE, n_points - 1, w, nx, slope * (x - nx) - y);
-}
+    tempvar frame = WindowFrame(points=points, n=n_points, x=x, y=y);
 
-// (x1, y1) + (x2, y2) for points on the curve with x1 ≠ x2. Equal x's fail: there the slope
-// equation would hold for any slope.
-func ec_add(x1, y1, x2, y2) -> (x: felt, y: felt) {
-    if (x1 == x2) {
-        assert x1 = x2 + 1;
-    }
-    tempvar slope = (y2 - y1) / (x2 - x1);
-    tempvar x = slope * slope - x1 - x2;
-    return (x=x, y=slope * (x1 - x) - y1);
+    loop:
+    let frame = [cast(ap - WindowFrame.SIZE, WindowFrame*)];
+    tempvar d = frame.points.digits[w];
+    jmp add if d != 0;
+    // A zero digit adds nothing.
+    tempvar next = WindowFrame(
+        points=frame.points + MsmPoint.SIZE, n=frame.n - 1, x=frame.x, y=frame.y
+    );
+    jmp loop if next.n != 0;
+    return (x=next.x, y=next.y);
+
+    add:
+    tempvar entry: felt* = frame.points.table + d;
+    tempvar x2 = entry[0];
+    tempvar y2 = entry[TABLE_Y];
+    tempvar dx = x2 - frame.x;
+    jmp distinct if dx != 0;
+    assert dx = 1;
+
+    distinct:
+    // x3 = λ² − x − x2 and y3 = λ·(x − x3) − y, ordered so that the new frame's four cells
+    // come last: x − x3 = x + (x + x2) − λ² is computed before x3.
+    tempvar slope = (y2 - frame.y) / dx;
+    tempvar slope2 = slope * slope;
+    tempvar sum = frame.x + x2;
+    tempvar run = frame.x + sum - slope2;
+    tempvar rise = slope * run;
+    tempvar next = WindowFrame(
+        points=frame.points + MsmPoint.SIZE, n=frame.n - 1, x=slope2 - sum, y=rise - frame.y
+    );
+    jmp loop if next.n != 0;
+    return (x=next.x, y=next.y);
 }
 
 // 2·(x, y) for a point on the curve (y ≠ 0 on this curve of prime order; checked, as the

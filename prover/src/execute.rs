@@ -57,6 +57,47 @@ impl Execution {
         self.builtins.get(builtin).is_some_and(|n| *n > 0)
     }
 
+    /// Steps spent in each function of `program` (the one this run executed), most first:
+    /// each executed pc is charged to the function whose code starts at or below it (the
+    /// compiled program's `function` identifiers), with the times the function was entered.
+    /// For finding where a program's steps go (`block_program` bench,
+    /// STARFARM_BENCH_STEPS_BY_FUNCTION=1); not used when proving.
+    pub fn steps_by_function(&self, program: &CairoProgram) -> Vec<FunctionSteps> {
+        let mut starts: Vec<(usize, &str)> = program
+            .vm_program()
+            .iter_identifiers()
+            .filter(|(_, id)| id.type_.as_deref() == Some("function"))
+            .filter_map(|(name, id)| id.pc.map(|pc| (pc, name)))
+            .collect();
+        starts.sort_unstable();
+        let mut by_pc: BTreeMap<usize, u64> = BTreeMap::new();
+        for entry in self.runner.get_relocatable_trace().unwrap_or(&[]) {
+            // The program's code is segment 0; anything else (none in proof mode) is skipped.
+            if entry.pc.segment_index == 0 {
+                *by_pc.entry(entry.pc.offset).or_default() += 1;
+            }
+        }
+        let mut by_function: BTreeMap<&str, FunctionSteps> = BTreeMap::new();
+        for (pc, count) in by_pc {
+            let at = starts.partition_point(|(start, _)| *start <= pc);
+            let (start, name) = at
+                .checked_sub(1)
+                .map_or((0, "<before any function>"), |i| starts[i]);
+            let row = by_function.entry(name).or_insert_with(|| FunctionSteps {
+                name: name.to_string(),
+                steps: 0,
+                calls: 0,
+            });
+            row.steps += count;
+            if pc == start {
+                row.calls += count;
+            }
+        }
+        let mut rows: Vec<FunctionSteps> = by_function.into_values().collect();
+        rows.sort_by(|a, b| b.steps.cmp(&a.steps).then_with(|| a.name.cmp(&b.name)));
+        rows
+    }
+
     /// Turns the run into the stwo-cairo prover input.
     pub fn adapt(&self) -> Result<ProverInput, ExecuteError> {
         stwo_cairo_adapter::adapter::adapt(&self.runner)
@@ -74,6 +115,18 @@ pub fn execute(
     let mut hints = BuiltinHintProcessor::new(Default::default(), RunResources::new(max_steps));
     hints.add_hint(INPUT_HINT.to_string(), input.hint());
     execute_with(program, &mut hints, limits)
+}
+
+/// One function's share of a run ([`Execution::steps_by_function`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionSteps {
+    /// The function's full name (`starfarm.batch_ecdsa.msm_window`).
+    pub name: String,
+    /// Steps executed in its code (not in the functions it calls).
+    pub steps: u64,
+    /// Times its first instruction ran: the calls, plus the jumps back to its start (a
+    /// tail-recursive loop's iterations count as calls either way).
+    pub calls: u64,
 }
 
 /// Runs `program` with `hints` (which enforce the step limit); `limits` is only reported.

@@ -3,7 +3,8 @@
 //! - [`program`]: load and check a `cairo-compile --proof_mode` program (builtins, proof mode)
 //!   and compute its program hash (the value cairo-lang's `cairo-hash-program` prints).
 //! - [`input`]: the program input convention (a JSON array of felts read by a project hint).
-//! - [`execute`]: run the program with cairo-vm in proof mode (step limit, output, resources).
+//! - [`execute`]: run the program with cairo-vm in proof mode (step limit, output, resources;
+//!   steps per Cairo function, for profiling).
 //! - [`profile`]: security profiles and the Stwo parameters (and channel) they stand for.
 //! - [`channel`]: the Fiat–Shamir channels proofs are made with: Stwo's Blake2s, and a
 //!   Keccak-256 channel an Ethereum contract can replay (`SimdBackend` only).
@@ -39,7 +40,7 @@ pub use artifact::{ProofArtifact, ARTIFACT_FORMAT_VERSION};
 pub use channel::ChannelKind;
 pub use device::{Device, DeviceRequest};
 pub use error::{ArtifactError, ExecuteError, InputError, ProgramError, ProveError, VerifyError};
-pub use execute::{execute, Execution, ExecutionLimits};
+pub use execute::{execute, Execution, ExecutionLimits, FunctionSteps};
 pub use input::ProgramInput;
 pub use profile::SecurityProfile;
 pub use program::CairoProgram;

@@ -34,8 +34,9 @@ use starfarm_sequencer::testing::{open_account, runtime};
 use starfarm_sequencer::tx::{KeyPair, Transaction};
 use starfarm_sequencer::Felt;
 
-/// Deposit 800 + deploy 12,000 + 300 overhead + one transfer (12,500) fit; then two transfers.
-const CHUNK_STEPS: u64 = 25_600;
+/// Deposit 800 + deploy 6,000 + 300 overhead + one transfer (6,000) fit; then two transfers
+/// (`estimated_steps`).
+const CHUNK_STEPS: u64 = 13_100;
 const KEY: &str = "test-key";
 const LEASE: Duration = Duration::from_secs(60);
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use num_bigint::BigInt;
-use starfarm_prover::{execute, CairoProgram, ExecutionLimits, ProgramInput};
+use starfarm_prover::{execute, CairoProgram, Execution, ExecutionLimits, ProgramInput};
 use starfarm_sequencer::batch_ecdsa::{
     BatchEcdsaError, BatchInput, Multipliers, SignedHash, HINT_V, MULTIPLIER_SIZE,
     SIGNATURE_HINT_SIZE, SIGNATURE_SIZE,
@@ -31,6 +31,11 @@ fn program() -> &'static CairoProgram {
 
 /// Runs the program on a batch: its steps, or cairo-vm's error.
 fn run(batch: &BatchInput) -> Result<u64, String> {
+    run_execution(batch).map(|e| e.steps)
+}
+
+/// Runs the program on a batch and checks its output: the run, or cairo-vm's error.
+fn run_execution(batch: &BatchInput) -> Result<Execution, String> {
     let input = ProgramInput::new(batch.to_felts());
     let execution =
         execute(program(), &input, ExecutionLimits::default()).map_err(|e| e.to_string())?;
@@ -43,7 +48,7 @@ fn run(batch: &BatchInput) -> Result<u64, String> {
         !execution.uses("ec_op"),
         "the batched check must not use the ec_op builtin"
     );
-    Ok(execution.steps)
+    Ok(execution)
 }
 
 fn valid(seed: u64, n: usize) -> Vec<SignedHash> {
@@ -85,6 +90,49 @@ fn valid_batches_pass_and_steps_per_signature_are_measured() {
         );
         previous = (n, steps);
     }
+}
+
+/// Where a batch of 100 signatures' steps go (docs/sequencer.md, "Where a signature's steps
+/// go"): steps per function and builtin instances, per signature, printed with
+/// `-- --nocapture`. The shares are checked loosely, so that the table stays the program's.
+#[test]
+fn steps_per_function_of_a_batch_of_100() {
+    let n = 100u64;
+    let execution = run_execution(&batch(&valid(100, n as usize))).expect("a valid batch passes");
+    let rows = execution.steps_by_function(program());
+    assert_eq!(
+        rows.iter().map(|r| r.steps).sum::<u64>(),
+        execution.steps,
+        "every step is charged to one function"
+    );
+    println!(
+        "{n} signatures: {} steps, {:.1} per signature",
+        execution.steps,
+        execution.steps as f64 / n as f64
+    );
+    println!("| function | steps / signature | share | calls / signature |");
+    println!("|---|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {:.1} | {:.1} % | {:.2} |",
+            r.name.trim_start_matches("starfarm.batch_ecdsa."),
+            r.steps as f64 / n as f64,
+            100.0 * r.steps as f64 / execution.steps as f64,
+            r.calls as f64 / n as f64
+        );
+    }
+    for (builtin, count) in &execution.builtins {
+        println!("{builtin}: {:.1} per signature", *count as f64 / n as f64);
+    }
+    let batch_ecdsa: u64 = rows
+        .iter()
+        .filter(|r| r.name.starts_with("starfarm.batch_ecdsa."))
+        .map(|r| r.steps)
+        .sum();
+    assert!(
+        batch_ecdsa * 10 >= execution.steps * 9,
+        "the batched check is most of the program's steps"
+    );
 }
 
 #[test]

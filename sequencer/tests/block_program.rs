@@ -20,6 +20,7 @@ use starfarm_sequencer::program_input::{
     shared_steps, BlockOutput, BlockProverInput, Outcome, ProgramInputError, ProofStep, RangeInput,
     SharedStep,
 };
+use starfarm_sequencer::service::estimated_steps;
 use starfarm_sequencer::state::{global_root, AccountState};
 use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::trie::{MemoryNodes, Node, Trie};
@@ -825,7 +826,8 @@ fn a_signed_range_chooses_the_small_preprocessed_trace() {
 }
 
 /// Steps per transaction on a state of 1000 accounts: 100 transfers, and 100 of each other
-/// kind, against an empty block.
+/// kind, against an empty block; each below the sequencer's estimate (`estimated_steps`),
+/// which sizes blocks and the farm's chunks.
 #[test]
 fn steps_per_transaction_on_1000_accounts() {
     let mut rng = Rng(11);
@@ -848,6 +850,7 @@ fn steps_per_transaction_on_1000_accounts() {
         ));
         *nonce += 1;
     }
+    let transfer_estimate = estimated_steps(&txs[0]);
     let block = chain.block(txs);
     let (range, steps) = check_block(&block);
     let per_transfer = (steps - empty) / 100;
@@ -855,18 +858,22 @@ fn steps_per_transaction_on_1000_accounts() {
         "100 transfers, 1000 accounts ({} touched): {steps} steps, {per_transfer} per transfer (empty block: {empty})",
         range.accounts.len()
     );
-    // ~1.3k to execute a transfer and update its two accounts, ~10.5k for its share of the
-    // batched signature check (docs/sequencer.md, "Signatures without ec_op").
-    assert!(per_transfer <= 13_000, "{per_transfer} steps per transfer");
+    // ~1k to execute a transfer and update its two accounts, ~4.5k for its share of the
+    // batched signature check (docs/sequencer.md, "Where a signature's steps go"); the
+    // sequencer's estimate, which sizes blocks and chunks, must stay above it.
+    assert!(
+        per_transfer <= transfer_estimate,
+        "{per_transfer} steps per transfer"
+    );
 
     let txs: Vec<Transaction> = (0..100)
         .map(|_| Transaction::deploy_account(&rng.keys()))
         .collect();
+    let estimate = estimated_steps(&txs[0]);
     let (_, steps) = check_block(&chain.block(txs));
-    eprintln!(
-        "100 deploys (new leaves): {} per deploy",
-        (steps - empty) / 100
-    );
+    let per_deploy = (steps - empty) / 100;
+    eprintln!("100 deploys (new leaves): {per_deploy} per deploy");
+    assert!(per_deploy <= estimate, "{per_deploy} steps per deploy");
 
     let txs: Vec<Transaction> = (0..100)
         .map(|i| {
@@ -878,12 +885,21 @@ fn steps_per_transaction_on_1000_accounts() {
             )
         })
         .collect();
+    let estimate = estimated_steps(&txs[0]);
     let (_, steps) = check_block(&chain.block(txs));
-    eprintln!("100 withdrawals: {} per withdrawal", (steps - empty) / 100);
+    let per_withdrawal = (steps - empty) / 100;
+    eprintln!("100 withdrawals: {per_withdrawal} per withdrawal");
+    assert!(
+        per_withdrawal <= estimate,
+        "{per_withdrawal} steps per withdrawal"
+    );
 
     let txs: Vec<Transaction> = (0..100)
         .map(|i| deposit(&mut rng, keys[300 + i].address(), 5))
         .collect();
+    let estimate = estimated_steps(&txs[0]);
     let (_, steps) = check_block(&chain.block(txs));
-    eprintln!("100 deposits: {} per deposit", (steps - empty) / 100);
+    let per_deposit = (steps - empty) / 100;
+    eprintln!("100 deposits: {per_deposit} per deposit");
+    assert!(per_deposit <= estimate, "{per_deposit} steps per deposit");
 }

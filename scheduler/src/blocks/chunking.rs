@@ -6,10 +6,10 @@ use starfarm_sequencer::program_input::{BlockProverInput, RANGE_OVERHEAD_STEPS};
 use starfarm_sequencer::service::estimated_steps;
 
 /// Default target of estimated Cairo steps per chunk: 2^19, the largest chunk that stays on
-/// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~41 transfers at the
-/// sequencer's estimates (12,500 each; ~12,000 real): 8 GiB by [`chunk_memory_bytes`], 5.9 GiB
-/// measured for 40 transfers. Machines with more memory can prove larger chunks (fewer proofs
-/// per block; 2^20 steps, ~85 transfers, needs ~19 GiB by that fit): raise it with
+/// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~87 transfers at the
+/// sequencer's estimates (6,000 each, ~5,500 real since issue 19's signature cut; it was ~41
+/// at 12,500). Memory: docs/sequencer.md, "Chunks sized by what a transfer costs now".
+/// Machines with more memory can prove larger chunks (fewer proofs per block): raise it with
 /// `--chunk-steps`.
 pub const DEFAULT_CHUNK_STEPS: u64 = 1 << 19;
 
@@ -70,6 +70,8 @@ pub fn plan_block(input: &BlockProverInput, target_steps: u64) -> Vec<TxRange> {
 /// `CanonicalWithoutPedersen` (test profile; its preprocessed trace holds ~6.4 GiB). Bounded
 /// above with ~25 % to spare at the worst point: 2 GiB or 7 GiB, plus 12 KiB per step. `memory_for` (every program's estimate, 96 KiB per step) was fitted on the ec_op
 /// program, whose steps were ~20× wider in trace cells, and overestimates these chunks ~8×.
+/// Re-measured after issue 19 halved a transfer's steps (same Poseidon per transfer, so more
+/// per step): 87 transfers at 487,816 steps peaked at 6.3 GiB at most, 7.6 GiB by this fit.
 pub fn chunk_memory_bytes(steps: u64) -> u64 {
     const GIB: u64 = 1 << 30;
     const PER_STEP: u64 = 12 << 10;
@@ -165,6 +167,11 @@ mod tests {
         assert!(chunk_memory_bytes(201_355) > 2_685 << 20);
         assert!(chunk_memory_bytes(384_422) > 3_790 << 20);
         assert!(chunk_memory_bytes(475_000) > 6_004 << 20);
+        // Since issue 19 a transfer is ~5.5k steps (was ~12k) with the same Poseidon, so a
+        // step carries twice the hashing; the default chunk (87 transfers, 487,816 steps)
+        // peaked at 5.3–6.5 GiB in four production-profile proofs (docs/sequencer.md, "Chunks
+        // sized by what a transfer costs now"): still below the fit.
+        assert!(chunk_memory_bytes(487_816) > 6_454 << 20);
         // The default chunk fits the 24 GiB workers the farm was sized for, with room.
         assert!(chunk_memory_bytes(DEFAULT_CHUNK_STEPS) <= 8 << 30);
         // Past 2^19 steps the large preprocessed trace is held too.
