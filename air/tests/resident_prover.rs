@@ -105,7 +105,7 @@ fn prove_two_jobs<D: ResidentDevice>(
     let mut prover = Prover::new(SecurityProfile::Test)
         .with_backend(Device::Cuda)
         .with_resident(Box::new(flow));
-    let stats = |prover: &Prover| prover.resident().expect("injected").stats();
+    let stats = |prover: &Prover| prover.resident_stats().expect("injected");
 
     let sampling_on_host = SAMPLING_AND_QUOTIENTS.map(on_host);
     let sampling_on_device = SAMPLING_AND_QUOTIENTS.map(on_device);
@@ -205,7 +205,7 @@ fn the_provers_cuda_path_proves_on_the_resident_flow_byte_for_byte() {
     assert_eq!(fault_fallbacks(), fallbacks + 1, "counted in the process");
     assert!(faulted.proof == cpu_fibonacci.proof, "the same bytes");
     verify(&faulted, 0).expect("verifies");
-    assert_eq!(prover.resident().expect("injected").stats().faults, 1);
+    assert_eq!(prover.resident_stats().expect("injected").faults, 1);
 }
 
 /// The same on CUDA device 0 (`--features cuda`), the flow the binary injects: byte for byte,

@@ -5,7 +5,7 @@
 //! Keccak channel ([`crate::channel`]) it runs with `Keccak256MerkleChannel`, on the CPU only.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use cairo_air::{CairoProof, CairoProofForRustVerifier};
@@ -40,7 +40,7 @@ use crate::fact::{fact, hex32};
 use crate::input::ProgramInput;
 use crate::profile::SecurityProfile;
 use crate::program::CairoProgram;
-use crate::resident::{FlowFailure, FlowProof, ResidentFlow};
+use crate::resident::{FlowFailure, FlowProof, FlowStats, ResidentFlow};
 use crate::verify::verify;
 
 /// A step of [`Prover::prove`], reported to the progress callback as it starts.
@@ -177,8 +177,10 @@ pub struct Prover {
     /// Device memory a job may use; `None`: what the opened device has free, asked per proof.
     device_memory: Option<u64>,
     warm: Option<Warm>,
-    /// The CUDA path that keeps the whole proof on the device, when one was injected.
-    resident: Option<Box<ResidentFlow>>,
+    /// The CUDA path that keeps the whole proof on the device, when one was injected. In a
+    /// mutex because a flow is `Send` but not `Sync`, and a worker's future that holds a
+    /// `&Prover` across an await must be `Send` (`tokio::spawn`).
+    resident: Option<Mutex<Box<ResidentFlow>>>,
 }
 
 impl Prover {
@@ -201,13 +203,13 @@ impl Prover {
     /// the flow's budget takes the streamed GPU path; one that does not fit a budget given
     /// here, the CPU. A device fault ends in the job's CPU proof, counted.
     pub fn with_resident(mut self, flow: Box<ResidentFlow>) -> Self {
-        self.resident = Some(flow);
+        self.resident = Some(Mutex::new(flow));
         self
     }
 
-    /// The resident flow, if one was injected ([`Self::with_resident`]).
-    pub fn resident(&self) -> Option<&ResidentFlow> {
-        self.resident.as_deref()
+    /// The resident flow's counters, if one was injected ([`Self::with_resident`]).
+    pub fn resident_stats(&self) -> Option<FlowStats> {
+        self.resident.as_ref().map(|flow| lock(flow).stats())
     }
 
     /// One proof with the resident flow: the proof, or why the device made none. A panic that
@@ -220,6 +222,7 @@ impl Prover {
         let Some(flow) = self.resident.as_mut() else {
             return Ok(Err(FlowFailure::Unsupported("no resident flow".into())));
         };
+        let flow = flow.get_mut().unwrap_or_else(PoisonError::into_inner);
         catch_unwind(AssertUnwindSafe(|| flow.prove(input, params)))
             .map_err(|panic| ProveError::Stwo(panic_message(&panic)))
     }
@@ -246,7 +249,7 @@ impl Prover {
         }
         let available = match (self.device_memory, &self.resident) {
             (Some(bytes), _) => bytes,
-            (None, Some(flow)) if backend == Device::Cuda => flow.device_memory(),
+            (None, Some(flow)) if backend == Device::Cuda => lock(flow).device_memory(),
             (None, _) => return Ok(Placement::Device),
         };
         let needed = memory_estimate(execution)?;
@@ -635,6 +638,12 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     } else {
         "panicked without a message".to_string()
     }
+}
+
+/// The resident flow, whether or not an earlier proof panicked holding it: a panic is caught
+/// and the flow's own state is what `FlowStats` reports.
+fn lock(flow: &Mutex<Box<ResidentFlow>>) -> std::sync::MutexGuard<'_, Box<ResidentFlow>> {
+    flow.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
