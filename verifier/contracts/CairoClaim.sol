@@ -21,9 +21,6 @@ contract CairoClaim {
     uint256 internal constant P = 0x7fffffff;
     /// cairo-air's flat claim: the number of components (enable bits) it has.
     uint256 public constant N_COMPONENTS = 83;
-    /// cairo-air's FELT252_N_WORDS and FELT252_BITS_PER_WORD: a felt as 28 limbs of 9 bits.
-    uint256 internal constant FELT_WORDS = 28;
-    uint256 internal constant FELT_WORD_BITS = 9;
     /// The Stark field's prime: a memory value is a felt below it.
     uint256 internal constant STARK_PRIME = 0x800000000000011000000000000000000000000000000000000000000000001;
 
@@ -524,20 +521,35 @@ contract CairoClaim {
 
     /// The Keccak Merkle hasher's leaf of the felts' 9-bit limbs (28 a felt, low limb first),
     /// each a big-endian uint32: what `PublicData::mix_into` mixes as the output's and the
-    /// program's roots.
+    /// program's roots. In assembly, eight limbs packed into a word and written with one plain
+    /// `mstore` (the next store overwrites the zeros past a felt's 112 bytes): ~270 gas a limb
+    /// with a checked read-modify-write per limb made a block program's root (3,720 felts)
+    /// 27.8 M gas, over EIP-7825's cap. The leaf is built in scratch memory past the free
+    /// pointer (not allocated: nothing else is written before it is hashed).
     function feltsRoot(uint256[] memory felts) internal pure returns (bytes32 root) {
-        bytes memory leaf = new bytes(felts.length * FELT_WORDS * 4);
-        for (uint256 i = 0; i < felts.length; i++) {
-            uint256 v = felts[i];
-            for (uint256 k = 0; k < FELT_WORDS; k++) {
-                uint256 limb = (v >> (FELT_WORD_BITS * k)) & 0x1ff;
-                assembly ("memory-safe") {
-                    let at := add(add(leaf, 32), mul(add(mul(i, 28), k), 4))
-                    mstore(at, or(shl(224, limb), and(mload(at), sub(shl(224, 1), 1))))
-                }
+        assembly ("memory-safe") {
+            // Limbs 0..7 of v (9 bits each), limb j in bytes 4j..4j+3 of the word.
+            function pack8(v) -> w {
+                w := or(shl(224, and(v, 0x1ff)), shl(192, and(shr(9, v), 0x1ff)))
+                w := or(w, or(shl(160, and(shr(18, v), 0x1ff)), shl(128, and(shr(27, v), 0x1ff))))
+                w := or(w, or(shl(96, and(shr(36, v), 0x1ff)), shl(64, and(shr(45, v), 0x1ff))))
+                w := or(w, or(shl(32, and(shr(54, v), 0x1ff)), and(shr(63, v), 0x1ff)))
             }
+            let leaf := mload(0x40)
+            let at := leaf
+            let src := add(felts, 32)
+            for { let end := add(src, shl(5, mload(felts))) } lt(src, end) { src := add(src, 32) } {
+                let v := mload(src)
+                // 28 limbs: three words of eight, then four (a felt is below 2^252; the
+                // 16 zero bytes after them are the next felt's or past the leaf).
+                mstore(at, pack8(v))
+                mstore(add(at, 32), pack8(shr(72, v)))
+                mstore(add(at, 64), pack8(shr(144, v)))
+                mstore(add(at, 96), pack8(shr(216, v)))
+                at := add(at, 112)
+            }
+            root := keccak256(leaf, sub(at, leaf))
         }
-        root = keccak256(leaf);
     }
 
     /// The contract that derives the sampling layout (its tables fill a contract of their own).
