@@ -298,7 +298,10 @@ mod tests {
 
     #[test]
     fn an_estimate_above_eip_7825s_cap_is_refused_and_stops_the_line() {
-        assert_eq!(within_gas_cap("verifyProof", MAX_TX_GAS).expect("at the cap"), 1 << 24);
+        assert_eq!(
+            within_gas_cap("verifyProof", MAX_TX_GAS).expect("at the cap"),
+            1 << 24
+        );
         let err = within_gas_cap("verifyProof", MAX_TX_GAS + 1).expect_err("above the cap");
         assert!(
             err.to_string()
