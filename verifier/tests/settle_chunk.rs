@@ -30,7 +30,7 @@ use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::trie::{MemoryNodes, Trie};
 use starfarm_sequencer::tx::{Deposit, Transaction};
 use starfarm_sequencer::Felt;
-use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
+use starfarm_verifier::plan::{PlanSizes, DEFAULT_QUERIES_PER_RANGE};
 use starfarm_verifier::{Accepted, PhaseKind, VerificationPlan, VerifierContracts};
 
 /// The `l1-test` profile's conjectured security: the registry's floor here.
@@ -270,6 +270,38 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
     }
     assert_eq!(*settler.client.plans.asked.lock().expect("not poisoned"), 1);
     every_receipt_under_eip_7825(operator.provider()).await;
+
+    // A plan with a public memory range over EIP-7825's cap (2,000 entries: ~21 M gas, under
+    // anvil's 30 M block limit, so only the sender stands in its way) is refused by the
+    // sender, naming the range, before anything is sent. (Its other statements are on chain:
+    // only its public memory partition is new.)
+    let oversized = VerificationPlan::from_artifact_sized(
+        &artifact,
+        PlanSizes {
+            entries_per_range: 2000,
+            ..PlanSizes::default()
+        },
+    )
+    .expect("plans");
+    let payer = L1Client::connect(&anvil.url, DEV_KEYS[1])
+        .await
+        .expect("connects");
+    use alloy::providers::Provider as _;
+    let nonce = || async {
+        payer
+            .provider()
+            .get_transaction_count(payer.address())
+            .await
+            .expect("reads")
+    };
+    let before = nonce().await;
+    let err = payer
+        .send_verification(&l1_verification(&oversized, &contracts), None)
+        .await
+        .expect_err("a range above 2^24");
+    assert!(err.over_gas_cap(), "{err}");
+    assert!(err.to_string().contains("public_memory[0..2000]"), "{err}");
+    assert_eq!(nonce().await, before, "nothing sent");
     assert_eq!(
         settler.step(&source).await.expect("reads"),
         Step::Waiting { block: 1 }
