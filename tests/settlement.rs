@@ -110,7 +110,7 @@ fn settler(rpc: &str, deployment: &str, scheduler_data: &str) -> Proc {
 
 #[test]
 fn deposit_transfers_and_withdrawal_reach_accepted_on_l1_only_through_the_verifier() {
-    let Some(anvil) = Anvil::for_chunk_verification() else {
+    let Some(anvil) = Anvil::for_tests() else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");

@@ -14,13 +14,6 @@ pub const DEV_KEYS: [&str; 2] = [
     "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
 ];
 
-/// anvil's options for a chain that verifies block chunks' proofs (the devnet, the
-/// end-to-end tests). A chunk's `verifyProof` costs ~26 M gas and `registerProgramRoot` ~28.6 M
-/// today (docs/verifier.md), over EIP-7825's 2^24 per transaction and near anvil's 30 M block
-/// gas limit, so the limit is lifted. TEMPORARY: remove once the verification fits 2^24 a
-/// transaction; this is the only place the flag is set.
-pub const CHUNK_VERIFICATION_OPTIONS: &[&str] = &["--disable-block-gas-limit"];
-
 /// A running anvil.
 pub struct Anvil {
     child: Child,
@@ -42,7 +35,9 @@ impl Anvil {
         Self::start_with(bin, &[])
     }
 
-    /// [`Anvil::start`] with more of anvil's options (e.g. `--disable-block-gas-limit`).
+    /// [`Anvil::start`] with more of anvil's options (e.g. `--hardfork cancun`). Every chain
+    /// verifying proofs keeps anvil's default 30 M block gas limit: a verification's
+    /// transactions are each under EIP-7825's 2^24 (`starfarm_l1::verify::MAX_TX_GAS`).
     pub fn start_with(bin: &Path, options: &[&str]) -> std::io::Result<Self> {
         for _ in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
@@ -75,17 +70,6 @@ impl Anvil {
     pub fn for_tests() -> Option<Self> {
         let bin = Self::binary_for_tests()?;
         match Self::start(&bin) {
-            Ok(anvil) => Some(anvil),
-            Err(e) => panic!("starting anvil {}: {e}", bin.display()),
-        }
-    }
-
-    /// [`Anvil::for_tests`] with [`CHUNK_VERIFICATION_OPTIONS`]: for tests that settle
-    /// block chunks through the verifier.
-    #[allow(clippy::panic)]
-    pub fn for_chunk_verification() -> Option<Self> {
-        let bin = Self::binary_for_tests()?;
-        match Self::start_with(&bin, CHUNK_VERIFICATION_OPTIONS) {
             Ok(anvil) => Some(anvil),
             Err(e) => panic!("starting anvil {}: {e}", bin.display()),
         }

@@ -36,6 +36,13 @@ pub enum L1Error {
         #[source]
         source: Box<L1Error>,
     },
+    /// A transaction estimated above EIP-7825's per-transaction gas cap (2^24): not sent.
+    #[error("{call}: estimated {estimate} gas, above the {cap} a transaction may use (EIP-7825)")]
+    OverGasCap {
+        call: &'static str,
+        estimate: u64,
+        cap: u64,
+    },
     /// The range has no proof to verify (its source keeps none): it cannot settle through
     /// the verifying registry.
     #[error("the range has no proof artifact: it cannot settle through the verifier")]
@@ -46,6 +53,16 @@ pub enum L1Error {
 }
 
 impl L1Error {
+    /// Whether a transaction was refused for exceeding EIP-7825's cap (retrying cannot help:
+    /// the plan must split it further).
+    pub fn over_gas_cap(&self) -> bool {
+        match self {
+            Self::OverGasCap { .. } => true,
+            Self::Verification { source, .. } => source.over_gas_cap(),
+            _ => false,
+        }
+    }
+
     /// The revert reason, when the contract reverted.
     pub fn revert_reason(&self) -> Option<&str> {
         match self {

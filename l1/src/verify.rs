@@ -21,6 +21,23 @@ alloy::sol! {
     function statements() external view returns (bytes32[] needed, bool[] done, bytes32 proofId);
 }
 
+/// EIP-7825's cap on one transaction's gas (active on Ethereum since Fusaka): a verification
+/// transaction estimated above it is never sent ([`L1Error::OverGasCap`]); the plan must split
+/// it further.
+pub const MAX_TX_GAS: u64 = 1 << 24;
+
+/// Refuses an estimate above [`MAX_TX_GAS`].
+pub fn within_gas_cap(call: &'static str, estimate: u64) -> Result<u64, L1Error> {
+    if estimate > MAX_TX_GAS {
+        return Err(L1Error::OverGasCap {
+            call,
+            estimate,
+            cap: MAX_TX_GAS,
+        });
+    }
+    Ok(estimate)
+}
+
 /// One statement's transaction.
 #[derive(Clone, Debug)]
 pub struct VerificationTx {
@@ -245,7 +262,16 @@ impl L1Client {
                 None
             } else {
                 let call = RawCallBuilder::new_raw(self.provider(), tx.calldata.clone()).to(tx.to);
-                let outcome = transact(tx.kind.call_name(), self, &call).await;
+                // Estimated first: a transaction above EIP-7825's cap would be refused by
+                // Ethereum, so it is refused here, before anything is sent.
+                let name = tx.kind.call_name();
+                let outcome = match retry(name, || call.estimate_gas())
+                    .await
+                    .and_then(|gas| within_gas_cap(name, gas))
+                {
+                    Ok(gas) => transact(name, self, &call.clone().gas(gas)).await,
+                    Err(e) => Err(e),
+                };
                 if let Some(m) = metrics {
                     m.submitted(tx.kind.call_name(), &outcome);
                     if let Ok(o) = &outcome {
@@ -346,5 +372,26 @@ mod tests {
             Bytes::new(),
         ));
         assert_eq!(unknown.expect_err("unknown").0, "relations");
+    }
+
+    #[test]
+    fn an_estimate_above_eip_7825s_cap_is_refused_and_stops_the_line() {
+        assert_eq!(
+            within_gas_cap("verifyProof", MAX_TX_GAS).expect("at the cap"),
+            1 << 24
+        );
+        let err = within_gas_cap("verifyProof", MAX_TX_GAS + 1).expect_err("above the cap");
+        assert!(
+            err.to_string()
+                .contains("estimated 16777217 gas, above the 16777216"),
+            "{err}"
+        );
+        let wrapped = L1Error::Verification {
+            phase: "program_root".into(),
+            source: Box::new(err),
+        };
+        assert!(wrapped.over_gas_cap());
+        assert!(crate::settlement::SettleError::L1(wrapped).stops_the_line());
+        assert!(!L1Error::NoProof.over_gas_cap());
     }
 }

@@ -315,8 +315,7 @@ async fn start_anvil(
         .arg("--state")
         .arg(state.join("state.json"))
         // Saved every second too: a devnet killed outright loses at most a second of L1.
-        .args(["--state-interval", "1"])
-        .args(starfarm_l1::anvil::CHUNK_VERIFICATION_OPTIONS);
+        .args(["--state-interval", "1"]);
     let mut anvil = Proc::spawn("anvil", command, logs, OnParentDeath::Terminate)?;
     let url = format!("http://127.0.0.1:{port}");
     let ready = anvil

@@ -21,9 +21,6 @@ contract CairoClaim {
     uint256 internal constant P = 0x7fffffff;
     /// cairo-air's flat claim: the number of components (enable bits) it has.
     uint256 public constant N_COMPONENTS = 83;
-    /// cairo-air's FELT252_N_WORDS and FELT252_BITS_PER_WORD: a felt as 28 limbs of 9 bits.
-    uint256 internal constant FELT_WORDS = 28;
-    uint256 internal constant FELT_WORD_BITS = 9;
     /// The Stark field's prime: a memory value is a felt below it.
     uint256 internal constant STARK_PRIME = 0x800000000000011000000000000000000000000000000000000000000000001;
 
@@ -64,6 +61,39 @@ contract CairoClaim {
         uint8 variant;
     }
 
+    /// `Claim` as `abi.encode` lays it out, its dynamic public data left in place
+    /// (`publicData`: its tuple's offset from the claim's tuple). Decoding the claim's bytes as
+    /// this reads a few words where a full decode copies the program section (a block program's
+    /// claim is ~240 KB: ~3.2 M gas a decode, five of them in a `verifyProof`). The values are
+    /// the ones a full decode of the same bytes gives; `mixClaim`, which the replay runs first,
+    /// holds the bytes to the claim's canonical encoding and checks its shape.
+    struct ClaimHead {
+        uint256 publicData;
+        bytes enabled;
+        uint32[] logSizes;
+        uint8 variant;
+    }
+
+    /// `PublicData`'s head: its static fields, and its four arrays' offsets from its tuple.
+    struct PublicDataHead {
+        uint32[6] state;
+        Segment[11] segments;
+        uint16 presentSegments;
+        uint32[2] safeCallIds;
+        uint256 programIds;
+        uint256 program;
+        uint256 outputIds;
+        uint256 output;
+    }
+
+    /// A claim read in place: its head, its public data's head, and where (in the claim's
+    /// bytes) its public data's tuple starts.
+    struct ClaimView {
+        ClaimHead head;
+        PublicDataHead pd;
+        uint256 pdAt;
+    }
+
     /// The program hash (cairo-lang's Pedersen chain, which the EVM cannot afford) of each
     /// program a fact may name, keyed by `programKey`: registered at deployment only.
     mapping(bytes32 => bytes32) public programHashes;
@@ -95,6 +125,53 @@ contract CairoClaim {
     function decode(bytes calldata encodedClaim) public pure returns (Claim memory c) {
         c = abi.decode(encodedClaim, (Claim));
         require(keccak256(abi.encode(c)) == keccak256(encodedClaim), "claim: not canonically encoded");
+    }
+
+    /// `encodedClaim` read in place (`ClaimView`): the heads decoded, the arrays left in the
+    /// calldata. Reverts on offsets outside the bytes; not a canonical-encoding check.
+    function view_(bytes calldata encodedClaim) internal pure returns (ClaimView memory v) {
+        v.head = abi.decode(encodedClaim, (ClaimHead));
+        v.pdAt = uint256(bytes32(encodedClaim[0:32])) + v.head.publicData;
+        v.pd = abi.decode(encodedClaim[v.pdAt:], (PublicDataHead));
+    }
+
+    /// Where a public data array's elements start in `encodedClaim` (from its offset `rel` in
+    /// the public data's tuple) and how many there are; reverts unless they are inside it.
+    function arrayAt(bytes calldata encodedClaim, ClaimView memory v, uint256 rel)
+        internal
+        pure
+        returns (uint256 at, uint256 n)
+    {
+        at = v.pdAt + rel;
+        n = uint256(bytes32(encodedClaim[at:at + 32]));
+        at += 32;
+        require(n <= encodedClaim.length / 32 && at + 32 * n <= encodedClaim.length, "claim: an array beyond the encoding");
+    }
+
+    /// keccak256 of `prefix` (a word, or nothing when `withPrefix` is false) then the `n` words
+    /// of `encodedClaim` at `at`: the program key and the output hash, read from the calldata.
+    function hashWords(bytes calldata encodedClaim, uint256 at, uint256 n, bool withPrefix, uint256 prefix)
+        internal
+        pure
+        returns (bytes32 h)
+    {
+        assembly ("memory-safe") {
+            // Scratch past the free pointer (not allocated: hashed and left).
+            let start := mload(0x40)
+            let m := start
+            if withPrefix {
+                mstore(m, prefix)
+                m := add(m, 32)
+            }
+            calldatacopy(m, add(encodedClaim.offset, at), shl(5, n))
+            h := keccak256(start, sub(add(m, shl(5, n)), start))
+        }
+    }
+
+    /// `programKey` of the claim read in place.
+    function programKeyOf(bytes calldata encodedClaim, ClaimView memory v) internal pure returns (bytes32) {
+        (uint256 at, uint256 n) = arrayAt(encodedClaim, v, v.pd.program);
+        return hashWords(encodedClaim, at, n, true, v.pd.state[0]);
     }
 
     /// The channel's digest after `encodedClaim`'s mixes, from `digest`.
@@ -160,10 +237,15 @@ contract CairoClaim {
         external
         view
     {
+        shape(decode(encodedClaim));
         checkWith(encodedClaim, claimedSums, z, alpha, INLINE);
     }
 
-    /// `check` with the public memory entries' sum given (or `INLINE`).
+    /// `check` with the public memory entries' sum given (or `INLINE`), the claim read in
+    /// place (`ClaimView`: no copy of the program section). The canonical encoding and the
+    /// claim's shape past its flags and sizes (values felts, ids and values paired) are
+    /// `mixClaim`'s checks, which the replay runs on the same bytes before this; `check` runs
+    /// them itself.
     function checkWith(
         bytes calldata encodedClaim,
         bytes calldata claimedSums,
@@ -171,16 +253,15 @@ contract CairoClaim {
         uint256 alpha,
         uint256 memorySum
     ) internal view {
-        Claim memory c = decode(encodedClaim);
-        shape(c);
-        require(claimedSums.length == 16 * c.logSizes.length, "interaction claim: one claimed sum per component");
-        checkStates(c.publicData);
-        checkProgram(c.publicData);
-        uint256[] memory sizes = flatLogSizes(c);
-        checkBuiltins(c.publicData, sizes);
-        checkSizes(sizes, c.logSizes);
-        if (memorySum == INLINE) memorySum = PublicMemory.sum(publicMemoryWords(c.publicData), z, alpha);
-        uint256 sum = QM31.add(memorySum, stateTerms(c.publicData.state, z, alpha));
+        ClaimView memory v = view_(encodedClaim);
+        uint256[] memory sizes = flatLogSizes(v.head.enabled, v.head.logSizes);
+        require(claimedSums.length == 16 * v.head.logSizes.length, "interaction claim: one claimed sum per component");
+        checkStates(v.pd.state);
+        checkProgram(encodedClaim, v);
+        checkBuiltins(v.pd, sizes);
+        checkSizes(sizes, v.head.logSizes);
+        if (memorySum == INLINE) memorySum = PublicMemory.sum(publicMemoryWords(encodedClaim, v), z, alpha);
+        uint256 sum = QM31.add(memorySum, stateTerms(v.pd.state, z, alpha));
         for (uint256 i = 0; i < claimedSums.length; i += 16) {
             sum = QM31.add(sum, readSum(claimedSums, i));
         }
@@ -197,17 +278,26 @@ contract CairoClaim {
         return QM31.pack(a, b, c, d);
     }
 
-    /// Each flat component's log size, or 2^256-1 when disabled.
-    function flatLogSizes(Claim memory c) internal pure returns (uint256[] memory sizes) {
+    /// Each flat component's log size, or 2^256-1 when disabled; reverts unless there is one
+    /// flag (0 or 1) per component and one log size per enabled one.
+    function flatLogSizes(bytes memory enabled, uint32[] memory logSizes) internal pure returns (uint256[] memory sizes) {
+        require(enabled.length == N_COMPONENTS, "claim: wrong number of components");
         sizes = new uint256[](N_COMPONENTS);
         uint256 k = 0;
         for (uint256 i = 0; i < N_COMPONENTS; i++) {
-            sizes[i] = uint8(c.enabled[i]) == 1 ? c.logSizes[k++] : type(uint256).max;
+            uint8 flag = uint8(enabled[i]);
+            require(flag <= 1, "claim: an enable flag is not 0 or 1");
+            if (flag == 1) {
+                require(k < logSizes.length, "claim: one log size per enabled component");
+                sizes[i] = logSizes[k++];
+            } else {
+                sizes[i] = type(uint256).max;
+            }
         }
+        require(k == logSizes.length, "claim: one log size per enabled component");
     }
 
-    function checkStates(PublicData memory pd) internal pure {
-        uint32[6] memory s = pd.state;
+    function checkStates(uint32[6] memory s) internal pure {
         require(s[0] == 1, "claim: initial pc is not 1");
         require(uint256(s[0]) + 2 < s[1], "claim: initial ap too low");
         require(s[2] == s[5], "claim: initial and final fp differ");
@@ -218,12 +308,13 @@ contract CairoClaim {
 
     /// verify_program: the prologue every proven program starts with (add ap, n builtins;
     /// call rel; jmp rel 0).
-    function checkProgram(PublicData memory pd) internal pure {
-        uint256[] memory prog = pd.program;
-        require(prog.length >= 6, "claim: program shorter than its prologue");
+    function checkProgram(bytes calldata encodedClaim, ClaimView memory v) internal pure {
+        (uint256 at, uint256 n) = arrayAt(encodedClaim, v, v.pd.program);
+        require(n >= 6, "claim: program shorter than its prologue");
+        uint256[6] memory prog = abi.decode(encodedClaim[at:at + 192], (uint256[6]));
         uint256 nBuiltins = 0;
         for (uint256 i = 0; i < 11; i++) {
-            nBuiltins += (pd.presentSegments >> i) & 1;
+            nBuiltins += (v.pd.presentSegments >> i) & 1;
         }
         require(prog[0] == (0x4078001 << 32 | 0x7fff7fff), "claim: program prologue (add ap)");
         require(prog[1] == nBuiltins, "claim: program prologue (builtin count)");
@@ -234,7 +325,7 @@ contract CairoClaim {
 
     /// verify_builtins: ECDSA and Keccak unused, the output segment ordered, each used builtin
     /// segment starting where its component says and within its component's cells.
-    function checkBuiltins(PublicData memory pd, uint256[] memory sizes) internal pure {
+    function checkBuiltins(PublicDataHead memory pd, uint256[] memory sizes) internal pure {
         Segment[11] memory seg = pd.segments;
         require(present(pd, SEG_ECDSA) == false || seg[SEG_ECDSA].start == seg[SEG_ECDSA].stop, "claim: ECDSA segment not empty");
         require(present(pd, SEG_KECCAK) == false || seg[SEG_KECCAK].start == seg[SEG_KECCAK].stop, "claim: Keccak segment not empty");
@@ -251,13 +342,13 @@ contract CairoClaim {
         checkBuiltin(pd, SEG_EC_OP, sizes[34], 7);
     }
 
-    function present(PublicData memory pd, uint256 i) internal pure returns (bool) {
+    function present(PublicDataHead memory pd, uint256 i) internal pure returns (bool) {
         return (pd.presentSegments >> i) & 1 == 1;
     }
 
     /// check_builtin, the component's segment start being the segment's start (the claim
     /// states it once: in the public segment).
-    function checkBuiltin(PublicData memory pd, uint256 i, uint256 logSize, uint256 cells) internal pure {
+    function checkBuiltin(PublicDataHead memory pd, uint256 i, uint256 logSize, uint256 cells) internal pure {
         Segment memory s = pd.segments[i];
         if (!present(pd, i) || s.start == s.stop) return;
         require(logSize != type(uint256).max, "claim: a used builtin has no component");
@@ -289,18 +380,22 @@ contract CairoClaim {
     /// the value) in `PublicData::logup_sum`'s order: the program section from the initial pc,
     /// the two safe call cells below the initial ap, each present segment's start (from the
     /// initial ap) and stop pointer (below the final ap), the output section from the final ap.
-    function publicMemoryWords(PublicData memory pd) internal pure returns (uint256[] memory w) {
+    /// Read from the claim's bytes in place (ids and values paired, ids uint32s).
+    function publicMemoryWords(bytes calldata encodedClaim, ClaimView memory v)
+        internal
+        pure
+        returns (uint256[] memory w)
+    {
+        PublicDataHead memory pd = v.pd;
         uint256 nSeg = 0;
         for (uint256 i = 0; i < 11; i++) {
             nSeg += (pd.presentSegments >> i) & 1;
         }
-        w = new uint256[](2 * (pd.program.length + 2 + 2 * nSeg + pd.output.length));
-        uint256 n = 0;
+        (, uint256 nProg) = arrayAt(encodedClaim, v, pd.program);
+        (, uint256 nOut) = arrayAt(encodedClaim, v, pd.output);
+        w = new uint256[](2 * (nProg + 2 + 2 * nSeg + nOut));
+        uint256 n = pairs(encodedClaim, v, w, 0, pd.state[0], pd.programIds, pd.program);
         uint256 ap = pd.state[1];
-        for (uint256 i = 0; i < pd.program.length; i++) {
-            (w[n], w[n + 1]) = (((pd.state[0] + i) << 32) | pd.programIds[i], pd.program[i]);
-            n += 2;
-        }
         (w[n], w[n + 1], w[n + 2], w[n + 3]) = (((ap - 2) << 32) | pd.safeCallIds[0], ap, ((ap - 1) << 32) | pd.safeCallIds[1], 0);
         n += 4;
         uint256 k = 0;
@@ -312,10 +407,39 @@ contract CairoClaim {
             n += 4;
             k++;
         }
-        for (uint256 i = 0; i < pd.output.length; i++) {
-            (w[n], w[n + 1]) = (((pd.state[4] + i) << 32) | pd.outputIds[i], pd.output[i]);
-            n += 2;
+        pairs(encodedClaim, v, w, n, pd.state[4], pd.outputIds, pd.output);
+    }
+
+    /// Writes a section's entries into `w` from word `n`: address `addr + i`, the i-th id and
+    /// value of the public data's arrays at offsets `idsRel` and `valuesRel`; the next word.
+    function pairs(
+        bytes calldata encodedClaim,
+        ClaimView memory v,
+        uint256[] memory w,
+        uint256 n,
+        uint256 addr,
+        uint256 idsRel,
+        uint256 valuesRel
+    ) internal pure returns (uint256) {
+        (uint256 ids, uint256 count) = arrayAt(encodedClaim, v, idsRel);
+        (uint256 values, uint256 nValues) = arrayAt(encodedClaim, v, valuesRel);
+        require(count == nValues, "claim: memory ids and values differ in length");
+        require(2 * count <= w.length - n, "claim: public memory entries overflow");
+        uint256 dirty;
+        assembly ("memory-safe") {
+            let base := encodedClaim.offset
+            let dst := add(add(w, 32), shl(5, n))
+            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
+                let id := calldataload(add(base, add(ids, shl(5, i))))
+                dirty := or(dirty, shr(32, id))
+                mstore(dst, or(shl(32, add(addr, i)), id))
+                mstore(add(dst, 32), calldataload(add(base, add(values, shl(5, i)))))
+                dst := add(dst, 64)
+            }
         }
+        // As `abi.decode` of a uint32: a word with higher bits set is not an id.
+        require(dirty == 0, "claim: a memory id is not a uint32");
+        return n + 2 * count;
     }
 
     /// The hash of each range of the claim's public memory entries, ranges [0, ends[0]),
@@ -328,10 +452,10 @@ contract CairoClaim {
         view
         returns (bytes32[] memory hashes, uint256 entries, bytes32 key, bool rootKept)
     {
-        Claim memory c = decode(encodedClaim);
-        key = programKey(c);
+        ClaimView memory v = view_(encodedClaim);
+        key = programKeyOf(encodedClaim, v);
         rootKept = programRoots[key] != 0;
-        uint256[] memory w = publicMemoryWords(c.publicData);
+        uint256[] memory w = publicMemoryWords(encodedClaim, v);
         entries = w.length / 2;
         hashes = new bytes32[](ends.length);
         uint256 from = 0;
@@ -415,7 +539,7 @@ contract CairoClaim {
     /// The registered program hash of the claim's program; reverts for a program not
     /// registered at deployment.
     function programHash(bytes calldata encodedClaim) public view returns (bytes32 hash) {
-        hash = programHashes[programKey(decode(encodedClaim))];
+        hash = programHashes[programKeyOf(encodedClaim, view_(encodedClaim))];
         require(hash != 0, "claim: program not registered");
     }
 
@@ -461,18 +585,24 @@ contract CairoClaim {
 
     /// `keccak256(abi.encodePacked(output))`: the output felts as uint256 words.
     function outputHash(bytes calldata encodedClaim) public pure returns (bytes32) {
-        return keccak256(abi.encodePacked(decode(encodedClaim).publicData.output));
+        return outputHashOf(encodedClaim, view_(encodedClaim));
+    }
+
+    function outputHashOf(bytes calldata encodedClaim, ClaimView memory v) internal pure returns (bytes32) {
+        (uint256 at, uint256 n) = arrayAt(encodedClaim, v, v.pd.output);
+        return hashWords(encodedClaim, at, n, false, 0);
     }
 
     /// The fact `StarfarmCore.updateState` requires: keccak256(abi.encode(programHash,
     /// keccak256(abi.encodePacked(output)))) (starfarm-common's `fact`), the program hash the
     /// one registered for the claim's program.
     function fact(bytes calldata encodedClaim) external view returns (bytes32) {
-        // One decode for both hashes (a block program's claim is ~240 KB of memory a copy).
-        Claim memory c = decode(encodedClaim);
-        bytes32 hash = programHashes[programKey(c)];
+        // Read in place: a block program's claim is ~240 KB, ~3.2 M gas a full decode. The
+        // replay before it (`mixClaim`) held these bytes to the canonical encoding.
+        ClaimView memory v = view_(encodedClaim);
+        bytes32 hash = programHashes[programKeyOf(encodedClaim, v)];
         require(hash != 0, "claim: program not registered");
-        return keccak256(abi.encode(hash, keccak256(abi.encodePacked(c.publicData.output))));
+        return keccak256(abi.encode(hash, outputHashOf(encodedClaim, v)));
     }
 
     /// PublicData::pack_into_u32s' public claim: the states, each segment's four words (zeros
@@ -511,33 +641,52 @@ contract CairoClaim {
     function packWords(uint256[] memory words) internal pure returns (bytes memory out) {
         uint256 n = (words.length + 3) / 4 * 4;
         out = new bytes(4 * n);
-        for (uint256 i = 0; i < words.length; i++) {
-            uint256 v = words[i];
-            require(v < P, "claim: a word is not an M31");
-            assembly ("memory-safe") {
-                let at := add(add(out, 32), mul(i, 4))
-                // Only the four bytes of this word: the next word's bytes are written later.
-                mstore(at, or(shl(224, v), and(mload(at), sub(shl(224, 1), 1))))
+        uint256 notM31;
+        assembly ("memory-safe") {
+            // One plain store a word (the next overwrites the zeros after its four bytes; the
+            // last one's spill past `out` is scratch): a block claim packs ~3,800 words.
+            let dst := add(out, 32)
+            let src := add(words, 32)
+            for { let i := 0 } lt(i, mload(words)) { i := add(i, 1) } {
+                let v := mload(add(src, shl(5, i)))
+                notM31 := or(notM31, gt(v, 0x7ffffffe))
+                mstore(add(dst, shl(2, i)), shl(224, v))
             }
         }
+        require(notM31 == 0, "claim: a word is not an M31");
     }
 
     /// The Keccak Merkle hasher's leaf of the felts' 9-bit limbs (28 a felt, low limb first),
     /// each a big-endian uint32: what `PublicData::mix_into` mixes as the output's and the
-    /// program's roots.
+    /// program's roots. In assembly, eight limbs packed into a word and written with one plain
+    /// `mstore` (the next store overwrites the zeros past a felt's 112 bytes): ~270 gas a limb
+    /// with a checked read-modify-write per limb made a block program's root (3,720 felts)
+    /// 27.8 M gas, over EIP-7825's cap. The leaf is built in scratch memory past the free
+    /// pointer (not allocated: nothing else is written before it is hashed).
     function feltsRoot(uint256[] memory felts) internal pure returns (bytes32 root) {
-        bytes memory leaf = new bytes(felts.length * FELT_WORDS * 4);
-        for (uint256 i = 0; i < felts.length; i++) {
-            uint256 v = felts[i];
-            for (uint256 k = 0; k < FELT_WORDS; k++) {
-                uint256 limb = (v >> (FELT_WORD_BITS * k)) & 0x1ff;
-                assembly ("memory-safe") {
-                    let at := add(add(leaf, 32), mul(add(mul(i, 28), k), 4))
-                    mstore(at, or(shl(224, limb), and(mload(at), sub(shl(224, 1), 1))))
-                }
+        assembly ("memory-safe") {
+            // Limbs 0..7 of v (9 bits each), limb j in bytes 4j..4j+3 of the word.
+            function pack8(v) -> w {
+                w := or(shl(224, and(v, 0x1ff)), shl(192, and(shr(9, v), 0x1ff)))
+                w := or(w, or(shl(160, and(shr(18, v), 0x1ff)), shl(128, and(shr(27, v), 0x1ff))))
+                w := or(w, or(shl(96, and(shr(36, v), 0x1ff)), shl(64, and(shr(45, v), 0x1ff))))
+                w := or(w, or(shl(32, and(shr(54, v), 0x1ff)), and(shr(63, v), 0x1ff)))
             }
+            let leaf := mload(0x40)
+            let at := leaf
+            let src := add(felts, 32)
+            for { let end := add(src, shl(5, mload(felts))) } lt(src, end) { src := add(src, 32) } {
+                let v := mload(src)
+                // 28 limbs: three words of eight, then four (a felt is below 2^252; the
+                // 16 zero bytes after them are the next felt's or past the leaf).
+                mstore(at, pack8(v))
+                mstore(add(at, 32), pack8(shr(72, v)))
+                mstore(add(at, 64), pack8(shr(144, v)))
+                mstore(add(at, 96), pack8(shr(216, v)))
+                at := add(at, 112)
+            }
+            root := keccak256(leaf, sub(at, leaf))
         }
-        root = keccak256(leaf);
     }
 
     /// The contract that derives the sampling layout (its tables fill a contract of their own).
@@ -554,8 +703,8 @@ contract CairoClaim {
         bytes32 columnsHash,
         uint256 heights
     ) external view {
-        Claim memory c = decode(encodedClaim);
-        bytes32 root = preprocessedRoots[uint256(c.variant) << 8 | logBlowup];
+        ClaimHead memory h = abi.decode(encodedClaim, (ClaimHead));
+        bytes32 root = preprocessedRoots[uint256(h.variant) << 8 | logBlowup];
         require(root != 0 && root == preprocessedRoot, "preprocessed root: not the variant's");
         layoutContract.checkLayout(encodedClaim, logBlowup, columnsHash, heights);
     }

@@ -24,7 +24,9 @@ contract ClaimLayout {
         pure
         returns (bytes[4] memory cols, uint256[4] memory heights)
     {
-        CairoClaim.Claim memory c = abi.decode(encodedClaim, (CairoClaim.Claim));
+        // The head only (flags, log sizes, variant): the public data, a block program's
+        // ~240 KB, is not copied.
+        CairoClaim.ClaimHead memory c = abi.decode(encodedClaim, (CairoClaim.ClaimHead));
         uint256[] memory sizes = flatLogSizes(c);
         uint256 lifting;
         (cols[1], cols[2], lifting) = traceLayout(sizes, logBlowup);
@@ -60,7 +62,7 @@ contract ClaimLayout {
 
     /// Each flat component's log size, or 2^256-1 when disabled; the claim's shape as far as
     /// the layout reads it (CairoClaim's `shape` checks the rest).
-    function flatLogSizes(CairoClaim.Claim memory c) internal pure returns (uint256[] memory sizes) {
+    function flatLogSizes(CairoClaim.ClaimHead memory c) internal pure returns (uint256[] memory sizes) {
         require(c.enabled.length == N_COMPONENTS, "claim: wrong number of components");
         sizes = new uint256[](N_COMPONENTS);
         uint256 k = 0;

@@ -38,12 +38,32 @@ use crate::transcript::StwoTranscript;
 /// execution and its calldata (the range's rows, every sampled value) well under the cap.
 pub const DEFAULT_QUERIES_PER_RANGE: usize = 18;
 
+/// Gas a `PublicMemoryStatement` range is filled to (by [`PUBLIC_MEMORY_ENTRY_GAS`]): half of
+/// EIP-7825's 2^24, so a range is well under the cap whatever the memory's growth.
+pub const DEFAULT_PUBLIC_MEMORY_RANGE_GAS: u64 = 8_000_000;
+
+/// What one public memory entry costs a `PublicMemoryStatement` transaction: execution (two
+/// lookup denominators, their share of the batch inversion, the bounds checks) plus its 64
+/// bytes of calldata. Measured: a range of 1,500 entries of a block chunk's claim took
+/// 16,001,476 gas (15.4 M execution, 0.56 M calldata), ~10.7 k an entry
+/// (docs/verifier.md); rounded up.
+pub const PUBLIC_MEMORY_ENTRY_GAS: u64 = 10_700;
+
+/// How many public memory entries a range filled to `gas` holds (at least one).
+pub const fn entries_for_gas(gas: u64) -> usize {
+    let n = gas / PUBLIC_MEMORY_ENTRY_GAS;
+    if n == 0 {
+        1
+    } else {
+        n as usize
+    }
+}
+
 /// Public memory entries per `PublicMemoryStatement` (and the most summed inside
-/// `verifyProof` instead): ~10 k gas of execution an entry and 64 bytes of calldata
-/// (docs/verifier.md: a range of 1,500 measured at 16.0 M, just under 2^24; a smaller range
-/// would leave more margin), and a claim of up to 1,500 entries (the examples' few dozen) is
-/// summed inside `verifyProof` with no transaction of its own.
-pub const DEFAULT_ENTRIES_PER_RANGE: usize = 1500;
+/// `verifyProof` instead): [`DEFAULT_PUBLIC_MEMORY_RANGE_GAS`] of entries, 747. A claim of up
+/// to that many entries (the examples' few dozen) is summed inside `verifyProof` with no
+/// transaction of its own.
+pub const DEFAULT_ENTRIES_PER_RANGE: usize = entries_for_gas(DEFAULT_PUBLIC_MEMORY_RANGE_GAS);
 
 /// Which statement a phase verifies.
 #[derive(Clone, Debug, PartialEq, Eq)]

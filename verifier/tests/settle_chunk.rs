@@ -4,7 +4,9 @@
 //! and a `Settler` over `VerifiedSettlement` settles the range: no key attests anything, the
 //! fact is valid only after `verifyProof`, a settler restarted halfway through the
 //! verification sends only the statements the chain lacks, and the block is settled on L1.
-//! Gas per phase is printed (`--nocapture`); anvil runs without its gas limits (below).
+//! Gas per phase is printed (`--nocapture`). anvil keeps its default 30 M block gas limit and
+//! every transaction on the chain, the verification's included, is held under EIP-7825's 2^24
+//! (which anvil itself does not enforce; the sender refuses an estimate above it).
 //!
 //! Skipped, loudly, without `STARFARM_ANVIL` (a failure with `STARFARM_REQUIRE_ANVIL=1`).
 
@@ -28,7 +30,7 @@ use starfarm_sequencer::testing::Rng;
 use starfarm_sequencer::trie::{MemoryNodes, Trie};
 use starfarm_sequencer::tx::{Deposit, Transaction};
 use starfarm_sequencer::Felt;
-use starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE;
+use starfarm_verifier::plan::{PlanSizes, DEFAULT_QUERIES_PER_RANGE};
 use starfarm_verifier::{Accepted, PhaseKind, VerificationPlan, VerifierContracts};
 
 /// The `l1-test` profile's conjectured security: the registry's floor here.
@@ -119,13 +121,9 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
     let Some(bin) = Anvil::binary_for_tests() else {
         return;
     };
-    // A block chunk's verification does NOT fit Ethereum's limits yet: with the public
-    // memory's sum in statements of its own its `verifyProof` is ~26 M gas (was ~111 M),
-    // `registerProgramRoot` ~28.6 M and the `statements` view ~23 M, against EIP-7825's 2^24
-    // per transaction (docs/verifier.md, "The public memory's statements"). This test shows
-    // the line works; the gas is what is left.
-    let anvil = Anvil::start_with(&bin, starfarm_l1::anvil::CHUNK_VERIFICATION_OPTIONS)
-        .expect("starts anvil");
+    // anvil's defaults: a 30 M block gas limit (docs/verifier.md, "Every transaction under
+    // 2^24"). Each transaction's receipt is held under EIP-7825's 2^24 below.
+    let anvil = Anvil::start(&bin).expect("starts anvil");
     let (artifact, program_hash) = proven_block();
     let output = artifact.header.output.clone();
     let accepted =
@@ -173,9 +171,7 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
             .expect("mined");
         assert!(receipt.status(), "{}", tx.phase);
         eprintln!("{}: {} gas", tx.phase, receipt.gas_used);
-        if tx.kind.as_str() == "composition" {
-            assert!(receipt.gas_used < 1 << 24, "{}: above 2^24", tx.phase);
-        }
+        assert!(receipt.gas_used < 1 << 24, "{}: above 2^24", tx.phase);
     }
     let fact = starfarm_l1::fact::fact(program_hash, &output);
     assert!(
@@ -257,9 +253,75 @@ async fn a_block_chunk_settles_only_through_its_verified_proof() {
         );
     }
     assert_eq!(*settler.client.plans.asked.lock().expect("not poisoned"), 1);
+    every_receipt_under_eip_7825(operator.provider()).await;
+
+    // A plan with a public memory range over EIP-7825's cap (2,000 entries: ~21 M gas, under
+    // anvil's 30 M block limit, so only the sender stands in its way) is refused by the
+    // sender, naming the range, before anything is sent. (Its other statements are on chain:
+    // only its public memory partition is new.)
+    let oversized = VerificationPlan::from_artifact_sized(
+        &artifact,
+        PlanSizes {
+            entries_per_range: 2000,
+            ..PlanSizes::default()
+        },
+    )
+    .expect("plans");
+    let payer = L1Client::connect(&anvil.url, DEV_KEYS[1])
+        .await
+        .expect("connects");
+    use alloy::providers::Provider as _;
+    let nonce = || async {
+        payer
+            .provider()
+            .get_transaction_count(payer.address())
+            .await
+            .expect("reads")
+    };
+    let before = nonce().await;
+    let err = payer
+        .send_verification(&l1_verification(&oversized, &contracts), None)
+        .await
+        .expect_err("a range above 2^24");
+    assert!(err.over_gas_cap(), "{err}");
+    assert!(err.to_string().contains("public_memory[0..2000]"), "{err}");
+    assert_eq!(nonce().await, before, "nothing sent");
     assert_eq!(
         settler.step(&source).await.expect("reads"),
         Step::Waiting { block: 1 }
+    );
+}
+
+/// Every transaction mined on `provider`'s chain (the deployments, the statements, `verifyProof`,
+/// `updateState`) used less than EIP-7825's 2^24 gas: the verification fits Ethereum's
+/// per-transaction cap, not only anvil's block limit. Prints the largest.
+async fn every_receipt_under_eip_7825<P: alloy::providers::Provider>(provider: &P) {
+    let head = provider.get_block_number().await.expect("reads");
+    let mut largest = (0, None);
+    for number in 0..=head {
+        let receipts = provider
+            .get_block_receipts(number.into())
+            .await
+            .expect("reads")
+            .unwrap_or_default();
+        for r in receipts {
+            assert!(
+                r.gas_used < 1 << 24,
+                "transaction {} (to {:?}) used {} gas: above 2^24",
+                r.transaction_hash,
+                r.to,
+                r.gas_used
+            );
+            if r.gas_used > largest.0 {
+                largest = (r.gas_used, r.to);
+            }
+        }
+    }
+    eprintln!(
+        "{} blocks, every transaction under 2^24; the largest {} gas (to {:?})",
+        head + 1,
+        largest.0,
+        largest.1
     );
 }
 

@@ -48,8 +48,11 @@ impl SettleError {
     /// the store being unreachable for a while).
     pub fn stops_the_line(&self) -> bool {
         match self {
-            // A range without its proof stays without it: retrying cannot verify it.
-            Self::L1(e) => e.revert_reason().is_some() || matches!(e, L1Error::NoProof),
+            // A range without its proof stays without it, and a verification transaction
+            // above EIP-7825's cap stays above it: retrying cannot verify either.
+            Self::L1(e) => {
+                e.revert_reason().is_some() || e.over_gas_cap() || matches!(e, L1Error::NoProof)
+            }
             Self::Source { .. } => false,
             Self::NoRange { .. } | Self::RootMismatch { .. } | Self::Malformed(_) => true,
         }
