@@ -172,6 +172,14 @@ pub fn words_from_hashes(hashes: &[Blake2sHash]) -> Vec<u32> {
         .collect()
 }
 
+/// A resident-backend launch's default: a backend without the kernel refuses, and the caller
+/// runs the step on the host.
+fn unavailable(kernel: &str) -> Result<()> {
+    Err(KernelError::InvalidInput(format!(
+        "{kernel} is not available on this device"
+    )))
+}
+
 /// The device operations a kernel-launch backend provides; [`merkle_leaves_with`],
 /// [`merkle_next_layer_with`] and [`grind_batch_with`] drive the kernels through it, so every
 /// backend built on it (CUDA, and the CPU emulation of the CUDA source in the tests) runs the
@@ -228,15 +236,11 @@ pub trait Launcher {
         _evals: &Self::Buffer,
         _out: &mut Self::Buffer,
     ) -> Result<()> {
-        Err(KernelError::InvalidInput(
-            "qm31_mul_m31 is not available on this device".into(),
-        ))
+        unavailable("qm31_mul_m31")
     }
     /// `qm31_fold_sum(n_half, values)` over `n_half` threads (resident backend); as above.
     fn launch_qm31_fold_sum(&self, _n_half: u32, _values: &mut Self::Buffer) -> Result<()> {
-        Err(KernelError::InvalidInput(
-            "qm31_fold_sum is not available on this device".into(),
-        ))
+        unavailable("qm31_fold_sum")
     }
     /// `m31_add_lifted(n, log_ratio, src, dst)` over `n` threads (resident backend); as above.
     fn launch_m31_add_lifted(
@@ -246,9 +250,7 @@ pub trait Launcher {
         _src: &Self::Buffer,
         _dst: &mut Self::Buffer,
     ) -> Result<()> {
-        Err(KernelError::InvalidInput(
-            "m31_add_lifted is not available on this device".into(),
-        ))
+        unavailable("m31_add_lifted")
     }
     /// `m31_gather(n, stride, offset, src, dst)` over `n` threads (resident backend); as above.
     fn launch_m31_gather(
@@ -259,9 +261,7 @@ pub trait Launcher {
         _src: &Self::Buffer,
         _dst: &mut Self::Buffer,
     ) -> Result<()> {
-        Err(KernelError::InvalidInput(
-            "m31_gather is not available on this device".into(),
-        ))
+        unavailable("m31_gather")
     }
     /// `m31_eval_point_chunks` on `coeffs` (`2^log_n` words) in chunks of `2^log_chunk`, with
     /// the point's evaluation `factors` (host words, QM31, 4 per index bit; the device
@@ -274,9 +274,7 @@ pub trait Launcher {
         _coeffs: &Self::Buffer,
         _out: &mut Self::Buffer,
     ) -> Result<()> {
-        Err(KernelError::InvalidInput(
-            "m31_eval_point_chunks is not available on this device".into(),
-        ))
+        unavailable("m31_eval_point_chunks")
     }
     /// `qm31_sum_chunks(n_out, chunk, n_in, src, dst)` over `n_out` threads; as above.
     fn launch_qm31_sum_chunks(
@@ -287,9 +285,7 @@ pub trait Launcher {
         _src: &Self::Buffer,
         _dst: &mut Self::Buffer,
     ) -> Result<()> {
-        Err(KernelError::InvalidInput(
-            "qm31_sum_chunks is not available on this device".into(),
-        ))
+        unavailable("qm31_sum_chunks")
     }
     /// `qm31_accumulate_column(n, j, init, init_index, consts, col, acc)` over `n` threads
     /// (`init`: `Some(init_index)` for the batch's first column); as above.
@@ -302,9 +298,7 @@ pub trait Launcher {
         _col: &Self::Buffer,
         _acc: &mut Self::Buffer,
     ) -> Result<()> {
-        Err(KernelError::InvalidInput(
-            "qm31_accumulate_column is not available on this device".into(),
-        ))
+        unavailable("qm31_accumulate_column")
     }
     /// `quotient_combine(params, points, accs, out)` over the subdomain's points; `params` and
     /// `points` are host words ([`check_quotient_combine`] reads them; the device uploads
@@ -316,9 +310,7 @@ pub trait Launcher {
         _accs: &Self::Buffer,
         _out: &mut Self::Buffer,
     ) -> Result<()> {
-        Err(KernelError::InvalidInput(
-            "quotient_combine is not available on this device".into(),
-        ))
+        unavailable("quotient_combine")
     }
     /// `fri_fold(params, twiddles, src, dst)` over `n_half` threads.
     fn launch_fri_fold(
