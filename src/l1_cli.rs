@@ -91,7 +91,8 @@ pub struct VerifyArgs {
     /// deployment file's.
     #[arg(long)]
     pub fresh: bool,
-    /// Queries per quotient transaction.
+    /// Queries per quotient transaction, at most: a wide proof (a block chunk) gets fewer, so
+    /// each range stays under the gas model's budget (`starfarm_verifier::plan::QUOTIENT_RANGE_GAS`).
     #[arg(long, default_value_t = starfarm_verifier::plan::DEFAULT_QUERIES_PER_RANGE)]
     pub queries_per_range: usize,
 }

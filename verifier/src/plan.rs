@@ -33,10 +33,38 @@ use crate::contracts::{
 use crate::public_memory::{public_memory_sum, public_memory_words};
 use crate::transcript::StwoTranscript;
 
-/// Queries per quotient transaction: the quotients cost ~3.4 M gas fixed plus ~280 k a query
-/// (docs/verifier.md), so 18 keep an l1 proof's ranges (35 queries: 18, 17) near 8.6 M of
-/// execution and its calldata (the range's rows, every sampled value) well under the cap.
+/// Queries per quotient transaction at most: 18 keep a fibonacci-sized proof's `l1` ranges
+/// (35 queries: 18, 17) near 9.7 M. A wider proof gets fewer by [`quotient_queries_for_gas`].
 pub const DEFAULT_QUERIES_PER_RANGE: usize = 18;
+
+/// Gas a `QuotientStatement` range may reach by [`QUOTIENT_COLUMN_GAS`]: the model is a
+/// per-column line fitted to two programs (±15 %), so it stays ~2.8 M under EIP-7825's 2^24.
+pub const QUOTIENT_RANGE_GAS: u64 = 14_000_000;
+
+/// What a quotient range costs a column of the four trees: fixed (the layout, the α powers,
+/// the batches' sums, the column's sampled values in calldata) and per query (the row's dot
+/// product and its bytes). Fitted to receipts (docs/verifier.md): fibonacci(100) at `l1`, 919
+/// columns, 18 / 17 queries 9.71 / 9.38 M (the model: 9.72 / 9.39 M); a block chunk at
+/// `l1-test`, ~2,460 columns, 8 queries 15.0 M (the model: 17.2 M, on the safe side). At
+/// 18 queries the chunk would be ~26 M: sized by count alone, an `l1` chunk's ranges would
+/// not fit a transaction.
+pub const QUOTIENT_COLUMN_GAS: (u64, u64) = (4_100, 360);
+
+/// How many queries a quotient range of a proof with `columns` columns holds within `gas`
+/// (at least one: a range must make progress; the sender refuses one over the cap).
+pub fn quotient_queries_for_gas(columns: usize, gas: u64) -> usize {
+    let (fixed, per_query) = QUOTIENT_COLUMN_GAS;
+    let columns = columns.max(1) as u64;
+    let room = gas.saturating_sub(columns * fixed);
+    ((room / (columns * per_query)) as usize).max(1)
+}
+
+/// The range size that splits `n` queries into as few ranges of at most `max` as can be, as
+/// even as can be (35 at most 18: 18, 17; 8 at most 4: 4, 4; 8 at most 3: 3, 3, 2).
+fn balanced_range(n: usize, max: usize) -> usize {
+    let ranges = n.div_ceil(max.max(1)).max(1);
+    n.div_ceil(ranges).max(1)
+}
 
 /// Gas a `PublicMemoryStatement` range is filled to (by [`PUBLIC_MEMORY_ENTRY_GAS`]): half of
 /// EIP-7825's 2^24, so a range is well under the cap whatever the memory's growth.
@@ -293,6 +321,13 @@ impl VerificationPlan {
         if values.len() != queries.len() {
             return Err(EncodeError::Layout("a quotient per query".into()));
         }
+        // The count asked for, or fewer where the proof is wide (a block chunk's ~2,460
+        // columns): each range's gas by the model stays under the cap.
+        let columns = proof.columns.iter().map(|c| c.len()).sum();
+        let queries_per_range = balanced_range(
+            queries.len(),
+            queries_per_range.min(quotient_queries_for_gas(columns, QUOTIENT_RANGE_GAS)),
+        );
         let mut range_ends = Vec::new();
         let mut from = 0;
         while from < queries.len() {
@@ -730,4 +765,33 @@ pub async fn deploy<P: Provider>(
         public_memory,
         registry,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wide_proof_gets_fewer_queries_a_quotient_range() {
+        // fibonacci(100), 919 columns: the count asked for (18) is within the budget.
+        assert!(quotient_queries_for_gas(919, QUOTIENT_RANGE_GAS) >= DEFAULT_QUERIES_PER_RANGE);
+        // A block chunk, ~2,460 columns: 18 queries would be ~26 M by the model.
+        let chunk = quotient_queries_for_gas(2_460, QUOTIENT_RANGE_GAS);
+        assert_eq!(chunk, 4);
+        let (fixed, per_query) = QUOTIENT_COLUMN_GAS;
+        assert!(2_460 * (fixed + chunk as u64 * per_query) <= QUOTIENT_RANGE_GAS);
+        assert!(2_460 * (fixed + (chunk as u64 + 1) * per_query) > QUOTIENT_RANGE_GAS);
+        // Wider than any budget: still one query a range (the sender refuses it if over).
+        assert_eq!(quotient_queries_for_gas(100_000, QUOTIENT_RANGE_GAS), 1);
+    }
+
+    #[test]
+    fn ranges_are_as_few_and_as_even_as_can_be() {
+        assert_eq!(balanced_range(35, 18), 18);
+        assert_eq!(balanced_range(8, 4), 4);
+        assert_eq!(balanced_range(8, 3), 3);
+        assert_eq!(balanced_range(35, 4), 4);
+        assert_eq!(balanced_range(8, 18), 8);
+        assert_eq!(balanced_range(1, 1), 1);
+    }
 }
