@@ -7,6 +7,8 @@
 //!
 //! Skipped, loudly, without `STARFARM_ANVIL` (a failure with `STARFARM_REQUIRE_ANVIL=1`).
 
+mod support;
+
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
@@ -997,20 +999,7 @@ fn header_fact(artifact: &ProofArtifact) -> FixedBytes<32> {
 
 /// The revert reason of a call with `calldata` to `to`, or `None` when it passes.
 async fn call_reason(chain: &Chain, to: Address, calldata: Bytes) -> Option<String> {
-    let request = alloy::rpc::types::TransactionRequest::default()
-        .to(to)
-        .input(calldata.into());
-    match chain.provider.call(request).await {
-        Ok(_) => None,
-        Err(e) => Some({
-            use alloy::sol_types::{Revert, SolError};
-            e.as_error_resp()
-                .and_then(|r| r.as_revert_data())
-                .and_then(|d| Revert::abi_decode(&d).ok())
-                .map(|r| r.reason)
-                .unwrap_or_else(|| e.to_string())
-        }),
-    }
+    support::call_reason(&chain.provider, to, calldata).await
 }
 
 /// Sends a transaction and returns its receipt's gas; it must be mined successfully, under

@@ -8,6 +8,9 @@
 //!
 //! Skipped, loudly, without `STARFARM_ANVIL` (a failure with `STARFARM_REQUIRE_ANVIL=1`).
 
+mod support;
+use support::call_reason;
+
 use std::path::PathBuf;
 
 use alloy::primitives::{Address, Bytes, B256, U256};
@@ -62,24 +65,6 @@ fn accepted(artifact: &ProofArtifact) -> Accepted {
             proof.commitments[0],
         )],
         floor: TEST_FLOOR,
-    }
-}
-
-/// The revert reason of a call with `calldata` to `to`, or `None` when it passes.
-async fn call_reason<P: Provider>(p: &P, to: Address, calldata: Bytes) -> Option<String> {
-    let request = alloy::rpc::types::TransactionRequest::default()
-        .to(to)
-        .input(calldata.into());
-    match p.call(request).await {
-        Ok(_) => None,
-        Err(e) => Some({
-            use alloy::sol_types::{Revert, SolError};
-            e.as_error_resp()
-                .and_then(|r| r.as_revert_data())
-                .and_then(|d| Revert::abi_decode(&d).ok())
-                .map(|r| r.reason)
-                .unwrap_or_else(|| e.to_string())
-        }),
     }
 }
 
