@@ -70,6 +70,17 @@ macro_rules! registry {
             $(registry!(@visit $name $shape elements visitor);)*
         }
 
+        /// The names cairo-air gives the relations its components use (each once, in
+        /// component order): only names. A lookup table (`fixed`) uses none, so declares none
+        /// (verify_bitwise_xor_12 has no `RELATION_USES_PER_ROW` at all). Which relation a
+        /// logup entry is and how often a row uses it are the IR's (`crate::uses`): a name
+        /// labels the id `crate::uses::relation_id` hashes it to.
+        pub fn relation_names() -> Vec<&'static str> {
+            let mut names = vec![];
+            $(registry!(@names $name $shape names);)*
+            names
+        }
+
         /// The instances of a concrete `CairoComponents`, in composition order.
         pub fn instances(air: &Air, components: &CairoComponents) -> Result<Vec<Instance>, ExtractError> {
             let mut out = vec![];
@@ -99,6 +110,14 @@ macro_rules! registry {
         $v.visit(stringify!($name), Shape::WithParam("offset"), |log_size, offset| {
             $name::BigEval::new(log_size, offset, $el.clone())
         })
+    };
+    (@names $name:ident fixed $names:ident) => {};
+    (@names $name:ident $shape:tt $names:ident) => {
+        for u in $name::RELATION_USES_PER_ROW.iter() {
+            if !$names.contains(&u.relation_id) {
+                $names.push(u.relation_id);
+            }
+        }
     };
     (@instances $air:ident $name:ident fixed $c:ident $out:ident) => {
         if let Some(c) = &$c.$name {

@@ -3,7 +3,8 @@
 //! (`dump`), an interpreter in M31/QM31 that evaluates constraints and the composition
 //! polynomial at the out-of-domain point as stwo's verifier does (`interpret`, `replay`), and
 //! the code generators that emit the constraints for other targets (`codegen`: CUDA, and the
-//! EVM's bytecode with its evaluator contract).
+//! EVM's bytecode with its evaluator contract), and the relations each component's row uses
+//! (`uses`, what `check_relation_uses` sums; emitted for the EVM as `RelationUses.sol`).
 //!
 //! It also owns the glue that runs the generated CUDA on the resident backend (`resident`:
 //! `DeviceComponent`, a `ComponentProver<DeviceBackend<D>>` per component instance, and
@@ -26,6 +27,7 @@ pub mod ir;
 mod lower;
 pub mod replay;
 pub mod resident;
+pub mod uses;
 
 pub use extract::{extract, Instance, COMPONENT_NAMES};
 pub use ir::Air;
@@ -68,6 +70,14 @@ pub enum CodegenError {
     Mask(String),
     #[error("component {0}: relation {1} is not in the IR")]
     Relation(String, u32),
+    #[error("component {component}: logup entry {entry}: {what}")]
+    Logup {
+        component: String,
+        entry: usize,
+        what: String,
+    },
+    #[error("the relation uses table: {0}")]
+    UsesTable(String),
     #[error("component {component}: {slots} slots do not fit the EVM bytecode's 16-bit operands")]
     TooManySlots { component: String, slots: usize },
     #[error("component {0}: no EVM instruction for {1}")]

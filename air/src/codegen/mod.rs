@@ -3,6 +3,7 @@
 
 pub mod cuda;
 pub mod evm;
+pub mod relation_uses;
 
 use crate::dump::dump;
 use crate::ir::Air;
@@ -14,6 +15,10 @@ pub fn generated_files(air: &Air) -> Result<Vec<(String, String)>, CodegenError>
         ("cairo_air.txt".into(), dump(air)),
         ("cuda/cairo_air.cu".into(), cuda::generate(air)),
     ];
+    files.push((
+        "evm/RelationUses.sol".into(),
+        relation_uses::generate(air, &crate::uses::relation_uses(air)?)?,
+    ));
     files.extend(
         evm::generate(air)?
             .into_iter()
