@@ -4,6 +4,8 @@ pragma solidity ^0.8.28;
 import {QM31} from "./QM31.sol";
 import {ClaimLayout} from "./ClaimLayout.sol";
 import {PublicMemory} from "./PublicMemory.sol";
+// Generated from the AIR (air/generated/evm/, compiled with these sources by build.sh).
+import {RelationUses} from "./RelationUses.sol";
 
 /// A Cairo proof's claim in structured form, and what the verifier derives from it: the
 /// channel mixes (cairo-air 1.3's `CairoClaim::mix_into` and `CairoInteractionClaim::mix_into`
@@ -15,8 +17,8 @@ import {PublicMemory} from "./PublicMemory.sol";
 ///
 /// Narrow external functions, so a verification split over transactions can call each alone:
 /// `mixClaim`/`mixInteractionClaim` (digest in, digest out), `claimMixes` (the mixes, for
-/// tests and tools), `check` (the claim's own checks), `checkTrees` (root and layout),
-/// `programHash`/`outputHash`/`fact`.
+/// tests and tools), `check` (the claim's own checks), `checkTrees` (each relation's uses,
+/// root and layout), `programHash`/`outputHash`/`fact`.
 contract CairoClaim {
     uint256 internal constant P = 0x7fffffff;
     /// cairo-air's flat claim: the number of components (enable bits) it has.
@@ -230,15 +232,46 @@ contract CairoClaim {
     /// the program's fixed prologue, the builtin segments against their components' sizes,
     /// the memory components' bounds; and every log size within the preprocessed sequences),
     /// then the logup balance: the claimed sums plus the public memory's contribution
-    /// (`PublicData::logup_sum` with the lookup elements z, alpha) must be zero. Not checked
-    /// (yet): each relation's uses below the M31 prime (`check_relation_uses`, which needs a
-    /// table of every component's uses per row).
+    /// (`PublicData::logup_sum` with the lookup elements z, alpha) must be zero; each
+    /// relation's uses below the prime (`checkRelationUses`, before the balance as in
+    /// `verify_cairo`, whose `verify_claim` runs it before the lookup sum).
     function check(bytes calldata encodedClaim, bytes calldata claimedSums, uint256 z, uint256 alpha)
         external
         view
     {
-        shape(decode(encodedClaim));
+        Claim memory c = decode(encodedClaim);
+        shape(c);
+        checkRelationUses(flatLogSizes(c.enabled, c.logSizes));
         checkWith(encodedClaim, claimedSums, z, alpha, INLINE);
+    }
+
+    /// cairo-air's `check_relation_uses`: every relation's uses (a row's, `RelationUses`,
+    /// generated from the AIR, times 2^log size, summed over the enabled components) below
+    /// the M31 prime, or the logup sums could wrap around the field and a forged trace
+    /// balance. `flat`: each flat component's log size (`flatLogSizes`). A log size from 31 on
+    /// counts as 31 (2^31 rows already reach P for any use: the verdict is the same, and the
+    /// shift cannot overflow); the sizes' own bounds are `checkSizes`'.
+    function checkRelationUses(uint256[] memory flat) internal pure {
+        bytes memory at = RelationUses.USES_AT;
+        bytes memory uses = RelationUses.USES;
+        uint256[] memory total = new uint256[](RelationUses.N_RELATIONS);
+        for (uint256 i = 0; i < N_COMPONENTS; i++) {
+            uint256 size = flat[i];
+            if (size == type(uint256).max) continue;
+            if (size > 31) size = 31;
+            // memory_id_to_big's instances are one IR component (as `ClaimLayout.irComponent`).
+            uint256 k = i <= MEMORY_ID_TO_BIG
+                ? i
+                : (i < MEMORY_ID_TO_BIG + MEMORY_ADDRESS_TO_ID_SPLIT ? MEMORY_ID_TO_BIG : i - MEMORY_ADDRESS_TO_ID_SPLIT + 1);
+            uint256 to = uint256(uint8(at[2 * k + 2])) << 8 | uint8(at[2 * k + 3]);
+            for (uint256 j = uint256(uint8(at[2 * k])) << 8 | uint8(at[2 * k + 1]); j < to; j++) {
+                uint256 n = uint256(uint8(uses[3 * j + 1])) << 8 | uint8(uses[3 * j + 2]);
+                total[uint8(uses[3 * j])] += n << size;
+            }
+        }
+        for (uint256 r = 0; r < total.length; r++) {
+            if (total[r] >= P) revert(string.concat("relation uses: ", RelationUses.name(r), " too many"));
+        }
     }
 
     /// `check` with the public memory entries' sum given (or `INLINE`), the claim read in
@@ -695,7 +728,9 @@ contract CairoClaim {
     /// Reverts unless the trees are the claim's: `preprocessedRoot` the deployment's root of
     /// the claim's variant at this blowup, `columnsHash` and `heights` the layout
     /// `ClaimLayout.layout` derives from the claim (`ClaimLayout.checkLayout`). The prover
-    /// states no layout and no preprocessed trace of its own.
+    /// states no layout and no preprocessed trace of its own. First, each relation's uses
+    /// below the prime (`checkRelationUses`): the replay's first look at the claim's sizes, as
+    /// `verify_cairo` checks them before its transcript (the head is decoded here anyway).
     function checkTrees(
         bytes calldata encodedClaim,
         uint256 logBlowup,
@@ -704,6 +739,7 @@ contract CairoClaim {
         uint256 heights
     ) external view {
         ClaimHead memory h = abi.decode(encodedClaim, (ClaimHead));
+        checkRelationUses(flatLogSizes(h.enabled, h.logSizes));
         bytes32 root = preprocessedRoots[uint256(h.variant) << 8 | logBlowup];
         require(root != 0 && root == preprocessedRoot, "preprocessed root: not the variant's");
         layoutContract.checkLayout(encodedClaim, logBlowup, columnsHash, heights);

@@ -5,6 +5,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # The generated AIR evaluator (air/generated/evm/AirEvaluator.sol) is compiled with them: the
-# composition statement deploys it.
-STARFARM_EXTRA_SOURCES="$here/../../air/generated/evm/AirEvaluator.sol" \
+# composition statement deploys it; and the generated relation uses table (RelationUses.sol),
+# which CairoClaim imports.
+generated="$here/../../air/generated/evm"
+STARFARM_EXTRA_SOURCES="$generated/AirEvaluator.sol:$generated/RelationUses.sol" \
   STARFARM_CONTRACTS_DIR="$here" exec "$here/../../l1/contracts/build.sh" "$@"

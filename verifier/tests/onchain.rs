@@ -2014,3 +2014,119 @@ fn the_accepted_program_and_root_derived_without_a_proof_are_a_real_proofs() {
         program_key(&proof.claim)
     );
 }
+
+/// cairo-air's `check_relation_uses` on chain: a claim whose components' sizes put a
+/// relation's uses (a row's times 2^log size, summed over the enabled components) at or past
+/// the M31 prime is refused by Rust's `verify_cairo` (the project's `verify`) and by the
+/// contracts, naming the relation: by `CairoClaim.check`, and by the registry's `verifyProof`
+/// before anything else in its replay, with no fact registered; the honest claim passes the
+/// check there. fibonacci's own components stay below P even at the largest log size (its
+/// most used relation, MemoryAddressToId, reaches ~0.44 P), so the tampered claim also enables
+/// components the program never ran at log size 25: add_mod and mul_mod (29 memory reads a
+/// row each; their segments are absent, so the builtin checks pass) and blake_compress (20).
+#[tokio::test]
+async fn relation_uses_at_the_prime_are_refused_on_chain_as_by_verify_cairo() {
+    use cairo_air::components::{add_mod_builtin, blake_compress_opcode, mul_mod_builtin};
+    let Some(chain) = chain().await else { return };
+    let honest = decoded(&ARTIFACT);
+    let mut tampered = honest.clone();
+    tampered.claim.add_mod_builtin = Some(add_mod_builtin::Claim {
+        log_size: 25,
+        add_mod_builtin_segment_start: 0,
+    });
+    tampered.claim.mul_mod_builtin = Some(mul_mod_builtin::Claim {
+        log_size: 25,
+        mul_mod_builtin_segment_start: 0,
+    });
+    tampered.claim.blake_compress_opcode = Some(blake_compress_opcode::Claim { log_size: 25 });
+
+    // What cairo-air sums, and which relations reach P; the contract names the first of them
+    // in its table's order (the generated `RelationUses`).
+    let prime = u64::from(starfarm_air::uses::P);
+    let mut uses = std::collections::HashMap::new();
+    tampered.claim.accumulate_relation_uses(&mut uses);
+    let mut honest_uses = std::collections::HashMap::new();
+    honest.claim.accumulate_relation_uses(&mut honest_uses);
+    assert!(
+        honest_uses.values().all(|n| *n < prime),
+        "the honest claim is below P"
+    );
+    let air = starfarm_air::extract().expect("extracts");
+    let table = starfarm_air::uses::relation_uses(&air).expect("counts");
+    let outstanding: Vec<&str> = table
+        .relations
+        .iter()
+        .map(|(name, _)| name.as_str())
+        .filter(|name| uses.get(*name).is_some_and(|n| *n >= prime))
+        .collect();
+    assert_eq!(
+        outstanding,
+        ["MemoryAddressToId", "MemoryIdToBig"],
+        "{uses:?}"
+    );
+    let expected = "relation uses: MemoryAddressToId too many";
+
+    // Rust: the project's verification (stwo-cairo's `verify_cairo`) refuses it.
+    let mut artifact = ARTIFACT.clone();
+    artifact.proof = ProofCodec::encode(&tampered).expect("encodes");
+    let refused = starfarm_prover::verify(&artifact, 0).expect_err("verify_cairo refuses");
+    let message = refused.to_string();
+    assert!(message.contains("outstanding relations"), "{message}");
+    for name in &outstanding {
+        assert!(message.contains(name), "{name} in {message}");
+    }
+    assert!(
+        starfarm_prover::verify(&ARTIFACT, 0).is_ok(),
+        "the honest artifact verifies"
+    );
+
+    // On chain, `check` with the lookup elements the honest transcript draws.
+    let t = stwo_transcript(&honest).expect("replays");
+    let sums = claimed_sums(&honest.interaction_claim);
+    let encoded = encoded_claim(&tampered);
+    let err = chain
+        .claim()
+        .check(
+            encoded.clone(),
+            sums.clone(),
+            packed(t.lookup_z),
+            packed(t.lookup_alpha),
+        )
+        .call()
+        .await
+        .expect_err("refused");
+    assert_eq!(reason(&err), expected);
+
+    // The registry: `verifyProof` with the claim swapped refuses it first thing (its replay's
+    // first look at the claim), the fact stays invalid; the honest header passes that and
+    // stops at the statements nobody sent.
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let mut call = plan.verify_proof_call();
+    call.header.claim = encoded;
+    let swapped: Bytes = call.abi_encode().into();
+    assert_eq!(
+        call_reason(&chain, contracts.registry, swapped)
+            .await
+            .as_deref(),
+        Some(expected)
+    );
+    let honest_call: Bytes = plan.verify_proof_call().abi_encode().into();
+    assert_eq!(
+        call_reason(&chain, contracts.registry, honest_call)
+            .await
+            .as_deref(),
+        Some("registry: Merkle statement of tree 0 not verified")
+    );
+    let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
+    assert!(!registry
+        .isValid(header_fact(&ARTIFACT))
+        .call()
+        .await
+        .expect("isValid"));
+    // The same claim through the one-call verifier: the replay refuses it before its layout.
+    let mut p = PROOF.clone();
+    p.claim = encoded_claim(&tampered);
+    assert_eq!(chain.verify_reason(&p).await.as_deref(), Some(expected));
+}
