@@ -331,7 +331,10 @@ impl<D: ResidentDevice> ComponentProver<DeviceBackend<D>> for DeviceComponent<'_
             params.extend(qm31_words(*power));
         }
         params.extend(denom_inv.iter().map(|d| d.0));
-        let params_buffer = resident::ok(device.upload(&params));
+        let params_buffer = resident::ok(resident::with_crossing(
+            resident::Crossing::LaunchParameters,
+            || device.upload(&params),
+        ));
 
         let mut sum = resident::ok(device.zeros(4 * rows));
         for (k, coordinate) in accum.col.columns.iter().enumerate() {

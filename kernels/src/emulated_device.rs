@@ -22,7 +22,7 @@ use crate::gpu_device::{
     Launcher,
 };
 use crate::plan::MemoryBudget;
-use crate::resident::{ResidentDevice, RowLaunch};
+use crate::resident::{current_crossing, Crossing, ResidentDevice, RowLaunch};
 
 const BACKEND: &str = "cuda-emulated";
 
@@ -162,6 +162,8 @@ pub struct EmulatedDevice {
     upload_words: AtomicU64,
     downloads: AtomicU64,
     download_words: AtomicU64,
+    /// The same, by cause ([`Crossing`]): `[uploads, upload words, downloads, download words]`.
+    by_crossing: [[AtomicU64; 4]; Crossing::ALL.len()],
     /// Launch number (1-based, counted over the process) that fails; 0: none.
     fail_at: AtomicU64,
 }
@@ -272,6 +274,7 @@ impl EmulatedDevice {
                 upload_words: AtomicU64::new(0),
                 downloads: AtomicU64::new(0),
                 download_words: AtomicU64::new(0),
+                by_crossing: Default::default(),
                 fail_at: AtomicU64::new(0),
             })
         }
@@ -303,15 +306,40 @@ impl EmulatedDevice {
         }
     }
 
+    /// Host↔device transfers so far by cause, every cause listed (zeros included).
+    pub fn transfers_by_crossing(&self) -> Vec<(Crossing, Transfers)> {
+        Crossing::ALL
+            .iter()
+            .map(|&c| {
+                let [u, uw, d, dw] = self.by_crossing[c as usize]
+                    .each_ref()
+                    .map(|a| a.load(Ordering::SeqCst));
+                let t = Transfers {
+                    uploads: u,
+                    upload_words: uw,
+                    downloads: d,
+                    download_words: dw,
+                };
+                (c, t)
+            })
+            .collect()
+    }
+
     fn count_upload(&self, words: usize) {
         self.uploads.fetch_add(1, Ordering::SeqCst);
         self.upload_words.fetch_add(words as u64, Ordering::SeqCst);
+        let cell = &self.by_crossing[current_crossing() as usize];
+        cell[0].fetch_add(1, Ordering::SeqCst);
+        cell[1].fetch_add(words as u64, Ordering::SeqCst);
     }
 
     fn count_download(&self, words: usize) {
         self.downloads.fetch_add(1, Ordering::SeqCst);
         self.download_words
             .fetch_add(words as u64, Ordering::SeqCst);
+        let cell = &self.by_crossing[current_crossing() as usize];
+        cell[2].fetch_add(1, Ordering::SeqCst);
+        cell[3].fetch_add(words as u64, Ordering::SeqCst);
     }
 
     fn launch(&self, f: impl FnOnce()) -> Result<()> {
@@ -693,6 +721,73 @@ impl ResidentDevice for EmulatedDevice {
             .ok_or_else(|| device_error("copy: destination range out of bounds"))?
             .copy_from_slice(from);
         Ok(())
+    }
+
+    fn launch_fft_layer_at(
+        &self,
+        params: &HostBuffer,
+        params_at: usize,
+        twiddles: &HostBuffer,
+        twiddles_at: usize,
+        twiddles_len: usize,
+        values: &mut HostBuffer,
+        n_half: u32,
+    ) -> Result<()> {
+        let p = params
+            .0
+            .get(params_at..params_at.saturating_add(4))
+            .ok_or_else(|| device_error("FFT parameters out of bounds"))?;
+        short("FFT values", values.0.len(), 2 * n_half as usize)?;
+        let (layer, mode) = (p[1], p[2]);
+        let t = twiddles
+            .0
+            .get(twiddles_at..twiddles_at.saturating_add(twiddles_len))
+            .ok_or_else(|| device_error("FFT twiddles out of bounds"))?;
+        if mode != 2 {
+            let need = (n_half as usize).div_ceil(1usize << layer.min(31));
+            short("FFT twiddles", t.len(), need)?;
+        }
+        // The scaling reads no twiddle, but the kernel takes a pointer.
+        let t = if t.is_empty() { &twiddles.0[..] } else { t };
+        // SAFETY: circle_fft_layer(params (4 words), twiddles (n_half >> layer), values
+        // (2 n_half)), sizes and ranges checked above.
+        self.launch(|| unsafe {
+            (self.fft_layer)(p.as_ptr(), t.as_ptr(), values.0.as_mut_ptr(), n_half)
+        })
+    }
+
+    fn launch_fri_fold_at(
+        &self,
+        params: &HostBuffer,
+        params_at: usize,
+        twiddles: &HostBuffer,
+        twiddles_at: usize,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+        n_half: u32,
+    ) -> Result<()> {
+        let n = n_half as usize;
+        let p = params
+            .0
+            .get(params_at..params_at.saturating_add(5))
+            .ok_or_else(|| device_error("FRI parameters out of bounds"))?;
+        let t = twiddles
+            .0
+            .get(twiddles_at..twiddles_at.saturating_add(n))
+            .ok_or_else(|| device_error("FRI twiddles out of bounds"))?;
+        short("FRI source", src.0.len(), 8 * n)?;
+        short("FRI destination", dst.0.len(), 4 * n)?;
+        // SAFETY: fri_fold(params (n_half, alpha: 5 words), twiddles (n_half), src
+        // (8 n_half), dst (4 n_half)), ranges checked above.
+        self.launch(|| unsafe {
+            (self.fri_fold)(
+                p.as_ptr(),
+                t.as_ptr(),
+                src.0.as_ptr(),
+                dst.0.as_mut_ptr(),
+                n_half,
+            )
+        })
     }
 
     fn download_range(&self, src: &HostBuffer, start: usize, len: usize) -> Result<Vec<u32>> {

@@ -7,7 +7,7 @@ use stwo::core::fields::qm31::SecureField;
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 use stwo::prover::backend::Column;
 
-use super::{device, ok, ResidentDevice};
+use super::{device, ok, with_crossing, Crossing, ResidentDevice};
 use crate::error::Result;
 
 /// A value a column holds, and its device layout: `WORDS` little-endian `u32`s each (an M31
@@ -100,15 +100,15 @@ impl<D: ResidentDevice, T: DeviceElement> DeviceColumn<D, T> {
         if words.is_empty() {
             words.push(0);
         }
-        Ok(Self::from_buffer(
-            D::instance()?.upload(&words)?,
-            values.len(),
-        ))
+        let buf = with_crossing(Crossing::Columns, || D::instance()?.upload(&words))?;
+        Ok(Self::from_buffer(buf, values.len()))
     }
 
     /// Downloads the values.
     pub fn to_host(&self) -> Result<Vec<T>> {
-        let words = D::instance()?.download_range(&self.buf, 0, self.len * T::WORDS)?;
+        let words = with_crossing(Crossing::ColumnDownloads, || {
+            D::instance()?.download_range(&self.buf, 0, self.len * T::WORDS)
+        })?;
         Ok(T::from_words(&words))
     }
 
@@ -180,7 +180,9 @@ impl<D: ResidentDevice, T: DeviceElement> Column<T> for DeviceColumn<D, T> {
             "index {index} of a column of {}",
             self.len
         );
-        let words = ok(device::<D>().download_range(&self.buf, index * T::WORDS, T::WORDS));
+        let words = ok(with_crossing(Crossing::ColumnReads, || {
+            device::<D>().download_range(&self.buf, index * T::WORDS, T::WORDS)
+        }));
         T::from_words(&words)[0]
     }
 
@@ -190,7 +192,9 @@ impl<D: ResidentDevice, T: DeviceElement> Column<T> for DeviceColumn<D, T> {
             "index {index} of a column of {}",
             self.len
         );
-        ok(device::<D>().upload_range(&mut self.buf, index * T::WORDS, &T::to_words(&[value])));
+        ok(with_crossing(Crossing::Columns, || {
+            device::<D>().upload_range(&mut self.buf, index * T::WORDS, &T::to_words(&[value]))
+        }));
     }
 
     fn split_at_mid(self) -> (Self, Self) {
