@@ -38,6 +38,7 @@ pub struct CudaDevice {
     qm31_fold_sum: CudaFunction,
     m31_add_lifted: CudaFunction,
     m31_gather: CudaFunction,
+    gather_rows: CudaFunction,
     eval_point_chunks: CudaFunction,
     sum_chunks: CudaFunction,
     accumulate_column: CudaFunction,
@@ -119,6 +120,7 @@ impl CudaDevice {
             qm31_fold_sum: function("qm31_fold_sum")?,
             m31_add_lifted: function("m31_add_lifted")?,
             m31_gather: function("m31_gather")?,
+            gather_rows: function("gather_rows")?,
             eval_point_chunks: function("m31_eval_point_chunks")?,
             sum_chunks: function("qm31_sum_chunks")?,
             accumulate_column: function("qm31_accumulate_column")?,
@@ -487,6 +489,30 @@ impl Launcher for CudaDevice {
         launch.arg(&n).arg(&stride).arg(&offset).arg(src).arg(dst);
         // SAFETY: m31_gather(uint32_t n, uint32_t stride, uint32_t offset, const uint32_t* src
         // (> (n - 1) stride + offset), uint32_t* dst (n)), sizes checked above.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    /// The rows' bound is the caller's (`kernels::gather_rows` checks every row against the
+    /// column's length before uploading them): the device cannot check indices it holds.
+    fn launch_gather_rows(
+        &self,
+        n: u32,
+        words: u32,
+        rows: &CudaSlice<u32>,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        if rows.len() < n as usize || dst.len() < n as usize * words as usize {
+            return Err(KernelError::InvalidInput(
+                "gather_rows: buffers too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.gather_rows);
+        launch.arg(&n).arg(&words).arg(rows).arg(src).arg(dst);
+        // SAFETY: gather_rows(uint32_t n, uint32_t words, const uint32_t* rows (n), const
+        // uint32_t* src, uint32_t* dst (n * words)); every row below src's length in values,
+        // checked by the caller.
         unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
         Ok(())
     }

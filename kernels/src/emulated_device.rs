@@ -39,6 +39,7 @@ type MulFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
 type FoldSumFn = unsafe extern "C" fn(u32, *mut u32);
 type AddLiftedFn = unsafe extern "C" fn(u32, u32, *const u32, *mut u32);
 type GatherFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
+type GatherRowsFn = unsafe extern "C" fn(u32, u32, *const u32, *const u32, *mut u32);
 type EvalChunksFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *const u32, *mut u32);
 type SumChunksFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
 type AccumulateColumnFn =
@@ -152,6 +153,7 @@ pub struct EmulatedDevice {
     qm31_fold_sum: FoldSumFn,
     m31_add_lifted: AddLiftedFn,
     m31_gather: GatherFn,
+    gather_rows: GatherRowsFn,
     eval_point_chunks: EvalChunksFn,
     sum_chunks: SumChunksFn,
     accumulate_column: AccumulateColumnFn,
@@ -247,6 +249,7 @@ impl EmulatedDevice {
             let qm31_fold_sum: FoldSumFn = std::mem::transmute(get(b"emu_qm31_fold_sum\0")?);
             let m31_add_lifted: AddLiftedFn = std::mem::transmute(get(b"emu_m31_add_lifted\0")?);
             let m31_gather: GatherFn = std::mem::transmute(get(b"emu_m31_gather\0")?);
+            let gather_rows: GatherRowsFn = std::mem::transmute(get(b"emu_gather_rows\0")?);
             let eval_point_chunks: EvalChunksFn =
                 std::mem::transmute(get(b"emu_m31_eval_point_chunks\0")?);
             let sum_chunks: SumChunksFn = std::mem::transmute(get(b"emu_qm31_sum_chunks\0")?);
@@ -265,6 +268,7 @@ impl EmulatedDevice {
                 qm31_fold_sum,
                 m31_add_lifted,
                 m31_gather,
+                gather_rows,
                 eval_point_chunks,
                 sum_chunks,
                 accumulate_column,
@@ -625,6 +629,33 @@ impl Launcher for EmulatedDevice {
         // sizes checked above.
         self.launch(|| unsafe {
             (self.m31_gather)(n, stride, offset, src.0.as_ptr(), dst.0.as_mut_ptr())
+        })
+    }
+
+    fn launch_gather_rows(
+        &self,
+        n: u32,
+        words: u32,
+        rows: &HostBuffer,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+    ) -> Result<()> {
+        let (n, w) = (n as usize, words as usize);
+        short("gathered rows", rows.0.len(), n)?;
+        short("gather destination", dst.0.len(), n * w)?;
+        if let Some(&r) = rows.0[..n].iter().max() {
+            short("gather source", src.0.len(), (r as usize + 1) * w)?;
+        }
+        // SAFETY: gather_rows(n, words, rows (n), src (> max row, times words), dst
+        // (n words)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.gather_rows)(
+                n as u32,
+                words as u32,
+                rows.0.as_ptr(),
+                src.0.as_ptr(),
+                dst.0.as_mut_ptr(),
+            )
         })
     }
 }

@@ -130,6 +130,44 @@ pub(crate) fn fri_fold<D: ResidentDevice>(
         .map_err(|_| KernelError::InvalidInput("FRI fold: 4 columns".into()))
 }
 
+/// Values `rows` of a resident column, gathered on the device by one launch: the row indices
+/// go up and the values come down, one transfer each (a decommitment's queried rows).
+pub(crate) fn gather_rows<D: ResidentDevice, T: DeviceElement>(
+    column: &DeviceColumn<D, T>,
+    rows: &[usize],
+) -> Result<Vec<T>> {
+    use stwo::prover::backend::Column;
+    let len = column.len();
+    if rows.iter().any(|&r| r >= len)
+        || rows.len() > 1 << 24
+        || (len as u64) * T::WORDS as u64 > u32::MAX as u64
+    {
+        return Err(KernelError::InvalidInput(format!(
+            "gathering {} rows of a column of {len} values",
+            rows.len()
+        )));
+    }
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dev = D::instance()?;
+    let n = rows.len();
+    let indices: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
+    with_crossing(Crossing::Decommitment, || {
+        let indices = dev.upload(&indices)?;
+        let mut out = dev.zeros(n * T::WORDS)?;
+        dev.launch_gather_rows(
+            n as u32,
+            T::WORDS as u32,
+            &indices,
+            column.buffer(),
+            &mut out,
+        )?;
+        let words = dev.download_range(&out, 0, n * T::WORDS)?;
+        Ok(T::from_words(&words))
+    })
+}
+
 /// The leaves of the lifted Blake2s Merkle commitment of resident `columns`: each pass's
 /// column slices are gathered on the device (as `plan::Pass::gather` lays them out on the
 /// host for the non-resident path), and the leaf states stay on the device.
@@ -180,7 +218,8 @@ pub(crate) fn merkle_leaves<D: ResidentDevice>(
 }
 
 /// A device that computes wrong hashes must not produce a wrong proof: the first and last
-/// leaves are hashed again on the host (a few words downloaded).
+/// leaves are hashed again on the host. Each leaf's row (one word per column) and its hash are
+/// gathered into one buffer with device copies and come down in one transfer.
 fn check_leaves<D: ResidentDevice>(
     dev: &D,
     columns: &[&DeviceColumn<D, BaseField>],
@@ -189,14 +228,17 @@ fn check_leaves<D: ResidentDevice>(
     leaves: &DeviceColumn<D, Blake2sHash>,
 ) -> Result<()> {
     let last = (1usize << lifting_log_size) - 1;
+    let n = columns.len();
     for leaf in [0, last] {
-        let mut words = Vec::with_capacity(columns.len());
-        for (col, &log_size) in columns.iter().zip(log_sizes) {
+        let mut gathered = dev.zeros(n + 8)?;
+        for (i, (col, &log_size)) in columns.iter().zip(log_sizes).enumerate() {
             let row = plan::lifted_index(leaf, lifting_log_size, log_size);
-            words.extend(dev.download_range(col.buffer(), row, 1)?);
+            dev.copy_range(col.buffer(), row, &mut gathered, i, 1)?;
         }
-        let expected = crate::blake2s::hash_words(&words);
-        let got = dev.download_range(leaves.buffer(), 8 * leaf, 8)?;
+        dev.copy_range(leaves.buffer(), 8 * leaf, &mut gathered, n, 8)?;
+        let words = dev.download_range(&gathered, 0, n + 8)?;
+        let (row, got) = words.split_at(n);
+        let expected = crate::blake2s::hash_words(row);
         if got[..] != expected[..] {
             return Err(KernelError::Device {
                 backend: D::NAME,

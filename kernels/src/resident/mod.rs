@@ -35,6 +35,7 @@ mod column;
 mod component;
 mod convert;
 mod crossings;
+mod decommit;
 mod flow;
 mod kernels;
 mod ops;
@@ -48,6 +49,7 @@ use serde::{Deserialize, Serialize};
 pub use column::{DeviceColumn, DeviceElement};
 pub use component::{HostComponent, HostTrace};
 pub use crossings::{current_crossing, with_crossing, Crossing};
+pub use decommit::{prefetch_decommitment, DecommitPrefetch};
 pub use flow::{FlowFailure, FlowProof, FlowStats, ProveFlow};
 pub use twiddles::DeviceTwiddles;
 

@@ -326,6 +326,8 @@ impl<D: ResidentDevice> QuotientOps for B<D> {
         log_blowup_factor: u32,
         twiddles: &TwiddleTree<Self>,
     ) -> SecureEvaluation<Self, BitReversedOrder> {
+        // The FRI first layer's domain: the next grind's queries are drawn on it.
+        super::decommit::note_lifting_log_size(lifting_log_size);
         let combined = (|| -> Result<SecureEvaluation<Self, BitReversedOrder>> {
             if log_blowup_factor >= lifting_log_size {
                 return Err(KernelError::InvalidInput(format!(
@@ -641,11 +643,14 @@ impl<D: ResidentDevice> GrindOps<Blake2sChannel> for B<D> {
     fn grind(channel: &Blake2sChannel, pow_bits: u32) -> u64 {
         let digest = crate::channel::pow_prefixed_digest(channel, pow_bits);
         let nonce = kernels::grind(device::<D>(), digest, pow_bits);
-        on_device(Op::Grind, nonce).unwrap_or_else(|| {
+        let nonce = on_device(Op::Grind, nonce).unwrap_or_else(|| {
             host(Op::Grind, || {
                 <SimdBackend as GrindOps<Blake2sChannel>>::grind(channel, pow_bits)
             })
-        })
+        });
+        // The query proof of work: the queries are known now (see `decommit`).
+        super::decommit::plan_after_grind(channel, nonce);
+        nonce
     }
 }
 
