@@ -640,18 +640,18 @@ impl Launcher for EmulatedDevice {
         src: &HostBuffer,
         dst: &mut HostBuffer,
     ) -> Result<()> {
-        let (n, w) = (n as usize, words as usize);
-        short("gathered rows", rows.0.len(), n)?;
-        short("gather destination", dst.0.len(), n * w)?;
-        if let Some(&r) = rows.0[..n].iter().max() {
+        let (count, w) = (n as usize, words as usize);
+        short("gathered rows", rows.0.len(), count)?;
+        short("gather destination", dst.0.len(), count * w)?;
+        if let Some(&r) = rows.0[..count].iter().max() {
             short("gather source", src.0.len(), (r as usize + 1) * w)?;
         }
         // SAFETY: gather_rows(n, words, rows (n), src (> max row, times words), dst
         // (n words)), sizes checked above.
         self.launch(|| unsafe {
             (self.gather_rows)(
-                n as u32,
-                words as u32,
+                n,
+                words,
                 rows.0.as_ptr(),
                 src.0.as_ptr(),
                 dst.0.as_mut_ptr(),

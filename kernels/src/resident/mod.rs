@@ -20,6 +20,11 @@
 //!   evaluation of components ([`HostComponent`]) — and inputs the kernels do not take (tiny
 //!   domains, quotient accumulations under 16 values, over the memory budget).
 //!
+//! Twiddles are uploaded once per twiddle tree and read in place by every FFT layer and FRI
+//! fold ([`DeviceTwiddles`]); a proof's decommitment is predicted once its queries are known
+//! and each column's queried rows are gathered by one launch ([`prefetch_decommitment`]);
+//! every host↔device transfer is made under a cause ([`Crossing`]) that devices may count.
+//!
 //! Coefficients are kept in natural order on the device (`SimdBackend` keeps those of large
 //! polynomials transposed, see [`crate::fft::simd_coefficient_order`]); the host fallbacks
 //! convert.
