@@ -19,8 +19,10 @@ out="${OUT:-}"
 
 # name | cargo arguments | test-name filter (the CUDA tests only; the emulated ones run in CI).
 # kernels-resident-cuda runs every resident op check on CUDA, out-of-domain sampling and the FRI
-# quotients included (`cuda_resident_ops_match_simd`); air-resident-prover-cuda asserts both ran
-# on the device for fibonacci and pedersen_chain.
+# quotients included (`cuda_resident_ops_match_simd`), and a whole proof with the batched
+# decommitment (`gather_rows`) and the twiddles read in place from their resident copy
+# (`launch_fft_layer_at`, `launch_fri_fold_at`: every whole proof); air-resident-prover-cuda
+# asserts both ran on the device for fibonacci and pedersen_chain.
 checks=(
   "kernels-resident-cuda|-p starfarm-kernels --test resident_cuda|"
   "air-resident-cuda|-p starfarm-air --features cuda --test resident|on_cuda"

@@ -331,7 +331,10 @@ impl<D: ResidentDevice> ComponentProver<DeviceBackend<D>> for DeviceComponent<'_
             params.extend(qm31_words(*power));
         }
         params.extend(denom_inv.iter().map(|d| d.0));
-        let params_buffer = resident::ok(device.upload(&params));
+        let params_buffer = resident::ok(resident::with_crossing(
+            resident::Crossing::LaunchParameters,
+            || device.upload(&params),
+        ));
 
         let mut sum = resident::ok(device.zeros(4 * rows));
         for (k, coordinate) in accum.col.columns.iter().enumerate() {
@@ -523,6 +526,10 @@ pub fn prove_cairo_with_precompute<D: ResidentDevice>(
         .iter()
         .map(|c| c as &dyn ComponentProver<DeviceBackend<D>>)
         .collect();
+    // The backend gathers each column's queried rows in one launch once the queries are
+    // known (`resident::prefetch_decommitment`), instead of Stwo's one read per value.
+    let _prefetch =
+        resident::prefetch_decommitment(config.fri_config.n_queries, config.fri_config.fold_step);
     let proof = prove_ex::<DeviceBackend<D>, Blake2sMerkleChannel>(
         &refs,
         channel,

@@ -126,6 +126,7 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
     let before = op_counts();
     let launches = device.launches();
     let transfers = device.transfers();
+    let by_crossing = device.transfers_by_crossing();
     let started = Instant::now();
     let resident = prove_resident(device, &execution, profile, variant);
     eprintln!(
@@ -134,6 +135,14 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
     );
     let launches = device.launches() - launches;
     let transfers = device.transfers().since(&transfers);
+    let by_crossing: Vec<String> = device
+        .transfers_by_crossing()
+        .iter()
+        .zip(&by_crossing)
+        .map(|((cause, now), (_, was))| (cause, now.since(was)))
+        .filter(|(_, t)| t.uploads + t.downloads > 0)
+        .map(|(cause, t)| format!("  {cause:?}: {t}"))
+        .collect();
     let resident_bytes = encode(resident.clone());
     assert!(
         resident_bytes == simd_bytes,
@@ -162,6 +171,7 @@ fn a_cairo_proof_on_the_resident_backend_is_the_simd_proof_byte_for_byte() {
         "{launches} launches; {transfers}; operations on the device/host: {}",
         ran.join(", ")
     );
+    eprintln!("transfers by cause:\n{}", by_crossing.join("\n"));
     verify_cairo_ex::<Blake2sMerkleChannel>(resident.into(), false)
         .expect("cairo-air's verifier accepts it");
 

@@ -38,6 +38,7 @@ pub struct CudaDevice {
     qm31_fold_sum: CudaFunction,
     m31_add_lifted: CudaFunction,
     m31_gather: CudaFunction,
+    gather_rows: CudaFunction,
     eval_point_chunks: CudaFunction,
     sum_chunks: CudaFunction,
     accumulate_column: CudaFunction,
@@ -119,6 +120,7 @@ impl CudaDevice {
             qm31_fold_sum: function("qm31_fold_sum")?,
             m31_add_lifted: function("m31_add_lifted")?,
             m31_gather: function("m31_gather")?,
+            gather_rows: function("gather_rows")?,
             eval_point_chunks: function("m31_eval_point_chunks")?,
             sum_chunks: function("qm31_sum_chunks")?,
             accumulate_column: function("qm31_accumulate_column")?,
@@ -490,6 +492,30 @@ impl Launcher for CudaDevice {
         unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
         Ok(())
     }
+
+    /// The rows' bound is the caller's (`kernels::gather_rows` checks every row against the
+    /// column's length before uploading them): the device cannot check indices it holds.
+    fn launch_gather_rows(
+        &self,
+        n: u32,
+        words: u32,
+        rows: &CudaSlice<u32>,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+    ) -> Result<()> {
+        if rows.len() < n as usize || dst.len() < n as usize * words as usize {
+            return Err(KernelError::InvalidInput(
+                "gather_rows: buffers too short".into(),
+            ));
+        }
+        let mut launch = self.stream.launch_builder(&self.gather_rows);
+        launch.arg(&n).arg(&words).arg(rows).arg(src).arg(dst);
+        // SAFETY: gather_rows(uint32_t n, uint32_t words, const uint32_t* rows (n), const
+        // uint32_t* src, uint32_t* dst (n * words)); every row below src's length in values,
+        // checked by the caller.
+        unsafe { launch.launch(launch_config(n)) }.map_err(device_error)?;
+        Ok(())
+    }
 }
 
 impl GpuDevice for CudaDevice {
@@ -619,6 +645,66 @@ impl crate::resident::ResidentDevice for CudaDevice {
         self.stream
             .memcpy_dtod(&from, &mut to)
             .map_err(device_error)
+    }
+
+    fn launch_fft_layer_at(
+        &self,
+        params: &CudaSlice<u32>,
+        params_at: usize,
+        twiddles: &CudaSlice<u32>,
+        twiddles_at: usize,
+        twiddles_len: usize,
+        values: &mut CudaSlice<u32>,
+        n_half: u32,
+    ) -> Result<()> {
+        if params_at + 4 > params.len()
+            || twiddles_at + twiddles_len > twiddles.len()
+            || twiddles_at >= twiddles.len()
+            || values.len() < 2 * n_half as usize
+        {
+            return Err(device_error(
+                "FFT layer: parameters, twiddles or values out of bounds",
+            ));
+        }
+        let p = params.slice(params_at..params_at + 4);
+        let t = twiddles.slice(twiddles_at..);
+        let mut launch = self.stream.launch_builder(&self.fft_layer);
+        launch.arg(&p).arg(&t).arg(values);
+        // SAFETY: circle_fft_layer(const FftParams* (4 words), const uint32_t* twiddles,
+        // uint32_t* values (2 * n_half words)), ranges checked above; the caller
+        // (`kernels::fft_in_place`) checked that `twiddles_len` covers the layer's butterflies.
+        unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
+        Ok(())
+    }
+
+    fn launch_fri_fold_at(
+        &self,
+        params: &CudaSlice<u32>,
+        params_at: usize,
+        twiddles: &CudaSlice<u32>,
+        twiddles_at: usize,
+        src: &CudaSlice<u32>,
+        dst: &mut CudaSlice<u32>,
+        n_half: u32,
+    ) -> Result<()> {
+        let n = n_half as usize;
+        if params_at + 8 > params.len()
+            || twiddles_at + n.max(1) > twiddles.len()
+            || src.len() < 8 * n
+            || dst.len() < 4 * n
+        {
+            return Err(device_error(
+                "FRI fold: parameters, twiddles or columns out of bounds",
+            ));
+        }
+        let p = params.slice(params_at..params_at + 8);
+        let t = twiddles.slice(twiddles_at..);
+        let mut launch = self.stream.launch_builder(&self.fri_fold);
+        launch.arg(&p).arg(&t).arg(src).arg(dst);
+        // SAFETY: fri_fold(const FoldParams* (8 words), const uint32_t* twiddles (n_half),
+        // const uint32_t* src (8 * n_half), uint32_t* dst (4 * n_half)), ranges checked above.
+        unsafe { launch.launch(launch_config(n_half)) }.map_err(device_error)?;
+        Ok(())
     }
 
     fn download_range(&self, src: &CudaSlice<u32>, start: usize, len: usize) -> Result<Vec<u32>> {

@@ -22,7 +22,7 @@ use crate::gpu_device::{
     Launcher,
 };
 use crate::plan::MemoryBudget;
-use crate::resident::{ResidentDevice, RowLaunch};
+use crate::resident::{current_crossing, Crossing, ResidentDevice, RowLaunch};
 
 const BACKEND: &str = "cuda-emulated";
 
@@ -39,6 +39,7 @@ type MulFn = unsafe extern "C" fn(u32, *const u32, *const u32, *mut u32);
 type FoldSumFn = unsafe extern "C" fn(u32, *mut u32);
 type AddLiftedFn = unsafe extern "C" fn(u32, u32, *const u32, *mut u32);
 type GatherFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
+type GatherRowsFn = unsafe extern "C" fn(u32, u32, *const u32, *const u32, *mut u32);
 type EvalChunksFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *const u32, *mut u32);
 type SumChunksFn = unsafe extern "C" fn(u32, u32, u32, *const u32, *mut u32);
 type AccumulateColumnFn =
@@ -152,6 +153,7 @@ pub struct EmulatedDevice {
     qm31_fold_sum: FoldSumFn,
     m31_add_lifted: AddLiftedFn,
     m31_gather: GatherFn,
+    gather_rows: GatherRowsFn,
     eval_point_chunks: EvalChunksFn,
     sum_chunks: SumChunksFn,
     accumulate_column: AccumulateColumnFn,
@@ -162,6 +164,8 @@ pub struct EmulatedDevice {
     upload_words: AtomicU64,
     downloads: AtomicU64,
     download_words: AtomicU64,
+    /// The same, by cause ([`Crossing`]): `[uploads, upload words, downloads, download words]`.
+    by_crossing: [[AtomicU64; 4]; Crossing::ALL.len()],
     /// Launch number (1-based, counted over the process) that fails; 0: none.
     fail_at: AtomicU64,
 }
@@ -245,6 +249,7 @@ impl EmulatedDevice {
             let qm31_fold_sum: FoldSumFn = std::mem::transmute(get(b"emu_qm31_fold_sum\0")?);
             let m31_add_lifted: AddLiftedFn = std::mem::transmute(get(b"emu_m31_add_lifted\0")?);
             let m31_gather: GatherFn = std::mem::transmute(get(b"emu_m31_gather\0")?);
+            let gather_rows: GatherRowsFn = std::mem::transmute(get(b"emu_gather_rows\0")?);
             let eval_point_chunks: EvalChunksFn =
                 std::mem::transmute(get(b"emu_m31_eval_point_chunks\0")?);
             let sum_chunks: SumChunksFn = std::mem::transmute(get(b"emu_qm31_sum_chunks\0")?);
@@ -263,6 +268,7 @@ impl EmulatedDevice {
                 qm31_fold_sum,
                 m31_add_lifted,
                 m31_gather,
+                gather_rows,
                 eval_point_chunks,
                 sum_chunks,
                 accumulate_column,
@@ -272,6 +278,7 @@ impl EmulatedDevice {
                 upload_words: AtomicU64::new(0),
                 downloads: AtomicU64::new(0),
                 download_words: AtomicU64::new(0),
+                by_crossing: Default::default(),
                 fail_at: AtomicU64::new(0),
             })
         }
@@ -303,15 +310,40 @@ impl EmulatedDevice {
         }
     }
 
+    /// Host↔device transfers so far by cause, every cause listed (zeros included).
+    pub fn transfers_by_crossing(&self) -> Vec<(Crossing, Transfers)> {
+        Crossing::ALL
+            .iter()
+            .map(|&c| {
+                let [u, uw, d, dw] = self.by_crossing[c as usize]
+                    .each_ref()
+                    .map(|a| a.load(Ordering::SeqCst));
+                let t = Transfers {
+                    uploads: u,
+                    upload_words: uw,
+                    downloads: d,
+                    download_words: dw,
+                };
+                (c, t)
+            })
+            .collect()
+    }
+
     fn count_upload(&self, words: usize) {
         self.uploads.fetch_add(1, Ordering::SeqCst);
         self.upload_words.fetch_add(words as u64, Ordering::SeqCst);
+        let cell = &self.by_crossing[current_crossing() as usize];
+        cell[0].fetch_add(1, Ordering::SeqCst);
+        cell[1].fetch_add(words as u64, Ordering::SeqCst);
     }
 
     fn count_download(&self, words: usize) {
         self.downloads.fetch_add(1, Ordering::SeqCst);
         self.download_words
             .fetch_add(words as u64, Ordering::SeqCst);
+        let cell = &self.by_crossing[current_crossing() as usize];
+        cell[2].fetch_add(1, Ordering::SeqCst);
+        cell[3].fetch_add(words as u64, Ordering::SeqCst);
     }
 
     fn launch(&self, f: impl FnOnce()) -> Result<()> {
@@ -599,6 +631,33 @@ impl Launcher for EmulatedDevice {
             (self.m31_gather)(n, stride, offset, src.0.as_ptr(), dst.0.as_mut_ptr())
         })
     }
+
+    fn launch_gather_rows(
+        &self,
+        n: u32,
+        words: u32,
+        rows: &HostBuffer,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+    ) -> Result<()> {
+        let (count, w) = (n as usize, words as usize);
+        short("gathered rows", rows.0.len(), count)?;
+        short("gather destination", dst.0.len(), count * w)?;
+        if let Some(&r) = rows.0[..count].iter().max() {
+            short("gather source", src.0.len(), (r as usize + 1) * w)?;
+        }
+        // SAFETY: gather_rows(n, words, rows (n), src (> max row, times words), dst
+        // (n words)), sizes checked above.
+        self.launch(|| unsafe {
+            (self.gather_rows)(
+                n,
+                words,
+                rows.0.as_ptr(),
+                src.0.as_ptr(),
+                dst.0.as_mut_ptr(),
+            )
+        })
+    }
 }
 
 impl ResidentDevice for EmulatedDevice {
@@ -693,6 +752,73 @@ impl ResidentDevice for EmulatedDevice {
             .ok_or_else(|| device_error("copy: destination range out of bounds"))?
             .copy_from_slice(from);
         Ok(())
+    }
+
+    fn launch_fft_layer_at(
+        &self,
+        params: &HostBuffer,
+        params_at: usize,
+        twiddles: &HostBuffer,
+        twiddles_at: usize,
+        twiddles_len: usize,
+        values: &mut HostBuffer,
+        n_half: u32,
+    ) -> Result<()> {
+        let p = params
+            .0
+            .get(params_at..params_at.saturating_add(4))
+            .ok_or_else(|| device_error("FFT parameters out of bounds"))?;
+        short("FFT values", values.0.len(), 2 * n_half as usize)?;
+        let (layer, mode) = (p[1], p[2]);
+        let t = twiddles
+            .0
+            .get(twiddles_at..twiddles_at.saturating_add(twiddles_len))
+            .ok_or_else(|| device_error("FFT twiddles out of bounds"))?;
+        if mode != 2 {
+            let need = (n_half as usize).div_ceil(1usize << layer.min(31));
+            short("FFT twiddles", t.len(), need)?;
+        }
+        // The scaling reads no twiddle, but the kernel takes a pointer.
+        let t = if t.is_empty() { &twiddles.0[..] } else { t };
+        // SAFETY: circle_fft_layer(params (4 words), twiddles (n_half >> layer), values
+        // (2 n_half)), sizes and ranges checked above.
+        self.launch(|| unsafe {
+            (self.fft_layer)(p.as_ptr(), t.as_ptr(), values.0.as_mut_ptr(), n_half)
+        })
+    }
+
+    fn launch_fri_fold_at(
+        &self,
+        params: &HostBuffer,
+        params_at: usize,
+        twiddles: &HostBuffer,
+        twiddles_at: usize,
+        src: &HostBuffer,
+        dst: &mut HostBuffer,
+        n_half: u32,
+    ) -> Result<()> {
+        let n = n_half as usize;
+        let p = params
+            .0
+            .get(params_at..params_at.saturating_add(5))
+            .ok_or_else(|| device_error("FRI parameters out of bounds"))?;
+        let t = twiddles
+            .0
+            .get(twiddles_at..twiddles_at.saturating_add(n))
+            .ok_or_else(|| device_error("FRI twiddles out of bounds"))?;
+        short("FRI source", src.0.len(), 8 * n)?;
+        short("FRI destination", dst.0.len(), 4 * n)?;
+        // SAFETY: fri_fold(params (n_half, alpha: 5 words), twiddles (n_half), src
+        // (8 n_half), dst (4 n_half)), ranges checked above.
+        self.launch(|| unsafe {
+            (self.fri_fold)(
+                p.as_ptr(),
+                t.as_ptr(),
+                src.0.as_ptr(),
+                dst.0.as_mut_ptr(),
+                n_half,
+            )
+        })
     }
 
     fn download_range(&self, src: &HostBuffer, start: usize, len: usize) -> Result<Vec<u32>> {

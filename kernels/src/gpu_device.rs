@@ -263,6 +263,18 @@ pub trait Launcher {
     ) -> Result<()> {
         unavailable("m31_gather")
     }
+    /// `gather_rows(n, words, rows, src, dst)` over `n` threads: `dst` gets the values (of
+    /// `words` words each) of `src` at the `n` indices `rows` (resident backend); as above.
+    fn launch_gather_rows(
+        &self,
+        _n: u32,
+        _words: u32,
+        _rows: &Self::Buffer,
+        _src: &Self::Buffer,
+        _dst: &mut Self::Buffer,
+    ) -> Result<()> {
+        unavailable("gather_rows")
+    }
     /// `m31_eval_point_chunks` on `coeffs` (`2^log_n` words) in chunks of `2^log_chunk`, with
     /// the point's evaluation `factors` (host words, QM31, 4 per index bit; the device
     /// uploads them): `out` gets one QM31 per chunk (resident backend); as above.

@@ -28,6 +28,7 @@ fn cuda_whole_proofs_equal_simd_byte_for_byte() {
         checks::whole_proof_equals_simd_byte_for_byte_and_verifies::<CudaDevice>();
         checks::whole_proof_above_simd_transpose_size_equals_simd::<CudaDevice>();
         checks::two_components_of_different_sizes_equal_simd::<CudaDevice>();
+        checks::whole_proof_with_batched_decommitment_equals_simd::<CudaDevice>();
     }
 }
 

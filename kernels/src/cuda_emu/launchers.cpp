@@ -48,6 +48,11 @@ void emu_m31_gather(uint32_t n, uint32_t stride, uint32_t offset, const uint32_t
     emu_grid(n, [&] { m31_gather(n, stride, offset, src, dst); });
 }
 
+void emu_gather_rows(uint32_t n, uint32_t words, const uint32_t* rows, const uint32_t* src,
+                     uint32_t* dst) {
+    emu_grid(n, [&] { gather_rows(n, words, rows, src, dst); });
+}
+
 void emu_m31_eval_point_chunks(uint32_t n_chunks, uint32_t log_chunk, uint32_t log_n,
                                const uint32_t* factors, const uint32_t* coeffs, uint32_t* out) {
     emu_grid(n_chunks, [&] { m31_eval_point_chunks(n_chunks, log_chunk, log_n, factors, coeffs, out); });

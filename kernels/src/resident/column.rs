@@ -1,20 +1,25 @@
 //! [`DeviceColumn`]: a column of field elements or hashes in a device buffer, as words.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::Mutex;
 
 use stwo::core::fields::m31::BaseField;
 use stwo::core::fields::qm31::SecureField;
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 use stwo::prover::backend::Column;
 
-use super::{device, ok, ResidentDevice};
-use crate::error::Result;
+use super::{device, ok, with_crossing, Crossing, ResidentDevice};
+use crate::error::{KernelError, Result};
 
 /// A value a column holds, and its device layout: `WORDS` little-endian `u32`s each (an M31
 /// element: its canonical word; a QM31: its 4 M31 coordinates; a Blake2s hash: its 8 state
 /// words, as the Merkle kernels write them).
 pub trait DeviceElement: Copy + std::fmt::Debug + Send + Sync + 'static {
     const WORDS: usize;
+    /// Whether columns of it are Merkle layers (a decommitment reads nodes' children from
+    /// them), not committed values.
+    const MERKLE_NODE: bool = false;
     fn to_words(values: &[Self]) -> Vec<u32>;
     fn from_words(words: &[u32]) -> Vec<Self>;
 }
@@ -54,6 +59,7 @@ impl DeviceElement for SecureField {
 
 impl DeviceElement for Blake2sHash {
     const WORDS: usize = 8;
+    const MERKLE_NODE: bool = true;
     fn to_words(values: &[Self]) -> Vec<u32> {
         crate::gpu_device::words_from_hashes(values)
     }
@@ -67,7 +73,24 @@ impl DeviceElement for Blake2sHash {
 pub struct DeviceColumn<D: ResidentDevice, T> {
     buf: D::Buffer,
     len: usize,
+    /// Rows gathered for a decommitment (`super::decommit`); dropped on every write.
+    prefetched: Mutex<Prefetched<T>>,
     _values: PhantomData<fn() -> T>,
+}
+
+/// The rows of a column gathered under one query plan (`plan` 0: none).
+struct Prefetched<T> {
+    plan: u64,
+    values: HashMap<usize, T>,
+}
+
+impl<T> Default for Prefetched<T> {
+    fn default() -> Self {
+        Self {
+            plan: 0,
+            values: HashMap::new(),
+        }
+    }
 }
 
 impl<D: ResidentDevice, T: DeviceElement> DeviceColumn<D, T> {
@@ -76,6 +99,7 @@ impl<D: ResidentDevice, T: DeviceElement> DeviceColumn<D, T> {
         Self {
             buf,
             len,
+            prefetched: Mutex::default(),
             _values: PhantomData,
         }
     }
@@ -85,7 +109,42 @@ impl<D: ResidentDevice, T: DeviceElement> DeviceColumn<D, T> {
     }
 
     pub fn buffer_mut(&mut self) -> &mut D::Buffer {
+        self.forget_prefetched();
         &mut self.buf
+    }
+
+    fn forget_prefetched(&mut self) {
+        *self.prefetched.get_mut().unwrap_or_else(|e| e.into_inner()) = Prefetched::default();
+    }
+
+    /// Value `index` from the rows gathered for the current decommitment, gathering them
+    /// first (one launch) if the query plan names `index` and this column has not been
+    /// gathered under it; `None`: read it alone.
+    fn prefetched(&self, index: usize) -> Option<T> {
+        let plan = super::decommit::current_plan()?;
+        let mut cache = self.prefetched.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.plan != plan.id {
+            *cache = Prefetched {
+                plan: plan.id,
+                values: HashMap::new(),
+            };
+            let rows = if T::MERKLE_NODE {
+                plan.node_rows(self.len)
+            } else {
+                plan.value_rows(self.len)
+            }?;
+            // One row: a single read is one transfer, a gather two.
+            if rows.len() < 2 || rows.binary_search(&index).is_err() {
+                return None;
+            }
+            let values = match super::kernels::gather_rows(self, &rows) {
+                Ok(values) => values,
+                Err(KernelError::InvalidInput(_) | KernelError::OutOfMemory(_)) => return None,
+                Err(e) => super::fault(e),
+            };
+            cache.values = rows.into_iter().zip(values).collect();
+        }
+        cache.values.get(&index).copied()
     }
 
     /// A column of `len` zeros on the device.
@@ -100,15 +159,15 @@ impl<D: ResidentDevice, T: DeviceElement> DeviceColumn<D, T> {
         if words.is_empty() {
             words.push(0);
         }
-        Ok(Self::from_buffer(
-            D::instance()?.upload(&words)?,
-            values.len(),
-        ))
+        let buf = with_crossing(Crossing::Columns, || D::instance()?.upload(&words))?;
+        Ok(Self::from_buffer(buf, values.len()))
     }
 
     /// Downloads the values.
     pub fn to_host(&self) -> Result<Vec<T>> {
-        let words = D::instance()?.download_range(&self.buf, 0, self.len * T::WORDS)?;
+        let words = with_crossing(Crossing::ColumnDownloads, || {
+            D::instance()?.download_range(&self.buf, 0, self.len * T::WORDS)
+        })?;
         Ok(T::from_words(&words))
     }
 
@@ -180,7 +239,12 @@ impl<D: ResidentDevice, T: DeviceElement> Column<T> for DeviceColumn<D, T> {
             "index {index} of a column of {}",
             self.len
         );
-        let words = ok(device::<D>().download_range(&self.buf, index * T::WORDS, T::WORDS));
+        if let Some(value) = self.prefetched(index) {
+            return value;
+        }
+        let words = ok(with_crossing(Crossing::ColumnReads, || {
+            device::<D>().download_range(&self.buf, index * T::WORDS, T::WORDS)
+        }));
         T::from_words(&words)[0]
     }
 
@@ -190,7 +254,10 @@ impl<D: ResidentDevice, T: DeviceElement> Column<T> for DeviceColumn<D, T> {
             "index {index} of a column of {}",
             self.len
         );
-        ok(device::<D>().upload_range(&mut self.buf, index * T::WORDS, &T::to_words(&[value])));
+        self.forget_prefetched();
+        ok(with_crossing(Crossing::Columns, || {
+            device::<D>().upload_range(&mut self.buf, index * T::WORDS, &T::to_words(&[value]))
+        }));
     }
 
     fn split_at_mid(self) -> (Self, Self) {

@@ -81,6 +81,10 @@ impl HostTrace {
 }
 
 fn download<D: ResidentDevice>(trace: &Trace<'_, DeviceBackend<D>>) -> HostPolys {
+    super::with_crossing(super::Crossing::HostFallback, || download_all(trace))
+}
+
+fn download_all<D: ResidentDevice>(trace: &Trace<'_, DeviceBackend<D>>) -> HostPolys {
     trace
         .polys
         .iter()

@@ -10,18 +10,20 @@ use stwo::core::poly::circle::CircleDomain;
 use stwo::core::vcs::blake2_hash::Blake2sHash;
 
 use super::column::{DeviceColumn, DeviceElement};
-use super::ResidentDevice;
+use super::twiddles::LayerAt;
+use super::{with_crossing, Crossing, ResidentDevice};
 use crate::error::{KernelError, Result};
-use crate::fft::FftLayer;
-use crate::fri::FoldPass;
 use crate::plan;
 
-/// Runs FFT `layers` in place on the first `n` words of `values`.
+/// Runs FFT `layers` in place on the first `n` words of `values`, reading their twiddles from
+/// `twiddles` (a tree's resident copy, `twiddles::resident_words`): the layers' parameter
+/// blocks go up in one upload, the twiddles not at all.
 pub(crate) fn fft_in_place<D: ResidentDevice>(
     dev: &D,
     values: &mut D::Buffer,
     n: usize,
-    layers: &[FftLayer],
+    layers: &[LayerAt],
+    twiddles: &D::Buffer,
 ) -> Result<()> {
     if n < 2 || !n.is_power_of_two() || n > 1 << 31 {
         return Err(KernelError::InvalidInput(format!(
@@ -30,46 +32,60 @@ pub(crate) fn fft_in_place<D: ResidentDevice>(
     }
     let n_half = (n / 2) as u32;
     if let Some(bad) = layers.iter().find(|l| {
-        l.mode != crate::fft::FftMode::Scale && (l.twiddles.len() << l.layer) < n_half as usize
+        l.mode != crate::fft::FftMode::Scale && (l.twiddles_len << l.layer) < n_half as usize
     }) {
         return Err(KernelError::InvalidInput(format!(
             "FFT layer {} has {} twiddles, too few for {n_half} butterflies",
-            bad.layer,
-            bad.twiddles.len()
+            bad.layer, bad.twiddles_len
         )));
     }
-    for layer in layers {
-        let params = dev.upload(&layer.params(n_half))?;
-        let twiddles = dev.upload(layer.twiddle_words())?;
-        dev.launch_fft_layer(&params, &twiddles, values, n_half)?;
+    if layers.is_empty() {
+        return Ok(());
+    }
+    let params: Vec<u32> = layers.iter().flat_map(|l| l.params(n_half)).collect();
+    let params = with_crossing(Crossing::LaunchParameters, || dev.upload(&params))?;
+    for (i, layer) in layers.iter().enumerate() {
+        dev.launch_fft_layer_at(
+            &params,
+            4 * i,
+            twiddles,
+            layer.twiddles_at,
+            layer.twiddles_len,
+            values,
+            n_half,
+        )?;
     }
     Ok(())
 }
 
-/// FRI fold `passes` on a secure column by coordinates of `n` values: the coordinates are
-/// gathered into one buffer on the device, as the kernel reads them, and the result split
-/// back into 4 columns.
+/// FRI fold passes on a secure column by coordinates of `n` values: pass `i` folds with
+/// `alphas[i]` and the `twiddles_at[i]` (offset, length) of `twiddles` (a tree's resident
+/// inverse twiddles). The coordinates are gathered into one buffer on the device, as the kernel
+/// reads them, and the result split back into 4 columns; the passes' parameter blocks go up
+/// in one upload.
 pub(crate) fn fri_fold<D: ResidentDevice>(
     dev: &D,
     coords: [&DeviceColumn<D, BaseField>; 4],
     n: usize,
-    passes: &[FoldPass],
+    alphas: &[SecureField],
+    twiddles_at: &[(usize, usize)],
+    twiddles: &D::Buffer,
 ) -> Result<[DeviceColumn<D, BaseField>; 4]> {
-    if !n.is_power_of_two() || passes.len() > n.ilog2() as usize || n > 1 << 29 {
-        return Err(KernelError::InvalidInput(format!(
-            "a FRI fold of {} passes takes 2^{}..=2^29 values, got {n}",
-            passes.len(),
-            passes.len()
-        )));
-    }
-    if let Some((i, p)) = passes
-        .iter()
-        .enumerate()
-        .find(|(i, p)| p.twiddles.len() < n >> (i + 1))
+    let passes = twiddles_at.len();
+    if !n.is_power_of_two() || passes > n.ilog2() as usize || n > 1 << 29 || alphas.len() != passes
     {
         return Err(KernelError::InvalidInput(format!(
-            "FRI fold pass {i} has {} twiddles, too few for {} pairs",
-            p.twiddles.len(),
+            "a FRI fold of {passes} passes ({} alphas) takes 2^{passes}..=2^29 values, got {n}",
+            alphas.len()
+        )));
+    }
+    if let Some((i, (_, len))) = twiddles_at
+        .iter()
+        .enumerate()
+        .find(|(i, (_, len))| *len < n >> (i + 1))
+    {
+        return Err(KernelError::InvalidInput(format!(
+            "FRI fold pass {i} has {len} twiddles, too few for {} pairs",
             n >> (i + 1)
         )));
     }
@@ -85,16 +101,25 @@ pub(crate) fn fri_fold<D: ResidentDevice>(
     for (c, col) in coords.iter().enumerate() {
         dev.copy_range(col.buffer(), 0, &mut src, c * n, n)?;
     }
-    let mut n_half = n / 2;
-    for pass in passes {
-        let params = dev.upload(&pass.params(n_half as u32))?;
-        let twiddles = dev.upload(&pass.twiddles)?;
-        let mut dst = dev.zeros(4 * n_half)?;
-        dev.launch_fri_fold(&params, &twiddles, &src, &mut dst, n_half as u32)?;
-        src = dst;
-        n_half /= 2;
+    if passes > 0 {
+        let params: Vec<u32> = alphas
+            .iter()
+            .enumerate()
+            .flat_map(|(i, alpha)| {
+                let [a, b, c, d] = alpha.to_m31_array().map(|v| v.0);
+                [(n >> (i + 1)) as u32, a, b, c, d, 0, 0, 0]
+            })
+            .collect();
+        let params = with_crossing(Crossing::LaunchParameters, || dev.upload(&params))?;
+        let mut n_half = n / 2;
+        for (i, &(at, _)) in twiddles_at.iter().enumerate() {
+            let mut dst = dev.zeros(4 * n_half)?;
+            dev.launch_fri_fold_at(&params, 8 * i, twiddles, at, &src, &mut dst, n_half as u32)?;
+            src = dst;
+            n_half /= 2;
+        }
     }
-    let out = n >> passes.len();
+    let out = n >> passes;
     let mut cols: Vec<DeviceColumn<D, BaseField>> = Vec::with_capacity(4);
     for c in 0..4 {
         let mut col = DeviceColumn::<D, BaseField>::try_zeros(out)?;
@@ -103,6 +128,44 @@ pub(crate) fn fri_fold<D: ResidentDevice>(
     }
     cols.try_into()
         .map_err(|_| KernelError::InvalidInput("FRI fold: 4 columns".into()))
+}
+
+/// Values `rows` of a resident column, gathered on the device by one launch: the row indices
+/// go up and the values come down, one transfer each (a decommitment's queried rows).
+pub(crate) fn gather_rows<D: ResidentDevice, T: DeviceElement>(
+    column: &DeviceColumn<D, T>,
+    rows: &[usize],
+) -> Result<Vec<T>> {
+    use stwo::prover::backend::Column;
+    let len = column.len();
+    if rows.iter().any(|&r| r >= len)
+        || rows.len() > 1 << 24
+        || (len as u64) * T::WORDS as u64 > u32::MAX as u64
+    {
+        return Err(KernelError::InvalidInput(format!(
+            "gathering {} rows of a column of {len} values",
+            rows.len()
+        )));
+    }
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let dev = D::instance()?;
+    let n = rows.len();
+    let indices: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
+    with_crossing(Crossing::Decommitment, || {
+        let indices = dev.upload(&indices)?;
+        let mut out = dev.zeros(n * T::WORDS)?;
+        dev.launch_gather_rows(
+            n as u32,
+            T::WORDS as u32,
+            &indices,
+            column.buffer(),
+            &mut out,
+        )?;
+        let words = dev.download_range(&out, 0, n * T::WORDS)?;
+        Ok(T::from_words(&words))
+    })
 }
 
 /// The leaves of the lifted Blake2s Merkle commitment of resident `columns`: each pass's
@@ -128,8 +191,12 @@ pub(crate) fn merkle_leaves<D: ResidentDevice>(
         let mut states = dev.zeros(8 * tile.rows)?;
         for pass in &tile.passes {
             let params = plan::LeafParams::new(tile, pass, lifting_log_size, columns.len());
-            let params = dev.upload(bytemuck::cast_slice(bytemuck::bytes_of(&params)))?;
-            let descs = dev.upload(bytemuck::cast_slice(&pass.descs(&log_sizes)))?;
+            let (params, descs) = with_crossing(Crossing::LaunchParameters, || {
+                Ok::<_, KernelError>((
+                    dev.upload(bytemuck::cast_slice(bytemuck::bytes_of(&params)))?,
+                    dev.upload(bytemuck::cast_slice(&pass.descs(&log_sizes)))?,
+                ))
+            })?;
             let mut data = dev.zeros(pass.data_words.max(1))?;
             for s in &pass.slices {
                 dev.copy_range(columns[s.col].buffer(), s.start, &mut data, s.offset, s.len)?;
@@ -144,12 +211,15 @@ pub(crate) fn merkle_leaves<D: ResidentDevice>(
             8 * tile.rows,
         )?;
     }
-    check_leaves(dev, columns, &log_sizes, lifting_log_size, &out)?;
+    with_crossing(Crossing::MerkleCheck, || {
+        check_leaves(dev, columns, &log_sizes, lifting_log_size, &out)
+    })?;
     Ok(out)
 }
 
 /// A device that computes wrong hashes must not produce a wrong proof: the first and last
-/// leaves are hashed again on the host (a few words downloaded).
+/// leaves are hashed again on the host. Each leaf's row (one word per column) and its hash are
+/// gathered into one buffer with device copies and come down in one transfer.
 fn check_leaves<D: ResidentDevice>(
     dev: &D,
     columns: &[&DeviceColumn<D, BaseField>],
@@ -158,14 +228,17 @@ fn check_leaves<D: ResidentDevice>(
     leaves: &DeviceColumn<D, Blake2sHash>,
 ) -> Result<()> {
     let last = (1usize << lifting_log_size) - 1;
+    let n = columns.len();
     for leaf in [0, last] {
-        let mut words = Vec::with_capacity(columns.len());
-        for (col, &log_size) in columns.iter().zip(log_sizes) {
+        let mut gathered = dev.zeros(n + 8)?;
+        for (i, (col, &log_size)) in columns.iter().zip(log_sizes).enumerate() {
             let row = plan::lifted_index(leaf, lifting_log_size, log_size);
-            words.extend(dev.download_range(col.buffer(), row, 1)?);
+            dev.copy_range(col.buffer(), row, &mut gathered, i, 1)?;
         }
-        let expected = crate::blake2s::hash_words(&words);
-        let got = dev.download_range(leaves.buffer(), 8 * leaf, 8)?;
+        dev.copy_range(leaves.buffer(), 8 * leaf, &mut gathered, n, 8)?;
+        let words = dev.download_range(&gathered, 0, n + 8)?;
+        let (row, got) = words.split_at(n);
+        let expected = crate::blake2s::hash_words(row);
         if got[..] != expected[..] {
             return Err(KernelError::Device {
                 backend: D::NAME,
@@ -199,8 +272,10 @@ pub(crate) fn grind<D: ResidentDevice>(
     prefixed_digest: [u32; 8],
     pow_bits: u32,
 ) -> Result<u64> {
-    crate::gpu_device::grind_with(pow_bits, |hi, n_tries| {
-        crate::gpu_device::grind_batch_with(dev, prefixed_digest, hi, n_tries, pow_bits)
+    with_crossing(Crossing::Grind, || {
+        crate::gpu_device::grind_with(pow_bits, |hi, n_tries| {
+            crate::gpu_device::grind_batch_with(dev, prefixed_digest, hi, n_tries, pow_bits)
+        })
     })
 }
 
@@ -226,7 +301,7 @@ pub(crate) fn weighted_sum<D: ResidentDevice>(
         len /= 2;
         dev.launch_qm31_fold_sum(len as u32, &mut terms)?;
     }
-    let words = dev.download_range(&terms, 0, 4)?;
+    let words = with_crossing(Crossing::SampledValues, || dev.download_range(&terms, 0, 4))?;
     Ok(<stwo::core::fields::qm31::SecureField as super::DeviceElement>::from_words(&words)[0])
 }
 
@@ -309,13 +384,15 @@ pub(crate) fn eval_at_point<D: ResidentDevice>(
     let dev = D::instance()?;
     let mut len = 1usize << (log_n - log_chunk);
     let mut sums = dev.zeros(4 * len)?;
-    dev.launch_eval_point_chunks(
-        log_n,
-        log_chunk,
-        &SecureField::to_words(&factors),
-        coeffs.buffer(),
-        &mut sums,
-    )?;
+    with_crossing(Crossing::LaunchParameters, || {
+        dev.launch_eval_point_chunks(
+            log_n,
+            log_chunk,
+            &SecureField::to_words(&factors),
+            coeffs.buffer(),
+            &mut sums,
+        )
+    })?;
     while len > 1 {
         let out = len.div_ceil(SUM_CHUNK);
         let mut next = dev.zeros(4 * out)?;
@@ -323,7 +400,7 @@ pub(crate) fn eval_at_point<D: ResidentDevice>(
         sums = next;
         len = out;
     }
-    let words = dev.download_range(&sums, 0, 4)?;
+    let words = with_crossing(Crossing::SampledValues, || dev.download_range(&sums, 0, 4))?;
     Ok(SecureField::from_words(&words)[0])
 }
 
@@ -383,7 +460,9 @@ pub(crate) fn accumulate_numerators<D: ResidentDevice>(
     let minus_b: SecureField = -line_coeffs.iter().map(|(_, b, _)| *b).sum::<SecureField>();
     let mut consts: Vec<SecureField> = line_coeffs.iter().map(|(_, _, c)| *c).collect();
     consts.push(minus_b);
-    let consts = dev.upload(&SecureField::to_words(&consts))?;
+    let consts = with_crossing(Crossing::LaunchParameters, || {
+        dev.upload(&SecureField::to_words(&consts))
+    })?;
     let init_index = data.len() as u32;
     let mut acc = dev.zeros(4 * n)?;
     for (j, d) in data.iter().enumerate() {
@@ -477,6 +556,8 @@ pub(crate) fn combine_quotients<D: ResidentDevice>(
         }
     }
     let mut out = dev.zeros(4 * n)?;
-    dev.launch_quotient_combine(&params, &points, &accs, &mut out)?;
+    with_crossing(Crossing::LaunchParameters, || {
+        dev.launch_quotient_combine(&params, &points, &accs, &mut out)
+    })?;
     split_coords(dev, &out, n)
 }

@@ -20,6 +20,11 @@
 //!   evaluation of components ([`HostComponent`]) — and inputs the kernels do not take (tiny
 //!   domains, quotient accumulations under 16 values, over the memory budget).
 //!
+//! Twiddles are uploaded once per twiddle tree and read in place by every FFT layer and FRI
+//! fold ([`DeviceTwiddles`]); a proof's decommitment is predicted once its queries are known
+//! and each column's queried rows are gathered by one launch ([`prefetch_decommitment`]);
+//! every host↔device transfer is made under a cause ([`Crossing`]) that devices may count.
+//!
 //! Coefficients are kept in natural order on the device (`SimdBackend` keeps those of large
 //! polynomials transposed, see [`crate::fft::simd_coefficient_order`]); the host fallbacks
 //! convert.
@@ -34,9 +39,12 @@
 mod column;
 mod component;
 mod convert;
+mod crossings;
+mod decommit;
 mod flow;
 mod kernels;
 mod ops;
+mod twiddles;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,8 +53,10 @@ use serde::{Deserialize, Serialize};
 
 pub use column::{DeviceColumn, DeviceElement};
 pub use component::{HostComponent, HostTrace};
+pub use crossings::{current_crossing, with_crossing, Crossing};
+pub use decommit::{prefetch_decommitment, DecommitPrefetch};
 pub use flow::{FlowFailure, FlowProof, FlowStats, ProveFlow};
-pub use ops::DeviceTwiddles;
+pub use twiddles::DeviceTwiddles;
 
 use crate::error::{KernelError, Result};
 use crate::gpu_device::Launcher;
@@ -77,6 +87,35 @@ pub trait ResidentDevice:
     fn download_range(&self, src: &Self::Buffer, start: usize, len: usize) -> Result<Vec<u32>>;
     /// `dst[start..][..words.len()] = words`, from the host.
     fn upload_range(&self, dst: &mut Self::Buffer, start: usize, words: &[u32]) -> Result<()>;
+
+    /// `circle_fft_layer` over `n_half` threads with its parameter block (4 words) at word
+    /// `params_at` of `params` and its twiddles from word `twiddles_at` of `twiddles`
+    /// (`twiddles_len` of them are read): one buffer of parameters per FFT, and the twiddle
+    /// tree's resident copy, instead of an upload of each per layer.
+    #[allow(clippy::too_many_arguments)]
+    fn launch_fft_layer_at(
+        &self,
+        params: &Self::Buffer,
+        params_at: usize,
+        twiddles: &Self::Buffer,
+        twiddles_at: usize,
+        twiddles_len: usize,
+        values: &mut Self::Buffer,
+        n_half: u32,
+    ) -> Result<()>;
+    /// `fri_fold` over `n_half` threads, its parameter block (8 words) at word `params_at` of
+    /// `params`, its `n_half` twiddles from word `twiddles_at` of `twiddles`.
+    #[allow(clippy::too_many_arguments)]
+    fn launch_fri_fold_at(
+        &self,
+        params: &Self::Buffer,
+        params_at: usize,
+        twiddles: &Self::Buffer,
+        twiddles_at: usize,
+        src: &Self::Buffer,
+        dst: &mut Self::Buffer,
+        n_half: u32,
+    ) -> Result<()>;
 
     /// Kernels compiled at run time from a CUDA source outside this crate (the AIR compiler's
     /// constraint kernels, `air/generated/cuda/`): see [`RowKernels`].

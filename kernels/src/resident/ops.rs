@@ -32,7 +32,10 @@ use stwo::prover::{AccumulationOps, QuotientOps};
 
 use super::column::{DeviceColumn, DeviceElement};
 use super::convert::*;
-use super::{device, fault, kernels, ok, record, DeviceBackend, Op, ResidentDevice};
+use super::twiddles::DeviceTwiddles;
+use super::{
+    device, fault, kernels, ok, record, with_crossing, Crossing, DeviceBackend, Op, ResidentDevice,
+};
 use crate::error::{KernelError, Result};
 
 type B<D> = DeviceBackend<D>;
@@ -54,33 +57,7 @@ fn on_device<T>(op: Op, r: Result<T>) -> Option<T> {
 fn host<T>(op: Op, f: impl FnOnce() -> T) -> T {
     record(op, false);
     let _span = tracing::trace_span!("resident host fallback", op = ?op).entered();
-    f()
-}
-
-/// Twiddles of the resident backend: the CPU backend's layout (plain points, which the device
-/// FFT and FRI plans read) and `SimdBackend`'s (doubled, for the host fallbacks), both on the
-/// host. Uploaded per layer by the device operations for now.
-#[derive(Clone, Debug, Default)]
-pub struct DeviceTwiddles {
-    pub cpu: Vec<BaseField>,
-    pub simd: Vec<u32>,
-}
-
-impl TwiddleBuffer<BitReversedOrder> for DeviceTwiddles {
-    fn empty() -> Self {
-        Self::default()
-    }
-
-    fn extract_subdomain_twiddles(&self, domain_log_size: u32, subdomain_log_size: u32) -> Self {
-        Self {
-            cpu: self
-                .cpu
-                .extract_subdomain_twiddles(domain_log_size, subdomain_log_size),
-            simd: self
-                .simd
-                .extract_subdomain_twiddles(domain_log_size, subdomain_log_size),
-        }
-    }
+    with_crossing(Crossing::HostFallback, f)
 }
 
 fn bit_reverse<D: ResidentDevice, T: DeviceElement>(column: &mut DeviceColumn<D, T>) {
@@ -117,7 +94,7 @@ fn evaluate_on_device<D: ResidentDevice>(
     domain: CircleDomain,
     twiddles: &TwiddleTree<B<D>>,
 ) -> Result<CircleEvaluation<B<D>, BaseField, BitReversedOrder>> {
-    let layers = crate::fft::evaluate_layers_from(domain, &twiddles.twiddles.cpu)?;
+    let layers = super::twiddles::evaluate_layers(domain, &twiddles.twiddles.cpu)?;
     let n = poly.coeffs.len();
     if !n.is_power_of_two() || n > domain.size() {
         return Err(KernelError::InvalidInput(format!(
@@ -129,23 +106,26 @@ fn evaluate_on_device<D: ResidentDevice>(
     // Coefficients in natural order, zero-padded to the domain.
     let mut values = DeviceColumn::<D, BaseField>::try_zeros(domain.size())?;
     dev.copy_range(poly.coeffs.buffer(), 0, values.buffer_mut(), 0, n)?;
-    kernels::fft_in_place(dev, values.buffer_mut(), domain.size(), &layers)?;
+    let resident = twiddles.twiddles.on_device(dev)?;
+    kernels::fft_in_place(dev, values.buffer_mut(), domain.size(), &layers, &resident)?;
     Ok(CircleEvaluation::new(domain, values))
 }
 
 impl<D: ResidentDevice> PolyOps for B<D> {
-    type Twiddles = DeviceTwiddles;
+    type Twiddles = DeviceTwiddles<D>;
 
     fn interpolate(
         eval: CircleEvaluation<Self, BaseField, BitReversedOrder>,
         itwiddles: &TwiddleTree<Self>,
     ) -> CircleCoefficients<Self> {
         let domain = eval.domain;
-        if let Ok(layers) = crate::fft::interpolate_layers_from(domain, &itwiddles.itwiddles.cpu) {
+        if let Ok(layers) = super::twiddles::interpolate_layers(domain, &itwiddles.itwiddles.cpu) {
             // In place: the evaluation is ours.
             let mut values = eval.values;
-            let ran =
-                kernels::fft_in_place(device::<D>(), values.buffer_mut(), domain.size(), &layers);
+            let dev = device::<D>();
+            let ran = itwiddles.itwiddles.on_device(dev).and_then(|resident| {
+                kernels::fft_in_place(dev, values.buffer_mut(), domain.size(), &layers, &resident)
+            });
             if on_device(Op::Interpolate, ran).is_some() {
                 return CircleCoefficients::new(values);
             }
@@ -269,14 +249,8 @@ impl<D: ResidentDevice> PolyOps for B<D> {
             let simd = SimdBackend::precompute_twiddles(coset);
             TwiddleTree {
                 root_coset: coset,
-                twiddles: DeviceTwiddles {
-                    cpu: cpu.twiddles,
-                    simd: simd.twiddles,
-                },
-                itwiddles: DeviceTwiddles {
-                    cpu: cpu.itwiddles,
-                    simd: simd.itwiddles,
-                },
+                twiddles: DeviceTwiddles::new(cpu.twiddles, simd.twiddles),
+                itwiddles: DeviceTwiddles::new(cpu.itwiddles, simd.itwiddles),
             }
         })
     }
@@ -352,6 +326,8 @@ impl<D: ResidentDevice> QuotientOps for B<D> {
         log_blowup_factor: u32,
         twiddles: &TwiddleTree<Self>,
     ) -> SecureEvaluation<Self, BitReversedOrder> {
+        // The FRI first layer's domain: the next grind's queries are drawn on it.
+        super::decommit::note_lifting_log_size(lifting_log_size);
         let combined = (|| -> Result<SecureEvaluation<Self, BitReversedOrder>> {
             if log_blowup_factor >= lifting_log_size {
                 return Err(KernelError::InvalidInput(format!(
@@ -412,14 +388,26 @@ impl<D: ResidentDevice> QuotientOps for B<D> {
     }
 }
 
+/// Folds on the device with the tree's resident inverse twiddles: pass `i` with `alpha^(2^i)`
+/// and the twiddles at `passes[i]` (offset, length).
 fn fold_on_device<D: ResidentDevice>(
     values: &SecureColumnByCoords<B<D>>,
     n: usize,
-    passes: Result<Vec<crate::fri::FoldPass>>,
+    alpha: SecureField,
+    twiddles: &TwiddleTree<B<D>>,
+    passes: Result<Vec<(usize, usize)>>,
 ) -> Result<SecureColumnByCoords<B<D>>> {
     let passes = passes?;
+    let dev = D::instance()?;
+    let mut alphas = Vec::with_capacity(passes.len());
+    let mut folding_alpha = alpha;
+    for _ in &passes {
+        alphas.push(folding_alpha);
+        folding_alpha = folding_alpha * folding_alpha;
+    }
+    let resident = twiddles.itwiddles.on_device(dev)?;
     let [a, b, c, d] = &values.columns;
-    let columns = kernels::fri_fold(D::instance()?, [a, b, c, d], n, &passes)?;
+    let columns = kernels::fri_fold(dev, [a, b, c, d], n, &alphas, &passes, &resident)?;
     Ok(SecureColumnByCoords { columns })
 }
 
@@ -432,8 +420,8 @@ impl<D: ResidentDevice> FriOps for B<D> {
     ) -> LineEvaluation<Self> {
         let domain = eval.domain();
         let passes =
-            crate::fri::line_fold_passes(domain, alpha, &twiddles.itwiddles.cpu, fold_step);
-        let folded = fold_on_device(&eval.values, domain.size(), passes)
+            super::twiddles::line_fold_twiddles(domain, &twiddles.itwiddles.cpu, fold_step);
+        let folded = fold_on_device(&eval.values, domain.size(), alpha, twiddles, passes)
             .map(|values| LineEvaluation::new(domain.repeated_double(fold_step), values));
         on_device(Op::FoldLine, folded).unwrap_or_else(|| {
             host(Op::FoldLine, || {
@@ -453,11 +441,17 @@ impl<D: ResidentDevice> FriOps for B<D> {
         twiddles: &TwiddleTree<Self>,
     ) -> LineEvaluation<Self> {
         let domain = src.domain;
-        let pass = crate::fri::circle_fold_pass(domain, alpha, &twiddles.itwiddles.cpu);
-        let folded =
-            fold_on_device(&src.values, domain.size(), pass.map(|p| vec![p])).map(|values| {
-                LineEvaluation::new(crate::fri::line_domain_of_circle(domain.log_size()), values)
-            });
+        let pass = super::twiddles::circle_fold_twiddles(domain, &twiddles.itwiddles.cpu);
+        let folded = fold_on_device(
+            &src.values,
+            domain.size(),
+            alpha,
+            twiddles,
+            pass.map(|p| vec![p]),
+        )
+        .map(|values| {
+            LineEvaluation::new(crate::fri::line_domain_of_circle(domain.log_size()), values)
+        });
         on_device(Op::FoldCircleIntoLine, folded).unwrap_or_else(|| {
             host(Op::FoldCircleIntoLine, || {
                 line_from_simd(&SimdBackend::fold_circle_into_line(
@@ -649,11 +643,14 @@ impl<D: ResidentDevice> GrindOps<Blake2sChannel> for B<D> {
     fn grind(channel: &Blake2sChannel, pow_bits: u32) -> u64 {
         let digest = crate::channel::pow_prefixed_digest(channel, pow_bits);
         let nonce = kernels::grind(device::<D>(), digest, pow_bits);
-        on_device(Op::Grind, nonce).unwrap_or_else(|| {
+        let nonce = on_device(Op::Grind, nonce).unwrap_or_else(|| {
             host(Op::Grind, || {
                 <SimdBackend as GrindOps<Blake2sChannel>>::grind(channel, pow_bits)
             })
-        })
+        });
+        // The query proof of work: the queries are known now (see `decommit`).
+        super::decommit::plan_after_grind(channel, nonce);
+        nonce
     }
 }
 

@@ -39,6 +39,16 @@ extern "C" __global__ void m31_gather(uint32_t n, uint32_t stride, uint32_t offs
     dst[r] = src[r * stride + offset];
 }
 
+// dst[i * words + k] = src[rows[i] * words + k] for i < n, k < words: the queried rows of a
+// column (values of `words` words each) gathered for a decommitment, one download for them all.
+extern "C" __global__ void gather_rows(uint32_t n, uint32_t words, const uint32_t* rows,
+                                       const uint32_t* src, uint32_t* dst) {
+    uint32_t i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const uint32_t r = rows[i];
+    for (uint32_t k = 0; k < words; k++) dst[i * words + k] = src[r * words + k];
+}
+
 // ---- Out-of-domain sampling and the FRI quotients (issue 21) ----
 // QM31 = CM31[u]/(u² − 2 − i): 4 words (a, b, c, d) = (a + bi) + (c + di)u, as Stwo's
 // `to_m31_array`. Cm31 and cm31_mul come from fri_fold.cu.

@@ -3,8 +3,8 @@
 
 use starfarm_kernels::fft::simd_coefficient_order;
 use starfarm_kernels::resident::{
-    catch_device_faults, op_counts, DeviceBackend, DeviceColumn, HostComponent, HostTrace, Op,
-    OpCount, ResidentDevice,
+    catch_device_faults, op_counts, prefetch_decommitment, DeviceBackend, DeviceColumn,
+    HostComponent, HostTrace, Op, OpCount, ResidentDevice,
 };
 use stwo::core::channel::{Blake2sChannel, Channel};
 use stwo::core::fields::m31::BaseField;
@@ -82,6 +82,28 @@ pub fn whole_proof<D: ResidentDevice>(log_n_rows: u32) {
             "{op:?} never ran on the device"
         );
     }
+}
+
+/// A whole proof (2^8 rows) with its decommitment predicted and each column's queried rows
+/// gathered on the device (`prefetch_decommitment`): the same bytes as `SimdBackend`'s, and it
+/// verifies. (Whether the gathers replaced single reads is counted where a device counts its
+/// transfers: `tests/resident_decommit.rs`.)
+pub fn whole_proof_with_batched_decommitment_equals_simd<D: ResidentDevice>() {
+    let log_n_rows = 8;
+    let simd = super::simd_proof(log_n_rows);
+    let component = super::component(log_n_rows);
+    let host_component = HostComponent::new(&component);
+    let resident = catch_device_faults(|| {
+        let fri = super::config().fri_config;
+        let _prefetch = prefetch_decommitment(fri.n_queries, fri.fold_step);
+        super::prove_on::<Dev<D>>(log_n_rows, &[&host_component])
+    })
+    .expect("no device fault");
+    assert!(
+        super::bytes(&resident) == super::bytes(&simd),
+        "the proof with a batched decommitment differs from SimdBackend's"
+    );
+    super::verify_proof(log_n_rows, resident);
 }
 
 pub fn whole_proof_equals_simd_byte_for_byte_and_verifies<D: ResidentDevice>() {
