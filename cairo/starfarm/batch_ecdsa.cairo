@@ -17,7 +17,7 @@
 // integers (64-bit limbs, carries range-checked), μ·s − v·r = k·n and w·s − v·z = k'·n, and
 // v ≠ 0. Then v·R − μ·Q − w·G = s⁻¹·v·(s·R − r·Q − z·G) (mod n on the scalars), which is O
 // exactly when the signature's equation holds. With coefficients a_i drawn from a Poseidon
-// transcript of every record (the hinted y's included) and of every (v, μ),
+// transcript (below),
 //   Σ a_i·v_i·R_i + Σ a_i·μ_i·(−Q_i) + (Σ a_i·w_i)·(−G) = O,
 // one multi-scalar multiplication (Straus: one shared chain of doublings, a table of 15
 // multiples per point, one addition per point and 4-bit window). a·|v| and a·|μ| are below
@@ -27,11 +27,20 @@
 // from a_i and 64-bit limbs (every digit and carry range-checked). The coefficients are never
 // input: a prover who wants other coefficients must give digits of other products, which
 // fail here.
+//
+// The transcript (docs/sequencer.md, "A transcript of what is not bound yet") absorbs only
+// what fixes each signature's term and is not fixed already: the caller's `bound`, a felt
+// that binds every record's message and public key (the block program: its start root and
+// its range's commitments), then per signature r, s and one packed felt of v (sign bit, two
+// 64-bit limbs) and the parities of the two hinted y's; μ, w and the quotients follow from
+// those. Three felts a signature, 1.5 Poseidon permutations at rate 2, and one permutation
+// draws six coefficients (both halves of its three outputs).
 
 from starkware.cairo.common.alloc import alloc
-from starkware.cairo.common.builtin_poseidon.poseidon import poseidon_hash, poseidon_hash_many
+from starkware.cairo.common.builtin_poseidon.poseidon import poseidon_hash_many
 from starkware.cairo.common.cairo_builtins import PoseidonBuiltin
 from starkware.cairo.common.math import assert_le, assert_le_felt, split_felt
+from starkware.cairo.common.poseidon_state import PoseidonBuiltinState
 
 // The curve y² = x³ + x + BETA and its generator.
 const BETA = 0x6f21413efbe40de150e596d72f7a8c5609ad26c15c915c1f4cdfcb99cee9e89;
@@ -69,26 +78,33 @@ const CARRY_HIGH_BOUND = 2 ** 22;
 // k and k'.
 const SIGNED_OFFSET = 2 ** 127;
 
-// A signature record (what the transcript absorbs, with the multipliers): message,
-// public_key, r, s, key_y, r_y.
+// A signature record: message, public_key, r, s, key_y, r_y.
 const SIGNATURE_SIZE = 6;
-// A signature's multipliers (v, μ as felts: a negative value is PRIME − |value|), all given
-// first, one after the other, so that the transcript absorbs them as one array.
-const MULTIPLIER_SIZE = 2;
+// Felts the transcript absorbs per signature: r, s and the packed felt of v's sign and limbs
+// and the y's parities (`absorbed`).
+const TRANSCRIPT_SIZE = 3;
+// Coefficients drawn from one permutation: the (high, low) halves of its three outputs.
+const COEFFICIENTS_PER_DRAW = 6;
 // G's scalar hint: 3 carries (high, low) then WINDOWS digits, least significant first.
 const SCALAR_HINT_SIZE = 6 + WINDOWS;
 // A signature's hint, by offset: the 64-bit limbs of message (0), r (4) and s (8); v's sign
 // bit and |v|'s two limbs (12), μ's (15); k (18, 2 signed limbs); w (20, 4 limbs); k' (24, 4
-// signed limbs); the digits of a·|v| (28) and of a·|μ| (28 + HALF_WINDOWS).
+// signed limbs); key_y's parity as (bit, high, low) (28), r_y's (31); the digits of a·|v|
+// (34) and of a·|μ| (34 + HALF_WINDOWS).
 const HINT_V = 12;
 const HINT_MU = 15;
 const HINT_K = 18;
 const HINT_W = 20;
 const HINT_KW = 24;
-const HINT_DIGITS = 28;
+const HINT_KEY_Y = 28;
+const HINT_R_Y = 31;
+const HINT_DIGITS = 34;
 const SIGNATURE_HINT_SIZE = HINT_DIGITS + 2 * HALF_WINDOWS;
 // After all signatures' hints: the hint of Σ a_i·w_i.
 const BATCH_HINT_SIZE = SCALAR_HINT_SIZE;
+// A y's parity hint: y = 2·(high·2^128 + low) + bit with high below this, so that
+// 2·(high·2^128 + low) + bit ≤ PRIME − 2 never wraps: (PRIME − 1)/2 = 2^128·Y_HIGH_BOUND.
+const Y_HIGH_BOUND = 2 ** 122 + 17 * 2 ** 63;
 
 // A point of the multi-scalar multiplication: its multiples 1..15 (`multiples`: x's, then
 // y's from TABLE_Y) and its scalar's digits.
@@ -98,24 +114,27 @@ struct MsmPoint {
 }
 
 // Fails unless all `n` signatures are valid. `signatures`: n records of SIGNATURE_SIZE;
-// `hints`: n multipliers of MULTIPLIER_SIZE, n records of SIGNATURE_HINT_SIZE, then
-// BATCH_HINT_SIZE felts. Returns the end of the hints read.
+// `hints`: n signature hints of SIGNATURE_HINT_SIZE, then BATCH_HINT_SIZE felts; `bound`: a
+// felt the caller computed from data that fixes every record's message and public key (the
+// transcript does not absorb them again). Returns the end of the hints read.
 func verify_ecdsa_batch{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
-    n, signatures: felt*, hints: felt*
+    n, signatures: felt*, hints: felt*, bound
 ) -> felt* {
     alloc_locals;
-    local signature_hints: felt* = hints + n * MULTIPLIER_SIZE;
-    local batch_hint: felt* = signature_hints + n * SIGNATURE_HINT_SIZE;
+    local batch_hint: felt* = hints + n * SIGNATURE_HINT_SIZE;
     assert_le(n, MAX_BATCH);
-    let (records_hash) = poseidon_hash_many(n * SIGNATURE_SIZE, signatures);
-    local records_hash = records_hash;
-    let (multipliers_hash) = poseidon_hash_many(n * MULTIPLIER_SIZE, hints);
-    let (seed) = poseidon_hash(records_hash, multipliers_hash);
+    let (transcript: felt*) = alloc();
+    assert transcript[0] = bound;
+    absorbed(n, signatures, hints, transcript + 1);
+    let (seed) = poseidon_hash_many(1 + n * TRANSCRIPT_SIZE, transcript);
+    let (coefficients: felt*) = alloc();
+    local coefficients: felt* = coefficients;
+    draw_coefficients(seed, 0, n, coefficients);
     let (points: MsmPoint*) = alloc();
     local points: MsmPoint* = points;
     // G is point 0; each signature adds R and −Q after it.
     let (w0, w1, w2, w3) = prepare(
-        seed, 0, n, signatures, hints, signature_hints, points + MsmPoint.SIZE, 0, 0, 0, 0
+        coefficients, n, signatures, hints, points + MsmPoint.SIZE, 0, 0, 0, 0
     );
     let digits = check_scalar(w0, w1, w2, w3, batch_hint);
     local digits: felt* = digits;
@@ -129,15 +148,79 @@ func verify_ecdsa_batch{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     return batch_hint + BATCH_HINT_SIZE;
 }
 
-// Signature i..n-1: checks its record and its multipliers, adds its two points (±R with
+// Writes what the transcript absorbs for signatures 0..n-1 to `out` (TRANSCRIPT_SIZE each):
+// r, s, and |v|'s limbs + 2^128·(v's sign bit + 2·r_y's parity + 4·key_y's parity). `prepare`
+// checks every cell read here (the limbs below 2^64, the three bits), so the packed felt
+// (below 2^131) is injective: it fixes v, R (r and the parity of its y) and Q's y.
+func absorbed(n, signature: felt*, hint: felt*, out: felt*) {
+    if (n == 0) {
+        return ();
+    }
+    assert out[0] = signature[2];
+    assert out[1] = signature[3];
+    assert out[2] = hint[HINT_V + 1] + LIMB * hint[HINT_V + 2] + 2 ** 128 * (
+        hint[HINT_V] + 2 * hint[HINT_R_Y] + 4 * hint[HINT_KEY_Y]
+    );
+    return absorbed(
+        n - 1, signature + SIGNATURE_SIZE, hint + SIGNATURE_HINT_SIZE, out + TRANSCRIPT_SIZE
+    );
+}
+
+// Coefficients for signatures 6·block.. (at least n of them, COEFFICIENTS_PER_DRAW per
+// permutation; none for n = 0): the Poseidon permutation of (seed, block, 2) (its first output is
+// Poseidon(seed, block)), each output split as high·2^128 + low by split_felt (unique), giving
+// low then high: every coefficient is below 2^128 (a high half at most 2^123 + 17·2^64).
+func draw_coefficients{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
+    seed, block, n, out: felt*
+) {
+    alloc_locals;
+    if (n == 0) {
+        return ();
+    }
+    assert poseidon_ptr.input = PoseidonBuiltinState(s0=seed, s1=block, s2=2);
+    local s1 = poseidon_ptr.output.s1;
+    local s2 = poseidon_ptr.output.s2;
+    let s0 = poseidon_ptr.output.s0;
+    let poseidon_ptr = poseidon_ptr + PoseidonBuiltin.SIZE;
+    let (high, low) = split_felt(s0);
+    assert out[0] = low;
+    assert out[1] = high;
+    let (high, low) = split_felt(s1);
+    assert out[2] = low;
+    assert out[3] = high;
+    let (high, low) = split_felt(s2);
+    assert out[4] = low;
+    assert out[5] = high;
+    // n ≤ COEFFICIENTS_PER_DRAW: done (six equalities, no range check needed for a felt that
+    // only decreases from n ≤ MAX_BATCH by six each time).
+    if (n == 1) {
+        return ();
+    }
+    if (n == 2) {
+        return ();
+    }
+    if (n == 3) {
+        return ();
+    }
+    if (n == 4) {
+        return ();
+    }
+    if (n == 5) {
+        return ();
+    }
+    if (n == 6) {
+        return ();
+    }
+    return draw_coefficients(seed, block + 1, n - COEFFICIENTS_PER_DRAW, out + COEFFICIENTS_PER_DRAW);
+}
+
+// Signature 0..n-1 from here: checks its record and its hint, adds its two points (±R with
 // a·|v|, ∓Q with a·|μ|) to `points` and a·(w's limbs) to G's scalar (w0..w3, 64-bit limbs,
-// unreduced).
-func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
-    seed,
-    i,
+// unreduced). `coefficient`: its a, then the next signatures'.
+func prepare{range_check_ptr}(
+    coefficient: felt*,
     n,
     signature: felt*,
-    multiplier: felt*,
     hint: felt*,
     points: MsmPoint*,
     w0,
@@ -146,7 +229,7 @@ func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     w3,
 ) -> (w0: felt, w1: felt, w2: felt, w3: felt) {
     alloc_locals;
-    if (i == n) {
+    if (n == 0) {
         return (w0=w0, w1=w1, w2=w2, w3=w3);
     }
     local public_key = signature[1];
@@ -163,16 +246,18 @@ func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     check_limbs(signature[0], hint);
     check_limbs(r, hint + 4);
     check_limbs(s, hint + 8);
-    // v ≠ 0: |v| < 2^128 < n, so v ≢ 0 (mod n).
-    assert_nonzero(multiplier[0]);
-    let v_sign = signed_magnitude(multiplier[0], hint + HINT_V);
+    // The parities the transcript absorbed are the y's.
+    check_parity(key_y, hint + HINT_KEY_Y);
+    check_parity(r_y, hint + HINT_R_Y);
+    let v_sign = magnitude_sign(hint + HINT_V);
     local v_sign = v_sign;
-    let mu_sign = signed_magnitude(multiplier[1], hint + HINT_MU);
+    // v ≠ 0: |v| < 2^128 < n, so v ≢ 0 (mod n).
+    assert_nonzero(hint[HINT_V + 1] + LIMB * hint[HINT_V + 2]);
+    let mu_sign = magnitude_sign(hint + HINT_MU);
     local mu_sign = mu_sign;
     check_ratio(hint, v_sign, mu_sign);
     check_message(hint, v_sign);
-    let a = coefficient(seed, i);
-    local a = a;
+    local a = coefficient[0];
     let v_digits = check_half_scalar(
         a * hint[HINT_V + 1], a * hint[HINT_V + 2], hint + HINT_DIGITS
     );
@@ -186,11 +271,9 @@ func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     let key_table = multiples(public_key, -mu_sign * key_y);
     assert points[1] = MsmPoint(table=key_table, digits=mu_digits);
     return prepare(
-        seed,
-        i + 1,
-        n,
+        coefficient + 1,
+        n - 1,
         signature + SIGNATURE_SIZE,
-        multiplier + MULTIPLIER_SIZE,
         hint + SIGNATURE_HINT_SIZE,
         points + 2 * MsmPoint.SIZE,
         w0 + a * hint[HINT_W],
@@ -200,10 +283,26 @@ func prepare{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     );
 }
 
-// value = sign·(hint[1] + 2^64·hint[2]) with sign = 1 − 2·hint[0] (hint[0] a bit) and both
-// limbs below 2^64: the sign and magnitude (below 2^128) of a felt, which are unique for
-// a non-zero value. Returns the sign (1 or −1).
-func signed_magnitude{range_check_ptr}(value, hint: felt*) -> felt {
+// y = 2·(hint[1]·2^128 + hint[2]) + hint[0] with hint[0] a bit, hint[2] < 2^128 and hint[1] <
+// Y_HIGH_BOUND: the right side is at most PRIME − 2, so the equation holds over the integers
+// and hint[0] is y's parity as an integer in [0, PRIME). y and −y = PRIME − y differ in parity
+// (PRIME is odd), so the bit picks one of a point's two y's. The one y without this form is
+// PRIME − 1 (docs/sequencer.md: no one can sign with such a point).
+func check_parity{range_check_ptr}(y, hint: felt*) {
+    let bit = hint[0];
+    assert bit * bit = bit;
+    assert [range_check_ptr] = hint[2];
+    assert [range_check_ptr + 1] = hint[1];
+    assert [range_check_ptr + 2] = hint[1] + (2 ** 128 - Y_HIGH_BOUND);
+    let range_check_ptr = range_check_ptr + 3;
+    assert y = 2 * (hint[1] * 2 ** 128 + hint[2]) + bit;
+    return ();
+}
+
+// The sign 1 − 2·hint[0] (hint[0] a bit) of a signed number whose magnitude is hint[1] +
+// 2^64·hint[2], both limbs checked below 2^64 (so the magnitude is below 2^128 and the pair
+// sign, magnitude names one integer, 0 aside).
+func magnitude_sign{range_check_ptr}(hint: felt*) -> felt {
     let bit = hint[0];
     assert bit * bit = bit;
     assert [range_check_ptr] = hint[1];
@@ -211,9 +310,7 @@ func signed_magnitude{range_check_ptr}(value, hint: felt*) -> felt {
     assert [range_check_ptr + 2] = hint[2];
     assert [range_check_ptr + 3] = hint[2] + (2 ** 128 - LIMB);
     let range_check_ptr = range_check_ptr + 4;
-    tempvar sign = 1 - 2 * bit;
-    assert value = sign * (hint[1] + LIMB * hint[2]);
-    return sign;
+    return 1 - 2 * bit;
 }
 
 // μ·s − v·r = k·n over the integers, so μ ≡ v·r·s⁻¹ (mod n). The limbs: s and r's (checked
@@ -306,13 +403,6 @@ func check_half_scalar{range_check_ptr}(x0, x1, digits: felt*) -> felt* {
     let d3 = digit_sum16(digits + 3 * LIMB_DIGITS);
     assert x1 + c = d1 + LIMB * (d2 + LIMB * d3);
     return digits;
-}
-
-// a_i: the low 128 bits of Poseidon(seed, i) (split_felt's split is unique).
-func coefficient{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(seed, i) -> felt {
-    let (h) = poseidon_hash(seed, i);
-    let (high, low) = split_felt(h);
-    return low;
 }
 
 // Fails if value is zero (a jump on the value itself: the prover cannot choose the branch).
