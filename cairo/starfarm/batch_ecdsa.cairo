@@ -19,12 +19,14 @@
 // exactly when the signature's equation holds. With coefficients a_i drawn from a Poseidon
 // transcript (below),
 //   Σ a_i·v_i·R_i + Σ a_i·μ_i·(−Q_i) + (Σ a_i·w_i)·(−G) = O,
-// one multi-scalar multiplication (Straus: one shared chain of doublings, a table of 15
-// multiples per point, one addition per point and 4-bit window). a·|v| and a·|μ| are below
-// 2^256 (64 windows; the signs pick ±R and ±Q); Σ a_i·w_i is below 2^396 (99 windows, G
-// only above window 63). Scalars are integers, never reduced mod the curve order, given by
-// the prover as base-16 digits that the program checks against the products it computes
-// from a_i and 64-bit limbs (every digit and carry range-checked). The coefficients are never
+// one multi-scalar multiplication (Straus: a table of the multiples −16..15 per point, one
+// chain of doublings shared by the signatures' points, one addition per point and window).
+// a·|v| and a·|μ| are below 2^256: 52 signed base-32 digits in [−16, 16), 5-bit windows (the
+// signs of v and μ pick ±R and ±Q, a digit's sign the table entry's); Σ a_i·w_i is below
+// 2^396: G alone, 99 unsigned 4-bit windows on its own chain; the two accumulators are added at
+// the end. Scalars are integers, never reduced mod the curve order, given by the prover as
+// digits that the program checks against the products it computes from a_i and 64-bit limbs
+// (every digit and carry range-checked). The coefficients are never
 // input: a prover who wants other coefficients must give digits of other products, which
 // fail here.
 //
@@ -53,21 +55,29 @@ const N2 = 0xffffffffffffffff;
 const N3 = 0x800000000000010;
 const GEN_X = 0x1ef15c18599971b7beced415a40f0c7deacfd9b0d1819e03d723d8bc943cfca;
 const GEN_Y = 0x5668060aa49730b7be4801df46ec62de53ecd11abe43a32873000c36e8dc1f;
-// The accumulator starts at OFFSET (Pedersen's shift point: no one knows its logarithm, so an
-// honest sum never meets an exceptional case) and must end at 16^WINDOWS · OFFSET.
+// Both accumulators (G's, 4-bit windows, and the signatures' points', 5-bit windows) start at
+// OFFSET (Pedersen's shift point: no one knows its logarithm, so an honest sum never meets an
+// exceptional case); their sum must end at 16^WINDOWS · OFFSET + 32^HALF_WINDOWS · OFFSET.
 const OFFSET_X = 0x49ee3eba8c1600700ee1b87eb599f16716b0b1022947733551fde4050ca6804;
 const OFFSET_Y = 0x3ca0cfe4b3bc6ddf346d49d06ea0ed34e621062c0e056c1d0405d266e10268a;
-const OFFSET_END_X = 0x5436afa0f9156262dcbf258a405614a4264ae8664f9d82b081d3de9b917ee29;
-const OFFSET_END_Y = 0x127d3af5955e1a707cc0b92a985419ad5ac982ec9fbc932bd15031ce6cfa35;
+const OFFSET_END_X = 0x47e00327713c5d68bfdd24fe95e380c134457f4dea409634ff51f66a7b470b2;
+const OFFSET_END_Y = 0xa626553130859aaa5cb7584003e795bb2a349266cbc53a91dca3293a5d349;
 
 const DIGIT_BASE = 16;
-// Where a multiples table's y's start (`multiples`).
-const TABLE_Y = 16;
+// The signatures' points' digits are signed base-32 digits in [−SIGNED_HALF, SIGNED_HALF).
+const SIGNED_BASE = 32;
+const SIGNED_HALF = 16;
+// A multiples table (`multiples`) is addressed at its entry 0: the x of d·P at table[d], its y
+// at table[TABLE_Y + d], for d in [−16, 16) (x's at −16..15, y's at 16..47).
+const TABLE_Y = 32;
 // Base-16 digits of G's scalar Σ a_i·w_i: 4 limbs of 16 digits, then 35 for the top carry
 // (the sum is below 2^(380 + 16) for at most MAX_BATCH signatures).
 const WINDOWS = 99;
-// Base-16 digits of a·|v| and a·|μ| (below 2^128 · 2^128).
-const HALF_WINDOWS = 64;
+// Signed base-32 digits of a·|v| and a·|μ| (below 2^128 · 2^128; 52 signed digits reach
+// 15·(32^52 − 1)/31 > 2^258).
+const HALF_WINDOWS = 52;
+// `check_half_scalar`'s digit groups: the first 13 digits (bits below 65), then the rest.
+const GROUP_DIGITS = 13;
 const LIMB = 2 ** 64;
 const LIMB_DIGITS = 16;
 const TOP_DIGITS = 35;
@@ -89,8 +99,8 @@ const COEFFICIENTS_PER_DRAW = 6;
 const SCALAR_HINT_SIZE = 6 + WINDOWS;
 // A signature's hint, by offset: the 64-bit limbs of message (0), r (4) and s (8); v's sign
 // bit and |v|'s two limbs (12), μ's (15); k (18, 2 signed limbs); w (20, 4 limbs); k' (24, 4
-// signed limbs); key_y's parity as (bit, high, low) (28), r_y's (31); the digits of a·|v|
-// (34) and of a·|μ| (34 + HALF_WINDOWS).
+// signed limbs); key_y's parity as (bit, high, low) (28), r_y's (31); the signed base-32
+// digits of a·|v| (34) and of a·|μ| (34 + HALF_WINDOWS), least significant first.
 const HINT_V = 12;
 const HINT_MU = 15;
 const HINT_K = 18;
@@ -140,11 +150,23 @@ func verify_ecdsa_batch{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     local digits: felt* = digits;
     let g_table = multiples(GEN_X, -GEN_Y);
     assert points[0] = MsmPoint(table=g_table, digits=digits);
-    // Above HALF_WINDOWS only G's scalar has digits.
-    let (x, y) = msm_windows(points, 1, WINDOWS - 1, HALF_WINDOWS, OFFSET_X, OFFSET_Y);
-    let (x, y) = msm_windows(points, 2 * n + 1, HALF_WINDOWS - 1, 0, x, y);
-    assert x = OFFSET_END_X;
-    assert y = OFFSET_END_Y;
+    // G alone in 4-bit windows (its scalar's digits are unsigned base 16, checked against
+    // 64-bit limbs), the signatures' points in signed 5-bit windows, each from OFFSET; then
+    // the sum of the two accumulators.
+    let (gx, gy) = msm_windows(points, 1, WINDOWS - 1, 0, OFFSET_X, OFFSET_Y);
+    local gx = gx;
+    local gy = gy;
+    let (x, y) = msm_signed_windows(
+        points + MsmPoint.SIZE, 2 * n, HALF_WINDOWS - 1, OFFSET_X, OFFSET_Y
+    );
+    tempvar dx = x - gx;
+    if (dx == 0) {
+        assert dx = 1;
+    }
+    tempvar slope = (y - gy) / dx;
+    tempvar sum_x = slope * slope - gx - x;
+    assert sum_x = OFFSET_END_X;
+    assert slope * (gx - sum_x) - gy = OFFSET_END_Y;
     return batch_hint + BATCH_HINT_SIZE;
 }
 
@@ -385,23 +407,25 @@ func check_message{range_check_ptr}(hint: felt*, v_sign) {
     return ();
 }
 
-// Checks that `digits` (HALF_WINDOWS of them) are those of x0 + 2^64·x1 for x0, x1 < 2^192
-// and returns them: x0 = D0 + 2^64·c with D0 the first 16 digits' sum and c (computed)
-// below 2^128, then x1 + c = the other 48 digits' sum; both equations have both sides below
-// 2^194 < PRIME, so they hold over the integers.
+// Checks that `digits` (HALF_WINDOWS signed base-32 digits) are those of x0 + 2^64·x1 for
+// x0, x1 < 2^192, and returns them. The first 13 digits' sum L (|L| < 2^65) is
+// congruent to x0 mod 2^64 (every later digit weighs a multiple of 2^65), so x0 = L + 2^64·c
+// with c computed and range-checked (c + 2 below 2^128); then x1 + c must be the later digits'
+// sum over 2^64, i.e. 2·Σ d_j·32^(j−13). Both equations have both sides below 2^197 < PRIME,
+// so they hold over the integers.
 func check_half_scalar{range_check_ptr}(x0, x1, digits: felt*) -> felt* {
     alloc_locals;
     local x1 = x1;
-    let d0 = digit_sum16(digits);
-    local c = (x0 - d0) / LIMB;
-    assert [range_check_ptr] = c;
+    let low = signed_digit_sum13(digits);
+    local c = (x0 - low) / LIMB;
+    assert [range_check_ptr] = c + 2;
     let range_check_ptr = range_check_ptr + 1;
-    let d1 = digit_sum16(digits + LIMB_DIGITS);
+    let d1 = signed_digit_sum13(digits + GROUP_DIGITS);
     local d1 = d1;
-    let d2 = digit_sum16(digits + 2 * LIMB_DIGITS);
+    let d2 = signed_digit_sum13(digits + 2 * GROUP_DIGITS);
     local d2 = d2;
-    let d3 = digit_sum16(digits + 3 * LIMB_DIGITS);
-    assert x1 + c = d1 + LIMB * (d2 + LIMB * d3);
+    let d3 = signed_digit_sum13(digits + 3 * GROUP_DIGITS);
+    assert x1 + c = 2 * (d1 + 2 ** 65 * (d2 + 2 ** 65 * d3));
     return digits;
 }
 
@@ -473,7 +497,7 @@ func digit_sum{range_check_ptr}(digits: felt*, count) -> felt {
     return d + DIGIT_BASE * rest;
 }
 
-// digit_sum of exactly LIMB_DIGITS digits, unrolled (it runs 8 times per signature): each
+// digit_sum of exactly LIMB_DIGITS digits, unrolled (G's scalar's limbs): each
 // digit checked in [0, 16), the sum accumulated from the top digit. Each digit is read once
 // into a tempvar (reading d[k] in each assert cost a step per use): 6 steps a digit.
 func digit_sum16{range_check_ptr}(d: felt*) -> felt {
@@ -560,88 +584,225 @@ func digit_sum16{range_check_ptr}(d: felt*) -> felt {
     return acc;
 }
 
-// The multiples 1..15 of (x, y), a point on the curve: the x's at table[1..16), the y's at
-// table[TABLE_Y + 1..TABLE_Y + 16) (entries 0 and TABLE_Y unused), so that the window loop
-// finds an entry's x and y at constant offsets from one address. Unrolled: it runs twice per
-// signature, and a call per multiple cost more than its addition. The additions need no
-// check of distinct x's: on this curve of prime order n, k·P = ±P only for k ≡ ±1 (mod n), so
-// for k in 2..14 the x's of k·P and P differ and the slope equation fixes the slope; the
-// doubling's y ≠ 0 holds for every point (no point of order 2).
+// Σ d[j]·32^j for j < 13, each digit checked in [−16, 16) (d + 16 and d + 16 + 2^128 − 32
+// range-checked), unrolled: it runs 8 times per signature.
+func signed_digit_sum13{range_check_ptr}(d: felt*) -> felt {
+    tempvar acc = d[12];
+    tempvar u = acc + SIGNED_HALF;
+    assert [range_check_ptr + 24] = u;
+    tempvar u = acc + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 25] = u;
+    tempvar t = d[11];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 22] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 23] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[10];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 20] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 21] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[9];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 18] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 19] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[8];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 16] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 17] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[7];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 14] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 15] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[6];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 12] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 13] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[5];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 10] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 11] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[4];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 8] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 9] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[3];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 6] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 7] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[2];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 4] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 5] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[1];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 2] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 3] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    tempvar t = d[0];
+    tempvar u = t + SIGNED_HALF;
+    assert [range_check_ptr + 0] = u;
+    tempvar u = t + (2 ** 128 - SIGNED_HALF);
+    assert [range_check_ptr + 1] = u;
+    tempvar acc = acc * SIGNED_BASE + t;
+    let range_check_ptr = range_check_ptr + 2 * GROUP_DIGITS;
+    return acc;
+}
+
+// The multiples −16..15 (but 0) of (x, y), a point on the curve, in a table addressed at
+// its entry 0: the x of d·P at table[d], its y at table[TABLE_Y + d]; G's unsigned digits use
+// 1..15, the signatures' signed digits −16..15. Unrolled: it runs twice per signature, and a
+// call per multiple cost more than its addition. The additions need no check of distinct x's:
+// on this curve of prime order n, k·P = ±P only for k ≡ ±1 (mod n), so for k in 2..15 the x's
+// of k·P and P differ and the slope equation fixes the slope; the doubling's y ≠ 0 holds for
+// every point (no point of order 2). −d·P is d·P's x with −y.
 func multiples(x, y) -> felt* {
     alloc_locals;
-    let (table: felt*) = alloc();
+    let (base: felt*) = alloc();
+    local table: felt* = base + SIGNED_HALF;
     assert table[1] = x;
     assert table[TABLE_Y + 1] = y;
+    assert table[-1] = x;
+    tempvar ny = -y;
+    assert table[TABLE_Y - 1] = ny;
     tempvar slope = (3 * x * x + 1) / (2 * y);
     tempvar px = slope * slope - 2 * x;
     tempvar py = slope * (x - px) - y;
     assert table[2] = px;
     assert table[TABLE_Y + 2] = py;
+    assert table[-2] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 2] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[3] = px;
     assert table[TABLE_Y + 3] = py;
+    assert table[-3] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 3] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[4] = px;
     assert table[TABLE_Y + 4] = py;
+    assert table[-4] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 4] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[5] = px;
     assert table[TABLE_Y + 5] = py;
+    assert table[-5] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 5] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[6] = px;
     assert table[TABLE_Y + 6] = py;
+    assert table[-6] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 6] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[7] = px;
     assert table[TABLE_Y + 7] = py;
+    assert table[-7] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 7] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[8] = px;
     assert table[TABLE_Y + 8] = py;
+    assert table[-8] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 8] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[9] = px;
     assert table[TABLE_Y + 9] = py;
+    assert table[-9] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 9] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[10] = px;
     assert table[TABLE_Y + 10] = py;
+    assert table[-10] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 10] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[11] = px;
     assert table[TABLE_Y + 11] = py;
+    assert table[-11] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 11] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[12] = px;
     assert table[TABLE_Y + 12] = py;
+    assert table[-12] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 12] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[13] = px;
     assert table[TABLE_Y + 13] = py;
+    assert table[-13] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 13] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[14] = px;
     assert table[TABLE_Y + 14] = py;
+    assert table[-14] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 14] = ny;
     tempvar slope = (py - y) / (px - x);
     tempvar px = slope * slope - x - px;
     tempvar py = slope * (x - px) - y;
     assert table[15] = px;
     assert table[TABLE_Y + 15] = py;
+    assert table[-15] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 15] = ny;
+    tempvar slope = (py - y) / (px - x);
+    tempvar px = slope * slope - x - px;
+    tempvar py = slope * (x - px) - y;
+    // 16·P is needed only negated (digits are below 16), and table[16] is −16·P's y.
+    assert table[-16] = px;
+    tempvar ny = -py;
+    assert table[TABLE_Y - 16] = ny;
     return table;
 }
 
@@ -657,6 +818,21 @@ func msm_windows(points: MsmPoint*, n_points, w, last, x, y) -> (x: felt, y: fel
         return (x=x, y=y);
     }
     return msm_windows(points, n_points, w - 1, last, x, y);
+}
+
+// The signatures' windows w..0 (5 bits, most significant first): the accumulator times 32,
+// then each of the n_points points' multiple for its signed digit at the window.
+func msm_signed_windows(points: MsmPoint*, n_points, w, x, y) -> (x: felt, y: felt) {
+    let (x, y) = ec_double(x, y);
+    let (x, y) = ec_double(x, y);
+    let (x, y) = ec_double(x, y);
+    let (x, y) = ec_double(x, y);
+    let (x, y) = ec_double(x, y);
+    let (x, y) = msm_window(points, n_points, w, x, y);
+    if (w == 0) {
+        return (x=x, y=y);
+    }
+    return msm_signed_windows(points, n_points, w - 1, x, y);
 }
 
 // The state of `msm_window`'s loop, the last WindowFrame.SIZE cells before ap: the next

@@ -22,8 +22,10 @@ use crate::ecdsa::{EC_ORDER, HALF_ORDER};
 
 /// Base-16 digits of G's scalar `Σ a_i·w_i` (4 limbs of 16, then 35 for the top carry).
 pub const WINDOWS: usize = 99;
-/// Base-16 digits of `a·|v|` and `a·|μ|` (below 2^256).
-pub const HALF_WINDOWS: usize = 64;
+/// Signed base-32 digits (in [−16, 16)) of `a·|v|` and `a·|μ|` (below 2^256).
+pub const HALF_WINDOWS: usize = 52;
+/// Layout 4's base-16 digits of `a·|v|` and `a·|μ|`.
+const V4_HALF_WINDOWS: usize = 64;
 const LIMBS: usize = 4;
 const LIMB_BITS: usize = 64;
 /// Felts of a record, of G's scalar hint.
@@ -36,8 +38,8 @@ pub const TRANSCRIPT_SIZE: usize = 3;
 pub const COEFFICIENTS_PER_DRAW: usize = 6;
 /// Offsets in a signature's hint (after the 64-bit limbs of message, r and s): v's sign bit
 /// and magnitude limbs, μ's, k's two limbs, w's four, k_w's four, key_y's and r_y's parity
-/// (`bit, high, low` with `y = 2·(high·2^128 + low) + bit`), the digits of `a·|v|` then of
-/// `a·|μ|`.
+/// (`bit, high, low` with `y = 2·(high·2^128 + low) + bit`), the signed base-32 digits of
+/// `a·|v|` then of `a·|μ|`.
 pub const HINT_V: usize = 3 * LIMBS;
 pub const HINT_MU: usize = HINT_V + 3;
 pub const HINT_K: usize = HINT_MU + 3;
@@ -48,7 +50,8 @@ pub const HINT_R_Y: usize = HINT_KEY_Y + 3;
 pub const HINT_DIGITS: usize = HINT_R_Y + 3;
 pub const SIGNATURE_HINT_SIZE: usize = HINT_DIGITS + 2 * HALF_WINDOWS;
 /// Layout 4's hints (`BatchInput::hint_felts_v4`): v and μ as felts first (2 per
-/// signature), then per signature the hint above without the parities.
+/// signature), then per signature the hint above without the parities and with 64 base-16
+/// digits of each product.
 const V4_MULTIPLIER_SIZE: usize = 2;
 /// Most signatures in one batch (bounds G's scalar, which the top digits hold).
 pub const MAX_BATCH: usize = 1 << 16;
@@ -129,6 +132,13 @@ impl Multipliers {
     fn felts_v4(&self) -> [Felt; V4_MULTIPLIER_SIZE] {
         [signed_felt(&self.v), signed_felt(&self.mu)]
     }
+}
+
+/// The hints' layout: the current one (5) or layout 4's.
+#[derive(Clone, Copy)]
+enum Layout {
+    V5,
+    V4,
 }
 
 /// What fixes every record's message and public key before the transcript absorbs the rest
@@ -274,7 +284,7 @@ impl BatchInput {
     pub fn hint_felts(&self) -> Vec<Felt> {
         let n = self.records.len();
         let mut out = Vec::with_capacity(n * SIGNATURE_HINT_SIZE + SCALAR_HINT_SIZE);
-        self.extend_hints(&self.coefficients, true, &mut out);
+        self.extend_hints(&self.coefficients, Layout::V5, &mut out);
         out
     }
 
@@ -297,13 +307,13 @@ impl BatchInput {
         );
         let coefficients = coefficients_from(seed, self.records.len());
         let mut out = flat_multipliers;
-        self.extend_hints(&coefficients, false, &mut out);
+        self.extend_hints(&coefficients, Layout::V4, &mut out);
         out
     }
 
-    /// Each signature's hint (with the y's parities or, layout 4, without), then G's scalar's,
-    /// for these coefficients.
-    fn extend_hints(&self, coefficients: &[Felt], parities: bool, out: &mut Vec<Felt>) {
+    /// Each signature's hint (layout 5: with the y's parities and signed base-32 digits;
+    /// layout 4: neither, base-16 digits), then G's scalar's, for these coefficients.
+    fn extend_hints(&self, coefficients: &[Felt], layout: Layout, out: &mut Vec<Felt>) {
         let mut g_sum = [
             BigUint::default(),
             BigUint::default(),
@@ -320,12 +330,19 @@ impl BatchInput {
             let w = unsigned_limbs(&m.w);
             out.extend(w.iter().map(Felt::from));
             out.extend(signed_limbs(&m.k_w, LIMBS));
-            if parities {
-                out.extend(parity(rec[4]));
-                out.extend(parity(rec[5]));
+            let (av, amu) = (&a * m.v.magnitude(), &a * m.mu.magnitude());
+            match layout {
+                Layout::V5 => {
+                    out.extend(parity(rec[4]));
+                    out.extend(parity(rec[5]));
+                    out.extend(signed_digits(&av, HALF_WINDOWS));
+                    out.extend(signed_digits(&amu, HALF_WINDOWS));
+                }
+                Layout::V4 => {
+                    out.extend(digits(&av, V4_HALF_WINDOWS));
+                    out.extend(digits(&amu, V4_HALF_WINDOWS));
+                }
             }
-            out.extend(digits(&(&a * m.v.magnitude()), HALF_WINDOWS));
-            out.extend(digits(&(&a * m.mu.magnitude()), HALF_WINDOWS));
             for (sum, l) in g_sum.iter_mut().zip(w) {
                 *sum += &a * l;
             }
@@ -560,6 +577,20 @@ fn digits(x: &BigUint, count: usize) -> Vec<Felt> {
         .collect()
 }
 
+/// The `count` signed base-32 digits of x, each in [−16, 16), least significant first:
+/// `x = Σ d_j·32^j` (a digit of 16 or more is taken as d − 32 with a carry into the next).
+fn signed_digits(x: &BigUint, count: usize) -> Vec<Felt> {
+    let mut rest = BigInt::from(x.clone());
+    (0..count)
+        .map(|_| {
+            let r = modulo(&rest, &BigInt::from(32u8));
+            let d = if r >= BigInt::from(16u8) { r - 32 } else { r };
+            rest = (&rest - &d) >> 5u8;
+            signed_felt(&d)
+        })
+        .collect()
+}
+
 fn generator() -> AffinePoint {
     AffinePoint::generator()
 }
@@ -715,6 +746,30 @@ mod tests {
             assert_eq!(a[2 * k + 1] * two128 + a[2 * k], state[k]);
         }
         assert!(a.iter().all(|x| x.to_biguint().bits() <= 128));
+    }
+
+    #[test]
+    fn signed_digits_rebuild_the_value_within_their_range() {
+        let max = (BigUint::from(1u8) << 256usize) - 1u8;
+        for x in [
+            BigUint::default(),
+            BigUint::from(16u8),
+            BigUint::from(31u8),
+            max.clone(),
+            &max >> 3usize,
+        ] {
+            let felts = signed_digits(&x, HALF_WINDOWS);
+            let value = felts.iter().rev().fold(BigInt::default(), |acc, d| {
+                let d = if *d > Felt::from(16u8) {
+                    -BigInt::from((-*d).to_biguint())
+                } else {
+                    BigInt::from(d.to_biguint())
+                };
+                assert!(d >= BigInt::from(-16) && d < BigInt::from(16));
+                acc * 32 + d
+            });
+            assert_eq!(value, BigInt::from(x));
+        }
     }
 
     #[test]
