@@ -13,8 +13,8 @@ use std::sync::OnceLock;
 use num_bigint::BigInt;
 use starfarm_prover::{execute, CairoProgram, Execution, ExecutionLimits, ProgramInput};
 use starfarm_sequencer::batch_ecdsa::{
-    BatchEcdsaError, BatchInput, Bound, Multipliers, SignedHash, HINT_V, SIGNATURE_HINT_SIZE,
-    SIGNATURE_SIZE,
+    BatchEcdsaError, BatchInput, Bound, Multipliers, SignedHash, HINT_DIGITS, HINT_V,
+    SIGNATURE_HINT_SIZE, SIGNATURE_SIZE,
 };
 use starfarm_sequencer::ecdsa::{EC_ORDER, HALF_ORDER};
 use starfarm_sequencer::testing::Rng;
@@ -279,6 +279,34 @@ fn a_choice_changed_after_the_coefficients_are_drawn_is_refused() {
                 &stale,
                 &format!("{what} other y after the draw at {position}"),
             );
+        }
+    }
+}
+
+/// The products' signed base-32 digits (docs/sequencer.md, "Signed 5-bit windows") are unique
+/// only within [−16, 16): the same value with one digit moved out of range (d_j + 32 and
+/// d_(j+1) − 1), in the first group, across the boundary between the first 13 digits and the
+/// rest, and in μ's digits, is refused by the digits' range checks.
+#[test]
+fn a_digit_outside_its_signed_range_is_refused() {
+    let n = 3;
+    let honest = batch(&valid(180, n));
+    run(&honest).expect("honest digits pass");
+    for (position, j) in [(0, 0), (1, 12), (2, 52 + 30)] {
+        let mut felts = honest.to_felts();
+        let at = 1 + n * SIGNATURE_SIZE + position * SIGNATURE_HINT_SIZE + HINT_DIGITS + j;
+        felts[at] += Felt::from(32u8);
+        felts[at + 1] -= Felt::ONE;
+        match execute(
+            program(),
+            &ProgramInput::new(felts),
+            ExecutionLimits::default(),
+        ) {
+            Ok(_) => panic!("digit {j} of signature {position} + 32 was accepted"),
+            Err(e) => assert!(
+                e.to_string().contains("Range-check validation failed"),
+                "refused for another reason than the digits' range checks: {e}"
+            ),
         }
     }
 }
