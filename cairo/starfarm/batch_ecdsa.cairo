@@ -20,11 +20,10 @@
 // transcript (below),
 //   Σ a_i·v_i·R_i + Σ a_i·μ_i·(−Q_i) + (Σ a_i·w_i)·(−G) = O,
 // one multi-scalar multiplication (Straus: a table of the multiples −16..15 per point, one
-// chain of doublings shared by the signatures' points, one addition per point and window).
-// a·|v| and a·|μ| are below 2^256: 52 signed base-32 digits in [−16, 16), 5-bit windows (the
-// signs of v and μ pick ±R and ±Q, a digit's sign the table entry's); Σ a_i·w_i is below
-// 2^396: G alone, 99 unsigned 4-bit windows on its own chain; the two accumulators are added at
-// the end. Scalars are integers, never reduced mod the curve order, given by the prover as
+// shared chain of doublings, one addition per point and 5-bit window). Every scalar is given
+// as signed base-32 digits in [−16, 16): a·|v| and a·|μ| (below 2^256) in 52 (the signs of v
+// and μ pick ±R and ±Q, a digit's sign the table entry's), Σ a_i·w_i (below 2^396) in 80, G
+// alone above window 51. Scalars are integers, never reduced mod the curve order, given by the prover as
 // digits that the program checks against the products it computes from a_i and 64-bit limbs
 // (every digit and carry range-checked). The coefficients are never
 // input: a prover who wants other coefficients must give digits of other products, which
@@ -55,35 +54,34 @@ const N2 = 0xffffffffffffffff;
 const N3 = 0x800000000000010;
 const GEN_X = 0x1ef15c18599971b7beced415a40f0c7deacfd9b0d1819e03d723d8bc943cfca;
 const GEN_Y = 0x5668060aa49730b7be4801df46ec62de53ecd11abe43a32873000c36e8dc1f;
-// Both accumulators (G's, 4-bit windows, and the signatures' points', 5-bit windows) start at
-// OFFSET (Pedersen's shift point: no one knows its logarithm, so an honest sum never meets an
-// exceptional case); their sum must end at 16^WINDOWS · OFFSET + 32^HALF_WINDOWS · OFFSET.
+// The accumulator starts at OFFSET (Pedersen's shift point: no one knows its logarithm, so an
+// honest sum never meets an exceptional case) and must end at 32^WINDOWS · OFFSET.
 const OFFSET_X = 0x49ee3eba8c1600700ee1b87eb599f16716b0b1022947733551fde4050ca6804;
 const OFFSET_Y = 0x3ca0cfe4b3bc6ddf346d49d06ea0ed34e621062c0e056c1d0405d266e10268a;
-const OFFSET_END_X = 0x47e00327713c5d68bfdd24fe95e380c134457f4dea409634ff51f66a7b470b2;
-const OFFSET_END_Y = 0xa626553130859aaa5cb7584003e795bb2a349266cbc53a91dca3293a5d349;
+const OFFSET_END_X = 0x532fe3439f32c5ba8fb93d8bd26a67c9967ff43e1cb2bd8fa69edde745dd2dc;
+const OFFSET_END_Y = 0x1102ebb51d75ca7299a1d38b6ec5db9940150688b7594c89146cd23831f0b80;
 
-const DIGIT_BASE = 16;
-// The signatures' points' digits are signed base-32 digits in [−SIGNED_HALF, SIGNED_HALF).
+// Every scalar's digits are signed base-32 digits in [−SIGNED_HALF, SIGNED_HALF).
 const SIGNED_BASE = 32;
 const SIGNED_HALF = 16;
 // A multiples table (`multiples`) is addressed at its entry 0: the x of d·P at table[d], its y
 // at table[TABLE_Y + d], for d in [−16, 16) (x's at −16..15, y's at 16..47).
 const TABLE_Y = 32;
-// Base-16 digits of G's scalar Σ a_i·w_i: 4 limbs of 16 digits, then 35 for the top carry
-// (the sum is below 2^(380 + 16) for at most MAX_BATCH signatures).
-const WINDOWS = 99;
-// Signed base-32 digits of a·|v| and a·|μ| (below 2^128 · 2^128; 52 signed digits reach
-// 15·(32^52 − 1)/31 > 2^258).
+// Digits of G's scalar Σ a_i·w_i (below 2^(380 + 16) for at most MAX_BATCH signatures; 80
+// signed digits reach 15·(32^80 − 1)/31 > 2^398).
+const WINDOWS = 80;
+// Digits of a·|v| and a·|μ| (below 2^128 · 2^128; 52 signed digits reach 2^258).
 const HALF_WINDOWS = 52;
-// `check_half_scalar`'s digit groups: the first 13 digits (bits below 65), then the rest.
+// Digit groups: 13 digits (65 bits) each, the first group's sum congruent to the first 64-bit
+// limb mod 2^64 (`check_half_scalar`, `check_scalar`); G's top group has the last 41.
 const GROUP_DIGITS = 13;
+const TOP_DIGITS = WINDOWS - 3 * GROUP_DIGITS;
 const LIMB = 2 ** 64;
-const LIMB_DIGITS = 16;
-const TOP_DIGITS = 35;
 const MAX_BATCH = 2 ** 16;
-// Carries of G's scalar are given as high·2^128 + low, high < 2^CARRY_HIGH_BOUND.
+// Carries of G's scalar are given as c + CARRY_OFFSET = high·2^128 + low, high < 2^CARRY_HIGH_BOUND
+// (the carries lie in (−9, 2^146)).
 const CARRY_HIGH_BOUND = 2 ** 22;
+const CARRY_OFFSET = 16;
 // The carries of the identities mod n are checked in [−2^127, 2^127), and so are the limbs of
 // k and k'.
 const SIGNED_OFFSET = 2 ** 127;
@@ -95,7 +93,8 @@ const SIGNATURE_SIZE = 6;
 const TRANSCRIPT_SIZE = 3;
 // Coefficients drawn from one permutation: the (high, low) halves of its three outputs.
 const COEFFICIENTS_PER_DRAW = 6;
-// G's scalar hint: 3 carries (high, low) then WINDOWS digits, least significant first.
+// G's scalar hint: 3 carries (high, low, of c + CARRY_OFFSET) then WINDOWS digits, least
+// significant first.
 const SCALAR_HINT_SIZE = 6 + WINDOWS;
 // A signature's hint, by offset: the 64-bit limbs of message (0), r (4) and s (8); v's sign
 // bit and |v|'s two limbs (12), μ's (15); k (18, 2 signed limbs); w (20, 4 limbs); k' (24, 4
@@ -150,23 +149,11 @@ func verify_ecdsa_batch{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
     local digits: felt* = digits;
     let g_table = multiples(GEN_X, -GEN_Y);
     assert points[0] = MsmPoint(table=g_table, digits=digits);
-    // G alone in 4-bit windows (its scalar's digits are unsigned base 16, checked against
-    // 64-bit limbs), the signatures' points in signed 5-bit windows, each from OFFSET; then
-    // the sum of the two accumulators.
-    let (gx, gy) = msm_windows(points, 1, WINDOWS - 1, 0, OFFSET_X, OFFSET_Y);
-    local gx = gx;
-    local gy = gy;
-    let (x, y) = msm_signed_windows(
-        points + MsmPoint.SIZE, 2 * n, HALF_WINDOWS - 1, OFFSET_X, OFFSET_Y
-    );
-    tempvar dx = x - gx;
-    if (dx == 0) {
-        assert dx = 1;
-    }
-    tempvar slope = (y - gy) / dx;
-    tempvar sum_x = slope * slope - gx - x;
-    assert sum_x = OFFSET_END_X;
-    assert slope * (gx - sum_x) - gy = OFFSET_END_Y;
+    // Above HALF_WINDOWS only G's scalar has digits.
+    let (x, y) = msm_windows(points, 1, WINDOWS - 1, HALF_WINDOWS, OFFSET_X, OFFSET_Y);
+    let (x, y) = msm_windows(points, 2 * n + 1, HALF_WINDOWS - 1, 0, x, y);
+    assert x = OFFSET_END_X;
+    assert y = OFFSET_END_Y;
     return batch_hint + BATCH_HINT_SIZE;
 }
 
@@ -453,135 +440,55 @@ func check_limbs{range_check_ptr}(x, limbs: felt*) {
     return ();
 }
 
-// Checks that the hint's digits are those of x0 + x1·2^64 + x2·2^128 + x3·2^192 (each xk
-// below 2^210) and returns them. Each limb equation xk + ck = Dk + 2^64·c(k+1) has both
-// sides below 2^215 < PRIME, so it holds over the integers: Dk (16 digits) is the limb's
-// digit sum, ck < 2^150 the carry; the top carry is the top 35 digits.
+// Checks that the hint's digits (WINDOWS signed base-32 digits) are those of x0 + x1·2^64 +
+// x2·2^128 + x3·2^192 (each xk below 2^210) and returns them. As in `check_half_scalar`, the
+// digits below the k-th limb boundary (groups of 13: bits below 65, 130, 195) sum, over
+// 2^(64k), to a value congruent to the limb plus the carry mod 2^64, since every later digit
+// weighs a multiple of 2^(64(k+1)): xk + ck = Gk + 2^64·c(k+1), with Gk the k-th group's sum
+// times 2^(5·13k − 64k) (1, 2, 4, then 8 for the top group of 41) and the carries hinted
+// (`carry`, in (−9, 2^146)). Every equation has both sides below 2^215 < PRIME in absolute
+// value, so it holds over the integers.
 func check_scalar{range_check_ptr}(x0, x1, x2, x3, hint: felt*) -> felt* {
     alloc_locals;
     local digits: felt* = hint + 6;
     let c1 = carry(hint[0], hint[1]);
+    local c1 = c1;
     let c2 = carry(hint[2], hint[3]);
+    local c2 = c2;
     let c3 = carry(hint[4], hint[5]);
-    let d0 = digit_sum16(digits);
-    assert x0 = d0 + LIMB * c1;
-    let d1 = digit_sum16(digits + LIMB_DIGITS);
-    assert x1 + c1 = d1 + LIMB * c2;
-    let d2 = digit_sum16(digits + 2 * LIMB_DIGITS);
-    assert x2 + c2 = d2 + LIMB * c3;
-    let d3 = digit_sum16(digits + 3 * LIMB_DIGITS);
-    let top = digit_sum(digits + 4 * LIMB_DIGITS, TOP_DIGITS);
-    assert x3 + c3 = d3 + LIMB * top;
+    local c3 = c3;
+    let g0 = signed_digit_sum13(digits);
+    assert x0 = g0 + LIMB * c1;
+    let g1 = signed_digit_sum13(digits + GROUP_DIGITS);
+    assert x1 + c1 = 2 * g1 + LIMB * c2;
+    let g2 = signed_digit_sum13(digits + 2 * GROUP_DIGITS);
+    assert x2 + c2 = 4 * g2 + LIMB * c3;
+    let top = signed_digit_sum(digits + 3 * GROUP_DIGITS, TOP_DIGITS);
+    assert x3 + c3 = 8 * top;
     return digits;
 }
 
-// high·2^128 + low with low < 2^128 and high < 2^22.
+// (high·2^128 + low) − CARRY_OFFSET with low < 2^128 and high < 2^22.
 func carry{range_check_ptr}(high, low) -> felt {
     assert [range_check_ptr] = low;
     assert [range_check_ptr + 1] = high;
     assert [range_check_ptr + 2] = high + (2 ** 128 - CARRY_HIGH_BOUND);
     let range_check_ptr = range_check_ptr + 3;
-    return high * 2 ** 128 + low;
+    return high * 2 ** 128 + low - CARRY_OFFSET;
 }
 
-// Σ digits[j]·16^j for j < count, each digit checked in [0, 16).
-func digit_sum{range_check_ptr}(digits: felt*, count) -> felt {
+// Σ digits[j]·32^j for j < count, each digit checked in [−16, 16) (G's top group, once per
+// batch: not unrolled).
+func signed_digit_sum{range_check_ptr}(digits: felt*, count) -> felt {
     if (count == 0) {
         return 0;
     }
     let d = digits[0];
-    assert [range_check_ptr] = d;
-    assert [range_check_ptr + 1] = d + (2 ** 128 - DIGIT_BASE);
+    assert [range_check_ptr] = d + SIGNED_HALF;
+    assert [range_check_ptr + 1] = d + (2 ** 128 - SIGNED_HALF);
     let range_check_ptr = range_check_ptr + 2;
-    let rest = digit_sum(digits + 1, count - 1);
-    return d + DIGIT_BASE * rest;
-}
-
-// digit_sum of exactly LIMB_DIGITS digits, unrolled (G's scalar's limbs): each
-// digit checked in [0, 16), the sum accumulated from the top digit. Each digit is read once
-// into a tempvar (reading d[k] in each assert cost a step per use): 6 steps a digit.
-func digit_sum16{range_check_ptr}(d: felt*) -> felt {
-    tempvar acc = d[15];
-    assert [range_check_ptr + 30] = acc;
-    tempvar top = acc + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 31] = top;
-    tempvar t = d[14];
-    assert [range_check_ptr + 28] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 29] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[13];
-    assert [range_check_ptr + 26] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 27] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[12];
-    assert [range_check_ptr + 24] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 25] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[11];
-    assert [range_check_ptr + 22] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 23] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[10];
-    assert [range_check_ptr + 20] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 21] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[9];
-    assert [range_check_ptr + 18] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 19] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[8];
-    assert [range_check_ptr + 16] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 17] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[7];
-    assert [range_check_ptr + 14] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 15] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[6];
-    assert [range_check_ptr + 12] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 13] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[5];
-    assert [range_check_ptr + 10] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 11] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[4];
-    assert [range_check_ptr + 8] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 9] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[3];
-    assert [range_check_ptr + 6] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 7] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[2];
-    assert [range_check_ptr + 4] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 5] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[1];
-    assert [range_check_ptr + 2] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 3] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    tempvar t = d[0];
-    assert [range_check_ptr + 0] = t;
-    tempvar u = t + (2 ** 128 - DIGIT_BASE);
-    assert [range_check_ptr + 1] = u;
-    tempvar acc = acc * DIGIT_BASE + t;
-    let range_check_ptr = range_check_ptr + 2 * LIMB_DIGITS;
-    return acc;
+    let rest = signed_digit_sum(digits + 1, count - 1);
+    return d + SIGNED_BASE * rest;
 }
 
 // Σ d[j]·32^j for j < 13, each digit checked in [−16, 16) (d + 16 and d + 16 + 2^128 − 32
@@ -806,9 +713,10 @@ func multiples(x, y) -> felt* {
     return table;
 }
 
-// Windows w..last, most significant first: the accumulator times 16, then each of the first
-// n_points points' multiple for its digit at the window.
+// Windows w..last (5 bits), most significant first: the accumulator times 32, then each of
+// the first n_points points' multiple for its signed digit at the window.
 func msm_windows(points: MsmPoint*, n_points, w, last, x, y) -> (x: felt, y: felt) {
+    let (x, y) = ec_double(x, y);
     let (x, y) = ec_double(x, y);
     let (x, y) = ec_double(x, y);
     let (x, y) = ec_double(x, y);
@@ -818,21 +726,6 @@ func msm_windows(points: MsmPoint*, n_points, w, last, x, y) -> (x: felt, y: fel
         return (x=x, y=y);
     }
     return msm_windows(points, n_points, w - 1, last, x, y);
-}
-
-// The signatures' windows w..0 (5 bits, most significant first): the accumulator times 32,
-// then each of the n_points points' multiple for its signed digit at the window.
-func msm_signed_windows(points: MsmPoint*, n_points, w, x, y) -> (x: felt, y: felt) {
-    let (x, y) = ec_double(x, y);
-    let (x, y) = ec_double(x, y);
-    let (x, y) = ec_double(x, y);
-    let (x, y) = ec_double(x, y);
-    let (x, y) = ec_double(x, y);
-    let (x, y) = msm_window(points, n_points, w, x, y);
-    if (w == 0) {
-        return (x=x, y=y);
-    }
-    return msm_signed_windows(points, n_points, w - 1, x, y);
 }
 
 // The state of `msm_window`'s loop, the last WindowFrame.SIZE cells before ap: the next

@@ -20,8 +20,8 @@ use starknet_types_core::felt::{Felt, NonZeroFelt};
 
 use crate::ecdsa::{EC_ORDER, HALF_ORDER};
 
-/// Base-16 digits of G's scalar `Σ a_i·w_i` (4 limbs of 16, then 35 for the top carry).
-pub const WINDOWS: usize = 99;
+/// Signed base-32 digits of G's scalar `Σ a_i·w_i` (below 2^396; 80 reach 2^398).
+pub const WINDOWS: usize = 80;
 /// Signed base-32 digits (in [−16, 16)) of `a·|v|` and `a·|μ|` (below 2^256).
 pub const HALF_WINDOWS: usize = 52;
 /// Layout 4's base-16 digits of `a·|v|` and `a·|μ|`.
@@ -31,6 +31,12 @@ const LIMB_BITS: usize = 64;
 /// Felts of a record, of G's scalar hint.
 pub const SIGNATURE_SIZE: usize = 6;
 pub const SCALAR_HINT_SIZE: usize = 6 + WINDOWS;
+/// Layout 2 to 4's base-16 digits of G's scalar (4 limbs of 16, then 35 for the top carry).
+const V4_WINDOWS: usize = 99;
+/// Digits per group of the signed digit checks (13: 65 bits, just past a 64-bit limb).
+const GROUP_DIGITS: usize = 13;
+/// G's carries are given as `c + CARRY_OFFSET` (they may be slightly negative).
+const CARRY_OFFSET: u8 = 16;
 /// Felts the transcript absorbs per signature: r, s, and v's sign and limbs with the y's
 /// parities packed in one felt.
 pub const TRANSCRIPT_SIZE: usize = 3;
@@ -347,7 +353,10 @@ impl BatchInput {
                 *sum += &a * l;
             }
         }
-        out.extend(scalar_hint(&g_sum));
+        out.extend(match layout {
+            Layout::V5 => signed_scalar_hint(&g_sum),
+            Layout::V4 => scalar_hint(&g_sum),
+        });
     }
 
     /// The hints of the full-length form (input layouts 2 and 3, before half-length scalars),
@@ -631,14 +640,15 @@ fn limbs(x: Felt) -> [BigUint; LIMBS] {
 }
 
 /// The hint of the integer `Σ xs[k]·2^(64k)`: carries 1..3 of the limb equations as
-/// (high, low) halves at 2^128, then its WINDOWS base-16 digits, least significant first.
+/// (high, low) halves at 2^128, then its base-16 digits, least significant first (layouts 2
+/// to 4).
 fn scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
     let total: BigUint = xs
         .iter()
         .enumerate()
         .map(|(k, x)| x << (LIMB_BITS * k))
         .sum();
-    let mut out = Vec::with_capacity(SCALAR_HINT_SIZE);
+    let mut out = Vec::with_capacity(6 + V4_WINDOWS);
     let mut carry = BigUint::default();
     for (k, x) in xs.iter().take(LIMBS - 1).enumerate() {
         let digits_part = (&total >> (LIMB_BITS * k)) & mask(LIMB_BITS);
@@ -646,7 +656,52 @@ fn scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
         out.push(Felt::from(&carry >> 128));
         out.push(Felt::from(&carry & mask(128)));
     }
-    out.extend(digits(&total, WINDOWS));
+    out.extend(digits(&total, V4_WINDOWS));
+    out
+}
+
+/// The hint of the integer `X = Σ xs[k]·2^(64k)` as `check_scalar` reads it: the carries
+/// c1..c3 of `x_k + c_k = G_k + 2^64·c_(k+1)` as (high, low) halves of `c + CARRY_OFFSET`,
+/// then X's WINDOWS signed base-32 digits; G_k is the sum of digits 13k.. (13 of them, the
+/// last group all the rest) weighted `32^(j − 13k)·2^k`.
+fn signed_scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
+    let total: BigUint = xs
+        .iter()
+        .enumerate()
+        .map(|(k, x)| x << (LIMB_BITS * k))
+        .sum();
+    let digit_felts = signed_digits(&total, WINDOWS);
+    let signed: Vec<BigInt> = digit_felts
+        .iter()
+        .map(|d| {
+            if *d > Felt::from(16u8) {
+                -BigInt::from((-*d).to_biguint())
+            } else {
+                BigInt::from(d.to_biguint())
+            }
+        })
+        .collect();
+    let group = |k: usize| -> BigInt {
+        let end = if k + 1 < LIMBS {
+            GROUP_DIGITS * (k + 1)
+        } else {
+            WINDOWS
+        };
+        let sum = signed[GROUP_DIGITS * k..end]
+            .iter()
+            .rev()
+            .fold(BigInt::default(), |acc, d| acc * 32 + d);
+        sum << k
+    };
+    let mut out = Vec::with_capacity(SCALAR_HINT_SIZE);
+    let mut carry = BigInt::default();
+    for (k, x) in xs.iter().take(LIMBS - 1).enumerate() {
+        carry = (BigInt::from(x.clone()) + &carry - group(k)) >> LIMB_BITS;
+        let given = (&carry + BigInt::from(CARRY_OFFSET)).magnitude().clone();
+        out.push(Felt::from(&given >> 128));
+        out.push(Felt::from(&given & mask(128)));
+    }
+    out.extend(digit_felts);
     out
 }
 
@@ -681,6 +736,50 @@ mod tests {
             .map(|(k, x)| (&a * x) << (64 * k))
             .sum();
         assert_eq!(value, expected);
+    }
+
+    #[test]
+    fn signed_scalar_hint_digits_and_carries_close_every_limb() {
+        let a = BigUint::from(u128::MAX) * BigUint::from(1u32 << 16);
+        let xs = [u64::MAX, 1 << 63, 12345, (1 << 60) - 1].map(|l| &a * BigUint::from(l));
+        let hint = signed_scalar_hint(&xs);
+        assert_eq!(hint.len(), SCALAR_HINT_SIZE);
+        let signed: Vec<BigInt> = hint[6..]
+            .iter()
+            .map(|d| {
+                if *d > Felt::from(16u8) {
+                    -BigInt::from((-*d).to_biguint())
+                } else {
+                    BigInt::from(d.to_biguint())
+                }
+            })
+            .collect();
+        let value = signed
+            .iter()
+            .rev()
+            .fold(BigInt::default(), |acc, d| acc * 32 + d);
+        let expected: BigUint = xs.iter().enumerate().map(|(k, x)| x << (64 * k)).sum();
+        assert_eq!(value, BigInt::from(expected));
+        // The limb equations the program checks, with the hinted carries.
+        let carries: Vec<BigInt> = (0..3)
+            .map(|k| {
+                let given = (hint[2 * k].to_biguint() << 128usize) + hint[2 * k + 1].to_biguint();
+                BigInt::from(given) - BigInt::from(CARRY_OFFSET)
+            })
+            .collect();
+        let group = |k: usize, end: usize| {
+            signed[13 * k..end]
+                .iter()
+                .rev()
+                .fold(BigInt::default(), |acc, d| acc * 32 + d)
+                << k
+        };
+        let limb = BigInt::from(1u8) << 64usize;
+        let x = |k: usize| BigInt::from(xs[k].clone());
+        assert_eq!(x(0), group(0, 13) + &limb * &carries[0]);
+        assert_eq!(x(1) + &carries[0], group(1, 26) + &limb * &carries[1]);
+        assert_eq!(x(2) + &carries[1], group(2, 39) + &limb * &carries[2]);
+        assert_eq!(x(3) + &carries[2], group(3, WINDOWS));
     }
 
     #[test]

@@ -286,15 +286,21 @@ fn a_choice_changed_after_the_coefficients_are_drawn_is_refused() {
 /// The products' signed base-32 digits (docs/sequencer.md, "Signed 5-bit windows") are unique
 /// only within [−16, 16): the same value with one digit moved out of range (d_j + 32 and
 /// d_(j+1) − 1), in the first group, across the boundary between the first 13 digits and the
-/// rest, and in μ's digits, is refused by the digits' range checks.
+/// rest, in μ's digits and in G's scalar, is refused by the digits' range checks.
 #[test]
 fn a_digit_outside_its_signed_range_is_refused() {
     let n = 3;
     let honest = batch(&valid(180, n));
     run(&honest).expect("honest digits pass");
-    for (position, j) in [(0, 0), (1, 12), (2, 52 + 30)] {
+    // (signature, digit) or, for signature n, G's scalar (after its 6 carry felts).
+    for (position, j) in [(0, 0), (1, 12), (2, 52 + 30), (n, 12), (n, 60)] {
         let mut felts = honest.to_felts();
-        let at = 1 + n * SIGNATURE_SIZE + position * SIGNATURE_HINT_SIZE + HINT_DIGITS + j;
+        let hints = 1 + n * SIGNATURE_SIZE;
+        let at = if position < n {
+            hints + position * SIGNATURE_HINT_SIZE + HINT_DIGITS + j
+        } else {
+            hints + n * SIGNATURE_HINT_SIZE + 6 + j
+        };
         felts[at] += Felt::from(32u8);
         felts[at + 1] -= Felt::ONE;
         match execute(
