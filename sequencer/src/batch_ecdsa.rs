@@ -1,7 +1,8 @@
 //! The native twin of the batched signature check (`cairo/starfarm/batch_ecdsa.cairo`): the
 //! signature records and the prover's hints the Cairo library reads, computed exactly as the
 //! library checks them, and the batch equation evaluated natively. Soundness and cost:
-//! docs/sequencer.md, "Signatures without ec_op" and "Half-length scalars".
+//! docs/sequencer.md, "Signatures without ec_op", "Half-length scalars", "A transcript of what
+//! is not bound yet" and "Signed 5-bit windows" (every scalar as signed base-32 digits).
 //!
 //! A record is `message, public_key, r, s, key_y, r_y`: the y's make `s·R = z·G + r·Q` hold for
 //! a valid signature (found from `R = u1·G ± u2·Q`, `u1 = z/s`, `u2 = r/s` mod n). Each

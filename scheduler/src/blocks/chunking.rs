@@ -7,7 +7,7 @@ use starfarm_sequencer::service::estimated_steps;
 
 /// Default target of estimated Cairo steps per chunk: 2^19, the largest chunk that stays on
 /// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~93 transfers at the
-/// sequencer's estimates (5,600 each, ~5,200 real since issue 19's signed 5-bit windows; it
+/// sequencer's estimates (5,600 each, ~5,150 real since issue 19's signed 5-bit windows; it
 /// was ~87 at 6,000 and ~41 at 12,500). Memory: docs/sequencer.md, "Chunks sized by what a transfer costs now".
 /// Machines with more memory can prove larger chunks (fewer proofs per block): raise it with
 /// `--chunk-steps`.

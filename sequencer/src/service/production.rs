@@ -22,9 +22,9 @@ use crate::tx::Transaction;
 /// step budget of a block and the farm's chunks. A signed transaction pays ~4.2k steps for its
 /// share of the batched signature check on top of its execution (~0.7–1k); measured on 1,000
 /// accounts (`sequencer/tests/block_program.rs`, `steps_per_transaction_on_1000_accounts`,
-/// which checks each estimate stays above): transfer 5,201, deploy 5,189, withdrawal 4,871,
-/// deposit 567. The margin, ~8 % (~40 % for deposits), covers longer trie paths on larger
-/// states and the batch's fixed ~17.5k steps spread over fewer signatures than the 100
+/// which checks each estimate stays above): transfer 5,135, deploy 5,123, withdrawal 4,805,
+/// deposit 567. The margin, ~9 % (~40 % for deposits), covers longer trie paths on larger
+/// states and the batch's fixed ~11.3k steps spread over fewer signatures than the 100
 /// measured.
 pub fn estimated_steps(tx: &Transaction) -> u64 {
     match tx {
