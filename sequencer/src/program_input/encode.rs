@@ -11,9 +11,10 @@ use crate::tx::{address_of, Transaction};
 /// First felt of the program input: the version of its layout. 5: the batch's transcript
 /// starts from the range's start root and commitments and absorbs per signature r, s and one
 /// packed felt of v and the y's parities, whose hints (`bit, high, low`) join each signature's
-/// hint; no separate v's and μ's before the hints. 4: the batch's hints are those
-/// of half-length scalars (each signature's v and μ first, then its limbs, multipliers,
-/// quotients and 64-digit scalars: `BatchInput::hint_felts`). 3: pass 2 updates the accounts
+/// hint; no separate v's and μ's before the hints; every scalar as signed base-32 digits (52
+/// per product, 80 for G's, whose carries are offset by 16): `BatchInput::hint_felts`. 4: the
+/// batch's hints are those of half-length scalars (each signature's v and μ first, then its
+/// limbs, multipliers, quotients and 64-digit base-16 scalars: `BatchInput::hint_felts_v4`). 3: pass 2 updates the accounts
 /// present at the range start in one pass over the union of their paths, then inserts the
 /// absent ones one by one; 2: signatures checked as one batch (each signed transaction's
 /// record ends with the y's of its key and of R; the batch's hints follow the proofs), pass 2
