@@ -27,9 +27,9 @@
 //! from cairo-vm's trace; builtins per transaction), STARFARM_BENCH_PREVIOUS_LAYOUT (the input layout of STARFARM_BENCH_PREVIOUS: 1 by default,
 //! 2 for a layout-2 program, e.g. `git show fb86869:sequencer/cairo/block.json`, the one
 //! before the shared trie update, or 3 for a layout-3 program, e.g. `git show
-//! 5065efe:sequencer/cairo/block.json`, the one before half-length scalars, or 4 for one that
-//! reads today's input, e.g. `git show c63e30f:sequencer/cairo/block.json`, the one before
-//! issue 19's window loop). Prints the
+//! 5065efe:sequencer/cairo/block.json`, the one before half-length scalars, or 4 for a
+//! layout-4 program, e.g. `git show 0036e84:sequencer/cairo/block.json`, the one before the
+//! bound transcript, or 5 for one that reads today's input). Prints the
 //! steps and a proving table; writes JSON to target/bench-block-program-<sizes>.json, rewritten
 //! after each measurement ("complete": false until the run ends).
 //!
@@ -75,8 +75,8 @@ const TIMESTAMP: u64 = 1_700_000_000;
 /// (`sequencer/cairo/anchor/block_v1.json`).
 struct Program {
     program: CairoProgram,
-    /// The input layout it reads: 1, 2, 3 (`RangeInput::to_felts_v1`, `to_felts_v2`,
-    /// `to_felts_v3`) or 0 for the current one.
+    /// The input layout it reads: 1, 2, 3, 4 (`RangeInput::to_felts_v1`, `to_felts_v2`,
+    /// `to_felts_v3`, `to_felts_v4`) or 0 for the current one.
     layout: u8,
 }
 
@@ -86,6 +86,7 @@ impl Program {
             1 => range.to_felts_v1(),
             2 => range.to_felts_v2(),
             3 => range.to_felts_v3(),
+            4 => range.to_felts_v4(),
             _ => range.to_felts(),
         }
     }
@@ -307,13 +308,16 @@ fn main() -> Result<()> {
         layout: 0,
     };
     let previous_layout = match std::env::var("STARFARM_BENCH_PREVIOUS_LAYOUT").as_deref() {
-        // The current layout (4, half-length scalars): a previous program that reads the same
-        // input, e.g. `git show main:sequencer/cairo/block.json` before issue 19's cut.
-        Ok("4") => 0,
+        // The current layout (5, the bound transcript): a previous program that reads the
+        // same input.
+        Ok("5") => 0,
+        // Layout 4 (half-length scalars, the transcript of every record and multiplier), e.g.
+        // `git show 0036e84:sequencer/cairo/block.json`, the one before the bound transcript.
+        Ok("4") => 4,
         Ok("3") => 3,
         Ok("2") => 2,
         Ok("1") | Err(_) => 1,
-        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1, 2, 3 or 4"),
+        Ok(other) => anyhow::bail!("STARFARM_BENCH_PREVIOUS_LAYOUT={other}: 1, 2, 3, 4 or 5"),
     };
     let previous = match std::env::var("STARFARM_BENCH_PREVIOUS").as_deref() {
         Ok("0") => None,

@@ -22,8 +22,9 @@
 // Signatures: pass 1 writes one record per signed transaction (its hash, the signer's key,
 // r, s and the two y's the input states) and, after pass 2, all of them are checked at once
 // by `verify_ecdsa_batch` (cairo/starfarm/batch_ecdsa.cairo: one multi-scalar multiplication
-// in plain Cairo with half-length scalars, coefficients from a Poseidon transcript of every
-// record and of the prover's multipliers, low s only), so
+// in plain Cairo with half-length scalars, coefficients from a Poseidon transcript that
+// starts from the range's start root and commitments and absorbs each signature's r, s, v and
+// y parities, low s only), so
 // the program uses no ec_op builtin and proves on the small preprocessed trace when short
 // enough (docs/sequencer.md, "Signatures without ec_op").
 %builtins output pedersen range_check ecdsa bitwise ec_op keccak poseidon range_check96 add_mod mul_mod
@@ -38,7 +39,7 @@ from starfarm.batch_ecdsa import SIGNATURE_SIZE, verify_ecdsa_batch
 from starfarm.input import read_input
 
 // First felt of the input: the version of its layout.
-const INPUT_VERSION = 4;
+const INPUT_VERSION = 5;
 // Transaction hash version and chain id (docs/sequencer.md, "Transactions").
 const TX_VERSION = 1;
 const CHAIN_ID = 'SN_STARFARM';
@@ -205,7 +206,9 @@ func main{
         absent_start, absent_end, tables, root_shared, shared_end
     );
     local root_end = root_end;
-    let hints_end = verify_signatures(n_signatures, sig_start, data_end);
+    let hints_end = verify_signatures(
+        n_signatures, sig_start, data_end, root_start, commitment_start, commitment_end
+    );
     // Every input felt was read.
     assert hints_end = input_end;
 
@@ -237,14 +240,21 @@ func main{
 }
 
 // Checks the range's `n` signature records at once; the batch's hints start at `hints`
-// (none without signatures: nothing to check). Returns where the hints end.
+// (none without signatures: nothing to check). Returns where the hints end. The batch's
+// transcript starts from H_many(root_start, commitment_start, commitment_end): every record's
+// message is a transaction hash of the chain from commitment_start to commitment_end, and
+// every public key is a start state's, fixed by root_start (pass 2 checks the start leaves
+// against it), or a deploy's of this range, in its transaction hash (docs/sequencer.md, "A
+// transcript of what is not bound yet").
 func verify_signatures{range_check_ptr, poseidon_ptr: PoseidonBuiltin*}(
-    n, records: felt*, hints: felt*
+    n, records: felt*, hints: felt*, root_start, commitment_start, commitment_end
 ) -> felt* {
     if (n == 0) {
         return hints;
     }
-    return verify_ecdsa_batch(n, records, hints);
+    let (s0, s1, s2) = absorb(0, 0, 0, root_start, commitment_start);
+    let (s0, s1, s2) = absorb(s0, s1, s2, commitment_end, 1);
+    return verify_ecdsa_batch(n, records, hints, s0);
 }
 
 // Copies the accounts' start states into versions index..n-1 and checks that the addresses

@@ -1,43 +1,65 @@
 //! The native twin of the batched signature check (`cairo/starfarm/batch_ecdsa.cairo`): the
 //! signature records and the prover's hints the Cairo library reads, computed exactly as the
 //! library checks them, and the batch equation evaluated natively. Soundness and cost:
-//! docs/sequencer.md, "Signatures without ec_op" and "Half-length scalars".
+//! docs/sequencer.md, "Signatures without ec_op", "Half-length scalars", "A transcript of what
+//! is not bound yet" and "Signed 5-bit windows" (every scalar as signed base-32 digits).
 //!
 //! A record is `message, public_key, r, s, key_y, r_y`: the y's make `s·R = z·G + r·Q` hold for
 //! a valid signature (found from `R = u1·G ± u2·Q`, `u1 = z/s`, `u2 = r/s` mod n). Each
 //! signature also has half-length multipliers ([`Multipliers`]): v, μ with `μ ≡ v·r·s⁻¹` and
 //! `w ≡ v·z·s⁻¹` (mod n), |v|, |μ| < 2^126, so that its term in the batch is
-//! `v·R − μ·Q − w·G`. The batch coefficients are the low 128 bits of `Poseidon(seed, i)`,
-//! `seed = Poseidon(poseidon_hash_many(records), poseidon_hash_many(v's and μ's))`; the
-//! program recomputes them, so they are never part of the input.
+//! `v·R − μ·Q − w·G`. The batch coefficients are drawn from a Poseidon transcript that starts
+//! from a felt binding every message and key ([`Bound`]) and absorbs each signature's r, s
+//! and one packed felt of v and the y's parities ([`transcript_coefficients`]); the program
+//! recomputes them, so they are never part of the input (docs/sequencer.md, "A transcript of
+//! what is not bound yet").
 
 use num_bigint::{BigInt, BigUint, Sign};
-use starknet_crypto::{poseidon_hash, poseidon_hash_many};
+use starknet_crypto::{poseidon_hash, poseidon_hash_many, poseidon_permute_comp};
 use starknet_types_core::curve::{AffinePoint, ProjectivePoint};
 use starknet_types_core::felt::{Felt, NonZeroFelt};
 
 use crate::ecdsa::{EC_ORDER, HALF_ORDER};
 
-/// Base-16 digits of G's scalar `Σ a_i·w_i` (4 limbs of 16, then 35 for the top carry).
-pub const WINDOWS: usize = 99;
-/// Base-16 digits of `a·|v|` and `a·|μ|` (below 2^256).
-pub const HALF_WINDOWS: usize = 64;
+/// Signed base-32 digits of G's scalar `Σ a_i·w_i` (below 2^396; 80 reach 2^398).
+pub const WINDOWS: usize = 80;
+/// Signed base-32 digits (in [−16, 16)) of `a·|v|` and `a·|μ|` (below 2^256).
+pub const HALF_WINDOWS: usize = 52;
+/// Layout 4's base-16 digits of `a·|v|` and `a·|μ|`.
+const V4_HALF_WINDOWS: usize = 64;
 const LIMBS: usize = 4;
 const LIMB_BITS: usize = 64;
-/// Felts of a record, of a signature's multipliers, of G's scalar hint.
+/// Felts of a record, of G's scalar hint.
 pub const SIGNATURE_SIZE: usize = 6;
-pub const MULTIPLIER_SIZE: usize = 2;
 pub const SCALAR_HINT_SIZE: usize = 6 + WINDOWS;
+/// Layout 2 to 4's base-16 digits of G's scalar (4 limbs of 16, then 35 for the top carry).
+const V4_WINDOWS: usize = 99;
+/// Digits per group of the signed digit checks (13: 65 bits, just past a 64-bit limb).
+const GROUP_DIGITS: usize = 13;
+/// G's carries are given as `c + CARRY_OFFSET` (they may be slightly negative).
+const CARRY_OFFSET: u8 = 16;
+/// Felts the transcript absorbs per signature: r, s, and v's sign and limbs with the y's
+/// parities packed in one felt.
+pub const TRANSCRIPT_SIZE: usize = 3;
+/// Coefficients drawn from one Poseidon permutation: both 128-bit halves of its 3 outputs.
+pub const COEFFICIENTS_PER_DRAW: usize = 6;
 /// Offsets in a signature's hint (after the 64-bit limbs of message, r and s): v's sign bit
-/// and magnitude limbs, μ's, k's two limbs, w's four, k_w's four, the digits of `a·|v|`
-/// then of `a·|μ|`.
+/// and magnitude limbs, μ's, k's two limbs, w's four, k_w's four, key_y's and r_y's parity
+/// (`bit, high, low` with `y = 2·(high·2^128 + low) + bit`), the signed base-32 digits of
+/// `a·|v|` then of `a·|μ|`.
 pub const HINT_V: usize = 3 * LIMBS;
 pub const HINT_MU: usize = HINT_V + 3;
 pub const HINT_K: usize = HINT_MU + 3;
 pub const HINT_W: usize = HINT_K + 2;
 pub const HINT_KW: usize = HINT_W + LIMBS;
-pub const HINT_DIGITS: usize = HINT_KW + LIMBS;
+pub const HINT_KEY_Y: usize = HINT_KW + LIMBS;
+pub const HINT_R_Y: usize = HINT_KEY_Y + 3;
+pub const HINT_DIGITS: usize = HINT_R_Y + 3;
 pub const SIGNATURE_HINT_SIZE: usize = HINT_DIGITS + 2 * HALF_WINDOWS;
+/// Layout 4's hints (`BatchInput::hint_felts_v4`): v and μ as felts first (2 per
+/// signature), then per signature the hint above without the parities and with 64 base-16
+/// digits of each product.
+const V4_MULTIPLIER_SIZE: usize = 2;
 /// Most signatures in one batch (bounds G's scalar, which the top digits hold).
 pub const MAX_BATCH: usize = 1 << 16;
 
@@ -113,24 +135,53 @@ impl Multipliers {
         Self { v, mu, w, k, k_w }
     }
 
-    /// v and μ as the transcript absorbs them (a negative value is PRIME − |value|).
-    fn felts(&self) -> [Felt; MULTIPLIER_SIZE] {
+    /// v and μ as layout 4's transcript absorbed them (a negative value is PRIME − |value|).
+    fn felts_v4(&self) -> [Felt; V4_MULTIPLIER_SIZE] {
         [signed_felt(&self.v), signed_felt(&self.mu)]
     }
 }
 
-/// A batch as the program reads it: records, multipliers and the coefficients the hints are
-/// made with.
+/// The hints' layout: the current one (5) or layout 4's.
+#[derive(Clone, Copy)]
+enum Layout {
+    V5,
+    V4,
+}
+
+/// What fixes every record's message and public key before the transcript absorbs the rest
+/// (the transcript starts from it instead of absorbing them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// `poseidon_hash_many` of all records: the test program `signature_batch.cairo`, where
+    /// nothing else binds them.
+    Records,
+    /// A felt the caller computed from data that fixes them: the block program's
+    /// [`block_bound`] of its start root and commitments.
+    Given(Felt),
+}
+
+/// The block program's bound: `poseidon_hash_many(root_start, commitment_start,
+/// commitment_end)`. The messages are the transaction hashes chained from `commitment_start`
+/// to `commitment_end`; the keys are the start states' (in leaves under `root_start`) or
+/// deploys' of the range (in their transaction hashes).
+pub fn block_bound(root_start: Felt, commitment_start: Felt, commitment_end: Felt) -> Felt {
+    poseidon_hash_many(&[root_start, commitment_start, commitment_end])
+}
+
+/// A batch as the program reads it: records, multipliers, the bound its transcript starts
+/// from and the coefficients the hints are made with.
 #[derive(Clone, Debug)]
 pub struct BatchInput {
     records: Vec<[Felt; SIGNATURE_SIZE]>,
     multipliers: Vec<Multipliers>,
+    bound: Bound,
     coefficients: Vec<Felt>,
 }
 
 impl BatchInput {
     /// The records of `signatures` (y's recovered) and their multipliers, with the
-    /// transcript's coefficients. Refuses what the program refuses by its bounds: a batch over
+    /// transcript's coefficients, bound by the records themselves ([`Bound::Records`], the
+    /// test program's). Refuses what the program refuses by its bounds: a batch over
     /// [`MAX_BATCH`], a hash, r or s from 2^251, and a non-canonical s (above (n − 1)/2).
     pub fn new(signatures: &[SignedHash]) -> Result<Self, BatchEcdsaError> {
         if signatures.len() > MAX_BATCH {
@@ -147,14 +198,14 @@ impl BatchInput {
                 return Err(BatchEcdsaError::HighS { index });
             }
         }
-        Ok(Self::unchecked(signatures))
+        Ok(Self::unchecked(signatures, Bound::Records))
     }
 
     /// The records and hints a prover would give for any signatures, without the bounds of
     /// [`BatchInput::new`] (e.g. a malleated (r, n − s)): the program refuses what `new`
-    /// refuses. The block program's input uses this, so that a bad signature in a published
-    /// block fails the proof rather than the encoding.
-    pub fn unchecked(signatures: &[SignedHash]) -> Self {
+    /// refuses. The block program's input uses this (with [`Bound::Given`]), so that a bad
+    /// signature in a published block fails the proof rather than the encoding.
+    pub fn unchecked(signatures: &[SignedHash], bound: Bound) -> Self {
         let records: Vec<_> = signatures.iter().map(record).collect();
         let multipliers = records
             .iter()
@@ -163,10 +214,28 @@ impl BatchInput {
         let mut batch = Self {
             records,
             multipliers,
+            bound,
             coefficients: Vec::new(),
         };
-        batch.coefficients = transcript_coefficients(&batch.records, &batch.multipliers);
+        batch.redraw();
         batch
+    }
+
+    /// The coefficients from the transcript, as the program draws them.
+    fn redraw(&mut self) {
+        self.coefficients =
+            transcript_coefficients(self.bound_felt(), &self.records, &self.multipliers);
+    }
+
+    /// The felt the transcript starts from.
+    pub fn bound_felt(&self) -> Felt {
+        match self.bound {
+            Bound::Records => {
+                let flat: Vec<Felt> = self.records.iter().flatten().copied().collect();
+                poseidon_hash_many(&flat)
+            }
+            Bound::Given(bound) => bound,
+        }
     }
 
     pub fn records(&self) -> &[[Felt; SIGNATURE_SIZE]] {
@@ -183,14 +252,14 @@ impl BatchInput {
     pub fn set_record(&mut self, index: usize, record: [Felt; SIGNATURE_SIZE]) {
         self.records[index] = record;
         self.multipliers[index] = Multipliers::of(record[0], record[2], record[3]);
-        self.coefficients = transcript_coefficients(&self.records, &self.multipliers);
+        self.redraw();
     }
 
     /// Replaces a signature's multipliers (tests: what a cheating prover might give) and
     /// redraws the coefficients from the transcript, which absorbs them.
     pub fn set_multipliers(&mut self, index: usize, multipliers: Multipliers) {
         self.multipliers[index] = multipliers;
-        self.coefficients = transcript_coefficients(&self.records, &self.multipliers);
+        self.redraw();
     }
 
     pub fn coefficients(&self) -> &[Felt] {
@@ -218,25 +287,47 @@ impl BatchInput {
         out
     }
 
-    /// The hints `verify_ecdsa_batch` reads: every signature's multipliers, each signature's
-    /// hint, then G's scalar's.
+    /// The hints `verify_ecdsa_batch` reads: each signature's hint, then G's scalar's.
     pub fn hint_felts(&self) -> Vec<Felt> {
         let n = self.records.len();
-        let mut out =
-            Vec::with_capacity(n * (MULTIPLIER_SIZE + SIGNATURE_HINT_SIZE) + SCALAR_HINT_SIZE);
-        out.extend(self.multipliers.iter().flat_map(Multipliers::felts));
+        let mut out = Vec::with_capacity(n * SIGNATURE_HINT_SIZE + SCALAR_HINT_SIZE);
+        self.extend_hints(&self.coefficients, Layout::V5, &mut out);
+        out
+    }
+
+    /// The hints of layout 4 (half-length scalars, the transcript of every record and of
+    /// every v and μ), kept only so that the program of that layout runs on the same blocks
+    /// (A/B measurements, `STARFARM_BENCH_PREVIOUS_LAYOUT=4` of the `block_program` bench):
+    /// all v's and μ's first, then per signature the hint without the y's parities, then
+    /// G's scalar's; coefficients the low 128 bits of `Poseidon(seed, i)` with `seed =
+    /// Poseidon(poseidon_hash_many(records), poseidon_hash_many(v's and μ's))`.
+    pub fn hint_felts_v4(&self) -> Vec<Felt> {
+        let flat: Vec<Felt> = self.records.iter().flatten().copied().collect();
+        let flat_multipliers: Vec<Felt> = self
+            .multipliers
+            .iter()
+            .flat_map(Multipliers::felts_v4)
+            .collect();
+        let seed = poseidon_hash(
+            poseidon_hash_many(&flat),
+            poseidon_hash_many(&flat_multipliers),
+        );
+        let coefficients = coefficients_from(seed, self.records.len());
+        let mut out = flat_multipliers;
+        self.extend_hints(&coefficients, Layout::V4, &mut out);
+        out
+    }
+
+    /// Each signature's hint (layout 5: with the y's parities and signed base-32 digits;
+    /// layout 4: neither, base-16 digits), then G's scalar's, for these coefficients.
+    fn extend_hints(&self, coefficients: &[Felt], layout: Layout, out: &mut Vec<Felt>) {
         let mut g_sum = [
             BigUint::default(),
             BigUint::default(),
             BigUint::default(),
             BigUint::default(),
         ];
-        for ((rec, m), a) in self
-            .records
-            .iter()
-            .zip(&self.multipliers)
-            .zip(&self.coefficients)
-        {
+        for ((rec, m), a) in self.records.iter().zip(&self.multipliers).zip(coefficients) {
             let a = a.to_biguint();
             let [message, r, s] = [rec[0], rec[2], rec[3]].map(limbs);
             out.extend(message.iter().chain(&r).chain(&s).map(Felt::from));
@@ -246,14 +337,27 @@ impl BatchInput {
             let w = unsigned_limbs(&m.w);
             out.extend(w.iter().map(Felt::from));
             out.extend(signed_limbs(&m.k_w, LIMBS));
-            out.extend(digits(&(&a * m.v.magnitude()), HALF_WINDOWS));
-            out.extend(digits(&(&a * m.mu.magnitude()), HALF_WINDOWS));
+            let (av, amu) = (&a * m.v.magnitude(), &a * m.mu.magnitude());
+            match layout {
+                Layout::V5 => {
+                    out.extend(parity(rec[4]));
+                    out.extend(parity(rec[5]));
+                    out.extend(signed_digits(&av, HALF_WINDOWS));
+                    out.extend(signed_digits(&amu, HALF_WINDOWS));
+                }
+                Layout::V4 => {
+                    out.extend(digits(&av, V4_HALF_WINDOWS));
+                    out.extend(digits(&amu, V4_HALF_WINDOWS));
+                }
+            }
             for (sum, l) in g_sum.iter_mut().zip(w) {
                 *sum += &a * l;
             }
         }
-        out.extend(scalar_hint(&g_sum));
-        out
+        out.extend(match layout {
+            Layout::V5 => signed_scalar_hint(&g_sum),
+            Layout::V4 => scalar_hint(&g_sum),
+        });
     }
 
     /// The hints of the full-length form (input layouts 2 and 3, before half-length scalars),
@@ -316,30 +420,78 @@ impl BatchInput {
     }
 }
 
-/// The coefficients the program draws: low 128 bits of `Poseidon(seed, i)`, with
-/// `seed = Poseidon(poseidon_hash_many(records), poseidon_hash_many(v's and μ's))`.
+/// The coefficients the program draws. `seed = poseidon_hash_many(bound, then per signature
+/// r, s, packed)` with `packed = |v|'s limbs + 2^128·(v's sign bit + 2·parity(r_y) +
+/// 4·parity(key_y))` ([`packed`]); then per block j of six signatures the Poseidon
+/// permutation of `(seed, j, 2)`, each of its three outputs giving its low then its high 128
+/// bits.
 pub fn transcript_coefficients(
+    bound: Felt,
     records: &[[Felt; SIGNATURE_SIZE]],
     multipliers: &[Multipliers],
 ) -> Vec<Felt> {
-    let flat: Vec<Felt> = records.iter().flatten().copied().collect();
-    let flat_multipliers: Vec<Felt> = multipliers.iter().flat_map(Multipliers::felts).collect();
-    let seed = poseidon_hash(
-        poseidon_hash_many(&flat),
-        poseidon_hash_many(&flat_multipliers),
-    );
-    coefficients_from(seed, records.len())
+    let mut transcript = Vec::with_capacity(1 + TRANSCRIPT_SIZE * records.len());
+    transcript.push(bound);
+    for (rec, m) in records.iter().zip(multipliers) {
+        transcript.extend([rec[2], rec[3], packed(rec, m)]);
+    }
+    let seed = poseidon_hash_many(&transcript);
+    let mut out = Vec::with_capacity(records.len() + COEFFICIENTS_PER_DRAW);
+    let mut block = 0u64;
+    while out.len() < records.len() {
+        let mut state = [seed, Felt::from(block), Felt::TWO];
+        poseidon_permute_comp(&mut state);
+        for x in state {
+            let [high, low] = halves(x);
+            out.extend([low, high]);
+        }
+        block += 1;
+    }
+    out.truncate(records.len());
+    out
 }
 
-/// `n` coefficients: the low 128 bits of `Poseidon(seed, i)`.
+/// The felt the transcript absorbs after a signature's r and s: v's limbs (the program
+/// range-checks them below 2^64) and three bits above 2^128, so distinct (v, y's) give
+/// distinct felts.
+pub fn packed(record: &[Felt; SIGNATURE_SIZE], m: &Multipliers) -> Felt {
+    let [sign, low, high] = sign_and_magnitude(&m.v);
+    let [key_bit, ..] = parity(record[4]);
+    let [r_bit, ..] = parity(record[5]);
+    low + high * Felt::TWO.pow(64u32)
+        + Felt::TWO.pow(128u32) * (sign + Felt::TWO * r_bit + Felt::from(4u8) * key_bit)
+}
+
+/// `bit, high, low` with `y = 2·(high·2^128 + low) + bit` over the integers (y in [0, PRIME)):
+/// its parity, which tells a point's two y's apart. For y = PRIME − 1, `high` is the program's
+/// bound, which it refuses (docs/sequencer.md).
+fn parity(y: Felt) -> [Felt; 3] {
+    let y = y.to_biguint();
+    let half = &y >> 1u8;
+    [
+        Felt::from(&y & BigUint::from(1u8)),
+        Felt::from(&half >> 128u8),
+        Felt::from(&half & mask(128)),
+    ]
+}
+
+/// `[high, low]`: x = high·2^128 + low with low below 2^128 (Cairo's `split_felt`).
+fn halves(x: Felt) -> [Felt; 2] {
+    let bytes = x.to_bytes_be();
+    let mut high = [0u8; 16];
+    let mut low = [0u8; 16];
+    high.copy_from_slice(&bytes[..16]);
+    low.copy_from_slice(&bytes[16..]);
+    [
+        Felt::from(u128::from_be_bytes(high)),
+        Felt::from(u128::from_be_bytes(low)),
+    ]
+}
+
+/// `n` coefficients as layouts 2 to 4 drew them: the low 128 bits of `Poseidon(seed, i)`.
 fn coefficients_from(seed: Felt, n: usize) -> Vec<Felt> {
     (0..n)
-        .map(|i| {
-            let bytes = poseidon_hash(seed, Felt::from(i)).to_bytes_be();
-            let mut low = [0u8; 16];
-            low.copy_from_slice(&bytes[16..]);
-            Felt::from(u128::from_be_bytes(low))
-        })
+        .map(|i| halves(poseidon_hash(seed, Felt::from(i)))[1])
         .collect()
 }
 
@@ -435,6 +587,20 @@ fn digits(x: &BigUint, count: usize) -> Vec<Felt> {
         .collect()
 }
 
+/// The `count` signed base-32 digits of x, each in [−16, 16), least significant first:
+/// `x = Σ d_j·32^j` (a digit of 16 or more is taken as d − 32 with a carry into the next).
+fn signed_digits(x: &BigUint, count: usize) -> Vec<Felt> {
+    let mut rest = BigInt::from(x.clone());
+    (0..count)
+        .map(|_| {
+            let r = modulo(&rest, &BigInt::from(32u8));
+            let d = if r >= BigInt::from(16u8) { r - 32 } else { r };
+            rest = (&rest - &d) >> 5u8;
+            signed_felt(&d)
+        })
+        .collect()
+}
+
 fn generator() -> AffinePoint {
     AffinePoint::generator()
 }
@@ -475,14 +641,15 @@ fn limbs(x: Felt) -> [BigUint; LIMBS] {
 }
 
 /// The hint of the integer `Σ xs[k]·2^(64k)`: carries 1..3 of the limb equations as
-/// (high, low) halves at 2^128, then its WINDOWS base-16 digits, least significant first.
+/// (high, low) halves at 2^128, then its base-16 digits, least significant first (layouts 2
+/// to 4).
 fn scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
     let total: BigUint = xs
         .iter()
         .enumerate()
         .map(|(k, x)| x << (LIMB_BITS * k))
         .sum();
-    let mut out = Vec::with_capacity(SCALAR_HINT_SIZE);
+    let mut out = Vec::with_capacity(6 + V4_WINDOWS);
     let mut carry = BigUint::default();
     for (k, x) in xs.iter().take(LIMBS - 1).enumerate() {
         let digits_part = (&total >> (LIMB_BITS * k)) & mask(LIMB_BITS);
@@ -490,7 +657,52 @@ fn scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
         out.push(Felt::from(&carry >> 128));
         out.push(Felt::from(&carry & mask(128)));
     }
-    out.extend(digits(&total, WINDOWS));
+    out.extend(digits(&total, V4_WINDOWS));
+    out
+}
+
+/// The hint of the integer `X = Σ xs[k]·2^(64k)` as `check_scalar` reads it: the carries
+/// c1..c3 of `x_k + c_k = G_k + 2^64·c_(k+1)` as (high, low) halves of `c + CARRY_OFFSET`,
+/// then X's WINDOWS signed base-32 digits; G_k is the sum of digits 13k.. (13 of them, the
+/// last group all the rest) weighted `32^(j − 13k)·2^k`.
+fn signed_scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
+    let total: BigUint = xs
+        .iter()
+        .enumerate()
+        .map(|(k, x)| x << (LIMB_BITS * k))
+        .sum();
+    let digit_felts = signed_digits(&total, WINDOWS);
+    let signed: Vec<BigInt> = digit_felts
+        .iter()
+        .map(|d| {
+            if *d > Felt::from(16u8) {
+                -BigInt::from((-*d).to_biguint())
+            } else {
+                BigInt::from(d.to_biguint())
+            }
+        })
+        .collect();
+    let group = |k: usize| -> BigInt {
+        let end = if k + 1 < LIMBS {
+            GROUP_DIGITS * (k + 1)
+        } else {
+            WINDOWS
+        };
+        let sum = signed[GROUP_DIGITS * k..end]
+            .iter()
+            .rev()
+            .fold(BigInt::default(), |acc, d| acc * 32 + d);
+        sum << k
+    };
+    let mut out = Vec::with_capacity(SCALAR_HINT_SIZE);
+    let mut carry = BigInt::default();
+    for (k, x) in xs.iter().take(LIMBS - 1).enumerate() {
+        carry = (BigInt::from(x.clone()) + &carry - group(k)) >> LIMB_BITS;
+        let given = (&carry + BigInt::from(CARRY_OFFSET)).magnitude().clone();
+        out.push(Felt::from(&given >> 128));
+        out.push(Felt::from(&given & mask(128)));
+    }
+    out.extend(digit_felts);
     out
 }
 
@@ -528,6 +740,50 @@ mod tests {
     }
 
     #[test]
+    fn signed_scalar_hint_digits_and_carries_close_every_limb() {
+        let a = BigUint::from(u128::MAX) * BigUint::from(1u32 << 16);
+        let xs = [u64::MAX, 1 << 63, 12345, (1 << 60) - 1].map(|l| &a * BigUint::from(l));
+        let hint = signed_scalar_hint(&xs);
+        assert_eq!(hint.len(), SCALAR_HINT_SIZE);
+        let signed: Vec<BigInt> = hint[6..]
+            .iter()
+            .map(|d| {
+                if *d > Felt::from(16u8) {
+                    -BigInt::from((-*d).to_biguint())
+                } else {
+                    BigInt::from(d.to_biguint())
+                }
+            })
+            .collect();
+        let value = signed
+            .iter()
+            .rev()
+            .fold(BigInt::default(), |acc, d| acc * 32 + d);
+        let expected: BigUint = xs.iter().enumerate().map(|(k, x)| x << (64 * k)).sum();
+        assert_eq!(value, BigInt::from(expected));
+        // The limb equations the program checks, with the hinted carries.
+        let carries: Vec<BigInt> = (0..3)
+            .map(|k| {
+                let given = (hint[2 * k].to_biguint() << 128usize) + hint[2 * k + 1].to_biguint();
+                BigInt::from(given) - BigInt::from(CARRY_OFFSET)
+            })
+            .collect();
+        let group = |k: usize, end: usize| {
+            signed[13 * k..end]
+                .iter()
+                .rev()
+                .fold(BigInt::default(), |acc, d| acc * 32 + d)
+                << k
+        };
+        let limb = BigInt::from(1u8) << 64usize;
+        let x = |k: usize| BigInt::from(xs[k].clone());
+        assert_eq!(x(0), group(0, 13) + &limb * &carries[0]);
+        assert_eq!(x(1) + &carries[0], group(1, 26) + &limb * &carries[1]);
+        assert_eq!(x(2) + &carries[1], group(2, 39) + &limb * &carries[2]);
+        assert_eq!(x(3) + &carries[2], group(3, WINDOWS));
+    }
+
+    #[test]
     fn multipliers_are_half_length_and_satisfy_the_identities() {
         let mut rng = Rng(5);
         let n = order_int();
@@ -542,6 +798,77 @@ mod tests {
             assert_eq!(&m.mu * &s - &m.v * &r, &m.k * &n);
             assert_eq!(&m.w * &s - &m.v * &z, &m.k_w * &n);
             assert!(m.w >= BigInt::default() && m.w < n);
+        }
+    }
+
+    #[test]
+    fn parities_tell_the_two_ys_apart_and_rebuild_y() {
+        let mut rng = Rng(6);
+        let two128 = Felt::TWO.pow(128u32);
+        for _ in 0..20 {
+            let sig = rng.signed_hash();
+            let y = curve_y(sig.r);
+            let [bit, high, low] = parity(y);
+            assert_eq!(Felt::TWO * (high * two128 + low) + bit, y);
+            assert!(bit == Felt::ZERO || bit == Felt::ONE);
+            assert_ne!(parity(-y)[0], bit, "y and −y differ in parity");
+        }
+        // PRIME − 1 = 2·(PRIME − 1)/2: its high half is the program's bound, refused there.
+        let [bit, high, low] = parity(-Felt::ONE);
+        assert_eq!((bit, low), (Felt::ZERO, Felt::ZERO));
+        assert_eq!(
+            high,
+            Felt::TWO.pow(122u32) + Felt::from(17u8) * Felt::TWO.pow(63u32)
+        );
+    }
+
+    #[test]
+    fn coefficients_are_both_halves_of_each_permutation_output() {
+        let mut rng = Rng(7);
+        let sigs: Vec<_> = (0..7).map(|_| rng.signed_hash()).collect();
+        let batch = BatchInput::new(&sigs).expect("in range");
+        let a = batch.coefficients();
+        assert_eq!(a.len(), 7);
+        let mut state = [Felt::ZERO; 3];
+        let seed = {
+            let mut t = vec![batch.bound_felt()];
+            for (rec, m) in batch.records().iter().zip(batch.multipliers()) {
+                t.extend([rec[2], rec[3], packed(rec, m)]);
+            }
+            poseidon_hash_many(&t)
+        };
+        state[0] = seed;
+        state[2] = Felt::TWO;
+        poseidon_permute_comp(&mut state);
+        assert_eq!(state[0], poseidon_hash(seed, Felt::ZERO));
+        let two128 = Felt::TWO.pow(128u32);
+        for k in 0..3 {
+            assert_eq!(a[2 * k + 1] * two128 + a[2 * k], state[k]);
+        }
+        assert!(a.iter().all(|x| x.to_biguint().bits() <= 128));
+    }
+
+    #[test]
+    fn signed_digits_rebuild_the_value_within_their_range() {
+        let max = (BigUint::from(1u8) << 256usize) - 1u8;
+        for x in [
+            BigUint::default(),
+            BigUint::from(16u8),
+            BigUint::from(31u8),
+            max.clone(),
+            &max >> 3usize,
+        ] {
+            let felts = signed_digits(&x, HALF_WINDOWS);
+            let value = felts.iter().rev().fold(BigInt::default(), |acc, d| {
+                let d = if *d > Felt::from(16u8) {
+                    -BigInt::from((-*d).to_biguint())
+                } else {
+                    BigInt::from(d.to_biguint())
+                };
+                assert!(d >= BigInt::from(-16) && d < BigInt::from(16));
+                acc * 32 + d
+            });
+            assert_eq!(value, BigInt::from(x));
         }
     }
 

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use num_bigint::BigInt;
 use starfarm_prover::{execute, CairoProgram, Execution, ExecutionLimits, ProgramInput};
 use starfarm_sequencer::batch_ecdsa::{
-    BatchEcdsaError, BatchInput, Multipliers, SignedHash, HINT_V, MULTIPLIER_SIZE,
+    BatchEcdsaError, BatchInput, Bound, Multipliers, SignedHash, HINT_DIGITS, HINT_V,
     SIGNATURE_HINT_SIZE, SIGNATURE_SIZE,
 };
 use starfarm_sequencer::ecdsa::{EC_ORDER, HALF_ORDER};
@@ -182,7 +182,7 @@ fn a_malleated_signature_fails_and_so_does_a_malleated_hint() {
             BatchInput::new(&sigs).err(),
             Some(BatchEcdsaError::HighS { index: position })
         );
-        let malleated = BatchInput::unchecked(&sigs);
+        let malleated = BatchInput::unchecked(&sigs, Bound::Records);
         assert!(
             malleated.equation_holds(),
             "(r, n - s) satisfies the batch equation"
@@ -204,7 +204,7 @@ fn a_malleated_signature_fails_and_so_does_a_malleated_hint() {
 }
 
 /// The coefficients are not part of the input: the program draws them from a Poseidon
-/// transcript of every record and checks the hinted digits against its own products. A prover
+/// transcript (the records' hash, then each signature's r, s, v and y parities) and checks the hinted digits against its own products. A prover
 /// who picks coefficients (here 0 for the forged signature, which cancels it) gets a batch
 /// whose equation holds natively, yet the program refuses its digits; with the transcript's
 /// coefficients the same forged batch does not satisfy the equation at all.
@@ -227,6 +227,93 @@ fn coefficients_chosen_by_the_prover_cannot_pass_a_forged_batch() {
             "with the forged signature's coefficient 0 the equation holds"
         );
         assert_fails(&crafted, "forged batch, coefficients chosen by the prover");
+    }
+}
+
+/// The transcript absorbs what the prover chooses besides the records' messages and keys:
+/// r, s, v and the y's parities (docs/sequencer.md, "A transcript of what is not bound yet").
+/// A prover who draws the coefficients, then changes one of them, keeps coefficients the
+/// program does not draw: refused. The negated multipliers (−v, −μ, −w) pass with their own
+/// transcript (`honest_multipliers_pass_with_either_sign`), not with the one drawn before the
+/// change; the other y of R or Q fails either way.
+#[test]
+fn a_choice_changed_after_the_coefficients_are_drawn_is_refused() {
+    let n = 5;
+    for position in [0, 2, n - 1] {
+        let sigs = valid(170 + position as u64, n);
+        let honest = batch(&sigs);
+        let drawn = honest.coefficients().to_vec();
+        let sig = sigs[position];
+        let m = &honest.multipliers()[position];
+
+        let mut negated = honest.clone();
+        negated.set_multipliers(
+            position,
+            Multipliers::with(-m.v.clone(), -m.mu.clone(), sig.hash, sig.r, sig.s),
+        );
+        assert_ne!(negated.coefficients(), &drawn[..], "v is in the transcript");
+        run(&negated).expect("(−v, −μ, −w) with its own transcript passes");
+        let stale = negated
+            .with_coefficients(drawn.clone())
+            .expect("one coefficient per signature");
+        assert!(
+            stale.equation_holds(),
+            "valid signatures: the equation holds natively"
+        );
+        assert_fails(&stale, &format!("−v after the draw at {position}"));
+
+        for (y, what) in [(4, "Q's"), (5, "R's")] {
+            let mut other = honest.clone();
+            let mut record = other.records()[position];
+            record[y] = -record[y];
+            other.set_record(position, record);
+            assert_ne!(
+                other.coefficients(),
+                &drawn[..],
+                "{what} y's parity is in the transcript"
+            );
+            let stale = other
+                .with_coefficients(drawn.clone())
+                .expect("one coefficient per signature");
+            assert_fails(
+                &stale,
+                &format!("{what} other y after the draw at {position}"),
+            );
+        }
+    }
+}
+
+/// The products' signed base-32 digits (docs/sequencer.md, "Signed 5-bit windows") are unique
+/// only within [−16, 16): the same value with one digit moved out of range (d_j + 32 and
+/// d_(j+1) − 1), in the first group, across the boundary between the first 13 digits and the
+/// rest, in μ's digits and in G's scalar, is refused by the digits' range checks.
+#[test]
+fn a_digit_outside_its_signed_range_is_refused() {
+    let n = 3;
+    let honest = batch(&valid(180, n));
+    run(&honest).expect("honest digits pass");
+    // (signature, digit) or, for signature n, G's scalar (after its 6 carry felts).
+    for (position, j) in [(0, 0), (1, 12), (2, 52 + 30), (n, 12), (n, 60)] {
+        let mut felts = honest.to_felts();
+        let hints = 1 + n * SIGNATURE_SIZE;
+        let at = if position < n {
+            hints + position * SIGNATURE_HINT_SIZE + HINT_DIGITS + j
+        } else {
+            hints + n * SIGNATURE_HINT_SIZE + 6 + j
+        };
+        felts[at] += Felt::from(32u8);
+        felts[at + 1] -= Felt::ONE;
+        match execute(
+            program(),
+            &ProgramInput::new(felts),
+            ExecutionLimits::default(),
+        ) {
+            Ok(_) => panic!("digit {j} of signature {position} + 32 was accepted"),
+            Err(e) => assert!(
+                e.to_string().contains("Range-check validation failed"),
+                "refused for another reason than the digits' range checks: {e}"
+            ),
+        }
     }
 }
 
@@ -327,8 +414,8 @@ fn a_wrong_k_is_refused() {
     }
 }
 
-/// The sign of v alone flipped (in the transcript and the hint, quotients recomputed) breaks
-/// the identity mod n; the hinted sign bit flipped alone contradicts the transcript's v.
+/// The sign of v alone flipped (quotients recomputed) breaks the identity mod n; the hinted
+/// sign bit flipped alone breaks it too (and changes the transcript, which absorbs it).
 #[test]
 fn a_wrong_sign_is_refused() {
     let n = 4;
@@ -344,8 +431,7 @@ fn a_wrong_sign_is_refused() {
 
         let honest = batch(&valid(148 + position as u64, n));
         let mut felts = honest.to_felts();
-        let sign_at =
-            1 + n * (SIGNATURE_SIZE + MULTIPLIER_SIZE) + position * SIGNATURE_HINT_SIZE + HINT_V;
+        let sign_at = 1 + n * SIGNATURE_SIZE + position * SIGNATURE_HINT_SIZE + HINT_V;
         felts[sign_at] = Felt::ONE - felts[sign_at];
         let input = ProgramInput::new(felts);
         match execute(program(), &input, ExecutionLimits::default()) {

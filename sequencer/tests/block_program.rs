@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use num_bigint::BigInt;
 use starfarm_prover::prover::choose_variant;
 use starfarm_prover::{execute, CairoProgram, ExecutionLimits, ProgramInput};
-use starfarm_sequencer::batch_ecdsa::{BatchInput, Multipliers};
+use starfarm_sequencer::batch_ecdsa::{BatchInput, Bound, Multipliers};
 use starfarm_sequencer::block::{block_hash, tx_commitment};
 use starfarm_sequencer::ecdsa::EC_ORDER;
 use starfarm_sequencer::execute::{apply, touched, ExecutionStatus, Receipt};
@@ -745,12 +745,13 @@ fn one_forged_or_malleated_signature_at_any_position_fails() {
             starknet_crypto::verify(&sig.public_key, &sig.hash, &sig.r, &sig.s).unwrap_or(false),
             "(r, n - s) is a valid ECDSA signature"
         );
-        assert!(BatchInput::unchecked(&malleated.signatures()).equation_holds());
+        assert!(malleated.batch().equation_holds());
         assert_refused(malleated.to_felts(), &format!("(r, n - s) at {position}"));
     }
 }
 
-/// The batch coefficients are drawn by the program from a Poseidon transcript of the records;
+/// The batch coefficients are drawn by the program from a Poseidon transcript (the range's
+/// start root and commitments, then each signature's r, s, v and y parities);
 /// the input holds only digits of the products they give. A prover who picks them (0 for the
 /// forged signature, which cancels it from the equation) has hints whose equation holds
 /// natively, and the program still refuses them: the digits are not those of its products.
@@ -764,7 +765,7 @@ fn coefficients_chosen_by_the_prover_cannot_pass_a_forged_range() {
         t.signature.s += Felt::ONE;
     }
     let range = input.range(0, n as u64).expect("range");
-    let honest = BatchInput::unchecked(&range.signatures());
+    let honest = range.batch();
     assert!(!honest.equation_holds(), "the forged range's batch fails");
     let crafted = starfarm_sequencer::testing::with_zero_coefficient_at(&honest, position);
     assert!(
@@ -783,6 +784,33 @@ fn coefficients_chosen_by_the_prover_cannot_pass_a_forged_range() {
     assert_refused(felts, "coefficients chosen by the prover");
 }
 
+/// The block program's transcript starts from the range's start root and commitments
+/// (docs/sequencer.md, "A transcript of what is not bound yet"): hints drawn from any other
+/// start — here the test program's, the hash of the records — are refused, though every
+/// signature is valid and the hints are an honest prover's in all else.
+#[test]
+fn hints_drawn_from_another_transcript_start_are_refused() {
+    let n = 4;
+    let (_, block) = signed_block(24, n);
+    let (range, _) = check_block(&block);
+    let honest = range.batch();
+    let other = BatchInput::unchecked(&range.signatures(), Bound::Records);
+    assert!(
+        other.equation_holds(),
+        "valid signatures: any coefficients work natively"
+    );
+    assert_ne!(other.coefficients(), honest.coefficients());
+    let mut felts = range.to_felts();
+    let hints = honest.hint_felts();
+    assert_eq!(felts[felts.len() - hints.len()..], hints[..]);
+    felts.truncate(felts.len() - hints.len());
+    felts.extend(other.hint_felts());
+    assert_refused(
+        felts,
+        "a transcript that does not start from the range's root and commitments",
+    );
+}
+
 /// Half-length multipliers (docs/sequencer.md, "Half-length scalars"): with v = 0 (and so
 /// μ = w = 0, which satisfy the identities mod n) a forged signature would drop out of the
 /// batch equation; the block program refuses v = 0, as the library does
@@ -797,7 +825,7 @@ fn a_zero_multiplier_cannot_hide_a_forged_signature_in_a_range() {
         t.signature.s += Felt::ONE;
     }
     let range = input.range(0, n as u64).expect("range");
-    let honest = BatchInput::unchecked(&range.signatures());
+    let honest = range.batch();
     assert!(!honest.equation_holds(), "the forged range's batch fails");
     let sig = range.signatures()[position];
     let mut crafted = honest.clone();

@@ -6,9 +6,9 @@ use starfarm_sequencer::program_input::{BlockProverInput, RANGE_OVERHEAD_STEPS};
 use starfarm_sequencer::service::estimated_steps;
 
 /// Default target of estimated Cairo steps per chunk: 2^19, the largest chunk that stays on
-/// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~87 transfers at the
-/// sequencer's estimates (6,000 each, ~5,500 real since issue 19's signature cut; it was ~41
-/// at 12,500). Memory: docs/sequencer.md, "Chunks sized by what a transfer costs now".
+/// the small preprocessed trace (`CanonicalSmall`, up to 2^19 steps), ~93 transfers at the
+/// sequencer's estimates (5,600 each, ~5,150 real since issue 19's signed 5-bit windows; it
+/// was ~87 at 6,000 and ~41 at 12,500). Memory: docs/sequencer.md, "Chunks sized by what a transfer costs now".
 /// Machines with more memory can prove larger chunks (fewer proofs per block): raise it with
 /// `--chunk-steps`.
 pub const DEFAULT_CHUNK_STEPS: u64 = 1 << 19;

@@ -4,25 +4,31 @@
 use starknet_types_core::felt::Felt;
 
 use super::input::{ProofStep, RangeInput, SharedStep};
-use crate::batch_ecdsa::{BatchInput, SignedHash};
+use crate::batch_ecdsa::{block_bound, BatchInput, Bound, SignedHash};
 use crate::trie::bits::Bits;
 use crate::tx::{address_of, Transaction};
 
-/// First felt of the program input: the version of its layout. 4: the batch's hints are those
-/// of half-length scalars (each signature's v and μ first, then its limbs, multipliers,
-/// quotients and 64-digit scalars: `BatchInput::hint_felts`). 3: pass 2 updates the accounts
+/// First felt of the program input: the version of its layout. 5: the batch's transcript
+/// starts from the range's start root and commitments and absorbs per signature r, s and one
+/// packed felt of v and the y's parities, whose hints (`bit, high, low`) join each signature's
+/// hint; no separate v's and μ's before the hints; every scalar as signed base-32 digits (52
+/// per product, 80 for G's, whose carries are offset by 16): `BatchInput::hint_felts`. 4: the
+/// batch's hints are those of half-length scalars (each signature's v and μ first, then its
+/// limbs, multipliers, quotients and 64-digit base-16 scalars: `BatchInput::hint_felts_v4`). 3: pass 2 updates the accounts
 /// present at the range start in one pass over the union of their paths, then inserts the
 /// absent ones one by one; 2: signatures checked as one batch (each signed transaction's
 /// record ends with the y's of its key and of R; the batch's hints follow the proofs), pass 2
 /// one account after the other; 1: one ec_op check per signature (the benchmark anchor,
 /// `sequencer/cairo/anchor/block_v1.json`, reads it through [`RangeInput::to_felts_v1`]).
-pub const PROGRAM_INPUT_VERSION: u64 = 4;
+pub const PROGRAM_INPUT_VERSION: u64 = 5;
 
 /// Which block program the felts are for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Layout {
     /// The current program (`PROGRAM_INPUT_VERSION`).
     Batched,
+    /// Layout 4: the transcript of every record and multiplier.
+    BatchedV4,
     /// Layout 3: the shared update, full-length batch hints.
     BatchedV3,
     /// Layout 2: batched signatures, pass 2 one account after the other.
@@ -41,6 +47,26 @@ impl RangeInput {
     /// The program input (`docs/sequencer.md`, "Block program input").
     pub fn to_felts(&self) -> Vec<Felt> {
         self.encode(Layout::Batched)
+    }
+
+    /// The input of layout 4 (the batch's transcript of every record, v and μ), kept for A/B
+    /// measurements of the bound transcript against a program compiled from the commit before
+    /// it (`STARFARM_BENCH_PREVIOUS_LAYOUT=4` of the `block_program` bench).
+    pub fn to_felts_v4(&self) -> Vec<Felt> {
+        self.encode(Layout::BatchedV4)
+    }
+
+    /// The batch of the range's signatures as the current program checks it: its transcript
+    /// starts from [`block_bound`] of the start root and the range's commitments.
+    pub fn batch(&self) -> BatchInput {
+        BatchInput::unchecked(
+            &self.signatures(),
+            Bound::Given(block_bound(
+                self.previous_contracts_root,
+                self.tx_commitment_start,
+                self.tx_commitment_end,
+            )),
+        )
     }
 
     /// The input of layout 3 (the shared update, the batch's full-length hints), kept for A/B
@@ -101,12 +127,13 @@ impl RangeInput {
     fn encode(&self, layout: Layout) -> Vec<Felt> {
         let version = match layout {
             Layout::Batched => PROGRAM_INPUT_VERSION,
+            Layout::BatchedV4 => 4,
             Layout::BatchedV3 => 3,
             Layout::BatchedV2 => 2,
             Layout::EcOp => 1,
         };
         // The batch's records give the y's; its hints close the input.
-        let batch = (layout != Layout::EcOp).then(|| BatchInput::unchecked(&self.signatures()));
+        let batch = (layout != Layout::EcOp).then(|| self.batch());
         let mut ys = batch
             .iter()
             .flat_map(|b| b.records().iter().map(|r| [r[4], r[5]]))
@@ -193,7 +220,7 @@ impl RangeInput {
             }
         }
         match layout {
-            Layout::Batched | Layout::BatchedV3 => {
+            Layout::Batched | Layout::BatchedV4 | Layout::BatchedV3 => {
                 felts.extend(self.proofs.iter().map(|p| Felt::from(p.final_version)));
                 for step in &self.shared {
                     match *step {
@@ -219,10 +246,10 @@ impl RangeInput {
             }
         }
         if let Some(batch) = batch.filter(|b| !b.records().is_empty()) {
-            if layout == Layout::Batched {
-                felts.extend(batch.hint_felts());
-            } else {
-                felts.extend(batch.full_length_hint_felts());
+            match layout {
+                Layout::Batched => felts.extend(batch.hint_felts()),
+                Layout::BatchedV4 => felts.extend(batch.hint_felts_v4()),
+                _ => felts.extend(batch.full_length_hint_felts()),
             }
         }
         felts

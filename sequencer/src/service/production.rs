@@ -18,18 +18,19 @@ use crate::store::StoreError;
 use crate::tx::Transaction;
 
 /// Estimated Cairo steps of the block program per transaction kind (measured; see
-/// docs/sequencer.md, "Where a signature's steps go"), used for the step budget of a block and
-/// the farm's chunks. A signed transaction pays ~4.5k steps for its share of the batched
-/// signature check on top of its execution (~0.7–1k); measured on 1,000 accounts
-/// (`sequencer/tests/block_program.rs`, `steps_per_transaction_on_1000_accounts`, which checks
-/// each estimate stays above): transfer 5,539, deploy 5,521, withdrawal 5,208, deposit 567.
-/// The margin, ~8 % (~30 % for deposits), covers longer trie paths on larger states and the
-/// batch's fixed ~11.8k steps spread over fewer signatures than the 100 measured.
+/// docs/sequencer.md, "Where a signature's steps go" and "Signed 5-bit windows"), used for the
+/// step budget of a block and the farm's chunks. A signed transaction pays ~4.2k steps for its
+/// share of the batched signature check on top of its execution (~0.7–1k); measured on 1,000
+/// accounts (`sequencer/tests/block_program.rs`, `steps_per_transaction_on_1000_accounts`,
+/// which checks each estimate stays above): transfer 5,135, deploy 5,123, withdrawal 4,805,
+/// deposit 567. The margin, ~9 % (~40 % for deposits), covers longer trie paths on larger
+/// states and the batch's fixed ~11.3k steps spread over fewer signatures than the 100
+/// measured.
 pub fn estimated_steps(tx: &Transaction) -> u64 {
     match tx {
-        Transaction::DeployAccount(_) => 6_000,
-        Transaction::Transfer(_) => 6_000,
-        Transaction::Withdraw(_) => 5_600,
+        Transaction::DeployAccount(_) => 5_600,
+        Transaction::Transfer(_) => 5_600,
+        Transaction::Withdraw(_) => 5_300,
         Transaction::Deposit(_) => 800,
     }
 }
