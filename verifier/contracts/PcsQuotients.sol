@@ -87,7 +87,7 @@ library PcsQuotients {
 
     /// Per query: Σ over batches of numerator / denominator, the denominators inverted together.
     function combine(uint256[] memory nums, uint256[] memory dens, uint256 nq, uint256 nb)
-        private
+        internal
         view
         returns (uint256[] memory values)
     {
@@ -103,7 +103,7 @@ library PcsQuotients {
     }
 
     /// Per query, its row in the preprocessed tree's rows (repeated positions share one).
-    function rowIndices(Input memory input) private pure returns (uint256[] memory rows) {
+    function rowIndices(Input memory input) internal pure returns (uint256[] memory rows) {
         rows = new uint256[](input.queries.length);
         for (uint256 j = 1; j < rows.length; j++) {
             bool repeat = input.preprocessedQueries[j] == input.preprocessedQueries[j - 1];
@@ -113,7 +113,7 @@ library PcsQuotients {
 
     /// Where query `j`'s row of each tree starts in calldata.
     function rowBases(LiftedMerkle.Opening[4] calldata trees, uint256 ppRow, uint256 j)
-        private
+        internal
         pure
         returns (uint256[4] memory bases)
     {
@@ -131,7 +131,7 @@ library PcsQuotients {
         uint256[] memory nums,
         uint256[] memory dens,
         uint256 at
-    ) private pure {
+    ) internal pure {
         for (uint256 k = 0; k < bs.n; k++) {
             uint256 s = sumRow(bs, bs.start[k], bs.start[k + 1], bases);
             nums[at + k] = QM31.sub(QM31.mul(bs.c[k], s), QM31.add(QM31.mulM31(bs.sumA[k], py), bs.b[k]));
@@ -216,7 +216,7 @@ library PcsQuotients {
         LiftedMerkle.Opening[4] calldata trees,
         bytes[4] calldata columns,
         bytes calldata sampledValues
-    ) private pure returns (Batches memory bs) {
+    ) internal pure returns (Batches memory bs) {
         Layout memory layout = readLayout(input, trees, columns, bs);
         // Values and each batch's start, counted per code.
         uint256 nValues;
@@ -251,7 +251,7 @@ library PcsQuotients {
         LiftedMerkle.Opening[4] calldata trees,
         bytes[4] calldata columns,
         Batches memory bs
-    ) private pure returns (Layout memory layout) {
+    ) internal pure returns (Layout memory layout) {
         uint256 n = 0;
         for (uint256 t = 0; t < 4; t++) {
             n += columns[t].length;
@@ -354,7 +354,7 @@ library PcsQuotients {
 
     /// Places every sample in its batch (`loc`, α^k in `pow`) and sums Σ α^k v and
     /// Σ α^k (conj v - v) per batch. In assembly: a Solidity loop cost ~3,800 gas a sample.
-    function fill(Batches memory bs, Layout memory layout, bytes calldata sampled, uint256 coeff) private pure {
+    function fill(Batches memory bs, Layout memory layout, bytes calldata sampled, uint256 coeff) internal pure {
         bs.next = new uint256[](bs.n + 1);
         for (uint256 k = 0; k <= bs.n; k++) {
             bs.next[k] = bs.start[k];
@@ -482,7 +482,7 @@ library PcsQuotients {
 
     /// Each batch's point z = oods + shift G_L and its constants c = conj(z.y) - z.y,
     /// B = c Σ α^k v - A z.y; z.y then replaces Σ α^k v (`denominator` reads it there).
-    function pointConstants(Batches memory bs, Input memory input) private pure {
+    function pointConstants(Batches memory bs, Input memory input) internal pure {
         bs.zx = new uint256[](bs.n);
         bs.c = new uint256[](bs.n);
         bs.b = new uint256[](bs.n);
@@ -494,6 +494,213 @@ library PcsQuotients {
             bs.zx[k] = zx;
             bs.c[k] = c;
             bs.b[k] = QM31.sub(QM31.mul(c, bs.sumV[k]), QM31.mul(bs.sumA[k], zy));
+            bs.sumV[k] = zy;
+        }
+    }
+
+    // The quotients in two parts (`QuotientStatement`): what depends on the sampled values,
+    // once a proof (`valueConstants`), and the rest at each range of the queries
+    // (`answersFrom`). The quotient at a query is linear in each batch's A and B, so a range
+    // needs only those two of the values: not the values themselves, nor their sums.
+
+    /// Each batch's value constants A = Σ α^k (conj v - v) and B = c Σ α^k v - A z.y, as
+    /// A | B << 128, in batch order: the part of the quotients that reads the sampled values.
+    /// `batches` with the trees' heights and row widths given alone (no opening).
+    function valueConstants(
+        Input memory input,
+        uint32[4] calldata logHeights,
+        uint32[4] calldata rowBytes,
+        bytes[4] calldata columns,
+        bytes calldata sampledValues
+    ) internal pure returns (uint256[] memory ab) {
+        Batches memory bs;
+        Layout memory layout = layoutOf(input, logHeights, rowBytes, columns, bs);
+        uint256 nValues;
+        uint256[] memory start = new uint256[](bs.n + 1);
+        for (uint256 i = 0; i < layout.nOrder; i++) {
+            uint256 code = layout.order[i];
+            uint256 count = layout.codeCount[code];
+            nValues += count * (code >> 5);
+            for (uint256 ids = layout.codeBatches[code]; ids != 0; ids >>= 8) {
+                start[ids & 0xff] += count;
+            }
+        }
+        require(nValues * 16 <= sampledValues.length, "layout: more samples than sampled values");
+        require(nValues * 16 == sampledValues.length, "layout: fewer samples than sampled values");
+        for (uint256 k = 0; k < bs.n; k++) {
+            start[k + 1] += start[k];
+        }
+        bs.start = start;
+        bs.loc = new uint256[](layout.total);
+        bs.pow = new uint256[](layout.total);
+        bs.pow2 = new uint256[](layout.total);
+        bs.sumV = new uint256[](bs.n);
+        bs.sumA = new uint256[](bs.n);
+        fill(bs, layout, sampledValues, input.coeff);
+        pointConstants(bs, input);
+        ab = new uint256[](bs.n);
+        for (uint256 k = 0; k < bs.n; k++) {
+            ab[k] = bs.sumA[k] | (bs.b[k] << 128);
+        }
+    }
+
+    /// `readLayout` with the trees' heights and row widths given alone.
+    function layoutOf(
+        Input memory input,
+        uint32[4] calldata logHeights,
+        uint32[4] calldata rowBytes,
+        bytes[4] calldata columns,
+        Batches memory bs
+    ) private pure returns (Layout memory layout) {
+        uint256 n = 0;
+        for (uint256 t = 0; t < 4; t++) {
+            n += columns[t].length;
+        }
+        layout.cols = new uint256[](n);
+        layout.codeBatches = new uint256[](256);
+        layout.codeCount = new uint256[](256);
+        layout.order = new uint256[](256);
+        for (uint256 t = 0; t < 4; t++) {
+            require(columns[t].length * 4 == rowBytes[t], "layout: columns do not match the row width");
+            readTree(layout, columns[t], logHeights[t], t);
+        }
+        uint256[] memory cols = layout.cols;
+        n = layout.n;
+        assembly ("memory-safe") {
+            mstore(cols, n)
+        }
+        bs.shift = new uint256[](MAX_BATCHES);
+        uint256 mask = (1 << input.liftingLogSize) - 1;
+        uint256 prevShift = (mask + 1 - (1 << input.logBlowup)) & mask;
+        for (uint256 i = 0; i < layout.nOrder; i++) {
+            uint256 code = layout.order[i];
+            layout.codeBatches[code] = codeIds(bs, code, mask, prevShift);
+        }
+    }
+
+    /// `answers`' values from the layout and each batch's `valueConstants` (`ab`): the samples'
+    /// α powers and places, the batches' points, then every query; reads no sampled value.
+    function answersFrom(
+        Input memory input,
+        LiftedMerkle.Opening[4] calldata trees,
+        bytes[4] calldata columns,
+        uint256[] memory ab
+    ) internal view returns (uint256[] memory values) {
+        Batches memory bs = powers(input, trees, columns);
+        require(ab.length == bs.n, "quotient statement: the setup's batches are not the layout's");
+        pointsFrom(bs, input, ab);
+        uint256 nq = input.queries.length;
+        uint256[] memory nums = new uint256[](nq * bs.n);
+        uint256[] memory dens = new uint256[](nq * bs.n);
+        uint256[] memory rows = rowIndices(input);
+        for (uint256 j = 0; j < nq; j++) {
+            (uint256 px, uint256 py) = CirclePoints.domainPoint(input.queries[j], input.liftingLogSize);
+            row(bs, rowBases(trees, rows[j], j), px, py, nums, dens, j * bs.n);
+        }
+        values = combine(nums, dens, nq, bs.n);
+    }
+
+    /// `batches` without the values: each sample's place and α power.
+    function powers(Input memory input, LiftedMerkle.Opening[4] calldata trees, bytes[4] calldata columns)
+        internal
+        pure
+        returns (Batches memory bs)
+    {
+        Layout memory layout = readLayout(input, trees, columns, bs);
+        uint256[] memory start = new uint256[](bs.n + 1);
+        for (uint256 i = 0; i < layout.nOrder; i++) {
+            uint256 code = layout.order[i];
+            uint256 count = layout.codeCount[code];
+            for (uint256 ids = layout.codeBatches[code]; ids != 0; ids >>= 8) {
+                start[ids & 0xff] += count;
+            }
+        }
+        for (uint256 k = 0; k < bs.n; k++) {
+            start[k + 1] += start[k];
+        }
+        bs.start = start;
+        bs.loc = new uint256[](layout.total);
+        bs.pow = new uint256[](layout.total);
+        bs.pow2 = new uint256[](layout.total);
+        bs.next = new uint256[](bs.n + 1);
+        for (uint256 k = 0; k <= bs.n; k++) {
+            bs.next[k] = start[k];
+        }
+        bs.coeff = input.coeff;
+        fillPowers(bs, layout);
+    }
+
+    /// `fillColumns` without the values: each sample's location and α power in its batch.
+    /// Batches' fields: loc at 0x60, pow 0x80, next 0x140, coeff 0x180, pow2 0x1a0; Layout's:
+    /// cols at 0x00, codeBatches 0x20.
+    function fillPowers(Batches memory bs, Layout memory layout) private pure {
+        assembly ("memory-safe") {
+            function qmul(x, y) -> r {
+                let a := and(x, 0xffffffff)
+                let b := and(shr(32, x), 0xffffffff)
+                let c := and(shr(64, x), 0xffffffff)
+                let d := shr(96, x)
+                let e := and(y, 0xffffffff)
+                let f := and(shr(32, y), 0xffffffff)
+                let g := and(shr(64, y), 0xffffffff)
+                let h := shr(96, y)
+                let rr := mod(add(mul(c, g), sub(0x1fffffffc00000000, mul(d, h))), 0x7fffffff)
+                let ii := mod(add(mul(c, h), mul(d, g)), 0x7fffffff)
+                r := or(
+                    mod(add(add(mul(a, e), sub(0x1fffffffc00000000, mul(b, f))), add(add(rr, rr), sub(0x7fffffff, ii))), 0x7fffffff),
+                    shl(32, mod(add(add(mul(a, f), mul(b, e)), add(rr, add(ii, ii))), 0x7fffffff))
+                )
+                r := or(r, shl(64, mod(add(add(mul(a, g), sub(0x1fffffffc00000000, mul(b, h))), add(mul(c, e), sub(0x1fffffffc00000000, mul(d, f)))), 0x7fffffff)))
+                r := or(r, shl(96, mod(add(add(mul(a, h), mul(b, g)), add(mul(c, f), mul(d, e))), 0x7fffffff)))
+            }
+            function slot(arr, i) -> s {
+                s := add(add(arr, 0x20), shl(5, i))
+            }
+            function place(b, id, l, w) {
+                let nxt := mload(add(b, 0x140))
+                let at := mload(slot(nxt, sub(id, 1)))
+                mstore(slot(nxt, sub(id, 1)), add(at, 1))
+                mstore(slot(mload(add(b, 0x60)), at), l)
+                mstore(slot(mload(add(b, 0x80)), at), or(and(w, 0xffffffff), shl(128, and(shr(32, w), 0xffffffff))))
+                mstore(slot(mload(add(b, 0x1a0)), at), or(and(shr(64, w), 0xffffffff), shl(128, shr(96, w))))
+            }
+            let cols := mload(layout)
+            let codes := mload(add(layout, 0x20))
+            let alpha := mload(add(bs, 0x180))
+            let w := 1
+            for { let i := 0 } lt(i, mload(cols)) { i := add(i, 1) } {
+                let c := mload(slot(cols, i))
+                let ids := mload(slot(codes, and(c, 0xff)))
+                let l := shr(8, c)
+                switch shr(5, and(c, 0xff))
+                case 2 {
+                    place(bs, and(ids, 0xff), l, w)
+                    w := qmul(w, alpha)
+                    place(bs, and(shr(8, ids), 0xff), l, w)
+                    w := qmul(w, alpha)
+                    place(bs, shr(16, ids), l, w)
+                }
+                default { place(bs, ids, l, w) }
+                w := qmul(w, alpha)
+            }
+        }
+    }
+
+    /// `pointConstants` with A and B given (`ab`, from `valueConstants`).
+    function pointsFrom(Batches memory bs, Input memory input, uint256[] memory ab) private pure {
+        bs.zx = new uint256[](bs.n);
+        bs.c = new uint256[](bs.n);
+        bs.b = new uint256[](bs.n);
+        bs.sumA = new uint256[](bs.n);
+        bs.sumV = new uint256[](bs.n);
+        uint256 low = (1 << 128) - 1;
+        for (uint256 k = 0; k < bs.n; k++) {
+            (uint256 gx, uint256 gy) = CirclePoints.at(bs.shift[k] << (31 - input.liftingLogSize));
+            uint256 zy = QM31.add(QM31.mulM31(input.oodsX, gy), QM31.mulM31(input.oodsY, gx));
+            bs.zx[k] = QM31.sub(QM31.mulM31(input.oodsX, gx), QM31.mulM31(input.oodsY, gy));
+            bs.c[k] = QM31.sub(QM31.conjugate(zy), zy);
+            bs.sumA[k] = ab[k] & low;
+            bs.b[k] = ab[k] >> 128;
             bs.sumV[k] = zy;
         }
     }

@@ -33,22 +33,24 @@ use crate::contracts::{
 use crate::public_memory::{public_memory_sum, public_memory_words};
 use crate::transcript::StwoTranscript;
 
-/// Queries per quotient transaction at most: 18 keep a fibonacci-sized proof's `l1` ranges
-/// (35 queries: 18, 17) near 9.7 M. A wider proof gets fewer by [`quotient_queries_for_gas`].
-pub const DEFAULT_QUERIES_PER_RANGE: usize = 18;
+/// Queries per quotient transaction at most: the `l1` profile's 35, one range for a
+/// fibonacci-sized proof now that a range no longer repeats the per-proof part (the quotient
+/// setup does it once). A wider proof gets fewer by [`quotient_queries_for_gas`].
+pub const DEFAULT_QUERIES_PER_RANGE: usize = 35;
 
 /// Gas a `QuotientStatement` range may reach by [`QUOTIENT_COLUMN_GAS`]: the model is a
-/// per-column line fitted to two programs (±15 %), so it stays ~2.8 M under EIP-7825's 2^24.
+/// per-column line fitted to two programs, so it stays ~2.8 M under EIP-7825's 2^24.
 pub const QUOTIENT_RANGE_GAS: u64 = 14_000_000;
 
-/// What a quotient range costs a column of the four trees: fixed (the layout, the α powers,
-/// the batches' sums, the column's sampled values in calldata) and per query (the row's dot
-/// product and its bytes). Fitted to receipts (docs/verifier.md): fibonacci(100) at `l1`, 919
-/// columns, 18 / 17 queries 9.71 / 9.38 M (the model: 9.72 / 9.39 M); a block chunk at
-/// `l1-test`, ~2,460 columns, 8 queries 15.0 M (the model: 17.2 M, on the safe side). At
-/// 18 queries the chunk would be ~26 M: sized by count alone, an `l1` chunk's ranges would
-/// not fit a transaction.
-pub const QUOTIENT_COLUMN_GAS: (u64, u64) = (4_100, 360);
+/// What a quotient range costs a column of the four trees, after the proof's quotient setup
+/// (which pays the sampled values, their sums and each batch's constants once): fixed (the
+/// layout read, each sample's α power and place, the column's layout byte) and per query (the
+/// row's dot product and its bytes). Fitted to receipts (docs/verifier.md, "The quotient
+/// setup"): a block chunk at `l1-test`, ~2,460 columns, 4 queries 7.47 M (the model: 8.46 M);
+/// 8 queries (the model: 12.0 M); fibonacci(100) at `l1`, 919 columns (the model at 35
+/// queries: 13.4 M). On main, before the setup, a range paid (4,100, 360): ~9.3 M fixed for
+/// the chunk, so an `l1` chunk took nine ranges of ~12 M.
+pub const QUOTIENT_COLUMN_GAS: (u64, u64) = (2_000, 360);
 
 /// How many queries a quotient range of a proof with `columns` columns holds within `gas`
 /// (at least one: a range must make progress; the sender refuses one over the cap).
@@ -100,6 +102,9 @@ pub enum PhaseKind {
     Merkle {
         tree: usize,
     },
+    /// The quotients' setup, once a proof: each sample batch's value constants kept under the
+    /// proof's context (`QuotientStatement.setup`), which every range reads.
+    QuotientSetup,
     /// The quotients at queries [from, to).
     Quotients {
         from: usize,
@@ -126,6 +131,7 @@ impl std::fmt::Display for PhaseKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Merkle { tree } => write!(f, "merkle[{tree}]"),
+            Self::QuotientSetup => write!(f, "quotients[setup]"),
             Self::Quotients { from, to } => write!(f, "quotients[{from}..{to}]"),
             Self::Fri => write!(f, "fri"),
             Self::Composition { from, to } => write!(f, "composition[{from}..{to}]"),
@@ -147,7 +153,7 @@ impl Phase {
     pub fn target(&self, contracts: &VerifierContracts) -> Address {
         match self.kind {
             PhaseKind::Merkle { .. } => contracts.merkle,
-            PhaseKind::Quotients { .. } => contracts.quotients,
+            PhaseKind::QuotientSetup | PhaseKind::Quotients { .. } => contracts.quotients,
             PhaseKind::Fri => contracts.fri,
             PhaseKind::Composition { .. } => contracts.composition,
             PhaseKind::ProgramRoot => contracts.claim,
@@ -169,7 +175,7 @@ impl PhaseKind {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Merkle { .. } => "merkle",
-            Self::Quotients { .. } => "quotients",
+            Self::QuotientSetup | Self::Quotients { .. } => "quotients",
             Self::Fri => "fri",
             Self::Composition { .. } => "composition",
             Self::ProgramRoot => "program_root",
@@ -328,6 +334,26 @@ impl VerificationPlan {
             queries.len(),
             queries_per_range.min(quotient_queries_for_gas(columns, QUOTIENT_RANGE_GAS)),
         );
+        let draws = quotients::QuotientStatement::Draws {
+            liftingLogSize: U256::from(lifting),
+            logBlowup: U256::from(proof.config.logBlowupFactor),
+            oodsX: packed(&transcript.oods_point.x),
+            oodsY: packed(&transcript.oods_point.y),
+            coeff: packed(&transcript.quotient_coeff),
+        };
+        // The setup: the layout and the sampled values, the trees' heights and widths.
+        let setup = quotients::QuotientStatement::setupCall {
+            d: draws.clone(),
+            logHeights: std::array::from_fn(|t| proof.trees[t].logHeight),
+            rowBytes: std::array::from_fn(|t| proof.trees[t].rowBytes),
+            columns: proof.columns.clone(),
+            sampledValues: proof.sampledValues.clone(),
+        };
+        phases.push(Phase {
+            kind: PhaseKind::QuotientSetup,
+            calldata: setup.abi_encode().into(),
+        });
+        let sampled_values_hash = keccak256(&proof.sampledValues);
         let mut range_ends = Vec::new();
         let mut from = 0;
         while from < queries.len() {
@@ -349,11 +375,11 @@ impl VerificationPlan {
             });
             let call = quotients::QuotientStatement::verifyCall {
                 q: quotients::QuotientStatement::Input {
-                    liftingLogSize: U256::from(lifting),
-                    logBlowup: U256::from(proof.config.logBlowupFactor),
-                    oodsX: packed(&transcript.oods_point.x),
-                    oodsY: packed(&transcript.oods_point.y),
-                    coeff: packed(&transcript.quotient_coeff),
+                    liftingLogSize: draws.liftingLogSize,
+                    logBlowup: draws.logBlowup,
+                    oodsX: draws.oodsX,
+                    oodsY: draws.oodsY,
+                    coeff: draws.coeff,
                     queries: words(queries),
                     from: U256::from(from),
                     to: U256::from(to),
@@ -361,7 +387,7 @@ impl VerificationPlan {
                 trees,
                 leaves: leaves.clone(),
                 columns: proof.columns.clone(),
-                sampledValues: proof.sampledValues.clone(),
+                sampledValuesHash: sampled_values_hash,
             };
             phases.push(Phase {
                 kind: PhaseKind::Quotients { from, to },
@@ -773,11 +799,14 @@ mod tests {
 
     #[test]
     fn a_wide_proof_gets_fewer_queries_a_quotient_range() {
-        // fibonacci(100), 919 columns: the count asked for (18) is within the budget.
+        // fibonacci(100), 919 columns: the `l1` profile's 35 queries in one range.
         assert!(quotient_queries_for_gas(919, QUOTIENT_RANGE_GAS) >= DEFAULT_QUERIES_PER_RANGE);
-        // A block chunk, ~2,460 columns: 18 queries would be ~26 M by the model.
+        // A block chunk, ~2,460 columns: 35 queries would be ~36 M by the model; 10 fit, so
+        // the `l1` profile's 35 take four ranges (9, 9, 9, 8) and `l1-test`'s 8 one.
         let chunk = quotient_queries_for_gas(2_460, QUOTIENT_RANGE_GAS);
-        assert_eq!(chunk, 4);
+        assert_eq!(chunk, 10);
+        assert_eq!(balanced_range(35, chunk), 9);
+        assert_eq!(balanced_range(8, chunk), 8);
         let (fixed, per_query) = QUOTIENT_COLUMN_GAS;
         assert!(2_460 * (fixed + chunk as u64 * per_query) <= QUOTIENT_RANGE_GAS);
         assert!(2_460 * (fixed + (chunk as u64 + 1) * per_query) > QUOTIENT_RANGE_GAS);

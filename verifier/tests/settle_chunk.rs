@@ -591,3 +591,111 @@ fn extra_parts(
     }));
     rows
 }
+
+/// The gas of `plan`'s quotient setup and each of its ranges (each sent alone to a bare
+/// `QuotientStatement` on `provider`, a Cancun chain without a block gas limit), and where a
+/// range's execution went before the setup (`QuotientProbe.profile`: the range recomputing
+/// everything from the sampled values, as main did): the fixed part every range repeated (the
+/// layout, the α powers and batch sums, the batches' points) against the per-query part.
+async fn print_quotient_profile<P: alloy::providers::Provider>(
+    provider: &P,
+    plan: &VerificationPlan,
+) {
+    use alloy::sol_types::SolValue;
+    use starfarm_verifier::contracts::quotient_probe::QuotientProbe;
+    use starfarm_verifier::contracts::quotients::QuotientStatement;
+    let statement = QuotientStatement::deploy(provider)
+        .await
+        .expect("deploys QuotientStatement");
+    let probe = QuotientProbe::deploy(provider)
+        .await
+        .expect("deploys QuotientProbe");
+    const STEPS: [&str; 9] = [
+        "preprocessed positions (every query)",
+        "rows against leaves, leaf commitments",
+        "layout read (readLayout)",
+        "batch starts and arrays",
+        "samples placed, α powers, batch sums (fill)",
+        "batch points and constants (pointConstants)",
+        "queries: points, rows' dot products, denominators",
+        "batched inversion and sums (combine)",
+        "the fact's hashes",
+    ];
+    let mut setup = None;
+    let (mut total, mut execution_total) = (0, 0);
+    for phase in &plan.phases {
+        let (execution, len, standard, floor) = match phase.kind {
+            PhaseKind::QuotientSetup | PhaseKind::Quotients { .. } => {
+                part_gas(provider, *statement.address(), phase.calldata.to_vec()).await
+            }
+            _ => continue,
+        };
+        total += 21_000 + standard + execution;
+        execution_total += execution;
+        eprintln!(
+            "{}: {len} calldata bytes, calldata {standard} (floor {floor}), execution \
+             {execution}, total {}",
+            phase.kind,
+            21_000 + standard + execution,
+        );
+        let PhaseKind::Quotients { from, to } = phase.kind else {
+            setup =
+                Some(QuotientStatement::setupCall::abi_decode(&phase.calldata).expect("decodes"));
+            continue;
+        };
+        let s = setup.as_ref().expect("the setup comes first");
+        let range = QuotientStatement::verifyCall::abi_decode(&phase.calldata).expect("decodes");
+        // main's range: the same rows with the layout and every sampled value.
+        let mut data = QuotientProbe::profileCall::SELECTOR.to_vec();
+        data.extend_from_slice(
+            &(
+                range.q,
+                range.trees,
+                range.leaves,
+                s.columns.clone(),
+                s.sampledValues.clone(),
+            )
+                .abi_encode_params(),
+        );
+        let (old_execution, old_len, old_standard, _) =
+            part_gas(provider, *probe.address(), data.clone()).await;
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(*probe.address())
+            .input(data.into())
+            .gas_limit(500_000_000);
+        let out = provider.call(request).await.expect("profiles");
+        let gas = QuotientProbe::profileCall::abi_decode_returns(&out).expect("decodes");
+        eprintln!(
+            "  main's range [{from}..{to}) ({} queries, {} samples, {} batches): {old_len} \
+             calldata bytes, calldata {old_standard}, profile execution {old_execution}",
+            to - from,
+            gas[9],
+            gas[10]
+        );
+        for (step, g) in STEPS.iter().zip(gas.iter()) {
+            eprintln!("  | {step} | {g} |");
+        }
+    }
+    eprintln!("quotients in all: {total} gas ({execution_total} execution)");
+}
+
+/// Where a block chunk's quotient ranges spend their gas at `l1-test` (a measurement, ~40 s,
+/// ~2 GiB: `cargo test -p starfarm-verifier --test settle_chunk -- --ignored --nocapture
+/// quotient_range_profile`).
+#[tokio::test]
+#[ignore = "a measurement: proves a block chunk and prints its quotient ranges' gas by step"]
+async fn quotient_range_profile() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(bin) = Anvil::binary_for_tests() else {
+        return;
+    };
+    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
+        .expect("starts anvil");
+    let (artifact, _) = proven_block();
+    let operator = L1Client::connect(&anvil.url, DEV_KEYS[0])
+        .await
+        .expect("connects");
+    let plan =
+        VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    print_quotient_profile(operator.provider(), &plan).await;
+}
