@@ -39,6 +39,11 @@ const FLOOR: u32 = 20;
 /// Block 0 of two transfers between four funded accounts (applied natively as the state
 /// before it), proven as one range with the `l1-test` profile; its program hash.
 fn proven_block() -> (ProofArtifact, Felt) {
+    proven_block_with(SecurityProfile::L1Test)
+}
+
+/// [`proven_block`] with `profile`.
+fn proven_block_with(profile: SecurityProfile) -> (ProofArtifact, Felt) {
     let mut rng = Rng(18);
     let keys: Vec<_> = (0..4).map(|_| rng.keys()).collect();
     let mut states: BTreeMap<Felt, AccountState> = BTreeMap::new();
@@ -70,7 +75,7 @@ fn proven_block() -> (ProofArtifact, Felt) {
         .expect("block input");
     let range = input.range(0, input.tx_count()).expect("the whole block");
     let program = CairoProgram::from_json(BLOCK_PROGRAM_JSON, "block program").expect("loads");
-    let mut prover = Prover::new(SecurityProfile::L1Test);
+    let mut prover = Prover::new(profile);
     let artifact = prover
         .prove(&program, &ProgramInput::new(range.to_felts()), &mut |_| {})
         .expect("proves");
@@ -698,4 +703,80 @@ async fn quotient_range_profile() {
     let plan =
         VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
     print_quotient_profile(operator.provider(), &plan).await;
+}
+
+/// Every transaction of a block chunk's verification at the `l1` profile (35 queries, 26 PoW
+/// bits), each sent on a Cancun anvil without a block gas limit: calldata, EIP-7623 floor,
+/// execution, the gas it costs today; each under 2^24. A measurement (~4 min, ~4 GiB:
+/// `cargo test -p starfarm-verifier --test settle_chunk -- --ignored --nocapture
+/// l1_profile_chunk`).
+#[tokio::test]
+#[ignore = "a measurement: proves a block chunk with the l1 profile (26 PoW bits)"]
+async fn l1_profile_chunk_gas_per_transaction() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(bin) = Anvil::binary_for_tests() else {
+        return;
+    };
+    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
+        .expect("starts anvil");
+    let started = std::time::Instant::now();
+    let (artifact, program_hash) = proven_block_with(SecurityProfile::L1);
+    eprintln!("proven at l1 in {:.0?}", started.elapsed());
+    let accepted =
+        Accepted::for_artifacts(std::slice::from_ref(&artifact), FLOOR).expect("accepts");
+    let operator = L1Client::connect(&anvil.url, DEV_KEYS[0])
+        .await
+        .expect("connects");
+    let contracts = starfarm_verifier::deploy(operator.provider(), &accepted)
+        .await
+        .expect("deploys the verifier");
+    let plan =
+        VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let finish: alloy::primitives::Bytes = plan.verify_proof_call().abi_encode().into();
+    let txs = plan
+        .phases
+        .iter()
+        .map(|p| {
+            (
+                p.kind.to_string(),
+                p.label(),
+                p.target(&contracts),
+                p.calldata.clone(),
+            )
+        })
+        .chain(std::iter::once((
+            "verifyProof".to_string(),
+            "verifyProof",
+            contracts.registry,
+            finish,
+        )));
+    eprintln!("| transaction | calldata bytes | calldata gas | floor | execution | gas today |");
+    let mut by_label: BTreeMap<&str, (u32, u64)> = BTreeMap::new();
+    let mut total = 0;
+    for (name, label, to, data) in txs {
+        let (execution, len, standard, floor) =
+            part_gas(operator.provider(), to, data.to_vec()).await;
+        let today = (21_000 + standard + execution).max(floor);
+        assert!(today < 1 << 24, "{name}: {today} gas today, above 2^24");
+        eprintln!("| {name} | {len} | {standard} | {floor} | {execution} | {today} |");
+        let entry = by_label.entry(label).or_default();
+        *entry = (entry.0 + 1, entry.1 + today);
+        total += today;
+    }
+    for (label, (n, gas)) in &by_label {
+        eprintln!("{label}: {n} transaction(s), {gas} gas");
+    }
+    eprintln!("the chunk's proof at l1: {total} gas in all");
+    let fact = starfarm_l1::fact::fact(program_hash, &artifact.header.output);
+    assert!(
+        starfarm_verifier::contracts::registry::StwoFactRegistry::new(
+            contracts.registry,
+            operator.provider()
+        )
+        .isValid(fact)
+        .call()
+        .await
+        .expect("reads"),
+        "the fact registered"
+    );
 }
