@@ -498,22 +498,37 @@ library PcsQuotients {
         }
     }
 
-    // The quotients in two parts (`QuotientStatement`): what depends on the sampled values,
-    // once a proof (`valueConstants`), and the rest at each range of the queries
-    // (`answersFrom`). The quotient at a query is linear in each batch's A and B, so a range
-    // needs only those two of the values: not the values themselves, nor their sums.
+    // The quotients in two parts (`QuotientStatement`): what is the same at every query, once
+    // a proof (`valueConstants`: each batch's A and B, the only part the sampled values enter,
+    // and the sample table of α powers and row locations), and each range's queries
+    // (`answersFromTable`): no layout, no sampled value read there.
 
     /// Each batch's value constants A = Σ α^k (conj v - v) and B = c Σ α^k v - A z.y, as
-    /// A | B << 128, in batch order: the part of the quotients that reads the sampled values.
-    /// `batches` with the trees' heights and row widths given alone (no opening).
+    /// A | B << 128, in batch order: the part of the quotients that reads the sampled values;
+    /// and the sample table (`tableOf`).
     function valueConstants(
         Input memory input,
         uint32[4] calldata logHeights,
         uint32[4] calldata rowBytes,
         bytes[4] calldata columns,
         bytes calldata sampledValues
-    ) internal pure returns (uint256[] memory ab) {
-        Batches memory bs;
+    ) internal pure returns (uint256[] memory ab, uint256[] memory table) {
+        Batches memory bs = setupBatches(input, logHeights, rowBytes, columns, sampledValues);
+        ab = new uint256[](bs.n);
+        for (uint256 k = 0; k < bs.n; k++) {
+            ab[k] = bs.sumA[k] | (bs.b[k] << 128);
+        }
+        table = tableOf(bs);
+    }
+
+    /// `batches` with the trees' heights and row widths given alone (no opening).
+    function setupBatches(
+        Input memory input,
+        uint32[4] calldata logHeights,
+        uint32[4] calldata rowBytes,
+        bytes[4] calldata columns,
+        bytes calldata sampledValues
+    ) private pure returns (Batches memory bs) {
         Layout memory layout = layoutOf(input, logHeights, rowBytes, columns, bs);
         uint256 nValues;
         uint256[] memory start = new uint256[](bs.n + 1);
@@ -538,9 +553,113 @@ library PcsQuotients {
         bs.sumA = new uint256[](bs.n);
         fill(bs, layout, sampledValues, input.coeff);
         pointConstants(bs, input);
-        ab = new uint256[](bs.n);
+    }
+
+    /// The sample table a range reads (`answersFromTable`): the batch count n; per batch its
+    /// first sample and its shift, start | shift << 128; per sample, in batch order, its α
+    /// power's coordinates and its location, c0 | c2 << 32 | location << 64 | c1 << 128 |
+    /// c3 << 160 (one AND gives each of `sumRow`'s two lanes). The plan builds the same
+    /// (`quotient_table` in verifier/src/plan.rs).
+    function tableOf(Batches memory bs) private pure returns (uint256[] memory table) {
+        uint256 n = bs.n;
+        // The samples placed (`loc` may have room to spare: `readTree` counts four a
+        // two-point column).
+        uint256 total = bs.start[n];
+        table = new uint256[](1 + n + total);
+        table[0] = n;
+        for (uint256 k = 0; k < n; k++) {
+            table[1 + k] = bs.start[k] | (bs.shift[k] << 128);
+        }
+        for (uint256 i = 0; i < total; i++) {
+            table[1 + n + i] = bs.pow[i] | (bs.pow2[i] << 32) | (bs.loc[i] << 64);
+        }
+    }
+
+    /// `answers`' values from the sample table (`tableOf`, checked against the setup's hash by
+    /// the caller) and each batch's `valueConstants` (`ab`): no layout, no sampled value.
+    function answersFromTable(
+        Input memory input,
+        LiftedMerkle.Opening[4] calldata trees,
+        uint256[] calldata table,
+        uint256[] memory ab
+    ) internal view returns (uint256[] memory values) {
+        uint256 n = ab.length;
+        Batches memory bs;
+        bs.n = n;
+        bs.shift = new uint256[](n);
+        bs.start = new uint256[](n + 1);
+        for (uint256 k = 0; k < n; k++) {
+            bs.start[k] = table[1 + k] & ((1 << 128) - 1);
+            bs.shift[k] = table[1 + k] >> 128;
+        }
+        bs.start[n] = table.length - 1 - n;
+        pointsFrom(bs, input, ab);
+        // The samples' calldata offset, where `fill` keeps the sampled values'.
+        uint256 samples;
+        assembly ("memory-safe") {
+            samples := add(table.offset, shl(5, add(1, n)))
+        }
+        bs.valuesOffset = samples;
+        values = queriesFromTable(bs, input, trees);
+    }
+
+    /// Every query's value from the table's samples (at calldata `bs.valuesOffset`).
+    function queriesFromTable(Batches memory bs, Input memory input, LiftedMerkle.Opening[4] calldata trees)
+        private
+        view
+        returns (uint256[] memory)
+    {
+        uint256[] memory nums = new uint256[](input.queries.length * bs.n);
+        uint256[] memory dens = new uint256[](input.queries.length * bs.n);
+        uint256[] memory rows = rowIndices(input);
+        for (uint256 j = 0; j < rows.length; j++) {
+            rowFromTable(bs, rowBases(trees, rows[j], j), input, j, nums, dens);
+        }
+        return combine(nums, dens, rows.length, bs.n);
+    }
+
+    /// `row` with the samples read from the table in calldata (at `bs.valuesOffset`).
+    function rowFromTable(
+        Batches memory bs,
+        uint256[4] memory bases,
+        Input memory input,
+        uint256 j,
+        uint256[] memory nums,
+        uint256[] memory dens
+    ) private pure {
+        (uint256 px, uint256 py) = CirclePoints.domainPoint(input.queries[j], input.liftingLogSize);
+        uint256 at = j * bs.n;
         for (uint256 k = 0; k < bs.n; k++) {
-            ab[k] = bs.sumA[k] | (bs.b[k] << 128);
+            uint256 s = sumTableRow(bs.valuesOffset, bs.start[k], bs.start[k + 1], bases);
+            nums[at + k] = QM31.sub(QM31.mul(bs.c[k], s), QM31.add(QM31.mulM31(bs.sumA[k], py), bs.b[k]));
+            dens[at + k] = denominator(bs.zx[k], k, px, py, bs);
+        }
+    }
+
+    /// `sumRow` over table entries [from, to) at calldata `samples`.
+    function sumTableRow(uint256 samples, uint256 from, uint256 to, uint256[4] memory bases)
+        private
+        pure
+        returns (uint256 s)
+    {
+        assembly ("memory-safe") {
+            let s01 := 0
+            let s23 := 0
+            let lanes := or(0xffffffff, shl(128, 0xffffffff))
+            let end := add(samples, shl(5, to))
+            for { let p := add(samples, shl(5, from)) } lt(p, end) { p := add(p, 0x20) } {
+                let w := calldataload(p)
+                let l := and(shr(64, w), 0xffffffffffffffff)
+                let v := shr(224, calldataload(add(mload(add(bases, shl(5, and(l, 3)))), shr(2, l))))
+                s01 := add(s01, mul(v, and(w, lanes)))
+                s23 := add(s23, mul(v, and(shr(32, w), lanes)))
+            }
+            let p := 0x7fffffff
+            let low := 0xffffffffffffffffffffffffffffffff
+            s := or(
+                or(mod(and(s01, low), p), shl(32, mod(shr(128, s01), p))),
+                or(shl(64, mod(and(s23, low), p)), shl(96, mod(shr(128, s23), p)))
+            )
         }
     }
 
@@ -575,114 +694,6 @@ library PcsQuotients {
         for (uint256 i = 0; i < layout.nOrder; i++) {
             uint256 code = layout.order[i];
             layout.codeBatches[code] = codeIds(bs, code, mask, prevShift);
-        }
-    }
-
-    /// `answers`' values from the layout and each batch's `valueConstants` (`ab`): the samples'
-    /// α powers and places, the batches' points, then every query; reads no sampled value.
-    function answersFrom(
-        Input memory input,
-        LiftedMerkle.Opening[4] calldata trees,
-        bytes[4] calldata columns,
-        uint256[] memory ab
-    ) internal view returns (uint256[] memory values) {
-        Batches memory bs = powers(input, trees, columns);
-        require(ab.length == bs.n, "quotient statement: the setup's batches are not the layout's");
-        pointsFrom(bs, input, ab);
-        uint256 nq = input.queries.length;
-        uint256[] memory nums = new uint256[](nq * bs.n);
-        uint256[] memory dens = new uint256[](nq * bs.n);
-        uint256[] memory rows = rowIndices(input);
-        for (uint256 j = 0; j < nq; j++) {
-            (uint256 px, uint256 py) = CirclePoints.domainPoint(input.queries[j], input.liftingLogSize);
-            row(bs, rowBases(trees, rows[j], j), px, py, nums, dens, j * bs.n);
-        }
-        values = combine(nums, dens, nq, bs.n);
-    }
-
-    /// `batches` without the values: each sample's place and α power.
-    function powers(Input memory input, LiftedMerkle.Opening[4] calldata trees, bytes[4] calldata columns)
-        internal
-        pure
-        returns (Batches memory bs)
-    {
-        Layout memory layout = readLayout(input, trees, columns, bs);
-        uint256[] memory start = new uint256[](bs.n + 1);
-        for (uint256 i = 0; i < layout.nOrder; i++) {
-            uint256 code = layout.order[i];
-            uint256 count = layout.codeCount[code];
-            for (uint256 ids = layout.codeBatches[code]; ids != 0; ids >>= 8) {
-                start[ids & 0xff] += count;
-            }
-        }
-        for (uint256 k = 0; k < bs.n; k++) {
-            start[k + 1] += start[k];
-        }
-        bs.start = start;
-        bs.loc = new uint256[](layout.total);
-        bs.pow = new uint256[](layout.total);
-        bs.pow2 = new uint256[](layout.total);
-        bs.next = new uint256[](bs.n + 1);
-        for (uint256 k = 0; k <= bs.n; k++) {
-            bs.next[k] = start[k];
-        }
-        bs.coeff = input.coeff;
-        fillPowers(bs, layout);
-    }
-
-    /// `fillColumns` without the values: each sample's location and α power in its batch.
-    /// Batches' fields: loc at 0x60, pow 0x80, next 0x140, coeff 0x180, pow2 0x1a0; Layout's:
-    /// cols at 0x00, codeBatches 0x20.
-    function fillPowers(Batches memory bs, Layout memory layout) private pure {
-        assembly ("memory-safe") {
-            function qmul(x, y) -> r {
-                let a := and(x, 0xffffffff)
-                let b := and(shr(32, x), 0xffffffff)
-                let c := and(shr(64, x), 0xffffffff)
-                let d := shr(96, x)
-                let e := and(y, 0xffffffff)
-                let f := and(shr(32, y), 0xffffffff)
-                let g := and(shr(64, y), 0xffffffff)
-                let h := shr(96, y)
-                let rr := mod(add(mul(c, g), sub(0x1fffffffc00000000, mul(d, h))), 0x7fffffff)
-                let ii := mod(add(mul(c, h), mul(d, g)), 0x7fffffff)
-                r := or(
-                    mod(add(add(mul(a, e), sub(0x1fffffffc00000000, mul(b, f))), add(add(rr, rr), sub(0x7fffffff, ii))), 0x7fffffff),
-                    shl(32, mod(add(add(mul(a, f), mul(b, e)), add(rr, add(ii, ii))), 0x7fffffff))
-                )
-                r := or(r, shl(64, mod(add(add(mul(a, g), sub(0x1fffffffc00000000, mul(b, h))), add(mul(c, e), sub(0x1fffffffc00000000, mul(d, f)))), 0x7fffffff)))
-                r := or(r, shl(96, mod(add(add(mul(a, h), mul(b, g)), add(mul(c, f), mul(d, e))), 0x7fffffff)))
-            }
-            function slot(arr, i) -> s {
-                s := add(add(arr, 0x20), shl(5, i))
-            }
-            function place(b, id, l, w) {
-                let nxt := mload(add(b, 0x140))
-                let at := mload(slot(nxt, sub(id, 1)))
-                mstore(slot(nxt, sub(id, 1)), add(at, 1))
-                mstore(slot(mload(add(b, 0x60)), at), l)
-                mstore(slot(mload(add(b, 0x80)), at), or(and(w, 0xffffffff), shl(128, and(shr(32, w), 0xffffffff))))
-                mstore(slot(mload(add(b, 0x1a0)), at), or(and(shr(64, w), 0xffffffff), shl(128, shr(96, w))))
-            }
-            let cols := mload(layout)
-            let codes := mload(add(layout, 0x20))
-            let alpha := mload(add(bs, 0x180))
-            let w := 1
-            for { let i := 0 } lt(i, mload(cols)) { i := add(i, 1) } {
-                let c := mload(slot(cols, i))
-                let ids := mload(slot(codes, and(c, 0xff)))
-                let l := shr(8, c)
-                switch shr(5, and(c, 0xff))
-                case 2 {
-                    place(bs, and(ids, 0xff), l, w)
-                    w := qmul(w, alpha)
-                    place(bs, and(shr(8, ids), 0xff), l, w)
-                    w := qmul(w, alpha)
-                    place(bs, shr(16, ids), l, w)
-                }
-                default { place(bs, ids, l, w) }
-                w := qmul(w, alpha)
-            }
         }
     }
 

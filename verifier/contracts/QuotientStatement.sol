@@ -38,8 +38,10 @@ contract QuotientStatement is StatementRegistry {
         uint256 coeff;
     }
 
-    /// Per setup fact (`setupFact`): each batch's A | B << 128.
+    /// Per setup fact (`setupFact`): each batch's A | B << 128, and the hash of the sample
+    /// table (`PcsQuotients.tableOf`) a range gives in calldata.
     mapping(bytes32 => uint256[]) private constantsOf;
+    mapping(bytes32 => bytes32) private tableHashOf;
 
     /// The proof's quotient setup: computes each batch's value constants from `columns` (the
     /// layout, for trees of `logHeights` and `rowBytes`) and `sampledValues` and keeps them
@@ -66,8 +68,26 @@ contract QuotientStatement is StatementRegistry {
         input.oodsX = d.oodsX;
         input.oodsY = d.oodsY;
         input.coeff = d.coeff;
-        constantsOf[fact] = PcsQuotients.valueConstants(input, logHeights, rowBytes, columns, sampledValues);
+        (uint256[] memory ab, uint256[] memory table) =
+            PcsQuotients.valueConstants(input, logHeights, rowBytes, columns, sampledValues);
+        constantsOf[fact] = ab;
+        tableHashOf[fact] = keccak256(abi.encodePacked(table));
         register(fact);
+    }
+
+    /// The sample table `setup` keeps the hash of, for its arguments (what a range must give).
+    function sampleTable(
+        Draws calldata d,
+        uint32[4] calldata logHeights,
+        uint32[4] calldata rowBytes,
+        bytes[4] calldata columns,
+        bytes calldata sampledValues
+    ) external pure returns (uint256[] memory table) {
+        PcsQuotients.Input memory input;
+        input.liftingLogSize = d.liftingLogSize;
+        input.logBlowup = d.logBlowup;
+        input.coeff = d.coeff;
+        (, table) = PcsQuotients.valueConstants(input, logHeights, rowBytes, columns, sampledValues);
     }
 
     /// The setup's fact: the proof's context.
@@ -98,23 +118,25 @@ contract QuotientStatement is StatementRegistry {
     }
 
     /// Computes the quotients at queries [from, to) from `trees` (per tree: its height, row
-    /// width and the range's rows, no witness) and the setup of (`q`, `columns`,
-    /// `sampledValuesHash`), checks each row against `leaves` (per tree, all its leaf hashes),
-    /// and registers the fact binding them to the values; reverts with a reason. Returns the
-    /// fact and the values.
+    /// width and the range's rows, no witness), the setup of (`q`, `columnsHash` =
+    /// keccak(abi.encode(layout)), `sampledValuesHash`) and its sample `table`, checks each
+    /// row against `leaves` (per tree, all its leaf hashes), and registers the fact binding
+    /// them to the values; reverts with a reason. Returns the fact and the values.
     function verify(
         Input calldata q,
         LiftedMerkle.Opening[4] calldata trees,
         bytes32[][4] calldata leaves,
-        bytes[4] calldata columns,
-        bytes32 sampledValuesHash
+        bytes32 columnsHash,
+        bytes32 sampledValuesHash,
+        uint256[] calldata table
     ) external returns (bytes32 fact, uint256[] memory values) {
         require(q.from < q.to && q.to <= q.queries.length, "quotient statement: empty or out-of-range queries");
-        bytes32 columnsHash = keccak256(abi.encode(columns));
-        uint256[] memory ab = constantsOf[setupOf(q, trees, columnsHash, sampledValuesHash)];
+        bytes32 setupKey = setupOf(q, trees, columnsHash, sampledValuesHash);
+        uint256[] memory ab = constantsOf[setupKey];
         require(ab.length != 0, "quotient statement: no setup of this proof's context");
+        require(keccak256(abi.encodePacked(table)) == tableHashOf[setupKey], "quotient statement: not the setup's sample table");
         bytes32[4] memory commitments;
-        (values, commitments) = answers(q, trees, leaves, columns, ab);
+        (values, commitments) = answers(q, trees, leaves, table, ab);
         fact = factOf(
             keccak256(abi.encode(q)),
             commitments,
@@ -139,7 +161,7 @@ contract QuotientStatement is StatementRegistry {
         Input calldata q,
         LiftedMerkle.Opening[4] calldata trees,
         bytes32[][4] calldata leaves,
-        bytes[4] calldata columns,
+        uint256[] calldata table,
         uint256[] memory ab
     ) private view returns (uint256[] memory values, bytes32[4] memory commitments) {
         uint256[] memory pp = LiftedMerkle.preprocessedPositions(q.queries, q.liftingLogSize, trees[0].logHeight);
@@ -147,7 +169,7 @@ contract QuotientStatement is StatementRegistry {
         PcsQuotients.Input memory input = inputOf(q);
         input.queries = slice(q.queries, q.from, q.to);
         input.preprocessedQueries = sliceMemory(pp, q.from, q.to);
-        values = PcsQuotients.answersFrom(input, trees, columns, ab);
+        values = PcsQuotients.answersFromTable(input, trees, table, ab);
     }
 
     function factOf(

@@ -43,15 +43,15 @@ pub const DEFAULT_QUERIES_PER_RANGE: usize = 35;
 pub const QUOTIENT_RANGE_GAS: u64 = 14_000_000;
 
 /// What a quotient range costs a column of the four trees, after the proof's quotient setup
-/// (which pays the sampled values, their sums and each batch's constants once): fixed (the
-/// layout read, each sample's α power and place, the column's layout byte) and per query (the
-/// row's dot product and its bytes). Fitted to receipts (docs/verifier.md, "The quotient
-/// setup"): a block chunk at `l1-test`, ~2,460 columns, 4 queries 7.47 M (the model: 8.56 M),
-/// 8 queries 10.33 M (12.2 M); fibonacci(100) at `l1`, 919 columns, 35 queries 13.55 M
-/// (13.74 M: fibonacci's few columns carry more of the per-batch work). On main, before the
-/// setup, a range paid (4,100, 360): ~9.3 M fixed for the chunk, so an `l1` chunk took nine
-/// ranges of ~12 M.
-pub const QUOTIENT_COLUMN_GAS: (u64, u64) = (2_000, 370);
+/// (which pays the layout, the sampled values, their sums and each batch's constants once):
+/// fixed (the sample table in calldata, ~32 bytes a sample, and its hash; the batches' points)
+/// and per query (the row's dot product and its bytes). Fitted to receipts (docs/verifier.md,
+/// "The quotient setup"): a block chunk at `l1-test`, ~2,460 columns, 8 queries 7.52 M (the
+/// model: 9.74 M); fibonacci(100) at `l1`, 919 columns, 35 queries (the model: 12.8 M; the
+/// per-query term is fibonacci's, whose few columns carry more of the per-batch work). On
+/// main, before the setup, a range paid (4,100, 360): ~9.3 M fixed for the chunk, so an `l1`
+/// chunk took nine ranges of ~12 M.
+pub const QUOTIENT_COLUMN_GAS: (u64, u64) = (1_000, 370);
 
 /// How many queries a quotient range of a proof with `columns` columns holds within `gas`
 /// (at least one: a range must make progress; the sender refuses one over the cap).
@@ -355,6 +355,13 @@ impl VerificationPlan {
             calldata: setup.abi_encode().into(),
         });
         let sampled_values_hash = keccak256(&proof.sampledValues);
+        let columns_hash = keccak256(proof.columns.abi_encode());
+        let table = quotient_table(
+            &proof.columns,
+            lifting,
+            proof.config.logBlowupFactor,
+            transcript.quotient_coeff,
+        )?;
         let mut range_ends = Vec::new();
         let mut from = 0;
         while from < queries.len() {
@@ -387,8 +394,9 @@ impl VerificationPlan {
                 },
                 trees,
                 leaves: leaves.clone(),
-                columns: proof.columns.clone(),
+                columnsHash: columns_hash,
                 sampledValuesHash: sampled_values_hash,
+                table: table.clone(),
             };
             phases.push(Phase {
                 kind: PhaseKind::Quotients { from, to },
@@ -624,6 +632,111 @@ fn public_memory_phases(
 
 /// The proof without the parts only the statements read (rows, witnesses, FRI's layers), in
 /// the registry binding's types (the same ABI).
+/// The quotient sample table the setup hashes and each range gives (`PcsQuotients.tableOf`),
+/// built as the contract builds it from the layout (`columns[t]`: a byte per column, its log
+/// size in the low 5 bits, its sample count in bits 5-6) and the quotient coefficient α:
+/// every sampled column in commitment order, at its place in its tree's row (columns ordered
+/// by log size, stably), its samples in α-power order (two-sample columns: the periodicity
+/// point, the previous row, the out-of-domain point); the sample points' batches in order of
+/// first appearance. Words: the batch count n; per batch start | shift << 128; per sample, in
+/// batch order, c0 | c2 << 32 | location << 64 | c1 << 128 | c3 << 160 (α^k's coordinates,
+/// the location tree | position << 4).
+fn quotient_table(
+    columns: &[Bytes; 4],
+    lifting: u32,
+    log_blowup: u32,
+    alpha: SecureField,
+) -> Result<Vec<U256>, EncodeError> {
+    let bad = |what: &str| EncodeError::Layout(format!("the quotient table: {what}"));
+    if !(1..=31).contains(&lifting) || log_blowup >= lifting {
+        return Err(bad("lifting log size or blowup out of range"));
+    }
+    let mask = (1u64 << lifting) - 1;
+    let prev_shift = (mask + 1 - (1u64 << log_blowup)) & mask;
+    // Every sampled column in α order: its code and location.
+    let mut cols = Vec::new();
+    for (t, codes) in columns.iter().enumerate() {
+        let mut first = [0u64; 33];
+        for &c in codes.iter() {
+            first[(c & 31) as usize + 1] += 1;
+        }
+        for s in 1..33 {
+            first[s] += first[s - 1];
+        }
+        for &c in codes.iter() {
+            let at = &mut first[(c & 31) as usize];
+            let position = *at;
+            *at += 1;
+            match c >> 5 {
+                0 => {}
+                1 | 2 => cols.push((c, t as u64 | (position << 4))),
+                _ => return Err(bad("a column sampled at more than two points")),
+            }
+        }
+    }
+    // Each code's batches, the points in order of first appearance.
+    let mut shifts: Vec<u64> = Vec::new();
+    let mut batch_of = |shift: u64| match shifts.iter().position(|s| *s == shift) {
+        Some(k) => k,
+        None => {
+            shifts.push(shift);
+            shifts.len() - 1
+        }
+    };
+    let mut code_batches: Vec<Option<Vec<usize>>> = vec![None; 256];
+    let mut count = [0usize; 256];
+    for &(c, _) in &cols {
+        count[c as usize] += 1;
+        if code_batches[c as usize].is_none() {
+            code_batches[c as usize] = Some(if c >> 5 == 1 {
+                vec![batch_of(0)]
+            } else {
+                let periodic = batch_of((1u64 << (c & 31)) & mask);
+                let prev = batch_of(prev_shift);
+                vec![periodic, prev, batch_of(0)]
+            });
+        }
+    }
+    let n = shifts.len();
+    let mut start = vec![0usize; n + 1];
+    for (c, ids) in code_batches.iter().enumerate() {
+        for k in ids.iter().flatten() {
+            start[k + 1] += count[c];
+        }
+    }
+    for k in 0..n {
+        start[k + 1] += start[k];
+    }
+    let mut samples = vec![U256::ZERO; start[n]];
+    let mut next = start.clone();
+    let mut power = SecureField::from(stwo::core::fields::m31::M31(1));
+    let mut place = |k: usize, location: u64, power: SecureField| {
+        let [c0, c1, c2, c3] = power.to_m31_array().map(|m| U256::from(m.0));
+        samples[next[k]] =
+            c0 | (c2 << 32) | (U256::from(location) << 64) | (c1 << 128) | (c3 << 160);
+        next[k] += 1;
+    };
+    for &(c, location) in &cols {
+        let ids = code_batches[c as usize]
+            .as_ref()
+            .ok_or_else(|| bad("a code without batches"))?;
+        for (i, k) in ids.iter().enumerate() {
+            if i > 0 {
+                power *= alpha;
+            }
+            place(*k, location, power);
+        }
+        power *= alpha;
+    }
+    let mut table = Vec::with_capacity(1 + n + samples.len());
+    table.push(U256::from(n));
+    for k in 0..n {
+        table.push(U256::from(start[k]) | (U256::from(shifts[k]) << 128));
+    }
+    table.extend(samples);
+    Ok(table)
+}
+
 fn header(proof: &StwoVerifier::Proof) -> Result<registry::StwoVerifier::Proof, EncodeError> {
     let mut header = proof.clone();
     for tree in header.trees.iter_mut() {
@@ -802,11 +915,11 @@ mod tests {
     fn a_wide_proof_gets_fewer_queries_a_quotient_range() {
         // fibonacci(100), 919 columns: the `l1` profile's 35 queries in one range.
         assert!(quotient_queries_for_gas(919, QUOTIENT_RANGE_GAS) >= DEFAULT_QUERIES_PER_RANGE);
-        // A block chunk, ~2,460 columns: 35 queries would be ~37 M by the model; 9 fit, so
-        // the `l1` profile's 35 take four ranges (9, 9, 9, 8) and `l1-test`'s 8 one.
+        // A block chunk, ~2,460 columns: 35 queries would be ~34 M by the model; 12 fit, so
+        // the `l1` profile's 35 take three ranges (12, 12, 11) and `l1-test`'s 8 one.
         let chunk = quotient_queries_for_gas(2_460, QUOTIENT_RANGE_GAS);
-        assert_eq!(chunk, 9);
-        assert_eq!(balanced_range(35, chunk), 9);
+        assert_eq!(chunk, 12);
+        assert_eq!(balanced_range(35, chunk), 12);
         assert_eq!(balanced_range(8, chunk), 8);
         let (fixed, per_query) = QUOTIENT_COLUMN_GAS;
         assert!(2_460 * (fixed + chunk as u64 * per_query) <= QUOTIENT_RANGE_GAS);

@@ -1617,6 +1617,24 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
         );
     }
 
+    // Nor another sample table than its setup's (a power or a row location changed, or the
+    // other proof's table).
+    let mut changed = honest_range.clone();
+    let last = changed.table.len() - 1;
+    changed.table[last] ^= U256::from(1);
+    let mut others = honest_range.clone();
+    others.table = quotients::QuotientStatement::verifyCall::abi_decode(&other.phases[5].calldata)
+        .expect("decodes")
+        .table;
+    for range in [changed, others] {
+        assert_eq!(
+            call_reason(&chain, contracts.quotients, range.abi_encode().into())
+                .await
+                .as_deref(),
+            Some("quotient statement: not the setup's sample table")
+        );
+    }
+
     // Parts of the two combined: each mix is refused at the first statement it breaks.
     let mut mixed = plan.clone();
     mixed.parts.leafCommitments[1] = other.parts.leafCommitments[1];
@@ -1688,6 +1706,41 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
         call_reason(&chain, contracts.registry, finish(&other)).await,
         None
     );
+}
+
+/// The quotient sample table the plan builds in Rust is the one the setup hashes (the
+/// contract's `sampleTable` view), word for word.
+#[tokio::test]
+async fn the_plans_quotient_table_is_the_setups() {
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let setup = quotients::QuotientStatement::setupCall::abi_decode(&plan.phases[4].calldata)
+        .expect("decodes");
+    let range = quotients::QuotientStatement::verifyCall::abi_decode(&plan.phases[5].calldata)
+        .expect("decodes");
+    let statement = quotients::QuotientStatement::new(contracts.quotients, &chain.provider);
+    let table = statement
+        .sampleTable(
+            setup.d,
+            setup.logHeights,
+            setup.rowBytes,
+            setup.columns,
+            setup.sampledValues,
+        )
+        .call()
+        .await
+        .expect("the table");
+    assert_eq!(table.len(), range.table.len(), "the table's length");
+    if let Some(i) = (0..table.len()).find(|i| table[*i] != range.table[*i]) {
+        panic!(
+            "word {i} of {}: the contract's {:#x}, the plan's {:#x}",
+            table.len(),
+            table[i],
+            range.table[i]
+        );
+    }
 }
 
 #[tokio::test]
