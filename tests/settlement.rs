@@ -356,8 +356,9 @@ fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes()
     .concat();
     let (ok, out) = starfarm(&verify);
     assert!(ok, "{out}");
-    // Four trees, one quotient range (8 queries), FRI, the composition, verifyProof.
-    assert!(out.contains("8 transactions sent"), "{out}");
+    // Four trees, the quotient setup, one quotient range (8 queries), FRI, the composition,
+    // verifyProof.
+    assert!(out.contains("9 transactions sent"), "{out}");
     assert!(
         out.contains("verifyProof") && out.contains("valid in"),
         "{out}"
@@ -366,7 +367,7 @@ fn a_proof_verified_on_chain_by_the_cli_registers_its_fact_and_a_rerun_resumes()
     assert!(ok, "{out}");
     // The table's rows (the log says so too, in other words).
     let on_chain = out.lines().filter(|l| l.ends_with(" on chain")).count();
-    assert_eq!(on_chain, 7, "{out}");
+    assert_eq!(on_chain, 8, "{out}");
     assert!(out.contains("1 transactions sent"), "{out}");
 
     let settle = [

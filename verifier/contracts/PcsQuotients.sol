@@ -87,7 +87,7 @@ library PcsQuotients {
 
     /// Per query: Σ over batches of numerator / denominator, the denominators inverted together.
     function combine(uint256[] memory nums, uint256[] memory dens, uint256 nq, uint256 nb)
-        private
+        internal
         view
         returns (uint256[] memory values)
     {
@@ -103,7 +103,7 @@ library PcsQuotients {
     }
 
     /// Per query, its row in the preprocessed tree's rows (repeated positions share one).
-    function rowIndices(Input memory input) private pure returns (uint256[] memory rows) {
+    function rowIndices(Input memory input) internal pure returns (uint256[] memory rows) {
         rows = new uint256[](input.queries.length);
         for (uint256 j = 1; j < rows.length; j++) {
             bool repeat = input.preprocessedQueries[j] == input.preprocessedQueries[j - 1];
@@ -113,7 +113,7 @@ library PcsQuotients {
 
     /// Where query `j`'s row of each tree starts in calldata.
     function rowBases(LiftedMerkle.Opening[4] calldata trees, uint256 ppRow, uint256 j)
-        private
+        internal
         pure
         returns (uint256[4] memory bases)
     {
@@ -131,7 +131,7 @@ library PcsQuotients {
         uint256[] memory nums,
         uint256[] memory dens,
         uint256 at
-    ) private pure {
+    ) internal pure {
         for (uint256 k = 0; k < bs.n; k++) {
             uint256 s = sumRow(bs, bs.start[k], bs.start[k + 1], bases);
             nums[at + k] = QM31.sub(QM31.mul(bs.c[k], s), QM31.add(QM31.mulM31(bs.sumA[k], py), bs.b[k]));
@@ -216,7 +216,7 @@ library PcsQuotients {
         LiftedMerkle.Opening[4] calldata trees,
         bytes[4] calldata columns,
         bytes calldata sampledValues
-    ) private pure returns (Batches memory bs) {
+    ) internal pure returns (Batches memory bs) {
         Layout memory layout = readLayout(input, trees, columns, bs);
         // Values and each batch's start, counted per code.
         uint256 nValues;
@@ -251,7 +251,7 @@ library PcsQuotients {
         LiftedMerkle.Opening[4] calldata trees,
         bytes[4] calldata columns,
         Batches memory bs
-    ) private pure returns (Layout memory layout) {
+    ) internal pure returns (Layout memory layout) {
         uint256 n = 0;
         for (uint256 t = 0; t < 4; t++) {
             n += columns[t].length;
@@ -354,7 +354,7 @@ library PcsQuotients {
 
     /// Places every sample in its batch (`loc`, α^k in `pow`) and sums Σ α^k v and
     /// Σ α^k (conj v - v) per batch. In assembly: a Solidity loop cost ~3,800 gas a sample.
-    function fill(Batches memory bs, Layout memory layout, bytes calldata sampled, uint256 coeff) private pure {
+    function fill(Batches memory bs, Layout memory layout, bytes calldata sampled, uint256 coeff) internal pure {
         bs.next = new uint256[](bs.n + 1);
         for (uint256 k = 0; k <= bs.n; k++) {
             bs.next[k] = bs.start[k];
@@ -482,7 +482,7 @@ library PcsQuotients {
 
     /// Each batch's point z = oods + shift G_L and its constants c = conj(z.y) - z.y,
     /// B = c Σ α^k v - A z.y; z.y then replaces Σ α^k v (`denominator` reads it there).
-    function pointConstants(Batches memory bs, Input memory input) private pure {
+    function pointConstants(Batches memory bs, Input memory input) internal pure {
         bs.zx = new uint256[](bs.n);
         bs.c = new uint256[](bs.n);
         bs.b = new uint256[](bs.n);
@@ -494,6 +494,224 @@ library PcsQuotients {
             bs.zx[k] = zx;
             bs.c[k] = c;
             bs.b[k] = QM31.sub(QM31.mul(c, bs.sumV[k]), QM31.mul(bs.sumA[k], zy));
+            bs.sumV[k] = zy;
+        }
+    }
+
+    // The quotients in two parts (`QuotientStatement`): what is the same at every query, once
+    // a proof (`valueConstants`: each batch's A and B, the only part the sampled values enter,
+    // and the sample table of α powers and row locations), and each range's queries
+    // (`answersFromTable`): no layout, no sampled value read there.
+
+    /// Each batch's value constants A = Σ α^k (conj v - v) and B = c Σ α^k v - A z.y, as
+    /// A | B << 128, in batch order: the part of the quotients that reads the sampled values;
+    /// and the sample table (`tableOf`).
+    function valueConstants(
+        Input memory input,
+        uint32[4] calldata logHeights,
+        uint32[4] calldata rowBytes,
+        bytes[4] calldata columns,
+        bytes calldata sampledValues
+    ) internal pure returns (uint256[] memory ab, uint256[] memory table) {
+        Batches memory bs = setupBatches(input, logHeights, rowBytes, columns, sampledValues);
+        ab = new uint256[](bs.n);
+        for (uint256 k = 0; k < bs.n; k++) {
+            ab[k] = bs.sumA[k] | (bs.b[k] << 128);
+        }
+        table = tableOf(bs);
+    }
+
+    /// `batches` with the trees' heights and row widths given alone (no opening).
+    function setupBatches(
+        Input memory input,
+        uint32[4] calldata logHeights,
+        uint32[4] calldata rowBytes,
+        bytes[4] calldata columns,
+        bytes calldata sampledValues
+    ) private pure returns (Batches memory bs) {
+        Layout memory layout = layoutOf(input, logHeights, rowBytes, columns, bs);
+        uint256 nValues;
+        uint256[] memory start = new uint256[](bs.n + 1);
+        for (uint256 i = 0; i < layout.nOrder; i++) {
+            uint256 code = layout.order[i];
+            uint256 count = layout.codeCount[code];
+            nValues += count * (code >> 5);
+            for (uint256 ids = layout.codeBatches[code]; ids != 0; ids >>= 8) {
+                start[ids & 0xff] += count;
+            }
+        }
+        require(nValues * 16 <= sampledValues.length, "layout: more samples than sampled values");
+        require(nValues * 16 == sampledValues.length, "layout: fewer samples than sampled values");
+        for (uint256 k = 0; k < bs.n; k++) {
+            start[k + 1] += start[k];
+        }
+        bs.start = start;
+        bs.loc = new uint256[](layout.total);
+        bs.pow = new uint256[](layout.total);
+        bs.pow2 = new uint256[](layout.total);
+        bs.sumV = new uint256[](bs.n);
+        bs.sumA = new uint256[](bs.n);
+        fill(bs, layout, sampledValues, input.coeff);
+        pointConstants(bs, input);
+    }
+
+    /// The sample table a range reads (`answersFromTable`): the batch count n; per batch its
+    /// first sample and its shift, start | shift << 128; per sample, in batch order, its α
+    /// power's coordinates and its location, c0 | c2 << 32 | location << 64 | c1 << 128 |
+    /// c3 << 160 (one AND gives each of `sumRow`'s two lanes). The plan builds the same
+    /// (`quotient_table` in verifier/src/plan.rs).
+    function tableOf(Batches memory bs) private pure returns (uint256[] memory table) {
+        uint256 n = bs.n;
+        // The samples placed (`loc` may have room to spare: `readTree` counts four a
+        // two-point column).
+        uint256 total = bs.start[n];
+        table = new uint256[](1 + n + total);
+        table[0] = n;
+        for (uint256 k = 0; k < n; k++) {
+            table[1 + k] = bs.start[k] | (bs.shift[k] << 128);
+        }
+        for (uint256 i = 0; i < total; i++) {
+            table[1 + n + i] = bs.pow[i] | (bs.pow2[i] << 32) | (bs.loc[i] << 64);
+        }
+    }
+
+    /// `answers`' values from the sample table (`tableOf`, checked against the setup's hash by
+    /// the caller) and each batch's `valueConstants` (`ab`): no layout, no sampled value.
+    function answersFromTable(
+        Input memory input,
+        LiftedMerkle.Opening[4] calldata trees,
+        uint256[] calldata table,
+        uint256[] memory ab
+    ) internal view returns (uint256[] memory values) {
+        uint256 n = ab.length;
+        Batches memory bs;
+        bs.n = n;
+        bs.shift = new uint256[](n);
+        bs.start = new uint256[](n + 1);
+        for (uint256 k = 0; k < n; k++) {
+            bs.start[k] = table[1 + k] & ((1 << 128) - 1);
+            bs.shift[k] = table[1 + k] >> 128;
+        }
+        bs.start[n] = table.length - 1 - n;
+        pointsFrom(bs, input, ab);
+        // The samples' calldata offset, where `fill` keeps the sampled values'.
+        uint256 samples;
+        assembly ("memory-safe") {
+            samples := add(table.offset, shl(5, add(1, n)))
+        }
+        bs.valuesOffset = samples;
+        values = queriesFromTable(bs, input, trees);
+    }
+
+    /// Every query's value from the table's samples (at calldata `bs.valuesOffset`).
+    function queriesFromTable(Batches memory bs, Input memory input, LiftedMerkle.Opening[4] calldata trees)
+        private
+        view
+        returns (uint256[] memory)
+    {
+        uint256[] memory nums = new uint256[](input.queries.length * bs.n);
+        uint256[] memory dens = new uint256[](input.queries.length * bs.n);
+        uint256[] memory rows = rowIndices(input);
+        for (uint256 j = 0; j < rows.length; j++) {
+            rowFromTable(bs, rowBases(trees, rows[j], j), input, j, nums, dens);
+        }
+        return combine(nums, dens, rows.length, bs.n);
+    }
+
+    /// `row` with the samples read from the table in calldata (at `bs.valuesOffset`).
+    function rowFromTable(
+        Batches memory bs,
+        uint256[4] memory bases,
+        Input memory input,
+        uint256 j,
+        uint256[] memory nums,
+        uint256[] memory dens
+    ) private pure {
+        (uint256 px, uint256 py) = CirclePoints.domainPoint(input.queries[j], input.liftingLogSize);
+        uint256 at = j * bs.n;
+        for (uint256 k = 0; k < bs.n; k++) {
+            uint256 s = sumTableRow(bs.valuesOffset, bs.start[k], bs.start[k + 1], bases);
+            nums[at + k] = QM31.sub(QM31.mul(bs.c[k], s), QM31.add(QM31.mulM31(bs.sumA[k], py), bs.b[k]));
+            dens[at + k] = denominator(bs.zx[k], k, px, py, bs);
+        }
+    }
+
+    /// `sumRow` over table entries [from, to) at calldata `samples`.
+    function sumTableRow(uint256 samples, uint256 from, uint256 to, uint256[4] memory bases)
+        private
+        pure
+        returns (uint256 s)
+    {
+        assembly ("memory-safe") {
+            let s01 := 0
+            let s23 := 0
+            let lanes := or(0xffffffff, shl(128, 0xffffffff))
+            let end := add(samples, shl(5, to))
+            for { let p := add(samples, shl(5, from)) } lt(p, end) { p := add(p, 0x20) } {
+                let w := calldataload(p)
+                let l := and(shr(64, w), 0xffffffffffffffff)
+                let v := shr(224, calldataload(add(mload(add(bases, shl(5, and(l, 3)))), shr(2, l))))
+                s01 := add(s01, mul(v, and(w, lanes)))
+                s23 := add(s23, mul(v, and(shr(32, w), lanes)))
+            }
+            let p := 0x7fffffff
+            let low := 0xffffffffffffffffffffffffffffffff
+            s := or(
+                or(mod(and(s01, low), p), shl(32, mod(shr(128, s01), p))),
+                or(shl(64, mod(and(s23, low), p)), shl(96, mod(shr(128, s23), p)))
+            )
+        }
+    }
+
+    /// `readLayout` with the trees' heights and row widths given alone.
+    function layoutOf(
+        Input memory input,
+        uint32[4] calldata logHeights,
+        uint32[4] calldata rowBytes,
+        bytes[4] calldata columns,
+        Batches memory bs
+    ) private pure returns (Layout memory layout) {
+        uint256 n = 0;
+        for (uint256 t = 0; t < 4; t++) {
+            n += columns[t].length;
+        }
+        layout.cols = new uint256[](n);
+        layout.codeBatches = new uint256[](256);
+        layout.codeCount = new uint256[](256);
+        layout.order = new uint256[](256);
+        for (uint256 t = 0; t < 4; t++) {
+            require(columns[t].length * 4 == rowBytes[t], "layout: columns do not match the row width");
+            readTree(layout, columns[t], logHeights[t], t);
+        }
+        uint256[] memory cols = layout.cols;
+        n = layout.n;
+        assembly ("memory-safe") {
+            mstore(cols, n)
+        }
+        bs.shift = new uint256[](MAX_BATCHES);
+        uint256 mask = (1 << input.liftingLogSize) - 1;
+        uint256 prevShift = (mask + 1 - (1 << input.logBlowup)) & mask;
+        for (uint256 i = 0; i < layout.nOrder; i++) {
+            uint256 code = layout.order[i];
+            layout.codeBatches[code] = codeIds(bs, code, mask, prevShift);
+        }
+    }
+
+    /// `pointConstants` with A and B given (`ab`, from `valueConstants`).
+    function pointsFrom(Batches memory bs, Input memory input, uint256[] memory ab) private pure {
+        bs.zx = new uint256[](bs.n);
+        bs.c = new uint256[](bs.n);
+        bs.b = new uint256[](bs.n);
+        bs.sumA = new uint256[](bs.n);
+        bs.sumV = new uint256[](bs.n);
+        uint256 low = (1 << 128) - 1;
+        for (uint256 k = 0; k < bs.n; k++) {
+            (uint256 gx, uint256 gy) = CirclePoints.at(bs.shift[k] << (31 - input.liftingLogSize));
+            uint256 zy = QM31.add(QM31.mulM31(input.oodsX, gy), QM31.mulM31(input.oodsY, gx));
+            bs.zx[k] = QM31.sub(QM31.mulM31(input.oodsX, gx), QM31.mulM31(input.oodsY, gy));
+            bs.c[k] = QM31.sub(QM31.conjugate(zy), zy);
+            bs.sumA[k] = ab[k] & low;
+            bs.b[k] = ab[k] >> 128;
             bs.sumV[k] = zy;
         }
     }

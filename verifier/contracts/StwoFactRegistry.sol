@@ -81,7 +81,8 @@ contract StwoFactRegistry is IFactRegistry {
         return facts[fact];
     }
 
-    /// Every statement `header`'s verification needs (the four trees, each quotient range, FRI)
+    /// Every statement `header`'s verification needs (the four trees, the quotient setup, each
+    /// quotient range, FRI, the composition's ranges, the public memory's)
     /// and whether it is on chain: what a resumed verification still has to send. `header` is
     /// the proof without its openings (rows, witnesses, FRI layers may be empty: unread).
     function statements(StwoVerifier.Proof calldata header, Parts calldata parts)
@@ -96,7 +97,7 @@ contract StwoFactRegistry is IFactRegistry {
         uint256 nRanges = parts.rangeEnds.length;
         require(parts.values.length == t.queries.length, "registry: a value per query");
         needed = new bytes32[](
-            5 + nRanges + parts.compositionEnds.length
+            6 + nRanges + parts.compositionEnds.length
                 + (parts.memoryEnds.length == 0 ? 0 : 1 + parts.memoryEnds.length)
         );
         done = new bool[](needed.length);
@@ -113,16 +114,18 @@ contract StwoFactRegistry is IFactRegistry {
             );
             done[tree] = merkle.isValid(needed[tree]);
         }
+        needed[4] = quotientSetup(header, t);
+        done[4] = quotients.isValid(needed[4]);
         uint256 from = 0;
         for (uint256 r = 0; r < nRanges; r++) {
             uint256 to = parts.rangeEnds[r];
             require(from < to && to <= t.queries.length, "registry: ranges must cover the queries in order");
-            needed[4 + r] = quotientFact(header, parts, t, from, to);
-            done[4 + r] = quotients.isValid(needed[4 + r]);
+            needed[5 + r] = quotientFact(header, parts, t, from, to);
+            done[5 + r] = quotients.isValid(needed[5 + r]);
             from = to;
         }
         require(from == t.queries.length, "registry: ranges must cover the queries in order");
-        needed[4 + nRanges] = fri.factOf(
+        needed[5 + nRanges] = fri.factOf(
             keccak256(abi.encodePacked(t.queries)),
             keccak256(abi.encodePacked(parts.values)),
             logSize,
@@ -130,9 +133,9 @@ contract StwoFactRegistry is IFactRegistry {
             keccak256(abi.encodePacked(header.friCommitments)),
             keccak256(header.lastLayerPoly)
         );
-        done[4 + nRanges] = fri.isValid(needed[4 + nRanges]);
-        compositionRanges(compositionFact(header, t), parts.compositionEnds, needed, done, 5 + nRanges);
-        memoryFacts(header, parts, t, needed, done, 5 + nRanges + parts.compositionEnds.length);
+        done[5 + nRanges] = fri.isValid(needed[5 + nRanges]);
+        compositionRanges(compositionFact(header, t), parts.compositionEnds, needed, done, 6 + nRanges);
+        memoryFacts(header, parts, t, needed, done, 6 + nRanges + parts.compositionEnds.length);
     }
 
     /// The sum of the public memory ranges' sums (as the statements registered them: a
@@ -224,6 +227,22 @@ contract StwoFactRegistry is IFactRegistry {
         emit LogProofVerified(proofId, fact);
     }
 
+    /// The quotient setup's fact (`QuotientStatement.setupFact`): the proof's context.
+    function quotientSetup(StwoVerifier.Proof calldata header, StwoVerifier.Transcript memory t)
+        private
+        view
+        returns (bytes32)
+    {
+        LiftedMerkle.Opening[4] calldata trees = header.trees;
+        return quotients.setupFact(
+            [trees[3].logHeight, header.config.logBlowupFactor, t.oodsX, t.oodsY, t.quotientCoeff],
+            [trees[0].logHeight, trees[1].logHeight, trees[2].logHeight, trees[3].logHeight],
+            [trees[0].rowBytes, trees[1].rowBytes, trees[2].rowBytes, trees[3].rowBytes],
+            keccak256(abi.encode(header.columns)),
+            keccak256(header.sampledValues)
+        );
+    }
+
     function quotientFact(
         StwoVerifier.Proof calldata header,
         Parts calldata parts,
@@ -264,14 +283,15 @@ contract StwoFactRegistry is IFactRegistry {
     }
 
     /// The reason naming statement `i` of `n` before the `nComposition` composition ranges.
-    /// The reason naming statement `i`: after the Merkle and `nRanges` quotient statements and
-    /// the FRI statement, the `nComposition` composition ranges, then the program's root and the
+    /// The reason naming statement `i`: after the Merkle statements, the quotient setup, the
+    /// `nRanges` quotient statements and the FRI statement, the `nComposition` composition ranges, then the program's root and the
     /// public memory ranges.
     function missing(uint256 i, uint256 nRanges, uint256 nComposition) private pure returns (string memory) {
         if (i < 4) return string.concat("registry: Merkle statement of tree ", digit(i), " not verified");
-        if (i < 4 + nRanges) return string.concat("registry: quotient statement of range ", digit(i - 4), " not verified");
-        if (i == 4 + nRanges) return "registry: FRI statement not verified";
-        uint256 c = 5 + nRanges;
+        if (i == 4) return "registry: quotient setup not verified";
+        if (i < 5 + nRanges) return string.concat("registry: quotient statement of range ", digit(i - 5), " not verified");
+        if (i == 5 + nRanges) return "registry: FRI statement not verified";
+        uint256 c = 6 + nRanges;
         if (i < c + nComposition) {
             if (nComposition == 1) return "registry: composition statement not verified";
             return string.concat("registry: composition statement of range ", digit(i - c), " not verified");

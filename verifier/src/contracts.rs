@@ -13,6 +13,7 @@ const _: &[u8] = include_bytes!("../contracts/out/StwoFactRegistry.json");
 const _: &[u8] = include_bytes!("../contracts/out/CairoClaim.json");
 const _: &[u8] = include_bytes!("../contracts/out/ClaimLayout.json");
 const _: &[u8] = include_bytes!("../contracts/out/FriLayerProbe.json");
+const _: &[u8] = include_bytes!("../contracts/out/QuotientProbe.json");
 const _: &[u8] = include_bytes!("../contracts/out/PublicMemoryStatement.json");
 
 alloy::sol!(
@@ -109,6 +110,17 @@ pub mod fri_probe {
         #[derive(Debug)]
         FriLayerProbe,
         "contracts/out/FriLayerProbe.json"
+    );
+}
+
+/// `QuotientProbe` (tests only: where a quotient range's gas goes), with its own copies of the
+/// types; its `profile` takes `QuotientStatement.verify`'s arguments.
+pub mod quotient_probe {
+    alloy::sol!(
+        #[sol(rpc)]
+        #[derive(Debug)]
+        QuotientProbe,
+        "contracts/out/QuotientProbe.json"
     );
 }
 

@@ -33,22 +33,26 @@ use crate::contracts::{
 use crate::public_memory::{public_memory_sum, public_memory_words};
 use crate::transcript::StwoTranscript;
 
-/// Queries per quotient transaction at most: 18 keep a fibonacci-sized proof's `l1` ranges
-/// (35 queries: 18, 17) near 9.7 M. A wider proof gets fewer by [`quotient_queries_for_gas`].
-pub const DEFAULT_QUERIES_PER_RANGE: usize = 18;
+/// Queries per quotient transaction at most: the `l1` profile's 35, one range for a
+/// fibonacci-sized proof now that a range no longer repeats the per-proof part (the quotient
+/// setup does it once). A wider proof gets fewer by [`quotient_queries_for_gas`].
+pub const DEFAULT_QUERIES_PER_RANGE: usize = 35;
 
 /// Gas a `QuotientStatement` range may reach by [`QUOTIENT_COLUMN_GAS`]: the model is a
-/// per-column line fitted to two programs (±15 %), so it stays ~2.8 M under EIP-7825's 2^24.
+/// per-column line fitted to two programs, so it stays ~2.8 M under EIP-7825's 2^24.
 pub const QUOTIENT_RANGE_GAS: u64 = 14_000_000;
 
-/// What a quotient range costs a column of the four trees: fixed (the layout, the α powers,
-/// the batches' sums, the column's sampled values in calldata) and per query (the row's dot
-/// product and its bytes). Fitted to receipts (docs/verifier.md): fibonacci(100) at `l1`, 919
-/// columns, 18 / 17 queries 9.71 / 9.38 M (the model: 9.72 / 9.39 M); a block chunk at
-/// `l1-test`, ~2,460 columns, 8 queries 15.0 M (the model: 17.2 M, on the safe side). At
-/// 18 queries the chunk would be ~26 M: sized by count alone, an `l1` chunk's ranges would
-/// not fit a transaction.
-pub const QUOTIENT_COLUMN_GAS: (u64, u64) = (4_100, 360);
+/// What a quotient range costs a column of the four trees, after the proof's quotient setup
+/// (which pays the layout, the sampled values, their sums and each batch's constants once):
+/// fixed (the sample table in calldata, ~32 bytes a sample, and its hash; the batches' points)
+/// and per query (the row's dot product and its bytes). Fitted to receipts (docs/verifier.md,
+/// "The quotient setup"): a block chunk at `l1-test`, ~2,460 columns, 8 queries 7.52 M (the
+/// model: 10.0 M); fibonacci(100) at `l1`, 919 columns, 35 queries 13.22 M (the model:
+/// 13.3 M; the per-query term is fibonacci's, whose few columns carry more of the per-batch
+/// work). On
+/// main, before the setup, a range paid (4,100, 360): ~9.3 M fixed for the chunk, so an `l1`
+/// chunk took nine ranges of ~12 M.
+pub const QUOTIENT_COLUMN_GAS: (u64, u64) = (1_000, 385);
 
 /// How many queries a quotient range of a proof with `columns` columns holds within `gas`
 /// (at least one: a range must make progress; the sender refuses one over the cap).
@@ -100,6 +104,9 @@ pub enum PhaseKind {
     Merkle {
         tree: usize,
     },
+    /// The quotients' setup, once a proof: each sample batch's value constants kept under the
+    /// proof's context (`QuotientStatement.setup`), which every range reads.
+    QuotientSetup,
     /// The quotients at queries [from, to).
     Quotients {
         from: usize,
@@ -126,6 +133,7 @@ impl std::fmt::Display for PhaseKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Merkle { tree } => write!(f, "merkle[{tree}]"),
+            Self::QuotientSetup => write!(f, "quotients[setup]"),
             Self::Quotients { from, to } => write!(f, "quotients[{from}..{to}]"),
             Self::Fri => write!(f, "fri"),
             Self::Composition { from, to } => write!(f, "composition[{from}..{to}]"),
@@ -147,7 +155,7 @@ impl Phase {
     pub fn target(&self, contracts: &VerifierContracts) -> Address {
         match self.kind {
             PhaseKind::Merkle { .. } => contracts.merkle,
-            PhaseKind::Quotients { .. } => contracts.quotients,
+            PhaseKind::QuotientSetup | PhaseKind::Quotients { .. } => contracts.quotients,
             PhaseKind::Fri => contracts.fri,
             PhaseKind::Composition { .. } => contracts.composition,
             PhaseKind::ProgramRoot => contracts.claim,
@@ -169,7 +177,7 @@ impl PhaseKind {
     pub fn label(&self) -> &'static str {
         match self {
             Self::Merkle { .. } => "merkle",
-            Self::Quotients { .. } => "quotients",
+            Self::QuotientSetup | Self::Quotients { .. } => "quotients",
             Self::Fri => "fri",
             Self::Composition { .. } => "composition",
             Self::ProgramRoot => "program_root",
@@ -328,6 +336,33 @@ impl VerificationPlan {
             queries.len(),
             queries_per_range.min(quotient_queries_for_gas(columns, QUOTIENT_RANGE_GAS)),
         );
+        let draws = quotients::QuotientStatement::Draws {
+            liftingLogSize: U256::from(lifting),
+            logBlowup: U256::from(proof.config.logBlowupFactor),
+            oodsX: packed(&transcript.oods_point.x),
+            oodsY: packed(&transcript.oods_point.y),
+            coeff: packed(&transcript.quotient_coeff),
+        };
+        // The setup: the layout and the sampled values, the trees' heights and widths.
+        let setup = quotients::QuotientStatement::setupCall {
+            d: draws.clone(),
+            logHeights: std::array::from_fn(|t| proof.trees[t].logHeight),
+            rowBytes: std::array::from_fn(|t| proof.trees[t].rowBytes),
+            columns: proof.columns.clone(),
+            sampledValues: proof.sampledValues.clone(),
+        };
+        phases.push(Phase {
+            kind: PhaseKind::QuotientSetup,
+            calldata: setup.abi_encode().into(),
+        });
+        let sampled_values_hash = keccak256(&proof.sampledValues);
+        let columns_hash = keccak256(proof.columns.abi_encode());
+        let table = quotient_table(
+            &proof.columns,
+            lifting,
+            proof.config.logBlowupFactor,
+            transcript.quotient_coeff,
+        )?;
         let mut range_ends = Vec::new();
         let mut from = 0;
         while from < queries.len() {
@@ -349,19 +384,20 @@ impl VerificationPlan {
             });
             let call = quotients::QuotientStatement::verifyCall {
                 q: quotients::QuotientStatement::Input {
-                    liftingLogSize: U256::from(lifting),
-                    logBlowup: U256::from(proof.config.logBlowupFactor),
-                    oodsX: packed(&transcript.oods_point.x),
-                    oodsY: packed(&transcript.oods_point.y),
-                    coeff: packed(&transcript.quotient_coeff),
+                    liftingLogSize: draws.liftingLogSize,
+                    logBlowup: draws.logBlowup,
+                    oodsX: draws.oodsX,
+                    oodsY: draws.oodsY,
+                    coeff: draws.coeff,
                     queries: words(queries),
                     from: U256::from(from),
                     to: U256::from(to),
                 },
                 trees,
                 leaves: leaves.clone(),
-                columns: proof.columns.clone(),
-                sampledValues: proof.sampledValues.clone(),
+                columnsHash: columns_hash,
+                sampledValuesHash: sampled_values_hash,
+                table: table.clone(),
             };
             phases.push(Phase {
                 kind: PhaseKind::Quotients { from, to },
@@ -597,6 +633,111 @@ fn public_memory_phases(
 
 /// The proof without the parts only the statements read (rows, witnesses, FRI's layers), in
 /// the registry binding's types (the same ABI).
+/// The quotient sample table the setup hashes and each range gives (`PcsQuotients.tableOf`),
+/// built as the contract builds it from the layout (`columns[t]`: a byte per column, its log
+/// size in the low 5 bits, its sample count in bits 5-6) and the quotient coefficient α:
+/// every sampled column in commitment order, at its place in its tree's row (columns ordered
+/// by log size, stably), its samples in α-power order (two-sample columns: the periodicity
+/// point, the previous row, the out-of-domain point); the sample points' batches in order of
+/// first appearance. Words: the batch count n; per batch start | shift << 128; per sample, in
+/// batch order, c0 | c2 << 32 | location << 64 | c1 << 128 | c3 << 160 (α^k's coordinates,
+/// the location tree | position << 4).
+fn quotient_table(
+    columns: &[Bytes; 4],
+    lifting: u32,
+    log_blowup: u32,
+    alpha: SecureField,
+) -> Result<Vec<U256>, EncodeError> {
+    let bad = |what: &str| EncodeError::Layout(format!("the quotient table: {what}"));
+    if !(1..=31).contains(&lifting) || log_blowup >= lifting {
+        return Err(bad("lifting log size or blowup out of range"));
+    }
+    let mask = (1u64 << lifting) - 1;
+    let prev_shift = (mask + 1 - (1u64 << log_blowup)) & mask;
+    // Every sampled column in α order: its code and location.
+    let mut cols = Vec::new();
+    for (t, codes) in columns.iter().enumerate() {
+        let mut first = [0u64; 33];
+        for &c in codes.iter() {
+            first[(c & 31) as usize + 1] += 1;
+        }
+        for s in 1..33 {
+            first[s] += first[s - 1];
+        }
+        for &c in codes.iter() {
+            let at = &mut first[(c & 31) as usize];
+            let position = *at;
+            *at += 1;
+            match c >> 5 {
+                0 => {}
+                1 | 2 => cols.push((c, t as u64 | (position << 4))),
+                _ => return Err(bad("a column sampled at more than two points")),
+            }
+        }
+    }
+    // Each code's batches, the points in order of first appearance.
+    let mut shifts: Vec<u64> = Vec::new();
+    let mut batch_of = |shift: u64| match shifts.iter().position(|s| *s == shift) {
+        Some(k) => k,
+        None => {
+            shifts.push(shift);
+            shifts.len() - 1
+        }
+    };
+    let mut code_batches: Vec<Option<Vec<usize>>> = vec![None; 256];
+    let mut count = [0usize; 256];
+    for &(c, _) in &cols {
+        count[c as usize] += 1;
+        if code_batches[c as usize].is_none() {
+            code_batches[c as usize] = Some(if c >> 5 == 1 {
+                vec![batch_of(0)]
+            } else {
+                let periodic = batch_of((1u64 << (c & 31)) & mask);
+                let prev = batch_of(prev_shift);
+                vec![periodic, prev, batch_of(0)]
+            });
+        }
+    }
+    let n = shifts.len();
+    let mut start = vec![0usize; n + 1];
+    for (c, ids) in code_batches.iter().enumerate() {
+        for k in ids.iter().flatten() {
+            start[k + 1] += count[c];
+        }
+    }
+    for k in 0..n {
+        start[k + 1] += start[k];
+    }
+    let mut samples = vec![U256::ZERO; start[n]];
+    let mut next = start.clone();
+    let mut power = SecureField::from(stwo::core::fields::m31::M31(1));
+    let mut place = |k: usize, location: u64, power: SecureField| {
+        let [c0, c1, c2, c3] = power.to_m31_array().map(|m| U256::from(m.0));
+        samples[next[k]] =
+            c0 | (c2 << 32) | (U256::from(location) << 64) | (c1 << 128) | (c3 << 160);
+        next[k] += 1;
+    };
+    for &(c, location) in &cols {
+        let ids = code_batches[c as usize]
+            .as_ref()
+            .ok_or_else(|| bad("a code without batches"))?;
+        for (i, k) in ids.iter().enumerate() {
+            if i > 0 {
+                power *= alpha;
+            }
+            place(*k, location, power);
+        }
+        power *= alpha;
+    }
+    let mut table = Vec::with_capacity(1 + n + samples.len());
+    table.push(U256::from(n));
+    for k in 0..n {
+        table.push(U256::from(start[k]) | (U256::from(shifts[k]) << 128));
+    }
+    table.extend(samples);
+    Ok(table)
+}
+
 fn header(proof: &StwoVerifier::Proof) -> Result<registry::StwoVerifier::Proof, EncodeError> {
     let mut header = proof.clone();
     for tree in header.trees.iter_mut() {
@@ -773,11 +914,14 @@ mod tests {
 
     #[test]
     fn a_wide_proof_gets_fewer_queries_a_quotient_range() {
-        // fibonacci(100), 919 columns: the count asked for (18) is within the budget.
+        // fibonacci(100), 919 columns: the `l1` profile's 35 queries in one range.
         assert!(quotient_queries_for_gas(919, QUOTIENT_RANGE_GAS) >= DEFAULT_QUERIES_PER_RANGE);
-        // A block chunk, ~2,460 columns: 18 queries would be ~26 M by the model.
+        // A block chunk, ~2,460 columns: 35 queries would be ~36 M by the model; 12 fit, so
+        // the `l1` profile's 35 take three ranges (12, 12, 11) and `l1-test`'s 8 one.
         let chunk = quotient_queries_for_gas(2_460, QUOTIENT_RANGE_GAS);
-        assert_eq!(chunk, 4);
+        assert_eq!(chunk, 12);
+        assert_eq!(balanced_range(35, chunk), 12);
+        assert_eq!(balanced_range(8, chunk), 8);
         let (fixed, per_query) = QUOTIENT_COLUMN_GAS;
         assert!(2_460 * (fixed + chunk as u64 * per_query) <= QUOTIENT_RANGE_GAS);
         assert!(2_460 * (fixed + (chunk as u64 + 1) * per_query) > QUOTIENT_RANGE_GAS);

@@ -870,7 +870,20 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
         let provider = &chain.provider;
         async move { provider.call(request).await.ok() }
     };
-    // Each phase's honest fact: the first word its call returns.
+    // Each phase's honest fact: the first word its call returns (the quotient ranges read the
+    // quotient setup's constants from the chain: it is sent first).
+    let setup = plan
+        .phases
+        .iter()
+        .find(|p| p.kind == PhaseKind::QuotientSetup)
+        .expect("a quotient setup");
+    send(
+        &chain,
+        "quotient setup",
+        contracts.quotients,
+        setup.calldata.clone(),
+    )
+    .await;
     let mut honest = Vec::new();
     for phase in &plan.phases {
         let out = call(phase.target(&contracts), phase.calldata.to_vec())
@@ -881,6 +894,9 @@ async fn random_mutations_of_the_statements_never_prove_the_honest_statements() 
     let reencoded = |kind: &PhaseKind, data: &[u8]| -> Option<Vec<u8>> {
         match kind {
             PhaseKind::Merkle { .. } => merkle::MerkleStatement::verifyCall::abi_decode(data)
+                .ok()
+                .map(|c| c.abi_encode()),
+            PhaseKind::QuotientSetup => quotients::QuotientStatement::setupCall::abi_decode(data)
                 .ok()
                 .map(|c| c.abi_encode()),
             PhaseKind::Quotients { .. } => {
@@ -1100,14 +1116,14 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     let contracts = split_contracts(&chain, &PROOF).await;
     let plan =
         VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
-    // test profile: 4 trees, 8 queries in one range, FRI, the composition.
-    assert_eq!(plan.phases.len(), 7);
+    // test profile: 4 trees, the quotient setup, 8 queries in one range, FRI, the composition.
+    assert_eq!(plan.phases.len(), 8);
     let fact = header_fact(&ARTIFACT);
     let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
     let finish: Bytes = plan.verify_proof_call().abi_encode().into();
 
     // Nothing verified: the last transaction names the first missing statement.
-    assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 7]);
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![false; 8]);
     assert_eq!(
         call_reason(&chain, contracts.registry, finish.clone())
             .await
@@ -1127,7 +1143,7 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
     }
     assert_eq!(
         done(&chain, &contracts, &plan).await,
-        vec![true, true, true, false, false, false, false]
+        vec![true, true, true, false, false, false, false, false]
     );
     assert_eq!(
         call_reason(&chain, contracts.registry, finish.clone())
@@ -1135,7 +1151,27 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
             .as_deref(),
         Some("registry: Merkle statement of tree 3 not verified")
     );
-    for phase in &plan.phases[3..5] {
+    send(
+        &chain,
+        "merkle[3]",
+        contracts.merkle,
+        plan.phases[3].calldata.clone(),
+    )
+    .await;
+    // A range before its proof's setup is refused; the registry names the setup missing.
+    assert_eq!(
+        call_reason(&chain, contracts.quotients, plan.phases[5].calldata.clone())
+            .await
+            .as_deref(),
+        Some("quotient statement: no setup of this proof's context")
+    );
+    assert_eq!(
+        call_reason(&chain, contracts.registry, finish.clone())
+            .await
+            .as_deref(),
+        Some("registry: quotient setup not verified")
+    );
+    for phase in &plan.phases[4..6] {
         send(
             &chain,
             "phase",
@@ -1155,7 +1191,7 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
         &chain,
         "fri",
         contracts.fri,
-        plan.phases[5].calldata.clone(),
+        plan.phases[6].calldata.clone(),
     )
     .await;
     // The composition check is required like the others.
@@ -1170,10 +1206,10 @@ async fn a_split_verification_registers_the_fact_once_every_statement_is_verifie
         &chain,
         "composition",
         contracts.composition,
-        plan.phases[6].calldata.clone(),
+        plan.phases[7].calldata.clone(),
     )
     .await;
-    assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 7]);
+    assert_eq!(done(&chain, &contracts, &plan).await, vec![true; 8]);
     send(&chain, "verifyProof", contracts.registry, finish).await;
     // The claim's fact: the artifact's, as the Rust side computes it.
     assert!(registry.isValid(fact).call().await.expect("reads"));
@@ -1206,7 +1242,7 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
         .send_verification(&verification, Some(&metrics))
         .await
         .expect("verifies");
-    assert_eq!(sent.len(), 8, "seven statements and verifyProof");
+    assert_eq!(sent.len(), 9, "eight statements and verifyProof");
     assert!(sent[..2].iter().all(|p| p.outcome.is_none()), "{sent:?}");
     assert!(sent[2..].iter().all(|p| p.outcome.is_some()), "{sent:?}");
     let count = |l: &str| {
@@ -1223,7 +1259,7 @@ async fn the_l1_client_resumes_a_verification_and_counts_its_gas() {
             count("composition"),
             count("verifyProof")
         ],
-        [2, 1, 1, 1, 1]
+        [2, 2, 1, 1, 1]
     );
     let total: u64 = sent
         .iter()
@@ -1413,8 +1449,8 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
     .expect("plans");
     let n_composition = plan.parts.compositionEnds.len();
     assert!(n_composition >= 2, "{:?}", plan.parts.compositionEnds);
-    // 8 queries by 3: ranges [0, 3), [3, 6), [6, 8); FRI; the composition's ranges.
-    assert_eq!(plan.phases.len(), 4 + 3 + 1 + n_composition);
+    // 8 queries by 3: the setup, ranges [0, 3), [3, 6), [6, 8); FRI; the composition's ranges.
+    assert_eq!(plan.phases.len(), 4 + 1 + 3 + 1 + n_composition);
 
     // A statement's own checks, each with its reason.
     let mut merkle =
@@ -1426,7 +1462,16 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
             .as_deref(),
         Some("Merkle statement: Merkle root mismatch")
     );
-    let quotient_phase = &plan.phases[5];
+    // The ranges read their proof's quotient setup from the chain.
+    assert_eq!(plan.phases[4].kind, PhaseKind::QuotientSetup);
+    send(
+        &chain,
+        "quotient setup",
+        contracts.quotients,
+        plan.phases[4].calldata.clone(),
+    )
+    .await;
+    let quotient_phase = &plan.phases[6];
     let mut q = quotients::QuotientStatement::verifyCall::abi_decode(&quotient_phase.calldata)
         .expect("decodes");
     q.trees[2].rows = flipped(&q.trees[2].rows, 3);
@@ -1445,8 +1490,18 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
             .as_deref(),
         Some("quotient statement: a tree's rows have the wrong length")
     );
+    // The setup checks the layout against the sampled values.
+    let mut setup = quotients::QuotientStatement::setupCall::abi_decode(&plan.phases[4].calldata)
+        .expect("decodes");
+    setup.sampledValues = [&setup.sampledValues[..], &[1u8; 16][..]].concat().into();
+    assert_eq!(
+        call_reason(&chain, contracts.quotients, setup.abi_encode().into())
+            .await
+            .as_deref(),
+        Some("layout: fewer samples than sampled values")
+    );
     let mut f =
-        fri::FriStatement::verifyCall::abi_decode(&plan.phases[7].calldata).expect("decodes");
+        fri::FriStatement::verifyCall::abi_decode(&plan.phases[8].calldata).expect("decodes");
     f.f.values[0] ^= U256::from(1);
     assert_eq!(
         call_reason(&chain, contracts.fri, f.abi_encode().into())
@@ -1515,6 +1570,71 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
         )
         .await;
     }
+    // A range takes only its own proof's setup: with a sampled value changed, or under the
+    // other proof's sampled values or draws (both setups are on chain), it finds none and
+    // registers nothing.
+    let honest_range =
+        quotients::QuotientStatement::verifyCall::abi_decode(&quotient_phase.calldata)
+            .expect("decodes");
+    let other_setup =
+        quotients::QuotientStatement::setupCall::abi_decode(&other.phases[4].calldata)
+            .expect("decodes");
+    let mut changed = plan.header.sampledValues.to_vec();
+    changed[17] ^= 1;
+    let mut other_draws = honest_range.q.clone();
+    other_draws.oodsX = other_setup.d.oodsX;
+    other_draws.oodsY = other_setup.d.oodsY;
+    other_draws.coeff = other_setup.d.coeff;
+    for (what, range) in [
+        (
+            "a sampled value changed",
+            quotients::QuotientStatement::verifyCall {
+                sampledValuesHash: alloy::primitives::keccak256(&changed),
+                ..honest_range.clone()
+            },
+        ),
+        (
+            "the other proof's sampled values",
+            quotients::QuotientStatement::verifyCall {
+                sampledValuesHash: alloy::primitives::keccak256(&other_setup.sampledValues),
+                ..honest_range.clone()
+            },
+        ),
+        (
+            "the other proof's draws",
+            quotients::QuotientStatement::verifyCall {
+                q: other_draws,
+                ..honest_range.clone()
+            },
+        ),
+    ] {
+        assert_eq!(
+            call_reason(&chain, contracts.quotients, range.abi_encode().into())
+                .await
+                .as_deref(),
+            Some("quotient statement: no setup of this proof's context"),
+            "{what}"
+        );
+    }
+
+    // Nor another sample table than its setup's (a power or a row location changed, or the
+    // other proof's table).
+    let mut changed = honest_range.clone();
+    let last = changed.table.len() - 1;
+    changed.table[last] ^= U256::from(1);
+    let mut others = honest_range.clone();
+    others.table = quotients::QuotientStatement::verifyCall::abi_decode(&other.phases[5].calldata)
+        .expect("decodes")
+        .table;
+    for range in [changed, others] {
+        assert_eq!(
+            call_reason(&chain, contracts.quotients, range.abi_encode().into())
+                .await
+                .as_deref(),
+            Some("quotient statement: not the setup's sample table")
+        );
+    }
+
     // Parts of the two combined: each mix is refused at the first statement it breaks.
     let mut mixed = plan.clone();
     mixed.parts.leafCommitments[1] = other.parts.leafCommitments[1];
@@ -1586,6 +1706,41 @@ async fn split_statements_reject_tampering_and_never_combine_two_proofs() {
         call_reason(&chain, contracts.registry, finish(&other)).await,
         None
     );
+}
+
+/// The quotient sample table the plan builds in Rust is the one the setup hashes (the
+/// contract's `sampleTable` view), word for word.
+#[tokio::test]
+async fn the_plans_quotient_table_is_the_setups() {
+    let Some(chain) = chain().await else { return };
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let setup = quotients::QuotientStatement::setupCall::abi_decode(&plan.phases[4].calldata)
+        .expect("decodes");
+    let range = quotients::QuotientStatement::verifyCall::abi_decode(&plan.phases[5].calldata)
+        .expect("decodes");
+    let statement = quotients::QuotientStatement::new(contracts.quotients, &chain.provider);
+    let table = statement
+        .sampleTable(
+            setup.d,
+            setup.logHeights,
+            setup.rowBytes,
+            setup.columns,
+            setup.sampledValues,
+        )
+        .call()
+        .await
+        .expect("the table");
+    assert_eq!(table.len(), range.table.len(), "the table's length");
+    if let Some(i) = (0..table.len()).find(|i| table[*i] != range.table[*i]) {
+        panic!(
+            "word {i} of {}: the contract's {:#x}, the plan's {:#x}",
+            table.len(),
+            table[i],
+            range.table[i]
+        );
+    }
 }
 
 #[tokio::test]

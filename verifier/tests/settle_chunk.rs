@@ -39,6 +39,11 @@ const FLOOR: u32 = 20;
 /// Block 0 of two transfers between four funded accounts (applied natively as the state
 /// before it), proven as one range with the `l1-test` profile; its program hash.
 fn proven_block() -> (ProofArtifact, Felt) {
+    proven_block_with(SecurityProfile::L1Test)
+}
+
+/// [`proven_block`] with `profile`.
+fn proven_block_with(profile: SecurityProfile) -> (ProofArtifact, Felt) {
     let mut rng = Rng(18);
     let keys: Vec<_> = (0..4).map(|_| rng.keys()).collect();
     let mut states: BTreeMap<Felt, AccountState> = BTreeMap::new();
@@ -70,7 +75,7 @@ fn proven_block() -> (ProofArtifact, Felt) {
         .expect("block input");
     let range = input.range(0, input.tx_count()).expect("the whole block");
     let program = CairoProgram::from_json(BLOCK_PROGRAM_JSON, "block program").expect("loads");
-    let mut prover = Prover::new(SecurityProfile::L1Test);
+    let mut prover = Prover::new(profile);
     let artifact = prover
         .prove(&program, &ProgramInput::new(range.to_felts()), &mut |_| {})
         .expect("proves");
@@ -590,4 +595,188 @@ fn extra_parts(
         .map(|what| (what, p.calldata.to_vec(), p.target(contracts)))
     }));
     rows
+}
+
+/// The gas of `plan`'s quotient setup and each of its ranges (each sent alone to a bare
+/// `QuotientStatement` on `provider`, a Cancun chain without a block gas limit), and where a
+/// range's execution went before the setup (`QuotientProbe.profile`: the range recomputing
+/// everything from the sampled values, as main did): the fixed part every range repeated (the
+/// layout, the α powers and batch sums, the batches' points) against the per-query part.
+async fn print_quotient_profile<P: alloy::providers::Provider>(
+    provider: &P,
+    plan: &VerificationPlan,
+) {
+    use alloy::sol_types::SolValue;
+    use starfarm_verifier::contracts::quotient_probe::QuotientProbe;
+    use starfarm_verifier::contracts::quotients::QuotientStatement;
+    let statement = QuotientStatement::deploy(provider)
+        .await
+        .expect("deploys QuotientStatement");
+    let probe = QuotientProbe::deploy(provider)
+        .await
+        .expect("deploys QuotientProbe");
+    const STEPS: [&str; 9] = [
+        "preprocessed positions (every query)",
+        "rows against leaves, leaf commitments",
+        "layout read (readLayout)",
+        "batch starts and arrays",
+        "samples placed, α powers, batch sums (fill)",
+        "batch points and constants (pointConstants)",
+        "queries: points, rows' dot products, denominators",
+        "batched inversion and sums (combine)",
+        "the fact's hashes",
+    ];
+    let mut setup = None;
+    let (mut total, mut execution_total) = (0, 0);
+    for phase in &plan.phases {
+        let (execution, len, standard, floor) = match phase.kind {
+            PhaseKind::QuotientSetup | PhaseKind::Quotients { .. } => {
+                part_gas(provider, *statement.address(), phase.calldata.to_vec()).await
+            }
+            _ => continue,
+        };
+        total += 21_000 + standard + execution;
+        execution_total += execution;
+        eprintln!(
+            "{}: {len} calldata bytes, calldata {standard} (floor {floor}), execution \
+             {execution}, total {}",
+            phase.kind,
+            21_000 + standard + execution,
+        );
+        let PhaseKind::Quotients { from, to } = phase.kind else {
+            setup =
+                Some(QuotientStatement::setupCall::abi_decode(&phase.calldata).expect("decodes"));
+            continue;
+        };
+        let s = setup.as_ref().expect("the setup comes first");
+        let range = QuotientStatement::verifyCall::abi_decode(&phase.calldata).expect("decodes");
+        // main's range: the same rows with the layout and every sampled value.
+        let mut data = QuotientProbe::profileCall::SELECTOR.to_vec();
+        data.extend_from_slice(
+            &(
+                range.q,
+                range.trees,
+                range.leaves,
+                s.columns.clone(),
+                s.sampledValues.clone(),
+            )
+                .abi_encode_params(),
+        );
+        let (old_execution, old_len, old_standard, _) =
+            part_gas(provider, *probe.address(), data.clone()).await;
+        let request = alloy::rpc::types::TransactionRequest::default()
+            .to(*probe.address())
+            .input(data.into())
+            .gas_limit(500_000_000);
+        let out = provider.call(request).await.expect("profiles");
+        let gas = QuotientProbe::profileCall::abi_decode_returns(&out).expect("decodes");
+        eprintln!(
+            "  main's range [{from}..{to}) ({} queries, {} samples, {} batches): {old_len} \
+             calldata bytes, calldata {old_standard}, profile execution {old_execution}",
+            to - from,
+            gas[9],
+            gas[10]
+        );
+        for (step, g) in STEPS.iter().zip(gas.iter()) {
+            eprintln!("  | {step} | {g} |");
+        }
+    }
+    eprintln!("quotients in all: {total} gas ({execution_total} execution)");
+}
+
+/// Where a block chunk's quotient ranges spend their gas at `l1-test` (a measurement, ~40 s,
+/// ~2 GiB: `cargo test -p starfarm-verifier --test settle_chunk -- --ignored --nocapture
+/// quotient_range_profile`).
+#[tokio::test]
+#[ignore = "a measurement: proves a block chunk and prints its quotient ranges' gas by step"]
+async fn quotient_range_profile() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(bin) = Anvil::binary_for_tests() else {
+        return;
+    };
+    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
+        .expect("starts anvil");
+    let (artifact, _) = proven_block();
+    let operator = L1Client::connect(&anvil.url, DEV_KEYS[0])
+        .await
+        .expect("connects");
+    let plan =
+        VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    print_quotient_profile(operator.provider(), &plan).await;
+}
+
+/// Every transaction of a block chunk's verification at the `l1` profile (35 queries, 26 PoW
+/// bits), each sent on a Cancun anvil without a block gas limit: calldata, EIP-7623 floor,
+/// execution, the gas it costs today; each under 2^24. A measurement (~4 min, ~4 GiB:
+/// `cargo test -p starfarm-verifier --test settle_chunk -- --ignored --nocapture
+/// l1_profile_chunk`).
+#[tokio::test]
+#[ignore = "a measurement: proves a block chunk with the l1 profile (26 PoW bits)"]
+async fn l1_profile_chunk_gas_per_transaction() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let Some(bin) = Anvil::binary_for_tests() else {
+        return;
+    };
+    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
+        .expect("starts anvil");
+    let started = std::time::Instant::now();
+    let (artifact, program_hash) = proven_block_with(SecurityProfile::L1);
+    eprintln!("proven at l1 in {:.0?}", started.elapsed());
+    let accepted =
+        Accepted::for_artifacts(std::slice::from_ref(&artifact), FLOOR).expect("accepts");
+    let operator = L1Client::connect(&anvil.url, DEV_KEYS[0])
+        .await
+        .expect("connects");
+    let contracts = starfarm_verifier::deploy(operator.provider(), &accepted)
+        .await
+        .expect("deploys the verifier");
+    let plan =
+        VerificationPlan::from_artifact(&artifact, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let finish: alloy::primitives::Bytes = plan.verify_proof_call().abi_encode().into();
+    let txs = plan
+        .phases
+        .iter()
+        .map(|p| {
+            (
+                p.kind.to_string(),
+                p.label(),
+                p.target(&contracts),
+                p.calldata.clone(),
+            )
+        })
+        .chain(std::iter::once((
+            "verifyProof".to_string(),
+            "verifyProof",
+            contracts.registry,
+            finish,
+        )));
+    eprintln!("| transaction | calldata bytes | calldata gas | floor | execution | gas today |");
+    let mut by_label: BTreeMap<&str, (u32, u64)> = BTreeMap::new();
+    let mut total = 0;
+    for (name, label, to, data) in txs {
+        let (execution, len, standard, floor) =
+            part_gas(operator.provider(), to, data.to_vec()).await;
+        let today = (21_000 + standard + execution).max(floor);
+        assert!(today < 1 << 24, "{name}: {today} gas today, above 2^24");
+        eprintln!("| {name} | {len} | {standard} | {floor} | {execution} | {today} |");
+        let entry = by_label.entry(label).or_default();
+        *entry = (entry.0 + 1, entry.1 + today);
+        total += today;
+    }
+    for (label, (n, gas)) in &by_label {
+        eprintln!("{label}: {n} transaction(s), {gas} gas");
+    }
+    eprintln!("the chunk's proof at l1: {total} gas in all");
+    let fact = starfarm_l1::fact::fact(program_hash, &artifact.header.output);
+    assert!(
+        starfarm_verifier::contracts::registry::StwoFactRegistry::new(
+            contracts.registry,
+            operator.provider()
+        )
+        .isValid(fact)
+        .call()
+        .await
+        .expect("reads"),
+        "the fact registered"
+    );
 }
