@@ -67,8 +67,9 @@ contract CairoClaim {
     /// (`publicData`: its tuple's offset from the claim's tuple). Decoding the claim's bytes as
     /// this reads a few words where a full decode copies the program section (a block program's
     /// claim is ~240 KB: ~3.2 M gas a decode, five of them in a `verifyProof`). The values are
-    /// the ones a full decode of the same bytes gives; `mixClaim`, which the replay runs first,
-    /// holds the bytes to the claim's canonical encoding and checks its shape.
+    /// the ones a full decode of the same bytes gives: `canonical` holds the bytes to the
+    /// claim's encoding before any of them is read (`checkTrees`, the replay's first call,
+    /// its structure; `mixClaim` the values and the claim's shape).
     struct ClaimHead {
         uint256 publicData;
         bytes enabled;
@@ -123,7 +124,9 @@ contract CairoClaim {
     }
 
     /// `encodedClaim` decoded; reverts unless it is the canonical encoding, so one claim has
-    /// one encoding (what is mixed, checked and registered is the same bytes).
+    /// one encoding (what is mixed, checked and registered is the same bytes). The reference
+    /// `canonical` replaced in the replay (a full decode and re-encoding: ~3.8 M gas for a
+    /// block claim): the tests hold the two to the same verdicts; no verification calls it.
     function decode(bytes calldata encodedClaim) public pure returns (Claim memory c) {
         c = abi.decode(encodedClaim, (Claim));
         require(keccak256(abi.encode(c)) == keccak256(encodedClaim), "claim: not canonically encoded");
@@ -176,11 +179,22 @@ contract CairoClaim {
         return hashWords(encodedClaim, at, n, true, v.pd.state[0]);
     }
 
-    /// The channel's digest after `encodedClaim`'s mixes, from `digest`.
+    /// The channel's digest after `encodedClaim`'s mixes, from `digest`. The replay's first
+    /// full look at the claim: `canonical` holds the bytes to `abi.encode(Claim)`'s layout
+    /// (what every later in-place reader assumes) and the claim's shape, then the mixes are
+    /// read from the calldata, never decoded (a block claim is ~270 KB: ~3.8 M gas a decode).
     function mixClaim(bytes32 digest, bytes calldata encodedClaim) external view returns (bytes32) {
-        bytes[] memory mixes = claimMixes(decode(encodedClaim));
+        bytes[] memory mixes = claimMixes(encodedClaim);
         for (uint256 i = 0; i < mixes.length; i++) {
-            digest = keccak256(abi.encodePacked(digest, mixes[i]));
+            bytes memory m = mixes[i];
+            // keccak256(digest ‖ m) over m's own memory: its length word holds the digest for
+            // the hash, then is put back (no copy of the ~17 KB public words).
+            assembly ("memory-safe") {
+                let n := mload(m)
+                mstore(m, digest)
+                digest := keccak256(m, add(n, 32))
+                mstore(m, n)
+            }
         }
         return digest;
     }
@@ -239,9 +253,9 @@ contract CairoClaim {
         external
         view
     {
-        Claim memory c = decode(encodedClaim);
-        shape(c);
-        checkRelationUses(c.enabled, c.logSizes);
+        canonical(encodedClaim, true);
+        ClaimHead memory h = abi.decode(encodedClaim, (ClaimHead));
+        checkRelationUses(h.enabled, h.logSizes);
         checkWith(encodedClaim, claimedSums, z, alpha, INLINE);
     }
 
@@ -556,18 +570,45 @@ contract CairoClaim {
     }
 
     /// What `CairoClaim::mix_into` mixes, each mix as the bytes the channel hashes after the
-    /// digest. Reverts on a claim that is not well formed (`shape`).
-    function claimMixes(Claim memory c) public view returns (bytes[] memory mixes) {
-        (uint256[] memory bits, uint256[] memory sizes) = shape(c);
-        PublicData memory pd = c.publicData;
+    /// digest, read from the claim's bytes in place once `canonical` has held them to the
+    /// claim's encoding and shape (reverts, with its reason, on any other bytes).
+    function claimMixes(bytes calldata encodedClaim) public view returns (bytes[] memory mixes) {
+        uint256[6] memory at = canonical(encodedClaim, true);
+        uint256 b = absolute(encodedClaim, 0);
+        uint256 nProgram = wordAt(encodedClaim, at[1]);
+        uint256 nOutput = wordAt(encodedClaim, at[3]);
         mixes = new bytes[](7);
-        mixes[0] = packWords(single(N_COMPONENTS));
-        mixes[1] = packWords(bits);
-        mixes[2] = packWords(sizes);
-        mixes[3] = packWords(single(pd.program.length));
-        mixes[4] = packWords(publicWords(pd));
-        mixes[5] = abi.encodePacked(feltsRoot(pd.output));
-        mixes[6] = abi.encodePacked(programRoot(c));
+        mixes[0] = abi.encodePacked(uint32(N_COMPONENTS), uint96(0));
+        // Each `packed` is filled before the next allocation (`put`'s spill past it is free
+        // memory then).
+        bytes memory flags = packed(N_COMPONENTS);
+        put(flags, 0, b + at[4] + 32, N_COMPONENTS, 1);
+        mixes[1] = flags;
+        uint256 nEnabled = wordAt(encodedClaim, at[5]);
+        bytes memory sizes = packed(nEnabled);
+        put(sizes, 0, b + at[5] + 32, nEnabled, 32);
+        mixes[2] = sizes;
+        mixes[3] = abi.encodePacked(uint32(nProgram), uint96(0));
+        // PublicData::pack_into_u32s' public claim: the states and the segments' four words
+        // each (the public data's first 50 head words), the safe call ids, the output's then
+        // the program's memory ids.
+        bytes memory words = packed(52 + nOutput + nProgram);
+        uint256 k = put(words, 0, b + PD_AT, 50, 32);
+        k = put(words, k, b + PD_AT + 0x660, 2, 32);
+        k = put(words, k, b + at[2] + 32, nOutput, 32);
+        put(words, k, b + at[0] + 32, nProgram, 32);
+        mixes[4] = words;
+        mixes[5] = abi.encodePacked(feltsRoot(b + at[3] + 32, nOutput));
+        mixes[6] = abi.encodePacked(programRootAt(encodedClaim, at[1]));
+    }
+
+    /// The mixed root of the claim's program section (its length word at `at` in the claim's
+    /// bytes): the registered one when its program's root is kept, else computed. The key:
+    /// keccak256(abi.encodePacked(uint256 initial pc, the program's values)).
+    function programRootAt(bytes calldata e, uint256 at) internal view returns (bytes32 root) {
+        uint256 n = wordAt(e, at);
+        root = programRoots[hashWords(e, at + 32, n, true, wordAt(e, PD_AT))];
+        if (root == 0) root = feltsRoot(absolute(e, at + 32), n);
     }
 
     /// The root of each registered program's section (`feltsRoot`), keyed by `programKey`:
@@ -583,20 +624,11 @@ contract CairoClaim {
         for (uint256 i = 0; i < program.length; i++) {
             require(program[i] < STARK_PRIME, "claim: a memory value is not a felt");
         }
-        programRoots[key] = feltsRoot(program);
-    }
-
-    /// The mixed root of the claim's program section: the registered one when its program's
-    /// root is kept, else computed.
-    function programRoot(Claim memory c) internal view returns (bytes32 root) {
-        root = programRoots[programKey(c)];
-        if (root == 0) root = feltsRoot(c.publicData.program);
-    }
-
-    /// What identifies the program a claim ran: keccak256(abi.encodePacked(initial pc,
-    /// the program section's values)).
-    function programKey(Claim memory c) public pure returns (bytes32) {
-        return keccak256(abi.encodePacked(uint256(c.publicData.state[0]), c.publicData.program));
+        uint256 src;
+        assembly ("memory-safe") {
+            src := program.offset
+        }
+        programRoots[key] = feltsRoot(src, program.length);
     }
 
     /// The registered program hash of the claim's program; reverts for a program not
@@ -606,44 +638,150 @@ contract CairoClaim {
         require(hash != 0, "claim: program not registered");
     }
 
-    /// The claim's shape: one flag (0 or 1) per component, one log size per enabled one, ids
-    /// and values paired, the output segment present, absent segments all zeros, every value
-    /// a felt. Returns the flags and the log sizes as words. (The words mixed are checked to be
-    /// M31s as they are packed: two claims must never mix the same.)
-    function shape(Claim memory c) internal pure returns (uint256[] memory bits, uint256[] memory sizes) {
-        require(c.enabled.length == N_COMPONENTS, "claim: wrong number of components");
-        uint256 nEnabled = 0;
-        bits = new uint256[](N_COMPONENTS);
-        for (uint256 i = 0; i < N_COMPONENTS; i++) {
-            uint8 b = uint8(c.enabled[i]);
-            require(b <= 1, "claim: an enable flag is not 0 or 1");
-            bits[i] = b;
-            nEnabled += b;
+    /// Where `abi.encode(Claim)` puts the public data's tuple (after the outer offset and the
+    /// claim's four head words) and how long its head is (57 words: the states, the segments,
+    /// the segment flags, the safe call ids, the four arrays' offsets).
+    uint256 internal constant PD_AT = 0xa0;
+    uint256 internal constant PD_HEAD = 0x720;
+
+    /// Reverts unless `e` is `abi.encode` of a `Claim` (what a full decode and re-encoding
+    /// checked, at ~3.8 M gas for a block claim): every offset the one the canonical encoding
+    /// has (each array right after the previous one, in field order), every length within the
+    /// bytes, the enable flags' padding zeros, nothing after the last array, each value word a
+    /// value of its type; then the claim's shape: one flag (0 or 1) per component, one log size
+    /// per enabled one, ids and values paired, the output segment present, absent segments all
+    /// zeros, every value a felt, every word mixed an M31 (two claims must never mix the same).
+    /// So what `ClaimView`, `ClaimLayout` and the composition statement read in place is the
+    /// canonical decode's. `arrays` false leaves out the public data's four arrays' values
+    /// (the O(n) part: ~8,400 words in a block claim) for `checkTrees`, which reads only the
+    /// head and runs before `mixClaim` checks them. Returns where (in `e`) each array's length word is: the program's
+    /// ids, the program, the output's ids, the output, the enable flags, the log sizes.
+    function canonical(bytes calldata e, bool arrays) internal pure returns (uint256[6] memory at) {
+        uint256 bad;
+        assembly ("memory-safe") {
+            let b := e.offset
+            let len := e.length
+            // The outer offset, the public data's (from the claim's tuple at 0x20), the
+            // variant a uint8, the segment flags a uint16.
+            bad := or(iszero(eq(calldataload(b), 0x20)), iszero(eq(calldataload(add(b, 0x20)), 0x80)))
+            bad := or(bad, gt(calldataload(add(b, 0x80)), 0xff))
+            bad := or(bad, gt(calldataload(add(b, add(PD_AT, 0x640))), 0xffff))
+            // The public data's arrays, each offset (from its tuple) where the previous array
+            // ends. A length above the bytes' length is refused, so no sum below wraps; every
+            // word read lies before the final cursor, which must be the bytes' end.
+            let c := add(PD_AT, PD_HEAD)
+            for { let k := 0 } lt(k, 4) { k := add(k, 1) } {
+                bad := or(bad, iszero(eq(calldataload(add(b, add(add(PD_AT, 0x6a0), shl(5, k)))), sub(c, PD_AT))))
+                mstore(add(at, shl(5, k)), c)
+                let n := calldataload(add(b, c))
+                bad := or(bad, gt(n, len))
+                c := add(c, shl(5, add(n, 1)))
+            }
+            // The enable flags (bytes: zero-padded to whole words), then the log sizes, their
+            // offsets from the claim's tuple.
+            bad := or(bad, iszero(eq(calldataload(add(b, 0x40)), sub(c, 0x20))))
+            mstore(add(at, 0x80), c)
+            let nBytes := calldataload(add(b, c))
+            bad := or(bad, gt(nBytes, len))
+            let nWords := shr(5, add(nBytes, 31))
+            if and(nBytes, 31) {
+                bad := or(bad, shl(shl(3, and(nBytes, 31)), calldataload(add(b, add(c, shl(5, nWords))))))
+            }
+            c := add(c, shl(5, add(nWords, 1)))
+            bad := or(bad, iszero(eq(calldataload(add(b, 0x60)), sub(c, 0x20))))
+            mstore(add(at, 0xa0), c)
+            let n := calldataload(add(b, c))
+            bad := or(bad, gt(n, len))
+            c := add(c, shl(5, add(n, 1)))
+            bad := or(bad, iszero(eq(c, len)))
         }
-        require(c.logSizes.length == nEnabled, "claim: one log size per enabled component");
-        sizes = new uint256[](nEnabled);
-        for (uint256 i = 0; i < nEnabled; i++) {
-            sizes[i] = c.logSizes[i];
+        require(bad == 0, "claim: not canonically encoded");
+        require(wordAt(e, at[4]) == N_COMPONENTS, "claim: wrong number of components");
+        uint256 b = absolute(e, 0);
+        uint256 nEnabled;
+        assembly ("memory-safe") {
+            let flags := add(b, add(mload(add(at, 0x80)), 32))
+            for { let i := 0 } lt(i, N_COMPONENTS) { i := add(i, 1) } {
+                let f := byte(0, calldataload(add(flags, i)))
+                bad := or(bad, gt(f, 1))
+                nEnabled := add(nEnabled, f)
+            }
         }
-        PublicData memory pd = c.publicData;
-        require(pd.programIds.length == pd.program.length, "claim: program ids and values differ in length");
-        require(pd.outputIds.length == pd.output.length, "claim: output ids and values differ in length");
-        require(pd.presentSegments & 1 == 1 && pd.presentSegments < 1 << 11, "claim: bad segment flags");
-        for (uint256 i = 0; i < 11; i++) {
-            Segment memory s = pd.segments[i];
+        require(bad == 0, "claim: an enable flag is not 0 or 1");
+        require(wordAt(e, at[5]) == nEnabled, "claim: one log size per enabled component");
+        require(wordAt(e, at[0]) == wordAt(e, at[1]), "claim: program ids and values differ in length");
+        require(wordAt(e, at[2]) == wordAt(e, at[3]), "claim: output ids and values differ in length");
+        uint256 flagsWord = wordAt(e, PD_AT + 0x640);
+        require(flagsWord & 1 == 1 && flagsWord < 1 << 11, "claim: bad segment flags");
+        uint256 notFelt;
+        uint256 notM31;
+        assembly ("memory-safe") {
+            // Whether any of the n words from `src` is at least `bound`.
+            function over(src, n, bound) -> r {
+                for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                    r := or(r, iszero(lt(calldataload(add(src, shl(5, i))), bound)))
+                }
+            }
+            let pd := add(b, PD_AT)
             // An absent segment mixes zeros: its stated pointers must be zeros too, or two
             // claims would mix the same.
-            require(
-                (pd.presentSegments >> i) & 1 == 1 || (s.startId | s.start | s.stopId | s.stop) == 0,
-                "claim: an absent segment has pointers"
-            );
+            for { let i := 0 } lt(i, 11) { i := add(i, 1) } {
+                if iszero(and(shr(i, flagsWord), 1)) {
+                    let s := add(pd, add(0xc0, shl(7, i)))
+                    bad := or(bad, or(or(calldataload(s), calldataload(add(s, 32))), or(calldataload(add(s, 64)), calldataload(add(s, 96)))))
+                }
+            }
+            if arrays {
+                notFelt := or(arrayOver(b, at, 1, STARK_PRIME), arrayOver(b, at, 3, STARK_PRIME))
+                notM31 := or(arrayOver(b, at, 0, P), arrayOver(b, at, 2, P))
+            }
+            // The words mixed: states and segments, safe call ids, both id arrays, log sizes.
+            // Array j's words (its length word at `at[j]`), each below `bound`.
+            function arrayOver(base, ats, j, bound) -> r {
+                let a := add(base, mload(add(ats, shl(5, j))))
+                r := over(add(a, 32), calldataload(a), bound)
+            }
+            notM31 := or(notM31, or(over(pd, 50, P), or(over(add(pd, 0x660), 2, P), arrayOver(b, at, 5, P))))
         }
-        for (uint256 i = 0; i < pd.program.length; i++) {
-            require(pd.program[i] < STARK_PRIME, "claim: a memory value is not a felt");
+        require(bad == 0, "claim: an absent segment has pointers");
+        require(notFelt == 0, "claim: a memory value is not a felt");
+        require(notM31 == 0, "claim: a word is not an M31");
+    }
+
+    /// The word at byte `i` of `e` (inside it: `canonical` checked the positions).
+    function wordAt(bytes calldata e, uint256 i) internal pure returns (uint256 v) {
+        assembly ("memory-safe") {
+            v := calldataload(add(e.offset, i))
         }
-        for (uint256 i = 0; i < pd.output.length; i++) {
-            require(pd.output[i] < STARK_PRIME, "claim: a memory value is not a felt");
+    }
+
+    /// Byte `i` of `e` as an absolute calldata position.
+    function absolute(bytes calldata e, uint256 i) internal pure returns (uint256 a) {
+        assembly ("memory-safe") {
+            a := add(e.offset, i)
         }
+    }
+
+    /// Zeroed bytes for `n` words packed as uint32s, padded to a multiple of four (a QM31's
+    /// four coordinates: `pack_into_secure_felts`).
+    function packed(uint256 n) internal pure returns (bytes memory) {
+        return new bytes((n + 3) / 4 * 16);
+    }
+
+    /// Writes `n` values from calldata position `src` (each a word, or a byte when `stride` is
+    /// 1) into `out` as big-endian uint32s from the `k`-th on; returns the next index. One
+    /// plain store a value: the next overwrites the zeros after its four bytes, and the last
+    /// one's spill past `out` is free memory (`out` is the latest allocation). The values are
+    /// M31s (`canonical`): nothing is reduced.
+    function put(bytes memory out, uint256 k, uint256 src, uint256 n, uint256 stride) internal pure returns (uint256) {
+        assembly ("memory-safe") {
+            let dst := add(add(out, 32), shl(2, k))
+            let s := mul(eq(stride, 1), 248)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                mstore(add(dst, shl(2, i)), shl(224, shr(s, calldataload(add(src, mul(i, stride))))))
+            }
+        }
+        return k + n;
     }
 
     /// `keccak256(abi.encodePacked(output))`: the output felts as uint256 words.
@@ -668,65 +806,14 @@ contract CairoClaim {
         return keccak256(abi.encode(hash, outputHashOf(encodedClaim, v)));
     }
 
-    /// PublicData::pack_into_u32s' public claim: the states, each segment's four words (zeros
-    /// when absent), the safe call ids, the output's then the program's memory ids.
-    function publicWords(PublicData memory pd) internal pure returns (uint256[] memory w) {
-        w = new uint256[](6 + 44 + 2 + pd.outputIds.length + pd.programIds.length);
-        uint256 n = 0;
-        for (uint256 i = 0; i < 6; i++) {
-            w[n++] = pd.state[i];
-        }
-        for (uint256 i = 0; i < 11; i++) {
-            Segment memory s = pd.segments[i];
-            w[n++] = s.startId;
-            w[n++] = s.start;
-            w[n++] = s.stopId;
-            w[n++] = s.stop;
-        }
-        w[n++] = pd.safeCallIds[0];
-        w[n++] = pd.safeCallIds[1];
-        for (uint256 i = 0; i < pd.outputIds.length; i++) {
-            w[n++] = pd.outputIds[i];
-        }
-        for (uint256 i = 0; i < pd.programIds.length; i++) {
-            w[n++] = pd.programIds[i];
-        }
-    }
-
-    function single(uint256 v) internal pure returns (uint256[] memory w) {
-        w = new uint256[](1);
-        w[0] = v;
-    }
-
-    /// `pack_into_secure_felts` as the channel mixes it: the words as big-endian uint32s,
-    /// zero-padded to a multiple of four. Each word must be an M31 (the Rust side would
-    /// reduce it: two claims must never mix the same).
-    function packWords(uint256[] memory words) internal pure returns (bytes memory out) {
-        uint256 n = (words.length + 3) / 4 * 4;
-        out = new bytes(4 * n);
-        uint256 notM31;
-        assembly ("memory-safe") {
-            // One plain store a word (the next overwrites the zeros after its four bytes; the
-            // last one's spill past `out` is scratch): a block claim packs ~3,800 words.
-            let dst := add(out, 32)
-            let src := add(words, 32)
-            for { let i := 0 } lt(i, mload(words)) { i := add(i, 1) } {
-                let v := mload(add(src, shl(5, i)))
-                notM31 := or(notM31, gt(v, 0x7ffffffe))
-                mstore(add(dst, shl(2, i)), shl(224, v))
-            }
-        }
-        require(notM31 == 0, "claim: a word is not an M31");
-    }
-
     /// The Keccak Merkle hasher's leaf of the felts' 9-bit limbs (28 a felt, low limb first),
-    /// each a big-endian uint32: what `PublicData::mix_into` mixes as the output's and the
+    /// each a big-endian uint32, of the `n` felts at calldata position `src`: what `PublicData::mix_into` mixes as the output's and the
     /// program's roots. In assembly, eight limbs packed into a word and written with one plain
     /// `mstore` (the next store overwrites the zeros past a felt's 112 bytes): ~270 gas a limb
     /// with a checked read-modify-write per limb made a block program's root (3,720 felts)
     /// 27.8 M gas, over EIP-7825's cap. The leaf is built in scratch memory past the free
     /// pointer (not allocated: nothing else is written before it is hashed).
-    function feltsRoot(uint256[] memory felts) internal pure returns (bytes32 root) {
+    function feltsRoot(uint256 src, uint256 n) internal pure returns (bytes32 root) {
         assembly ("memory-safe") {
             // Limbs 0..7 of v (9 bits each), limb j in bytes 4j..4j+3 of the word.
             function pack8(v) -> w {
@@ -737,9 +824,8 @@ contract CairoClaim {
             }
             let leaf := mload(0x40)
             let at := leaf
-            let src := add(felts, 32)
-            for { let end := add(src, shl(5, mload(felts))) } lt(src, end) { src := add(src, 32) } {
-                let v := mload(src)
+            for { let end := add(src, shl(5, n)) } lt(src, end) { src := add(src, 32) } {
+                let v := calldataload(src)
                 // 28 limbs: three words of eight, then four (a felt is below 2^252; the
                 // 16 zero bytes after them are the next felt's or past the leaf).
                 mstore(at, pack8(v))
@@ -758,7 +844,8 @@ contract CairoClaim {
     /// Reverts unless the trees are the claim's: `preprocessedRoot` the deployment's root of
     /// the claim's variant at this blowup, `columnsHash` and `heights` the layout
     /// `ClaimLayout.layout` derives from the claim (`ClaimLayout.checkLayout`). The prover
-    /// states no layout and no preprocessed trace of its own. First, each relation's uses
+    /// states no layout and no preprocessed trace of its own. First the encoding's structure
+    /// (`canonical`; `mixClaim`, next in the replay, checks the arrays' values), then each relation's uses
     /// below the prime (`checkRelationUses`): the replay's first look at the claim's sizes, as
     /// `verify_cairo` checks them before its transcript (the head is decoded here anyway).
     function checkTrees(
@@ -768,6 +855,9 @@ contract CairoClaim {
         bytes32 columnsHash,
         uint256 heights
     ) external view {
+        // The encoding first: the decodes below (and `ClaimLayout`'s) would revert without a
+        // reason on bytes that are not a claim's.
+        canonical(encodedClaim, false);
         ClaimHead memory h = abi.decode(encodedClaim, (ClaimHead));
         checkRelationUses(h.enabled, h.logSizes);
         bytes32 root = preprocessedRoots[uint256(h.variant) << 8 | logBlowup];

@@ -1816,7 +1816,7 @@ async fn the_structured_claim_mixes_checks_and_facts_as_the_rust_side() {
     let (recorded, recorded_interaction) = recorded_claim_mixes(&proof).expect("records");
     let mixes = chain
         .claim()
-        .claimMixes(structured_claim(&proof))
+        .claimMixes(encoded_claim(&proof))
         .call()
         .await
         .expect("mixes on chain");
@@ -2284,4 +2284,309 @@ async fn relation_uses_at_the_prime_are_refused_on_chain_as_by_verify_cairo() {
     let mut p = PROOF.clone();
     p.claim = encoded_claim(&tampered);
     assert_eq!(chain.verify_reason(&p).await.as_deref(), Some(expected));
+}
+
+/// Where `abi.encode(Claim)` puts the words the canonical check holds (byte positions in the
+/// claim's bytes): the outer offset, the claim tuple's offsets (public data, enable flags,
+/// log sizes) and variant; the public data's tuple at 0xa0, its segment flags and its four
+/// arrays' offsets (program ids, program, output ids, output) from its tuple.
+const AT_PUBLIC_DATA: usize = 0xa0;
+const AT_FLAGS_OFFSET: usize = 0x40;
+const AT_SIZES_OFFSET: usize = 0x60;
+const AT_VARIANT: usize = 0x80;
+const AT_SEGMENT_FLAGS: usize = AT_PUBLIC_DATA + 0x640;
+const AT_ARRAY_OFFSETS: usize = AT_PUBLIC_DATA + 0x6a0;
+
+/// The word at byte `at` of `bytes`, as a usize (the encoding's offsets and lengths are small).
+fn word_at(bytes: &[u8], at: usize) -> usize {
+    let w = U256::from_be_slice(&bytes[at..at + 32]);
+    usize::try_from(w).expect("a small word")
+}
+
+fn set_word(bytes: &mut [u8], at: usize, value: usize) {
+    bytes[at..at + 32].copy_from_slice(&U256::from(value).to_be_bytes::<32>());
+}
+
+/// The claim's bytes are held to `abi.encode(Claim)`'s layout by `CairoClaim.canonical`, a
+/// structural check over the calldata (no full decode, ~3.8 M gas for a block claim): every
+/// other way to encode a claim is refused with its reason by `mixClaim`, by `check`, by the
+/// registry's `verifyProof` (no fact) and by the one-call `verify`; over random changes of the
+/// encoding's words, the check agrees with a full decode and re-encoding (`CairoClaim.decode`,
+/// the reference the check replaced).
+#[tokio::test]
+async fn a_non_canonical_claim_encoding_is_refused_with_its_reason() {
+    let Some(chain) = chain().await else { return };
+    let proof = decoded(&ARTIFACT);
+    let honest = encoded_claim(&proof).to_vec();
+    let t = stwo_transcript(&proof).expect("replays");
+    let sums = claimed_sums(&proof.interaction_claim);
+    let contract = chain.claim();
+    let mix_reason = |bytes: Vec<u8>| {
+        let contract = &contract;
+        async move {
+            match contract.mixClaim(B256::ZERO, bytes.into()).call().await {
+                Ok(_) => None,
+                Err(e) => Some(reason(&e)),
+            }
+        }
+    };
+    let check_reason = |bytes: Vec<u8>| {
+        let contract = &contract;
+        let (t, sums) = (&t, &sums);
+        async move {
+            match contract
+                .check(
+                    bytes.into(),
+                    sums.clone(),
+                    packed(t.lookup_z),
+                    packed(t.lookup_alpha),
+                )
+                .call()
+                .await
+            {
+                Ok(_) => None,
+                Err(e) => Some(reason(&e)),
+            }
+        }
+    };
+    assert_eq!(
+        mix_reason(honest.clone()).await,
+        None,
+        "the honest claim mixes"
+    );
+    assert_eq!(
+        check_reason(honest.clone()).await,
+        None,
+        "and passes its checks"
+    );
+
+    let arrays: [usize; 4] =
+        std::array::from_fn(|k| AT_PUBLIC_DATA + word_at(&honest, AT_ARRAY_OFFSETS + 32 * k));
+    let array_at = move |k: usize| arrays[k];
+    let flags_at = 0x20 + word_at(&honest, AT_FLAGS_OFFSET);
+    let sizes_at = 0x20 + word_at(&honest, AT_SIZES_OFFSET);
+    assert_eq!(
+        word_at(&honest, flags_at),
+        83,
+        "the layout the test assumes"
+    );
+    let not_canonical = "claim: not canonically encoded";
+    type Change = Box<dyn Fn(&mut Vec<u8>)>;
+    let cases: Vec<(&str, Change, &str)> = vec![
+        (
+            "trailing bytes",
+            Box::new(|b: &mut Vec<u8>| b.extend([0u8; 32])),
+            not_canonical,
+        ),
+        (
+            "one more log size, a zero word appended (canonical: another claim, its shape)",
+            Box::new(move |b: &mut Vec<u8>| {
+                let n = word_at(b, sizes_at);
+                set_word(b, sizes_at, n + 1);
+                b.extend([0u8; 32]);
+            }),
+            "claim: one log size per enabled component",
+        ),
+        (
+            "a longer length (the output's: its last word read from the flags' offset)",
+            Box::new(move |b: &mut Vec<u8>| {
+                let at = array_at(3);
+                let n = word_at(b, at);
+                set_word(b, at, n + 1);
+            }),
+            not_canonical,
+        ),
+        (
+            "a shorter length (the program's), the bytes unchanged",
+            Box::new(move |b: &mut Vec<u8>| {
+                let at = array_at(1);
+                let n = word_at(b, at);
+                set_word(b, at, n - 1);
+            }),
+            not_canonical,
+        ),
+        (
+            "an offset pointing elsewhere (the output's, one word on)",
+            Box::new(|b: &mut Vec<u8>| {
+                let at = AT_ARRAY_OFFSETS + 3 * 32;
+                let off = word_at(b, at);
+                set_word(b, at, off + 32);
+            }),
+            not_canonical,
+        ),
+        (
+            "overlapping arrays (the output read from the output ids' words)",
+            Box::new(|b: &mut Vec<u8>| {
+                let ids = word_at(b, AT_ARRAY_OFFSETS + 2 * 32);
+                set_word(b, AT_ARRAY_OFFSETS + 3 * 32, ids);
+            }),
+            not_canonical,
+        ),
+        (
+            "overlapping arrays (the log sizes read from the enable flags)",
+            Box::new(|b: &mut Vec<u8>| {
+                let flags = word_at(b, AT_FLAGS_OFFSET);
+                set_word(b, AT_SIZES_OFFSET, flags);
+            }),
+            not_canonical,
+        ),
+        (
+            "the public data's offset elsewhere",
+            Box::new(|b: &mut Vec<u8>| set_word(b, 0x20, 0xa0)),
+            not_canonical,
+        ),
+        (
+            "the outer offset elsewhere",
+            Box::new(|b: &mut Vec<u8>| set_word(b, 0, 0x40)),
+            not_canonical,
+        ),
+        (
+            "a byte after the enable flags (their padding)",
+            Box::new(move |b: &mut Vec<u8>| b[flags_at + 32 + 83] = 1),
+            not_canonical,
+        ),
+        (
+            "the variant a dirty uint8",
+            Box::new(|b: &mut Vec<u8>| b[AT_VARIANT + 30] = 1),
+            not_canonical,
+        ),
+        (
+            "the segment flags a dirty uint16",
+            Box::new(|b: &mut Vec<u8>| b[AT_SEGMENT_FLAGS + 29] = 1),
+            not_canonical,
+        ),
+        (
+            "a dirty uint32 (the initial ap)",
+            Box::new(|b: &mut Vec<u8>| b[AT_PUBLIC_DATA + 32 + 27] = 1),
+            "claim: a word is not an M31",
+        ),
+        (
+            "a dirty uint32 (a log size)",
+            Box::new(move |b: &mut Vec<u8>| b[sizes_at + 32 + 27] = 1),
+            "claim: a word is not an M31",
+        ),
+        (
+            "an output value not a felt",
+            Box::new(move |b: &mut Vec<u8>| b[array_at(3) + 32] = 0xff),
+            "claim: a memory value is not a felt",
+        ),
+    ];
+    let contracts = split_contracts(&chain, &PROOF).await;
+    let plan =
+        VerificationPlan::from_artifact(&ARTIFACT, DEFAULT_QUERIES_PER_RANGE).expect("plans");
+    let registry = StwoFactRegistry::new(contracts.registry, &chain.provider);
+    for (what, change, expected) in &cases {
+        let mut bytes = honest.clone();
+        change(&mut bytes);
+        assert_ne!(bytes, honest, "{what}: changes the bytes");
+        assert_eq!(
+            mix_reason(bytes.clone()).await.as_deref(),
+            Some(*expected),
+            "{what}: mixClaim"
+        );
+        assert_eq!(
+            check_reason(bytes.clone()).await.as_deref(),
+            Some(*expected),
+            "{what}: check"
+        );
+        let mut call = plan.verify_proof_call();
+        call.header.claim = bytes.clone().into();
+        assert_eq!(
+            call_reason(&chain, contracts.registry, call.abi_encode().into())
+                .await
+                .as_deref(),
+            Some(*expected),
+            "{what}: verifyProof"
+        );
+        let mut p = PROOF.clone();
+        p.claim = bytes.into();
+        assert_eq!(
+            chain.verify_reason(&p).await.as_deref(),
+            Some(*expected),
+            "{what}: verify"
+        );
+    }
+    assert!(!registry
+        .isValid(header_fact(&ARTIFACT))
+        .call()
+        .await
+        .expect("isValid"));
+
+    // Random changes of the encoding (seeded): a word among the ones that place the arrays
+    // (offsets, lengths) moved by a little, a byte of the enable flags' word or anywhere,
+    // words appended or cut. The check passes only bytes the full decode and re-encoding
+    // passes, and whatever the reference refuses is refused with a reason.
+    const MUTATIONS: usize = 300;
+    let mut structural: Vec<usize> = vec![
+        0,
+        0x20,
+        AT_FLAGS_OFFSET,
+        AT_SIZES_OFFSET,
+        flags_at,
+        sizes_at,
+    ];
+    structural.extend((0..4).map(|k| AT_ARRAY_OFFSETS + 32 * k));
+    structural.extend((0..4).map(array_at));
+    let mut rng = Rng(0x00c1_a1a5);
+    let (mut refused_both, mut passed_both) = (0, 0);
+    for i in 0..MUTATIONS {
+        let mut b = honest.clone();
+        match i % 5 {
+            0 | 1 => {
+                let at = structural[rng.below(structural.len())];
+                let w = word_at(&b, at);
+                let delta = [1, 31, 32, 64, 4096][rng.below(5)];
+                let v = if rng.below(2) == 0 {
+                    w + delta
+                } else {
+                    w.saturating_sub(delta)
+                };
+                set_word(&mut b, at, v);
+            }
+            2 => {
+                let at = flags_at + 32 + rng.below(96);
+                b[at] ^= 1 + rng.below(255) as u8;
+            }
+            3 => {
+                let at = rng.below(b.len());
+                b[at] ^= 1 + rng.below(255) as u8;
+            }
+            _ => {
+                if rng.below(2) == 0 {
+                    b.extend(std::iter::repeat_n(0u8, 1 + rng.below(64)));
+                } else {
+                    b.truncate(b.len() - 1 - rng.below(64));
+                }
+            }
+        }
+        let reference = contract.decode(b.clone().into()).call().await.is_ok();
+        let ours = mix_reason(b.clone()).await;
+        match (reference, &ours) {
+            (_, None) => {
+                assert!(
+                    reference,
+                    "mutation {i}: the check passes bytes the full decode refuses"
+                );
+                passed_both += 1;
+            }
+            (false, Some(r)) => {
+                assert!(
+                    r.starts_with("claim: "),
+                    "mutation {i}: refused without a reason: {r}"
+                );
+                refused_both += 1;
+            }
+            // A canonical encoding of another claim: refused by the shape (a value not a
+            // felt, a flag not 0/1, a word not an M31), which the decode does not check.
+            (true, Some(r)) => assert!(r.starts_with("claim: "), "mutation {i}: {r}"),
+        }
+    }
+    eprintln!(
+        "{MUTATIONS} claim encoding mutations: {refused_both} refused by both, {passed_both} \
+         passed by both (values only), the rest canonical but refused by the claim's shape"
+    );
+    assert!(
+        refused_both > MUTATIONS / 2,
+        "most mutations break the encoding"
+    );
 }

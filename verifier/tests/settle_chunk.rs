@@ -411,7 +411,7 @@ async fn verify_proof_gas_by_part() {
     let claim = encoded.claim.clone();
     let mut rows: Vec<(&str, Vec<u8>, alloy::primitives::Address)> = vec![
         (
-            "CairoClaim.decode (abi.decode, canonical re-encoding)",
+            "CairoClaim.decode (abi.decode, canonical re-encoding: the reference, no longer in the replay)",
             CairoClaim::decodeCall {
                 encodedClaim: claim.clone(),
             }
@@ -419,7 +419,7 @@ async fn verify_proof_gas_by_part() {
             contracts.claim,
         ),
         (
-            "CairoClaim.mixClaim (decode, shape, the seven mixes)",
+            "CairoClaim.mixClaim (canonical check in place, shape, the seven mixes)",
             CairoClaim::mixClaimCall {
                 digest: B256::ZERO,
                 encodedClaim: claim.clone(),
