@@ -154,6 +154,25 @@ pub fn line_fold_passes(
     itwiddles: &[BaseField],
     fold_step: u32,
 ) -> Result<Vec<FoldPass>> {
+    let layers = line_fold_layers(domain, itwiddles, fold_step)?;
+    let mut folding_alpha = alpha;
+    Ok(layers
+        .iter()
+        .map(|t| {
+            let pass = FoldPass::new(words(t), folding_alpha);
+            folding_alpha = folding_alpha * folding_alpha;
+            pass
+        })
+        .collect())
+}
+
+/// The inverse-twiddle layers of `fold_step` line folds of `domain`, out of a twiddle tree:
+/// refused when the step or the tree does not fit the domain.
+pub(crate) fn line_fold_layers(
+    domain: LineDomain,
+    itwiddles: &[BaseField],
+    fold_step: u32,
+) -> Result<Vec<&[BaseField]>> {
     if fold_step == 0 || fold_step > domain.log_size() {
         return Err(KernelError::InvalidInput(format!(
             "a line evaluation of 2^{} points folds 1..={} times, not {fold_step}",
@@ -169,15 +188,7 @@ pub fn line_fold_passes(
         )));
     }
     let layers = domain_line_twiddles_from_tree(domain, itwiddles);
-    let mut folding_alpha = alpha;
-    Ok(layers[..fold_step as usize]
-        .iter()
-        .map(|t| {
-            let pass = FoldPass::new(words(t), folding_alpha);
-            folding_alpha = folding_alpha * folding_alpha;
-            pass
-        })
-        .collect())
+    Ok(layers[..fold_step as usize].to_vec())
 }
 
 fn run(gpu: &dyn GpuDevice, coords: &Coords, passes: &[FoldPass]) -> Result<Coords> {

@@ -587,6 +587,15 @@ fn digits(x: &BigUint, count: usize) -> Vec<Felt> {
         .collect()
 }
 
+/// A signed digit's integer value: felts above 16 are the negative digits (`PRIME + d`).
+fn signed_digit_value(d: &Felt) -> BigInt {
+    if *d > Felt::from(16u8) {
+        -BigInt::from((-*d).to_biguint())
+    } else {
+        BigInt::from(d.to_biguint())
+    }
+}
+
 /// The `count` signed base-32 digits of x, each in [−16, 16), least significant first:
 /// `x = Σ d_j·32^j` (a digit of 16 or more is taken as d − 32 with a carry into the next).
 fn signed_digits(x: &BigUint, count: usize) -> Vec<Felt> {
@@ -672,16 +681,7 @@ fn signed_scalar_hint(xs: &[BigUint; LIMBS]) -> Vec<Felt> {
         .map(|(k, x)| x << (LIMB_BITS * k))
         .sum();
     let digit_felts = signed_digits(&total, WINDOWS);
-    let signed: Vec<BigInt> = digit_felts
-        .iter()
-        .map(|d| {
-            if *d > Felt::from(16u8) {
-                -BigInt::from((-*d).to_biguint())
-            } else {
-                BigInt::from(d.to_biguint())
-            }
-        })
-        .collect();
+    let signed: Vec<BigInt> = digit_felts.iter().map(signed_digit_value).collect();
     let group = |k: usize| -> BigInt {
         let end = if k + 1 < LIMBS {
             GROUP_DIGITS * (k + 1)
@@ -745,16 +745,7 @@ mod tests {
         let xs = [u64::MAX, 1 << 63, 12345, (1 << 60) - 1].map(|l| &a * BigUint::from(l));
         let hint = signed_scalar_hint(&xs);
         assert_eq!(hint.len(), SCALAR_HINT_SIZE);
-        let signed: Vec<BigInt> = hint[6..]
-            .iter()
-            .map(|d| {
-                if *d > Felt::from(16u8) {
-                    -BigInt::from((-*d).to_biguint())
-                } else {
-                    BigInt::from(d.to_biguint())
-                }
-            })
-            .collect();
+        let signed: Vec<BigInt> = hint[6..].iter().map(signed_digit_value).collect();
         let value = signed
             .iter()
             .rev()
@@ -860,11 +851,7 @@ mod tests {
         ] {
             let felts = signed_digits(&x, HALF_WINDOWS);
             let value = felts.iter().rev().fold(BigInt::default(), |acc, d| {
-                let d = if *d > Felt::from(16u8) {
-                    -BigInt::from((-*d).to_biguint())
-                } else {
-                    BigInt::from(d.to_biguint())
-                };
+                let d = signed_digit_value(d);
                 assert!(d >= BigInt::from(-16) && d < BigInt::from(16));
                 acc * 32 + d
             });

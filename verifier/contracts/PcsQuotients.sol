@@ -218,30 +218,7 @@ library PcsQuotients {
         bytes calldata sampledValues
     ) internal pure returns (Batches memory bs) {
         Layout memory layout = readLayout(input, trees, columns, bs);
-        // Values and each batch's start, counted per code.
-        uint256 nValues;
-        uint256[] memory start = new uint256[](bs.n + 1);
-        for (uint256 i = 0; i < layout.nOrder; i++) {
-            uint256 code = layout.order[i];
-            uint256 count = layout.codeCount[code];
-            nValues += count * (code >> 5);
-            for (uint256 ids = layout.codeBatches[code]; ids != 0; ids >>= 8) {
-                start[ids & 0xff] += count;
-            }
-        }
-        require(nValues * 16 <= sampledValues.length, "layout: more samples than sampled values");
-        require(nValues * 16 == sampledValues.length, "layout: fewer samples than sampled values");
-        for (uint256 k = 0; k < bs.n; k++) {
-            start[k + 1] += start[k];
-        }
-        bs.start = start;
-        bs.loc = new uint256[](layout.total);
-        bs.pow = new uint256[](layout.total);
-        bs.pow2 = new uint256[](layout.total);
-        bs.sumV = new uint256[](bs.n);
-        bs.sumA = new uint256[](bs.n);
-        fill(bs, layout, sampledValues, input.coeff);
-        pointConstants(bs, input);
+        fillBatches(input, layout, bs, sampledValues);
     }
 
     /// Every tree's columns: their row locations, and each code's batches (new points in order
@@ -530,6 +507,17 @@ library PcsQuotients {
         bytes calldata sampledValues
     ) private pure returns (Batches memory bs) {
         Layout memory layout = layoutOf(input, logHeights, rowBytes, columns, bs);
+        fillBatches(input, layout, bs, sampledValues);
+    }
+
+    /// Each batch's values and samples from the layout: starts, α powers, row locations and the
+    /// batches' value sums (shared by the one-call path and the quotient setup).
+    function fillBatches(
+        Input memory input,
+        Layout memory layout,
+        Batches memory bs,
+        bytes calldata sampledValues
+    ) private pure {
         uint256 nValues;
         uint256[] memory start = new uint256[](bs.n + 1);
         for (uint256 i = 0; i < layout.nOrder; i++) {

@@ -232,22 +232,8 @@ pub(crate) fn line_fold_twiddles(
     itwiddles: &[BaseField],
     fold_step: u32,
 ) -> Result<Vec<(usize, usize)>> {
-    if fold_step == 0 || fold_step > domain.log_size() {
-        return Err(KernelError::InvalidInput(format!(
-            "a line evaluation of 2^{} points folds 1..={} times, not {fold_step}",
-            domain.log_size(),
-            domain.log_size()
-        )));
-    }
-    if 1usize << domain.log_size() > itwiddles.len() {
-        return Err(KernelError::InvalidInput(format!(
-            "a FRI fold on a line of 2^{} points needs at least that many twiddles, got {}",
-            domain.log_size(),
-            itwiddles.len()
-        )));
-    }
-    let layers = domain_line_twiddles_from_tree(domain, itwiddles);
-    Ok(layers[..fold_step as usize]
+    let layers = crate::fri::line_fold_layers(domain, itwiddles, fold_step)?;
+    Ok(layers
         .iter()
         .map(|t| (offset_in(itwiddles, t), t.len()))
         .collect())
