@@ -9,6 +9,8 @@
 //!
 //! Needs `STARFARM_ANVIL` (skipped loudly without it).
 
+mod support;
+
 use std::path::PathBuf;
 
 use alloy::network::{EthereumWallet, TransactionBuilder};
@@ -163,20 +165,12 @@ impl Setup {
 
     /// The revert reason of a call to the statement with `data`, or `None` when it passes.
     async fn calldata_refusal(&self, data: &[u8]) -> Option<String> {
-        use alloy::sol_types::{Revert, SolError};
-        let request = TransactionRequest::default()
-            .with_to(self.composition.statement)
-            .with_input(Bytes::from(data.to_vec()));
-        match self.provider.call(request).await {
-            Ok(_) => None,
-            Err(e) => Some(
-                e.as_error_resp()
-                    .and_then(|r| r.as_revert_data())
-                    .and_then(|d| Revert::abi_decode(&d).ok())
-                    .map(|r| r.reason)
-                    .unwrap_or_else(|| e.to_string()),
-            ),
-        }
+        support::call_reason(
+            &self.provider,
+            self.composition.statement,
+            Bytes::from(data.to_vec()),
+        )
+        .await
     }
 
     /// Sends range [from, to) of `input` as the plan does (`range_calldata`): the receipt's

@@ -120,6 +120,17 @@ fn l1_verification(plan: &VerificationPlan, contracts: &VerifierContracts) -> Pr
         .expect("every phase kind is the sender's")
 }
 
+/// The anvil a measurement runs on: Cancun, no block gas limit (a call measured alone may
+/// pass 2^24); `None` (the test skips) without `STARFARM_ANVIL`.
+fn measurement_anvil() -> Option<Anvil> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bin = Anvil::binary_for_tests()?;
+    Some(
+        Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
+            .expect("starts anvil"),
+    )
+}
+
 #[tokio::test]
 async fn a_block_chunk_settles_only_through_its_verified_proof() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -376,12 +387,9 @@ async fn verify_proof_gas_by_part() {
     use starfarm_prover::channel::Keccak256MerkleHasher;
     use starfarm_verifier::contracts::{CairoClaim, StwoVerifier};
 
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(bin) = Anvil::binary_for_tests() else {
+    let Some(anvil) = measurement_anvil() else {
         return;
     };
-    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
-        .expect("starts anvil");
     let (artifact, _) = proven_block();
     let accepted =
         Accepted::for_artifacts(std::slice::from_ref(&artifact), FLOOR).expect("accepts");
@@ -690,12 +698,9 @@ async fn print_quotient_profile<P: alloy::providers::Provider>(
 #[tokio::test]
 #[ignore = "a measurement: proves a block chunk and prints its quotient ranges' gas by step"]
 async fn quotient_range_profile() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(bin) = Anvil::binary_for_tests() else {
+    let Some(anvil) = measurement_anvil() else {
         return;
     };
-    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
-        .expect("starts anvil");
     let (artifact, _) = proven_block();
     let operator = L1Client::connect(&anvil.url, DEV_KEYS[0])
         .await
@@ -713,12 +718,9 @@ async fn quotient_range_profile() {
 #[tokio::test]
 #[ignore = "a measurement: proves a block chunk with the l1 profile (26 PoW bits)"]
 async fn l1_profile_chunk_gas_per_transaction() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let Some(bin) = Anvil::binary_for_tests() else {
+    let Some(anvil) = measurement_anvil() else {
         return;
     };
-    let anvil = Anvil::start_with(&bin, &["--disable-block-gas-limit", "--hardfork", "cancun"])
-        .expect("starts anvil");
     let started = std::time::Instant::now();
     let (artifact, program_hash) = proven_block_with(SecurityProfile::L1);
     eprintln!("proven at l1 in {:.0?}", started.elapsed());
